@@ -1,0 +1,127 @@
+package chusme
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Bytes is a byte string that travels in JSON as base64url without padding.
+type Bytes []byte
+
+// MarshalJSON encodes b as an unpadded base64url string.
+func (b Bytes) MarshalJSON() ([]byte, error) {
+	return json.Marshal(base64.RawURLEncoding.EncodeToString(b))
+}
+
+// UnmarshalJSON decodes an unpadded base64url string, refusing any other
+// alphabet or padding.
+func (b *Bytes) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return err
+	}
+	v, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil {
+		return errors.New("not unpadded base64url")
+	}
+	*b = v
+	return nil
+}
+
+// Problem is an RFC 9457 problem details document, the body of every error
+// response (media type application/problem+json).
+type Problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail,omitempty"`
+	Code      string `json:"code"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// ServerInfo is the answer of GET /v1/server.
+type ServerInfo struct {
+	Name         string   `json:"name"`
+	Version      string   `json:"version"`
+	Issuer       string   `json:"issuer"`
+	Registration string   `json:"registration"` // "open" or "invite"
+	SetupPending bool     `json:"setup_pending"`
+	Features     []string `json:"features"`
+}
+
+// SetupRequest redeems the one-time setup token and registers the first
+// administrator (POST /v1/setup).
+type SetupRequest struct {
+	SetupToken string `json:"setup_token"`
+	PublicKey  Bytes  `json:"public_key"`
+	Signature  Bytes  `json:"signature"` // over RegisterMessage(issuer, PublicKey)
+}
+
+// RegisterRequest registers an identity (POST /v1/identities).
+type RegisterRequest struct {
+	PublicKey Bytes  `json:"public_key"`
+	Signature Bytes  `json:"signature"` // over RegisterMessage(issuer, PublicKey)
+	Invite    string `json:"invite,omitempty"`
+}
+
+// IdentityInfo is the public view of an identity.
+type IdentityInfo struct {
+	Fingerprint string    `json:"fingerprint"`
+	PublicKey   Bytes     `json:"public_key"`
+	Role        string    `json:"role"`
+	Status      string    `json:"status"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// ChallengeRequest asks for a login challenge (POST /v1/auth/challenge).
+type ChallengeRequest struct {
+	Fingerprint string `json:"fingerprint"`
+}
+
+// ChallengeResponse carries a login challenge.
+type ChallengeResponse struct {
+	ChallengeID string    `json:"challenge_id"`
+	Nonce       Bytes     `json:"nonce"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+// TokenRequest answers a challenge (POST /v1/auth/token).
+type TokenRequest struct {
+	ChallengeID string `json:"challenge_id"`
+	Signature   Bytes  `json:"signature"` // over LoginMessage(issuer, ChallengeID, Nonce)
+}
+
+// TokenResponse carries a fresh access and refresh token pair.
+type TokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"` // always "Bearer"
+	ExpiresIn    int    `json:"expires_in"` // access token lifetime, seconds
+	RefreshToken string `json:"refresh_token"`
+	SessionID    string `json:"session_id"`
+}
+
+// RefreshRequest exchanges a refresh token (POST /v1/auth/refresh).
+type RefreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+// Me is the answer of GET /v1/me: who the access token speaks for.
+type Me struct {
+	Fingerprint string    `json:"fingerprint"`
+	Role        string    `json:"role"`
+	SessionID   string    `json:"session_id"`
+	ExpiresAt   time.Time `json:"expires_at"` // of the access token
+}
+
+// InviteRequest asks for a registration invite (POST /v1/admin/invites).
+type InviteRequest struct {
+	TTLSeconds int `json:"ttl_seconds,omitempty"` // 0 = the server's default
+}
+
+// InviteResponse carries a single-use invite token.
+type InviteResponse struct {
+	Invite    string    `json:"invite"`
+	ExpiresAt time.Time `json:"expires_at"`
+}

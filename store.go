@@ -1,0 +1,180 @@
+package chusme
+
+import (
+	"context"
+	"time"
+)
+
+// Identity roles and statuses.
+const (
+	RoleAdmin = "admin" // may issue invites and ban identities
+	RoleUser  = "user"
+
+	StatusActive = "active"
+	StatusBanned = "banned" // all sessions revoked; can't log in
+)
+
+// Identity is a person or device known by its Ed25519 key.
+type Identity struct {
+	Fingerprint string    // hex SHA-256 of GenesisKey; the identity's permanent id
+	GenesisKey  []byte    // the 32-byte public key the identity was born with
+	PublicKey   []byte    // the current 32-byte public key
+	Role        string    // RoleAdmin or RoleUser
+	Status      string    // StatusActive or StatusBanned
+	CreatedAt   time.Time // registration time
+	BannedAt    time.Time // zero unless banned
+}
+
+// Admission kinds: which single-use credential, if any, a registration
+// redeems.
+const (
+	AdmitOpen   = "open"   // open registration, nothing to redeem
+	AdmitInvite = "invite" // an admin-issued invite
+	AdmitSetup  = "setup"  // the one-time setup token (first administrator)
+)
+
+// Admission is the credential a registration redeems, checked and consumed in
+// the same transaction that creates the identity.
+type Admission struct {
+	Kind      string    // AdmitOpen, AdmitInvite or AdmitSetup
+	TokenHash []byte    // SHA-256 of the invite or setup token; nil for AdmitOpen
+	Now       time.Time // an invite must expire after Now
+}
+
+// Invite is a single-use registration token issued by an administrator. Only
+// its hash is stored.
+type Invite struct {
+	Hash      []byte // SHA-256 of the token
+	CreatedBy string // fingerprint of the issuing administrator
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Challenge is a login challenge: a random nonce that the identity signs once.
+type Challenge struct {
+	ID          string
+	Fingerprint string
+	Nonce       []byte
+	ExpiresAt   time.Time
+}
+
+// Session is a login session: one refresh-token family. Its access tokens
+// carry its ID, and revoking it stops them at once.
+type Session struct {
+	ID          string
+	Fingerprint string
+	CreatedAt   time.Time
+	LastUsedAt  time.Time // last login or refresh; drives the idle timeout
+	ExpiresAt   time.Time // absolute end of the session
+	RevokedAt   time.Time // zero while live
+	Reason      string    // why it was revoked: "logout", "reuse", "ban", …
+}
+
+// Revoked reports whether the session has been revoked.
+func (s Session) Revoked() bool { return !s.RevokedAt.IsZero() }
+
+// RefreshToken is one link of a session's refresh-token chain. Only the
+// token's hash is stored.
+type RefreshToken struct {
+	Hash      []byte // SHA-256 of the opaque token
+	SessionID string
+	Seq       int64     // 0 for the token issued at login, then 1, 2, …
+	CreatedAt time.Time // when it was issued
+	UsedAt    time.Time // when it was exchanged (or superseded); zero while fresh
+	GraceUsed bool      // whether its one grace-period re-presentation is spent
+}
+
+// Used reports whether the token has been exchanged or superseded.
+func (t RefreshToken) Used() bool { return !t.UsedAt.IsZero() }
+
+// RefreshState is what an exchange of a refresh token decides on: the token
+// presented, its session and the session's newest token (equal to Presented
+// when the presented token is the newest).
+type RefreshState struct {
+	Session   Session
+	Presented RefreshToken
+	Latest    RefreshToken
+}
+
+// RefreshUpdate is what an exchange writes: the session (revocation, last
+// use), tokens whose UsedAt or GraceUsed changed, and at most one new token.
+type RefreshUpdate struct {
+	Session *Session
+	Tokens  []RefreshToken
+	New     *RefreshToken
+}
+
+// NewSession is a login's write: the session, its first refresh token, and
+// the challenge the login consumed.
+type NewSession struct {
+	Session     Session
+	Token       RefreshToken
+	ChallengeID string
+}
+
+// Store persists ChusMe's state. Every method is safe for concurrent use, and
+// every method that consumes a single-use secret does so atomically: of two
+// concurrent callers at most one succeeds. Errors are *Error values with
+// CodeNotFound or CodeConflict where documented, anything else is internal.
+//
+// Storage engines only persist: the rules (expiry, who may do what) live in
+// the services, which reach into a transaction through the callbacks of the
+// Exchange methods.
+type Store interface {
+	// Ping checks that the store is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+
+	// PutSetupToken records the hash of a new setup token, replacing any
+	// pending one. CodeConflict if an identity exists already.
+	PutSetupToken(ctx context.Context, hash []byte, createdAt time.Time) error
+	// SetupPending reports whether a setup token waits to be redeemed.
+	SetupPending(ctx context.Context) (bool, error)
+
+	// CreateIdentity registers id, redeeming adm in the same transaction.
+	// CodeConflict if the fingerprint exists; CodeNotFound if the invite or
+	// setup token is unknown, used, or (invite) expired, or if a setup token
+	// is redeemed while an identity exists.
+	CreateIdentity(ctx context.Context, id Identity, adm Admission) error
+	// GetIdentity returns the identity. CodeNotFound if unknown.
+	GetIdentity(ctx context.Context, fingerprint string) (Identity, error)
+	// CountIdentities returns how many identities exist.
+	CountIdentities(ctx context.Context) (int, error)
+	// BanIdentity marks the identity banned and revokes all its sessions
+	// with reason "ban", in one transaction. CodeNotFound if unknown.
+	BanIdentity(ctx context.Context, fingerprint string, at time.Time) error
+
+	// CreateInvite stores an invite. CodeConflict if the hash exists.
+	CreateInvite(ctx context.Context, inv Invite) error
+
+	// CreateChallenge stores a login challenge. CodeConflict if the id exists.
+	CreateChallenge(ctx context.Context, c Challenge) error
+	// GetChallenge returns a challenge without consuming it. CodeNotFound
+	// if unknown or already consumed.
+	GetChallenge(ctx context.Context, id string) (Challenge, error)
+	// DeleteChallenge consumes a challenge without a session (a failed
+	// login). CodeNotFound if it was already gone.
+	DeleteChallenge(ctx context.Context, id string) error
+
+	// CreateSession consumes ns.ChallengeID and stores the session and its
+	// first refresh token, in one transaction. CodeNotFound if the challenge
+	// was already consumed (nothing is written then).
+	CreateSession(ctx context.Context, ns NewSession) error
+	// GetSession returns a session. CodeNotFound if unknown.
+	GetSession(ctx context.Context, id string) (Session, error)
+	// RevokeSession marks a live session revoked (a revoked one stays as
+	// it was). CodeNotFound if unknown.
+	RevokeSession(ctx context.Context, id string, at time.Time, reason string) error
+	// ExchangeRefreshToken runs decide inside one transaction on the state
+	// of the token whose hash is given, then writes the update decide
+	// returned and commits — also when decide returns an error, so that a
+	// refused exchange can revoke its session — and returns decide's
+	// error. Concurrent exchanges on one session are serialized.
+	// CodeNotFound if no token has that hash (decide is not called).
+	ExchangeRefreshToken(ctx context.Context, hash []byte, decide func(RefreshState) (RefreshUpdate, error)) error
+
+	// PurgeExpired deletes challenges and invites that expired before now,
+	// and sessions (with their tokens) that ended before now.
+	PurgeExpired(ctx context.Context, now time.Time) error
+}
