@@ -1,0 +1,112 @@
+package frost
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"testing"
+)
+
+func idsUpTo(t testing.TB, n int) []Identifier {
+	t.Helper()
+	ids := make([]Identifier, n)
+	for i := range ids {
+		ids[i] = mustID(t, uint16(i+1))
+	}
+	return ids
+}
+
+// runDKG runs all three DKG parts for every participant and returns their
+// key packages and the (common) public key package.
+func runDKG(t testing.TB, ids []Identifier, minSigners int) (map[Identifier]*KeyPackage, *PublicKeyPackage) {
+	t.Helper()
+	n := len(ids)
+	sec1 := map[Identifier]*DKGRound1Secret{}
+	r1 := map[Identifier]*DKGRound1Package{}
+	for _, id := range ids {
+		s, p, err := DKGPart1(nil, id, n, minSigners)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sec1[id], r1[id] = s, p
+	}
+	others := func(self Identifier) map[Identifier]*DKGRound1Package {
+		m := make(map[Identifier]*DKGRound1Package, n-1)
+		for id, p := range r1 {
+			if id != self {
+				m[id] = p
+			}
+		}
+		return m
+	}
+	sec2 := map[Identifier]*DKGRound2Secret{}
+	inbox := map[Identifier]map[Identifier]*DKGRound2Package{} // to → from → package
+	for _, id := range ids {
+		s, out, err := DKGPart2(sec1[id], others(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sec2[id] = s
+		for to, p := range out {
+			if inbox[to] == nil {
+				inbox[to] = map[Identifier]*DKGRound2Package{}
+			}
+			inbox[to][id] = p
+		}
+	}
+	kps := map[Identifier]*KeyPackage{}
+	var pub *PublicKeyPackage
+	for _, id := range ids {
+		kp, p, err := DKGPart3(sec2[id], others(id), inbox[id])
+		if err != nil {
+			t.Fatal(err)
+		}
+		kps[id] = kp
+		if pub == nil {
+			pub = p
+		} else {
+			a, _ := pub.MarshalBinary()
+			b, _ := p.MarshalBinary()
+			if string(a) != string(b) {
+				t.Fatalf("participants disagree on the public key package")
+			}
+		}
+	}
+	return kps, pub
+}
+
+// signSession runs both signing rounds for the signers and returns the
+// package and the shares.
+func signSession(t testing.TB, kps map[Identifier]*KeyPackage, signers []Identifier, msg []byte) (*SigningPackage, map[Identifier]*SignatureShare) {
+	t.Helper()
+	nonces := map[Identifier]*SigningNonces{}
+	coms := map[Identifier]*SigningCommitments{}
+	for _, id := range signers {
+		n, c, err := Commit(nil, kps[id])
+		if err != nil {
+			t.Fatal(err)
+		}
+		nonces[id], coms[id] = n, c
+	}
+	pkg, err := NewSigningPackage(coms, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shares := map[Identifier]*SignatureShare{}
+	for _, id := range signers {
+		s, err := Sign(pkg, nonces[id], kps[id])
+		if err != nil {
+			t.Fatal(err)
+		}
+		shares[id] = s
+	}
+	return pkg, shares
+}
+
+func checkEd25519(t testing.TB, pub *PublicKeyPackage, msg, sig []byte) {
+	t.Helper()
+	if !ed25519.Verify(ed25519.PublicKey(pub.VerifyingKey().Bytes()), msg, sig) {
+		t.Fatalf("crypto/ed25519.Verify rejects the aggregated signature")
+	}
+}
+
+func sizeName(t, n int) string { return fmt.Sprintf("%d-of-%d", t, n) }
