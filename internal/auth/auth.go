@@ -1,0 +1,444 @@
+// Package auth holds the rules of identities and sessions: bootstrap and
+// registration, challenge-response login, access and refresh tokens with
+// reuse detection, logout, invites and bans. It persists through chusme.Store
+// and signs tokens through package tokens; it knows nothing of HTTP.
+package auth
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"log/slog"
+	"time"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/tokens"
+	"github.com/chusme/chusme/keys"
+)
+
+// Defaults of Config.
+const (
+	DefaultChallengeTTL    = 60 * time.Second    // how long a login challenge can be answered
+	DefaultRefreshGrace    = 10 * time.Second    // how long the previous refresh token may come back once
+	DefaultSessionIdle     = 14 * 24 * time.Hour // a session unused this long ends
+	DefaultSessionLifetime = 90 * 24 * time.Hour // no session outlives this
+	DefaultInviteTTL       = 7 * 24 * time.Hour  // an invite's default validity
+	MaxInviteTTL           = 90 * 24 * time.Hour // the longest an invite may be valid
+)
+
+// Sizes of random values.
+const (
+	nonceSize   = 32 // login challenge nonce, bytes
+	refreshSize = 32 // refresh token, bytes (256 bits)
+)
+
+// Registration modes.
+const (
+	RegistrationOpen   = "open"   // anyone may register
+	RegistrationInvite = "invite" // an admin-issued invite is needed
+)
+
+// Config holds the service's settings. Zero durations take the defaults.
+type Config struct {
+	Issuer          string // the server's public base URL, bound into signed messages
+	Registration    string // RegistrationOpen or RegistrationInvite
+	ChallengeTTL    time.Duration
+	RefreshGrace    time.Duration // 0 takes the default; negative disables the grace
+	SessionIdle     time.Duration
+	SessionLifetime time.Duration
+}
+
+// Events receives what the service reports for metrics. Implementations
+// must be safe for concurrent use.
+type Events interface {
+	Login(outcome string) // "ok" or a problem code
+	RefreshReused()       // a used refresh token came back; its session was revoked
+}
+
+// Principal is who an access token speaks for.
+type Principal struct {
+	Fingerprint string
+	SessionID   string
+	ExpiresAt   time.Time // of the access token
+}
+
+// Service implements the rules. It is safe for concurrent use.
+type Service struct {
+	store  chusme.Store
+	issuer *tokens.Issuer
+	cfg    Config
+	now    func() time.Time
+	log    *slog.Logger
+	events Events
+}
+
+// New returns a service. now is the clock (time.Now outside tests).
+func New(store chusme.Store, issuer *tokens.Issuer, cfg Config, now func() time.Time, log *slog.Logger, events Events) *Service {
+	if cfg.ChallengeTTL == 0 {
+		cfg.ChallengeTTL = DefaultChallengeTTL
+	}
+	switch {
+	case cfg.RefreshGrace == 0:
+		cfg.RefreshGrace = DefaultRefreshGrace
+	case cfg.RefreshGrace < 0:
+		cfg.RefreshGrace = 0
+	}
+	if cfg.SessionIdle == 0 {
+		cfg.SessionIdle = DefaultSessionIdle
+	}
+	if cfg.SessionLifetime == 0 {
+		cfg.SessionLifetime = DefaultSessionLifetime
+	}
+	if cfg.Registration == "" {
+		cfg.Registration = RegistrationInvite
+	}
+	return &Service{store: store, issuer: issuer, cfg: cfg, now: now, log: log, events: events}
+}
+
+// Config returns the effective configuration.
+func (s *Service) Config() Config { return s.cfg }
+
+// hashSecret is how single-use secrets (setup token, invites, refresh
+// tokens) are stored: their SHA-256. The secrets carry at least 128 bits of
+// randomness, so a fast hash is the right one.
+func hashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// Bootstrap prepares the first start: when no identity exists it creates a
+// new setup token, stores its hash (replacing any earlier one) and returns
+// it; otherwise it returns "".
+func (s *Service) Bootstrap(ctx context.Context) (string, error) {
+	n, err := s.store.CountIdentities(ctx)
+	if err != nil || n > 0 {
+		return "", err
+	}
+	token := rand.Text()
+	if err := s.store.PutSetupToken(ctx, hashSecret(token), s.now()); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// Setup redeems the setup token and registers the first administrator.
+func (s *Service) Setup(ctx context.Context, req chusme.SetupRequest) (chusme.Identity, error) {
+	if req.SetupToken == "" {
+		return chusme.Identity{}, chusme.Errorf(chusme.CodeInvalidRequest, "setup_token is required")
+	}
+	id, err := s.newIdentity(req.PublicKey, req.Signature, chusme.RoleAdmin)
+	if err != nil {
+		return chusme.Identity{}, err
+	}
+	err = s.store.CreateIdentity(ctx, id, chusme.Admission{Kind: chusme.AdmitSetup, TokenHash: hashSecret(req.SetupToken), Now: id.CreatedAt})
+	switch chusme.ErrorCode(err) {
+	case "":
+		s.log.Info("first administrator registered", "fingerprint", id.Fingerprint)
+		return id, nil
+	case chusme.CodeNotFound:
+		return chusme.Identity{}, chusme.Errorf(chusme.CodeSetupInvalid, "setup token is wrong or already redeemed")
+	case chusme.CodeConflict:
+		return chusme.Identity{}, chusme.Errorf(chusme.CodeIdentityExists, "this key is already registered")
+	default:
+		return chusme.Identity{}, err
+	}
+}
+
+// Register registers an identity, redeeming the invite when one is given.
+// Without an invite, registration must be open.
+func (s *Service) Register(ctx context.Context, req chusme.RegisterRequest) (chusme.Identity, error) {
+	adm := chusme.Admission{Kind: chusme.AdmitOpen}
+	switch {
+	case req.Invite != "":
+		adm = chusme.Admission{Kind: chusme.AdmitInvite, TokenHash: hashSecret(req.Invite)}
+	case s.cfg.Registration != RegistrationOpen:
+		return chusme.Identity{}, chusme.Errorf(chusme.CodeRegistrationClosed, "registration needs an invite")
+	}
+	id, err := s.newIdentity(req.PublicKey, req.Signature, chusme.RoleUser)
+	if err != nil {
+		return chusme.Identity{}, err
+	}
+	adm.Now = id.CreatedAt
+	err = s.store.CreateIdentity(ctx, id, adm)
+	switch chusme.ErrorCode(err) {
+	case "":
+		return id, nil
+	case chusme.CodeNotFound:
+		return chusme.Identity{}, chusme.Errorf(chusme.CodeInviteInvalid, "invite is unknown, used or expired")
+	case chusme.CodeConflict:
+		return chusme.Identity{}, chusme.Errorf(chusme.CodeIdentityExists, "this key is already registered")
+	default:
+		return chusme.Identity{}, err
+	}
+}
+
+// newIdentity checks the key strictly and the proof of possession.
+func (s *Service) newIdentity(pub, sig []byte, role string) (chusme.Identity, error) {
+	if err := keys.CheckPublicKey(pub); err != nil {
+		return chusme.Identity{}, chusme.Errorf(chusme.CodeInvalidPublicKey, "%v", err)
+	}
+	if err := keys.Verify(pub, chusme.RegisterMessage(s.cfg.Issuer, pub), sig); err != nil {
+		return chusme.Identity{}, chusme.Errorf(chusme.CodeInvalidSignature, "registration signature does not verify")
+	}
+	return chusme.Identity{
+		Fingerprint: chusme.Fingerprint(pub),
+		GenesisKey:  pub,
+		PublicKey:   pub,
+		Role:        role,
+		Status:      chusme.StatusActive,
+		CreatedAt:   s.now().UTC(),
+	}, nil
+}
+
+// Identity returns an identity by fingerprint.
+func (s *Service) Identity(ctx context.Context, fp string) (chusme.Identity, error) {
+	if !chusme.ValidFingerprint(fp) {
+		return chusme.Identity{}, chusme.Errorf(chusme.CodeNotFound, "no such identity")
+	}
+	id, err := s.store.GetIdentity(ctx, fp)
+	if chusme.ErrorCode(err) == chusme.CodeNotFound {
+		return chusme.Identity{}, chusme.Errorf(chusme.CodeNotFound, "no such identity")
+	}
+	return id, err
+}
+
+// Challenge creates a login challenge for an active identity.
+func (s *Service) Challenge(ctx context.Context, fp string) (chusme.Challenge, error) {
+	id, err := s.Identity(ctx, fp)
+	if err != nil {
+		return chusme.Challenge{}, err
+	}
+	if id.Status != chusme.StatusActive {
+		return chusme.Challenge{}, chusme.Errorf(chusme.CodeBanned, "identity is banned")
+	}
+	c := chusme.Challenge{
+		ID:          rand.Text(),
+		Fingerprint: fp,
+		Nonce:       make([]byte, nonceSize),
+		ExpiresAt:   s.now().UTC().Add(s.cfg.ChallengeTTL),
+	}
+	rand.Read(c.Nonce)
+	return c, s.store.CreateChallenge(ctx, c)
+}
+
+// Token answers a challenge: it checks the signature of the identity's
+// current key over the login message and opens a session. The challenge is
+// consumed whatever the outcome.
+func (s *Service) Token(ctx context.Context, req chusme.TokenRequest) (chusme.TokenResponse, error) {
+	resp, err := s.token(ctx, req)
+	outcome := chusme.ErrorCode(err)
+	if outcome == "" {
+		outcome = "ok"
+	}
+	s.events.Login(outcome)
+	return resp, err
+}
+
+func (s *Service) token(ctx context.Context, req chusme.TokenRequest) (chusme.TokenResponse, error) {
+	invalid := chusme.Errorf(chusme.CodeChallengeInvalid, "challenge is unknown, used or expired")
+	c, err := s.store.GetChallenge(ctx, req.ChallengeID)
+	if chusme.ErrorCode(err) == chusme.CodeNotFound {
+		return chusme.TokenResponse{}, invalid
+	} else if err != nil {
+		return chusme.TokenResponse{}, err
+	}
+	now := s.now().UTC()
+	fail := func(e error) (chusme.TokenResponse, error) {
+		if err := s.store.DeleteChallenge(ctx, c.ID); err != nil && chusme.ErrorCode(err) != chusme.CodeNotFound {
+			return chusme.TokenResponse{}, err
+		}
+		return chusme.TokenResponse{}, e
+	}
+	if !now.Before(c.ExpiresAt) {
+		return fail(invalid)
+	}
+	id, err := s.store.GetIdentity(ctx, c.Fingerprint)
+	if err != nil {
+		return fail(err)
+	}
+	if id.Status != chusme.StatusActive {
+		return fail(chusme.Errorf(chusme.CodeBanned, "identity is banned"))
+	}
+	if len(req.Signature) != ed25519.SignatureSize ||
+		!ed25519.Verify(id.PublicKey, chusme.LoginMessage(s.cfg.Issuer, c.ID, c.Nonce), req.Signature) {
+		return fail(chusme.Errorf(chusme.CodeInvalidSignature, "login signature does not verify"))
+	}
+	sess := chusme.Session{
+		ID:          rand.Text(),
+		Fingerprint: id.Fingerprint,
+		CreatedAt:   now,
+		LastUsedAt:  now,
+		ExpiresAt:   now.Add(s.cfg.SessionLifetime),
+	}
+	refresh, tok := newRefreshToken(sess.ID, 0, now)
+	err = s.store.CreateSession(ctx, chusme.NewSession{Session: sess, Token: tok, ChallengeID: c.ID})
+	if chusme.ErrorCode(err) == chusme.CodeNotFound {
+		return chusme.TokenResponse{}, invalid // a concurrent answer consumed it first
+	} else if err != nil {
+		return chusme.TokenResponse{}, err
+	}
+	return s.tokenPair(sess, refresh)
+}
+
+func newRefreshToken(sessionID string, seq int64, now time.Time) (string, chusme.RefreshToken) {
+	b := make([]byte, refreshSize)
+	rand.Read(b)
+	secret := base64.RawURLEncoding.EncodeToString(b)
+	clear(b)
+	return secret, chusme.RefreshToken{Hash: hashSecret(secret), SessionID: sessionID, Seq: seq, CreatedAt: now}
+}
+
+func (s *Service) tokenPair(sess chusme.Session, refresh string) (chusme.TokenResponse, error) {
+	access, _, err := s.issuer.Issue(sess.Fingerprint, sess.ID)
+	if err != nil {
+		return chusme.TokenResponse{}, err
+	}
+	return chusme.TokenResponse{
+		AccessToken:  access,
+		TokenType:    "Bearer",
+		ExpiresIn:    int(tokens.AccessTTL / time.Second),
+		RefreshToken: refresh,
+		SessionID:    sess.ID,
+	}, nil
+}
+
+// Refresh exchanges a refresh token for a new pair. The newest token of a
+// session can be exchanged once. The token it replaced may come back once
+// within the grace period (a lost response, two tabs): that also returns a
+// new pair and supersedes the newest token. Any other used token is reuse:
+// the whole session is revoked, and so are the tokens of both holders.
+func (s *Service) Refresh(ctx context.Context, refresh string) (chusme.TokenResponse, error) {
+	invalid := chusme.Errorf(chusme.CodeRefreshInvalid, "refresh token is unknown or expired")
+	if len(refresh) != base64.RawURLEncoding.EncodedLen(refreshSize) {
+		return chusme.TokenResponse{}, invalid
+	}
+	now := s.now().UTC()
+	secret, next := newRefreshToken("", 0, now)
+	var sess chusme.Session
+	err := s.store.ExchangeRefreshToken(ctx, hashSecret(refresh), func(st chusme.RefreshState) (chusme.RefreshUpdate, error) {
+		sess = st.Session
+		return s.decideRefresh(st, next, now)
+	})
+	switch chusme.ErrorCode(err) {
+	case "":
+		return s.tokenPair(sess, secret)
+	case chusme.CodeNotFound:
+		return chusme.TokenResponse{}, invalid
+	case chusme.CodeRefreshReused:
+		s.events.RefreshReused()
+		s.log.Warn("refresh token reuse: session revoked", "session", sess.ID, "fingerprint", sess.Fingerprint)
+	}
+	return chusme.TokenResponse{}, err
+}
+
+// decideRefresh is the refresh rule, run inside the store's transaction.
+func (s *Service) decideRefresh(st chusme.RefreshState, next chusme.RefreshToken, now time.Time) (chusme.RefreshUpdate, error) {
+	sess, p, latest := st.Session, st.Presented, st.Latest
+	switch {
+	case sess.Revoked():
+		return chusme.RefreshUpdate{}, chusme.Errorf(chusme.CodeSessionRevoked, "session is revoked")
+	case !now.Before(sess.ExpiresAt) || now.Sub(sess.LastUsedAt) >= s.cfg.SessionIdle:
+		return chusme.RefreshUpdate{}, chusme.Errorf(chusme.CodeRefreshInvalid, "session expired")
+	}
+	next.SessionID = sess.ID
+	sess.LastUsedAt = now
+	switch {
+	case !p.Used() && p.Seq == latest.Seq:
+		p.UsedAt = now
+		next.Seq = p.Seq + 1
+		return chusme.RefreshUpdate{Session: &sess, Tokens: []chusme.RefreshToken{p}, New: &next}, nil
+	case p.Seq == latest.Seq-1 && !p.GraceUsed && !latest.Used() && now.Sub(p.UsedAt) <= s.cfg.RefreshGrace:
+		p.GraceUsed = true
+		latest.UsedAt = now
+		next.Seq = latest.Seq + 1
+		return chusme.RefreshUpdate{Session: &sess, Tokens: []chusme.RefreshToken{p, latest}, New: &next}, nil
+	default:
+		sess = st.Session
+		sess.RevokedAt, sess.Reason = now, "reuse"
+		return chusme.RefreshUpdate{Session: &sess}, chusme.Errorf(chusme.CodeRefreshReused, "refresh token was already used: the session is revoked")
+	}
+}
+
+// Authenticate validates an access token and checks that its session is
+// live and its identity not banned, so logout and bans take effect at once.
+func (s *Service) Authenticate(ctx context.Context, accessToken string) (Principal, error) {
+	c, err := s.issuer.Validate(accessToken)
+	if err != nil {
+		return Principal{}, err
+	}
+	sess, err := s.store.GetSession(ctx, c.SessionID)
+	switch {
+	case chusme.ErrorCode(err) == chusme.CodeNotFound:
+		return Principal{}, chusme.Errorf(chusme.CodeSessionRevoked, "session has ended")
+	case err != nil:
+		return Principal{}, err
+	case sess.Revoked() || sess.Fingerprint != c.Subject || !s.now().Before(sess.ExpiresAt):
+		return Principal{}, chusme.Errorf(chusme.CodeSessionRevoked, "session has ended")
+	}
+	return Principal{Fingerprint: c.Subject, SessionID: c.SessionID, ExpiresAt: c.ExpiresAt.Time}, nil
+}
+
+// Logout revokes the principal's session.
+func (s *Service) Logout(ctx context.Context, p Principal) error {
+	return s.store.RevokeSession(ctx, p.SessionID, s.now().UTC(), "logout")
+}
+
+// requireAdmin returns nil when the principal is an active administrator.
+func (s *Service) requireAdmin(ctx context.Context, p Principal) error {
+	id, err := s.store.GetIdentity(ctx, p.Fingerprint)
+	if err != nil {
+		return err
+	}
+	if id.Role != chusme.RoleAdmin || id.Status != chusme.StatusActive {
+		return chusme.Errorf(chusme.CodeForbidden, "administrators only")
+	}
+	return nil
+}
+
+// CreateInvite issues a single-use registration invite valid for ttl (0
+// takes the default).
+func (s *Service) CreateInvite(ctx context.Context, p Principal, ttl time.Duration) (string, time.Time, error) {
+	if err := s.requireAdmin(ctx, p); err != nil {
+		return "", time.Time{}, err
+	}
+	switch {
+	case ttl == 0:
+		ttl = DefaultInviteTTL
+	case ttl < time.Minute || ttl > MaxInviteTTL:
+		return "", time.Time{}, chusme.Errorf(chusme.CodeInvalidRequest, "ttl must be between 60 s and %d s", int(MaxInviteTTL/time.Second))
+	}
+	token := rand.Text()
+	now := s.now().UTC()
+	inv := chusme.Invite{Hash: hashSecret(token), CreatedBy: p.Fingerprint, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if err := s.store.CreateInvite(ctx, inv); err != nil {
+		return "", time.Time{}, err
+	}
+	return token, inv.ExpiresAt, nil
+}
+
+// Ban bans an identity and revokes all its sessions. An administrator can't
+// ban itself.
+func (s *Service) Ban(ctx context.Context, p Principal, fp string) (chusme.Identity, error) {
+	if err := s.requireAdmin(ctx, p); err != nil {
+		return chusme.Identity{}, err
+	}
+	if fp == p.Fingerprint {
+		return chusme.Identity{}, chusme.Errorf(chusme.CodeInvalidRequest, "an administrator can't ban itself")
+	}
+	if _, err := s.Identity(ctx, fp); err != nil {
+		return chusme.Identity{}, err
+	}
+	if err := s.store.BanIdentity(ctx, fp, s.now().UTC()); err != nil {
+		return chusme.Identity{}, err
+	}
+	s.log.Info("identity banned", "fingerprint", fp, "by", p.Fingerprint)
+	return s.store.GetIdentity(ctx, fp)
+}
+
+// Role returns the principal's role.
+func (s *Service) Role(ctx context.Context, p Principal) (string, error) {
+	id, err := s.store.GetIdentity(ctx, p.Fingerprint)
+	return id.Role, err
+}

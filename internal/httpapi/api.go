@@ -1,0 +1,85 @@
+// Package httpapi is ChusMe's HTTP transport: routes, strict JSON decoding,
+// problem+json errors, rate limits, request logs and metrics. It depends on
+// the services and on chusme.Store's Ping only, never on a storage engine.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/auth"
+	"github.com/chusme/chusme/internal/metrics"
+	"github.com/chusme/chusme/internal/ratelimit"
+	"github.com/chusme/chusme/internal/tokens"
+)
+
+// Config holds the transport's settings.
+type Config struct {
+	Version        string
+	TrustedProxies []netip.Prefix   // peers whose X-Forwarded-For is believed
+	IPLimit        ratelimit.Limit  // every request, per client IP
+	AuthLimit      ratelimit.Limit  // setup, registration, challenge, token, refresh: per client IP
+	IdentityLimit  ratelimit.Limit  // authenticated requests and challenges, per identity
+	Now            func() time.Time // the clock
+	OnSetup        func()           // called once the setup token is redeemed
+}
+
+// API is the HTTP handler of one server.
+type API struct {
+	cfg     Config
+	auth    *auth.Service
+	keys    *tokens.Keyring
+	store   chusme.Store // for readiness only
+	metrics *metrics.Metrics
+	log     *slog.Logger
+	mux     *http.ServeMux
+
+	ipLimit, authLimit, identityLimit *ratelimit.Limiter
+}
+
+// New returns the API handler.
+func New(cfg Config, svc *auth.Service, keys *tokens.Keyring, store chusme.Store, m *metrics.Metrics, log *slog.Logger) *API {
+	a := &API{
+		cfg: cfg, auth: svc, keys: keys, store: store, metrics: m, log: log,
+		mux:           http.NewServeMux(),
+		ipLimit:       ratelimit.New(cfg.IPLimit, cfg.Now),
+		authLimit:     ratelimit.New(cfg.AuthLimit, cfg.Now),
+		identityLimit: ratelimit.New(cfg.IdentityLimit, cfg.Now),
+	}
+	a.routes()
+	return a
+}
+
+// ServeHTTP serves a request: observed, rate-limited per IP, then routed.
+// Requests no route matches get problem+json 404 or 405.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.observe(http.HandlerFunc(a.route)).ServeHTTP(w, r)
+}
+
+func (a *API) route(w http.ResponseWriter, r *http.Request) {
+	if !a.limit(w, r, a.ipLimit, "ip", clientIP(r.Context())) {
+		return
+	}
+	if h, pattern := a.mux.Handler(r); pattern == "" {
+		// Let the mux set Allow on a 405, then answer in problem+json.
+		probe := &statusRecorder{ResponseWriter: discard{w.Header()}}
+		h.ServeHTTP(probe, r)
+		if probe.status == http.StatusMethodNotAllowed {
+			writeError(w, r, a.log, chusme.Errorf(chusme.CodeMethodNotAllowed, "method %s not allowed here", r.Method))
+		} else {
+			writeError(w, r, a.log, chusme.Errorf(chusme.CodeNotFound, "no such route"))
+		}
+		return
+	}
+	a.mux.ServeHTTP(w, r)
+}
+
+// discard is a ResponseWriter that keeps headers and drops the body.
+type discard struct{ h http.Header }
+
+func (d discard) Header() http.Header         { return d.h }
+func (d discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d discard) WriteHeader(int)             {}

@@ -1,0 +1,109 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/chusme/chusme"
+)
+
+// DefaultBodyLimit is the largest request body a route accepts unless it
+// sets its own limit: 64 KiB.
+const DefaultBodyLimit = 64 << 10
+
+// statusOf maps every problem code to its HTTP status: the one table.
+var statusOf = map[string]int{
+	chusme.CodeInvalidJSON:        http.StatusBadRequest,
+	chusme.CodeInvalidRequest:     http.StatusBadRequest,
+	chusme.CodeInvalidPublicKey:   http.StatusBadRequest,
+	chusme.CodeBodyTooLarge:       http.StatusRequestEntityTooLarge,
+	chusme.CodeNotFound:           http.StatusNotFound,
+	chusme.CodeMethodNotAllowed:   http.StatusMethodNotAllowed,
+	chusme.CodeConflict:           http.StatusConflict,
+	chusme.CodeIdentityExists:     http.StatusConflict,
+	chusme.CodeRateLimited:        http.StatusTooManyRequests,
+	chusme.CodeUnauthorized:       http.StatusUnauthorized,
+	chusme.CodeTokenInvalid:       http.StatusUnauthorized,
+	chusme.CodeTokenExpired:       http.StatusUnauthorized,
+	chusme.CodeSessionRevoked:     http.StatusUnauthorized,
+	chusme.CodeInvalidSignature:   http.StatusUnauthorized,
+	chusme.CodeChallengeInvalid:   http.StatusUnauthorized,
+	chusme.CodeRefreshInvalid:     http.StatusUnauthorized,
+	chusme.CodeRefreshReused:      http.StatusUnauthorized,
+	chusme.CodeForbidden:          http.StatusForbidden,
+	chusme.CodeBanned:             http.StatusForbidden,
+	chusme.CodeRegistrationClosed: http.StatusForbidden,
+	chusme.CodeInviteInvalid:      http.StatusForbidden,
+	chusme.CodeSetupInvalid:       http.StatusForbidden,
+	chusme.CodeInternal:           http.StatusInternalServerError,
+}
+
+// writeError writes err as problem+json. Errors that are not *chusme.Error
+// become a generic internal error; their cause goes to the log only.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	code := chusme.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if status == http.StatusInternalServerError {
+		log.Error("internal error", "request_id", requestID(r.Context()), "route", r.Pattern, "err", err)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="chusme"`)
+	}
+	p := chusme.Problem{
+		Type:      "about:blank", // the code member names the problem
+		Title:     http.StatusText(status),
+		Status:    status,
+		Detail:    chusme.ErrorMessage(err),
+		Code:      code,
+		RequestID: requestID(r.Context()),
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(p)
+}
+
+// writeJSON writes v as JSON with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// decode reads a JSON body into v strictly: at most limit bytes, no unknown
+// fields, the right types, nothing after the value.
+func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if dec.Decode(&struct{}{}) != io.EOF {
+			return chusme.Errorf(chusme.CodeInvalidJSON, "unexpected data after the JSON value")
+		}
+		return nil
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return chusme.Errorf(chusme.CodeBodyTooLarge, "request body is larger than %d bytes", limit)
+	}
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return chusme.Errorf(chusme.CodeInvalidJSON, "field %q has the wrong type", typeErr.Field)
+	}
+	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return chusme.Errorf(chusme.CodeInvalidJSON, "unknown field %s", field)
+	}
+	if errors.Is(err, io.EOF) {
+		return chusme.Errorf(chusme.CodeInvalidJSON, "request body is empty")
+	}
+	return chusme.Errorf(chusme.CodeInvalidJSON, "request body is not valid JSON for this request")
+}

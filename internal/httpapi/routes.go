@@ -1,0 +1,213 @@
+package httpapi
+
+import (
+	_ "embed"
+	"net/http"
+	"time"
+
+	"github.com/chusme/chusme"
+)
+
+//go:embed openapi.json
+var openapiDoc []byte
+
+// routes registers every route: the one place to read the API from.
+func (a *API) routes() {
+	m := a.mux
+	m.HandleFunc("GET /healthz", a.handleHealth)
+	m.HandleFunc("GET /readyz", a.handleReady)
+	m.Handle("GET /metrics", a.metrics.Handler())
+	m.HandleFunc("GET /.well-known/jwks.json", a.handleJWKS)
+	m.HandleFunc("GET /v1/openapi.json", a.handleOpenAPI)
+	m.HandleFunc("GET /v1/server", a.handleServer)
+
+	m.HandleFunc("POST /v1/setup", a.perIP(a.authLimit, "auth", a.handleSetup))
+	m.HandleFunc("POST /v1/identities", a.perIP(a.authLimit, "auth", a.handleRegister))
+	m.HandleFunc("GET /v1/identities/{fp}", a.handleIdentity)
+
+	m.HandleFunc("POST /v1/auth/challenge", a.perIP(a.authLimit, "auth", a.handleChallenge))
+	m.HandleFunc("POST /v1/auth/token", a.perIP(a.authLimit, "auth", a.handleToken))
+	m.HandleFunc("POST /v1/auth/refresh", a.perIP(a.authLimit, "auth", a.handleRefresh))
+	m.HandleFunc("POST /v1/auth/logout", a.authed(a.handleLogout))
+	m.HandleFunc("GET /v1/me", a.authed(a.handleMe))
+
+	m.HandleFunc("POST /v1/admin/invites", a.authed(a.handleInvite))
+	m.HandleFunc("POST /v1/admin/identities/{fp}/ban", a.authed(a.handleBan))
+}
+
+func (a *API) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *API) handleReady(w http.ResponseWriter, r *http.Request) {
+	if err := a.store.Ping(r.Context()); err != nil {
+		a.log.Error("readiness: store unreachable", "err", err)
+		w.Header().Set("Content-Type", "application/problem+json")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (a *API) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Write(a.keys.JWKS())
+}
+
+func (a *API) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(openapiDoc)
+}
+
+func (a *API) handleServer(w http.ResponseWriter, r *http.Request) {
+	pending, err := a.store.SetupPending(r.Context())
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	cfg := a.auth.Config()
+	writeJSON(w, http.StatusOK, chusme.ServerInfo{
+		Name:         "chusme",
+		Version:      a.cfg.Version,
+		Issuer:       cfg.Issuer,
+		Registration: cfg.Registration,
+		SetupPending: pending,
+		Features:     []string{"challenge-login", "refresh-rotation", "invites"},
+	})
+}
+
+func identityInfo(id chusme.Identity) chusme.IdentityInfo {
+	return chusme.IdentityInfo{
+		Fingerprint: id.Fingerprint, PublicKey: id.PublicKey,
+		Role: id.Role, Status: id.Status, CreatedAt: id.CreatedAt,
+	}
+}
+
+func (a *API) handleSetup(w http.ResponseWriter, r *http.Request) {
+	var req chusme.SetupRequest
+	if err := decode(w, r, DefaultBodyLimit, &req); err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	id, err := a.auth.Setup(r.Context(), req)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	if a.cfg.OnSetup != nil {
+		a.cfg.OnSetup()
+	}
+	writeJSON(w, http.StatusCreated, identityInfo(id))
+}
+
+func (a *API) handleRegister(w http.ResponseWriter, r *http.Request) {
+	var req chusme.RegisterRequest
+	if err := decode(w, r, DefaultBodyLimit, &req); err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	id, err := a.auth.Register(r.Context(), req)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, identityInfo(id))
+}
+
+func (a *API) handleIdentity(w http.ResponseWriter, r *http.Request) {
+	id, err := a.auth.Identity(r.Context(), r.PathValue("fp"))
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, identityInfo(id))
+}
+
+func (a *API) handleChallenge(w http.ResponseWriter, r *http.Request) {
+	var req chusme.ChallengeRequest
+	if err := decode(w, r, DefaultBodyLimit, &req); err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	if !a.limit(w, r, a.identityLimit, "identity", req.Fingerprint) {
+		return
+	}
+	c, err := a.auth.Challenge(r.Context(), req.Fingerprint)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, chusme.ChallengeResponse{ChallengeID: c.ID, Nonce: c.Nonce, ExpiresAt: c.ExpiresAt})
+}
+
+func (a *API) handleToken(w http.ResponseWriter, r *http.Request) {
+	var req chusme.TokenRequest
+	if err := decode(w, r, DefaultBodyLimit, &req); err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	resp, err := a.auth.Token(r.Context(), req)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (a *API) handleRefresh(w http.ResponseWriter, r *http.Request) {
+	var req chusme.RefreshRequest
+	if err := decode(w, r, DefaultBodyLimit, &req); err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	resp, err := a.auth.Refresh(r.Context(), req.RefreshToken)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (a *API) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if err := a.auth.Logout(r.Context(), principal(r.Context())); err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) handleMe(w http.ResponseWriter, r *http.Request) {
+	p := principal(r.Context())
+	role, err := a.auth.Role(r.Context(), p)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, chusme.Me{Fingerprint: p.Fingerprint, Role: role, SessionID: p.SessionID, ExpiresAt: p.ExpiresAt})
+}
+
+func (a *API) handleInvite(w http.ResponseWriter, r *http.Request) {
+	var req chusme.InviteRequest
+	if r.ContentLength == 0 {
+		// An empty body asks for the defaults.
+	} else if err := decode(w, r, DefaultBodyLimit, &req); err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	token, exp, err := a.auth.CreateInvite(r.Context(), principal(r.Context()), time.Duration(req.TTLSeconds)*time.Second)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, chusme.InviteResponse{Invite: token, ExpiresAt: exp})
+}
+
+func (a *API) handleBan(w http.ResponseWriter, r *http.Request) {
+	id, err := a.auth.Ban(r.Context(), principal(r.Context()), r.PathValue("fp"))
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, identityInfo(id))
+}

@@ -1,0 +1,62 @@
+package ratelimit
+
+import (
+	"testing"
+	"time"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func TestBurstThenRefuseWithRetryAfter(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	l := New(Limit{Events: 10, Per: time.Minute, Burst: 10}, c.now)
+	for i := range 10 {
+		if ok, _ := l.Allow("ip"); !ok {
+			t.Fatalf("request %d refused within the burst", i+1)
+		}
+	}
+	ok, retry := l.Allow("ip")
+	if ok {
+		t.Fatal("11th request in a minute allowed")
+	}
+	if retry <= 0 || retry > 6*time.Second {
+		t.Fatalf("retry after %v, want (0, 6s]", retry)
+	}
+	if ok, _ := l.Allow("other"); !ok {
+		t.Fatal("another key shares the bucket")
+	}
+	c.t = c.t.Add(retry)
+	if ok, _ := l.Allow("ip"); !ok {
+		t.Fatal("refused after the advertised Retry-After")
+	}
+}
+
+func TestIdleKeysEvicted(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	l := New(Limit{Events: 10, Per: time.Minute, Burst: 10}, c.now)
+	for _, k := range []string{"a", "b", "c"} {
+		l.Allow(k)
+	}
+	if l.Len() != 3 {
+		t.Fatalf("len %d, want 3", l.Len())
+	}
+	c.t = c.t.Add(2 * time.Minute)
+	l.Allow("d")
+	if l.Len() != 1 {
+		t.Fatalf("after idle sweep len %d, want 1", l.Len())
+	}
+}
+
+func TestZeroLimitAllowsAll(t *testing.T) {
+	l := New(Limit{}, time.Now)
+	for range 1000 {
+		if ok, _ := l.Allow("x"); !ok {
+			t.Fatal("unlimited limiter refused")
+		}
+	}
+	if l.Len() != 0 {
+		t.Fatal("unlimited limiter kept buckets")
+	}
+}

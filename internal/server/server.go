@@ -1,0 +1,257 @@
+// Package server wires chusmed together: configuration, store, secrets,
+// services and the HTTP server, with graceful shutdown. cmd/chusmed's main
+// and the end-to-end tests call the same Run.
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/auth"
+	"github.com/chusme/chusme/internal/httpapi"
+	"github.com/chusme/chusme/internal/metrics"
+	"github.com/chusme/chusme/internal/secrets"
+	"github.com/chusme/chusme/internal/sqlite"
+	"github.com/chusme/chusme/internal/tokens"
+)
+
+// Version is chusmed's version, set at build time with -ldflags.
+var Version = "dev"
+
+// SetupTokenFile is the name of the file in the data directory that holds
+// the pending setup token (mode 0600) until it is redeemed.
+const SetupTokenFile = "setup-token"
+
+// Background intervals.
+const (
+	keyReloadInterval = 10 * time.Second // how often the keyring file is checked for a rotation
+	purgeInterval     = time.Minute      // how often expired challenges, invites and sessions are deleted
+)
+
+// Run runs chusmed with the given arguments until ctx is cancelled. Logs go
+// to stderr as JSON; command output to stdout.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "keys":
+			return runKeys(args[1:], getenv, stdout, stderr)
+		case "version":
+			fmt.Fprintln(stdout, "chusmed", Version)
+			return nil
+		case "serve":
+			args = args[1:]
+		}
+	}
+	cfg, err := parseConfig("chusmed", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return fmt.Errorf("--log-level: %q is not a level", cfg.LogLevel)
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	return serve(ctx, cfg, log)
+}
+
+func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "chusme.db"))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	keyring, err := loadKeyring(cfg)
+	if err != nil {
+		return err
+	}
+	dataKey, err := secrets.DataKey(cfg.DataKey, cfg.DataKeyFile)
+	if err != nil {
+		return err
+	}
+	defer clear(dataKey)
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if cfg.Issuer == "" {
+		cfg.Issuer = defaultIssuer(ln.Addr())
+	}
+
+	m := metrics.New()
+	issuer := &tokens.Issuer{Keys: keyring, Issuer: cfg.Issuer, Audience: cfg.Issuer, Now: time.Now}
+	svc := auth.New(store, issuer, auth.Config{
+		Issuer:          cfg.Issuer,
+		Registration:    cfg.Registration,
+		RefreshGrace:    cfg.RefreshGrace,
+		SessionIdle:     cfg.SessionIdle,
+		SessionLifetime: cfg.SessionMax,
+	}, time.Now, log, m)
+
+	setupPath := filepath.Join(cfg.DataDir, SetupTokenFile)
+	if err := bootstrap(ctx, svc, setupPath, log); err != nil {
+		return err
+	}
+	api := httpapi.New(httpapi.Config{
+		Version:        Version,
+		TrustedProxies: cfg.TrustedProxies,
+		IPLimit:        cfg.IPLimit,
+		AuthLimit:      cfg.AuthLimit,
+		IdentityLimit:  cfg.IdentityLimit,
+		Now:            time.Now,
+		OnSetup:        func() { os.Remove(setupPath) },
+	}, svc, keyring, store, m, log)
+
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	if cfg.JWTKey == "" {
+		go reloadKeys(bg, keyring, cfg.JWTKeysFile, log)
+	}
+	go purge(bg, store, log)
+
+	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "version", Version, "registration", cfg.Registration)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// defaultIssuer derives the issuer from the listen address: loopback when
+// listening on every interface.
+func defaultIssuer(addr net.Addr) string {
+	tcp := addr.(*net.TCPAddr)
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(tcp.Port))
+}
+
+func loadKeyring(cfg Config) (*tokens.Keyring, error) {
+	if cfg.JWTKey != "" {
+		seed, err := base64.RawURLEncoding.DecodeString(cfg.JWTKey)
+		if err != nil {
+			return nil, errors.New("CHUSME_JWT_KEY is not unpadded base64url")
+		}
+		defer clear(seed)
+		return tokens.FromSeed(seed)
+	}
+	return tokens.LoadOrCreateFile(cfg.JWTKeysFile, time.Now())
+}
+
+// bootstrap creates the setup token on a first start and writes it to a
+// 0600 file; it is logged once, as DESIGN §2 asks, so the operator can find it.
+func bootstrap(ctx context.Context, svc *auth.Service, path string, log *slog.Logger) error {
+	token, err := svc.Bootstrap(ctx)
+	if err != nil || token == "" {
+		return err
+	}
+	if err := secrets.WriteFile(path, []byte(token+"\n")); err != nil {
+		return err
+	}
+	log.Warn("no identity exists yet: redeem the one-time setup token with `chusme setup` to register the first administrator",
+		"setup_token", token, "file", path)
+	return nil
+}
+
+// reloadKeys picks up a keyring file rewritten by `chusmed keys rotate`.
+func reloadKeys(ctx context.Context, kr *tokens.Keyring, path string, log *slog.Logger) {
+	var last time.Time
+	if fi, err := os.Stat(path); err == nil {
+		last = fi.ModTime()
+	}
+	t := time.NewTicker(keyReloadInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fi, err := os.Stat(path)
+		if err != nil || fi.ModTime().Equal(last) {
+			continue
+		}
+		next, err := tokens.LoadFile(path)
+		if err != nil {
+			log.Error("keyring reload failed; keeping the current keys", "err", err)
+			continue
+		}
+		last = fi.ModTime()
+		kr.Replace(next)
+		log.Info("keyring reloaded", "signing_kid", kr.Signing().ID)
+	}
+}
+
+func purge(ctx context.Context, store chusme.Store, log *slog.Logger) {
+	t := time.NewTicker(purgeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if err := store.PurgeExpired(ctx, now); err != nil && ctx.Err() == nil {
+				log.Error("purging expired records failed", "err", err)
+			}
+		}
+	}
+}
+
+// runKeys implements `chusmed keys rotate`.
+func runKeys(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "rotate" {
+		return errors.New("usage: chusmed keys rotate [--data-dir DIR] [--jwt-keys-file FILE]")
+	}
+	cfg, err := parseConfig("chusmed keys rotate", args[1:], getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.JWTKey != "" {
+		return errors.New("the signing key comes from CHUSME_JWT_KEY: rotate it there")
+	}
+	if _, err := tokens.LoadOrCreateFile(cfg.JWTKeysFile, time.Now()); err != nil {
+		return err
+	}
+	k, err := tokens.RotateFile(cfg.JWTKeysFile, time.Now(), tokens.AccessTTL+tokens.Leeway)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "new signing key %s; running servers pick it up within %s\n", k.ID, keyReloadInterval)
+	return nil
+}

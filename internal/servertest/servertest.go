@@ -1,0 +1,128 @@
+// Package servertest starts the real chusmed (server.Run) on a random
+// loopback port with a temporary SQLite data directory, for end-to-end
+// tests.
+package servertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/chusme/chusme/internal/server"
+)
+
+// Server is a running chusmed.
+type Server struct {
+	URL     string // base URL, also the issuer: http://127.0.0.1:PORT
+	DataDir string
+
+	logs   *logBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// Start runs chusmed with rate limits off, on 127.0.0.1:0 in a new temporary
+// data directory, plus args (later flags win). It stops the server when the
+// test ends and fails the test if Run returned an error.
+func Start(t testing.TB, args ...string) *Server {
+	return StartIn(t, t.TempDir(), args...)
+}
+
+// StartIn is Start with a given data directory, to restart a server on the
+// data of a stopped one.
+func StartIn(t testing.TB, dataDir string, args ...string) *Server {
+	t.Helper()
+	s := &Server{DataDir: dataDir, logs: &logBuffer{ready: make(chan string, 1)}, done: make(chan error, 1)}
+	full := append([]string{
+		"--listen", "127.0.0.1:0", "--data-dir", dataDir,
+		"--rate-ip", "0", "--rate-auth", "0", "--rate-identity", "0",
+	}, args...)
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go func() {
+		s.done <- server.Run(ctx, full, func(string) string { return "" }, &s.logs.out, s.logs)
+	}()
+	select {
+	case addr := <-s.logs.ready:
+		s.URL = "http://" + addr
+	case err := <-s.done:
+		cancel()
+		t.Fatalf("chusmed did not start: %v\n%s", err, s.logs.String())
+	}
+	t.Cleanup(func() { s.Stop(t) })
+	return s
+}
+
+// Stop shuts the server down and waits for Run to return; it is safe to call
+// more than once.
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	s.cancel()
+	if err, ok := <-s.done; ok {
+		close(s.done)
+		if err != nil {
+			t.Errorf("chusmed: %v", err)
+		}
+	}
+}
+
+// Logs returns everything the server logged so far.
+func (s *Server) Logs() string { return s.logs.String() }
+
+// SetupToken returns the pending setup token from the data directory.
+func (s *Server) SetupToken(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.DataDir, server.SetupTokenFile))
+	if err != nil {
+		t.Fatalf("reading setup token: %v", err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// logBuffer collects log lines and reports the listening address.
+type logBuffer struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	out   syncBuffer
+	ready chan string
+	sent  bool
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	start := l.buf.Len()
+	l.buf.Write(p)
+	if !l.sent {
+		for _, line := range strings.Split(l.buf.String()[start:], "\n") {
+			var rec struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" {
+				l.ready <- rec.Addr
+				l.sent = true
+			}
+		}
+	}
+	return len(p), nil
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}

@@ -1,0 +1,127 @@
+package tokens
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/chusme/chusme"
+)
+
+// AccessTTL is the lifetime of an access token: 15 minutes (DESIGN §2).
+const AccessTTL = 15 * time.Minute
+
+// Leeway is the clock skew tolerated when checking exp, nbf and iat.
+const Leeway = 30 * time.Second
+
+// TokenType is the JOSE typ header of access tokens (RFC 9068).
+const TokenType = "at+jwt"
+
+// Claims are the claims of an access token.
+type Claims struct {
+	jwt.RegisteredClaims
+	SessionID string `json:"sid"`
+}
+
+// Issuer signs and validates access tokens for one issuer and audience.
+type Issuer struct {
+	Keys     *Keyring
+	Issuer   string           // iss, the server's public base URL
+	Audience string           // aud
+	Now      func() time.Time // the clock
+}
+
+// Issue returns a signed access token for the identity and session, and
+// its expiry.
+func (is *Issuer) Issue(fingerprint, sessionID string) (string, time.Time, error) {
+	now := is.Now().UTC().Truncate(time.Second)
+	exp := now.Add(AccessTTL)
+	claims := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    is.Issuer,
+			Subject:   fingerprint,
+			Audience:  jwt.ClaimStrings{is.Audience},
+			ExpiresAt: jwt.NewNumericDate(exp),
+			NotBefore: jwt.NewNumericDate(now),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        rand.Text(),
+		},
+		SessionID: sessionID,
+	}
+	key := is.Keys.Signing()
+	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
+	t.Header["kid"] = key.ID
+	t.Header["typ"] = TokenType
+	s, err := t.SignedString(key.private)
+	return s, exp, err
+}
+
+// Validate checks an access token: the EdDSA algorithm only, a known kid,
+// the typ header, the signature, and every claim (iss, aud, exp, nbf, iat,
+// sub, jti, sid). It returns *chusme.Error with CodeTokenExpired for an
+// expired but otherwise valid token and CodeTokenInvalid for anything else.
+func (is *Issuer) Validate(token string) (Claims, error) {
+	var c Claims
+	_, err := jwt.ParseWithClaims(token, &c, is.keyFor,
+		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+		jwt.WithIssuer(is.Issuer),
+		jwt.WithAudience(is.Audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(Leeway),
+		jwt.WithTimeFunc(is.Now),
+		jwt.WithStrictDecoding(),
+	)
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return Claims{}, chusme.Errorf(chusme.CodeTokenExpired, "access token expired")
+	case err != nil:
+		return Claims{}, chusme.Errorf(chusme.CodeTokenInvalid, "access token invalid")
+	case c.NotBefore == nil || c.IssuedAt == nil || !chusme.ValidFingerprint(c.Subject) ||
+		c.ID == "" || c.SessionID == "" || c.ExpiresAt.Sub(c.IssuedAt.Time) > AccessTTL:
+		return Claims{}, chusme.Errorf(chusme.CodeTokenInvalid, "access token invalid")
+	}
+	return c, nil
+}
+
+func (is *Issuer) keyFor(t *jwt.Token) (any, error) {
+	if typ, _ := t.Header["typ"].(string); typ != TokenType {
+		return nil, errors.New("wrong typ")
+	}
+	kid, _ := t.Header["kid"].(string)
+	k, ok := is.Keys.Lookup(kid)
+	if !ok {
+		return nil, errors.New("unknown kid")
+	}
+	return k.Public(), nil
+}
+
+// jwk is one key of a JWKS document (RFC 8037 OKP key).
+type jwk struct {
+	Kty string `json:"kty"`
+	Crv string `json:"crv"`
+	X   string `json:"x"`
+	Kid string `json:"kid"`
+	Alg string `json:"alg"`
+	Use string `json:"use"`
+}
+
+// JWKS returns the JSON Web Key Set of every key in the ring: the signing
+// key and the retired keys whose tokens may still be valid.
+func (kr *Keyring) JWKS() []byte {
+	var doc struct {
+		Keys []jwk `json:"keys"`
+	}
+	for _, k := range kr.Keys() {
+		doc.Keys = append(doc.Keys, jwk{
+			Kty: "OKP", Crv: "Ed25519", Alg: "EdDSA", Use: "sig", Kid: k.ID,
+			X: base64.RawURLEncoding.EncodeToString(k.Public()),
+		})
+	}
+	b, _ := json.Marshal(doc)
+	return b
+}
