@@ -1,0 +1,500 @@
+// Package client is the Go client library of a ChusMe server.
+//
+// A Client talks to one server. It signs registrations and logins with the
+// issuer it expects — by default its own base URL — and refuses to sign when
+// the server advertises another issuer, so a malicious server can't relay
+// another server's challenge for the client to sign.
+//
+// Authenticated calls take their tokens from a TokenStore and refresh them
+// transparently: ahead of time when the access token expires within
+// RefreshMargin, and once more when the server answers token_expired. Errors
+// that the server reports come back as *chusme.Error with the server's code,
+// so callers branch on chusme.ErrorCode(err); transport failures and local
+// errors are ordinary wrapped Go errors.
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chusme/chusme"
+)
+
+// DefaultUserAgent is the User-Agent header sent unless WithUserAgent says
+// otherwise.
+const DefaultUserAgent = "chusme-go-client/1"
+
+// RefreshMargin is how long before its expiry an access token is refreshed
+// ahead of an authenticated call: 30 s, which covers clock skew and a slow
+// request.
+const RefreshMargin = 30 * time.Second
+
+// maxResponseSize bounds how much of a response body the client reads: 1 MiB,
+// far above any answer of the API.
+const maxResponseSize = 1 << 20
+
+// ErrNotLoggedIn is returned by authenticated calls when the token store
+// holds no session. Its code is chusme.CodeUnauthorized.
+var ErrNotLoggedIn = &chusme.Error{Code: chusme.CodeUnauthorized, Message: "not logged in"}
+
+// Client is a client of one ChusMe server. It is safe for concurrent use.
+type Client struct {
+	baseURL   string // normalized: scheme://host[:port]
+	issuer    string // what the client signs for and expects the server to advertise
+	hc        *http.Client
+	store     TokenStore
+	userAgent string
+	now       func() time.Time
+
+	// refreshMu serializes refreshes, so that two concurrent calls don't
+	// both present the same single-use refresh token.
+	refreshMu sync.Mutex
+}
+
+// Option configures a Client.
+type Option func(*Client) error
+
+// WithHTTPClient makes the client send its requests through hc instead of
+// http.DefaultClient.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) error {
+		if hc == nil {
+			return errors.New("client: nil HTTP client")
+		}
+		c.hc = hc
+		return nil
+	}
+}
+
+// WithIssuer sets the issuer the client expects the server to advertise and
+// signs its registrations and logins for. The default is the base URL.
+// Set it when the server's public URL differs from the one the client
+// connects to (a reverse proxy, a tunnel).
+func WithIssuer(issuer string) Option {
+	return func(c *Client) error {
+		iss, err := NormalizeURL(issuer)
+		if err != nil {
+			return fmt.Errorf("client: issuer: %w", err)
+		}
+		c.issuer = iss
+		return nil
+	}
+}
+
+// WithTokenStore makes the client keep its tokens in s. The default is a
+// MemoryTokenStore, which forgets them with the process.
+func WithTokenStore(s TokenStore) Option {
+	return func(c *Client) error {
+		if s == nil {
+			return errors.New("client: nil token store")
+		}
+		c.store = s
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent header of every request.
+func WithUserAgent(ua string) Option {
+	return func(c *Client) error {
+		c.userAgent = ua
+		return nil
+	}
+}
+
+// New returns a client of the server at baseURL, an http or https URL with
+// no path, query or credentials (a trailing slash is fine).
+func New(baseURL string, opts ...Option) (*Client, error) {
+	base, err := NormalizeURL(baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("client: server URL: %w", err)
+	}
+	c := &Client{
+		baseURL:   base,
+		issuer:    base,
+		hc:        http.DefaultClient,
+		store:     &MemoryTokenStore{},
+		userAgent: DefaultUserAgent,
+		now:       time.Now,
+	}
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// NormalizeURL returns rawURL as scheme://host[:port]: scheme and host in
+// lower case, the scheme's default port dropped, no trailing slash. It
+// refuses anything but http and https, and URLs with a path, query,
+// fragment or user information.
+func NormalizeURL(rawURL string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", err
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return "", fmt.Errorf("%q: scheme must be http or https", rawURL)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return "", fmt.Errorf("%q: no host", rawURL)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery || (u.Path != "" && u.Path != "/") || u.Opaque != "" {
+		return "", fmt.Errorf("%q: must be scheme://host[:port] only", rawURL)
+	}
+	host := strings.ToLower(u.Host)
+	if port := u.Port(); (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		host = strings.TrimSuffix(host, ":"+port)
+	}
+	return scheme + "://" + host, nil
+}
+
+// BaseURL returns the normalized URL of the server.
+func (c *Client) BaseURL() string { return c.baseURL }
+
+// Issuer returns the issuer the client signs for.
+func (c *Client) Issuer() string { return c.issuer }
+
+// ServerInfo returns the server's description (GET /v1/server).
+func (c *Client) ServerInfo(ctx context.Context) (chusme.ServerInfo, error) {
+	var info chusme.ServerInfo
+	err := c.call(ctx, http.MethodGet, "/v1/server", "", nil, &info)
+	return info, err
+}
+
+// checkIssuer fetches the server's description and returns an error if it
+// advertises another issuer than the one the client signs for.
+func (c *Client) checkIssuer(ctx context.Context) error {
+	info, err := c.ServerInfo(ctx)
+	if err != nil {
+		return err
+	}
+	if info.Issuer != c.issuer {
+		return fmt.Errorf("client: refusing to sign: the server at %s advertises issuer %q, but the expected issuer is %q (configure the issuer if the server is reached through another URL)",
+			c.baseURL, info.Issuer, c.issuer)
+	}
+	return nil
+}
+
+// Setup redeems the server's one-time setup token, registering key's public
+// key as the first administrator (POST /v1/setup). The operator finds the
+// token in the file setup-token of the server's data directory.
+func (c *Client) Setup(ctx context.Context, setupToken string, key ed25519.PrivateKey) (chusme.IdentityInfo, error) {
+	var info chusme.IdentityInfo
+	if err := checkKey(key); err != nil {
+		return info, err
+	}
+	if err := c.checkIssuer(ctx); err != nil {
+		return info, err
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	req := chusme.SetupRequest{
+		SetupToken: setupToken,
+		PublicKey:  chusme.Bytes(pub),
+		Signature:  ed25519.Sign(key, chusme.RegisterMessage(c.issuer, pub)),
+	}
+	err := c.call(ctx, http.MethodPost, "/v1/setup", "", req, &info)
+	return info, err
+}
+
+// Register registers key's public key as a new identity (POST
+// /v1/identities). invite is an administrator's invite token, or "" when the
+// server's registration is open.
+func (c *Client) Register(ctx context.Context, key ed25519.PrivateKey, invite string) (chusme.IdentityInfo, error) {
+	var info chusme.IdentityInfo
+	if err := checkKey(key); err != nil {
+		return info, err
+	}
+	if err := c.checkIssuer(ctx); err != nil {
+		return info, err
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	req := chusme.RegisterRequest{
+		PublicKey: chusme.Bytes(pub),
+		Signature: ed25519.Sign(key, chusme.RegisterMessage(c.issuer, pub)),
+		Invite:    invite,
+	}
+	err := c.call(ctx, http.MethodPost, "/v1/identities", "", req, &info)
+	return info, err
+}
+
+// Identity returns the public view of the identity with fingerprint fp
+// (GET /v1/identities/{fp}).
+func (c *Client) Identity(ctx context.Context, fp string) (chusme.IdentityInfo, error) {
+	var info chusme.IdentityInfo
+	if !chusme.ValidFingerprint(fp) {
+		return info, fmt.Errorf("client: %q is not a fingerprint (64 lowercase hex digits)", fp)
+	}
+	err := c.call(ctx, http.MethodGet, "/v1/identities/"+fp, "", nil, &info)
+	return info, err
+}
+
+// Login authenticates as the identity whose genesis key is key: it asks for
+// a challenge, signs it (chusme.LoginMessage) and exchanges the signature
+// for tokens, which it saves to the token store and returns.
+func (c *Client) Login(ctx context.Context, key ed25519.PrivateKey) (Tokens, error) {
+	if err := checkKey(key); err != nil {
+		return Tokens{}, err
+	}
+	if err := c.checkIssuer(ctx); err != nil {
+		return Tokens{}, err
+	}
+	fp := chusme.Fingerprint(key.Public().(ed25519.PublicKey))
+	var ch chusme.ChallengeResponse
+	if err := c.call(ctx, http.MethodPost, "/v1/auth/challenge", "", chusme.ChallengeRequest{Fingerprint: fp}, &ch); err != nil {
+		return Tokens{}, err
+	}
+	req := chusme.TokenRequest{
+		ChallengeID: ch.ChallengeID,
+		Signature:   ed25519.Sign(key, chusme.LoginMessage(c.issuer, ch.ChallengeID, ch.Nonce)),
+	}
+	start := c.now()
+	var tr chusme.TokenResponse
+	if err := c.call(ctx, http.MethodPost, "/v1/auth/token", "", req, &tr); err != nil {
+		return Tokens{}, err
+	}
+	c.refreshMu.Lock()
+	defer c.refreshMu.Unlock()
+	t := tokensFrom(tr, fp, start)
+	if err := c.store.Save(ctx, t); err != nil {
+		return Tokens{}, fmt.Errorf("client: saving tokens: %w", err)
+	}
+	return t, nil
+}
+
+// Refresh exchanges the stored refresh token for a new token pair (POST
+// /v1/auth/refresh), saves it and returns it. Authenticated calls do this
+// on their own when needed.
+func (c *Client) Refresh(ctx context.Context) (Tokens, error) {
+	c.refreshMu.Lock()
+	defer c.refreshMu.Unlock()
+	t, err := c.loadTokens(ctx)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return c.refreshLocked(ctx, t)
+}
+
+// Logout revokes the session on the server (POST /v1/auth/logout) and clears
+// the token store. The store is cleared also when the server says the
+// session is already gone.
+func (c *Client) Logout(ctx context.Context) error {
+	err := c.do(ctx, http.MethodPost, "/v1/auth/logout", nil, nil)
+	switch chusme.ErrorCode(err) {
+	case "", chusme.CodeSessionRevoked, chusme.CodeTokenInvalid, chusme.CodeRefreshInvalid,
+		chusme.CodeRefreshReused, chusme.CodeBanned:
+		if cerr := c.store.Clear(ctx); cerr != nil {
+			return fmt.Errorf("client: clearing tokens: %w", cerr)
+		}
+		return nil
+	}
+	return err
+}
+
+// Me returns who the stored session speaks for (GET /v1/me).
+func (c *Client) Me(ctx context.Context) (chusme.Me, error) {
+	var me chusme.Me
+	err := c.do(ctx, http.MethodGet, "/v1/me", nil, &me)
+	return me, err
+}
+
+// CreateInvite issues a single-use registration invite valid for ttl (0 for
+// the server's default); administrators only (POST /v1/admin/invites).
+// The TTL is sent in whole seconds, rounded up.
+func (c *Client) CreateInvite(ctx context.Context, ttl time.Duration) (chusme.InviteResponse, error) {
+	var inv chusme.InviteResponse
+	if ttl < 0 {
+		return inv, errors.New("client: negative invite TTL")
+	}
+	secs := int((ttl + time.Second - 1) / time.Second)
+	err := c.do(ctx, http.MethodPost, "/v1/admin/invites", chusme.InviteRequest{TTLSeconds: secs}, &inv)
+	return inv, err
+}
+
+// Ban bans the identity with fingerprint fp, revoking all its sessions;
+// administrators only (POST /v1/admin/identities/{fp}/ban).
+func (c *Client) Ban(ctx context.Context, fp string) (chusme.IdentityInfo, error) {
+	var info chusme.IdentityInfo
+	if !chusme.ValidFingerprint(fp) {
+		return info, fmt.Errorf("client: %q is not a fingerprint (64 lowercase hex digits)", fp)
+	}
+	err := c.do(ctx, http.MethodPost, "/v1/admin/identities/"+fp+"/ban", nil, &info)
+	return info, err
+}
+
+func checkKey(key ed25519.PrivateKey) error {
+	if len(key) != ed25519.PrivateKeySize {
+		return errors.New("client: invalid Ed25519 private key")
+	}
+	return nil
+}
+
+// tokensFrom turns a token response into Tokens; issued is a time no later
+// than the server issued them, so the recorded expiry errs on the early side.
+func tokensFrom(tr chusme.TokenResponse, fp string, issued time.Time) Tokens {
+	return Tokens{
+		AccessToken:     tr.AccessToken,
+		RefreshToken:    tr.RefreshToken,
+		SessionID:       tr.SessionID,
+		Fingerprint:     fp,
+		AccessExpiresAt: issued.Add(time.Duration(tr.ExpiresIn) * time.Second).UTC(),
+	}
+}
+
+// loadTokens returns the stored tokens, or ErrNotLoggedIn.
+func (c *Client) loadTokens(ctx context.Context) (Tokens, error) {
+	t, err := c.store.Load(ctx)
+	if err != nil {
+		return Tokens{}, fmt.Errorf("client: loading tokens: %w", err)
+	}
+	if t.AccessToken == "" && t.RefreshToken == "" {
+		return Tokens{}, ErrNotLoggedIn
+	}
+	return t, nil
+}
+
+// refreshLocked exchanges t's refresh token and saves the new pair. The
+// caller holds refreshMu.
+func (c *Client) refreshLocked(ctx context.Context, t Tokens) (Tokens, error) {
+	if t.RefreshToken == "" {
+		return Tokens{}, ErrNotLoggedIn
+	}
+	start := c.now()
+	var tr chusme.TokenResponse
+	if err := c.call(ctx, http.MethodPost, "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: t.RefreshToken}, &tr); err != nil {
+		return Tokens{}, err
+	}
+	nt := tokensFrom(tr, t.Fingerprint, start)
+	if nt.SessionID == "" {
+		nt.SessionID = t.SessionID
+	}
+	if err := c.store.Save(ctx, nt); err != nil {
+		return Tokens{}, fmt.Errorf("client: saving tokens: %w", err)
+	}
+	return nt, nil
+}
+
+// freshTokens returns stored tokens whose access token is good for at least
+// RefreshMargin, refreshing if needed. If stale is not empty, the caller saw
+// that access token refused as expired: it is refreshed unless another call
+// has replaced it meanwhile.
+func (c *Client) freshTokens(ctx context.Context, stale string) (Tokens, error) {
+	t, err := c.loadTokens(ctx)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if stale == "" && c.usable(t) {
+		return t, nil
+	}
+	c.refreshMu.Lock()
+	defer c.refreshMu.Unlock()
+	// Another call may have refreshed while this one waited for the lock.
+	if t, err = c.loadTokens(ctx); err != nil {
+		return Tokens{}, err
+	}
+	if t.AccessToken != stale && c.usable(t) {
+		return t, nil
+	}
+	return c.refreshLocked(ctx, t)
+}
+
+func (c *Client) usable(t Tokens) bool {
+	return t.AccessToken != "" && c.now().Add(RefreshMargin).Before(t.AccessExpiresAt)
+}
+
+// do makes an authenticated call: it attaches the stored access token,
+// refreshing it first if it expires within RefreshMargin, and refreshes and
+// retries once if the server answers token_expired.
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	t, err := c.freshTokens(ctx, "")
+	if err != nil {
+		return err
+	}
+	err = c.call(ctx, method, path, t.AccessToken, in, out)
+	if chusme.ErrorCode(err) != chusme.CodeTokenExpired {
+		return err
+	}
+	if t, err = c.freshTokens(ctx, t.AccessToken); err != nil {
+		return err
+	}
+	return c.call(ctx, method, path, t.AccessToken, in, out)
+}
+
+// call sends one request: in (if not nil) as the JSON body, bearer (if not
+// empty) as the access token; it decodes a 2xx answer into out (if not nil)
+// and turns a problem answer into *chusme.Error.
+func (c *Client) call(ctx context.Context, method, path, bearer string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("client: encoding request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, body)
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json, application/problem+json")
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("client: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseSize+1))
+	if err != nil {
+		return fmt.Errorf("client: %s %s: reading response: %w", method, path, err)
+	}
+	if len(data) > maxResponseSize {
+		return fmt.Errorf("client: %s %s: response larger than %d bytes", method, path, maxResponseSize)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return problemError(method, path, resp, data)
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("client: %s %s: decoding response: %w", method, path, err)
+	}
+	return nil
+}
+
+// problemError rebuilds the server's error from a problem+json body, or
+// describes an answer that isn't one.
+func problemError(method, path string, resp *http.Response, data []byte) error {
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if mt == "application/problem+json" || mt == "application/json" {
+		var p chusme.Problem
+		if json.Unmarshal(data, &p) == nil && p.Code != "" {
+			msg := p.Detail
+			if msg == "" {
+				msg = p.Title
+			}
+			return &chusme.Error{Code: p.Code, Message: msg}
+		}
+	}
+	return fmt.Errorf("client: %s %s: unexpected answer %s", method, path, resp.Status)
+}

@@ -1,0 +1,106 @@
+package client_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/client/keyfile"
+	"github.com/chusme/chusme/client/vault"
+)
+
+// Register a new key with an invite, log in and ask who the session is.
+func Example() {
+	ctx := context.Background()
+	c, err := client.New("http://127.0.0.1:1984")
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := c.Register(ctx, key, "INVITE-TOKEN"); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := c.Login(ctx, key); err != nil {
+		log.Fatal(err)
+	}
+	me, err := c.Me(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(me.Fingerprint, me.Role)
+}
+
+// Keep the session in a file, so that the next process reuses (and
+// transparently refreshes) it.
+func ExampleNewFileTokenStore() {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		log.Fatal(err)
+	}
+	store := client.NewFileTokenStore(filepath.Join(dir, "chusme", "session.json"))
+	c, err := client.New("https://id.example.com", client.WithTokenStore(store))
+	if err != nil {
+		log.Fatal(err)
+	}
+	me, err := c.Me(context.Background())
+	switch chusme.ErrorCode(err) {
+	case "":
+		fmt.Println("logged in as", me.Fingerprint)
+	case chusme.CodeUnauthorized, chusme.CodeSessionRevoked, chusme.CodeRefreshReused:
+		fmt.Println("please log in")
+	default:
+		log.Fatal(err)
+	}
+}
+
+// Reach the server through one URL while signing for its public issuer.
+func ExampleWithIssuer() {
+	c, err := client.New("http://10.0.0.5:1984", client.WithIssuer("https://id.example.com"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(c.BaseURL(), c.Issuer())
+}
+
+// An administrator issues an invite valid for a day.
+func ExampleClient_CreateInvite() {
+	c, err := client.New("http://127.0.0.1:1984")
+	if err != nil {
+		log.Fatal(err)
+	}
+	key, err := keyfile.Load("identity.key", []byte("passphrase"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.Login(ctx, key); err != nil {
+		log.Fatal(err)
+	}
+	inv, err := c.CreateInvite(ctx, 24*time.Hour)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(inv.Invite, inv.ExpiresAt)
+}
+
+// Seal a secret under a passphrase for one purpose.
+func Example_vault() {
+	sealed, err := vault.Seal([]byte("correct horse battery staple"), "backup", []byte("secret"), vault.DefaultParams)
+	if err != nil {
+		log.Fatal(err)
+	}
+	plain, err := vault.Open([]byte("correct horse battery staple"), "backup", sealed)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s\n", plain)
+}
