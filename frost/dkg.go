@@ -94,15 +94,15 @@ func (s *DKGRound1Secret) Zero() {
 }
 
 // String returns a redacted description.
-func (s *DKGRound1Secret) String() string {
+func (s DKGRound1Secret) String() string {
 	return fmt.Sprintf("frost.DKGRound1Secret{identifier: %v, coefficients: REDACTED, %d-of-%d}", s.identifier, s.minSigners, s.maxSigners)
 }
 
 // GoString returns the redacted description.
-func (s *DKGRound1Secret) GoString() string { return s.String() }
+func (s DKGRound1Secret) GoString() string { return s.String() }
 
 // Format prints the redacted description for every verb.
-func (s *DKGRound1Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
+func (s DKGRound1Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
 
 // DKGRound2Package is the secret share f_i(ℓ) that participant i sends to
 // participant ℓ after DKGPart2. The caller must send it confidentially and
@@ -115,13 +115,13 @@ type DKGRound2Package struct {
 func (p *DKGRound2Package) Zero() { p.share = edwards25519.Scalar{} }
 
 // String returns a redacted placeholder.
-func (p *DKGRound2Package) String() string { return "frost.DKGRound2Package{REDACTED}" }
+func (p DKGRound2Package) String() string { return "frost.DKGRound2Package{REDACTED}" }
 
 // GoString returns a redacted placeholder.
-func (p *DKGRound2Package) GoString() string { return p.String() }
+func (p DKGRound2Package) GoString() string { return p.String() }
 
 // Format prints a redacted placeholder for every verb.
-func (p *DKGRound2Package) Format(f fmt.State, _ rune) { redact(f, "frost.DKGRound2Package") }
+func (p DKGRound2Package) Format(f fmt.State, _ rune) { redact(f, "frost.DKGRound2Package") }
 
 // MarshalBinary encodes the package (secret!): version, type, share.
 func (p *DKGRound2Package) MarshalBinary() ([]byte, error) {
@@ -156,15 +156,15 @@ type DKGRound2Secret struct {
 func (s *DKGRound2Secret) Zero() { s.secretShare = edwards25519.Scalar{} }
 
 // String returns a redacted description.
-func (s *DKGRound2Secret) String() string {
+func (s DKGRound2Secret) String() string {
 	return fmt.Sprintf("frost.DKGRound2Secret{identifier: %v, secretShare: REDACTED, %d-of-%d}", s.identifier, s.minSigners, s.maxSigners)
 }
 
 // GoString returns the redacted description.
-func (s *DKGRound2Secret) GoString() string { return s.String() }
+func (s DKGRound2Secret) GoString() string { return s.String() }
 
 // Format prints the redacted description for every verb.
-func (s *DKGRound2Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
+func (s DKGRound2Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
 
 // DKGPart1 starts the Pedersen DKG with proofs of knowledge (FROST KeyGen,
 // as in frost-core's dkg::part1) for participant id of an minSigners-of-

@@ -141,7 +141,7 @@ func TestNonceSingleUse(t *testing.T) {
 	if _, err := Sign(other, n1, kps[ids[0]]); !errors.Is(err, ErrNonceReused) {
 		t.Fatalf("second use: %v", err)
 	}
-	if !isZeroScalar(&n1.hiding) || !isZeroScalar(&n1.binding) {
+	if !isZeroScalar(&n1.st.hiding) || !isZeroScalar(&n1.st.binding) {
 		t.Fatal("nonces not zeroed after use")
 	}
 	n2.Zero()

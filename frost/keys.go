@@ -40,13 +40,13 @@ func (s *SigningShare) VerifyingShare() VerifyingShare {
 func (s *SigningShare) Zero() { s.s = edwards25519.Scalar{} }
 
 // String returns a redacted placeholder.
-func (s *SigningShare) String() string { return "frost.SigningShare{REDACTED}" }
+func (s SigningShare) String() string { return "frost.SigningShare{REDACTED}" }
 
 // GoString returns a redacted placeholder.
-func (s *SigningShare) GoString() string { return s.String() }
+func (s SigningShare) GoString() string { return s.String() }
 
 // Format prints a redacted placeholder for every verb.
-func (s *SigningShare) Format(f fmt.State, _ rune) { redact(f, "frost.SigningShare") }
+func (s SigningShare) Format(f fmt.State, _ rune) { redact(f, "frost.SigningShare") }
 
 // VerifyingShare is a participant's public share Y_i = s_i·G.
 type VerifyingShare struct {
@@ -159,16 +159,16 @@ func (k *KeyPackage) MinSigners() int { return k.minSigners }
 func (k *KeyPackage) Zero() { k.signingShare.Zero() }
 
 // String returns a redacted description (identifier and public parts only).
-func (k *KeyPackage) String() string {
+func (k KeyPackage) String() string {
 	return fmt.Sprintf("frost.KeyPackage{identifier: %v, signingShare: REDACTED, verifyingKey: %v, minSigners: %d}",
 		k.identifier, k.verifyingKey, k.minSigners)
 }
 
 // GoString returns the same redacted description as String.
-func (k *KeyPackage) GoString() string { return k.String() }
+func (k KeyPackage) GoString() string { return k.String() }
 
 // Format prints the redacted description for every verb.
-func (k *KeyPackage) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, k.String()) }
+func (k KeyPackage) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, k.String()) }
 
 // MarshalBinary encodes the key package (secret!):
 // version, type, identifier, signing share, verifying share, group key,

@@ -59,8 +59,13 @@ func (c *SigningCommitments) UnmarshalBinary(data []byte) error {
 
 // SigningNonces holds a signer's secret round-1 nonces. They can produce one
 // signature share: Sign marks them used and zeroes them, and a second Sign
-// fails with ErrNonceReused. Always handle them by pointer.
+// fails with ErrNonceReused. Copies share the same state, so copying does not
+// allow a second use.
 type SigningNonces struct {
+	st *nonceState
+}
+
+type nonceState struct {
 	mu              sync.Mutex
 	used            bool
 	hiding, binding edwards25519.Scalar
@@ -75,47 +80,50 @@ func Commit(rand io.Reader, kp *KeyPackage) (*SigningNonces, *SigningCommitments
 	if kp == nil || isZeroScalar(&kp.signingShare.s) {
 		return nil, nil, ErrInvalidScalar
 	}
-	n := &SigningNonces{}
+	st := &nonceState{}
 	secret := kp.signingShare.s.Bytes()
 	defer clear(secret)
 	var rb [32]byte
-	for _, nonce := range []*edwards25519.Scalar{&n.hiding, &n.binding} {
+	for _, nonce := range []*edwards25519.Scalar{&st.hiding, &st.binding} {
 		if _, err := io.ReadFull(randReader(rand), rb[:]); err != nil {
 			return nil, nil, fmt.Errorf("frost: reading randomness: %w", err)
 		}
 		nonce.Set(h3(rb[:], secret))
 	}
 	clear(rb[:])
-	n.commitments.hiding = newElement(new(edwards25519.Point).ScalarBaseMult(&n.hiding))
-	n.commitments.binding = newElement(new(edwards25519.Point).ScalarBaseMult(&n.binding))
-	c := n.commitments
-	return n, &c, nil
+	st.commitments.hiding = newElement(new(edwards25519.Point).ScalarBaseMult(&st.hiding))
+	st.commitments.binding = newElement(new(edwards25519.Point).ScalarBaseMult(&st.binding))
+	c := st.commitments
+	return &SigningNonces{st: st}, &c, nil
 }
 
 // Commitments returns the public commitments of the nonces.
-func (n *SigningNonces) Commitments() *SigningCommitments { c := n.commitments; return &c }
+func (n *SigningNonces) Commitments() *SigningCommitments { c := n.st.commitments; return &c }
 
 // Zero overwrites the nonces and marks them used.
 func (n *SigningNonces) Zero() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.zeroLocked()
+	if n.st == nil {
+		return
+	}
+	n.st.mu.Lock()
+	defer n.st.mu.Unlock()
+	n.st.zeroLocked()
 }
 
-func (n *SigningNonces) zeroLocked() {
-	n.hiding = edwards25519.Scalar{}
-	n.binding = edwards25519.Scalar{}
-	n.used = true
+func (st *nonceState) zeroLocked() {
+	st.hiding = edwards25519.Scalar{}
+	st.binding = edwards25519.Scalar{}
+	st.used = true
 }
 
 // String returns a redacted placeholder.
-func (n *SigningNonces) String() string { return "frost.SigningNonces{REDACTED}" }
+func (n SigningNonces) String() string { return "frost.SigningNonces{REDACTED}" }
 
 // GoString returns a redacted placeholder.
-func (n *SigningNonces) GoString() string { return n.String() }
+func (n SigningNonces) GoString() string { return n.String() }
 
 // Format prints a redacted placeholder for every verb.
-func (n *SigningNonces) Format(f fmt.State, _ rune) { redact(f, "frost.SigningNonces") }
+func (n SigningNonces) Format(f fmt.State, _ rune) { redact(f, "frost.SigningNonces") }
 
 // SigningPackage is what the coordinator sends to the chosen signers in round
 // two: the message and every signer's commitments, ordered by identifier.
@@ -379,9 +387,13 @@ func Sign(pkg *SigningPackage, nonces *SigningNonces, kp *KeyPackage) (*Signatur
 	if pkg == nil || nonces == nil || kp == nil {
 		return nil, ErrWrongParticipants
 	}
-	nonces.mu.Lock()
-	defer nonces.mu.Unlock()
-	if nonces.used {
+	st := nonces.st
+	if st == nil {
+		return nil, ErrNonceReused
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.used {
 		return nil, ErrNonceReused
 	}
 	if len(pkg.ids) < kp.minSigners {
@@ -391,7 +403,7 @@ func Sign(pkg *SigningPackage, nonces *SigningNonces, kp *KeyPackage) (*Signatur
 	if i < 0 {
 		return nil, ErrUnknownParticipant
 	}
-	if !pkg.commitments[i].Equal(&nonces.commitments) {
+	if !pkg.commitments[i].Equal(&st.commitments) {
 		return nil, ErrCommitmentMismatch
 	}
 	s, err := newSession(pkg, &kp.verifyingKey)
@@ -402,10 +414,10 @@ func Sign(pkg *SigningPackage, nonces *SigningNonces, kp *KeyPackage) (*Signatur
 	// z = d + e·ρ + λ·s·c
 	share := new(SignatureShare)
 	t := new(edwards25519.Scalar).Multiply(lambda, &kp.signingShare.s)
-	share.z.MultiplyAdd(t, &s.c, &nonces.hiding)
-	share.z.MultiplyAdd(&nonces.binding, &s.rho[i], &share.z)
+	share.z.MultiplyAdd(t, &s.c, &st.hiding)
+	share.z.MultiplyAdd(&st.binding, &s.rho[i], &share.z)
 	t.Set(edwards25519.NewScalar())
-	nonces.zeroLocked()
+	st.zeroLocked()
 	return share, nil
 }
 

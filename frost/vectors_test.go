@@ -139,10 +139,10 @@ func checkSigningVector(t *testing.T, raw []byte) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := hex.EncodeToString(n.hiding.Bytes()); got != o.HidingNonce {
+		if got := hex.EncodeToString(n.st.hiding.Bytes()); got != o.HidingNonce {
 			t.Errorf("hiding nonce %d = %s, want %s", o.Identifier, got, o.HidingNonce)
 		}
-		if got := hex.EncodeToString(n.binding.Bytes()); got != o.BindingNonce {
+		if got := hex.EncodeToString(n.st.binding.Bytes()); got != o.BindingNonce {
 			t.Errorf("binding nonce %d = %s, want %s", o.Identifier, got, o.BindingNonce)
 		}
 		if got := hex.EncodeToString(c.Hiding()); got != o.HidingCommitment {

@@ -1,0 +1,310 @@
+package frost
+
+import (
+	"bytes"
+	"encoding"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"filippo.io/edwards25519"
+)
+
+// Small-order points of edwards25519 (the 8-torsion), canonical encodings.
+var smallOrderPoints = []string{
+	"0100000000000000000000000000000000000000000000000000000000000000", // identity
+	"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // order 2
+	"0000000000000000000000000000000000000000000000000000000000000000", // order 4
+	"0000000000000000000000000000000000000000000000000000000000000080", // order 4
+	"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05", // order 8
+	"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85", // order 8
+	"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a", // order 8
+	"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa", // order 8
+}
+
+// Non-canonical encodings of valid points (y ≥ p, or x = 0 with the sign bit).
+var nonCanonicalPoints = []string{
+	"0100000000000000000000000000000000000000000000000000000000000080", // -0 identity
+	"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // y = p+1
+	"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // y = p
+	"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", // y = p, sign
+	"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", // y = p-1, -0
+}
+
+func TestStrictElementDecoding(t *testing.T) {
+	for _, h := range append(slices.Clone(smallOrderPoints), nonCanonicalPoints...) {
+		if _, err := NewVerifyingKey(unhex(t, h)); !errors.Is(err, ErrInvalidElement) {
+			t.Errorf("%s accepted (%v)", h, err)
+		}
+	}
+	// Mixed order: a prime-order point plus each torsion point.
+	b := edwards25519.NewGeneratorPoint()
+	for _, h := range smallOrderPoints[1:] {
+		tp, err := new(edwards25519.Point).SetBytes(unhex(t, h))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mixed := new(edwards25519.Point).Add(b, tp).Bytes()
+		if _, err := NewVerifyingShare(mixed); !errors.Is(err, ErrInvalidElement) {
+			t.Errorf("mixed-order %x accepted (%v)", mixed, err)
+		}
+	}
+	if _, err := NewVerifyingKey(b.Bytes()); err != nil {
+		t.Errorf("generator refused: %v", err)
+	}
+	for _, l := range []int{0, 31, 33} {
+		if _, err := NewVerifyingKey(make([]byte, l)); !errors.Is(err, ErrInvalidElement) {
+			t.Errorf("%d-byte element accepted", l)
+		}
+	}
+}
+
+// TestStrictElementCCTV checks the CCTV Ed25519 edge cases: a public key or R
+// is accepted exactly when it is canonical and of prime order.
+func TestStrictElementCCTV(t *testing.T) {
+	raw := readVector(t, "cctv/ed25519vectors.json")
+	var cases []struct {
+		Number int      `json:"number"`
+		Key    string   `json:"key"`
+		Sig    string   `json:"sig"`
+		Flags  []string `json:"flags"`
+	}
+	if err := json.Unmarshal(raw, &cases); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		for _, part := range []struct {
+			enc    []byte
+			suffix string
+		}{{unhex(t, c.Key), "A"}, {unhex(t, c.Sig)[:32], "R"}} {
+			bad := slices.Contains(c.Flags, "low_order_"+part.suffix) ||
+				slices.Contains(c.Flags, "low_order_component_"+part.suffix) ||
+				slices.Contains(c.Flags, "non_canonical_"+part.suffix)
+			_, err := NewVerifyingKey(part.enc)
+			if bad != (err != nil) {
+				t.Errorf("case %d %s %x (flags %v): err = %v", c.Number, part.suffix, part.enc, c.Flags, err)
+			}
+		}
+	}
+}
+
+func TestStrictScalarDecoding(t *testing.T) {
+	for _, h := range []string{
+		"edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010", // L
+		"eed3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010", // L+1
+		"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+	} {
+		var s SignatureShare
+		enc := append([]byte{Version, typeSignatureShare}, unhex(t, h)...)
+		if err := s.UnmarshalBinary(enc); !errors.Is(err, ErrInvalidScalar) {
+			t.Errorf("scalar %s accepted (%v)", h, err)
+		}
+		if _, err := IdentifierFromBytes(unhex(t, h)); !errors.Is(err, ErrInvalidIdentifier) {
+			t.Errorf("identifier %s accepted", h)
+		}
+		if _, err := NewSigningShare(unhex(t, h)); err == nil {
+			t.Errorf("signing share %s accepted", h)
+		}
+	}
+	if _, err := IdentifierFromBytes(make([]byte, 32)); !errors.Is(err, ErrInvalidIdentifier) {
+		t.Error("zero identifier accepted")
+	}
+}
+
+func TestDeriveIdentifier(t *testing.T) {
+	fp := []byte(strings.Repeat("ab", 32))
+	id, err := DeriveIdentifier(fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := hashToScalar([]byte("FROST-ED25519-SHA512-v1id"), fp)
+	if !bytes.Equal(id.Bytes(), want.Bytes()) {
+		t.Fatal("DeriveIdentifier is not H(contextString || \"id\" || m) mod L")
+	}
+	id2, _ := DeriveIdentifier(fp)
+	if id != id2 {
+		t.Fatal("DeriveIdentifier not deterministic")
+	}
+	one := mustID(t, 1)
+	if one.String() != "1" || mustID(t, 257).String() != "257" || id.String() != hex.EncodeToString(id.Bytes()) {
+		t.Fatalf("String: %v %v %v", one, mustID(t, 257), id)
+	}
+	if mustID(t, 256).Compare(mustID(t, 255)) != 1 || one.Compare(one) != 0 || one.Compare(mustID(t, 2)) != -1 {
+		t.Fatal("Compare does not order by integer value")
+	}
+}
+
+func TestSecretsRedacted(t *testing.T) {
+	ids := idsUpTo(t, 3)
+	kps, _, err := TrustedDealerKeygen(nil, nil, ids, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp := kps[ids[0]]
+	share := kp.SigningShare()
+	secretHex := hex.EncodeToString(share.Bytes())
+	nonces, _, _ := Commit(nil, kp)
+	nonceHex := hex.EncodeToString(nonces.st.hiding.Bytes())
+	s1, r1, _ := DKGPart1(nil, ids[0], 3, 2)
+	coefHex := hex.EncodeToString(s1.coefficients[0].Bytes())
+	_, r2, _ := DKGPart1(nil, ids[1], 3, 2)
+	_, r3, _ := DKGPart1(nil, ids[2], 3, 2)
+	_ = r1
+	s2, out, err := DKGPart2(s1, map[Identifier]*DKGRound1Package{ids[1]: r2, ids[2]: r3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2pkg := out[ids[1]]
+	r2Hex := hex.EncodeToString(r2pkg.share.Bytes())
+	ownHex := hex.EncodeToString(s2.secretShare.Bytes())
+	values := []any{share, *share, kp, *kp, nonces, *nonces, s1, *s1, s2, *s2, r2pkg, *r2pkg,
+		struct{ K KeyPackage }{*kp}, []*KeyPackage{kp}, map[string]*SigningShare{"x": share}}
+	secrets := []string{secretHex, nonceHex, coefHex, r2Hex, ownHex}
+	for _, v := range values {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%X", "%d", "%q"} {
+			out := fmt.Sprintf(verb, v)
+			for _, sec := range secrets {
+				if strings.Contains(strings.ToLower(out), sec) {
+					t.Errorf("%T printed with %s leaks a secret: %s", v, verb, out)
+				}
+			}
+			if !strings.Contains(out, "REDACTED") {
+				t.Errorf("%T printed with %s: %q, want a redacted form", v, verb, out)
+			}
+		}
+	}
+	for _, z := range []interface{ Zero() }{share, kp, s2, r2pkg} {
+		z.Zero()
+	}
+	if !isZeroScalar(&share.s) || !isZeroScalar(&kp.signingShare.s) || !isZeroScalar(&s2.secretShare) || !isZeroScalar(&r2pkg.share) {
+		t.Error("Zero left a secret behind")
+	}
+	for _, c := range s1.coefficients {
+		if !isZeroScalar(&c) {
+			t.Error("DKGPart2 did not zero the round-1 secret")
+		}
+	}
+}
+
+type codec interface {
+	encoding.BinaryMarshaler
+	encoding.BinaryUnmarshaler
+}
+
+// sampleEncodings returns one valid encoding of every message type, keyed by
+// a constructor of an empty value.
+func sampleEncodings(t testing.TB) map[string][]byte {
+	ids := idsUpTo(t, 3)
+	kps, pub, err := TrustedDealerKeygen(nil, nil, ids, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg, shares := signSession(t, kps, ids[:2], []byte("encode me"))
+	_, r1, _ := DKGPart1(nil, ids[0], 3, 2)
+	s1, _, _ := DKGPart1(nil, ids[1], 3, 2)
+	_, r1b, _ := DKGPart1(nil, ids[2], 3, 2)
+	_, out, err := DKGPart2(s1, map[Identifier]*DKGRound1Package{ids[0]: r1, ids[2]: r1b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := pkg.Commitments(ids[0])
+	m := map[string][]byte{}
+	for name, v := range map[string]encoding.BinaryMarshaler{
+		"SigningCommitments": c, "SigningPackage": pkg, "SignatureShare": shares[ids[0]],
+		"DKGRound1Package": r1, "DKGRound2Package": out[ids[0]], "KeyPackage": kps[ids[0]],
+		"PublicKeyPackage": pub,
+	} {
+		b, err := v.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[name] = b
+	}
+	return m
+}
+
+func newCodec(name string) codec {
+	switch name {
+	case "SigningCommitments":
+		return new(SigningCommitments)
+	case "SigningPackage":
+		return new(SigningPackage)
+	case "SignatureShare":
+		return new(SignatureShare)
+	case "DKGRound1Package":
+		return new(DKGRound1Package)
+	case "DKGRound2Package":
+		return new(DKGRound2Package)
+	case "KeyPackage":
+		return new(KeyPackage)
+	case "PublicKeyPackage":
+		return new(PublicKeyPackage)
+	}
+	panic(name)
+}
+
+func TestEncodings(t *testing.T) {
+	for name, enc := range sampleEncodings(t) {
+		v := newCodec(name)
+		if err := v.UnmarshalBinary(enc); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		again, _ := v.MarshalBinary()
+		if !bytes.Equal(again, enc) {
+			t.Fatalf("%s does not round-trip", name)
+		}
+		bad := map[string][]byte{
+			"empty":     {},
+			"truncated": enc[:len(enc)-1],
+			"trailing":  append(slices.Clone(enc), 0),
+			"version":   append([]byte{Version + 1}, enc[1:]...),
+			"type":      append([]byte{Version, enc[1] + 1}, enc[2:]...),
+		}
+		for what, b := range bad {
+			v := newCodec(name)
+			if err := v.UnmarshalBinary(b); err == nil {
+				t.Errorf("%s: %s encoding accepted", name, what)
+			}
+			if !reflect.ValueOf(v).Elem().IsZero() {
+				t.Errorf("%s: %s encoding left a non-zero value", name, what)
+			}
+		}
+	}
+}
+
+func TestEncodingRefusesBadElements(t *testing.T) {
+	enc := sampleEncodings(t)["SigningCommitments"]
+	for _, h := range append(slices.Clone(smallOrderPoints), nonCanonicalPoints...) {
+		b := append(slices.Clone(enc[:2]), unhex(t, h)...)
+		b = append(b, enc[34:]...)
+		var c SigningCommitments
+		if err := c.UnmarshalBinary(b); !errors.Is(err, ErrInvalidElement) {
+			t.Errorf("commitment %s accepted (%v)", h, err)
+		}
+	}
+	// Unsorted or duplicated identifiers in a signing package.
+	p := sampleEncodings(t)["SigningPackage"]
+	swapped := slices.Clone(p)
+	copy(swapped[4:4+96], p[4+96:4+192])
+	copy(swapped[4+96:4+192], p[4:4+96])
+	dup := slices.Clone(p)
+	copy(dup[4+96:4+192], p[4:4+96])
+	for what, b := range map[string][]byte{"unsorted": swapped, "duplicate": dup} {
+		var sp SigningPackage
+		if err := sp.UnmarshalBinary(b); err == nil {
+			t.Errorf("%s signing package accepted", what)
+		}
+	}
+	// A key package whose verifying share does not match its signing share.
+	k := slices.Clone(sampleEncodings(t)["KeyPackage"])
+	copy(k[2+64:2+96], edwards25519.NewGeneratorPoint().Bytes())
+	var kp KeyPackage
+	if err := kp.UnmarshalBinary(k); err == nil {
+		t.Error("inconsistent key package accepted")
+	}
+}
