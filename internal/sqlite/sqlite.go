@@ -65,9 +65,6 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
 	write.SetMaxOpenConns(1)
-	write.SetMaxIdleConns(1)
-	write.SetConnMaxIdleTime(0)
-	write.SetConnMaxLifetime(0)
 	// Connect the writer first: it creates the file and switches it to WAL,
 	// which read-only connections can't do.
 	if err := write.PingContext(ctx); err != nil {

@@ -45,6 +45,9 @@ func (db *DB) CreateIdentity(ctx context.Context, id chusme.Identity, adm chusme
 		switch adm.Kind {
 		case chusme.AdmitOpen:
 		case chusme.AdmitInvite:
+			if adm.Now.IsZero() {
+				return errors.New("invite admission without a time")
+			}
 			res, err = tx.ExecContext(ctx, `UPDATE invites SET used_at = ?
 				WHERE hash = ? AND used_at IS NULL AND expires_at > ?`,
 				adm.Now.UnixNano(), adm.TokenHash, adm.Now.UnixNano())
@@ -221,6 +224,9 @@ func (db *DB) RevokeSession(ctx context.Context, id string, at time.Time, reason
 // commits, also when decide returns an error (unless the update is empty),
 // and returns decide's error. CodeNotFound if no token has that hash (decide
 // is not called).
+//
+// decide runs while the one writer connection is held: it must not call back
+// into the store, or it waits forever.
 func (db *DB) ExchangeRefreshToken(ctx context.Context, hash []byte, decide func(chusme.RefreshState) (chusme.RefreshUpdate, error)) error {
 	var decided error // decide's error, returned after the update commits
 	refused := false  // decide returned an error and nothing to write
