@@ -49,7 +49,9 @@ func New(cfg Config, svc *auth.Service, keys *tokens.Keyring, store chusme.Store
 		authLimit:     ratelimit.New(cfg.AuthLimit, cfg.Now),
 		identityLimit: ratelimit.New(cfg.IdentityLimit, cfg.Now),
 	}
-	a.routes()
+	for _, rt := range a.routeTable() {
+		a.mux.Handle(rt.pattern, rt.handler)
+	}
 	return a
 }
 

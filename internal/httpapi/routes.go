@@ -11,28 +11,36 @@ import (
 //go:embed openapi.json
 var openapiDoc []byte
 
-// routes registers every route: the one place to read the API from.
-func (a *API) routes() {
-	m := a.mux
-	m.HandleFunc("GET /healthz", a.handleHealth)
-	m.HandleFunc("GET /readyz", a.handleReady)
-	m.Handle("GET /metrics", a.metrics.Handler())
-	m.HandleFunc("GET /.well-known/jwks.json", a.handleJWKS)
-	m.HandleFunc("GET /v1/openapi.json", a.handleOpenAPI)
-	m.HandleFunc("GET /v1/server", a.handleServer)
+// route is one registered route.
+type route struct {
+	pattern string // method and path, as http.ServeMux reads them
+	handler http.Handler
+}
 
-	m.HandleFunc("POST /v1/setup", a.perIP(a.authLimit, "auth", a.handleSetup))
-	m.HandleFunc("POST /v1/identities", a.perIP(a.authLimit, "auth", a.handleRegister))
-	m.HandleFunc("GET /v1/identities/{fp}", a.handleIdentity)
+// routeTable lists every route: the one place to read the API from.
+func (a *API) routeTable() []route {
+	h := func(pattern string, f http.HandlerFunc) route { return route{pattern, f} }
+	return []route{
+		h("GET /healthz", a.handleHealth),
+		h("GET /readyz", a.handleReady),
+		{"GET /metrics", a.metrics.Handler()},
+		h("GET /.well-known/jwks.json", a.handleJWKS),
+		h("GET /v1/openapi.json", a.handleOpenAPI),
+		h("GET /v1/server", a.handleServer),
 
-	m.HandleFunc("POST /v1/auth/challenge", a.perIP(a.authLimit, "auth", a.handleChallenge))
-	m.HandleFunc("POST /v1/auth/token", a.perIP(a.authLimit, "auth", a.handleToken))
-	m.HandleFunc("POST /v1/auth/refresh", a.perIP(a.authLimit, "auth", a.handleRefresh))
-	m.HandleFunc("POST /v1/auth/logout", a.authed(a.handleLogout))
-	m.HandleFunc("GET /v1/me", a.authed(a.handleMe))
+		h("POST /v1/setup", a.perIP(a.authLimit, "auth", a.handleSetup)),
+		h("POST /v1/identities", a.perIP(a.authLimit, "auth", a.handleRegister)),
+		h("GET /v1/identities/{fp}", a.handleIdentity),
 
-	m.HandleFunc("POST /v1/admin/invites", a.authed(a.handleInvite))
-	m.HandleFunc("POST /v1/admin/identities/{fp}/ban", a.authed(a.handleBan))
+		h("POST /v1/auth/challenge", a.perIP(a.authLimit, "auth", a.handleChallenge)),
+		h("POST /v1/auth/token", a.perIP(a.authLimit, "auth", a.handleToken)),
+		h("POST /v1/auth/refresh", a.perIP(a.authLimit, "auth", a.handleRefresh)),
+		h("POST /v1/auth/logout", a.authed(a.handleLogout)),
+		h("GET /v1/me", a.authed(a.handleMe)),
+
+		h("POST /v1/admin/invites", a.authed(a.handleInvite)),
+		h("POST /v1/admin/identities/{fp}/ban", a.authed(a.handleBan)),
+	}
 }
 
 func (a *API) handleHealth(w http.ResponseWriter, r *http.Request) {

@@ -27,7 +27,7 @@ const keyringVersion = 1
 
 // Key is one JWT signing key.
 type Key struct {
-	ID        string    // RFC 7638 JWK thumbprint of the public key
+	ID        string // RFC 7638 JWK thumbprint of the public key
 	private   ed25519.PrivateKey
 	CreatedAt time.Time
 	RetiredAt time.Time // zero for the signing key
