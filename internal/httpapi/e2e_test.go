@@ -334,7 +334,11 @@ func TestForgedTokens(t *testing.T) {
 	cases := map[string]struct {
 		token, code string
 	}{
-		"expired":        {sign(priv, jwt.SigningMethodEdDSA, nil, claims(func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Hour).Unix(); c["iat"] = now.Add(-2 * time.Hour).Unix(); c["nbf"] = c["iat"] })), chusme.CodeTokenExpired},
+		"expired": {sign(priv, jwt.SigningMethodEdDSA, nil, claims(func(c jwt.MapClaims) {
+			c["exp"] = now.Add(-time.Hour).Unix()
+			c["iat"] = now.Add(-2 * time.Hour).Unix()
+			c["nbf"] = c["iat"]
+		})), chusme.CodeTokenExpired},
 		"forged":         {sign(other, jwt.SigningMethodEdDSA, nil, claims(nil)), chusme.CodeTokenInvalid},
 		"alg none":       {noneTok, chusme.CodeTokenInvalid},
 		"HS256":          {sign([]byte(priv.Public().(ed25519.PublicKey)), jwt.SigningMethodHS256, nil, claims(nil)), chusme.CodeTokenInvalid},
