@@ -1,0 +1,246 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/client/keyfile"
+)
+
+// keygen creates the identity key and prints its fingerprint.
+func (e *env) keygen(args []string) error {
+	fs := e.flags("keygen")
+	force := fs.Bool("force", false, "")
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	path, err := e.keyPath()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Lstat(path); err == nil && !*force {
+		return fmt.Errorf("%s exists; use --force to replace it (the identity it holds is lost unless backed up)", path)
+	}
+	params, err := e.kdfParams()
+	if err != nil {
+		return err
+	}
+	pass, err := e.passphrase("New passphrase for the identity key: ", true)
+	if err != nil {
+		return err
+	}
+	defer clear(pass)
+	pub, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		return err
+	}
+	defer clear(key)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	save := keyfile.Save
+	if *force {
+		save = keyfile.Overwrite
+	}
+	if err := save(path, key, pass, params); err != nil {
+		if errors.Is(err, keyfile.ErrExists) {
+			return fmt.Errorf("%s exists; use --force to replace it", path)
+		}
+		return err
+	}
+	fp := chusme.Fingerprint(pub)
+	if !e.json {
+		fmt.Fprintf(e.stderr, "Wrote the identity key to %s. Its passphrase can't be recovered.\n", path)
+	}
+	return e.output(struct {
+		Fingerprint string `json:"fingerprint"`
+		KeyFile     string `json:"key_file"`
+	}{fp, path}, func(w io.Writer) { fmt.Fprintln(w, fp) })
+}
+
+// setup redeems the setup token with the identity key, then logs in.
+func (e *env) setup(args []string) error {
+	fs := e.flags("setup")
+	token := fs.String("token", "", "")
+	tokenFile := fs.String("token-file", "", "")
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *token != "" && *tokenFile != "":
+		return usagef("setup: give --token or --token-file, not both")
+	case *tokenFile != "":
+		t, err := readTokenFile(*tokenFile)
+		if err != nil {
+			return err
+		}
+		*token = t
+	case *token == "":
+		return usagef("setup: --token or --token-file is required (the file setup-token in the server's data directory)")
+	}
+	return e.enrol(func(c *client.Client, key ed25519.PrivateKey) (chusme.IdentityInfo, error) {
+		return c.Setup(e.ctx, *token, key)
+	})
+}
+
+// register registers the identity key, then logs in.
+func (e *env) register(args []string) error {
+	fs := e.flags("register")
+	invite := fs.String("invite", "", "")
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	return e.enrol(func(c *client.Client, key ed25519.PrivateKey) (chusme.IdentityInfo, error) {
+		return c.Register(e.ctx, key, *invite)
+	})
+}
+
+// enrol runs a registration (setup or register) and logs in with the same
+// key, so the passphrase is asked once.
+func (e *env) enrol(do func(*client.Client, ed25519.PrivateKey) (chusme.IdentityInfo, error)) error {
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	key, err := e.loadKey()
+	if err != nil {
+		return err
+	}
+	defer clear(key)
+	info, err := do(c, key)
+	if err != nil {
+		return err
+	}
+	tok, err := c.Login(e.ctx, key)
+	if err != nil {
+		return err
+	}
+	return e.output(struct {
+		chusme.IdentityInfo
+		SessionID string `json:"session_id"`
+	}{info, tok.SessionID}, func(w io.Writer) {
+		identityText(info)(w)
+		fmt.Fprintf(w, "session\t%s\n", tok.SessionID)
+	})
+}
+
+// login logs in with the identity key.
+func (e *env) login(args []string) error {
+	if err := parseNoArgs(e.flags("login"), args); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	key, err := e.loadKey()
+	if err != nil {
+		return err
+	}
+	defer clear(key)
+	tok, err := c.Login(e.ctx, key)
+	if err != nil {
+		return err
+	}
+	return e.output(struct {
+		Fingerprint     string    `json:"fingerprint"`
+		SessionID       string    `json:"session_id"`
+		AccessExpiresAt time.Time `json:"access_expires_at"`
+	}{tok.Fingerprint, tok.SessionID, tok.AccessExpiresAt}, func(w io.Writer) {
+		fmt.Fprintf(w, "fingerprint\t%s\n", tok.Fingerprint)
+		fmt.Fprintf(w, "session\t%s\n", tok.SessionID)
+	})
+}
+
+// whoami shows the logged-in identity.
+func (e *env) whoami(args []string) error {
+	if err := parseNoArgs(e.flags("whoami"), args); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	me, err := c.Me(e.ctx)
+	if err != nil {
+		return err
+	}
+	return e.output(me, func(w io.Writer) {
+		fmt.Fprintf(w, "fingerprint\t%s\n", me.Fingerprint)
+		fmt.Fprintf(w, "role\t%s\n", me.Role)
+		fmt.Fprintf(w, "session\t%s\n", me.SessionID)
+		fmt.Fprintf(w, "server\t%s\n", c.BaseURL())
+	})
+}
+
+// logout ends the session.
+func (e *env) logout(args []string) error {
+	if err := parseNoArgs(e.flags("logout"), args); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	if err := c.Logout(e.ctx); err != nil {
+		return err
+	}
+	return e.output(struct {
+		LoggedOut bool `json:"logged_out"`
+	}{true}, func(w io.Writer) { fmt.Fprintln(w, "logged out") })
+}
+
+// adminInvite issues an invite and prints its token.
+func (e *env) adminInvite(args []string) error {
+	fs := e.flags("admin invite")
+	ttl := fs.Duration("ttl", 24*time.Hour, "")
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	if *ttl <= 0 {
+		return usagef("admin invite: --ttl must be positive")
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	inv, err := c.CreateInvite(e.ctx, *ttl)
+	if err != nil {
+		return err
+	}
+	if !e.json {
+		fmt.Fprintf(e.stderr, "The invite expires %s; it registers one identity.\n", formatTime(inv.ExpiresAt))
+	}
+	return e.output(inv, func(w io.Writer) { fmt.Fprintln(w, inv.Invite) })
+}
+
+// adminBan bans an identity.
+func (e *env) adminBan(args []string) error {
+	fs := e.flags("admin ban")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("admin ban: give exactly one FINGERPRINT")
+	}
+	if !chusme.ValidFingerprint(rest[0]) {
+		return usagef("admin ban: %q is not a fingerprint (64 lowercase hex digits)", rest[0])
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	info, err := c.Ban(e.ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	return e.output(info, identityText(info))
+}
