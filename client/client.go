@@ -267,7 +267,7 @@ func (c *Client) Login(ctx context.Context, key ed25519.PrivateKey) (Tokens, err
 	}
 	c.refreshMu.Lock()
 	defer c.refreshMu.Unlock()
-	t := tokensFrom(tr, fp, start)
+	t := c.tokensFrom(tr, fp, start)
 	if err := c.store.Save(ctx, t); err != nil {
 		return Tokens{}, fmt.Errorf("client: saving tokens: %w", err)
 	}
@@ -343,17 +343,19 @@ func checkKey(key ed25519.PrivateKey) error {
 
 // tokensFrom turns a token response into Tokens; issued is a time no later
 // than the server issued them, so the recorded expiry errs on the early side.
-func tokensFrom(tr chusme.TokenResponse, fp string, issued time.Time) Tokens {
+func (c *Client) tokensFrom(tr chusme.TokenResponse, fp string, issued time.Time) Tokens {
 	return Tokens{
 		AccessToken:     tr.AccessToken,
 		RefreshToken:    tr.RefreshToken,
 		SessionID:       tr.SessionID,
 		Fingerprint:     fp,
 		AccessExpiresAt: issued.Add(time.Duration(tr.ExpiresIn) * time.Second).UTC(),
+		Server:          c.baseURL,
 	}
 }
 
-// loadTokens returns the stored tokens, or ErrNotLoggedIn.
+// loadTokens returns the stored tokens, ErrNotLoggedIn, or an error with
+// code chusme.CodeUnauthorized if they belong to another server.
 func (c *Client) loadTokens(ctx context.Context) (Tokens, error) {
 	t, err := c.store.Load(ctx)
 	if err != nil {
@@ -361,6 +363,10 @@ func (c *Client) loadTokens(ctx context.Context) (Tokens, error) {
 	}
 	if t.AccessToken == "" && t.RefreshToken == "" {
 		return Tokens{}, ErrNotLoggedIn
+	}
+	if t.Server != "" && t.Server != c.baseURL {
+		return Tokens{}, chusme.Errorf(chusme.CodeUnauthorized,
+			"the stored session belongs to %s, not %s; log in again", t.Server, c.baseURL)
 	}
 	return t, nil
 }
@@ -376,7 +382,7 @@ func (c *Client) refreshLocked(ctx context.Context, t Tokens) (Tokens, error) {
 	if err := c.call(ctx, http.MethodPost, "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: t.RefreshToken}, &tr); err != nil {
 		return Tokens{}, err
 	}
-	nt := tokensFrom(tr, t.Fingerprint, start)
+	nt := c.tokensFrom(tr, t.Fingerprint, start)
 	if nt.SessionID == "" {
 		nt.SessionID = t.SessionID
 	}

@@ -375,3 +375,25 @@ func TestForbiddenDependencies(t *testing.T) {
 		}
 	}
 }
+
+// Tokens issued by one server are never sent to another.
+func TestTokensBoundToServer(t *testing.T) {
+	f := newFakeServer(t)
+	store := &MemoryTokenStore{}
+	loggedIn(t, f, WithTokenStore(store))
+	if tok, _ := store.Load(t.Context()); tok.Server != f.srv.URL {
+		t.Fatalf("Server = %q, want %q", tok.Server, f.srv.URL)
+	}
+	other := newFakeServer(t)
+	c, _ := New(other.srv.URL, WithTokenStore(store))
+	_, err := c.Me(t.Context())
+	if chusme.ErrorCode(err) != chusme.CodeUnauthorized || !strings.Contains(err.Error(), f.srv.URL) {
+		t.Fatalf("Me on another server = %v", err)
+	}
+	if _, err := c.Refresh(t.Context()); chusme.ErrorCode(err) != chusme.CodeUnauthorized {
+		t.Fatalf("Refresh on another server = %v", err)
+	}
+	if other.meCalls.Load() != 0 || other.refresh.Load() != 0 {
+		t.Fatal("tokens reached the other server")
+	}
+}

@@ -22,6 +22,10 @@ type Tokens struct {
 	SessionID       string    `json:"session_id"`        // the session (refresh family)
 	Fingerprint     string    `json:"fingerprint"`       // the identity logged in
 	AccessExpiresAt time.Time `json:"access_expires_at"` // when AccessToken expires
+	// Server is the base URL of the server that issued the tokens. A client
+	// of another server refuses to send them (so that pointing a client at
+	// another server never leaks them); empty means unchecked.
+	Server string `json:"server,omitempty"`
 }
 
 // TokenStore keeps a client's tokens between calls (and, for a persistent
