@@ -271,3 +271,20 @@ func TestParameters(t *testing.T) {
 		t.Errorf("wrong commitment length: %v", err)
 	}
 }
+
+func TestLagrangeAllMatchesSingle(t *testing.T) {
+	small := []Identifier{mustID(t, 3), mustID(t, 1), mustID(t, 65535), mustID(t, 200), mustID(t, 7), mustID(t, 9)}
+	var derived []Identifier
+	for i := 0; i < 6; i++ {
+		id, _ := DeriveIdentifier([]byte{byte(i)})
+		derived = append(derived, id)
+	}
+	for _, ids := range [][]Identifier{small, derived, append(small[:3:3], derived[:3]...)} {
+		all := lagrangeAll(ids)
+		for i := range ids {
+			if all[i].Equal(lagrange(ids, i)) != 1 {
+				t.Fatalf("λ_%v differs", ids[i])
+			}
+		}
+	}
+}

@@ -3,9 +3,11 @@ package frost
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math/bits"
 	"slices"
 	"sync"
 
@@ -352,12 +354,16 @@ func lagrangeAll(ids []Identifier) []edwards25519.Scalar {
 	}
 	// d_i = x_i · Π_{j≠i} (x_j − x_i), so λ_i = prod / d_i.
 	d := make([]edwards25519.Scalar, n)
-	var diff edwards25519.Scalar
-	for i := range xs {
-		d[i].Set(&xs[i])
-		for j := range xs {
-			if j != i {
-				d[i].Multiply(&d[i], diff.Subtract(&xs[j], &xs[i]))
+	if small, ok := smallIdentifiers(ids); ok {
+		denominatorsSmall(small, xs, d)
+	} else {
+		var diff edwards25519.Scalar
+		for i := range xs {
+			d[i].Set(&xs[i])
+			for j := range xs {
+				if j != i {
+					d[i].Multiply(&d[i], diff.Subtract(&xs[j], &xs[i]))
+				}
 			}
 		}
 	}
@@ -376,6 +382,65 @@ func lagrangeAll(ids []Identifier) []edwards25519.Scalar {
 		inv.Multiply(inv, &d[i])
 	}
 	return out
+}
+
+// smallIdentifiers returns the identifiers as integers if all are below 2^16.
+func smallIdentifiers(ids []Identifier) ([]int64, bool) {
+	out := make([]int64, len(ids))
+	for i, id := range ids {
+		if [30]byte(id.b[2:]) != [30]byte{} {
+			return nil, false
+		}
+		out[i] = int64(id.b[0]) | int64(id.b[1])<<8
+	}
+	return out, true
+}
+
+// denominatorsSmall computes d_i = x_i · Π_{j≠i} (x_j − x_i) for identifiers
+// below 2^16. Up to 15 differences (each |x_j − x_i| < 2^16) are multiplied as
+// a 240-bit integer, below L, before one scalar multiplication: a fifteenth
+// of the generic cost.
+func denominatorsSmall(small []int64, xs, d []edwards25519.Scalar) {
+	var buf [32]byte
+	var f edwards25519.Scalar
+	flush := func(dst *edwards25519.Scalar, acc *[4]uint64) {
+		for l := 0; l < 4; l++ {
+			binary.LittleEndian.PutUint64(buf[8*l:], acc[l])
+		}
+		if _, err := f.SetCanonicalBytes(buf[:]); err != nil {
+			panic("frost: internal error: product exceeds the group order")
+		}
+		dst.Multiply(dst, &f)
+		*acc = [4]uint64{1}
+	}
+	for i := range small {
+		d[i].Set(&xs[i])
+		acc, k, neg := [4]uint64{1}, 0, false
+		for j := range small {
+			if j == i {
+				continue
+			}
+			diff := small[j] - small[i]
+			if diff < 0 {
+				diff, neg = -diff, !neg
+			}
+			var carry uint64
+			for l := 0; l < 4; l++ {
+				hi, lo := bits.Mul64(acc[l], uint64(diff))
+				var c uint64
+				acc[l], c = bits.Add64(lo, carry, 0)
+				carry = hi + c
+			}
+			if k++; k == 15 {
+				flush(&d[i], &acc)
+				k = 0
+			}
+		}
+		flush(&d[i], &acc)
+		if neg {
+			d[i].Negate(&d[i])
+		}
+	}
 }
 
 // Sign is RFC 9591 round two (sign): it computes this signer's share for the
