@@ -12,7 +12,6 @@ import (
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/client/keyfile"
-	"github.com/chusme/chusme/client/vault"
 )
 
 // Register a new key with an invite, log in and ask who the session is.
@@ -90,17 +89,4 @@ func ExampleClient_CreateInvite() {
 		log.Fatal(err)
 	}
 	fmt.Println(inv.Invite, inv.ExpiresAt)
-}
-
-// Seal a secret under a passphrase for one purpose.
-func Example_vault() {
-	sealed, err := vault.Seal([]byte("correct horse battery staple"), "backup", []byte("secret"), vault.DefaultParams)
-	if err != nil {
-		log.Fatal(err)
-	}
-	plain, err := vault.Open([]byte("correct horse battery staple"), "backup", sealed)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Printf("%s\n", plain)
 }
