@@ -1,0 +1,308 @@
+package auth_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/auth"
+	"github.com/chusme/chusme/internal/sqlite"
+	"github.com/chusme/chusme/internal/tokens"
+)
+
+const issuer = "https://auth.example.test"
+
+// clock is a fake clock the tests move by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type events struct {
+	mu     sync.Mutex
+	logins map[string]int
+	reuse  int
+}
+
+func (e *events) Login(outcome string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.logins[outcome]++
+}
+
+func (e *events) RefreshReused() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.reuse++
+}
+
+type fixture struct {
+	svc    *auth.Service
+	store  *sqlite.DB
+	clock  *clock
+	events *events
+	key    ed25519.PrivateKey
+}
+
+// newFixture returns a service on a real SQLite file with a fake clock and
+// one registered administrator.
+func newFixture(tb testing.TB, cfg auth.Config) *fixture {
+	tb.Helper()
+	store, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "chusme.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { store.Close() })
+	c := &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	kr, err := tokens.FromSeed(make([]byte, 32))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.Issuer = issuer
+	ev := &events{logins: map[string]int{}}
+	is := &tokens.Issuer{Keys: kr, Issuer: issuer, Audience: issuer, Now: c.Now}
+	f := &fixture{svc: auth.New(store, is, cfg, c.Now, slog.New(slog.NewTextHandler(io.Discard, nil)), ev), store: store, clock: c, events: ev}
+	_, f.key, _ = ed25519.GenerateKey(rand.Reader)
+	ctx := context.Background()
+	setup, err := f.svc.Bootstrap(ctx)
+	if err != nil || setup == "" {
+		tb.Fatalf("bootstrap: %q %v", setup, err)
+	}
+	pub := f.key.Public().(ed25519.PublicKey)
+	if _, err := f.svc.Setup(ctx, chusme.SetupRequest{SetupToken: setup, PublicKey: chusme.Bytes(pub), Signature: ed25519.Sign(f.key, chusme.RegisterMessage(issuer, pub))}); err != nil {
+		tb.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) fingerprint() string {
+	return chusme.Fingerprint(f.key.Public().(ed25519.PublicKey))
+}
+
+func (f *fixture) answer(tb testing.TB, c chusme.Challenge) chusme.TokenRequest {
+	return chusme.TokenRequest{ChallengeID: c.ID, Signature: ed25519.Sign(f.key, chusme.LoginMessage(issuer, c.ID, c.Nonce))}
+}
+
+func (f *fixture) login(tb testing.TB) chusme.TokenResponse {
+	tb.Helper()
+	ctx := context.Background()
+	c, err := f.svc.Challenge(ctx, f.fingerprint())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tr, err := f.svc.Token(ctx, f.answer(tb, c))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tr
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := chusme.ErrorCode(err); got != code {
+		t.Fatalf("error %v (code %q), want code %q", err, got, code)
+	}
+}
+
+func TestChallengeExpiry(t *testing.T) {
+	ctx := context.Background()
+	t.Run("answered_just_before_expiry", func(t *testing.T) {
+		f := newFixture(t, auth.Config{})
+		c, _ := f.svc.Challenge(ctx, f.fingerprint())
+		f.clock.Advance(auth.DefaultChallengeTTL - time.Nanosecond)
+		if _, err := f.svc.Token(ctx, f.answer(t, c)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("expired_refused_and_consumed", func(t *testing.T) {
+		f := newFixture(t, auth.Config{})
+		c, _ := f.svc.Challenge(ctx, f.fingerprint())
+		f.clock.Advance(auth.DefaultChallengeTTL)
+		_, err := f.svc.Token(ctx, f.answer(t, c))
+		wantCode(t, err, chusme.CodeChallengeInvalid)
+		if _, err := f.store.GetChallenge(ctx, c.ID); chusme.ErrorCode(err) != chusme.CodeNotFound {
+			t.Fatalf("expired challenge still stored: %v", err)
+		}
+		if f.events.logins[chusme.CodeChallengeInvalid] != 1 {
+			t.Fatalf("login outcomes %v", f.events.logins)
+		}
+	})
+	t.Run("signature_for_another_issuer_refused", func(t *testing.T) {
+		f := newFixture(t, auth.Config{})
+		c, _ := f.svc.Challenge(ctx, f.fingerprint())
+		_, err := f.svc.Token(ctx, chusme.TokenRequest{ChallengeID: c.ID, Signature: ed25519.Sign(f.key, chusme.LoginMessage("https://other.test", c.ID, c.Nonce))})
+		wantCode(t, err, chusme.CodeInvalidSignature)
+	})
+}
+
+func TestRefreshWindows(t *testing.T) {
+	ctx := context.Background()
+	t.Run("grace_boundary", func(t *testing.T) {
+		f := newFixture(t, auth.Config{RefreshGrace: 10 * time.Second})
+		t0 := f.login(t)
+		if _, err := f.svc.Refresh(ctx, t0.RefreshToken); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(10 * time.Second)
+		if _, err := f.svc.Refresh(ctx, t0.RefreshToken); err != nil {
+			t.Fatalf("previous token at the end of the grace period: %v", err)
+		}
+		f2 := newFixture(t, auth.Config{RefreshGrace: 10 * time.Second})
+		u0 := f2.login(t)
+		f2.svc.Refresh(ctx, u0.RefreshToken)
+		f2.clock.Advance(10*time.Second + time.Nanosecond)
+		_, err := f2.svc.Refresh(ctx, u0.RefreshToken)
+		wantCode(t, err, chusme.CodeRefreshReused)
+		if f2.events.reuse != 1 {
+			t.Fatalf("reuse events %d", f2.events.reuse)
+		}
+	})
+	t.Run("idle_timeout", func(t *testing.T) {
+		f := newFixture(t, auth.Config{SessionIdle: time.Hour})
+		tok := f.login(t)
+		f.clock.Advance(time.Hour - time.Second)
+		next, err := f.svc.Refresh(ctx, tok.RefreshToken)
+		if err != nil {
+			t.Fatalf("refresh within the idle timeout: %v", err)
+		}
+		f.clock.Advance(time.Hour)
+		_, err = f.svc.Refresh(ctx, next.RefreshToken)
+		wantCode(t, err, chusme.CodeRefreshInvalid)
+	})
+	t.Run("absolute_lifetime", func(t *testing.T) {
+		f := newFixture(t, auth.Config{SessionIdle: time.Hour, SessionLifetime: 3 * time.Hour})
+		tok := f.login(t)
+		for range 5 { // every 50 minutes: never idle, yet the session ends at 3 h
+			f.clock.Advance(50 * time.Minute)
+			next, err := f.svc.Refresh(ctx, tok.RefreshToken)
+			if f.clock.Now().Sub(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)) >= 3*time.Hour {
+				wantCode(t, err, chusme.CodeRefreshInvalid)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok = next
+		}
+		t.Fatal("session outlived its absolute lifetime")
+	})
+	t.Run("access_token_expiry", func(t *testing.T) {
+		f := newFixture(t, auth.Config{})
+		tok := f.login(t)
+		if _, err := f.svc.Authenticate(ctx, tok.AccessToken); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(tokens.AccessTTL + tokens.Leeway + time.Second)
+		_, err := f.svc.Authenticate(ctx, tok.AccessToken)
+		wantCode(t, err, chusme.CodeTokenExpired)
+	})
+}
+
+func TestInviteExpiry(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, auth.Config{})
+	admin := f.login(t)
+	p, err := f.svc.Authenticate(ctx, admin.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, _, err := f.svc.CreateInvite(ctx, p, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	_, k, _ := ed25519.GenerateKey(rand.Reader)
+	pub := k.Public().(ed25519.PublicKey)
+	_, err = f.svc.Register(ctx, chusme.RegisterRequest{PublicKey: chusme.Bytes(pub), Signature: ed25519.Sign(k, chusme.RegisterMessage(issuer, pub)), Invite: inv})
+	wantCode(t, err, chusme.CodeInviteInvalid)
+}
+
+// BenchmarkLogin measures the whole login path in the service: challenge
+// (identity read, challenge write) and token (challenge read, signature
+// verification, session write, JWT signature), on a real SQLite file. The
+// client's signature is made outside the timer.
+func BenchmarkLogin(b *testing.B) {
+	ctx := context.Background()
+	f := newFixture(b, auth.Config{})
+	fp := f.fingerprint()
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := f.svc.Challenge(ctx, fp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		req := f.answer(b, c)
+		b.StartTimer()
+		if _, err := f.svc.Token(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLoginParts measures the parts of a login on their own, so that
+// BenchmarkLogin can be compared with their sum.
+func BenchmarkLoginParts(b *testing.B) {
+	ctx := context.Background()
+	f := newFixture(b, auth.Config{})
+	pub := f.key.Public().(ed25519.PublicKey)
+	msg := chusme.LoginMessage(issuer, "challenge-id", make([]byte, 32))
+	sig := ed25519.Sign(f.key, msg)
+	b.Run("verify", func(b *testing.B) {
+		for b.Loop() {
+			if !ed25519.Verify(pub, msg, sig) {
+				b.Fatal("verify")
+			}
+		}
+	})
+	b.Run("jwt_sign", func(b *testing.B) {
+		kr, _ := tokens.FromSeed(make([]byte, 32))
+		is := &tokens.Issuer{Keys: kr, Issuer: issuer, Audience: issuer, Now: time.Now}
+		for b.Loop() {
+			if _, _, err := is.Issue(f.fingerprint(), "session"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("store_write", func(b *testing.B) {
+		// The two writes of a login: the challenge, then the session that
+		// consumes it.
+		now := time.Now()
+		i := 0
+		for b.Loop() {
+			i++
+			id := "c" + time.Duration(i).String()
+			if err := f.store.CreateChallenge(ctx, chusme.Challenge{ID: id, Fingerprint: f.fingerprint(), Nonce: make([]byte, 32), ExpiresAt: now.Add(time.Minute)}); err != nil {
+				b.Fatal(err)
+			}
+			h := make([]byte, 32)
+			rand.Read(h)
+			if err := f.store.CreateSession(ctx, chusme.NewSession{
+				Session:     chusme.Session{ID: "s" + id, Fingerprint: f.fingerprint(), CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)},
+				Token:       chusme.RefreshToken{Hash: h, SessionID: "s" + id, CreatedAt: now},
+				ChallengeID: id,
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
