@@ -48,6 +48,9 @@ Commands:
   logout                             end the session
   admin invite [--ttl 24h]           issue a single-use registration invite (administrators)
   admin ban FINGERPRINT              ban an identity and revoke its sessions (administrators)
+  load login|refresh [--n 2000] [--concurrency 8] [--duration 1m]
+                                     bounded load test with the identity key: logins (challenge
+                                     + token) or refreshes per second, latency percentiles
   help                               show this help
 
 Global flags, accepted before or after the command:
@@ -155,6 +158,8 @@ func (e *env) dispatch(args []string) error {
 		return e.whoami(args)
 	case "logout":
 		return e.logout(args)
+	case "load":
+		return e.load(args)
 	case "admin":
 		fs := e.flags("admin")
 		if err := fs.Parse(args); err != nil {
