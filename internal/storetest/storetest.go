@@ -21,7 +21,7 @@ import (
 // closes it when the subtest ends. Times in the suite have microsecond
 // precision, the finest that every engine keeps.
 func Run(t *testing.T, open func(t *testing.T) chusme.Store) {
-	for _, tc := range tests {
+	for _, tc := range append(tests[:len(tests):len(tests)], lifecycleTests...) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
 			t.Cleanup(func() {
