@@ -1,0 +1,307 @@
+package chusme
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// FROST ceremonies (DESIGN §4). The server is the RFC 9591 coordinator and a
+// relay: it checks what it can (proofs of knowledge, package signatures,
+// signature shares), relays the rest, and never holds a secret share.
+//
+// Protocol, DKG with n participants and threshold t:
+//
+//	round 1  each participant broadcasts DKGRound1Payload: its ephemeral
+//	         HPKE public key and its frost DKG round-1 package. The server
+//	         verifies the proof of knowledge and fails the ceremony naming a
+//	         sender whose proof is bad.
+//	round 2  each participant sends every other participant its frost DKG
+//	         round-2 package, HPKE-sealed to the recipient's ephemeral key
+//	         (info DKGShareInfo), so the server relays ciphertext only.
+//	round 3  each participant reports DKGConfirmPayload: the hash of the n
+//	         round-1 payloads it saw (DKGTranscriptHash) and the public key
+//	         package it computed. The ceremony completes only when all n agree
+//	         with each other and with the server's transcript; the group key is
+//	         then stored under GroupKeyID.
+//
+// Signing with a group key, a message and a set of at least t signers:
+//
+//	round 1  each signer, after approving the message, sends its nonce
+//	         commitments. The server refuses a commitment it has seen before
+//	         for that key, then builds the signing package.
+//	round 2  each signer checks the signing package (its own commitment
+//	         unchanged, the approved message) and sends its signature share.
+//	         The server verifies every share, names cheaters, aggregates,
+//	         verifies the signature with crypto/ed25519 and stores it.
+//
+// Every submitted package is signed by its sender's identity key over
+// CeremonyPackageMessage (ceremony id, round, sender, recipient, payload
+// hash); the server checks these signatures on submission and every client
+// checks them again on what it receives, so a server that swaps or alters a
+// relayed package is caught.
+
+// Ceremony kinds.
+const (
+	KindDKG  = "dkg"  // distributed key generation: result is a group key
+	KindSign = "sign" // threshold signing: result is an Ed25519 signature
+)
+
+// Ceremony statuses. Open is the only non-terminal one.
+const (
+	CeremonyOpen      = "open"
+	CeremonyCompleted = "completed"
+	CeremonyFailed    = "failed"
+	CeremonyCancelled = "cancelled"
+)
+
+// Rounds of each kind.
+const (
+	DKGRounds  = 3 // broadcast, point-to-point, confirmation
+	SignRounds = 2 // commitments, signature shares
+)
+
+// Failure reasons, the Reason of a failed ceremony (and a metrics label).
+const (
+	FailDeadline          = "deadline"           // a round missed its deadline; Culprits did not submit
+	FailProofOfKnowledge  = "proof_of_knowledge" // a DKG round-1 proof of knowledge is bad; Culprits sent it
+	FailSignatureShare    = "signature_share"    // a signature share does not verify; Culprits sent it
+	FailDisagreement      = "disagreement"       // DKG confirmations differ; Culprits disagree with the majority
+	FailInvalidSignature  = "invalid_signature"  // the aggregate does not verify and no share is to blame
+	FailParticipantBanned = "participant_banned" // a participant was banned meanwhile
+)
+
+// Limits of ceremonies.
+const (
+	// MaxCeremonyParticipants bounds n (and the signer set): 2 ≤ t ≤ n ≤ 64.
+	// A DKG relays n·(n-1) round-2 packages and every participant checks n
+	// round-1 packages of t points, so the bound keeps a ceremony's storage
+	// and each request's work small.
+	MaxCeremonyParticipants = 64
+	// MaxSignMessage is the largest message a signing ceremony signs: 64 KiB.
+	MaxSignMessage = 64 << 10
+	// MaxCeremonyPayload is the largest payload of one package: 8 KiB, far
+	// above the largest DKG round-1 package (t = 64: 2.2 KiB) and the largest
+	// confirmation (n = 64: 2.2 KiB).
+	MaxCeremonyPayload = 8 << 10
+)
+
+// Codes of ceremony problems.
+const (
+	CodeInvalidPackage   = "invalid_package"   // a package is malformed or its signature does not verify
+	CodeCeremonyClosed   = "ceremony_closed"   // the ceremony is completed, failed or cancelled
+	CodeWrongRound       = "wrong_round"       // the submission is not for the current round
+	CodeCommitmentReused = "commitment_reused" // a signing commitment was seen before for this key
+)
+
+// Signing and encryption labels of ceremonies.
+const (
+	LabelCeremonyPackage = "chusme/v1/ceremony-package" // every relayed package
+	LabelDKGShare        = "chusme/v1/dkg-share"        // HPKE info of a sealed DKG round-2 package
+	LabelDKGTranscript   = "chusme/v1/dkg-transcript"   // hash of the round-1 payloads
+)
+
+// ErrUnchanged, returned by an UpdateCeremony callback, ends the transaction
+// without writing anything; UpdateCeremony then returns the ceremony as it
+// was and a nil error. Idempotent replays use it.
+var ErrUnchanged = errors.New("chusme: ceremony unchanged")
+
+// Ceremony is one FROST ceremony's record.
+type Ceremony struct {
+	ID           string
+	Kind         string   // KindDKG or KindSign
+	Creator      string   // fingerprint of the identity that started it
+	Status       string   // CeremonyOpen, …
+	Round        int      // current round, from 1; the last round once terminal
+	Threshold    int      // t
+	Participants []string // DKG: the n participants; sign: the signers (sorted)
+	KeyID        string   // sign: the group key
+	Message      []byte   // sign: the message
+	Submitted    []string // who has submitted in the current round, sorted
+	Deadline     time.Time
+	Version      int64 // increases by one with every write
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	RoundStarted time.Time // when the current round began
+
+	Transcript     []byte // DKG: DKGTranscriptHash of round 1, once round 1 is complete
+	SigningPackage []byte // sign: the frost signing package, once round 1 is complete
+
+	FailureReason  string   // a Fail* constant, or "" unless failed
+	FailureMessage string   // human-readable explanation
+	Culprits       []string // fingerprints blamed (or missing) when failed
+
+	ResultKeyID string // DKG: the group key created
+	Signature   []byte // sign: the 64-byte signature
+}
+
+// Rounds returns the number of rounds of c's kind.
+func (c *Ceremony) Rounds() int {
+	if c.Kind == KindDKG {
+		return DKGRounds
+	}
+	return SignRounds
+}
+
+// IsParticipant reports whether fp takes part in c.
+func (c *Ceremony) IsParticipant(fp string) bool { return slices.Contains(c.Participants, fp) }
+
+// CeremonySubmission is one stored package: what sender submitted in a round,
+// addressed to recipient ("" for a broadcast). Submissions are never changed
+// once written.
+type CeremonySubmission struct {
+	CeremonyID string
+	Round      int
+	Sender     string
+	Recipient  string // "" for a broadcast
+	Payload    []byte
+	Signature  []byte // sender's identity key over CeremonyPackageMessage
+	CreatedAt  time.Time
+}
+
+// GroupKey is the result of a completed DKG.
+type GroupKey struct {
+	ID               string // GroupKeyID(PublicKey)
+	PublicKey        []byte // the 32-byte Ed25519 group public key
+	Threshold        int
+	Participants     []string          // fingerprints, in the DKG's order
+	VerifyingShares  map[string][]byte // fingerprint → 32-byte verifying share
+	PublicKeyPackage []byte            // frost PublicKeyPackage encoding
+	CeremonyID       string
+	CreatedAt        time.Time
+}
+
+// CeremonyState is what an UpdateCeremony callback reads and writes: the
+// ceremony (which it may change), the current round's submissions
+// (read-only), and what to add.
+type CeremonyState struct {
+	Ceremony    Ceremony
+	Submissions []CeremonySubmission // of Ceremony.Round as stored, in no particular order
+
+	Add         []CeremonySubmission // new submissions to insert
+	Commitments [][]byte             // signing commitment digests to record for Ceremony.KeyID
+	Key         *GroupKey            // a group key to create
+}
+
+// CeremonyFilter selects ceremonies for ListCeremonies.
+type CeremonyFilter struct {
+	Member string // fingerprint: a participant or the creator
+	Status string // "" for any
+	Limit  int    // at most this many, newest first; 0 means 100
+}
+
+// CeremonyStore persists ceremonies, their submissions, group keys and used
+// signing commitments. Authorization and protocol rules live in the
+// ceremony service; the store only keeps every transition atomic.
+type CeremonyStore interface {
+	// CreateCeremony stores a new ceremony with its members (participants
+	// and creator). CodeConflict if the id exists.
+	CreateCeremony(ctx context.Context, c Ceremony) error
+	// GetCeremony returns a ceremony. CodeNotFound if unknown.
+	GetCeremony(ctx context.Context, id string) (Ceremony, error)
+	// ListCeremonies returns the ceremonies f selects, newest first.
+	ListCeremonies(ctx context.Context, f CeremonyFilter) ([]Ceremony, error)
+	// UpdateCeremony runs fn inside one transaction that holds the
+	// ceremony's row for writing (SQLite: BEGIN IMMEDIATE; PostgreSQL:
+	// SELECT … FOR UPDATE), with the ceremony and its current round's
+	// submissions. If fn returns nil the store writes st.Ceremony with
+	// Version set to the stored version + 1, inserts st.Add, records
+	// st.Commitments and creates st.Key, then commits and returns the
+	// written ceremony. If fn returns ErrUnchanged nothing is written and
+	// the stored ceremony is returned with a nil error; any other error
+	// rolls back and is returned. CodeNotFound if the ceremony is unknown
+	// (fn is not called); CodeCommitmentReused if a commitment digest was
+	// recorded before for the key (nothing is written); CodeConflict if a
+	// submission slot or the group key exists already.
+	UpdateCeremony(ctx context.Context, id string, fn func(st *CeremonyState) error) (Ceremony, error)
+	// ListSubmissions returns the submissions of a ceremony's round, ordered
+	// by sender then recipient. An unknown ceremony or round has none.
+	ListSubmissions(ctx context.Context, id string, round int) ([]CeremonySubmission, error)
+	// DueCeremonies returns the ids of open ceremonies whose deadline is at
+	// or before now.
+	DueCeremonies(ctx context.Context, now time.Time) ([]string, error)
+	// CountCeremonies returns how many ceremonies have the status.
+	CountCeremonies(ctx context.Context, status string) (int, error)
+	// GetGroupKey returns a group key. CodeNotFound if unknown.
+	GetGroupKey(ctx context.Context, id string) (GroupKey, error)
+}
+
+// CeremonyPackageMessage is what a participant signs with its identity key
+// for every package it submits: the label, the ceremony id, the round, the
+// sender's and recipient's fingerprints ("" for a broadcast) and the SHA-256
+// of the payload.
+func CeremonyPackageMessage(ceremonyID string, round int, sender, recipient string, payload []byte) []byte {
+	h := sha256.Sum256(payload)
+	return signedMessage(LabelCeremonyPackage, []byte(ceremonyID), []byte(strconv.Itoa(round)),
+		[]byte(sender), []byte(recipient), h[:])
+}
+
+// DKGShareInfo is the HPKE info string that binds a sealed DKG round-2
+// package to its ceremony, sender and recipient.
+func DKGShareInfo(ceremonyID, sender, recipient string) []byte {
+	return signedMessage(LabelDKGShare, []byte(ceremonyID), []byte(sender), []byte(recipient))
+}
+
+// DKGTranscriptHash hashes the round-1 payloads of a DKG, keyed by sender,
+// in the order of participants: what every participant confirms it saw.
+func DKGTranscriptHash(ceremonyID string, participants []string, payloads map[string][]byte) []byte {
+	fields := [][]byte{[]byte(ceremonyID)}
+	for _, fp := range participants {
+		fields = append(fields, []byte(fp), payloads[fp])
+	}
+	h := sha256.Sum256(signedMessage(LabelDKGTranscript, fields...))
+	return h[:]
+}
+
+// HPKEPublicKeySize is the size of the X25519 HPKE public key in a DKG round-1
+// payload.
+const HPKEPublicKeySize = 32
+
+// DKGRound1Payload is the payload of a DKG round-1 broadcast: the sender's
+// 32-byte ephemeral HPKE (DHKEM X25519) public key, then its frost
+// DKGRound1Package encoding.
+func DKGRound1Payload(hpkeKey, frostPackage []byte) []byte {
+	return append(append(make([]byte, 0, len(hpkeKey)+len(frostPackage)), hpkeKey...), frostPackage...)
+}
+
+// SplitDKGRound1Payload splits a DKG round-1 payload into the HPKE key and
+// the frost package. ok is false if it is too short.
+func SplitDKGRound1Payload(p []byte) (hpkeKey, frostPackage []byte, ok bool) {
+	if len(p) <= HPKEPublicKeySize {
+		return nil, nil, false
+	}
+	return p[:HPKEPublicKeySize], p[HPKEPublicKeySize:], true
+}
+
+// DKGConfirmPayload is the payload of a DKG confirmation: the 32-byte
+// transcript hash, then the frost PublicKeyPackage encoding.
+func DKGConfirmPayload(transcript, publicKeyPackage []byte) []byte {
+	return append(append(make([]byte, 0, len(transcript)+len(publicKeyPackage)), transcript...), publicKeyPackage...)
+}
+
+// SplitDKGConfirmPayload splits a confirmation payload. ok is false if it is
+// too short.
+func SplitDKGConfirmPayload(p []byte) (transcript, publicKeyPackage []byte, ok bool) {
+	if len(p) <= sha256.Size {
+		return nil, nil, false
+	}
+	return p[:sha256.Size], p[sha256.Size:], true
+}
+
+// GroupKeyID names a group key: the lowercase hex SHA-256 of its 32-byte
+// public key, so that anyone can recompute it from the key.
+func GroupKeyID(publicKey []byte) string { return Fingerprint(publicKey) }
+
+// CommitmentDigest is what the server records of a used signing commitment:
+// SHA-256 over the hiding and binding commitments.
+func CommitmentDigest(hiding, binding []byte) []byte {
+	h := sha256.New()
+	h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(hiding))))
+	h.Write(hiding)
+	h.Write(binding)
+	return h.Sum(nil)
+}

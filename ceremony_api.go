@@ -1,0 +1,99 @@
+package chusme
+
+import "time"
+
+// CreateCeremonyRequest starts a ceremony (POST /v1/ceremonies).
+type CreateCeremonyRequest struct {
+	Kind         string   `json:"kind"`                   // "dkg" or "sign"
+	Threshold    int      `json:"threshold,omitempty"`    // dkg: t
+	Participants []string `json:"participants,omitempty"` // dkg: the n participants; sign: the signers
+	KeyID        string   `json:"key_id,omitempty"`       // sign: the group key
+	Message      Bytes    `json:"message,omitempty"`      // sign: at most MaxSignMessage bytes
+}
+
+// CeremonyFailure explains a failed or cancelled ceremony.
+type CeremonyFailure struct {
+	Reason   string   `json:"reason"` // a Fail* constant, or "cancelled"
+	Message  string   `json:"message"`
+	Culprits []string `json:"culprits,omitempty"` // fingerprints blamed or missing
+}
+
+// CeremonyResult is what a completed ceremony produced.
+type CeremonyResult struct {
+	KeyID     string `json:"key_id,omitempty"`    // dkg: the new group key; sign: the key used
+	PublicKey Bytes  `json:"public_key,omitempty"` // the group public key
+	Signature Bytes  `json:"signature,omitempty"`  // sign: the 64-byte Ed25519 signature
+}
+
+// CeremonyInfo is a ceremony as its members see it (GET /v1/ceremonies/{id}).
+type CeremonyInfo struct {
+	ID             string           `json:"id"`
+	Kind           string           `json:"kind"`
+	Status         string           `json:"status"`
+	Round          int              `json:"round"`
+	Rounds         int              `json:"rounds"`
+	Creator        string           `json:"creator"`
+	Threshold      int              `json:"threshold"`
+	Participants   []string         `json:"participants"`
+	KeyID          string           `json:"key_id,omitempty"`
+	Message        Bytes            `json:"message,omitempty"`
+	Submitted      []string         `json:"submitted"` // who has submitted in the current round
+	Deadline       time.Time        `json:"deadline"`
+	Version        int64            `json:"version"`
+	CreatedAt      time.Time        `json:"created_at"`
+	UpdatedAt      time.Time        `json:"updated_at"`
+	SigningPackage Bytes            `json:"signing_package,omitempty"` // sign, from round 2
+	Failure        *CeremonyFailure `json:"failure,omitempty"`
+	Result         *CeremonyResult  `json:"result,omitempty"`
+}
+
+// CeremonyList is the answer of GET /v1/ceremonies.
+type CeremonyList struct {
+	Ceremonies []CeremonyInfo `json:"ceremonies"`
+}
+
+// DirectPackage is a point-to-point package of a submission.
+type DirectPackage struct {
+	Recipient string `json:"recipient"`
+	Payload   Bytes  `json:"payload"`
+	Signature Bytes  `json:"signature"` // over CeremonyPackageMessage
+}
+
+// SubmitRequest is a participant's package for a round (POST
+// /v1/ceremonies/{id}/rounds/{n}): a broadcast (Payload and Signature) or,
+// in DKG round 2, one DirectPackage for every other participant.
+type SubmitRequest struct {
+	Payload   Bytes           `json:"payload,omitempty"`
+	Signature Bytes           `json:"signature,omitempty"`
+	Packages  []DirectPackage `json:"packages,omitempty"`
+}
+
+// CeremonyPackage is a relayed package, as the inbox returns it.
+type CeremonyPackage struct {
+	Round     int    `json:"round"`
+	Sender    string `json:"sender"`
+	Recipient string `json:"recipient,omitempty"` // "" for a broadcast
+	Payload   Bytes  `json:"payload"`
+	Signature Bytes  `json:"signature"`
+}
+
+// Inbox is the answer of GET /v1/ceremonies/{id}/rounds/{n}/inbox: the
+// round's broadcasts and the packages addressed to the caller. Complete
+// tells whether the round is over (every participant submitted).
+type Inbox struct {
+	Round    int               `json:"round"`
+	Complete bool              `json:"complete"`
+	Packages []CeremonyPackage `json:"packages"`
+}
+
+// GroupKeyInfo is a group key (GET /v1/keys/{key_id}).
+type GroupKeyInfo struct {
+	KeyID            string           `json:"key_id"`
+	PublicKey        Bytes            `json:"public_key"`
+	Threshold        int              `json:"threshold"`
+	Participants     []string         `json:"participants"`
+	VerifyingShares  map[string]Bytes `json:"verifying_shares"` // fingerprint → verifying share
+	PublicKeyPackage Bytes            `json:"public_key_package"`
+	CeremonyID       string           `json:"ceremony_id"`
+	CreatedAt        time.Time        `json:"created_at"`
+}

@@ -1,0 +1,382 @@
+package storetest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chusme/chusme"
+)
+
+// The ceremony cases join the suite at package initialisation, so that
+// storetest.go needs no edit to carry them.
+func init() {
+	tests = append(tests, []struct {
+		name string
+		fn   func(t *testing.T, s chusme.Store)
+	}{
+		{"CreateCeremony/round_trips_every_field", testCeremonyRoundTrip},
+		{"CreateCeremony/duplicate_id_conflicts", testCeremonyDuplicate},
+		{"GetCeremony/unknown_not_found", testCeremonyUnknown},
+		{"UpdateCeremony/writes_and_bumps_version", testCeremonyUpdate},
+		{"UpdateCeremony/unchanged_writes_nothing", testCeremonyUnchanged},
+		{"UpdateCeremony/error_rolls_back", testCeremonyRollback},
+		{"UpdateCeremony/unknown_not_found", testCeremonyUpdateUnknown},
+		{"UpdateCeremony/sees_current_round_submissions", testCeremonyStateSubmissions},
+		{"UpdateCeremony/duplicate_slot_conflicts", testCeremonySlotConflict},
+		{"UpdateCeremony/reused_commitment_refused_and_rolled_back", testCeremonyCommitmentReused},
+		{"UpdateCeremony/concurrent_updates_serialized", testCeremonyConcurrent},
+		{"UpdateCeremony/group_key_round_trips", testGroupKey},
+		{"GetGroupKey/unknown_not_found", testGroupKeyUnknown},
+		{"ListCeremonies/by_member_and_status", testCeremonyList},
+		{"DueCeremonies/open_past_deadline_only", testCeremonyDue},
+	}...)
+}
+
+var ceremonyT0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+func newCeremony(id string, at time.Time) chusme.Ceremony {
+	return chusme.Ceremony{
+		ID: id, Kind: chusme.KindSign, Creator: "creator-" + id, Status: chusme.CeremonyOpen, Round: 1,
+		Threshold: 2, Participants: []string{"alice", "bob", "carol"}, KeyID: "key-1", Message: []byte("hello"),
+		Submitted: []string{}, Deadline: at.Add(5 * time.Minute), Version: 1,
+		CreatedAt: at, UpdatedAt: at, RoundStarted: at, Culprits: []string{},
+	}
+}
+
+func mustCreateCeremony(t *testing.T, s chusme.Store, c chusme.Ceremony) {
+	t.Helper()
+	if err := s.CreateCeremony(ctx(t), c); err != nil {
+		t.Fatalf("CreateCeremony: %v", err)
+	}
+}
+
+func mustGetCeremony(t *testing.T, s chusme.Store, id string) chusme.Ceremony {
+	t.Helper()
+	c, err := s.GetCeremony(ctx(t), id)
+	if err != nil {
+		t.Fatalf("GetCeremony: %v", err)
+	}
+	return c
+}
+
+func wantCeremony(t *testing.T, got, want chusme.Ceremony) {
+	t.Helper()
+	norm := func(c chusme.Ceremony) string {
+		for _, l := range []*[]string{&c.Participants, &c.Submitted, &c.Culprits} {
+			if len(*l) == 0 {
+				*l = nil
+			}
+		}
+		for _, b := range []*[]byte{&c.Message, &c.Transcript, &c.SigningPackage, &c.Signature} {
+			if len(*b) == 0 {
+				*b = nil
+			}
+		}
+		return fmt.Sprintf("%+v", c)
+	}
+	if g, w := norm(got), norm(want); g != w {
+		t.Fatalf("ceremony:\n got %s\nwant %s", g, w)
+	}
+}
+
+func testCeremonyRoundTrip(t *testing.T, s chusme.Store) {
+	c := newCeremony("c1", ceremonyT0)
+	c.Transcript, c.SigningPackage, c.Signature = []byte{1}, []byte{2}, []byte{3}
+	c.FailureReason, c.FailureMessage, c.Culprits = "deadline", "late", []string{"bob"}
+	c.ResultKeyID, c.Submitted = "key-2", []string{"alice"}
+	mustCreateCeremony(t, s, c)
+	wantCeremony(t, mustGetCeremony(t, s, "c1"), c)
+}
+
+func testCeremonyDuplicate(t *testing.T, s chusme.Store) {
+	mustCreateCeremony(t, s, newCeremony("c1", ceremonyT0))
+	wantCode(t, "CreateCeremony twice", s.CreateCeremony(ctx(t), newCeremony("c1", ceremonyT0)), chusme.CodeConflict)
+}
+
+func testCeremonyUnknown(t *testing.T, s chusme.Store) {
+	_, err := s.GetCeremony(ctx(t), "nope")
+	wantCode(t, "GetCeremony", err, chusme.CodeNotFound)
+}
+
+func sub(id string, round int, sender, recipient string, payload string) chusme.CeremonySubmission {
+	return chusme.CeremonySubmission{CeremonyID: id, Round: round, Sender: sender, Recipient: recipient,
+		Payload: []byte(payload), Signature: []byte("sig-" + payload), CreatedAt: ceremonyT0}
+}
+
+func testCeremonyUpdate(t *testing.T, s chusme.Store) {
+	c := newCeremony("c1", ceremonyT0)
+	mustCreateCeremony(t, s, c)
+	later := ceremonyT0.Add(time.Second)
+	got, err := s.UpdateCeremony(ctx(t), "c1", func(st *chusme.CeremonyState) error {
+		st.Ceremony.Round = 2
+		st.Ceremony.Submitted = []string{"alice"}
+		st.Ceremony.UpdatedAt, st.Ceremony.RoundStarted, st.Ceremony.Deadline = later, later, later.Add(time.Minute)
+		st.Ceremony.SigningPackage = []byte("pkg")
+		st.Ceremony.Version = 99 // ignored: the store sets it
+		st.Add = []chusme.CeremonySubmission{sub("c1", 1, "alice", "", "a"), sub("c1", 1, "bob", "", "b")}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateCeremony: %v", err)
+	}
+	want := c
+	want.Round, want.Submitted, want.SigningPackage = 2, []string{"alice"}, []byte("pkg")
+	want.UpdatedAt, want.RoundStarted, want.Deadline, want.Version = later, later, later.Add(time.Minute), 2
+	wantCeremony(t, got, want)
+	wantCeremony(t, mustGetCeremony(t, s, "c1"), want)
+	subs, err := s.ListSubmissions(ctx(t), "c1", 1)
+	if err != nil || len(subs) != 2 || subs[0].Sender != "alice" || string(subs[1].Payload) != "b" ||
+		string(subs[1].Signature) != "sig-b" || !subs[0].CreatedAt.Equal(ceremonyT0) {
+		t.Fatalf("ListSubmissions: %+v, %v", subs, err)
+	}
+	if subs, _ := s.ListSubmissions(ctx(t), "c1", 2); len(subs) != 0 {
+		t.Fatalf("round 2 has %d submissions", len(subs))
+	}
+}
+
+func testCeremonyUnchanged(t *testing.T, s chusme.Store) {
+	c := newCeremony("c1", ceremonyT0)
+	mustCreateCeremony(t, s, c)
+	got, err := s.UpdateCeremony(ctx(t), "c1", func(st *chusme.CeremonyState) error {
+		st.Ceremony.Status = chusme.CeremonyFailed
+		st.Add = []chusme.CeremonySubmission{sub("c1", 1, "alice", "", "a")}
+		return chusme.ErrUnchanged
+	})
+	if err != nil {
+		t.Fatalf("UpdateCeremony: %v", err)
+	}
+	wantCeremony(t, got, c)
+	wantCeremony(t, mustGetCeremony(t, s, "c1"), c)
+	if subs, _ := s.ListSubmissions(ctx(t), "c1", 1); len(subs) != 0 {
+		t.Fatal("an unchanged update wrote a submission")
+	}
+}
+
+func testCeremonyRollback(t *testing.T, s chusme.Store) {
+	c := newCeremony("c1", ceremonyT0)
+	mustCreateCeremony(t, s, c)
+	boom := errors.New("boom")
+	_, err := s.UpdateCeremony(ctx(t), "c1", func(st *chusme.CeremonyState) error {
+		st.Ceremony.Status = chusme.CeremonyFailed
+		st.Add = []chusme.CeremonySubmission{sub("c1", 1, "alice", "", "a")}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("UpdateCeremony: %v, want the callback's error", err)
+	}
+	wantCeremony(t, mustGetCeremony(t, s, "c1"), c)
+}
+
+func testCeremonyUpdateUnknown(t *testing.T, s chusme.Store) {
+	called := false
+	_, err := s.UpdateCeremony(ctx(t), "nope", func(*chusme.CeremonyState) error { called = true; return nil })
+	wantCode(t, "UpdateCeremony", err, chusme.CodeNotFound)
+	if called {
+		t.Fatal("callback called for an unknown ceremony")
+	}
+}
+
+func testCeremonyStateSubmissions(t *testing.T, s chusme.Store) {
+	mustCreateCeremony(t, s, newCeremony("c1", ceremonyT0))
+	mustCreateCeremony(t, s, newCeremony("c2", ceremonyT0))
+	if _, err := s.UpdateCeremony(ctx(t), "c1", func(st *chusme.CeremonyState) error {
+		st.Add = []chusme.CeremonySubmission{sub("c1", 1, "alice", "", "a"), sub("c1", 2, "alice", "bob", "x")}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateCeremony(ctx(t), "c2", func(st *chusme.CeremonyState) error {
+		st.Add = []chusme.CeremonySubmission{sub("c2", 1, "carol", "", "c")}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var seen []chusme.CeremonySubmission
+	if _, err := s.UpdateCeremony(ctx(t), "c1", func(st *chusme.CeremonyState) error {
+		seen = st.Submissions
+		return chusme.ErrUnchanged
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || seen[0].Sender != "alice" || seen[0].Round != 1 || !bytes.Equal(seen[0].Payload, []byte("a")) {
+		t.Fatalf("state submissions %+v, want alice's round-1 package only", seen)
+	}
+}
+
+func testCeremonySlotConflict(t *testing.T, s chusme.Store) {
+	mustCreateCeremony(t, s, newCeremony("c1", ceremonyT0))
+	add := func(payload string) error {
+		_, err := s.UpdateCeremony(ctx(t), "c1", func(st *chusme.CeremonyState) error {
+			st.Ceremony.Submitted = append(st.Ceremony.Submitted, "alice")
+			st.Add = []chusme.CeremonySubmission{sub("c1", 1, "alice", "", payload)}
+			return nil
+		})
+		return err
+	}
+	if err := add("a"); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "second submission in the slot", add("b"), chusme.CodeConflict)
+	if c := mustGetCeremony(t, s, "c1"); len(c.Submitted) != 1 || c.Version != 2 {
+		t.Fatalf("conflicting update was written: %+v", c)
+	}
+}
+
+func testCeremonyCommitmentReused(t *testing.T, s chusme.Store) {
+	mustCreateCeremony(t, s, newCeremony("c1", ceremonyT0))
+	mustCreateCeremony(t, s, newCeremony("c2", ceremonyT0))
+	other := newCeremony("c3", ceremonyT0)
+	other.KeyID = "key-2"
+	mustCreateCeremony(t, s, other)
+	commit := func(id, sender string, digest []byte) error {
+		_, err := s.UpdateCeremony(ctx(t), id, func(st *chusme.CeremonyState) error {
+			st.Ceremony.Submitted = append(st.Ceremony.Submitted, sender)
+			st.Add = []chusme.CeremonySubmission{sub(id, 1, sender, "", string(digest))}
+			st.Commitments = [][]byte{digest}
+			return nil
+		})
+		return err
+	}
+	if err := commit("c1", "alice", []byte("d1")); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "same commitment, same key", commit("c2", "alice", []byte("d1")), chusme.CodeCommitmentReused)
+	if c := mustGetCeremony(t, s, "c2"); c.Version != 1 || len(c.Submitted) != 0 {
+		t.Fatalf("refused commitment left a write: %+v", c)
+	}
+	if subs, _ := s.ListSubmissions(ctx(t), "c2", 1); len(subs) != 0 {
+		t.Fatal("refused commitment left a submission")
+	}
+	if err := commit("c3", "alice", []byte("d1")); err != nil {
+		t.Fatalf("same digest under another key: %v", err)
+	}
+	if err := commit("c2", "bob", []byte("d2")); err != nil {
+		t.Fatalf("fresh commitment: %v", err)
+	}
+}
+
+func testCeremonyConcurrent(t *testing.T, s chusme.Store) {
+	mustCreateCeremony(t, s, newCeremony("c1", ceremonyT0))
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.UpdateCeremony(ctx(t), "c1", func(st *chusme.CeremonyState) error {
+				st.Ceremony.Submitted = append(st.Ceremony.Submitted, fmt.Sprintf("p%02d", i))
+				return nil
+			})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := mustGetCeremony(t, s, "c1")
+	if len(c.Submitted) != n || c.Version != n+1 {
+		t.Fatalf("lost updates: %d submitted, version %d", len(c.Submitted), c.Version)
+	}
+}
+
+func testGroupKey(t *testing.T, s chusme.Store) {
+	mustCreateCeremony(t, s, newCeremony("c1", ceremonyT0))
+	k := chusme.GroupKey{
+		ID: "k1", PublicKey: bytes.Repeat([]byte{7}, 32), Threshold: 2, Participants: []string{"alice", "bob", "carol"},
+		VerifyingShares:  map[string][]byte{"alice": {1}, "bob": {2}, "carol": {3}},
+		PublicKeyPackage: []byte("pkp"), CeremonyID: "c1", CreatedAt: ceremonyT0,
+	}
+	put := func() error {
+		_, err := s.UpdateCeremony(ctx(t), "c1", func(st *chusme.CeremonyState) error {
+			st.Ceremony.ResultKeyID = k.ID
+			st.Key = &k
+			return nil
+		})
+		return err
+	}
+	if err := put(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetGroupKey(ctx(t), "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != k.ID || !bytes.Equal(got.PublicKey, k.PublicKey) || got.Threshold != 2 ||
+		!slices.Equal(got.Participants, k.Participants) || len(got.VerifyingShares) != 3 ||
+		!bytes.Equal(got.VerifyingShares["bob"], []byte{2}) || string(got.PublicKeyPackage) != "pkp" ||
+		got.CeremonyID != "c1" || !got.CreatedAt.Equal(ceremonyT0) {
+		t.Fatalf("group key %+v, want %+v", got, k)
+	}
+	wantCode(t, "group key twice", put(), chusme.CodeConflict)
+}
+
+func testGroupKeyUnknown(t *testing.T, s chusme.Store) {
+	_, err := s.GetGroupKey(ctx(t), "nope")
+	wantCode(t, "GetGroupKey", err, chusme.CodeNotFound)
+}
+
+func testCeremonyList(t *testing.T, s chusme.Store) {
+	for i, id := range []string{"c1", "c2", "c3"} {
+		c := newCeremony(id, ceremonyT0.Add(time.Duration(i)*time.Second))
+		if id == "c3" {
+			c.Participants = []string{"dave", "erin"}
+			c.Status = chusme.CeremonyCompleted
+		}
+		mustCreateCeremony(t, s, c)
+	}
+	ids := func(f chusme.CeremonyFilter) []string {
+		cs, err := s.ListCeremonies(ctx(t), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.ID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		f    chusme.CeremonyFilter
+		want []string
+	}{
+		{chusme.CeremonyFilter{Member: "alice"}, []string{"c2", "c1"}},
+		{chusme.CeremonyFilter{Member: "dave"}, []string{"c3"}},
+		{chusme.CeremonyFilter{Member: "creator-c2"}, []string{"c2"}},
+		{chusme.CeremonyFilter{Member: "nobody"}, nil},
+		{chusme.CeremonyFilter{Status: chusme.CeremonyCompleted}, []string{"c3"}},
+		{chusme.CeremonyFilter{Member: "alice", Status: chusme.CeremonyOpen, Limit: 1}, []string{"c2"}},
+	} {
+		if got := ids(tc.f); !slices.Equal(got, tc.want) {
+			t.Errorf("ListCeremonies(%+v) = %v, want %v", tc.f, got, tc.want)
+		}
+	}
+	if n, err := s.CountCeremonies(ctx(t), chusme.CeremonyOpen); err != nil || n != 2 {
+		t.Errorf("CountCeremonies(open) = %d, %v; want 2", n, err)
+	}
+}
+
+func testCeremonyDue(t *testing.T, s chusme.Store) {
+	early := newCeremony("early", ceremonyT0)
+	early.Deadline = ceremonyT0.Add(time.Minute)
+	late := newCeremony("late", ceremonyT0)
+	late.Deadline = ceremonyT0.Add(time.Hour)
+	done := newCeremony("done", ceremonyT0)
+	done.Deadline, done.Status = ceremonyT0, chusme.CeremonyFailed
+	for _, c := range []chusme.Ceremony{early, late, done} {
+		mustCreateCeremony(t, s, c)
+	}
+	ids, err := s.DueCeremonies(ctx(t), ceremonyT0.Add(time.Minute))
+	if err != nil || !slices.Equal(ids, []string{"early"}) {
+		t.Fatalf("DueCeremonies = %v, %v; want [early]", ids, err)
+	}
+}
