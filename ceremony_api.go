@@ -20,7 +20,7 @@ type CeremonyFailure struct {
 
 // CeremonyResult is what a completed ceremony produced.
 type CeremonyResult struct {
-	KeyID     string `json:"key_id,omitempty"`    // dkg: the new group key; sign: the key used
+	KeyID     string `json:"key_id,omitempty"`     // dkg: the new group key; sign: the key used
 	PublicKey Bytes  `json:"public_key,omitempty"` // the group public key
 	Signature Bytes  `json:"signature,omitempty"`  // sign: the 64-byte Ed25519 signature
 }

@@ -121,7 +121,7 @@ type NewSession struct {
 // the services, which reach into a transaction through the callbacks of the
 // Exchange methods.
 type Store interface {
-	CeremonyStore // FROST ceremonies, group keys (ceremony.go)
+	CeremonyStore  // FROST ceremonies, group keys (ceremony.go)
 	LifecycleStore // TOTP, identity blobs and chains (lifecycle.go)
 
 	// Ping checks that the store is reachable.
