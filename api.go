@@ -91,6 +91,10 @@ type ChallengeResponse struct {
 type TokenRequest struct {
 	ChallengeID string `json:"challenge_id"`
 	Signature   Bytes  `json:"signature"` // over LoginMessage(issuer, ChallengeID, Nonce)
+	// TOTPCode or RecoveryCode is the second factor of an identity with
+	// TOTP on (see CodeTOTPRequired).
+	TOTPCode     string `json:"totp_code,omitempty"`
+	RecoveryCode string `json:"recovery_code,omitempty"`
 }
 
 // TokenResponse carries a fresh access and refresh token pair.

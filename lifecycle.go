@@ -314,3 +314,51 @@ type LifecycleStore interface {
 	// back into the store.
 	AppendChainEntry(ctx context.Context, fingerprint string, decide func(ChainState) (ChainEntry, error)) error
 }
+
+// TOTPEnrolment is the answer of POST /v1/me/totp: a new secret to put in
+// an authenticator app, unconfirmed until POST /v1/me/totp/confirm.
+type TOTPEnrolment struct {
+	Secret    string `json:"secret"`    // base32 without padding
+	URI       string `json:"uri"`       // otpauth://totp/… for a QR code
+	Issuer    string `json:"issuer"`    // as shown in the app
+	Algorithm string `json:"algorithm"` // "SHA1"
+	Digits    int    `json:"digits"`    // 6
+	Period    int    `json:"period"`    // seconds, 30
+}
+
+// TOTPCodeRequest carries a TOTP code (POST /v1/me/totp/confirm), or for
+// DELETE /v1/me/totp either a TOTP code or a recovery code.
+type TOTPCodeRequest struct {
+	Code         string `json:"code,omitempty"`
+	RecoveryCode string `json:"recovery_code,omitempty"`
+}
+
+// TOTPConfirmation is the answer of POST /v1/me/totp/confirm: TOTP is on,
+// and these single-use recovery codes (shown once, stored only hashed) each
+// stand in for a TOTP code at one login.
+type TOTPConfirmation struct {
+	RecoveryCodes []string `json:"recovery_codes"`
+}
+
+// RotationRequest rotates an identity's key (POST
+// /v1/identities/{fp}/rotations): the fields of RotationMessage, and the
+// signatures of both keys over it.
+type RotationRequest struct {
+	Seq          uint64 `json:"seq"`
+	Prev         Bytes  `json:"prev"`
+	OldKey       Bytes  `json:"old_key"`
+	NewKey       Bytes  `json:"new_key"`
+	Time         int64  `json:"time"` // Unix seconds
+	OldSignature Bytes  `json:"old_signature"`
+	NewSignature Bytes  `json:"new_signature"`
+}
+
+// CancelRequest cancels rotation {seq} (POST
+// /v1/identities/{fp}/rotations/{seq}/cancel): the new entry's fields of
+// CancelMessage and the signature of the key the rotation replaced.
+type CancelRequest struct {
+	Seq       uint64 `json:"seq"` // the cancellation's own sequence number
+	Prev      Bytes  `json:"prev"`
+	Time      int64  `json:"time"` // Unix seconds
+	Signature Bytes  `json:"signature"`
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/ratelimit"
 	"github.com/chusme/chusme/internal/tokens"
 	"github.com/chusme/chusme/keys"
 )
@@ -48,6 +49,8 @@ type Config struct {
 	RefreshGrace    time.Duration // 0 takes the default; negative disables the grace
 	SessionIdle     time.Duration
 	SessionLifetime time.Duration
+	DataKey         []byte          // 256-bit key that encrypts TOTP secrets at rest
+	TOTPLimit       ratelimit.Limit // TOTP and recovery codes per identity; zero is unlimited
 }
 
 // Events receives what the service reports for metrics. Implementations
@@ -72,6 +75,8 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	events Events
+
+	totpLimit *ratelimit.Limiter // TOTP attempts per identity
 }
 
 // New returns a service. now is the clock (time.Now outside tests).
@@ -94,7 +99,8 @@ func New(store chusme.Store, issuer *tokens.Issuer, cfg Config, now func() time.
 	if cfg.Registration == "" {
 		cfg.Registration = RegistrationInvite
 	}
-	return &Service{store: store, issuer: issuer, cfg: cfg, now: now, log: log, events: events}
+	return &Service{store: store, issuer: issuer, cfg: cfg, now: now, log: log, events: events,
+		totpLimit: ratelimit.New(cfg.TOTPLimit, now)}
 }
 
 // Config returns the effective configuration.
@@ -264,6 +270,9 @@ func (s *Service) token(ctx context.Context, req chusme.TokenRequest) (chusme.To
 	if len(req.Signature) != ed25519.SignatureSize ||
 		!ed25519.Verify(id.PublicKey, chusme.LoginMessage(s.cfg.Issuer, c.ID, c.Nonce), req.Signature) {
 		return fail(chusme.Errorf(chusme.CodeInvalidSignature, "login signature does not verify"))
+	}
+	if err := s.loginSecondFactor(ctx, id.Fingerprint, req.TOTPCode, req.RecoveryCode); err != nil {
+		return fail(err)
 	}
 	sess := chusme.Session{
 		ID:          rand.Text(),
