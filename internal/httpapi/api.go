@@ -11,6 +11,7 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/auth"
+	"github.com/chusme/chusme/internal/ceremony"
 	"github.com/chusme/chusme/internal/metrics"
 	"github.com/chusme/chusme/internal/ratelimit"
 	"github.com/chusme/chusme/internal/tokens"
@@ -25,6 +26,10 @@ type Config struct {
 	IdentityLimit  ratelimit.Limit  // authenticated requests and challenges, per identity
 	Now            func() time.Time // the clock
 	OnSetup        func()           // called once the setup token is redeemed
+
+	Ceremonies          *ceremony.Service // the FROST coordinator
+	CeremonyCreateLimit ratelimit.Limit   // ceremony creations, per client IP
+	CeremonySubmitLimit ratelimit.Limit   // round submissions, per access token's session
 }
 
 // API is the HTTP handler of one server.

@@ -40,6 +40,11 @@ var statusOf = map[string]int{
 	chusme.CodeInviteInvalid:      http.StatusForbidden,
 	chusme.CodeSetupInvalid:       http.StatusForbidden,
 	chusme.CodeInternal:           http.StatusInternalServerError,
+
+	chusme.CodeInvalidPackage:   http.StatusBadRequest,
+	chusme.CodeCeremonyClosed:   http.StatusConflict,
+	chusme.CodeWrongRound:       http.StatusConflict,
+	chusme.CodeCommitmentReused: http.StatusConflict,
 }
 
 // writeError writes err as problem+json. Errors that are not *chusme.Error

@@ -20,7 +20,7 @@ type route struct {
 // routeTable lists every route: the one place to read the API from.
 func (a *API) routeTable() []route {
 	h := func(pattern string, f http.HandlerFunc) route { return route{pattern, f} }
-	return []route{
+	return append([]route{
 		h("GET /healthz", a.handleHealth),
 		h("GET /readyz", a.handleReady),
 		{"GET /metrics", a.metrics.Handler()},
@@ -40,7 +40,7 @@ func (a *API) routeTable() []route {
 
 		h("POST /v1/admin/invites", a.authed(a.handleInvite)),
 		h("POST /v1/admin/identities/{fp}/ban", a.authed(a.handleBan)),
-	}
+	}, a.ceremonyRoutes()...)
 }
 
 func (a *API) handleHealth(w http.ResponseWriter, r *http.Request) {

@@ -20,6 +20,7 @@ type Metrics struct {
 	logins       *prometheus.CounterVec
 	rateLimited  *prometheus.CounterVec
 	refreshReuse prometheus.Counter
+	ceremony     ceremonyMetrics
 }
 
 // New returns a fresh set of metrics in its own registry, with the Go
@@ -44,6 +45,7 @@ func New() *Metrics {
 			Name: "chusme_refresh_reuse_detections_total", Help: "Used refresh tokens presented again; each revoked a session.",
 		}),
 	}
+	m.ceremony = newCeremonyMetrics(m.registry)
 	m.registry.MustRegister(m.requests, m.latency, m.logins, m.rateLimited, m.refreshReuse,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -39,6 +39,7 @@ type Config struct {
 	SessionMax     time.Duration
 	ShutdownGrace  time.Duration
 	LogLevel       string
+	Ceremony       CeremonyConfig
 }
 
 // parseConfig reads flags from args and CHUSME_* variables from getenv.
@@ -72,11 +73,15 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	str(&maxAge, "session-max", auth.DefaultSessionLifetime.String(), "absolute session lifetime")
 	str(&shutdown, "shutdown-grace", "15s", "how long shutdown waits for requests to finish")
 	str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	c.Ceremony.flags(str)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := c.Ceremony.parse(); err != nil {
+		return c, err
 	}
 	c.JWTKey = getenv("CHUSME_JWT_KEY")
 	c.DataKey = getenv("CHUSME_DATA_KEY")

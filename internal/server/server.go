@@ -18,6 +18,7 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/auth"
+	"github.com/chusme/chusme/internal/ceremony"
 	"github.com/chusme/chusme/internal/httpapi"
 	"github.com/chusme/chusme/internal/metrics"
 	"github.com/chusme/chusme/internal/secrets"
@@ -107,6 +108,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := bootstrap(ctx, svc, setupPath, log); err != nil {
 		return err
 	}
+	ceremonies := ceremony.New(store, ceremony.Config{RoundTimeout: cfg.Ceremony.RoundTimeout, Now: time.Now}, m, log)
 	api := httpapi.New(httpapi.Config{
 		Version:        Version,
 		TrustedProxies: cfg.TrustedProxies,
@@ -115,6 +117,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		IdentityLimit:  cfg.IdentityLimit,
 		Now:            time.Now,
 		OnSetup:        func() { os.Remove(setupPath) },
+
+		Ceremonies:          ceremonies,
+		CeremonyCreateLimit: cfg.Ceremony.CreateLimit,
+		CeremonySubmitLimit: cfg.Ceremony.SubmitLimit,
 	}, svc, keyring, store, m, log)
 
 	srv := &http.Server{
@@ -132,6 +138,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		go reloadKeys(bg, keyring, cfg.JWTKeysFile, log)
 	}
 	go purge(bg, store, log)
+	go ceremonies.RunScheduler(bg)
+	srv.RegisterOnShutdown(ceremonies.Shutdown) // end long-polls so that shutdown doesn't wait for them
 
 	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "version", Version, "registration", cfg.Registration)
 	errc := make(chan error, 1)

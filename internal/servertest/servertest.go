@@ -42,6 +42,7 @@ func StartIn(t testing.TB, dataDir string, args ...string) *Server {
 	full := append([]string{
 		"--listen", "127.0.0.1:0", "--data-dir", dataDir,
 		"--rate-ip", "0", "--rate-auth", "0", "--rate-identity", "0",
+		"--rate-ceremony-create", "0", "--rate-ceremony-submit", "0",
 	}, args...)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel

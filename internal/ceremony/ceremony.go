@@ -1,0 +1,836 @@
+// Package ceremony is the FROST coordinator of chusmed: it starts DKG and
+// signing ceremonies, checks and relays their packages, moves them through
+// their rounds along a table of legal transitions, fails them at deadlines,
+// and wakes long-polling readers. The protocol is described in the root
+// package (chusme.CeremonyPackageMessage and its neighbours); the rules are
+// here; the store only keeps each transition atomic.
+//
+// The server never holds a secret: it sees DKG round-1 packages (public
+// commitments and proofs), HPKE ciphertexts of round-2 shares, public key
+// packages, nonce commitments and signature shares.
+package ceremony
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/frost"
+)
+
+// DefaultRoundTimeout is how long a round waits for its submissions before
+// the ceremony fails: 5 minutes, time for people to approve on their devices.
+const DefaultRoundTimeout = 5 * time.Minute
+
+// MaxWait is the longest a long-poll waits for a change: 30 s, below common
+// proxy idle timeouts.
+const MaxWait = 30 * time.Second
+
+// recheckInterval is how often a long-poll rereads the store even without an
+// in-process notification, so that a change made by another server node is
+// seen within it.
+const recheckInterval = 2 * time.Second
+
+// Config holds the service's settings.
+type Config struct {
+	RoundTimeout time.Duration    // per round; 0 means DefaultRoundTimeout
+	Now          func() time.Time // the clock; nil means time.Now
+}
+
+// Events receives what the metrics count. Every method must be cheap and
+// safe for concurrent use.
+type Events interface {
+	CeremonyStarted(kind string)
+	// CeremonyFinished: status is completed, failed or cancelled; reason a
+	// chusme.Fail* constant, "cancelled" or "" when completed.
+	CeremonyFinished(kind, status, reason string)
+	CeremonyRound(kind string, round int, d time.Duration) // a round completed after d
+	CryptoOp(op string, d time.Duration)                   // a cryptographic check took d
+	CeremoniesOpen(n int)                                  // how many ceremonies are open now (this node's view)
+	CeremonyOpenDelta(delta int)                           // open ceremonies changed by delta
+}
+
+type noEvents struct{}
+
+func (noEvents) CeremonyStarted(string)                   {}
+func (noEvents) CeremonyFinished(string, string, string)  {}
+func (noEvents) CeremonyRound(string, int, time.Duration) {}
+func (noEvents) CryptoOp(string, time.Duration)           {}
+func (noEvents) CeremoniesOpen(int)                       {}
+func (noEvents) CeremonyOpenDelta(int)                    {}
+
+// Service coordinates ceremonies. It is safe for concurrent use.
+type Service struct {
+	store  chusme.Store
+	cfg    Config
+	ev     Events
+	log    *slog.Logger
+	notify *notifier
+	done   chan struct{} // closed by Shutdown: long-polls return at once
+}
+
+// New returns a service. ev may be nil.
+func New(store chusme.Store, cfg Config, ev Events, log *slog.Logger) *Service {
+	if cfg.RoundTimeout <= 0 {
+		cfg.RoundTimeout = DefaultRoundTimeout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if ev == nil {
+		ev = noEvents{}
+	}
+	return &Service{store: store, cfg: cfg, ev: ev, log: log, notify: newNotifier(), done: make(chan struct{})}
+}
+
+// Shutdown makes every pending and future long-poll return at once, so that
+// an HTTP server's graceful shutdown doesn't wait for them. Call it once.
+func (s *Service) Shutdown() { close(s.done) }
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+
+// identifier is a participant's FROST identifier: derived from its
+// fingerprint (frost-core's Identifier::derive).
+func identifier(fp string) (frost.Identifier, error) {
+	return frost.DeriveIdentifier([]byte(fp))
+}
+
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func invalid(format string, args ...any) error {
+	return chusme.Errorf(chusme.CodeInvalidRequest, format, args...)
+}
+
+func badPackage(format string, args ...any) error {
+	return chusme.Errorf(chusme.CodeInvalidPackage, format, args...)
+}
+
+var errNotFound = chusme.Errorf(chusme.CodeNotFound, "no such ceremony")
+
+// checkFingerprints requires a sorted-after-return, duplicate-free list of
+// active identities.
+func (s *Service) checkFingerprints(ctx context.Context, fps []string, what string) ([]string, error) {
+	out := slices.Clone(fps)
+	slices.Sort(out)
+	for i, fp := range out {
+		if !chusme.ValidFingerprint(fp) {
+			return nil, invalid("%s: %q is not a fingerprint", what, fp)
+		}
+		if i > 0 && out[i-1] == fp {
+			return nil, invalid("%s: %s is listed twice", what, fp)
+		}
+		id, err := s.store.GetIdentity(ctx, fp)
+		if chusme.ErrorCode(err) == chusme.CodeNotFound || (err == nil && id.Status != chusme.StatusActive) {
+			return nil, invalid("%s: %s is not an active identity", what, fp)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) isAdmin(ctx context.Context, fp string) (bool, error) {
+	id, err := s.store.GetIdentity(ctx, fp)
+	if err != nil {
+		return false, err
+	}
+	return id.Role == chusme.RoleAdmin && id.Status == chusme.StatusActive, nil
+}
+
+// Create starts a ceremony on behalf of the identity caller. A DKG's creator
+// must be one of its participants or an administrator; a signing ceremony's
+// creator a participant of the key or an administrator.
+func (s *Service) Create(ctx context.Context, caller string, req chusme.CreateCeremonyRequest) (chusme.Ceremony, error) {
+	admin, err := s.isAdmin(ctx, caller)
+	if err != nil {
+		return chusme.Ceremony{}, err
+	}
+	now := s.now()
+	c := chusme.Ceremony{
+		ID: newID(), Kind: req.Kind, Creator: caller, Status: chusme.CeremonyOpen, Round: 1,
+		Submitted: []string{}, Culprits: []string{}, Deadline: now.Add(s.cfg.RoundTimeout), Version: 1,
+		CreatedAt: now, UpdatedAt: now, RoundStarted: now,
+	}
+	switch req.Kind {
+	case chusme.KindDKG:
+		if req.KeyID != "" || req.Message != nil {
+			return c, invalid("a dkg ceremony takes no key_id or message")
+		}
+		n := len(req.Participants)
+		if n < 2 || n > chusme.MaxCeremonyParticipants {
+			return c, invalid("a dkg needs 2 to %d participants, not %d", chusme.MaxCeremonyParticipants, n)
+		}
+		if req.Threshold < 2 || req.Threshold > n {
+			return c, invalid("the threshold must be from 2 to the number of participants (%d), not %d", n, req.Threshold)
+		}
+		if c.Participants, err = s.checkFingerprints(ctx, req.Participants, "participants"); err != nil {
+			return c, err
+		}
+		if !c.IsParticipant(caller) && !admin {
+			return c, chusme.Errorf(chusme.CodeForbidden, "only a participant or an administrator may start a dkg")
+		}
+		c.Threshold = req.Threshold
+	case chusme.KindSign:
+		if req.Threshold != 0 {
+			return c, invalid("a sign ceremony takes its threshold from the key")
+		}
+		if len(req.Message) > chusme.MaxSignMessage {
+			return c, invalid("the message is larger than %d bytes", chusme.MaxSignMessage)
+		}
+		key, err := s.store.GetGroupKey(ctx, req.KeyID)
+		if chusme.ErrorCode(err) == chusme.CodeNotFound || (err == nil && !admin && !slices.Contains(key.Participants, caller)) {
+			return c, chusme.Errorf(chusme.CodeNotFound, "no such key")
+		}
+		if err != nil {
+			return c, err
+		}
+		signers := req.Participants
+		if len(signers) == 0 {
+			signers = key.Participants
+		}
+		for _, fp := range signers {
+			if !slices.Contains(key.Participants, fp) {
+				return c, invalid("signers: %s is not a participant of the key", fp)
+			}
+		}
+		if len(signers) < key.Threshold {
+			return c, invalid("the key needs at least %d signers, not %d", key.Threshold, len(signers))
+		}
+		if c.Participants, err = s.checkFingerprints(ctx, signers, "signers"); err != nil {
+			return c, err
+		}
+		c.KeyID, c.Threshold, c.Message = key.ID, key.Threshold, slices.Clone([]byte(req.Message))
+		if c.Message == nil {
+			c.Message = []byte{}
+		}
+	default:
+		return c, invalid("kind must be dkg or sign, not %q", req.Kind)
+	}
+	if err := s.store.CreateCeremony(ctx, c); err != nil {
+		return c, err
+	}
+	s.ev.CeremonyStarted(c.Kind)
+	s.ev.CeremonyOpenDelta(1)
+	s.log.Info("ceremony started", "ceremony", c.ID, "kind", c.Kind, "n", len(c.Participants), "t", c.Threshold)
+	return c, nil
+}
+
+// Get returns a ceremony to one of its members (participants and creator);
+// anyone else gets the same CodeNotFound as for an unknown id.
+func (s *Service) Get(ctx context.Context, caller, id string) (chusme.Ceremony, error) {
+	c, err := s.store.GetCeremony(ctx, id)
+	if chusme.ErrorCode(err) == chusme.CodeNotFound || (err == nil && c.Creator != caller && !c.IsParticipant(caller)) {
+		return chusme.Ceremony{}, errNotFound
+	}
+	return c, err
+}
+
+// Wait is Get, but while the ceremony's version is at most after and it is
+// open, it waits up to maxWait (at most MaxWait) for a change.
+func (s *Service) Wait(ctx context.Context, caller, id string, after int64, maxWait time.Duration) (chusme.Ceremony, error) {
+	maxWait = min(max(maxWait, 0), MaxWait)
+	timer := time.NewTimer(maxWait)
+	defer timer.Stop()
+	for {
+		ch := s.notify.wait(id)
+		c, err := s.Get(ctx, caller, id)
+		if err != nil || c.Version > after || c.Status != chusme.CeremonyOpen {
+			return c, err
+		}
+		select {
+		case <-ch:
+		case <-time.After(recheckInterval):
+		case <-timer.C:
+			return c, nil
+		case <-s.done:
+			return c, nil
+		case <-ctx.Done():
+			return c, ctx.Err()
+		}
+	}
+}
+
+// List returns the ceremonies caller is a member of, newest first, with the
+// given status ("" for any).
+func (s *Service) List(ctx context.Context, caller, status string) ([]chusme.Ceremony, error) {
+	switch status {
+	case "", chusme.CeremonyOpen, chusme.CeremonyCompleted, chusme.CeremonyFailed, chusme.CeremonyCancelled:
+	default:
+		return nil, invalid("status must be open, completed, failed or cancelled, not %q", status)
+	}
+	return s.store.ListCeremonies(ctx, chusme.CeremonyFilter{Member: caller, Status: status})
+}
+
+// Key returns a group key. Group keys are public to every identity.
+func (s *Service) Key(ctx context.Context, keyID string) (chusme.GroupKey, error) {
+	k, err := s.store.GetGroupKey(ctx, keyID)
+	if chusme.ErrorCode(err) == chusme.CodeNotFound {
+		return k, chusme.Errorf(chusme.CodeNotFound, "no such key")
+	}
+	return k, err
+}
+
+// Inbox returns the packages of a round that caller may read: the round's
+// broadcasts and what was sent to it. Participants only. complete reports
+// whether every participant has submitted in that round.
+func (s *Service) Inbox(ctx context.Context, caller, id string, round int) (subs []chusme.CeremonySubmission, complete bool, err error) {
+	c, err := s.Get(ctx, caller, id)
+	if err != nil {
+		return nil, false, err
+	}
+	if !c.IsParticipant(caller) {
+		return nil, false, errNotFound
+	}
+	if round < 1 || round > c.Rounds() {
+		return nil, false, chusme.Errorf(chusme.CodeNotFound, "a %s ceremony has rounds 1 to %d", c.Kind, c.Rounds())
+	}
+	all, err := s.store.ListSubmissions(ctx, id, round)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, sub := range all {
+		if sub.Recipient == "" || sub.Recipient == caller {
+			subs = append(subs, sub)
+		}
+	}
+	complete = round < c.Round || c.Status == chusme.CeremonyCompleted
+	return subs, complete, nil
+}
+
+// Cancel cancels an open ceremony; its creator or an administrator only.
+func (s *Service) Cancel(ctx context.Context, caller, id string) (chusme.Ceremony, error) {
+	admin, err := s.isAdmin(ctx, caller)
+	if err != nil {
+		return chusme.Ceremony{}, err
+	}
+	c, err := s.store.GetCeremony(ctx, id)
+	if chusme.ErrorCode(err) == chusme.CodeNotFound || (err == nil && !admin && c.Creator != caller && !c.IsParticipant(caller)) {
+		return chusme.Ceremony{}, errNotFound
+	}
+	if err != nil {
+		return c, err
+	}
+	if !admin && c.Creator != caller {
+		return c, chusme.Errorf(chusme.CodeForbidden, "only the ceremony's creator or an administrator may cancel it")
+	}
+	return s.update(ctx, id, func(st *chusme.CeremonyState) error {
+		if st.Ceremony.Status != chusme.CeremonyOpen {
+			return chusme.Errorf(chusme.CodeCeremonyClosed, "the ceremony is %s", st.Ceremony.Status)
+		}
+		return s.finish(&st.Ceremony, chusme.CeremonyCancelled, "cancelled", "cancelled by "+caller, nil)
+	})
+}
+
+// Expire fails an open ceremony whose deadline has passed, naming those who
+// did not submit in its current round. It does nothing to any other.
+func (s *Service) Expire(ctx context.Context, id string) (chusme.Ceremony, error) {
+	return s.update(ctx, id, func(st *chusme.CeremonyState) error {
+		c := &st.Ceremony
+		if c.Status != chusme.CeremonyOpen || c.Deadline.After(s.now()) {
+			return chusme.ErrUnchanged
+		}
+		var missing []string
+		for _, fp := range c.Participants {
+			if !slices.Contains(c.Submitted, fp) {
+				missing = append(missing, fp)
+			}
+		}
+		return s.finish(c, chusme.CeremonyFailed, chusme.FailDeadline,
+			fmt.Sprintf("round %d missed its deadline: %d participant(s) did not submit", c.Round, len(missing)), missing)
+	})
+}
+
+// update runs UpdateCeremony and, when it wrote, wakes the ceremony's
+// waiters and records metrics of the transition.
+func (s *Service) update(ctx context.Context, id string, fn func(st *chusme.CeremonyState) error) (chusme.Ceremony, error) {
+	var before chusme.Ceremony
+	c, err := s.store.UpdateCeremony(ctx, id, func(st *chusme.CeremonyState) error {
+		before = st.Ceremony
+		return fn(st)
+	})
+	if err != nil || c.Version == before.Version {
+		return c, err
+	}
+	s.notify.notify(id)
+	if c.Round != before.Round || c.Status != before.Status {
+		if c.Status != chusme.CeremonyCancelled && (c.Round != before.Round || c.Status == chusme.CeremonyCompleted) {
+			s.ev.CeremonyRound(c.Kind, before.Round, c.UpdatedAt.Sub(before.RoundStarted))
+		}
+		if c.Status != chusme.CeremonyOpen {
+			s.ev.CeremonyFinished(c.Kind, c.Status, c.FailureReason)
+			s.ev.CeremonyOpenDelta(-1)
+			s.log.Info("ceremony finished", "ceremony", c.ID, "kind", c.Kind, "status", c.Status,
+				"reason", c.FailureReason, "culprits", c.Culprits)
+		}
+	}
+	return c, nil
+}
+
+// phase is a ceremony's place in its state machine.
+type phase struct {
+	status string
+	round  int
+}
+
+// transitions lists, per kind, every legal move. Terminal phases keep the
+// round in which the ceremony ended, and have no way out.
+var transitions = func() map[string]map[phase][]phase {
+	open := func(r int) phase { return phase{chusme.CeremonyOpen, r} }
+	ends := func(r int, next ...phase) []phase {
+		return append(next, phase{chusme.CeremonyFailed, r}, phase{chusme.CeremonyCancelled, r})
+	}
+	return map[string]map[phase][]phase{
+		chusme.KindDKG: {
+			open(1): ends(1, open(2)),
+			open(2): ends(2, open(3)),
+			open(3): ends(3, phase{chusme.CeremonyCompleted, 3}),
+		},
+		chusme.KindSign: {
+			open(1): ends(1, open(2)),
+			open(2): ends(2, phase{chusme.CeremonyCompleted, 2}),
+		},
+	}
+}()
+
+// move changes c's phase if the table allows it, resetting the round's
+// bookkeeping; any other move is refused.
+func (s *Service) move(c *chusme.Ceremony, status string, round int) error {
+	from, to := phase{c.Status, c.Round}, phase{status, round}
+	if !slices.Contains(transitions[c.Kind][from], to) {
+		return fmt.Errorf("ceremony %s: illegal transition %s/%d → %s/%d", c.ID, from.status, from.round, to.status, to.round)
+	}
+	now := s.now()
+	c.Status, c.Round, c.UpdatedAt = status, round, now
+	if status == chusme.CeremonyOpen {
+		c.Submitted, c.RoundStarted, c.Deadline = []string{}, now, now.Add(s.cfg.RoundTimeout)
+	}
+	return nil
+}
+
+// finish ends c with a terminal status.
+func (s *Service) finish(c *chusme.Ceremony, status, reason, message string, culprits []string) error {
+	if err := s.move(c, status, c.Round); err != nil {
+		return err
+	}
+	if status != chusme.CeremonyCompleted {
+		c.FailureReason, c.FailureMessage = reason, message
+		c.Culprits = append([]string{}, culprits...)
+	}
+	return nil
+}
+
+// timed runs f and records its duration as crypto operation op.
+func (s *Service) timed(op string, f func() error) error {
+	start := time.Now()
+	err := f()
+	s.ev.CryptoOp(op, time.Since(start))
+	return err
+}
+
+// sameRows reports whether the stored submissions of sender equal rows.
+func sameRows(stored []chusme.CeremonySubmission, sender string, rows []chusme.CeremonySubmission) bool {
+	var mine []chusme.CeremonySubmission
+	for _, s := range stored {
+		if s.Sender == sender {
+			mine = append(mine, s)
+		}
+	}
+	if len(mine) != len(rows) {
+		return false
+	}
+	for _, r := range rows {
+		i := slices.IndexFunc(mine, func(s chusme.CeremonySubmission) bool { return s.Recipient == r.Recipient })
+		if i < 0 || mine[i].Round != r.Round || !bytes.Equal(mine[i].Payload, r.Payload) || !bytes.Equal(mine[i].Signature, r.Signature) {
+			return false
+		}
+	}
+	return true
+}
+
+var errConflict = chusme.Errorf(chusme.CodeConflict, "a different package was already submitted for this round")
+
+// Submit records caller's package for a round of ceremony id (see the
+// protocol in package chusme) and, when it completes the round, moves the
+// ceremony on. The same submission again is answered like the first; a
+// different one for the same slot is CodeConflict.
+func (s *Service) Submit(ctx context.Context, caller, id string, round int, req chusme.SubmitRequest) (chusme.Ceremony, error) {
+	c, err := s.Get(ctx, caller, id)
+	if err != nil {
+		return c, err
+	}
+	if !c.IsParticipant(caller) {
+		return chusme.Ceremony{}, errNotFound
+	}
+	if round < 1 || round > c.Rounds() {
+		return chusme.Ceremony{}, chusme.Errorf(chusme.CodeNotFound, "a %s ceremony has rounds 1 to %d", c.Kind, c.Rounds())
+	}
+	rows, err := s.rows(c, caller, round, req)
+	if err != nil {
+		return chusme.Ceremony{}, err
+	}
+	// A replay of an earlier round, or a submission to a closed ceremony:
+	// compare with what is stored, which never changes.
+	if round != c.Round || c.Status != chusme.CeremonyOpen {
+		return s.replay(ctx, c, caller, round, rows)
+	}
+	id0, err := s.store.GetIdentity(ctx, caller)
+	if err != nil {
+		return chusme.Ceremony{}, err
+	}
+	if id0.Status != chusme.StatusActive {
+		return chusme.Ceremony{}, chusme.Errorf(chusme.CodeBanned, "the identity is banned")
+	}
+	if err := s.timed("package_signature", func() error {
+		for _, r := range rows {
+			if !ed25519.Verify(id0.PublicKey, chusme.CeremonyPackageMessage(c.ID, round, caller, r.Recipient, r.Payload), r.Signature) {
+				return badPackage("the package signature for recipient %q does not verify under the sender's current key", r.Recipient)
+			}
+		}
+		return nil
+	}); err != nil {
+		return chusme.Ceremony{}, err
+	}
+	chk, err := s.check(ctx, c, caller, round, rows)
+	if err != nil {
+		return chusme.Ceremony{}, err
+	}
+	var refused error
+	out, err := s.update(ctx, id, func(st *chusme.CeremonyState) error {
+		refused = nil
+		cur := &st.Ceremony
+		if cur.Status != chusme.CeremonyOpen || cur.Round != round {
+			return errMoved
+		}
+		if slices.Contains(cur.Submitted, caller) {
+			if sameRows(st.Submissions, caller, rows) {
+				return chusme.ErrUnchanged
+			}
+			return errConflict
+		}
+		if chk.cheater != nil {
+			refused = chk.cheater
+			return s.finish(cur, chusme.CeremonyFailed, chusme.FailProofOfKnowledge,
+				"the DKG round-1 proof of knowledge of "+caller+" does not verify", []string{caller})
+		}
+		st.Add = rows
+		cur.Submitted = append(cur.Submitted, caller)
+		slices.Sort(cur.Submitted)
+		cur.UpdatedAt = s.now()
+		if chk.commitment != nil {
+			st.Commitments = [][]byte{chk.commitment}
+		}
+		if len(cur.Submitted) < len(cur.Participants) {
+			return nil
+		}
+		return s.completeRound(st, chk.key)
+	})
+	if errors.Is(err, errMoved) {
+		// The round moved on or the ceremony ended meanwhile.
+		c, gerr := s.Get(ctx, caller, id)
+		if gerr != nil {
+			return c, gerr
+		}
+		return s.replay(ctx, c, caller, round, rows)
+	}
+	if err != nil {
+		return out, err
+	}
+	return out, refused
+}
+
+var errMoved = errors.New("ceremony moved on")
+
+// replay answers a submission for a round other than the open one: the same
+// package as stored gets the current state, another one a conflict.
+func (s *Service) replay(ctx context.Context, c chusme.Ceremony, caller string, round int, rows []chusme.CeremonySubmission) (chusme.Ceremony, error) {
+	stored, err := s.store.ListSubmissions(ctx, c.ID, round)
+	if err != nil {
+		return c, err
+	}
+	has := slices.ContainsFunc(stored, func(x chusme.CeremonySubmission) bool { return x.Sender == caller })
+	switch {
+	case has && sameRows(stored, caller, rows):
+		return c, nil
+	case has:
+		return c, errConflict
+	case c.Status != chusme.CeremonyOpen:
+		return c, chusme.Errorf(chusme.CodeCeremonyClosed, "the ceremony is %s", c.Status)
+	default:
+		return c, chusme.Errorf(chusme.CodeWrongRound, "the ceremony is in round %d, not %d", c.Round, round)
+	}
+}
+
+// rows checks a submission's shape for the ceremony's kind and round and
+// turns it into the rows to store.
+func (s *Service) rows(c chusme.Ceremony, caller string, round int, req chusme.SubmitRequest) ([]chusme.CeremonySubmission, error) {
+	now := s.now()
+	checkOne := func(payload, sig []byte) error {
+		if len(payload) == 0 || len(payload) > chusme.MaxCeremonyPayload {
+			return invalid("a payload must have 1 to %d bytes", chusme.MaxCeremonyPayload)
+		}
+		if len(sig) != ed25519.SignatureSize {
+			return invalid("a signature must have %d bytes", ed25519.SignatureSize)
+		}
+		return nil
+	}
+	if c.Kind == chusme.KindDKG && round == 2 {
+		if req.Payload != nil || req.Signature != nil {
+			return nil, invalid("dkg round 2 takes packages, not a broadcast payload")
+		}
+		if len(req.Packages) != len(c.Participants)-1 {
+			return nil, invalid("dkg round 2 needs one package for each of the %d other participants", len(c.Participants)-1)
+		}
+		rows := make([]chusme.CeremonySubmission, 0, len(req.Packages))
+		for _, p := range req.Packages {
+			if p.Recipient == caller || !c.IsParticipant(p.Recipient) {
+				return nil, invalid("recipient %q is not another participant", p.Recipient)
+			}
+			if slices.ContainsFunc(rows, func(r chusme.CeremonySubmission) bool { return r.Recipient == p.Recipient }) {
+				return nil, invalid("two packages for recipient %s", p.Recipient)
+			}
+			if err := checkOne(p.Payload, p.Signature); err != nil {
+				return nil, err
+			}
+			rows = append(rows, chusme.CeremonySubmission{CeremonyID: c.ID, Round: round, Sender: caller,
+				Recipient: p.Recipient, Payload: p.Payload, Signature: p.Signature, CreatedAt: now})
+		}
+		return rows, nil
+	}
+	if req.Packages != nil {
+		return nil, invalid("%s round %d takes a broadcast payload, not packages", c.Kind, round)
+	}
+	if err := checkOne(req.Payload, req.Signature); err != nil {
+		return nil, err
+	}
+	return []chusme.CeremonySubmission{{CeremonyID: c.ID, Round: round, Sender: caller,
+		Payload: req.Payload, Signature: req.Signature, CreatedAt: now}}, nil
+}
+
+// checked is what the content checks of a submission found.
+type checked struct {
+	cheater    error            // a protocol violation that fails the ceremony
+	commitment []byte           // sign round 1: the commitment digest
+	key        *chusme.GroupKey // sign: the group key
+}
+
+// check decodes and verifies a submission's content: malformed packages are
+// refused; a bad proof of knowledge is reported to fail the ceremony.
+func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, round int, rows []chusme.CeremonySubmission) (checked, error) {
+	var out checked
+	payload := rows[0].Payload
+	switch {
+	case c.Kind == chusme.KindDKG && round == 1:
+		hpkeKey, pkgBytes, ok := chusme.SplitDKGRound1Payload(payload)
+		var pkg frost.DKGRound1Package
+		if !ok || bytes.Equal(hpkeKey, make([]byte, chusme.HPKEPublicKeySize)) || pkg.UnmarshalBinary(pkgBytes) != nil {
+			return out, badPackage("malformed dkg round-1 payload")
+		}
+		ident, err := identifier(caller)
+		if err != nil {
+			return out, err
+		}
+		err = s.timed("verify_proof_of_knowledge", func() error { return frost.VerifyDKGRound1Package(ident, &pkg, c.Threshold) })
+		var ce *frost.CheaterError
+		if errors.As(err, &ce) {
+			out.cheater = badPackage("the proof of knowledge does not verify (or the commitment has the wrong length); the ceremony failed")
+		} else if err != nil {
+			return out, err
+		}
+	case c.Kind == chusme.KindDKG && round == 3:
+		transcript, pkp, ok := chusme.SplitDKGConfirmPayload(payload)
+		var pub frost.PublicKeyPackage
+		if !ok || len(transcript) != 32 || pub.UnmarshalBinary(pkp) != nil {
+			return out, badPackage("malformed dkg confirmation")
+		}
+	case c.Kind == chusme.KindSign:
+		k, err := s.store.GetGroupKey(ctx, c.KeyID)
+		if err != nil {
+			return out, err
+		}
+		out.key = &k
+		if round == 1 {
+			var com frost.SigningCommitments
+			if com.UnmarshalBinary(payload) != nil {
+				return out, badPackage("malformed signing commitments")
+			}
+			out.commitment = chusme.CommitmentDigest(com.Hiding(), com.Binding())
+		} else {
+			var share frost.SignatureShare
+			if share.UnmarshalBinary(payload) != nil {
+				return out, badPackage("malformed signature share")
+			}
+		}
+	}
+	return out, nil
+}
+
+// completeRound moves the ceremony on once every participant has submitted
+// in its current round (st.Submissions plus st.Add).
+func (s *Service) completeRound(st *chusme.CeremonyState, key *chusme.GroupKey) error {
+	c := &st.Ceremony
+	all := append(slices.Clone(st.Submissions), st.Add...)
+	bySender := map[string][]byte{}
+	for _, r := range all {
+		if r.Recipient == "" {
+			bySender[r.Sender] = r.Payload
+		}
+	}
+	switch {
+	case c.Kind == chusme.KindDKG && c.Round == 1:
+		c.Transcript = chusme.DKGTranscriptHash(c.ID, c.Participants, bySender)
+		return s.move(c, chusme.CeremonyOpen, 2)
+	case c.Kind == chusme.KindDKG && c.Round == 2:
+		return s.move(c, chusme.CeremonyOpen, 3)
+	case c.Kind == chusme.KindDKG && c.Round == 3:
+		return s.completeDKG(st, bySender)
+	case c.Kind == chusme.KindSign && c.Round == 1:
+		coms := make(map[frost.Identifier]*frost.SigningCommitments, len(c.Participants))
+		for fp, p := range bySender {
+			id, err := identifier(fp)
+			if err != nil {
+				return err
+			}
+			com := new(frost.SigningCommitments)
+			if err := com.UnmarshalBinary(p); err != nil {
+				return err
+			}
+			coms[id] = com
+		}
+		var pkg *frost.SigningPackage
+		err := s.timed("signing_package", func() error {
+			var err error
+			pkg, err = frost.NewSigningPackage(coms, c.Message)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if c.SigningPackage, err = pkg.MarshalBinary(); err != nil {
+			return err
+		}
+		return s.move(c, chusme.CeremonyOpen, 2)
+	case c.Kind == chusme.KindSign && c.Round == 2:
+		return s.completeSign(c, bySender, key)
+	}
+	return fmt.Errorf("ceremony %s: no round %d in a %s ceremony", c.ID, c.Round, c.Kind)
+}
+
+// completeDKG completes a DKG whose confirmations all agree with each other
+// and with the server's transcript, storing the group key; otherwise it
+// fails it naming those who disagree with the majority.
+func (s *Service) completeDKG(st *chusme.CeremonyState, confirms map[string][]byte) error {
+	c := &st.Ceremony
+	count := map[string]int{}
+	best := ""
+	for _, p := range confirms {
+		count[string(p)]++
+		if count[string(p)] > count[best] {
+			best = string(p)
+		}
+	}
+	transcript, pkp, _ := chusme.SplitDKGConfirmPayload([]byte(best))
+	agreed := len(count) == 1 && bytes.Equal(transcript, c.Transcript)
+	var pub frost.PublicKeyPackage
+	if agreed && pub.UnmarshalBinary(pkp) == nil && pub.MinSigners() == c.Threshold && pub.MaxSigners() == len(c.Participants) {
+		key := &chusme.GroupKey{
+			PublicKey: pub.VerifyingKey().Bytes(), Threshold: c.Threshold, Participants: slices.Clone(c.Participants),
+			VerifyingShares: map[string][]byte{}, PublicKeyPackage: pkp, CeremonyID: c.ID, CreatedAt: s.now(),
+		}
+		key.ID = chusme.GroupKeyID(key.PublicKey)
+		for _, fp := range c.Participants {
+			id, err := identifier(fp)
+			if err != nil {
+				return err
+			}
+			vs, ok := pub.VerifyingShare(id)
+			if !ok {
+				agreed = false
+				break
+			}
+			key.VerifyingShares[fp] = vs.Bytes()
+		}
+		if agreed {
+			st.Key = key
+			c.ResultKeyID = key.ID
+			return s.finish(c, chusme.CeremonyCompleted, "", "", nil)
+		}
+	}
+	var culprits []string
+	for _, fp := range c.Participants {
+		t, _, _ := chusme.SplitDKGConfirmPayload(confirms[fp])
+		if string(confirms[fp]) != best || !bytes.Equal(t, c.Transcript) {
+			culprits = append(culprits, fp)
+		}
+	}
+	return s.finish(c, chusme.CeremonyFailed, chusme.FailDisagreement,
+		"the participants' confirmations (group key and round-1 transcript) do not all agree", culprits)
+}
+
+// completeSign verifies every share, aggregates, verifies the signature with
+// crypto/ed25519 and stores it; a bad share fails the ceremony naming its
+// signer.
+func (s *Service) completeSign(c *chusme.Ceremony, shares map[string][]byte, key *chusme.GroupKey) error {
+	if key == nil {
+		return fmt.Errorf("ceremony %s: no group key", c.ID)
+	}
+	var pub frost.PublicKeyPackage
+	if err := pub.UnmarshalBinary(key.PublicKeyPackage); err != nil {
+		return err
+	}
+	var pkg frost.SigningPackage
+	if err := pkg.UnmarshalBinary(c.SigningPackage); err != nil {
+		return err
+	}
+	byID := map[frost.Identifier]string{}
+	zs := make(map[frost.Identifier]*frost.SignatureShare, len(shares))
+	for fp, p := range shares {
+		id, err := identifier(fp)
+		if err != nil {
+			return err
+		}
+		z := new(frost.SignatureShare)
+		if err := z.UnmarshalBinary(p); err != nil {
+			return err
+		}
+		byID[id], zs[id] = fp, z
+	}
+	var sig []byte
+	err := s.timed("aggregate", func() error {
+		var err error
+		sig, err = frost.Aggregate(&pkg, zs, &pub, frost.VerifyShares)
+		return err
+	})
+	var ce *frost.CheaterError
+	if errors.As(err, &ce) {
+		var culprits []string
+		for _, id := range ce.Identifiers {
+			culprits = append(culprits, byID[id])
+		}
+		slices.Sort(culprits)
+		return s.finish(c, chusme.CeremonyFailed, chusme.FailSignatureShare,
+			fmt.Sprintf("%d signature share(s) do not verify against the signers' verifying shares", len(culprits)), culprits)
+	}
+	if err != nil {
+		return err
+	}
+	var ok bool
+	s.timed("ed25519_verify", func() error { ok = ed25519.Verify(key.PublicKey, c.Message, sig); return nil })
+	if !ok {
+		return s.finish(c, chusme.CeremonyFailed, chusme.FailInvalidSignature, "the aggregated signature does not verify", nil)
+	}
+	c.Signature = sig
+	return s.finish(c, chusme.CeremonyCompleted, "", "", nil)
+}

@@ -1,0 +1,239 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/ratelimit"
+)
+
+// SubmitBodyLimit is the largest body of a round submission: 512 KiB, enough
+// for a DKG round 2 of the largest ceremony (63 sealed packages).
+const SubmitBodyLimit = 512 << 10
+
+// CreateBodyLimit is the largest body of a ceremony creation: a 64 KiB
+// message travels base64url-encoded, plus up to 64 fingerprints.
+const CreateBodyLimit = 128 << 10
+
+// ceremonyRoutes are the FROST ceremony routes (DESIGN §5).
+func (a *API) ceremonyRoutes() []route {
+	h := func(pattern string, f http.HandlerFunc) route { return route{pattern, f} }
+	create := ratelimit.New(a.cfg.CeremonyCreateLimit, a.cfg.Now)
+	submit := ratelimit.New(a.cfg.CeremonySubmitLimit, a.cfg.Now)
+	perToken := func(next http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if a.limit(w, r, submit, "ceremony_submit", principal(r.Context()).SessionID) {
+				next(w, r)
+			}
+		}
+	}
+	return []route{
+		h("POST /v1/ceremonies", a.perIP(create, "ceremony_create", a.authed(a.handleCreateCeremony))),
+		h("GET /v1/ceremonies", a.authed(a.handleListCeremonies)),
+		h("GET /v1/ceremonies/{id}", a.authed(a.handleCeremony)),
+		h("POST /v1/ceremonies/{id}/rounds/{n}", a.authed(perToken(a.handleSubmit))),
+		h("GET /v1/ceremonies/{id}/rounds/{n}/inbox", a.authed(a.handleInbox)),
+		h("POST /v1/ceremonies/{id}/cancel", a.authed(a.handleCancel)),
+		h("GET /v1/keys/{key_id}", a.authed(a.handleKey)),
+	}
+}
+
+// ceremonyInfo is the API view of a ceremony.
+func ceremonyInfo(c chusme.Ceremony) chusme.CeremonyInfo {
+	info := chusme.CeremonyInfo{
+		ID: c.ID, Kind: c.Kind, Status: c.Status, Round: c.Round, Rounds: c.Rounds(), Creator: c.Creator,
+		Threshold: c.Threshold, Participants: c.Participants, KeyID: c.KeyID, Submitted: c.Submitted,
+		Deadline: c.Deadline, Version: c.Version, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		SigningPackage: c.SigningPackage,
+	}
+	if c.Kind == chusme.KindSign {
+		info.Message = c.Message
+		if info.Message == nil {
+			info.Message = chusme.Bytes{}
+		}
+	}
+	if info.Submitted == nil {
+		info.Submitted = []string{}
+	}
+	if c.Status == chusme.CeremonyFailed || c.Status == chusme.CeremonyCancelled {
+		info.Failure = &chusme.CeremonyFailure{Reason: c.FailureReason, Message: c.FailureMessage, Culprits: c.Culprits}
+	}
+	if c.Status == chusme.CeremonyCompleted {
+		info.Result = &chusme.CeremonyResult{KeyID: c.ResultKeyID, Signature: c.Signature}
+		if c.Kind == chusme.KindSign {
+			info.Result.KeyID = c.KeyID
+		}
+	}
+	return info
+}
+
+// ceremonyID reads the {id} path value; a malformed id is simply unknown.
+func ceremonyID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if len(id) != 32 || !chusme.ValidFingerprint(id+id) {
+		return "", chusme.Errorf(chusme.CodeNotFound, "no such ceremony")
+	}
+	return id, nil
+}
+
+func roundOf(r *http.Request) (int, error) {
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 1 || n > 16 {
+		return 0, chusme.Errorf(chusme.CodeNotFound, "no such round")
+	}
+	return n, nil
+}
+
+func (a *API) handleCreateCeremony(w http.ResponseWriter, r *http.Request) {
+	var req chusme.CreateCeremonyRequest
+	if err := decode(w, r, CreateBodyLimit, &req); err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	c, err := a.cfg.Ceremonies.Create(r.Context(), principal(r.Context()).Fingerprint, req)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/ceremonies/"+c.ID)
+	writeJSON(w, http.StatusCreated, ceremonyInfo(c))
+}
+
+func (a *API) handleListCeremonies(w http.ResponseWriter, r *http.Request) {
+	cs, err := a.cfg.Ceremonies.List(r.Context(), principal(r.Context()).Fingerprint, r.URL.Query().Get("status"))
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	out := chusme.CeremonyList{Ceremonies: make([]chusme.CeremonyInfo, 0, len(cs))}
+	for _, c := range cs {
+		out.Ceremonies = append(out.Ceremonies, ceremonyInfo(c))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handleCeremony answers the ceremony's state; with ?after=VERSION it waits
+// (up to ?wait=SECONDS, default and at most 30) until the version is newer.
+func (a *API) handleCeremony(w http.ResponseWriter, r *http.Request) {
+	id, err := ceremonyID(r)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	caller := principal(r.Context()).Fingerprint
+	q := r.URL.Query()
+	var c chusme.Ceremony
+	if s := q.Get("after"); s != "" {
+		after, perr := strconv.ParseInt(s, 10, 64)
+		if perr != nil || after < 0 {
+			writeError(w, r, a.log, chusme.Errorf(chusme.CodeInvalidRequest, "after must be a version number"))
+			return
+		}
+		wait := 30 * time.Second
+		if s := q.Get("wait"); s != "" {
+			secs, perr := strconv.Atoi(s)
+			if perr != nil || secs < 0 || secs > 30 {
+				writeError(w, r, a.log, chusme.Errorf(chusme.CodeInvalidRequest, "wait must be 0 to 30 seconds"))
+				return
+			}
+			wait = time.Duration(secs) * time.Second
+		}
+		c, err = a.cfg.Ceremonies.Wait(r.Context(), caller, id, after, wait)
+	} else {
+		c, err = a.cfg.Ceremonies.Get(r.Context(), caller, id)
+	}
+	if err != nil {
+		if r.Context().Err() != nil {
+			return // the client went away
+		}
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ceremonyInfo(c))
+}
+
+func (a *API) handleSubmit(w http.ResponseWriter, r *http.Request) {
+	id, err := ceremonyID(r)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	round, err := roundOf(r)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	var req chusme.SubmitRequest
+	if err := decode(w, r, SubmitBodyLimit, &req); err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	c, err := a.cfg.Ceremonies.Submit(r.Context(), principal(r.Context()).Fingerprint, id, round, req)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ceremonyInfo(c))
+}
+
+func (a *API) handleInbox(w http.ResponseWriter, r *http.Request) {
+	id, err := ceremonyID(r)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	round, err := roundOf(r)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	subs, complete, err := a.cfg.Ceremonies.Inbox(r.Context(), principal(r.Context()).Fingerprint, id, round)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	out := chusme.Inbox{Round: round, Complete: complete, Packages: make([]chusme.CeremonyPackage, 0, len(subs))}
+	for _, s := range subs {
+		out.Packages = append(out.Packages, chusme.CeremonyPackage{
+			Round: s.Round, Sender: s.Sender, Recipient: s.Recipient, Payload: s.Payload, Signature: s.Signature,
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) handleCancel(w http.ResponseWriter, r *http.Request) {
+	id, err := ceremonyID(r)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	c, err := a.cfg.Ceremonies.Cancel(r.Context(), principal(r.Context()).Fingerprint, id)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ceremonyInfo(c))
+}
+
+// groupKeyInfo is the API view of a group key.
+func groupKeyInfo(k chusme.GroupKey) chusme.GroupKeyInfo {
+	shares := make(map[string]chusme.Bytes, len(k.VerifyingShares))
+	for fp, s := range k.VerifyingShares {
+		shares[fp] = s
+	}
+	return chusme.GroupKeyInfo{
+		KeyID: k.ID, PublicKey: k.PublicKey, Threshold: k.Threshold, Participants: k.Participants,
+		VerifyingShares: shares, PublicKeyPackage: k.PublicKeyPackage, CeremonyID: k.CeremonyID, CreatedAt: k.CreatedAt,
+	}
+}
+
+func (a *API) handleKey(w http.ResponseWriter, r *http.Request) {
+	k, err := a.cfg.Ceremonies.Key(r.Context(), r.PathValue("key_id"))
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, groupKeyInfo(k))
+}

@@ -1,0 +1,43 @@
+package server
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/chusme/chusme/internal/ceremony"
+	"github.com/chusme/chusme/internal/ratelimit"
+)
+
+// CeremonyConfig is the FROST coordinator's part of the configuration.
+type CeremonyConfig struct {
+	RoundTimeout time.Duration   // --ceremony-round-timeout
+	CreateLimit  ratelimit.Limit // --rate-ceremony-create, per client IP
+	SubmitLimit  ratelimit.Limit // --rate-ceremony-submit, per access token's session
+
+	roundTimeout, createLimit, submitLimit string
+}
+
+// ceremonyFlags registers the coordinator's flags on fs; str is parseConfig's
+// helper that reads the CHUSME_* variable as the default.
+func (c *CeremonyConfig) flags(str func(p *string, flagName, def, usage string)) {
+	str(&c.roundTimeout, "ceremony-round-timeout", ceremony.DefaultRoundTimeout.String(),
+		"how long a ceremony round waits for its submissions before the ceremony fails")
+	str(&c.createLimit, "rate-ceremony-create", "5/m:5", "ceremony creations per client IP, 0 = off")
+	str(&c.submitLimit, "rate-ceremony-submit", "30/m:30", "ceremony round submissions per access token, 0 = off")
+}
+
+// parse reads the flag values registered by flags.
+func (c *CeremonyConfig) parse() error {
+	d, err := time.ParseDuration(c.roundTimeout)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("--ceremony-round-timeout: %q is not a positive duration", c.roundTimeout)
+	}
+	c.RoundTimeout = d
+	if c.CreateLimit, err = parseLimit(c.createLimit); err != nil {
+		return fmt.Errorf("--rate-ceremony-create: %w", err)
+	}
+	if c.SubmitLimit, err = parseLimit(c.submitLimit); err != nil {
+		return fmt.Errorf("--rate-ceremony-submit: %w", err)
+	}
+	return nil
+}
