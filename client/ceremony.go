@@ -1,0 +1,188 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/chusme/chusme"
+)
+
+// CeremonyError reports a ceremony that failed or was cancelled: Info holds
+// its final state, with the failure reason and the participants blamed.
+type CeremonyError struct {
+	Info chusme.CeremonyInfo
+}
+
+// Error implements error.
+func (e *CeremonyError) Error() string {
+	f := e.Info.Failure
+	if f == nil {
+		return fmt.Sprintf("client: ceremony %s is %s", e.Info.ID, e.Info.Status)
+	}
+	msg := fmt.Sprintf("client: ceremony %s %s in round %d: %s (%s)", e.Info.ID, e.Info.Status, e.Info.Round, f.Message, f.Reason)
+	if len(f.Culprits) > 0 {
+		msg += fmt.Sprintf("; participants named: %v", f.Culprits)
+	}
+	return msg
+}
+
+// CreateCeremony starts a ceremony (POST /v1/ceremonies).
+func (c *Client) CreateCeremony(ctx context.Context, req chusme.CreateCeremonyRequest) (chusme.CeremonyInfo, error) {
+	var info chusme.CeremonyInfo
+	err := c.do(ctx, http.MethodPost, "/v1/ceremonies", req, &info)
+	return info, err
+}
+
+// StartDKG starts a t-of-n distributed key generation among participants
+// (fingerprints, the caller usually among them).
+func (c *Client) StartDKG(ctx context.Context, threshold int, participants []string) (chusme.CeremonyInfo, error) {
+	return c.CreateCeremony(ctx, chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: threshold, Participants: participants})
+}
+
+// StartSign starts a signing ceremony of message with group key keyID by
+// signers (nil: every participant of the key).
+func (c *Client) StartSign(ctx context.Context, keyID string, message []byte, signers []string) (chusme.CeremonyInfo, error) {
+	if message == nil {
+		message = []byte{}
+	}
+	return c.CreateCeremony(ctx, chusme.CreateCeremonyRequest{Kind: chusme.KindSign, KeyID: keyID, Message: message, Participants: signers})
+}
+
+func ceremonyPath(id string) (string, error) {
+	if len(id) != 32 || !chusme.ValidFingerprint(id+id) {
+		return "", fmt.Errorf("client: %q is not a ceremony id (32 lowercase hex digits)", id)
+	}
+	return "/v1/ceremonies/" + id, nil
+}
+
+// Ceremony returns a ceremony's state (GET /v1/ceremonies/{id}).
+func (c *Client) Ceremony(ctx context.Context, id string) (chusme.CeremonyInfo, error) {
+	var info chusme.CeremonyInfo
+	p, err := ceremonyPath(id)
+	if err != nil {
+		return info, err
+	}
+	err = c.do(ctx, http.MethodGet, p, nil, &info)
+	return info, err
+}
+
+// WaitCeremony long-polls a ceremony: it returns once its version is above
+// after, it is no longer open, or the server's wait (30 s) ends.
+func (c *Client) WaitCeremony(ctx context.Context, id string, after int64) (chusme.CeremonyInfo, error) {
+	var info chusme.CeremonyInfo
+	p, err := ceremonyPath(id)
+	if err != nil {
+		return info, err
+	}
+	err = c.do(ctx, http.MethodGet, p+"?after="+strconv.FormatInt(after, 10), nil, &info)
+	return info, err
+}
+
+// Ceremonies lists the caller's ceremonies with the given status ("" for
+// any), newest first.
+func (c *Client) Ceremonies(ctx context.Context, status string) ([]chusme.CeremonyInfo, error) {
+	var list chusme.CeremonyList
+	p := "/v1/ceremonies"
+	if status != "" {
+		p += "?status=" + url.QueryEscape(status)
+	}
+	err := c.do(ctx, http.MethodGet, p, nil, &list)
+	return list.Ceremonies, err
+}
+
+// Submit sends the caller's package for a round.
+func (c *Client) Submit(ctx context.Context, id string, round int, req chusme.SubmitRequest) (chusme.CeremonyInfo, error) {
+	var info chusme.CeremonyInfo
+	p, err := ceremonyPath(id)
+	if err != nil {
+		return info, err
+	}
+	err = c.do(ctx, http.MethodPost, p+"/rounds/"+strconv.Itoa(round), req, &info)
+	return info, err
+}
+
+// Inbox returns a round's broadcasts and the packages addressed to the
+// caller.
+func (c *Client) Inbox(ctx context.Context, id string, round int) (chusme.Inbox, error) {
+	var in chusme.Inbox
+	p, err := ceremonyPath(id)
+	if err != nil {
+		return in, err
+	}
+	err = c.do(ctx, http.MethodGet, p+"/rounds/"+strconv.Itoa(round)+"/inbox", nil, &in)
+	return in, err
+}
+
+// CancelCeremony cancels an open ceremony (its creator or an administrator).
+func (c *Client) CancelCeremony(ctx context.Context, id string) (chusme.CeremonyInfo, error) {
+	var info chusme.CeremonyInfo
+	p, err := ceremonyPath(id)
+	if err != nil {
+		return info, err
+	}
+	err = c.do(ctx, http.MethodPost, p+"/cancel", nil, &info)
+	return info, err
+}
+
+// GroupKey returns a group key (GET /v1/keys/{key_id}).
+func (c *Client) GroupKey(ctx context.Context, keyID string) (chusme.GroupKeyInfo, error) {
+	var k chusme.GroupKeyInfo
+	if !chusme.ValidFingerprint(keyID) {
+		return k, fmt.Errorf("client: %q is not a key id (64 lowercase hex digits)", keyID)
+	}
+	err := c.do(ctx, http.MethodGet, "/v1/keys/"+keyID, nil, &k)
+	return k, err
+}
+
+// RetryWindow is how long the ceremony drivers keep retrying a request that
+// failed in transport (the server restarting, a dropped connection) before
+// giving up: 60 s. Answers from the server are never retried, except that
+// submissions are idempotent and so safe to resend.
+const RetryWindow = 60 * time.Second
+
+// retry runs f until it succeeds, returns a server error, or RetryWindow
+// passes.
+func retry[T any](ctx context.Context, f func() (T, error)) (T, error) {
+	deadline := time.Now().Add(RetryWindow)
+	wait := 25 * time.Millisecond
+	for {
+		v, err := f()
+		var ce *chusme.Error
+		if err == nil || errors.As(err, &ce) || ctx.Err() != nil || time.Now().After(deadline) {
+			return v, err
+		}
+		select {
+		case <-ctx.Done():
+			return v, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// waitUntil long-polls the ceremony from info until done(info) holds,
+// reporting every new state to progress. A ceremony that ends otherwise is
+// a *CeremonyError.
+func (c *Client) waitUntil(ctx context.Context, info chusme.CeremonyInfo, progress func(chusme.CeremonyInfo), done func(chusme.CeremonyInfo) bool) (chusme.CeremonyInfo, error) {
+	for {
+		if done(info) {
+			return info, nil
+		}
+		if info.Status != chusme.CeremonyOpen {
+			return info, &CeremonyError{Info: info}
+		}
+		next, err := retry(ctx, func() (chusme.CeremonyInfo, error) { return c.WaitCeremony(ctx, info.ID, info.Version) })
+		if err != nil {
+			return info, err
+		}
+		if next.Version != info.Version && progress != nil {
+			progress(next)
+		}
+		info = next
+	}
+}

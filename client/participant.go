@@ -1,0 +1,510 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"crypto/hpke"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/frost"
+)
+
+// Errors of the participant drivers.
+var (
+	// ErrTampered means a relayed package fails its sender's identity-key
+	// signature, or differs from what the participant itself sent: the
+	// server, or something between it and the client, altered or swapped
+	// it. The driver aborts without using it.
+	ErrTampered = errors.New("client: a relayed ceremony package is not what its sender signed (altered or swapped by the server or a proxy)")
+	// ErrInconsistent means the server's view of a ceremony contradicts what
+	// the participant knows (another message, a signing package without
+	// this signer's commitment, a group key it did not compute, …).
+	ErrInconsistent = errors.New("client: the server's ceremony state is inconsistent with this participant's")
+	// ErrNotApproved means the approval callback declined to sign.
+	ErrNotApproved = errors.New("client: signing not approved")
+	// ErrCannotJoin means the ceremony is past the point where this
+	// participant could still take part (its secrets live only in the
+	// driver that started it).
+	ErrCannotJoin = errors.New("client: the ceremony is past its first round for this participant")
+)
+
+// HPKE suite of the sealed DKG round-2 packages: DHKEM(X25519, HKDF-SHA256),
+// HKDF-SHA256, AES-256-GCM.
+var (
+	hpkeKEM  = hpke.DHKEM(ecdh.X25519())
+	hpkeKDF  = hpke.HKDFSHA256()
+	hpkeAEAD = hpke.AES256GCM()
+)
+
+// Progress receives every new state of a ceremony a driver runs.
+type Progress func(chusme.CeremonyInfo)
+
+// DKGResult is what a completed DKG leaves this participant: its key
+// package (secret: store it with package keyshare, then Zero it) and the
+// group's public key package.
+type DKGResult struct {
+	KeyID            string
+	KeyPackage       *frost.KeyPackage
+	PublicKeyPackage *frost.PublicKeyPackage
+	Ceremony         chusme.CeremonyInfo
+}
+
+// participant holds what a driver needs about itself and its peers.
+type participant struct {
+	c    *Client
+	key  ed25519.PrivateKey
+	me   string
+	info chusme.CeremonyInfo
+
+	mu   sync.Mutex
+	pubs map[string]ed25519.PublicKey // fingerprint → current identity key
+}
+
+func (c *Client) participant(ctx context.Context, id string, key ed25519.PrivateKey, kind string) (*participant, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	p := &participant{c: c, key: key, me: chusme.Fingerprint(key.Public().(ed25519.PublicKey)), pubs: map[string]ed25519.PublicKey{}}
+	info, err := retry(ctx, func() (chusme.CeremonyInfo, error) { return c.Ceremony(ctx, id) })
+	if err != nil {
+		return nil, err
+	}
+	if info.Kind != kind {
+		return nil, fmt.Errorf("client: ceremony %s is a %s ceremony, not %s", id, info.Kind, kind)
+	}
+	if !slices.Contains(info.Participants, p.me) {
+		return nil, fmt.Errorf("client: %s is not a participant of ceremony %s", p.me, id)
+	}
+	if info.Status != chusme.CeremonyOpen {
+		return nil, &CeremonyError{Info: info}
+	}
+	if info.Round != 1 || slices.Contains(info.Submitted, p.me) {
+		return nil, ErrCannotJoin
+	}
+	p.info = info
+	return p, nil
+}
+
+// identityKey returns a participant's current identity key, fetched once.
+func (p *participant) identityKey(ctx context.Context, fp string) (ed25519.PublicKey, error) {
+	p.mu.Lock()
+	k, ok := p.pubs[fp]
+	p.mu.Unlock()
+	if ok {
+		return k, nil
+	}
+	info, err := retry(ctx, func() (chusme.IdentityInfo, error) { return p.c.Identity(ctx, fp) })
+	if err != nil {
+		return nil, err
+	}
+	if info.Fingerprint != fp || len(info.PublicKey) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%w: identity %s", ErrInconsistent, fp)
+	}
+	p.mu.Lock()
+	p.pubs[fp] = ed25519.PublicKey(info.PublicKey)
+	p.mu.Unlock()
+	return ed25519.PublicKey(info.PublicKey), nil
+}
+
+// verify checks a relayed package's signature by its sender's identity key.
+func (p *participant) verify(ctx context.Context, pkg chusme.CeremonyPackage, round int) error {
+	if pkg.Round != round || !slices.Contains(p.info.Participants, pkg.Sender) {
+		return fmt.Errorf("%w: a round-%d package claims round %d and sender %q", ErrTampered, round, pkg.Round, pkg.Sender)
+	}
+	pub, err := p.identityKey(ctx, pkg.Sender)
+	if err != nil {
+		return err
+	}
+	if !ed25519.Verify(pub, chusme.CeremonyPackageMessage(p.info.ID, round, pkg.Sender, pkg.Recipient, pkg.Payload), pkg.Signature) {
+		return fmt.Errorf("%w: round-%d package from %s fails its signature", ErrTampered, round, pkg.Sender)
+	}
+	return nil
+}
+
+func (p *participant) sign(round int, recipient string, payload []byte) []byte {
+	return ed25519.Sign(p.key, chusme.CeremonyPackageMessage(p.info.ID, round, p.me, recipient, payload))
+}
+
+// submit sends a package, retrying transport failures (submissions are
+// idempotent), and returns the state the server answered.
+func (p *participant) submit(ctx context.Context, round int, req chusme.SubmitRequest) (chusme.CeremonyInfo, error) {
+	info, err := retry(ctx, func() (chusme.CeremonyInfo, error) { return p.c.Submit(ctx, p.info.ID, round, req) })
+	if err != nil {
+		return p.info, err
+	}
+	return info, nil
+}
+
+func (p *participant) broadcast(ctx context.Context, round int, payload []byte) (chusme.CeremonyInfo, error) {
+	return p.submit(ctx, round, chusme.SubmitRequest{Payload: payload, Signature: p.sign(round, "", payload)})
+}
+
+// wait long-polls until the ceremony has left round, or has completed.
+func (p *participant) wait(ctx context.Context, info chusme.CeremonyInfo, round int, progress Progress) (chusme.CeremonyInfo, error) {
+	info, err := p.c.waitUntil(ctx, info, progress, func(i chusme.CeremonyInfo) bool {
+		return i.Status == chusme.CeremonyCompleted || (i.Status == chusme.CeremonyOpen && i.Round > round)
+	})
+	if err == nil {
+		p.info = info
+	}
+	return info, err
+}
+
+// inbox fetches a completed round's packages and verifies every signature.
+func (p *participant) inbox(ctx context.Context, round int) ([]chusme.CeremonyPackage, error) {
+	in, err := retry(ctx, func() (chusme.Inbox, error) { return p.c.Inbox(ctx, p.info.ID, round) })
+	if err != nil {
+		return nil, err
+	}
+	if !in.Complete || in.Round != round {
+		return nil, fmt.Errorf("%w: round %d's inbox is not complete", ErrInconsistent, round)
+	}
+	for _, pkg := range in.Packages {
+		if err := p.verify(ctx, pkg, round); err != nil {
+			return nil, err
+		}
+	}
+	return in.Packages, nil
+}
+
+// broadcasts returns exactly one broadcast per participant, keyed by sender,
+// requiring this participant's own to be what it sent.
+func (p *participant) broadcasts(pkgs []chusme.CeremonyPackage, mine []byte, senders []string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for _, pkg := range pkgs {
+		if pkg.Recipient != "" {
+			continue
+		}
+		if _, dup := out[pkg.Sender]; dup {
+			return nil, fmt.Errorf("%w: two broadcasts from %s", ErrTampered, pkg.Sender)
+		}
+		out[pkg.Sender] = pkg.Payload
+	}
+	if len(out) != len(senders) {
+		return nil, fmt.Errorf("%w: %d broadcasts for %d participants", ErrInconsistent, len(out), len(senders))
+	}
+	for _, fp := range senders {
+		if _, ok := out[fp]; !ok {
+			return nil, fmt.Errorf("%w: no broadcast from %s", ErrInconsistent, fp)
+		}
+	}
+	if !bytes.Equal(out[p.me], mine) {
+		return nil, fmt.Errorf("%w: this participant's own package came back changed", ErrTampered)
+	}
+	return out, nil
+}
+
+func identifiers(fps []string) (map[string]frost.Identifier, error) {
+	out := make(map[string]frost.Identifier, len(fps))
+	for _, fp := range fps {
+		id, err := frost.DeriveIdentifier([]byte(fp))
+		if err != nil {
+			return nil, err
+		}
+		out[fp] = id
+	}
+	return out, nil
+}
+
+// RunDKG takes part, as the identity of key, in DKG ceremony id from its
+// first round to its end: it broadcasts its commitment and an ephemeral HPKE
+// key, sends every other participant its share sealed to that participant's
+// key, derives its key package, and confirms the group key and the round-1
+// transcript. It verifies the identity-key signature of every package it
+// receives (ErrTampered otherwise) and, at the end, that every participant
+// confirmed the same group key and transcript and that the server stored that
+// key. progress (may be nil) sees every new state. The caller owns the
+// returned key package: save it (package keyshare) and Zero it.
+func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, progress Progress) (*DKGResult, error) {
+	p, err := c.participant(ctx, id, key, chusme.KindDKG)
+	if err != nil {
+		return nil, err
+	}
+	parts := p.info.Participants
+	n, t := len(parts), p.info.Threshold
+	ids, err := identifiers(parts)
+	if err != nil {
+		return nil, err
+	}
+
+	// Round 1: commitment, proof of knowledge, ephemeral HPKE key.
+	secret1, pkg1, err := frost.DKGPart1(nil, ids[p.me], n, t)
+	if err != nil {
+		return nil, err
+	}
+	defer secret1.Zero()
+	hpkeKey, err := hpkeKEM.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	pkg1Bytes, err := pkg1.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	mine1 := chusme.DKGRound1Payload(hpkeKey.PublicKey().Bytes(), pkg1Bytes)
+	info, err := p.broadcast(ctx, 1, mine1)
+	if err != nil {
+		return nil, err
+	}
+	if info, err = p.wait(ctx, info, 1, progress); err != nil {
+		return nil, err
+	}
+
+	// Round 2: verify the round-1 packages, seal a share to each peer.
+	pkgs, err := p.inbox(ctx, 1)
+	if err != nil {
+		return nil, err
+	}
+	round1, err := p.broadcasts(pkgs, mine1, parts)
+	if err != nil {
+		return nil, err
+	}
+	transcript := chusme.DKGTranscriptHash(id, parts, round1)
+	others := map[frost.Identifier]*frost.DKGRound1Package{}
+	peerKeys := map[string]hpke.PublicKey{}
+	for fp, payload := range round1 {
+		if fp == p.me {
+			continue
+		}
+		hk, fb, ok := chusme.SplitDKGRound1Payload(payload)
+		pk := new(frost.DKGRound1Package)
+		if !ok || pk.UnmarshalBinary(fb) != nil {
+			return nil, fmt.Errorf("%w: malformed round-1 package from %s", ErrInconsistent, fp)
+		}
+		if peerKeys[fp], err = hpkeKEM.NewPublicKey(hk); err != nil {
+			return nil, fmt.Errorf("%w: bad HPKE key from %s", ErrInconsistent, fp)
+		}
+		others[ids[fp]] = pk
+	}
+	secret2, shares, err := frost.DKGPart2(secret1, others)
+	if err != nil {
+		return nil, fmt.Errorf("client: dkg round 2: %w", err)
+	}
+	defer secret2.Zero()
+	req := chusme.SubmitRequest{}
+	for _, fp := range parts {
+		if fp == p.me {
+			continue
+		}
+		share := shares[ids[fp]]
+		pt, err := share.MarshalBinary()
+		share.Zero()
+		if err != nil {
+			return nil, err
+		}
+		ct, err := hpke.Seal(peerKeys[fp], hpkeKDF, hpkeAEAD, chusme.DKGShareInfo(id, p.me, fp), pt)
+		clear(pt)
+		if err != nil {
+			return nil, err
+		}
+		req.Packages = append(req.Packages, chusme.DirectPackage{Recipient: fp, Payload: ct, Signature: p.sign(2, fp, ct)})
+	}
+	if info, err = p.submit(ctx, 2, req); err != nil {
+		return nil, err
+	}
+	if info, err = p.wait(ctx, info, 2, progress); err != nil {
+		return nil, err
+	}
+
+	// Round 3: open the shares sent to us, derive the key, confirm.
+	pkgs, err = p.inbox(ctx, 2)
+	if err != nil {
+		return nil, err
+	}
+	received := map[frost.Identifier]*frost.DKGRound2Package{}
+	defer func() {
+		for _, r := range received {
+			r.Zero()
+		}
+	}()
+	for _, pkg := range pkgs {
+		if pkg.Recipient != p.me || pkg.Sender == p.me {
+			return nil, fmt.Errorf("%w: a round-2 package from %s to %q", ErrTampered, pkg.Sender, pkg.Recipient)
+		}
+		if _, dup := received[ids[pkg.Sender]]; dup {
+			return nil, fmt.Errorf("%w: two round-2 packages from %s", ErrTampered, pkg.Sender)
+		}
+		pt, err := hpke.Open(hpkeKey, hpkeKDF, hpkeAEAD, chusme.DKGShareInfo(id, pkg.Sender, p.me), pkg.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("%w: the round-2 package from %s does not decrypt", ErrTampered, pkg.Sender)
+		}
+		r := new(frost.DKGRound2Package)
+		err = r.UnmarshalBinary(pt)
+		clear(pt)
+		if err != nil {
+			return nil, fmt.Errorf("%w: malformed round-2 package from %s", ErrInconsistent, pkg.Sender)
+		}
+		received[ids[pkg.Sender]] = r
+	}
+	kp, pub, err := frost.DKGPart3(secret2, others, received)
+	if err != nil {
+		return nil, fmt.Errorf("client: dkg round 3: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			kp.Zero()
+		}
+	}()
+	pubBytes, err := pub.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	mine3 := chusme.DKGConfirmPayload(transcript, pubBytes)
+	if info, err = p.broadcast(ctx, 3, mine3); err != nil {
+		return nil, err
+	}
+	if info, err = p.wait(ctx, info, 3, progress); err != nil {
+		return nil, err
+	}
+
+	// Completed: every confirmation must match ours, and so must the key.
+	pkgs, err = p.inbox(ctx, 3)
+	if err != nil {
+		return nil, err
+	}
+	confirms, err := p.broadcasts(pkgs, mine3, parts)
+	if err != nil {
+		return nil, err
+	}
+	for fp, c3 := range confirms {
+		if !bytes.Equal(c3, mine3) {
+			return nil, fmt.Errorf("%w: %s confirmed another group key or transcript", ErrInconsistent, fp)
+		}
+	}
+	keyID := chusme.GroupKeyID(pub.VerifyingKey().Bytes())
+	if info.Result == nil || info.Result.KeyID != keyID {
+		return nil, fmt.Errorf("%w: the ceremony's result is not the group key computed", ErrInconsistent)
+	}
+	gk, err := retry(ctx, func() (chusme.GroupKeyInfo, error) { return c.GroupKey(ctx, keyID) })
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(gk.PublicKeyPackage, pubBytes) || !bytes.Equal(gk.PublicKey, pub.VerifyingKey().Bytes()) || gk.Threshold != t {
+		return nil, fmt.Errorf("%w: the stored group key differs from the one computed", ErrInconsistent)
+	}
+	ok = true
+	return &DKGResult{KeyID: keyID, KeyPackage: kp, PublicKeyPackage: pub, Ceremony: info}, nil
+}
+
+// SignRequest is what a signer is asked to approve before it commits.
+type SignRequest struct {
+	CeremonyID    string
+	KeyID         string
+	Requester     string   // fingerprint of the identity that started the ceremony
+	Signers       []string // fingerprints
+	Message       []byte
+	MessageSHA256 [32]byte
+}
+
+// Approver decides whether to sign. It runs before the signer commits to
+// anything; returning false (or an error) ends RunSign with ErrNotApproved
+// (or that error) and nothing is sent.
+type Approver func(ctx context.Context, req SignRequest) (bool, error)
+
+// RunSign takes part, as the identity of key with key share kp of group key
+// keyID, in signing ceremony id: it shows the message and the requester to
+// approve, commits, checks the signing package the server built (its own
+// commitment unchanged, every other commitment signed by its signer, the
+// approved message), sends its signature share, and returns the aggregated
+// signature once it verifies under the group key. The nonces are destroyed
+// whatever happens.
+func (c *Client) RunSign(ctx context.Context, id string, key ed25519.PrivateKey, keyID string, kp *frost.KeyPackage, approve Approver, progress Progress) ([]byte, error) {
+	if kp == nil || approve == nil {
+		return nil, errors.New("client: RunSign needs a key package and an approver")
+	}
+	p, err := c.participant(ctx, id, key, chusme.KindSign)
+	if err != nil {
+		return nil, err
+	}
+	info := p.info
+	if info.KeyID != keyID {
+		return nil, fmt.Errorf("client: ceremony %s signs with key %s, not %s", id, info.KeyID, keyID)
+	}
+	if chusme.GroupKeyID(kp.VerifyingKey().Bytes()) != keyID {
+		return nil, fmt.Errorf("client: the key share is not a share of key %s", keyID)
+	}
+	msg := slices.Clone([]byte(info.Message))
+	req := SignRequest{CeremonyID: id, KeyID: keyID, Requester: info.Creator, Signers: slices.Clone(info.Participants),
+		Message: msg, MessageSHA256: sha256.Sum256(msg)}
+	approved, err := approve(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if !approved {
+		return nil, ErrNotApproved
+	}
+	ids, err := identifiers(info.Participants)
+	if err != nil {
+		return nil, err
+	}
+
+	nonces, com, err := frost.Commit(nil, kp)
+	if err != nil {
+		return nil, err
+	}
+	defer nonces.Zero()
+	comBytes, err := com.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	if info, err = p.broadcast(ctx, 1, comBytes); err != nil {
+		return nil, err
+	}
+	if info, err = p.wait(ctx, info, 1, progress); err != nil {
+		return nil, err
+	}
+
+	// Round 2: check the signing package before signing.
+	var pkg frost.SigningPackage
+	if err := pkg.UnmarshalBinary(info.SigningPackage); err != nil {
+		return nil, fmt.Errorf("%w: malformed signing package", ErrInconsistent)
+	}
+	if !bytes.Equal(pkg.Message(), msg) || !bytes.Equal(info.Message, msg) {
+		return nil, fmt.Errorf("%w: the signing package's message is not the approved one", ErrInconsistent)
+	}
+	pkgs, err := p.inbox(ctx, 1)
+	if err != nil {
+		return nil, err
+	}
+	coms, err := p.broadcasts(pkgs, comBytes, info.Participants)
+	if err != nil {
+		return nil, err
+	}
+	if len(pkg.Identifiers()) != len(info.Participants) {
+		return nil, fmt.Errorf("%w: the signing package has %d signers, not %d", ErrInconsistent, len(pkg.Identifiers()), len(info.Participants))
+	}
+	for fp, b := range coms {
+		var want frost.SigningCommitments
+		got, ok := pkg.Commitments(ids[fp])
+		if want.UnmarshalBinary(b) != nil || !ok || !got.Equal(&want) {
+			return nil, fmt.Errorf("%w: the signing package does not hold %s's signed commitment", ErrTampered, fp)
+		}
+	}
+	share, err := frost.Sign(&pkg, nonces, kp)
+	if err != nil {
+		return nil, fmt.Errorf("client: signing: %w", err)
+	}
+	shareBytes, err := share.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	if info, err = p.broadcast(ctx, 2, shareBytes); err != nil {
+		return nil, err
+	}
+	if info, err = p.wait(ctx, info, 2, progress); err != nil {
+		return nil, err
+	}
+	if info.Result == nil || !kp.VerifyingKey().Verify(msg, info.Result.Signature) ||
+		!ed25519.Verify(kp.VerifyingKey().Ed25519(), msg, info.Result.Signature) {
+		return nil, fmt.Errorf("%w: the ceremony's signature does not verify under the group key", ErrInconsistent)
+	}
+	return slices.Clone([]byte(info.Result.Signature)), nil
+}
