@@ -362,3 +362,10 @@ type CancelRequest struct {
 	Time      int64  `json:"time"` // Unix seconds
 	Signature Bytes  `json:"signature"`
 }
+
+// BlobInfo is the answer of PUT /v1/identities/{fp}/blob.
+type BlobInfo struct {
+	ETag      string    `json:"etag"` // quoted, as in the ETag header
+	Size      int       `json:"size"` // bytes
+	UpdatedAt time.Time `json:"updated_at"`
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/auth"
 	"github.com/chusme/chusme/internal/ceremony"
+	"github.com/chusme/chusme/internal/identity"
 	"github.com/chusme/chusme/internal/metrics"
 	"github.com/chusme/chusme/internal/ratelimit"
 	"github.com/chusme/chusme/internal/tokens"
@@ -30,6 +31,9 @@ type Config struct {
 	Ceremonies          *ceremony.Service // the FROST coordinator
 	CeremonyCreateLimit ratelimit.Limit   // ceremony creations, per client IP
 	CeremonySubmitLimit ratelimit.Limit   // round submissions, per access token's session
+
+	Identity  *identity.Service // blobs, rotations and chains
+	BlobLimit ratelimit.Limit   // public blob reads, per client IP
 }
 
 // API is the HTTP handler of one server.

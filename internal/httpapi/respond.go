@@ -45,6 +45,16 @@ var statusOf = map[string]int{
 	chusme.CodeCeremonyClosed:   http.StatusConflict,
 	chusme.CodeWrongRound:       http.StatusConflict,
 	chusme.CodeCommitmentReused: http.StatusConflict,
+
+	chusme.CodeTOTPRequired:         http.StatusUnauthorized,
+	chusme.CodeTOTPInvalid:          http.StatusUnauthorized,
+	chusme.CodeTOTPEnabled:          http.StatusConflict,
+	chusme.CodeTOTPNotEnabled:       http.StatusConflict,
+	chusme.CodePreconditionFailed:   http.StatusPreconditionFailed,
+	chusme.CodePreconditionRequired: http.StatusPreconditionRequired,
+	chusme.CodeChainConflict:        http.StatusConflict,
+	chusme.CodeRotationPending:      http.StatusConflict,
+	chusme.CodeRotationFinal:        http.StatusConflict,
 }
 
 // writeError writes err as problem+json. Errors that are not *chusme.Error

@@ -40,7 +40,7 @@ func (a *API) routeTable() []route {
 
 		h("POST /v1/admin/invites", a.authed(a.handleInvite)),
 		h("POST /v1/admin/identities/{fp}/ban", a.authed(a.handleBan)),
-	}, a.ceremonyRoutes()...)
+	}, append(a.ceremonyRoutes(), a.lifecycleRoutes()...)...)
 }
 
 func (a *API) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -81,7 +81,7 @@ func (a *API) handleServer(w http.ResponseWriter, r *http.Request) {
 		Issuer:       cfg.Issuer,
 		Registration: cfg.Registration,
 		SetupPending: pending,
-		Features:     []string{"challenge-login", "refresh-rotation", "invites"},
+		Features:     []string{"challenge-login", "refresh-rotation", "invites", "totp", "identity-blob", "key-rotation"},
 	})
 }
 

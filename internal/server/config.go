@@ -40,6 +40,7 @@ type Config struct {
 	ShutdownGrace  time.Duration
 	LogLevel       string
 	Ceremony       CeremonyConfig
+	Lifecycle      LifecycleConfig
 }
 
 // parseConfig reads flags from args and CHUSME_* variables from getenv.
@@ -74,6 +75,7 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	str(&shutdown, "shutdown-grace", "15s", "how long shutdown waits for requests to finish")
 	str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	c.Ceremony.flags(str)
+	c.Lifecycle.flags(str)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -81,6 +83,9 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if err := c.Ceremony.parse(); err != nil {
+		return c, err
+	}
+	if err := c.Lifecycle.parse(); err != nil {
 		return c, err
 	}
 	c.JWTKey = getenv("CHUSME_JWT_KEY")

@@ -20,6 +20,7 @@ import (
 	"github.com/chusme/chusme/internal/auth"
 	"github.com/chusme/chusme/internal/ceremony"
 	"github.com/chusme/chusme/internal/httpapi"
+	"github.com/chusme/chusme/internal/identity"
 	"github.com/chusme/chusme/internal/metrics"
 	"github.com/chusme/chusme/internal/secrets"
 	"github.com/chusme/chusme/internal/sqlite"
@@ -102,6 +103,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		RefreshGrace:    cfg.RefreshGrace,
 		SessionIdle:     cfg.SessionIdle,
 		SessionLifetime: cfg.SessionMax,
+		DataKey:         dataKey,
+		TOTPLimit:       cfg.Lifecycle.TOTPLimit,
 	}, time.Now, log, m)
 
 	setupPath := filepath.Join(cfg.DataDir, SetupTokenFile)
@@ -121,6 +124,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Ceremonies:          ceremonies,
 		CeremonyCreateLimit: cfg.Ceremony.CreateLimit,
 		CeremonySubmitLimit: cfg.Ceremony.SubmitLimit,
+
+		Identity:  identity.New(store, cfg.Issuer, time.Now, log),
+		BlobLimit: cfg.Lifecycle.BlobLimit,
 	}, svc, keyring, store, m, log)
 
 	srv := &http.Server{

@@ -43,6 +43,7 @@ func StartIn(t testing.TB, dataDir string, args ...string) *Server {
 		"--listen", "127.0.0.1:0", "--data-dir", dataDir,
 		"--rate-ip", "0", "--rate-auth", "0", "--rate-identity", "0",
 		"--rate-ceremony-create", "0", "--rate-ceremony-submit", "0",
+		"--rate-blob", "0", "--rate-totp", "0",
 	}, args...)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
