@@ -241,28 +241,38 @@ func (c *Client) Identity(ctx context.Context, fp string) (chusme.IdentityInfo, 
 	return info, err
 }
 
-// Login authenticates as the identity whose genesis key is key: it asks for
+// Login authenticates as the identity whose genesis key is key (or, with
+// LoginFingerprint, as any identity whose current key is key): it asks for
 // a challenge, signs it (chusme.LoginMessage) and exchanges the signature
-// for tokens, which it saves to the token store and returns.
-func (c *Client) Login(ctx context.Context, key ed25519.PrivateKey) (Tokens, error) {
+// for tokens, which it saves to the token store and returns. When the
+// identity has TOTP on and LoginTOTP gave a callback, it asks the callback
+// for a code and answers a fresh challenge with it.
+func (c *Client) Login(ctx context.Context, key ed25519.PrivateKey, opts ...LoginOption) (Tokens, error) {
 	if err := checkKey(key); err != nil {
 		return Tokens{}, err
 	}
 	if err := c.checkIssuer(ctx); err != nil {
 		return Tokens{}, err
 	}
-	fp := chusme.Fingerprint(key.Public().(ed25519.PublicKey))
-	var ch chusme.ChallengeResponse
-	if err := c.call(ctx, http.MethodPost, "/v1/auth/challenge", "", chusme.ChallengeRequest{Fingerprint: fp}, &ch); err != nil {
-		return Tokens{}, err
+	var lo loginOptions
+	for _, o := range opts {
+		o(&lo)
 	}
-	req := chusme.TokenRequest{
-		ChallengeID: ch.ChallengeID,
-		Signature:   ed25519.Sign(key, chusme.LoginMessage(c.issuer, ch.ChallengeID, ch.Nonce)),
+	fp := lo.fingerprint
+	if fp == "" {
+		fp = chusme.Fingerprint(key.Public().(ed25519.PublicKey))
 	}
 	start := c.now()
-	var tr chusme.TokenResponse
-	if err := c.call(ctx, http.MethodPost, "/v1/auth/token", "", req, &tr); err != nil {
+	tr, err := c.answerChallenge(ctx, fp, key, "")
+	if chusme.ErrorCode(err) == chusme.CodeTOTPRequired && lo.totp != nil {
+		code, cerr := lo.totp(ctx)
+		if cerr != nil {
+			return Tokens{}, cerr
+		}
+		start = c.now()
+		tr, err = c.answerChallenge(ctx, fp, key, code)
+	}
+	if err != nil {
 		return Tokens{}, err
 	}
 	c.refreshMu.Lock()

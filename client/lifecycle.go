@@ -1,0 +1,396 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client/vault"
+	"github.com/chusme/chusme/keys"
+)
+
+// BackupPurpose is the vault purpose of an identity backup: the key a
+// passphrase yields for it is never the key of the identity key file.
+const BackupPurpose = "identity-backup"
+
+// backupVersion is the version of the plaintext inside a backup vault.
+const backupVersion = 1
+
+// Errors of the lifecycle calls.
+var (
+	// ErrNoBackup means the identity has no blob on the server.
+	ErrNoBackup = errors.New("client: the identity has no backup on the server")
+	// ErrStaleBackup means the backup opened but holds a key that is no
+	// longer the identity's current key (it rotated since).
+	ErrStaleBackup = errors.New("client: the backup holds a key that is no longer the identity's current key")
+)
+
+// LoginOption configures Login.
+type LoginOption func(*loginOptions)
+
+type loginOptions struct {
+	fingerprint string
+	totp        func(context.Context) (string, error)
+}
+
+// LoginFingerprint logs in as identity fp, for a key that is not the
+// identity's genesis key (after a rotation).
+func LoginFingerprint(fp string) LoginOption {
+	return func(o *loginOptions) { o.fingerprint = fp }
+}
+
+// LoginTOTP gives Login a callback that returns a TOTP code (6 digits) or a
+// recovery code, asked only when the server answers totp_required.
+func LoginTOTP(code func(context.Context) (string, error)) LoginOption {
+	return func(o *loginOptions) { o.totp = code }
+}
+
+// isTOTPCode reports whether s is a 6-digit TOTP code (else it is taken for
+// a recovery code).
+func isTOTPCode(s string) bool {
+	if len(s) != 6 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// answerChallenge asks for a challenge for fp and answers it with key and
+// code (a TOTP or recovery code, or "").
+func (c *Client) answerChallenge(ctx context.Context, fp string, key ed25519.PrivateKey, code string) (chusme.TokenResponse, error) {
+	var ch chusme.ChallengeResponse
+	if err := c.call(ctx, http.MethodPost, "/v1/auth/challenge", "", chusme.ChallengeRequest{Fingerprint: fp}, &ch); err != nil {
+		return chusme.TokenResponse{}, err
+	}
+	req := chusme.TokenRequest{
+		ChallengeID: ch.ChallengeID,
+		Signature:   ed25519.Sign(key, chusme.LoginMessage(c.issuer, ch.ChallengeID, ch.Nonce)),
+	}
+	code = strings.TrimSpace(code)
+	if isTOTPCode(code) {
+		req.TOTPCode = code
+	} else {
+		req.RecoveryCode = code
+	}
+	var tr chusme.TokenResponse
+	err := c.call(ctx, http.MethodPost, "/v1/auth/token", "", req, &tr)
+	return tr, err
+}
+
+// EnrolTOTP starts TOTP enrolment (POST /v1/me/totp): the secret and its
+// otpauth:// URI. TOTP is on once ConfirmTOTP succeeds.
+func (c *Client) EnrolTOTP(ctx context.Context) (chusme.TOTPEnrolment, error) {
+	var en chusme.TOTPEnrolment
+	err := c.do(ctx, http.MethodPost, "/v1/me/totp", nil, &en)
+	return en, err
+}
+
+// ConfirmTOTP turns TOTP on with the current code (POST
+// /v1/me/totp/confirm) and returns the 10 single-use recovery codes.
+func (c *Client) ConfirmTOTP(ctx context.Context, code string) ([]string, error) {
+	var conf chusme.TOTPConfirmation
+	err := c.do(ctx, http.MethodPost, "/v1/me/totp/confirm", chusme.TOTPCodeRequest{Code: strings.TrimSpace(code)}, &conf)
+	return conf.RecoveryCodes, err
+}
+
+// DisableTOTP turns TOTP off (DELETE /v1/me/totp) with a current TOTP code
+// or a recovery code.
+func (c *Client) DisableTOTP(ctx context.Context, code string) error {
+	req := chusme.TOTPCodeRequest{}
+	if code = strings.TrimSpace(code); isTOTPCode(code) {
+		req.Code = code
+	} else {
+		req.RecoveryCode = code
+	}
+	return c.do(ctx, http.MethodDelete, "/v1/me/totp", req, nil)
+}
+
+// rawCall sends a request with a raw body and headers, and returns the
+// answer's body and headers for a 2xx (or 304) answer.
+func (c *Client) rawCall(ctx context.Context, method, path, bearer string, body []byte, hdr map[string]string) ([]byte, http.Header, int, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, rd)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("client: %w", err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	req.Header.Set("Accept", "application/octet-stream, application/json, application/problem+json")
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("client: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseSize+1))
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("client: %s %s: reading response: %w", method, path, err)
+	}
+	if len(data) > maxResponseSize {
+		return nil, nil, 0, fmt.Errorf("client: %s %s: response larger than %d bytes", method, path, maxResponseSize)
+	}
+	if (resp.StatusCode < 200 || resp.StatusCode > 299) && resp.StatusCode != http.StatusNotModified {
+		return nil, nil, resp.StatusCode, problemError(method, path, resp, data)
+	}
+	return data, resp.Header, resp.StatusCode, nil
+}
+
+// Blob returns identity fp's blob and its ETag (GET
+// /v1/identities/{fp}/blob; public, rate-limited per IP). ErrNoBackup's
+// code, chusme.CodeNotFound, if there is none.
+func (c *Client) Blob(ctx context.Context, fp string) ([]byte, string, error) {
+	if !chusme.ValidFingerprint(fp) {
+		return nil, "", fmt.Errorf("client: %q is not a fingerprint (64 lowercase hex digits)", fp)
+	}
+	data, hdr, _, err := c.rawCall(ctx, http.MethodGet, "/v1/identities/"+fp+"/blob", "", nil, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	return data, hdr.Get("ETag"), nil
+}
+
+// PutBlob writes the logged-in identity's blob (PUT
+// /v1/identities/{fp}/blob): etag is the blob's current ETag as Blob
+// returned it, or "" for the first write. It returns the new ETag. A blob
+// changed meanwhile gives chusme.CodePreconditionFailed.
+func (c *Client) PutBlob(ctx context.Context, fp string, content []byte, etag string) (string, error) {
+	if !chusme.ValidFingerprint(fp) {
+		return "", fmt.Errorf("client: %q is not a fingerprint (64 lowercase hex digits)", fp)
+	}
+	hdr := map[string]string{"Content-Type": "application/octet-stream", "If-None-Match": "*"}
+	if etag != "" {
+		hdr = map[string]string{"Content-Type": "application/octet-stream", "If-Match": etag}
+	}
+	put := func(access string) (http.Header, error) {
+		_, h, _, err := c.rawCall(ctx, http.MethodPut, "/v1/identities/"+fp+"/blob", access, content, hdr)
+		return h, err
+	}
+	t, err := c.freshTokens(ctx, "")
+	if err != nil {
+		return "", err
+	}
+	h, err := put(t.AccessToken)
+	if chusme.ErrorCode(err) == chusme.CodeTokenExpired {
+		if t, err = c.freshTokens(ctx, t.AccessToken); err != nil {
+			return "", err
+		}
+		h, err = put(t.AccessToken)
+	}
+	if err != nil {
+		return "", err
+	}
+	return h.Get("ETag"), nil
+}
+
+// Chain returns identity fp's chain as the server sends it, unverified.
+func (c *Client) Chain(ctx context.Context, fp string) (chusme.ChainResponse, error) {
+	var ch chusme.ChainResponse
+	if !chusme.ValidFingerprint(fp) {
+		return ch, fmt.Errorf("client: %q is not a fingerprint (64 lowercase hex digits)", fp)
+	}
+	err := c.call(ctx, http.MethodGet, "/v1/identities/"+fp+"/chain", "", nil, &ch)
+	return ch, err
+}
+
+// VerifyChain checks an identity's chain offline, from its fingerprint
+// alone, for statements bound to issuer, and returns the current key. It
+// refuses (with chusme.CodeChainConflict) a chain whose genesis key does not
+// hash to fp or whose entries are reordered, missing, altered or badly
+// signed. A chain cut short after some entry still verifies (to an older
+// key): only the server can say it is the latest.
+func VerifyChain(issuer, fp string, entries []chusme.ChainEntry) (ed25519.PublicKey, error) {
+	k, err := chusme.VerifyChain(issuer, fp, entries, keys.CheckPublicKey, keys.Verify)
+	return ed25519.PublicKey(k), err
+}
+
+// VerifiedChain fetches identity fp's chain, checks that it is bound to the
+// issuer the client expects, verifies it (VerifyChain) and returns it with
+// the current key.
+func (c *Client) VerifiedChain(ctx context.Context, fp string) (chusme.ChainResponse, ed25519.PublicKey, error) {
+	ch, err := c.Chain(ctx, fp)
+	if err != nil {
+		return ch, nil, err
+	}
+	if ch.Fingerprint != fp || ch.Issuer != c.issuer {
+		return ch, nil, fmt.Errorf("client: the chain is for %s at issuer %q, not %s at %q", ch.Fingerprint, ch.Issuer, fp, c.issuer)
+	}
+	cur, err := VerifyChain(c.issuer, fp, ch.Entries)
+	return ch, cur, err
+}
+
+// Rotate replaces identity fp's key oldKey (the current one) by newKey: it
+// fetches and verifies the chain, signs a rotation statement on its head
+// with both keys and submits it (POST /v1/identities/{fp}/rotations). Every
+// session of the identity ends, including the client's; log in again with
+// newKey. For 72 hours oldKey can cancel it (CancelRotation).
+func (c *Client) Rotate(ctx context.Context, fp string, oldKey, newKey ed25519.PrivateKey) (chusme.ChainEntry, error) {
+	if err := checkKey(oldKey); err != nil {
+		return chusme.ChainEntry{}, err
+	}
+	if err := checkKey(newKey); err != nil {
+		return chusme.ChainEntry{}, err
+	}
+	ch, cur, err := c.VerifiedChain(ctx, fp)
+	if err != nil {
+		return chusme.ChainEntry{}, err
+	}
+	oldPub := oldKey.Public().(ed25519.PublicKey)
+	if !cur.Equal(oldPub) {
+		return chusme.ChainEntry{}, errors.New("client: the old key is not the identity's current key")
+	}
+	head := ch.Entries[len(ch.Entries)-1]
+	req := chusme.RotationRequest{
+		Seq: head.Seq + 1, Prev: head.Hash, OldKey: chusme.Bytes(oldPub),
+		NewKey: chusme.Bytes(newKey.Public().(ed25519.PublicKey)), Time: c.now().Unix(),
+	}
+	msg := chusme.RotationMessage(c.issuer, fp, req.Seq, req.Prev, req.OldKey, req.NewKey, req.Time)
+	req.OldSignature, req.NewSignature = ed25519.Sign(oldKey, msg), ed25519.Sign(newKey, msg)
+	var e chusme.ChainEntry
+	err = c.call(ctx, http.MethodPost, "/v1/identities/"+fp+"/rotations", "", req, &e)
+	return e, err
+}
+
+// PendingRotation returns the chain's last entry if it is a rotation (which
+// CancelRotation may cancel if it is within its window), verified.
+func (c *Client) PendingRotation(ctx context.Context, fp string) (chusme.ChainEntry, error) {
+	ch, _, err := c.VerifiedChain(ctx, fp)
+	if err != nil {
+		return chusme.ChainEntry{}, err
+	}
+	head := ch.Entries[len(ch.Entries)-1]
+	if head.Kind != chusme.EntryRotate {
+		return chusme.ChainEntry{}, chusme.Errorf(chusme.CodeNotFound, "the identity's last chain entry is not a rotation")
+	}
+	return head, nil
+}
+
+// CancelRotation cancels identity fp's last rotation with the key it
+// replaced (POST /v1/identities/{fp}/rotations/{seq}/cancel), restoring
+// that key. Every session of the identity ends.
+func (c *Client) CancelRotation(ctx context.Context, fp string, oldKey ed25519.PrivateKey) (chusme.ChainEntry, error) {
+	if err := checkKey(oldKey); err != nil {
+		return chusme.ChainEntry{}, err
+	}
+	head, err := c.PendingRotation(ctx, fp)
+	if err != nil {
+		return chusme.ChainEntry{}, err
+	}
+	if !bytes.Equal(head.OldKey, oldKey.Public().(ed25519.PublicKey)) {
+		return chusme.ChainEntry{}, errors.New("client: this key is not the one the last rotation replaced")
+	}
+	req := chusme.CancelRequest{Seq: head.Seq + 1, Prev: head.Hash, Time: c.now().Unix()}
+	req.Signature = ed25519.Sign(oldKey, chusme.CancelMessage(c.issuer, fp, req.Seq, head.Seq, req.Prev, head.NewKey, head.OldKey, req.Time))
+	var e chusme.ChainEntry
+	err = c.call(ctx, http.MethodPost, "/v1/identities/"+fp+"/rotations/"+strconv.FormatUint(head.Seq, 10)+"/cancel", "", req, &e)
+	return e, err
+}
+
+// backupPlain is what a backup vault holds.
+type backupPlain struct {
+	Version     int          `json:"version"`
+	Fingerprint string       `json:"fingerprint"` // the identity
+	Seed        chusme.Bytes `json:"seed"`        // the current key's Ed25519 seed
+}
+
+// SealBackup seals identity fp's key under passphrase (Argon2id with a random
+// salt and the parameters p, zero for vault.DefaultParams → HKDF-SHA-256 for
+// the purpose BackupPurpose → AES-256-GCM). The server never sees the
+// passphrase or the key.
+func SealBackup(fp string, key ed25519.PrivateKey, passphrase []byte, p vault.Params) ([]byte, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	plain, err := json.Marshal(backupPlain{Version: backupVersion, Fingerprint: fp, Seed: key.Seed()})
+	if err != nil {
+		return nil, err
+	}
+	defer clear(plain)
+	return vault.Seal(passphrase, BackupPurpose, plain, p)
+}
+
+// OpenBackup opens a backup made by SealBackup for identity fp. A wrong
+// passphrase gives vault.ErrDecrypt (wrapped).
+func OpenBackup(fp string, sealed, passphrase []byte) (ed25519.PrivateKey, error) {
+	plain, err := vault.Open(passphrase, BackupPurpose, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("client: opening the backup: %w", err)
+	}
+	defer clear(plain)
+	var b backupPlain
+	dec := json.NewDecoder(bytes.NewReader(plain))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil || b.Version != backupVersion || len(b.Seed) != ed25519.SeedSize {
+		return nil, errors.New("client: the backup's content is malformed")
+	}
+	defer clear(b.Seed)
+	if b.Fingerprint != fp {
+		return nil, fmt.Errorf("client: the backup is of identity %s, not %s", b.Fingerprint, fp)
+	}
+	return ed25519.NewKeyFromSeed(b.Seed), nil
+}
+
+// PushBackup seals key (the current key of the logged-in identity fp) under
+// passphrase and writes it as the identity's blob, replacing the blob that
+// is there (compare-and-swap on its ETag). It returns the new ETag.
+func (c *Client) PushBackup(ctx context.Context, fp string, key ed25519.PrivateKey, passphrase []byte, p vault.Params) (string, error) {
+	sealed, err := SealBackup(fp, key, passphrase, p)
+	if err != nil {
+		return "", err
+	}
+	_, etag, err := c.Blob(ctx, fp)
+	if chusme.ErrorCode(err) == chusme.CodeNotFound {
+		etag, err = "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return c.PutBlob(ctx, fp, sealed, etag)
+}
+
+// RestoreBackup fetches identity fp's blob, opens it with passphrase and
+// checks against the verified chain that the key it holds is the identity's
+// current key. ErrNoBackup if there is no blob, vault.ErrDecrypt (wrapped)
+// for a wrong passphrase, ErrStaleBackup for an outdated backup.
+func (c *Client) RestoreBackup(ctx context.Context, fp string, passphrase []byte) (ed25519.PrivateKey, error) {
+	sealed, _, err := c.Blob(ctx, fp)
+	if chusme.ErrorCode(err) == chusme.CodeNotFound {
+		return nil, ErrNoBackup
+	} else if err != nil {
+		return nil, err
+	}
+	key, err := OpenBackup(fp, sealed, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	_, cur, err := c.VerifiedChain(ctx, fp)
+	if err != nil {
+		clear(key)
+		return nil, err
+	}
+	if !cur.Equal(key.Public()) {
+		clear(key)
+		return nil, ErrStaleBackup
+	}
+	return key, nil
+}
