@@ -5,6 +5,7 @@
 //
 //	{"version":1,"fingerprint":"<64 hex>","public_key":"<base64url>","sealed":"<base64url>"}
 //
+// (plus "identity":"<64 hex>" for a rotated key, see File.Identity)
 // where sealed is a vault with purpose "identity-key" holding the 32-byte
 // Ed25519 seed. The fingerprint and public key are readable without the
 // passphrase; Load checks that the decrypted seed yields both.
@@ -57,6 +58,28 @@ type File struct {
 	Fingerprint string       `json:"fingerprint"`
 	PublicKey   chusme.Bytes `json:"public_key"`
 	Sealed      chusme.Bytes `json:"sealed"`
+	// Identity is the fingerprint of the identity the key belongs to when
+	// that is not Fingerprint: after a key rotation the current key is no
+	// longer the genesis key. Empty means Fingerprint.
+	Identity string `json:"identity,omitempty"`
+}
+
+// IdentityFingerprint returns the fingerprint of the identity the key
+// belongs to: Identity, or Fingerprint when the key is the genesis key.
+func (kf File) IdentityFingerprint() string {
+	if kf.Identity != "" {
+		return kf.Identity
+	}
+	return kf.Fingerprint
+}
+
+// SaveFor is Save (or Overwrite, when overwrite is set) for a key of
+// identity fp that need not be its genesis key (a rotated key).
+func SaveFor(path, fp string, key ed25519.PrivateKey, passphrase []byte, p vault.Params, overwrite bool) error {
+	if !chusme.ValidFingerprint(fp) {
+		return errors.New("keyfile: invalid identity fingerprint")
+	}
+	return saveFile(path, fp, key, passphrase, p, overwrite)
 }
 
 // Save seals key's seed under passphrase with Argon2id parameters p (the
@@ -73,6 +96,10 @@ func Overwrite(path string, key ed25519.PrivateKey, passphrase []byte, p vault.P
 }
 
 func save(path string, key ed25519.PrivateKey, passphrase []byte, p vault.Params, overwrite bool) error {
+	return saveFile(path, "", key, passphrase, p, overwrite)
+}
+
+func saveFile(path, identity string, key ed25519.PrivateKey, passphrase []byte, p vault.Params, overwrite bool) error {
 	if len(key) != ed25519.PrivateKeySize {
 		return errors.New("keyfile: invalid private key size")
 	}
@@ -92,6 +119,7 @@ func save(path string, key ed25519.PrivateKey, passphrase []byte, p vault.Params
 		Fingerprint: chusme.Fingerprint(pub),
 		PublicKey:   chusme.Bytes(pub),
 		Sealed:      sealed,
+		Identity:    identity,
 	}, "", "  ")
 	if err != nil {
 		return err
@@ -142,6 +170,9 @@ func Parse(data []byte) (File, error) {
 	}
 	if kf.Fingerprint != chusme.Fingerprint(kf.PublicKey) {
 		return File{}, ErrMismatch
+	}
+	if kf.Identity != "" && !chusme.ValidFingerprint(kf.Identity) {
+		return File{}, fmt.Errorf("%w: identity is not a fingerprint", ErrFormat)
 	}
 	return kf, nil
 }

@@ -131,9 +131,12 @@ func (e *env) enrol(do func(*client.Client, ed25519.PrivateKey) (chusme.Identity
 	})
 }
 
-// login logs in with the identity key.
+// login logs in with the identity key (and a TOTP code when the identity
+// has TOTP on).
 func (e *env) login(args []string) error {
-	if err := parseNoArgs(e.flags("login"), args); err != nil {
+	fs := e.flags("login")
+	totpCode := fs.String("totp-code", "", "")
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	c, err := e.client()
@@ -145,7 +148,7 @@ func (e *env) login(args []string) error {
 		return err
 	}
 	defer clear(key)
-	tok, err := c.Login(e.ctx, key)
+	tok, err := c.Login(e.ctx, key, e.loginOptions(*totpCode)...)
 	if err != nil {
 		return err
 	}

@@ -112,7 +112,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	e := &env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
 	err := e.dispatch(args)
 	if errors.Is(err, errHelp) {
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage+lifecycleUsage)
 		return nil
 	}
 	if err != nil {
@@ -160,6 +160,14 @@ func (e *env) dispatch(args []string) error {
 		return e.logout(args)
 	case "load":
 		return e.load(args)
+	case "totp":
+		return e.totp(args)
+	case "backup":
+		return e.backup(args)
+	case "rotate":
+		return e.rotate(args)
+	case "identity":
+		return e.identity(args)
 	case "admin":
 		fs := e.flags("admin")
 		if err := fs.Parse(args); err != nil {

@@ -1,0 +1,56 @@
+package keyfile
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client/vault"
+)
+
+func TestSaveForRotatedKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "identity.key")
+	_, genesis, _ := ed25519.GenerateKey(nil)
+	_, rotated, _ := ed25519.GenerateKey(nil)
+	fp := chusme.Fingerprint(genesis.Public().(ed25519.PublicKey))
+	pass := []byte("pass")
+	if err := SaveFor(path, "not a fingerprint", rotated, pass, vault.LowCostParams, false); err == nil {
+		t.Fatal("SaveFor accepted a bad fingerprint")
+	}
+	if err := SaveFor(path, fp, rotated, pass, vault.LowCostParams, false); err != nil {
+		t.Fatal(err)
+	}
+	kf, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kf.IdentityFingerprint() != fp || kf.Fingerprint != chusme.Fingerprint(rotated.Public().(ed25519.PublicKey)) {
+		t.Fatalf("key file %+v", kf)
+	}
+	key, err := kf.Open(pass)
+	if err != nil || !bytes.Equal(key, rotated) {
+		t.Fatalf("Open = %v", err)
+	}
+	if err := SaveFor(path, fp, rotated, pass, vault.LowCostParams, false); !errors.Is(err, ErrExists) {
+		t.Fatalf("SaveFor over an existing file = %v", err)
+	}
+	// A genesis key file names no separate identity.
+	plain := filepath.Join(t.TempDir(), "g.key")
+	if err := Save(plain, genesis, pass, vault.LowCostParams); err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := Read(plain); g.Identity != "" || g.IdentityFingerprint() != fp {
+		t.Fatalf("genesis key file %+v", g)
+	}
+	// A malformed identity is refused.
+	data, _ := os.ReadFile(path)
+	bad := strings.Replace(string(data), fp, "xyz", 1)
+	if _, err := Parse([]byte(bad)); !errors.Is(err, ErrFormat) {
+		t.Fatalf("Parse of a bad identity = %v", err)
+	}
+}

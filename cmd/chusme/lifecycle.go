@@ -1,0 +1,618 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+	"rsc.io/qr"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/client/keyfile"
+	"github.com/chusme/chusme/client/vault"
+)
+
+// File names of a key rotation in progress, beside identity.key.
+const (
+	newKeySuffix = ".new" // the rotated-to key, until the server confirmed the rotation
+	oldKeySuffix = ".old" // the rotated-from key, kept to cancel the rotation within 72 h
+)
+
+const lifecycleUsage = `
+Identity lifecycle:
+  totp enable [--code C]             turn on TOTP: shows the otpauth:// URI and a QR code, asks the first code,
+                                     prints 10 single-use recovery codes
+  totp disable [--code C]            turn off TOTP (a current code or a recovery code)
+  login [--totp-code C]              (with TOTP on, the code is asked for when not given)
+  backup push                        encrypt the identity key under a backup passphrase into the server's blob
+  backup restore --fingerprint FP    fetch and decrypt the backup into an empty config directory
+  rotate                             replace the identity key by a new one, signed by both (ends all sessions)
+  rotate cancel                      within 72 h: cancel the last rotation with the key it replaced
+  identity verify FINGERPRINT        verify the identity's chain offline and print its current key
+`
+
+// loadIdentityKey reads the identity key file and opens it: the identity's
+// fingerprint, the key and the file's path. The caller wipes the key.
+func (e *env) loadIdentityKey() (string, ed25519.PrivateKey, string, error) {
+	path, err := e.keyPath()
+	if err != nil {
+		return "", nil, "", err
+	}
+	key, fp, err := e.openKeyFile(path)
+	return fp, key, path, err
+}
+
+// openKeyFile opens the key file at path with the passphrase.
+func (e *env) openKeyFile(path string) (ed25519.PrivateKey, string, error) {
+	kf, err := keyfile.Read(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, "", fmt.Errorf("no identity key at %s; run chusme keygen or chusme backup restore", path)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	pass, err := e.passphrase(fmt.Sprintf("Passphrase for %s: ", path), false)
+	if err != nil {
+		return nil, "", err
+	}
+	defer clear(pass)
+	key, err := kf.Open(pass)
+	return key, kf.IdentityFingerprint(), err
+}
+
+// identityFingerprint returns the fingerprint of the identity of the key
+// file, without the passphrase.
+func (e *env) identityFingerprint() (string, error) {
+	path, err := e.keyPath()
+	if err != nil {
+		return "", err
+	}
+	kf, err := keyfile.Read(path)
+	if err != nil {
+		return "", err
+	}
+	return kf.IdentityFingerprint(), nil
+}
+
+// loginOptions makes Login use the identity of the key file (a rotated key
+// is not its genesis key) and ask for a TOTP code when the server needs
+// one: code if given, else a line from standard input.
+func (e *env) loginOptions(code string) []client.LoginOption {
+	var opts []client.LoginOption
+	if fp, err := e.identityFingerprint(); err == nil {
+		opts = append(opts, client.LoginFingerprint(fp))
+	}
+	return append(opts, client.LoginTOTP(func(context.Context) (string, error) {
+		if code != "" {
+			return code, nil
+		}
+		line, err := e.askLine("TOTP code (or a recovery code): ", "")
+		if err != nil || line == "" {
+			return "", chusme.Errorf(chusme.CodeTOTPRequired, "this identity needs a TOTP code: pass --totp-code (or a recovery code)")
+		}
+		return line, nil
+	}))
+}
+
+// askLine reads one line from standard input, after prompt on a terminal;
+// hint is the error when there is none ("" for no error).
+func (e *env) askLine(prompt, hint string) (string, error) {
+	if f, ok := e.stdin.(*os.File); ok && !e.json && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(e.stderr, prompt)
+	}
+	line, err := bufio.NewReader(io.LimitReader(e.stdin, 256)).ReadString('\n')
+	line = strings.TrimSpace(line)
+	if line == "" {
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", err
+		}
+		if hint == "" {
+			return "", nil
+		}
+		return "", errors.New(hint)
+	}
+	return line, nil
+}
+
+// subcommand parses the global flags before a subcommand and returns it
+// with its arguments.
+func (e *env) subcommand(name string, args []string, names string) (string, []string, error) {
+	fs := e.flags(name)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return "", nil, errHelp
+		}
+		return "", nil, usagef("%s: %v", name, err)
+	}
+	args = fs.Args()
+	if len(args) == 0 {
+		return "", nil, usagef("%s needs a subcommand: %s", name, names)
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		return "", nil, errHelp
+	}
+	return args[0], args[1:], nil
+}
+
+// totp runs totp enable and totp disable.
+func (e *env) totp(args []string) error {
+	sub, args, err := e.subcommand("totp", args, "enable or disable")
+	if err != nil {
+		return err
+	}
+	fs := e.flags("totp " + sub)
+	code := fs.String("code", "", "")
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "enable":
+		en, err := c.EnrolTOTP(e.ctx)
+		if err != nil {
+			return err
+		}
+		if !e.json {
+			fmt.Fprintf(e.stderr, "Add this account to your authenticator app (%s):\n\n", en.Issuer)
+			if err := drawQR(e.stderr, en.URI); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "\n%s\n\nsecret: %s\n\n", en.URI, en.Secret)
+		}
+		if *code == "" {
+			if *code, err = e.askLine("Code shown by the app: ", "pass the app's current code with --code"); err != nil {
+				return err
+			}
+		}
+		codes, err := c.ConfirmTOTP(e.ctx, *code)
+		if err != nil {
+			return err
+		}
+		if !e.json {
+			fmt.Fprintln(e.stderr, "TOTP is on. Keep these recovery codes somewhere safe; each logs in once instead of a code:")
+		}
+		return e.output(struct {
+			URI           string   `json:"uri"`
+			Secret        string   `json:"secret"`
+			RecoveryCodes []string `json:"recovery_codes"`
+		}{en.URI, en.Secret, codes}, func(w io.Writer) {
+			for _, rc := range codes {
+				fmt.Fprintln(w, rc)
+			}
+		})
+	case "disable":
+		if *code == "" {
+			if *code, err = e.askLine("Current TOTP code (or a recovery code): ", "pass a current code with --code"); err != nil {
+				return err
+			}
+		}
+		if err := c.DisableTOTP(e.ctx, *code); err != nil {
+			return err
+		}
+		return e.output(struct {
+			TOTP bool `json:"totp"`
+		}{false}, func(w io.Writer) { fmt.Fprintln(w, "TOTP is off") })
+	}
+	return usagef("unknown totp subcommand %q; run chusme help", sub)
+}
+
+// drawQR draws text as a QR code with half-block characters: two rows of
+// modules per line, light modules drawn (for dark terminals), with a quiet
+// zone of two modules.
+func drawQR(w io.Writer, text string) error {
+	code, err := qr.Encode(text, qr.M)
+	if err != nil {
+		return fmt.Errorf("drawing the QR code: %w", err)
+	}
+	const quiet = 2
+	light := func(x, y int) bool {
+		if x < 0 || y < 0 || x >= code.Size || y >= code.Size {
+			return true
+		}
+		return !code.Black(x, y)
+	}
+	var b strings.Builder
+	for y := -quiet; y < code.Size+quiet; y += 2 {
+		for x := -quiet; x < code.Size+quiet; x++ {
+			top, bottom := light(x, y), light(x, y+1)
+			switch {
+			case top && bottom:
+				b.WriteRune('█')
+			case top:
+				b.WriteRune('▀')
+			case bottom:
+				b.WriteRune('▄')
+			default:
+				b.WriteRune(' ')
+			}
+		}
+		b.WriteByte('\n')
+	}
+	_, err = io.WriteString(w, b.String())
+	return err
+}
+
+// backup runs backup push and backup restore.
+func (e *env) backup(args []string) error {
+	sub, args, err := e.subcommand("backup", args, "push or restore")
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "push":
+		return e.backupPush(args)
+	case "restore":
+		return e.backupRestore(args)
+	}
+	return usagef("unknown backup subcommand %q; run chusme help", sub)
+}
+
+func (e *env) backupPush(args []string) error {
+	if err := parseNoArgs(e.flags("backup push"), args); err != nil {
+		return err
+	}
+	params, err := e.kdfParams()
+	if err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	fp, key, _, err := e.loadIdentityKey()
+	if err != nil {
+		return err
+	}
+	defer clear(key)
+	pass, err := e.passphrase("New backup passphrase: ", true)
+	if err != nil {
+		return err
+	}
+	defer clear(pass)
+	etag, err := c.PushBackup(e.ctx, fp, key, pass, params)
+	if err != nil {
+		return err
+	}
+	return e.output(struct {
+		Fingerprint string `json:"fingerprint"`
+		ETag        string `json:"etag"`
+	}{fp, etag}, func(w io.Writer) {
+		fmt.Fprintf(w, "backed up\t%s\n", fp)
+	})
+}
+
+func (e *env) backupRestore(args []string) error {
+	fs := e.flags("backup restore")
+	fp := fs.String("fingerprint", "", "")
+	force := fs.Bool("force", false, "")
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	if !chusme.ValidFingerprint(*fp) {
+		return usagef("backup restore: --fingerprint must be a fingerprint (64 lowercase hex digits)")
+	}
+	path, err := e.keyPath()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Lstat(path); err == nil && !*force {
+		return fmt.Errorf("%s exists; use --force to replace it", path)
+	}
+	params, err := e.kdfParams()
+	if err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	pass, err := e.passphrase("Backup passphrase: ", false)
+	if err != nil {
+		return err
+	}
+	defer clear(pass)
+	key, err := c.RestoreBackup(e.ctx, *fp, pass)
+	switch {
+	case errors.Is(err, vault.ErrDecrypt):
+		return errors.New("wrong backup passphrase (or a corrupted backup); nothing was written")
+	case err != nil:
+		return err
+	}
+	defer clear(key)
+	if err := os.MkdirAll(dirOf(path), 0o700); err != nil {
+		return err
+	}
+	// The restored key file is sealed under the same passphrase.
+	if err := keyfile.SaveFor(path, *fp, key, pass, params, *force); err != nil {
+		return err
+	}
+	return e.output(struct {
+		Fingerprint string `json:"fingerprint"`
+		KeyFile     string `json:"key_file"`
+	}{*fp, path}, func(w io.Writer) {
+		fmt.Fprintf(w, "restored\t%s\nkey file\t%s\n", *fp, path)
+	})
+}
+
+func dirOf(path string) string {
+	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
+		return path[:i]
+	}
+	return "."
+}
+
+// rotate runs rotate and rotate cancel.
+//
+// A rotation is crash-safe on the client: the new key is first written to
+// identity.key.new and the current key copied to identity.key.old; only
+// when the server has confirmed the rotation does identity.key.new replace
+// identity.key (an atomic rename). If the answer was lost, the next
+// chusme rotate looks at the server's chain and finishes or undoes the
+// swap. identity.key.old stays: it is the key that can cancel the rotation
+// for 72 hours.
+func (e *env) rotate(args []string) error {
+	fs := e.flags("rotate")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) == 1 && rest[0] == "cancel" {
+		return e.rotateCancel()
+	}
+	if len(rest) > 0 {
+		return usagef("rotate: unexpected argument %q", rest[0])
+	}
+	path, err := e.keyPath()
+	if err != nil {
+		return err
+	}
+	params, err := e.kdfParams()
+	if err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	if done, err := e.finishRotation(c, path); err != nil || done {
+		return err
+	}
+	kf, err := keyfile.Read(path)
+	if err != nil {
+		return err
+	}
+	fp := kf.IdentityFingerprint()
+	pass, err := e.passphrase(fmt.Sprintf("Passphrase for %s: ", path), false)
+	if err != nil {
+		return err
+	}
+	defer clear(pass)
+	oldKey, err := kf.Open(pass)
+	if err != nil {
+		return err
+	}
+	defer clear(oldKey)
+	_, newKey, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		return err
+	}
+	defer clear(newKey)
+	// 1. Both keys on disk before the server hears of the new one.
+	if err := keyfile.SaveFor(path+newKeySuffix, fp, newKey, pass, params, true); err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	// A refused rotation puts back the identity.key.old of an earlier one
+	// (it may still be needed to cancel that one).
+	prevOld, prevErr := os.ReadFile(path + oldKeySuffix)
+	if err := writeFileAtomic(path+oldKeySuffix, raw); err != nil {
+		return err
+	}
+	// 2. The rotation.
+	entry, err := c.Rotate(e.ctx, fp, oldKey, newKey)
+	if err != nil {
+		if chusme.ErrorCode(err) != chusme.CodeInternal && errors.As(err, new(*chusme.Error)) {
+			// The server refused it: nothing changed there.
+			os.Remove(path + newKeySuffix)
+			if prevErr == nil {
+				writeFileAtomic(path+oldKeySuffix, prevOld)
+			} else {
+				os.Remove(path + oldKeySuffix)
+			}
+		} else {
+			err = fmt.Errorf("%w (the outcome is unknown: run chusme rotate again to finish or undo it; both keys are kept)", err)
+		}
+		return err
+	}
+	// 3. The server has the new key: make it the local one.
+	if err := os.Rename(path+newKeySuffix, path); err != nil {
+		return fmt.Errorf("the rotation is done but %s could not replace %s: %w", path+newKeySuffix, path, err)
+	}
+	// Every session ended with the rotation; log in again with the new key.
+	_, lerr := c.Login(e.ctx, newKey, e.loginOptions("")...)
+	if !e.json {
+		until := entry.AcceptedAt.Add(chusme.RotationCancelWindow).Local().Format(time.RFC3339)
+		fmt.Fprintf(e.stderr, "Rotated. Until %s the old key (kept in %s) can cancel this with chusme rotate cancel.\n", until, path+oldKeySuffix)
+		if lerr != nil {
+			fmt.Fprintf(e.stderr, "Logging in again failed (%v); run chusme login.\n", lerr)
+		}
+	}
+	return e.output(entry, func(w io.Writer) {
+		fmt.Fprintf(w, "fingerprint\t%s\n", fp)
+		fmt.Fprintf(w, "seq\t%d\n", entry.Seq)
+		fmt.Fprintf(w, "new key\t%s\n", base64.RawURLEncoding.EncodeToString(entry.NewKey))
+	})
+}
+
+// finishRotation completes a rotation whose answer was lost: if
+// identity.key.new is the server's current key it replaces identity.key,
+// otherwise it is dropped. It reports whether it finished one.
+func (e *env) finishRotation(c *client.Client, path string) (bool, error) {
+	kf, err := keyfile.Read(path + newKeySuffix)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	_, cur, err := c.VerifiedChain(e.ctx, kf.IdentityFingerprint())
+	if err != nil {
+		return false, err
+	}
+	if cur.Equal(ed25519.PublicKey(kf.PublicKey)) {
+		if err := os.Rename(path+newKeySuffix, path); err != nil {
+			return false, err
+		}
+		if !e.json {
+			fmt.Fprintln(e.stderr, "The previous rotation had reached the server: its new key is now the identity key. Run chusme login.")
+		}
+		return true, e.output(struct {
+			Finished bool `json:"finished_previous_rotation"`
+		}{true}, func(w io.Writer) { fmt.Fprintln(w, "finished the previous rotation") })
+	}
+	return false, os.Remove(path + newKeySuffix)
+}
+
+// rotateCancel cancels the last rotation with the key it replaced: the
+// identity key (a rotation someone else made) or identity.key.old (one made
+// here).
+func (e *env) rotateCancel() error {
+	path, err := e.keyPath()
+	if err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	kf, err := keyfile.Read(path)
+	if err != nil {
+		return err
+	}
+	fp := kf.IdentityFingerprint()
+	head, err := c.PendingRotation(e.ctx, fp)
+	if err != nil {
+		return err
+	}
+	signer := path
+	if !ed25519.PublicKey(kf.PublicKey).Equal(ed25519.PublicKey(head.OldKey)) {
+		old, err := keyfile.Read(path + oldKeySuffix)
+		if err != nil || !ed25519.PublicKey(old.PublicKey).Equal(ed25519.PublicKey(head.OldKey)) {
+			return errors.New("neither the identity key nor identity.key.old is the key the last rotation replaced")
+		}
+		signer = path + oldKeySuffix
+	}
+	key, _, err := e.openKeyFile(signer)
+	if err != nil {
+		return err
+	}
+	defer clear(key)
+	entry, err := c.CancelRotation(e.ctx, fp, key)
+	if err != nil {
+		return err
+	}
+	if signer != path {
+		// The restored key is the identity key again.
+		if err := os.Rename(signer, path); err != nil {
+			return fmt.Errorf("the rotation is cancelled but %s could not replace %s: %w", signer, path, err)
+		}
+	}
+	_, lerr := c.Login(e.ctx, key, e.loginOptions("")...)
+	if !e.json {
+		fmt.Fprintln(e.stderr, "Rotation cancelled: the old key is the identity key again, and every session has ended.")
+		if lerr != nil {
+			fmt.Fprintf(e.stderr, "Logging in again failed (%v); run chusme login.\n", lerr)
+		}
+	}
+	return e.output(entry, func(w io.Writer) {
+		fmt.Fprintf(w, "fingerprint\t%s\n", fp)
+		fmt.Fprintf(w, "cancelled\t%d\n", entry.Cancels)
+	})
+}
+
+// identity runs identity verify.
+func (e *env) identity(args []string) error {
+	sub, args, err := e.subcommand("identity", args, "verify")
+	if err != nil {
+		return err
+	}
+	if sub != "verify" {
+		return usagef("unknown identity subcommand %q; run chusme help", sub)
+	}
+	rest, err := parse(e.flags("identity verify"), args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 || !chusme.ValidFingerprint(rest[0]) {
+		return usagef("identity verify: give exactly one FINGERPRINT (64 lowercase hex digits)")
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	ch, cur, err := c.VerifiedChain(e.ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	head := ch.Entries[len(ch.Entries)-1]
+	var cancellable time.Time
+	if head.Kind == chusme.EntryRotate {
+		if end := head.AcceptedAt.Add(chusme.RotationCancelWindow); time.Now().Before(end) {
+			cancellable = end
+		}
+	}
+	return e.output(struct {
+		Fingerprint      string    `json:"fingerprint"`
+		CurrentKey       string    `json:"current_key"`
+		Entries          int       `json:"entries"`
+		CancellableUntil time.Time `json:"cancellable_until,omitzero"`
+	}{rest[0], base64.RawURLEncoding.EncodeToString(cur), len(ch.Entries), cancellable}, func(w io.Writer) {
+		fmt.Fprintf(w, "fingerprint\t%s\n", rest[0])
+		fmt.Fprintf(w, "chain\tverified, %d entries\n", len(ch.Entries))
+		fmt.Fprintf(w, "current key\t%s\n", base64.RawURLEncoding.EncodeToString(cur))
+		if !cancellable.IsZero() {
+			fmt.Fprintf(w, "last rotation\tcancellable until %s\n", formatTime(cancellable))
+		}
+	})
+}
+
+// writeFileAtomic writes a secret file with mode 0600 atomically.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(dirOf(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

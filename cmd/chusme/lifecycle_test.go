@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base32"
+	"encoding/base64"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/auth"
+	"github.com/chusme/chusme/internal/servertest"
+)
+
+// lockedBuffer is a bytes.Buffer safe to read while the CLI writes it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var secretLine = regexp.MustCompile(`secret: ([A-Z2-7]+)\n`)
+
+// totpEnable runs `chusme totp enable` interactively: it waits for the
+// secret on stderr, then types the current code on stdin as a user reading
+// the app would. It returns the secret, the recovery codes and stderr.
+func (c *cli) totpEnable() ([]byte, []string, string) {
+	c.t.Helper()
+	pr, pw := io.Pipe()
+	var stdout, stderr lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(context.Background(), []string{"totp", "enable"}, c.getenv, pr, &stdout, &stderr)
+	}()
+	var secret []byte
+	deadline := time.Now().Add(10 * time.Second)
+	for secret == nil {
+		if m := secretLine.FindStringSubmatch(stderr.String()); m != nil {
+			s, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(m[1])
+			if err != nil {
+				c.t.Fatal(err)
+			}
+			secret = s
+			break
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("totp enable printed no secret: %s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	io.WriteString(pw, auth.TOTPCode(secret, time.Now())+"\n")
+	if err := <-done; err != nil {
+		c.t.Fatalf("totp enable: %v\n%s", err, stderr.String())
+	}
+	pw.Close()
+	codes := strings.Fields(stdout.String())
+	return secret, codes, stderr.String()
+}
+
+func currentKey(t *testing.T, c *cli, fp string) string {
+	t.Helper()
+	var v struct {
+		Fingerprint string `json:"fingerprint"`
+		CurrentKey  string `json:"current_key"`
+		Entries     int    `json:"entries"`
+	}
+	c.okJSON(&v, "identity", "verify", fp)
+	if v.Fingerprint != fp {
+		t.Fatalf("identity verify = %+v", v)
+	}
+	return v.CurrentKey
+}
+
+// End to end through the CLI against the real server: TOTP on, login with a
+// code, backup, restore on a fresh config directory, rotate, cancel.
+func TestLifecycleCLI(t *testing.T) {
+	s := servertest.Start(t)
+	admin := newCLI(t, s.URL, "admin passphrase")
+	admin.ok("keygen")
+	admin.ok("setup", "--token-file", filepath.Join(s.DataDir, "setup-token"))
+	var inv chusme.InviteResponse
+	admin.okJSON(&inv, "admin", "invite")
+
+	user := newCLI(t, s.URL, "user passphrase")
+	fp := strings.TrimSpace(user.ok("keygen"))
+	user.ok("register", "--invite", inv.Invite)
+	genesisKey := currentKey(t, user, fp)
+
+	// TOTP: the QR code and URI are shown, the first code confirms.
+	secret, codes, shown := user.totpEnable()
+	if len(codes) != 10 || !strings.Contains(shown, "otpauth://totp/") || !strings.Contains(shown, "█") || !strings.Contains(shown, "▀") {
+		t.Fatalf("totp enable showed %q and printed %d codes", shown, len(codes))
+	}
+	user.fails(chusme.CodeTOTPRequired, "login")
+	user.fails(chusme.CodeTOTPInvalid, "login", "--totp-code", "000000")
+	user.ok("login", "--totp-code", auth.TOTPCode(secret, time.Now().Add(auth.TOTPPeriod)))
+	user.ok("whoami")
+
+	// Backup, then restore on a fresh config directory.
+	user.ok("backup", "push")
+	fresh := newCLI(t, s.URL, "wrong passphrase")
+	freshKey := filepath.Join(fresh.env["CHUSME_CONFIG_DIR"], "identity.key")
+	msg := fresh.fails("client_error", "backup", "restore", "--fingerprint", fp)
+	if !strings.Contains(msg, "wrong backup passphrase") {
+		t.Fatalf("restore with a wrong passphrase: %q", msg)
+	}
+	if _, err := os.Stat(freshKey); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a failed restore wrote %s: %v", freshKey, err)
+	}
+	fresh.env["CHUSME_PASSPHRASE"] = "user passphrase"
+	fresh.ok("backup", "restore", "--fingerprint", fp)
+	fresh.fails("client_error", "backup", "restore", "--fingerprint", fp) // the key file exists now
+	fresh.ok("login", "--totp-code", codes[0])
+	var me chusme.Me
+	fresh.okJSON(&me, "whoami")
+	if me.Fingerprint != fp {
+		t.Fatalf("restored identity is %s, want %s", me.Fingerprint, fp)
+	}
+
+	// Rotate: a new key, both keys kept until the server confirmed, the old
+	// one kept as identity.key.old for cancelling.
+	keyPath := filepath.Join(user.env["CHUSME_CONFIG_DIR"], "identity.key")
+	before, _ := os.ReadFile(keyPath)
+	var entry chusme.ChainEntry
+	user.okJSON(&entry, "rotate")
+	if entry.Kind != chusme.EntryRotate || entry.Seq != 1 {
+		t.Fatalf("rotate = %+v", entry)
+	}
+	if old, _ := os.ReadFile(keyPath + ".old"); !bytes.Equal(old, before) {
+		t.Fatal("identity.key.old is not the previous key file")
+	}
+	if _, err := os.Stat(keyPath + ".new"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("identity.key.new left behind after a confirmed rotation")
+	}
+	rotated := currentKey(t, fresh, fp)
+	if rotated == genesisKey || rotated != base64.RawURLEncoding.EncodeToString(entry.NewKey) {
+		t.Fatal("identity verify does not show the new key")
+	}
+	// The rotation ended every session: the restored (old) key can't log in.
+	fresh.fails(chusme.CodeSessionRevoked, "whoami")
+	fresh.fails(chusme.CodeInvalidSignature, "login", "--totp-code", codes[1])
+	user.ok("login", "--totp-code", codes[2])
+	user.okJSON(&me, "whoami")
+	if me.Fingerprint != fp {
+		t.Fatalf("whoami after rotation: %+v", me)
+	}
+	// A second rotation within the cancel window is refused, and nothing
+	// changes locally.
+	after, _ := os.ReadFile(keyPath)
+	user.fails(chusme.CodeRotationPending, "rotate")
+	if now, _ := os.ReadFile(keyPath); !bytes.Equal(now, after) {
+		t.Fatal("a refused rotation changed the key file")
+	}
+
+	// Cancel: the old key signs, and becomes the identity key again.
+	var cancel chusme.ChainEntry
+	user.okJSON(&cancel, "rotate", "cancel")
+	if cancel.Kind != chusme.EntryCancel || cancel.Cancels != 1 {
+		t.Fatalf("rotate cancel = %+v", cancel)
+	}
+	if now, _ := os.ReadFile(keyPath); !bytes.Equal(now, before) {
+		t.Fatal("rotate cancel did not restore the old key file")
+	}
+	if currentKey(t, user, fp) != genesisKey {
+		t.Fatal("identity verify does not show the restored key")
+	}
+	user.fails(chusme.CodeSessionRevoked, "whoami")
+	fresh.ok("login", "--totp-code", codes[3])
+	user.ok("login", "--totp-code", codes[4])
+
+	// TOTP off with a recovery code; then login needs no code.
+	user.ok("totp", "disable", "--code", codes[5])
+	user.ok("login")
+	user.fails(codeUsage, "identity", "verify", "nope")
+}
