@@ -227,4 +227,3 @@ func dbFiles(t *testing.T, dir string) []byte {
 
 // keyPackageOf is a participant's frost key package, for adversarial tests.
 func shareBytes(kp *frost.KeyPackage) []byte { return kp.SigningShare().Bytes() }
-
