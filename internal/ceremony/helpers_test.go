@@ -30,14 +30,14 @@ type member struct {
 
 // party is a running server and its members; members[0] is the admin.
 type party struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *servertest.Server
 	members []*member
 }
 
 // newParty starts a server with args and registers n identities, the first
 // as administrator, each logged in with its own client.
-func newParty(t *testing.T, n int, args ...string) *party {
+func newParty(t testing.TB, n int, args ...string) *party {
 	t.Helper()
 	srv := servertest.Start(t, append([]string{"--registration", "open"}, args...)...)
 	p := &party{t: t, srv: srv}
