@@ -106,7 +106,7 @@ func p50(ds []time.Duration) float64 {
 // BenchmarkDKG3of5 measures a whole 3-of-5 DKG over loopback HTTP: five
 // clients, the real server, SQLite.
 func BenchmarkDKG3of5(b *testing.B) {
-	p := newParty(b, 5, "--log-level", "error")
+	p := newParty(b, 5)
 	var ds []time.Duration
 	for b.Loop() {
 		start := time.Now()
@@ -120,7 +120,7 @@ func BenchmarkDKG3of5(b *testing.B) {
 // signers, one after the other (latency), and then with many at once
 // (throughput, ceremonies per second).
 func BenchmarkSign3of5(b *testing.B) {
-	p := newParty(b, 5, "--log-level", "error")
+	p := newParty(b, 5)
 	res := p.dkg(p.members, 3)
 	b.Run("latency", func(b *testing.B) {
 		var ds []time.Duration
