@@ -253,7 +253,7 @@ func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, 
 	if err != nil {
 		return nil, err
 	}
-	if info, err = p.wait(ctx, info, 1, progress); err != nil {
+	if _, err = p.wait(ctx, info, 1, progress); err != nil {
 		return nil, err
 	}
 
@@ -309,7 +309,7 @@ func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, 
 	if info, err = p.submit(ctx, 2, req); err != nil {
 		return nil, err
 	}
-	if info, err = p.wait(ctx, info, 2, progress); err != nil {
+	if _, err = p.wait(ctx, info, 2, progress); err != nil {
 		return nil, err
 	}
 
