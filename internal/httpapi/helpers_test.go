@@ -24,7 +24,7 @@ import (
 // api talks raw HTTP to a running server, so the tests pin the wire
 // contract itself rather than the client library's view of it.
 type api struct {
-	t   *testing.T
+	t   testing.TB
 	srv *servertest.Server
 }
 
@@ -112,7 +112,7 @@ func (a *api) ok(want int, method, path, token string, body, out any) {
 	}
 }
 
-func newKey(t *testing.T) ed25519.PrivateKey {
+func newKey(t testing.TB) ed25519.PrivateKey {
 	t.Helper()
 	_, k, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {

@@ -27,7 +27,8 @@ type Server struct {
 	done   chan error
 }
 
-// Start runs chusmed with rate limits off, on 127.0.0.1:0 in a new temporary
+// Start runs chusmed (its log level must stay at info or below: Start
+// waits for the "listening" line) with rate limits off, on 127.0.0.1:0 in a new temporary
 // data directory, plus args (later flags win). It stops the server when the
 // test ends and fails the test if Run returned an error.
 func Start(t testing.TB, args ...string) *Server {
