@@ -38,7 +38,7 @@ var migrationFS embed.FS
 // DB is a chusme.Store backed by one SQLite file.
 type DB struct {
 	write *sql.DB // exactly one connection; every write transaction
-	read  *sql.DB // read-only connections
+	read  *readPool // read-only connections, prepared statements cached
 	dsn   string  // the file's read-write DSN without the writer's settings
 }
 
@@ -82,7 +82,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 
-	db := &DB{write: write, read: read, dsn: dsn}
+	db := &DB{write: write, read: &readPool{DB: read}, dsn: dsn}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
