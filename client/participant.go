@@ -47,7 +47,7 @@ var (
 type Progress func(chusme.CeremonyInfo)
 
 // DKGResult is what a completed DKG leaves this participant: its key
-// package (secret: store it with package keyshare, then Zero it) and the
+// package (secret: store it with package sharefile, then Zero it) and the
 // group's public key package.
 type DKGResult struct {
 	KeyID            string
@@ -221,7 +221,7 @@ func identifiers(fps []string) (map[string]frost.Identifier, error) {
 // receives (ErrTampered otherwise) and, at the end, that every participant
 // confirmed the same group key and transcript and that the server stored that
 // key. progress (may be nil) sees every new state. The caller owns the
-// returned key package: save it (package keyshare) and Zero it.
+// returned key package: save it (package sharefile) and Zero it.
 func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, progress Progress) (*DKGResult, error) {
 	p, err := c.participant(ctx, id, key, chusme.KindDKG)
 	if err != nil {

@@ -1,0 +1,267 @@
+// Package sharefile stores a participant's FROST key share on disk, sealed
+// under the identity key file's passphrase with package vault.
+//
+// One file holds one share of one group key, conventionally at
+// CONFIG/shares/<key_id>.share (see Path). The file is JSON:
+//
+//	{"version":1,"key_id":"<64 hex>","identity":"<64 hex>","ceremony_id":"<32 hex>",
+//	 "public_key_package":"<base64url>","sealed":"<base64url>"}
+//
+// where sealed is a vault with purpose "frost-key-share" holding the
+// participant's frost.KeyPackage (MarshalBinary: identifier, signing share,
+// verifying share, group key, threshold). The key id, identity and public key
+// package are readable without the passphrase. Read checks that the key id is
+// the group key's; Open checks that the decrypted key package belongs to it:
+// same group key and threshold, the identity's identifier, and the verifying
+// share the public key package records for that identifier.
+package sharefile
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client/internal/atomicfile"
+	"github.com/chusme/chusme/client/vault"
+	"github.com/chusme/chusme/frost"
+)
+
+// Version is the share file format version written by Save and read by Load.
+const Version = 1
+
+// Purpose is the vault purpose of the sealed key package.
+const Purpose = "frost-key-share"
+
+// Mode is the permission of a share file: readable by its owner only.
+const Mode fs.FileMode = 0o600
+
+// Dir is the directory of share files inside the config directory, and
+// Suffix ends their names.
+const (
+	Dir    = "shares"
+	Suffix = ".share"
+)
+
+// maxFileSize bounds what Read reads; a 64-participant share file is about
+// 6 KiB.
+const maxFileSize = 64 << 10
+
+// Errors returned by Save, Read and Load. Load also returns vault.ErrDecrypt
+// (wrapped) for a wrong passphrase or an altered sealed part.
+var (
+	// ErrExists means Save found a file at the path and was not asked to
+	// overwrite it. It satisfies errors.Is(err, fs.ErrExist).
+	ErrExists = fmt.Errorf("sharefile: share file exists: %w", fs.ErrExist)
+	// ErrFormat means the file is not a share file this version reads.
+	ErrFormat = errors.New("sharefile: malformed share file")
+	// ErrMismatch means the parts of the file do not belong together: the
+	// key id is not the group key's, or the key package is not the
+	// identity's share of that group key.
+	ErrMismatch = errors.New("sharefile: key share does not match the recorded group key")
+)
+
+// Path returns where the share of key keyID lives in config directory dir:
+// dir/shares/<keyID>.share.
+func Path(dir, keyID string) string {
+	return filepath.Join(dir, Dir, keyID+Suffix)
+}
+
+// Share is an opened share file. KeyPackage is secret: Zero the share when
+// done with it.
+type Share struct {
+	KeyID            string // the group key id (chusme.GroupKeyID of its public key)
+	Identity         string // fingerprint of the participant
+	CeremonyID       string // the DKG ceremony that made the key ("" if unknown)
+	KeyPackage       *frost.KeyPackage
+	PublicKeyPackage *frost.PublicKeyPackage
+}
+
+// Zero wipes the key package's signing share.
+func (s *Share) Zero() {
+	if s != nil && s.KeyPackage != nil {
+		s.KeyPackage.Zero()
+	}
+}
+
+// File is the content of a share file.
+type File struct {
+	Version          int          `json:"version"`
+	KeyID            string       `json:"key_id"`
+	Identity         string       `json:"identity"`
+	CeremonyID       string       `json:"ceremony_id,omitempty"`
+	PublicKeyPackage chusme.Bytes `json:"public_key_package"`
+	Sealed           chusme.Bytes `json:"sealed"`
+}
+
+// Save seals s's key package under passphrase with Argon2id parameters p
+// (the zero value means vault.DefaultParams) and writes the share file to
+// path with mode 0600, atomically. It checks the share first (as Open does).
+// It refuses to replace an existing file (ErrExists) unless overwrite is set.
+// The directory must exist.
+func Save(path string, s *Share, passphrase []byte, p vault.Params, overwrite bool) error {
+	if s == nil || s.KeyPackage == nil || s.PublicKeyPackage == nil {
+		return errors.New("sharefile: incomplete share")
+	}
+	if s.CeremonyID != "" && (len(s.CeremonyID) != 32 || !chusme.ValidFingerprint(s.CeremonyID+s.CeremonyID)) {
+		return errors.New("sharefile: invalid ceremony id")
+	}
+	if err := check(s); err != nil {
+		return err
+	}
+	if !overwrite {
+		// Fail before the Argon2id work; the write checks again atomically.
+		if _, err := os.Lstat(path); err == nil {
+			return ErrExists
+		}
+	}
+	pub, err := s.PublicKeyPackage.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	kp, err := s.KeyPackage.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	sealed, err := vault.Seal(passphrase, Purpose, kp, p)
+	clear(kp)
+	if err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(File{
+		Version:          Version,
+		KeyID:            s.KeyID,
+		Identity:         s.Identity,
+		CeremonyID:       s.CeremonyID,
+		PublicKeyPackage: pub,
+		Sealed:           sealed,
+	}, "", "  ")
+	if err != nil {
+		return err
+	}
+	data = append(data, '\n')
+	err = atomicfile.Write(path, data, Mode, overwrite)
+	if errors.Is(err, fs.ErrExist) {
+		return ErrExists
+	}
+	return err
+}
+
+// Read reads and checks the public part of the share file at path: version,
+// identity, public key package and key id. It needs no passphrase.
+func Read(path string) (File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return File{}, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return File{}, err
+	}
+	if len(data) > maxFileSize {
+		return File{}, ErrFormat
+	}
+	return Parse(data)
+}
+
+// Parse decodes and checks a share file's content (see Read).
+func Parse(data []byte) (File, error) {
+	var sf File
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sf); err != nil {
+		return File{}, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	if dec.More() {
+		return File{}, fmt.Errorf("%w: trailing data", ErrFormat)
+	}
+	if sf.Version != Version {
+		return File{}, fmt.Errorf("%w: version %d", ErrFormat, sf.Version)
+	}
+	if !chusme.ValidFingerprint(sf.KeyID) || !chusme.ValidFingerprint(sf.Identity) {
+		return File{}, fmt.Errorf("%w: key id or identity is not 64 lowercase hex digits", ErrFormat)
+	}
+	if _, err := sf.publicKeyPackage(); err != nil {
+		return File{}, err
+	}
+	return sf, nil
+}
+
+func (sf File) publicKeyPackage() (*frost.PublicKeyPackage, error) {
+	pub := new(frost.PublicKeyPackage)
+	if err := pub.UnmarshalBinary(sf.PublicKeyPackage); err != nil {
+		return nil, fmt.Errorf("%w: public key package: %v", ErrFormat, err)
+	}
+	if chusme.GroupKeyID(pub.VerifyingKey().Bytes()) != sf.KeyID {
+		return nil, fmt.Errorf("%w: key id %s is not the group key's", ErrMismatch, sf.KeyID)
+	}
+	return pub, nil
+}
+
+// Load reads the share file at path and opens it with passphrase. It
+// returns vault.ErrDecrypt (wrapped) for a wrong passphrase and ErrMismatch
+// if the key package is not the recorded share. The caller Zeroes the share.
+func Load(path string, passphrase []byte) (*Share, error) {
+	sf, err := Read(path)
+	if err != nil {
+		return nil, err
+	}
+	return sf.Open(passphrase)
+}
+
+// Open decrypts the key package of a parsed share file and checks it
+// against the recorded group key, identity and verifying share.
+func (sf File) Open(passphrase []byte) (*Share, error) {
+	pub, err := sf.publicKeyPackage()
+	if err != nil {
+		return nil, err
+	}
+	pt, err := vault.Open(passphrase, Purpose, sf.Sealed)
+	if err != nil {
+		return nil, fmt.Errorf("sharefile: %w", err)
+	}
+	kp := new(frost.KeyPackage)
+	err = kp.UnmarshalBinary(pt)
+	clear(pt)
+	if err != nil {
+		return nil, fmt.Errorf("%w: key package: %v", ErrFormat, err)
+	}
+	s := &Share{KeyID: sf.KeyID, Identity: sf.Identity, CeremonyID: sf.CeremonyID, KeyPackage: kp, PublicKeyPackage: pub}
+	if err := check(s); err != nil {
+		kp.Zero()
+		return nil, err
+	}
+	return s, nil
+}
+
+// check reports whether s's parts belong together.
+func check(s *Share) error {
+	kp, pub := s.KeyPackage, s.PublicKeyPackage
+	if !chusme.ValidFingerprint(s.Identity) {
+		return errors.New("sharefile: invalid identity fingerprint")
+	}
+	if chusme.GroupKeyID(pub.VerifyingKey().Bytes()) != s.KeyID {
+		return fmt.Errorf("%w: key id %s is not the group key's", ErrMismatch, s.KeyID)
+	}
+	if !kp.VerifyingKey().Equal(pub.VerifyingKey()) || kp.MinSigners() != pub.MinSigners() {
+		return fmt.Errorf("%w: the key package is for another group key or threshold", ErrMismatch)
+	}
+	id, err := frost.DeriveIdentifier([]byte(s.Identity))
+	if err != nil {
+		return err
+	}
+	if kp.Identifier() != id {
+		return fmt.Errorf("%w: the key package is not identity %s's", ErrMismatch, s.Identity)
+	}
+	vs, ok := pub.VerifyingShare(id)
+	if !ok || !vs.Equal(kp.VerifyingShare()) {
+		return fmt.Errorf("%w: the key package's verifying share is not the one the group key records", ErrMismatch)
+	}
+	return nil
+}
