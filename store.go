@@ -123,6 +123,7 @@ type NewSession struct {
 type Store interface {
 	CeremonyStore  // FROST ceremonies, group keys (ceremony.go)
 	LifecycleStore // TOTP, identity blobs and chains (lifecycle.go)
+	WSTicketStore  // single-use WebSocket tickets (ws.go)
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error
