@@ -112,7 +112,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	e := &env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
 	err := e.dispatch(args)
 	if errors.Is(err, errHelp) {
-		fmt.Fprint(stdout, usage+lifecycleUsage)
+		fmt.Fprint(stdout, usage+lifecycleUsage+ceremonyUsage)
 		return nil
 	}
 	if err != nil {
@@ -168,6 +168,10 @@ func (e *env) dispatch(args []string) error {
 		return e.rotate(args)
 	case "identity":
 		return e.identity(args)
+	case "ceremony":
+		return e.ceremony(args)
+	case "keys":
+		return e.keys(args)
 	case "admin":
 		fs := e.flags("admin")
 		if err := fs.Parse(args); err != nil {

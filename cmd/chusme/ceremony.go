@@ -1,0 +1,903 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/term"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/client/keyfile"
+	"github.com/chusme/chusme/client/sharefile"
+)
+
+const ceremonyUsage = `
+FROST ceremonies (key shares are kept in CONFIG/shares/KEY_ID.share, sealed with the key passphrase):
+  ceremony dkg --threshold T --participants FP,FP,…
+                                     start a T-of-N distributed key generation and take part in it
+                                     (you are a participant whether listed or not); saves your share
+  ceremony join ID [--yes --expect-sha256 HEX]
+                                     take part in a DKG or signing ceremony you are invited to; for
+                                     signing, shows the message's SHA-256 and requester and asks, or
+                                     with --yes signs only a message whose SHA-256 is HEX
+  ceremony sign --key KEY --message-file F [--signers FP,…]
+                                     start a signing ceremony of F with group key KEY and take part
+                                     (default signers: every participant of KEY); prints the signature
+  ceremony status ID                 show a ceremony: round, who has submitted, deadline, result
+  ceremony list [--status S]         your ceremonies, newest first (S: open, completed, failed, cancelled)
+  ceremony cancel ID                 cancel an open ceremony (its creator or an administrator)
+  keys show KEY                      show a group key: public key, threshold, participants
+  keys verify KEY SIG MSGFILE        verify an Ed25519 signature (hex or base64) of MSGFILE under the
+                                     group key KEY; exits with status 1 if it does not verify
+While a ceremony runs, its progress is shown on stderr.
+`
+
+// Codes of the errors the ceremony commands report themselves.
+const (
+	codeNotApproved      = "not_approved"      // the signer declined, or nobody approved
+	codeMessageMismatch  = "message_mismatch"  // the message is not the one expected
+	codeInvalidSignature = "invalid_signature" // keys verify: the signature does not verify
+)
+
+// ceremonyStatuses are the values of ceremony list --status.
+var ceremonyStatuses = []string{chusme.CeremonyOpen, chusme.CeremonyCompleted, chusme.CeremonyFailed, chusme.CeremonyCancelled}
+
+// ceremony runs the ceremony subcommands.
+func (e *env) ceremony(args []string) error {
+	sub, args, err := e.subcommand("ceremony", args, "dkg, join, sign, status, list or cancel")
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "dkg":
+		return e.ceremonyDKG(args)
+	case "join":
+		return e.ceremonyJoin(args)
+	case "sign":
+		return e.ceremonySign(args)
+	case "status":
+		return e.ceremonyStatus(args)
+	case "list":
+		return e.ceremonyList(args)
+	case "cancel":
+		return e.ceremonyCancel(args)
+	}
+	return usagef("unknown ceremony subcommand %q; run chusme help", sub)
+}
+
+// keys runs the group key subcommands.
+func (e *env) keys(args []string) error {
+	sub, args, err := e.subcommand("keys", args, "show or verify")
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "show":
+		return e.keysShow(args)
+	case "verify":
+		return e.keysVerify(args)
+	}
+	return usagef("unknown keys subcommand %q; run chusme help", sub)
+}
+
+// validCeremonyID reports whether s is a ceremony id: 32 lowercase hex
+// digits.
+func validCeremonyID(s string) bool { return len(s) == 32 && chusme.ValidFingerprint(s+s) }
+
+// ceremonyIDArg parses a command taking exactly one ceremony ID.
+func ceremonyIDArg(name string, rest []string) (string, error) {
+	if len(rest) != 1 || !validCeremonyID(rest[0]) {
+		return "", usagef("%s: give exactly one ceremony ID (32 lowercase hex digits)", name)
+	}
+	return rest[0], nil
+}
+
+// fingerprintList parses a comma-separated list of distinct fingerprints.
+func fingerprintList(name, flagName, s string) ([]string, error) {
+	var out []string
+	for fp := range strings.SplitSeq(s, ",") {
+		fp = strings.TrimSpace(fp)
+		if fp == "" {
+			continue
+		}
+		if !chusme.ValidFingerprint(fp) {
+			return nil, usagef("%s: %s: %q is not a fingerprint (64 lowercase hex digits)", name, flagName, fp)
+		}
+		if slices.Contains(out, fp) {
+			return nil, usagef("%s: %s: %s is listed twice", name, flagName, fp)
+		}
+		out = append(out, fp)
+	}
+	return out, nil
+}
+
+// unlocked is the identity key opened with its passphrase, which also seals
+// and opens the key shares.
+type unlocked struct {
+	fp   string // the identity's fingerprint
+	key  ed25519.PrivateKey
+	pass []byte
+}
+
+func (u *unlocked) wipe() {
+	clear(u.key)
+	clear(u.pass)
+}
+
+// unlock opens the identity key and keeps the passphrase. The caller wipes
+// the result.
+func (e *env) unlock() (*unlocked, error) {
+	path, err := e.keyPath()
+	if err != nil {
+		return nil, err
+	}
+	kf, err := keyfile.Read(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no identity key at %s; run chusme keygen", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	pass, err := e.passphrase(fmt.Sprintf("Passphrase for %s: ", path), false)
+	if err != nil {
+		return nil, err
+	}
+	key, err := kf.Open(pass)
+	if err != nil {
+		clear(pass)
+		return nil, err
+	}
+	return &unlocked{fp: kf.IdentityFingerprint(), key: key, pass: pass}, nil
+}
+
+// sharePath returns where the share of keyID lives.
+func (e *env) sharePath(keyID string) (string, error) {
+	dir, err := e.config()
+	if err != nil {
+		return "", err
+	}
+	return sharefile.Path(dir, keyID), nil
+}
+
+// loadShare opens u's share of group key keyID. The caller Zeroes it.
+func (e *env) loadShare(keyID string, u *unlocked) (*sharefile.Share, error) {
+	path, err := e.sharePath(keyID)
+	if err != nil {
+		return nil, err
+	}
+	sh, err := sharefile.Load(path, u.pass)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no share of key %s at %s: this identity did not take part in its DKG from this config directory", keyID, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if sh.Identity != u.fp {
+		sh.Zero()
+		return nil, fmt.Errorf("%s is the share of %s, not of this identity %s", path, sh.Identity, u.fp)
+	}
+	return sh, nil
+}
+
+// cancelOnInterrupt cancels ceremony id, best effort, when the command was
+// interrupted: the creator gives up on its ceremony rather than letting it
+// wait for its deadline.
+func (e *env) cancelOnInterrupt(c *client.Client, id string) {
+	if e.ctx.Err() == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.CancelCeremony(ctx, id); err == nil {
+		fmt.Fprintf(e.stderr, "Cancelled ceremony %s.\n", id)
+	}
+}
+
+// dkgOutput is what ceremony dkg, and ceremony join of a DKG, print.
+type dkgOutput struct {
+	CeremonyID   string   `json:"ceremony_id"`
+	Kind         string   `json:"kind"`
+	Status       string   `json:"status"`
+	KeyID        string   `json:"key_id"`
+	PublicKey    string   `json:"public_key"` // hex
+	Threshold    int      `json:"threshold"`
+	Participants []string `json:"participants"`
+	ShareFile    string   `json:"share_file"`
+}
+
+// ceremonyDKG starts a DKG and takes part in it.
+func (e *env) ceremonyDKG(args []string) error {
+	fs := e.flags("ceremony dkg")
+	threshold := fs.Int("threshold", 0, "")
+	partsFlag := fs.String("participants", "", "")
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	parts, err := fingerprintList("ceremony dkg", "--participants", *partsFlag)
+	if err != nil {
+		return err
+	}
+	if len(parts) == 0 {
+		return usagef("ceremony dkg: --participants FP,FP,… is required")
+	}
+	if *threshold < 2 {
+		return usagef("ceremony dkg: --threshold must be at least 2")
+	}
+	if _, err := e.kdfParams(); err != nil {
+		return err
+	}
+	u, err := e.unlock()
+	if err != nil {
+		return err
+	}
+	defer u.wipe()
+	if !slices.Contains(parts, u.fp) {
+		parts = append(parts, u.fp)
+	}
+	if *threshold > len(parts) {
+		return usagef("ceremony dkg: --threshold %d is above the %d participants", *threshold, len(parts))
+	}
+	if err := e.prepareShareDir(); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	info, err := c.StartDKG(e.ctx, *threshold, parts)
+	if err != nil {
+		return err
+	}
+	err = e.runDKG(c, u, info)
+	if err != nil {
+		e.cancelOnInterrupt(c, info.ID)
+	}
+	return err
+}
+
+// prepareShareDir creates CONFIG/shares before a DKG, so that the share can
+// be saved once the ceremony ends.
+func (e *env) prepareShareDir() error {
+	dir, err := e.config()
+	if err != nil {
+		return err
+	}
+	return os.MkdirAll(filepath.Join(dir, sharefile.Dir), 0o700)
+}
+
+// runDKG takes part in DKG ceremony info and saves the share.
+func (e *env) runDKG(c *client.Client, u *unlocked, info chusme.CeremonyInfo) error {
+	params, err := e.kdfParams()
+	if err != nil {
+		return err
+	}
+	if err := e.prepareShareDir(); err != nil {
+		return err
+	}
+	pv := e.newProgress(u.fp)
+	pv.update(info)
+	res, err := c.RunDKG(e.ctx, info.ID, u.key, pv.update)
+	pv.finish()
+	if err != nil {
+		return err
+	}
+	defer res.KeyPackage.Zero()
+	path, err := e.sharePath(res.KeyID)
+	if err != nil {
+		return err
+	}
+	err = sharefile.Save(path, &sharefile.Share{
+		KeyID:            res.KeyID,
+		Identity:         u.fp,
+		CeremonyID:       info.ID,
+		KeyPackage:       res.KeyPackage,
+		PublicKeyPackage: res.PublicKeyPackage,
+	}, u.pass, params, false)
+	if err != nil {
+		return fmt.Errorf("saving the key share: %w", err)
+	}
+	out := dkgOutput{
+		CeremonyID:   res.Ceremony.ID,
+		Kind:         res.Ceremony.Kind,
+		Status:       res.Ceremony.Status,
+		KeyID:        res.KeyID,
+		PublicKey:    hex.EncodeToString(res.PublicKeyPackage.VerifyingKey().Bytes()),
+		Threshold:    res.Ceremony.Threshold,
+		Participants: res.Ceremony.Participants,
+		ShareFile:    path,
+	}
+	return e.output(out, func(w io.Writer) {
+		fmt.Fprintf(w, "ceremony\t%s completed\n", out.CeremonyID)
+		fmt.Fprintf(w, "key\t%s\n", out.KeyID)
+		fmt.Fprintf(w, "public key\t%s\n", out.PublicKey)
+		fmt.Fprintf(w, "threshold\t%d of %d\n", out.Threshold, len(out.Participants))
+		fmt.Fprintf(w, "share file\t%s\n", out.ShareFile)
+	})
+}
+
+// signOutput is what ceremony sign, and ceremony join of a signing
+// ceremony, print.
+type signOutput struct {
+	CeremonyID      string   `json:"ceremony_id"`
+	Kind            string   `json:"kind"`
+	Status          string   `json:"status"`
+	KeyID           string   `json:"key_id"`
+	Requester       string   `json:"requester"`
+	Signers         []string `json:"signers"`
+	MessageSHA256   string   `json:"message_sha256"`
+	Signature       string   `json:"signature"`        // hex
+	SignatureBase64 string   `json:"signature_base64"` // standard, padded
+}
+
+// ceremonySign starts a signing ceremony and takes part in it.
+func (e *env) ceremonySign(args []string) error {
+	fs := e.flags("ceremony sign")
+	keyID := fs.String("key", "", "")
+	msgFile := fs.String("message-file", "", "")
+	signersFlag := fs.String("signers", "", "")
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	if !chusme.ValidFingerprint(*keyID) {
+		return usagef("ceremony sign: --key KEY_ID (64 lowercase hex digits) is required")
+	}
+	if *msgFile == "" {
+		return usagef("ceremony sign: --message-file F is required")
+	}
+	signers, err := fingerprintList("ceremony sign", "--signers", *signersFlag)
+	if err != nil {
+		return err
+	}
+	msg, err := readSmallFile(*msgFile)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(msg)
+	u, err := e.unlock()
+	if err != nil {
+		return err
+	}
+	defer u.wipe()
+	sh, err := e.loadShare(*keyID, u)
+	if err != nil {
+		return err
+	}
+	defer sh.Zero()
+	if len(signers) > 0 && !slices.Contains(signers, u.fp) {
+		signers = append(signers, u.fp)
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	info, err := c.StartSign(e.ctx, *keyID, msg, signers)
+	if err != nil {
+		return err
+	}
+	// The creator approves the message it chose, provided the server
+	// relays that one.
+	err = e.runSign(c, u, sh, info.ID, e.approver(true, sum[:]))
+	if err != nil {
+		e.cancelOnInterrupt(c, info.ID)
+	}
+	return err
+}
+
+// runSign takes part in signing ceremony id with share sh and prints the
+// signature.
+func (e *env) runSign(c *client.Client, u *unlocked, sh *sharefile.Share, id string, approve client.Approver) error {
+	pv := e.newProgress(u.fp)
+	var req client.SignRequest
+	sig, err := c.RunSign(e.ctx, id, u.key, sh.KeyID, sh.KeyPackage, func(ctx context.Context, r client.SignRequest) (bool, error) {
+		req = r
+		ok, err := approve(ctx, r)
+		if ok && err == nil {
+			// Show the progress from here: nothing was sent before.
+			if info, err := c.Ceremony(ctx, id); err == nil {
+				pv.update(info)
+			}
+		}
+		return ok, err
+	}, pv.update)
+	pv.finish()
+	if errors.Is(err, client.ErrNotApproved) {
+		return chusme.Errorf(codeNotApproved, "not signed: the request was not approved (non-interactively, use --yes --expect-sha256 HEX)")
+	}
+	if err != nil {
+		return err
+	}
+	out := signOutput{
+		CeremonyID:      id,
+		Kind:            chusme.KindSign,
+		Status:          chusme.CeremonyCompleted,
+		KeyID:           sh.KeyID,
+		Requester:       req.Requester,
+		Signers:         req.Signers,
+		MessageSHA256:   hex.EncodeToString(req.MessageSHA256[:]),
+		Signature:       hex.EncodeToString(sig),
+		SignatureBase64: base64.StdEncoding.EncodeToString(sig),
+	}
+	return e.output(out, func(w io.Writer) {
+		fmt.Fprintf(w, "ceremony\t%s completed\n", out.CeremonyID)
+		fmt.Fprintf(w, "key\t%s\n", out.KeyID)
+		fmt.Fprintf(w, "message sha256\t%s\n", out.MessageSHA256)
+		fmt.Fprintf(w, "signature\t%s\n", out.Signature)
+		fmt.Fprintf(w, "base64\t%s\n", out.SignatureBase64)
+	})
+}
+
+// approver decides whether to sign: the message's SHA-256 must be expect
+// when given; then yes approves, and otherwise the request is shown on
+// stderr and a "y" or "yes" line on standard input approves.
+func (e *env) approver(yes bool, expect []byte) client.Approver {
+	return func(_ context.Context, req client.SignRequest) (bool, error) {
+		if expect != nil && !bytes.Equal(expect, req.MessageSHA256[:]) {
+			return false, chusme.Errorf(codeMessageMismatch,
+				"refusing to sign: the message of ceremony %s has SHA-256 %x, not the expected %x; nothing was sent",
+				req.CeremonyID, req.MessageSHA256, expect)
+		}
+		if yes {
+			return true, nil
+		}
+		w := e.stderr
+		fmt.Fprintf(w, "Signing request, ceremony %s\n", req.CeremonyID)
+		fmt.Fprintf(w, "  requester       %s\n", req.Requester)
+		fmt.Fprintf(w, "  group key       %s\n", req.KeyID)
+		fmt.Fprintf(w, "  signers         %s\n", strings.Join(req.Signers, ", "))
+		fmt.Fprintf(w, "  message         %d bytes\n", len(req.Message))
+		fmt.Fprintf(w, "  message sha256  %x\n", req.MessageSHA256)
+		if len(req.Message) <= 256 && utf8.Valid(req.Message) {
+			fmt.Fprintf(w, "  message text    %q\n", req.Message)
+		}
+		line, err := e.askLine("Sign this message? [y/N] ", "")
+		if err != nil {
+			return false, err
+		}
+		line = strings.ToLower(line)
+		return line == "y" || line == "yes", nil
+	}
+}
+
+// ceremonyJoin takes part in a ceremony the identity is invited to.
+func (e *env) ceremonyJoin(args []string) error {
+	fs := e.flags("ceremony join")
+	yes := fs.Bool("yes", false, "")
+	expectHex := fs.String("expect-sha256", "", "")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	id, err := ceremonyIDArg("ceremony join", rest)
+	if err != nil {
+		return err
+	}
+	var expect []byte
+	if *expectHex != "" {
+		expect, err = hex.DecodeString(*expectHex)
+		if err != nil || len(expect) != sha256.Size {
+			return usagef("ceremony join: --expect-sha256 must be 64 hex digits")
+		}
+	}
+	if *yes && expect == nil {
+		return usagef("ceremony join: --yes needs --expect-sha256 HEX, the SHA-256 of the message you approve")
+	}
+	if _, err := e.kdfParams(); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	info, err := c.Ceremony(e.ctx, id)
+	if err != nil {
+		return err
+	}
+	if info.Kind == chusme.KindDKG && (expect != nil || *yes) {
+		return usagef("ceremony join: --yes and --expect-sha256 are for signing ceremonies; %s is a DKG", id)
+	}
+	u, err := e.unlock()
+	if err != nil {
+		return err
+	}
+	defer u.wipe()
+	switch info.Kind {
+	case chusme.KindDKG:
+		return e.runDKG(c, u, info)
+	case chusme.KindSign:
+		sh, err := e.loadShare(info.KeyID, u)
+		if err != nil {
+			return err
+		}
+		defer sh.Zero()
+		return e.runSign(c, u, sh, id, e.approver(*yes, expect))
+	}
+	return fmt.Errorf("ceremony %s is of kind %q, which this client can't take part in", id, info.Kind)
+}
+
+// ceremonyStatus shows a ceremony.
+func (e *env) ceremonyStatus(args []string) error {
+	rest, err := parse(e.flags("ceremony status"), args)
+	if err != nil {
+		return err
+	}
+	id, err := ceremonyIDArg("ceremony status", rest)
+	if err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	info, err := c.Ceremony(e.ctx, id)
+	if err != nil {
+		return err
+	}
+	return e.output(info, func(w io.Writer) { ceremonyText(w, info) })
+}
+
+// ceremonyText prints a ceremony's state.
+func ceremonyText(w io.Writer, info chusme.CeremonyInfo) {
+	fmt.Fprintf(w, "ceremony\t%s\n", info.ID)
+	fmt.Fprintf(w, "kind\t%s\n", info.Kind)
+	fmt.Fprintf(w, "status\t%s\n", info.Status)
+	fmt.Fprintf(w, "round\t%d of %d\n", info.Round, info.Rounds)
+	fmt.Fprintf(w, "creator\t%s\n", info.Creator)
+	fmt.Fprintf(w, "threshold\t%d\n", info.Threshold)
+	if info.KeyID != "" {
+		fmt.Fprintf(w, "key\t%s\n", info.KeyID)
+	}
+	if info.Kind == chusme.KindSign {
+		fmt.Fprintf(w, "message sha256\t%x\n", sha256.Sum256(info.Message))
+	}
+	for _, fp := range info.Participants {
+		mark := "waiting"
+		if slices.Contains(info.Submitted, fp) {
+			mark = "submitted"
+		}
+		if info.Status != chusme.CeremonyOpen {
+			mark = ""
+		}
+		fmt.Fprintf(w, "participant\t%s\t%s\n", fp, mark)
+	}
+	if info.Status == chusme.CeremonyOpen {
+		fmt.Fprintf(w, "deadline\t%s\n", formatTime(info.Deadline))
+	}
+	if f := info.Failure; f != nil {
+		fmt.Fprintf(w, "failure\t%s (%s)\n", f.Message, f.Reason)
+		if len(f.Culprits) > 0 {
+			fmt.Fprintf(w, "named\t%s\n", strings.Join(f.Culprits, ", "))
+		}
+	}
+	if r := info.Result; r != nil {
+		if r.KeyID != "" {
+			fmt.Fprintf(w, "result key\t%s\n", r.KeyID)
+		}
+		if len(r.Signature) > 0 {
+			fmt.Fprintf(w, "signature\t%x\n", []byte(r.Signature))
+		}
+	}
+}
+
+// ceremonyList lists the identity's ceremonies.
+func (e *env) ceremonyList(args []string) error {
+	fs := e.flags("ceremony list")
+	status := fs.String("status", "", "")
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	if *status != "" && !slices.Contains(ceremonyStatuses, *status) {
+		return usagef("ceremony list: --status must be one of %s", strings.Join(ceremonyStatuses, ", "))
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	list, err := c.Ceremonies(e.ctx, *status)
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []chusme.CeremonyInfo{}
+	}
+	return e.output(chusme.CeremonyList{Ceremonies: list}, func(w io.Writer) {
+		fmt.Fprintf(w, "ID\tKIND\tSTATUS\tROUND\tPARTICIPANTS\tCREATED\n")
+		for _, info := range list {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d/%d\t%d\t%s\n", info.ID, info.Kind, info.Status, info.Round, info.Rounds,
+				len(info.Participants), formatTime(info.CreatedAt))
+		}
+	})
+}
+
+// ceremonyCancel cancels an open ceremony.
+func (e *env) ceremonyCancel(args []string) error {
+	rest, err := parse(e.flags("ceremony cancel"), args)
+	if err != nil {
+		return err
+	}
+	id, err := ceremonyIDArg("ceremony cancel", rest)
+	if err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	info, err := c.CancelCeremony(e.ctx, id)
+	if err != nil {
+		return err
+	}
+	return e.output(info, func(w io.Writer) { ceremonyText(w, info) })
+}
+
+// keyIDArg parses the KEY argument of keys show and keys verify.
+func keyIDArg(name string, s string) (string, error) {
+	if !chusme.ValidFingerprint(s) {
+		return "", usagef("%s: %q is not a key id (64 lowercase hex digits)", name, s)
+	}
+	return s, nil
+}
+
+// groupKey fetches a group key and checks that it is the key keyID names
+// (the id is the fingerprint of the public key).
+func (e *env) groupKey(c *client.Client, keyID string) (chusme.GroupKeyInfo, error) {
+	gk, err := c.GroupKey(e.ctx, keyID)
+	if err != nil {
+		return gk, err
+	}
+	if gk.KeyID != keyID || len(gk.PublicKey) != ed25519.PublicKeySize || chusme.GroupKeyID(gk.PublicKey) != keyID {
+		return gk, fmt.Errorf("the server answered another key than %s", keyID)
+	}
+	return gk, nil
+}
+
+// keysShow shows a group key.
+func (e *env) keysShow(args []string) error {
+	rest, err := parse(e.flags("keys show"), args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("keys show: give exactly one KEY id")
+	}
+	keyID, err := keyIDArg("keys show", rest[0])
+	if err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	gk, err := e.groupKey(c, keyID)
+	if err != nil {
+		return err
+	}
+	share := ""
+	if path, err := e.sharePath(keyID); err == nil {
+		if _, err := sharefile.Read(path); err == nil {
+			share = path
+		}
+	}
+	return e.output(struct {
+		chusme.GroupKeyInfo
+		ShareFile string `json:"share_file,omitempty"`
+	}{gk, share}, func(w io.Writer) {
+		fmt.Fprintf(w, "key\t%s\n", gk.KeyID)
+		fmt.Fprintf(w, "public key\t%x\n", []byte(gk.PublicKey))
+		fmt.Fprintf(w, "threshold\t%d of %d\n", gk.Threshold, len(gk.Participants))
+		for _, fp := range gk.Participants {
+			fmt.Fprintf(w, "participant\t%s\t%x\n", fp, []byte(gk.VerifyingShares[fp]))
+		}
+		fmt.Fprintf(w, "ceremony\t%s\n", gk.CeremonyID)
+		fmt.Fprintf(w, "created\t%s\n", formatTime(gk.CreatedAt))
+		if share != "" {
+			fmt.Fprintf(w, "my share\t%s\n", share)
+		}
+	})
+}
+
+// parseSignature decodes a 64-byte signature given in hex or base64
+// (standard or URL alphabet, padded or not).
+func parseSignature(s string) ([]byte, bool) {
+	s = strings.TrimSpace(s)
+	if b, err := hex.DecodeString(s); err == nil && len(b) == ed25519.SignatureSize {
+		return b, true
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) == ed25519.SignatureSize {
+			return b, true
+		}
+	}
+	return nil, false
+}
+
+// keysVerify verifies a signature under a group key, locally.
+func (e *env) keysVerify(args []string) error {
+	rest, err := parse(e.flags("keys verify"), args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 3 {
+		return usagef("keys verify: give KEY SIG MSGFILE")
+	}
+	keyID, err := keyIDArg("keys verify", rest[0])
+	if err != nil {
+		return err
+	}
+	sig, ok := parseSignature(rest[1])
+	if !ok {
+		return usagef("keys verify: SIG must be a 64-byte signature in hex or base64")
+	}
+	msg, err := os.ReadFile(rest[2])
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(msg)
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	gk, err := e.groupKey(c, keyID)
+	if err != nil {
+		return err
+	}
+	if !ed25519.Verify(ed25519.PublicKey(gk.PublicKey), msg, sig) {
+		return chusme.Errorf(codeInvalidSignature, "the signature does NOT verify: it is not group key %s's signature of %s (SHA-256 %x)", keyID, rest[2], sum)
+	}
+	return e.output(struct {
+		Valid         bool   `json:"valid"`
+		KeyID         string `json:"key_id"`
+		PublicKey     string `json:"public_key"`
+		MessageSHA256 string `json:"message_sha256"`
+	}{true, keyID, hex.EncodeToString(gk.PublicKey), hex.EncodeToString(sum[:])}, func(w io.Writer) {
+		fmt.Fprintf(w, "valid\tthe signature verifies under group key %s\n", keyID)
+		fmt.Fprintf(w, "public key\t%x\n", []byte(gk.PublicKey))
+		fmt.Fprintf(w, "message sha256\t%x\n", sum)
+	})
+}
+
+// progressView shows a running ceremony on stderr: one line redrawn in place
+// (with a live countdown to the deadline) on a terminal, otherwise one plain
+// line for every new state.
+type progressView struct {
+	w   io.Writer
+	me  string
+	tty bool
+
+	mu       sync.Mutex
+	info     chusme.CeremonyInfo
+	shown    bool
+	lastVer  int64
+	lastDraw string
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+func (e *env) newProgress(me string) *progressView {
+	v := &progressView{w: e.stderr, me: me}
+	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		v.tty = true
+	}
+	return v
+}
+
+// update shows a new state of the ceremony (a client.Progress).
+func (v *progressView) update(info chusme.CeremonyInfo) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.shown && info.Version == v.lastVer {
+		return
+	}
+	v.info, v.lastVer = info, info.Version
+	if !v.shown && v.tty {
+		v.stop, v.done = make(chan struct{}), make(chan struct{})
+		go v.tick()
+	}
+	v.shown = true
+	v.draw()
+}
+
+// tick redraws the line every second, for the countdown.
+func (v *progressView) tick() {
+	defer close(v.done)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-v.stop:
+			return
+		case <-t.C:
+			v.mu.Lock()
+			v.draw()
+			v.mu.Unlock()
+		}
+	}
+}
+
+// draw writes the current line; v.mu is held.
+func (v *progressView) draw() {
+	line := progressLine(v.info, v.me, time.Now())
+	if v.tty {
+		if line != v.lastDraw {
+			fmt.Fprintf(v.w, "\r\033[K%s", line)
+		}
+	} else {
+		fmt.Fprintln(v.w, line)
+	}
+	v.lastDraw = line
+}
+
+// finish ends the display: the terminal line is left as last drawn.
+func (v *progressView) finish() {
+	v.mu.Lock()
+	stop, done, shown := v.stop, v.done, v.shown
+	v.stop = nil
+	v.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+	if shown && v.tty {
+		fmt.Fprintln(v.w)
+	}
+}
+
+// short abbreviates a fingerprint for the progress line.
+func short(fp, me string) string {
+	if fp == me {
+		return "you"
+	}
+	if len(fp) > 12 {
+		return fp[:12]
+	}
+	return fp
+}
+
+// progressLine describes a ceremony's state in one line.
+func progressLine(info chusme.CeremonyInfo, me string, now time.Time) string {
+	head := fmt.Sprintf("ceremony %s (%s)", info.ID, info.Kind)
+	if info.Status != chusme.CeremonyOpen {
+		s := fmt.Sprintf("%s: %s", head, info.Status)
+		if f := info.Failure; f != nil {
+			s += fmt.Sprintf(" in round %d: %s (%s)", info.Round, f.Message, f.Reason)
+		}
+		return s
+	}
+	var done, waiting []string
+	for _, fp := range info.Participants {
+		if slices.Contains(info.Submitted, fp) {
+			done = append(done, short(fp, me))
+		} else {
+			waiting = append(waiting, short(fp, me))
+		}
+	}
+	s := fmt.Sprintf("%s: round %d/%d, %d/%d submitted", head, info.Round, info.Rounds, len(done), len(info.Participants))
+	if len(done) > 0 {
+		s += " (" + strings.Join(done, ", ") + ")"
+	}
+	if len(waiting) > 0 {
+		s += ", waiting for " + strings.Join(waiting, ", ")
+	}
+	if !info.Deadline.IsZero() {
+		left := info.Deadline.Sub(now).Round(time.Second)
+		if left < 0 {
+			left = 0
+		}
+		s += fmt.Sprintf(", deadline %s (%s left)", info.Deadline.Local().Format(time.TimeOnly), left)
+	}
+	return s
+}

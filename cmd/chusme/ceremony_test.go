@@ -1,0 +1,315 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client/sharefile"
+	"github.com/chusme/chusme/internal/servertest"
+)
+
+// idWatcher is a stderr that records everything and hands over the first
+// ceremony id the progress display names.
+type idWatcher struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	id   chan string
+	sent bool
+}
+
+var progressID = regexp.MustCompile(`ceremony ([0-9a-f]{32}) \(`)
+
+func (w *idWatcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if !w.sent {
+		if m := progressID.FindSubmatch(w.buf.Bytes()); m != nil {
+			w.id <- string(m[1])
+			w.sent = true
+		}
+	}
+	return len(p), nil
+}
+
+func (w *idWatcher) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// background is a CLI command running in a goroutine.
+type background struct {
+	args   []string
+	stdout bytes.Buffer
+	stderr *idWatcher
+	err    error
+	done   chan struct{}
+}
+
+// start runs the CLI in the background.
+func (c *cli) start(args ...string) *background {
+	b := &background{args: args, stderr: &idWatcher{id: make(chan string, 1)}, done: make(chan struct{})}
+	go func() {
+		defer close(b.done)
+		b.err = run(context.Background(), args, c.getenv, strings.NewReader(""), &b.stdout, b.stderr)
+	}()
+	return b
+}
+
+// ceremonyID waits for the command's progress display to name its ceremony.
+func (b *background) ceremonyID(t *testing.T) string {
+	t.Helper()
+	select {
+	case id := <-b.stderr.id:
+		return id
+	case <-b.done:
+		t.Fatalf("chusme %s ended before naming its ceremony: %v\n%s%s", strings.Join(b.args, " "), b.err, b.stdout.String(), b.stderr)
+	case <-time.After(time.Minute):
+		t.Fatalf("chusme %s named no ceremony\n%s", strings.Join(b.args, " "), b.stderr)
+	}
+	return ""
+}
+
+// wait waits for the command and decodes its JSON output into v (nil: the
+// command is expected to fail, and its error is returned).
+func (b *background) wait(t *testing.T, v any) error {
+	t.Helper()
+	select {
+	case <-b.done:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("chusme %s did not end\n%s", strings.Join(b.args, " "), b.stderr)
+	}
+	if v == nil {
+		if b.err == nil {
+			t.Fatalf("chusme %s succeeded, want an error\n%s", strings.Join(b.args, " "), b.stdout.String())
+		}
+		return b.err
+	}
+	if b.err != nil {
+		t.Fatalf("chusme %s: %v\nstdout: %s\nstderr: %s", strings.Join(b.args, " "), b.err, b.stdout.String(), b.stderr)
+	}
+	if err := json.Unmarshal(b.stdout.Bytes(), v); err != nil {
+		t.Fatalf("chusme %s: output is not one JSON object: %v\n%s", strings.Join(b.args, " "), err, b.stdout.String())
+	}
+	return nil
+}
+
+// newMember makes an identity with its own config directory, registered
+// with an invite of admin.
+func newMember(t *testing.T, s *servertest.Server, admin *cli, pass string) (*cli, string) {
+	t.Helper()
+	var inv chusme.InviteResponse
+	admin.okJSON(&inv, "admin", "invite")
+	c := newCLI(t, s.URL, pass)
+	fp := strings.TrimSpace(c.ok("keygen"))
+	c.ok("register", "--invite", inv.Invite)
+	return c, fp
+}
+
+// A 2-of-3 DKG, a signing and a refused signing, each CLI in its own
+// config directory, through the real server.
+func TestCeremonyCLI(t *testing.T) {
+	s := servertest.Start(t)
+	admin := newCLI(t, s.URL, "admin pw")
+	adminFP := strings.TrimSpace(admin.ok("keygen"))
+	admin.ok("setup", "--token", s.SetupToken(t))
+	alice, aliceFP := newMember(t, s, admin, "alice pw")
+	bob, bobFP := newMember(t, s, admin, "bob pw")
+
+	// DKG: the admin starts it (and is a participant without being
+	// listed); the others join once their list shows it.
+	dkg := admin.start("ceremony", "dkg", "--threshold", "2", "--participants", aliceFP+","+bobFP, "--json")
+	id := dkg.ceremonyID(t)
+	var list chusme.CeremonyList
+	alice.okJSON(&list, "ceremony", "list", "--status", "open")
+	if len(list.Ceremonies) != 1 || list.Ceremonies[0].ID != id || list.Ceremonies[0].Kind != chusme.KindDKG {
+		t.Fatalf("alice's open ceremonies = %+v, want %s", list, id)
+	}
+	joinA := alice.start("ceremony", "join", id, "--json")
+	joinB := bob.start("ceremony", "join", id, "--json")
+	var outs [3]dkgOutput
+	dkg.wait(t, &outs[0])
+	joinA.wait(t, &outs[1])
+	joinB.wait(t, &outs[2])
+	keyID := outs[0].KeyID
+	for i, c := range []*cli{admin, alice, bob} {
+		o := outs[i]
+		if o.CeremonyID != id || o.KeyID != keyID || o.Status != chusme.CeremonyCompleted || o.Threshold != 2 || len(o.Participants) != 3 {
+			t.Fatalf("participant %d printed %+v", i, o)
+		}
+		path := filepath.Join(c.env["CHUSME_CONFIG_DIR"], "shares", keyID+".share")
+		if o.ShareFile != path {
+			t.Fatalf("share file %s, want %s", o.ShareFile, path)
+		}
+		fi, err := os.Stat(path)
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("share file: %v, %v", fi, err)
+		}
+		sh, err := sharefile.Load(path, []byte(c.env["CHUSME_PASSPHRASE"]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret := sh.KeyPackage.SigningShare().Bytes()
+		kp, _ := sh.KeyPackage.MarshalBinary()
+		data, _ := os.ReadFile(path)
+		if bytes.Contains(data, secret) || bytes.Contains(data, kp) ||
+			bytes.Contains(data, []byte(hex.EncodeToString(secret))) || bytes.Contains(data, []byte(base64.RawURLEncoding.EncodeToString(secret))) {
+			t.Fatalf("%s holds the signing share in clear", path)
+		}
+		sh.Zero()
+		if !strings.Contains(dkg.stderr.String(), "round 1/3") {
+			t.Fatalf("no progress shown:\n%s", dkg.stderr)
+		}
+	}
+	t.Logf("progress of ceremony dkg:\n%s", dkg.stderr)
+	var gk chusme.GroupKeyInfo
+	bob.okJSON(&gk, "keys", "show", keyID)
+	if gk.KeyID != keyID || hex.EncodeToString(gk.PublicKey) != outs[0].PublicKey || gk.Threshold != 2 ||
+		!slices.Contains(gk.Participants, adminFP) {
+		t.Fatalf("keys show = %+v", gk)
+	}
+
+	// Signing by the admin and alice; alice approves the hash on the
+	// command line.
+	dir := t.TempDir()
+	msgFile := filepath.Join(dir, "message")
+	msg := []byte("release v1.0.0 digest 1f2e3d")
+	os.WriteFile(msgFile, msg, 0o600)
+	sum := sha256.Sum256(msg)
+	h := hex.EncodeToString(sum[:])
+	sign := admin.start("ceremony", "sign", "--key", keyID, "--message-file", msgFile, "--signers", aliceFP, "--json")
+	signID := sign.ceremonyID(t)
+	var joined, signed signOutput
+	alice.okJSON(&joined, "ceremony", "join", signID, "--yes", "--expect-sha256", h)
+	sign.wait(t, &signed)
+	if signed.Signature != joined.Signature || signed.CeremonyID != signID || joined.Requester != adminFP || joined.MessageSHA256 != h {
+		t.Fatalf("sign printed %+v, join printed %+v", signed, joined)
+	}
+	sig, _ := hex.DecodeString(signed.Signature)
+	if !ed25519.Verify(ed25519.PublicKey(gk.PublicKey), msg, sig) {
+		t.Fatal("the signature does not verify under the group key")
+	}
+	if b, _ := base64.StdEncoding.DecodeString(signed.SignatureBase64); !bytes.Equal(b, sig) {
+		t.Fatalf("signature_base64 %q", signed.SignatureBase64)
+	}
+
+	// keys verify: locally, against the fetched group key.
+	if out := bob.ok("keys", "verify", keyID, signed.Signature, msgFile); !strings.Contains(out, "verifies") {
+		t.Fatalf("keys verify printed %q", out)
+	}
+	bob.ok("keys", "verify", keyID, signed.SignatureBase64, msgFile)
+	flipped := filepath.Join(dir, "flipped")
+	bad := slices.Clone(msg)
+	bad[0] ^= 1
+	os.WriteFile(flipped, bad, 0o600)
+	if msg := bob.fails(codeInvalidSignature, "keys", "verify", keyID, signed.Signature, flipped); !strings.Contains(msg, "does NOT verify") {
+		t.Fatalf("keys verify of a flipped message: %q", msg)
+	}
+
+	// A join with the wrong expected hash refuses and sends nothing; so
+	// does one nobody approves.
+	sign2 := bob.start("ceremony", "sign", "--key", keyID, "--message-file", msgFile, "--signers", aliceFP)
+	id2 := sign2.ceremonyID(t)
+	wrong := sha256.Sum256([]byte("something else"))
+	if msg := alice.fails(codeMessageMismatch, "ceremony", "join", id2, "--yes", "--expect-sha256", hex.EncodeToString(wrong[:])); !strings.Contains(msg, h) {
+		t.Fatalf("join with a wrong hash: %q", msg)
+	}
+	_, errOut, err := alice.run("ceremony", "join", id2)
+	if err == nil || !strings.Contains(errOut, h) || !strings.Contains(errOut, "("+codeNotApproved+")") {
+		t.Fatalf("unapproved join: %v\n%s", err, errOut)
+	}
+	var st chusme.CeremonyInfo
+	alice.okJSON(&st, "ceremony", "status", id2)
+	if st.Status != chusme.CeremonyOpen || st.Round != 1 || slices.Contains(st.Submitted, aliceFP) {
+		t.Fatalf("after the refusals: %+v", st)
+	}
+	bob.okJSON(&st, "ceremony", "cancel", id2)
+	if st.Status != chusme.CeremonyCancelled {
+		t.Fatalf("cancel: %+v", st)
+	}
+	sign2.wait(t, nil)
+	if !strings.Contains(sign2.stderr.String(), "cancelled") {
+		t.Fatalf("the cancelled signer printed\n%s", sign2.stderr)
+	}
+
+	// status and list in text form.
+	if out := alice.ok("ceremony", "status", signID); !strings.Contains(out, "completed") || !strings.Contains(out, signed.Signature) {
+		t.Fatalf("ceremony status printed\n%s", out)
+	}
+	alice.okJSON(&list, "ceremony", "list")
+	if len(list.Ceremonies) != 3 {
+		t.Fatalf("alice's ceremonies = %+v", list)
+	}
+	if out := alice.ok("ceremony", "list", "--status", "cancelled"); !strings.Contains(out, id2) || strings.Contains(out, signID) {
+		t.Fatalf("ceremony list --status cancelled printed\n%s", out)
+	}
+}
+
+func TestCeremonyUsage(t *testing.T) {
+	c := newCLI(t, "http://127.0.0.1:1", "pw")
+	out := c.ok("help")
+	for _, cmd := range []string{"ceremony dkg", "ceremony join", "ceremony sign", "ceremony status", "ceremony list", "keys show", "keys verify"} {
+		if !strings.Contains(out, cmd) {
+			t.Fatalf("usage lacks %q", cmd)
+		}
+	}
+	fp := strings.Repeat("ab", 32)
+	id := strings.Repeat("cd", 16)
+	for _, args := range [][]string{
+		{"ceremony"},
+		{"ceremony", "frobnicate"},
+		{"ceremony", "dkg"},
+		{"ceremony", "dkg", "--threshold", "2"},
+		{"ceremony", "dkg", "--threshold", "1", "--participants", fp},
+		{"ceremony", "dkg", "--threshold", "2", "--participants", "nope"},
+		{"ceremony", "dkg", "--threshold", "2", "--participants", fp + "," + fp},
+		{"ceremony", "join"},
+		{"ceremony", "join", "not-an-id"},
+		{"ceremony", "join", id, "--yes"},
+		{"ceremony", "join", id, "--expect-sha256", "abc"},
+		{"ceremony", "sign", "--message-file", "m"},
+		{"ceremony", "sign", "--key", fp},
+		{"ceremony", "status"},
+		{"ceremony", "list", "--status", "weird"},
+		{"ceremony", "cancel", id, id},
+		{"keys"},
+		{"keys", "show", "x"},
+		{"keys", "verify", fp, "00"},
+		{"keys", "verify", fp, "00", "m"},
+	} {
+		c.fails("usage", args...)
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	me, other := strings.Repeat("1", 64), strings.Repeat("2", 64)
+	info := chusme.CeremonyInfo{ID: strings.Repeat("a", 32), Kind: chusme.KindDKG, Status: chusme.CeremonyOpen, Round: 2, Rounds: 3,
+		Participants: []string{me, other}, Submitted: []string{me}, Deadline: now.Add(90 * time.Second)}
+	line := progressLine(info, me, now)
+	for _, want := range []string{"round 2/3", "1/2 submitted (you)", "waiting for 222222222222", "1m30s left"} {
+		if !strings.Contains(line, want) {
+			t.Fatalf("%q lacks %q", line, want)
+		}
+	}
+	info.Status = chusme.CeremonyFailed
+	info.Failure = &chusme.CeremonyFailure{Reason: chusme.FailDeadline, Message: "round 2 missed its deadline", Culprits: []string{other}}
+	if line := progressLine(info, me, now); !strings.Contains(line, "failed in round 2") || !strings.Contains(line, "deadline") {
+		t.Fatalf("%q", line)
+	}
+}
