@@ -222,6 +222,7 @@ func (s *Service) Create(ctx context.Context, caller string, req chusme.CreateCe
 	if err := s.store.CreateCeremony(ctx, c); err != nil {
 		return c, err
 	}
+	s.notify.changed(c)
 	s.ev.CeremonyStarted(c.Kind)
 	s.ev.CeremonyOpenDelta(1)
 	s.log.Info("ceremony started", "ceremony", c.ID, "kind", c.Kind, "n", len(c.Participants), "t", c.Threshold)
@@ -365,6 +366,7 @@ func (s *Service) update(ctx context.Context, id string, fn func(st *chusme.Cere
 		return c, err
 	}
 	s.notify.notify(id)
+	s.notify.changed(c)
 	if c.Round != before.Round || c.Status != before.Status {
 		if c.Status != chusme.CeremonyCancelled && (c.Round != before.Round || c.Status == chusme.CeremonyCompleted) {
 			s.ev.CeremonyRound(c.Kind, before.Round, c.UpdatedAt.Sub(before.RoundStarted))

@@ -13,6 +13,29 @@ import (
 type notifier struct {
 	mu sync.Mutex
 	ch map[string]chan struct{}
+
+	lmu       sync.RWMutex
+	listeners []func(chusme.Ceremony) // OnChange callbacks
+}
+
+// OnChange registers fn to receive every ceremony this node creates or
+// changes, right after the write committed (the WebSocket transport pushes
+// it to the members). fn must not block. Like the long-poll wake-up it is a
+// hint: the store stays the truth, and a reader that missed a call catches
+// up from the ceremony's version.
+func (s *Service) OnChange(fn func(chusme.Ceremony)) {
+	s.notify.lmu.Lock()
+	defer s.notify.lmu.Unlock()
+	s.notify.listeners = append(s.notify.listeners, fn)
+}
+
+// changed calls the OnChange callbacks with c.
+func (n *notifier) changed(c chusme.Ceremony) {
+	n.lmu.RLock()
+	defer n.lmu.RUnlock()
+	for _, fn := range n.listeners {
+		fn(c)
+	}
 }
 
 func newNotifier() *notifier { return &notifier{ch: map[string]chan struct{}{}} }

@@ -34,6 +34,9 @@ type Config struct {
 
 	Identity  *identity.Service // blobs, rotations and chains
 	BlobLimit ratelimit.Limit   // public blob reads, per client IP
+
+	Realtime http.Handler    // GET /v1/ws (internal/wsapi); nil: 404
+	OnBan    func(fp string) // called after an identity is banned (closes its WebSockets)
 }
 
 // API is the HTTP handler of one server.

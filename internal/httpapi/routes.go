@@ -40,7 +40,7 @@ func (a *API) routeTable() []route {
 
 		h("POST /v1/admin/invites", a.authed(a.handleInvite)),
 		h("POST /v1/admin/identities/{fp}/ban", a.authed(a.handleBan)),
-	}, append(a.ceremonyRoutes(), a.lifecycleRoutes()...)...)
+	}, append(append(a.ceremonyRoutes(), a.lifecycleRoutes()...), a.wsRoutes()...)...)
 }
 
 func (a *API) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -216,6 +216,9 @@ func (a *API) handleBan(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return
+	}
+	if a.cfg.OnBan != nil {
+		a.cfg.OnBan(id.Fingerprint)
 	}
 	writeJSON(w, http.StatusOK, identityInfo(id))
 }

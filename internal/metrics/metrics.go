@@ -21,6 +21,7 @@ type Metrics struct {
 	rateLimited  *prometheus.CounterVec
 	refreshReuse prometheus.Counter
 	ceremony     ceremonyMetrics
+	ws           wsMetrics
 }
 
 // New returns a fresh set of metrics in its own registry, with the Go
@@ -46,6 +47,7 @@ func New() *Metrics {
 		}),
 	}
 	m.ceremony = newCeremonyMetrics(m.registry)
+	m.ws = newWSMetrics(m.registry)
 	m.registry.MustRegister(m.requests, m.latency, m.logins, m.rateLimited, m.refreshReuse,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -41,6 +41,7 @@ type Config struct {
 	LogLevel       string
 	Ceremony       CeremonyConfig
 	Lifecycle      LifecycleConfig
+	WS             WSConfig
 }
 
 // parseConfig reads flags from args and CHUSME_* variables from getenv.
@@ -76,6 +77,7 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	c.Ceremony.flags(str)
 	c.Lifecycle.flags(str)
+	c.WS.flags(str)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -86,6 +88,9 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 		return c, err
 	}
 	if err := c.Lifecycle.parse(); err != nil {
+		return c, err
+	}
+	if err := c.WS.parse(); err != nil {
 		return c, err
 	}
 	c.JWTKey = getenv("CHUSME_JWT_KEY")

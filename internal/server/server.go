@@ -25,6 +25,7 @@ import (
 	"github.com/chusme/chusme/internal/secrets"
 	"github.com/chusme/chusme/internal/sqlite"
 	"github.com/chusme/chusme/internal/tokens"
+	"github.com/chusme/chusme/internal/wsapi"
 )
 
 // Version is chusmed's version, set at build time with -ldflags.
@@ -112,6 +113,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	ceremonies := ceremony.New(store, ceremony.Config{RoundTimeout: cfg.Ceremony.RoundTimeout, Now: time.Now}, m, log)
+	realtime := wsapi.New(wsapi.Config{
+		Name: "chusme", Version: Version, Issuer: cfg.Issuer, Origins: cfg.WS.Origins,
+		PingInterval: cfg.WS.PingInterval, PongTimeout: cfg.WS.PongTimeout, WriteTimeout: cfg.WS.WriteTimeout,
+	}, svc, ceremonies, m, log)
+	ceremonies.OnChange(realtime.CeremonyChanged)
 	api := httpapi.New(httpapi.Config{
 		Version:        Version,
 		TrustedProxies: cfg.TrustedProxies,
@@ -127,6 +133,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 		Identity:  identity.New(store, cfg.Issuer, time.Now, log),
 		BlobLimit: cfg.Lifecycle.BlobLimit,
+
+		Realtime: realtime,
+		OnBan:    realtime.Banned,
 	}, svc, keyring, store, m, log)
 
 	srv := &http.Server{
@@ -160,6 +169,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	// Shutdown leaves hijacked connections alone: close the WebSockets with 1001.
+	if err := realtime.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: websockets: %w", err)
 	}
 	log.Info("stopped")
 	return nil

@@ -1,0 +1,352 @@
+package wsapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/internal/servertest"
+	"github.com/chusme/chusme/internal/tokens"
+	"github.com/chusme/chusme/internal/wsapi"
+	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
+)
+
+// user is a registered, logged-in identity.
+type user struct {
+	fp     string
+	c      *client.Client
+	tokens *client.MemoryTokenStore
+}
+
+func (u *user) access(t *testing.T) string {
+	t.Helper()
+	tk, err := u.tokens.Load(t.Context())
+	if err != nil || tk.AccessToken == "" {
+		t.Fatalf("no access token: %v", err)
+	}
+	return tk.AccessToken
+}
+
+// world is a running server with an administrator and n more users.
+func world(t *testing.T, n int, args ...string) (*servertest.Server, []*user) {
+	t.Helper()
+	srv := servertest.Start(t, append([]string{"--registration", "open"}, args...)...)
+	var users []*user
+	for i := range n + 1 {
+		_, k, _ := ed25519.GenerateKey(rand.Reader)
+		ts := &client.MemoryTokenStore{}
+		c, err := client.New(srv.URL, client.WithTokenStore(ts))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			_, err = c.Setup(t.Context(), srv.SetupToken(t), k)
+		} else {
+			_, err = c.Register(t.Context(), k, "")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Login(t.Context(), k); err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, &user{fp: chusme.Fingerprint(k.Public().(ed25519.PublicKey)), c: c, tokens: ts})
+	}
+	return srv, users
+}
+
+func wsURL(srv *servertest.Server, query string) string {
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/v1/ws?" + query
+}
+
+func ticket(t *testing.T, srv *servertest.Server, access string) string {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", srv.URL+"/v1/ws/tickets", nil)
+	req.Header.Set("Authorization", "Bearer "+access)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tr chusme.WSTicketResponse
+	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&tr) != nil || tr.Ticket == "" {
+		t.Fatalf("POST /v1/ws/tickets: %s", resp.Status)
+	}
+	return tr.Ticket
+}
+
+func dial(t *testing.T, url string) *websocket.Conn {
+	t.Helper()
+	ws, _, err := websocket.DefaultDialer.DialContext(t.Context(), url, nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return ws
+}
+
+func send(t *testing.T, ws *websocket.Conn, env *chusmev1.Envelope) {
+	t.Helper()
+	b, err := proto.Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// recv reads the next Envelope that is not a pushed event.
+func recv(t *testing.T, ws *websocket.Conn) *chusmev1.Envelope {
+	t.Helper()
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		mt, b, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		var env chusmev1.Envelope
+		if mt != websocket.BinaryMessage || proto.Unmarshal(b, &env) != nil {
+			t.Fatalf("not an Envelope: type %d, %x", mt, b)
+		}
+		if env.GetCeremonyEvent() == nil {
+			return &env
+		}
+	}
+}
+
+// closeCode reads until the connection ends and returns the close code.
+func closeCode(t *testing.T, ws *websocket.Conn) int {
+	t.Helper()
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, _, err := ws.ReadMessage()
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			return ce.Code
+		}
+		if err != nil {
+			t.Fatalf("connection ended without a close frame: %v", err)
+		}
+	}
+}
+
+func serverInfo(t *testing.T, ws *websocket.Conn, id uint64) *chusmev1.ServerInfoResponse {
+	t.Helper()
+	send(t, ws, &chusmev1.Envelope{RequestId: id, Payload: &chusmev1.Envelope_ServerInfoRequest{ServerInfoRequest: &chusmev1.ServerInfoRequest{}}})
+	env := recv(t, ws)
+	if env.GetRequestId() != id || env.GetServerInfoResponse() == nil {
+		t.Fatalf("answer to server info %d: %v", id, env)
+	}
+	return env.GetServerInfoResponse()
+}
+
+func TestTicketConnectsOnce(t *testing.T) {
+	srv, us := world(t, 1)
+	tk := ticket(t, srv, us[1].access(t))
+	ws := dial(t, wsURL(srv, "ticket="+tk))
+	info := serverInfo(t, ws, 1)
+	if info.GetFingerprint() != us[1].fp || info.GetName() != "chusme" || info.GetIssuer() != srv.URL {
+		t.Errorf("server info = %v", info)
+	}
+	again := dial(t, wsURL(srv, "ticket="+tk))
+	if code := closeCode(t, again); code != wsapi.CloseTokenInvalid {
+		t.Errorf("second use of a ticket: close %d, want %d", code, wsapi.CloseTokenInvalid)
+	}
+	if strings.Contains(srv.Logs(), tk) {
+		t.Error("the server logged a ticket")
+	}
+}
+
+func TestTokenInQuery(t *testing.T) {
+	srv, us := world(t, 1)
+	access := us[1].access(t)
+	ws := dial(t, wsURL(srv, "token="+access))
+	if fp := serverInfo(t, ws, 42).GetFingerprint(); fp != us[1].fp {
+		t.Errorf("fingerprint %s, want %s", fp, us[1].fp)
+	}
+	if strings.Contains(srv.Logs(), access) {
+		t.Error("the server logged an access token")
+	}
+}
+
+func TestRefusedCredentialsCloseCodes(t *testing.T) {
+	srv, us := world(t, 2)
+	tk, _ := us[1].tokens.Load(t.Context())
+	kr, err := tokens.LoadFile(filepath.Join(srv.DataDir, "jwt-keys.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &tokens.Issuer{Keys: kr, Issuer: srv.URL, Audience: srv.URL, Now: func() time.Time { return time.Now().Add(-time.Hour) }}
+	expired, _, err := old.Issue(us[1].fp, tk.SessionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, query string
+		want        int
+	}{
+		{"expired_token_4001", "token=" + expired, wsapi.CloseTokenExpired},
+		{"invalid_token_4002", "token=not-a-jwt", wsapi.CloseTokenInvalid},
+		{"unknown_ticket_4002", "ticket=AAAAAAAAAAAAAAAAAAAAAAAAAA", wsapi.CloseTokenInvalid},
+		{"no_credential_4002", "", wsapi.CloseTokenInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if code := closeCode(t, dial(t, wsURL(srv, tc.query))); code != tc.want {
+				t.Errorf("close %d, want %d", code, tc.want)
+			}
+		})
+	}
+	t.Run("banned_4003_live_and_new", func(t *testing.T) {
+		victim := us[2]
+		access := victim.access(t)
+		live := dial(t, wsURL(srv, "ticket="+ticket(t, srv, access)))
+		serverInfo(t, live, 1) // registered before the ban
+		if _, err := us[0].c.Ban(t.Context(), victim.fp); err != nil {
+			t.Fatal(err)
+		}
+		if code := closeCode(t, live); code != wsapi.CloseBanned {
+			t.Errorf("live connection of a banned identity: close %d, want %d", code, wsapi.CloseBanned)
+		}
+		if code := closeCode(t, dial(t, wsURL(srv, "token="+access))); code != wsapi.CloseBanned {
+			t.Errorf("new connection of a banned identity: close %d, want %d", code, wsapi.CloseBanned)
+		}
+	})
+}
+
+func TestUnknownPayloadGetsErrorAndConnectionStays(t *testing.T) {
+	srv, us := world(t, 1)
+	ws := dial(t, wsURL(srv, "token="+us[1].access(t)))
+
+	// Field 99 is no payload this server knows (a newer client's request).
+	unknown := []byte{0x08, 0x07}               // request_id = 7
+	unknown = append(unknown, 0x98, 0x06, 0x01) // field 99, varint 1
+	if err := ws.WriteMessage(websocket.BinaryMessage, unknown); err != nil {
+		t.Fatal(err)
+	}
+	env := recv(t, ws)
+	if env.GetRequestId() != 7 || env.GetError().GetCode() != "unknown_payload" {
+		t.Errorf("answer to an unknown payload: %v", env)
+	}
+	// A payload only the server sends is unknown as a request too.
+	send(t, ws, &chusmev1.Envelope{RequestId: 8, Payload: &chusmev1.Envelope_ServerInfoResponse{ServerInfoResponse: &chusmev1.ServerInfoResponse{}}})
+	if env := recv(t, ws); env.GetRequestId() != 8 || env.GetError().GetCode() != "unknown_payload" {
+		t.Errorf("answer to a server-only payload: %v", env)
+	}
+	// Garbage and text frames get invalid_message.
+	ws.WriteMessage(websocket.BinaryMessage, []byte{0xff, 0xff, 0xff})
+	if env := recv(t, ws); env.GetError().GetCode() != "invalid_message" {
+		t.Errorf("answer to garbage: %v", env)
+	}
+	ws.WriteMessage(websocket.TextMessage, []byte(`{"hello":1}`))
+	if env := recv(t, ws); env.GetError().GetCode() != "invalid_message" {
+		t.Errorf("answer to a text frame: %v", env)
+	}
+	serverInfo(t, ws, 9) // still open
+}
+
+func TestOversizedMessageCloses1009(t *testing.T) {
+	srv, us := world(t, 1)
+	ws := dial(t, wsURL(srv, "token="+us[1].access(t)))
+	ws.WriteMessage(websocket.BinaryMessage, bytes.Repeat([]byte{0}, wsapi.MaxMessage+1))
+	if code := closeCode(t, ws); code != websocket.CloseMessageTooBig {
+		t.Errorf("close %d, want %d", code, websocket.CloseMessageTooBig)
+	}
+}
+
+func TestOriginChecked(t *testing.T) {
+	srv, us := world(t, 1, "--ws-origins", "https://app.example")
+	access := us[1].access(t)
+	for _, tc := range []struct {
+		origin string
+		ok     bool
+	}{{"https://app.example", true}, {"https://evil.example", false}, {"", true}} {
+		h := http.Header{}
+		if tc.origin != "" {
+			h.Set("Origin", tc.origin)
+		}
+		ws, resp, err := websocket.DefaultDialer.DialContext(t.Context(), wsURL(srv, "token="+access), h)
+		if tc.ok != (err == nil) {
+			t.Errorf("origin %q: err %v, want ok=%v", tc.origin, err, tc.ok)
+		}
+		if err == nil {
+			ws.Close()
+		} else if resp != nil && resp.StatusCode != http.StatusForbidden {
+			t.Errorf("origin %q: status %d, want 403", tc.origin, resp.StatusCode)
+		}
+	}
+}
+
+func TestShutdownCloses1001(t *testing.T) {
+	srv, us := world(t, 1)
+	ws := dial(t, wsURL(srv, "token="+us[1].access(t)))
+	serverInfo(t, ws, 1)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	done := make(chan int, 1)
+	go func() { done <- closeCode(t, ws) }()
+	srv.Stop(t)
+	select {
+	case code := <-done:
+		if code != wsapi.CloseGoingAway {
+			t.Errorf("close %d at shutdown, want %d", code, wsapi.CloseGoingAway)
+		}
+	case <-ctx.Done():
+		t.Fatal("no close frame at shutdown")
+	}
+}
+
+func TestCeremonyEventsPushedAndSync(t *testing.T) {
+	srv, us := world(t, 2)
+	ws := dial(t, wsURL(srv, "ticket="+ticket(t, srv, us[1].access(t))))
+	serverInfo(t, ws, 1) // registered before the ceremony starts
+	info, err := us[0].c.StartDKG(t.Context(), 2, []string{us[1].fp, us[2].fp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, b, err := ws.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env chusmev1.Envelope
+	if err := proto.Unmarshal(b, &env); err != nil {
+		t.Fatal(err)
+	}
+	ev := env.GetCeremonyEvent()
+	if ev.GetCeremonyId() != info.ID || ev.GetVersion() != info.Version || ev.GetStatus() != chusme.CeremonyOpen ||
+		ev.GetKind() != chusme.KindDKG || len(ev.GetParticipants()) != 2 || ev.GetRound() != 1 || ev.GetRounds() != 3 {
+		t.Errorf("pushed event %v, want ceremony %s version %d", ev, info.ID, info.Version)
+	}
+	// A reconnecting client catches up: every open ceremony, or one after a version.
+	send(t, ws, &chusmev1.Envelope{RequestId: 2, Payload: &chusmev1.Envelope_CeremonySyncRequest{CeremonySyncRequest: &chusmev1.CeremonySyncRequest{}}})
+	if got := recv(t, ws).GetCeremonySyncResponse().GetCeremonies(); len(got) != 1 || got[0].GetCeremonyId() != info.ID {
+		t.Errorf("sync of open ceremonies: %v", got)
+	}
+	send(t, ws, &chusmev1.Envelope{RequestId: 3, Payload: &chusmev1.Envelope_CeremonySyncRequest{CeremonySyncRequest: &chusmev1.CeremonySyncRequest{CeremonyId: info.ID, AfterVersion: info.Version}}})
+	if env := recv(t, ws); env.GetRequestId() != 3 || env.GetCeremonySyncResponse() == nil || len(env.GetCeremonySyncResponse().GetCeremonies()) != 0 {
+		t.Errorf("sync after the current version: %v", env)
+	}
+	send(t, ws, &chusmev1.Envelope{RequestId: 4, Payload: &chusmev1.Envelope_CeremonySyncRequest{CeremonySyncRequest: &chusmev1.CeremonySyncRequest{CeremonyId: info.ID}}})
+	if got := recv(t, ws).GetCeremonySyncResponse().GetCeremonies(); len(got) != 1 || got[0].GetVersion() != info.Version {
+		t.Errorf("sync from version 0: %v", got)
+	}
+	// An outsider (the admin created it, so it's a member; use a fresh id) sees not_found.
+	send(t, ws, &chusmev1.Envelope{RequestId: 5, Payload: &chusmev1.Envelope_CeremonySyncRequest{CeremonySyncRequest: &chusmev1.CeremonySyncRequest{CeremonyId: strings.Repeat("0", 32)}}})
+	if env := recv(t, ws); env.GetError().GetCode() != chusme.CodeNotFound {
+		t.Errorf("sync of an unknown ceremony: %v", env)
+	}
+}

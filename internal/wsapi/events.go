@@ -1,0 +1,138 @@
+package wsapi
+
+import (
+	"context"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/chusme/chusme"
+	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
+)
+
+// Codes of WebSocket-only problems, in the Error payload.
+const (
+	codeUnknownPayload = "unknown_payload" // the Envelope's payload is not a request this server handles
+	codeInvalidMessage = "invalid_message" // a text frame, or bytes that are not an Envelope
+)
+
+// syncTimeout bounds the store reads of one catch-up request.
+const syncTimeout = 10 * time.Second
+
+func errorEnvelope(code, msg string) *chusmev1.Envelope {
+	return &chusmev1.Envelope{Payload: &chusmev1.Envelope_Error{Error: &chusmev1.Error{Code: code, Message: msg}}}
+}
+
+func unixMs(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// CeremonyEvent is the protobuf view of a ceremony: the same fields as the
+// HTTP API's chusme.CeremonyInfo.
+func CeremonyEvent(c chusme.Ceremony) *chusmev1.CeremonyEvent {
+	ev := &chusmev1.CeremonyEvent{
+		CeremonyId: c.ID, Kind: c.Kind, Version: c.Version, Status: c.Status,
+		Round: int32(c.Round), Rounds: int32(c.Rounds()), Submitted: c.Submitted,
+		Participants: c.Participants, Threshold: int32(c.Threshold), Creator: c.Creator,
+		KeyId: c.KeyID, SigningPackage: c.SigningPackage,
+		DeadlineUnixMs: unixMs(c.Deadline), CreatedUnixMs: unixMs(c.CreatedAt), UpdatedUnixMs: unixMs(c.UpdatedAt),
+	}
+	if c.Kind == chusme.KindSign {
+		ev.Message = c.Message
+	}
+	switch c.Status {
+	case chusme.CeremonyFailed, chusme.CeremonyCancelled:
+		ev.Failure = &chusmev1.CeremonyFailure{Reason: c.FailureReason, Message: c.FailureMessage, Culprits: c.Culprits}
+	case chusme.CeremonyCompleted:
+		ev.Result = &chusmev1.CeremonyResult{KeyId: c.ResultKeyID, Signature: c.Signature}
+		if c.Kind == chusme.KindSign {
+			ev.Result.KeyId = c.KeyID
+		}
+	}
+	return ev
+}
+
+// CeremonyChanged pushes the ceremony's new state to every live connection
+// of its members (participants and creator). The event is encoded and framed
+// once for all of them. Call it after every committed change.
+func (s *Server) CeremonyChanged(c chusme.Ceremony) {
+	b, err := proto.Marshal(&chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonyEvent{CeremonyEvent: CeremonyEvent(c)}})
+	if err != nil {
+		s.log.Error("websocket: encoding a ceremony event failed", "err", err)
+		return
+	}
+	pm, err := websocket.NewPreparedMessage(websocket.BinaryMessage, b)
+	if err != nil {
+		s.log.Error("websocket: framing a ceremony event failed", "err", err)
+		return
+	}
+	f := &frame{pm: pm, size: len(b)}
+	seen := make(map[string]bool, len(c.Participants)+1)
+	for _, fp := range append([]string{c.Creator}, c.Participants...) {
+		if seen[fp] {
+			continue
+		}
+		seen[fp] = true
+		s.each(fp, func(cn *conn) { cn.enqueue(f) })
+	}
+}
+
+// Broadcast sends one message to every live connection of the identities:
+// the fan-out path of CeremonyChanged, for other events and benchmarks.
+func (s *Server) Broadcast(env *chusmev1.Envelope, fps ...string) error {
+	b, err := proto.Marshal(env)
+	if err != nil {
+		return err
+	}
+	pm, err := websocket.NewPreparedMessage(websocket.BinaryMessage, b)
+	if err != nil {
+		return err
+	}
+	f := &frame{pm: pm, size: len(b)}
+	for _, fp := range fps {
+		s.each(fp, func(cn *conn) { cn.enqueue(f) })
+	}
+	return nil
+}
+
+// sync answers a catch-up request: one ceremony if it changed after the
+// version given, or every open ceremony of the caller.
+func (s *Server) sync(caller string, req *chusmev1.CeremonySyncRequest) *chusmev1.Envelope {
+	if s.cers == nil {
+		return errorEnvelope(codeUnknownPayload, "ceremonies are not served here")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), syncTimeout)
+	defer cancel()
+	resp := &chusmev1.CeremonySyncResponse{}
+	if id := req.GetCeremonyId(); id != "" {
+		c, err := s.cers.Get(ctx, caller, id)
+		if err != nil {
+			return s.errorOf(err)
+		}
+		if c.Version > req.GetAfterVersion() {
+			resp.Ceremonies = append(resp.Ceremonies, CeremonyEvent(c))
+		}
+	} else {
+		cs, err := s.cers.List(ctx, caller, chusme.CeremonyOpen)
+		if err != nil {
+			return s.errorOf(err)
+		}
+		for _, c := range cs {
+			resp.Ceremonies = append(resp.Ceremonies, CeremonyEvent(c))
+		}
+	}
+	return &chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonySyncResponse{CeremonySyncResponse: resp}}
+}
+
+// errorOf is the Error envelope of a service error; internal detail goes to
+// the log only.
+func (s *Server) errorOf(err error) *chusmev1.Envelope {
+	if chusme.ErrorCode(err) == chusme.CodeInternal {
+		s.log.Error("websocket request failed", "err", err)
+	}
+	return errorEnvelope(chusme.ErrorCode(err), chusme.ErrorMessage(err))
+}

@@ -1,0 +1,248 @@
+package wsapi
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/auth"
+)
+
+// Authenticator checks the credentials of a WebSocket (auth.Service).
+type Authenticator interface {
+	RedeemWSTicket(ctx context.Context, ticket string) (auth.Principal, error)
+	AuthenticateWS(ctx context.Context, accessToken string) (auth.Principal, error)
+	// CheckSession is called at every ping: a logout or a ban, on any node,
+	// closes the connection within PingInterval.
+	CheckSession(ctx context.Context, p auth.Principal) error
+}
+
+// Ceremonies reads ceremonies for catch-up requests (ceremony.Service).
+type Ceremonies interface {
+	Get(ctx context.Context, caller, id string) (chusme.Ceremony, error)
+	List(ctx context.Context, caller, status string) ([]chusme.Ceremony, error)
+}
+
+// Config holds the transport's settings. Zero values take the defaults.
+type Config struct {
+	Name, Version, Issuer string // for server info answers
+
+	// Origins lists the allowed Origin values (scheme://host[:port]); "*"
+	// allows any. Empty allows only the request's own host. A request
+	// without Origin (not a browser) is allowed: it carries its credential
+	// explicitly, so cross-site request forgery does not apply.
+	Origins []string
+
+	PingInterval   time.Duration
+	PongTimeout    time.Duration
+	WriteTimeout   time.Duration
+	SendQueue      int // messages
+	SendQueueBytes int // bytes
+	Now            func() time.Time
+}
+
+// Server is the WebSocket core of one chusmed. It is safe for concurrent use.
+type Server struct {
+	cfg   Config
+	auth  Authenticator
+	cers  Ceremonies
+	ev    Events
+	log   *slog.Logger
+	upg   websocket.Upgrader
+	queue atomic.Int64 // bytes waiting in every send queue
+
+	mu       sync.Mutex
+	byFP     map[string]map[*conn]struct{} // the registry: identity → live connections
+	n        int                           // live connections
+	closing  bool                          // Shutdown began
+	drained  chan struct{}                 // closed when closing and n reaches 0
+	changed  chan struct{}                 // closed and replaced whenever a connection goes
+	sessions sync.WaitGroup                // one per live connection's writer
+}
+
+// New returns a server core. cers and ev may be nil.
+func New(cfg Config, a Authenticator, cers Ceremonies, ev Events, log *slog.Logger) *Server {
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = DefaultPingInterval
+	}
+	if cfg.PongTimeout <= 0 {
+		cfg.PongTimeout = DefaultPongTimeout
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.SendQueue <= 0 {
+		cfg.SendQueue = DefaultSendQueue
+	}
+	if cfg.SendQueueBytes <= 0 {
+		cfg.SendQueueBytes = DefaultSendQueueBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if ev == nil {
+		ev = noEvents{}
+	}
+	s := &Server{cfg: cfg, auth: a, cers: cers, ev: ev, log: log, byFP: map[string]map[*conn]struct{}{}}
+	s.upg = websocket.Upgrader{
+		HandshakeTimeout: 10 * time.Second,
+		ReadBufferSize:   readBufferSize,
+		WriteBufferSize:  writeBufferSize,
+		WriteBufferPool:  &sync.Pool{},
+		CheckOrigin:      s.checkOrigin,
+	}
+	return s
+}
+
+// Accept takes over an upgraded connection authenticated as p: it registers
+// it, starts its reader and writer, and returns. After Shutdown began, it
+// closes the connection with 1001 at once.
+func (s *Server) Accept(ws *websocket.Conn, p auth.Principal) {
+	// The HTTP server's read and write deadlines stay on a hijacked
+	// connection: the writer sets its own.
+	ws.NetConn().SetDeadline(time.Time{})
+	c := newConn(s, ws, p)
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		closeNow(ws, CloseGoingAway, "server shutting down", s.cfg.WriteTimeout)
+		return
+	}
+	set := s.byFP[p.Fingerprint]
+	if set == nil {
+		set = map[*conn]struct{}{}
+		s.byFP[p.Fingerprint] = set
+	}
+	set[c] = struct{}{}
+	s.n++
+	s.sessions.Add(1)
+	s.mu.Unlock()
+	s.ev.WSConnected()
+	go c.readLoop()
+	go c.writeLoop()
+}
+
+// remove unregisters a connection whose writer has ended.
+func (s *Server) remove(c *conn) {
+	s.mu.Lock()
+	if set := s.byFP[c.p.Fingerprint]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(s.byFP, c.p.Fingerprint)
+		}
+	}
+	s.n--
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
+	if s.closing && s.n == 0 && s.drained != nil {
+		close(s.drained)
+		s.drained = nil
+	}
+	s.mu.Unlock()
+	s.sessions.Done()
+}
+
+// WaitIdle waits until no connection is live, or ctx is done.
+func (s *Server) WaitIdle(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		if s.n == 0 {
+			s.mu.Unlock()
+			return nil
+		}
+		if s.changed == nil {
+			s.changed = make(chan struct{})
+		}
+		ch := s.changed
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Connections returns how many connections are live.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
+// Identities returns how many identities have a live connection: the size
+// of the registry, 0 again once every client has gone.
+func (s *Server) Identities() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byFP)
+}
+
+// QueuedBytes returns how many bytes wait in every connection's send queue.
+func (s *Server) QueuedBytes() int64 { return s.queue.Load() }
+
+// each calls fn for every live connection of fp, under the registry lock
+// (fn must not block).
+func (s *Server) each(fp string, fn func(*conn)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.byFP[fp] {
+		fn(c)
+	}
+}
+
+// CloseIdentity closes every connection of the identity with code (4003
+// when it is banned).
+func (s *Server) CloseIdentity(fp string, code int, reason string) {
+	s.each(fp, func(c *conn) { c.fail(code, reason) })
+}
+
+// Banned closes every connection of a banned identity with 4003 at once.
+func (s *Server) Banned(fp string) { s.CloseIdentity(fp, CloseBanned, "identity banned") }
+
+// Shutdown closes every connection with 1001 and waits until their writers
+// have ended or ctx is done; connections accepted afterwards are closed at
+// once. http.Server.Shutdown does not close hijacked connections: call this
+// after it.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	var all []*conn
+	for _, set := range s.byFP {
+		for c := range set {
+			all = append(all, c)
+		}
+	}
+	done := make(chan struct{})
+	if s.n == 0 {
+		close(done)
+	} else {
+		s.drained = done
+	}
+	s.mu.Unlock()
+	for _, c := range all {
+		c.fail(CloseGoingAway, "server shutting down")
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, c := range all {
+			c.ws.NetConn().Close()
+		}
+		return ctx.Err()
+	}
+}
+
+// closeNow writes a close frame and closes the connection.
+func closeNow(ws *websocket.Conn, code int, reason string, timeout time.Duration) {
+	ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(timeout))
+	ws.Close()
+}
