@@ -176,7 +176,7 @@ func (c *Client) waitUntil(ctx context.Context, info chusme.CeremonyInfo, progre
 		if info.Status != chusme.CeremonyOpen {
 			return info, &CeremonyError{Info: info}
 		}
-		next, err := retry(ctx, func() (chusme.CeremonyInfo, error) { return c.WaitCeremony(ctx, info.ID, info.Version) })
+		next, err := c.waitNext(ctx, info.ID, info.Version)
 		if err != nil {
 			return info, err
 		}

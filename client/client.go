@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chusme/chusme"
@@ -60,6 +61,8 @@ type Client struct {
 	// refreshMu serializes refreshes, so that two concurrent calls don't
 	// both present the same single-use refresh token.
 	refreshMu sync.Mutex
+
+	rt atomic.Pointer[Realtime] // the running Realtime, if any: the drivers wait on its events
 }
 
 // Option configures a Client.

@@ -72,7 +72,7 @@ func (c *Client) participant(ctx context.Context, id string, key ed25519.Private
 		return nil, err
 	}
 	p := &participant{c: c, key: key, me: chusme.Fingerprint(key.Public().(ed25519.PublicKey)), pubs: map[string]ed25519.PublicKey{}}
-	info, err := retry(ctx, func() (chusme.CeremonyInfo, error) { return c.Ceremony(ctx, id) })
+	info, err := c.ceremonyNow(ctx, id)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,510 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/chusme/chusme"
+	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
+)
+
+// WebSocket close codes of the server (DESIGN §6; realtime.proto's CloseCode)
+// and what Realtime does on each.
+const (
+	CloseGoingAway    = 1001 // server shutting down: reconnect with backoff
+	ClosePolicy       = 1008 // refused (Origin): stop
+	CloseTokenExpired = 4001 // refresh the access token, then reconnect at once
+	CloseTokenInvalid = 4002 // stop: log in again first
+	CloseBanned       = 4003 // stop: the identity is banned
+	CloseSlowConsumer = 4008 // reconnect with backoff and catch up
+)
+
+// Backoff of reconnections: full jitter between 0 and a bound that doubles
+// from MinBackoff to MaxBackoff, back to MinBackoff after a good connection.
+const (
+	MinBackoff = 250 * time.Millisecond
+	MaxBackoff = 30 * time.Second
+)
+
+// realtimeReadTimeout is how long a connection may stay silent before the
+// client gives up on it: the server pings every 30 s, so 45 s of nothing
+// means the server or the path is gone.
+const realtimeReadTimeout = 45 * time.Second
+
+// ErrDisconnected is returned by Realtime requests and waits when the
+// connection drops before the answer; Realtime reconnects on its own, and
+// the ceremony drivers fall back to long-polling meanwhile.
+var ErrDisconnected = errors.New("client: realtime connection is down")
+
+// RealtimeOptions configures Realtime.
+type RealtimeOptions struct {
+	// OnEvent receives every new ceremony state, pushed or caught up after
+	// a (re)connection, once per version, in the order they arrive. It runs
+	// on the reading goroutine: it must not block.
+	OnEvent func(chusme.CeremonyInfo)
+	// OnState is told when the connection comes up (err nil) and goes down
+	// (err says why).
+	OnState func(connected bool, err error)
+	// TokenInQuery authenticates with ?token= (the access token) instead of
+	// a single-use ticket, as clients of the old server did.
+	TokenInQuery bool
+}
+
+// Realtime is a WebSocket connection to the server that reconnects by itself
+// and follows the close-code rules: on 4001 it refreshes the access token
+// and reconnects; on 4002 and 4003 (and 1008) it stops, and Err says why;
+// otherwise it reconnects with jittered backoff. After every (re)connection
+// it catches up on the caller's open ceremonies, so a dropped connection
+// loses no event. While it runs, the client's ceremony drivers wait on its
+// pushed events instead of long-polling.
+type Realtime struct {
+	c    *Client
+	opts RealtimeOptions
+	stop context.CancelFunc
+	done chan struct{}
+	err  error // why it stopped; set before done closes
+
+	nextID atomic.Uint64
+
+	mu      sync.Mutex
+	ws      *websocket.Conn
+	wmu     sync.Mutex                         // serializes writes
+	pending map[uint64]chan *chusmev1.Envelope // requests awaiting their answer
+	latest  map[string]chusme.CeremonyInfo     // newest known state per ceremony
+	changed chan struct{}                      // closed and replaced on every event and state change
+}
+
+// Realtime connects to the server's WebSocket in the background and keeps
+// the connection up until ctx ends, Close is called, or the server refuses
+// the credential (4002, 4003). The client's ceremony drivers use it while it
+// runs.
+func (c *Client) Realtime(ctx context.Context, opts RealtimeOptions) *Realtime {
+	ctx, stop := context.WithCancel(ctx)
+	r := &Realtime{
+		c: c, opts: opts, stop: stop, done: make(chan struct{}),
+		pending: map[uint64]chan *chusmev1.Envelope{}, latest: map[string]chusme.CeremonyInfo{},
+		changed: make(chan struct{}),
+	}
+	c.rt.Store(r)
+	go r.run(ctx)
+	return r
+}
+
+// Close stops the connection and waits for it to end.
+func (r *Realtime) Close() {
+	r.stop()
+	<-r.done
+}
+
+// Done is closed when Realtime has stopped for good.
+func (r *Realtime) Done() <-chan struct{} { return r.done }
+
+// Err returns why Realtime stopped (after Done): a *chusme.Error with code
+// token_invalid (4002) or identity_banned (4003), or the context's error.
+func (r *Realtime) Err() error {
+	select {
+	case <-r.done:
+		return r.err
+	default:
+		return nil
+	}
+}
+
+// Connected reports whether the connection is up now.
+func (r *Realtime) Connected() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ws != nil
+}
+
+// wake wakes every waiter. The caller holds mu.
+func (r *Realtime) wake() {
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+// closeError is the error of a close code that ends Realtime.
+func closeError(code int, text string) error {
+	switch code {
+	case CloseTokenInvalid:
+		return &chusme.Error{Code: chusme.CodeTokenInvalid, Message: "the server refused the credential: log in again (" + text + ")"}
+	case CloseBanned:
+		return &chusme.Error{Code: chusme.CodeBanned, Message: "the identity is banned"}
+	case ClosePolicy:
+		return &chusme.Error{Code: chusme.CodeForbidden, Message: "the server refused the connection: " + text}
+	}
+	return nil
+}
+
+func (r *Realtime) run(ctx context.Context) {
+	defer func() {
+		if r.c.rt.Load() == r {
+			r.c.rt.Store(nil)
+		}
+		close(r.done)
+	}()
+	bound := MinBackoff
+	for {
+		ws, stale, err := r.dial(ctx)
+		if err == nil {
+			bound = MinBackoff
+			code, text, rerr := r.serve(ctx, ws)
+			if r.opts.OnState != nil {
+				r.opts.OnState(false, rerr)
+			}
+			if fatal := closeError(code, text); fatal != nil {
+				r.err = fatal
+				return
+			}
+			if code == CloseTokenExpired {
+				if _, err := r.c.freshTokens(ctx, stale); err != nil && ctx.Err() == nil {
+					r.err = err
+					return
+				}
+				continue // at once, with the new token
+			}
+		} else {
+			var ce *chusme.Error
+			if errors.As(err, &ce) && ctx.Err() == nil && ce.Code != chusme.CodeInternal && ce.Code != chusme.CodeRateLimited {
+				r.err = err // not logged in, session revoked, …: reconnecting can't help
+				return
+			}
+			if r.opts.OnState != nil && ctx.Err() == nil {
+				r.opts.OnState(false, err)
+			}
+		}
+		if ctx.Err() != nil {
+			r.err = ctx.Err()
+			return
+		}
+		select {
+		case <-ctx.Done():
+			r.err = ctx.Err()
+			return
+		case <-time.After(rand.N(bound) + time.Millisecond):
+		}
+		bound = min(2*bound, MaxBackoff)
+	}
+}
+
+// dial fetches a ticket (or the access token) and opens the WebSocket. stale
+// is the access token used, for a refresh after 4001.
+func (r *Realtime) dial(ctx context.Context) (*websocket.Conn, string, error) {
+	u, err := url.Parse(r.c.baseURL)
+	if err != nil {
+		return nil, "", err
+	}
+	u.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
+	u.Path = "/v1/ws"
+	var stale string
+	if r.opts.TokenInQuery {
+		t, err := r.c.freshTokens(ctx, "")
+		if err != nil {
+			return nil, "", err
+		}
+		stale = t.AccessToken
+		u.RawQuery = url.Values{"token": {t.AccessToken}}.Encode()
+	} else {
+		var tr chusme.WSTicketResponse
+		if err := r.c.do(ctx, http.MethodPost, "/v1/ws/tickets", nil, &tr); err != nil {
+			return nil, "", err
+		}
+		u.RawQuery = url.Values{"ticket": {tr.Ticket}}.Encode()
+	}
+	h := http.Header{}
+	if r.c.userAgent != "" {
+		h.Set("User-Agent", r.c.userAgent)
+	}
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 4 << 10, WriteBufferSize: 4 << 10, Proxy: http.ProxyFromEnvironment}
+	ws, resp, err := d.DialContext(ctx, u.String(), h)
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusForbidden {
+			return nil, "", &chusme.Error{Code: chusme.CodeForbidden, Message: "the server refused the WebSocket (Origin)"}
+		}
+		return nil, "", fmt.Errorf("client: websocket: %s", strings.ReplaceAll(err.Error(), u.RawQuery, "…"))
+	}
+	return ws, stale, nil
+}
+
+// serve runs one connection until it ends and returns its close code (0 if
+// none) and the error that ended it.
+func (r *Realtime) serve(ctx context.Context, ws *websocket.Conn) (int, string, error) {
+	ws.SetReadLimit(maxResponseSize)
+	ws.SetReadDeadline(time.Now().Add(realtimeReadTimeout))
+	ws.SetPingHandler(func(data string) error {
+		ws.SetReadDeadline(time.Now().Add(realtimeReadTimeout))
+		r.wmu.Lock()
+		defer r.wmu.Unlock()
+		return ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(10*time.Second))
+	})
+	r.mu.Lock()
+	r.ws = ws
+	r.wake()
+	r.mu.Unlock()
+	if r.opts.OnState != nil {
+		r.opts.OnState(true, nil)
+	}
+	stopWatch := context.AfterFunc(ctx, func() {
+		r.wmu.Lock()
+		ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+		r.wmu.Unlock()
+		ws.Close()
+	})
+	defer stopWatch()
+	// Catch up on every open ceremony, in the background: the answer
+	// arrives through the loop below.
+	go func() {
+		if evs, err := r.Sync(ctx, "", 0); err == nil {
+			for _, info := range evs {
+				r.deliver(info)
+			}
+		}
+	}()
+	var code int
+	var text string
+	var err error
+	for {
+		var data []byte
+		var mt int
+		mt, data, err = ws.ReadMessage()
+		if err != nil {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				code, text = ce.Code, ce.Text
+			}
+			break
+		}
+		ws.SetReadDeadline(time.Now().Add(realtimeReadTimeout))
+		var env chusmev1.Envelope
+		if mt != websocket.BinaryMessage || proto.Unmarshal(data, &env) != nil {
+			continue
+		}
+		if ev := env.GetCeremonyEvent(); ev != nil {
+			r.deliver(ceremonyInfo(ev))
+			continue
+		}
+		r.mu.Lock()
+		ch := r.pending[env.GetRequestId()]
+		delete(r.pending, env.GetRequestId())
+		r.mu.Unlock()
+		if ch != nil {
+			ch <- &env
+		}
+	}
+	ws.Close()
+	r.mu.Lock()
+	r.ws = nil
+	for id, ch := range r.pending {
+		close(ch)
+		delete(r.pending, id)
+	}
+	r.wake()
+	r.mu.Unlock()
+	return code, text, err
+}
+
+// deliver records a ceremony state if it is newer than the known one, and
+// tells OnEvent and the waiters.
+func (r *Realtime) deliver(info chusme.CeremonyInfo) {
+	r.mu.Lock()
+	if old, ok := r.latest[info.ID]; ok && old.Version >= info.Version {
+		r.mu.Unlock()
+		return
+	}
+	r.latest[info.ID] = info
+	r.wake()
+	r.mu.Unlock()
+	if r.opts.OnEvent != nil {
+		r.opts.OnEvent(info)
+	}
+}
+
+// request sends env and waits for its answer.
+func (r *Realtime) request(ctx context.Context, env *chusmev1.Envelope) (*chusmev1.Envelope, error) {
+	env.RequestId = r.nextID.Add(1)
+	b, err := proto.Marshal(env)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan *chusmev1.Envelope, 1)
+	r.mu.Lock()
+	ws := r.ws
+	if ws == nil {
+		r.mu.Unlock()
+		return nil, ErrDisconnected
+	}
+	r.pending[env.RequestId] = ch
+	r.mu.Unlock()
+	r.wmu.Lock()
+	ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	err = ws.WriteMessage(websocket.BinaryMessage, b)
+	r.wmu.Unlock()
+	if err != nil {
+		ws.Close()
+		return nil, ErrDisconnected
+	}
+	select {
+	case ans, ok := <-ch:
+		if !ok {
+			return nil, ErrDisconnected
+		}
+		if e := ans.GetError(); e != nil {
+			return nil, &chusme.Error{Code: e.GetCode(), Message: e.GetMessage()}
+		}
+		return ans, nil
+	case <-ctx.Done():
+		r.mu.Lock()
+		delete(r.pending, env.RequestId)
+		r.mu.Unlock()
+		return nil, ctx.Err()
+	}
+}
+
+// ServerInfo asks the server about itself over the WebSocket.
+func (r *Realtime) ServerInfo(ctx context.Context) (*chusmev1.ServerInfoResponse, error) {
+	ans, err := r.request(ctx, &chusmev1.Envelope{Payload: &chusmev1.Envelope_ServerInfoRequest{ServerInfoRequest: &chusmev1.ServerInfoRequest{}}})
+	if err != nil {
+		return nil, err
+	}
+	if ans.GetServerInfoResponse() == nil {
+		return nil, fmt.Errorf("client: unexpected answer to a server info request")
+	}
+	return ans.GetServerInfoResponse(), nil
+}
+
+// Sync asks for ceremony id if its version is above after, or with id ""
+// for every open ceremony of the caller. The states also reach OnEvent and
+// the waiters.
+func (r *Realtime) Sync(ctx context.Context, id string, after int64) ([]chusme.CeremonyInfo, error) {
+	ans, err := r.request(ctx, &chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonySyncRequest{
+		CeremonySyncRequest: &chusmev1.CeremonySyncRequest{CeremonyId: id, AfterVersion: after}}})
+	if err != nil {
+		return nil, err
+	}
+	var out []chusme.CeremonyInfo
+	for _, ev := range ans.GetCeremonySyncResponse().GetCeremonies() {
+		info := ceremonyInfo(ev)
+		r.deliver(info)
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// WaitCeremony waits until a state of ceremony id newer than version after
+// is known, and returns it. It asks the server once per connection (so a
+// change made before the connection is seen) and then waits for pushed
+// events. ErrDisconnected if the connection is down or drops meanwhile.
+func (r *Realtime) WaitCeremony(ctx context.Context, id string, after int64) (chusme.CeremonyInfo, error) {
+	var asked *websocket.Conn
+	for {
+		r.mu.Lock()
+		info, ok := r.latest[id]
+		ch, ws := r.changed, r.ws
+		r.mu.Unlock()
+		if ok && info.Version > after {
+			return info, nil
+		}
+		if ws == nil {
+			return chusme.CeremonyInfo{}, ErrDisconnected
+		}
+		if asked != ws {
+			asked = ws
+			if _, err := r.Sync(ctx, id, after); err != nil {
+				return chusme.CeremonyInfo{}, err
+			}
+			continue
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return chusme.CeremonyInfo{}, ctx.Err()
+		}
+	}
+}
+
+func fromUnixMs(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// ceremonyInfo is the JSON API's view of a pushed ceremony event.
+func ceremonyInfo(ev *chusmev1.CeremonyEvent) chusme.CeremonyInfo {
+	info := chusme.CeremonyInfo{
+		ID: ev.GetCeremonyId(), Kind: ev.GetKind(), Status: ev.GetStatus(), Round: int(ev.GetRound()),
+		Rounds: int(ev.GetRounds()), Creator: ev.GetCreator(), Threshold: int(ev.GetThreshold()),
+		Participants: ev.GetParticipants(), KeyID: ev.GetKeyId(), Submitted: ev.GetSubmitted(),
+		Deadline: fromUnixMs(ev.GetDeadlineUnixMs()), Version: ev.GetVersion(),
+		CreatedAt: fromUnixMs(ev.GetCreatedUnixMs()), UpdatedAt: fromUnixMs(ev.GetUpdatedUnixMs()),
+		SigningPackage: ev.GetSigningPackage(),
+	}
+	if info.Kind == chusme.KindSign {
+		info.Message = ev.GetMessage()
+		if info.Message == nil {
+			info.Message = chusme.Bytes{}
+		}
+	}
+	if info.Submitted == nil {
+		info.Submitted = []string{}
+	}
+	if f := ev.GetFailure(); f != nil {
+		info.Failure = &chusme.CeremonyFailure{Reason: f.GetReason(), Message: f.GetMessage(), Culprits: f.GetCulprits()}
+	}
+	if res := ev.GetResult(); res != nil {
+		info.Result = &chusme.CeremonyResult{KeyID: res.GetKeyId(), Signature: res.GetSignature()}
+	}
+	return info
+}
+
+// realtimeWait is how long a driver waits for a pushed event before it
+// asks the server over HTTP once (a safety net: nothing should be missed).
+const realtimeWait = 30 * time.Second
+
+// ceremonyNow returns a ceremony's current state: over the realtime
+// connection when it is up, else over HTTP.
+func (c *Client) ceremonyNow(ctx context.Context, id string) (chusme.CeremonyInfo, error) {
+	if rt := c.rt.Load(); rt != nil && rt.Connected() {
+		infos, err := rt.Sync(ctx, id, 0)
+		if err == nil && len(infos) == 1 {
+			return infos[0], nil
+		}
+		var ce *chusme.Error
+		if errors.As(err, &ce) {
+			return chusme.CeremonyInfo{}, err
+		}
+	}
+	return retry(ctx, func() (chusme.CeremonyInfo, error) { return c.Ceremony(ctx, id) })
+}
+
+// waitNext waits for a state of ceremony id newer than version after: from
+// the realtime connection's pushed events while it is up, by long-polling
+// otherwise (or when nothing came for realtimeWait).
+func (c *Client) waitNext(ctx context.Context, id string, after int64) (chusme.CeremonyInfo, error) {
+	if rt := c.rt.Load(); rt != nil && rt.Connected() {
+		wctx, cancel := context.WithTimeout(ctx, realtimeWait)
+		info, err := rt.WaitCeremony(wctx, id, after)
+		cancel()
+		var ce *chusme.Error
+		switch {
+		case err == nil:
+			return info, nil
+		case ctx.Err() != nil:
+			return info, ctx.Err()
+		case errors.As(err, &ce):
+			return info, err
+		}
+	}
+	return retry(ctx, func() (chusme.CeremonyInfo, error) { return c.WaitCeremony(ctx, id, after) })
+}
