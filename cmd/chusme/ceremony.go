@@ -805,20 +805,20 @@ func (v *progressView) update(info chusme.CeremonyInfo) {
 	v.info, v.lastVer = info, info.Version
 	if !v.shown && v.tty {
 		v.stop, v.done = make(chan struct{}), make(chan struct{})
-		go v.tick()
+		go v.tick(v.stop, v.done)
 	}
 	v.shown = true
 	v.draw()
 }
 
 // tick redraws the line every second, for the countdown.
-func (v *progressView) tick() {
-	defer close(v.done)
+func (v *progressView) tick(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
 		select {
-		case <-v.stop:
+		case <-stop:
 			return
 		case <-t.C:
 			v.mu.Lock()

@@ -313,3 +313,22 @@ func TestProgressLine(t *testing.T) {
 		t.Fatalf("%q", line)
 	}
 }
+
+// On a terminal the progress is one line redrawn in place, ended by a
+// newline when the ceremony ends.
+func TestProgressTerminal(t *testing.T) {
+	var buf bytes.Buffer
+	me := strings.Repeat("1", 64)
+	v := &progressView{w: &buf, me: me, tty: true}
+	info := chusme.CeremonyInfo{ID: strings.Repeat("a", 32), Kind: chusme.KindSign, Status: chusme.CeremonyOpen, Round: 1, Rounds: 2,
+		Participants: []string{me}, Deadline: time.Now().Add(time.Minute), Version: 1}
+	v.update(info)
+	v.update(info) // same version: not redrawn
+	info.Status, info.Version = chusme.CeremonyCompleted, 2
+	v.update(info)
+	v.finish()
+	out := buf.String()
+	if strings.Count(out, "\r\033[K") < 2 || !strings.HasSuffix(out, "(sign): completed\n") || strings.Count(out, "\n") != 1 {
+		t.Fatalf("terminal progress %q", out)
+	}
+}
