@@ -71,7 +71,14 @@ func (c *Client) participant(ctx context.Context, id string, key ed25519.Private
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
-	p := &participant{c: c, key: key, me: chusme.Fingerprint(key.Public().(ed25519.PublicKey)), pubs: map[string]ed25519.PublicKey{}}
+	// Participants are named by identity fingerprint, which is the genesis
+	// key's: after a rotation it is not the current key's, so take it from
+	// the session when there is one.
+	me := chusme.Fingerprint(key.Public().(ed25519.PublicKey))
+	if t, err := c.store.Load(ctx); err == nil && t.Fingerprint != "" {
+		me = t.Fingerprint
+	}
+	p := &participant{c: c, key: key, me: me, pubs: map[string]ed25519.PublicKey{}}
 	info, err := c.ceremonyNow(ctx, id)
 	if err != nil {
 		return nil, err
