@@ -112,7 +112,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	e := &env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
 	err := e.dispatch(args)
 	if errors.Is(err, errHelp) {
-		fmt.Fprint(stdout, usage+lifecycleUsage+ceremonyUsage)
+		fmt.Fprint(stdout, usage+lifecycleUsage+ceremonyUsage+watchUsage)
 		return nil
 	}
 	if err != nil {
@@ -172,6 +172,8 @@ func (e *env) dispatch(args []string) error {
 		return e.ceremony(args)
 	case "keys":
 		return e.keys(args)
+	case "watch":
+		return e.watch(args)
 	case "admin":
 		fs := e.flags("admin")
 		if err := fs.Parse(args); err != nil {
