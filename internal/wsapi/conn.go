@@ -120,6 +120,12 @@ func (c *conn) writeLoop() {
 				return
 			}
 		case <-ping.C:
+			// A connection opened with ?token= lives as long as its access
+			// token: then 4001 tells the client to refresh and reconnect.
+			if exp := c.p.ExpiresAt; !exp.IsZero() && !c.s.cfg.Now().Before(exp) {
+				c.fail(CloseTokenExpired, "access token expired")
+				return
+			}
 			if err := c.checkSession(); err != nil {
 				c.fail(closeCodeOf(err), chusme.ErrorMessage(err))
 				return

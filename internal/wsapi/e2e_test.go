@@ -350,3 +350,25 @@ func TestCeremonyEventsPushedAndSync(t *testing.T) {
 		t.Errorf("sync of an unknown ceremony: %v", env)
 	}
 }
+
+// A connection opened with ?token= ends with 4001 when its access token
+// expires (checked at every ping).
+func TestTokenConnectionClosed4001AtExpiry(t *testing.T) {
+	srv, us := world(t, 1, "--ws-ping-interval", "50ms")
+	tk, _ := us[1].tokens.Load(t.Context())
+	kr, err := tokens.LoadFile(filepath.Join(srv.DataDir, "jwt-keys.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Issued so that it expires within two seconds.
+	soon := &tokens.Issuer{Keys: kr, Issuer: srv.URL, Audience: srv.URL, Now: func() time.Time { return time.Now().Add(-tokens.AccessTTL + 2*time.Second) }}
+	access, _, err := soon.Issue(us[1].fp, tk.SessionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := dial(t, wsURL(srv, "token="+access))
+	serverInfo(t, ws, 1)
+	if code := closeCode(t, ws); code != wsapi.CloseTokenExpired {
+		t.Errorf("close %d at token expiry, want %d", code, wsapi.CloseTokenExpired)
+	}
+}
