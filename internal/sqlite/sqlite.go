@@ -37,9 +37,9 @@ var migrationFS embed.FS
 
 // DB is a chusme.Store backed by one SQLite file.
 type DB struct {
-	write *sql.DB // exactly one connection; every write transaction
+	write *sql.DB   // exactly one connection; every write transaction
 	read  *readPool // read-only connections, prepared statements cached
-	dsn   string  // the file's read-write DSN without the writer's settings
+	dsn   string    // the file's read-write DSN without the writer's settings
 }
 
 var _ chusme.Store = (*DB)(nil)
