@@ -227,3 +227,29 @@ func dbFiles(t *testing.T, dir string) []byte {
 
 // keyPackageOf is a participant's frost key package, for adversarial tests.
 func shareBytes(kp *frost.KeyPackage) []byte { return kp.SigningShare().Bytes() }
+
+// connect opens every member's realtime WebSocket, as production clients
+// do, and waits until all are up: the drivers then follow pushed events
+// instead of long-polling.
+func (p *party) connect(ms []*member) {
+	p.t.Helper()
+	for i, m := range ms {
+		up := make(chan struct{}, 1)
+		rt := m.c.Realtime(p.t.Context(), client.RealtimeOptions{
+			OnState: func(connected bool, _ error) {
+				if connected {
+					select {
+					case up <- struct{}{}:
+					default:
+					}
+				}
+			},
+		})
+		p.t.Cleanup(rt.Close)
+		select {
+		case <-up:
+		case <-time.After(10 * time.Second):
+			p.t.Fatalf("member %d: no WebSocket", i)
+		}
+	}
+}
