@@ -75,6 +75,7 @@ type Service struct {
 	log    *slog.Logger
 	notify *notifier
 	done   chan struct{} // closed by Shutdown: long-polls return at once
+	cache  caches
 }
 
 // New returns a service. ev may be nil.
@@ -190,7 +191,11 @@ func (s *Service) Create(ctx context.Context, caller string, req chusme.CreateCe
 		if len(req.Message) > chusme.MaxSignMessage {
 			return c, invalid("the message is larger than %d bytes", chusme.MaxSignMessage)
 		}
-		key, err := s.store.GetGroupKey(ctx, req.KeyID)
+		ck, err := s.groupKey(ctx, req.KeyID)
+		var key chusme.GroupKey // read only: shared with the cache
+		if err == nil {
+			key = ck.key
+		}
 		if chusme.ErrorCode(err) == chusme.CodeNotFound || (err == nil && !admin && !slices.Contains(key.Participants, caller)) {
 			return c, chusme.Errorf(chusme.CodeNotFound, "no such key")
 		}
@@ -623,9 +628,9 @@ func (s *Service) rows(c chusme.Ceremony, caller string, round int, req chusme.S
 
 // checked is what the content checks of a submission found.
 type checked struct {
-	cheater    error            // a protocol violation that fails the ceremony
-	commitment []byte           // sign round 1: the commitment digest
-	key        *chusme.GroupKey // sign: the group key
+	cheater    error      // a protocol violation that fails the ceremony
+	commitment []byte     // sign round 1: the commitment digest
+	key        *cachedKey // sign: the group key (shared: read only)
 }
 
 // check decodes and verifies a submission's content: malformed packages are
@@ -658,14 +663,14 @@ func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, r
 			return out, badPackage("malformed dkg confirmation")
 		}
 	case c.Kind == chusme.KindSign:
-		k, err := s.store.GetGroupKey(ctx, c.KeyID)
+		k, err := s.groupKey(ctx, c.KeyID)
 		if err != nil {
 			return out, err
 		}
-		out.key = &k
+		out.key = k
 		if round == 1 {
-			var com frost.SigningCommitments
-			if com.UnmarshalBinary(payload) != nil {
+			com, err := s.commitments(payload)
+			if err != nil {
 				return out, badPackage("malformed signing commitments")
 			}
 			out.commitment = chusme.CommitmentDigest(com.Hiding(), com.Binding())
@@ -681,7 +686,7 @@ func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, r
 
 // completeRound moves the ceremony on once every participant has submitted
 // in its current round (st.Submissions plus st.Add).
-func (s *Service) completeRound(st *chusme.CeremonyState, key *chusme.GroupKey) error {
+func (s *Service) completeRound(st *chusme.CeremonyState, key *cachedKey) error {
 	c := &st.Ceremony
 	all := append(slices.Clone(st.Submissions), st.Add...)
 	bySender := map[string][]byte{}
@@ -705,8 +710,8 @@ func (s *Service) completeRound(st *chusme.CeremonyState, key *chusme.GroupKey) 
 			if err != nil {
 				return err
 			}
-			com := new(frost.SigningCommitments)
-			if err := com.UnmarshalBinary(p); err != nil {
+			com, err := s.commitments(p)
+			if err != nil {
 				return err
 			}
 			coms[id] = com
@@ -723,6 +728,7 @@ func (s *Service) completeRound(st *chusme.CeremonyState, key *chusme.GroupKey) 
 		if c.SigningPackage, err = pkg.MarshalBinary(); err != nil {
 			return err
 		}
+		s.cache.signingPkgs.put(c.SigningPackage, pkg)
 		return s.move(c, chusme.CeremonyOpen, 2)
 	case c.Kind == chusme.KindSign && c.Round == 2:
 		return s.completeSign(c, bySender, key)
@@ -784,16 +790,19 @@ func (s *Service) completeDKG(st *chusme.CeremonyState, confirms map[string][]by
 // completeSign verifies every share, aggregates, verifies the signature with
 // crypto/ed25519 and stores it; a bad share fails the ceremony naming its
 // signer.
-func (s *Service) completeSign(c *chusme.Ceremony, shares map[string][]byte, key *chusme.GroupKey) error {
-	if key == nil {
+func (s *Service) completeSign(c *chusme.Ceremony, shares map[string][]byte, ck *cachedKey) error {
+	if ck == nil {
 		return fmt.Errorf("ceremony %s: no group key", c.ID)
 	}
-	var pub frost.PublicKeyPackage
-	if err := pub.UnmarshalBinary(key.PublicKeyPackage); err != nil {
-		return err
+	key, pub := &ck.key, ck.pub
+	if pub == nil {
+		pub = new(frost.PublicKeyPackage)
+		if err := pub.UnmarshalBinary(key.PublicKeyPackage); err != nil {
+			return err
+		}
 	}
-	var pkg frost.SigningPackage
-	if err := pkg.UnmarshalBinary(c.SigningPackage); err != nil {
+	pkg, err := s.signingPackage(c.SigningPackage)
+	if err != nil {
 		return err
 	}
 	byID := map[frost.Identifier]string{}
@@ -810,9 +819,9 @@ func (s *Service) completeSign(c *chusme.Ceremony, shares map[string][]byte, key
 		byID[id], zs[id] = fp, z
 	}
 	var sig []byte
-	err := s.timed("aggregate", func() error {
+	err = s.timed("aggregate", func() error {
 		var err error
-		sig, err = frost.Aggregate(&pkg, zs, &pub, frost.VerifyShares)
+		sig, err = frost.Aggregate(pkg, zs, pub, frost.VerifyShares)
 		return err
 	})
 	var ce *frost.CheaterError

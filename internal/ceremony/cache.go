@@ -1,0 +1,110 @@
+package ceremony
+
+import (
+	"context"
+	"sync"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/frost"
+)
+
+// Decoding a FROST group element costs a torsion check (tens of
+// microseconds), and a signing ceremony used to decode the same commitments,
+// signing package and public key package several times over its requests.
+// These caches keep decoded values keyed by exactly the bytes (or the
+// immutable key id) they were decoded from, so a hit is the same value a
+// fresh decode would give: no check is skipped, only repeated. Nothing in
+// them is state: a restart empties them and everything is decoded again.
+
+// maxDecoded bounds each decode cache; when full it starts over.
+const maxDecoded = 4096
+
+// decoded is a bounded cache of values decoded from byte strings.
+type decoded[T any] struct {
+	mu sync.Mutex
+	m  map[string]*T
+}
+
+func (d *decoded[T]) get(b []byte) *T {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.m[string(b)]
+}
+
+func (d *decoded[T]) put(b []byte, v *T) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.m == nil || len(d.m) >= maxDecoded {
+		d.m = make(map[string]*T)
+	}
+	d.m[string(b)] = v
+}
+
+// caches holds the service's decode caches.
+type caches struct {
+	commitments decoded[frost.SigningCommitments]
+	signingPkgs decoded[frost.SigningPackage]
+
+	mu   sync.Mutex
+	keys map[string]*cachedKey // group key id → key; group keys never change once stored
+}
+
+// cachedKey is a stored group key and its decoded public key package (nil
+// if it did not decode).
+type cachedKey struct {
+	key chusme.GroupKey
+	pub *frost.PublicKeyPackage
+}
+
+// groupKey returns group key id, from the cache or the store. The caller
+// must not modify it.
+func (s *Service) groupKey(ctx context.Context, id string) (*cachedKey, error) {
+	s.cache.mu.Lock()
+	k, ok := s.cache.keys[id]
+	s.cache.mu.Unlock()
+	if ok {
+		return k, nil
+	}
+	key, err := s.store.GetGroupKey(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	k = &cachedKey{key: key}
+	var pub frost.PublicKeyPackage
+	if pub.UnmarshalBinary(key.PublicKeyPackage) == nil {
+		k.pub = &pub
+	}
+	s.cache.mu.Lock()
+	if s.cache.keys == nil || len(s.cache.keys) >= maxDecoded {
+		s.cache.keys = map[string]*cachedKey{}
+	}
+	s.cache.keys[id] = k
+	s.cache.mu.Unlock()
+	return k, nil
+}
+
+// commitments decodes signing commitments, through the cache.
+func (s *Service) commitments(b []byte) (*frost.SigningCommitments, error) {
+	if c := s.cache.commitments.get(b); c != nil {
+		return c, nil
+	}
+	c := new(frost.SigningCommitments)
+	if err := c.UnmarshalBinary(b); err != nil {
+		return nil, err
+	}
+	s.cache.commitments.put(b, c)
+	return c, nil
+}
+
+// signingPackage decodes a signing package, through the cache.
+func (s *Service) signingPackage(b []byte) (*frost.SigningPackage, error) {
+	if p := s.cache.signingPkgs.get(b); p != nil {
+		return p, nil
+	}
+	p := new(frost.SigningPackage)
+	if err := p.UnmarshalBinary(b); err != nil {
+		return nil, err
+	}
+	s.cache.signingPkgs.put(b, p)
+	return p, nil
+}
