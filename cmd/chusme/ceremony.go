@@ -22,7 +22,6 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
-	"github.com/chusme/chusme/client/keyfile"
 	"github.com/chusme/chusme/client/sharefile"
 )
 
@@ -146,23 +145,7 @@ func (e *env) unlock() (*unlocked, error) {
 	if err != nil {
 		return nil, err
 	}
-	kf, err := keyfile.Read(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no identity key at %s; run chusme keygen", path)
-	}
-	if err != nil {
-		return nil, err
-	}
-	pass, err := e.passphrase(fmt.Sprintf("Passphrase for %s: ", path), false)
-	if err != nil {
-		return nil, err
-	}
-	key, err := kf.Open(pass)
-	if err != nil {
-		clear(pass)
-		return nil, err
-	}
-	return &unlocked{fp: kf.IdentityFingerprint(), key: key, pass: pass}, nil
+	return e.unlockFile(path)
 }
 
 // sharePath returns where the share of keyID lives.

@@ -53,22 +53,37 @@ func (e *env) loadIdentityKey() (string, ed25519.PrivateKey, string, error) {
 	return fp, key, path, err
 }
 
-// openKeyFile opens the key file at path with the passphrase.
+// openKeyFile opens the key file at path with the passphrase: the key and
+// the identity's fingerprint. The caller wipes the key.
 func (e *env) openKeyFile(path string) (ed25519.PrivateKey, string, error) {
-	kf, err := keyfile.Read(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, "", fmt.Errorf("no identity key at %s; run chusme keygen or chusme backup restore", path)
-	}
+	u, err := e.unlockFile(path)
 	if err != nil {
 		return nil, "", err
+	}
+	clear(u.pass)
+	return u.key, u.fp, nil
+}
+
+// unlockFile opens the key file at path and keeps the passphrase (for
+// sealing key shares under it). The caller wipes the result.
+func (e *env) unlockFile(path string) (*unlocked, error) {
+	kf, err := keyfile.Read(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no identity key at %s; run chusme keygen or chusme backup restore", path)
+	}
+	if err != nil {
+		return nil, err
 	}
 	pass, err := e.passphrase(fmt.Sprintf("Passphrase for %s: ", path), false)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	defer clear(pass)
 	key, err := kf.Open(pass)
-	return key, kf.IdentityFingerprint(), err
+	if err != nil {
+		clear(pass)
+		return nil, err
+	}
+	return &unlocked{fp: kf.IdentityFingerprint(), key: key, pass: pass}, nil
 }
 
 // identityFingerprint returns the fingerprint of the identity of the key

@@ -18,7 +18,6 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
-	"github.com/chusme/chusme/client/keyfile"
 	"github.com/chusme/chusme/client/vault"
 )
 
@@ -331,23 +330,8 @@ func (e *env) client() (*client.Client, error) {
 
 // loadKey opens the identity key with the passphrase. The caller wipes it.
 func (e *env) loadKey() (ed25519.PrivateKey, error) {
-	path, err := e.keyPath()
-	if err != nil {
-		return nil, err
-	}
-	kf, err := keyfile.Read(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no identity key at %s; run chusme keygen", path)
-	}
-	if err != nil {
-		return nil, err
-	}
-	pass, err := e.passphrase(fmt.Sprintf("Passphrase for %s: ", path), false)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(pass)
-	return kf.Open(pass)
+	_, key, _, err := e.loadIdentityKey()
+	return key, err
 }
 
 // kdfParams returns the Argon2id parameters for keygen: the defaults, with
