@@ -37,9 +37,10 @@ var migrationFS embed.FS
 
 // DB is a chusme.Store backed by one SQLite file.
 type DB struct {
-	write *sql.DB   // exactly one connection; every write transaction
-	read  *readPool // read-only connections, prepared statements cached
-	dsn   string    // the file's read-write DSN without the writer's settings
+	write *sql.DB    // exactly one connection; every write transaction
+	read  *readPool  // read-only connections, prepared statements cached
+	dsn   string     // the file's read-write DSN without the writer's settings
+	wst   writeStmts // prepared statements on the writer (see stmtTx)
 }
 
 var _ chusme.Store = (*DB)(nil)
@@ -153,6 +154,7 @@ func (db *DB) migrate(ctx context.Context) error {
 
 // Close closes both connection pools.
 func (db *DB) Close() error {
+	db.wst.Close()
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
@@ -187,6 +189,7 @@ func (db *DB) Backup(ctx context.Context, destPath string) error {
 // tx runs fn in a write transaction (BEGIN IMMEDIATE on the one writer
 // connection) and commits if fn returns nil.
 func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	db.wst.prepare(ctx, db.write)
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -57,3 +57,99 @@ func (p *readPool) Close() error {
 	})
 	return p.DB.Close()
 }
+
+// writeStmts caches prepared statements on the single writer connection.
+// A statement cannot be prepared on that connection from inside a
+// transaction (the transaction holds it), so a query seen in a transaction
+// is run unprepared the first time, noted, and prepared before the next
+// transaction begins; from then on transactions use it through
+// Tx.StmtContext, which reuses the statement already prepared on the
+// connection.
+type writeStmts struct {
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+	want  map[string]bool
+}
+
+// prepare prepares the queries noted since the last call. It must not be
+// called inside a write transaction.
+func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) {
+	w.mu.Lock()
+	var want []string
+	for q := range w.want {
+		want = append(want, q)
+	}
+	w.want = nil
+	w.mu.Unlock()
+	for _, q := range want {
+		s, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			continue // it runs unprepared, as before
+		}
+		w.mu.Lock()
+		if w.stmts == nil {
+			w.stmts = map[string]*sql.Stmt{}
+		}
+		if _, dup := w.stmts[q]; dup {
+			s.Close()
+		} else {
+			w.stmts[q] = s
+		}
+		w.mu.Unlock()
+	}
+}
+
+// get returns the prepared statement of query, or nil after noting it.
+func (w *writeStmts) get(query string) *sql.Stmt {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if s := w.stmts[query]; s != nil {
+		return s
+	}
+	if w.want == nil {
+		w.want = map[string]bool{}
+	}
+	w.want[query] = true
+	return nil
+}
+
+// Close closes the cached statements.
+func (w *writeStmts) Close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, s := range w.stmts {
+		s.Close()
+	}
+	w.stmts = nil
+}
+
+// stmtTx is a write transaction whose queries go through the writer's
+// statement cache.
+type stmtTx struct {
+	*sql.Tx
+	w *writeStmts
+}
+
+// ExecContext runs query through its cached prepared statement if any.
+func (t stmtTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s := t.w.get(query); s != nil {
+		return t.Tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs query through its cached prepared statement if any.
+func (t stmtTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := t.w.get(query); s != nil {
+		return t.Tx.StmtContext(ctx, s).QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs query through its cached prepared statement if any.
+func (t stmtTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if s := t.w.get(query); s != nil {
+		return t.Tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, query, args...)
+}
