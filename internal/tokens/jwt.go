@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -33,6 +34,8 @@ type Issuer struct {
 	Issuer   string           // iss, the server's public base URL
 	Audience string           // aud
 	Now      func() time.Time // the clock
+
+	valid validCache // tokens that passed Validate (see validcache.go)
 }
 
 // Issue returns a signed access token for the identity and session, and
@@ -65,8 +68,20 @@ func (is *Issuer) Issue(fingerprint, sessionID string) (string, time.Time, error
 // sub, jti, sid). It returns *chusme.Error with CodeTokenExpired for an
 // expired but otherwise valid token and CodeTokenInvalid for anything else.
 func (is *Issuer) Validate(token string) (Claims, error) {
+	if v := is.valid.get(token); v != nil {
+		return is.recheck(v)
+	}
 	var c Claims
-	_, err := jwt.ParseWithClaims(token, &c, is.keyFor,
+	var used *validated // the key that verified the signature
+	keyFor := func(t *jwt.Token) (any, error) {
+		k, err := is.keyFor(t)
+		if err == nil {
+			kid, _ := t.Header["kid"].(string)
+			used = &validated{kid: kid, pub: k.(ed25519.PublicKey)}
+		}
+		return k, err
+	}
+	_, err := jwt.ParseWithClaims(token, &c, keyFor,
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
 		jwt.WithIssuer(is.Issuer),
 		jwt.WithAudience(is.Audience),
@@ -84,6 +99,10 @@ func (is *Issuer) Validate(token string) (Claims, error) {
 	case c.NotBefore == nil || c.IssuedAt == nil || !chusme.ValidFingerprint(c.Subject) ||
 		c.ID == "" || c.SessionID == "" || c.ExpiresAt.Sub(c.IssuedAt.Time) > AccessTTL:
 		return Claims{}, chusme.Errorf(chusme.CodeTokenInvalid, "access token invalid")
+	}
+	if used != nil {
+		used.claims = c
+		is.valid.put(token, used)
 	}
 	return c, nil
 }
