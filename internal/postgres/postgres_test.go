@@ -1,0 +1,289 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/storetest"
+)
+
+// testServer returns the URL of the PostgreSQL server the tests use, from
+// CHUSME_TEST_POSTGRES, and skips the test without it.
+func testServer(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("CHUSME_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip(`CHUSME_TEST_POSTGRES is not set: start a throw-away server with eval "$(scripts/pg-test-cluster.sh)" (needs Debian's postgresql)`)
+	}
+	return dsn
+}
+
+// freshDatabase creates an empty database with a random name on the test
+// server, drops it when the test ends, and returns its URL.
+func freshDatabase(t *testing.T) string {
+	t.Helper()
+	dsn := testServer(t)
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Fatalf("CHUSME_TEST_POSTGRES must be a postgres:// URL, got %q", dsn)
+	}
+	name := "chusme_test_" + rand.Text()
+	name = string(toLower([]byte(name)))
+	admin, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("connecting to CHUSME_TEST_POSTGRES: %v", err)
+	}
+	defer admin.Close(context.Background())
+	if _, err := admin.Exec(t.Context(), `CREATE DATABASE `+pgx.Identifier{name}.Sanitize()); err != nil {
+		t.Fatalf("CREATE DATABASE: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("dropping %s: %v", name, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{name}.Sanitize()+` WITH (FORCE)`); err != nil {
+			t.Errorf("dropping %s: %v", name, err)
+		}
+	})
+	u.Path = "/" + name
+	return u.String()
+}
+
+func toLower(b []byte) []byte {
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return b
+}
+
+// mustOpen opens the database at dsn and closes it when the test ends.
+func mustOpen(t *testing.T, dsn string) *DB {
+	t.Helper()
+	db, err := Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestStore(t *testing.T) {
+	testServer(t)
+	storetest.Run(t, func(t *testing.T) chusme.Store {
+		db, err := Open(t.Context(), freshDatabase(t))
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return db
+	})
+}
+
+// applied returns schema_migrations as version → applied_at.
+func applied(t *testing.T, db *DB) map[int]int64 {
+	t.Helper()
+	rows, err := db.pool.Query(t.Context(), `SELECT version, applied_at FROM schema_migrations`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	m := map[int]int64{}
+	for rows.Next() {
+		var v int
+		var at int64
+		if err := rows.Scan(&v, &at); err != nil {
+			t.Fatal(err)
+		}
+		m[v] = at
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestMigrationsFromZeroThenNoop(t *testing.T) {
+	dsn := freshDatabase(t)
+	files, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("embedded migrations: %v, %v", files, err)
+	}
+	before := time.Now().UnixNano()
+	db, err := Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	first := applied(t, db)
+	if len(first) != len(files) {
+		t.Fatalf("schema_migrations has %d rows, want %d (%v)", len(first), len(files), files)
+	}
+	for v := 1; v <= len(files); v++ {
+		if at, ok := first[v]; !ok || at < before {
+			t.Errorf("migration %d: applied_at %d, ok %v", v, at, ok)
+		}
+	}
+	db.Close()
+
+	db = mustOpen(t, dsn)
+	again := applied(t, db)
+	if len(again) != len(first) {
+		t.Fatalf("re-open: %d migrations recorded, want %d", len(again), len(first))
+	}
+	for v, at := range first {
+		if again[v] != at {
+			t.Errorf("re-open re-applied migration %d", v)
+		}
+	}
+}
+
+// TestConcurrentOpen starts several "nodes" on one empty database at once:
+// every Open succeeds and each migration is applied once.
+func TestConcurrentOpen(t *testing.T) {
+	dsn := freshDatabase(t)
+	const nodes = 4
+	dbs := make([]*DB, nodes)
+	errs := make([]error, nodes)
+	var wg sync.WaitGroup
+	for i := range nodes {
+		wg.Go(func() { dbs[i], errs[i] = Open(t.Context(), dsn) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Open %d: %v", i, err)
+		}
+		t.Cleanup(func() { dbs[i].Close() })
+	}
+	files, _ := fs.Glob(migrationFS, "migrations/*.sql")
+	if got := len(applied(t, dbs[0])); got != len(files) {
+		t.Fatalf("schema_migrations has %d rows, want %d", got, len(files))
+	}
+}
+
+// TestTwoNodes runs the contested operations through two separate pools on
+// one database, as two chusmed nodes would: a ceremony's transitions are
+// serialized by its row lock (no update is lost), one refresh token is
+// exchanged once, one ticket and one challenge are consumed once.
+func TestTwoNodes(t *testing.T) {
+	dsn := freshDatabase(t)
+	a, b := mustOpen(t, dsn), mustOpen(t, dsn)
+	nodes := []*DB{a, b}
+	ctx := t.Context()
+	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+	c := chusme.Ceremony{
+		ID: "c", Kind: chusme.KindSign, Creator: "creator", Status: chusme.CeremonyOpen, Round: 1, Threshold: 2,
+		Participants: []string{"alice", "bob"}, KeyID: "k", Message: []byte("m"), Deadline: at.Add(time.Minute),
+		Version: 1, CreatedAt: at, UpdatedAt: at, RoundStarted: at,
+	}
+	if err := a.CreateCeremony(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	const updates = 40
+	var wg sync.WaitGroup
+	errs := make([]error, updates)
+	for i := range updates {
+		wg.Go(func() {
+			_, errs[i] = nodes[i%2].UpdateCeremony(ctx, "c", func(st *chusme.CeremonyState) error {
+				// Read-modify-write of the stored state: a lost update
+				// would drop a name.
+				st.Ceremony.Submitted = append(st.Ceremony.Submitted, fmt.Sprint("p", i))
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.GetCeremony(ctx, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != 1+updates || len(got.Submitted) != updates {
+		t.Fatalf("after %d updates on two nodes: version %d, %d submitted; want %d, %d",
+			updates, got.Version, len(got.Submitted), 1+updates, updates)
+	}
+
+	// One refresh token, exchanged from both nodes at once.
+	if err := a.CreateChallenge(ctx, chusme.Challenge{ID: "ch", Fingerprint: "fp", Nonce: []byte("n"), ExpiresAt: at.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	tok := chusme.RefreshToken{Hash: []byte("t0"), SessionID: "s", CreatedAt: at}
+	if err := b.CreateSession(ctx, chusme.NewSession{
+		Session:     chusme.Session{ID: "s", Fingerprint: "fp", CreatedAt: at, LastUsedAt: at, ExpiresAt: at.Add(time.Hour)},
+		Token:       tok,
+		ChallengeID: "ch",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	used := errors.New("used")
+	const n = 20
+	errs = make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = nodes[i%2].ExchangeRefreshToken(ctx, tok.Hash, func(st chusme.RefreshState) (chusme.RefreshUpdate, error) {
+				if st.Presented.Used() {
+					return chusme.RefreshUpdate{}, used
+				}
+				p := st.Presented
+				p.UsedAt = at.Add(time.Second)
+				return chusme.RefreshUpdate{Tokens: []chusme.RefreshToken{p},
+					New: &chusme.RefreshToken{Hash: fmt.Appendf(nil, "t1-%d", i), SessionID: "s", Seq: st.Latest.Seq + 1, CreatedAt: at}}, nil
+			})
+		})
+	}
+	wg.Wait()
+	wins := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, used):
+			t.Errorf("exchange %d: %v", i, err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d exchanges of one token succeeded on two nodes, want 1", wins)
+	}
+
+	// One WebSocket ticket, redeemed from both nodes at once.
+	if err := a.CreateWSTicket(ctx, chusme.WSTicket{Hash: []byte("ticket"), Fingerprint: "fp", SessionID: "s", ExpiresAt: time.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	errs = make([]error, n)
+	for i := range n {
+		wg.Go(func() { _, errs[i] = nodes[i%2].ConsumeWSTicket(ctx, []byte("ticket"), time.Now()) })
+	}
+	wg.Wait()
+	wins = 0
+	for i, err := range errs {
+		switch chusme.ErrorCode(err) {
+		case "":
+			wins++
+		case chusme.CodeNotFound:
+		default:
+			t.Errorf("consume %d: %v", i, err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d consumptions of one ticket succeeded on two nodes, want 1", wins)
+	}
+}
