@@ -47,6 +47,42 @@ type caches struct {
 
 	mu   sync.Mutex
 	keys map[string]*cachedKey // group key id → key; group keys never change once stored
+
+	cmu   sync.Mutex
+	heads map[string]chusme.Ceremony // open ceremony id → its head (see head)
+}
+
+// head is the part of an open ceremony that Submit needs before its
+// transaction: identity, kind, members, threshold and key never change;
+// status and round are a hint that the transaction checks again (a stale
+// one makes it fail with errMoved, and Submit then reads the store).
+func head(c chusme.Ceremony) chusme.Ceremony {
+	return chusme.Ceremony{ID: c.ID, Kind: c.Kind, Creator: c.Creator, Participants: c.Participants,
+		Threshold: c.Threshold, KeyID: c.KeyID, Status: c.Status, Round: c.Round}
+}
+
+// rememberHead keeps the head of c while it is open.
+func (s *Service) rememberHead(c chusme.Ceremony) {
+	s.cache.cmu.Lock()
+	defer s.cache.cmu.Unlock()
+	if c.Status != chusme.CeremonyOpen {
+		delete(s.cache.heads, c.ID)
+		return
+	}
+	if s.cache.heads == nil || len(s.cache.heads) >= maxDecoded {
+		s.cache.heads = map[string]chusme.Ceremony{}
+	}
+	s.cache.heads[c.ID] = head(c)
+}
+
+// openHead returns the remembered head of ceremony id if caller is one of
+// its members and, as far as this node knows, it is open in round.
+func (s *Service) openHead(id, caller string, round int) (chusme.Ceremony, bool) {
+	s.cache.cmu.Lock()
+	c, ok := s.cache.heads[id]
+	s.cache.cmu.Unlock()
+	ok = ok && c.Status == chusme.CeremonyOpen && c.Round == round && (c.Creator == caller || c.IsParticipant(caller))
+	return c, ok
 }
 
 // cachedKey is a stored group key and its decoded public key package (nil

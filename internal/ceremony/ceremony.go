@@ -370,6 +370,7 @@ func (s *Service) update(ctx context.Context, id string, fn func(st *chusme.Cere
 	if err != nil || c.Version == before.Version {
 		return c, err
 	}
+	s.rememberHead(c)
 	s.notify.notify(id)
 	s.notify.changed(c)
 	if c.Round != before.Round || c.Status != before.Status {
@@ -474,9 +475,15 @@ var errConflict = chusme.Errorf(chusme.CodeConflict, "a different package was al
 // ceremony on. The same submission again is answered like the first; a
 // different one for the same slot is CodeConflict.
 func (s *Service) Submit(ctx context.Context, caller, id string, round int, req chusme.SubmitRequest) (chusme.Ceremony, error) {
-	c, err := s.Get(ctx, caller, id)
-	if err != nil {
-		return c, err
+	// The ceremony's head as this node last wrote or read it saves a read
+	// when it says the round is open; anything else reads the store.
+	c, ok := s.openHead(id, caller, round)
+	if !ok {
+		var err error
+		if c, err = s.Get(ctx, caller, id); err != nil {
+			return c, err
+		}
+		s.rememberHead(c)
 	}
 	if !c.IsParticipant(caller) {
 		return chusme.Ceremony{}, errNotFound
