@@ -1,10 +1,12 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -211,7 +213,12 @@ func (db *DB) UpdateCeremony(ctx context.Context, id string, fn func(st *chusme.
 				return err
 			}
 		}
-		for _, d := range st.Commitments {
+		// In a fixed order, so that two ceremonies recording the same digests
+		// can't deadlock: the second waits for the first and then finds them
+		// used.
+		digests := slices.Clone(st.Commitments)
+		slices.SortFunc(digests, bytes.Compare)
+		for _, d := range digests {
 			if _, err := tx.Exec(ctx, `INSERT INTO used_commitments (key_id, digest, ceremony_id, created_at)
 				VALUES ($1, $2, $3, $4)`, c.KeyID, d, c.ID, unixNano(n.UpdatedAt)); err != nil {
 				if isUnique(err) {

@@ -287,3 +287,44 @@ func TestTwoNodes(t *testing.T) {
 		t.Fatalf("%d consumptions of one ticket succeeded on two nodes, want 1", wins)
 	}
 }
+
+// TestCommitmentsAcrossNodes has two ceremonies on one key, on two nodes,
+// record the same signing commitments (in opposite orders) at once: one
+// wins, the other gets CodeCommitmentReused, and neither deadlocks.
+func TestCommitmentsAcrossNodes(t *testing.T) {
+	dsn := freshDatabase(t)
+	a, b := mustOpen(t, dsn), mustOpen(t, dsn)
+	ctx := t.Context()
+	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	for round := range 10 {
+		digests := [][]byte{fmt.Appendf(nil, "d1-%d", round), fmt.Appendf(nil, "d2-%d", round), fmt.Appendf(nil, "d3-%d", round)}
+		reversed := [][]byte{digests[2], digests[1], digests[0]}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		// Both callbacks return together, so both inserts race.
+		var ready sync.WaitGroup
+		ready.Add(2)
+		for i, node := range []*DB{a, b} {
+			id := fmt.Sprintf("c%d-%d", round, i)
+			if err := node.CreateCeremony(ctx, chusme.Ceremony{
+				ID: id, Kind: chusme.KindSign, Creator: "x", Status: chusme.CeremonyOpen, Round: 1, Threshold: 2,
+				Participants: []string{"alice", "bob"}, KeyID: "k", Deadline: at, Version: 1, CreatedAt: at, UpdatedAt: at, RoundStarted: at,
+			}); err != nil {
+				t.Fatal(err)
+			}
+			wg.Go(func() {
+				_, errs[i] = node.UpdateCeremony(ctx, id, func(st *chusme.CeremonyState) error {
+					st.Commitments = [][][]byte{digests, reversed}[i]
+					ready.Done()
+					ready.Wait()
+					return nil
+				})
+			})
+		}
+		wg.Wait()
+		codes := []string{chusme.ErrorCode(errs[0]), chusme.ErrorCode(errs[1])}
+		if !(codes[0] == "" && codes[1] == chusme.CodeCommitmentReused) && !(codes[1] == "" && codes[0] == chusme.CodeCommitmentReused) {
+			t.Fatalf("round %d: errors %v, %v; want one success and one %s", round, errs[0], errs[1], chusme.CodeCommitmentReused)
+		}
+	}
+}
