@@ -63,6 +63,8 @@ type Client struct {
 	refreshMu sync.Mutex
 
 	rt atomic.Pointer[Realtime] // the running Realtime, if any: the drivers wait on its events
+
+	ids identityCache // identity keys the ceremony drivers fetched recently
 }
 
 // Option configures a Client.

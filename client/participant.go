@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/frost"
@@ -99,13 +100,58 @@ func (c *Client) participant(ctx context.Context, id string, key ed25519.Private
 	return p, nil
 }
 
-// identityKey returns a participant's current identity key, fetched once.
-func (p *participant) identityKey(ctx context.Context, fp string) (ed25519.PublicKey, error) {
+// identityTTL is how long a driver may use an identity key another driver
+// of the same client fetched, before asking the server again.
+const identityTTL = time.Minute
+
+// identityCache holds identity keys the client's drivers fetched recently,
+// so that back-to-back ceremonies among the same participants don't each
+// fetch every peer's key again. A package that fails under a remembered key
+// is checked again under a freshly fetched one (the peer may have rotated),
+// so the cache never turns a good package away, and it accepts nothing a
+// fresh fetch from the same server would not.
+type identityCache struct {
+	mu sync.Mutex
+	m  map[string]cachedIdentity
+}
+
+type cachedIdentity struct {
+	key ed25519.PublicKey
+	at  time.Time
+}
+
+func (ic *identityCache) get(fp string, now time.Time) ed25519.PublicKey {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	if e, ok := ic.m[fp]; ok && now.Sub(e.at) >= 0 && now.Sub(e.at) < identityTTL {
+		return e.key
+	}
+	return nil
+}
+
+func (ic *identityCache) put(fp string, k ed25519.PublicKey, now time.Time) {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	if ic.m == nil || len(ic.m) >= 4096 {
+		ic.m = map[string]cachedIdentity{}
+	}
+	ic.m[fp] = cachedIdentity{key: k, at: now}
+}
+
+// identityKey returns a participant's current identity key, fetched once
+// per driver; unless fresh, a key the client fetched within identityTTL
+// will do.
+func (p *participant) identityKey(ctx context.Context, fp string, fresh bool) (ed25519.PublicKey, error) {
 	p.mu.Lock()
 	k, ok := p.pubs[fp]
 	p.mu.Unlock()
 	if ok {
 		return k, nil
+	}
+	if !fresh {
+		if k := p.c.ids.get(fp, p.c.now()); k != nil {
+			return k, nil
+		}
 	}
 	info, err := retry(ctx, func() (chusme.IdentityInfo, error) { return p.c.Identity(ctx, fp) })
 	if err != nil {
@@ -117,6 +163,7 @@ func (p *participant) identityKey(ctx context.Context, fp string) (ed25519.Publi
 	p.mu.Lock()
 	p.pubs[fp] = ed25519.PublicKey(info.PublicKey)
 	p.mu.Unlock()
+	p.c.ids.put(fp, ed25519.PublicKey(info.PublicKey), p.c.now())
 	return ed25519.PublicKey(info.PublicKey), nil
 }
 
@@ -125,14 +172,26 @@ func (p *participant) verify(ctx context.Context, pkg chusme.CeremonyPackage, ro
 	if pkg.Round != round || !slices.Contains(p.info.Participants, pkg.Sender) {
 		return fmt.Errorf("%w: a round-%d package claims round %d and sender %q", ErrTampered, round, pkg.Round, pkg.Sender)
 	}
-	pub, err := p.identityKey(ctx, pkg.Sender)
-	if err != nil {
-		return err
+	msg := chusme.CeremonyPackageMessage(p.info.ID, round, pkg.Sender, pkg.Recipient, pkg.Payload)
+	for _, fresh := range []bool{false, true} {
+		pub, err := p.identityKey(ctx, pkg.Sender, fresh)
+		if err != nil {
+			return err
+		}
+		if ed25519.Verify(pub, msg, pkg.Signature) {
+			p.mu.Lock()
+			p.pubs[pkg.Sender] = pub // this driver keeps the key that verified
+			p.mu.Unlock()
+			return nil
+		}
+		p.mu.Lock()
+		_, own := p.pubs[pkg.Sender]
+		p.mu.Unlock()
+		if own {
+			break // fetched by this driver: fresh already
+		}
 	}
-	if !ed25519.Verify(pub, chusme.CeremonyPackageMessage(p.info.ID, round, pkg.Sender, pkg.Recipient, pkg.Payload), pkg.Signature) {
-		return fmt.Errorf("%w: round-%d package from %s fails its signature", ErrTampered, round, pkg.Sender)
-	}
-	return nil
+	return fmt.Errorf("%w: round-%d package from %s fails its signature", ErrTampered, round, pkg.Sender)
 }
 
 func (p *participant) sign(round int, recipient string, payload []byte) []byte {
