@@ -1,78 +1,21 @@
 package postgres
 
 import (
-	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/postgres/pgtest"
 	"github.com/chusme/chusme/internal/storetest"
 )
 
-// testServer returns the URL of the PostgreSQL server the tests use, from
-// CHUSME_TEST_POSTGRES, and skips the test without it.
-func testServer(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("CHUSME_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip(`CHUSME_TEST_POSTGRES is not set: start a throw-away server with eval "$(scripts/pg-test-cluster.sh)" (needs Debian's postgresql)`)
-	}
-	return dsn
-}
+func testServer(t *testing.T) string { return pgtest.Server(t) }
 
-// freshDatabase creates an empty database with a random name on the test
-// server, drops it when the test ends, and returns its URL.
-func freshDatabase(t *testing.T) string {
-	t.Helper()
-	dsn := testServer(t)
-	u, err := url.Parse(dsn)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("CHUSME_TEST_POSTGRES must be a postgres:// URL, got %q", dsn)
-	}
-	name := "chusme_test_" + rand.Text()
-	name = string(toLower([]byte(name)))
-	admin, err := pgx.Connect(t.Context(), dsn)
-	if err != nil {
-		t.Fatalf("connecting to CHUSME_TEST_POSTGRES: %v", err)
-	}
-	defer admin.Close(context.Background())
-	if _, err := admin.Exec(t.Context(), `CREATE DATABASE `+pgx.Identifier{name}.Sanitize()); err != nil {
-		t.Fatalf("CREATE DATABASE: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("dropping %s: %v", name, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{name}.Sanitize()+` WITH (FORCE)`); err != nil {
-			t.Errorf("dropping %s: %v", name, err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
-}
-
-func toLower(b []byte) []byte {
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return b
-}
+func freshDatabase(t *testing.T) string { return pgtest.FreshDatabase(t) }
 
 // mustOpen opens the database at dsn and closes it when the test ends.
 func mustOpen(t *testing.T, dsn string) *DB {

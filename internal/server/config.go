@@ -61,7 +61,7 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	var proxies, ipLimit, authLimit, idLimit, grace, idle, maxAge, shutdown string
 	str(&c.Listen, "listen", DefaultListen, "host:port to listen on")
 	str(&c.DataDir, "data-dir", "data", "data directory (SQLite file, generated secrets)")
-	str(&c.Database, "database", "", "empty for SQLite in the data directory")
+	str(&c.Database, "database", "", "empty for SQLite in the data directory, or a postgres:// URL (several nodes)")
 	str(&c.Issuer, "issuer", "", "public base URL, bound into tokens and signed login messages (default http://127.0.0.1:PORT)")
 	str(&c.Registration, "registration", auth.RegistrationInvite, "registration mode: open or invite")
 	str(&c.JWTKeysFile, "jwt-keys-file", "", "JWT signing keyring (default DATA_DIR/jwt-keys.json)")
@@ -104,8 +104,8 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	if c.Registration != auth.RegistrationOpen && c.Registration != auth.RegistrationInvite {
 		return c, fmt.Errorf("--registration must be open or invite, not %q", c.Registration)
 	}
-	if c.Database != "" {
-		return c, errors.New("--database: only the embedded SQLite store is available in this version; leave it empty")
+	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
+		return c, errors.New("--database must be empty (SQLite in the data directory) or a postgres:// URL")
 	}
 	var err error
 	for _, p := range strings.Split(proxies, ",") {

@@ -22,6 +22,7 @@ import (
 	"github.com/chusme/chusme/internal/httpapi"
 	"github.com/chusme/chusme/internal/identity"
 	"github.com/chusme/chusme/internal/metrics"
+	"github.com/chusme/chusme/internal/postgres"
 	"github.com/chusme/chusme/internal/secrets"
 	"github.com/chusme/chusme/internal/sqlite"
 	"github.com/chusme/chusme/internal/tokens"
@@ -71,7 +72,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "chusme.db"))
+	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -176,6 +177,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// openStore opens the configured store: SQLite in the data directory, or
+// PostgreSQL when --database is a postgres:// URL.
+func openStore(ctx context.Context, cfg Config) (chusme.Store, error) {
+	if cfg.Database != "" {
+		return postgres.Open(ctx, cfg.Database)
+	}
+	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "chusme.db"))
 }
 
 // defaultIssuer derives the issuer from the listen address: loopback when

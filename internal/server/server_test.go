@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/postgres/pgtest"
 	"github.com/chusme/chusme/internal/server"
 	"github.com/chusme/chusme/internal/servertest"
 )
@@ -114,12 +115,12 @@ func TestConfigErrors(t *testing.T) {
 	}
 	defer ln.Close()
 	for name, args := range map[string][]string{
-		"unknown flag":       {"--nope"},
-		"bad registration":   {"--registration", "sometimes"},
-		"bad rate":           {"--rate-ip", "fast"},
-		"bad proxy":          {"--trusted-proxies", "10.0.0.1"},
-		"port in use":        {"--listen", ln.Addr().String()},
-		"postgres (not yet)": {"--database", "postgres://x"},
+		"unknown flag":     {"--nope"},
+		"bad registration": {"--registration", "sometimes"},
+		"bad rate":         {"--rate-ip", "fast"},
+		"bad proxy":        {"--trusted-proxies", "10.0.0.1"},
+		"port in use":      {"--listen", ln.Addr().String()},
+		"unknown database": {"--database", "mysql://x"},
 	} {
 		t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
 			var out bytes.Buffer
@@ -128,5 +129,36 @@ func TestConfigErrors(t *testing.T) {
 				t.Fatal("Run accepted a bad configuration")
 			}
 		})
+	}
+}
+
+// TestTwoNodesOnPostgres runs two servers on one PostgreSQL database: a
+// login on one node is refreshed on the other, and a replayed refresh token
+// on the first revokes the session everywhere.
+func TestTwoNodesOnPostgres(t *testing.T) {
+	dsn := pgtest.FreshDatabase(t)
+	dir := t.TempDir()
+	a := servertest.StartIn(t, dir, "--database", dsn, "--issuer", issuer, "--refresh-grace", "0")
+	b := servertest.StartIn(t, dir, "--database", dsn, "--issuer", issuer, "--refresh-grace", "0")
+	_, k, _ := ed25519.GenerateKey(rand.Reader)
+	pub := chusme.Bytes(k.Public().(ed25519.PublicKey))
+	if st := post(t, a.URL+"/v1/setup", "", chusme.SetupRequest{SetupToken: b.SetupToken(t), PublicKey: pub, Signature: ed25519.Sign(k, chusme.RegisterMessage(issuer, pub))}, nil); st != 201 {
+		t.Fatalf("setup on node a: %d", st)
+	}
+	first := login(t, a.URL, k)
+	var next chusme.TokenResponse
+	if st := post(t, b.URL+"/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: first.RefreshToken}, &next); st != 200 {
+		t.Fatalf("refresh on node b: %d", st)
+	}
+	if st := get(t, b.URL+"/v1/me", first.AccessToken); st != 200 {
+		t.Fatalf("node a's access token on node b: %d", st)
+	}
+	if st := post(t, a.URL+"/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: first.RefreshToken}, nil); st != 401 {
+		t.Fatalf("replayed refresh token on node a: %d, want 401", st)
+	}
+	for _, node := range []*servertest.Server{a, b} {
+		if st := get(t, node.URL+"/v1/me", next.AccessToken); st != 401 {
+			t.Fatalf("revoked session still works on %s: %d", node.URL, st)
+		}
 	}
 }
