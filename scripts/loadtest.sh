@@ -3,6 +3,7 @@
 # time per request read from /proc (so the client's signing is not counted).
 #
 #   scripts/loadtest.sh [N] [CONCURRENCY]
+#   CHUSME_DATABASE=postgres://… scripts/loadtest.sh   # the same on PostgreSQL (an empty database)
 #
 # Builds chusmed and chusme into a temporary directory, starts chusmed on a
 # free loopback port with rate limits off and a throw-away SQLite data
@@ -18,7 +19,7 @@ go build -o "$work/chusmed" ./cmd/chusmed
 go build -o "$work/chusme" ./cmd/chusme
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$work/chusmed" --listen "127.0.0.1:$port" --data-dir "$work/data" --log-level warn \
+"$work/chusmed" --listen "127.0.0.1:$port" --data-dir "$work/data" --log-level warn --database "${CHUSME_DATABASE:-}" \
   --rate-ip 0 --rate-auth 0 --rate-identity 0 2>"$work/server.log" &
 srv=$!
 for _ in $(seq 100); do
