@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/chusme/chusme"
@@ -49,6 +50,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		switch args[0] {
 		case "keys":
 			return runKeys(args[1:], getenv, stdout, stderr)
+		case "backup":
+			return runBackup(ctx, args[1:], getenv, stdout, stderr)
 		case "version":
 			fmt.Fprintln(stdout, "chusmed", Version)
 			return nil
@@ -290,5 +293,47 @@ func runKeys(args []string, getenv func(string) string, stdout, stderr io.Writer
 		return err
 	}
 	fmt.Fprintf(stdout, "new signing key %s; running servers pick it up within %s\n", k.ID, keyReloadInterval)
+	return nil
+}
+
+// runBackup implements `chusmed backup --to FILE`: a consistent online copy
+// of the SQLite store, taken while servers keep running on it.
+func runBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var to string
+	rest := args[:0:0]
+	for i := 0; i < len(args); i++ {
+		switch {
+		case args[i] == "--to" && i+1 < len(args):
+			to = args[i+1]
+			i++
+		case strings.HasPrefix(args[i], "--to="):
+			to = strings.TrimPrefix(args[i], "--to=")
+		default:
+			rest = append(rest, args[i])
+		}
+	}
+	if to == "" {
+		return errors.New("usage: chusmed backup --to FILE [--data-dir DIR]")
+	}
+	cfg, err := parseConfig("chusmed backup", rest, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.Database != "" {
+		return errors.New("chusmed backup copies the SQLite store; back PostgreSQL up with its own tools (pg_dump)")
+	}
+	path := filepath.Join(cfg.DataDir, "chusme.db")
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("no store to back up: %w", err)
+	}
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Backup(ctx, to); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backed up %s to %s\n", path, to)
 	return nil
 }

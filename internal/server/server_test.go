@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/chusme/chusme/internal/postgres/pgtest"
 	"github.com/chusme/chusme/internal/server"
 	"github.com/chusme/chusme/internal/servertest"
+	"github.com/chusme/chusme/internal/sqlite"
 )
 
 const issuer = "http://chusme.test"
@@ -160,5 +162,32 @@ func TestTwoNodesOnPostgres(t *testing.T) {
 		if st := get(t, node.URL+"/v1/me", next.AccessToken); st != 401 {
 			t.Fatalf("revoked session still works on %s: %d", node.URL, st)
 		}
+	}
+}
+
+// TestBackupOnline copies the store of a running server; the copy holds its
+// identities.
+func TestBackupOnline(t *testing.T) {
+	srv := servertest.Start(t, "--issuer", issuer)
+	_, k, _ := ed25519.GenerateKey(rand.Reader)
+	pub := chusme.Bytes(k.Public().(ed25519.PublicKey))
+	if st := post(t, srv.URL+"/v1/setup", "", chusme.SetupRequest{SetupToken: srv.SetupToken(t), PublicKey: pub, Signature: ed25519.Sign(k, chusme.RegisterMessage(issuer, pub))}, nil); st != 201 {
+		t.Fatalf("setup: %d", st)
+	}
+	to := filepath.Join(t.TempDir(), "copy.db")
+	var out bytes.Buffer
+	if err := server.Run(t.Context(), []string{"backup", "--to", to, "--data-dir", srv.DataDir}, func(string) string { return "" }, &out, &out); err != nil {
+		t.Fatalf("backup: %v\n%s", err, out.String())
+	}
+	db, err := sqlite.Open(t.Context(), to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if id, err := db.GetIdentity(t.Context(), chusme.Fingerprint(pub)); err != nil || id.Role != chusme.RoleAdmin {
+		t.Fatalf("the copy lacks the administrator: %+v %v", id, err)
+	}
+	if err := server.Run(t.Context(), []string{"backup", "--to", to, "--data-dir", srv.DataDir}, func(string) string { return "" }, &out, &out); err == nil {
+		t.Fatal("backup overwrote an existing file")
 	}
 }
