@@ -52,6 +52,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return runKeys(args[1:], getenv, stdout, stderr)
 		case "backup":
 			return runBackup(ctx, args[1:], getenv, stdout, stderr)
+		case "store":
+			return runStore(ctx, args[1:], stdout)
 		case "version":
 			fmt.Fprintln(stdout, "chusmed", Version)
 			return nil
