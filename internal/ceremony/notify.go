@@ -104,3 +104,12 @@ func (s *Service) ExpireDue(ctx context.Context) {
 		}
 	}
 }
+
+// ChangedElsewhere tells the service that another node changed ceremony c
+// (as read back from the store): it refreshes the head hint and wakes the
+// ceremony's long-polls. It does not call the OnChange callbacks; the caller
+// pushes c itself.
+func (s *Service) ChangedElsewhere(c chusme.Ceremony) {
+	s.rememberHead(c)
+	s.notify.notify(c.ID)
+}

@@ -124,6 +124,16 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		PingInterval: cfg.WS.PingInterval, PongTimeout: cfg.WS.PongTimeout, WriteTimeout: cfg.WS.WriteTimeout,
 	}, svc, ceremonies, m, log)
 	ceremonies.OnChange(realtime.CeremonyChanged)
+	onBan := realtime.Banned
+	if db, ok := store.(*postgres.DB); ok {
+		// Several nodes may share the database: exchange events with them.
+		ban, stop, err := startCrossNode(ctx, db, ceremonies, realtime, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		onBan = ban
+	}
 	api := httpapi.New(httpapi.Config{
 		Version:        Version,
 		TrustedProxies: cfg.TrustedProxies,
@@ -141,7 +151,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		BlobLimit: cfg.Lifecycle.BlobLimit,
 
 		Realtime: realtime,
-		OnBan:    realtime.Banned,
+		OnBan:    onBan,
 	}, svc, keyring, store, m, log)
 
 	srv := &http.Server{

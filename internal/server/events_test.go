@@ -1,0 +1,114 @@
+package server_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"testing"
+	"time"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/internal/postgres/pgtest"
+	"github.com/chusme/chusme/internal/servertest"
+)
+
+// TestCrossNodeEvents: two nodes on one PostgreSQL database. A WebSocket
+// client connected to node b receives the events of a ceremony created and
+// cancelled through node a, and a ban issued on node a closes its WebSocket
+// on node b with 4003. Node b pings once an hour, so only the cross-node
+// events (not its session check) can deliver either in time.
+func TestCrossNodeEvents(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	dsn := pgtest.FreshDatabase(t)
+	dir := t.TempDir()
+	a := servertest.StartIn(t, dir, "--database", dsn, "--issuer", issuer)
+	b := servertest.StartIn(t, dir, "--database", dsn, "--issuer", issuer, "--ws-ping-interval", "1h")
+
+	_, admin, _ := ed25519.GenerateKey(rand.Reader)
+	adminPub := chusme.Bytes(admin.Public().(ed25519.PublicKey))
+	if st := post(t, a.URL+"/v1/setup", "", chusme.SetupRequest{SetupToken: b.SetupToken(t), PublicKey: adminPub, Signature: ed25519.Sign(admin, chusme.RegisterMessage(issuer, adminPub))}, nil); st != 201 {
+		t.Fatalf("setup: %d", st)
+	}
+	adminTok := login(t, a.URL, admin)
+	var inv chusme.InviteResponse
+	if st := post(t, a.URL+"/v1/admin/invites", adminTok.AccessToken, chusme.InviteRequest{TTLSeconds: 3600}, &inv); st != 201 {
+		t.Fatalf("invite: %d", st)
+	}
+	_, user, _ := ed25519.GenerateKey(rand.Reader)
+	userPub := chusme.Bytes(user.Public().(ed25519.PublicKey))
+	if st := post(t, a.URL+"/v1/identities", "", chusme.RegisterRequest{PublicKey: userPub, Signature: ed25519.Sign(user, chusme.RegisterMessage(issuer, userPub)), Invite: inv.Invite}, nil); st != 201 {
+		t.Fatalf("register: %d", st)
+	}
+	newClient := func(url string, k ed25519.PrivateKey) *client.Client {
+		t.Helper()
+		c, err := client.New(url, client.WithTokenStore(&client.MemoryTokenStore{}), client.WithIssuer(issuer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Login(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	onA := newClient(a.URL, admin)
+	onB := newClient(b.URL, user)
+
+	events := make(chan chusme.CeremonyInfo, 64)
+	up := make(chan bool, 16)
+	rt := onB.Realtime(ctx, client.RealtimeOptions{
+		OnEvent: func(c chusme.CeremonyInfo) { events <- c },
+		OnState: func(connected bool, _ error) { up <- connected },
+	})
+	defer rt.Close()
+	for connected := false; !connected; {
+		select {
+		case connected = <-up:
+		case <-ctx.Done():
+			t.Fatal("the WebSocket to node b never came up")
+		}
+	}
+	waitEvent := func(id, status string) chusme.CeremonyInfo {
+		t.Helper()
+		for {
+			select {
+			case ev := <-events:
+				if ev.ID == id && ev.Status == status {
+					return ev
+				}
+			case <-rt.Done():
+				t.Fatalf("Realtime stopped: %v", rt.Err())
+			case <-ctx.Done():
+				t.Fatalf("no %s event of ceremony %s on node b", status, id)
+			}
+		}
+	}
+
+	info, err := onA.StartDKG(ctx, 2, []string{chusme.Fingerprint(admin.Public().(ed25519.PublicKey)), chusme.Fingerprint(user.Public().(ed25519.PublicKey))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(info.ID, chusme.CeremonyOpen)
+	// The creation may have arrived through the catch-up after connecting;
+	// the cancellation comes later, so only a push can bring it.
+	cancelled, err := onA.CancelCeremony(ctx, info.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := waitEvent(info.ID, chusme.CeremonyCancelled); got.Version != cancelled.Version {
+		t.Fatalf("event version %d, want %d", got.Version, cancelled.Version)
+	}
+
+	if _, err := onA.Ban(ctx, chusme.Fingerprint(user.Public().(ed25519.PublicKey))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-rt.Done():
+		if chusme.ErrorCode(rt.Err()) != chusme.CodeBanned {
+			t.Fatalf("Realtime on node b ended with %v, want identity_banned (4003)", rt.Err())
+		}
+	case <-ctx.Done():
+		t.Fatal("the ban on node a did not close the WebSocket on node b")
+	}
+}
