@@ -1,0 +1,68 @@
+package ceremony_test
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"strings"
+	"testing"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/internal/postgres/pgtest"
+	"github.com/chusme/chusme/internal/servertest"
+)
+
+// TestTwoNodesDKGAndSigning runs two servers on one PostgreSQL database with
+// five participants spread over both: a 3-of-5 DKG and a signing ceremony
+// created on the other node complete on pushed WebSocket events alone (no
+// status polls in either node's log), and the signature verifies.
+func TestTwoNodesDKGAndSigning(t *testing.T) {
+	dsn := pgtest.FreshDatabase(t)
+	const issuer = "http://chusme.test"
+	dir := t.TempDir()
+	args := []string{"--database", dsn, "--issuer", issuer, "--registration", "open"}
+	nodes := []*servertest.Server{servertest.StartIn(t, dir, args...), servertest.StartIn(t, dir, args...)}
+	p := &party{t: t, srv: nodes[0]}
+	ctx := t.Context()
+	setup := nodes[1].SetupToken(t) // the last node to start wrote the live setup token
+	for i := range 5 {
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := p.memberFor(k, &client.MemoryTokenStore{}, nodes[i%2].URL, client.WithIssuer(issuer))
+		if i == 0 {
+			_, err = m.c.Setup(ctx, setup, k)
+		} else {
+			_, err = m.c.Register(ctx, k, "")
+		}
+		if err != nil {
+			t.Fatalf("member %d on node %d: %v", i, i%2, err)
+		}
+		if _, err := m.c.Login(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		p.members = append(p.members, m)
+	}
+	ms := p.members
+	p.connect(ms)
+
+	res := p.dkg(ms, 3) // created by member 0, on node 0
+	msg := []byte("signed across two nodes")
+	sig := p.sign(ms[1], ms, res, []int{1, 2, 3}, msg) // created on node 1
+	gk, err := ms[4].c.GroupKey(ctx, res[0].KeyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ed25519.Verify(ed25519.PublicKey(gk.PublicKey), msg, sig) {
+		t.Fatal("signature does not verify under the group key")
+	}
+	for i, n := range nodes {
+		if c := strings.Count(n.Logs(), `"route":"GET /v1/ceremonies/{id}"`); c != 0 {
+			t.Errorf("node %d: %d ceremony status requests (polling), want 0: events did not cross nodes", i, c)
+		}
+	}
+	if info, err := ms[3].c.Ceremony(ctx, res[0].Ceremony.ID); err != nil || info.Status != chusme.CeremonyCompleted {
+		t.Fatalf("DKG seen from node 1: %+v %v", info.Status, err)
+	}
+}
