@@ -132,6 +132,17 @@ func saveFile(path, identity string, key ed25519.PrivateKey, passphrase []byte, 
 	return err
 }
 
+// WriteBytes writes a key file's bytes as Read's callers got them (still
+// sealed) to path, atomically with mode 0600, replacing any file there: for
+// keeping a copy of a key file, such as the key a rotation replaces. It
+// refuses bytes that are not a key file.
+func WriteBytes(path string, data []byte) error {
+	if _, err := Parse(data); err != nil {
+		return err
+	}
+	return atomicfile.Write(path, data, Mode, true)
+}
+
 // Read reads and checks the public part of the key file at path: version,
 // public key (strictly, see keys.CheckPublicKey) and fingerprint. It needs no
 // passphrase.

@@ -138,3 +138,33 @@ func TestParseRefuses(t *testing.T) {
 		})
 	}
 }
+
+func TestWriteBytesCopiesAKeyFileOnly(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "identity.key")
+	key := newKey(t)
+	if err := Save(path, key, []byte("pw"), vault.LowCostParams); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyPath := path + ".old"
+	if err := WriteBytes(copyPath, raw); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(copyPath); err != nil || fi.Mode().Perm() != Mode {
+		t.Fatalf("copy mode %v, %v", fi.Mode(), err)
+	}
+	got, err := Load(copyPath, []byte("pw"))
+	if err != nil || !got.Equal(key) {
+		t.Fatalf("the copy does not open to the same key: %v", err)
+	}
+	if err := WriteBytes(copyPath, []byte("not a key file")); !errors.Is(err, ErrFormat) {
+		t.Fatalf("WriteBytes of junk: %v, want ErrFormat", err)
+	}
+	if again, err := Load(copyPath, []byte("pw")); err != nil || !again.Equal(key) {
+		t.Fatal("a refused WriteBytes changed the file")
+	}
+}

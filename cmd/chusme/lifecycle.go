@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -348,7 +349,7 @@ func (e *env) backupRestore(args []string) error {
 		return err
 	}
 	defer clear(key)
-	if err := os.MkdirAll(dirOf(path), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
 	// The restored key file is sealed under the same passphrase.
@@ -361,13 +362,6 @@ func (e *env) backupRestore(args []string) error {
 	}{*fp, path}, func(w io.Writer) {
 		fmt.Fprintf(w, "restored\t%s\nkey file\t%s\n", *fp, path)
 	})
-}
-
-func dirOf(path string) string {
-	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
-		return path[:i]
-	}
-	return "."
 }
 
 // rotate runs rotate and rotate cancel.
@@ -437,7 +431,7 @@ func (e *env) rotate(args []string) error {
 	// A refused rotation puts back the identity.key.old of an earlier one
 	// (it may still be needed to cancel that one).
 	prevOld, prevErr := os.ReadFile(path + oldKeySuffix)
-	if err := writeFileAtomic(path+oldKeySuffix, raw); err != nil {
+	if err := keyfile.WriteBytes(path+oldKeySuffix, raw); err != nil {
 		return err
 	}
 	// 2. The rotation.
@@ -447,7 +441,7 @@ func (e *env) rotate(args []string) error {
 			// The server refused it: nothing changed there.
 			os.Remove(path + newKeySuffix)
 			if prevErr == nil {
-				writeFileAtomic(path+oldKeySuffix, prevOld)
+				keyfile.WriteBytes(path+oldKeySuffix, prevOld)
 			} else {
 				os.Remove(path + oldKeySuffix)
 			}
@@ -605,29 +599,4 @@ func (e *env) identity(args []string) error {
 			fmt.Fprintf(w, "last rotation\tcancellable until %s\n", formatTime(cancellable))
 		}
 	})
-}
-
-// writeFileAtomic writes a secret file with mode 0600 atomically.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(dirOf(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
