@@ -17,12 +17,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client/internal/atomicfile"
+	"github.com/chusme/chusme/client/internal/jsonfile"
 	"github.com/chusme/chusme/client/vault"
 	"github.com/chusme/chusme/keys"
 )
@@ -147,17 +147,12 @@ func WriteBytes(path string, data []byte) error {
 // public key (strictly, see keys.CheckPublicKey) and fingerprint. It needs no
 // passphrase.
 func Read(path string) (File, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return File{}, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return File{}, err
-	}
-	if len(data) > maxFileSize {
+	data, err := jsonfile.ReadLimited(path, maxFileSize)
+	if errors.Is(err, jsonfile.ErrTooLarge) {
 		return File{}, ErrFormat
+	}
+	if err != nil {
+		return File{}, err
 	}
 	return Parse(data)
 }
@@ -165,13 +160,8 @@ func Read(path string) (File, error) {
 // Parse decodes and checks a key file's content (see Read).
 func Parse(data []byte) (File, error) {
 	var kf File
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&kf); err != nil {
+	if err := jsonfile.DecodeStrict(data, &kf); err != nil {
 		return File{}, fmt.Errorf("%w: %v", ErrFormat, err)
-	}
-	if dec.More() {
-		return File{}, fmt.Errorf("%w: trailing data", ErrFormat)
 	}
 	if kf.Version != Version {
 		return File{}, fmt.Errorf("%w: version %d", ErrFormat, kf.Version)

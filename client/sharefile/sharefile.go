@@ -17,17 +17,16 @@
 package sharefile
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client/internal/atomicfile"
+	"github.com/chusme/chusme/client/internal/jsonfile"
 	"github.com/chusme/chusme/client/vault"
 	"github.com/chusme/chusme/frost"
 )
@@ -155,17 +154,12 @@ func Save(path string, s *Share, passphrase []byte, p vault.Params, overwrite bo
 // Read reads and checks the public part of the share file at path: version,
 // identity, public key package and key id. It needs no passphrase.
 func Read(path string) (File, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return File{}, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return File{}, err
-	}
-	if len(data) > maxFileSize {
+	data, err := jsonfile.ReadLimited(path, maxFileSize)
+	if errors.Is(err, jsonfile.ErrTooLarge) {
 		return File{}, ErrFormat
+	}
+	if err != nil {
+		return File{}, err
 	}
 	return Parse(data)
 }
@@ -173,13 +167,8 @@ func Read(path string) (File, error) {
 // Parse decodes and checks a share file's content (see Read).
 func Parse(data []byte) (File, error) {
 	var sf File
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&sf); err != nil {
+	if err := jsonfile.DecodeStrict(data, &sf); err != nil {
 		return File{}, fmt.Errorf("%w: %v", ErrFormat, err)
-	}
-	if dec.More() {
-		return File{}, fmt.Errorf("%w: trailing data", ErrFormat)
 	}
 	if sf.Version != Version {
 		return File{}, fmt.Errorf("%w: version %d", ErrFormat, sf.Version)
