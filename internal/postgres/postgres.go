@@ -18,10 +18,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,6 +26,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/migrations"
 )
 
 //go:embed migrations/*.sql
@@ -74,36 +71,12 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 // embedded migrations not yet recorded in schema_migrations. A migration's
 // version is the number its file name starts with (0001_init.sql is 1).
 func (db *DB) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	ms, err := migrations.List(migrationFS, "migrations")
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
-	type migration struct {
-		version int
-		name    string
-	}
-	var ms []migration
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		num, _, _ := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if err != nil || v <= 0 {
-			return fmt.Errorf("postgres: migrate: bad migration file name %q", base)
-		}
-		ms = append(ms, migration{v, name})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return fmt.Errorf("postgres: migrate: two migrations numbered %d", ms[i].version)
-		}
-	}
 	for _, m := range ms {
-		body, err := migrationFS.ReadFile(m.name)
-		if err != nil {
-			return fmt.Errorf("postgres: migrate: %w", err)
-		}
-		err = db.tx(ctx, func(tx pgx.Tx) error {
+		err := db.tx(ctx, func(tx pgx.Tx) error {
 			// DDL is transactional in PostgreSQL: the lock, the table of
 			// applied versions and the migration commit together.
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
@@ -116,18 +89,18 @@ func (db *DB) migrate(ctx context.Context) error {
 				return err
 			}
 			var done bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.version).Scan(&done); err != nil || done {
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.Version).Scan(&done); err != nil || done {
 				return err
 			}
 			// The simple protocol runs a file of several statements.
-			if _, err := tx.Conn().PgConn().Exec(ctx, string(body)).ReadAll(); err != nil {
+			if _, err := tx.Conn().PgConn().Exec(ctx, m.SQL).ReadAll(); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, m.version, time.Now().UnixNano())
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, m.Version, time.Now().UnixNano())
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("postgres: migrate %s: %w", strings.TrimPrefix(m.name, "migrations/"), err)
+			return fmt.Errorf("postgres: migrate %s: %w", m.Name, err)
 		}
 	}
 	return nil

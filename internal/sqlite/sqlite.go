@@ -13,10 +13,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +23,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/migrations"
 )
 
 // busyTimeout is how long, in milliseconds, a connection waits for a lock
@@ -105,48 +104,24 @@ func (db *DB) migrate(ctx context.Context) error {
 	) STRICT`); err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	ms, err := migrations.List(migrationFS, "migrations")
 	if err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
-	type migration struct {
-		version int
-		name    string
-	}
-	var ms []migration
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		num, _, _ := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if err != nil || v <= 0 {
-			return fmt.Errorf("sqlite: migrate: bad migration file name %q", base)
-		}
-		ms = append(ms, migration{v, name})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return fmt.Errorf("sqlite: migrate: two migrations numbered %d", ms[i].version)
-		}
-	}
 	for _, m := range ms {
-		body, err := migrationFS.ReadFile(m.name)
-		if err != nil {
-			return fmt.Errorf("sqlite: migrate: %w", err)
-		}
-		err = db.tx(ctx, func(tx *sql.Tx) error {
+		err := db.tx(ctx, func(tx *sql.Tx) error {
 			var done bool
-			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`, m.version).Scan(&done); err != nil || done {
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`, m.Version).Scan(&done); err != nil || done {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.version, time.Now().UnixNano())
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.Version, time.Now().UnixNano())
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("sqlite: migrate %s: %w", strings.TrimPrefix(m.name, "migrations/"), err)
+			return fmt.Errorf("sqlite: migrate %s: %w", m.Name, err)
 		}
 	}
 	return nil
