@@ -514,23 +514,7 @@ func (e *env) ceremonyJoin(args []string) error {
 
 // ceremonyStatus shows a ceremony.
 func (e *env) ceremonyStatus(args []string) error {
-	rest, err := parse(e.flags("ceremony status"), args)
-	if err != nil {
-		return err
-	}
-	id, err := ceremonyIDArg("ceremony status", rest)
-	if err != nil {
-		return err
-	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	info, err := c.Ceremony(e.ctx, id)
-	if err != nil {
-		return err
-	}
-	return e.output(info, func(w io.Writer) { ceremonyText(w, info) })
+	return e.ceremonyCall("ceremony status", args, (*client.Client).Ceremony)
 }
 
 // ceremonyText prints a ceremony's state.
@@ -608,11 +592,17 @@ func (e *env) ceremonyList(args []string) error {
 
 // ceremonyCancel cancels an open ceremony.
 func (e *env) ceremonyCancel(args []string) error {
-	rest, err := parse(e.flags("ceremony cancel"), args)
+	return e.ceremonyCall("ceremony cancel", args, (*client.Client).CancelCeremony)
+}
+
+// ceremonyCall runs a command that takes a ceremony id, calls the server
+// with it and shows the ceremony it answers.
+func (e *env) ceremonyCall(name string, args []string, call func(*client.Client, context.Context, string) (chusme.CeremonyInfo, error)) error {
+	rest, err := parse(e.flags(name), args)
 	if err != nil {
 		return err
 	}
-	id, err := ceremonyIDArg("ceremony cancel", rest)
+	id, err := ceremonyIDArg(name, rest)
 	if err != nil {
 		return err
 	}
@@ -620,7 +610,7 @@ func (e *env) ceremonyCancel(args []string) error {
 	if err != nil {
 		return err
 	}
-	info, err := c.CancelCeremony(e.ctx, id)
+	info, err := call(c, e.ctx, id)
 	if err != nil {
 		return err
 	}
