@@ -65,6 +65,9 @@ type Client struct {
 	rt atomic.Pointer[Realtime] // the running Realtime, if any: the drivers wait on its events
 
 	ids identityCache // identity keys the ceremony drivers fetched recently
+
+	// issuerOK is set once the server has advertised the expected issuer.
+	issuerOK atomic.Bool
 }
 
 // Option configures a Client.
@@ -180,8 +183,15 @@ func (c *Client) ServerInfo(ctx context.Context) (chusme.ServerInfo, error) {
 }
 
 // checkIssuer fetches the server's description and returns an error if it
-// advertises another issuer than the one the client signs for.
+// advertises an issuer other than the one the client signs for. A match is
+// remembered for the client's lifetime: the check only turns a signature the
+// server would refuse into a clear error before signing (the client signs
+// for its own expected issuer whatever the server says), so it need not
+// cost a request on every login.
 func (c *Client) checkIssuer(ctx context.Context) error {
+	if c.issuerOK.Load() {
+		return nil
+	}
 	info, err := c.ServerInfo(ctx)
 	if err != nil {
 		return err
@@ -190,6 +200,7 @@ func (c *Client) checkIssuer(ctx context.Context) error {
 		return fmt.Errorf("client: refusing to sign: the server at %s advertises issuer %q, but the expected issuer is %q (configure the issuer if the server is reached through another URL)",
 			c.baseURL, info.Issuer, c.issuer)
 	}
+	c.issuerOK.Store(true)
 	return nil
 }
 

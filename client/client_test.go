@@ -28,6 +28,7 @@ type fakeServer struct {
 	issuer  string // advertised; the server's URL if empty
 	refresh atomic.Int32
 	meCalls atomic.Int32
+	infos   atomic.Int32 // GET /v1/server answered
 
 	mu       sync.Mutex
 	pub      ed25519.PublicKey
@@ -42,6 +43,7 @@ func newFakeServer(t *testing.T) *fakeServer {
 	f := &fakeServer{t: t}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/server", func(w http.ResponseWriter, r *http.Request) {
+		f.infos.Add(1)
 		iss := f.issuer
 		if iss == "" {
 			iss = f.srv.URL
@@ -241,6 +243,24 @@ func TestRefusesToSignForAnotherIssuer(t *testing.T) {
 		if errors.As(err, &ce) {
 			t.Errorf("%s: issuer mismatch is a *chusme.Error %v", name, ce)
 		}
+	}
+}
+
+func TestIssuerCheckedOncePerClient(t *testing.T) {
+	f := newFakeServer(t)
+	c := loggedIn(t, f)
+	key := newKey(t)
+	f.mu.Lock()
+	f.pub = key.Public().(ed25519.PublicKey)
+	f.mu.Unlock()
+	before := f.infos.Load()
+	for range 3 {
+		if _, err := c.Login(t.Context(), key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.infos.Load() - before; n != 0 {
+		t.Fatalf("three logins after a matching issuer fetched the server description %d more times; want 0", n)
 	}
 }
 
