@@ -68,8 +68,7 @@ func getCeremony(ctx context.Context, q queryer, id string) (chusme.Ceremony, er
 // CreateCeremony stores a new ceremony with its members (participants and
 // creator). CodeConflict if the id exists.
 func (db *DB) CreateCeremony(ctx context.Context, c chusme.Ceremony) error {
-	return wrap("create ceremony", db.tx(ctx, func(sqlTx *sql.Tx) error {
-		tx := stmtTx{sqlTx, &db.wst}
+	return wrap("create ceremony", db.tx(ctx, func(tx stmtTx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO ceremonies (`+ceremonyColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.Kind, c.Creator, c.Status, c.Round, c.Threshold, jsonList(c.Participants), c.KeyID, c.Message,
@@ -176,8 +175,7 @@ func (db *DB) ListSubmissions(ctx context.Context, id string, round int) ([]chus
 // chusme.CeremonyStore).
 func (db *DB) UpdateCeremony(ctx context.Context, id string, fn func(st *chusme.CeremonyState) error) (chusme.Ceremony, error) {
 	var out chusme.Ceremony
-	err := db.tx(ctx, func(sqlTx *sql.Tx) error {
-		tx := stmtTx{sqlTx, &db.wst}
+	err := db.tx(ctx, func(tx stmtTx) error {
 		c, err := getCeremony(ctx, tx, id)
 		if err != nil {
 			return err

@@ -20,7 +20,7 @@ func identityExists(ctx context.Context, q querier, fp string) (bool, error) {
 // CodeConflict if a confirmed one exists; CodeNotFound if the identity is
 // unknown.
 func (db *DB) PutTOTP(ctx context.Context, c chusme.TOTPCredential) error {
-	return wrap("put totp", db.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("put totp", db.tx(ctx, func(tx stmtTx) error {
 		if ok, err := identityExists(ctx, tx, c.Fingerprint); err != nil {
 			return err
 		} else if !ok {
@@ -66,7 +66,7 @@ func (db *DB) GetTOTP(ctx context.Context, fingerprint string) (chusme.TOTPCrede
 // the recovery codes, in one transaction. CodeNotFound if there is no
 // unconfirmed credential; CodeConflict if step is not after LastStep.
 func (db *DB) ConfirmTOTP(ctx context.Context, fingerprint string, step int64, recoveryHashes [][]byte, at time.Time) error {
-	return wrap("confirm totp", db.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("confirm totp", db.tx(ctx, func(tx stmtTx) error {
 		var last int64
 		err := tx.QueryRowContext(ctx, `SELECT last_step FROM totp_credentials
 			WHERE fingerprint = ? AND confirmed_at IS NULL`, fingerprint).Scan(&last)
@@ -98,7 +98,7 @@ func (db *DB) ConfirmTOTP(ctx context.Context, fingerprint string, step int64, r
 // last accepted one. CodeConflict for a step not after LastStep;
 // CodeNotFound if there is no confirmed credential.
 func (db *DB) UseTOTPStep(ctx context.Context, fingerprint string, step int64) error {
-	return wrap("use totp step", db.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("use totp step", db.tx(ctx, func(tx stmtTx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE totp_credentials SET last_step = ?
 			WHERE fingerprint = ? AND confirmed_at IS NOT NULL AND last_step < ?`, step, fingerprint, step)
 		if err != nil {
@@ -123,7 +123,7 @@ func (db *DB) UseTOTPStep(ctx context.Context, fingerprint string, step int64) e
 // UseRecoveryCode marks an unused recovery code used. CodeNotFound if
 // unknown or used already.
 func (db *DB) UseRecoveryCode(ctx context.Context, fingerprint string, hash []byte, at time.Time) error {
-	return wrap("use recovery code", db.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("use recovery code", db.tx(ctx, func(tx stmtTx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE totp_recovery_codes SET used_at = ?
 			WHERE fingerprint = ? AND hash = ? AND used_at IS NULL`, unixNano(at), fingerprint, hash)
 		if err != nil {
@@ -144,7 +144,7 @@ func (db *DB) RecoveryCodesLeft(ctx context.Context, fingerprint string) (int, e
 // DeleteTOTP deletes the credential and its recovery codes. CodeNotFound if
 // there is no credential.
 func (db *DB) DeleteTOTP(ctx context.Context, fingerprint string) error {
-	return wrap("delete totp", db.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("delete totp", db.tx(ctx, func(tx stmtTx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM totp_credentials WHERE fingerprint = ?`, fingerprint)
 		if err != nil {
 			return err
@@ -178,7 +178,7 @@ func (db *DB) GetBlob(ctx context.Context, fingerprint string) (chusme.Blob, err
 // precondition fails; CodeNotFound if the identity is unknown or (ifMatch
 // not "") there is no blob.
 func (db *DB) PutBlob(ctx context.Context, b chusme.Blob, ifMatch string) error {
-	return wrap("put blob", db.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("put blob", db.tx(ctx, func(tx stmtTx) error {
 		if ok, err := identityExists(ctx, tx, b.Fingerprint); err != nil {
 			return err
 		} else if !ok {
@@ -257,7 +257,7 @@ func scanEntry(r interface{ Scan(...any) error }) (chusme.ChainEntry, error) {
 // decide runs while the one writer connection is held: it must not call back
 // into the store.
 func (db *DB) AppendChainEntry(ctx context.Context, fingerprint string, decide func(chusme.ChainState) (chusme.ChainEntry, error)) error {
-	return wrap("append chain entry", db.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("append chain entry", db.tx(ctx, func(tx stmtTx) error {
 		var st chusme.ChainState
 		var created, banned sql.NullInt64
 		id := &st.Identity

@@ -109,12 +109,12 @@ func (db *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
 	for _, m := range ms {
-		err := db.tx(ctx, func(tx *sql.Tx) error {
+		err := db.tx(ctx, func(tx stmtTx) error {
 			var done bool
 			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`, m.Version).Scan(&done); err != nil || done {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			if _, err := tx.Tx.ExecContext(ctx, m.SQL); err != nil { // a script, run once: not for the statement cache
 				return err
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.Version, time.Now().UnixNano())
@@ -162,15 +162,16 @@ func (db *DB) Backup(ctx context.Context, destPath string) error {
 }
 
 // tx runs fn in a write transaction (BEGIN IMMEDIATE on the one writer
-// connection) and commits if fn returns nil.
-func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+// connection) and commits if fn returns nil. fn's queries go through the
+// writer's prepared statements (see stmtTx).
+func (db *DB) tx(ctx context.Context, fn func(stmtTx) error) error {
 	db.wst.prepare(ctx, db.write)
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if err := fn(tx); err != nil {
+	if err := fn(stmtTx{tx, &db.wst}); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -13,7 +13,7 @@ import (
 // PutSetupToken records the hash of a new setup token, replacing any pending
 // one. CodeConflict if an identity exists already.
 func (db *DB) PutSetupToken(ctx context.Context, hash []byte, createdAt time.Time) error {
-	return wrap("put setup token", db.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("put setup token", db.tx(ctx, func(tx stmtTx) error {
 		var exists bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM identities)`).Scan(&exists); err != nil {
 			return err
@@ -39,7 +39,7 @@ func (db *DB) SetupPending(ctx context.Context) (bool, error) {
 // token is unknown, used, or (invite) expired, or if a setup token is
 // redeemed while an identity exists.
 func (db *DB) CreateIdentity(ctx context.Context, id chusme.Identity, adm chusme.Admission) error {
-	return wrap("create identity", db.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("create identity", db.tx(ctx, func(tx stmtTx) error {
 		var res sql.Result
 		var err error
 		switch adm.Kind {
@@ -102,7 +102,7 @@ func (db *DB) CountIdentities(ctx context.Context) (int, error) {
 // with reason "ban", in one transaction. An identity banned already keeps its
 // first ban time. CodeNotFound if unknown.
 func (db *DB) BanIdentity(ctx context.Context, fingerprint string, at time.Time) error {
-	return wrap("ban identity", db.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("ban identity", db.tx(ctx, func(tx stmtTx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE identities SET status = ?, banned_at = coalesce(banned_at, ?)
 			WHERE fingerprint = ?`, chusme.StatusBanned, unixNano(at), fingerprint)
 		if err != nil {
@@ -119,7 +119,7 @@ func (db *DB) BanIdentity(ctx context.Context, fingerprint string, at time.Time)
 
 // CreateInvite stores an invite. CodeConflict if the hash exists.
 func (db *DB) CreateInvite(ctx context.Context, inv chusme.Invite) error {
-	return wrap("create invite", db.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("create invite", db.tx(ctx, func(tx stmtTx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO invites (hash, created_by, created_at, expires_at) VALUES (?, ?, ?, ?)`,
 			inv.Hash, inv.CreatedBy, unixNano(inv.CreatedAt), unixNano(inv.ExpiresAt))
 		return err
@@ -128,7 +128,7 @@ func (db *DB) CreateInvite(ctx context.Context, inv chusme.Invite) error {
 
 // CreateChallenge stores a login challenge. CodeConflict if the id exists.
 func (db *DB) CreateChallenge(ctx context.Context, c chusme.Challenge) error {
-	return wrap("create challenge", db.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("create challenge", db.tx(ctx, func(tx stmtTx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO challenges (id, fingerprint, nonce, expires_at) VALUES (?, ?, ?, ?)`,
 			c.ID, c.Fingerprint, c.Nonce, unixNano(c.ExpiresAt))
 		return err
@@ -155,14 +155,14 @@ func (db *DB) GetChallenge(ctx context.Context, id string) (chusme.Challenge, er
 // DeleteChallenge consumes a challenge without a session. CodeNotFound if it
 // was already gone.
 func (db *DB) DeleteChallenge(ctx context.Context, id string) error {
-	return wrap("delete challenge", db.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("delete challenge", db.tx(ctx, func(tx stmtTx) error {
 		return deleteChallenge(ctx, tx, id)
 	}))
 }
 
 // deleteChallenge deletes challenge id: CodeNotFound unless exactly one row
 // went.
-func deleteChallenge(ctx context.Context, tx *sql.Tx, id string) error {
+func deleteChallenge(ctx context.Context, tx stmtTx, id string) error {
 	res, err := tx.ExecContext(ctx, `DELETE FROM challenges WHERE id = ?`, id)
 	if err != nil {
 		return err
@@ -174,7 +174,7 @@ func deleteChallenge(ctx context.Context, tx *sql.Tx, id string) error {
 // refresh token, in one transaction. CodeNotFound if the challenge was
 // already consumed (nothing is written then).
 func (db *DB) CreateSession(ctx context.Context, ns chusme.NewSession) error {
-	return wrap("create session", db.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("create session", db.tx(ctx, func(tx stmtTx) error {
 		if err := deleteChallenge(ctx, tx, ns.ChallengeID); err != nil {
 			return err
 		}
@@ -199,7 +199,7 @@ func (db *DB) GetSession(ctx context.Context, id string) (chusme.Session, error)
 // RevokeSession marks a live session revoked; a revoked one stays as it was.
 // CodeNotFound if unknown.
 func (db *DB) RevokeSession(ctx context.Context, id string, at time.Time, reason string) error {
-	return wrap("revoke session", db.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("revoke session", db.tx(ctx, func(tx stmtTx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, reason = ?
 			WHERE id = ? AND revoked_at IS NULL`, unixNano(at), reason, id)
 		if err != nil {
@@ -230,7 +230,7 @@ func (db *DB) RevokeSession(ctx context.Context, id string, at time.Time, reason
 func (db *DB) ExchangeRefreshToken(ctx context.Context, hash []byte, decide func(chusme.RefreshState) (chusme.RefreshUpdate, error)) error {
 	var decided error // decide's error, returned after the update commits
 	refused := false  // decide returned an error and nothing to write
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx stmtTx) error {
 		var st chusme.RefreshState
 		var err error
 		if st.Presented, err = getToken(ctx, tx, `WHERE hash = ?`, hash); err != nil {
@@ -260,7 +260,7 @@ func (db *DB) ExchangeRefreshToken(ctx context.Context, hash []byte, decide func
 }
 
 // applyRefresh writes u in tx.
-func applyRefresh(ctx context.Context, tx *sql.Tx, u chusme.RefreshUpdate) error {
+func applyRefresh(ctx context.Context, tx stmtTx, u chusme.RefreshUpdate) error {
 	if s := u.Session; s != nil {
 		res, err := tx.ExecContext(ctx, `UPDATE sessions SET last_used_at = ?, expires_at = ?, revoked_at = ?, reason = ?
 			WHERE id = ?`, unixNano(s.LastUsedAt), unixNano(s.ExpiresAt), unixNano(s.RevokedAt), s.Reason, s.ID)
@@ -290,7 +290,7 @@ func applyRefresh(ctx context.Context, tx *sql.Tx, u chusme.RefreshUpdate) error
 // PurgeExpired deletes challenges and invites that expired before now, and
 // sessions (with their tokens) that ended before now.
 func (db *DB) PurgeExpired(ctx context.Context, now time.Time) error {
-	return wrap("purge expired", db.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("purge expired", db.tx(ctx, func(tx stmtTx) error {
 		n := now.UnixNano()
 		for _, q := range []string{
 			`DELETE FROM challenges WHERE expires_at < ?`,
@@ -347,7 +347,7 @@ func getToken(ctx context.Context, q querier, where string, args ...any) (chusme
 }
 
 // insertToken inserts refresh token t.
-func insertToken(ctx context.Context, tx *sql.Tx, t chusme.RefreshToken) error {
+func insertToken(ctx context.Context, tx stmtTx, t chusme.RefreshToken) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (hash, session_id, seq, created_at, used_at, grace_used)
 		VALUES (?, ?, ?, ?, ?, ?)`,
 		t.Hash, t.SessionID, t.Seq, unixNano(t.CreatedAt), unixNano(t.UsedAt), t.GraceUsed)

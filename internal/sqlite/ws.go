@@ -12,7 +12,7 @@ import (
 // CreateWSTicket stores a ticket and deletes the expired ones, in one
 // transaction. CodeConflict if the hash exists.
 func (db *DB) CreateWSTicket(ctx context.Context, t chusme.WSTicket) error {
-	return wrap("create ws ticket", db.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("create ws ticket", db.tx(ctx, func(tx stmtTx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM ws_tickets WHERE expires_at < ?`, time.Now().UnixNano()); err != nil {
 			return err
 		}
@@ -27,7 +27,7 @@ func (db *DB) CreateWSTicket(ctx context.Context, t chusme.WSTicket) error {
 func (db *DB) ConsumeWSTicket(ctx context.Context, hash []byte, now time.Time) (chusme.WSTicket, error) {
 	var t chusme.WSTicket
 	var exp int64
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx stmtTx) error {
 		return tx.QueryRowContext(ctx, `DELETE FROM ws_tickets WHERE hash = ? RETURNING hash, fingerprint, session_id, expires_at`, hash).
 			Scan(&t.Hash, &t.Fingerprint, &t.SessionID, &exp)
 	})
