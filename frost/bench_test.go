@@ -3,6 +3,8 @@ package frost
 import (
 	"crypto/ed25519"
 	"testing"
+
+	"filippo.io/edwards25519"
 )
 
 var benchSizes = []struct{ t, n int }{{2, 3}, {7, 10}, {67, 100}, {667, 1000}}
@@ -106,6 +108,28 @@ func BenchmarkEd25519Verify(b *testing.B) {
 	for b.Loop() {
 		if !ed25519.Verify(pub, msg, sig) {
 			b.Fatal("verify failed")
+		}
+	}
+}
+
+// BenchmarkTorsionCheck measures the prime-order-subgroup check that every
+// decoded group element pays.
+func BenchmarkTorsionCheck(b *testing.B) {
+	p := new(edwards25519.Point).ScalarBaseMult(mustScalar(0x5eed))
+	for b.Loop() {
+		if !isTorsionFree(p) {
+			b.Fatal("a prime-order point refused")
+		}
+	}
+}
+
+// BenchmarkDecodeElement measures a strict decode: canonical encoding,
+// not the identity, torsion-free.
+func BenchmarkDecodeElement(b *testing.B) {
+	enc := new(edwards25519.Point).ScalarBaseMult(mustScalar(0x5eed)).Bytes()
+	for b.Loop() {
+		if _, err := decodeElement(enc); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

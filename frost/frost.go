@@ -101,6 +101,7 @@ func (e *CheaterError) Unwrap() error { return e.Err }
 var (
 	identityPoint  = edwards25519.NewIdentityPoint()
 	generatorPoint = edwards25519.NewGeneratorPoint()
+	scalarZero     = edwards25519.NewScalar()
 	scalarOne      = mustScalar(1)
 	scalarMinusOne = new(edwards25519.Scalar).Negate(scalarOne) // L-1
 )
@@ -234,12 +235,16 @@ func decodeElement(b []byte) (element, error) {
 }
 
 // isTorsionFree reports whether [L]p is the identity. [L-1]p is computed as
-// an integer multiple (the scalar is canonical, L-1 < 2^253), then p is added.
-// Since L ≡ 5 (mod 8), a non-zero torsion component T gives [L]T = [5]T ≠ 0.
+// an integer multiple (the scalar is canonical, L-1 < 2^253) by
+// VarTimeDoubleScalarBaseMult with a zero base-point scalar (the same
+// width-5 NAF ladder as a one-point VarTimeMultiScalarMult, without its
+// heap-allocated tables), then p is added. Since L ≡ 5 (mod 8), a non-zero
+// torsion component T gives [L]T = [5]T ≠ 0. p is public, so variable time is
+// fine.
 func isTorsionFree(p *edwards25519.Point) bool {
-	q := new(edwards25519.Point).VarTimeMultiScalarMult(
-		[]*edwards25519.Scalar{scalarMinusOne}, []*edwards25519.Point{p})
-	q.Add(q, p)
+	var q edwards25519.Point
+	q.VarTimeDoubleScalarBaseMult(scalarMinusOne, p, scalarZero)
+	q.Add(&q, p)
 	return q.Equal(identityPoint) == 1
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
@@ -306,5 +307,77 @@ func TestEncodingRefusesBadElements(t *testing.T) {
 	var kp KeyPackage
 	if err := kp.UnmarshalBinary(k); err == nil {
 		t.Error("inconsistent key package accepted")
+	}
+}
+
+// timesL computes [L]p by the definition, independently of isTorsionFree:
+// L = 2^252 + δ, with [2^252]p as 84 multiplications by the cofactor 8 and
+// [δ]p by the constant-time ScalarMult (δ < 2^125 is a canonical scalar).
+func timesL(t *testing.T, p *edwards25519.Point) *edwards25519.Point {
+	t.Helper()
+	var delta [32]byte // 27742317777372353535851937790883648493, little-endian
+	copy(delta[:], unhex(t, "edd3f55c1a631258d69cf7a2def9de14"))
+	d, err := new(edwards25519.Scalar).SetCanonicalBytes(delta[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	hi := new(edwards25519.Point).Set(p)
+	for range 252 / 3 {
+		hi.MultByCofactor(hi)
+	}
+	lo := new(edwards25519.Point).ScalarMult(d, p)
+	return hi.Add(hi, lo)
+}
+
+// TestTorsionCheckMatchesDefinition compares isTorsionFree with [L]P == 0 on
+// torsion-free points, on every small-order point, on every prime-order
+// point plus torsion combination of a few random points, and on random
+// curve points (7 in 8 of which have a torsion component).
+func TestTorsionCheckMatchesDefinition(t *testing.T) {
+	rng := rand.NewChaCha8([32]byte{'t', 'o', 'r', 's', 'i', 'o', 'n'})
+	random := func() *edwards25519.Point {
+		var b [64]byte
+		rng.Read(b[:])
+		s, _ := new(edwards25519.Scalar).SetUniformBytes(b[:])
+		return new(edwards25519.Point).ScalarBaseMult(s)
+	}
+	var points []*edwards25519.Point
+	var torsion []*edwards25519.Point
+	for _, h := range smallOrderPoints {
+		p, err := new(edwards25519.Point).SetBytes(unhex(t, h))
+		if err != nil {
+			t.Fatal(err)
+		}
+		torsion = append(torsion, p)
+	}
+	points = append(points, torsion...)
+	points = append(points, edwards25519.NewGeneratorPoint())
+	for range 8 {
+		p := random()
+		for _, tp := range torsion {
+			points = append(points, new(edwards25519.Point).Add(p, tp))
+		}
+	}
+	for len(points) < 256 {
+		var b [32]byte
+		rng.Read(b[:])
+		if p, err := new(edwards25519.Point).SetBytes(b[:]); err == nil {
+			points = append(points, p)
+		}
+	}
+	var free, notFree int
+	for _, p := range points {
+		want := timesL(t, p).Equal(edwards25519.NewIdentityPoint()) == 1
+		if got := isTorsionFree(p); got != want {
+			t.Errorf("isTorsionFree(%x) = %v, [L]P == 0 is %v", p.Bytes(), got, want)
+		}
+		if want {
+			free++
+		} else {
+			notFree++
+		}
+	}
+	if free < 16 || notFree < 16 {
+		t.Fatalf("too few cases of a kind: %d torsion-free, %d not", free, notFree)
 	}
 }
