@@ -51,6 +51,8 @@ type Invite struct {
 }
 
 // Challenge is a login challenge: a random nonce that the identity signs once.
+// Challenges are not stored when issued (the server authenticates their id);
+// answering one records it as a UsedChallenge.
 type Challenge struct {
 	ID          string
 	Fingerprint string
@@ -104,12 +106,20 @@ type RefreshUpdate struct {
 	New     *RefreshToken
 }
 
+// UsedChallenge records that a login challenge has been answered, so that it
+// is answered at most once.
+type UsedChallenge struct {
+	Nonce     []byte    // the challenge's random nonce, which names it
+	ExpiresAt time.Time // the record may be purged after this
+}
+
 // NewSession is a login's write: the session, its first refresh token, and
-// the challenge the login consumed.
+// the challenge the login answered (nil if the login recorded it already with
+// UseChallenge).
 type NewSession struct {
-	Session     Session
-	Token       RefreshToken
-	ChallengeID string
+	Session   Session
+	Token     RefreshToken
+	Challenge *UsedChallenge
 }
 
 // Store persists ChusMe's state. Every method is safe for concurrent use, and
@@ -152,18 +162,14 @@ type Store interface {
 	// CreateInvite stores an invite. CodeConflict if the hash exists.
 	CreateInvite(ctx context.Context, inv Invite) error
 
-	// CreateChallenge stores a login challenge. CodeConflict if the id exists.
-	CreateChallenge(ctx context.Context, c Challenge) error
-	// GetChallenge returns a challenge without consuming it. CodeNotFound
-	// if unknown or already consumed.
-	GetChallenge(ctx context.Context, id string) (Challenge, error)
-	// DeleteChallenge consumes a challenge without a session (a failed
-	// login). CodeNotFound if it was already gone.
-	DeleteChallenge(ctx context.Context, id string) error
+	// UseChallenge records a login challenge as answered without a session
+	// (a failed answer, or one that still needs a second factor).
+	// CodeConflict if it was answered before.
+	UseChallenge(ctx context.Context, c UsedChallenge) error
 
-	// CreateSession consumes ns.ChallengeID and stores the session and its
-	// first refresh token, in one transaction. CodeNotFound if the challenge
-	// was already consumed (nothing is written then).
+	// CreateSession records ns.Challenge (if any) as answered and stores the
+	// session and its first refresh token, in one transaction. CodeConflict
+	// if the challenge was answered before (nothing is written then).
 	CreateSession(ctx context.Context, ns NewSession) error
 	// GetSession returns a session. CodeNotFound if unknown.
 	GetSession(ctx context.Context, id string) (Session, error)
@@ -178,7 +184,7 @@ type Store interface {
 	// CodeNotFound if no token has that hash (decide is not called).
 	ExchangeRefreshToken(ctx context.Context, hash []byte, decide func(RefreshState) (RefreshUpdate, error)) error
 
-	// PurgeExpired deletes challenges and invites that expired before now,
+	// PurgeExpired deletes used challenges and invites that expired before now,
 	// and sessions (with their tokens) that ended before now.
 	PurgeExpired(ctx context.Context, now time.Time) error
 }

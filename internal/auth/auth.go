@@ -49,7 +49,7 @@ type Config struct {
 	RefreshGrace    time.Duration // 0 takes the default; negative disables the grace
 	SessionIdle     time.Duration
 	SessionLifetime time.Duration
-	DataKey         []byte          // 256-bit key that encrypts TOTP secrets at rest
+	DataKey         []byte          // 256-bit key: seals TOTP secrets at rest, keys the challenge MAC
 	TOTPLimit       ratelimit.Limit // TOTP and recovery codes per identity; zero is unlimited
 }
 
@@ -76,11 +76,17 @@ type Service struct {
 	log    *slog.Logger
 	events Events
 
-	totpLimit *ratelimit.Limiter // TOTP attempts per identity
+	totpLimit    *ratelimit.Limiter // TOTP attempts per identity
+	challengeMAC []byte             // HMAC key of login challenge ids
 }
 
-// New returns a service. now is the clock (time.Now outside tests).
-func New(store chusme.Store, issuer *tokens.Issuer, cfg Config, now func() time.Time, log *slog.Logger, events Events) *Service {
+// New returns a service. now is the clock (time.Now outside tests). It fails
+// unless cfg.DataKey is 256 bits.
+func New(store chusme.Store, issuer *tokens.Issuer, cfg Config, now func() time.Time, log *slog.Logger, events Events) (*Service, error) {
+	mac, err := challengeKey(cfg.DataKey)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.ChallengeTTL == 0 {
 		cfg.ChallengeTTL = DefaultChallengeTTL
 	}
@@ -100,7 +106,7 @@ func New(store chusme.Store, issuer *tokens.Issuer, cfg Config, now func() time.
 		cfg.Registration = RegistrationInvite
 	}
 	return &Service{store: store, issuer: issuer, cfg: cfg, now: now, log: log, events: events,
-		totpLimit: ratelimit.New(cfg.TOTPLimit, now)}
+		totpLimit: ratelimit.New(cfg.TOTPLimit, now), challengeMAC: mac}, nil
 }
 
 // Config returns the effective configuration.
@@ -210,7 +216,8 @@ func (s *Service) Identity(ctx context.Context, fp string) (chusme.Identity, err
 	return id, err
 }
 
-// Challenge creates a login challenge for an active identity.
+// Challenge issues a login challenge for an active identity. Nothing is
+// stored until it is answered (see challenge.go).
 func (s *Service) Challenge(ctx context.Context, fp string) (chusme.Challenge, error) {
 	id, err := s.Identity(ctx, fp)
 	if err != nil {
@@ -219,19 +226,12 @@ func (s *Service) Challenge(ctx context.Context, fp string) (chusme.Challenge, e
 	if id.Status != chusme.StatusActive {
 		return chusme.Challenge{}, chusme.Errorf(chusme.CodeBanned, "identity is banned")
 	}
-	c := chusme.Challenge{
-		ID:          rand.Text(),
-		Fingerprint: fp,
-		Nonce:       make([]byte, nonceSize),
-		ExpiresAt:   s.now().UTC().Add(s.cfg.ChallengeTTL),
-	}
-	rand.Read(c.Nonce)
-	return c, s.store.CreateChallenge(ctx, c)
+	return s.newChallenge(fp, s.now().UTC().Add(s.cfg.ChallengeTTL))
 }
 
 // Token answers a challenge: it checks the signature of the identity's
-// current key over the login message and opens a session. The challenge is
-// consumed whatever the outcome.
+// current key over the login message and opens a session. A genuine,
+// unexpired challenge is used up whatever the outcome.
 func (s *Service) Token(ctx context.Context, req chusme.TokenRequest) (chusme.TokenResponse, error) {
 	resp, err := s.token(ctx, req)
 	outcome := chusme.ErrorCode(err)
@@ -244,21 +244,26 @@ func (s *Service) Token(ctx context.Context, req chusme.TokenRequest) (chusme.To
 
 func (s *Service) token(ctx context.Context, req chusme.TokenRequest) (chusme.TokenResponse, error) {
 	invalid := chusme.Errorf(chusme.CodeChallengeInvalid, "challenge is unknown, used or expired")
-	c, err := s.store.GetChallenge(ctx, req.ChallengeID)
-	if chusme.ErrorCode(err) == chusme.CodeNotFound {
-		return chusme.TokenResponse{}, invalid
-	} else if err != nil {
-		return chusme.TokenResponse{}, err
-	}
 	now := s.now().UTC()
+	c, ok := s.openChallenge(req.ChallengeID)
+	if !ok || !now.Before(c.ExpiresAt) {
+		return chusme.TokenResponse{}, invalid
+	}
+	used := usedChallenge(c)
+	// use records the challenge as answered; a challenge answered before
+	// is invalid whatever else is wrong with this answer.
+	use := func() error {
+		err := s.store.UseChallenge(ctx, *used)
+		if chusme.ErrorCode(err) == chusme.CodeConflict {
+			return invalid
+		}
+		return err
+	}
 	fail := func(e error) (chusme.TokenResponse, error) {
-		if err := s.store.DeleteChallenge(ctx, c.ID); err != nil && chusme.ErrorCode(err) != chusme.CodeNotFound {
+		if err := use(); err != nil {
 			return chusme.TokenResponse{}, err
 		}
 		return chusme.TokenResponse{}, e
-	}
-	if !now.Before(c.ExpiresAt) {
-		return fail(invalid)
 	}
 	id, err := s.store.GetIdentity(ctx, c.Fingerprint)
 	if err != nil {
@@ -271,8 +276,20 @@ func (s *Service) token(ctx context.Context, req chusme.TokenRequest) (chusme.To
 		!ed25519.Verify(id.PublicKey, chusme.LoginMessage(s.cfg.Issuer, c.ID, c.Nonce), req.Signature) {
 		return fail(chusme.Errorf(chusme.CodeInvalidSignature, "login signature does not verify"))
 	}
-	if err := s.loginSecondFactor(ctx, id.Fingerprint, req.TOTPCode, req.RecoveryCode); err != nil {
+	totp, err := s.loginTOTP(ctx, id.Fingerprint, req.TOTPCode, req.RecoveryCode)
+	if err != nil {
 		return fail(err)
+	}
+	if totp != nil {
+		// Use the challenge before the code is checked, so that a replayed
+		// answer can't be used to try codes.
+		if err := use(); err != nil {
+			return chusme.TokenResponse{}, err
+		}
+		if err := s.secondFactor(ctx, *totp, req.TOTPCode, req.RecoveryCode); err != nil {
+			return chusme.TokenResponse{}, err
+		}
+		used = nil
 	}
 	sess := chusme.Session{
 		ID:          rand.Text(),
@@ -282,9 +299,9 @@ func (s *Service) token(ctx context.Context, req chusme.TokenRequest) (chusme.To
 		ExpiresAt:   now.Add(s.cfg.SessionLifetime),
 	}
 	refresh, tok := newRefreshToken(sess.ID, 0, now)
-	err = s.store.CreateSession(ctx, chusme.NewSession{Session: sess, Token: tok, ChallengeID: c.ID})
-	if chusme.ErrorCode(err) == chusme.CodeNotFound {
-		return chusme.TokenResponse{}, invalid // a concurrent answer consumed it first
+	err = s.store.CreateSession(ctx, chusme.NewSession{Session: sess, Token: tok, Challenge: used})
+	if chusme.ErrorCode(err) == chusme.CodeConflict {
+		return chusme.TokenResponse{}, invalid // answered before, or concurrently
 	} else if err != nil {
 		return chusme.TokenResponse{}, err
 	}

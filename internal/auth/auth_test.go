@@ -1,12 +1,15 @@
 package auth_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -80,7 +83,15 @@ func newFixture(tb testing.TB, cfg auth.Config) *fixture {
 	cfg.Issuer = issuer
 	ev := &events{logins: map[string]int{}}
 	is := &tokens.Issuer{Keys: kr, Issuer: issuer, Audience: issuer, Now: c.Now}
-	f := &fixture{svc: auth.New(store, is, cfg, c.Now, slog.New(slog.NewTextHandler(io.Discard, nil)), ev), store: store, clock: c, events: ev}
+	if cfg.DataKey == nil {
+		cfg.DataKey = make([]byte, 32)
+		rand.Read(cfg.DataKey)
+	}
+	svc, err := auth.New(store, is, cfg, c.Now, slog.New(slog.NewTextHandler(io.Discard, nil)), ev)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f := &fixture{svc: svc, store: store, clock: c, events: ev}
 	_, f.key, _ = ed25519.GenerateKey(rand.Reader)
 	ctx := context.Background()
 	setup, err := f.svc.Bootstrap(ctx)
@@ -133,15 +144,12 @@ func TestChallengeExpiry(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	t.Run("expired_refused_and_consumed", func(t *testing.T) {
+	t.Run("expired_refused", func(t *testing.T) {
 		f := newFixture(t, auth.Config{})
 		c, _ := f.svc.Challenge(ctx, f.fingerprint())
 		f.clock.Advance(auth.DefaultChallengeTTL)
 		_, err := f.svc.Token(ctx, f.answer(t, c))
 		wantCode(t, err, chusme.CodeChallengeInvalid)
-		if _, err := f.store.GetChallenge(ctx, c.ID); chusme.ErrorCode(err) != chusme.CodeNotFound {
-			t.Fatalf("expired challenge still stored: %v", err)
-		}
 		if f.events.logins[chusme.CodeChallengeInvalid] != 1 {
 			t.Fatalf("login outcomes %v", f.events.logins)
 		}
@@ -152,6 +160,69 @@ func TestChallengeExpiry(t *testing.T) {
 		_, err := f.svc.Token(ctx, chusme.TokenRequest{ChallengeID: c.ID, Signature: ed25519.Sign(f.key, chusme.LoginMessage("https://other.test", c.ID, c.Nonce))})
 		wantCode(t, err, chusme.CodeInvalidSignature)
 	})
+}
+
+// TestChallengeIntegrity: a challenge id is only good as issued, by this
+// server's data key, once.
+func TestChallengeIntegrity(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, auth.Config{})
+	c, err := f.svc.Challenge(ctx, f.fingerprint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One bit flipped anywhere (version, expiry, nonce, fingerprint, tag),
+	// the id re-encoded and the altered id signed properly: refused.
+	for i := range raw {
+		alt := bytes.Clone(raw)
+		alt[i] ^= 1
+		forged := c
+		forged.ID = base64.RawURLEncoding.EncodeToString(alt)
+		_, err := f.svc.Token(ctx, f.answer(t, forged))
+		if chusme.ErrorCode(err) != chusme.CodeChallengeInvalid {
+			t.Fatalf("byte %d altered: %v, want %s", i, err, chusme.CodeChallengeInvalid)
+		}
+	}
+	for _, id := range []string{"", "nope", c.ID + "A", c.ID[:len(c.ID)-1], strings.ToUpper(c.ID)} {
+		forged := c
+		forged.ID = id
+		if _, err := f.svc.Token(ctx, f.answer(t, forged)); chusme.ErrorCode(err) != chusme.CodeChallengeInvalid {
+			t.Fatalf("id %q: %v, want %s", id, err, chusme.CodeChallengeInvalid)
+		}
+	}
+	// Another server (another data key) refuses it.
+	other := newFixture(t, auth.Config{})
+	if _, err := other.svc.Token(ctx, f.answer(t, c)); chusme.ErrorCode(err) != chusme.CodeChallengeInvalid {
+		t.Fatalf("another server: %v, want %s", err, chusme.CodeChallengeInvalid)
+	}
+	// Eight answers at once: exactly one session.
+	req := f.answer(t, c)
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = f.svc.Token(ctx, req) })
+	}
+	wg.Wait()
+	wins := 0
+	for _, err := range errs {
+		switch chusme.ErrorCode(err) {
+		case "":
+			wins++
+		case chusme.CodeChallengeInvalid:
+		default:
+			t.Fatalf("concurrent answer: %v", err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d concurrent answers succeeded, want 1", wins)
+	}
+	if _, err := f.svc.Token(ctx, req); chusme.ErrorCode(err) != chusme.CodeChallengeInvalid {
+		t.Fatalf("answered again: %v", err)
+	}
 }
 
 func TestRefreshWindows(t *testing.T) {
@@ -237,8 +308,9 @@ func TestInviteExpiry(t *testing.T) {
 }
 
 // BenchmarkLogin measures the whole login path in the service: challenge
-// (identity read, challenge write) and token (challenge read, signature
-// verification, session write, JWT signature), on a real SQLite file. The
+// (identity read, challenge MAC) and token (challenge MAC check, identity
+// and TOTP reads, signature verification, the session write that records
+// the challenge as used, JWT signature), on a real SQLite file. The
 // client's signature is made outside the timer.
 func BenchmarkLogin(b *testing.B) {
 	ctx := context.Background()
@@ -284,20 +356,18 @@ func BenchmarkLoginParts(b *testing.B) {
 		}
 	})
 	b.Run("store_write", func(b *testing.B) {
-		// The two writes of a login: the challenge, then the session that
-		// consumes it.
+		// The one write of a login: the session, its first refresh token
+		// and the record of its challenge, in one transaction.
 		now := time.Now()
 		for b.Loop() {
 			id := rand.Text()
-			if err := f.store.CreateChallenge(ctx, chusme.Challenge{ID: id, Fingerprint: f.fingerprint(), Nonce: make([]byte, 32), ExpiresAt: now.Add(time.Minute)}); err != nil {
-				b.Fatal(err)
-			}
-			h := make([]byte, 32)
+			h, nonce := make([]byte, 32), make([]byte, 32)
 			rand.Read(h)
+			rand.Read(nonce)
 			if err := f.store.CreateSession(ctx, chusme.NewSession{
-				Session:     chusme.Session{ID: "s" + id, Fingerprint: f.fingerprint(), CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)},
-				Token:       chusme.RefreshToken{Hash: h, SessionID: "s" + id, CreatedAt: now},
-				ChallengeID: id,
+				Session:   chusme.Session{ID: id, Fingerprint: f.fingerprint(), CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)},
+				Token:     chusme.RefreshToken{Hash: h, SessionID: id, CreatedAt: now},
+				Challenge: &chusme.UsedChallenge{Nonce: nonce, ExpiresAt: now.Add(time.Minute)},
 			}); err != nil {
 				b.Fatal(err)
 			}

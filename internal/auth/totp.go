@@ -233,24 +233,24 @@ func (s *Service) DisableTOTP(ctx context.Context, p Principal, code, recovery s
 	return nil
 }
 
-// loginSecondFactor is the TOTP step of a login, after the signature
-// checked out: nothing if the identity has no confirmed credential,
-// otherwise a TOTP or recovery code, consumed.
-func (s *Service) loginSecondFactor(ctx context.Context, fp, code, recovery string) error {
+// loginTOTP is the TOTP step of a login, after the signature checked out:
+// nil if the identity has no confirmed credential (and no code was sent);
+// otherwise the credential a code was sent for, for secondFactor to check.
+func (s *Service) loginTOTP(ctx context.Context, fp, code, recovery string) (*chusme.TOTPCredential, error) {
 	c, err := s.store.GetTOTP(ctx, fp)
 	switch {
 	case chusme.ErrorCode(err) == chusme.CodeNotFound || (err == nil && !c.Confirmed()):
 		if code != "" || recovery != "" {
-			return chusme.Errorf(chusme.CodeInvalidRequest, "this identity has no TOTP; send no code")
+			return nil, chusme.Errorf(chusme.CodeInvalidRequest, "this identity has no TOTP; send no code")
 		}
-		return nil
+		return nil, nil
 	case err != nil:
-		return err
+		return nil, err
 	}
 	if code == "" && recovery == "" {
-		return chusme.Errorf(chusme.CodeTOTPRequired, "this identity needs a TOTP code (totp_code) or a recovery code (recovery_code)")
+		return nil, chusme.Errorf(chusme.CodeTOTPRequired, "this identity needs a TOTP code (totp_code) or a recovery code (recovery_code)")
 	}
-	return s.secondFactor(ctx, c, code, recovery)
+	return &c, nil
 }
 
 // secondFactor checks and consumes a TOTP code or a recovery code of a

@@ -192,7 +192,10 @@ func newService(t *testing.T, clk *clock, lim ratelimit.Limit) (*Service, string
 	dataKey := make([]byte, 32)
 	rand.Read(dataKey)
 	iss := &tokens.Issuer{Keys: kr, Issuer: testIssuer, Audience: testIssuer, Now: clk.Now}
-	svc := New(db, iss, Config{Issuer: testIssuer, Registration: RegistrationOpen, DataKey: dataKey, TOTPLimit: lim}, clk.Now, discardLog(), nopEvents{})
+	svc, err := New(db, iss, Config{Issuer: testIssuer, Registration: RegistrationOpen, DataKey: dataKey, TOTPLimit: lim}, clk.Now, discardLog(), nopEvents{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return svc, path
 }
 
@@ -218,9 +221,9 @@ func login(t *testing.T, svc *Service, k ed25519.PrivateKey, code, recovery stri
 		TOTPCode: code, RecoveryCode: recovery,
 	})
 	if err != nil {
-		// The challenge is consumed whatever went wrong.
-		if _, gerr := svc.store.GetChallenge(t.Context(), c.ID); chusme.ErrorCode(gerr) != chusme.CodeNotFound {
-			t.Fatalf("a refused login left its challenge: %v", gerr)
+		// The challenge is used up whatever went wrong.
+		if uerr := svc.store.UseChallenge(t.Context(), *usedChallenge(c)); chusme.ErrorCode(uerr) != chusme.CodeConflict {
+			t.Fatalf("a refused login left its challenge unused: %v", uerr)
 		}
 	}
 	return err

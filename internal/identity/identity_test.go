@@ -108,13 +108,9 @@ func (f *fixture) currentKey() []byte {
 func (f *fixture) login(id string) {
 	f.t.Helper()
 	now := f.clk.Now()
-	if err := f.store.CreateChallenge(f.t.Context(), chusme.Challenge{ID: "c" + id, Fingerprint: f.fp, Nonce: []byte{1}, ExpiresAt: now.Add(time.Minute)}); err != nil {
-		f.t.Fatal(err)
-	}
 	err := f.store.CreateSession(f.t.Context(), chusme.NewSession{
-		Session:     chusme.Session{ID: id, Fingerprint: f.fp, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)},
-		Token:       chusme.RefreshToken{Hash: []byte("h" + id), SessionID: id, CreatedAt: now},
-		ChallengeID: "c" + id,
+		Session: chusme.Session{ID: id, Fingerprint: f.fp, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)},
+		Token:   chusme.RefreshToken{Hash: []byte("h" + id), SessionID: id, CreatedAt: now},
 	})
 	if err != nil {
 		f.t.Fatal(err)

@@ -166,14 +166,11 @@ func TestTwoNodes(t *testing.T) {
 	}
 
 	// One refresh token, exchanged from both nodes at once.
-	if err := a.CreateChallenge(ctx, chusme.Challenge{ID: "ch", Fingerprint: "fp", Nonce: []byte("n"), ExpiresAt: at.Add(time.Minute)}); err != nil {
-		t.Fatal(err)
-	}
 	tok := chusme.RefreshToken{Hash: []byte("t0"), SessionID: "s", CreatedAt: at}
 	if err := b.CreateSession(ctx, chusme.NewSession{
-		Session:     chusme.Session{ID: "s", Fingerprint: "fp", CreatedAt: at, LastUsedAt: at, ExpiresAt: at.Add(time.Hour)},
-		Token:       tok,
-		ChallengeID: "ch",
+		Session:   chusme.Session{ID: "s", Fingerprint: "fp", CreatedAt: at, LastUsedAt: at, ExpiresAt: at.Add(time.Hour)},
+		Token:     tok,
+		Challenge: &chusme.UsedChallenge{Nonce: []byte("n"), ExpiresAt: at.Add(time.Minute)},
 	}); err != nil {
 		t.Fatal(err)
 	}

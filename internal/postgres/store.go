@@ -153,59 +153,34 @@ func (db *DB) CreateInvite(ctx context.Context, inv chusme.Invite) error {
 	return wrap("create invite", err)
 }
 
-// CreateChallenge stores a login challenge. CodeConflict if the id exists.
-func (db *DB) CreateChallenge(ctx context.Context, c chusme.Challenge) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO challenges (id, fingerprint, nonce, expires_at) VALUES ($1, $2, $3, $4)`,
-		c.ID, c.Fingerprint, c.Nonce, unixNano(c.ExpiresAt))
-	return wrap("create challenge", err)
+// UseChallenge records a login challenge as answered without a session.
+// CodeConflict if it was answered before.
+func (db *DB) UseChallenge(ctx context.Context, c chusme.UsedChallenge) error {
+	return wrap("use challenge", useChallenge(ctx, db.pool, c))
 }
 
-// GetChallenge returns a challenge without consuming it. CodeNotFound if
-// unknown or already consumed.
-func (db *DB) GetChallenge(ctx context.Context, id string) (chusme.Challenge, error) {
-	var c chusme.Challenge
-	var expires pgtype.Int8
-	err := db.pool.QueryRow(ctx, `SELECT id, fingerprint, nonce, expires_at FROM challenges WHERE id = $1`, id).
-		Scan(&c.ID, &c.Fingerprint, &c.Nonce, &expires)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return chusme.Challenge{}, notFound("challenge")
-	}
-	if err != nil {
-		return chusme.Challenge{}, wrap("get challenge", err)
-	}
-	c.ExpiresAt = fromNano(expires)
-	return c, nil
-}
-
-// execer is what deleteChallenge needs: the pool or a transaction.
+// execer is what useChallenge needs: the pool or a transaction.
 type execer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-// DeleteChallenge consumes a challenge without a session. CodeNotFound if it
-// was already gone.
-func (db *DB) DeleteChallenge(ctx context.Context, id string) error {
-	return wrap("delete challenge", deleteChallenge(ctx, db.pool, id))
+// useChallenge inserts c's record; the primary key makes a second answer a
+// uniqueness violation (a concurrent second insert waits for the first to
+// commit, then fails).
+func useChallenge(ctx context.Context, e execer, c chusme.UsedChallenge) error {
+	_, err := e.Exec(ctx, `INSERT INTO used_challenges (expires_at, nonce) VALUES ($1, $2)`, unixNano(c.ExpiresAt), c.Nonce)
+	return err
 }
 
-// deleteChallenge deletes challenge id: CodeNotFound unless exactly one row
-// went. Of two concurrent deletes one waits for the other's row lock and
-// then deletes nothing.
-func deleteChallenge(ctx context.Context, e execer, id string) error {
-	tag, err := e.Exec(ctx, `DELETE FROM challenges WHERE id = $1`, id)
-	if err != nil {
-		return err
-	}
-	return oneRow(tag, "challenge")
-}
-
-// CreateSession consumes ns.ChallengeID and stores the session and its first
-// refresh token, in one transaction. CodeNotFound if the challenge was
-// already consumed (nothing is written then).
+// CreateSession records ns.Challenge (if any) as answered and stores the
+// session and its first refresh token, in one transaction. CodeConflict if
+// the challenge was answered before (nothing is written then).
 func (db *DB) CreateSession(ctx context.Context, ns chusme.NewSession) error {
 	return wrap("create session", db.tx(ctx, func(tx pgx.Tx) error {
-		if err := deleteChallenge(ctx, tx, ns.ChallengeID); err != nil {
-			return err
+		if ns.Challenge != nil {
+			if err := useChallenge(ctx, tx, *ns.Challenge); err != nil {
+				return err
+			}
 		}
 		s := ns.Session
 		if _, err := tx.Exec(ctx, `INSERT INTO sessions
@@ -318,7 +293,7 @@ func applyRefresh(ctx context.Context, tx pgx.Tx, u chusme.RefreshUpdate) error 
 	return nil
 }
 
-// PurgeExpired deletes challenges and invites that expired before now, and
+// PurgeExpired deletes used challenges and invites that expired before now, and
 // sessions (with their tokens) that ended before now.
 func (db *DB) PurgeExpired(ctx context.Context, now time.Time) error {
 	return wrap("purge expired", db.tx(ctx, func(tx pgx.Tx) error {
@@ -327,7 +302,7 @@ func (db *DB) PurgeExpired(ctx context.Context, now time.Time) error {
 		// which ExchangeRefreshToken locks them: no deadlock with an exchange
 		// of an expiring session.
 		for _, q := range []string{
-			`DELETE FROM challenges WHERE expires_at < $1`,
+			`DELETE FROM used_challenges WHERE expires_at < $1`,
 			`DELETE FROM invites WHERE expires_at < $1`,
 			`DELETE FROM sessions WHERE expires_at < $1`,
 		} {

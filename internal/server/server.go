@@ -104,7 +104,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	m := metrics.New()
 	issuer := &tokens.Issuer{Keys: keyring, Issuer: cfg.Issuer, Audience: cfg.Issuer, Now: time.Now}
-	svc := auth.New(store, issuer, auth.Config{
+	svc, err := auth.New(store, issuer, auth.Config{
 		Issuer:          cfg.Issuer,
 		Registration:    cfg.Registration,
 		RefreshGrace:    cfg.RefreshGrace,
@@ -113,6 +113,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		DataKey:         dataKey,
 		TOTPLimit:       cfg.Lifecycle.TOTPLimit,
 	}, time.Now, log, m)
+	if err != nil {
+		return err
+	}
 
 	setupPath := filepath.Join(cfg.DataDir, SetupTokenFile)
 	if err := bootstrap(ctx, svc, setupPath, log); err != nil {

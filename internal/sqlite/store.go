@@ -126,57 +126,30 @@ func (db *DB) CreateInvite(ctx context.Context, inv chusme.Invite) error {
 	}))
 }
 
-// CreateChallenge stores a login challenge. CodeConflict if the id exists.
-func (db *DB) CreateChallenge(ctx context.Context, c chusme.Challenge) error {
-	return wrap("create challenge", db.tx(ctx, func(tx stmtTx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO challenges (id, fingerprint, nonce, expires_at) VALUES (?, ?, ?, ?)`,
-			c.ID, c.Fingerprint, c.Nonce, unixNano(c.ExpiresAt))
-		return err
+// UseChallenge records a login challenge as answered without a session.
+// CodeConflict if it was answered before.
+func (db *DB) UseChallenge(ctx context.Context, c chusme.UsedChallenge) error {
+	return wrap("use challenge", db.tx(ctx, func(tx stmtTx) error {
+		return useChallenge(ctx, tx, c)
 	}))
 }
 
-// GetChallenge returns a challenge without consuming it. CodeNotFound if
-// unknown or already consumed.
-func (db *DB) GetChallenge(ctx context.Context, id string) (chusme.Challenge, error) {
-	var c chusme.Challenge
-	var expires sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `SELECT id, fingerprint, nonce, expires_at FROM challenges WHERE id = ?`, id).
-		Scan(&c.ID, &c.Fingerprint, &c.Nonce, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return chusme.Challenge{}, notFound("challenge")
-	}
-	if err != nil {
-		return chusme.Challenge{}, wrap("get challenge", err)
-	}
-	c.ExpiresAt = fromNano(expires)
-	return c, nil
+// useChallenge inserts c's record; the primary key makes a second answer
+// a uniqueness violation.
+func useChallenge(ctx context.Context, tx stmtTx, c chusme.UsedChallenge) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO used_challenges (expires_at, nonce) VALUES (?, ?)`, unixNano(c.ExpiresAt), c.Nonce)
+	return err
 }
 
-// DeleteChallenge consumes a challenge without a session. CodeNotFound if it
-// was already gone.
-func (db *DB) DeleteChallenge(ctx context.Context, id string) error {
-	return wrap("delete challenge", db.tx(ctx, func(tx stmtTx) error {
-		return deleteChallenge(ctx, tx, id)
-	}))
-}
-
-// deleteChallenge deletes challenge id: CodeNotFound unless exactly one row
-// went.
-func deleteChallenge(ctx context.Context, tx stmtTx, id string) error {
-	res, err := tx.ExecContext(ctx, `DELETE FROM challenges WHERE id = ?`, id)
-	if err != nil {
-		return err
-	}
-	return oneRow(res, "challenge")
-}
-
-// CreateSession consumes ns.ChallengeID and stores the session and its first
-// refresh token, in one transaction. CodeNotFound if the challenge was
-// already consumed (nothing is written then).
+// CreateSession records ns.Challenge (if any) as answered and stores the
+// session and its first refresh token, in one transaction. CodeConflict if
+// the challenge was answered before (nothing is written then).
 func (db *DB) CreateSession(ctx context.Context, ns chusme.NewSession) error {
 	return wrap("create session", db.tx(ctx, func(tx stmtTx) error {
-		if err := deleteChallenge(ctx, tx, ns.ChallengeID); err != nil {
-			return err
+		if ns.Challenge != nil {
+			if err := useChallenge(ctx, tx, *ns.Challenge); err != nil {
+				return err
+			}
 		}
 		s := ns.Session
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions
@@ -287,13 +260,13 @@ func applyRefresh(ctx context.Context, tx stmtTx, u chusme.RefreshUpdate) error 
 	return nil
 }
 
-// PurgeExpired deletes challenges and invites that expired before now, and
+// PurgeExpired deletes used challenges and invites that expired before now, and
 // sessions (with their tokens) that ended before now.
 func (db *DB) PurgeExpired(ctx context.Context, now time.Time) error {
 	return wrap("purge expired", db.tx(ctx, func(tx stmtTx) error {
 		n := now.UnixNano()
 		for _, q := range []string{
-			`DELETE FROM challenges WHERE expires_at < ?`,
+			`DELETE FROM used_challenges WHERE expires_at < ?`,
 			`DELETE FROM invites WHERE expires_at < ?`,
 			`DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE expires_at < ?)`,
 			`DELETE FROM sessions WHERE expires_at < ?`,

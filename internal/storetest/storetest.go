@@ -62,14 +62,13 @@ var tests = []struct {
 
 	{"CreateInvite/duplicate_hash_conflicts", testInviteDuplicate},
 
-	{"Challenge/round_trips_every_field", testChallengeRoundTrip},
-	{"Challenge/duplicate_id_conflicts", testChallengeDuplicate},
-	{"Challenge/unknown_not_found", testChallengeUnknown},
-	{"Challenge/delete_consumes_once", testChallengeDelete},
+	{"UseChallenge/second_use_conflicts", testChallengeUse},
+	{"UseChallenge/concurrent_one_wins", testChallengeConcurrent},
 
-	{"CreateSession/round_trips_and_consumes_challenge", testSessionRoundTrip},
-	{"CreateSession/consumed_challenge_not_found_writes_nothing", testSessionChallengeReused},
-	{"CreateSession/duplicate_id_conflicts_keeps_challenge", testSessionDuplicate},
+	{"CreateSession/round_trips_and_uses_challenge", testSessionRoundTrip},
+	{"CreateSession/used_challenge_conflicts_writes_nothing", testSessionChallengeReused},
+	{"CreateSession/without_challenge", testSessionNoChallenge},
+	{"CreateSession/duplicate_id_conflicts_leaves_challenge_unused", testSessionDuplicate},
 	{"CreateSession/concurrent_one_wins", testSessionConcurrent},
 	{"GetSession/unknown_not_found", testSessionUnknown},
 	{"RevokeSession/first_revocation_kept", testRevokeSession},
@@ -138,12 +137,13 @@ func setupAdm(token string) chusme.Admission {
 	return chusme.Admission{Kind: chusme.AdmitSetup, TokenHash: hash(token), Now: base}
 }
 
-func newChallenge(id, fingerprint string) chusme.Challenge {
-	return chusme.Challenge{ID: id, Fingerprint: fingerprint, Nonce: hash("nonce " + id), ExpiresAt: base.Add(time.Minute)}
+// newChallenge returns the used-challenge record of a challenge called name.
+func newChallenge(name string) *chusme.UsedChallenge {
+	return &chusme.UsedChallenge{Nonce: hash("nonce " + name), ExpiresAt: base.Add(time.Minute)}
 }
 
 // newSession returns a login for fingerprint with session id, its token 0
-// named "<id>/0" and a challenge named "challenge <id>".
+// named "<id>/0" and a challenge called "challenge <id>".
 func newSession(id, fingerprint string) chusme.NewSession {
 	return chusme.NewSession{
 		Session: chusme.Session{
@@ -153,19 +153,15 @@ func newSession(id, fingerprint string) chusme.NewSession {
 			LastUsedAt:  base,
 			ExpiresAt:   base.Add(24 * time.Hour),
 		},
-		Token:       chusme.RefreshToken{Hash: hash(id + "/0"), SessionID: id, Seq: 0, CreatedAt: base},
-		ChallengeID: "challenge " + id,
+		Token:     chusme.RefreshToken{Hash: hash(id + "/0"), SessionID: id, Seq: 0, CreatedAt: base},
+		Challenge: newChallenge("challenge " + id),
 	}
 }
 
-// mustLogin stores a challenge and consumes it into a new session id for
-// fingerprint.
+// mustLogin answers a challenge with a new session id for fingerprint.
 func mustLogin(t *testing.T, s chusme.Store, id, fingerprint string) chusme.NewSession {
 	t.Helper()
 	ns := newSession(id, fingerprint)
-	if err := s.CreateChallenge(ctx(t), newChallenge(ns.ChallengeID, fingerprint)); err != nil {
-		t.Fatalf("CreateChallenge: %v", err)
-	}
 	if err := s.CreateSession(ctx(t), ns); err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
@@ -188,14 +184,6 @@ func wantIdentity(t *testing.T, got, want chusme.Identity) {
 		!bytes.Equal(got.PublicKey, want.PublicKey) || got.Role != want.Role || got.Status != want.Status ||
 		!got.CreatedAt.Equal(want.CreatedAt) || !got.BannedAt.Equal(want.BannedAt) {
 		t.Fatalf("identity:\n got %+v\nwant %+v", got, want)
-	}
-}
-
-func wantChallenge(t *testing.T, got, want chusme.Challenge) {
-	t.Helper()
-	if got.ID != want.ID || got.Fingerprint != want.Fingerprint || !bytes.Equal(got.Nonce, want.Nonce) ||
-		!got.ExpiresAt.Equal(want.ExpiresAt) {
-		t.Fatalf("challenge:\n got %+v\nwant %+v", got, want)
 	}
 }
 
@@ -432,43 +420,20 @@ func testBanUnknown(t *testing.T, s chusme.Store) {
 
 // Challenges.
 
-func testChallengeRoundTrip(t *testing.T, s chusme.Store) {
-	c := newChallenge("c1", newIdentity("a").Fingerprint)
-	wantCode(t, "CreateChallenge", s.CreateChallenge(ctx(t), c), "")
-	got, err := s.GetChallenge(ctx(t), c.ID)
-	wantCode(t, "GetChallenge", err, "")
-	wantChallenge(t, got, c)
-	got, err = s.GetChallenge(ctx(t), c.ID)
-	wantCode(t, "GetChallenge again", err, "")
-	wantChallenge(t, got, c)
+func testChallengeUse(t *testing.T, s chusme.Store) {
+	c := newChallenge("c1")
+	wantCode(t, "UseChallenge", s.UseChallenge(ctx(t), *c), "")
+	wantCode(t, "UseChallenge again", s.UseChallenge(ctx(t), *c), chusme.CodeConflict)
+	wantCode(t, "UseChallenge of another", s.UseChallenge(ctx(t), *newChallenge("c2")), "")
+	ns := newSession("s1", "fp")
+	ns.Challenge = c
+	wantCode(t, "CreateSession with the used challenge", s.CreateSession(ctx(t), ns), chusme.CodeConflict)
 }
 
-func testChallengeDuplicate(t *testing.T, s chusme.Store) {
-	c := newChallenge("c1", "fp")
-	wantCode(t, "CreateChallenge", s.CreateChallenge(ctx(t), c), "")
-	other := c
-	other.Nonce = hash("other nonce")
-	wantCode(t, "CreateChallenge again", s.CreateChallenge(ctx(t), other), chusme.CodeConflict)
-	got, err := s.GetChallenge(ctx(t), c.ID)
-	wantCode(t, "GetChallenge", err, "")
-	wantChallenge(t, got, c)
-}
-
-func testChallengeUnknown(t *testing.T, s chusme.Store) {
-	_, err := s.GetChallenge(ctx(t), "nope")
-	wantCode(t, "GetChallenge", err, chusme.CodeNotFound)
-	wantCode(t, "DeleteChallenge", s.DeleteChallenge(ctx(t), "nope"), chusme.CodeNotFound)
-}
-
-func testChallengeDelete(t *testing.T, s chusme.Store) {
-	wantCode(t, "CreateChallenge", s.CreateChallenge(ctx(t), newChallenge("c1", "fp")), "")
-	wantCode(t, "CreateChallenge", s.CreateChallenge(ctx(t), newChallenge("c2", "fp")), "")
-	wantCode(t, "DeleteChallenge", s.DeleteChallenge(ctx(t), "c1"), "")
-	_, err := s.GetChallenge(ctx(t), "c1")
-	wantCode(t, "GetChallenge after delete", err, chusme.CodeNotFound)
-	wantCode(t, "DeleteChallenge again", s.DeleteChallenge(ctx(t), "c1"), chusme.CodeNotFound)
-	_, err = s.GetChallenge(ctx(t), "c2")
-	wantCode(t, "GetChallenge of the other", err, "")
+func testChallengeConcurrent(t *testing.T, s chusme.Store) {
+	c := newChallenge("c")
+	errs := concurrently(8, func(int) error { return s.UseChallenge(ctx(t), *c) })
+	wantOneWinner(t, errs, chusme.CodeConflict)
 }
 
 // Sessions.
@@ -481,14 +446,12 @@ func testSessionRoundTrip(t *testing.T, s chusme.Store) {
 	ns.Token.UsedAt = base.Add(3 * time.Second)
 	ns.Token.GraceUsed = true
 	ns.Token.Seq = 7
-	wantCode(t, "CreateChallenge", s.CreateChallenge(ctx(t), newChallenge(ns.ChallengeID, "fp")), "")
 	wantCode(t, "CreateSession", s.CreateSession(ctx(t), ns), "")
 	wantSession(t, mustGetSession(t, s, "s1"), ns.Session)
-	_, err := s.GetChallenge(ctx(t), ns.ChallengeID)
-	wantCode(t, "GetChallenge after login", err, chusme.CodeNotFound)
+	wantCode(t, "UseChallenge after login", s.UseChallenge(ctx(t), *ns.Challenge), chusme.CodeConflict)
 	// The token: through the exchange's state.
 	called := false
-	err = s.ExchangeRefreshToken(ctx(t), ns.Token.Hash, func(st chusme.RefreshState) (chusme.RefreshUpdate, error) {
+	err := s.ExchangeRefreshToken(ctx(t), ns.Token.Hash, func(st chusme.RefreshState) (chusme.RefreshUpdate, error) {
 		called = true
 		wantToken(t, "presented", st.Presented, ns.Token)
 		return chusme.RefreshUpdate{}, nil
@@ -509,8 +472,8 @@ func testSessionRoundTrip(t *testing.T, s chusme.Store) {
 func testSessionChallengeReused(t *testing.T, s chusme.Store) {
 	first := mustLogin(t, s, "s1", "fp")
 	second := newSession("s2", "fp")
-	second.ChallengeID = first.ChallengeID
-	wantCode(t, "CreateSession with a consumed challenge", s.CreateSession(ctx(t), second), chusme.CodeNotFound)
+	second.Challenge = first.Challenge
+	wantCode(t, "CreateSession with a used challenge", s.CreateSession(ctx(t), second), chusme.CodeConflict)
 	_, err := s.GetSession(ctx(t), "s2")
 	wantCode(t, "GetSession of the refused login", err, chusme.CodeNotFound)
 	err = s.ExchangeRefreshToken(ctx(t), second.Token.Hash, func(chusme.RefreshState) (chusme.RefreshUpdate, error) {
@@ -518,32 +481,35 @@ func testSessionChallengeReused(t *testing.T, s chusme.Store) {
 		return chusme.RefreshUpdate{}, nil
 	})
 	wantCode(t, "token of the refused login", err, chusme.CodeNotFound)
-	third := newSession("s3", "fp")
-	third.ChallengeID = "never issued"
-	wantCode(t, "CreateSession with an unknown challenge", s.CreateSession(ctx(t), third), chusme.CodeNotFound)
+}
+
+func testSessionNoChallenge(t *testing.T, s chusme.Store) {
+	ns := newSession("s1", "fp")
+	c := ns.Challenge
+	wantCode(t, "UseChallenge", s.UseChallenge(ctx(t), *c), "")
+	ns.Challenge = nil
+	wantCode(t, "CreateSession without a challenge", s.CreateSession(ctx(t), ns), "")
+	wantSession(t, mustGetSession(t, s, "s1"), ns.Session)
 }
 
 func testSessionDuplicate(t *testing.T, s chusme.Store) {
 	first := mustLogin(t, s, "s1", "fp")
 	dup := newSession("s1", "fp")
-	dup.ChallengeID = "c2"
+	dup.Challenge = newChallenge("c2")
 	dup.Token.Hash = hash("another token")
-	wantCode(t, "CreateChallenge", s.CreateChallenge(ctx(t), newChallenge("c2", "fp")), "")
 	wantCode(t, "CreateSession with a taken id", s.CreateSession(ctx(t), dup), chusme.CodeConflict)
-	_, err := s.GetChallenge(ctx(t), "c2")
-	wantCode(t, "challenge of the refused login", err, "")
+	wantCode(t, "UseChallenge of the refused login's challenge", s.UseChallenge(ctx(t), *dup.Challenge), "")
 	wantSession(t, mustGetSession(t, s, "s1"), first.Session)
 }
 
 func testSessionConcurrent(t *testing.T, s chusme.Store) {
-	wantCode(t, "CreateChallenge", s.CreateChallenge(ctx(t), newChallenge("c", "fp")), "")
 	const n = 8
 	errs := concurrently(n, func(i int) error {
 		ns := newSession(fmt.Sprint("s", i), "fp")
-		ns.ChallengeID = "c"
+		ns.Challenge = newChallenge("c")
 		return s.CreateSession(ctx(t), ns)
 	})
-	wantOneWinner(t, errs, chusme.CodeNotFound)
+	wantOneWinner(t, errs, chusme.CodeConflict)
 	for i, err := range errs {
 		_, gerr := s.GetSession(ctx(t), fmt.Sprint("s", i))
 		if (err == nil) != (gerr == nil) {
@@ -772,10 +738,10 @@ func testPurge(t *testing.T, s chusme.Store) {
 	now := base.Add(time.Hour)
 	past, future := now.Add(-time.Second), now.Add(time.Second)
 
-	oldC, liveC := newChallenge("old", "fp"), newChallenge("live", "fp")
+	oldC, liveC := newChallenge("old"), newChallenge("live")
 	oldC.ExpiresAt, liveC.ExpiresAt = past, future
-	for _, c := range []chusme.Challenge{oldC, liveC} {
-		wantCode(t, "CreateChallenge", s.CreateChallenge(ctx(t), c), "")
+	for _, c := range []*chusme.UsedChallenge{oldC, liveC} {
+		wantCode(t, "UseChallenge", s.UseChallenge(ctx(t), *c), "")
 	}
 	oldI, liveI := newInvite("old"), newInvite("live")
 	oldI.ExpiresAt, liveI.ExpiresAt = past, future
@@ -786,16 +752,14 @@ func testPurge(t *testing.T, s chusme.Store) {
 	for id, exp := range sessions {
 		ns := newSession(id, "fp")
 		ns.Session.ExpiresAt = exp
-		wantCode(t, "CreateChallenge", s.CreateChallenge(ctx(t), newChallenge(ns.ChallengeID, "fp")), "")
 		wantCode(t, "CreateSession", s.CreateSession(ctx(t), ns), "")
 	}
 
 	wantCode(t, "PurgeExpired", s.PurgeExpired(ctx(t), now), "")
 
-	_, err := s.GetChallenge(ctx(t), "old")
-	wantCode(t, "expired challenge", err, chusme.CodeNotFound)
-	_, err = s.GetChallenge(ctx(t), "live")
-	wantCode(t, "live challenge", err, "")
+	// A purged record is gone (its challenge has expired); a live one stays.
+	wantCode(t, "UseChallenge of the purged", s.UseChallenge(ctx(t), *oldC), "")
+	wantCode(t, "UseChallenge of the live", s.UseChallenge(ctx(t), *liveC), chusme.CodeConflict)
 
 	// A purged invite's hash is free again; a live one is still redeemable.
 	wantCode(t, "re-create purged invite", s.CreateInvite(ctx(t), oldI), "")
@@ -803,7 +767,7 @@ func testPurge(t *testing.T, s chusme.Store) {
 	adm.Now = now
 	wantCode(t, "redeem live invite", s.CreateIdentity(ctx(t), newIdentity("a"), adm), "")
 
-	_, err = s.GetSession(ctx(t), "old")
+	_, err := s.GetSession(ctx(t), "old")
 	wantCode(t, "expired session", err, chusme.CodeNotFound)
 	err = s.ExchangeRefreshToken(ctx(t), hash("old/0"), func(chusme.RefreshState) (chusme.RefreshUpdate, error) {
 		t.Error("decide called for a purged token")
