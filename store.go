@@ -153,6 +153,10 @@ type Store interface {
 	CreateIdentity(ctx context.Context, id Identity, adm Admission) error
 	// GetIdentity returns the identity. CodeNotFound if unknown.
 	GetIdentity(ctx context.Context, fingerprint string) (Identity, error)
+	// GetLoginIdentity returns the identity and its TOTP credential (the
+	// zero value if it has none) in one read: what answering a login
+	// challenge needs. CodeNotFound if the identity is unknown.
+	GetLoginIdentity(ctx context.Context, fingerprint string) (Identity, TOTPCredential, error)
 	// CountIdentities returns how many identities exist.
 	CountIdentities(ctx context.Context) (int, error)
 	// BanIdentity marks the identity banned and revokes all its sessions

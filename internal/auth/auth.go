@@ -265,7 +265,7 @@ func (s *Service) token(ctx context.Context, req chusme.TokenRequest) (chusme.To
 		}
 		return chusme.TokenResponse{}, e
 	}
-	id, err := s.store.GetIdentity(ctx, c.Fingerprint)
+	id, cred, err := s.store.GetLoginIdentity(ctx, c.Fingerprint)
 	if err != nil {
 		return fail(err)
 	}
@@ -276,17 +276,17 @@ func (s *Service) token(ctx context.Context, req chusme.TokenRequest) (chusme.To
 		!ed25519.Verify(id.PublicKey, chusme.LoginMessage(s.cfg.Issuer, c.ID, c.Nonce), req.Signature) {
 		return fail(chusme.Errorf(chusme.CodeInvalidSignature, "login signature does not verify"))
 	}
-	totp, err := s.loginTOTP(ctx, id.Fingerprint, req.TOTPCode, req.RecoveryCode)
+	totp, err := loginTOTP(cred, req.TOTPCode, req.RecoveryCode)
 	if err != nil {
 		return fail(err)
 	}
-	if totp != nil {
+	if totp {
 		// Use the challenge before the code is checked, so that a replayed
 		// answer can't be used to try codes.
 		if err := use(); err != nil {
 			return chusme.TokenResponse{}, err
 		}
-		if err := s.secondFactor(ctx, *totp, req.TOTPCode, req.RecoveryCode); err != nil {
+		if err := s.secondFactor(ctx, cred, req.TOTPCode, req.RecoveryCode); err != nil {
 			return chusme.TokenResponse{}, err
 		}
 		used = nil

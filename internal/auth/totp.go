@@ -233,24 +233,20 @@ func (s *Service) DisableTOTP(ctx context.Context, p Principal, code, recovery s
 	return nil
 }
 
-// loginTOTP is the TOTP step of a login, after the signature checked out:
-// nil if the identity has no confirmed credential (and no code was sent);
-// otherwise the credential a code was sent for, for secondFactor to check.
-func (s *Service) loginTOTP(ctx context.Context, fp, code, recovery string) (*chusme.TOTPCredential, error) {
-	c, err := s.store.GetTOTP(ctx, fp)
+// loginTOTP is the TOTP step of a login, after the signature checked out,
+// given the identity's credential (zero if none): false if TOTP is off (and
+// no code was sent); true if a code was sent for secondFactor to check.
+func loginTOTP(c chusme.TOTPCredential, code, recovery string) (bool, error) {
 	switch {
-	case chusme.ErrorCode(err) == chusme.CodeNotFound || (err == nil && !c.Confirmed()):
+	case !c.Confirmed():
 		if code != "" || recovery != "" {
-			return nil, chusme.Errorf(chusme.CodeInvalidRequest, "this identity has no TOTP; send no code")
+			return false, chusme.Errorf(chusme.CodeInvalidRequest, "this identity has no TOTP; send no code")
 		}
-		return nil, nil
-	case err != nil:
-		return nil, err
+		return false, nil
+	case code == "" && recovery == "":
+		return false, chusme.Errorf(chusme.CodeTOTPRequired, "this identity needs a TOTP code (totp_code) or a recovery code (recovery_code)")
 	}
-	if code == "" && recovery == "" {
-		return nil, chusme.Errorf(chusme.CodeTOTPRequired, "this identity needs a TOTP code (totp_code) or a recovery code (recovery_code)")
-	}
-	return &c, nil
+	return true, nil
 }
 
 // secondFactor checks and consumes a TOTP code or a recovery code of a

@@ -120,6 +120,31 @@ func (db *DB) GetIdentity(ctx context.Context, fingerprint string) (chusme.Ident
 	return id, nil
 }
 
+// GetLoginIdentity returns the identity and its TOTP credential (the zero
+// value if none) in one read. CodeNotFound if the identity is unknown.
+func (db *DB) GetLoginIdentity(ctx context.Context, fingerprint string) (chusme.Identity, chusme.TOTPCredential, error) {
+	var id chusme.Identity
+	var c chusme.TOTPCredential
+	var created, banned, last, totpCreated, confirmed pgtype.Int8
+	err := db.pool.QueryRow(ctx, `SELECT i.fingerprint, i.genesis_key, i.public_key, i.role, i.status, i.created_at, i.banned_at,
+			t.secret_sealed, t.last_step, t.created_at, t.confirmed_at
+		FROM identities i LEFT JOIN totp_credentials t ON t.fingerprint = i.fingerprint WHERE i.fingerprint = $1`, fingerprint).
+		Scan(&id.Fingerprint, &id.GenesisKey, &id.PublicKey, &id.Role, &id.Status, &created, &banned,
+			&c.SecretSealed, &last, &totpCreated, &confirmed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return chusme.Identity{}, chusme.TOTPCredential{}, notFound("identity")
+	}
+	if err != nil {
+		return chusme.Identity{}, chusme.TOTPCredential{}, wrap("get login identity", err)
+	}
+	id.CreatedAt, id.BannedAt = fromNano(created), fromNano(banned)
+	if totpCreated.Valid {
+		c.Fingerprint, c.LastStep = id.Fingerprint, last.Int64
+		c.CreatedAt, c.ConfirmedAt = fromNano(totpCreated), fromNano(confirmed)
+	}
+	return id, c, nil
+}
+
 // CountIdentities returns how many identities exist.
 func (db *DB) CountIdentities(ctx context.Context) (int, error) {
 	var n int

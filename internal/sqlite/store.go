@@ -76,19 +76,43 @@ func (db *DB) CreateIdentity(ctx context.Context, id chusme.Identity, adm chusme
 
 // GetIdentity returns the identity. CodeNotFound if unknown.
 func (db *DB) GetIdentity(ctx context.Context, fingerprint string) (chusme.Identity, error) {
+	id, _, err := db.getIdentity(ctx, fingerprint, false)
+	return id, err
+}
+
+// GetLoginIdentity returns the identity and its TOTP credential (the zero
+// value if none) in one read. CodeNotFound if the identity is unknown.
+func (db *DB) GetLoginIdentity(ctx context.Context, fingerprint string) (chusme.Identity, chusme.TOTPCredential, error) {
+	return db.getIdentity(ctx, fingerprint, true)
+}
+
+// getIdentity reads an identity, joined with its TOTP credential if withTOTP.
+func (db *DB) getIdentity(ctx context.Context, fingerprint string, withTOTP bool) (chusme.Identity, chusme.TOTPCredential, error) {
 	var id chusme.Identity
-	var created, banned sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `SELECT fingerprint, genesis_key, public_key, role, status, created_at, banned_at
-		FROM identities WHERE fingerprint = ?`, fingerprint).
-		Scan(&id.Fingerprint, &id.GenesisKey, &id.PublicKey, &id.Role, &id.Status, &created, &banned)
+	var c chusme.TOTPCredential
+	var created, banned, last, totpCreated, confirmed sql.NullInt64
+	dest := []any{&id.Fingerprint, &id.GenesisKey, &id.PublicKey, &id.Role, &id.Status, &created, &banned}
+	query := `SELECT fingerprint, genesis_key, public_key, role, status, created_at, banned_at
+		FROM identities WHERE fingerprint = ?`
+	if withTOTP {
+		dest = append(dest, &c.SecretSealed, &last, &totpCreated, &confirmed)
+		query = `SELECT i.fingerprint, i.genesis_key, i.public_key, i.role, i.status, i.created_at, i.banned_at,
+			t.secret_sealed, t.last_step, t.created_at, t.confirmed_at
+			FROM identities i LEFT JOIN totp_credentials t ON t.fingerprint = i.fingerprint WHERE i.fingerprint = ?`
+	}
+	err := db.read.QueryRowContext(ctx, query, fingerprint).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return chusme.Identity{}, notFound("identity")
+		return chusme.Identity{}, chusme.TOTPCredential{}, notFound("identity")
 	}
 	if err != nil {
-		return chusme.Identity{}, wrap("get identity", err)
+		return chusme.Identity{}, chusme.TOTPCredential{}, wrap("get identity", err)
 	}
 	id.CreatedAt, id.BannedAt = fromNano(created), fromNano(banned)
-	return id, nil
+	if totpCreated.Valid {
+		c.Fingerprint, c.LastStep = id.Fingerprint, last.Int64
+		c.CreatedAt, c.ConfirmedAt = fromNano(totpCreated), fromNano(confirmed)
+	}
+	return id, c, nil
 }
 
 // CountIdentities returns how many identities exist.

@@ -26,6 +26,7 @@ var lifecycleTests = []struct {
 	{"TOTP/recovery_code_single_use", testRecoveryOnce},
 	{"TOTP/recovery_code_concurrent_one_wins", testRecoveryConcurrent},
 	{"TOTP/delete_removes_codes", testTOTPDelete},
+	{"TOTP/login_identity_joins_credential", testLoginIdentity},
 
 	{"Blob/create_then_compare_and_swap", testBlobCAS},
 	{"Blob/concurrent_same_etag_one_wins", testBlobConcurrent},
@@ -168,6 +169,46 @@ func testTOTPDelete(t *testing.T, s chusme.Store) {
 		t.Fatalf("RecoveryCodesLeft after delete = %d", n)
 	}
 	wantCode(t, "UseRecoveryCode after delete", s.UseRecoveryCode(ctx(t), id.Fingerprint, hash("r1"), base), chusme.CodeNotFound)
+}
+
+func testLoginIdentity(t *testing.T, s chusme.Store) {
+	_, _, err := s.GetLoginIdentity(ctx(t), "nobody")
+	wantCode(t, "GetLoginIdentity of an unknown identity", err, chusme.CodeNotFound)
+	id := mustCreateIdentity(t, s, "alice")
+	fp := id.Fingerprint
+	// wantLogin reads the identity with its credential and checks both
+	// against GetIdentity and GetTOTP.
+	wantLogin := func(what string) chusme.TOTPCredential {
+		t.Helper()
+		gotID, gotC, err := s.GetLoginIdentity(ctx(t), fp)
+		wantCode(t, what, err, "")
+		wantIdentity(t, gotID, id)
+		want, err := s.GetTOTP(ctx(t), fp)
+		if chusme.ErrorCode(err) == chusme.CodeNotFound {
+			want = chusme.TOTPCredential{}
+		}
+		if gotC.Fingerprint != want.Fingerprint || !bytes.Equal(gotC.SecretSealed, want.SecretSealed) ||
+			gotC.LastStep != want.LastStep || !gotC.CreatedAt.Equal(want.CreatedAt) || !gotC.ConfirmedAt.Equal(want.ConfirmedAt) {
+			t.Fatalf("%s: credential\n got %+v\nwant %+v", what, gotC, want)
+		}
+		return gotC
+	}
+	if c := wantLogin("without TOTP"); c.Fingerprint != "" || c.Confirmed() {
+		t.Fatalf("credential of an identity without TOTP: %+v", c)
+	}
+	wantCode(t, "PutTOTP", s.PutTOTP(ctx(t), newTOTP(fp)), "")
+	if c := wantLogin("unconfirmed"); c.Fingerprint != fp || c.Confirmed() {
+		t.Fatalf("unconfirmed credential: %+v", c)
+	}
+	wantCode(t, "ConfirmTOTP", s.ConfirmTOTP(ctx(t), fp, 7, nil, base.Add(time.Second)), "")
+	wantCode(t, "UseTOTPStep", s.UseTOTPStep(ctx(t), fp, 9), "")
+	if c := wantLogin("confirmed"); !c.Confirmed() || c.LastStep != 9 {
+		t.Fatalf("confirmed credential: %+v", c)
+	}
+	wantCode(t, "DeleteTOTP", s.DeleteTOTP(ctx(t), fp), "")
+	if c := wantLogin("after delete"); c.Fingerprint != "" {
+		t.Fatalf("credential after delete: %+v", c)
+	}
 }
 
 func newBlob(fp, content string) chusme.Blob {
