@@ -223,11 +223,19 @@ func (p *participant) wait(ctx context.Context, info chusme.CeremonyInfo, round 
 	return info, err
 }
 
-// inbox fetches a completed round's packages and verifies every signature.
+// inbox returns a completed round's packages, as pushed with the ceremony's
+// event over the realtime connection or else fetched, and verifies every
+// signature.
 func (p *participant) inbox(ctx context.Context, round int) ([]chusme.CeremonyPackage, error) {
-	in, err := retry(ctx, func() (chusme.Inbox, error) { return p.c.Inbox(ctx, p.info.ID, round) })
-	if err != nil {
-		return nil, err
+	in, ok := chusme.Inbox{}, false
+	if rt := p.c.rt.Load(); rt != nil {
+		in, ok = rt.pushedInbox(p.info.ID, round)
+	}
+	if !ok {
+		var err error
+		if in, err = retry(ctx, func() (chusme.Inbox, error) { return p.c.Inbox(ctx, p.info.ID, round) }); err != nil {
+			return nil, err
+		}
 	}
 	if !in.Complete || in.Round != round {
 		return nil, fmt.Errorf("%w: round %d's inbox is not complete", ErrInconsistent, round)

@@ -82,6 +82,7 @@ type Realtime struct {
 	wmu     sync.Mutex                         // serializes writes
 	pending map[uint64]chan *chusmev1.Envelope // requests awaiting their answer
 	latest  map[string]chusme.CeremonyInfo     // newest known state per ceremony
+	inboxes map[string]chusme.Inbox            // a round's packages pushed with an event, per open ceremony
 	changed chan struct{}                      // closed and replaced on every event and state change
 }
 
@@ -94,6 +95,7 @@ func (c *Client) Realtime(ctx context.Context, opts RealtimeOptions) *Realtime {
 	r := &Realtime{
 		c: c, opts: opts, stop: stop, done: make(chan struct{}),
 		pending: map[uint64]chan *chusmev1.Envelope{}, latest: map[string]chusme.CeremonyInfo{},
+		inboxes: map[string]chusme.Inbox{},
 		changed: make(chan struct{}),
 	}
 	c.rt.Store(r)
@@ -291,6 +293,7 @@ func (r *Realtime) serve(ctx context.Context, ws *websocket.Conn) (int, string, 
 			continue
 		}
 		if ev := env.GetCeremonyEvent(); ev != nil {
+			r.deliverInbox(ev)
 			r.deliver(ceremonyInfo(ev))
 			continue
 		}
@@ -328,6 +331,44 @@ func (r *Realtime) deliver(info chusme.CeremonyInfo) {
 	if r.opts.OnEvent != nil {
 		r.opts.OnEvent(info)
 	}
+}
+
+// deliverInbox keeps the round's packages a pushed event carries (a sign
+// ceremony's round-1 inbox), before its state wakes the drivers, and forgets
+// them once the ceremony has ended.
+func (r *Realtime) deliverInbox(ev *chusmev1.CeremonyEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ev.GetStatus() != chusme.CeremonyOpen {
+		delete(r.inboxes, ev.GetCeremonyId())
+		return
+	}
+	in := ev.GetInbox()
+	if in == nil {
+		return
+	}
+	out := chusme.Inbox{Round: int(in.GetRound()), Complete: true, Packages: make([]chusme.CeremonyPackage, 0, len(in.GetPackages()))}
+	for _, p := range in.GetPackages() {
+		out.Packages = append(out.Packages, chusme.CeremonyPackage{Round: int(p.GetRound()), Sender: p.GetSender(),
+			Recipient: p.GetRecipient(), Payload: p.GetPayload(), Signature: p.GetSignature()})
+	}
+	if len(r.inboxes) >= maxPushedInboxes {
+		clear(r.inboxes)
+	}
+	r.inboxes[ev.GetCeremonyId()] = out
+}
+
+// maxPushedInboxes bounds the pushed inboxes Realtime keeps.
+const maxPushedInboxes = 1024
+
+// pushedInbox returns the packages of ceremony id's round that a pushed
+// event carried, if one did. They are what the server relayed, no more
+// trusted than a fetched inbox: the drivers check every signature.
+func (r *Realtime) pushedInbox(id string, round int) (chusme.Inbox, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	in, ok := r.inboxes[id]
+	return in, ok && in.Round == round
 }
 
 // request sends env and waits for its answer.

@@ -50,6 +50,9 @@ type caches struct {
 
 	cmu   sync.Mutex
 	heads map[string]chusme.Ceremony // open ceremony id → its head (see head)
+	// open sign ceremony id → round 1's submissions, for those this node
+	// moved to round 2 (see Relayed); they never change once round 2 began
+	relayed map[string][]chusme.CeremonySubmission
 }
 
 // head is the part of an open ceremony that Submit needs before its
@@ -67,12 +70,37 @@ func (s *Service) rememberHead(c chusme.Ceremony) {
 	defer s.cache.cmu.Unlock()
 	if c.Status != chusme.CeremonyOpen {
 		delete(s.cache.heads, c.ID)
+		delete(s.cache.relayed, c.ID)
 		return
 	}
 	if s.cache.heads == nil || len(s.cache.heads) >= maxDecoded {
 		s.cache.heads = map[string]chusme.Ceremony{}
 	}
 	s.cache.heads[c.ID] = head(c)
+}
+
+// rememberRelayed keeps round 1's submissions of sign ceremony id, which this
+// node has just moved to round 2 in a committed transaction.
+func (s *Service) rememberRelayed(id string, subs []chusme.CeremonySubmission) {
+	s.cache.cmu.Lock()
+	defer s.cache.cmu.Unlock()
+	if s.cache.relayed == nil || len(s.cache.relayed) >= maxDecoded {
+		s.cache.relayed = map[string][]chusme.CeremonySubmission{}
+	}
+	s.cache.relayed[id] = subs
+}
+
+// Relayed returns round 1's packages (signed commitments) of open sign
+// ceremony id when this node moved it to round 2 and still remembers them,
+// so that the WebSocket transport can push them to its participants with
+// the event, sparing each signer a request for its round-1 inbox. They are
+// the round's complete inbox, the same for every participant; only
+// participants may be given them. The caller must not modify them.
+func (s *Service) Relayed(id string) ([]chusme.CeremonySubmission, bool) {
+	s.cache.cmu.Lock()
+	defer s.cache.cmu.Unlock()
+	subs, ok := s.cache.relayed[id]
+	return subs, ok
 }
 
 // openHead returns the remembered head of ceremony id if caller is one of

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/chusme/chusme"
@@ -363,12 +364,23 @@ func (s *Service) Expire(ctx context.Context, id string) (chusme.Ceremony, error
 // waiters and records metrics of the transition.
 func (s *Service) update(ctx context.Context, id string, fn func(st *chusme.CeremonyState) error) (chusme.Ceremony, error) {
 	var before chusme.Ceremony
+	var round1 []chusme.CeremonySubmission
 	c, err := s.store.UpdateCeremony(ctx, id, func(st *chusme.CeremonyState) error {
-		before = st.Ceremony
-		return fn(st)
+		before, round1 = st.Ceremony, nil
+		if err := fn(st); err != nil {
+			return err
+		}
+		if st.Ceremony.Kind == chusme.KindSign && before.Round == 1 && st.Ceremony.Round == 2 {
+			round1 = append(slices.Clone(st.Submissions), st.Add...)
+		}
+		return nil
 	})
 	if err != nil || c.Version == before.Version {
 		return c, err
+	}
+	if round1 != nil && c.Status == chusme.CeremonyOpen {
+		slices.SortFunc(round1, func(a, b chusme.CeremonySubmission) int { return strings.Compare(a.Sender, b.Sender) })
+		s.rememberRelayed(c.ID, round1)
 	}
 	s.rememberHead(c)
 	s.notify.notify(id)

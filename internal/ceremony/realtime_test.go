@@ -13,7 +13,8 @@ import (
 
 // A 3-of-5 DKG and a signing, every participant connected over the
 // WebSocket: the drivers follow the pushed events, and the server sees no
-// ceremony status request (no long-poll) at all.
+// ceremony status request (no long-poll) at all; the signers take round 1's
+// commitments from the event that opens round 2 and fetch no inbox.
 func TestDKGAndSigningDrivenByPushedEvents(t *testing.T) {
 	p := newParty(t, 5)
 	ms := p.members
@@ -47,8 +48,12 @@ func TestDKGAndSigningDrivenByPushedEvents(t *testing.T) {
 		}
 	}
 	res := p.dkg(ms, 3)
+	inboxes := strings.Count(p.srv.Logs(), `"route":"GET /v1/ceremonies/{id}/rounds/{n}/inbox"`)
 	msg := []byte("pushed, not polled")
 	sig := p.sign(ms[0], ms, res, []int{0, 2, 4}, msg)
+	if n := strings.Count(p.srv.Logs(), `"route":"GET /v1/ceremonies/{id}/rounds/{n}/inbox"`) - inboxes; n != 0 {
+		t.Errorf("the signers fetched %d inboxes, want 0 (round 1's is pushed)", n)
+	}
 	gk, err := ms[1].c.GroupKey(t.Context(), res[0].KeyID)
 	if err != nil {
 		t.Fatal(err)

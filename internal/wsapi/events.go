@@ -56,28 +56,54 @@ func CeremonyEvent(c chusme.Ceremony) *chusmev1.CeremonyEvent {
 	return ev
 }
 
-// CeremonyChanged pushes the ceremony's new state to every live connection
-// of its members (participants and creator). The event is encoded and framed
-// once for all of them. Call it after every committed change.
-func (s *Server) CeremonyChanged(c chusme.Ceremony) {
-	b, err := proto.Marshal(&chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonyEvent{CeremonyEvent: CeremonyEvent(c)}})
+// eventFrame encodes and frames a ceremony event once for all its receivers.
+func (s *Server) eventFrame(ev *chusmev1.CeremonyEvent) *frame {
+	b, err := proto.Marshal(&chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonyEvent{CeremonyEvent: ev}})
 	if err != nil {
 		s.log.Error("websocket: encoding a ceremony event failed", "err", err)
-		return
+		return nil
 	}
 	pm, err := websocket.NewPreparedMessage(websocket.BinaryMessage, b)
 	if err != nil {
 		s.log.Error("websocket: framing a ceremony event failed", "err", err)
+		return nil
+	}
+	return &frame{pm: pm, size: len(b)}
+}
+
+// CeremonyChanged pushes the ceremony's new state to every live connection
+// of its members (participants and creator). The event is encoded and framed
+// once for all of them. When the ceremony service still has the round-1
+// packages of a sign ceremony it has just moved to round 2, the participants'
+// event carries them as its inbox (a creator who is not a participant gets
+// the event without). Call it after every committed change.
+func (s *Server) CeremonyChanged(c chusme.Ceremony) {
+	ev := CeremonyEvent(c)
+	plain := s.eventFrame(ev)
+	if plain == nil {
 		return
 	}
-	f := &frame{pm: pm, size: len(b)}
-	seen := make(map[string]bool, len(c.Participants)+1)
-	for _, fp := range append([]string{c.Creator}, c.Participants...) {
-		if seen[fp] {
-			continue
+	withInbox := plain
+	if s.cers != nil && c.Kind == chusme.KindSign && c.Status == chusme.CeremonyOpen && c.Round == 2 {
+		if subs, ok := s.cers.Relayed(c.ID); ok {
+			in := &chusmev1.CeremonyInbox{Round: 1}
+			for _, sub := range subs {
+				in.Packages = append(in.Packages, &chusmev1.CeremonyPackage{Round: int32(sub.Round), Sender: sub.Sender,
+					Recipient: sub.Recipient, Payload: sub.Payload, Signature: sub.Signature})
+			}
+			ev.Inbox = in
+			if withInbox = s.eventFrame(ev); withInbox == nil {
+				withInbox = plain
+			}
 		}
+	}
+	seen := make(map[string]bool, len(c.Participants)+1)
+	for _, fp := range c.Participants {
 		seen[fp] = true
-		s.each(fp, func(cn *conn) { cn.enqueue(f) })
+		s.each(fp, func(cn *conn) { cn.enqueue(withInbox) })
+	}
+	if !seen[c.Creator] {
+		s.each(c.Creator, func(cn *conn) { cn.enqueue(plain) })
 	}
 }
 

@@ -26,6 +26,10 @@ type Authenticator interface {
 type Ceremonies interface {
 	Get(ctx context.Context, caller, id string) (chusme.Ceremony, error)
 	List(ctx context.Context, caller, status string) ([]chusme.Ceremony, error)
+	// Relayed returns round 1's packages of an open sign ceremony in round
+	// 2 if this node moved it there and still has them (pushed with the
+	// event to its participants).
+	Relayed(id string) ([]chusme.CeremonySubmission, bool)
 }
 
 // Config holds the transport's settings. Zero values take the defaults.

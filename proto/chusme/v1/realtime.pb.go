@@ -465,8 +465,15 @@ type CeremonyEvent struct {
 	UpdatedUnixMs  int64                  `protobuf:"varint,16,opt,name=updated_unix_ms,json=updatedUnixMs,proto3" json:"updated_unix_ms,omitempty"`
 	Failure        *CeremonyFailure       `protobuf:"bytes,17,opt,name=failure,proto3" json:"failure,omitempty"` // failed or cancelled
 	Result         *CeremonyResult        `protobuf:"bytes,18,opt,name=result,proto3" json:"result,omitempty"`   // completed
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// sign, open in round 2, pushed to its participants only, by the node
+	// that moved it there: round 1's signed commitments (the round-1 inbox of
+	// GET /v1/ceremonies/{id}/rounds/1/inbox), so that the signers need not
+	// fetch them. Absent elsewhere (catch-up answers, events relayed from
+	// other nodes): the client then fetches the inbox. The client checks every
+	// package's signature as it does the fetched inbox's.
+	Inbox         *CeremonyInbox `protobuf:"bytes,19,opt,name=inbox,proto3" json:"inbox,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CeremonyEvent) Reset() {
@@ -625,6 +632,144 @@ func (x *CeremonyEvent) GetResult() *CeremonyResult {
 	return nil
 }
 
+func (x *CeremonyEvent) GetInbox() *CeremonyInbox {
+	if x != nil {
+		return x.Inbox
+	}
+	return nil
+}
+
+// CeremonyInbox is a completed round's packages (the JSON Inbox).
+type CeremonyInbox struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Round         int32                  `protobuf:"varint,1,opt,name=round,proto3" json:"round,omitempty"`
+	Packages      []*CeremonyPackage     `protobuf:"bytes,2,rep,name=packages,proto3" json:"packages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CeremonyInbox) Reset() {
+	*x = CeremonyInbox{}
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CeremonyInbox) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CeremonyInbox) ProtoMessage() {}
+
+func (x *CeremonyInbox) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CeremonyInbox.ProtoReflect.Descriptor instead.
+func (*CeremonyInbox) Descriptor() ([]byte, []int) {
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CeremonyInbox) GetRound() int32 {
+	if x != nil {
+		return x.Round
+	}
+	return 0
+}
+
+func (x *CeremonyInbox) GetPackages() []*CeremonyPackage {
+	if x != nil {
+		return x.Packages
+	}
+	return nil
+}
+
+// CeremonyPackage is one relayed package, signed by its sender's identity
+// key (the JSON CeremonyPackage).
+type CeremonyPackage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Round         int32                  `protobuf:"varint,1,opt,name=round,proto3" json:"round,omitempty"`
+	Sender        string                 `protobuf:"bytes,2,opt,name=sender,proto3" json:"sender,omitempty"`
+	Recipient     string                 `protobuf:"bytes,3,opt,name=recipient,proto3" json:"recipient,omitempty"` // "" for a broadcast
+	Payload       []byte                 `protobuf:"bytes,4,opt,name=payload,proto3" json:"payload,omitempty"`
+	Signature     []byte                 `protobuf:"bytes,5,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CeremonyPackage) Reset() {
+	*x = CeremonyPackage{}
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CeremonyPackage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CeremonyPackage) ProtoMessage() {}
+
+func (x *CeremonyPackage) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CeremonyPackage.ProtoReflect.Descriptor instead.
+func (*CeremonyPackage) Descriptor() ([]byte, []int) {
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *CeremonyPackage) GetRound() int32 {
+	if x != nil {
+		return x.Round
+	}
+	return 0
+}
+
+func (x *CeremonyPackage) GetSender() string {
+	if x != nil {
+		return x.Sender
+	}
+	return ""
+}
+
+func (x *CeremonyPackage) GetRecipient() string {
+	if x != nil {
+		return x.Recipient
+	}
+	return ""
+}
+
+func (x *CeremonyPackage) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+func (x *CeremonyPackage) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
 // CeremonyFailure explains a failed or cancelled ceremony.
 type CeremonyFailure struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -637,7 +782,7 @@ type CeremonyFailure struct {
 
 func (x *CeremonyFailure) Reset() {
 	*x = CeremonyFailure{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[5]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -649,7 +794,7 @@ func (x *CeremonyFailure) String() string {
 func (*CeremonyFailure) ProtoMessage() {}
 
 func (x *CeremonyFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[5]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -662,7 +807,7 @@ func (x *CeremonyFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyFailure.ProtoReflect.Descriptor instead.
 func (*CeremonyFailure) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{5}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CeremonyFailure) GetReason() string {
@@ -697,7 +842,7 @@ type CeremonyResult struct {
 
 func (x *CeremonyResult) Reset() {
 	*x = CeremonyResult{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[6]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +854,7 @@ func (x *CeremonyResult) String() string {
 func (*CeremonyResult) ProtoMessage() {}
 
 func (x *CeremonyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[6]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +867,7 @@ func (x *CeremonyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyResult.ProtoReflect.Descriptor instead.
 func (*CeremonyResult) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{6}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CeremonyResult) GetKeyId() string {
@@ -752,7 +897,7 @@ type CeremonySyncRequest struct {
 
 func (x *CeremonySyncRequest) Reset() {
 	*x = CeremonySyncRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[7]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -764,7 +909,7 @@ func (x *CeremonySyncRequest) String() string {
 func (*CeremonySyncRequest) ProtoMessage() {}
 
 func (x *CeremonySyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[7]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -777,7 +922,7 @@ func (x *CeremonySyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonySyncRequest.ProtoReflect.Descriptor instead.
 func (*CeremonySyncRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{7}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CeremonySyncRequest) GetCeremonyId() string {
@@ -805,7 +950,7 @@ type CeremonySyncResponse struct {
 
 func (x *CeremonySyncResponse) Reset() {
 	*x = CeremonySyncResponse{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[8]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -817,7 +962,7 @@ func (x *CeremonySyncResponse) String() string {
 func (*CeremonySyncResponse) ProtoMessage() {}
 
 func (x *CeremonySyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[8]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -830,7 +975,7 @@ func (x *CeremonySyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonySyncResponse.ProtoReflect.Descriptor instead.
 func (*CeremonySyncResponse) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{8}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CeremonySyncResponse) GetCeremonies() []*CeremonyEvent {
@@ -865,7 +1010,7 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x13server_time_unix_ms\x18\x05 \x01(\x03R\x10serverTimeUnixMs\"5\n" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\xdb\x04\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\x8b\x05\n" +
 	"\rCeremonyEvent\x12\x1f\n" +
 	"\vceremony_id\x18\x01 \x01(\tR\n" +
 	"ceremonyId\x12\x12\n" +
@@ -886,7 +1031,17 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x0fcreated_unix_ms\x18\x0f \x01(\x03R\rcreatedUnixMs\x12&\n" +
 	"\x0fupdated_unix_ms\x18\x10 \x01(\x03R\rupdatedUnixMs\x124\n" +
 	"\afailure\x18\x11 \x01(\v2\x1a.chusme.v1.CeremonyFailureR\afailure\x121\n" +
-	"\x06result\x18\x12 \x01(\v2\x19.chusme.v1.CeremonyResultR\x06result\"_\n" +
+	"\x06result\x18\x12 \x01(\v2\x19.chusme.v1.CeremonyResultR\x06result\x12.\n" +
+	"\x05inbox\x18\x13 \x01(\v2\x18.chusme.v1.CeremonyInboxR\x05inbox\"]\n" +
+	"\rCeremonyInbox\x12\x14\n" +
+	"\x05round\x18\x01 \x01(\x05R\x05round\x126\n" +
+	"\bpackages\x18\x02 \x03(\v2\x1a.chusme.v1.CeremonyPackageR\bpackages\"\x95\x01\n" +
+	"\x0fCeremonyPackage\x12\x14\n" +
+	"\x05round\x18\x01 \x01(\x05R\x05round\x12\x16\n" +
+	"\x06sender\x18\x02 \x01(\tR\x06sender\x12\x1c\n" +
+	"\trecipient\x18\x03 \x01(\tR\trecipient\x12\x18\n" +
+	"\apayload\x18\x04 \x01(\fR\apayload\x12\x1c\n" +
+	"\tsignature\x18\x05 \x01(\fR\tsignature\"_\n" +
 	"\x0fCeremonyFailure\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1a\n" +
@@ -924,7 +1079,7 @@ func file_proto_chusme_v1_realtime_proto_rawDescGZIP() []byte {
 }
 
 var file_proto_chusme_v1_realtime_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_proto_chusme_v1_realtime_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_proto_chusme_v1_realtime_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_proto_chusme_v1_realtime_proto_goTypes = []any{
 	(CloseCode)(0),               // 0: chusme.v1.CloseCode
 	(*Envelope)(nil),             // 1: chusme.v1.Envelope
@@ -932,26 +1087,30 @@ var file_proto_chusme_v1_realtime_proto_goTypes = []any{
 	(*ServerInfoResponse)(nil),   // 3: chusme.v1.ServerInfoResponse
 	(*Error)(nil),                // 4: chusme.v1.Error
 	(*CeremonyEvent)(nil),        // 5: chusme.v1.CeremonyEvent
-	(*CeremonyFailure)(nil),      // 6: chusme.v1.CeremonyFailure
-	(*CeremonyResult)(nil),       // 7: chusme.v1.CeremonyResult
-	(*CeremonySyncRequest)(nil),  // 8: chusme.v1.CeremonySyncRequest
-	(*CeremonySyncResponse)(nil), // 9: chusme.v1.CeremonySyncResponse
+	(*CeremonyInbox)(nil),        // 6: chusme.v1.CeremonyInbox
+	(*CeremonyPackage)(nil),      // 7: chusme.v1.CeremonyPackage
+	(*CeremonyFailure)(nil),      // 8: chusme.v1.CeremonyFailure
+	(*CeremonyResult)(nil),       // 9: chusme.v1.CeremonyResult
+	(*CeremonySyncRequest)(nil),  // 10: chusme.v1.CeremonySyncRequest
+	(*CeremonySyncResponse)(nil), // 11: chusme.v1.CeremonySyncResponse
 }
 var file_proto_chusme_v1_realtime_proto_depIdxs = []int32{
-	2, // 0: chusme.v1.Envelope.server_info_request:type_name -> chusme.v1.ServerInfoRequest
-	3, // 1: chusme.v1.Envelope.server_info_response:type_name -> chusme.v1.ServerInfoResponse
-	4, // 2: chusme.v1.Envelope.error:type_name -> chusme.v1.Error
-	5, // 3: chusme.v1.Envelope.ceremony_event:type_name -> chusme.v1.CeremonyEvent
-	8, // 4: chusme.v1.Envelope.ceremony_sync_request:type_name -> chusme.v1.CeremonySyncRequest
-	9, // 5: chusme.v1.Envelope.ceremony_sync_response:type_name -> chusme.v1.CeremonySyncResponse
-	6, // 6: chusme.v1.CeremonyEvent.failure:type_name -> chusme.v1.CeremonyFailure
-	7, // 7: chusme.v1.CeremonyEvent.result:type_name -> chusme.v1.CeremonyResult
-	5, // 8: chusme.v1.CeremonySyncResponse.ceremonies:type_name -> chusme.v1.CeremonyEvent
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	2,  // 0: chusme.v1.Envelope.server_info_request:type_name -> chusme.v1.ServerInfoRequest
+	3,  // 1: chusme.v1.Envelope.server_info_response:type_name -> chusme.v1.ServerInfoResponse
+	4,  // 2: chusme.v1.Envelope.error:type_name -> chusme.v1.Error
+	5,  // 3: chusme.v1.Envelope.ceremony_event:type_name -> chusme.v1.CeremonyEvent
+	10, // 4: chusme.v1.Envelope.ceremony_sync_request:type_name -> chusme.v1.CeremonySyncRequest
+	11, // 5: chusme.v1.Envelope.ceremony_sync_response:type_name -> chusme.v1.CeremonySyncResponse
+	8,  // 6: chusme.v1.CeremonyEvent.failure:type_name -> chusme.v1.CeremonyFailure
+	9,  // 7: chusme.v1.CeremonyEvent.result:type_name -> chusme.v1.CeremonyResult
+	6,  // 8: chusme.v1.CeremonyEvent.inbox:type_name -> chusme.v1.CeremonyInbox
+	7,  // 9: chusme.v1.CeremonyInbox.packages:type_name -> chusme.v1.CeremonyPackage
+	5,  // 10: chusme.v1.CeremonySyncResponse.ceremonies:type_name -> chusme.v1.CeremonyEvent
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_proto_chusme_v1_realtime_proto_init() }
@@ -973,7 +1132,7 @@ func file_proto_chusme_v1_realtime_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_chusme_v1_realtime_proto_rawDesc), len(file_proto_chusme_v1_realtime_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
