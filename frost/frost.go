@@ -215,16 +215,15 @@ func (e *element) isZero() bool { return e.enc == [32]byte{} }
 // identity, and torsion-free (no small-order component).
 func decodeElement(b []byte) (element, error) {
 	var e element
-	if len(b) != 32 {
+	if len(b) != 32 || !canonicalY(b) {
 		return element{}, ErrInvalidElement
 	}
 	if _, err := e.p.SetBytes(b); err != nil {
 		return element{}, ErrInvalidElement
 	}
-	copy(e.enc[:], e.p.Bytes())
-	if string(e.enc[:]) != string(b) {
-		return element{}, ErrInvalidElement // non-canonical encoding
-	}
+	// The other non-canonical form, x = 0 with the sign bit set, can only
+	// name the identity or the point of order 2: both are refused below.
+	copy(e.enc[:], b)
 	if e.p.Equal(identityPoint) == 1 {
 		return element{}, ErrInvalidElement
 	}
@@ -232,6 +231,22 @@ func decodeElement(b []byte) (element, error) {
 		return element{}, ErrInvalidElement
 	}
 	return e, nil
+}
+
+// canonicalY reports whether the y coordinate of encoding b (32 bytes,
+// little-endian, the top bit being x's sign) is below p = 2^255 - 19, by
+// comparing bytes instead of re-encoding the decoded point (which costs a
+// field inversion).
+func canonicalY(b []byte) bool {
+	if b[31]&0x7f != 0x7f {
+		return true
+	}
+	for _, c := range b[1:31] {
+		if c != 0xff {
+			return true
+		}
+	}
+	return b[0] < 0xed
 }
 
 // isTorsionFree reports whether [L]p is the identity. [L-1]p is computed as

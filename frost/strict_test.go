@@ -65,6 +65,54 @@ func TestStrictElementDecoding(t *testing.T) {
 	}
 }
 
+// TestElementDecodingMatchesReEncoding: decodeElement's byte-level canonical
+// check accepts exactly what decoding, re-encoding and comparing accepts.
+func TestElementDecodingMatchesReEncoding(t *testing.T) {
+	reference := func(b []byte) bool {
+		p, err := new(edwards25519.Point).SetBytes(b)
+		return err == nil && bytes.Equal(p.Bytes(), b) && p.Equal(edwards25519.NewIdentityPoint()) == 0 && isTorsionFree(p)
+	}
+	var inputs [][]byte
+	for _, h := range append(slices.Clone(smallOrderPoints), nonCanonicalPoints...) {
+		inputs = append(inputs, unhex(t, h))
+	}
+	// Every y in [p-3, 2^255) with both signs, and random encodings.
+	for i := 0xea; i <= 0xff; i++ {
+		for _, top := range []byte{0x7f, 0xff} {
+			b := bytes.Repeat([]byte{0xff}, 32)
+			b[0], b[31] = byte(i), top
+			inputs = append(inputs, b)
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		b := make([]byte, 32)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		inputs = append(inputs, b)
+		var s [64]byte
+		for i := range s {
+			s[i] = byte(r.Uint32())
+		}
+		k, _ := edwards25519.NewScalar().SetUniformBytes(s[:])
+		inputs = append(inputs, new(edwards25519.Point).ScalarBaseMult(k).Bytes())
+	}
+	accepted := 0
+	for _, b := range inputs {
+		_, err := decodeElement(b)
+		if want := reference(b); want != (err == nil) {
+			t.Fatalf("%x: decodeElement err = %v, reference accepts: %v", b, err, want)
+		}
+		if err == nil {
+			accepted++
+		}
+	}
+	if accepted < 2000 {
+		t.Fatalf("only %d inputs accepted; the comparison is not exercising valid points", accepted)
+	}
+}
+
 // TestStrictElementCCTV checks the CCTV Ed25519 edge cases: a public key or R
 // is accepted exactly when it is canonical and of prime order.
 func TestStrictElementCCTV(t *testing.T) {
