@@ -82,6 +82,7 @@ type Realtime struct {
 	wmu     sync.Mutex                         // serializes writes
 	pending map[uint64]chan *chusmev1.Envelope // requests awaiting their answer
 	latest  map[string]chusme.CeremonyInfo     // newest known state per ceremony
+	liveOn  map[string]*websocket.Conn         // the connection that is known to carry a ceremony's every later event
 	inboxes map[string]chusme.Inbox            // a round's packages pushed with an event, per open ceremony
 	changed chan struct{}                      // closed and replaced on every event and state change
 }
@@ -95,6 +96,7 @@ func (c *Client) Realtime(ctx context.Context, opts RealtimeOptions) *Realtime {
 	r := &Realtime{
 		c: c, opts: opts, stop: stop, done: make(chan struct{}),
 		pending: map[uint64]chan *chusmev1.Envelope{}, latest: map[string]chusme.CeremonyInfo{},
+		liveOn:  map[string]*websocket.Conn{},
 		inboxes: map[string]chusme.Inbox{},
 		changed: make(chan struct{}),
 	}
@@ -294,6 +296,7 @@ func (r *Realtime) serve(ctx context.Context, ws *websocket.Conn) (int, string, 
 		}
 		if ev := env.GetCeremonyEvent(); ev != nil {
 			r.deliverInbox(ev)
+			r.markLive(ev.GetCeremonyId(), ws)
 			r.deliver(ceremonyInfo(ev))
 			continue
 		}
@@ -315,6 +318,22 @@ func (r *Realtime) serve(ctx context.Context, ws *websocket.Conn) (int, string, 
 	r.wake()
 	r.mu.Unlock()
 	return code, text, err
+}
+
+// markLive notes that ws carries ceremony id's events: the server pushes
+// every change of a ceremony to its participants' open connections, so once
+// ws has delivered one (or answered a sync), every later change reaches ws
+// while it stays up, and waiting needs no further sync.
+func (r *Realtime) markLive(id string, ws *websocket.Conn) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ws != ws {
+		return
+	}
+	if len(r.liveOn) >= maxPushedInboxes {
+		clear(r.liveOn)
+	}
+	r.liveOn[id] = ws
 }
 
 // deliver records a ceremony state if it is newer than the known one, and
@@ -361,14 +380,38 @@ func (r *Realtime) deliverInbox(ev *chusmev1.CeremonyEvent) {
 // maxPushedInboxes bounds the pushed inboxes Realtime keeps.
 const maxPushedInboxes = 1024
 
+// pushedInboxWait bounds how long a driver waits for the event that carries
+// a round's packages before it fetches them.
+const pushedInboxWait = time.Second
+
 // pushedInbox returns the packages of ceremony id's round that a pushed
 // event carried, if one did. They are what the server relayed, no more
-// trusted than a fetched inbox: the drivers check every signature.
-func (r *Realtime) pushedInbox(id string, round int) (chusme.Inbox, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	in, ok := r.inboxes[id]
-	return in, ok && in.Round == round
+// trusted than a fetched inbox: the drivers check every signature. A driver
+// whose own submission completed the previous round learns of the new round
+// (at version) from its answer, possibly before the event arrives: while the
+// connection carries the ceremony's events and that event is still due,
+// pushedInbox waits for it (at most pushedInboxWait).
+func (r *Realtime) pushedInbox(ctx context.Context, id string, round int, version int64) (chusme.Inbox, bool) {
+	ctx, cancel := context.WithTimeout(ctx, pushedInboxWait)
+	defer cancel()
+	for {
+		r.mu.Lock()
+		in, ok := r.inboxes[id]
+		due := r.ws != nil && r.liveOn[id] == r.ws && r.latest[id].Version < version
+		ch := r.changed
+		r.mu.Unlock()
+		if ok && in.Round == round {
+			return in, true
+		}
+		if !due {
+			return chusme.Inbox{}, false
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return chusme.Inbox{}, false
+		}
+	}
 }
 
 // request sends env and waits for its answer.
@@ -452,6 +495,7 @@ func (r *Realtime) WaitCeremony(ctx context.Context, id string, after int64) (ch
 		r.mu.Lock()
 		info, ok := r.latest[id]
 		ch, ws := r.changed, r.ws
+		live := ws != nil && r.liveOn[id] == ws
 		r.mu.Unlock()
 		if ok && info.Version > after {
 			return info, nil
@@ -459,11 +503,12 @@ func (r *Realtime) WaitCeremony(ctx context.Context, id string, after int64) (ch
 		if ws == nil {
 			return chusme.CeremonyInfo{}, ErrDisconnected
 		}
-		if asked != ws {
+		if asked != ws && !live {
 			asked = ws
 			if _, err := r.Sync(ctx, id, after); err != nil {
 				return chusme.CeremonyInfo{}, err
 			}
+			r.markLive(id, ws)
 			continue
 		}
 		select {
