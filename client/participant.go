@@ -556,7 +556,7 @@ func (c *Client) RunSign(ctx context.Context, id string, key ed25519.PrivateKey,
 
 	// Round 2: check the signing package before signing.
 	var pkg frost.SigningPackage
-	if err := pkg.UnmarshalBinary(info.SigningPackage); err != nil {
+	if err := pkg.UnmarshalBinaryWithOwn(info.SigningPackage, com); err != nil {
 		return nil, fmt.Errorf("%w: malformed signing package", ErrInconsistent)
 	}
 	if !bytes.Equal(pkg.Message(), msg) || !bytes.Equal(info.Message, msg) {

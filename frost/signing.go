@@ -225,6 +225,15 @@ func (p *SigningPackage) appendCommitmentList(b []byte) []byte {
 // UnmarshalBinary decodes a package strictly: identifiers strictly ascending,
 // every element valid. On error p is left zero.
 func (p *SigningPackage) UnmarshalBinary(data []byte) error {
+	return p.UnmarshalBinaryWithOwn(data, nil)
+}
+
+// UnmarshalBinaryWithOwn is UnmarshalBinary for a signer that holds its own
+// commitments (from Commit): a commitment in data equal to own byte for byte
+// is taken from own instead of being decoded again, since its elements are
+// known to be valid and their subgroup checks are most of the decoding cost.
+// Every other element is checked as UnmarshalBinary checks it.
+func (p *SigningPackage) UnmarshalBinaryWithOwn(data []byte, own *SigningCommitments) error {
 	*p = SigningPackage{}
 	d := newDecoder(data, typeSigningPackage)
 	n := d.count(2, MaxParticipants, 96)
@@ -237,8 +246,13 @@ func (p *SigningPackage) UnmarshalBinary(data []byte) error {
 		}
 		ids = append(ids, id)
 		var c SigningCommitments
-		c.hiding = d.element()
-		c.binding = d.element()
+		if own != nil && len(d.b) >= 64 && string(d.b[:32]) == string(own.hiding.enc[:]) && string(d.b[32:64]) == string(own.binding.enc[:]) {
+			d.bytes(64)
+			c = *own
+		} else {
+			c.hiding = d.element()
+			c.binding = d.element()
+		}
 		cs = append(cs, c)
 	}
 	mlen := d.u32()

@@ -2,6 +2,7 @@ package frost
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding"
 	"encoding/hex"
 	"encoding/json"
@@ -355,6 +356,71 @@ func TestEncodingRefusesBadElements(t *testing.T) {
 	var kp KeyPackage
 	if err := kp.UnmarshalBinary(k); err == nil {
 		t.Error("inconsistent key package accepted")
+	}
+}
+
+// TestSigningPackageWithOwn: taking the signer's own commitment from Commit
+// gives the package UnmarshalBinary gives, and skips no check of the others.
+func TestSigningPackageWithOwn(t *testing.T) {
+	ids := idsUpTo(t, 3)
+	kps, pub, err := TrustedDealerKeygen(nil, nil, ids, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := []byte("own commitment")
+	nonces := map[Identifier]*SigningNonces{}
+	coms := map[Identifier]*SigningCommitments{}
+	for _, id := range ids[:2] {
+		if nonces[id], coms[id], err = Commit(nil, kps[id]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pkg, err := NewSigningPackage(coms, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, _ := pkg.MarshalBinary()
+	var plain, withOwn, notIn SigningPackage
+	if err := plain.UnmarshalBinary(enc); err != nil {
+		t.Fatal(err)
+	}
+	if err := withOwn.UnmarshalBinaryWithOwn(enc, coms[ids[0]]); err != nil {
+		t.Fatal(err)
+	}
+	_, stranger, _ := Commit(nil, kps[ids[2]])
+	if err := notIn.UnmarshalBinaryWithOwn(enc, stranger); err != nil {
+		t.Fatal(err)
+	}
+	for _, got := range []*SigningPackage{&withOwn, &notIn} {
+		if b, _ := got.MarshalBinary(); !bytes.Equal(b, enc) {
+			t.Fatal("UnmarshalBinaryWithOwn decoded another package")
+		}
+	}
+	// The same points, not only the same bytes: a signature over the
+	// package decoded with own verifies.
+	shares := map[Identifier]*SignatureShare{}
+	for _, id := range ids[:2] {
+		if shares[id], err = Sign(&withOwn, nonces[id], kps[id]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sig, err := Aggregate(&withOwn, shares, pub, VerifyShares)
+	if err != nil || !ed25519.Verify(pub.VerifyingKey().Ed25519(), msg, sig) {
+		t.Fatalf("signature from the package decoded with own: %v", err)
+	}
+	// The other signer's commitment replaced by a bad element: refused
+	// though the own one is given.
+	i := bytes.Index(enc, coms[ids[1]].Hiding()) // the other signer's hiding commitment
+	if i < 0 {
+		t.Fatal("the other signer's commitment is not in the package")
+	}
+	for _, h := range append(slices.Clone(smallOrderPoints), nonCanonicalPoints...) {
+		bad := slices.Clone(enc)
+		copy(bad[i:i+32], unhex(t, h))
+		var sp SigningPackage
+		if err := sp.UnmarshalBinaryWithOwn(bad, coms[ids[0]]); !errors.Is(err, ErrInvalidElement) {
+			t.Fatalf("bad element %s accepted with own (%v)", h, err)
+		}
 	}
 }
 
