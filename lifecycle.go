@@ -36,6 +36,7 @@ const (
 
 // Signing labels of the lifecycle (see labels.go).
 const (
+	LabelTOTPConfirm  = "chusme/v1/totp-confirm"  // turning TOTP on, signed by the identity's current key
 	LabelRotate       = "chusme/v1/rotate"        // a rotation statement, signed by the old and the new key
 	LabelRotateCancel = "chusme/v1/rotate-cancel" // a cancellation, signed by the key the rotation replaced
 	LabelChainGenesis = "chusme/v1/chain-genesis" // the genesis entry's content (never signed)
@@ -110,6 +111,15 @@ func i64(v int64) []byte  { return binary.BigEndian.AppendUint64(nil, uint64(v))
 // keys and the time in Unix seconds.
 func RotationMessage(issuer, fp string, seq uint64, prev, oldKey, newKey []byte, unixTime int64) []byte {
 	return signedMessage(LabelRotate, []byte(issuer), []byte(fp), u64(seq), prev, oldKey, newKey, i64(unixTime))
+}
+
+// TOTPConfirmMessage is what an identity's current key signs to turn TOTP on:
+// the label, the issuer, the fingerprint and the SHA-256 of the enrolled
+// secret's raw bytes. An access token alone can't turn TOTP on (and lock the
+// key's owner out); the secret's hash ties the signature to one enrolment.
+func TOTPConfirmMessage(issuer, fp string, secret []byte) []byte {
+	sum := sha256.Sum256(secret)
+	return signedMessage(LabelTOTPConfirm, []byte(issuer), []byte(fp), sum[:])
 }
 
 // CancelMessage is what the key a rotation replaced signs to cancel it: the
@@ -326,8 +336,16 @@ type TOTPEnrolment struct {
 	Period    int    `json:"period"`    // seconds, 30
 }
 
-// TOTPCodeRequest carries a TOTP code (POST /v1/me/totp/confirm), or for
-// DELETE /v1/me/totp either a TOTP code or a recovery code.
+// TOTPConfirmRequest turns TOTP on (POST /v1/me/totp/confirm): the
+// authenticator's current code, and the identity key's signature over
+// TOTPConfirmMessage for the enrolled secret.
+type TOTPConfirmRequest struct {
+	Code      string `json:"code"`
+	Signature Bytes  `json:"signature"`
+}
+
+// TOTPCodeRequest carries, for DELETE /v1/me/totp, either a TOTP code or a
+// recovery code.
 type TOTPCodeRequest struct {
 	Code         string `json:"code,omitempty"`
 	RecoveryCode string `json:"recovery_code,omitempty"`

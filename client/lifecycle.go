@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,13 +98,37 @@ func (c *Client) EnrolTOTP(ctx context.Context) (chusme.TOTPEnrolment, error) {
 	return en, err
 }
 
-// ConfirmTOTP turns TOTP on with the current code (POST
-// /v1/me/totp/confirm) and returns the 10 single-use recovery codes.
-func (c *Client) ConfirmTOTP(ctx context.Context, code string) ([]string, error) {
+// ConfirmTOTP turns TOTP on (POST /v1/me/totp/confirm) for enrolment en,
+// with the authenticator's current code and a signature by key, the
+// logged-in identity's current key, over chusme.TOTPConfirmMessage. It
+// returns the 10 single-use recovery codes.
+func (c *Client) ConfirmTOTP(ctx context.Context, key ed25519.PrivateKey, en chusme.TOTPEnrolment, code string) ([]string, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	secret, err := totpSecret.DecodeString(strings.ToUpper(strings.TrimSpace(en.Secret)))
+	if err != nil || len(secret) == 0 {
+		return nil, fmt.Errorf("client: the enrolment's secret is not base32")
+	}
+	defer clear(secret)
+	if err := c.checkIssuer(ctx); err != nil {
+		return nil, err
+	}
+	t, err := c.loadTokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req := chusme.TOTPConfirmRequest{
+		Code:      strings.TrimSpace(code),
+		Signature: ed25519.Sign(key, chusme.TOTPConfirmMessage(c.issuer, t.Fingerprint, secret)),
+	}
 	var conf chusme.TOTPConfirmation
-	err := c.do(ctx, http.MethodPost, "/v1/me/totp/confirm", chusme.TOTPCodeRequest{Code: strings.TrimSpace(code)}, &conf)
+	err = c.do(ctx, http.MethodPost, "/v1/me/totp/confirm", req, &conf)
 	return conf.RecoveryCodes, err
 }
+
+// totpSecret is the encoding of TOTP secrets: base32 without padding.
+var totpSecret = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // DisableTOTP turns TOTP off (DELETE /v1/me/totp) with a current TOTP code
 // or a recovery code.

@@ -31,7 +31,11 @@ func TestLifecycleAgainstServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	codes, err := user.ConfirmTOTP(ctx, auth.TOTPCode(secret, time.Now()))
+	_, stranger, _ := ed25519.GenerateKey(nil)
+	if _, err := user.ConfirmTOTP(ctx, stranger, en, auth.TOTPCode(secret, time.Now())); chusme.ErrorCode(err) != chusme.CodeInvalidSignature {
+		t.Fatalf("ConfirmTOTP signed by another key = %v, want %s", err, chusme.CodeInvalidSignature)
+	}
+	codes, err := user.ConfirmTOTP(ctx, k0, en, auth.TOTPCode(secret, time.Now()))
 	if err != nil || len(codes) != 10 {
 		t.Fatalf("ConfirmTOTP = %d codes, %v", len(codes), err)
 	}

@@ -33,7 +33,8 @@ const (
 const lifecycleUsage = `
 Identity lifecycle:
   totp enable [--code C]             turn on TOTP: shows the otpauth:// URI and a QR code, asks the first code,
-                                     prints 10 single-use recovery codes
+                                     signs the confirmation with the identity key, prints 10 single-use
+                                     recovery codes
   totp disable [--code C]            turn off TOTP (a current code or a recovery code)
   login [--totp-code C]              (with TOTP on, the code is asked for when not given)
   backup push                        encrypt the identity key under a backup passphrase into the server's blob
@@ -178,6 +179,13 @@ func (e *env) totp(args []string) error {
 	}
 	switch sub {
 	case "enable":
+		// The identity key signs the confirmation: unlock it before
+		// enrolling, so that a wrong passphrase leaves nothing half done.
+		key, err := e.loadKey()
+		if err != nil {
+			return err
+		}
+		defer clear(key)
 		en, err := c.EnrolTOTP(e.ctx)
 		if err != nil {
 			return err
@@ -194,7 +202,7 @@ func (e *env) totp(args []string) error {
 				return err
 			}
 		}
-		codes, err := c.ConfirmTOTP(e.ctx, *code)
+		codes, err := c.ConfirmTOTP(e.ctx, key, en, *code)
 		if err != nil {
 			return err
 		}

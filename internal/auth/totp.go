@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha1"
@@ -176,17 +177,29 @@ func (s *Service) EnrolTOTP(ctx context.Context, p Principal) (chusme.TOTPEnrolm
 	}, nil
 }
 
-// ConfirmTOTP turns TOTP on: code must be the current code of the enrolled
-// secret. It returns 10 single-use recovery codes, stored only as hashes.
-func (s *Service) ConfirmTOTP(ctx context.Context, p Principal, code string) ([]string, error) {
-	c, err := s.store.GetTOTP(ctx, p.Fingerprint)
+// ConfirmTOTP turns TOTP on: sig must be the identity's current key's
+// signature over chusme.TOTPConfirmMessage for the enrolled secret (so that a
+// stolen access token can't turn TOTP on and lock the key's owner out), and
+// code the secret's current code. It returns 10 single-use recovery codes,
+// stored only as hashes.
+func (s *Service) ConfirmTOTP(ctx context.Context, p Principal, code string, sig []byte) ([]string, error) {
+	id, c, err := s.store.GetLoginIdentity(ctx, p.Fingerprint)
 	switch {
-	case chusme.ErrorCode(err) == chusme.CodeNotFound:
-		return nil, chusme.Errorf(chusme.CodeTOTPNotEnabled, "no TOTP enrolment to confirm; enrol first")
 	case err != nil:
 		return nil, err
+	case c.Fingerprint == "":
+		return nil, chusme.Errorf(chusme.CodeTOTPNotEnabled, "no TOTP enrolment to confirm; enrol first")
 	case c.Confirmed():
 		return nil, chusme.Errorf(chusme.CodeTOTPEnabled, "TOTP is on already")
+	}
+	secret, err := s.openSecret(c.Fingerprint, c.SecretSealed)
+	if err != nil {
+		return nil, err
+	}
+	msg := chusme.TOTPConfirmMessage(s.cfg.Issuer, p.Fingerprint, secret)
+	clear(secret)
+	if len(sig) != ed25519.SignatureSize || !ed25519.Verify(id.PublicKey, msg, sig) {
+		return nil, chusme.Errorf(chusme.CodeInvalidSignature, "the confirmation is not signed by the identity's current key for this enrolment")
 	}
 	if err := s.totpAllow(p.Fingerprint); err != nil {
 		return nil, err

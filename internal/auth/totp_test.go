@@ -229,8 +229,14 @@ func login(t *testing.T, svc *Service, k ed25519.PrivateKey, code, recovery stri
 	return err
 }
 
-// enable enrols and confirms TOTP, returning the secret and recovery codes.
-func enable(t *testing.T, svc *Service, clk *clock, p Principal) ([]byte, []string) {
+// confirmSig is k's signature confirming the enrolment of secret for p.
+func confirmSig(k ed25519.PrivateKey, p Principal, secret []byte) []byte {
+	return ed25519.Sign(k, chusme.TOTPConfirmMessage(testIssuer, p.Fingerprint, secret))
+}
+
+// enable enrols and confirms TOTP with k, returning the secret and recovery
+// codes.
+func enable(t *testing.T, svc *Service, clk *clock, k ed25519.PrivateKey, p Principal) ([]byte, []string) {
 	t.Helper()
 	en, err := svc.EnrolTOTP(t.Context(), p)
 	if err != nil {
@@ -240,7 +246,7 @@ func enable(t *testing.T, svc *Service, clk *clock, p Principal) ([]byte, []stri
 	if err != nil || len(secret) != totpSecretSize {
 		t.Fatalf("secret %q: %v", en.Secret, err)
 	}
-	codes, err := svc.ConfirmTOTP(t.Context(), p, TOTPCode(secret, clk.Now()))
+	codes, err := svc.ConfirmTOTP(t.Context(), p, TOTPCode(secret, clk.Now()), confirmSig(k, p, secret))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,9 +267,29 @@ func TestTOTPLoginFlow(t *testing.T) {
 		t.Fatalf("URI %s", en.URI)
 	}
 	wantCode(t, login(t, svc, k, "", ""), "")
-	_, err = svc.ConfirmTOTP(t.Context(), p, "000000")
+	first, err := b32.DecodeString(en.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.ConfirmTOTP(t.Context(), p, "000000", confirmSig(k, p, first))
 	wantCode(t, err, chusme.CodeTOTPInvalid)
-	secret, codes := enable(t, svc, clk, p)
+	// An access token alone can't turn TOTP on: the right code without the
+	// key's signature, signed by another key, or signed for another
+	// enrolment is refused, before the code is looked at.
+	other := newKey()
+	for name, sig := range map[string][]byte{
+		"none": nil, "short": confirmSig(k, p, first)[:63], "another key": confirmSig(other, p, first),
+		"another secret": confirmSig(k, p, []byte("another secret")),
+	} {
+		_, err = svc.ConfirmTOTP(t.Context(), p, TOTPCode(first, clk.Now()), sig)
+		if chusme.ErrorCode(err) != chusme.CodeInvalidSignature {
+			t.Fatalf("confirmation signed by %s: %v", name, err)
+		}
+	}
+	if c, _ := svc.store.GetTOTP(t.Context(), p.Fingerprint); c.Confirmed() {
+		t.Fatal("an unsigned confirmation turned TOTP on")
+	}
+	secret, codes := enable(t, svc, clk, k, p)
 	if len(codes) != 10 {
 		t.Fatalf("%d recovery codes", len(codes))
 	}
@@ -308,7 +334,7 @@ func TestTOTPLoginFlow(t *testing.T) {
 	wantCode(t, svc.DisableTOTP(t.Context(), p, "", ""), chusme.CodeTOTPNotEnabled)
 
 	// The secret never reaches the database file in clear, in any form.
-	enable(t, svc, clk, p)
+	enable(t, svc, clk, k, p)
 	en2, _ := svc.store.GetTOTP(t.Context(), p.Fingerprint)
 	plain, err := svc.openSecret(p.Fingerprint, en2.SecretSealed)
 	if err != nil {
@@ -337,7 +363,15 @@ func TestTOTPRateLimit(t *testing.T) {
 	clk := newClock(time.Unix(1_800_000_000, 0))
 	svc, _ := newService(t, clk, DefaultTOTPLimit)
 	k, p := register(t, svc)
-	secret, _ := enable(t, svc, clk, p) // 1 attempt
+	// Confirmations with a bad signature spend no attempt.
+	if _, err := svc.EnrolTOTP(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	for range 6 {
+		_, err := svc.ConfirmTOTP(t.Context(), p, "000000", confirmSig(newKey(), p, nil))
+		wantCode(t, err, chusme.CodeInvalidSignature)
+	}
+	secret, _ := enable(t, svc, clk, k, p) // 1 attempt
 	for range 4 {
 		wantCode(t, login(t, svc, k, "000000", ""), chusme.CodeTOTPInvalid)
 	}
@@ -347,7 +381,7 @@ func TestTOTPRateLimit(t *testing.T) {
 	wantCode(t, login(t, svc, k, TOTPCode(secret, clk.Now().Add(TOTPPeriod)), ""), chusme.CodeRateLimited)
 	// Another identity has its own bucket.
 	k2, p2 := register(t, svc)
-	secret2, _ := enable(t, svc, clk, p2)
+	secret2, _ := enable(t, svc, clk, k2, p2)
 	wantCode(t, login(t, svc, k2, TOTPCode(secret2, clk.Now().Add(TOTPPeriod)), ""), "")
 	clk.Add(time.Minute)
 	wantCode(t, login(t, svc, k, TOTPCode(secret, clk.Now()), ""), "")

@@ -152,16 +152,16 @@ func (a *API) handleTOTPEnrol(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleTOTPConfirm(w http.ResponseWriter, r *http.Request) {
-	var req chusme.TOTPCodeRequest
+	var req chusme.TOTPConfirmRequest
 	if err := decode(w, r, DefaultBodyLimit, &req); err != nil {
 		writeError(w, r, a.log, err)
 		return
 	}
-	if req.Code == "" || req.RecoveryCode != "" {
-		writeError(w, r, a.log, chusme.Errorf(chusme.CodeInvalidRequest, "send the current TOTP code in code"))
+	if req.Code == "" || len(req.Signature) == 0 {
+		writeError(w, r, a.log, chusme.Errorf(chusme.CodeInvalidRequest, "send the current TOTP code in code and the identity key's signature in signature"))
 		return
 	}
-	codes, err := a.auth.ConfirmTOTP(r.Context(), principal(r.Context()), req.Code)
+	codes, err := a.auth.ConfirmTOTP(r.Context(), principal(r.Context()), req.Code, req.Signature)
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return

@@ -65,7 +65,7 @@ func TestTOTPOverHTTP(t *testing.T) {
 	fp := fingerprint(admin)
 
 	a.do("POST", "/v1/me/totp", "", nil).expect(t, 401, chusme.CodeUnauthorized)
-	a.do("POST", "/v1/me/totp/confirm", tok, chusme.TOTPCodeRequest{Code: "123456"}).expect(t, 409, chusme.CodeTOTPNotEnabled)
+	a.do("POST", "/v1/me/totp/confirm", tok, chusme.TOTPConfirmRequest{Code: "123456", Signature: make([]byte, 64)}).expect(t, 409, chusme.CodeTOTPNotEnabled)
 	var en chusme.TOTPEnrolment
 	a.ok(201, "POST", "/v1/me/totp", tok, nil, &en)
 	u, err := url.Parse(en.URI)
@@ -76,18 +76,25 @@ func TestTOTPOverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Bad confirmations change nothing.
+	sig := ed25519.Sign(admin, chusme.TOTPConfirmMessage(srv.URL, fp, secret))
+	// Bad confirmations change nothing: a wrong code, no or a wrong
+	// signature (an access token alone can't turn TOTP on), bad JSON.
 	before := snapshot(t, srv.DataDir)
-	a.do("POST", "/v1/me/totp/confirm", tok, chusme.TOTPCodeRequest{Code: "000000"}).expect(t, 401, chusme.CodeTOTPInvalid)
+	now := auth.TOTPCode(secret, time.Now())
+	a.do("POST", "/v1/me/totp/confirm", tok, chusme.TOTPConfirmRequest{Code: "000000", Signature: sig}).expect(t, 401, chusme.CodeTOTPInvalid)
+	a.do("POST", "/v1/me/totp/confirm", tok, chusme.TOTPConfirmRequest{Code: now}).expect(t, 400, chusme.CodeInvalidRequest)
+	a.do("POST", "/v1/me/totp/confirm", tok, chusme.TOTPConfirmRequest{Code: now, Signature: ed25519.Sign(newKey(t), chusme.TOTPConfirmMessage(srv.URL, fp, secret))}).expect(t, 401, chusme.CodeInvalidSignature)
+	a.do("POST", "/v1/me/totp/confirm", tok, chusme.TOTPConfirmRequest{Code: now, Signature: ed25519.Sign(admin, chusme.TOTPConfirmMessage("https://other.test", fp, secret))}).expect(t, 401, chusme.CodeInvalidSignature)
 	a.do("POST", "/v1/me/totp/confirm", tok, `{"code":"1","extra":1}`).expect(t, 400, chusme.CodeInvalidJSON)
-	a.do("POST", "/v1/me/totp/confirm", tok, chusme.TOTPCodeRequest{}).expect(t, 400, chusme.CodeInvalidRequest)
+	a.do("POST", "/v1/me/totp/confirm", tok, `{"code":"1","recovery_code":"x"}`).expect(t, 400, chusme.CodeInvalidJSON)
+	a.do("POST", "/v1/me/totp/confirm", tok, chusme.TOTPConfirmRequest{}).expect(t, 400, chusme.CodeInvalidRequest)
 	if snapshot(t, srv.DataDir) != before {
 		t.Fatal("a refused confirmation changed the database")
 	}
 	// Until confirmed, login needs no code.
 	a.loginAs(fp, admin, "", "")
 	var conf chusme.TOTPConfirmation
-	a.ok(200, "POST", "/v1/me/totp/confirm", tok, chusme.TOTPCodeRequest{Code: auth.TOTPCode(secret, time.Now())}, &conf)
+	a.ok(200, "POST", "/v1/me/totp/confirm", tok, chusme.TOTPConfirmRequest{Code: auth.TOTPCode(secret, time.Now()), Signature: sig}, &conf)
 	if len(conf.RecoveryCodes) != 10 {
 		t.Fatalf("%d recovery codes", len(conf.RecoveryCodes))
 	}
