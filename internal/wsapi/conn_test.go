@@ -219,3 +219,26 @@ func TestPingKeepsAnsweringPeerAndDropsSilentOne(t *testing.T) {
 	}
 	_ = silent
 }
+
+// bannedMeanwhile authenticates anyone, but reports every session banned:
+// a ban that committed after the credential was checked and before the
+// connection was registered, so that no Banned call could find it.
+type bannedMeanwhile struct{ tokenAuth }
+
+func (bannedMeanwhile) CheckSession(context.Context, auth.Principal) error {
+	return chusme.Errorf(chusme.CodeBanned, "the identity is banned")
+}
+
+func TestBanDuringSetupClosesAtOnce(t *testing.T) {
+	s := New(Config{PingInterval: time.Hour}, bannedMeanwhile{}, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	hs := httptest.NewServer(s)
+	t.Cleanup(hs.Close)
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	ws := dialWith(t, websocket.DefaultDialer, "ws"+strings.TrimPrefix(hs.URL, "http")+"/?token=mallory")
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second)) // the next ping is an hour away
+	_, _, err := ws.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != CloseBanned {
+		t.Fatalf("read = %v, want close %d", err, CloseBanned)
+	}
+}
