@@ -102,13 +102,6 @@ func (c *conn) writeLoop() {
 		c.s.ev.WSClosed(c.code)
 		c.s.remove(c)
 	}()
-	// A logout or ban that committed while this connection was being set
-	// up found it not yet registered, so it closed nothing: check once now
-	// that it is (anything later reaches it through the registry).
-	if err := c.checkSession(); err != nil {
-		c.fail(closeCodeOf(err), chusme.ErrorMessage(err))
-		return
-	}
 	for {
 		select {
 		case <-c.quit:

@@ -104,7 +104,8 @@ func New(cfg Config, a Authenticator, cers Ceremonies, ev Events, log *slog.Logg
 }
 
 // Accept takes over an upgraded connection authenticated as p: it registers
-// it, starts its reader and writer, and returns. After Shutdown began, it
+// it, starts its reader and writer, checks the session once more, and
+// returns. After Shutdown began, it
 // closes the connection with 1001 at once.
 func (s *Server) Accept(ws *websocket.Conn, p auth.Principal) {
 	// The HTTP server's read and write deadlines stay on a hijacked
@@ -129,6 +130,14 @@ func (s *Server) Accept(ws *websocket.Conn, p auth.Principal) {
 	s.ev.WSConnected()
 	go c.readLoop()
 	go c.writeLoop()
+	// A logout or ban that committed while this connection was being set
+	// up found it not yet registered, so it closed nothing: check once now
+	// that it is (anything later reaches it through the registry). This
+	// runs on the upgrading request's goroutine, which ends here, so the
+	// long-lived loops' stacks stay small.
+	if err := c.checkSession(); err != nil {
+		c.fail(closeCodeOf(err), chusme.ErrorMessage(err))
+	}
 }
 
 // remove unregisters a connection whose writer has ended.
