@@ -30,8 +30,18 @@ func (p *readPool) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return s, nil
 }
 
+// statementContext is the context a single statement runs under: ctx
+// without its cancellation. Given a cancellable context, the driver starts a
+// goroutine and installs an SQLite progress handler for every statement (to
+// interrupt it), and database/sql starts another for every result set; the
+// store's statements are indexed reads and small writes that end within
+// microseconds, so that machinery costs more than it could save. A
+// transaction still ends with its request's context (BeginTx keeps it).
+func statementContext(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+
 // QueryContext runs a query through a cached prepared statement.
 func (p *readPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = statementContext(ctx)
 	s, err := p.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -41,6 +51,7 @@ func (p *readPool) QueryContext(ctx context.Context, query string, args ...any) 
 
 // QueryRowContext runs a one-row query through a cached prepared statement.
 func (p *readPool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = statementContext(ctx)
 	s, err := p.stmt(ctx, query)
 	if err != nil {
 		// Let the pool report the error through the Row it returns.
@@ -132,6 +143,7 @@ type stmtTx struct {
 
 // ExecContext runs query through its cached prepared statement if any.
 func (t stmtTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = statementContext(ctx)
 	if s := t.w.get(query); s != nil {
 		return t.Tx.StmtContext(ctx, s).ExecContext(ctx, args...)
 	}
@@ -140,6 +152,7 @@ func (t stmtTx) ExecContext(ctx context.Context, query string, args ...any) (sql
 
 // QueryContext runs query through its cached prepared statement if any.
 func (t stmtTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = statementContext(ctx)
 	if s := t.w.get(query); s != nil {
 		return t.Tx.StmtContext(ctx, s).QueryContext(ctx, args...)
 	}
@@ -148,6 +161,7 @@ func (t stmtTx) QueryContext(ctx context.Context, query string, args ...any) (*s
 
 // QueryRowContext runs query through its cached prepared statement if any.
 func (t stmtTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = statementContext(ctx)
 	if s := t.w.get(query); s != nil {
 		return t.Tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
 	}
