@@ -63,15 +63,14 @@ func Errorf(code, format string, args ...any) *Error {
 // ErrorCode returns the code of the first *Error in err's chain, CodeInternal
 // for any other non-nil error, and "" for nil.
 func ErrorCode(err error) string {
-	var e *Error
-	switch {
-	case err == nil:
-		return ""
-	case errors.As(err, &e):
-		return e.Code
-	default:
-		return CodeInternal
+	if err == nil {
+		return "" // before e, which errors.As makes escape: no allocation on success
 	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
 }
 
 // ErrorMessage returns the message of the first *Error in err's chain, or a

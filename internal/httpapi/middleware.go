@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -89,8 +90,10 @@ func (a *API) observe(next http.Handler) http.Handler {
 			}
 			d := time.Since(start)
 			a.metrics.Request(route, r.Method, rec.status, d)
-			a.log.Info("request", "request_id", id, "method", r.Method, "route", route, "path", r.URL.Path,
-				"status", rec.status, "duration_ms", float64(d.Microseconds())/1000, "ip", clientIP(ctx))
+			if a.log.Enabled(ctx, slog.LevelInfo) { // spares building the record's arguments otherwise
+				a.log.Info("request", "request_id", id, "method", r.Method, "route", route, "path", r.URL.Path,
+					"status", rec.status, "duration_ms", float64(d.Microseconds())/1000, "ip", clientIP(ctx))
+			}
 		}()
 		next.ServeHTTP(rec, r)
 	})
