@@ -486,9 +486,11 @@ func (r *Realtime) Sync(ctx context.Context, id string, after int64) ([]chusme.C
 }
 
 // WaitCeremony waits until a state of ceremony id newer than version after
-// is known, and returns it. It asks the server once per connection (so a
-// change made before the connection is seen) and then waits for pushed
-// events. ErrDisconnected if the connection is down or drops meanwhile.
+// is known, and returns it. Unless the connection has already delivered a
+// state of the ceremony (then every later change reaches it), it asks the
+// server once, so that a change made before the connection is seen; then it
+// waits for pushed events. ErrDisconnected if the connection is down or
+// drops meanwhile.
 func (r *Realtime) WaitCeremony(ctx context.Context, id string, after int64) (chusme.CeremonyInfo, error) {
 	var asked *websocket.Conn
 	for {
