@@ -69,7 +69,9 @@ func (p *readPool) Close() error {
 	return p.DB.Close()
 }
 
-// writeStmts caches prepared statements on the single writer connection.
+// writeStmts caches prepared statements on the single writer connection
+// (like readPool's, bounded because the queries are constants of this
+// package: a write must not build its SQL text from values).
 // A statement cannot be prepared on that connection from inside a
 // transaction (the transaction holds it), so a query seen in a transaction
 // is run unprepared the first time, noted, and prepared before the next

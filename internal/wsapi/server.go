@@ -105,8 +105,7 @@ func New(cfg Config, a Authenticator, cers Ceremonies, ev Events, log *slog.Logg
 
 // Accept takes over an upgraded connection authenticated as p: it registers
 // it, starts its reader and writer, checks the session once more, and
-// returns. After Shutdown began, it
-// closes the connection with 1001 at once.
+// returns. After Shutdown began, it closes the connection with 1001 at once.
 func (s *Server) Accept(ws *websocket.Conn, p auth.Principal) {
 	// The HTTP server's read and write deadlines stay on a hijacked
 	// connection: the writer sets its own.
