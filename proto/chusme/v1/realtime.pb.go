@@ -54,8 +54,14 @@ const (
 	CloseCode_CLOSE_CODE_UNSPECIFIED CloseCode = 0
 	// 1001: the server is shutting down (or restarting): reconnect with backoff.
 	CloseCode_CLOSE_GOING_AWAY CloseCode = 1001
+	// 1000: the client said goodbye.
+	CloseCode_CLOSE_NORMAL CloseCode = 1000
 	// 1008: the Origin is not allowed: don't reconnect.
 	CloseCode_CLOSE_POLICY_VIOLATION CloseCode = 1008
+	// 1009: an inbound message was over 64 KiB.
+	CloseCode_CLOSE_MESSAGE_TOO_BIG CloseCode = 1009
+	// 1011: the server failed: reconnect with backoff.
+	CloseCode_CLOSE_INTERNAL_ERROR CloseCode = 1011
 	// 4001: the access token expired: refresh it, then reconnect.
 	CloseCode_CLOSE_TOKEN_EXPIRED CloseCode = 4001
 	// 4002: the credential is invalid (unknown or used ticket, bad token,
@@ -73,7 +79,10 @@ var (
 	CloseCode_name = map[int32]string{
 		0:    "CLOSE_CODE_UNSPECIFIED",
 		1001: "CLOSE_GOING_AWAY",
+		1000: "CLOSE_NORMAL",
 		1008: "CLOSE_POLICY_VIOLATION",
+		1009: "CLOSE_MESSAGE_TOO_BIG",
+		1011: "CLOSE_INTERNAL_ERROR",
 		4001: "CLOSE_TOKEN_EXPIRED",
 		4002: "CLOSE_TOKEN_INVALID",
 		4003: "CLOSE_BANNED",
@@ -82,7 +91,10 @@ var (
 	CloseCode_value = map[string]int32{
 		"CLOSE_CODE_UNSPECIFIED": 0,
 		"CLOSE_GOING_AWAY":       1001,
+		"CLOSE_NORMAL":           1000,
 		"CLOSE_POLICY_VIOLATION": 1008,
+		"CLOSE_MESSAGE_TOO_BIG":  1009,
+		"CLOSE_INTERNAL_ERROR":   1011,
 		"CLOSE_TOKEN_EXPIRED":    4001,
 		"CLOSE_TOKEN_INVALID":    4002,
 		"CLOSE_BANNED":           4003,
@@ -131,6 +143,14 @@ type Envelope struct {
 	//	*Envelope_CeremonyEvent
 	//	*Envelope_CeremonySyncRequest
 	//	*Envelope_CeremonySyncResponse
+	//	*Envelope_CreateCeremonyRequest
+	//	*Envelope_SubmitRequest
+	//	*Envelope_InboxRequest
+	//	*Envelope_CancelCeremonyRequest
+	//	*Envelope_ListCeremoniesRequest
+	//	*Envelope_CeremonyResponse
+	//	*Envelope_CeremonyInbox
+	//	*Envelope_CeremonyList
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -234,6 +254,78 @@ func (x *Envelope) GetCeremonySyncResponse() *CeremonySyncResponse {
 	return nil
 }
 
+func (x *Envelope) GetCreateCeremonyRequest() *CreateCeremonyRequest {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CreateCeremonyRequest); ok {
+			return x.CreateCeremonyRequest
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetSubmitRequest() *SubmitRequest {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_SubmitRequest); ok {
+			return x.SubmitRequest
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetInboxRequest() *InboxRequest {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_InboxRequest); ok {
+			return x.InboxRequest
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetCancelCeremonyRequest() *CancelCeremonyRequest {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CancelCeremonyRequest); ok {
+			return x.CancelCeremonyRequest
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetListCeremoniesRequest() *ListCeremoniesRequest {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_ListCeremoniesRequest); ok {
+			return x.ListCeremoniesRequest
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetCeremonyResponse() *CeremonyResponse {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CeremonyResponse); ok {
+			return x.CeremonyResponse
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetCeremonyInbox() *CeremonyInbox {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CeremonyInbox); ok {
+			return x.CeremonyInbox
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetCeremonyList() *CeremonyList {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CeremonyList); ok {
+			return x.CeremonyList
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -262,6 +354,41 @@ type Envelope_CeremonySyncResponse struct {
 	CeremonySyncResponse *CeremonySyncResponse `protobuf:"bytes,15,opt,name=ceremony_sync_response,json=ceremonySyncResponse,proto3,oneof"`
 }
 
+type Envelope_CreateCeremonyRequest struct {
+	// The ceremony API of the HTTP API's /v1/ceremonies routes, as
+	// request/response pairs: same service calls, authorization, limits and
+	// error codes (an Error answers a refused request).
+	CreateCeremonyRequest *CreateCeremonyRequest `protobuf:"bytes,16,opt,name=create_ceremony_request,json=createCeremonyRequest,proto3,oneof"` // -> CeremonyResponse
+}
+
+type Envelope_SubmitRequest struct {
+	SubmitRequest *SubmitRequest `protobuf:"bytes,17,opt,name=submit_request,json=submitRequest,proto3,oneof"` // -> CeremonyResponse
+}
+
+type Envelope_InboxRequest struct {
+	InboxRequest *InboxRequest `protobuf:"bytes,18,opt,name=inbox_request,json=inboxRequest,proto3,oneof"` // -> CeremonyInbox
+}
+
+type Envelope_CancelCeremonyRequest struct {
+	CancelCeremonyRequest *CancelCeremonyRequest `protobuf:"bytes,19,opt,name=cancel_ceremony_request,json=cancelCeremonyRequest,proto3,oneof"` // -> CeremonyResponse
+}
+
+type Envelope_ListCeremoniesRequest struct {
+	ListCeremoniesRequest *ListCeremoniesRequest `protobuf:"bytes,20,opt,name=list_ceremonies_request,json=listCeremoniesRequest,proto3,oneof"` // -> CeremonyList
+}
+
+type Envelope_CeremonyResponse struct {
+	CeremonyResponse *CeremonyResponse `protobuf:"bytes,21,opt,name=ceremony_response,json=ceremonyResponse,proto3,oneof"`
+}
+
+type Envelope_CeremonyInbox struct {
+	CeremonyInbox *CeremonyInbox `protobuf:"bytes,22,opt,name=ceremony_inbox,json=ceremonyInbox,proto3,oneof"`
+}
+
+type Envelope_CeremonyList struct {
+	CeremonyList *CeremonyList `protobuf:"bytes,23,opt,name=ceremony_list,json=ceremonyList,proto3,oneof"`
+}
+
 func (*Envelope_ServerInfoRequest) isEnvelope_Payload() {}
 
 func (*Envelope_ServerInfoResponse) isEnvelope_Payload() {}
@@ -273,6 +400,22 @@ func (*Envelope_CeremonyEvent) isEnvelope_Payload() {}
 func (*Envelope_CeremonySyncRequest) isEnvelope_Payload() {}
 
 func (*Envelope_CeremonySyncResponse) isEnvelope_Payload() {}
+
+func (*Envelope_CreateCeremonyRequest) isEnvelope_Payload() {}
+
+func (*Envelope_SubmitRequest) isEnvelope_Payload() {}
+
+func (*Envelope_InboxRequest) isEnvelope_Payload() {}
+
+func (*Envelope_CancelCeremonyRequest) isEnvelope_Payload() {}
+
+func (*Envelope_ListCeremoniesRequest) isEnvelope_Payload() {}
+
+func (*Envelope_CeremonyResponse) isEnvelope_Payload() {}
+
+func (*Envelope_CeremonyInbox) isEnvelope_Payload() {}
+
+func (*Envelope_CeremonyList) isEnvelope_Payload() {}
 
 // ServerInfoRequest asks for ServerInfoResponse.
 type ServerInfoRequest struct {
@@ -639,11 +782,14 @@ func (x *CeremonyEvent) GetInbox() *CeremonyInbox {
 	return nil
 }
 
-// CeremonyInbox is a completed round's packages (the JSON Inbox).
+// CeremonyInbox is a round's packages for the caller (the JSON Inbox): the
+// answer of InboxRequest, and the pushed round-1 commitments of
+// CeremonyEvent.inbox.
 type CeremonyInbox struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Round         int32                  `protobuf:"varint,1,opt,name=round,proto3" json:"round,omitempty"`
 	Packages      []*CeremonyPackage     `protobuf:"bytes,2,rep,name=packages,proto3" json:"packages,omitempty"`
+	Complete      bool                   `protobuf:"varint,3,opt,name=complete,proto3" json:"complete,omitempty"` // every participant has submitted in this round
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -690,6 +836,13 @@ func (x *CeremonyInbox) GetPackages() []*CeremonyPackage {
 		return x.Packages
 	}
 	return nil
+}
+
+func (x *CeremonyInbox) GetComplete() bool {
+	if x != nil {
+		return x.Complete
+	}
+	return false
 }
 
 // CeremonyPackage is one relayed package, signed by its sender's identity
@@ -835,7 +988,8 @@ func (x *CeremonyFailure) GetCulprits() []string {
 type CeremonyResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
-	Signature     []byte                 `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"` // sign: the 64-byte Ed25519 signature
+	Signature     []byte                 `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`                  // sign: the 64-byte Ed25519 signature
+	PublicKey     []byte                 `protobuf:"bytes,3,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"` // the group public key
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -880,6 +1034,13 @@ func (x *CeremonyResult) GetKeyId() string {
 func (x *CeremonyResult) GetSignature() []byte {
 	if x != nil {
 		return x.Signature
+	}
+	return nil
+}
+
+func (x *CeremonyResult) GetPublicKey() []byte {
+	if x != nil {
+		return x.PublicKey
 	}
 	return nil
 }
@@ -985,11 +1146,466 @@ func (x *CeremonySyncResponse) GetCeremonies() []*CeremonyEvent {
 	return nil
 }
 
+// CreateCeremonyRequest starts a ceremony (POST /v1/ceremonies; the JSON
+// CreateCeremonyRequest).
+type CreateCeremonyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`                 // "dkg" or "sign"
+	Threshold     int32                  `protobuf:"varint,2,opt,name=threshold,proto3" json:"threshold,omitempty"`      // dkg: t
+	Participants  []string               `protobuf:"bytes,3,rep,name=participants,proto3" json:"participants,omitempty"` // dkg: the n participants; sign: the signers
+	KeyId         string                 `protobuf:"bytes,4,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`  // sign: the group key
+	Message       []byte                 `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`           // sign: the message
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateCeremonyRequest) Reset() {
+	*x = CreateCeremonyRequest{}
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateCeremonyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateCeremonyRequest) ProtoMessage() {}
+
+func (x *CreateCeremonyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateCeremonyRequest.ProtoReflect.Descriptor instead.
+func (*CreateCeremonyRequest) Descriptor() ([]byte, []int) {
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CreateCeremonyRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *CreateCeremonyRequest) GetThreshold() int32 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *CreateCeremonyRequest) GetParticipants() []string {
+	if x != nil {
+		return x.Participants
+	}
+	return nil
+}
+
+func (x *CreateCeremonyRequest) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *CreateCeremonyRequest) GetMessage() []byte {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+// SubmitRequest is the caller's package for a round (POST
+// /v1/ceremonies/{id}/rounds/{n}; the JSON SubmitRequest): a broadcast
+// (payload and signature) or, in DKG round 2, one DirectPackage for every
+// other participant.
+type SubmitRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CeremonyId    string                 `protobuf:"bytes,1,opt,name=ceremony_id,json=ceremonyId,proto3" json:"ceremony_id,omitempty"`
+	Round         int32                  `protobuf:"varint,2,opt,name=round,proto3" json:"round,omitempty"`
+	Payload       []byte                 `protobuf:"bytes,3,opt,name=payload,proto3" json:"payload,omitempty"`
+	Signature     []byte                 `protobuf:"bytes,4,opt,name=signature,proto3" json:"signature,omitempty"`
+	Packages      []*DirectPackage       `protobuf:"bytes,5,rep,name=packages,proto3" json:"packages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitRequest) Reset() {
+	*x = SubmitRequest{}
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitRequest) ProtoMessage() {}
+
+func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
+func (*SubmitRequest) Descriptor() ([]byte, []int) {
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *SubmitRequest) GetCeremonyId() string {
+	if x != nil {
+		return x.CeremonyId
+	}
+	return ""
+}
+
+func (x *SubmitRequest) GetRound() int32 {
+	if x != nil {
+		return x.Round
+	}
+	return 0
+}
+
+func (x *SubmitRequest) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+func (x *SubmitRequest) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *SubmitRequest) GetPackages() []*DirectPackage {
+	if x != nil {
+		return x.Packages
+	}
+	return nil
+}
+
+// DirectPackage is a point-to-point package of a submission.
+type DirectPackage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Recipient     string                 `protobuf:"bytes,1,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	Payload       []byte                 `protobuf:"bytes,2,opt,name=payload,proto3" json:"payload,omitempty"`
+	Signature     []byte                 `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"` // over CeremonyPackageMessage
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DirectPackage) Reset() {
+	*x = DirectPackage{}
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DirectPackage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DirectPackage) ProtoMessage() {}
+
+func (x *DirectPackage) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DirectPackage.ProtoReflect.Descriptor instead.
+func (*DirectPackage) Descriptor() ([]byte, []int) {
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DirectPackage) GetRecipient() string {
+	if x != nil {
+		return x.Recipient
+	}
+	return ""
+}
+
+func (x *DirectPackage) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+func (x *DirectPackage) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+// InboxRequest asks for a round's broadcasts and the packages addressed to
+// the caller (GET /v1/ceremonies/{id}/rounds/{n}/inbox).
+type InboxRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CeremonyId    string                 `protobuf:"bytes,1,opt,name=ceremony_id,json=ceremonyId,proto3" json:"ceremony_id,omitempty"`
+	Round         int32                  `protobuf:"varint,2,opt,name=round,proto3" json:"round,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InboxRequest) Reset() {
+	*x = InboxRequest{}
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InboxRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InboxRequest) ProtoMessage() {}
+
+func (x *InboxRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InboxRequest.ProtoReflect.Descriptor instead.
+func (*InboxRequest) Descriptor() ([]byte, []int) {
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *InboxRequest) GetCeremonyId() string {
+	if x != nil {
+		return x.CeremonyId
+	}
+	return ""
+}
+
+func (x *InboxRequest) GetRound() int32 {
+	if x != nil {
+		return x.Round
+	}
+	return 0
+}
+
+// CancelCeremonyRequest cancels an open ceremony (POST
+// /v1/ceremonies/{id}/cancel): its creator or an admin.
+type CancelCeremonyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CeremonyId    string                 `protobuf:"bytes,1,opt,name=ceremony_id,json=ceremonyId,proto3" json:"ceremony_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelCeremonyRequest) Reset() {
+	*x = CancelCeremonyRequest{}
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelCeremonyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelCeremonyRequest) ProtoMessage() {}
+
+func (x *CancelCeremonyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelCeremonyRequest.ProtoReflect.Descriptor instead.
+func (*CancelCeremonyRequest) Descriptor() ([]byte, []int) {
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *CancelCeremonyRequest) GetCeremonyId() string {
+	if x != nil {
+		return x.CeremonyId
+	}
+	return ""
+}
+
+// ListCeremoniesRequest lists the caller's ceremonies, newest first (GET
+// /v1/ceremonies?status=).
+type ListCeremoniesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        string                 `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"` // "" for any
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCeremoniesRequest) Reset() {
+	*x = ListCeremoniesRequest{}
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCeremoniesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCeremoniesRequest) ProtoMessage() {}
+
+func (x *ListCeremoniesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCeremoniesRequest.ProtoReflect.Descriptor instead.
+func (*ListCeremoniesRequest) Descriptor() ([]byte, []int) {
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListCeremoniesRequest) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+// CeremonyResponse is one ceremony's state after a request.
+type CeremonyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ceremony      *CeremonyEvent         `protobuf:"bytes,1,opt,name=ceremony,proto3" json:"ceremony,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CeremonyResponse) Reset() {
+	*x = CeremonyResponse{}
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CeremonyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CeremonyResponse) ProtoMessage() {}
+
+func (x *CeremonyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CeremonyResponse.ProtoReflect.Descriptor instead.
+func (*CeremonyResponse) Descriptor() ([]byte, []int) {
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CeremonyResponse) GetCeremony() *CeremonyEvent {
+	if x != nil {
+		return x.Ceremony
+	}
+	return nil
+}
+
+// CeremonyList answers ListCeremoniesRequest.
+type CeremonyList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ceremonies    []*CeremonyEvent       `protobuf:"bytes,1,rep,name=ceremonies,proto3" json:"ceremonies,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CeremonyList) Reset() {
+	*x = CeremonyList{}
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CeremonyList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CeremonyList) ProtoMessage() {}
+
+func (x *CeremonyList) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CeremonyList.ProtoReflect.Descriptor instead.
+func (*CeremonyList) Descriptor() ([]byte, []int) {
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *CeremonyList) GetCeremonies() []*CeremonyEvent {
+	if x != nil {
+		return x.Ceremonies
+	}
+	return nil
+}
+
 var File_proto_chusme_v1_realtime_proto protoreflect.FileDescriptor
 
 const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\n" +
-	"\x1eproto/chusme/v1/realtime.proto\x12\tchusme.v1\"\xf3\x03\n" +
+	"\x1eproto/chusme/v1/realtime.proto\x12\tchusme.v1\"\xd9\b\n" +
 	"\bEnvelope\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12N\n" +
@@ -999,7 +1615,15 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x05error\x18\f \x01(\v2\x10.chusme.v1.ErrorH\x00R\x05error\x12A\n" +
 	"\x0eceremony_event\x18\r \x01(\v2\x18.chusme.v1.CeremonyEventH\x00R\rceremonyEvent\x12T\n" +
 	"\x15ceremony_sync_request\x18\x0e \x01(\v2\x1e.chusme.v1.CeremonySyncRequestH\x00R\x13ceremonySyncRequest\x12W\n" +
-	"\x16ceremony_sync_response\x18\x0f \x01(\v2\x1f.chusme.v1.CeremonySyncResponseH\x00R\x14ceremonySyncResponseB\t\n" +
+	"\x16ceremony_sync_response\x18\x0f \x01(\v2\x1f.chusme.v1.CeremonySyncResponseH\x00R\x14ceremonySyncResponse\x12Z\n" +
+	"\x17create_ceremony_request\x18\x10 \x01(\v2 .chusme.v1.CreateCeremonyRequestH\x00R\x15createCeremonyRequest\x12A\n" +
+	"\x0esubmit_request\x18\x11 \x01(\v2\x18.chusme.v1.SubmitRequestH\x00R\rsubmitRequest\x12>\n" +
+	"\rinbox_request\x18\x12 \x01(\v2\x17.chusme.v1.InboxRequestH\x00R\finboxRequest\x12Z\n" +
+	"\x17cancel_ceremony_request\x18\x13 \x01(\v2 .chusme.v1.CancelCeremonyRequestH\x00R\x15cancelCeremonyRequest\x12Z\n" +
+	"\x17list_ceremonies_request\x18\x14 \x01(\v2 .chusme.v1.ListCeremoniesRequestH\x00R\x15listCeremoniesRequest\x12J\n" +
+	"\x11ceremony_response\x18\x15 \x01(\v2\x1b.chusme.v1.CeremonyResponseH\x00R\x10ceremonyResponse\x12A\n" +
+	"\x0eceremony_inbox\x18\x16 \x01(\v2\x18.chusme.v1.CeremonyInboxH\x00R\rceremonyInbox\x12>\n" +
+	"\rceremony_list\x18\x17 \x01(\v2\x17.chusme.v1.CeremonyListH\x00R\fceremonyListB\t\n" +
 	"\apayload\"\x13\n" +
 	"\x11ServerInfoRequest\"\xab\x01\n" +
 	"\x12ServerInfoResponse\x12\x12\n" +
@@ -1032,10 +1656,11 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x0fupdated_unix_ms\x18\x10 \x01(\x03R\rupdatedUnixMs\x124\n" +
 	"\afailure\x18\x11 \x01(\v2\x1a.chusme.v1.CeremonyFailureR\afailure\x121\n" +
 	"\x06result\x18\x12 \x01(\v2\x19.chusme.v1.CeremonyResultR\x06result\x12.\n" +
-	"\x05inbox\x18\x13 \x01(\v2\x18.chusme.v1.CeremonyInboxR\x05inbox\"]\n" +
+	"\x05inbox\x18\x13 \x01(\v2\x18.chusme.v1.CeremonyInboxR\x05inbox\"y\n" +
 	"\rCeremonyInbox\x12\x14\n" +
 	"\x05round\x18\x01 \x01(\x05R\x05round\x126\n" +
-	"\bpackages\x18\x02 \x03(\v2\x1a.chusme.v1.CeremonyPackageR\bpackages\"\x95\x01\n" +
+	"\bpackages\x18\x02 \x03(\v2\x1a.chusme.v1.CeremonyPackageR\bpackages\x12\x1a\n" +
+	"\bcomplete\x18\x03 \x01(\bR\bcomplete\"\x95\x01\n" +
 	"\x0fCeremonyPackage\x12\x14\n" +
 	"\x05round\x18\x01 \x01(\x05R\x05round\x12\x16\n" +
 	"\x06sender\x18\x02 \x01(\tR\x06sender\x12\x1c\n" +
@@ -1045,10 +1670,12 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x0fCeremonyFailure\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1a\n" +
-	"\bculprits\x18\x03 \x03(\tR\bculprits\"E\n" +
+	"\bculprits\x18\x03 \x03(\tR\bculprits\"d\n" +
 	"\x0eCeremonyResult\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x1c\n" +
-	"\tsignature\x18\x02 \x01(\fR\tsignature\"[\n" +
+	"\tsignature\x18\x02 \x01(\fR\tsignature\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x03 \x01(\fR\tpublicKey\"[\n" +
 	"\x13CeremonySyncRequest\x12\x1f\n" +
 	"\vceremony_id\x18\x01 \x01(\tR\n" +
 	"ceremonyId\x12#\n" +
@@ -1056,11 +1683,46 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x14CeremonySyncResponse\x128\n" +
 	"\n" +
 	"ceremonies\x18\x01 \x03(\v2\x18.chusme.v1.CeremonyEventR\n" +
-	"ceremonies*\xbc\x01\n" +
+	"ceremonies\"\x9e\x01\n" +
+	"\x15CreateCeremonyRequest\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1c\n" +
+	"\tthreshold\x18\x02 \x01(\x05R\tthreshold\x12\"\n" +
+	"\fparticipants\x18\x03 \x03(\tR\fparticipants\x12\x15\n" +
+	"\x06key_id\x18\x04 \x01(\tR\x05keyId\x12\x18\n" +
+	"\amessage\x18\x05 \x01(\fR\amessage\"\xb4\x01\n" +
+	"\rSubmitRequest\x12\x1f\n" +
+	"\vceremony_id\x18\x01 \x01(\tR\n" +
+	"ceremonyId\x12\x14\n" +
+	"\x05round\x18\x02 \x01(\x05R\x05round\x12\x18\n" +
+	"\apayload\x18\x03 \x01(\fR\apayload\x12\x1c\n" +
+	"\tsignature\x18\x04 \x01(\fR\tsignature\x124\n" +
+	"\bpackages\x18\x05 \x03(\v2\x18.chusme.v1.DirectPackageR\bpackages\"e\n" +
+	"\rDirectPackage\x12\x1c\n" +
+	"\trecipient\x18\x01 \x01(\tR\trecipient\x12\x18\n" +
+	"\apayload\x18\x02 \x01(\fR\apayload\x12\x1c\n" +
+	"\tsignature\x18\x03 \x01(\fR\tsignature\"E\n" +
+	"\fInboxRequest\x12\x1f\n" +
+	"\vceremony_id\x18\x01 \x01(\tR\n" +
+	"ceremonyId\x12\x14\n" +
+	"\x05round\x18\x02 \x01(\x05R\x05round\"8\n" +
+	"\x15CancelCeremonyRequest\x12\x1f\n" +
+	"\vceremony_id\x18\x01 \x01(\tR\n" +
+	"ceremonyId\"/\n" +
+	"\x15ListCeremoniesRequest\x12\x16\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\"H\n" +
+	"\x10CeremonyResponse\x124\n" +
+	"\bceremony\x18\x01 \x01(\v2\x18.chusme.v1.CeremonyEventR\bceremony\"H\n" +
+	"\fCeremonyList\x128\n" +
+	"\n" +
+	"ceremonies\x18\x01 \x03(\v2\x18.chusme.v1.CeremonyEventR\n" +
+	"ceremonies*\x86\x02\n" +
 	"\tCloseCode\x12\x1a\n" +
 	"\x16CLOSE_CODE_UNSPECIFIED\x10\x00\x12\x15\n" +
-	"\x10CLOSE_GOING_AWAY\x10\xe9\a\x12\x1b\n" +
-	"\x16CLOSE_POLICY_VIOLATION\x10\xf0\a\x12\x18\n" +
+	"\x10CLOSE_GOING_AWAY\x10\xe9\a\x12\x11\n" +
+	"\fCLOSE_NORMAL\x10\xe8\a\x12\x1b\n" +
+	"\x16CLOSE_POLICY_VIOLATION\x10\xf0\a\x12\x1a\n" +
+	"\x15CLOSE_MESSAGE_TOO_BIG\x10\xf1\a\x12\x19\n" +
+	"\x14CLOSE_INTERNAL_ERROR\x10\xf3\a\x12\x18\n" +
 	"\x13CLOSE_TOKEN_EXPIRED\x10\xa1\x1f\x12\x18\n" +
 	"\x13CLOSE_TOKEN_INVALID\x10\xa2\x1f\x12\x11\n" +
 	"\fCLOSE_BANNED\x10\xa3\x1f\x12\x18\n" +
@@ -1079,20 +1741,28 @@ func file_proto_chusme_v1_realtime_proto_rawDescGZIP() []byte {
 }
 
 var file_proto_chusme_v1_realtime_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_proto_chusme_v1_realtime_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_proto_chusme_v1_realtime_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_proto_chusme_v1_realtime_proto_goTypes = []any{
-	(CloseCode)(0),               // 0: chusme.v1.CloseCode
-	(*Envelope)(nil),             // 1: chusme.v1.Envelope
-	(*ServerInfoRequest)(nil),    // 2: chusme.v1.ServerInfoRequest
-	(*ServerInfoResponse)(nil),   // 3: chusme.v1.ServerInfoResponse
-	(*Error)(nil),                // 4: chusme.v1.Error
-	(*CeremonyEvent)(nil),        // 5: chusme.v1.CeremonyEvent
-	(*CeremonyInbox)(nil),        // 6: chusme.v1.CeremonyInbox
-	(*CeremonyPackage)(nil),      // 7: chusme.v1.CeremonyPackage
-	(*CeremonyFailure)(nil),      // 8: chusme.v1.CeremonyFailure
-	(*CeremonyResult)(nil),       // 9: chusme.v1.CeremonyResult
-	(*CeremonySyncRequest)(nil),  // 10: chusme.v1.CeremonySyncRequest
-	(*CeremonySyncResponse)(nil), // 11: chusme.v1.CeremonySyncResponse
+	(CloseCode)(0),                // 0: chusme.v1.CloseCode
+	(*Envelope)(nil),              // 1: chusme.v1.Envelope
+	(*ServerInfoRequest)(nil),     // 2: chusme.v1.ServerInfoRequest
+	(*ServerInfoResponse)(nil),    // 3: chusme.v1.ServerInfoResponse
+	(*Error)(nil),                 // 4: chusme.v1.Error
+	(*CeremonyEvent)(nil),         // 5: chusme.v1.CeremonyEvent
+	(*CeremonyInbox)(nil),         // 6: chusme.v1.CeremonyInbox
+	(*CeremonyPackage)(nil),       // 7: chusme.v1.CeremonyPackage
+	(*CeremonyFailure)(nil),       // 8: chusme.v1.CeremonyFailure
+	(*CeremonyResult)(nil),        // 9: chusme.v1.CeremonyResult
+	(*CeremonySyncRequest)(nil),   // 10: chusme.v1.CeremonySyncRequest
+	(*CeremonySyncResponse)(nil),  // 11: chusme.v1.CeremonySyncResponse
+	(*CreateCeremonyRequest)(nil), // 12: chusme.v1.CreateCeremonyRequest
+	(*SubmitRequest)(nil),         // 13: chusme.v1.SubmitRequest
+	(*DirectPackage)(nil),         // 14: chusme.v1.DirectPackage
+	(*InboxRequest)(nil),          // 15: chusme.v1.InboxRequest
+	(*CancelCeremonyRequest)(nil), // 16: chusme.v1.CancelCeremonyRequest
+	(*ListCeremoniesRequest)(nil), // 17: chusme.v1.ListCeremoniesRequest
+	(*CeremonyResponse)(nil),      // 18: chusme.v1.CeremonyResponse
+	(*CeremonyList)(nil),          // 19: chusme.v1.CeremonyList
 }
 var file_proto_chusme_v1_realtime_proto_depIdxs = []int32{
 	2,  // 0: chusme.v1.Envelope.server_info_request:type_name -> chusme.v1.ServerInfoRequest
@@ -1101,16 +1771,27 @@ var file_proto_chusme_v1_realtime_proto_depIdxs = []int32{
 	5,  // 3: chusme.v1.Envelope.ceremony_event:type_name -> chusme.v1.CeremonyEvent
 	10, // 4: chusme.v1.Envelope.ceremony_sync_request:type_name -> chusme.v1.CeremonySyncRequest
 	11, // 5: chusme.v1.Envelope.ceremony_sync_response:type_name -> chusme.v1.CeremonySyncResponse
-	8,  // 6: chusme.v1.CeremonyEvent.failure:type_name -> chusme.v1.CeremonyFailure
-	9,  // 7: chusme.v1.CeremonyEvent.result:type_name -> chusme.v1.CeremonyResult
-	6,  // 8: chusme.v1.CeremonyEvent.inbox:type_name -> chusme.v1.CeremonyInbox
-	7,  // 9: chusme.v1.CeremonyInbox.packages:type_name -> chusme.v1.CeremonyPackage
-	5,  // 10: chusme.v1.CeremonySyncResponse.ceremonies:type_name -> chusme.v1.CeremonyEvent
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	12, // 6: chusme.v1.Envelope.create_ceremony_request:type_name -> chusme.v1.CreateCeremonyRequest
+	13, // 7: chusme.v1.Envelope.submit_request:type_name -> chusme.v1.SubmitRequest
+	15, // 8: chusme.v1.Envelope.inbox_request:type_name -> chusme.v1.InboxRequest
+	16, // 9: chusme.v1.Envelope.cancel_ceremony_request:type_name -> chusme.v1.CancelCeremonyRequest
+	17, // 10: chusme.v1.Envelope.list_ceremonies_request:type_name -> chusme.v1.ListCeremoniesRequest
+	18, // 11: chusme.v1.Envelope.ceremony_response:type_name -> chusme.v1.CeremonyResponse
+	6,  // 12: chusme.v1.Envelope.ceremony_inbox:type_name -> chusme.v1.CeremonyInbox
+	19, // 13: chusme.v1.Envelope.ceremony_list:type_name -> chusme.v1.CeremonyList
+	8,  // 14: chusme.v1.CeremonyEvent.failure:type_name -> chusme.v1.CeremonyFailure
+	9,  // 15: chusme.v1.CeremonyEvent.result:type_name -> chusme.v1.CeremonyResult
+	6,  // 16: chusme.v1.CeremonyEvent.inbox:type_name -> chusme.v1.CeremonyInbox
+	7,  // 17: chusme.v1.CeremonyInbox.packages:type_name -> chusme.v1.CeremonyPackage
+	5,  // 18: chusme.v1.CeremonySyncResponse.ceremonies:type_name -> chusme.v1.CeremonyEvent
+	14, // 19: chusme.v1.SubmitRequest.packages:type_name -> chusme.v1.DirectPackage
+	5,  // 20: chusme.v1.CeremonyResponse.ceremony:type_name -> chusme.v1.CeremonyEvent
+	5,  // 21: chusme.v1.CeremonyList.ceremonies:type_name -> chusme.v1.CeremonyEvent
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_proto_chusme_v1_realtime_proto_init() }
@@ -1125,6 +1806,14 @@ func file_proto_chusme_v1_realtime_proto_init() {
 		(*Envelope_CeremonyEvent)(nil),
 		(*Envelope_CeremonySyncRequest)(nil),
 		(*Envelope_CeremonySyncResponse)(nil),
+		(*Envelope_CreateCeremonyRequest)(nil),
+		(*Envelope_SubmitRequest)(nil),
+		(*Envelope_InboxRequest)(nil),
+		(*Envelope_CancelCeremonyRequest)(nil),
+		(*Envelope_ListCeremoniesRequest)(nil),
+		(*Envelope_CeremonyResponse)(nil),
+		(*Envelope_CeremonyInbox)(nil),
+		(*Envelope_CeremonyList)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1132,7 +1821,7 @@ func file_proto_chusme_v1_realtime_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_chusme_v1_realtime_proto_rawDesc), len(file_proto_chusme_v1_realtime_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
