@@ -4,10 +4,10 @@
 // every storage engine implements.
 //
 // It imports only the standard library. Rules live in the service packages
-// under internal/, storage engines in internal/sqlite (and later
-// internal/postgres), transports in internal/httpapi, and the wiring in
-// cmd/chusmed. The client library (package client) shares this package with
-// the server and never links server code.
+// under internal/, storage engines in internal/sqlite and internal/postgres,
+// transports in internal/httpapi and internal/wsapi, and the wiring in
+// internal/server (cmd/chusmed calls it). The client library (package
+// client) shares this package with the server and never links server code.
 package chusme
 
 import (

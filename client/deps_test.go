@@ -74,15 +74,17 @@ func TestRootDependencies(t *testing.T) {
 	}
 }
 
-// Services and transports reach storage only through chusme.Store: none of
-// them links a storage engine or a database driver (only internal/server,
+// Services (auth, ceremony, identity, tokens, ratelimit, metrics) and
+// transports (httpapi, wsapi) reach storage only through chusme.Store: none
+// of them links a storage engine or a database driver (only internal/server,
 // the wiring, does).
 func TestServerLayering(t *testing.T) {
-	for _, pkg := range []string{"auth", "ceremony", "identity", "httpapi", "tokens", "ratelimit", "metrics"} {
+	for _, pkg := range []string{"auth", "ceremony", "identity", "tokens", "ratelimit", "metrics", "httpapi", "wsapi"} {
 		path := "github.com/chusme/chusme/internal/" + pkg
 		for dep := range goList(t, path) {
 			// database/sql itself comes in with Prometheus's DB stats collector.
 			engine := strings.HasPrefix(dep, "github.com/chusme/chusme/internal/sqlite") ||
+				strings.HasPrefix(dep, "github.com/chusme/chusme/internal/postgres") ||
 				forbidden(dep) == "a database driver" && !strings.HasPrefix(dep, "database/sql")
 			if engine {
 				t.Errorf("%s links %s: services and transports must not depend on storage engines", path, dep)

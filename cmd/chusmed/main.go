@@ -1,5 +1,6 @@
 // Command chusmed is the ChusMe server: identities, challenge-response
-// login, tokens, and (later) threshold-signing ceremonies.
+// login, tokens, identity chains and backups, a WebSocket, and the coordinator
+// of FROST threshold-signing ceremonies.
 //
 // With no arguments it serves on :1984 with SQLite in ./data. See
 // `chusmed -h` for the flags; each has a CHUSME_* environment variable.

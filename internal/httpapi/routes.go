@@ -17,7 +17,9 @@ type route struct {
 	handler http.Handler
 }
 
-// routeTable lists every route: the one place to read the API from.
+// routeTable lists every route: these, then ceremonyRoutes, lifecycleRoutes
+// and wsRoutes beside their handlers. TestOpenAPIMatchesRoutes keeps the
+// OpenAPI document and this table in step.
 func (a *API) routeTable() []route {
 	h := func(pattern string, f http.HandlerFunc) route { return route{pattern, f} }
 	return append([]route{
@@ -81,7 +83,7 @@ func (a *API) handleServer(w http.ResponseWriter, r *http.Request) {
 		Issuer:       cfg.Issuer,
 		Registration: cfg.Registration,
 		SetupPending: pending,
-		Features:     []string{"challenge-login", "refresh-rotation", "invites", "totp", "identity-blob", "key-rotation"},
+		Features:     []string{"challenge-login", "refresh-rotation", "invites", "totp", "identity-blob", "key-rotation", "ceremonies", "websocket"},
 	})
 }
 
