@@ -54,7 +54,7 @@ func (c *Client) StartSign(ctx context.Context, keyID string, message []byte, si
 }
 
 func ceremonyPath(id string) (string, error) {
-	if len(id) != 32 || !chusme.ValidFingerprint(id+id) {
+	if !chusme.ValidCeremonyID(id) {
 		return "", fmt.Errorf("client: %q is not a ceremony id (32 lowercase hex digits)", id)
 	}
 	return "/v1/ceremonies/" + id, nil

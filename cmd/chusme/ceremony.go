@@ -94,13 +94,9 @@ func (e *env) keys(args []string) error {
 	return usagef("unknown keys subcommand %q; run chusme help", sub)
 }
 
-// validCeremonyID reports whether s is a ceremony id: 32 lowercase hex
-// digits.
-func validCeremonyID(s string) bool { return len(s) == 32 && chusme.ValidFingerprint(s+s) }
-
 // ceremonyIDArg parses a command taking exactly one ceremony ID.
 func ceremonyIDArg(name string, rest []string) (string, error) {
-	if len(rest) != 1 || !validCeremonyID(rest[0]) {
+	if len(rest) != 1 || !chusme.ValidCeremonyID(rest[0]) {
 		return "", usagef("%s: give exactly one ceremony ID (32 lowercase hex digits)", name)
 	}
 	return rest[0], nil
