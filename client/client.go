@@ -446,22 +446,27 @@ func (c *Client) usable(t Tokens) bool {
 	return t.AccessToken != "" && c.now().Add(RefreshMargin).Before(t.AccessExpiresAt)
 }
 
-// do makes an authenticated call: it attaches the stored access token,
-// refreshing it first if it expires within RefreshMargin, and refreshes and
-// retries once if the server answers token_expired.
+// do makes an authenticated JSON call (see authed).
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	return c.authed(ctx, func(bearer string) error { return c.call(ctx, method, path, bearer, in, out) })
+}
+
+// authed is the path of every authenticated request: send gets the stored
+// access token, refreshed first if it expires within RefreshMargin; if the
+// server answers token_expired, authed refreshes and calls send once more.
+func (c *Client) authed(ctx context.Context, send func(bearer string) error) error {
 	t, err := c.freshTokens(ctx, "")
 	if err != nil {
 		return err
 	}
-	err = c.call(ctx, method, path, t.AccessToken, in, out)
+	err = send(t.AccessToken)
 	if chusme.ErrorCode(err) != chusme.CodeTokenExpired {
 		return err
 	}
 	if t, err = c.freshTokens(ctx, t.AccessToken); err != nil {
 		return err
 	}
-	return c.call(ctx, method, path, t.AccessToken, in, out)
+	return send(t.AccessToken)
 }
 
 // call sends one request: in (if not nil) as the JSON body, bearer (if not

@@ -207,21 +207,11 @@ func (c *Client) PutBlob(ctx context.Context, fp string, content []byte, etag st
 	if etag != "" {
 		hdr = map[string]string{"Content-Type": "application/octet-stream", "If-Match": etag}
 	}
-	put := func(access string) (http.Header, error) {
-		_, h, _, err := c.rawCall(ctx, http.MethodPut, "/v1/identities/"+fp+"/blob", access, content, hdr)
-		return h, err
-	}
-	t, err := c.freshTokens(ctx, "")
-	if err != nil {
-		return "", err
-	}
-	h, err := put(t.AccessToken)
-	if chusme.ErrorCode(err) == chusme.CodeTokenExpired {
-		if t, err = c.freshTokens(ctx, t.AccessToken); err != nil {
-			return "", err
-		}
-		h, err = put(t.AccessToken)
-	}
+	var h http.Header
+	err := c.authed(ctx, func(bearer string) (err error) {
+		_, h, _, err = c.rawCall(ctx, http.MethodPut, "/v1/identities/"+fp+"/blob", bearer, content, hdr)
+		return err
+	})
 	if err != nil {
 		return "", err
 	}
