@@ -20,6 +20,7 @@ import (
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/auth"
 	"github.com/chusme/chusme/internal/ceremony"
+	"github.com/chusme/chusme/internal/crossnode"
 	"github.com/chusme/chusme/internal/httpapi"
 	"github.com/chusme/chusme/internal/identity"
 	"github.com/chusme/chusme/internal/metrics"
@@ -130,12 +131,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	onBan := realtime.Banned
 	if db, ok := store.(*postgres.DB); ok {
 		// Several nodes may share the database: exchange events with them.
-		ban, stop, err := startCrossNode(ctx, db, ceremonies, realtime, log)
+		relay, err := crossnode.Start(ctx, db, ceremonies, realtime, log)
 		if err != nil {
 			return err
 		}
-		defer stop()
-		onBan = ban
+		defer relay.Stop()
+		onBan = relay.Banned
 	}
 	api := httpapi.New(httpapi.Config{
 		Version:        Version,

@@ -1,4 +1,4 @@
-package server_test
+package crossnode_test
 
 import (
 	"context"
@@ -21,39 +21,40 @@ import (
 func TestCrossNodeEvents(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
+	const issuer = "http://chusme.test" // both nodes'
 	dsn := pgtest.FreshDatabase(t)
 	dir := t.TempDir()
 	a := servertest.StartIn(t, dir, "--database", dsn, "--issuer", issuer)
 	b := servertest.StartIn(t, dir, "--database", dsn, "--issuer", issuer, "--ws-ping-interval", "1h")
 
-	_, admin, _ := ed25519.GenerateKey(rand.Reader)
-	adminPub := chusme.Bytes(admin.Public().(ed25519.PublicKey))
-	if st := post(t, a.URL+"/v1/setup", "", chusme.SetupRequest{SetupToken: b.SetupToken(t), PublicKey: adminPub, Signature: ed25519.Sign(admin, chusme.RegisterMessage(issuer, adminPub))}, nil); st != 201 {
-		t.Fatalf("setup: %d", st)
-	}
-	adminTok := login(t, a.URL, admin)
-	var inv chusme.InviteResponse
-	if st := post(t, a.URL+"/v1/admin/invites", adminTok.AccessToken, chusme.InviteRequest{TTLSeconds: 3600}, &inv); st != 201 {
-		t.Fatalf("invite: %d", st)
-	}
-	_, user, _ := ed25519.GenerateKey(rand.Reader)
-	userPub := chusme.Bytes(user.Public().(ed25519.PublicKey))
-	if st := post(t, a.URL+"/v1/identities", "", chusme.RegisterRequest{PublicKey: userPub, Signature: ed25519.Sign(user, chusme.RegisterMessage(issuer, userPub)), Invite: inv.Invite}, nil); st != 201 {
-		t.Fatalf("register: %d", st)
-	}
-	newClient := func(url string, k ed25519.PrivateKey) *client.Client {
+	newClient := func(url string) *client.Client {
 		t.Helper()
 		c, err := client.New(url, client.WithTokenStore(&client.MemoryTokenStore{}), client.WithIssuer(issuer))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.Login(ctx, k); err != nil {
-			t.Fatal(err)
-		}
 		return c
 	}
-	onA := newClient(a.URL, admin)
-	onB := newClient(b.URL, user)
+	_, admin, _ := ed25519.GenerateKey(rand.Reader)
+	_, user, _ := ed25519.GenerateKey(rand.Reader)
+	onA := newClient(a.URL)
+	if _, err := onA.Setup(ctx, b.SetupToken(t), admin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := onA.Login(ctx, admin); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := onA.CreateInvite(ctx, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onB := newClient(b.URL)
+	if _, err := onB.Register(ctx, user, inv.Invite); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := onB.Login(ctx, user); err != nil {
+		t.Fatal(err)
+	}
 
 	events := make(chan chusme.CeremonyInfo, 64)
 	up := make(chan bool, 16)
