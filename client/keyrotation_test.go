@@ -19,35 +19,12 @@ import (
 	"github.com/chusme/chusme/internal/servertest"
 )
 
-// What lossyRotations does to a rotation request.
+// What the test's transport does to a rotation request.
 const (
 	deliver     = iota
 	dropRequest // fail before the server sees it
 	dropAnswer  // the server takes it; its answer is lost
 )
-
-// lossyRotations sits between a client and the real server and loses
-// rotation requests or their answers, as a dropped connection does.
-type lossyRotations struct{ mode atomic.Int32 }
-
-func (l *lossyRotations) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/rotations") {
-		switch l.mode.Load() {
-		case dropRequest:
-			if r.Body != nil {
-				r.Body.Close()
-			}
-			return nil, errors.New("connection reset before the server")
-		case dropAnswer:
-			resp, err := http.DefaultTransport.RoundTrip(r)
-			if err == nil {
-				resp.Body.Close()
-			}
-			return nil, errors.New("connection reset before the answer")
-		}
-	}
-	return http.DefaultTransport.RoundTrip(r)
-}
 
 // TestRotateKeyFileCrashSafe runs the key-file rotation against the real
 // server through every way it can end: request lost, answer lost (both
@@ -68,8 +45,24 @@ func TestRotateKeyFileCrashSafe(t *testing.T) {
 		askedFor = append(askedFor, p)
 		return bytes.Clone(pass), nil
 	}
-	l := &lossyRotations{}
-	c := newClient(t, s.URL, client.WithHTTPClient(&http.Client{Transport: l}))
+	// Between the client and the server: rotation requests or their answers
+	// get lost, as on a dropped connection.
+	var mode atomic.Int32
+	c := newClient(t, s.URL, client.WithHTTPClient(&http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/rotations") || mode.Load() == deliver {
+			return http.DefaultTransport.RoundTrip(r)
+		}
+		if mode.Load() == dropAnswer {
+			if resp, err := http.DefaultTransport.RoundTrip(r); err == nil {
+				resp.Body.Close()
+			}
+			return nil, errors.New("connection reset before the answer")
+		}
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, errors.New("connection reset before the server")
+	})}))
 	file := func(suffix string) []byte {
 		t.Helper()
 		b, err := os.ReadFile(path + suffix)
@@ -101,8 +94,8 @@ func TestRotateKeyFileCrashSafe(t *testing.T) {
 	}
 
 	t.Run("request_lost_then_undone", func(t *testing.T) {
-		l.mode.Store(dropRequest)
-		defer l.mode.Store(deliver)
+		mode.Store(dropRequest)
+		defer mode.Store(deliver)
 		if _, _, err := c.RotateKeyFile(ctx, path, passphrase, vault.LowCostParams); !errors.Is(err, client.ErrRotationUnknown) {
 			t.Fatalf("RotateKeyFile = %v, want ErrRotationUnknown", err)
 		}
@@ -122,15 +115,15 @@ func TestRotateKeyFileCrashSafe(t *testing.T) {
 	})
 
 	t.Run("answer_lost_then_finished", func(t *testing.T) {
-		l.mode.Store(dropAnswer)
-		defer l.mode.Store(deliver)
+		mode.Store(dropAnswer)
+		defer mode.Store(deliver)
 		if _, _, err := c.RotateKeyFile(ctx, path, passphrase, vault.LowCostParams); !errors.Is(err, client.ErrRotationUnknown) {
 			t.Fatalf("RotateKeyFile = %v, want ErrRotationUnknown", err)
 		}
 		if !bytes.Equal(file(""), genesis) {
 			t.Fatal("the key file changed before the server confirmed")
 		}
-		l.mode.Store(deliver)
+		mode.Store(deliver)
 		done, err := c.FinishKeyFileRotation(ctx, path)
 		if err != nil || !done {
 			t.Fatalf("FinishKeyFileRotation = %v, %v; want true", done, err)

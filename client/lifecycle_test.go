@@ -123,29 +123,12 @@ func TestLifecycleAgainstServer(t *testing.T) {
 	}
 }
 
-// expiringPUTs sits between a client and the real server: it sends the next
-// `left` blob PUTs with an access token that the server's own key signed an
-// hour ago (so the server answers token_expired), and counts PUTs and
-// refreshes.
-type expiringPUTs struct {
-	expired         string
-	left            atomic.Int32
-	puts, refreshes atomic.Int32
-}
+// roundTripFunc is an http.RoundTripper made of a function: a test's hook
+// between a client and the real server.
+type roundTripFunc func(*http.Request) (*http.Response, error)
 
-func (x *expiringPUTs) RoundTrip(r *http.Request) (*http.Response, error) {
-	switch {
-	case r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/blob"):
-		x.puts.Add(1)
-		if x.left.Add(-1) >= 0 {
-			r = r.Clone(r.Context())
-			r.Header.Set("Authorization", "Bearer "+x.expired)
-		}
-	case r.URL.Path == "/v1/auth/refresh":
-		x.refreshes.Add(1)
-	}
-	return http.DefaultTransport.RoundTrip(r)
-}
+// RoundTrip implements http.RoundTripper.
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // TestPutBlobRefreshesOnce: PutBlob takes the path of every authenticated
 // call: an expired access token is refreshed once and the PUT sent again;
@@ -155,9 +138,27 @@ func TestPutBlobRefreshesOnce(t *testing.T) {
 	s := servertest.Start(t)
 	_, _, _, key := adminAndUser(t, ctx, s)
 	fp := chusme.Fingerprint(key.Public().(ed25519.PublicKey))
-	x := &expiringPUTs{}
+	// Between the client and the server: the next `left` blob PUTs go with
+	// an access token the server's own key signed an hour ago, so the
+	// server answers token_expired; PUTs and refreshes are counted.
+	var x struct {
+		expired               string
+		left, puts, refreshes atomic.Int32
+	}
 	store := &client.MemoryTokenStore{}
-	c := newClient(t, s.URL, client.WithTokenStore(store), client.WithHTTPClient(&http.Client{Transport: x}))
+	c := newClient(t, s.URL, client.WithTokenStore(store), client.WithHTTPClient(&http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		switch {
+		case r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/blob"):
+			x.puts.Add(1)
+			if x.left.Add(-1) >= 0 {
+				r = r.Clone(r.Context())
+				r.Header.Set("Authorization", "Bearer "+x.expired)
+			}
+		case r.URL.Path == "/v1/auth/refresh":
+			x.refreshes.Add(1)
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})}))
 	if _, err := c.Login(ctx, key); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package crossnode_test
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"testing"
 	"time"
 
@@ -27,29 +26,10 @@ func TestCrossNodeEvents(t *testing.T) {
 	a := servertest.StartIn(t, dir, "--database", dsn, "--issuer", issuer)
 	b := servertest.StartIn(t, dir, "--database", dsn, "--issuer", issuer, "--ws-ping-interval", "1h")
 
-	newClient := func(url string) *client.Client {
-		t.Helper()
-		c, err := client.New(url, client.WithTokenStore(&client.MemoryTokenStore{}), client.WithIssuer(issuer))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	_, admin, _ := ed25519.GenerateKey(rand.Reader)
-	_, user, _ := ed25519.GenerateKey(rand.Reader)
-	onA := newClient(a.URL)
-	if _, err := onA.Setup(ctx, b.SetupToken(t), admin); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := onA.Login(ctx, admin); err != nil {
-		t.Fatal(err)
-	}
-	inv, err := onA.CreateInvite(ctx, time.Hour)
+	ids := a.SetUp(t, client.WithIssuer(issuer))
+	admin, user, onA := ids.AdminKey, ids.UserKey, ids.Admin
+	onB, err := client.New(b.URL, client.WithTokenStore(&client.MemoryTokenStore{}), client.WithIssuer(issuer))
 	if err != nil {
-		t.Fatal(err)
-	}
-	onB := newClient(b.URL)
-	if _, err := onB.Register(ctx, user, inv.Invite); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := onB.Login(ctx, user); err != nil {

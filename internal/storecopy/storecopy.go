@@ -179,18 +179,29 @@ func Copy(ctx context.Context, from, to string, out io.Writer) error {
 // sqliteTables lists the SQLite store's tables, except SQLite's own and
 // schema_migrations, which each engine keeps for itself.
 func sqliteTables(ctx context.Context, db *sql.DB) ([]string, error) {
-	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master
+	return sqliteNames(ctx, db, "listing tables", `SELECT name FROM sqlite_master
 		WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name <> 'schema_migrations'
 		ORDER BY name`)
+}
+
+// sqliteColumns lists a SQLite table's columns.
+func sqliteColumns(ctx context.Context, db *sql.DB, table string) ([]string, error) {
+	return sqliteNames(ctx, db, "listing the columns of "+table, `SELECT name FROM pragma_table_info(?)`, table)
+}
+
+// sqliteNames runs a query of one text column and returns its values; what
+// says what it was for in an error.
+func sqliteNames(ctx context.Context, db *sql.DB, what, query string, args ...any) ([]string, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("chusmed store copy: listing tables: %w", err)
+		return nil, fmt.Errorf("chusmed store copy: %s: %w", what, err)
 	}
 	defer rows.Close()
 	var names []string
 	for rows.Next() {
 		var n string
 		if err := rows.Scan(&n); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("chusmed store copy: %s: %w", what, err)
 		}
 		names = append(names, n)
 	}
@@ -345,24 +356,6 @@ func fkOrder(tables []copyTable, parents map[string][]string) ([]copyTable, erro
 		}
 	}
 	return out, nil
-}
-
-// sqliteColumns lists a SQLite table's columns.
-func sqliteColumns(ctx context.Context, lite *sql.DB, table string) ([]string, error) {
-	rows, err := lite.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, table)
-	if err != nil {
-		return nil, fmt.Errorf("chusmed store copy: %w", err)
-	}
-	defer rows.Close()
-	var cols []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
-		cols = append(cols, c)
-	}
-	return cols, rows.Err()
 }
 
 // selectList quotes columns for a SELECT in SQLite or PostgreSQL (both take

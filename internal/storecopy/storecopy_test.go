@@ -3,12 +3,10 @@ package storecopy_test
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/rand"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
@@ -34,27 +32,8 @@ func TestCopy(t *testing.T) {
 		}
 		return c
 	}
-	_, admin, _ := ed25519.GenerateKey(rand.Reader)
-	_, user, _ := ed25519.GenerateKey(rand.Reader)
-	adminC := newClient(srv.URL, &client.MemoryTokenStore{})
-	if _, err := adminC.Setup(ctx, srv.SetupToken(t), admin); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := adminC.Login(ctx, admin); err != nil {
-		t.Fatal(err)
-	}
-	inv, err := adminC.CreateInvite(ctx, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	userTokens := &client.MemoryTokenStore{}
-	userC := newClient(srv.URL, userTokens)
-	if _, err := userC.Register(ctx, user, inv.Invite); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := userC.Login(ctx, user); err != nil {
-		t.Fatal(err)
-	}
+	ids := srv.SetUp(t, client.WithIssuer(issuer))
+	admin, user, adminC, userC, userTokens := ids.AdminKey, ids.UserKey, ids.Admin, ids.User, ids.UserTokens
 	if _, err := userC.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
