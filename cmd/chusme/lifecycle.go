@@ -417,15 +417,8 @@ func (e *env) rotate(args []string) error {
 		return err
 	}
 	defer clear(newKey)
-	// Every session ended with the rotation; log in again with the new key.
-	_, lerr := c.Login(e.ctx, newKey, e.loginOptions("")...)
-	if !e.json {
-		until := entry.AcceptedAt.Add(chusme.RotationCancelWindow).Local().Format(time.RFC3339)
-		fmt.Fprintf(e.stderr, "Rotated. Until %s the old key (kept in %s) can cancel this with chusme rotate cancel.\n", until, path+client.RotationOldSuffix)
-		if lerr != nil {
-			fmt.Fprintf(e.stderr, "Logging in again failed (%v); run chusme login.\n", lerr)
-		}
-	}
+	until := entry.AcceptedAt.Add(chusme.RotationCancelWindow).Local().Format(time.RFC3339)
+	e.logInAgain(c, newKey, fmt.Sprintf("Rotated. Until %s the old key (kept in %s) can cancel this with chusme rotate cancel.", until, path+client.RotationOldSuffix))
 	return e.output(entry, func(w io.Writer) {
 		fmt.Fprintf(w, "fingerprint\t%s\n", fp)
 		fmt.Fprintf(w, "seq\t%d\n", entry.Seq)
@@ -436,6 +429,20 @@ func (e *env) rotate(args []string) error {
 // keyFilePassphrase asks for the passphrase of the key file at path.
 func (e *env) keyFilePassphrase(path string) ([]byte, error) {
 	return e.passphrase(fmt.Sprintf("Passphrase for %s: ", path), false)
+}
+
+// logInAgain logs in with key once a rotation or its cancellation has ended
+// every session, and (without --json) tells the user done and whether that
+// login failed.
+func (e *env) logInAgain(c *client.Client, key ed25519.PrivateKey, done string) {
+	_, err := c.Login(e.ctx, key, e.loginOptions("")...)
+	if e.json {
+		return
+	}
+	fmt.Fprintln(e.stderr, done)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "Logging in again failed (%v); run chusme login.\n", err)
+	}
 }
 
 // rotateCancel cancels the last rotation with the key it replaced: the
@@ -459,13 +466,7 @@ func (e *env) rotateCancel() error {
 		return err
 	}
 	defer clear(key)
-	_, lerr := c.Login(e.ctx, key, e.loginOptions("")...)
-	if !e.json {
-		fmt.Fprintln(e.stderr, "Rotation cancelled: the old key is the identity key again, and every session has ended.")
-		if lerr != nil {
-			fmt.Fprintf(e.stderr, "Logging in again failed (%v); run chusme login.\n", lerr)
-		}
-	}
+	e.logInAgain(c, key, "Rotation cancelled: the old key is the identity key again, and every session has ended.")
 	return e.output(entry, func(w io.Writer) {
 		fmt.Fprintf(w, "fingerprint\t%s\n", fp)
 		fmt.Fprintf(w, "cancelled\t%d\n", entry.Cancels)
