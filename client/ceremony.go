@@ -54,7 +54,7 @@ func (c *Client) StartSign(ctx context.Context, keyID string, message []byte, si
 }
 
 func ceremonyPath(id string) (string, error) {
-	if len(id) != 32 || !chusme.ValidFingerprint(id+id) {
+	if !chusme.ValidCeremonyID(id) {
 		return "", fmt.Errorf("client: %q is not a ceremony id (32 lowercase hex digits)", id)
 	}
 	return "/v1/ceremonies/" + id, nil
@@ -129,14 +129,22 @@ func (c *Client) CancelCeremony(ctx context.Context, id string) (chusme.Ceremony
 	return info, err
 }
 
-// GroupKey returns a group key (GET /v1/keys/{key_id}).
+// GroupKey returns group key keyID (GET /v1/keys/{key_id}) once it has
+// checked that the answer is that key (ErrWrongGroupKey otherwise): the id
+// is the fingerprint of the public key, and the public key package agrees
+// with the public key, the threshold and every verifying share.
 func (c *Client) GroupKey(ctx context.Context, keyID string) (chusme.GroupKeyInfo, error) {
 	var k chusme.GroupKeyInfo
 	if !chusme.ValidFingerprint(keyID) {
 		return k, fmt.Errorf("client: %q is not a key id (64 lowercase hex digits)", keyID)
 	}
-	err := c.do(ctx, http.MethodGet, "/v1/keys/"+keyID, nil, &k)
-	return k, err
+	if err := c.do(ctx, http.MethodGet, "/v1/keys/"+keyID, nil, &k); err != nil {
+		return k, err
+	}
+	if err := checkGroupKey(keyID, k); err != nil {
+		return chusme.GroupKeyInfo{}, err
+	}
+	return k, nil
 }
 
 // RetryWindow is how long the ceremony drivers keep retrying a request that

@@ -446,44 +446,69 @@ func (c *Client) usable(t Tokens) bool {
 	return t.AccessToken != "" && c.now().Add(RefreshMargin).Before(t.AccessExpiresAt)
 }
 
-// do makes an authenticated call: it attaches the stored access token,
-// refreshing it first if it expires within RefreshMargin, and refreshes and
-// retries once if the server answers token_expired.
+// do makes an authenticated JSON call (see authed).
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	return c.authed(ctx, func(bearer string) error { return c.call(ctx, method, path, bearer, in, out) })
+}
+
+// authed is the path of every authenticated request: send gets the stored
+// access token, refreshed first if it expires within RefreshMargin; if the
+// server answers token_expired, authed refreshes and calls send once more.
+func (c *Client) authed(ctx context.Context, send func(bearer string) error) error {
 	t, err := c.freshTokens(ctx, "")
 	if err != nil {
 		return err
 	}
-	err = c.call(ctx, method, path, t.AccessToken, in, out)
+	err = send(t.AccessToken)
 	if chusme.ErrorCode(err) != chusme.CodeTokenExpired {
 		return err
 	}
 	if t, err = c.freshTokens(ctx, t.AccessToken); err != nil {
 		return err
 	}
-	return c.call(ctx, method, path, t.AccessToken, in, out)
+	return send(t.AccessToken)
 }
 
-// call sends one request: in (if not nil) as the JSON body, bearer (if not
+// call sends one JSON request: in (if not nil) as the body, bearer (if not
 // empty) as the access token; it decodes a 2xx answer into out (if not nil)
 // and turns a problem answer into *chusme.Error.
 func (c *Client) call(ctx context.Context, method, path, bearer string, in, out any) error {
-	var body io.Reader
+	var body []byte
+	hdr := map[string]string{"Accept": "application/json, application/problem+json"}
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return fmt.Errorf("client: encoding request: %w", err)
 		}
-		body = bytes.NewReader(b)
+		body, hdr["Content-Type"] = b, "application/json"
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, body)
+	data, _, status, err := c.rawCall(ctx, method, path, bearer, body, hdr)
+	if err != nil || out == nil || status == http.StatusNoContent {
+		return err
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("client: %s %s: decoding response: %w", method, path, err)
+	}
+	return nil
+}
+
+// rawCall sends one request with a raw body (if not nil), the headers hdr
+// (over a default Accept of bytes or JSON) and bearer (if not empty) as the
+// access token. It returns the answer's body, headers and status for a 2xx
+// or 304 answer and turns a problem answer into *chusme.Error.
+func (c *Client) rawCall(ctx context.Context, method, path, bearer string, body []byte, hdr map[string]string) ([]byte, http.Header, int, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, rd)
 	if err != nil {
-		return fmt.Errorf("client: %w", err)
+		return nil, nil, 0, fmt.Errorf("client: %w", err)
 	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/octet-stream, application/json, application/problem+json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
 	}
-	req.Header.Set("Accept", "application/json, application/problem+json")
 	if c.userAgent != "" {
 		req.Header.Set("User-Agent", c.userAgent)
 	}
@@ -492,26 +517,20 @@ func (c *Client) call(ctx context.Context, method, path, bearer string, in, out 
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("client: %s %s: %w", method, path, err)
+		return nil, nil, 0, fmt.Errorf("client: %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseSize+1))
 	if err != nil {
-		return fmt.Errorf("client: %s %s: reading response: %w", method, path, err)
+		return nil, nil, 0, fmt.Errorf("client: %s %s: reading response: %w", method, path, err)
 	}
 	if len(data) > maxResponseSize {
-		return fmt.Errorf("client: %s %s: response larger than %d bytes", method, path, maxResponseSize)
+		return nil, nil, 0, fmt.Errorf("client: %s %s: response larger than %d bytes", method, path, maxResponseSize)
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return problemError(method, path, resp, data)
+	if (resp.StatusCode < 200 || resp.StatusCode > 299) && resp.StatusCode != http.StatusNotModified {
+		return nil, nil, resp.StatusCode, problemError(method, path, resp, data)
 	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
-		return nil
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("client: %s %s: decoding response: %w", method, path, err)
-	}
-	return nil
+	return data, resp.Header, resp.StatusCode, nil
 }
 
 // problemError rebuilds the server's error from a problem+json body, or

@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/client/keyfile"
+	"github.com/chusme/chusme/client/vault"
 )
 
 // Register a new key with an invite, log in and ask who the session is.
@@ -89,4 +91,37 @@ func ExampleClient_CreateInvite() {
 		log.Fatal(err)
 	}
 	fmt.Println(inv.Invite, inv.ExpiresAt)
+}
+
+// Rotate the identity key kept in a key file, settling first a rotation
+// that an earlier run left unfinished, then log in with the new key.
+func ExampleClient_RotateKeyFile() {
+	c, err := client.New("http://127.0.0.1:1984")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	const path = "identity.key"
+	if finished, err := c.FinishKeyFileRotation(ctx, path); err != nil {
+		log.Fatal(err)
+	} else if finished {
+		fmt.Println("the earlier rotation had reached the server")
+		return
+	}
+	passphrase := func(string) ([]byte, error) { return []byte("passphrase"), nil }
+	entry, newKey, err := c.RotateKeyFile(ctx, path, passphrase, vault.DefaultParams)
+	if errors.Is(err, client.ErrRotationUnknown) {
+		log.Fatal("the server may or may not have it: run again to settle it")
+	} else if err != nil {
+		log.Fatal(err)
+	}
+	defer clear(newKey)
+	kf, err := keyfile.Read(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := c.Login(ctx, newKey, client.LoginFingerprint(kf.IdentityFingerprint())); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("rotated; until", entry.AcceptedAt.Add(chusme.RotationCancelWindow), path+client.RotationOldSuffix, "can cancel it")
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -142,45 +141,6 @@ func (c *Client) DisableTOTP(ctx context.Context, code string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/me/totp", req, nil)
 }
 
-// rawCall sends a request with a raw body and headers, and returns the
-// answer's body and headers for a 2xx (or 304) answer.
-func (c *Client) rawCall(ctx context.Context, method, path, bearer string, body []byte, hdr map[string]string) ([]byte, http.Header, int, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, rd)
-	if err != nil {
-		return nil, nil, 0, fmt.Errorf("client: %w", err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	req.Header.Set("Accept", "application/octet-stream, application/json, application/problem+json")
-	if c.userAgent != "" {
-		req.Header.Set("User-Agent", c.userAgent)
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, nil, 0, fmt.Errorf("client: %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseSize+1))
-	if err != nil {
-		return nil, nil, 0, fmt.Errorf("client: %s %s: reading response: %w", method, path, err)
-	}
-	if len(data) > maxResponseSize {
-		return nil, nil, 0, fmt.Errorf("client: %s %s: response larger than %d bytes", method, path, maxResponseSize)
-	}
-	if (resp.StatusCode < 200 || resp.StatusCode > 299) && resp.StatusCode != http.StatusNotModified {
-		return nil, nil, resp.StatusCode, problemError(method, path, resp, data)
-	}
-	return data, resp.Header, resp.StatusCode, nil
-}
-
 // Blob returns identity fp's blob and its ETag (GET
 // /v1/identities/{fp}/blob; public, rate-limited per IP). ErrNoBackup's
 // code, chusme.CodeNotFound, if there is none.
@@ -207,21 +167,11 @@ func (c *Client) PutBlob(ctx context.Context, fp string, content []byte, etag st
 	if etag != "" {
 		hdr = map[string]string{"Content-Type": "application/octet-stream", "If-Match": etag}
 	}
-	put := func(access string) (http.Header, error) {
-		_, h, _, err := c.rawCall(ctx, http.MethodPut, "/v1/identities/"+fp+"/blob", access, content, hdr)
-		return h, err
-	}
-	t, err := c.freshTokens(ctx, "")
-	if err != nil {
-		return "", err
-	}
-	h, err := put(t.AccessToken)
-	if chusme.ErrorCode(err) == chusme.CodeTokenExpired {
-		if t, err = c.freshTokens(ctx, t.AccessToken); err != nil {
-			return "", err
-		}
-		h, err = put(t.AccessToken)
-	}
+	var h http.Header
+	err := c.authed(ctx, func(bearer string) (err error) {
+		_, h, _, err = c.rawCall(ctx, http.MethodPut, "/v1/identities/"+fp+"/blob", bearer, content, hdr)
+		return err
+	})
 	if err != nil {
 		return "", err
 	}

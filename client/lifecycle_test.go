@@ -6,6 +6,10 @@ import (
 	"crypto/ed25519"
 	"encoding/base32"
 	"errors"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +18,7 @@ import (
 	"github.com/chusme/chusme/client/vault"
 	"github.com/chusme/chusme/internal/auth"
 	"github.com/chusme/chusme/internal/servertest"
+	"github.com/chusme/chusme/internal/tokens"
 )
 
 func TestLifecycleAgainstServer(t *testing.T) {
@@ -116,4 +121,90 @@ func TestLifecycleAgainstServer(t *testing.T) {
 	if _, _, err := other.VerifiedChain(ctx, fp); err == nil {
 		t.Fatal("a chain bound to another issuer verified")
 	}
+}
+
+// roundTripFunc is an http.RoundTripper made of a function: a test's hook
+// between a client and the real server.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+// RoundTrip implements http.RoundTripper.
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestPutBlobRefreshesOnce: PutBlob takes the path of every authenticated
+// call: an expired access token is refreshed once and the PUT sent again;
+// if the server still says token_expired, it stops there.
+func TestPutBlobRefreshesOnce(t *testing.T) {
+	ctx := t.Context()
+	s := servertest.Start(t)
+	_, _, _, key := adminAndUser(t, ctx, s)
+	fp := chusme.Fingerprint(key.Public().(ed25519.PublicKey))
+	// Between the client and the server: the next `left` blob PUTs go with
+	// an access token the server's own key signed an hour ago, so the
+	// server answers token_expired; PUTs and refreshes are counted.
+	var x struct {
+		expired               string
+		left, puts, refreshes atomic.Int32
+	}
+	store := &client.MemoryTokenStore{}
+	c := newClient(t, s.URL, client.WithTokenStore(store), client.WithHTTPClient(&http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		switch {
+		case r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/blob"):
+			x.puts.Add(1)
+			if x.left.Add(-1) >= 0 {
+				r = r.Clone(r.Context())
+				r.Header.Set("Authorization", "Bearer "+x.expired)
+			}
+		case r.URL.Path == "/v1/auth/refresh":
+			x.refreshes.Add(1)
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})}))
+	if _, err := c.Login(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	kr, err := tokens.LoadFile(filepath.Join(s.DataDir, "jwt-keys.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := store.Load(ctx)
+	past := &tokens.Issuer{Keys: kr, Issuer: s.URL, Audience: s.URL, Now: func() time.Time { return time.Now().Add(-time.Hour) }}
+	if x.expired, _, err = past.Issue(tok.Fingerprint, tok.SessionID); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("refreshes_and_retries", func(t *testing.T) {
+		x.left.Store(1)
+		x.puts.Store(0)
+		x.refreshes.Store(0)
+		etag, err := c.PutBlob(ctx, fp, []byte("first"), "")
+		if err != nil {
+			t.Fatalf("PutBlob with an expired access token: %v", err)
+		}
+		if p, r := x.puts.Load(), x.refreshes.Load(); p != 2 || r != 1 {
+			t.Fatalf("%d PUTs and %d refreshes, want 2 and 1", p, r)
+		}
+		if got, tag, err := c.Blob(ctx, fp); err != nil || string(got) != "first" || tag != etag {
+			t.Fatalf("Blob = %q %q %v, want %q %q", got, tag, err, "first", etag)
+		}
+		if now, _ := store.Load(ctx); now.RefreshToken == tok.RefreshToken {
+			t.Fatal("the refreshed tokens were not saved")
+		}
+	})
+	t.Run("stops_after_one_retry", func(t *testing.T) {
+		x.left.Store(2)
+		x.puts.Store(0)
+		x.refreshes.Store(0)
+		_, etag, err := c.Blob(ctx, fp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.PutBlob(ctx, fp, []byte("second"), etag)
+		wantCode(t, "PutBlob while every token is refused as expired", err, chusme.CodeTokenExpired)
+		if p, r := x.puts.Load(), x.refreshes.Load(); p != 2 || r != 1 {
+			t.Fatalf("%d PUTs and %d refreshes, want 2 and 1", p, r)
+		}
+		if got, _, _ := c.Blob(ctx, fp); string(got) != "first" {
+			t.Fatalf("the refused PUT changed the blob to %q", got)
+		}
+	})
 }

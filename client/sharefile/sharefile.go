@@ -107,7 +107,7 @@ func Save(path string, s *Share, passphrase []byte, p vault.Params, overwrite bo
 	if s == nil || s.KeyPackage == nil || s.PublicKeyPackage == nil {
 		return errors.New("sharefile: incomplete share")
 	}
-	if s.CeremonyID != "" && (len(s.CeremonyID) != 32 || !chusme.ValidFingerprint(s.CeremonyID+s.CeremonyID)) {
+	if s.CeremonyID != "" && !chusme.ValidCeremonyID(s.CeremonyID) {
 		return errors.New("sharefile: invalid ceremony id")
 	}
 	if err := check(s); err != nil {

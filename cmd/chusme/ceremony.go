@@ -94,13 +94,9 @@ func (e *env) keys(args []string) error {
 	return usagef("unknown keys subcommand %q; run chusme help", sub)
 }
 
-// validCeremonyID reports whether s is a ceremony id: 32 lowercase hex
-// digits.
-func validCeremonyID(s string) bool { return len(s) == 32 && chusme.ValidFingerprint(s+s) }
-
 // ceremonyIDArg parses a command taking exactly one ceremony ID.
 func ceremonyIDArg(name string, rest []string) (string, error) {
-	if len(rest) != 1 || !validCeremonyID(rest[0]) {
+	if len(rest) != 1 || !chusme.ValidCeremonyID(rest[0]) {
 		return "", usagef("%s: give exactly one ceremony ID (32 lowercase hex digits)", name)
 	}
 	return rest[0], nil
@@ -625,19 +621,6 @@ func keyIDArg(name string, s string) (string, error) {
 	return s, nil
 }
 
-// groupKey fetches a group key and checks that it is the key keyID names
-// (the id is the fingerprint of the public key).
-func (e *env) groupKey(c *client.Client, keyID string) (chusme.GroupKeyInfo, error) {
-	gk, err := c.GroupKey(e.ctx, keyID)
-	if err != nil {
-		return gk, err
-	}
-	if gk.KeyID != keyID || len(gk.PublicKey) != ed25519.PublicKeySize || chusme.GroupKeyID(gk.PublicKey) != keyID {
-		return gk, fmt.Errorf("the server answered another key than %s", keyID)
-	}
-	return gk, nil
-}
-
 // keysShow shows a group key.
 func (e *env) keysShow(args []string) error {
 	rest, err := parse(e.flags("keys show"), args)
@@ -655,7 +638,7 @@ func (e *env) keysShow(args []string) error {
 	if err != nil {
 		return err
 	}
-	gk, err := e.groupKey(c, keyID)
+	gk, err := c.GroupKey(e.ctx, keyID)
 	if err != nil {
 		return err
 	}
@@ -724,7 +707,7 @@ func (e *env) keysVerify(args []string) error {
 	if err != nil {
 		return err
 	}
-	gk, err := e.groupKey(c, keyID)
+	gk, err := c.GroupKey(e.ctx, keyID)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,12 +21,6 @@ import (
 	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/client/keyfile"
 	"github.com/chusme/chusme/client/vault"
-)
-
-// File names of a key rotation in progress, beside identity.key.
-const (
-	newKeySuffix = ".new" // the rotated-to key, until the server confirmed the rotation
-	oldKeySuffix = ".old" // the rotated-from key, kept to cancel the rotation within 72 h
 )
 
 const lifecycleUsage = `
@@ -372,15 +365,11 @@ func (e *env) backupRestore(args []string) error {
 	})
 }
 
-// rotate runs rotate and rotate cancel.
-//
-// A rotation is crash-safe on the client: the new key is first written to
-// identity.key.new and the current key copied to identity.key.old; only
-// when the server has confirmed the rotation does identity.key.new replace
-// identity.key (an atomic rename). If the answer was lost, the next
-// chusme rotate looks at the server's chain and finishes or undoes the
-// swap. identity.key.old stays: it is the key that can cancel the rotation
-// for 72 hours.
+// rotate runs rotate and rotate cancel: client.RotateKeyFile's crash-safe
+// sequence on the identity key file (the new key in identity.key.new until
+// the server confirmed, the replaced one kept in identity.key.old for 72
+// hours). A rotation whose answer was lost is settled by the next chusme
+// rotate (client.FinishKeyFileRotation).
 func (e *env) rotate(args []string) error {
 	fs := e.flags("rotate")
 	rest, err := parse(fs, args)
@@ -405,72 +394,31 @@ func (e *env) rotate(args []string) error {
 	if err != nil {
 		return err
 	}
-	if done, err := e.finishRotation(c, path); err != nil || done {
-		return err
-	}
-	kf, err := keyfile.Read(path)
+	finished, err := c.FinishKeyFileRotation(e.ctx, path)
 	if err != nil {
 		return err
 	}
-	fp := kf.IdentityFingerprint()
-	pass, err := e.passphrase(fmt.Sprintf("Passphrase for %s: ", path), false)
+	if finished {
+		if !e.json {
+			fmt.Fprintln(e.stderr, "The previous rotation had reached the server: its new key is now the identity key. Run chusme login.")
+		}
+		return e.output(struct {
+			Finished bool `json:"finished_previous_rotation"`
+		}{true}, func(w io.Writer) { fmt.Fprintln(w, "finished the previous rotation") })
+	}
+	fp, err := e.identityFingerprint()
 	if err != nil {
 		return err
 	}
-	defer clear(pass)
-	oldKey, err := kf.Open(pass)
-	if err != nil {
-		return err
-	}
-	defer clear(oldKey)
-	_, newKey, err := ed25519.GenerateKey(nil)
-	if err != nil {
+	entry, newKey, err := c.RotateKeyFile(e.ctx, path, e.keyFilePassphrase, params)
+	if errors.Is(err, client.ErrRotationUnknown) {
+		return fmt.Errorf("%w (run chusme rotate again to finish or undo it)", err)
+	} else if err != nil {
 		return err
 	}
 	defer clear(newKey)
-	// 1. Both keys on disk before the server hears of the new one.
-	if err := keyfile.SaveFor(path+newKeySuffix, fp, newKey, pass, params, true); err != nil {
-		return err
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	// A refused rotation puts back the identity.key.old of an earlier one
-	// (it may still be needed to cancel that one).
-	prevOld, prevErr := os.ReadFile(path + oldKeySuffix)
-	if err := keyfile.WriteBytes(path+oldKeySuffix, raw); err != nil {
-		return err
-	}
-	// 2. The rotation.
-	entry, err := c.Rotate(e.ctx, fp, oldKey, newKey)
-	if err != nil {
-		if chusme.ErrorCode(err) != chusme.CodeInternal && errors.As(err, new(*chusme.Error)) {
-			// The server refused it: nothing changed there.
-			os.Remove(path + newKeySuffix)
-			if prevErr == nil {
-				keyfile.WriteBytes(path+oldKeySuffix, prevOld)
-			} else {
-				os.Remove(path + oldKeySuffix)
-			}
-		} else {
-			err = fmt.Errorf("%w (the outcome is unknown: run chusme rotate again to finish or undo it; both keys are kept)", err)
-		}
-		return err
-	}
-	// 3. The server has the new key: make it the local one.
-	if err := os.Rename(path+newKeySuffix, path); err != nil {
-		return fmt.Errorf("the rotation is done but %s could not replace %s: %w", path+newKeySuffix, path, err)
-	}
-	// Every session ended with the rotation; log in again with the new key.
-	_, lerr := c.Login(e.ctx, newKey, e.loginOptions("")...)
-	if !e.json {
-		until := entry.AcceptedAt.Add(chusme.RotationCancelWindow).Local().Format(time.RFC3339)
-		fmt.Fprintf(e.stderr, "Rotated. Until %s the old key (kept in %s) can cancel this with chusme rotate cancel.\n", until, path+oldKeySuffix)
-		if lerr != nil {
-			fmt.Fprintf(e.stderr, "Logging in again failed (%v); run chusme login.\n", lerr)
-		}
-	}
+	until := entry.AcceptedAt.Add(chusme.RotationCancelWindow).Local().Format(time.RFC3339)
+	e.logInAgain(c, newKey, fmt.Sprintf("Rotated. Until %s the old key (kept in %s) can cancel this with chusme rotate cancel.", until, path+client.RotationOldSuffix))
 	return e.output(entry, func(w io.Writer) {
 		fmt.Fprintf(w, "fingerprint\t%s\n", fp)
 		fmt.Fprintf(w, "seq\t%d\n", entry.Seq)
@@ -478,32 +426,23 @@ func (e *env) rotate(args []string) error {
 	})
 }
 
-// finishRotation completes a rotation whose answer was lost: if
-// identity.key.new is the server's current key it replaces identity.key,
-// otherwise it is dropped. It reports whether it finished one.
-func (e *env) finishRotation(c *client.Client, path string) (bool, error) {
-	kf, err := keyfile.Read(path + newKeySuffix)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	} else if err != nil {
-		return false, err
+// keyFilePassphrase asks for the passphrase of the key file at path.
+func (e *env) keyFilePassphrase(path string) ([]byte, error) {
+	return e.passphrase(fmt.Sprintf("Passphrase for %s: ", path), false)
+}
+
+// logInAgain logs in with key once a rotation or its cancellation has ended
+// every session, and (without --json) tells the user done and whether that
+// login failed.
+func (e *env) logInAgain(c *client.Client, key ed25519.PrivateKey, done string) {
+	_, err := c.Login(e.ctx, key, e.loginOptions("")...)
+	if e.json {
+		return
 	}
-	_, cur, err := c.VerifiedChain(e.ctx, kf.IdentityFingerprint())
+	fmt.Fprintln(e.stderr, done)
 	if err != nil {
-		return false, err
+		fmt.Fprintf(e.stderr, "Logging in again failed (%v); run chusme login.\n", err)
 	}
-	if cur.Equal(ed25519.PublicKey(kf.PublicKey)) {
-		if err := os.Rename(path+newKeySuffix, path); err != nil {
-			return false, err
-		}
-		if !e.json {
-			fmt.Fprintln(e.stderr, "The previous rotation had reached the server: its new key is now the identity key. Run chusme login.")
-		}
-		return true, e.output(struct {
-			Finished bool `json:"finished_previous_rotation"`
-		}{true}, func(w io.Writer) { fmt.Fprintln(w, "finished the previous rotation") })
-	}
-	return false, os.Remove(path + newKeySuffix)
 }
 
 // rotateCancel cancels the last rotation with the key it replaced: the
@@ -518,45 +457,16 @@ func (e *env) rotateCancel() error {
 	if err != nil {
 		return err
 	}
-	kf, err := keyfile.Read(path)
+	fp, err := e.identityFingerprint()
 	if err != nil {
 		return err
 	}
-	fp := kf.IdentityFingerprint()
-	head, err := c.PendingRotation(e.ctx, fp)
-	if err != nil {
-		return err
-	}
-	signer := path
-	if !ed25519.PublicKey(kf.PublicKey).Equal(ed25519.PublicKey(head.OldKey)) {
-		old, err := keyfile.Read(path + oldKeySuffix)
-		if err != nil || !ed25519.PublicKey(old.PublicKey).Equal(ed25519.PublicKey(head.OldKey)) {
-			return errors.New("neither the identity key nor identity.key.old is the key the last rotation replaced")
-		}
-		signer = path + oldKeySuffix
-	}
-	key, _, err := e.openKeyFile(signer)
+	entry, key, err := c.CancelKeyFileRotation(e.ctx, path, e.keyFilePassphrase)
 	if err != nil {
 		return err
 	}
 	defer clear(key)
-	entry, err := c.CancelRotation(e.ctx, fp, key)
-	if err != nil {
-		return err
-	}
-	if signer != path {
-		// The restored key is the identity key again.
-		if err := os.Rename(signer, path); err != nil {
-			return fmt.Errorf("the rotation is cancelled but %s could not replace %s: %w", signer, path, err)
-		}
-	}
-	_, lerr := c.Login(e.ctx, key, e.loginOptions("")...)
-	if !e.json {
-		fmt.Fprintln(e.stderr, "Rotation cancelled: the old key is the identity key again, and every session has ended.")
-		if lerr != nil {
-			fmt.Fprintf(e.stderr, "Logging in again failed (%v); run chusme login.\n", lerr)
-		}
-	}
+	e.logInAgain(c, key, "Rotation cancelled: the old key is the identity key again, and every session has ended.")
 	return e.output(entry, func(w io.Writer) {
 		fmt.Fprintf(w, "fingerprint\t%s\n", fp)
 		fmt.Fprintf(w, "cancelled\t%d\n", entry.Cancels)

@@ -14,8 +14,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -105,12 +103,6 @@ func identifier(fp string) (frost.Identifier, error) {
 	return frost.DeriveIdentifier([]byte(fp))
 }
 
-func newID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 func invalid(format string, args ...any) error {
 	return chusme.Errorf(chusme.CodeInvalidRequest, format, args...)
 }
@@ -162,7 +154,7 @@ func (s *Service) Create(ctx context.Context, caller string, req chusme.CreateCe
 	}
 	now := s.now()
 	c := chusme.Ceremony{
-		ID: newID(), Kind: req.Kind, Creator: caller, Status: chusme.CeremonyOpen, Round: 1,
+		ID: chusme.NewCeremonyID(), Kind: req.Kind, Creator: caller, Status: chusme.CeremonyOpen, Round: 1,
 		Submitted: []string{}, Culprits: []string{}, Deadline: now.Add(s.cfg.RoundTimeout), Version: 1,
 		CreatedAt: now, UpdatedAt: now, RoundStarted: now,
 	}

@@ -72,7 +72,7 @@ func ceremonyInfo(c chusme.Ceremony) chusme.CeremonyInfo {
 // ceremonyID reads the {id} path value; a malformed id is simply unknown.
 func ceremonyID(r *http.Request) (string, error) {
 	id := r.PathValue("id")
-	if len(id) != 32 || !chusme.ValidFingerprint(id+id) {
+	if !chusme.ValidCeremonyID(id) {
 		return "", chusme.Errorf(chusme.CodeNotFound, "no such ceremony")
 	}
 	return id, nil

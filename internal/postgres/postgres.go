@@ -47,19 +47,11 @@ var _ chusme.Store = (*DB)(nil)
 // string, as pgxpool.ParseConfig reads it, including pool_max_conns) and
 // applies any migration not applied yet.
 func Open(ctx context.Context, dsn string) (*DB, error) {
-	cfg, err := pgxpool.ParseConfig(dsn)
+	pool, err := OpenPool(ctx, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: open: %w", err)
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: open: %w", err)
+		return nil, err
 	}
 	db := &DB{pool: pool}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("postgres: open: %w", err)
-	}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

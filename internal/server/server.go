@@ -20,12 +20,14 @@ import (
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/auth"
 	"github.com/chusme/chusme/internal/ceremony"
+	"github.com/chusme/chusme/internal/crossnode"
 	"github.com/chusme/chusme/internal/httpapi"
 	"github.com/chusme/chusme/internal/identity"
 	"github.com/chusme/chusme/internal/metrics"
 	"github.com/chusme/chusme/internal/postgres"
 	"github.com/chusme/chusme/internal/secrets"
 	"github.com/chusme/chusme/internal/sqlite"
+	"github.com/chusme/chusme/internal/storecopy"
 	"github.com/chusme/chusme/internal/tokens"
 	"github.com/chusme/chusme/internal/wsapi"
 )
@@ -130,12 +132,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	onBan := realtime.Banned
 	if db, ok := store.(*postgres.DB); ok {
 		// Several nodes may share the database: exchange events with them.
-		ban, stop, err := startCrossNode(ctx, db, ceremonies, realtime, log)
+		relay, err := crossnode.Start(ctx, db, ceremonies, realtime, log)
 		if err != nil {
 			return err
 		}
-		defer stop()
-		onBan = ban
+		defer relay.Stop()
+		onBan = relay.Banned
 	}
 	api := httpapi.New(httpapi.Config{
 		Version:        Version,
@@ -309,6 +311,35 @@ func runKeys(args []string, getenv func(string) string, stdout, stderr io.Writer
 	}
 	fmt.Fprintf(stdout, "new signing key %s; running servers pick it up within %s\n", k.ID, keyReloadInterval)
 	return nil
+}
+
+// runStore implements `chusmed store copy --from SQLITE --to POSTGRES`.
+func runStore(ctx context.Context, args []string, stdout io.Writer) error {
+	const usage = "usage: chusmed store copy --from sqlite:PATH --to postgres://URL"
+	if len(args) == 0 || args[0] != "copy" {
+		return errors.New(usage)
+	}
+	var from, to string
+	for i := 1; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--from" && i+1 < len(args):
+			from = args[i+1]
+			i++
+		case strings.HasPrefix(a, "--from="):
+			from = strings.TrimPrefix(a, "--from=")
+		case a == "--to" && i+1 < len(args):
+			to = args[i+1]
+			i++
+		case strings.HasPrefix(a, "--to="):
+			to = strings.TrimPrefix(a, "--to=")
+		default:
+			return fmt.Errorf("chusmed store copy: unexpected argument %q; %s", a, usage)
+		}
+	}
+	if from == "" || to == "" {
+		return errors.New(usage)
+	}
+	return storecopy.Copy(ctx, from, to, stdout)
 }
 
 // runBackup implements `chusmed backup --to FILE`: a consistent online copy

@@ -191,3 +191,25 @@ func TestBackupOnline(t *testing.T) {
 		t.Fatal("backup overwrote an existing file")
 	}
 }
+
+// TestStoreCopyArguments: store copy only goes from a SQLite file to a
+// postgres:// URL.
+func TestStoreCopyArguments(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "chusme.db")
+	for name, args := range map[string][]string{
+		"no arguments":    {"store", "copy"},
+		"no subcommand":   {"store"},
+		"from postgres":   {"store", "copy", "--from", "postgres://x/y", "--to", "postgres://x/z"},
+		"to a file":       {"store", "copy", "--from", db, "--to", "/tmp/x.db"},
+		"missing source":  {"store", "copy", "--from", db, "--to", "postgres://127.0.0.1:1/none"},
+		"unknown flag":    {"store", "copy", "--from", db, "--to", "postgres://x/y", "--force"},
+		"wrong operation": {"store", "move", "--from", db, "--to", "postgres://x/y"},
+	} {
+		t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
+			var out bytes.Buffer
+			if err := server.Run(t.Context(), args, func(string) string { return "" }, &out, &out); err == nil {
+				t.Fatalf("store copy accepted %q", args)
+			}
+		})
+	}
+}

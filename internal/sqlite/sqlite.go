@@ -15,8 +15,6 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
-	"strconv"
-	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -50,17 +48,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: open: empty path")
 	}
-	// A file: URI, so that SQLite's mode parameter applies; escape the
-	// characters that would otherwise end or escape the path.
-	uri := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	common := url.Values{"_pragma": {
-		"busy_timeout(" + strconv.Itoa(busyTimeout) + ")",
-		"foreign_keys(1)",
-	}}
-	dsn := uri + "?mode=rw&" + common.Encode()
-
-	wq := url.Values{"_pragma": append(common["_pragma"], "journal_mode(WAL)", "synchronous(NORMAL)"), "_txlock": {"immediate"}}
-	write, err := sql.Open("sqlite", uri+"?mode=rwc&"+wq.Encode())
+	dsn := fileDSN(path, "rw", nil)
+	wq := url.Values{"_pragma": {"journal_mode(WAL)", "synchronous(NORMAL)"}, "_txlock": {"immediate"}}
+	write, err := sql.Open("sqlite", fileDSN(path, "rwc", wq))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -72,11 +62,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
 
-	rq := url.Values{"_pragma": append(common["_pragma"], "query_only(1)")}
-	read, err := sql.Open("sqlite", uri+"?mode=ro&"+rq.Encode())
+	read, err := OpenReadOnly(path)
 	if err != nil {
 		write.Close()
-		return nil, fmt.Errorf("sqlite: open: %w", err)
+		return nil, err
 	}
 	n := max(4, runtime.NumCPU())
 	read.SetMaxOpenConns(n)

@@ -1,9 +1,8 @@
-package server_test
+package crossnode_test
 
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"testing"
 	"time"
 
@@ -21,39 +20,21 @@ import (
 func TestCrossNodeEvents(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
+	const issuer = "http://chusme.test" // both nodes'
 	dsn := pgtest.FreshDatabase(t)
 	dir := t.TempDir()
 	a := servertest.StartIn(t, dir, "--database", dsn, "--issuer", issuer)
 	b := servertest.StartIn(t, dir, "--database", dsn, "--issuer", issuer, "--ws-ping-interval", "1h")
 
-	_, admin, _ := ed25519.GenerateKey(rand.Reader)
-	adminPub := chusme.Bytes(admin.Public().(ed25519.PublicKey))
-	if st := post(t, a.URL+"/v1/setup", "", chusme.SetupRequest{SetupToken: b.SetupToken(t), PublicKey: adminPub, Signature: ed25519.Sign(admin, chusme.RegisterMessage(issuer, adminPub))}, nil); st != 201 {
-		t.Fatalf("setup: %d", st)
+	ids := a.SetUp(t, client.WithIssuer(issuer))
+	admin, user, onA := ids.AdminKey, ids.UserKey, ids.Admin
+	onB, err := client.New(b.URL, client.WithTokenStore(&client.MemoryTokenStore{}), client.WithIssuer(issuer))
+	if err != nil {
+		t.Fatal(err)
 	}
-	adminTok := login(t, a.URL, admin)
-	var inv chusme.InviteResponse
-	if st := post(t, a.URL+"/v1/admin/invites", adminTok.AccessToken, chusme.InviteRequest{TTLSeconds: 3600}, &inv); st != 201 {
-		t.Fatalf("invite: %d", st)
+	if _, err := onB.Login(ctx, user); err != nil {
+		t.Fatal(err)
 	}
-	_, user, _ := ed25519.GenerateKey(rand.Reader)
-	userPub := chusme.Bytes(user.Public().(ed25519.PublicKey))
-	if st := post(t, a.URL+"/v1/identities", "", chusme.RegisterRequest{PublicKey: userPub, Signature: ed25519.Sign(user, chusme.RegisterMessage(issuer, userPub)), Invite: inv.Invite}, nil); st != 201 {
-		t.Fatalf("register: %d", st)
-	}
-	newClient := func(url string, k ed25519.PrivateKey) *client.Client {
-		t.Helper()
-		c, err := client.New(url, client.WithTokenStore(&client.MemoryTokenStore{}), client.WithIssuer(issuer))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.Login(ctx, k); err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	onA := newClient(a.URL, admin)
-	onB := newClient(b.URL, user)
 
 	events := make(chan chusme.CeremonyInfo, 64)
 	up := make(chan bool, 16)

@@ -1,4 +1,9 @@
-package server
+// Package storecopy copies a SQLite store into an empty PostgreSQL database
+// and verifies the copy (`chusmed store copy`): every table, in one
+// transaction, with row counts and per-table SHA-256 checksums read back
+// from both. The engines open both databases and apply their migrations;
+// this package moves rows between them.
+package storecopy
 
 import (
 	"context"
@@ -39,43 +44,15 @@ type copyResult struct {
 	source, target string // hex SHA-256 of the rows in canonical form
 }
 
-// runStore implements `chusmed store copy --from SQLITE --to POSTGRES`.
-func runStore(ctx context.Context, args []string, stdout io.Writer) error {
-	const usage = "usage: chusmed store copy --from sqlite:PATH --to postgres://URL"
-	if len(args) == 0 || args[0] != "copy" {
-		return errors.New(usage)
-	}
-	var from, to string
-	for i := 1; i < len(args); i++ {
-		switch a := args[i]; {
-		case a == "--from" && i+1 < len(args):
-			from = args[i+1]
-			i++
-		case strings.HasPrefix(a, "--from="):
-			from = strings.TrimPrefix(a, "--from=")
-		case a == "--to" && i+1 < len(args):
-			to = args[i+1]
-			i++
-		case strings.HasPrefix(a, "--to="):
-			to = strings.TrimPrefix(a, "--to=")
-		default:
-			return fmt.Errorf("chusmed store copy: unexpected argument %q; %s", a, usage)
-		}
-	}
-	if from == "" || to == "" {
-		return errors.New(usage)
-	}
-	return storeCopy(ctx, from, to, stdout)
-}
-
-// storeCopy copies every table of the SQLite store at from (except
-// schema_migrations) into the empty PostgreSQL database at to, in one
-// transaction, then verifies row counts and per-table checksums read back
-// from both databases.
+// Copy copies every table of the SQLite store at from (sqlite:PATH or a
+// file path), except schema_migrations, into the empty PostgreSQL database
+// at to (a postgres:// URL), in one transaction, then verifies row counts
+// and per-table checksums read back from both databases; it writes the
+// verification table to out. It refuses a target with rows in any table.
 //
 // Servers must not run on the SQLite store during the copy: a write between
 // the copy and the verification shows as a mismatch.
-func storeCopy(ctx context.Context, from, to string, stdout io.Writer) error {
+func Copy(ctx context.Context, from, to string, out io.Writer) error {
 	if strings.HasPrefix(from, "postgres://") || strings.HasPrefix(from, "postgresql://") {
 		return errors.New("chusmed store copy: --from must be a SQLite store (sqlite:PATH or a file path); copy between PostgreSQL databases with pg_dump")
 	}
@@ -101,7 +78,7 @@ func storeCopy(ctx context.Context, from, to string, stdout io.Writer) error {
 		return err
 	}
 	src.Close()
-	lite, err := openSQLiteReadOnly(path)
+	lite, err := sqlite.OpenReadOnly(path)
 	if err != nil {
 		return err
 	}
@@ -110,7 +87,7 @@ func storeCopy(ctx context.Context, from, to string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	pool, err := pgxpool.New(ctx, to)
+	pool, err := postgres.OpenPool(ctx, to)
 	if err != nil {
 		return fmt.Errorf("chusmed store copy: %w", err)
 	}
@@ -182,7 +159,7 @@ func storeCopy(ctx context.Context, from, to string, stdout io.Writer) error {
 		results = append(results, copyResult{t.name, n1, s1, s2})
 		total += n1
 	}
-	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "table\trows\tchecksum\tok")
 	for _, r := range results {
 		ok := "ok"
@@ -195,37 +172,36 @@ func storeCopy(ctx context.Context, from, to string, stdout io.Writer) error {
 	if len(bad) > 0 {
 		return fmt.Errorf("chusmed store copy: the copy committed but does not match the source (was a server writing to %s?):\n%s", path, strings.Join(bad, "\n"))
 	}
-	fmt.Fprintf(stdout, "copied %d rows in %d tables from %s to %s; row counts and SHA-256 checksums verified\n", total, len(tables), path, u.Redacted())
+	fmt.Fprintf(out, "copied %d rows in %d tables from %s to %s; row counts and SHA-256 checksums verified\n", total, len(tables), path, u.Redacted())
 	return nil
-}
-
-// openSQLiteReadOnly opens the SQLite file at path read-only, as the
-// engine's own readers do.
-func openSQLiteReadOnly(path string) (*sql.DB, error) {
-	uri := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	q := url.Values{"_pragma": {"busy_timeout(5000)", "query_only(1)"}}
-	db, err := sql.Open("sqlite", uri+"?mode=ro&"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("chusmed store copy: %w", err)
-	}
-	return db, nil
 }
 
 // sqliteTables lists the SQLite store's tables, except SQLite's own and
 // schema_migrations, which each engine keeps for itself.
 func sqliteTables(ctx context.Context, db *sql.DB) ([]string, error) {
-	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master
+	return sqliteNames(ctx, db, "listing tables", `SELECT name FROM sqlite_master
 		WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name <> 'schema_migrations'
 		ORDER BY name`)
+}
+
+// sqliteColumns lists a SQLite table's columns.
+func sqliteColumns(ctx context.Context, db *sql.DB, table string) ([]string, error) {
+	return sqliteNames(ctx, db, "listing the columns of "+table, `SELECT name FROM pragma_table_info(?)`, table)
+}
+
+// sqliteNames runs a query of one text column and returns its values; what
+// says what it was for in an error.
+func sqliteNames(ctx context.Context, db *sql.DB, what, query string, args ...any) ([]string, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("chusmed store copy: listing tables: %w", err)
+		return nil, fmt.Errorf("chusmed store copy: %s: %w", what, err)
 	}
 	defer rows.Close()
 	var names []string
 	for rows.Next() {
 		var n string
 		if err := rows.Scan(&n); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("chusmed store copy: %s: %w", what, err)
 		}
 		names = append(names, n)
 	}
@@ -380,24 +356,6 @@ func fkOrder(tables []copyTable, parents map[string][]string) ([]copyTable, erro
 		}
 	}
 	return out, nil
-}
-
-// sqliteColumns lists a SQLite table's columns.
-func sqliteColumns(ctx context.Context, lite *sql.DB, table string) ([]string, error) {
-	rows, err := lite.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, table)
-	if err != nil {
-		return nil, fmt.Errorf("chusmed store copy: %w", err)
-	}
-	defer rows.Close()
-	var cols []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
-		cols = append(cols, c)
-	}
-	return cols, rows.Err()
 }
 
 // selectList quotes columns for a SELECT in SQLite or PostgreSQL (both take

@@ -1,4 +1,10 @@
-package server
+// Package crossnode relays events between chusmed nodes that share one
+// PostgreSQL database: each node publishes its ceremony changes and bans
+// with NOTIFY, and delivers the other nodes' ones (received with LISTEN) to
+// the WebSocket clients and long-polls it serves. Events are hints, never
+// secrets: a node that missed some (its listening connection dropped)
+// re-reads every open ceremony.
+package crossnode
 
 import (
 	"context"
@@ -30,10 +36,10 @@ type nodeEvent struct {
 	Node string `json:"node"` // the publishing node; it ignores its own events
 }
 
-// crossNode publishes this node's ceremony changes and bans through
-// PostgreSQL LISTEN/NOTIFY and delivers other nodes' ones to the WebSocket
-// clients connected here.
-type crossNode struct {
+// Relay publishes this node's ceremony changes and bans through PostgreSQL
+// LISTEN/NOTIFY and delivers other nodes' ones to the WebSocket clients
+// connected here.
+type Relay struct {
 	db         *postgres.DB
 	node       string
 	ceremonies *ceremony.Service
@@ -41,42 +47,57 @@ type crossNode struct {
 	log        *slog.Logger
 	out        chan nodeEvent
 
+	cancel               context.CancelFunc
+	listening, published <-chan struct{} // closed when each loop has ended
+
 	mu   sync.Mutex
 	open map[string]bool // ceremonies known to be open: resync re-reads them even once closed
 }
 
-// startCrossNode starts listening (the first LISTEN is in place when it
-// returns) and publishing. It returns the ban hook that replaces
-// realtime.Banned, and stop, which ends both and waits for them.
-func startCrossNode(ctx context.Context, db *postgres.DB, ceremonies *ceremony.Service, realtime *wsapi.Server, log *slog.Logger) (onBan func(string), stop func(), err error) {
+// Start starts relaying (the first LISTEN is in place when it returns):
+// from now on the changes ceremonies reports are published, and other
+// nodes' changes and bans reach ceremonies' waiters and realtime's
+// connections. Bans made here go through Banned. Stop ends it.
+func Start(ctx context.Context, db *postgres.DB, ceremonies *ceremony.Service, realtime *wsapi.Server, log *slog.Logger) (*Relay, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	x := &crossNode{
+	x := &Relay{
 		db: db, node: rand.Text(), ceremonies: ceremonies, realtime: realtime, log: log,
-		out: make(chan nodeEvent, eventQueue), open: map[string]bool{},
+		out: make(chan nodeEvent, eventQueue), open: map[string]bool{}, cancel: cancel,
 	}
 	listening, err := db.Listen(ctx, eventsChannel, func(p string) { x.received(ctx, p) }, func() { x.resync(ctx) }, log)
 	if err != nil {
 		cancel()
-		return nil, nil, err
+		return nil, err
 	}
 	published := make(chan struct{})
 	go func() {
 		defer close(published)
 		x.publish(ctx)
 	}()
+	x.listening, x.published = listening, published
 	ceremonies.OnChange(func(c chusme.Ceremony) {
 		x.track(c)
 		x.send(nodeEvent{Kind: "ceremony", ID: c.ID})
 	})
-	onBan = func(fp string) {
-		realtime.Banned(fp)
-		x.send(nodeEvent{Kind: "ban", FP: fp})
-	}
-	return onBan, func() { cancel(); <-listening; <-published }, nil
+	return x, nil
+}
+
+// Banned closes identity fp's WebSockets here (realtime.Banned) and tells
+// the other nodes to close theirs: the ban hook of a node that relays.
+func (x *Relay) Banned(fp string) {
+	x.realtime.Banned(fp)
+	x.send(nodeEvent{Kind: "ban", FP: fp})
+}
+
+// Stop ends listening and publishing and waits for both.
+func (x *Relay) Stop() {
+	x.cancel()
+	<-x.listening
+	<-x.published
 }
 
 // send queues ev for publication without blocking.
-func (x *crossNode) send(ev nodeEvent) {
+func (x *Relay) send(ev nodeEvent) {
 	ev.Node = x.node
 	select {
 	case x.out <- ev:
@@ -86,7 +107,7 @@ func (x *crossNode) send(ev nodeEvent) {
 }
 
 // publish notifies the queued events in order until ctx ends.
-func (x *crossNode) publish(ctx context.Context) {
+func (x *Relay) publish(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -101,7 +122,7 @@ func (x *crossNode) publish(ctx context.Context) {
 }
 
 // received handles another node's event.
-func (x *crossNode) received(ctx context.Context, payload string) {
+func (x *Relay) received(ctx context.Context, payload string) {
 	var ev nodeEvent
 	if err := json.Unmarshal([]byte(payload), &ev); err != nil {
 		x.log.Warn("ignoring a malformed cross-node event", "err", err)
@@ -120,7 +141,7 @@ func (x *crossNode) received(ctx context.Context, payload string) {
 
 // push re-reads a ceremony changed elsewhere and delivers it as a local
 // change is: to the members' WebSockets and the long-polls.
-func (x *crossNode) push(ctx context.Context, id string) {
+func (x *Relay) push(ctx context.Context, id string) {
 	c, err := x.db.GetCeremony(ctx, id)
 	if err != nil {
 		if chusme.ErrorCode(err) == chusme.CodeNotFound {
@@ -136,7 +157,7 @@ func (x *crossNode) push(ctx context.Context, id string) {
 }
 
 // track records whether c is open.
-func (x *crossNode) track(c chusme.Ceremony) {
+func (x *Relay) track(c chusme.Ceremony) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if c.Status == chusme.CeremonyOpen {
@@ -150,7 +171,7 @@ func (x *crossNode) track(c chusme.Ceremony) {
 // meanwhile are lost, so it pushes the current state of every open
 // ceremony, and of those known open before, which may have finished
 // meanwhile. Clients drop versions they already have.
-func (x *crossNode) resync(ctx context.Context) {
+func (x *Relay) resync(ctx context.Context) {
 	open, err := x.db.ListCeremonies(ctx, chusme.CeremonyFilter{Status: chusme.CeremonyOpen, Limit: 1 << 20})
 	if err != nil {
 		if ctx.Err() == nil {

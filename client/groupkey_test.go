@@ -1,0 +1,136 @@
+package client_test
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/internal/servertest"
+)
+
+// TestGroupKeyRefusesLyingServer: a proxy in front of the real server
+// rewrites GET /v1/keys/{id}; GroupKey accepts the honest answer and refuses
+// every rewritten one with ErrWrongGroupKey, naming the key.
+func TestGroupKeyRefusesLyingServer(t *testing.T) {
+	ctx := t.Context()
+	s := servertest.Start(t)
+	admin, user, _, userKey := adminAndUser(t, ctx, s)
+	inv, err := admin.CreateInvite(ctx, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, otherKey := newClient(t, s.URL), genKey(t)
+	if _, err := other.Register(ctx, otherKey, inv.Invite); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Login(ctx, otherKey); err != nil {
+		t.Fatal(err)
+	}
+	fps := []string{chusme.Fingerprint(userKey.Public().(ed25519.PublicKey)), chusme.Fingerprint(otherKey.Public().(ed25519.PublicKey))}
+	info, err := user.StartDKG(ctx, 2, fps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := make([]*client.DKGResult, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, c := range []*client.Client{user, other} {
+		key := []ed25519.PrivateKey{userKey, otherKey}[i]
+		wg.Go(func() { res[i], errs[i] = c.RunDKG(ctx, info.ID, key, nil) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("RunDKG %d: %v", i, err)
+		}
+		defer res[i].KeyPackage.Zero()
+	}
+	keyID := res[0].KeyID
+	honest, err := user.GroupKey(ctx, keyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The proxy applies lie (if set) to every group key it relays.
+	var mu sync.Mutex
+	var lie func(*chusme.GroupKeyInfo)
+	target, _ := url.Parse(s.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ModifyResponse = func(r *http.Response) error {
+		mu.Lock()
+		f := lie
+		mu.Unlock()
+		if f == nil || r.StatusCode != http.StatusOK || !strings.HasPrefix(r.Request.URL.Path, "/v1/keys/") {
+			return nil
+		}
+		var k chusme.GroupKeyInfo
+		if err := json.NewDecoder(r.Body).Decode(&k); err != nil {
+			return err
+		}
+		r.Body.Close()
+		f(&k)
+		b, _ := json.Marshal(k)
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		r.ContentLength = int64(len(b))
+		r.Header.Set("Content-Length", strconv.Itoa(len(b)))
+		return nil
+	}
+	proxy := httptest.NewServer(rp)
+	defer proxy.Close()
+	viaProxy := newClient(t, proxy.URL, client.WithIssuer(s.URL))
+	if _, err := viaProxy.Login(ctx, userKey); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("honest_answer_passes", func(t *testing.T) {
+		got, err := viaProxy.GroupKey(ctx, keyID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.PublicKey, honest.PublicKey) || !bytes.Equal(got.PublicKeyPackage, honest.PublicKeyPackage) || got.Threshold != 2 {
+			t.Fatalf("GroupKey through the proxy = %+v, want %+v", got, honest)
+		}
+	})
+	otherPub := genKey(t).Public().(ed25519.PublicKey)
+	for name, f := range map[string]func(*chusme.GroupKeyInfo){
+		"another_public_key": func(k *chusme.GroupKeyInfo) { k.PublicKey = chusme.Bytes(otherPub) },
+		"another_key_entirely": func(k *chusme.GroupKeyInfo) {
+			k.PublicKey, k.KeyID = chusme.Bytes(otherPub), chusme.GroupKeyID(otherPub)
+		},
+		"swapped_verifying_shares": func(k *chusme.GroupKeyInfo) {
+			a, b := k.Participants[0], k.Participants[1]
+			k.VerifyingShares[a], k.VerifyingShares[b] = k.VerifyingShares[b], k.VerifyingShares[a]
+		},
+		"another_verifying_share": func(k *chusme.GroupKeyInfo) { k.VerifyingShares[k.Participants[1]] = chusme.Bytes(otherPub) },
+		"a_participant_twice":     func(k *chusme.GroupKeyInfo) { k.Participants[1] = k.Participants[0] },
+		"another_threshold":       func(k *chusme.GroupKeyInfo) { k.Threshold = 1 },
+		"truncated_package":       func(k *chusme.GroupKeyInfo) { k.PublicKeyPackage = k.PublicKeyPackage[:len(k.PublicKeyPackage)-1] },
+	} {
+		t.Run(name+"_refused", func(t *testing.T) {
+			mu.Lock()
+			lie = f
+			mu.Unlock()
+			defer func() { mu.Lock(); lie = nil; mu.Unlock() }()
+			got, err := viaProxy.GroupKey(ctx, keyID)
+			if !errors.Is(err, client.ErrWrongGroupKey) || !strings.Contains(err.Error(), keyID) {
+				t.Fatalf("GroupKey = %v, want ErrWrongGroupKey naming %s", err, keyID)
+			}
+			if got.KeyID != "" || got.PublicKey != nil {
+				t.Fatalf("GroupKey returned the refused key %+v", got)
+			}
+		})
+	}
+}
