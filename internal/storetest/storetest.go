@@ -17,20 +17,12 @@ import (
 	"github.com/chusme/chusme"
 )
 
-// Run runs the suite. open must return a new, empty store for each call; Run
-// closes it when the subtest ends. Times in the suite have microsecond
-// precision, the finest that every engine keeps.
+// Run runs the suite. open must return a new, empty store for each call,
+// closed when the subtest ends (see Open). Times in the suite have
+// microsecond precision, the finest that every engine keeps.
 func Run(t *testing.T, open func(t *testing.T) chusme.Store) {
 	for _, tc := range append(tests[:len(tests):len(tests)], lifecycleTests...) {
-		t.Run(tc.name, func(t *testing.T) {
-			s := open(t)
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			tc.fn(t, s)
-		})
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
 }
 
