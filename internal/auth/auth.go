@@ -382,7 +382,7 @@ func (s *Service) decideRefresh(st chusme.RefreshState, next chusme.RefreshToken
 		return chusme.RefreshUpdate{Session: &sess, Tokens: []chusme.RefreshToken{p, latest}, New: &next}, nil
 	default:
 		sess = st.Session
-		sess.RevokedAt, sess.Reason = now, "reuse"
+		sess.RevokedAt, sess.Reason = now, chusme.RevokedReuse
 		return chusme.RefreshUpdate{Session: &sess}, chusme.Errorf(chusme.CodeRefreshReused, "refresh token was already used: the session is revoked")
 	}
 }
@@ -408,7 +408,7 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 
 // Logout revokes the principal's session.
 func (s *Service) Logout(ctx context.Context, p Principal) error {
-	return s.store.RevokeSession(ctx, p.SessionID, s.now().UTC(), "logout")
+	return s.store.RevokeSession(ctx, p.SessionID, s.now().UTC(), chusme.RevokedLogout)
 }
 
 // requireAdmin returns nil when the principal is an active administrator.
@@ -456,10 +456,11 @@ func (s *Service) Ban(ctx context.Context, p Principal, fp string) (chusme.Ident
 	if _, err := s.Identity(ctx, fp); err != nil {
 		return chusme.Identity{}, err
 	}
-	if err := s.store.BanIdentity(ctx, fp, s.now().UTC()); err != nil {
+	revoked, err := s.store.BanIdentity(ctx, fp, s.now().UTC(), chusme.RevokedBan)
+	if err != nil {
 		return chusme.Identity{}, err
 	}
-	s.log.Info("identity banned", "fingerprint", fp, "by", p.Fingerprint)
+	s.log.Info("identity banned", "fingerprint", fp, "by", p.Fingerprint, "sessions_revoked", len(revoked))
 	return s.store.GetIdentity(ctx, fp)
 }
 

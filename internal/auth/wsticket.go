@@ -14,10 +14,6 @@ import (
 // these report a banned identity as chusme.CodeBanned (its sessions were
 // revoked with reason "ban"), because the WebSocket close code differs.
 
-// banReason is the reason the store records on the sessions of a banned
-// identity (chusme.Store.BanIdentity).
-const banReason = "ban"
-
 // IssueWSTicket returns a new single-use WebSocket ticket for the
 // principal's session. Only its hash is stored.
 func (s *Service) IssueWSTicket(ctx context.Context, p Principal) (chusme.WSTicketResponse, error) {
@@ -61,7 +57,7 @@ func (s *Service) AuthenticateWS(ctx context.Context, accessToken string) (Princ
 		return Principal{}, err
 	}
 	if s.CheckSession(ctx, Principal{Fingerprint: c.Subject, SessionID: c.SessionID}) != nil {
-		if sess, gerr := s.store.GetSession(ctx, c.SessionID); gerr == nil && sess.Reason == banReason {
+		if sess, gerr := s.store.GetSession(ctx, c.SessionID); gerr == nil && sess.Reason == chusme.RevokedBan {
 			return Principal{}, chusme.Errorf(chusme.CodeBanned, "the identity is banned")
 		}
 	}
@@ -82,7 +78,7 @@ func (s *Service) CheckSession(ctx context.Context, p Principal) error {
 		return err
 	case sess.Fingerprint != p.Fingerprint:
 		return chusme.Errorf(chusme.CodeSessionRevoked, "session has ended")
-	case sess.Revoked() && sess.Reason == banReason:
+	case sess.Revoked() && sess.Reason == chusme.RevokedBan:
 		return chusme.Errorf(chusme.CodeBanned, "the identity is banned")
 	case sess.Revoked() || !s.now().Before(sess.ExpiresAt):
 		return chusme.Errorf(chusme.CodeSessionRevoked, "session has ended")

@@ -257,7 +257,7 @@ var errUnchanged = errors.New("unchanged")
 // before now.
 func (s *Store) DueCeremonies(ctx context.Context, now time.Time) ([]string, error) {
 	rows, err := s.e.Read().Query(ctx, s.sql[qDueCeremonies], chusme.CeremonyOpen, now.UnixNano())
-	ids, err := collect(rows, err, func(r Row) (id string, err error) { return id, r.Scan(&id) })
+	ids, err := collect(rows, err, scanID)
 	return ids, s.wrap("due ceremonies", err)
 }
 

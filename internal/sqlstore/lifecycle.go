@@ -266,12 +266,14 @@ func scanEntry(r Row) (chusme.ChainEntry, error) {
 
 // AppendChainEntry runs decide on the identity and its last entry, then
 // appends the entry, makes its NewKey the current key and revokes every live
-// session of the identity, all in one transaction (that holds the identity's
-// row from before it reads the chain, where the dialect locks rows).
-// CodeNotFound if the identity is unknown; CodeConflict if the Seq exists.
-// decide must not call back into the store.
-func (s *Store) AppendChainEntry(ctx context.Context, fingerprint string, decide func(chusme.ChainState) (chusme.ChainEntry, error)) error {
-	return s.wrap("append chain entry", s.e.Write(ctx, func(c Conn) error {
+// session of the identity with the reason decide returned (none if empty),
+// all in one transaction (that holds the identity's row from before it reads
+// the chain, where the dialect locks rows); it returns the ids of the
+// sessions it revoked. CodeNotFound if the identity is unknown; CodeConflict
+// if the Seq exists. decide must not call back into the store.
+func (s *Store) AppendChainEntry(ctx context.Context, fingerprint string, decide func(chusme.ChainState) (chusme.ChainAppend, error)) ([]string, error) {
+	var revoked []string
+	err := s.e.Write(ctx, func(c Conn) error {
 		var st chusme.ChainState
 		var err error
 		if st.Identity, err = s.getIdentity(ctx, c, qLockIdentity, fingerprint); err != nil {
@@ -285,10 +287,11 @@ func (s *Store) AppendChainEntry(ctx context.Context, fingerprint string, decide
 		default:
 			st.Last = &last
 		}
-		e, err := decide(st)
+		a, err := decide(st)
 		if err != nil {
 			return err
 		}
+		e := a.Entry
 		if e.Seq == 0 || e.AcceptedAt.IsZero() {
 			return errors.New("chain entry without a sequence number or an acceptance time")
 		}
@@ -300,7 +303,8 @@ func (s *Store) AppendChainEntry(ctx context.Context, fingerprint string, decide
 		if _, err := c.Exec(ctx, s.sql[qSetPublicKey], []byte(e.NewKey), fingerprint); err != nil {
 			return err
 		}
-		_, err = c.Exec(ctx, s.sql[qRevokeIdentitySessions], unixNano(e.AcceptedAt), e.Kind, fingerprint)
+		revoked, err = s.revokeIdentitySessions(ctx, c, fingerprint, e.AcceptedAt, a.Revoke)
 		return err
-	}))
+	})
+	return revoked, s.wrap("append chain entry", err)
 }

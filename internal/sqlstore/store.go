@@ -31,7 +31,7 @@ var (
 	qBanIdentity     = newQuery(`UPDATE identities SET status = ?, banned_at = coalesce(banned_at, ?)
 		WHERE fingerprint = ?`)
 	qRevokeIdentitySessions = newQuery(`UPDATE sessions SET revoked_at = ?, reason = ?
-		WHERE fingerprint = ? AND revoked_at IS NULL`)
+		WHERE fingerprint = ? AND revoked_at IS NULL RETURNING id`)
 	qInsertInvite    = newQuery(`INSERT INTO invites (hash, created_by, created_at, expires_at) VALUES (?, ?, ?, ?)`)
 	qUseChallenge    = newQuery(`INSERT INTO used_challenges (expires_at, nonce) VALUES (?, ?)`)
 	qInsertSession   = newQuery(`INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?)`)
@@ -186,19 +186,35 @@ func (s *Store) count(ctx context.Context, op string, q query, args ...any) (int
 	return n, s.wrap(op, err)
 }
 
-// BanIdentity marks the identity banned and revokes all its live sessions
-// with reason "ban", in one transaction. An identity banned already keeps its
-// first ban time. CodeNotFound if unknown.
-func (s *Store) BanIdentity(ctx context.Context, fingerprint string, at time.Time) error {
-	return s.wrap("ban identity", s.e.Write(ctx, func(c Conn) error {
+// BanIdentity marks the identity banned and, unless revoke is empty,
+// revokes all its live sessions with reason revoke, in one transaction; it
+// returns the ids of the sessions it revoked. An identity banned already
+// keeps its first ban time. CodeNotFound if unknown.
+func (s *Store) BanIdentity(ctx context.Context, fingerprint string, at time.Time, revoke chusme.RevocationReason) ([]string, error) {
+	var revoked []string
+	err := s.e.Write(ctx, func(c Conn) error {
 		n, err := c.Exec(ctx, s.sql[qBanIdentity], chusme.StatusBanned, unixNano(at), fingerprint)
 		if err := oneRow(n, err, "identity"); err != nil {
 			return err
 		}
-		_, err = c.Exec(ctx, s.sql[qRevokeIdentitySessions], unixNano(at), "ban", fingerprint)
+		revoked, err = s.revokeIdentitySessions(ctx, c, fingerprint, at, revoke)
 		return err
-	}))
+	})
+	return revoked, s.wrap("ban identity", err)
 }
+
+// revokeIdentitySessions revokes the live sessions of an identity at at with
+// reason (none if reason is empty) and returns their ids.
+func (s *Store) revokeIdentitySessions(ctx context.Context, c Conn, fingerprint string, at time.Time, reason chusme.RevocationReason) ([]string, error) {
+	if reason == "" {
+		return nil, nil
+	}
+	rows, err := c.Query(ctx, s.sql[qRevokeIdentitySessions], unixNano(at), string(reason), fingerprint)
+	return collect(rows, err, scanID)
+}
+
+// scanID scans a row of one id.
+func scanID(r Row) (id string, err error) { return id, r.Scan(&id) }
 
 // CreateInvite stores an invite. CodeConflict if the hash exists.
 func (s *Store) CreateInvite(ctx context.Context, inv chusme.Invite) error {
@@ -237,7 +253,7 @@ func (s *Store) CreateSession(ctx context.Context, ns chusme.NewSession) error {
 		ss := ns.Session
 		if _, err := c.Exec(ctx, s.sql[qInsertSession],
 			ss.ID, ss.Fingerprint, unixNano(ss.CreatedAt), unixNano(ss.LastUsedAt), unixNano(ss.ExpiresAt),
-			unixNano(ss.RevokedAt), ss.Reason); err != nil {
+			unixNano(ss.RevokedAt), string(ss.Reason)); err != nil {
 			return err
 		}
 		return s.insertToken(ctx, c, ns.Token)
@@ -252,9 +268,9 @@ func (s *Store) GetSession(ctx context.Context, id string) (chusme.Session, erro
 
 // RevokeSession marks a live session revoked; a revoked one stays as it was.
 // CodeNotFound if unknown.
-func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time, reason string) error {
+func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time, reason chusme.RevocationReason) error {
 	return s.wrap("revoke session", s.e.Write(ctx, func(c Conn) error {
-		n, err := c.Exec(ctx, s.sql[qRevokeSession], unixNano(at), reason, id)
+		n, err := c.Exec(ctx, s.sql[qRevokeSession], unixNano(at), string(reason), id)
 		if err != nil || n == 1 {
 			return err
 		}
@@ -322,7 +338,7 @@ func (s *Store) ExchangeRefreshToken(ctx context.Context, hash []byte, decide fu
 func (s *Store) applyRefresh(ctx context.Context, c Conn, u chusme.RefreshUpdate) error {
 	if ss := u.Session; ss != nil {
 		n, err := c.Exec(ctx, s.sql[qUpdateSession],
-			unixNano(ss.LastUsedAt), unixNano(ss.ExpiresAt), unixNano(ss.RevokedAt), ss.Reason, ss.ID)
+			unixNano(ss.LastUsedAt), unixNano(ss.ExpiresAt), unixNano(ss.RevokedAt), string(ss.Reason), ss.ID)
 		if err != nil {
 			return err
 		}
@@ -363,8 +379,9 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
 func (s *Store) getSession(ctx context.Context, c Conn, q query, id string) (chusme.Session, error) {
 	var ss chusme.Session
 	var created, lastUsed, expires, revoked sql.NullInt64
+	var reason string // scanned as a string: a named string type would take the drivers' reflection
 	err := c.QueryRow(ctx, s.sql[q], id).
-		Scan(&ss.ID, &ss.Fingerprint, &created, &lastUsed, &expires, &revoked, &ss.Reason)
+		Scan(&ss.ID, &ss.Fingerprint, &created, &lastUsed, &expires, &revoked, &reason)
 	if noRows(err) {
 		return chusme.Session{}, notFound("session")
 	}
@@ -372,6 +389,7 @@ func (s *Store) getSession(ctx context.Context, c Conn, q query, id string) (chu
 		return chusme.Session{}, err
 	}
 	ss.CreatedAt, ss.LastUsedAt, ss.ExpiresAt, ss.RevokedAt = fromNano(created), fromNano(lastUsed), fromNano(expires), fromNano(revoked)
+	ss.Reason = chusme.RevocationReason(reason)
 	return ss, nil
 }
 
