@@ -96,16 +96,6 @@ func scanCeremony(r Row) (chusme.Ceremony, error) {
 	return c, nil
 }
 
-// getCeremony reads ceremony id with q (qGetCeremony or qLockCeremony).
-// CodeNotFound if unknown.
-func (s *Store) getCeremony(ctx context.Context, c Conn, q query, id string) (chusme.Ceremony, error) {
-	cer, err := scanCeremony(c.QueryRow(ctx, s.sql[q], id))
-	if noRows(err) {
-		return cer, notFound("ceremony")
-	}
-	return cer, err
-}
-
 // CreateCeremony stores a new ceremony with its members (participants and
 // creator). CodeConflict if the id exists.
 func (s *Store) CreateCeremony(ctx context.Context, cer chusme.Ceremony) error {
@@ -128,8 +118,7 @@ func (s *Store) CreateCeremony(ctx context.Context, cer chusme.Ceremony) error {
 
 // GetCeremony returns a ceremony. CodeNotFound if unknown.
 func (s *Store) GetCeremony(ctx context.Context, id string) (chusme.Ceremony, error) {
-	c, err := s.getCeremony(ctx, s.e.Read(), qGetCeremony, id)
-	return c, s.wrap("get ceremony", err)
+	return read(ctx, s, "get ceremony", qGetCeremony, id, "ceremony", scanCeremony)
 }
 
 // ListCeremonies returns the ceremonies f selects, newest first.
@@ -181,7 +170,7 @@ func (s *Store) ListSubmissions(ctx context.Context, id string, round int) ([]ch
 func (s *Store) UpdateCeremony(ctx context.Context, id string, fn func(st *chusme.CeremonyState) error) (chusme.Ceremony, error) {
 	var out chusme.Ceremony
 	err := s.e.Write(ctx, func(c Conn) error {
-		cer, err := s.getCeremony(ctx, c, qLockCeremony, id)
+		cer, err := one(c.QueryRow(ctx, s.sql[qLockCeremony], id), "ceremony", scanCeremony)
 		if err != nil {
 			return err
 		}

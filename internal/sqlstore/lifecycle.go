@@ -92,18 +92,16 @@ func (s *Store) PutTOTP(ctx context.Context, t chusme.TOTPCredential) error {
 
 // GetTOTP returns the identity's credential. CodeNotFound if none.
 func (s *Store) GetTOTP(ctx context.Context, fingerprint string) (chusme.TOTPCredential, error) {
+	return read(ctx, s, "get totp", qGetTOTP, fingerprint, "TOTP credential", scanTOTP)
+}
+
+// scanTOTP scans totpColumns.
+func scanTOTP(r Row) (chusme.TOTPCredential, error) {
 	var t chusme.TOTPCredential
 	var created, confirmed sql.NullInt64
-	err := s.e.Read().QueryRow(ctx, s.sql[qGetTOTP], fingerprint).
-		Scan(&t.Fingerprint, &t.SecretSealed, &t.LastStep, &created, &confirmed)
-	if noRows(err) {
-		return chusme.TOTPCredential{}, notFound("TOTP credential")
-	}
-	if err != nil {
-		return chusme.TOTPCredential{}, s.wrap("get totp", err)
-	}
+	err := r.Scan(&t.Fingerprint, &t.SecretSealed, &t.LastStep, &created, &confirmed)
 	t.CreatedAt, t.ConfirmedAt = fromNano(created), fromNano(confirmed)
-	return t, nil
+	return t, err
 }
 
 // ConfirmTOTP confirms an unconfirmed credential, records step and replaces
@@ -142,18 +140,8 @@ func (s *Store) ConfirmTOTP(ctx context.Context, fingerprint string, step int64,
 // after LastStep; CodeNotFound if there is no confirmed credential.
 func (s *Store) UseTOTPStep(ctx context.Context, fingerprint string, step int64) error {
 	return s.wrap("use totp step", s.e.Write(ctx, func(c Conn) error {
-		n, err := c.Exec(ctx, s.sql[qUseTOTPStep], step, fingerprint, step)
-		if err != nil || n == 1 {
-			return err
-		}
-		var confirmed bool
-		if err := c.QueryRow(ctx, s.sql[qTOTPIsConfirmed], fingerprint).Scan(&confirmed); err != nil {
-			return err
-		}
-		if !confirmed {
-			return notFound("confirmed TOTP credential")
-		}
-		return chusme.Errorf(chusme.CodeConflict, "TOTP step already used")
+		return s.conditional(ctx, c, qUseTOTPStep, []any{step, fingerprint, step}, qTOTPIsConfirmed, fingerprint,
+			"confirmed TOTP credential", chusme.Errorf(chusme.CodeConflict, "TOTP step already used"))
 	}))
 }
 
@@ -186,17 +174,16 @@ func (s *Store) DeleteTOTP(ctx context.Context, fingerprint string) error {
 
 // GetBlob returns the identity's blob. CodeNotFound if none.
 func (s *Store) GetBlob(ctx context.Context, fingerprint string) (chusme.Blob, error) {
+	return read(ctx, s, "get blob", qGetBlob, fingerprint, "blob", scanBlob)
+}
+
+// scanBlob scans a row of qGetBlob.
+func scanBlob(r Row) (chusme.Blob, error) {
 	var b chusme.Blob
 	var updated sql.NullInt64
-	err := s.e.Read().QueryRow(ctx, s.sql[qGetBlob], fingerprint).Scan(&b.Fingerprint, &b.Content, &b.ETag, &updated)
-	if noRows(err) {
-		return chusme.Blob{}, notFound("blob")
-	}
-	if err != nil {
-		return chusme.Blob{}, s.wrap("get blob", err)
-	}
+	err := r.Scan(&b.Fingerprint, &b.Content, &b.ETag, &updated)
 	b.UpdatedAt = fromNano(updated)
-	return b, nil
+	return b, err
 }
 
 // PutBlob writes b under the precondition ifMatch: the stored ETag, "*" for
@@ -276,7 +263,7 @@ func (s *Store) AppendChainEntry(ctx context.Context, fingerprint string, decide
 	err := s.e.Write(ctx, func(c Conn) error {
 		var st chusme.ChainState
 		var err error
-		if st.Identity, err = s.getIdentity(ctx, c, qLockIdentity, fingerprint); err != nil {
+		if st.Identity, err = one(c.QueryRow(ctx, s.sql[qLockIdentity], fingerprint), "identity", scanIdentity); err != nil {
 			return err
 		}
 		last, err := scanEntry(c.QueryRow(ctx, s.sql[qLastEntry], fingerprint))

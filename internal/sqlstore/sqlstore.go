@@ -17,11 +17,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/migrations"
 )
 
 // Row is one result row: *sql.Row or pgx.Row.
@@ -218,6 +220,27 @@ func fromJSON(src string, dst any) error {
 	return nil
 }
 
+// one scans row with scan: CodeNotFound about what if there is no row.
+func one[T any](row Row, what string, scan func(Row) (T, error)) (T, error) {
+	v, err := scan(row)
+	if err != nil {
+		var zero T
+		if noRows(err) {
+			return zero, notFound(what)
+		}
+		return zero, err
+	}
+	return v, nil
+}
+
+// read reads, outside a transaction, the row q selects by key, with scan:
+// CodeNotFound about what if there is none; op names the call in other
+// errors.
+func read[T any](ctx context.Context, s *Store, op string, q query, key, what string, scan func(Row) (T, error)) (T, error) {
+	v, err := one(s.e.Read().QueryRow(ctx, s.sql[q], key), what, scan)
+	return v, s.wrap(op, err)
+}
+
 // collect reads every row of rows with scan.
 func collect[T any](rows Rows, err error, scan func(Row) (T, error)) ([]T, error) {
 	if err != nil {
@@ -233,4 +256,61 @@ func collect[T any](rows Rows, err error, scan func(Row) (T, error)) ([]T, error
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+var (
+	qMigrationDone   = newQuery(`SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`)
+	qRecordMigration = newQuery(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`)
+	qMigrations      = newQuery(`SELECT version, applied_at FROM schema_migrations`)
+)
+
+// Migrate applies to s, in version order and each in its own write transaction,
+// the migrations in the migrations directory of fsys (see package
+// migrations) not yet recorded in schema_migrations. Each transaction first
+// runs begin (the engine's lock and table set-up, if any), then, for a
+// migration not applied yet, run with its script (which may hold several
+// statements), then records it.
+func Migrate(ctx context.Context, s *Store, fsys fs.FS, begin func(Conn) error, run func(c Conn, script string) error) error {
+	ms, err := migrations.List(fsys, "migrations")
+	if err != nil {
+		return fmt.Errorf("%s: migrate: %w", s.d.Name, err)
+	}
+	for _, m := range ms {
+		err := s.e.Write(ctx, func(c Conn) error {
+			if begin != nil {
+				if err := begin(c); err != nil {
+					return err
+				}
+			}
+			var done bool
+			if err := c.QueryRow(ctx, s.sql[qMigrationDone], m.Version).Scan(&done); err != nil || done {
+				return err
+			}
+			if err := run(c, m.SQL); err != nil {
+				return err
+			}
+			_, err := c.Exec(ctx, s.sql[qRecordMigration], m.Version, time.Now().UnixNano())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("%s: migrate %s: %w", s.d.Name, m.Name, err)
+		}
+	}
+	return nil
+}
+
+// Migrations returns the migrations recorded in s's schema_migrations, as
+// version → when it was applied (Unix nanoseconds).
+func Migrations(ctx context.Context, s *Store) (map[int]int64, error) {
+	rows, err := s.e.Read().Query(ctx, s.sql[qMigrations])
+	type applied struct {
+		version int
+		at      int64
+	}
+	list, err := collect(rows, err, func(r Row) (a applied, err error) { return a, r.Scan(&a.version, &a.at) })
+	m := make(map[int]int64, len(list))
+	for _, a := range list {
+		m[a.version] = a.at
+	}
+	return m, s.wrap("migrations", err)
 }

@@ -128,27 +128,18 @@ func (s *Store) CreateIdentity(ctx context.Context, id chusme.Identity, adm chus
 	}))
 }
 
-// getIdentity reads an identity with query (qGetIdentity or
-// qLockIdentity). CodeNotFound if unknown.
-func (s *Store) getIdentity(ctx context.Context, c Conn, q query, fingerprint string) (chusme.Identity, error) {
+// scanIdentity scans identityColumns.
+func scanIdentity(r Row) (chusme.Identity, error) {
 	var id chusme.Identity
 	var created, banned sql.NullInt64
-	err := c.QueryRow(ctx, s.sql[q], fingerprint).
-		Scan(&id.Fingerprint, &id.GenesisKey, &id.PublicKey, &id.Role, &id.Status, &created, &banned)
-	if noRows(err) {
-		return chusme.Identity{}, notFound("identity")
-	}
-	if err != nil {
-		return chusme.Identity{}, err
-	}
+	err := r.Scan(&id.Fingerprint, &id.GenesisKey, &id.PublicKey, &id.Role, &id.Status, &created, &banned)
 	id.CreatedAt, id.BannedAt = fromNano(created), fromNano(banned)
-	return id, nil
+	return id, err
 }
 
 // GetIdentity returns the identity. CodeNotFound if unknown.
 func (s *Store) GetIdentity(ctx context.Context, fingerprint string) (chusme.Identity, error) {
-	id, err := s.getIdentity(ctx, s.e.Read(), qGetIdentity, fingerprint)
-	return id, s.wrap("get identity", err)
+	return read(ctx, s, "get identity", qGetIdentity, fingerprint, "identity", scanIdentity)
 }
 
 // GetLoginIdentity returns the identity and its TOTP credential (the zero
@@ -262,27 +253,33 @@ func (s *Store) CreateSession(ctx context.Context, ns chusme.NewSession) error {
 
 // GetSession returns a session. CodeNotFound if unknown.
 func (s *Store) GetSession(ctx context.Context, id string) (chusme.Session, error) {
-	ss, err := s.getSession(ctx, s.e.Read(), qGetSession, id)
-	return ss, s.wrap("get session", err)
+	return read(ctx, s, "get session", qGetSession, id, "session", scanSession)
 }
 
 // RevokeSession marks a live session revoked; a revoked one stays as it was.
 // CodeNotFound if unknown.
 func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time, reason chusme.RevocationReason) error {
 	return s.wrap("revoke session", s.e.Write(ctx, func(c Conn) error {
-		n, err := c.Exec(ctx, s.sql[qRevokeSession], unixNano(at), string(reason), id)
-		if err != nil || n == 1 {
-			return err
-		}
-		var exists bool
-		if err := c.QueryRow(ctx, s.sql[qSessionExists], id).Scan(&exists); err != nil {
-			return err
-		}
-		if !exists {
-			return notFound("session")
-		}
-		return nil
+		return s.conditional(ctx, c, qRevokeSession, []any{unixNano(at), string(reason), id}, qSessionExists, id, "session", nil)
 	}))
+}
+
+// conditional runs the conditional write q with args. If it affects no
+// row, it asks exists (with key) whether the row is there: CodeNotFound
+// about what if not, else unmet (nil when that is no error).
+func (s *Store) conditional(ctx context.Context, c Conn, q query, args []any, exists query, key, what string, unmet error) error {
+	n, err := c.Exec(ctx, s.sql[q], args...)
+	if err != nil || n == 1 {
+		return err
+	}
+	var ok bool
+	if err := c.QueryRow(ctx, s.sql[exists], key).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return notFound(what)
+	}
+	return unmet
 }
 
 // ExchangeRefreshToken runs decide in one write transaction on the state of
@@ -306,7 +303,7 @@ func (s *Store) ExchangeRefreshToken(ctx context.Context, hash []byte, decide fu
 		if st.Presented, err = s.getToken(ctx, c, qTokenByHash, hash); err != nil {
 			return err
 		}
-		if st.Session, err = s.getSession(ctx, c, qLockSession, st.Presented.SessionID); err != nil {
+		if st.Session, err = one(c.QueryRow(ctx, s.sql[qLockSession], st.Presented.SessionID), "session", scanSession); err != nil {
 			return err
 		}
 		if s.locks() {
@@ -374,39 +371,30 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
 	}))
 }
 
-// getSession reads session id with q (qGetSession or qLockSession).
-// CodeNotFound if unknown.
-func (s *Store) getSession(ctx context.Context, c Conn, q query, id string) (chusme.Session, error) {
+// scanSession scans sessionColumns.
+func scanSession(r Row) (chusme.Session, error) {
 	var ss chusme.Session
 	var created, lastUsed, expires, revoked sql.NullInt64
 	var reason string // scanned as a string: a named string type would take the drivers' reflection
-	err := c.QueryRow(ctx, s.sql[q], id).
-		Scan(&ss.ID, &ss.Fingerprint, &created, &lastUsed, &expires, &revoked, &reason)
-	if noRows(err) {
-		return chusme.Session{}, notFound("session")
-	}
-	if err != nil {
-		return chusme.Session{}, err
-	}
+	err := r.Scan(&ss.ID, &ss.Fingerprint, &created, &lastUsed, &expires, &revoked, &reason)
 	ss.CreatedAt, ss.LastUsedAt, ss.ExpiresAt, ss.RevokedAt = fromNano(created), fromNano(lastUsed), fromNano(expires), fromNano(revoked)
 	ss.Reason = chusme.RevocationReason(reason)
-	return ss, nil
+	return ss, err
 }
 
 // getToken reads the refresh token q (qTokenByHash or qLatestToken) selects
 // by arg. CodeNotFound if none.
 func (s *Store) getToken(ctx context.Context, c Conn, q query, arg any) (chusme.RefreshToken, error) {
+	return one(c.QueryRow(ctx, s.sql[q], arg), "refresh token", scanToken)
+}
+
+// scanToken scans tokenColumns.
+func scanToken(r Row) (chusme.RefreshToken, error) {
 	var t chusme.RefreshToken
 	var created, used sql.NullInt64
-	err := c.QueryRow(ctx, s.sql[q], arg).Scan(&t.Hash, &t.SessionID, &t.Seq, &created, &used, &t.GraceUsed)
-	if noRows(err) {
-		return chusme.RefreshToken{}, notFound("refresh token")
-	}
-	if err != nil {
-		return chusme.RefreshToken{}, err
-	}
+	err := r.Scan(&t.Hash, &t.SessionID, &t.Seq, &created, &used, &t.GraceUsed)
 	t.CreatedAt, t.UsedAt = fromNano(created), fromNano(used)
-	return t, nil
+	return t, err
 }
 
 // insertToken inserts refresh token t.
