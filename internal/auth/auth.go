@@ -364,7 +364,7 @@ func (s *Service) decideRefresh(st chusme.RefreshState, next chusme.RefreshToken
 	sess, p, latest := st.Session, st.Presented, st.Latest
 	switch {
 	case sess.Revoked():
-		return chusme.RefreshUpdate{}, chusme.Errorf(chusme.CodeSessionRevoked, "session is revoked")
+		return chusme.RefreshUpdate{}, revokedError(sess.Reason)
 	case !now.Before(sess.ExpiresAt) || now.Sub(sess.LastUsedAt) >= s.cfg.SessionIdle:
 		return chusme.RefreshUpdate{}, chusme.Errorf(chusme.CodeRefreshInvalid, "session expired")
 	}
@@ -388,22 +388,55 @@ func (s *Service) decideRefresh(st chusme.RefreshState, next chusme.RefreshToken
 }
 
 // Authenticate validates an access token and checks that its session is
-// live and its identity not banned, so logout and bans take effect at once.
+// live (LiveSession), so that logout and bans take effect at once: the
+// check of every HTTP request and of a WebSocket's ?token=.
 func (s *Service) Authenticate(ctx context.Context, accessToken string) (Principal, error) {
 	c, err := s.issuer.Validate(accessToken)
 	if err != nil {
 		return Principal{}, err
 	}
-	sess, err := s.store.GetSession(ctx, c.SessionID)
+	p := Principal{Fingerprint: c.Subject, SessionID: c.SessionID, ExpiresAt: c.ExpiresAt.Time}
+	if _, err := s.LiveSession(ctx, p); err != nil {
+		return Principal{}, err
+	}
+	return p, nil
+}
+
+// LiveSession returns the principal's session while it is live: known, of
+// the principal's identity, not revoked and not expired. It is the one
+// liveness rule of every credential: HTTP requests (Authenticate),
+// WebSocket tickets (their issue and redemption) and WebSocket connections
+// (at the upgrade, after registration and at every ping). An ended session
+// fails with one code per situation: CodeBanned if it was revoked because
+// its identity was banned, CodeSessionRevoked otherwise.
+func (s *Service) LiveSession(ctx context.Context, p Principal) (chusme.Session, error) {
+	sess, err := s.store.GetSession(ctx, p.SessionID)
 	switch {
 	case chusme.ErrorCode(err) == chusme.CodeNotFound:
-		return Principal{}, chusme.Errorf(chusme.CodeSessionRevoked, "session has ended")
+		return chusme.Session{}, sessionEnded()
 	case err != nil:
-		return Principal{}, err
-	case sess.Revoked() || sess.Fingerprint != c.Subject || !s.now().Before(sess.ExpiresAt):
-		return Principal{}, chusme.Errorf(chusme.CodeSessionRevoked, "session has ended")
+		return chusme.Session{}, err
+	case sess.Fingerprint != p.Fingerprint:
+		return chusme.Session{}, sessionEnded()
+	case sess.Revoked():
+		return chusme.Session{}, revokedError(sess.Reason)
+	case !s.now().Before(sess.ExpiresAt):
+		return chusme.Session{}, sessionEnded()
 	}
-	return Principal{Fingerprint: c.Subject, SessionID: c.SessionID, ExpiresAt: c.ExpiresAt.Time}, nil
+	return sess, nil
+}
+
+// sessionEnded is the error of a credential whose session is unknown,
+// another identity's or expired.
+func sessionEnded() error { return chusme.Errorf(chusme.CodeSessionRevoked, "session has ended") }
+
+// revokedError is the error of a credential (access token, ticket, refresh
+// token) whose session was revoked with reason.
+func revokedError(reason chusme.RevocationReason) error {
+	if reason == chusme.RevokedBan {
+		return chusme.Errorf(chusme.CodeBanned, "the identity is banned")
+	}
+	return chusme.Errorf(chusme.CodeSessionRevoked, "session is revoked")
 }
 
 // Logout revokes the principal's session.
