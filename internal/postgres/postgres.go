@@ -11,6 +11,9 @@
 // never both consume one secret or both advance one ceremony. The schema is
 // a list of embedded migrations applied at Open under an advisory lock, so
 // that nodes starting together apply each migration once.
+//
+// The store's methods and their SQL are internal/sqlstore's; this package
+// gives them its pool, its transactions and its Dialect (the row locks).
 package postgres
 
 import (

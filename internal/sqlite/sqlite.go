@@ -5,6 +5,9 @@
 // transaction, so they are serialized without SQLITE_BUSY retries; reads go
 // through a separate pool of read-only connections that run beside the
 // writer. The schema is a list of embedded migrations applied at Open.
+//
+// The store's methods and their SQL are internal/sqlstore's; this package
+// gives them its connections and its Dialect.
 package sqlite
 
 import (

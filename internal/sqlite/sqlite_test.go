@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,5 +91,39 @@ func TestBackup(t *testing.T) {
 	}
 	if len(storetest.Applied(t, b.Store)) == 0 {
 		t.Error("backup has no schema_migrations")
+	}
+}
+
+// TestWriterStatementsPrepared checks the writer's statement cache: a write
+// transaction's statement is prepared before the next transaction, which
+// gets it prepared, and repeating the write adds nothing to the cache.
+func TestWriterStatementsPrepared(t *testing.T) {
+	db := mustOpen(t, filepath.Join(t.TempDir(), "chusme.db"))
+	invite := func(token string) {
+		t.Helper()
+		if err := db.CreateInvite(t.Context(), chusme.Invite{Hash: []byte(token), CreatedBy: "admin", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// cached returns the size of the cache and the invite insert's text.
+	cached := func() (n int, insert string) {
+		db.wst.mu.Lock()
+		defer db.wst.mu.Unlock()
+		for q := range db.wst.stmts {
+			if strings.HasPrefix(q, "INSERT INTO invites") {
+				insert = q
+			}
+		}
+		return len(db.wst.stmts), insert
+	}
+	invite("a")
+	invite("b") // prepares a's statement before its transaction
+	n, insert := cached()
+	if insert == "" || db.wst.get(insert) == nil {
+		t.Fatal("the invite insert is not prepared on the writer")
+	}
+	invite("c")
+	if again, _ := cached(); again != n {
+		t.Errorf("repeating a write grew the statement cache from %d to %d", n, again)
 	}
 }

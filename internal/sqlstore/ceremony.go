@@ -202,11 +202,11 @@ func (s *Store) UpdateCeremony(ctx context.Context, id string, fn func(st *chusm
 				return err
 			}
 		}
-		// In a fixed order, so that two ceremonies recording the same
-		// digests can't deadlock (where inserts lock rows): the second waits
-		// for the first and then finds them used.
+		// Where transactions run side by side, in a fixed order, so that two
+		// ceremonies recording the same digests can't deadlock: the second
+		// waits for the first and then finds them used.
 		digests := st.Commitments
-		if len(digests) > 1 {
+		if s.locks() && len(digests) > 1 {
 			digests = slices.Clone(digests)
 			slices.SortFunc(digests, bytes.Compare)
 		}
