@@ -143,8 +143,8 @@ type NewSession struct {
 // Storage engines only persist: the rules (expiry, who may do what, which
 // sessions end and why) live in the services, which reach into a
 // transaction through the callbacks of the Exchange, Update and Append
-// methods. A method that revokes sessions is told the reason and returns
-// the ids of the sessions it revoked.
+// methods. A method that revokes an identity's sessions is told the reason
+// and returns the ids of the sessions it revoked.
 type Store interface {
 	CeremonyStore  // FROST ceremonies, group keys (ceremony.go)
 	LifecycleStore // TOTP, identity blobs and chains (lifecycle.go)
