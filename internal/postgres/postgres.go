@@ -127,16 +127,20 @@ func isUnique(err error) bool {
 
 // dialect is PostgreSQL's: $n placeholders, a row lock on what a
 // transaction decides on, bytewise order as in SQLite whatever the
-// database's collation, and the table lock that makes "no identity exists
-// yet" a fact for the setup token's transactions on every node (only they
-// take it; registrations don't wait on each other).
+// database's collation, the table lock that makes "no identity exists yet"
+// a fact for the setup token's transactions on every node (only they take
+// it; registrations don't wait on each other), and a ceremony's members in
+// one statement over an array.
 var dialect = sqlstore.Dialect{
 	Name:           "postgres",
 	Placeholder:    sqlstore.DollarPlaceholder,
 	LockRow:        " FOR UPDATE",
 	Bytewise:       ` COLLATE "C"`,
 	LockIdentities: `LOCK TABLE identities IN SHARE ROW EXCLUSIVE MODE`,
-	IsUnique:       isUnique,
+	InsertMembers: `INSERT INTO ceremony_members (fingerprint, ceremony_id, created_at)
+		SELECT m, $2, $3 FROM unnest($1::text[]) AS m
+		ON CONFLICT DO NOTHING`,
+	IsUnique: isUnique,
 }
 
 // engine gives the shared store the pool's transactions.

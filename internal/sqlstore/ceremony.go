@@ -107,7 +107,12 @@ func (s *Store) CreateCeremony(ctx context.Context, cer chusme.Ceremony) error {
 			jsonList(cer.Culprits), cer.ResultKeyID, cer.Signature); err != nil {
 			return err
 		}
-		for _, fp := range append([]string{cer.Creator}, cer.Participants...) {
+		members := append([]string{cer.Creator}, cer.Participants...)
+		if s.d.InsertMembers != "" {
+			_, err := c.Exec(ctx, s.d.InsertMembers, members, cer.ID, unixNano(cer.CreatedAt))
+			return err
+		}
+		for _, fp := range members {
 			if _, err := c.Exec(ctx, s.sql[qInsertMember], fp, cer.ID, unixNano(cer.CreatedAt)); err != nil {
 				return err
 			}

@@ -88,6 +88,11 @@ type Dialect struct {
 	// way, so that "no identity exists yet" holds for the setup token's
 	// transactions: "" where write transactions are serialized anyway.
 	LockIdentities string
+	// InsertMembers, if not "", inserts a ceremony's members in one
+	// statement: its arguments are the fingerprints ([]string), the
+	// ceremony id and the creation time, and a member listed twice is
+	// inserted once. "" inserts them one statement each.
+	InsertMembers string
 	// IsUnique reports whether err is a unique or primary key violation.
 	IsUnique func(err error) bool
 }
