@@ -30,7 +30,7 @@ const (
 	CodeUnauthorized       = "unauthorized"        // no credentials given
 	CodeTokenInvalid       = "token_invalid"       // access token malformed, forged or for another audience
 	CodeTokenExpired       = "token_expired"       // access token past exp (refresh, then retry)
-	CodeSessionRevoked     = "session_revoked"     // the token's session was logged out, banned or reused
+	CodeSessionRevoked     = "session_revoked"     // the token's session ended: logged out, reused, rotated, expired
 	CodeForbidden          = "forbidden"           // authenticated but not allowed
 	CodeBanned             = "identity_banned"     // the identity is banned
 	CodeInvalidPublicKey   = "invalid_public_key"  // not a canonical, prime-order Ed25519 key

@@ -273,6 +273,13 @@ type ChainState struct {
 	Last     *ChainEntry
 }
 
+// ChainAppend is what an append to a chain writes: the entry, and the reason
+// with which every live session of the identity is revoked (none if empty).
+type ChainAppend struct {
+	Entry  ChainEntry
+	Revoke RevocationReason
+}
+
 // LifecycleStore persists the identity lifecycle. It is embedded in Store;
 // the same rules apply (atomic single-use consumption, *Error codes).
 type LifecycleStore interface {
@@ -316,13 +323,14 @@ type LifecycleStore interface {
 	ListChain(ctx context.Context, fingerprint string) ([]ChainEntry, error)
 	// AppendChainEntry runs decide in one transaction on the identity and
 	// its last entry, then appends the entry decide returned, makes its
-	// NewKey the identity's current key and revokes every live session of
-	// the identity (reason: the entry's kind), and commits. If decide
-	// returns an error nothing is written and that error is returned.
-	// CodeNotFound if the identity is unknown (decide is not called);
-	// CodeConflict if an entry with that Seq exists. decide must not call
-	// back into the store.
-	AppendChainEntry(ctx context.Context, fingerprint string, decide func(ChainState) (ChainEntry, error)) error
+	// NewKey the identity's current key, revokes every live session of the
+	// identity at the entry's AcceptedAt with the reason decide returned
+	// (none if empty), and commits. It returns the ids of the sessions it
+	// revoked. If decide returns an error nothing is written and that error
+	// is returned. CodeNotFound if the identity is unknown (decide is not
+	// called); CodeConflict if an entry with that Seq exists. decide must
+	// not call back into the store.
+	AppendChainEntry(ctx context.Context, fingerprint string, decide func(ChainState) (ChainAppend, error)) (revoked []string, err error)
 }
 
 // TOTPEnrolment is the answer of POST /v1/me/totp: a new secret to put in

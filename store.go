@@ -60,16 +60,29 @@ type Challenge struct {
 	ExpiresAt   time.Time
 }
 
+// RevocationReason says why a session was revoked. The services decide it
+// (the store records what it is told); it is stored as its string.
+type RevocationReason string
+
+// Revocation reasons.
+const (
+	RevokedLogout RevocationReason = "logout" // the session logged out
+	RevokedReuse  RevocationReason = "reuse"  // a used refresh token of the session came back
+	RevokedBan    RevocationReason = "ban"    // the identity was banned
+	RevokedRotate RevocationReason = "rotate" // the identity's key was rotated (EntryRotate)
+	RevokedCancel RevocationReason = "cancel" // a rotation of the identity's key was cancelled (EntryCancel)
+)
+
 // Session is a login session: one refresh-token family. Its access tokens
 // carry its ID, and revoking it stops them at once.
 type Session struct {
 	ID          string
 	Fingerprint string
 	CreatedAt   time.Time
-	LastUsedAt  time.Time // last login or refresh; drives the idle timeout
-	ExpiresAt   time.Time // absolute end of the session
-	RevokedAt   time.Time // zero while live
-	Reason      string    // why it was revoked: "logout", "reuse", "ban", …
+	LastUsedAt  time.Time        // last login or refresh; drives the idle timeout
+	ExpiresAt   time.Time        // absolute end of the session
+	RevokedAt   time.Time        // zero while live
+	Reason      RevocationReason // why it was revoked; empty while live
 }
 
 // Revoked reports whether the session has been revoked.
@@ -127,9 +140,11 @@ type NewSession struct {
 // concurrent callers at most one succeeds. Errors are *Error values with
 // CodeNotFound or CodeConflict where documented, anything else is internal.
 //
-// Storage engines only persist: the rules (expiry, who may do what) live in
-// the services, which reach into a transaction through the callbacks of the
-// Exchange methods.
+// Storage engines only persist: the rules (expiry, who may do what, which
+// sessions end and why) live in the services, which reach into a
+// transaction through the callbacks of the Exchange, Update and Append
+// methods. A method that revokes an identity's sessions is told the reason
+// and returns the ids of the sessions it revoked.
 type Store interface {
 	CeremonyStore  // FROST ceremonies, group keys (ceremony.go)
 	LifecycleStore // TOTP, identity blobs and chains (lifecycle.go)
@@ -159,9 +174,12 @@ type Store interface {
 	GetLoginIdentity(ctx context.Context, fingerprint string) (Identity, TOTPCredential, error)
 	// CountIdentities returns how many identities exist.
 	CountIdentities(ctx context.Context) (int, error)
-	// BanIdentity marks the identity banned and revokes all its sessions
-	// with reason "ban", in one transaction. CodeNotFound if unknown.
-	BanIdentity(ctx context.Context, fingerprint string, at time.Time) error
+	// BanIdentity marks the identity banned (an identity banned already
+	// keeps its first ban time) and, unless revoke is empty, revokes every
+	// live session of the identity at at with reason revoke, in one
+	// transaction. It returns the ids of the sessions it revoked.
+	// CodeNotFound if unknown.
+	BanIdentity(ctx context.Context, fingerprint string, at time.Time, revoke RevocationReason) (revoked []string, err error)
 
 	// CreateInvite stores an invite. CodeConflict if the hash exists.
 	CreateInvite(ctx context.Context, inv Invite) error
@@ -177,9 +195,9 @@ type Store interface {
 	CreateSession(ctx context.Context, ns NewSession) error
 	// GetSession returns a session. CodeNotFound if unknown.
 	GetSession(ctx context.Context, id string) (Session, error)
-	// RevokeSession marks a live session revoked (a revoked one stays as
-	// it was). CodeNotFound if unknown.
-	RevokeSession(ctx context.Context, id string, at time.Time, reason string) error
+	// RevokeSession marks a live session revoked at at with reason (a
+	// revoked one stays as it was). CodeNotFound if unknown.
+	RevokeSession(ctx context.Context, id string, at time.Time, reason RevocationReason) error
 	// ExchangeRefreshToken runs decide inside one transaction on the state
 	// of the token whose hash is given, then writes the update decide
 	// returned and commits — also when decide returns an error, so that a

@@ -137,7 +137,7 @@ func TestWalkThrough(t *testing.T) {
 	if banned.Fingerprint != userFP || banned.Status != chusme.StatusBanned {
 		t.Fatalf("admin ban = %+v", banned)
 	}
-	if msg := user.fails(chusme.CodeSessionRevoked, "whoami"); !strings.Contains(msg, "chusme: ") {
+	if msg := user.fails(chusme.CodeBanned, "whoami"); !strings.Contains(msg, "chusme: ") {
 		t.Fatal(msg)
 	}
 	user.fails(chusme.CodeBanned, "login")

@@ -364,7 +364,7 @@ func (s *Service) decideRefresh(st chusme.RefreshState, next chusme.RefreshToken
 	sess, p, latest := st.Session, st.Presented, st.Latest
 	switch {
 	case sess.Revoked():
-		return chusme.RefreshUpdate{}, chusme.Errorf(chusme.CodeSessionRevoked, "session is revoked")
+		return chusme.RefreshUpdate{}, revokedError(sess.Reason)
 	case !now.Before(sess.ExpiresAt) || now.Sub(sess.LastUsedAt) >= s.cfg.SessionIdle:
 		return chusme.RefreshUpdate{}, chusme.Errorf(chusme.CodeRefreshInvalid, "session expired")
 	}
@@ -382,33 +382,66 @@ func (s *Service) decideRefresh(st chusme.RefreshState, next chusme.RefreshToken
 		return chusme.RefreshUpdate{Session: &sess, Tokens: []chusme.RefreshToken{p, latest}, New: &next}, nil
 	default:
 		sess = st.Session
-		sess.RevokedAt, sess.Reason = now, "reuse"
+		sess.RevokedAt, sess.Reason = now, chusme.RevokedReuse
 		return chusme.RefreshUpdate{Session: &sess}, chusme.Errorf(chusme.CodeRefreshReused, "refresh token was already used: the session is revoked")
 	}
 }
 
 // Authenticate validates an access token and checks that its session is
-// live and its identity not banned, so logout and bans take effect at once.
+// live (LiveSession), so that logout and bans take effect at once: the
+// check of every HTTP request and of a WebSocket's ?token=.
 func (s *Service) Authenticate(ctx context.Context, accessToken string) (Principal, error) {
 	c, err := s.issuer.Validate(accessToken)
 	if err != nil {
 		return Principal{}, err
 	}
-	sess, err := s.store.GetSession(ctx, c.SessionID)
+	p := Principal{Fingerprint: c.Subject, SessionID: c.SessionID, ExpiresAt: c.ExpiresAt.Time}
+	if _, err := s.LiveSession(ctx, p); err != nil {
+		return Principal{}, err
+	}
+	return p, nil
+}
+
+// LiveSession returns the principal's session while it is live: known, of
+// the principal's identity, not revoked and not expired. It is the one
+// liveness rule of every credential: HTTP requests (Authenticate),
+// WebSocket tickets (their issue and redemption) and WebSocket connections
+// (at the upgrade, after registration and at every ping). An ended session
+// fails with one code per situation: CodeBanned if it was revoked because
+// its identity was banned, CodeSessionRevoked otherwise.
+func (s *Service) LiveSession(ctx context.Context, p Principal) (chusme.Session, error) {
+	sess, err := s.store.GetSession(ctx, p.SessionID)
 	switch {
 	case chusme.ErrorCode(err) == chusme.CodeNotFound:
-		return Principal{}, chusme.Errorf(chusme.CodeSessionRevoked, "session has ended")
+		return chusme.Session{}, sessionEnded()
 	case err != nil:
-		return Principal{}, err
-	case sess.Revoked() || sess.Fingerprint != c.Subject || !s.now().Before(sess.ExpiresAt):
-		return Principal{}, chusme.Errorf(chusme.CodeSessionRevoked, "session has ended")
+		return chusme.Session{}, err
+	case sess.Fingerprint != p.Fingerprint:
+		return chusme.Session{}, sessionEnded()
+	case sess.Revoked():
+		return chusme.Session{}, revokedError(sess.Reason)
+	case !s.now().Before(sess.ExpiresAt):
+		return chusme.Session{}, sessionEnded()
 	}
-	return Principal{Fingerprint: c.Subject, SessionID: c.SessionID, ExpiresAt: c.ExpiresAt.Time}, nil
+	return sess, nil
+}
+
+// sessionEnded is the error of a credential whose session is unknown,
+// another identity's or expired.
+func sessionEnded() error { return chusme.Errorf(chusme.CodeSessionRevoked, "session has ended") }
+
+// revokedError is the error of a credential (access token, ticket, refresh
+// token) whose session was revoked with reason.
+func revokedError(reason chusme.RevocationReason) error {
+	if reason == chusme.RevokedBan {
+		return chusme.Errorf(chusme.CodeBanned, "the identity is banned")
+	}
+	return chusme.Errorf(chusme.CodeSessionRevoked, "session is revoked")
 }
 
 // Logout revokes the principal's session.
 func (s *Service) Logout(ctx context.Context, p Principal) error {
-	return s.store.RevokeSession(ctx, p.SessionID, s.now().UTC(), "logout")
+	return s.store.RevokeSession(ctx, p.SessionID, s.now().UTC(), chusme.RevokedLogout)
 }
 
 // requireAdmin returns nil when the principal is an active administrator.
@@ -456,10 +489,11 @@ func (s *Service) Ban(ctx context.Context, p Principal, fp string) (chusme.Ident
 	if _, err := s.Identity(ctx, fp); err != nil {
 		return chusme.Identity{}, err
 	}
-	if err := s.store.BanIdentity(ctx, fp, s.now().UTC()); err != nil {
+	revoked, err := s.store.BanIdentity(ctx, fp, s.now().UTC(), chusme.RevokedBan)
+	if err != nil {
 		return chusme.Identity{}, err
 	}
-	s.log.Info("identity banned", "fingerprint", fp, "by", p.Fingerprint)
+	s.log.Info("identity banned", "fingerprint", fp, "by", p.Fingerprint, "sessions_revoked", len(revoked))
 	return s.store.GetIdentity(ctx, fp)
 }
 

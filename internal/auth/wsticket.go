@@ -10,13 +10,8 @@ import (
 // WebSocket credentials (DESIGN §6). A browser can't set headers on a
 // WebSocket, so the credential travels in the URL: preferably a single-use
 // ticket valid chusme.WSTicketTTL, fetched with the access token; for
-// clients of the old server, the access token itself. Unlike Authenticate,
-// these report a banned identity as chusme.CodeBanned (its sessions were
-// revoked with reason "ban"), because the WebSocket close code differs.
-
-// banReason is the reason the store records on the sessions of a banned
-// identity (chusme.Store.BanIdentity).
-const banReason = "ban"
+// clients of the old server, the access token itself (Authenticate). Both
+// answer an ended session as every HTTP request does (LiveSession).
 
 // IssueWSTicket returns a new single-use WebSocket ticket for the
 // principal's session. Only its hash is stored.
@@ -33,7 +28,7 @@ func (s *Service) IssueWSTicket(ctx context.Context, p Principal) (chusme.WSTick
 
 // RedeemWSTicket consumes a ticket and returns whom it speaks for, after
 // checking that its session is still live. CodeTokenInvalid for an unknown,
-// used or expired ticket; CodeSessionRevoked or CodeBanned otherwise.
+// used or expired ticket; LiveSession's errors otherwise.
 func (s *Service) RedeemWSTicket(ctx context.Context, ticket string) (Principal, error) {
 	if ticket == "" {
 		return Principal{}, chusme.Errorf(chusme.CodeTokenInvalid, "ticket is empty")
@@ -46,46 +41,8 @@ func (s *Service) RedeemWSTicket(ctx context.Context, ticket string) (Principal,
 		return Principal{}, err
 	}
 	p := Principal{Fingerprint: t.Fingerprint, SessionID: t.SessionID}
-	return p, s.CheckSession(ctx, p)
-}
-
-// AuthenticateWS is Authenticate for a WebSocket's ?token=: a banned
-// identity's token fails with CodeBanned instead of CodeSessionRevoked.
-func (s *Service) AuthenticateWS(ctx context.Context, accessToken string) (Principal, error) {
-	p, err := s.Authenticate(ctx, accessToken)
-	if chusme.ErrorCode(err) != chusme.CodeSessionRevoked {
-		return p, err
-	}
-	c, verr := s.issuer.Validate(accessToken)
-	if verr != nil {
+	if _, err := s.LiveSession(ctx, p); err != nil {
 		return Principal{}, err
 	}
-	if s.CheckSession(ctx, Principal{Fingerprint: c.Subject, SessionID: c.SessionID}) != nil {
-		if sess, gerr := s.store.GetSession(ctx, c.SessionID); gerr == nil && sess.Reason == banReason {
-			return Principal{}, chusme.Errorf(chusme.CodeBanned, "the identity is banned")
-		}
-	}
-	return Principal{}, err
-}
-
-// CheckSession returns nil while the principal's session is live: not
-// revoked, not expired, and of that identity. It fails with CodeBanned when
-// the session ended because the identity was banned, CodeSessionRevoked
-// otherwise. A WebSocket checks it periodically, so that a logout or a ban
-// on another server node closes the connection.
-func (s *Service) CheckSession(ctx context.Context, p Principal) error {
-	sess, err := s.store.GetSession(ctx, p.SessionID)
-	switch {
-	case chusme.ErrorCode(err) == chusme.CodeNotFound:
-		return chusme.Errorf(chusme.CodeSessionRevoked, "session has ended")
-	case err != nil:
-		return err
-	case sess.Fingerprint != p.Fingerprint:
-		return chusme.Errorf(chusme.CodeSessionRevoked, "session has ended")
-	case sess.Revoked() && sess.Reason == banReason:
-		return chusme.Errorf(chusme.CodeBanned, "the identity is banned")
-	case sess.Revoked() || !s.now().Before(sess.ExpiresAt):
-		return chusme.Errorf(chusme.CodeSessionRevoked, "session has ended")
-	}
-	return nil
+	return p, nil
 }

@@ -103,8 +103,8 @@ func TestWalkthrough(t *testing.T) {
 		t.Fatalf("banned identity status %q", ident.Status)
 	}
 	for _, s := range []chusme.TokenResponse{s1, s2} {
-		a.do("GET", "/v1/me", s.AccessToken, nil).expect(t, 401, chusme.CodeSessionRevoked)
-		a.do("POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: s.RefreshToken}).expect(t, 401, chusme.CodeSessionRevoked)
+		a.do("GET", "/v1/me", s.AccessToken, nil).expect(t, 403, chusme.CodeBanned)
+		a.do("POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: s.RefreshToken}).expect(t, 403, chusme.CodeBanned)
 	}
 	a.do("POST", "/v1/auth/challenge", "", chusme.ChallengeRequest{Fingerprint: fingerprint(user)}).expect(t, 403, chusme.CodeBanned)
 	a.ok(200, "GET", "/v1/me", adminTok.AccessToken, nil, &me) // the admin's session is untouched

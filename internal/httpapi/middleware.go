@@ -157,8 +157,8 @@ func (a *API) perIP(l *ratelimit.Limiter, scope string, next http.HandlerFunc) h
 }
 
 // authed wraps a handler that needs a valid access token: it authenticates
-// the bearer token (signature, claims and a live session) and applies the
-// per-identity limit.
+// the bearer token (signature, claims and auth.Service.LiveSession) and
+// applies the per-identity limit.
 func (a *API) authed(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearer(r)

@@ -187,25 +187,25 @@ func (s *Service) Rotate(ctx context.Context, fp string, req chusme.RotationRequ
 		return chusme.ChainEntry{}, chusme.Errorf(chusme.CodeInvalidSignature, "the rotation needs valid signatures of both the old and the new key")
 	}
 	e.Hash = chusme.EntryHash(s.issuer, fp, e)
-	err := s.store.AppendChainEntry(ctx, fp, func(st chusme.ChainState) (chusme.ChainEntry, error) {
+	revoked, err := s.store.AppendChainEntry(ctx, fp, func(st chusme.ChainState) (chusme.ChainAppend, error) {
 		h := head(st)
 		switch {
 		case st.Identity.Status != chusme.StatusActive:
-			return e, chusme.Errorf(chusme.CodeBanned, "identity is banned")
+			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeBanned, "identity is banned")
 		case e.Seq != h.Seq+1 || !bytes.Equal(e.Prev, h.Hash):
-			return e, chusme.Errorf(chusme.CodeChainConflict, "the statement does not follow the chain's last entry (seq %d): fetch the chain and sign again", h.Seq)
+			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeChainConflict, "the statement does not follow the chain's last entry (seq %d): fetch the chain and sign again", h.Seq)
 		case !bytes.Equal(e.OldKey, st.Identity.PublicKey):
-			return e, chusme.Errorf(chusme.CodeChainConflict, "old_key is not the identity's current key")
+			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeChainConflict, "old_key is not the identity's current key")
 		case pending(h, now):
-			return e, chusme.Errorf(chusme.CodeRotationPending, "rotation %d can be cancelled until %s; rotate again after that",
+			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeRotationPending, "rotation %d can be cancelled until %s; rotate again after that",
 				h.Seq, h.AcceptedAt.Add(chusme.RotationCancelWindow).Format(time.RFC3339))
 		}
-		return e, nil
+		return chusme.ChainAppend{Entry: e, Revoke: chusme.RevokedRotate}, nil
 	})
 	if err := s.appendError(err); err != nil {
 		return chusme.ChainEntry{}, err
 	}
-	s.log.Info("identity key rotated; sessions revoked", "fingerprint", fp, "seq", e.Seq)
+	s.log.Info("identity key rotated; sessions revoked", "fingerprint", fp, "seq", e.Seq, "sessions", len(revoked))
 	return e, nil
 }
 
@@ -221,35 +221,35 @@ func (s *Service) Cancel(ctx context.Context, fp string, rotSeq uint64, req chus
 		return chusme.ChainEntry{}, err
 	}
 	var e chusme.ChainEntry
-	err := s.store.AppendChainEntry(ctx, fp, func(st chusme.ChainState) (chusme.ChainEntry, error) {
+	revoked, err := s.store.AppendChainEntry(ctx, fp, func(st chusme.ChainState) (chusme.ChainAppend, error) {
 		h := head(st)
 		switch {
 		case st.Identity.Status != chusme.StatusActive:
-			return e, chusme.Errorf(chusme.CodeBanned, "identity is banned")
+			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeBanned, "identity is banned")
 		case rotSeq == 0 || rotSeq > h.Seq:
-			return e, chusme.Errorf(chusme.CodeNotFound, "no rotation %d", rotSeq)
+			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeNotFound, "no rotation %d", rotSeq)
 		case rotSeq != h.Seq || h.Kind != chusme.EntryRotate:
-			return e, chusme.Errorf(chusme.CodeChainConflict, "entry %d is not the chain's last entry or not a rotation: only the last rotation can be cancelled", rotSeq)
+			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeChainConflict, "entry %d is not the chain's last entry or not a rotation: only the last rotation can be cancelled", rotSeq)
 		case !now.Before(h.AcceptedAt.Add(chusme.RotationCancelWindow)):
-			return e, chusme.Errorf(chusme.CodeRotationFinal, "rotation %d is final: its cancel window ended %s",
+			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeRotationFinal, "rotation %d is final: its cancel window ended %s",
 				rotSeq, h.AcceptedAt.Add(chusme.RotationCancelWindow).Format(time.RFC3339))
 		case req.Seq != h.Seq+1 || !bytes.Equal(req.Prev, h.Hash):
-			return e, chusme.Errorf(chusme.CodeChainConflict, "the statement does not follow the chain's last entry (seq %d)", h.Seq)
+			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeChainConflict, "the statement does not follow the chain's last entry (seq %d)", h.Seq)
 		}
 		e = chusme.ChainEntry{
 			Seq: req.Seq, Kind: chusme.EntryCancel, Prev: req.Prev, OldKey: h.NewKey, NewKey: h.OldKey, Cancels: rotSeq,
 			Time: req.Time, Signature: req.Signature, AcceptedAt: now,
 		}
 		if keys.Verify(e.NewKey, e.Statement(s.issuer, fp), e.Signature) != nil {
-			return e, chusme.Errorf(chusme.CodeInvalidSignature, "the cancellation needs a valid signature of the key the rotation replaced")
+			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeInvalidSignature, "the cancellation needs a valid signature of the key the rotation replaced")
 		}
 		e.Hash = chusme.EntryHash(s.issuer, fp, e)
-		return e, nil
+		return chusme.ChainAppend{Entry: e, Revoke: chusme.RevokedCancel}, nil
 	})
 	if err := s.appendError(err); err != nil {
 		return chusme.ChainEntry{}, err
 	}
-	s.log.Warn("key rotation cancelled; old key restored, sessions revoked", "fingerprint", fp, "rotation", rotSeq)
+	s.log.Warn("key rotation cancelled; old key restored, sessions revoked", "fingerprint", fp, "rotation", rotSeq, "sessions", len(revoked))
 	return e, nil
 }
 

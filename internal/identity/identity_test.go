@@ -117,12 +117,18 @@ func (f *fixture) login(id string) {
 	}
 }
 
-func (f *fixture) revoked(id string) bool {
+func (f *fixture) revoked(id string) bool { return f.reason(id) != "" }
+
+// reason returns why session id was revoked ("" while it is live).
+func (f *fixture) reason(id string) chusme.RevocationReason {
 	s, err := f.store.GetSession(f.t.Context(), id)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	return s.Revoked()
+	if s.Revoked() != (s.Reason != "") {
+		f.t.Fatalf("session %s: revoked %v with reason %q", id, s.Revoked(), s.Reason)
+	}
+	return s.Reason
 }
 
 // verify checks the chain offline and returns the current key.
@@ -159,8 +165,12 @@ func TestCancelWindowBoundary(t *testing.T) {
 			if !bytes.Equal(f.currentKey(), want) {
 				t.Fatal("wrong current key after the cancel attempt")
 			}
-			if f.revoked("s1") != (tc.want == "") {
-				t.Fatalf("session revoked: %v", f.revoked("s1"))
+			var reason chusme.RevocationReason // a refused cancel revokes nothing
+			if tc.want == "" {
+				reason = chusme.RevokedCancel
+			}
+			if got := f.reason("s1"); got != reason {
+				t.Fatalf("session revoked with reason %q, want %q", got, reason)
 			}
 			cur, err := verify(t, f.fp, f.chain())
 			if err != nil || !bytes.Equal(cur, want) {
@@ -223,7 +233,7 @@ func TestRotationRules(t *testing.T) {
 	if _, err := f.svc.Rotate(ctx, f.fp, r1); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(f.currentKey(), pub(k1)) || !f.revoked("s0") {
+	if !bytes.Equal(f.currentKey(), pub(k1)) || f.reason("s0") != chusme.RevokedRotate {
 		t.Fatal("the rotation did not take effect at once")
 	}
 	f.login("s1")

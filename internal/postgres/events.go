@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/chusme/chusme/internal/sqlstore"
 )
 
 // Backoff between attempts to re-establish a lost listening connection.
@@ -21,7 +23,7 @@ const (
 // bytes.
 func (db *DB) Notify(ctx context.Context, channel, payload string) error {
 	_, err := db.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload)
-	return wrap("notify", err)
+	return sqlstore.Wrap(db.Store, "notify", err)
 }
 
 // Listen holds one connection, with the pool's settings but outside it (so

@@ -11,6 +11,9 @@
 // never both consume one secret or both advance one ceremony. The schema is
 // a list of embedded migrations applied at Open under an advisory lock, so
 // that nodes starting together apply each migration once.
+//
+// The store's methods and their SQL are internal/sqlstore's; this package
+// gives them its pool, its transactions and its Dialect (the row locks).
 package postgres
 
 import (
@@ -18,15 +21,13 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chusme/chusme"
-	"github.com/chusme/chusme/internal/migrations"
+	"github.com/chusme/chusme/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -38,7 +39,9 @@ const migrationLock = 0x63687573_6d650001 // "chusme" 1
 
 // DB is a chusme.Store backed by a PostgreSQL database.
 type DB struct {
+	*sqlstore.Store
 	pool *pgxpool.Pool
+	read pgConn // the pool as a sqlstore.Conn
 }
 
 var _ chusme.Store = (*DB)(nil)
@@ -51,7 +54,8 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{pool: pool}
+	db := &DB{pool: pool, read: pgConn{pool}}
+	db.Store = sqlstore.New((*engine)(db), dialect)
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -59,43 +63,25 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	return db, nil
 }
 
-// migrate applies, in version order and each in its own transaction, the
-// embedded migrations not yet recorded in schema_migrations. A migration's
-// version is the number its file name starts with (0001_init.sql is 1).
+// migrate applies the embedded migrations not applied yet (see
+// sqlstore.Store.Migrate). DDL is transactional in PostgreSQL: in each
+// migration's transaction, the advisory lock, the table of applied
+// versions and the migration commit together.
 func (db *DB) migrate(ctx context.Context) error {
-	ms, err := migrations.List(migrationFS, "migrations")
-	if err != nil {
-		return fmt.Errorf("postgres: migrate: %w", err)
-	}
-	for _, m := range ms {
-		err := db.tx(ctx, func(tx pgx.Tx) error {
-			// DDL is transactional in PostgreSQL: the lock, the table of
-			// applied versions and the migration commit together.
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-				version    INTEGER PRIMARY KEY,
-				applied_at BIGINT NOT NULL
-			)`); err != nil {
-				return err
-			}
-			var done bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.Version).Scan(&done); err != nil || done {
-				return err
-			}
-			// The simple protocol runs a file of several statements.
-			if _, err := tx.Conn().PgConn().Exec(ctx, m.SQL).ReadAll(); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, m.Version, time.Now().UnixNano())
+	return sqlstore.Migrate(ctx, db.Store, migrationFS, func(c sqlstore.Conn) error {
+		if _, err := c.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
 			return err
-		})
-		if err != nil {
-			return fmt.Errorf("postgres: migrate %s: %w", m.Name, err)
 		}
-	}
-	return nil
+		_, err := c.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			applied_at BIGINT NOT NULL
+		)`)
+		return err
+	}, func(c sqlstore.Conn, script string) error {
+		// The simple protocol runs a file of several statements.
+		_, err := c.(pgConn).q.(pgx.Tx).Conn().PgConn().Exec(ctx, script).ReadAll()
+		return err
+	})
 }
 
 // Close closes the connection pool.
@@ -131,54 +117,53 @@ func isUnique(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
-// wrap turns err into the error a Store method returns: *chusme.Error
-// values pass through, a uniqueness violation becomes CodeConflict, and
-// anything else is wrapped as internal, naming op.
-func wrap(op string, err error) error {
-	var ce *chusme.Error
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &ce):
+// dialect is PostgreSQL's: $n placeholders, a row lock on what a
+// transaction decides on, bytewise order as in SQLite whatever the
+// database's collation, the table lock that makes "no identity exists yet"
+// a fact for the setup token's transactions on every node (only they take
+// it; registrations don't wait on each other), and a ceremony's members in
+// one statement over an array.
+var dialect = sqlstore.Dialect{
+	Name:           "postgres",
+	Placeholder:    sqlstore.DollarPlaceholder,
+	LockRow:        " FOR UPDATE",
+	Bytewise:       ` COLLATE "C"`,
+	LockIdentities: `LOCK TABLE identities IN SHARE ROW EXCLUSIVE MODE`,
+	InsertMembers: `INSERT INTO ceremony_members (fingerprint, ceremony_id, created_at)
+		SELECT m, $2, $3 FROM unnest($1::text[]) AS m
+		ON CONFLICT DO NOTHING`,
+	IsUnique: isUnique,
+}
+
+// engine gives the shared store the pool's transactions.
+type engine DB
+
+// Write runs fn in a READ COMMITTED transaction (see tx).
+func (e *engine) Write(ctx context.Context, fn func(sqlstore.Conn) error) error {
+	return (*DB)(e).tx(ctx, func(tx pgx.Tx) error { return fn(pgConn{tx}) })
+}
+
+// WriteOne runs fn on the pool: one statement commits on its own.
+func (e *engine) WriteOne(ctx context.Context, fn func(sqlstore.Conn) error) error {
+	return fn(e.read)
+}
+
+// Snapshot runs fn in a REPEATABLE READ, read-only transaction.
+func (e *engine) Snapshot(ctx context.Context, fn func(sqlstore.Conn) error) error {
+	tx, err := e.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
 		return err
-	case isUnique(err):
-		return chusme.Errorf(chusme.CodeConflict, "%s: already exists", op)
-	default:
-		return fmt.Errorf("postgres: %s: %w", op, err)
 	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	return fn(pgConn{tx})
 }
 
-// notFound returns a CodeNotFound error about what.
-func notFound(what string) error {
-	return chusme.Errorf(chusme.CodeNotFound, "%s not found", what)
-}
+// Read returns the pool.
+func (e *engine) Read() sqlstore.Conn { return e.read }
 
-// oneRow returns CodeNotFound about what unless tag affected exactly one row.
-func oneRow(tag pgconn.CommandTag, what string) error {
-	if tag.RowsAffected() != 1 {
-		return notFound(what)
-	}
-	return nil
-}
-
-// unixNano encodes t for storage: Unix nanoseconds, or NULL for the zero time.
-func unixNano(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixNano()
-}
-
-// fromNano decodes a time stored by unixNano.
-func fromNano(n pgtype.Int8) time.Time {
-	if !n.Valid || n.Int64 == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n.Int64).UTC()
-}
-
-// querier is what reads need: the pool or a transaction.
+// querier is what the pool and a transaction both offer.
 type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
@@ -187,3 +172,22 @@ var (
 	_ querier = (*pgxpool.Pool)(nil)
 	_ querier = pgx.Tx(nil)
 )
+
+// pgConn is the pool or a transaction as a sqlstore.Conn.
+type pgConn struct{ q querier }
+
+// Exec runs query and returns how many rows it affected.
+func (c pgConn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := c.q.Exec(ctx, query, args...)
+	return tag.RowsAffected(), err
+}
+
+// QueryRow runs a query of at most one row.
+func (c pgConn) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return c.q.QueryRow(ctx, query, args...)
+}
+
+// Query runs a query.
+func (c pgConn) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	return c.q.Query(ctx, query, args...)
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/postgres/pgtest"
+	"github.com/chusme/chusme/internal/sqlstore"
 	"github.com/chusme/chusme/internal/storetest"
 )
 
@@ -18,82 +19,16 @@ func testServer(t *testing.T) string { return pgtest.Server(t) }
 func freshDatabase(t *testing.T) string { return pgtest.FreshDatabase(t) }
 
 // mustOpen opens the database at dsn and closes it when the test ends.
-func mustOpen(t *testing.T, dsn string) *DB {
-	t.Helper()
-	db, err := Open(t.Context(), dsn)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
+func mustOpen(t *testing.T, dsn string) *DB { return storetest.Open(t, Open, dsn) }
 
 func TestStore(t *testing.T) {
 	testServer(t)
-	storetest.Run(t, func(t *testing.T) chusme.Store {
-		db, err := Open(t.Context(), freshDatabase(t))
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		return db
-	})
-}
-
-// applied returns schema_migrations as version → applied_at.
-func applied(t *testing.T, db *DB) map[int]int64 {
-	t.Helper()
-	rows, err := db.pool.Query(t.Context(), `SELECT version, applied_at FROM schema_migrations`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	m := map[int]int64{}
-	for rows.Next() {
-		var v int
-		var at int64
-		if err := rows.Scan(&v, &at); err != nil {
-			t.Fatal(err)
-		}
-		m[v] = at
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return m
+	storetest.Run(t, func(t *testing.T) chusme.Store { return mustOpen(t, freshDatabase(t)) })
 }
 
 func TestMigrationsFromZeroThenNoop(t *testing.T) {
 	dsn := freshDatabase(t)
-	files, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("embedded migrations: %v, %v", files, err)
-	}
-	before := time.Now().UnixNano()
-	db, err := Open(t.Context(), dsn)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	first := applied(t, db)
-	if len(first) != len(files) {
-		t.Fatalf("schema_migrations has %d rows, want %d (%v)", len(first), len(files), files)
-	}
-	for v := 1; v <= len(files); v++ {
-		if at, ok := first[v]; !ok || at < before {
-			t.Errorf("migration %d: applied_at %d, ok %v", v, at, ok)
-		}
-	}
-	db.Close()
-
-	db = mustOpen(t, dsn)
-	again := applied(t, db)
-	if len(again) != len(first) {
-		t.Fatalf("re-open: %d migrations recorded, want %d", len(again), len(first))
-	}
-	for v, at := range first {
-		if again[v] != at {
-			t.Errorf("re-open re-applied migration %d", v)
-		}
-	}
+	storetest.Migrations(t, migrationFS, func(t *testing.T) *sqlstore.Store { return mustOpen(t, dsn).Store })
 }
 
 // TestConcurrentOpen starts several "nodes" on one empty database at once:
@@ -115,7 +50,7 @@ func TestConcurrentOpen(t *testing.T) {
 		t.Cleanup(func() { dbs[i].Close() })
 	}
 	files, _ := fs.Glob(migrationFS, "migrations/*.sql")
-	if got := len(applied(t, dbs[0])); got != len(files) {
+	if got := len(storetest.Applied(t, dbs[0].Store)); got != len(files) {
 		t.Fatalf("schema_migrations has %d rows, want %d", got, len(files))
 	}
 }

@@ -5,6 +5,9 @@
 // transaction, so they are serialized without SQLITE_BUSY retries; reads go
 // through a separate pool of read-only connections that run beside the
 // writer. The schema is a list of embedded migrations applied at Open.
+//
+// The store's methods and their SQL are internal/sqlstore's; this package
+// gives them its connections and its Dialect.
 package sqlite
 
 import (
@@ -15,13 +18,12 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
-	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/chusme/chusme"
-	"github.com/chusme/chusme/internal/migrations"
+	"github.com/chusme/chusme/internal/sqlstore"
 )
 
 // busyTimeout is how long, in milliseconds, a connection waits for a lock
@@ -34,6 +36,7 @@ var migrationFS embed.FS
 
 // DB is a chusme.Store backed by one SQLite file.
 type DB struct {
+	*sqlstore.Store
 	write *sql.DB    // exactly one connection; every write transaction
 	read  *readPool  // read-only connections, prepared statements cached
 	dsn   string     // the file's read-write DSN without the writer's settings
@@ -72,6 +75,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	read.SetMaxIdleConns(n)
 
 	db := &DB{write: write, read: &readPool{DB: read}, dsn: dsn}
+	db.Store = sqlstore.New((*engine)(db), dialect)
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -83,9 +87,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
-// migrate applies, in version order and each in its own transaction, the
-// embedded migrations not yet recorded in schema_migrations. A migration's
-// version is the number its file name starts with (0001_init.sql is 1).
+// migrate creates the table of applied migrations and applies the
+// embedded migrations not applied yet (see sqlstore.Store.Migrate).
 func (db *DB) migrate(ctx context.Context) error {
 	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
@@ -93,27 +96,10 @@ func (db *DB) migrate(ctx context.Context) error {
 	) STRICT`); err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
-	ms, err := migrations.List(migrationFS, "migrations")
-	if err != nil {
-		return fmt.Errorf("sqlite: migrate: %w", err)
-	}
-	for _, m := range ms {
-		err := db.tx(ctx, func(tx stmtTx) error {
-			var done bool
-			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`, m.Version).Scan(&done); err != nil || done {
-				return err
-			}
-			if _, err := tx.Tx.ExecContext(ctx, m.SQL); err != nil { // a script, run once: not for the statement cache
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.Version, time.Now().UnixNano())
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("sqlite: migrate %s: %w", m.Name, err)
-		}
-	}
-	return nil
+	return sqlstore.Migrate(ctx, db.Store, migrationFS, nil, func(c sqlstore.Conn, script string) error {
+		_, err := c.(stmtTx).tx.ExecContext(ctx, script) // run once: not for the statement cache
+		return err
+	})
 }
 
 // Close closes both connection pools.
@@ -150,57 +136,51 @@ func (db *DB) Backup(ctx context.Context, destPath string) error {
 	return conn.Close()
 }
 
-// tx runs fn in a write transaction (BEGIN IMMEDIATE on the one writer
-// connection) and commits if fn returns nil. fn's queries go through the
-// writer's prepared statements (see stmtTx).
-func (db *DB) tx(ctx context.Context, fn func(stmtTx) error) error {
-	db.wst.prepare(ctx, db.write)
-	tx, err := db.write.BeginTx(ctx, nil)
+// isUnique reports whether err is a unique (or primary key) violation.
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE)
+}
+
+// dialect is SQLite's: ? placeholders, and no row locks, as BEGIN IMMEDIATE
+// serializes the write transactions.
+var dialect = sqlstore.Dialect{Name: "sqlite", IsUnique: isUnique}
+
+// engine gives the shared store the writer's transactions and the read pool.
+type engine DB
+
+// Write runs fn in a write transaction (BEGIN IMMEDIATE on the one writer
+// connection) and commits if fn returns nil. fn's Conn is a stmtTx: its
+// queries go through the writer's prepared statements.
+func (e *engine) Write(ctx context.Context, fn func(sqlstore.Conn) error) error {
+	e.wst.prepare(ctx, e.write)
+	tx, err := e.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if err := fn(stmtTx{tx, &db.wst}); err != nil {
+	if err := fn(stmtTx{tx, &e.wst}); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
-// wrap turns err into the error a Store method returns: *chusme.Error
-// values pass through, a uniqueness violation becomes CodeConflict, and
-// anything else is wrapped as internal, naming op.
-func wrap(op string, err error) error {
-	var ce *chusme.Error
-	var se *sqlite.Error
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &ce):
+// WriteOne runs fn in a write transaction: the one writer connection is
+// reached only through them.
+func (e *engine) WriteOne(ctx context.Context, fn func(sqlstore.Conn) error) error {
+	return e.Write(ctx, fn)
+}
+
+// Snapshot runs fn in a read transaction of the read pool: SQLite reads
+// one snapshot from a transaction's first read to its end.
+func (e *engine) Snapshot(ctx context.Context, fn func(sqlstore.Conn) error) error {
+	tx, err := e.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
 		return err
-	case errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE):
-		return chusme.Errorf(chusme.CodeConflict, "%s: already exists", op)
-	default:
-		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}
+	defer tx.Rollback()
+	return fn(txConn{tx})
 }
 
-// notFound returns a CodeNotFound error about what.
-func notFound(what string) error {
-	return chusme.Errorf(chusme.CodeNotFound, "%s not found", what)
-}
-
-// unixNano encodes t for storage: Unix nanoseconds, or NULL for the zero time.
-func unixNano(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixNano()
-}
-
-// fromNano decodes a time stored by unixNano.
-func fromNano(n sql.NullInt64) time.Time {
-	if !n.Valid || n.Int64 == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n.Int64).UTC()
-}
+// Read returns the read pool.
+func (e *engine) Read() sqlstore.Conn { return readConn{e.read} }

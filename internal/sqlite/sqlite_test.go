@@ -1,93 +1,26 @@
 package sqlite
 
 import (
-	"io/fs"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/sqlstore"
 	"github.com/chusme/chusme/internal/storetest"
 )
 
 // mustOpen opens a database at path and closes it when the test ends.
-func mustOpen(t *testing.T, path string) *DB {
-	t.Helper()
-	db, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
+func mustOpen(t *testing.T, path string) *DB { return storetest.Open(t, Open, path) }
 
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) chusme.Store {
-		db, err := Open(t.Context(), filepath.Join(t.TempDir(), "chusme.db"))
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		return db
-	})
-}
-
-// applied returns schema_migrations as version → applied_at.
-func applied(t *testing.T, db *DB) map[int]int64 {
-	t.Helper()
-	rows, err := db.read.QueryContext(t.Context(), `SELECT version, applied_at FROM schema_migrations`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	m := map[int]int64{}
-	for rows.Next() {
-		var v int
-		var at int64
-		if err := rows.Scan(&v, &at); err != nil {
-			t.Fatal(err)
-		}
-		m[v] = at
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return m
+	storetest.Run(t, func(t *testing.T) chusme.Store { return mustOpen(t, filepath.Join(t.TempDir(), "chusme.db")) })
 }
 
 func TestMigrationsFromZeroThenNoop(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "chusme.db")
-	files, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("embedded migrations: %v, %v", files, err)
-	}
-	before := time.Now().UnixNano()
-	db, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	first := applied(t, db)
-	if len(first) != len(files) {
-		t.Fatalf("schema_migrations has %d rows, want %d (%v)", len(first), len(files), files)
-	}
-	for v := 1; v <= len(files); v++ {
-		if at, ok := first[v]; !ok || at < before {
-			t.Errorf("migration %d: applied_at %d, ok %v", v, at, ok)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	db = mustOpen(t, path)
-	again := applied(t, db)
-	if len(again) != len(first) {
-		t.Fatalf("re-open: %d migrations recorded, want %d", len(again), len(first))
-	}
-	for v, at := range first {
-		if again[v] != at {
-			t.Errorf("re-open re-applied migration %d", v)
-		}
-	}
+	storetest.Migrations(t, migrationFS, func(t *testing.T) *sqlstore.Store { return mustOpen(t, path).Store })
 }
 
 func TestPragmas(t *testing.T) {
@@ -156,7 +89,41 @@ func TestBackup(t *testing.T) {
 	if n, err := b.CountIdentities(ctx); err != nil || n != 1 {
 		t.Errorf("backup CountIdentities = %d, %v; want 1", n, err)
 	}
-	if len(applied(t, b)) == 0 {
+	if len(storetest.Applied(t, b.Store)) == 0 {
 		t.Error("backup has no schema_migrations")
+	}
+}
+
+// TestWriterStatementsPrepared checks the writer's statement cache: a write
+// transaction's statement is prepared before the next transaction, which
+// gets it prepared, and repeating the write adds nothing to the cache.
+func TestWriterStatementsPrepared(t *testing.T) {
+	db := mustOpen(t, filepath.Join(t.TempDir(), "chusme.db"))
+	invite := func(token string) {
+		t.Helper()
+		if err := db.CreateInvite(t.Context(), chusme.Invite{Hash: []byte(token), CreatedBy: "admin", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// cached returns the size of the cache and the invite insert's text.
+	cached := func() (n int, insert string) {
+		db.wst.mu.Lock()
+		defer db.wst.mu.Unlock()
+		for q := range db.wst.stmts {
+			if strings.HasPrefix(q, "INSERT INTO invites") {
+				insert = q
+			}
+		}
+		return len(db.wst.stmts), insert
+	}
+	invite("a")
+	invite("b") // prepares a's statement before its transaction
+	n, insert := cached()
+	if insert == "" || db.wst.get(insert) == nil {
+		t.Fatal("the invite insert is not prepared on the writer")
+	}
+	invite("c")
+	if again, _ := cached(); again != n {
+		t.Errorf("repeating a write grew the statement cache from %d to %d", n, again)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+
+	"github.com/chusme/chusme/internal/sqlstore"
 )
 
 // readPool is the pool of read-only connections with a cache of prepared
@@ -139,33 +141,91 @@ func (w *writeStmts) Close() {
 // stmtTx is a write transaction whose queries go through the writer's
 // statement cache.
 type stmtTx struct {
-	*sql.Tx
-	w *writeStmts
+	tx *sql.Tx
+	w  *writeStmts
 }
 
-// ExecContext runs query through its cached prepared statement if any.
-func (t stmtTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+// Exec runs query through its cached prepared statement if any.
+func (t stmtTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	ctx = statementContext(ctx)
 	if s := t.w.get(query); s != nil {
-		return t.Tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+		return affected(t.tx.StmtContext(ctx, s).ExecContext(ctx, args...))
 	}
-	return t.Tx.ExecContext(ctx, query, args...)
+	return affected(t.tx.ExecContext(ctx, query, args...))
 }
 
-// QueryContext runs query through its cached prepared statement if any.
-func (t stmtTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+// Query runs query through its cached prepared statement if any.
+func (t stmtTx) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
 	ctx = statementContext(ctx)
 	if s := t.w.get(query); s != nil {
-		return t.Tx.StmtContext(ctx, s).QueryContext(ctx, args...)
+		return rows(t.tx.StmtContext(ctx, s).QueryContext(ctx, args...))
 	}
-	return t.Tx.QueryContext(ctx, query, args...)
+	return rows(t.tx.QueryContext(ctx, query, args...))
 }
 
-// QueryRowContext runs query through its cached prepared statement if any.
-func (t stmtTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+// QueryRow runs query through its cached prepared statement if any.
+func (t stmtTx) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
 	ctx = statementContext(ctx)
 	if s := t.w.get(query); s != nil {
-		return t.Tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
+		return t.tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
 	}
-	return t.Tx.QueryRowContext(ctx, query, args...)
+	return t.tx.QueryRowContext(ctx, query, args...)
+}
+
+// readConn is the read pool as a sqlstore.Conn.
+type readConn struct{ p *readPool }
+
+// Exec runs query on the pool (whose connections refuse writes).
+func (c readConn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	return affected(c.p.ExecContext(statementContext(ctx), query, args...))
+}
+
+// Query runs query through a cached prepared statement.
+func (c readConn) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	return rows(c.p.QueryContext(ctx, query, args...))
+}
+
+// QueryRow runs query through a cached prepared statement.
+func (c readConn) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return c.p.QueryRowContext(ctx, query, args...)
+}
+
+// txConn is a read transaction as a sqlstore.Conn.
+type txConn struct{ tx *sql.Tx }
+
+// Exec runs query in the transaction.
+func (c txConn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	return affected(c.tx.ExecContext(statementContext(ctx), query, args...))
+}
+
+// Query runs query in the transaction.
+func (c txConn) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	return rows(c.tx.QueryContext(statementContext(ctx), query, args...))
+}
+
+// QueryRow runs query in the transaction.
+func (c txConn) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return c.tx.QueryRowContext(statementContext(ctx), query, args...)
+}
+
+// affected returns how many rows the statement of res affected.
+func affected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// sqlRows is a result set as a sqlstore.Rows.
+type sqlRows struct{ *sql.Rows }
+
+// Close releases the result set.
+func (r sqlRows) Close() { r.Rows.Close() }
+
+// rows adapts a result set.
+func rows(r *sql.Rows, err error) (sqlstore.Rows, error) {
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{r}, nil
 }

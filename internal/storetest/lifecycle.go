@@ -33,6 +33,7 @@ var lifecycleTests = []struct {
 	{"Blob/missing_not_found", testBlobMissing},
 
 	{"Chain/append_updates_key_and_revokes_sessions", testChainAppend},
+	{"Chain/append_without_reason_revokes_nothing", testChainAppendNoRevoke},
 	{"Chain/decide_error_writes_nothing", testChainDecideError},
 	{"Chain/duplicate_seq_conflicts", testChainDuplicate},
 	{"Chain/concurrent_same_seq_one_wins", testChainConcurrent},
@@ -288,12 +289,15 @@ func testChainAppend(t *testing.T, s chusme.Store) {
 		t.Fatalf("ListChain of a new identity = %v, %v", es, err)
 	}
 	r1 := rotation(1, hash("genesis"), alice.PublicKey, "alice 2", base.Add(time.Hour))
+	mustLogin(t, s, "a0", alice.Fingerprint)
+	wantCode(t, "RevokeSession", s.RevokeSession(ctx(t), "a0", base, chusme.RevokedLogout), "")
 	var seen chusme.ChainState
-	err := s.AppendChainEntry(ctx(t), alice.Fingerprint, func(st chusme.ChainState) (chusme.ChainEntry, error) {
+	revoked, err := s.AppendChainEntry(ctx(t), alice.Fingerprint, func(st chusme.ChainState) (chusme.ChainAppend, error) {
 		seen = st
-		return r1, nil
+		return chusme.ChainAppend{Entry: r1, Revoke: chusme.RevokedRotate}, nil
 	})
 	wantCode(t, "AppendChainEntry", err, "")
+	wantRevoked(t, "AppendChainEntry", revoked, "a1")
 	wantIdentity(t, seen.Identity, alice)
 	if seen.Last != nil {
 		t.Fatalf("Last before the first rotation = %+v, want nil", seen.Last)
@@ -303,8 +307,11 @@ func testChainAppend(t *testing.T, s chusme.Store) {
 		t.Fatal("the rotation did not make the new key current")
 	}
 	sess := mustGetSession(t, s, "a1")
-	if !sess.RevokedAt.Equal(r1.AcceptedAt) || sess.Reason != chusme.EntryRotate {
+	if !sess.RevokedAt.Equal(r1.AcceptedAt) || sess.Reason != chusme.RevokedRotate {
 		t.Fatalf("session after rotation: %+v", sess)
+	}
+	if sess := mustGetSession(t, s, "a0"); !sess.RevokedAt.Equal(base) || sess.Reason != chusme.RevokedLogout {
+		t.Fatalf("a revoked session after rotation: %+v", sess)
 	}
 	if mustGetSession(t, s, "b1").Revoked() {
 		t.Fatal("another identity's session was revoked")
@@ -315,7 +322,7 @@ func testChainAppend(t *testing.T, s chusme.Store) {
 		Seq: 2, Kind: chusme.EntryCancel, Prev: r1.Hash, OldKey: r1.NewKey, NewKey: alice.PublicKey, Cancels: 1,
 		Time: base.Add(2 * time.Hour).Unix(), Signature: hash("sig cancel"), Hash: hash("entry 2"), AcceptedAt: base.Add(2 * time.Hour),
 	}
-	err = s.AppendChainEntry(ctx(t), alice.Fingerprint, func(st chusme.ChainState) (chusme.ChainEntry, error) {
+	revoked, err = s.AppendChainEntry(ctx(t), alice.Fingerprint, func(st chusme.ChainState) (chusme.ChainAppend, error) {
 		if st.Last == nil {
 			t.Fatal("Last is nil after a rotation")
 		}
@@ -323,14 +330,15 @@ func testChainAppend(t *testing.T, s chusme.Store) {
 		if !bytes.Equal(st.Identity.PublicKey, r1.NewKey) {
 			t.Fatal("decide sees a stale current key")
 		}
-		return c2, nil
+		return chusme.ChainAppend{Entry: c2, Revoke: chusme.RevokedCancel}, nil
 	})
 	wantCode(t, "AppendChainEntry cancel", err, "")
+	wantRevoked(t, "AppendChainEntry cancel", revoked, "a2")
 	got, _ = s.GetIdentity(ctx(t), alice.Fingerprint)
 	if !bytes.Equal(got.PublicKey, alice.PublicKey) {
 		t.Fatal("the cancellation did not restore the key")
 	}
-	if s := mustGetSession(t, s, "a2"); s.Reason != chusme.EntryCancel {
+	if s := mustGetSession(t, s, "a2"); s.Reason != chusme.RevokedCancel {
 		t.Fatalf("session after cancel: %+v", s)
 	}
 	es, err := s.ListChain(ctx(t), alice.Fingerprint)
@@ -341,12 +349,25 @@ func testChainAppend(t *testing.T, s chusme.Store) {
 	wantEntry(t, es[1], c2)
 }
 
+// testChainAppendNoRevoke: an append whose decide names no reason leaves
+// the identity's sessions live and reports none revoked.
+func testChainAppendNoRevoke(t *testing.T, s chusme.Store) {
+	id := mustCreateIdentity(t, s, "alice")
+	a1 := mustLogin(t, s, "a1", id.Fingerprint).Session
+	revoked, err := s.AppendChainEntry(ctx(t), id.Fingerprint, func(chusme.ChainState) (chusme.ChainAppend, error) {
+		return chusme.ChainAppend{Entry: rotation(1, hash("g"), id.PublicKey, "two", base)}, nil
+	})
+	wantCode(t, "AppendChainEntry", err, "")
+	wantRevoked(t, "AppendChainEntry", revoked)
+	wantSession(t, mustGetSession(t, s, a1.ID), a1)
+}
+
 func testChainDecideError(t *testing.T, s chusme.Store) {
 	id := mustCreateIdentity(t, s, "alice")
 	mustLogin(t, s, "a1", id.Fingerprint)
 	refused := chusme.Errorf(chusme.CodeChainConflict, "no")
-	err := s.AppendChainEntry(ctx(t), id.Fingerprint, func(chusme.ChainState) (chusme.ChainEntry, error) {
-		return rotation(1, nil, id.PublicKey, "x", base), refused
+	_, err := s.AppendChainEntry(ctx(t), id.Fingerprint, func(chusme.ChainState) (chusme.ChainAppend, error) {
+		return chusme.ChainAppend{Entry: rotation(1, nil, id.PublicKey, "x", base), Revoke: chusme.RevokedRotate}, refused
 	})
 	if !errors.Is(err, refused) {
 		t.Fatalf("AppendChainEntry = %v, want decide's error", err)
@@ -364,12 +385,15 @@ func testChainDecideError(t *testing.T, s chusme.Store) {
 func testChainDuplicate(t *testing.T, s chusme.Store) {
 	id := mustCreateIdentity(t, s, "alice")
 	r1 := rotation(1, hash("g"), id.PublicKey, "two", base)
-	decide := func(chusme.ChainState) (chusme.ChainEntry, error) { return r1, nil }
-	wantCode(t, "AppendChainEntry", s.AppendChainEntry(ctx(t), id.Fingerprint, decide), "")
+	_, err := s.AppendChainEntry(ctx(t), id.Fingerprint, func(chusme.ChainState) (chusme.ChainAppend, error) {
+		return chusme.ChainAppend{Entry: r1}, nil
+	})
+	wantCode(t, "AppendChainEntry", err, "")
 	other := rotation(1, hash("g"), id.PublicKey, "three", base)
-	wantCode(t, "AppendChainEntry same seq", s.AppendChainEntry(ctx(t), id.Fingerprint, func(chusme.ChainState) (chusme.ChainEntry, error) {
-		return other, nil
-	}), chusme.CodeConflict)
+	_, err = s.AppendChainEntry(ctx(t), id.Fingerprint, func(chusme.ChainState) (chusme.ChainAppend, error) {
+		return chusme.ChainAppend{Entry: other}, nil
+	})
+	wantCode(t, "AppendChainEntry same seq", err, chusme.CodeConflict)
 	got, _ := s.GetIdentity(ctx(t), id.Fingerprint)
 	if !bytes.Equal(got.PublicKey, r1.NewKey) {
 		t.Fatal("a conflicting append changed the current key")
@@ -379,12 +403,13 @@ func testChainDuplicate(t *testing.T, s chusme.Store) {
 func testChainConcurrent(t *testing.T, s chusme.Store) {
 	id := mustCreateIdentity(t, s, "alice")
 	errs := concurrently(6, func(i int) error {
-		return s.AppendChainEntry(ctx(t), id.Fingerprint, func(st chusme.ChainState) (chusme.ChainEntry, error) {
+		_, err := s.AppendChainEntry(ctx(t), id.Fingerprint, func(st chusme.ChainState) (chusme.ChainAppend, error) {
 			if st.Last != nil {
-				return chusme.ChainEntry{}, chusme.Errorf(chusme.CodeChainConflict, "stale")
+				return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeChainConflict, "stale")
 			}
-			return rotation(1, hash("g"), id.PublicKey, fmt.Sprint("k", i), base), nil
+			return chusme.ChainAppend{Entry: rotation(1, hash("g"), id.PublicKey, fmt.Sprint("k", i), base)}, nil
 		})
+		return err
 	})
 	wantOneWinner(t, errs, chusme.CodeChainConflict)
 }
@@ -394,9 +419,9 @@ func testChainUnknown(t *testing.T, s chusme.Store) {
 	_, err := s.ListChain(ctx(t), fp)
 	wantCode(t, "ListChain", err, chusme.CodeNotFound)
 	called := false
-	err = s.AppendChainEntry(ctx(t), fp, func(chusme.ChainState) (chusme.ChainEntry, error) {
+	_, err = s.AppendChainEntry(ctx(t), fp, func(chusme.ChainState) (chusme.ChainAppend, error) {
 		called = true
-		return chusme.ChainEntry{}, nil
+		return chusme.ChainAppend{}, nil
 	})
 	wantCode(t, "AppendChainEntry", err, chusme.CodeNotFound)
 	if called {

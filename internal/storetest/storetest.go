@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -17,20 +18,12 @@ import (
 	"github.com/chusme/chusme"
 )
 
-// Run runs the suite. open must return a new, empty store for each call; Run
-// closes it when the subtest ends. Times in the suite have microsecond
-// precision, the finest that every engine keeps.
+// Run runs the suite. open must return a new, empty store for each call,
+// closed when the subtest ends (see Open). Times in the suite have
+// microsecond precision, the finest that every engine keeps.
 func Run(t *testing.T, open func(t *testing.T) chusme.Store) {
 	for _, tc := range append(tests[:len(tests):len(tests)], lifecycleTests...) {
-		t.Run(tc.name, func(t *testing.T) {
-			s := open(t)
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			tc.fn(t, s)
-		})
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
 }
 
@@ -58,6 +51,7 @@ var tests = []struct {
 	{"GetIdentity/unknown_not_found", testIdentityUnknown},
 	{"CountIdentities/counts", testCountIdentities},
 	{"BanIdentity/revokes_only_its_sessions", testBan},
+	{"BanIdentity/without_reason_revokes_nothing", testBanNoRevoke},
 	{"BanIdentity/unknown_not_found", testBanUnknown},
 
 	{"CreateInvite/duplicate_hash_conflicts", testInviteDuplicate},
@@ -393,20 +387,30 @@ func testBan(t *testing.T, s chusme.Store) {
 	a3 := mustLogin(t, s, "a3", a.Fingerprint).Session
 	b1 := mustLogin(t, s, "b1", b.Fingerprint).Session
 	logout := base.Add(time.Minute)
-	wantCode(t, "RevokeSession", s.RevokeSession(ctx(t), a3.ID, logout, "logout"), "")
+	wantCode(t, "RevokeSession", s.RevokeSession(ctx(t), a3.ID, logout, chusme.RevokedLogout), "")
 
 	at := base.Add(time.Hour)
-	wantCode(t, "BanIdentity", s.BanIdentity(ctx(t), a.Fingerprint, at), "")
+	revoked, err := s.BanIdentity(ctx(t), a.Fingerprint, at, chusme.RevokedBan)
+	wantCode(t, "BanIdentity", err, "")
+	wantRevoked(t, "BanIdentity", revoked, a1.ID, a2.ID)
 
 	got, err := s.GetIdentity(ctx(t), a.Fingerprint)
 	wantCode(t, "GetIdentity", err, "")
 	a.Status, a.BannedAt = chusme.StatusBanned, at
 	wantIdentity(t, got, a)
+
+	// Banned again: the first ban time stays, nothing is left to revoke.
+	revoked, err = s.BanIdentity(ctx(t), a.Fingerprint, at.Add(time.Hour), chusme.RevokedBan)
+	wantCode(t, "BanIdentity again", err, "")
+	wantRevoked(t, "BanIdentity again", revoked)
+	got, err = s.GetIdentity(ctx(t), a.Fingerprint)
+	wantCode(t, "GetIdentity", err, "")
+	wantIdentity(t, got, a)
 	for _, sess := range []chusme.Session{a1, a2} {
-		sess.RevokedAt, sess.Reason = at, "ban"
+		sess.RevokedAt, sess.Reason = at, chusme.RevokedBan
 		wantSession(t, mustGetSession(t, s, sess.ID), sess)
 	}
-	a3.RevokedAt, a3.Reason = logout, "logout"
+	a3.RevokedAt, a3.Reason = logout, chusme.RevokedLogout
 	wantSession(t, mustGetSession(t, s, a3.ID), a3)
 	wantSession(t, mustGetSession(t, s, b1.ID), b1)
 	got, err = s.GetIdentity(ctx(t), b.Fingerprint)
@@ -414,8 +418,32 @@ func testBan(t *testing.T, s chusme.Store) {
 	wantIdentity(t, got, b)
 }
 
+// testBanNoRevoke: a ban with no reason bans but leaves the sessions live.
+func testBanNoRevoke(t *testing.T, s chusme.Store) {
+	a := mustCreateIdentity(t, s, "a")
+	a1 := mustLogin(t, s, "a1", a.Fingerprint).Session
+	revoked, err := s.BanIdentity(ctx(t), a.Fingerprint, base, "")
+	wantCode(t, "BanIdentity", err, "")
+	wantRevoked(t, "BanIdentity", revoked)
+	if got, _ := s.GetIdentity(ctx(t), a.Fingerprint); got.Status != chusme.StatusBanned {
+		t.Fatalf("status after BanIdentity = %q", got.Status)
+	}
+	wantSession(t, mustGetSession(t, s, a1.ID), a1)
+}
+
 func testBanUnknown(t *testing.T, s chusme.Store) {
-	wantCode(t, "BanIdentity", s.BanIdentity(ctx(t), newIdentity("nobody").Fingerprint, base), chusme.CodeNotFound)
+	_, err := s.BanIdentity(ctx(t), newIdentity("nobody").Fingerprint, base, chusme.RevokedBan)
+	wantCode(t, "BanIdentity", err, chusme.CodeNotFound)
+}
+
+// wantRevoked fails unless revoked holds exactly the session ids want, in
+// any order.
+func wantRevoked(t *testing.T, what string, revoked []string, want ...string) {
+	t.Helper()
+	got := slices.Sorted(slices.Values(revoked))
+	if !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+		t.Fatalf("%s revoked sessions %q, want %q", what, got, want)
+	}
 }
 
 // Challenges.
@@ -527,9 +555,9 @@ func testRevokeSession(t *testing.T, s chusme.Store) {
 	sess := mustLogin(t, s, "s1", "fp").Session
 	other := mustLogin(t, s, "s2", "fp").Session
 	at := base.Add(time.Minute)
-	wantCode(t, "RevokeSession", s.RevokeSession(ctx(t), "s1", at, "logout"), "")
-	wantCode(t, "RevokeSession again", s.RevokeSession(ctx(t), "s1", at.Add(time.Minute), "reuse"), "")
-	sess.RevokedAt, sess.Reason = at, "logout"
+	wantCode(t, "RevokeSession", s.RevokeSession(ctx(t), "s1", at, chusme.RevokedLogout), "")
+	wantCode(t, "RevokeSession again", s.RevokeSession(ctx(t), "s1", at.Add(time.Minute), chusme.RevokedReuse), "")
+	sess.RevokedAt, sess.Reason = at, chusme.RevokedLogout
 	got := mustGetSession(t, s, "s1")
 	wantSession(t, got, sess)
 	if !got.Revoked() {
@@ -539,7 +567,7 @@ func testRevokeSession(t *testing.T, s chusme.Store) {
 }
 
 func testRevokeUnknown(t *testing.T, s chusme.Store) {
-	wantCode(t, "RevokeSession", s.RevokeSession(ctx(t), "nope", base, "logout"), chusme.CodeNotFound)
+	wantCode(t, "RevokeSession", s.RevokeSession(ctx(t), "nope", base, chusme.RevokedLogout), chusme.CodeNotFound)
 }
 
 // Refresh-token exchange.
@@ -639,7 +667,7 @@ func testExchangeErrorCommits(t *testing.T, s chusme.Store) {
 	at := base.Add(time.Minute)
 	err := s.ExchangeRefreshToken(ctx(t), ns.Token.Hash, func(st chusme.RefreshState) (chusme.RefreshUpdate, error) {
 		sess := st.Session
-		sess.RevokedAt, sess.Reason = at, "reuse"
+		sess.RevokedAt, sess.Reason = at, chusme.RevokedReuse
 		tok := st.Presented
 		tok.UsedAt = at
 		return chusme.RefreshUpdate{Session: &sess, Tokens: []chusme.RefreshToken{tok}}, refused
@@ -648,7 +676,7 @@ func testExchangeErrorCommits(t *testing.T, s chusme.Store) {
 		t.Fatalf("ExchangeRefreshToken = %v, want decide's error", err)
 	}
 	want := ns.Session
-	want.RevokedAt, want.Reason = at, "reuse"
+	want.RevokedAt, want.Reason = at, chusme.RevokedReuse
 	wantSession(t, mustGetSession(t, s, "s1"), want)
 	st := exchange(t, s, ns.Token.Hash, func(chusme.RefreshState) (chusme.RefreshUpdate, error) {
 		return chusme.RefreshUpdate{}, nil

@@ -49,10 +49,12 @@ type benchAuth struct{}
 func (benchAuth) RedeemWSTicket(context.Context, string) (auth.Principal, error) {
 	return auth.Principal{}, chusme.Errorf(chusme.CodeTokenInvalid, "no tickets")
 }
-func (benchAuth) AuthenticateWS(_ context.Context, tok string) (auth.Principal, error) {
+func (benchAuth) Authenticate(_ context.Context, tok string) (auth.Principal, error) {
 	return auth.Principal{Fingerprint: tok, SessionID: tok}, nil
 }
-func (benchAuth) CheckSession(context.Context, auth.Principal) error { return nil }
+func (benchAuth) LiveSession(context.Context, auth.Principal) (chusme.Session, error) {
+	return chusme.Session{}, nil
+}
 
 // raiseFDLimit lifts the soft open-file limit to the hard one.
 func raiseFDLimit(t testing.TB) uint64 {

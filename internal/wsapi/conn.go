@@ -144,7 +144,7 @@ func (c *conn) writeLoop() {
 func (c *conn) checkSession() error {
 	ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.WriteTimeout)
 	defer cancel()
-	err := c.s.auth.CheckSession(ctx, c.p)
+	_, err := c.s.auth.LiveSession(ctx, c.p)
 	if chusme.ErrorCode(err) == chusme.CodeInternal {
 		c.s.log.Error("websocket session check failed", "err", err)
 		return nil // the store's trouble is not the peer's fault

@@ -27,10 +27,12 @@ type tokenAuth struct{}
 func (tokenAuth) RedeemWSTicket(context.Context, string) (auth.Principal, error) {
 	return auth.Principal{}, chusme.Errorf(chusme.CodeTokenInvalid, "no tickets here")
 }
-func (tokenAuth) AuthenticateWS(_ context.Context, tok string) (auth.Principal, error) {
+func (tokenAuth) Authenticate(_ context.Context, tok string) (auth.Principal, error) {
 	return auth.Principal{Fingerprint: tok, SessionID: "s-" + tok}, nil
 }
-func (tokenAuth) CheckSession(context.Context, auth.Principal) error { return nil }
+func (tokenAuth) LiveSession(context.Context, auth.Principal) (chusme.Session, error) {
+	return chusme.Session{}, nil
+}
 
 // events records closes and slow consumers on channels.
 type events struct {
@@ -225,8 +227,8 @@ func TestPingKeepsAnsweringPeerAndDropsSilentOne(t *testing.T) {
 // connection was registered, so that no Banned call could find it.
 type bannedMeanwhile struct{ tokenAuth }
 
-func (bannedMeanwhile) CheckSession(context.Context, auth.Principal) error {
-	return chusme.Errorf(chusme.CodeBanned, "the identity is banned")
+func (bannedMeanwhile) LiveSession(context.Context, auth.Principal) (chusme.Session, error) {
+	return chusme.Session{}, chusme.Errorf(chusme.CodeBanned, "the identity is banned")
 }
 
 func TestBanDuringSetupClosesAtOnce(t *testing.T) {

@@ -48,7 +48,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case q.Get("ticket") != "":
 		p, err = s.auth.RedeemWSTicket(r.Context(), q.Get("ticket"))
 	case q.Get("token") != "":
-		p, err = s.auth.AuthenticateWS(r.Context(), q.Get("token"))
+		p, err = s.auth.Authenticate(r.Context(), q.Get("token"))
 	default:
 		err = chusme.Errorf(chusme.CodeUnauthorized, "a ticket (?ticket=) or an access token (?token=) is required")
 	}

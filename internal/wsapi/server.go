@@ -16,10 +16,10 @@ import (
 // Authenticator checks the credentials of a WebSocket (auth.Service).
 type Authenticator interface {
 	RedeemWSTicket(ctx context.Context, ticket string) (auth.Principal, error)
-	AuthenticateWS(ctx context.Context, accessToken string) (auth.Principal, error)
-	// CheckSession is called at every ping: a logout or a ban, on any node,
-	// closes the connection within PingInterval.
-	CheckSession(ctx context.Context, p auth.Principal) error
+	Authenticate(ctx context.Context, accessToken string) (auth.Principal, error)
+	// LiveSession is called after registration and at every ping: a logout
+	// or a ban, on any node, closes the connection within PingInterval.
+	LiveSession(ctx context.Context, p auth.Principal) (chusme.Session, error)
 }
 
 // Ceremonies reads ceremonies for catch-up requests (ceremony.Service).

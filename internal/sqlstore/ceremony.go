@@ -1,0 +1,281 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/chusme/chusme"
+)
+
+const ceremonyColumns = `id, kind, creator, status, round, threshold, participants, key_id, message,
+	submitted, deadline, version, created_at, updated_at, round_started_at, transcript, signing_package,
+	failure_reason, failure_message, culprits, result_key_id, signature`
+
+var (
+	qInsertCeremony = newQuery(`INSERT INTO ceremonies (` + ceremonyColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	qInsertMember = newQuery(`INSERT INTO ceremony_members (fingerprint, ceremony_id, created_at) VALUES (?, ?, ?)
+		ON CONFLICT DO NOTHING`)
+	qGetCeremony  = newQuery(`SELECT ` + ceremonyColumns + ` FROM ceremonies WHERE id = ?`)
+	qLockCeremony = newQuery(`SELECT ` + ceremonyColumns + ` FROM ceremonies WHERE id = ?{lock}`)
+	// qListCeremonies[member][status] lists the ceremonies of a member (if
+	// member), with a status (if status), newest first; ids compare
+	// bytewise in every dialect.
+	qListCeremonies = func() (q [2][2]query) {
+		for _, member := range []int{0, 1} {
+			for _, status := range []int{0, 1} {
+				text := `SELECT ` + prefixed("c.", ceremonyColumns) + ` FROM ceremonies c`
+				var where []string
+				if member == 1 {
+					text += ` JOIN ceremony_members m ON m.ceremony_id = c.id`
+					where = append(where, `m.fingerprint = ?`)
+				}
+				if status == 1 {
+					where = append(where, `c.status = ?`)
+				}
+				if len(where) > 0 {
+					text += ` WHERE ` + strings.Join(where, ` AND `)
+				}
+				q[member][status] = newQuery(text + ` ORDER BY c.created_at DESC, c.id{bytewise} LIMIT ?`)
+			}
+		}
+		return q
+	}()
+	qListSubmissions = newQuery(`SELECT ceremony_id, round, sender, recipient, payload, signature, created_at
+		FROM ceremony_submissions WHERE ceremony_id = ? AND round = ? ORDER BY sender{bytewise}, recipient{bytewise}`)
+	qUpdateCeremony = newQuery(`UPDATE ceremonies SET status = ?, round = ?, submitted = ?, deadline = ?,
+		version = ?, updated_at = ?, round_started_at = ?, transcript = ?, signing_package = ?,
+		failure_reason = ?, failure_message = ?, culprits = ?, result_key_id = ?, signature = ?
+		WHERE id = ?`)
+	qInsertSubmission = newQuery(`INSERT INTO ceremony_submissions
+		(ceremony_id, round, sender, recipient, payload, signature, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	qUseCommitment  = newQuery(`INSERT INTO used_commitments (key_id, digest, ceremony_id, created_at) VALUES (?, ?, ?, ?)`)
+	qInsertGroupKey = newQuery(`INSERT INTO group_keys (id, public_key, threshold, participants,
+		verifying_shares, public_key_package, ceremony_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	qDueCeremonies   = newQuery(`SELECT id FROM ceremonies WHERE status = ? AND deadline <= ? ORDER BY deadline`)
+	qCountCeremonies = newQuery(`SELECT count(*) FROM ceremonies WHERE status = ?`)
+	qGetGroupKey     = newQuery(`SELECT id, public_key, threshold, participants, verifying_shares,
+		public_key_package, ceremony_id, created_at FROM group_keys WHERE id = ?`)
+)
+
+// prefixed qualifies every column of a column list with p.
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// scanCeremony scans ceremonyColumns.
+func scanCeremony(r Row) (chusme.Ceremony, error) {
+	var c chusme.Ceremony
+	var parts, submitted, culprits string
+	var deadline, created, updated, started sql.NullInt64
+	err := r.Scan(&c.ID, &c.Kind, &c.Creator, &c.Status, &c.Round, &c.Threshold, &parts, &c.KeyID, &c.Message,
+		&submitted, &deadline, &c.Version, &created, &updated, &started, &c.Transcript, &c.SigningPackage,
+		&c.FailureReason, &c.FailureMessage, &culprits, &c.ResultKeyID, &c.Signature)
+	if err != nil {
+		return c, err
+	}
+	for _, l := range []struct {
+		dst *[]string
+		src string
+	}{{&c.Participants, parts}, {&c.Submitted, submitted}, {&c.Culprits, culprits}} {
+		if err := fromJSON(l.src, l.dst); err != nil {
+			return c, err
+		}
+	}
+	c.Deadline, c.CreatedAt, c.UpdatedAt, c.RoundStarted = fromNano(deadline), fromNano(created), fromNano(updated), fromNano(started)
+	return c, nil
+}
+
+// CreateCeremony stores a new ceremony with its members (participants and
+// creator). CodeConflict if the id exists.
+func (s *Store) CreateCeremony(ctx context.Context, cer chusme.Ceremony) error {
+	return s.wrap("create ceremony", s.e.Write(ctx, func(c Conn) error {
+		if _, err := c.Exec(ctx, s.sql[qInsertCeremony],
+			cer.ID, cer.Kind, cer.Creator, cer.Status, cer.Round, cer.Threshold, jsonList(cer.Participants), cer.KeyID, cer.Message,
+			jsonList(cer.Submitted), unixNano(cer.Deadline), cer.Version, unixNano(cer.CreatedAt), unixNano(cer.UpdatedAt),
+			unixNano(cer.RoundStarted), cer.Transcript, cer.SigningPackage, cer.FailureReason, cer.FailureMessage,
+			jsonList(cer.Culprits), cer.ResultKeyID, cer.Signature); err != nil {
+			return err
+		}
+		members := append([]string{cer.Creator}, cer.Participants...)
+		if s.d.InsertMembers != "" {
+			_, err := c.Exec(ctx, s.d.InsertMembers, members, cer.ID, unixNano(cer.CreatedAt))
+			return err
+		}
+		for _, fp := range members {
+			if _, err := c.Exec(ctx, s.sql[qInsertMember], fp, cer.ID, unixNano(cer.CreatedAt)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+// GetCeremony returns a ceremony. CodeNotFound if unknown.
+func (s *Store) GetCeremony(ctx context.Context, id string) (chusme.Ceremony, error) {
+	return read(ctx, s, "get ceremony", qGetCeremony, id, "ceremony", scanCeremony)
+}
+
+// ListCeremonies returns the ceremonies f selects, newest first.
+func (s *Store) ListCeremonies(ctx context.Context, f chusme.CeremonyFilter) ([]chusme.Ceremony, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var args []any
+	member, status := 0, 0
+	if f.Member != "" {
+		member, args = 1, append(args, f.Member)
+	}
+	if f.Status != "" {
+		status, args = 1, append(args, f.Status)
+	}
+	rows, err := s.e.Read().Query(ctx, s.sql[qListCeremonies[member][status]], append(args, limit)...)
+	out, err := collect(rows, err, scanCeremony)
+	return out, s.wrap("list ceremonies", err)
+}
+
+// scanSubmission scans a row of qListSubmissions.
+func scanSubmission(r Row) (chusme.CeremonySubmission, error) {
+	var sub chusme.CeremonySubmission
+	var created sql.NullInt64
+	err := r.Scan(&sub.CeremonyID, &sub.Round, &sub.Sender, &sub.Recipient, &sub.Payload, &sub.Signature, &created)
+	sub.CreatedAt = fromNano(created)
+	return sub, err
+}
+
+// listSubmissions reads the submissions of a ceremony's round.
+func (s *Store) listSubmissions(ctx context.Context, c Conn, id string, round int) ([]chusme.CeremonySubmission, error) {
+	rows, err := c.Query(ctx, s.sql[qListSubmissions], id, round)
+	return collect(rows, err, scanSubmission)
+}
+
+// ListSubmissions returns the submissions of a ceremony's round, ordered by
+// sender then recipient.
+func (s *Store) ListSubmissions(ctx context.Context, id string, round int) ([]chusme.CeremonySubmission, error) {
+	subs, err := s.listSubmissions(ctx, s.e.Read(), id, round)
+	return subs, s.wrap("list submissions", err)
+}
+
+// UpdateCeremony runs fn in one write transaction on the ceremony and its
+// current round's submissions, then writes what fn decided (see
+// chusme.CeremonyStore). Where the dialect locks rows, the transaction holds
+// the ceremony's row from before it reads the ceremony until it commits:
+// transitions of one ceremony are serialized across every node.
+func (s *Store) UpdateCeremony(ctx context.Context, id string, fn func(st *chusme.CeremonyState) error) (chusme.Ceremony, error) {
+	var out chusme.Ceremony
+	err := s.e.Write(ctx, func(c Conn) error {
+		cer, err := one(c.QueryRow(ctx, s.sql[qLockCeremony], id), "ceremony", scanCeremony)
+		if err != nil {
+			return err
+		}
+		subs, err := s.listSubmissions(ctx, c, id, cer.Round)
+		if err != nil {
+			return err
+		}
+		st := &chusme.CeremonyState{Ceremony: cer, Submissions: subs}
+		st.Ceremony.Participants = append([]string(nil), cer.Participants...)
+		st.Ceremony.Submitted = append([]string(nil), cer.Submitted...)
+		if err := fn(st); err != nil {
+			if errors.Is(err, chusme.ErrUnchanged) {
+				out = cer
+				return errUnchanged
+			}
+			return err
+		}
+		n := st.Ceremony
+		n.ID, n.Version = cer.ID, cer.Version+1
+		if _, err := c.Exec(ctx, s.sql[qUpdateCeremony],
+			n.Status, n.Round, jsonList(n.Submitted), unixNano(n.Deadline), n.Version, unixNano(n.UpdatedAt),
+			unixNano(n.RoundStarted), n.Transcript, n.SigningPackage, n.FailureReason, n.FailureMessage,
+			jsonList(n.Culprits), n.ResultKeyID, n.Signature, cer.ID); err != nil {
+			return err
+		}
+		for _, sub := range st.Add {
+			if _, err := c.Exec(ctx, s.sql[qInsertSubmission],
+				cer.ID, sub.Round, sub.Sender, sub.Recipient, sub.Payload, sub.Signature, unixNano(sub.CreatedAt)); err != nil {
+				return err
+			}
+		}
+		// Where transactions run side by side, in a fixed order, so that two
+		// ceremonies recording the same digests can't deadlock: the second
+		// waits for the first and then finds them used.
+		digests := st.Commitments
+		if s.locks() && len(digests) > 1 {
+			digests = slices.Clone(digests)
+			slices.SortFunc(digests, bytes.Compare)
+		}
+		for _, d := range digests {
+			if _, err := c.Exec(ctx, s.sql[qUseCommitment], cer.KeyID, d, cer.ID, unixNano(n.UpdatedAt)); err != nil {
+				if s.d.IsUnique(err) {
+					return chusme.Errorf(chusme.CodeCommitmentReused, "a signing commitment was used before with this key")
+				}
+				return err
+			}
+		}
+		if k := st.Key; k != nil {
+			shares, err := json.Marshal(k.VerifyingShares)
+			if err != nil {
+				return err
+			}
+			if _, err := c.Exec(ctx, s.sql[qInsertGroupKey],
+				k.ID, k.PublicKey, k.Threshold, jsonList(k.Participants), string(shares), k.PublicKeyPackage,
+				k.CeremonyID, unixNano(k.CreatedAt)); err != nil {
+				return err
+			}
+		}
+		out = n
+		return nil
+	})
+	if errors.Is(err, errUnchanged) {
+		err = nil
+	}
+	return out, s.wrap("update ceremony", err)
+}
+
+// errUnchanged rolls back the transaction of a callback that returned
+// chusme.ErrUnchanged.
+var errUnchanged = errors.New("unchanged")
+
+// DueCeremonies returns the ids of open ceremonies whose deadline is at or
+// before now.
+func (s *Store) DueCeremonies(ctx context.Context, now time.Time) ([]string, error) {
+	rows, err := s.e.Read().Query(ctx, s.sql[qDueCeremonies], chusme.CeremonyOpen, now.UnixNano())
+	ids, err := collect(rows, err, scanID)
+	return ids, s.wrap("due ceremonies", err)
+}
+
+// CountCeremonies returns how many ceremonies have the status.
+func (s *Store) CountCeremonies(ctx context.Context, status string) (int, error) {
+	return s.count(ctx, "count ceremonies", qCountCeremonies, status)
+}
+
+// GetGroupKey returns a group key. CodeNotFound if unknown.
+func (s *Store) GetGroupKey(ctx context.Context, id string) (chusme.GroupKey, error) {
+	var k chusme.GroupKey
+	var parts, shares string
+	var created sql.NullInt64
+	err := s.e.Read().QueryRow(ctx, s.sql[qGetGroupKey], id).
+		Scan(&k.ID, &k.PublicKey, &k.Threshold, &parts, &shares, &k.PublicKeyPackage, &k.CeremonyID, &created)
+	if noRows(err) {
+		return k, notFound("group key")
+	}
+	if err == nil {
+		err = fromJSON(parts, &k.Participants)
+	}
+	if err == nil {
+		err = fromJSON(shares, &k.VerifyingShares)
+	}
+	k.CreatedAt = fromNano(created)
+	return k, s.wrap("get group key", err)
+}

@@ -1,0 +1,66 @@
+package storetest
+
+import (
+	"context"
+	"io"
+	"io/fs"
+	"testing"
+	"time"
+
+	"github.com/chusme/chusme/internal/sqlstore"
+)
+
+// Open opens the store at where with open and closes it when the test ends.
+func Open[S io.Closer](t *testing.T, open func(ctx context.Context, where string) (S, error), where string) S {
+	t.Helper()
+	s, err := open(t.Context(), where)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// Applied returns the migrations recorded in s, as version → applied_at.
+func Applied(t *testing.T, s *sqlstore.Store) map[int]int64 {
+	t.Helper()
+	m, err := sqlstore.Migrations(t.Context(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// Migrations checks an engine's schema migrations on one empty database:
+// the first open applies every file of fsys's migrations directory, and
+// records each after the test began; opening the database again applies
+// none again. open opens the test's database and returns its shared store.
+func Migrations(t *testing.T, fsys fs.FS, open func(t *testing.T) *sqlstore.Store) {
+	files, err := fs.Glob(fsys, "migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("embedded migrations: %v, %v", files, err)
+	}
+	before := time.Now().UnixNano()
+	first := Applied(t, open(t))
+	if len(first) != len(files) {
+		t.Fatalf("schema_migrations has %d rows, want %d (%v)", len(first), len(files), files)
+	}
+	for v := 1; v <= len(files); v++ {
+		if at, ok := first[v]; !ok || at < before {
+			t.Errorf("migration %d: applied_at %d, ok %v", v, at, ok)
+		}
+	}
+	again := Applied(t, open(t))
+	if len(again) != len(first) {
+		t.Fatalf("re-open: %d migrations recorded, want %d", len(again), len(first))
+	}
+	for v, at := range first {
+		if again[v] != at {
+			t.Errorf("re-open re-applied migration %d", v)
+		}
+	}
+}
