@@ -32,8 +32,9 @@ const (
 const realtimeReadTimeout = 45 * time.Second
 
 // ErrDisconnected is returned by Realtime requests and waits when the
-// connection drops before the answer; Realtime reconnects on its own, and
-// the ceremony drivers fall back to long-polling meanwhile.
+// connection is down or drops before the answer; Realtime reconnects on its
+// own, and the ceremony drivers meanwhile fall back to long-polling (or,
+// with RealtimeOptions.CeremonyAPI, retry until it is back).
 var ErrDisconnected = errors.New("client: realtime connection is down")
 
 // RealtimeOptions configures Realtime.
@@ -64,7 +65,8 @@ type RealtimeOptions struct {
 // reconnects with jittered backoff. After every (re)connection
 // it catches up on the caller's open ceremonies, so a dropped connection
 // loses no event. While it runs, the client's ceremony drivers wait on its
-// pushed events instead of long-polling.
+// pushed events instead of long-polling, and with CeremonyAPI every
+// ceremony request goes over it.
 type Realtime struct {
 	c    *Client
 	opts RealtimeOptions

@@ -58,15 +58,16 @@ func listReq(status string) *chusmev1.Envelope {
 	return &chusmev1.Envelope{Payload: &chusmev1.Envelope_ListCeremoniesRequest{ListCeremoniesRequest: &chusmev1.ListCeremoniesRequest{Status: status}}}
 }
 
-// dkgRound1 is u's genuine round-1 broadcast in a DKG of n participants
-// with threshold t.
-func dkgRound1(t *testing.T, u *user, id string, n, threshold int) chusme.SubmitRequest {
+// dkgRound1 is u's round-1 broadcast in a 2-of-2 DKG: genuine when as is
+// u's fingerprint; made for the FROST identifier of as otherwise, so that
+// its proof of knowledge fails for u.
+func dkgRound1(t *testing.T, u *user, id, as string) chusme.SubmitRequest {
 	t.Helper()
-	fid, err := frost.DeriveIdentifier([]byte(u.fp))
+	fid, err := frost.DeriveIdentifier([]byte(as))
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret, pkg, err := frost.DKGPart1(nil, fid, n, threshold)
+	secret, pkg, err := frost.DKGPart1(nil, fid, 2, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,10 +130,10 @@ func TestCeremonyRequests(t *testing.T) {
 	}
 
 	// Submit: refusals first.
-	r1 := dkgRound1(t, alice, info.ID, 2, 2)
+	r1 := dkgRound1(t, alice, info.ID, alice.fp)
 	unknown := strings.Repeat("0", 32)
 	wantError(t, "submit to an unknown ceremony", ask(t, wsA, submitReq(unknown, 1, r1)), chusme.CodeNotFound)
-	wantError(t, "submit by a non-participant", ask(t, wsE, submitReq(info.ID, 1, dkgRound1(t, eve, info.ID, 2, 2))), chusme.CodeNotFound)
+	wantError(t, "submit by a non-participant", ask(t, wsE, submitReq(info.ID, 1, dkgRound1(t, eve, info.ID, eve.fp))), chusme.CodeNotFound)
 	wantError(t, "submit to round 3 in round 1", ask(t, wsA, submitReq(info.ID, 3, r1)), chusme.CodeWrongRound)
 	wantError(t, "submit to round 9", ask(t, wsA, submitReq(info.ID, 9, r1)), chusme.CodeNotFound)
 	forged := chusme.SubmitRequest{Payload: r1.Payload, Signature: ed25519.Sign(bob.key, chusme.CeremonyPackageMessage(info.ID, 1, alice.fp, "", r1.Payload))}
@@ -148,7 +149,7 @@ func TestCeremonyRequests(t *testing.T) {
 	if again := ask(t, wsA, submitReq(info.ID, 1, r1)).GetCeremonyResponse().GetCeremony().View(); !reflect.DeepEqual(again, submitted) {
 		t.Errorf("the same submission again answered version %d, want %d", again.Version, submitted.Version)
 	}
-	other := dkgRound1(t, alice, info.ID, 2, 2)
+	other := dkgRound1(t, alice, info.ID, alice.fp)
 	wantError(t, "another submission for the same slot", ask(t, wsA, submitReq(info.ID, 1, other)), chusme.CodeConflict)
 	info, err = alice.c.Ceremony(ctx, info.ID)
 	if err != nil || !reflect.DeepEqual(info, submitted) {
@@ -191,7 +192,7 @@ func TestCeremonyRequests(t *testing.T) {
 		t.Fatalf("cancel answered %+v", cancelled)
 	}
 	wantError(t, "cancel of a cancelled ceremony", ask(t, wsA, cancelReq(info.ID)), chusme.CodeCeremonyClosed)
-	wantError(t, "submit to a cancelled ceremony", ask(t, wsB, submitReq(info.ID, 1, dkgRound1(t, bob, info.ID, 2, 2))), chusme.CodeCeremonyClosed)
+	wantError(t, "submit to a cancelled ceremony", ask(t, wsB, submitReq(info.ID, 1, dkgRound1(t, bob, info.ID, bob.fp))), chusme.CodeCeremonyClosed)
 	unchanged(t, "the requests after the cancel", alice, cancelled)
 
 	// A payload that is not a protobuf message.
@@ -227,11 +228,11 @@ func TestCeremonyLimitsSharedWithHTTP(t *testing.T) {
 	if _, err := alice.c.Submit(ctx, info.ID, 1, chusme.SubmitRequest{}); chusme.ErrorCode(err) != chusme.CodeInvalidRequest {
 		t.Fatalf("empty submission over HTTP: %v", err)
 	}
-	wantError(t, "a second submission of the session over the WebSocket", ask(t, ws, submitReq(info.ID, 1, dkgRound1(t, alice, info.ID, 2, 2))), chusme.CodeRateLimited)
+	wantError(t, "a second submission of the session over the WebSocket", ask(t, ws, submitReq(info.ID, 1, dkgRound1(t, alice, info.ID, alice.fp))), chusme.CodeRateLimited)
 	unchanged(t, "the refused submission", alice, info)
 	// Another session (bob's) has its own bucket.
 	wsB := connect(t, srv, bob)
-	if v := ask(t, wsB, submitReq(info.ID, 1, dkgRound1(t, bob, info.ID, 2, 2))).GetCeremonyResponse().GetCeremony().View(); v.Version != info.Version+1 {
+	if v := ask(t, wsB, submitReq(info.ID, 1, dkgRound1(t, bob, info.ID, bob.fp))).GetCeremonyResponse().GetCeremony().View(); v.Version != info.Version+1 {
 		t.Errorf("bob's submission answered version %d, want %d", v.Version, info.Version+1)
 	}
 }

@@ -2,8 +2,6 @@ package wsapi_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"reflect"
 	"slices"
 	"sync"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
-	"github.com/chusme/chusme/frost"
 	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
 )
 
@@ -52,7 +49,7 @@ func setFields(v reflect.Value, prefix string, set map[string]bool) {
 	}
 }
 
-// events reads alice's connection up to the answer of request id and
+// lastEvents reads ws up to the answer of request id and
 // returns the last pushed event of every ceremony, as views.
 func lastEvents(t *testing.T, ws *websocket.Conn, id uint64) map[string]chusme.CeremonyInfo {
 	t.Helper()
@@ -74,28 +71,6 @@ func lastEvents(t *testing.T, ws *websocket.Conn, id uint64) map[string]chusme.C
 			out[ev.GetCeremonyId()] = ev.View()
 		}
 	}
-}
-
-// badProof submits alice's round-1 package of a DKG made with bob's
-// identifier: its proof of knowledge fails, and so does the ceremony,
-// naming alice.
-func badProof(t *testing.T, alice, bob *user, id string) {
-	t.Helper()
-	fid, err := frost.DeriveIdentifier([]byte(bob.fp))
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret, pkg, err := frost.DKGPart1(nil, fid, 2, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret.Zero()
-	b, _ := pkg.MarshalBinary()
-	hpkeKey := make([]byte, chusme.HPKEPublicKeySize)
-	rand.Read(hpkeKey)
-	payload := chusme.DKGRound1Payload(hpkeKey, b)
-	sig := ed25519.Sign(alice.key, chusme.CeremonyPackageMessage(id, 1, alice.fp, "", payload))
-	alice.c.Submit(t.Context(), id, 1, chusme.SubmitRequest{Payload: payload, Signature: sig})
 }
 
 // One DKG, a signing with its key and a DKG that failed, each read over HTTP
@@ -143,7 +118,11 @@ func TestCeremonyViewsSameOverHTTPAndWebSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	badProof(t, alice, bob, failed.ID)
+	// alice's round-1 package made for bob's identifier: its proof of
+	// knowledge fails, and so does the ceremony, naming alice.
+	if _, err := alice.c.Submit(ctx, failed.ID, 1, dkgRound1(t, alice, failed.ID, bob.fp)); chusme.ErrorCode(err) != chusme.CodeInvalidPackage {
+		t.Fatalf("a bad proof of knowledge: %v", err)
+	}
 	ids := []string{dkg.ID, sign.ID, failed.ID}
 
 	// The pushed events, up to a list request's answer.
