@@ -42,6 +42,12 @@ func (c *conn) ceremonyRequest(env *chusmev1.Envelope) {
 		return
 	}
 	run := func() {
+		defer func() {
+			if v := recover(); v != nil {
+				c.s.log.Error("websocket: panic in a ceremony request", "kind", kind) // the value may hold secrets
+				c.reply(id, errorEnvelope(chusme.CodeInternal, "internal error"))
+			}
+		}()
 		ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 		defer cancel()
 		c.reply(id, c.s.fits(serve(ctx)))
