@@ -22,17 +22,19 @@ import (
 type Config struct {
 	Version        string
 	TrustedProxies []netip.Prefix   // peers whose X-Forwarded-For is believed
-	IPLimit        ratelimit.Limit  // every request, per client IP
 	AuthLimit      ratelimit.Limit  // setup, registration, challenge, token, refresh: per client IP
-	IdentityLimit  ratelimit.Limit  // authenticated requests and challenges, per identity
 	Now            func() time.Time // the clock
 	OnSetup        func()           // called once the setup token is redeemed
 
+	// The limiters the WebSocket's ceremony requests count against too
+	// (wsapi.Limits), so that switching transport bypasses none; nil
+	// allows everything.
+	IPLimit             *ratelimit.Limiter // every request, per client IP
+	IdentityLimit       *ratelimit.Limiter // authenticated requests and challenges, per identity
+	CeremonyCreateLimit *ratelimit.Limiter // ceremony creations, per client IP
+	CeremonySubmitLimit *ratelimit.Limiter // round submissions, per access token's session
+
 	Ceremonies *ceremony.Service // the FROST coordinator
-	// CeremonyCreateLimit (ceremony creations, per client IP) and
-	// CeremonySubmitLimit (round submissions, per access token's session)
-	// are shared with the WebSocket's ceremony requests. nil: no limit.
-	CeremonyCreateLimit, CeremonySubmitLimit *ratelimit.Limiter
 
 	Identity  *identity.Service // blobs, rotations and chains
 	BlobLimit ratelimit.Limit   // public blob reads, per client IP
@@ -65,9 +67,9 @@ func New(cfg Config, svc *auth.Service, keys *tokens.Keyring, store chusme.Store
 	a := &API{
 		cfg: cfg, auth: svc, keys: keys, store: store, metrics: m, log: log,
 		mux:           http.NewServeMux(),
-		ipLimit:       ratelimit.New(cfg.IPLimit, cfg.Now),
+		ipLimit:       cfg.IPLimit,
 		authLimit:     ratelimit.New(cfg.AuthLimit, cfg.Now),
-		identityLimit: ratelimit.New(cfg.IdentityLimit, cfg.Now),
+		identityLimit: cfg.IdentityLimit,
 	}
 	for _, rt := range a.routeTable() {
 		a.mux.Handle(rt.pattern, rt.handler)

@@ -124,26 +124,32 @@ func (s *Server) ceremonyAnswer(cer chusme.Ceremony, err error) *chusmev1.Envelo
 	return &chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonyResponse{CeremonyResponse: &chusmev1.CeremonyResponse{Ceremony: ev}}}
 }
 
-// limited applies the HTTP API's limit of the request kind: creations per
-// client IP, submissions per session. It returns the refusal, or nil.
+// limited counts a request of kind against the HTTP API's limiters, in the
+// order an HTTP request meets them: the per-IP limit of every request (and
+// of creations), the identity's, then the session's of submissions. It
+// returns the first refusal, or nil.
 func (c *conn) limited(kind string) *chusmev1.Envelope {
-	var l *ratelimit.Limiter
-	var key string
-	switch kind {
-	case "ceremony_create":
-		l, key = c.s.cfg.CreateLimit, c.ip
-	case "ceremony_submit":
-		l, key = c.s.cfg.SubmitLimit, c.p.SessionID
-	default:
-		return nil
+	l := &c.s.cfg.Limits
+	type check struct {
+		l          *ratelimit.Limiter
+		scope, key string
 	}
-	ok, retry := l.Allow(key)
-	if ok {
-		return nil
+	checks := []check{{l.IP, "ip", c.ip}}
+	if kind == "ceremony_create" {
+		checks = append(checks, check{l.Create, kind, c.ip})
 	}
-	c.s.ev.RateLimited(kind)
-	secs := max(int64((retry+time.Second-1)/time.Second), 1)
-	return errorEnvelope(chusme.CodeRateLimited, fmt.Sprintf("too many requests; retry after %d s", secs))
+	checks = append(checks, check{l.Identity, "identity", c.p.Fingerprint})
+	if kind == "ceremony_submit" {
+		checks = append(checks, check{l.Submit, kind, c.p.SessionID})
+	}
+	for _, ch := range checks {
+		if ok, retry := ch.l.Allow(ch.key); !ok {
+			c.s.ev.RateLimited(ch.scope)
+			secs := max(int64((retry+time.Second-1)/time.Second), 1)
+			return errorEnvelope(chusme.CodeRateLimited, fmt.Sprintf("too many requests; retry after %d s", secs))
+		}
+	}
+	return nil
 }
 
 // fits returns env, or an Error with code answer_too_large if env can't fit

@@ -236,3 +236,24 @@ func TestCeremonyLimitsSharedWithHTTP(t *testing.T) {
 		t.Errorf("bob's submission answered version %d, want %d", v.Version, info.Version+1)
 	}
 }
+
+// The per-identity limit of every authenticated HTTP request counts the
+// WebSocket's ceremony requests too: once they have used it up, the HTTP API
+// refuses the identity as well.
+func TestIdentityLimitSharedWithHTTP(t *testing.T) {
+	srv, us := world(t, 1, "--rate-identity", "6/h")
+	alice := us[1]
+	ws := connect(t, srv, alice)
+	for i := 0; ; i++ {
+		ans := ask(t, ws, listReq(""))
+		if ans.GetError().GetCode() == chusme.CodeRateLimited {
+			break
+		}
+		if ans.GetCeremonyList() == nil || i == 6 {
+			t.Fatalf("list %d answered %v, want a list until the identity's 6 requests are used", i, ans)
+		}
+	}
+	if _, err := alice.c.Ceremonies(t.Context(), ""); chusme.ErrorCode(err) != chusme.CodeRateLimited {
+		t.Errorf("over HTTP after the WebSocket used the identity's limit: %v, want rate_limited", err)
+	}
+}

@@ -56,10 +56,17 @@ type Config struct {
 	SendQueueBytes int // bytes
 	Now            func() time.Time
 
-	// CreateLimit (per client IP) and SubmitLimit (per session) are the
-	// HTTP API's limiters of ceremony creations and submissions, shared so
-	// that switching transport doesn't bypass them. nil: no limit.
-	CreateLimit, SubmitLimit *ratelimit.Limiter
+	Limits Limits
+}
+
+// Limits are the HTTP API's limiters that the ceremony requests (sync
+// included) count against, keyed as over HTTP, so that switching transport
+// bypasses none. A nil limiter allows everything.
+type Limits struct {
+	IP       *ratelimit.Limiter // every request, per client IP
+	Identity *ratelimit.Limiter // every request, per identity
+	Create   *ratelimit.Limiter // ceremony creations, per client IP
+	Submit   *ratelimit.Limiter // round submissions, per session
 }
 
 // Server is the WebSocket core of one chusmed. It is safe for concurrent use.
