@@ -62,11 +62,11 @@ type RealtimeOptions struct {
 // and follows the close-code rules of realtime.proto's CloseCode
 // (chusmev1.Close*): on 4001 it refreshes the access token and reconnects;
 // on 4002 and 4003 (and 1008) it stops, and Err says why; otherwise it
-// reconnects with jittered backoff. After every (re)connection
-// it catches up on the caller's open ceremonies, so a dropped connection
-// loses no event. While it runs, the client's ceremony drivers wait on its
-// pushed events instead of long-polling, and with CeremonyAPI every
-// ceremony request goes over it.
+// reconnects with jittered backoff. After every (re)connection it catches
+// up on the caller's open ceremonies, so a dropped connection loses no
+// event. While it runs, the client's ceremony drivers wait on its pushed
+// events instead of long-polling, and with CeremonyAPI every ceremony
+// request goes over it.
 type Realtime struct {
 	c    *Client
 	opts RealtimeOptions
