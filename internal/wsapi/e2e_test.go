@@ -110,21 +110,27 @@ func send(t *testing.T, ws *websocket.Conn, env *chusmev1.Envelope) {
 	}
 }
 
+// next reads the next Envelope (within 10 s).
+func next(t *testing.T, ws *websocket.Conn) *chusmev1.Envelope {
+	t.Helper()
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	mt, b, err := ws.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	var env chusmev1.Envelope
+	if mt != websocket.BinaryMessage || proto.Unmarshal(b, &env) != nil {
+		t.Fatalf("not an Envelope: type %d, %x", mt, b)
+	}
+	return &env
+}
+
 // recv reads the next Envelope that is not a pushed event.
 func recv(t *testing.T, ws *websocket.Conn) *chusmev1.Envelope {
 	t.Helper()
-	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 	for {
-		mt, b, err := ws.ReadMessage()
-		if err != nil {
-			t.Fatalf("read: %v", err)
-		}
-		var env chusmev1.Envelope
-		if mt != websocket.BinaryMessage || proto.Unmarshal(b, &env) != nil {
-			t.Fatalf("not an Envelope: type %d, %x", mt, b)
-		}
-		if env.GetCeremonyEvent() == nil {
-			return &env
+		if env := next(t, ws); env.GetCeremonyEvent() == nil {
+			return env
 		}
 	}
 }

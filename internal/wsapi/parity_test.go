@@ -6,10 +6,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/gorilla/websocket"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
@@ -49,21 +47,13 @@ func setFields(v reflect.Value, prefix string, set map[string]bool) {
 	}
 }
 
-// lastEvents reads ws up to the answer of request id and
-// returns the last pushed event of every ceremony, as views.
+// lastEvents reads ws up to the answer of request id and returns the last
+// pushed event of every ceremony, as views.
 func lastEvents(t *testing.T, ws *websocket.Conn, id uint64) map[string]chusme.CeremonyInfo {
 	t.Helper()
 	out := map[string]chusme.CeremonyInfo{}
-	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 	for {
-		_, b, err := ws.ReadMessage()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var env chusmev1.Envelope
-		if err := proto.Unmarshal(b, &env); err != nil {
-			t.Fatal(err)
-		}
+		env := next(t, ws)
 		if env.GetRequestId() == id {
 			return out
 		}
