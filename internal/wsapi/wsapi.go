@@ -4,12 +4,14 @@
 // calls, limiters and error codes), and a registry of live connections per
 // identity for fan-out.
 //
-// The HTTP upgrade (ServeHTTP) is a thin adapter: it checks Origin,
-// authenticates the ticket or token of the URL, upgrades, and hands the
-// connection to Accept, the server core. Accept registers the connection and
-// starts its two goroutines — one reader, one writer — and returns, so that
-// an idle connection holds two small goroutine stacks, a 1 KiB read buffer
-// and its queue, and no write buffer (they are pooled).
+// The HTTP upgrade (Upgrade, or ServeHTTP without a proxy in front) is a
+// thin adapter: it checks Origin, authenticates the ticket or token of the
+// URL, upgrades, and hands the connection to Accept, the server core. Accept
+// registers the connection and starts its two goroutines — one reader, one
+// writer — and returns, so that an idle connection holds two small goroutine
+// stacks, a 1 KiB read buffer and its queue, and no write buffer (they are
+// pooled). A request that reads or writes the store runs on a goroutine of
+// its own while it lasts, so the reader's stack stays small too.
 //
 // Each connection has a bounded send queue (SendQueue messages and
 // SendQueueBytes bytes). A message that doesn't fit closes the connection
