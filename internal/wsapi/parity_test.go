@@ -66,7 +66,7 @@ func lastEvents(t *testing.T, ws *websocket.Conn, id uint64) map[string]chusme.C
 // One DKG, a signing with its key and a DKG that failed, each read over HTTP
 // (GET and list) and over the WebSocket (pushed events, sync, list): every
 // reading is the same view, field for field, and together they leave no
-// field of CeremonyInfo zero.
+// field of CeremonyInfo zero. Every round's inbox reads the same too.
 func TestCeremonyViewsSameOverHTTPAndWebSocket(t *testing.T) {
 	srv, us := world(t, 2)
 	ctx := t.Context()
@@ -149,6 +149,23 @@ func TestCeremonyViewsSameOverHTTPAndWebSocket(t *testing.T) {
 			}
 		}
 		setFields(reflect.ValueOf(httpView), "", set)
+	}
+	// Every round's inbox of the two completed ceremonies (DKG round 2
+	// holds point-to-point packages).
+	for _, c := range []struct {
+		id     string
+		rounds int
+	}{{dkg.ID, chusme.DKGRounds}, {sign.ID, chusme.SignRounds}} {
+		for round := 1; round <= c.rounds; round++ {
+			httpIn, err := alice.c.Inbox(ctx, c.id, round)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wsIn := ask(t, ws, inboxReq(c.id, round)).GetCeremonyInbox().View()
+			if !reflect.DeepEqual(wsIn, httpIn) || len(httpIn.Packages) == 0 || !httpIn.Complete {
+				t.Errorf("ceremony %s round %d: the inbox over the WebSocket\n%+v\nover HTTP\n%+v", c.id, round, wsIn, httpIn)
+			}
+		}
 	}
 	if st := []string{httpList[2].Status, httpList[1].Status, httpList[0].Status}; !slices.Equal(st, []string{chusme.CeremonyCompleted, chusme.CeremonyCompleted, chusme.CeremonyFailed}) {
 		t.Fatalf("the three ceremonies are %v", st)
