@@ -1,7 +1,8 @@
 // Package chusme holds ChusMe's domain: identities, sessions, the error type
 // shared by every transport, the signing labels that give every signature its
-// own domain, the JSON shapes of the HTTP API, and the Store interface that
-// every storage engine implements.
+// own domain, the JSON shapes of the HTTP API and the conversion of domain
+// values to them (views.go, shared by both transports and the client), and
+// the Store interface that every storage engine implements.
 //
 // It imports only the standard library. Rules live in the service packages
 // under internal/, storage engines in internal/sqlite and internal/postgres,

@@ -22,21 +22,31 @@ import (
 type Config struct {
 	Version        string
 	TrustedProxies []netip.Prefix   // peers whose X-Forwarded-For is believed
-	IPLimit        ratelimit.Limit  // every request, per client IP
 	AuthLimit      ratelimit.Limit  // setup, registration, challenge, token, refresh: per client IP
-	IdentityLimit  ratelimit.Limit  // authenticated requests and challenges, per identity
 	Now            func() time.Time // the clock
 	OnSetup        func()           // called once the setup token is redeemed
 
-	Ceremonies          *ceremony.Service // the FROST coordinator
-	CeremonyCreateLimit ratelimit.Limit   // ceremony creations, per client IP
-	CeremonySubmitLimit ratelimit.Limit   // round submissions, per access token's session
+	// The limiters the WebSocket's ceremony requests count against too
+	// (wsapi.Limits), so that switching transport bypasses none; nil
+	// allows everything.
+	IPLimit             *ratelimit.Limiter // every request, per client IP
+	IdentityLimit       *ratelimit.Limiter // authenticated requests and challenges, per identity
+	CeremonyCreateLimit *ratelimit.Limiter // ceremony creations, per client IP
+	CeremonySubmitLimit *ratelimit.Limiter // round submissions, per access token's session
+
+	Ceremonies *ceremony.Service // the FROST coordinator
 
 	Identity  *identity.Service // blobs, rotations and chains
 	BlobLimit ratelimit.Limit   // public blob reads, per client IP
 
-	Realtime http.Handler    // GET /v1/ws (internal/wsapi); nil: 404
+	Realtime Realtime        // GET /v1/ws (internal/wsapi); nil: 404
 	OnBan    func(fp string) // called after an identity is banned (closes its WebSockets)
+}
+
+// Realtime is the WebSocket transport (wsapi.Server): it upgrades a request
+// of GET /v1/ws from the client at address ip.
+type Realtime interface {
+	Upgrade(w http.ResponseWriter, r *http.Request, ip string)
 }
 
 // API is the HTTP handler of one server.
@@ -57,9 +67,9 @@ func New(cfg Config, svc *auth.Service, keys *tokens.Keyring, store chusme.Store
 	a := &API{
 		cfg: cfg, auth: svc, keys: keys, store: store, metrics: m, log: log,
 		mux:           http.NewServeMux(),
-		ipLimit:       ratelimit.New(cfg.IPLimit, cfg.Now),
+		ipLimit:       cfg.IPLimit,
 		authLimit:     ratelimit.New(cfg.AuthLimit, cfg.Now),
-		identityLimit: ratelimit.New(cfg.IdentityLimit, cfg.Now),
+		identityLimit: cfg.IdentityLimit,
 	}
 	for _, rt := range a.routeTable() {
 		a.mux.Handle(rt.pattern, rt.handler)

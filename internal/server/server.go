@@ -25,6 +25,7 @@ import (
 	"github.com/chusme/chusme/internal/identity"
 	"github.com/chusme/chusme/internal/metrics"
 	"github.com/chusme/chusme/internal/postgres"
+	"github.com/chusme/chusme/internal/ratelimit"
 	"github.com/chusme/chusme/internal/secrets"
 	"github.com/chusme/chusme/internal/sqlite"
 	"github.com/chusme/chusme/internal/storecopy"
@@ -124,9 +125,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	ceremonies := ceremony.New(store, ceremony.Config{RoundTimeout: cfg.Ceremony.RoundTimeout, Now: time.Now}, m, log)
+	// One limiter of each for both transports: switching bypasses none.
+	limits := wsapi.Limits{
+		IP: ratelimit.New(cfg.IPLimit, time.Now), Identity: ratelimit.New(cfg.IdentityLimit, time.Now),
+		Create: ratelimit.New(cfg.Ceremony.CreateLimit, time.Now), Submit: ratelimit.New(cfg.Ceremony.SubmitLimit, time.Now),
+	}
 	realtime := wsapi.New(wsapi.Config{
 		Name: "chusme", Version: Version, Issuer: cfg.Issuer, Origins: cfg.WS.Origins,
 		PingInterval: cfg.WS.PingInterval, PongTimeout: cfg.WS.PongTimeout, WriteTimeout: cfg.WS.WriteTimeout,
+		Limits: limits,
 	}, svc, ceremonies, m, log)
 	ceremonies.OnChange(realtime.CeremonyChanged)
 	onBan := realtime.Banned
@@ -142,15 +149,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	api := httpapi.New(httpapi.Config{
 		Version:        Version,
 		TrustedProxies: cfg.TrustedProxies,
-		IPLimit:        cfg.IPLimit,
+		IPLimit:        limits.IP,
 		AuthLimit:      cfg.AuthLimit,
-		IdentityLimit:  cfg.IdentityLimit,
+		IdentityLimit:  limits.Identity,
 		Now:            time.Now,
 		OnSetup:        func() { os.Remove(setupPath) },
 
 		Ceremonies:          ceremonies,
-		CeremonyCreateLimit: cfg.Ceremony.CreateLimit,
-		CeremonySubmitLimit: cfg.Ceremony.SubmitLimit,
+		CeremonyCreateLimit: limits.Create,
+		CeremonySubmitLimit: limits.Submit,
 
 		Identity:  identity.New(store, cfg.Issuer, time.Now, log),
 		BlobLimit: cfg.Lifecycle.BlobLimit,

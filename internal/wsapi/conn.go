@@ -30,9 +30,13 @@ type conn struct {
 	s    *Server
 	ws   *websocket.Conn
 	p    auth.Principal
+	ip   string      // the client's address, for per-IP limits
 	send chan *frame // the bounded queue; never closed
 	// queued is how many bytes wait in send.
 	queued atomic.Int64
+	// running is how many ceremony requests are being served (see
+	// ceremonyRequest).
+	running atomic.Int32
 
 	once   sync.Once
 	quit   chan struct{} // closed by fail
@@ -40,8 +44,8 @@ type conn struct {
 	reason string
 }
 
-func newConn(s *Server, ws *websocket.Conn, p auth.Principal) *conn {
-	return &conn{s: s, ws: ws, p: p, send: make(chan *frame, s.cfg.SendQueue), quit: make(chan struct{})}
+func newConn(s *Server, ws *websocket.Conn, p auth.Principal, ip string) *conn {
+	return &conn{s: s, ws: ws, p: p, ip: ip, send: make(chan *frame, s.cfg.SendQueue), quit: make(chan struct{})}
 }
 
 // fail ends the connection with code: the first call wins. The writer then
@@ -54,7 +58,7 @@ func (c *conn) fail(code int, reason string) {
 }
 
 // enqueue adds f to the send queue without blocking. A queue that is full
-// (in messages or bytes) closes the connection with CloseSlowConsumer.
+// (in messages or bytes) closes the connection with chusmev1.CloseSlowConsumer.
 func (c *conn) enqueue(f *frame) {
 	select {
 	case <-c.quit:
@@ -79,7 +83,7 @@ func (c *conn) enqueue(f *frame) {
 func (c *conn) slow() {
 	c.s.ev.WSSlowConsumer()
 	c.s.log.Warn("websocket slow consumer closed", "fingerprint", c.p.Fingerprint, "queued_bytes", c.queued.Load())
-	c.fail(CloseSlowConsumer, "slow consumer: send queue full")
+	c.fail(chusmev1.CloseSlowConsumer, "slow consumer: send queue full")
 }
 
 // dequeued accounts for a frame that left the queue.
@@ -116,14 +120,14 @@ func (c *conn) writeLoop() {
 				err = c.ws.WriteMessage(websocket.BinaryMessage, f.data)
 			}
 			if err != nil {
-				c.fail(CloseInternal, "write failed")
+				c.fail(chusmev1.CloseInternal, "write failed")
 				return
 			}
 		case <-ping.C:
 			// A connection opened with ?token= lives as long as its access
 			// token: then 4001 tells the client to refresh and reconnect.
 			if exp := c.p.ExpiresAt; !exp.IsZero() && !c.s.cfg.Now().Before(exp) {
-				c.fail(CloseTokenExpired, "access token expired")
+				c.fail(chusmev1.CloseTokenExpired, "access token expired")
 				return
 			}
 			if err := c.checkSession(); err != nil {
@@ -133,7 +137,7 @@ func (c *conn) writeLoop() {
 			// The deadline goes first: the pong handler clears it.
 			c.ws.SetReadDeadline(time.Now().Add(cfg.PongTimeout))
 			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(cfg.WriteTimeout)); err != nil {
-				c.fail(CloseInternal, "ping failed")
+				c.fail(chusmev1.CloseInternal, "ping failed")
 				return
 			}
 		}
@@ -175,13 +179,13 @@ func (c *conn) readLoop() {
 			var ce *websocket.CloseError
 			switch {
 			case errors.As(err, &ce):
-				c.fail(CloseNormal, "")
+				c.fail(chusmev1.CloseNormal, "")
 			case errors.Is(err, websocket.ErrReadLimit):
-				c.fail(CloseTooBig, "message too big")
+				c.fail(chusmev1.CloseTooBig, "message too big")
 			case isTimeout(err):
-				c.fail(CloseGoingAway, "no pong within the timeout")
+				c.fail(chusmev1.CloseGoingAway, "no pong within the timeout")
 			default:
-				c.fail(CloseGoingAway, "connection lost")
+				c.fail(chusmev1.CloseGoingAway, "connection lost")
 			}
 			return
 		}
@@ -208,16 +212,16 @@ func (c *conn) handle(mt int, data []byte) {
 		return
 	}
 	id := env.GetRequestId()
-	switch pl := env.GetPayload().(type) {
+	switch env.GetPayload().(type) {
 	case *chusmev1.Envelope_ServerInfoRequest:
 		c.s.ev.WSMessage("server_info")
 		c.reply(id, &chusmev1.Envelope{Payload: &chusmev1.Envelope_ServerInfoResponse{ServerInfoResponse: &chusmev1.ServerInfoResponse{
 			Name: c.s.cfg.Name, Version: c.s.cfg.Version, Issuer: c.s.cfg.Issuer,
 			Fingerprint: c.p.Fingerprint, ServerTimeUnixMs: c.s.cfg.Now().UnixMilli(),
 		}}})
-	case *chusmev1.Envelope_CeremonySyncRequest:
-		c.s.ev.WSMessage("ceremony_sync")
-		c.reply(id, c.s.sync(c.p.Fingerprint, pl.CeremonySyncRequest))
+	case *chusmev1.Envelope_CeremonySyncRequest, *chusmev1.Envelope_CreateCeremonyRequest, *chusmev1.Envelope_SubmitRequest,
+		*chusmev1.Envelope_InboxRequest, *chusmev1.Envelope_CancelCeremonyRequest, *chusmev1.Envelope_ListCeremoniesRequest:
+		c.ceremonyRequest(&env)
 	default:
 		c.s.ev.WSMessage("unknown")
 		c.reply(id, errorEnvelope(codeUnknownPayload, "this server does not handle that payload"))

@@ -93,7 +93,7 @@ func TestRegistryEmptyAfterDisconnects(t *testing.T) {
 	}
 	for i, ws := range conns {
 		if i%2 == 0 {
-			ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(CloseNormal, "bye"), time.Now().Add(time.Second))
+			ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(chusmev1.CloseNormal, "bye"), time.Now().Add(time.Second))
 		}
 		ws.Close() // the odd ones just vanish
 	}
@@ -157,8 +157,8 @@ func TestSlowConsumerClosed4008AndQueueBounded(t *testing.T) {
 			t.Fatalf("ended without a close frame: %v", err)
 		}
 	}
-	if ce.Code != CloseSlowConsumer {
-		t.Errorf("close %d, want %d", ce.Code, CloseSlowConsumer)
+	if ce.Code != chusmev1.CloseSlowConsumer {
+		t.Errorf("close %d, want %d", ce.Code, chusmev1.CloseSlowConsumer)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -195,8 +195,8 @@ func TestPingKeepsAnsweringPeerAndDropsSilentOne(t *testing.T) {
 	start := time.Now()
 	select {
 	case code := <-ev.closed:
-		if code != CloseGoingAway {
-			t.Errorf("silent peer closed with %d, want %d", code, CloseGoingAway)
+		if code != chusmev1.CloseGoingAway {
+			t.Errorf("silent peer closed with %d, want %d", code, chusmev1.CloseGoingAway)
 		}
 		if d := time.Since(start); d < interval+timeout/2 {
 			t.Errorf("silent peer dropped after %v, before ping interval + pong timeout", d)
@@ -240,7 +240,7 @@ func TestBanDuringSetupClosesAtOnce(t *testing.T) {
 	ws.SetReadDeadline(time.Now().Add(10 * time.Second)) // the next ping is an hour away
 	_, _, err := ws.ReadMessage()
 	var ce *websocket.CloseError
-	if !errors.As(err, &ce) || ce.Code != CloseBanned {
-		t.Fatalf("read = %v, want close %d", err, CloseBanned)
+	if !errors.As(err, &ce) || ce.Code != chusmev1.CloseBanned {
+		t.Fatalf("read = %v, want close %d", err, chusmev1.CloseBanned)
 	}
 }

@@ -27,6 +27,7 @@ import (
 // user is a registered, logged-in identity.
 type user struct {
 	fp     string
+	key    ed25519.PrivateKey
 	c      *client.Client
 	tokens *client.MemoryTokenStore
 }
@@ -63,7 +64,7 @@ func world(t *testing.T, n int, args ...string) (*servertest.Server, []*user) {
 		if _, err := c.Login(t.Context(), k); err != nil {
 			t.Fatal(err)
 		}
-		users = append(users, &user{fp: chusme.Fingerprint(k.Public().(ed25519.PublicKey)), c: c, tokens: ts})
+		users = append(users, &user{fp: chusme.Fingerprint(k.Public().(ed25519.PublicKey)), key: k, c: c, tokens: ts})
 	}
 	return srv, users
 }
@@ -109,21 +110,27 @@ func send(t *testing.T, ws *websocket.Conn, env *chusmev1.Envelope) {
 	}
 }
 
+// next reads the next Envelope (within 10 s).
+func next(t *testing.T, ws *websocket.Conn) *chusmev1.Envelope {
+	t.Helper()
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	mt, b, err := ws.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	var env chusmev1.Envelope
+	if mt != websocket.BinaryMessage || proto.Unmarshal(b, &env) != nil {
+		t.Fatalf("not an Envelope: type %d, %x", mt, b)
+	}
+	return &env
+}
+
 // recv reads the next Envelope that is not a pushed event.
 func recv(t *testing.T, ws *websocket.Conn) *chusmev1.Envelope {
 	t.Helper()
-	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 	for {
-		mt, b, err := ws.ReadMessage()
-		if err != nil {
-			t.Fatalf("read: %v", err)
-		}
-		var env chusmev1.Envelope
-		if mt != websocket.BinaryMessage || proto.Unmarshal(b, &env) != nil {
-			t.Fatalf("not an Envelope: type %d, %x", mt, b)
-		}
-		if env.GetCeremonyEvent() == nil {
-			return &env
+		if env := next(t, ws); env.GetCeremonyEvent() == nil {
+			return env
 		}
 	}
 }
@@ -163,8 +170,8 @@ func TestTicketConnectsOnce(t *testing.T) {
 		t.Errorf("server info = %v", info)
 	}
 	again := dial(t, wsURL(srv, "ticket="+tk))
-	if code := closeCode(t, again); code != wsapi.CloseTokenInvalid {
-		t.Errorf("second use of a ticket: close %d, want %d", code, wsapi.CloseTokenInvalid)
+	if code := closeCode(t, again); code != chusmev1.CloseTokenInvalid {
+		t.Errorf("second use of a ticket: close %d, want %d", code, chusmev1.CloseTokenInvalid)
 	}
 	if strings.Contains(srv.Logs(), tk) {
 		t.Error("the server logged a ticket")
@@ -199,10 +206,10 @@ func TestRefusedCredentialsCloseCodes(t *testing.T) {
 		name, query string
 		want        int
 	}{
-		{"expired_token_4001", "token=" + expired, wsapi.CloseTokenExpired},
-		{"invalid_token_4002", "token=not-a-jwt", wsapi.CloseTokenInvalid},
-		{"unknown_ticket_4002", "ticket=AAAAAAAAAAAAAAAAAAAAAAAAAA", wsapi.CloseTokenInvalid},
-		{"no_credential_4002", "", wsapi.CloseTokenInvalid},
+		{"expired_token_4001", "token=" + expired, chusmev1.CloseTokenExpired},
+		{"invalid_token_4002", "token=not-a-jwt", chusmev1.CloseTokenInvalid},
+		{"unknown_ticket_4002", "ticket=AAAAAAAAAAAAAAAAAAAAAAAAAA", chusmev1.CloseTokenInvalid},
+		{"no_credential_4002", "", chusmev1.CloseTokenInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if code := closeCode(t, dial(t, wsURL(srv, tc.query))); code != tc.want {
@@ -218,11 +225,11 @@ func TestRefusedCredentialsCloseCodes(t *testing.T) {
 		if _, err := us[0].c.Ban(t.Context(), victim.fp); err != nil {
 			t.Fatal(err)
 		}
-		if code := closeCode(t, live); code != wsapi.CloseBanned {
-			t.Errorf("live connection of a banned identity: close %d, want %d", code, wsapi.CloseBanned)
+		if code := closeCode(t, live); code != chusmev1.CloseBanned {
+			t.Errorf("live connection of a banned identity: close %d, want %d", code, chusmev1.CloseBanned)
 		}
-		if code := closeCode(t, dial(t, wsURL(srv, "token="+access))); code != wsapi.CloseBanned {
-			t.Errorf("new connection of a banned identity: close %d, want %d", code, wsapi.CloseBanned)
+		if code := closeCode(t, dial(t, wsURL(srv, "token="+access))); code != chusmev1.CloseBanned {
+			t.Errorf("new connection of a banned identity: close %d, want %d", code, chusmev1.CloseBanned)
 		}
 	})
 }
@@ -301,8 +308,8 @@ func TestShutdownCloses1001(t *testing.T) {
 	srv.Stop(t)
 	select {
 	case code := <-done:
-		if code != wsapi.CloseGoingAway {
-			t.Errorf("close %d at shutdown, want %d", code, wsapi.CloseGoingAway)
+		if code != chusmev1.CloseGoingAway {
+			t.Errorf("close %d at shutdown, want %d", code, chusmev1.CloseGoingAway)
 		}
 	case <-ctx.Done():
 		t.Fatal("no close frame at shutdown")
@@ -368,7 +375,7 @@ func TestTokenConnectionClosed4001AtExpiry(t *testing.T) {
 	}
 	ws := dial(t, wsURL(srv, "token="+access))
 	serverInfo(t, ws, 1)
-	if code := closeCode(t, ws); code != wsapi.CloseTokenExpired {
-		t.Errorf("close %d at token expiry, want %d", code, wsapi.CloseTokenExpired)
+	if code := closeCode(t, ws); code != chusmev1.CloseTokenExpired {
+		t.Errorf("close %d at token expiry, want %d", code, chusmev1.CloseTokenExpired)
 	}
 }

@@ -1,7 +1,10 @@
 package wsapi
 
 import (
+	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
+
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,23 +19,34 @@ import (
 func closeCodeOf(err error) int {
 	switch chusme.ErrorCode(err) {
 	case chusme.CodeTokenExpired:
-		return CloseTokenExpired
+		return chusmev1.CloseTokenExpired
 	case chusme.CodeTokenInvalid, chusme.CodeSessionRevoked, chusme.CodeUnauthorized:
-		return CloseTokenInvalid
+		return chusmev1.CloseTokenInvalid
 	case chusme.CodeBanned:
-		return CloseBanned
+		return chusmev1.CloseBanned
 	default:
-		return CloseInternal
+		return chusmev1.CloseInternal
 	}
 }
 
-// ServeHTTP is the upgrade adapter of GET /v1/ws: it checks Origin,
-// authenticates ?ticket= (single use) or ?token= (an access token), upgrades
-// and hands the connection to Accept. A refused credential is answered on
-// the WebSocket with its close code (4001, 4002, 4003), because a browser
-// can't read the status of a failed upgrade. The query string, which holds
-// the credential, is never logged.
+// ServeHTTP is Upgrade with the request's peer as the client's address, for
+// a server with no proxy in front.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	s.Upgrade(w, r, ip)
+}
+
+// Upgrade is the upgrade adapter of GET /v1/ws for a client at address ip
+// (as the HTTP API determined it): it checks Origin, authenticates ?ticket=
+// (single use) or ?token= (an access token), upgrades and hands the
+// connection to Accept. A refused credential is answered on the WebSocket
+// with its close code (4001, 4002, 4003), because a browser can't read the
+// status of a failed upgrade. The query string, which holds the credential,
+// is never logged.
+func (s *Server) Upgrade(w http.ResponseWriter, r *http.Request, ip string) {
 	if !s.checkOrigin(r) {
 		s.httpError(w, r, http.StatusForbidden, chusme.Errorf(chusme.CodeForbidden, "origin not allowed"))
 		return
@@ -58,13 +72,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		code := closeCodeOf(err)
-		if code == CloseInternal {
+		if code == chusmev1.CloseInternal {
 			s.log.Error("websocket authentication failed", "err", err)
 		}
 		closeNow(ws, code, chusme.ErrorMessage(err), s.cfg.WriteTimeout)
 		return
 	}
-	s.Accept(ws, p)
+	s.Accept(ws, p, ip)
 }
 
 func websocketRequest(r *http.Request) bool {

@@ -1,6 +1,8 @@
 package wsapi_test
 
 import (
+	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
+
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -9,7 +11,6 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/servertest"
-	"github.com/chusme/chusme/internal/wsapi"
 )
 
 // problem sends an authenticated request with access and returns the
@@ -51,12 +52,12 @@ func TestEndedSessionSameAnswerEverywhere(t *testing.T) {
 			if _, err := admin.c.Ban(t.Context(), u.fp); err != nil {
 				t.Fatal(err)
 			}
-		}, http.StatusForbidden, chusme.CodeBanned, wsapi.CloseBanned},
+		}, http.StatusForbidden, chusme.CodeBanned, chusmev1.CloseBanned},
 		{"logged_out", us[2], func(t *testing.T, u *user) {
 			if err := u.c.Logout(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-		}, http.StatusUnauthorized, chusme.CodeSessionRevoked, wsapi.CloseTokenInvalid},
+		}, http.StatusUnauthorized, chusme.CodeSessionRevoked, chusmev1.CloseTokenInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			access := tc.user.access(t)

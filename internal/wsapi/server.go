@@ -1,6 +1,8 @@
 package wsapi
 
 import (
+	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
+
 	"context"
 	"log/slog"
 	"sync"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/auth"
+	"github.com/chusme/chusme/internal/ratelimit"
 )
 
 // Authenticator checks the credentials of a WebSocket (auth.Service).
@@ -22,10 +25,16 @@ type Authenticator interface {
 	LiveSession(ctx context.Context, p auth.Principal) (chusme.Session, error)
 }
 
-// Ceremonies reads ceremonies for catch-up requests (ceremony.Service).
+// Ceremonies is the ceremony API the connections serve: catch-up requests
+// and the requests of the HTTP API's /v1/ceremonies routes
+// (ceremony.Service).
 type Ceremonies interface {
 	Get(ctx context.Context, caller, id string) (chusme.Ceremony, error)
 	List(ctx context.Context, caller, status string) ([]chusme.Ceremony, error)
+	Create(ctx context.Context, caller string, req chusme.CreateCeremonyRequest) (chusme.Ceremony, error)
+	Submit(ctx context.Context, caller, id string, round int, req chusme.SubmitRequest) (chusme.Ceremony, error)
+	Inbox(ctx context.Context, caller, id string, round int) ([]chusme.CeremonySubmission, bool, error)
+	Cancel(ctx context.Context, caller, id string) (chusme.Ceremony, error)
 	// Relayed returns round 1's packages of an open sign ceremony in round
 	// 2 if this node moved it there and still has them (pushed with the
 	// event to its participants).
@@ -48,6 +57,18 @@ type Config struct {
 	SendQueue      int // messages
 	SendQueueBytes int // bytes
 	Now            func() time.Time
+
+	Limits Limits
+}
+
+// Limits are the HTTP API's limiters that the ceremony requests (sync
+// included) count against, keyed as over HTTP, so that switching transport
+// bypasses none. A nil limiter allows everything.
+type Limits struct {
+	IP       *ratelimit.Limiter // every request, per client IP
+	Identity *ratelimit.Limiter // every request, per identity
+	Create   *ratelimit.Limiter // ceremony creations, per client IP
+	Submit   *ratelimit.Limiter // round submissions, per session
 }
 
 // Server is the WebSocket core of one chusmed. It is safe for concurrent use.
@@ -103,18 +124,19 @@ func New(cfg Config, a Authenticator, cers Ceremonies, ev Events, log *slog.Logg
 	return s
 }
 
-// Accept takes over an upgraded connection authenticated as p: it registers
-// it, starts its reader and writer, checks the session once more, and
-// returns. After Shutdown began, it closes the connection with 1001 at once.
-func (s *Server) Accept(ws *websocket.Conn, p auth.Principal) {
+// Accept takes over an upgraded connection authenticated as p from client
+// address ip (the key of the per-IP limits): it registers it, starts its
+// reader and writer, checks the session once more, and returns. After
+// Shutdown began, it closes the connection with 1001 at once.
+func (s *Server) Accept(ws *websocket.Conn, p auth.Principal, ip string) {
 	// The HTTP server's read and write deadlines stay on a hijacked
 	// connection: the writer sets its own.
 	ws.NetConn().SetDeadline(time.Time{})
-	c := newConn(s, ws, p)
+	c := newConn(s, ws, p, ip)
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
-		closeNow(ws, CloseGoingAway, "server shutting down", s.cfg.WriteTimeout)
+		closeNow(ws, chusmev1.CloseGoingAway, "server shutting down", s.cfg.WriteTimeout)
 		return
 	}
 	set := s.byFP[p.Fingerprint]
@@ -217,7 +239,7 @@ func (s *Server) CloseIdentity(fp string, code int, reason string) {
 }
 
 // Banned closes every connection of a banned identity with 4003 at once.
-func (s *Server) Banned(fp string) { s.CloseIdentity(fp, CloseBanned, "identity banned") }
+func (s *Server) Banned(fp string) { s.CloseIdentity(fp, chusmev1.CloseBanned, "identity banned") }
 
 // Shutdown closes every connection with 1001 and waits until their writers
 // have ended or ctx is done; connections accepted afterwards are closed at
@@ -240,7 +262,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, c := range all {
-		c.fail(CloseGoingAway, "server shutting down")
+		c.fail(chusmev1.CloseGoingAway, "server shutting down")
 	}
 	select {
 	case <-done:

@@ -1,37 +1,27 @@
 // Package wsapi is ChusMe's WebSocket transport (DESIGN §6): binary frames
 // carrying the protobuf Envelope of proto/chusme/v1, pushed ceremony
-// events, and a registry of live connections per identity for fan-out.
+// events, the HTTP API's ceremony requests (ceremony.go: the same service
+// calls, limiters and error codes), and a registry of live connections per
+// identity for fan-out.
 //
-// The HTTP upgrade (ServeHTTP) is a thin adapter: it checks Origin,
-// authenticates the ticket or token of the URL, upgrades, and hands the
-// connection to Accept, the server core. Accept registers the connection and
-// starts its two goroutines — one reader, one writer — and returns, so that
-// an idle connection holds two small goroutine stacks, a 1 KiB read buffer
-// and its queue, and no write buffer (they are pooled).
+// The HTTP upgrade (Upgrade, or ServeHTTP without a proxy in front) is a
+// thin adapter: it checks Origin, authenticates the ticket or token of the
+// URL, upgrades, and hands the connection to Accept, the server core. Accept
+// registers the connection and starts its two goroutines — one reader, one
+// writer — and returns, so that an idle connection holds two small goroutine
+// stacks, a 1 KiB read buffer and its queue, and no write buffer (they are
+// pooled). A request that reads or writes the store runs on a goroutine of
+// its own while it lasts, so the reader's stack stays small too.
 //
 // Each connection has a bounded send queue (SendQueue messages and
 // SendQueueBytes bytes). A message that doesn't fit closes the connection
-// with CloseSlowConsumer (4008): the queue is dropped at once, so the
+// with chusmev1.CloseSlowConsumer (4008): the queue is dropped at once, so the
 // server's memory doesn't grow; the close frame follows once the socket
 // takes it, or the connection is cut after WriteTimeout.
 package wsapi
 
 import (
 	"time"
-)
-
-// Close codes (the table every client follows; realtime.proto's CloseCode
-// lists them for other languages).
-const (
-	CloseNormal       = 1000 // the client said goodbye
-	CloseGoingAway    = 1001 // the server is shutting down: reconnect with backoff
-	ClosePolicy       = 1008 // refused for a reason of policy
-	CloseTooBig       = 1009 // an inbound message is over MaxMessage
-	CloseInternal     = 1011 // the server failed; reconnect with backoff
-	CloseTokenExpired = 4001 // refresh the access token, then reconnect
-	CloseTokenInvalid = 4002 // bad, used or unknown credential, revoked session: log in again first
-	CloseBanned       = 4003 // the identity is banned: don't reconnect
-	CloseSlowConsumer = 4008 // the send queue overflowed: reconnect and resynchronise
 )
 
 // Defaults of Config.
@@ -51,9 +41,12 @@ const (
 	// DefaultSendQueueBytes is how many bytes may wait for one connection's
 	// writer: 256 KiB.
 	DefaultSendQueueBytes = 256 << 10
-	// MaxMessage is the largest inbound message: 64 KiB. Requests are
-	// small; anything bigger is closed with 1009.
-	MaxMessage = 64 << 10
+	// MaxMessage is the largest inbound message: 128 KiB, room for the
+	// largest request (a ceremony creation with a 64 KiB message to sign
+	// and 64 participants; a DKG round 2 of 64 participants is ≈ 17 KiB).
+	// Anything bigger is closed with 1009. It bounds what one read may
+	// allocate, not a buffer a connection keeps.
+	MaxMessage = 128 << 10
 	// readBufferSize is the per-connection read buffer: 1 KiB, enough for
 	// every request in one read, small for ten thousand idle peers.
 	readBufferSize = 1 << 10
@@ -64,17 +57,19 @@ const (
 // Events receives what the metrics count. Every method must be cheap and
 // safe for concurrent use.
 type Events interface {
-	WSConnected()           // a connection was accepted
-	WSClosed(code int)      // a connection ended with this close code
-	WSQueueBytes(delta int) // bytes waiting in send queues changed by delta
-	WSSlowConsumer()        // a connection was closed because its queue overflowed
-	WSMessage(kind string)  // a request of this kind was handled
+	WSConnected()             // a connection was accepted
+	WSClosed(code int)        // a connection ended with this close code
+	WSQueueBytes(delta int)   // bytes waiting in send queues changed by delta
+	WSSlowConsumer()          // a connection was closed because its queue overflowed
+	WSMessage(kind string)    // a request of this kind was handled
+	RateLimited(scope string) // a request was refused by a rate limit of this scope
 }
 
 type noEvents struct{}
 
-func (noEvents) WSConnected()     {}
-func (noEvents) WSClosed(int)     {}
-func (noEvents) WSQueueBytes(int) {}
-func (noEvents) WSSlowConsumer()  {}
-func (noEvents) WSMessage(string) {}
+func (noEvents) WSConnected()       {}
+func (noEvents) WSClosed(int)       {}
+func (noEvents) WSQueueBytes(int)   {}
+func (noEvents) WSSlowConsumer()    {}
+func (noEvents) WSMessage(string)   {}
+func (noEvents) RateLimited(string) {}

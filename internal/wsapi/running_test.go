@@ -1,0 +1,71 @@
+package wsapi_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/auth"
+	"github.com/chusme/chusme/internal/wsapi"
+	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
+)
+
+// fpAuth accepts ?token=FP as identity FP.
+type fpAuth struct{ wsapi.Authenticator }
+
+func (fpAuth) Authenticate(_ context.Context, tok string) (auth.Principal, error) {
+	return auth.Principal{Fingerprint: tok, SessionID: "s-" + tok}, nil
+}
+func (fpAuth) LiveSession(_ context.Context, p auth.Principal) (chusme.Session, error) {
+	return chusme.Session{ID: p.SessionID, Fingerprint: p.Fingerprint}, nil
+}
+
+// slowCeremonies answers a creation once release is closed, telling
+// started when it begins; a creation of kind "panic" panics.
+type slowCeremonies struct {
+	wsapi.Ceremonies
+	started chan struct{}
+	release chan struct{}
+}
+
+func (s slowCeremonies) Create(_ context.Context, caller string, req chusme.CreateCeremonyRequest) (chusme.Ceremony, error) {
+	if req.Kind == "panic" {
+		panic("a bug in the service")
+	}
+	s.started <- struct{}{}
+	<-s.release
+	return chusme.Ceremony{ID: "c1", Kind: req.Kind, Creator: caller, Status: chusme.CeremonyOpen, Round: 1, Version: 1}, nil
+}
+
+// A ceremony request runs beside the reader: while the service works on
+// it, the connection answers other requests; a panic in the service is an
+// internal error, not a crash.
+func TestCeremonyRequestDoesNotBlockReader(t *testing.T) {
+	cers := slowCeremonies{started: make(chan struct{}, 1), release: make(chan struct{})}
+	s := wsapi.New(wsapi.Config{}, fpAuth{}, cers, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	hs := httptest.NewServer(s)
+	t.Cleanup(hs.Close)
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	ws := dial(t, "ws"+strings.TrimPrefix(hs.URL, "http")+"/?token=alice")
+
+	create := func(id uint64, kind string) *chusmev1.Envelope {
+		return &chusmev1.Envelope{RequestId: id, Payload: &chusmev1.Envelope_CreateCeremonyRequest{
+			CreateCeremonyRequest: &chusmev1.CreateCeremonyRequest{Kind: kind}}}
+	}
+	send(t, ws, create(7, chusme.KindDKG))
+	<-cers.started
+	serverInfo(t, ws, 1) // answered while the creation runs
+	close(cers.release)
+	if env := recv(t, ws); env.GetRequestId() != 7 || env.GetCeremonyResponse().GetCeremony().GetCeremonyId() != "c1" {
+		t.Fatalf("the creation got %v", env)
+	}
+	send(t, ws, create(8, "panic"))
+	if env := recv(t, ws); env.GetRequestId() != 8 || env.GetError().GetCode() != chusme.CodeInternal {
+		t.Fatalf("a panicking request got %v", env)
+	}
+	serverInfo(t, ws, 9) // still open
+}
