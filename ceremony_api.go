@@ -25,7 +25,9 @@ type CeremonyResult struct {
 	Signature Bytes  `json:"signature,omitempty"`  // sign: the 64-byte Ed25519 signature
 }
 
-// CeremonyInfo is a ceremony as its members see it (GET /v1/ceremonies/{id}).
+// CeremonyInfo is a ceremony as its members see it (GET /v1/ceremonies/{id};
+// the WebSocket's CeremonyEvent). CeremonyInfoOf makes it; its times are
+// WireTime (UTC, whole milliseconds).
 type CeremonyInfo struct {
 	ID             string           `json:"id"`
 	Kind           string           `json:"kind"`

@@ -28,15 +28,23 @@ type Config struct {
 	Now            func() time.Time // the clock
 	OnSetup        func()           // called once the setup token is redeemed
 
-	Ceremonies          *ceremony.Service // the FROST coordinator
-	CeremonyCreateLimit ratelimit.Limit   // ceremony creations, per client IP
-	CeremonySubmitLimit ratelimit.Limit   // round submissions, per access token's session
+	Ceremonies *ceremony.Service // the FROST coordinator
+	// CeremonyCreateLimit (ceremony creations, per client IP) and
+	// CeremonySubmitLimit (round submissions, per access token's session)
+	// are shared with the WebSocket's ceremony requests. nil: no limit.
+	CeremonyCreateLimit, CeremonySubmitLimit *ratelimit.Limiter
 
 	Identity  *identity.Service // blobs, rotations and chains
 	BlobLimit ratelimit.Limit   // public blob reads, per client IP
 
-	Realtime http.Handler    // GET /v1/ws (internal/wsapi); nil: 404
+	Realtime Realtime        // GET /v1/ws (internal/wsapi); nil: 404
 	OnBan    func(fp string) // called after an identity is banned (closes its WebSockets)
+}
+
+// Realtime is the WebSocket transport (wsapi.Server): it upgrades a request
+// of GET /v1/ws from the client at address ip.
+type Realtime interface {
+	Upgrade(w http.ResponseWriter, r *http.Request, ip string)
 }
 
 // API is the HTTP handler of one server.

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/chusme/chusme"
-	"github.com/chusme/chusme/internal/ratelimit"
 )
 
 // SubmitBodyLimit is the largest body of a round submission: 512 KiB, enough
@@ -20,8 +19,7 @@ const CreateBodyLimit = 128 << 10
 // ceremonyRoutes are the FROST ceremony routes (DESIGN §5).
 func (a *API) ceremonyRoutes() []route {
 	h := func(pattern string, f http.HandlerFunc) route { return route{pattern, f} }
-	create := ratelimit.New(a.cfg.CeremonyCreateLimit, a.cfg.Now)
-	submit := ratelimit.New(a.cfg.CeremonySubmitLimit, a.cfg.Now)
+	create, submit := a.cfg.CeremonyCreateLimit, a.cfg.CeremonySubmitLimit
 	perToken := func(next http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			if a.limit(w, r, submit, "ceremony_submit", principal(r.Context()).SessionID) {
@@ -38,35 +36,6 @@ func (a *API) ceremonyRoutes() []route {
 		h("POST /v1/ceremonies/{id}/cancel", a.authed(a.handleCancel)),
 		h("GET /v1/keys/{key_id}", a.authed(a.handleKey)),
 	}
-}
-
-// ceremonyInfo is the API view of a ceremony.
-func ceremonyInfo(c chusme.Ceremony) chusme.CeremonyInfo {
-	info := chusme.CeremonyInfo{
-		ID: c.ID, Kind: c.Kind, Status: c.Status, Round: c.Round, Rounds: c.Rounds(), Creator: c.Creator,
-		Threshold: c.Threshold, Participants: c.Participants, KeyID: c.KeyID, Submitted: c.Submitted,
-		Deadline: c.Deadline, Version: c.Version, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
-		SigningPackage: c.SigningPackage,
-	}
-	if c.Kind == chusme.KindSign {
-		info.Message = c.Message
-		if info.Message == nil {
-			info.Message = chusme.Bytes{}
-		}
-	}
-	if info.Submitted == nil {
-		info.Submitted = []string{}
-	}
-	if c.Status == chusme.CeremonyFailed || c.Status == chusme.CeremonyCancelled {
-		info.Failure = &chusme.CeremonyFailure{Reason: c.FailureReason, Message: c.FailureMessage, Culprits: c.Culprits}
-	}
-	if c.Status == chusme.CeremonyCompleted {
-		info.Result = &chusme.CeremonyResult{KeyID: c.ResultKeyID, Signature: c.Signature}
-		if c.Kind == chusme.KindSign {
-			info.Result.KeyID = c.KeyID
-		}
-	}
-	return info
 }
 
 // ceremonyID reads the {id} path value; a malformed id is simply unknown.
@@ -98,7 +67,7 @@ func (a *API) handleCreateCeremony(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/ceremonies/"+c.ID)
-	writeJSON(w, http.StatusCreated, ceremonyInfo(c))
+	writeJSON(w, http.StatusCreated, chusme.CeremonyInfoOf(c))
 }
 
 func (a *API) handleListCeremonies(w http.ResponseWriter, r *http.Request) {
@@ -107,11 +76,7 @@ func (a *API) handleListCeremonies(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	out := chusme.CeremonyList{Ceremonies: make([]chusme.CeremonyInfo, 0, len(cs))}
-	for _, c := range cs {
-		out.Ceremonies = append(out.Ceremonies, ceremonyInfo(c))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, chusme.CeremonyListOf(cs))
 }
 
 // handleCeremony answers the ceremony's state; with ?after=VERSION it waits
@@ -151,7 +116,7 @@ func (a *API) handleCeremony(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ceremonyInfo(c))
+	writeJSON(w, http.StatusOK, chusme.CeremonyInfoOf(c))
 }
 
 func (a *API) handleSubmit(w http.ResponseWriter, r *http.Request) {
@@ -175,7 +140,7 @@ func (a *API) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ceremonyInfo(c))
+	writeJSON(w, http.StatusOK, chusme.CeremonyInfoOf(c))
 }
 
 func (a *API) handleInbox(w http.ResponseWriter, r *http.Request) {
@@ -194,13 +159,7 @@ func (a *API) handleInbox(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	out := chusme.Inbox{Round: round, Complete: complete, Packages: make([]chusme.CeremonyPackage, 0, len(subs))}
-	for _, s := range subs {
-		out.Packages = append(out.Packages, chusme.CeremonyPackage{
-			Round: s.Round, Sender: s.Sender, Recipient: s.Recipient, Payload: s.Payload, Signature: s.Signature,
-		})
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, chusme.InboxOf(round, complete, subs))
 }
 
 func (a *API) handleCancel(w http.ResponseWriter, r *http.Request) {
@@ -214,19 +173,7 @@ func (a *API) handleCancel(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ceremonyInfo(c))
-}
-
-// groupKeyInfo is the API view of a group key.
-func groupKeyInfo(k chusme.GroupKey) chusme.GroupKeyInfo {
-	shares := make(map[string]chusme.Bytes, len(k.VerifyingShares))
-	for fp, s := range k.VerifyingShares {
-		shares[fp] = s
-	}
-	return chusme.GroupKeyInfo{
-		KeyID: k.ID, PublicKey: k.PublicKey, Threshold: k.Threshold, Participants: k.Participants,
-		VerifyingShares: shares, PublicKeyPackage: k.PublicKeyPackage, CeremonyID: k.CeremonyID, CreatedAt: k.CreatedAt,
-	}
+	writeJSON(w, http.StatusOK, chusme.CeremonyInfoOf(c))
 }
 
 func (a *API) handleKey(w http.ResponseWriter, r *http.Request) {
@@ -235,5 +182,5 @@ func (a *API) handleKey(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, groupKeyInfo(k))
+	writeJSON(w, http.StatusOK, chusme.GroupKeyInfoOf(k))
 }

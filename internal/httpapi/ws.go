@@ -36,7 +36,7 @@ func (a *API) handleWS(w http.ResponseWriter, r *http.Request) {
 	if rec, ok := w.(*statusRecorder); ok {
 		w = &hijacker{rec}
 	}
-	a.cfg.Realtime.ServeHTTP(w, r)
+	a.cfg.Realtime.Upgrade(w, r, clientIP(r.Context()))
 }
 
 // hijacker lets the upgrade take the connection through the status recorder,

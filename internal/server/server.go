@@ -24,6 +24,7 @@ import (
 	"github.com/chusme/chusme/internal/identity"
 	"github.com/chusme/chusme/internal/metrics"
 	"github.com/chusme/chusme/internal/postgres"
+	"github.com/chusme/chusme/internal/ratelimit"
 	"github.com/chusme/chusme/internal/secrets"
 	"github.com/chusme/chusme/internal/sqlite"
 	"github.com/chusme/chusme/internal/tokens"
@@ -122,9 +123,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	ceremonies := ceremony.New(store, ceremony.Config{RoundTimeout: cfg.Ceremony.RoundTimeout, Now: time.Now}, m, log)
+	// One limiter of each for both transports: switching doesn't bypass it.
+	createLimit := ratelimit.New(cfg.Ceremony.CreateLimit, time.Now)
+	submitLimit := ratelimit.New(cfg.Ceremony.SubmitLimit, time.Now)
 	realtime := wsapi.New(wsapi.Config{
 		Name: "chusme", Version: Version, Issuer: cfg.Issuer, Origins: cfg.WS.Origins,
 		PingInterval: cfg.WS.PingInterval, PongTimeout: cfg.WS.PongTimeout, WriteTimeout: cfg.WS.WriteTimeout,
+		CreateLimit: createLimit, SubmitLimit: submitLimit,
 	}, svc, ceremonies, m, log)
 	ceremonies.OnChange(realtime.CeremonyChanged)
 	onBan := realtime.Banned
@@ -147,8 +152,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		OnSetup:        func() { os.Remove(setupPath) },
 
 		Ceremonies:          ceremonies,
-		CeremonyCreateLimit: cfg.Ceremony.CreateLimit,
-		CeremonySubmitLimit: cfg.Ceremony.SubmitLimit,
+		CeremonyCreateLimit: createLimit,
+		CeremonySubmitLimit: submitLimit,
 
 		Identity:  identity.New(store, cfg.Issuer, time.Now, log),
 		BlobLimit: cfg.Lifecycle.BlobLimit,

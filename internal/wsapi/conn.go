@@ -30,9 +30,12 @@ type conn struct {
 	s    *Server
 	ws   *websocket.Conn
 	p    auth.Principal
+	ip   string      // the client's address, for per-IP limits
 	send chan *frame // the bounded queue; never closed
 	// queued is how many bytes wait in send.
 	queued atomic.Int64
+	// running is how many ceremony requests are being served (see offload).
+	running atomic.Int32
 
 	once   sync.Once
 	quit   chan struct{} // closed by fail
@@ -40,8 +43,8 @@ type conn struct {
 	reason string
 }
 
-func newConn(s *Server, ws *websocket.Conn, p auth.Principal) *conn {
-	return &conn{s: s, ws: ws, p: p, send: make(chan *frame, s.cfg.SendQueue), quit: make(chan struct{})}
+func newConn(s *Server, ws *websocket.Conn, p auth.Principal, ip string) *conn {
+	return &conn{s: s, ws: ws, p: p, ip: ip, send: make(chan *frame, s.cfg.SendQueue), quit: make(chan struct{})}
 }
 
 // fail ends the connection with code: the first call wins. The writer then
@@ -218,6 +221,9 @@ func (c *conn) handle(mt int, data []byte) {
 	case *chusmev1.Envelope_CeremonySyncRequest:
 		c.s.ev.WSMessage("ceremony_sync")
 		c.reply(id, c.s.sync(c.p.Fingerprint, pl.CeremonySyncRequest))
+	case *chusmev1.Envelope_CreateCeremonyRequest, *chusmev1.Envelope_SubmitRequest, *chusmev1.Envelope_InboxRequest,
+		*chusmev1.Envelope_CancelCeremonyRequest, *chusmev1.Envelope_ListCeremoniesRequest:
+		c.ceremonyRequest(&env)
 	default:
 		c.s.ev.WSMessage("unknown")
 		c.reply(id, errorEnvelope(codeUnknownPayload, "this server does not handle that payload"))

@@ -13,8 +13,9 @@ import (
 
 // Codes of WebSocket-only problems, in the Error payload.
 const (
-	codeUnknownPayload = "unknown_payload" // the Envelope's payload is not a request this server handles
-	codeInvalidMessage = "invalid_message" // a text frame, or bytes that are not an Envelope
+	codeUnknownPayload = "unknown_payload"  // the Envelope's payload is not a request this server handles
+	codeInvalidMessage = "invalid_message"  // a text frame, or bytes that are not an Envelope
+	codeAnswerTooLarge = "answer_too_large" // the answer would not fit in the send queue
 )
 
 // syncTimeout bounds the store reads of one catch-up request.
@@ -24,36 +25,10 @@ func errorEnvelope(code, msg string) *chusmev1.Envelope {
 	return &chusmev1.Envelope{Payload: &chusmev1.Envelope_Error{Error: &chusmev1.Error{Code: code, Message: msg}}}
 }
 
-func unixMs(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-// CeremonyEvent is the protobuf view of a ceremony: the same fields as the
-// HTTP API's chusme.CeremonyInfo.
-func CeremonyEvent(c chusme.Ceremony) *chusmev1.CeremonyEvent {
-	ev := &chusmev1.CeremonyEvent{
-		CeremonyId: c.ID, Kind: c.Kind, Version: c.Version, Status: c.Status,
-		Round: int32(c.Round), Rounds: int32(c.Rounds()), Submitted: c.Submitted,
-		Participants: c.Participants, Threshold: int32(c.Threshold), Creator: c.Creator,
-		KeyId: c.KeyID, SigningPackage: c.SigningPackage,
-		DeadlineUnixMs: unixMs(c.Deadline), CreatedUnixMs: unixMs(c.CreatedAt), UpdatedUnixMs: unixMs(c.UpdatedAt),
-	}
-	if c.Kind == chusme.KindSign {
-		ev.Message = c.Message
-	}
-	switch c.Status {
-	case chusme.CeremonyFailed, chusme.CeremonyCancelled:
-		ev.Failure = &chusmev1.CeremonyFailure{Reason: c.FailureReason, Message: c.FailureMessage, Culprits: c.Culprits}
-	case chusme.CeremonyCompleted:
-		ev.Result = &chusmev1.CeremonyResult{KeyId: c.ResultKeyID, Signature: c.Signature}
-		if c.Kind == chusme.KindSign {
-			ev.Result.KeyId = c.KeyID
-		}
-	}
-	return ev
+// ceremonyEvent is the protobuf view of a ceremony: chusme.CeremonyInfoOf,
+// as the HTTP API sends it.
+func ceremonyEvent(c chusme.Ceremony) *chusmev1.CeremonyEvent {
+	return chusmev1.NewCeremonyEvent(chusme.CeremonyInfoOf(c))
 }
 
 // eventFrame encodes and frames a ceremony event once for all its receivers.
@@ -78,7 +53,7 @@ func (s *Server) eventFrame(ev *chusmev1.CeremonyEvent) *frame {
 // event carries them as its inbox (a creator who is not a participant gets
 // the event without). Call it after every committed change.
 func (s *Server) CeremonyChanged(c chusme.Ceremony) {
-	ev := CeremonyEvent(c)
+	ev := ceremonyEvent(c)
 	plain := s.eventFrame(ev)
 	if plain == nil {
 		return
@@ -86,12 +61,7 @@ func (s *Server) CeremonyChanged(c chusme.Ceremony) {
 	withInbox := plain
 	if s.cers != nil && c.Kind == chusme.KindSign && c.Status == chusme.CeremonyOpen && c.Round == 2 {
 		if subs, ok := s.cers.Relayed(c.ID); ok {
-			in := &chusmev1.CeremonyInbox{Round: 1}
-			for _, sub := range subs {
-				in.Packages = append(in.Packages, &chusmev1.CeremonyPackage{Round: int32(sub.Round), Sender: sub.Sender,
-					Recipient: sub.Recipient, Payload: sub.Payload, Signature: sub.Signature})
-			}
-			ev.Inbox = in
+			ev.Inbox = chusmev1.NewCeremonyInbox(chusme.InboxOf(1, true, subs))
 			if withInbox = s.eventFrame(ev); withInbox == nil {
 				withInbox = plain
 			}
@@ -140,7 +110,7 @@ func (s *Server) sync(caller string, req *chusmev1.CeremonySyncRequest) *chusmev
 			return s.errorOf(err)
 		}
 		if c.Version > req.GetAfterVersion() {
-			resp.Ceremonies = append(resp.Ceremonies, CeremonyEvent(c))
+			resp.Ceremonies = append(resp.Ceremonies, ceremonyEvent(c))
 		}
 	} else {
 		cs, err := s.cers.List(ctx, caller, chusme.CeremonyOpen)
@@ -148,7 +118,7 @@ func (s *Server) sync(caller string, req *chusmev1.CeremonySyncRequest) *chusmev
 			return s.errorOf(err)
 		}
 		for _, c := range cs {
-			resp.Ceremonies = append(resp.Ceremonies, CeremonyEvent(c))
+			resp.Ceremonies = append(resp.Ceremonies, ceremonyEvent(c))
 		}
 	}
 	return &chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonySyncResponse{CeremonySyncResponse: resp}}

@@ -29,7 +29,7 @@ func FuzzHandle(f *testing.F) {
 	f.Add([]byte{0xff, 0xff})
 	s := New(Config{SendQueue: 4}, tokenAuth{}, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c := newConn(s, nil, auth.Principal{Fingerprint: "fuzz"})
+		c := newConn(s, nil, auth.Principal{Fingerprint: "fuzz"}, "192.0.2.1")
 		c.handle(websocket.BinaryMessage, data)
 		if len(c.send) != 1 {
 			t.Fatalf("%d answers, want 1", len(c.send))

@@ -2,6 +2,7 @@ package wsapi
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -26,13 +27,24 @@ func closeCodeOf(err error) int {
 	}
 }
 
-// ServeHTTP is the upgrade adapter of GET /v1/ws: it checks Origin,
-// authenticates ?ticket= (single use) or ?token= (an access token), upgrades
-// and hands the connection to Accept. A refused credential is answered on
-// the WebSocket with its close code (4001, 4002, 4003), because a browser
-// can't read the status of a failed upgrade. The query string, which holds
-// the credential, is never logged.
+// ServeHTTP is Upgrade with the request's peer as the client's address, for
+// a server with no proxy in front.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	s.Upgrade(w, r, ip)
+}
+
+// Upgrade is the upgrade adapter of GET /v1/ws for a client at address ip
+// (as the HTTP API determined it): it checks Origin, authenticates ?ticket=
+// (single use) or ?token= (an access token), upgrades and hands the
+// connection to Accept. A refused credential is answered on the WebSocket
+// with its close code (4001, 4002, 4003), because a browser can't read the
+// status of a failed upgrade. The query string, which holds the credential,
+// is never logged.
+func (s *Server) Upgrade(w http.ResponseWriter, r *http.Request, ip string) {
 	if !s.checkOrigin(r) {
 		s.httpError(w, r, http.StatusForbidden, chusme.Errorf(chusme.CodeForbidden, "origin not allowed"))
 		return
@@ -64,7 +76,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		closeNow(ws, code, chusme.ErrorMessage(err), s.cfg.WriteTimeout)
 		return
 	}
-	s.Accept(ws, p)
+	s.Accept(ws, p, ip)
 }
 
 func websocketRequest(r *http.Request) bool {

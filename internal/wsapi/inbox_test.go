@@ -15,8 +15,10 @@ import (
 	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
 )
 
-// relayedCeremonies remembers round 1's packages of every ceremony.
+// relayedCeremonies remembers round 1's packages of every ceremony (and
+// serves no request).
 type relayedCeremonies struct {
+	Ceremonies
 	subs []chusme.CeremonySubmission
 }
 
@@ -35,7 +37,7 @@ func TestRoundTwoEventCarriesInboxToParticipantsOnly(t *testing.T) {
 		{CeremonyID: "c1", Round: 1, Sender: "alice", Payload: []byte("ca"), Signature: []byte("sa")},
 		{CeremonyID: "c1", Round: 1, Sender: "bob", Payload: []byte("cb"), Signature: []byte("sb")},
 	}
-	s := New(Config{}, tokenAuth{}, relayedCeremonies{subs}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := New(Config{}, tokenAuth{}, relayedCeremonies{subs: subs}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	hs := httptest.NewServer(s)
 	t.Cleanup(hs.Close)
 	t.Cleanup(func() { s.Shutdown(context.Background()) })

@@ -11,6 +11,7 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/auth"
+	"github.com/chusme/chusme/internal/ratelimit"
 )
 
 // Authenticator checks the credentials of a WebSocket (auth.Service).
@@ -22,10 +23,16 @@ type Authenticator interface {
 	CheckSession(ctx context.Context, p auth.Principal) error
 }
 
-// Ceremonies reads ceremonies for catch-up requests (ceremony.Service).
+// Ceremonies is the ceremony API the connections serve: catch-up requests
+// and the requests of the HTTP API's /v1/ceremonies routes
+// (ceremony.Service).
 type Ceremonies interface {
 	Get(ctx context.Context, caller, id string) (chusme.Ceremony, error)
 	List(ctx context.Context, caller, status string) ([]chusme.Ceremony, error)
+	Create(ctx context.Context, caller string, req chusme.CreateCeremonyRequest) (chusme.Ceremony, error)
+	Submit(ctx context.Context, caller, id string, round int, req chusme.SubmitRequest) (chusme.Ceremony, error)
+	Inbox(ctx context.Context, caller, id string, round int) ([]chusme.CeremonySubmission, bool, error)
+	Cancel(ctx context.Context, caller, id string) (chusme.Ceremony, error)
 	// Relayed returns round 1's packages of an open sign ceremony in round
 	// 2 if this node moved it there and still has them (pushed with the
 	// event to its participants).
@@ -48,6 +55,11 @@ type Config struct {
 	SendQueue      int // messages
 	SendQueueBytes int // bytes
 	Now            func() time.Time
+
+	// CreateLimit (per client IP) and SubmitLimit (per session) are the
+	// HTTP API's limiters of ceremony creations and submissions, shared so
+	// that switching transport doesn't bypass them. nil: no limit.
+	CreateLimit, SubmitLimit *ratelimit.Limiter
 }
 
 // Server is the WebSocket core of one chusmed. It is safe for concurrent use.
@@ -103,14 +115,15 @@ func New(cfg Config, a Authenticator, cers Ceremonies, ev Events, log *slog.Logg
 	return s
 }
 
-// Accept takes over an upgraded connection authenticated as p: it registers
-// it, starts its reader and writer, checks the session once more, and
-// returns. After Shutdown began, it closes the connection with 1001 at once.
-func (s *Server) Accept(ws *websocket.Conn, p auth.Principal) {
+// Accept takes over an upgraded connection authenticated as p from client
+// address ip (the key of the per-IP limits): it registers it, starts its
+// reader and writer, checks the session once more, and returns. After
+// Shutdown began, it closes the connection with 1001 at once.
+func (s *Server) Accept(ws *websocket.Conn, p auth.Principal, ip string) {
 	// The HTTP server's read and write deadlines stay on a hijacked
 	// connection: the writer sets its own.
 	ws.NetConn().SetDeadline(time.Time{})
-	c := newConn(s, ws, p)
+	c := newConn(s, ws, p, ip)
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()

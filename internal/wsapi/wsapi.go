@@ -18,20 +18,22 @@ package wsapi
 
 import (
 	"time"
+
+	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
 )
 
-// Close codes (the table every client follows; realtime.proto's CloseCode
-// lists them for other languages).
+// Close codes: chusmev1's table (realtime.proto's CloseCode, what a client
+// does on each), under the names this package uses.
 const (
-	CloseNormal       = 1000 // the client said goodbye
-	CloseGoingAway    = 1001 // the server is shutting down: reconnect with backoff
-	ClosePolicy       = 1008 // refused for a reason of policy
-	CloseTooBig       = 1009 // an inbound message is over MaxMessage
-	CloseInternal     = 1011 // the server failed; reconnect with backoff
-	CloseTokenExpired = 4001 // refresh the access token, then reconnect
-	CloseTokenInvalid = 4002 // bad, used or unknown credential, revoked session: log in again first
-	CloseBanned       = 4003 // the identity is banned: don't reconnect
-	CloseSlowConsumer = 4008 // the send queue overflowed: reconnect and resynchronise
+	CloseNormal       = chusmev1.CloseNormal
+	CloseGoingAway    = chusmev1.CloseGoingAway
+	ClosePolicy       = chusmev1.ClosePolicy
+	CloseTooBig       = chusmev1.CloseTooBig
+	CloseInternal     = chusmev1.CloseInternal
+	CloseTokenExpired = chusmev1.CloseTokenExpired
+	CloseTokenInvalid = chusmev1.CloseTokenInvalid
+	CloseBanned       = chusmev1.CloseBanned
+	CloseSlowConsumer = chusmev1.CloseSlowConsumer
 )
 
 // Defaults of Config.
@@ -51,9 +53,12 @@ const (
 	// DefaultSendQueueBytes is how many bytes may wait for one connection's
 	// writer: 256 KiB.
 	DefaultSendQueueBytes = 256 << 10
-	// MaxMessage is the largest inbound message: 64 KiB. Requests are
-	// small; anything bigger is closed with 1009.
-	MaxMessage = 64 << 10
+	// MaxMessage is the largest inbound message: 128 KiB, room for the
+	// largest request (a ceremony creation with a 64 KiB message to sign
+	// and 64 participants; a DKG round 2 of 64 participants is ≈ 17 KiB).
+	// Anything bigger is closed with 1009. It bounds what one read may
+	// allocate, not a buffer a connection keeps.
+	MaxMessage = 128 << 10
 	// readBufferSize is the per-connection read buffer: 1 KiB, enough for
 	// every request in one read, small for ten thousand idle peers.
 	readBufferSize = 1 << 10
@@ -64,17 +69,19 @@ const (
 // Events receives what the metrics count. Every method must be cheap and
 // safe for concurrent use.
 type Events interface {
-	WSConnected()           // a connection was accepted
-	WSClosed(code int)      // a connection ended with this close code
-	WSQueueBytes(delta int) // bytes waiting in send queues changed by delta
-	WSSlowConsumer()        // a connection was closed because its queue overflowed
-	WSMessage(kind string)  // a request of this kind was handled
+	WSConnected()             // a connection was accepted
+	WSClosed(code int)        // a connection ended with this close code
+	WSQueueBytes(delta int)   // bytes waiting in send queues changed by delta
+	WSSlowConsumer()          // a connection was closed because its queue overflowed
+	WSMessage(kind string)    // a request of this kind was handled
+	RateLimited(scope string) // a request was refused by a rate limit of this scope
 }
 
 type noEvents struct{}
 
-func (noEvents) WSConnected()     {}
-func (noEvents) WSClosed(int)     {}
-func (noEvents) WSQueueBytes(int) {}
-func (noEvents) WSSlowConsumer()  {}
-func (noEvents) WSMessage(string) {}
+func (noEvents) WSConnected()       {}
+func (noEvents) WSClosed(int)       {}
+func (noEvents) WSQueueBytes(int)   {}
+func (noEvents) WSSlowConsumer()    {}
+func (noEvents) WSMessage(string)   {}
+func (noEvents) RateLimited(string) {}

@@ -15,11 +15,18 @@
 //   - Events are a notification of state the server stores: a client that
 //     reconnects sends a CeremonySyncRequest (all open ceremonies, or one
 //     ceremony after the version it knows) and misses nothing.
+//   - The ceremony API (CreateCeremonyRequest … ListCeremoniesRequest) is
+//     the HTTP API's /v1/ceremonies, with the connection's identity as the
+//     caller: same checks, same rate limits (creations per client IP,
+//     submissions per session, shared with HTTP), same error codes. A
+//     ceremony's views are the JSON ones field for field, times in Unix
+//     milliseconds (the JSON times are whole milliseconds too). Requests may
+//     be answered out of order: match answers by request_id.
 //   - An Envelope whose payload the server does not know (or can't parse)
 //     gets an Error with code "unknown_payload" (or "invalid_message"); the
 //     connection stays open.
 //   - The server pings every 30 s and closes a peer that has not answered
-//     within 10 s. Inbound messages are at most 64 KiB.
+//     within 10 s. Inbound messages are at most 128 KiB.
 //
 // Close codes are listed in CloseCode.
 
@@ -58,7 +65,7 @@ const (
 	CloseCode_CLOSE_NORMAL CloseCode = 1000
 	// 1008: the Origin is not allowed: don't reconnect.
 	CloseCode_CLOSE_POLICY_VIOLATION CloseCode = 1008
-	// 1009: an inbound message was over 64 KiB.
+	// 1009: an inbound message was over 128 KiB.
 	CloseCode_CLOSE_MESSAGE_TOO_BIG CloseCode = 1009
 	// 1011: the server failed: reconnect with backoff.
 	CloseCode_CLOSE_INTERNAL_ERROR CloseCode = 1011
@@ -532,7 +539,9 @@ func (x *ServerInfoResponse) GetServerTimeUnixMs() int64 {
 }
 
 // Error answers a request that failed, with the same stable codes as the
-// HTTP API's problem+json (plus "unknown_payload" and "invalid_message").
+// HTTP API's problem+json (plus "unknown_payload", "invalid_message", and
+// "answer_too_large" for an answer over the connection's 256 KiB send queue,
+// which the HTTP API still gives).
 type Error struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`

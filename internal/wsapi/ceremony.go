@@ -1,0 +1,145 @@
+package wsapi
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/ratelimit"
+	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
+)
+
+// The ceremony API of the HTTP API's /v1/ceremonies routes as WebSocket
+// requests: the same service calls (the connection's identity is the
+// caller, as the access token's is over HTTP), the same rate limiters keyed
+// the same way, and the same error codes, in an Error envelope.
+
+// maxRunning bounds the ceremony requests one connection has running at
+// once. Each runs on a goroutine of its own, so that the reader goes on
+// reading (pongs, further requests) and keeps its small stack while the
+// service checks packages and writes the store; beyond the bound the reader
+// serves the request itself, so a client that floods waits for its answers
+// instead of piling up goroutines.
+const maxRunning = 4
+
+// requestTimeout bounds the service call of one ceremony request.
+const requestTimeout = 10 * time.Second
+
+// ceremonyRequest answers one of the ceremony API's requests.
+func (c *conn) ceremonyRequest(env *chusmev1.Envelope) {
+	id := env.GetRequestId()
+	kind, serve := c.ceremonyCall(env)
+	c.s.ev.WSMessage(kind)
+	if c.s.cers == nil {
+		c.reply(id, errorEnvelope(codeUnknownPayload, "ceremonies are not served here"))
+		return
+	}
+	if refused := c.limited(kind); refused != nil {
+		c.reply(id, refused)
+		return
+	}
+	run := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+		defer cancel()
+		c.reply(id, c.s.fits(serve(ctx)))
+	}
+	if c.running.Add(1) > maxRunning {
+		run()
+		c.running.Add(-1)
+		return
+	}
+	go func() {
+		defer c.running.Add(-1)
+		run()
+	}()
+}
+
+// ceremonyCall returns the metrics kind of a ceremony request and the call
+// that answers it.
+func (c *conn) ceremonyCall(env *chusmev1.Envelope) (string, func(context.Context) *chusmev1.Envelope) {
+	s, caller := c.s, c.p.Fingerprint
+	switch {
+	case env.GetCreateCeremonyRequest() != nil:
+		req := env.GetCreateCeremonyRequest().View()
+		return "ceremony_create", func(ctx context.Context) *chusmev1.Envelope {
+			return s.ceremonyAnswer(s.cers.Create(ctx, caller, req))
+		}
+	case env.GetSubmitRequest() != nil:
+		req := env.GetSubmitRequest()
+		return "ceremony_submit", func(ctx context.Context) *chusmev1.Envelope {
+			return s.ceremonyAnswer(s.cers.Submit(ctx, caller, req.GetCeremonyId(), int(req.GetRound()), req.View()))
+		}
+	case env.GetInboxRequest() != nil:
+		req := env.GetInboxRequest()
+		return "ceremony_inbox", func(ctx context.Context) *chusmev1.Envelope {
+			round := int(req.GetRound())
+			subs, complete, err := s.cers.Inbox(ctx, caller, req.GetCeremonyId(), round)
+			if err != nil {
+				return s.errorOf(err)
+			}
+			in := chusmev1.NewCeremonyInbox(chusme.InboxOf(round, complete, subs))
+			return &chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonyInbox{CeremonyInbox: in}}
+		}
+	case env.GetCancelCeremonyRequest() != nil:
+		id := env.GetCancelCeremonyRequest().GetCeremonyId()
+		return "ceremony_cancel", func(ctx context.Context) *chusmev1.Envelope {
+			return s.ceremonyAnswer(s.cers.Cancel(ctx, caller, id))
+		}
+	default:
+		status := env.GetListCeremoniesRequest().GetStatus()
+		return "ceremony_list", func(ctx context.Context) *chusmev1.Envelope {
+			cs, err := s.cers.List(ctx, caller, status)
+			if err != nil {
+				return s.errorOf(err)
+			}
+			l := chusmev1.NewCeremonyList(chusme.CeremonyListOf(cs))
+			return &chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonyList{CeremonyList: l}}
+		}
+	}
+}
+
+// ceremonyAnswer is the CeremonyResponse of a service call that returns a
+// ceremony, or its Error.
+func (s *Server) ceremonyAnswer(cer chusme.Ceremony, err error) *chusmev1.Envelope {
+	if err != nil {
+		return s.errorOf(err)
+	}
+	ev := chusmev1.NewCeremonyEvent(chusme.CeremonyInfoOf(cer))
+	return &chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonyResponse{CeremonyResponse: &chusmev1.CeremonyResponse{Ceremony: ev}}}
+}
+
+// limited applies the HTTP API's limit of the request kind: creations per
+// client IP, submissions per session. It returns the refusal, or nil.
+func (c *conn) limited(kind string) *chusmev1.Envelope {
+	var l *ratelimit.Limiter
+	var key string
+	switch kind {
+	case "ceremony_create":
+		l, key = c.s.cfg.CreateLimit, c.ip
+	case "ceremony_submit":
+		l, key = c.s.cfg.SubmitLimit, c.p.SessionID
+	default:
+		return nil
+	}
+	ok, retry := l.Allow(key)
+	if ok {
+		return nil
+	}
+	c.s.ev.RateLimited(kind)
+	secs := max(int64((retry+time.Second-1)/time.Second), 1)
+	return errorEnvelope(chusme.CodeRateLimited, fmt.Sprintf("too many requests; retry after %d s", secs))
+}
+
+// fits returns env, or an Error with code answer_too_large if env can't fit
+// in the send queue (which would close the connection as a slow consumer):
+// a list of many ceremonies with large messages, say, which the HTTP API
+// can still answer.
+func (s *Server) fits(env *chusmev1.Envelope) *chusmev1.Envelope {
+	if proto.Size(env) <= s.cfg.SendQueueBytes {
+		return env
+	}
+	return errorEnvelope(codeAnswerTooLarge, "the answer is larger than the connection's send queue: ask the HTTP API")
+}
