@@ -154,15 +154,20 @@ function identityKeys(p) {
   return { identity, publicKey };
 }
 
-// connect opens a participant's WebSocket with its access token.
-function connect(url, p, identity) {
-  return new Promise((resolve, reject) => {
+// connect opens a participant's WebSocket with its access token and checks,
+// with a server info request, that the server took the token and speaks to
+// this identity, before anything is asked of the ceremony API.
+async function connect(url, p, identity) {
+  const session = await new Promise((resolve, reject) => {
     const ws = new WebSocket(url + '?token=' + encodeURIComponent(p.access_token));
     ws.binaryType = 'nodebuffer';
     ws.once('open', () => resolve(new Session(ws, p.fingerprint, identity)));
     ws.once('unexpected-response', (_, res) => reject(new Error(`WebSocket upgrade refused: ${res.statusCode}`)));
     ws.once('error', reject);
   });
+  const info = await session.request('serverInfoRequest', {});
+  if (info.fingerprint !== p.fingerprint) throw new Error(`the socket of ${p.fingerprint} speaks for ${info.fingerprint}`);
+  return session;
 }
 
 async function readStdin() {

@@ -179,12 +179,14 @@ export async function runDKG(session, peerKeys, id) {
   await p.broadcast(3, confirm);
   const done = await p.wait(3);
 
-  // Completed: every confirmation must match ours, and so must the result.
+  // Completed: every confirmation must match ours, and so must the result
+  // (its key id is the hash of the group key; a public key, if given, too).
   for (const [fp, c] of p.broadcasts(await p.inbox(3), 3)) {
     if (!same(c, confirm)) throw new CeremonyError(`${fp} confirmed another group key or transcript`);
   }
   const keyId = wire.fingerprint(groupKey);
-  if (done.status !== 'completed' || !done.result || done.result.keyId !== keyId || !same(done.result.publicKey, groupKey)) {
+  const r = done.result;
+  if (done.status !== 'completed' || !r || r.keyId !== keyId || (r.publicKey.length > 0 && !same(r.publicKey, groupKey))) {
     throw new CeremonyError("the ceremony's result is not the group key computed");
   }
   return { keyId, groupKey, publicKeyPackage, key };
