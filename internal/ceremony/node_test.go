@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +17,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gorilla/websocket"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/chusme/chusme"
+	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
 )
 
 // nodeScript returns the node binary and the path of a test/node script.
@@ -103,6 +108,7 @@ func TestNodeFROSTOverWebSocket(t *testing.T) {
 		OK             bool   `json:"ok"`
 		KeyID          string `json:"key_id"`
 		GroupPublicKey string `json:"group_public_key"`
+		PublicKeyPkg   string `json:"public_key_package"`
 		Signature      string `json:"signature"`
 		DKGCeremony    string `json:"dkg_ceremony"`
 		SignCeremony   string `json:"sign_ceremony"`
@@ -131,7 +137,7 @@ func TestNodeFROSTOverWebSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hex.EncodeToString(gk.PublicKey) != res.GroupPublicKey || gk.Threshold != 2 ||
+	if hex.EncodeToString(gk.PublicKey) != res.GroupPublicKey || hex.EncodeToString(gk.PublicKeyPackage) != res.PublicKeyPkg || gk.Threshold != 2 ||
 		!slices.Equal(slices.Sorted(slices.Values(gk.Participants)), slices.Sorted(slices.Values(fps(p.members)))) {
 		t.Fatalf("stored group key %+v, node computed %s", gk, res.GroupPublicKey)
 	}
@@ -201,6 +207,106 @@ func TestNodeFROSTRefusesBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A server that alters what it relays is caught by the Node.js participant
+// as the Go client catches it: a DKG round-2 share changed on its way (its
+// sender's signature fails) or a signing package whose message is not the
+// one approved ends the run with exit 1 before the ceremony completes. The
+// server is the real one; a proxy in front of its WebSocket does the
+// altering (and, altering nothing, lets the run succeed).
+func TestNodeFROSTCatchesATamperingServer(t *testing.T) {
+	node, script := nodeScript(t, "frost_ws.mjs")
+	for _, tc := range []struct {
+		name, want    string
+		tamper        func(*chusmev1.Envelope)
+		wantCompleted int
+	}{
+		{"nothing altered", "", func(*chusmev1.Envelope) {}, 2}, // the proxy itself is faithful
+		{"DKG share altered", "fails its signature", func(env *chusmev1.Envelope) {
+			if in := env.GetCeremonyInbox(); in.GetRound() == 2 {
+				for _, pkg := range in.GetPackages() {
+					pkg.Payload[len(pkg.Payload)-1] ^= 1
+				}
+			}
+		}, 0},
+		{"signing message altered", "not the approved one", func(env *chusmev1.Envelope) {
+			for _, ev := range append(env.GetCeremonySyncResponse().GetCeremonies(), env.GetCeremonyEvent(), env.GetCeremonyResponse().GetCeremony()) {
+				if sp := ev.GetSigningPackage(); len(sp) > 0 {
+					sp[len(sp)-1] ^= 1
+				}
+			}
+		}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newParty(t, 2)
+			in := nodeInputFor(t, p, "pay 5 EUR to Bob")
+			in.WSURL = tamperingProxy(t, p.srv.URL, tc.tamper)
+			stdin, err := json.Marshal(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, stderr, err := runNode(t, stdin, node, script)
+			if tc.want == "" && err != nil {
+				t.Fatalf("node through a faithful proxy: %v\n%s%s", err, out, stderr)
+			}
+			if tc.want != "" && (err == nil || len(out) != 0 || !bytes.Contains(stderr, []byte(tc.want))) {
+				t.Fatalf("node: %v, stdout %q, stderr %q; want a failure saying %q", err, out, stderr, tc.want)
+			}
+			t.Logf("node: %s%s", out, stderr)
+			list, err := p.members[0].c.Ceremonies(t.Context(), chusme.CeremonyCompleted)
+			if err != nil || len(list) != tc.wantCompleted {
+				t.Fatalf("completed ceremonies: %+v, %v; want %d", list, err, tc.wantCompleted)
+			}
+		})
+	}
+}
+
+// tamperingProxy serves a WebSocket in front of the server's /v1/ws that
+// relays every frame both ways, passing each envelope the server sends
+// through tamper first. It returns the proxy's ws:// URL.
+func tamperingProxy(t *testing.T, serverURL string, tamper func(*chusmev1.Envelope)) string {
+	upgrader := websocket.Upgrader{}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		back, _, err := websocket.DefaultDialer.DialContext(r.Context(), "ws"+strings.TrimPrefix(serverURL, "http")+r.URL.RequestURI(), nil)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer back.Close()
+		front, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer front.Close()
+		go func() { // client to server, unchanged
+			defer back.Close()
+			for {
+				typ, b, err := front.ReadMessage()
+				if err != nil || back.WriteMessage(typ, b) != nil {
+					return
+				}
+			}
+		}()
+		for { // server to client, through tamper
+			typ, b, err := back.ReadMessage()
+			if err != nil {
+				return
+			}
+			var env chusmev1.Envelope
+			if typ == websocket.BinaryMessage && proto.Unmarshal(b, &env) == nil {
+				tamper(&env)
+				if b, err = proto.Marshal(&env); err != nil {
+					return
+				}
+			}
+			if front.WriteMessage(typ, b) != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(ts.Close)
+	return "ws" + strings.TrimPrefix(ts.URL, "http") + "/v1/ws"
 }
 
 // metrics is a scrape of /metrics: sample ("name{labels}") → value.

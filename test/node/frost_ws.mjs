@@ -18,8 +18,8 @@
 // then asks to sign the message with both as signers; each approves only
 // that message from A under the new key, commits and signs. The signature
 // is checked with crypto.verify under the group key. Output, one JSON line:
-//   { "ok": true, "key_id", "group_public_key" (hex), "signature" (hex),
-//     "dkg_ceremony", "sign_ceremony" }.
+//   { "ok": true, "key_id", "group_public_key", "public_key_package",
+//     "signature" (all three hex), "dkg_ceremony", "sign_ceremony" }.
 // Any failure prints "frost_ws: …" on stderr and exits 1; the whole run has
 // 30 s.
 import crypto from 'node:crypto';
@@ -39,6 +39,8 @@ function fail(msg) {
 }
 
 const timer = setTimeout(() => fail(`timed out after ${TIMEOUT_MS / 1000} s`), TIMEOUT_MS);
+process.on('uncaughtException', (e) => fail(e.message));
+process.on('unhandledRejection', (e) => fail(e instanceof Error ? e.message : String(e)));
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = await protobuf.load(path.join(here, '..', '..', 'proto', 'chusme', 'v1', 'realtime.proto'));
@@ -213,6 +215,7 @@ async function main() {
     ok: true,
     key_id: dkgA.keyId,
     group_public_key: dkgA.groupKey.toString('hex'),
+    public_key_package: dkgA.publicKeyPackage.toString('hex'),
     signature: sigA.toString('hex'),
     dkg_ceremony: dkgInfo.ceremonyId,
     sign_ceremony: signInfo.ceremonyId,
