@@ -76,6 +76,8 @@ type nodeInput struct {
 	Participants []nodeParticipant `json:"participants"`
 }
 
+// nodeParticipant is one participant of nodeInput: keys hex, as frost_ws.mjs
+// documents.
 type nodeParticipant struct {
 	Fingerprint string `json:"fingerprint"`
 	PublicKey   string `json:"public_key"`
@@ -92,13 +94,8 @@ func TestNodeFROSTOverWebSocket(t *testing.T) {
 	node, script := nodeScript(t, "frost_ws.mjs")
 	p := newParty(t, 2)
 	in := nodeInputFor(t, p, "pay 5 EUR to Bob, signed from Node.js")
-	stdin, err := json.Marshal(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-
 	before := scrapeMetrics(t, p.srv.URL)
-	out, stderr, err := runNode(t, stdin, node, script)
+	out, stderr, err := runFrostWS(t, node, script, in)
 	if err != nil {
 		t.Fatalf("node: %v\n%s%s", err, out, stderr)
 	}
@@ -161,6 +158,16 @@ func TestNodeFROSTOverWebSocket(t *testing.T) {
 	}
 }
 
+// runFrostWS runs frost_ws.mjs with in on its stdin.
+func runFrostWS(t *testing.T, node, script string, in nodeInput) (stdout, stderr []byte, err error) {
+	t.Helper()
+	stdin, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runNode(t, stdin, node, script)
+}
+
 // nodeInputFor is the input of frost_ws.mjs for the party's two members.
 func nodeInputFor(t *testing.T, p *party, message string) nodeInput {
 	in := nodeInput{WSURL: "ws" + strings.TrimPrefix(p.srv.URL, "http") + "/v1/ws", Message: message}
@@ -191,11 +198,7 @@ func TestNodeFROSTRefusesBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			in := nodeInputFor(t, p, "never signed")
 			tc.spoil(&in)
-			stdin, err := json.Marshal(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, stderr, err := runNode(t, stdin, node, script)
+			out, stderr, err := runFrostWS(t, node, script, in)
 			var ee *exec.ExitError
 			if !errors.As(err, &ee) || ee.ExitCode() != 1 || len(out) != 0 ||
 				!bytes.HasPrefix(stderr, []byte("frost_ws: ")) || !bytes.Contains(stderr, []byte(tc.want)) {
@@ -242,11 +245,7 @@ func TestNodeFROSTCatchesATamperingServer(t *testing.T) {
 			p := newParty(t, 2)
 			in := nodeInputFor(t, p, "pay 5 EUR to Bob")
 			in.WSURL = tamperingProxy(t, p.srv.URL, tc.tamper)
-			stdin, err := json.Marshal(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, stderr, err := runNode(t, stdin, node, script)
+			out, stderr, err := runFrostWS(t, node, script, in)
 			if tc.want == "" && err != nil {
 				t.Fatalf("node through a faithful proxy: %v\n%s%s", err, out, stderr)
 			}
