@@ -31,8 +31,23 @@ func (e *CeremonyError) Error() string {
 	return msg
 }
 
-// CreateCeremony starts a ceremony (POST /v1/ceremonies).
+// overRealtime returns the realtime connection that carries the client's
+// ceremony requests (RealtimeOptions.CeremonyAPI), or nil: then they go
+// over HTTP.
+func (c *Client) overRealtime() *Realtime {
+	if rt := c.rt.Load(); rt != nil && rt.opts.CeremonyAPI {
+		return rt
+	}
+	return nil
+}
+
+// CreateCeremony starts a ceremony (POST /v1/ceremonies, or its WebSocket
+// request: see RealtimeOptions.CeremonyAPI, as for every ceremony request
+// below).
 func (c *Client) CreateCeremony(ctx context.Context, req chusme.CreateCeremonyRequest) (chusme.CeremonyInfo, error) {
+	if rt := c.overRealtime(); rt != nil {
+		return rt.CreateCeremony(ctx, req)
+	}
 	var info chusme.CeremonyInfo
 	err := c.do(ctx, http.MethodPost, "/v1/ceremonies", req, &info)
 	return info, err
@@ -67,16 +82,28 @@ func (c *Client) Ceremony(ctx context.Context, id string) (chusme.CeremonyInfo, 
 	if err != nil {
 		return info, err
 	}
+	if rt := c.overRealtime(); rt != nil {
+		return rt.Ceremony(ctx, id)
+	}
 	err = c.do(ctx, http.MethodGet, p, nil, &info)
 	return info, err
 }
 
 // WaitCeremony long-polls a ceremony: it returns once its version is above
-// after, it is no longer open, or the server's wait (30 s) ends.
+// after, it is no longer open, or the server's wait (30 s) ends. Over the
+// WebSocket it waits for the ceremony's pushed events as long.
 func (c *Client) WaitCeremony(ctx context.Context, id string, after int64) (chusme.CeremonyInfo, error) {
 	var info chusme.CeremonyInfo
 	p, err := ceremonyPath(id)
 	if err != nil {
+		return info, err
+	}
+	if rt := c.overRealtime(); rt != nil {
+		wctx, cancel := context.WithTimeout(ctx, realtimeWait)
+		defer cancel()
+		if info, err = rt.WaitCeremony(wctx, id, after); err != nil && wctx.Err() != nil && ctx.Err() == nil {
+			return rt.Ceremony(ctx, id) // the wait ended: the current state
+		}
 		return info, err
 	}
 	err = c.do(ctx, http.MethodGet, p+"?after="+strconv.FormatInt(after, 10), nil, &info)
@@ -86,6 +113,9 @@ func (c *Client) WaitCeremony(ctx context.Context, id string, after int64) (chus
 // Ceremonies lists the caller's ceremonies with the given status ("" for
 // any), newest first.
 func (c *Client) Ceremonies(ctx context.Context, status string) ([]chusme.CeremonyInfo, error) {
+	if rt := c.overRealtime(); rt != nil {
+		return rt.Ceremonies(ctx, status)
+	}
 	var list chusme.CeremonyList
 	p := "/v1/ceremonies"
 	if status != "" {
@@ -102,6 +132,9 @@ func (c *Client) Submit(ctx context.Context, id string, round int, req chusme.Su
 	if err != nil {
 		return info, err
 	}
+	if rt := c.overRealtime(); rt != nil {
+		return rt.Submit(ctx, id, round, req)
+	}
 	err = c.do(ctx, http.MethodPost, p+"/rounds/"+strconv.Itoa(round), req, &info)
 	return info, err
 }
@@ -114,6 +147,9 @@ func (c *Client) Inbox(ctx context.Context, id string, round int) (chusme.Inbox,
 	if err != nil {
 		return in, err
 	}
+	if rt := c.overRealtime(); rt != nil {
+		return rt.Inbox(ctx, id, round)
+	}
 	err = c.do(ctx, http.MethodGet, p+"/rounds/"+strconv.Itoa(round)+"/inbox", nil, &in)
 	return in, err
 }
@@ -124,6 +160,9 @@ func (c *Client) CancelCeremony(ctx context.Context, id string) (chusme.Ceremony
 	p, err := ceremonyPath(id)
 	if err != nil {
 		return info, err
+	}
+	if rt := c.overRealtime(); rt != nil {
+		return rt.CancelCeremony(ctx, id)
 	}
 	err = c.do(ctx, http.MethodPost, p+"/cancel", nil, &info)
 	return info, err

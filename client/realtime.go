@@ -19,17 +19,6 @@ import (
 	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
 )
 
-// WebSocket close codes of the server (DESIGN §6; realtime.proto's CloseCode)
-// and what Realtime does on each.
-const (
-	CloseGoingAway    = 1001 // server shutting down: reconnect with backoff
-	ClosePolicy       = 1008 // refused (Origin): stop
-	CloseTokenExpired = 4001 // refresh the access token, then reconnect at once
-	CloseTokenInvalid = 4002 // stop: log in again first
-	CloseBanned       = 4003 // stop: the identity is banned
-	CloseSlowConsumer = 4008 // reconnect with backoff and catch up
-)
-
 // Backoff of reconnections: full jitter between 0 and a bound that doubles
 // from MinBackoff to MaxBackoff, back to MinBackoff after a good connection.
 const (
@@ -43,8 +32,9 @@ const (
 const realtimeReadTimeout = 45 * time.Second
 
 // ErrDisconnected is returned by Realtime requests and waits when the
-// connection drops before the answer; Realtime reconnects on its own, and
-// the ceremony drivers fall back to long-polling meanwhile.
+// connection is down or drops before the answer; Realtime reconnects on its
+// own, and the ceremony drivers meanwhile fall back to long-polling (or,
+// with RealtimeOptions.CeremonyAPI, retry until it is back).
 var ErrDisconnected = errors.New("client: realtime connection is down")
 
 // RealtimeOptions configures Realtime.
@@ -59,15 +49,24 @@ type RealtimeOptions struct {
 	// TokenInQuery authenticates with ?token= (the access token) instead of
 	// a single-use ticket, as clients of the old server did.
 	TokenInQuery bool
+	// CeremonyAPI sends the client's ceremony requests (CreateCeremony,
+	// Submit, Inbox, CancelCeremony, Ceremonies, Ceremony, WaitCeremony,
+	// and so the drivers RunDKG and RunSign) over this connection instead
+	// of HTTP, while it runs. When the connection is down they fail with
+	// ErrDisconnected, which the drivers retry until it is back (within
+	// RetryWindow); they never fall back to HTTP.
+	CeremonyAPI bool
 }
 
 // Realtime is a WebSocket connection to the server that reconnects by itself
-// and follows the close-code rules: on 4001 it refreshes the access token
-// and reconnects; on 4002 and 4003 (and 1008) it stops, and Err says why;
-// otherwise it reconnects with jittered backoff. After every (re)connection
+// and follows the close-code rules of realtime.proto's CloseCode
+// (chusmev1.Close*): on 4001 it refreshes the access token and reconnects;
+// on 4002 and 4003 (and 1008) it stops, and Err says why; otherwise it
+// reconnects with jittered backoff. After every (re)connection
 // it catches up on the caller's open ceremonies, so a dropped connection
 // loses no event. While it runs, the client's ceremony drivers wait on its
-// pushed events instead of long-polling.
+// pushed events instead of long-polling, and with CeremonyAPI every
+// ceremony request goes over it.
 type Realtime struct {
 	c    *Client
 	opts RealtimeOptions
@@ -141,11 +140,11 @@ func (r *Realtime) wake() {
 // closeError is the error of a close code that ends Realtime.
 func closeError(code int, text string) error {
 	switch code {
-	case CloseTokenInvalid:
+	case chusmev1.CloseTokenInvalid:
 		return &chusme.Error{Code: chusme.CodeTokenInvalid, Message: "the server refused the credential: log in again (" + text + ")"}
-	case CloseBanned:
+	case chusmev1.CloseBanned:
 		return &chusme.Error{Code: chusme.CodeBanned, Message: "the identity is banned"}
-	case ClosePolicy:
+	case chusmev1.ClosePolicy:
 		return &chusme.Error{Code: chusme.CodeForbidden, Message: "the server refused the connection: " + text}
 	}
 	return nil
@@ -171,7 +170,7 @@ func (r *Realtime) run(ctx context.Context) {
 				r.err = fatal
 				return
 			}
-			if code == CloseTokenExpired {
+			if code == chusmev1.CloseTokenExpired {
 				if _, err := r.c.freshTokens(ctx, stale); err != nil && ctx.Err() == nil {
 					r.err = err
 					return
@@ -261,7 +260,7 @@ func (r *Realtime) serve(ctx context.Context, ws *websocket.Conn) (int, string, 
 	}
 	stopWatch := context.AfterFunc(ctx, func() {
 		r.wmu.Lock()
-		ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+		ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(chusmev1.CloseNormal, ""), time.Now().Add(time.Second))
 		r.wmu.Unlock()
 		ws.Close()
 	})
@@ -297,7 +296,7 @@ func (r *Realtime) serve(ctx context.Context, ws *websocket.Conn) (int, string, 
 		if ev := env.GetCeremonyEvent(); ev != nil {
 			r.deliverInbox(ev)
 			r.markLive(ev.GetCeremonyId(), ws)
-			r.deliver(ceremonyInfo(ev))
+			r.deliver(ev.View())
 			continue
 		}
 		r.mu.Lock()
@@ -366,15 +365,10 @@ func (r *Realtime) deliverInbox(ev *chusmev1.CeremonyEvent) {
 	if in == nil {
 		return
 	}
-	out := chusme.Inbox{Round: int(in.GetRound()), Complete: true, Packages: make([]chusme.CeremonyPackage, 0, len(in.GetPackages()))}
-	for _, p := range in.GetPackages() {
-		out.Packages = append(out.Packages, chusme.CeremonyPackage{Round: int(p.GetRound()), Sender: p.GetSender(),
-			Recipient: p.GetRecipient(), Payload: p.GetPayload(), Signature: p.GetSignature()})
-	}
 	if len(r.inboxes) >= maxPushedInboxes {
 		clear(r.inboxes)
 	}
-	r.inboxes[ev.GetCeremonyId()] = out
+	r.inboxes[ev.GetCeremonyId()] = in.View()
 }
 
 // maxPushedInboxes bounds the pushed inboxes Realtime keeps.
@@ -462,7 +456,7 @@ func (r *Realtime) ServerInfo(ctx context.Context) (*chusmev1.ServerInfoResponse
 		return nil, err
 	}
 	if ans.GetServerInfoResponse() == nil {
-		return nil, fmt.Errorf("client: unexpected answer to a server info request")
+		return nil, errUnexpected
 	}
 	return ans.GetServerInfoResponse(), nil
 }
@@ -476,13 +470,96 @@ func (r *Realtime) Sync(ctx context.Context, id string, after int64) ([]chusme.C
 	if err != nil {
 		return nil, err
 	}
-	var out []chusme.CeremonyInfo
-	for _, ev := range ans.GetCeremonySyncResponse().GetCeremonies() {
-		info := ceremonyInfo(ev)
+	resp := ans.GetCeremonySyncResponse()
+	if resp == nil {
+		return nil, errUnexpected
+	}
+	out := resp.View()
+	for _, info := range out {
 		r.deliver(info)
-		out = append(out, info)
 	}
 	return out, nil
+}
+
+// errUnexpected is the error of an answer of the wrong kind.
+var errUnexpected = errors.New("client: unexpected answer on the realtime connection")
+
+// ceremonyAnswer sends a request that the server answers with one
+// ceremony's state.
+func (r *Realtime) ceremonyAnswer(ctx context.Context, env *chusmev1.Envelope) (chusme.CeremonyInfo, error) {
+	ans, err := r.request(ctx, env)
+	if err != nil {
+		return chusme.CeremonyInfo{}, err
+	}
+	ev := ans.GetCeremonyResponse().GetCeremony()
+	if ev == nil {
+		return chusme.CeremonyInfo{}, errUnexpected
+	}
+	return ev.View(), nil
+}
+
+// CreateCeremony starts a ceremony over the WebSocket (the HTTP API's POST
+// /v1/ceremonies).
+func (r *Realtime) CreateCeremony(ctx context.Context, req chusme.CreateCeremonyRequest) (chusme.CeremonyInfo, error) {
+	return r.ceremonyAnswer(ctx, &chusmev1.Envelope{Payload: &chusmev1.Envelope_CreateCeremonyRequest{
+		CreateCeremonyRequest: chusmev1.NewCreateCeremonyRequest(req)}})
+}
+
+// Submit sends the caller's package for a round of ceremony id over the
+// WebSocket.
+func (r *Realtime) Submit(ctx context.Context, id string, round int, req chusme.SubmitRequest) (chusme.CeremonyInfo, error) {
+	return r.ceremonyAnswer(ctx, &chusmev1.Envelope{Payload: &chusmev1.Envelope_SubmitRequest{
+		SubmitRequest: chusmev1.NewSubmitRequest(id, round, req)}})
+}
+
+// CancelCeremony cancels an open ceremony over the WebSocket (its creator
+// or an administrator).
+func (r *Realtime) CancelCeremony(ctx context.Context, id string) (chusme.CeremonyInfo, error) {
+	return r.ceremonyAnswer(ctx, &chusmev1.Envelope{Payload: &chusmev1.Envelope_CancelCeremonyRequest{
+		CancelCeremonyRequest: &chusmev1.CancelCeremonyRequest{CeremonyId: id}}})
+}
+
+// Inbox returns a round's broadcasts and the packages addressed to the
+// caller, over the WebSocket.
+func (r *Realtime) Inbox(ctx context.Context, id string, round int) (chusme.Inbox, error) {
+	ans, err := r.request(ctx, &chusmev1.Envelope{Payload: &chusmev1.Envelope_InboxRequest{
+		InboxRequest: &chusmev1.InboxRequest{CeremonyId: id, Round: int32(round)}}})
+	if err != nil {
+		return chusme.Inbox{}, err
+	}
+	in := ans.GetCeremonyInbox()
+	if in == nil {
+		return chusme.Inbox{}, errUnexpected
+	}
+	return in.View(), nil
+}
+
+// Ceremonies lists the caller's ceremonies with the given status ("" for
+// any), newest first, over the WebSocket.
+func (r *Realtime) Ceremonies(ctx context.Context, status string) ([]chusme.CeremonyInfo, error) {
+	ans, err := r.request(ctx, &chusmev1.Envelope{Payload: &chusmev1.Envelope_ListCeremoniesRequest{
+		ListCeremoniesRequest: &chusmev1.ListCeremoniesRequest{Status: status}}})
+	if err != nil {
+		return nil, err
+	}
+	l := ans.GetCeremonyList()
+	if l == nil {
+		return nil, errUnexpected
+	}
+	return l.View().Ceremonies, nil
+}
+
+// Ceremony returns ceremony id's state over the WebSocket (a catch-up
+// request from version 0).
+func (r *Realtime) Ceremony(ctx context.Context, id string) (chusme.CeremonyInfo, error) {
+	infos, err := r.Sync(ctx, id, 0)
+	if err != nil {
+		return chusme.CeremonyInfo{}, err
+	}
+	if len(infos) != 1 {
+		return chusme.CeremonyInfo{}, errUnexpected
+	}
+	return infos[0], nil
 }
 
 // WaitCeremony waits until a state of ceremony id newer than version after
@@ -521,56 +598,19 @@ func (r *Realtime) WaitCeremony(ctx context.Context, id string, after int64) (ch
 	}
 }
 
-func fromUnixMs(ms int64) time.Time {
-	if ms == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms).UTC()
-}
-
-// ceremonyInfo is the JSON API's view of a pushed ceremony event.
-func ceremonyInfo(ev *chusmev1.CeremonyEvent) chusme.CeremonyInfo {
-	info := chusme.CeremonyInfo{
-		ID: ev.GetCeremonyId(), Kind: ev.GetKind(), Status: ev.GetStatus(), Round: int(ev.GetRound()),
-		Rounds: int(ev.GetRounds()), Creator: ev.GetCreator(), Threshold: int(ev.GetThreshold()),
-		Participants: ev.GetParticipants(), KeyID: ev.GetKeyId(), Submitted: ev.GetSubmitted(),
-		Deadline: fromUnixMs(ev.GetDeadlineUnixMs()), Version: ev.GetVersion(),
-		CreatedAt: fromUnixMs(ev.GetCreatedUnixMs()), UpdatedAt: fromUnixMs(ev.GetUpdatedUnixMs()),
-		SigningPackage: ev.GetSigningPackage(),
-	}
-	if info.Kind == chusme.KindSign {
-		info.Message = ev.GetMessage()
-		if info.Message == nil {
-			info.Message = chusme.Bytes{}
-		}
-	}
-	if info.Submitted == nil {
-		info.Submitted = []string{}
-	}
-	if f := ev.GetFailure(); f != nil {
-		info.Failure = &chusme.CeremonyFailure{Reason: f.GetReason(), Message: f.GetMessage(), Culprits: f.GetCulprits()}
-	}
-	if res := ev.GetResult(); res != nil {
-		info.Result = &chusme.CeremonyResult{KeyID: res.GetKeyId(), Signature: res.GetSignature()}
-	}
-	return info
-}
-
 // realtimeWait is how long a driver waits for a pushed event before it
 // asks the server over HTTP once (a safety net: nothing should be missed).
 const realtimeWait = 30 * time.Second
 
 // ceremonyNow returns a ceremony's current state: over the realtime
-// connection when it is up, else over HTTP.
+// connection when it is up, else with Ceremony (over HTTP, or retried until
+// the connection is back if it carries the ceremony API).
 func (c *Client) ceremonyNow(ctx context.Context, id string) (chusme.CeremonyInfo, error) {
 	if rt := c.rt.Load(); rt != nil && rt.Connected() {
-		infos, err := rt.Sync(ctx, id, 0)
-		if err == nil && len(infos) == 1 {
-			return infos[0], nil
-		}
+		info, err := rt.Ceremony(ctx, id)
 		var ce *chusme.Error
-		if errors.As(err, &ce) {
-			return chusme.CeremonyInfo{}, err
+		if err == nil || errors.As(err, &ce) {
+			return info, err
 		}
 	}
 	return retry(ctx, func() (chusme.CeremonyInfo, error) { return c.Ceremony(ctx, id) })

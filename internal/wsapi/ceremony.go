@@ -17,6 +17,10 @@ import (
 // caller, as the access token's is over HTTP), the same rate limiters keyed
 // the same way, and the same error codes, in an Error envelope.
 
+// codeAnswerTooLarge is the Error code of an answer that would not fit in
+// the send queue (a WebSocket-only problem, like unknown_payload).
+const codeAnswerTooLarge = "answer_too_large"
+
 // maxRunning bounds the ceremony requests one connection has running at
 // once. Each runs on a goroutine of its own, so that the reader goes on
 // reading (pongs, further requests) and keeps its small stack while the
@@ -25,10 +29,10 @@ import (
 // instead of piling up goroutines.
 const maxRunning = 4
 
-// requestTimeout bounds the service call of one ceremony request.
+// requestTimeout bounds the service calls of one ceremony request.
 const requestTimeout = 10 * time.Second
 
-// ceremonyRequest answers one of the ceremony API's requests.
+// ceremonyRequest answers a catch-up request or one of the ceremony API's.
 func (c *conn) ceremonyRequest(env *chusmev1.Envelope) {
 	id := env.GetRequestId()
 	kind, serve := c.ceremonyCall(env)
@@ -42,6 +46,12 @@ func (c *conn) ceremonyRequest(env *chusmev1.Envelope) {
 		return
 	}
 	run := func() {
+		defer func() {
+			if v := recover(); v != nil {
+				c.s.log.Error("websocket: panic in a ceremony request", "kind", kind) // the value may hold secrets
+				c.reply(id, errorEnvelope(chusme.CodeInternal, "internal error"))
+			}
+		}()
 		ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 		defer cancel()
 		c.reply(id, c.s.fits(serve(ctx)))
@@ -57,11 +67,14 @@ func (c *conn) ceremonyRequest(env *chusmev1.Envelope) {
 	}()
 }
 
-// ceremonyCall returns the metrics kind of a ceremony request and the call
-// that answers it.
+// ceremonyCall returns the metrics kind of a ceremony request (sync
+// included) and the call that answers it.
 func (c *conn) ceremonyCall(env *chusmev1.Envelope) (string, func(context.Context) *chusmev1.Envelope) {
 	s, caller := c.s, c.p.Fingerprint
 	switch {
+	case env.GetCeremonySyncRequest() != nil:
+		req := env.GetCeremonySyncRequest()
+		return "ceremony_sync", func(ctx context.Context) *chusmev1.Envelope { return s.sync(ctx, caller, req) }
 	case env.GetCreateCeremonyRequest() != nil:
 		req := env.GetCreateCeremonyRequest().View()
 		return "ceremony_create", func(ctx context.Context) *chusmev1.Envelope {

@@ -34,7 +34,8 @@ type conn struct {
 	send chan *frame // the bounded queue; never closed
 	// queued is how many bytes wait in send.
 	queued atomic.Int64
-	// running is how many ceremony requests are being served (see offload).
+	// running is how many ceremony requests are being served (see
+	// ceremonyRequest).
 	running atomic.Int32
 
 	once   sync.Once
@@ -211,18 +212,15 @@ func (c *conn) handle(mt int, data []byte) {
 		return
 	}
 	id := env.GetRequestId()
-	switch pl := env.GetPayload().(type) {
+	switch env.GetPayload().(type) {
 	case *chusmev1.Envelope_ServerInfoRequest:
 		c.s.ev.WSMessage("server_info")
 		c.reply(id, &chusmev1.Envelope{Payload: &chusmev1.Envelope_ServerInfoResponse{ServerInfoResponse: &chusmev1.ServerInfoResponse{
 			Name: c.s.cfg.Name, Version: c.s.cfg.Version, Issuer: c.s.cfg.Issuer,
 			Fingerprint: c.p.Fingerprint, ServerTimeUnixMs: c.s.cfg.Now().UnixMilli(),
 		}}})
-	case *chusmev1.Envelope_CeremonySyncRequest:
-		c.s.ev.WSMessage("ceremony_sync")
-		c.reply(id, c.s.sync(c.p.Fingerprint, pl.CeremonySyncRequest))
-	case *chusmev1.Envelope_CreateCeremonyRequest, *chusmev1.Envelope_SubmitRequest, *chusmev1.Envelope_InboxRequest,
-		*chusmev1.Envelope_CancelCeremonyRequest, *chusmev1.Envelope_ListCeremoniesRequest:
+	case *chusmev1.Envelope_CeremonySyncRequest, *chusmev1.Envelope_CreateCeremonyRequest, *chusmev1.Envelope_SubmitRequest,
+		*chusmev1.Envelope_InboxRequest, *chusmev1.Envelope_CancelCeremonyRequest, *chusmev1.Envelope_ListCeremoniesRequest:
 		c.ceremonyRequest(&env)
 	default:
 		c.s.ev.WSMessage("unknown")

@@ -27,6 +27,7 @@ import (
 // user is a registered, logged-in identity.
 type user struct {
 	fp     string
+	key    ed25519.PrivateKey
 	c      *client.Client
 	tokens *client.MemoryTokenStore
 }
@@ -63,7 +64,7 @@ func world(t *testing.T, n int, args ...string) (*servertest.Server, []*user) {
 		if _, err := c.Login(t.Context(), k); err != nil {
 			t.Fatal(err)
 		}
-		users = append(users, &user{fp: chusme.Fingerprint(k.Public().(ed25519.PublicKey)), c: c, tokens: ts})
+		users = append(users, &user{fp: chusme.Fingerprint(k.Public().(ed25519.PublicKey)), key: k, c: c, tokens: ts})
 	}
 	return srv, users
 }

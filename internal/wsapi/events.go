@@ -2,7 +2,6 @@ package wsapi
 
 import (
 	"context"
-	"time"
 
 	"github.com/gorilla/websocket"
 	"google.golang.org/protobuf/proto"
@@ -13,13 +12,9 @@ import (
 
 // Codes of WebSocket-only problems, in the Error payload.
 const (
-	codeUnknownPayload = "unknown_payload"  // the Envelope's payload is not a request this server handles
-	codeInvalidMessage = "invalid_message"  // a text frame, or bytes that are not an Envelope
-	codeAnswerTooLarge = "answer_too_large" // the answer would not fit in the send queue
+	codeUnknownPayload = "unknown_payload" // the Envelope's payload is not a request this server handles
+	codeInvalidMessage = "invalid_message" // a text frame, or bytes that are not an Envelope
 )
-
-// syncTimeout bounds the store reads of one catch-up request.
-const syncTimeout = 10 * time.Second
 
 func errorEnvelope(code, msg string) *chusmev1.Envelope {
 	return &chusmev1.Envelope{Payload: &chusmev1.Envelope_Error{Error: &chusmev1.Error{Code: code, Message: msg}}}
@@ -97,12 +92,7 @@ func (s *Server) Broadcast(env *chusmev1.Envelope, fps ...string) error {
 
 // sync answers a catch-up request: one ceremony if it changed after the
 // version given, or every open ceremony of the caller.
-func (s *Server) sync(caller string, req *chusmev1.CeremonySyncRequest) *chusmev1.Envelope {
-	if s.cers == nil {
-		return errorEnvelope(codeUnknownPayload, "ceremonies are not served here")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), syncTimeout)
-	defer cancel()
+func (s *Server) sync(ctx context.Context, caller string, req *chusmev1.CeremonySyncRequest) *chusmev1.Envelope {
 	resp := &chusmev1.CeremonySyncResponse{}
 	if id := req.GetCeremonyId(); id != "" {
 		c, err := s.cers.Get(ctx, caller, id)

@@ -1,6 +1,8 @@
 // Package wsapi is ChusMe's WebSocket transport (DESIGN §6): binary frames
 // carrying the protobuf Envelope of proto/chusme/v1, pushed ceremony
-// events, and a registry of live connections per identity for fan-out.
+// events, the HTTP API's ceremony requests (ceremony.go: the same service
+// calls, limiters and error codes), and a registry of live connections per
+// identity for fan-out.
 //
 // The HTTP upgrade (ServeHTTP) is a thin adapter: it checks Origin,
 // authenticates the ticket or token of the URL, upgrades, and hands the

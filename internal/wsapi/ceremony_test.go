@@ -1,0 +1,238 @@
+package wsapi_test
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"reflect"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/frost"
+	"github.com/chusme/chusme/internal/servertest"
+	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
+)
+
+var requestIDs atomic.Uint64
+
+// ask sends a request and returns its answer.
+func ask(t *testing.T, ws *websocket.Conn, env *chusmev1.Envelope) *chusmev1.Envelope {
+	t.Helper()
+	env.RequestId = requestIDs.Add(1)
+	send(t, ws, env)
+	ans := recv(t, ws)
+	if ans.GetRequestId() != env.RequestId {
+		t.Fatalf("answer to request %d is for %d", env.RequestId, ans.GetRequestId())
+	}
+	return ans
+}
+
+// wantError asserts an Error answer with code.
+func wantError(t *testing.T, what string, ans *chusmev1.Envelope, code string) {
+	t.Helper()
+	if got := ans.GetError().GetCode(); got != code {
+		t.Errorf("%s: answer %v, want an Error with code %s", what, ans, code)
+	}
+}
+
+func createReq(req chusme.CreateCeremonyRequest) *chusmev1.Envelope {
+	return &chusmev1.Envelope{Payload: &chusmev1.Envelope_CreateCeremonyRequest{CreateCeremonyRequest: chusmev1.NewCreateCeremonyRequest(req)}}
+}
+
+func submitReq(id string, round int, req chusme.SubmitRequest) *chusmev1.Envelope {
+	return &chusmev1.Envelope{Payload: &chusmev1.Envelope_SubmitRequest{SubmitRequest: chusmev1.NewSubmitRequest(id, round, req)}}
+}
+
+func inboxReq(id string, round int) *chusmev1.Envelope {
+	return &chusmev1.Envelope{Payload: &chusmev1.Envelope_InboxRequest{InboxRequest: &chusmev1.InboxRequest{CeremonyId: id, Round: int32(round)}}}
+}
+
+func cancelReq(id string) *chusmev1.Envelope {
+	return &chusmev1.Envelope{Payload: &chusmev1.Envelope_CancelCeremonyRequest{CancelCeremonyRequest: &chusmev1.CancelCeremonyRequest{CeremonyId: id}}}
+}
+
+func listReq(status string) *chusmev1.Envelope {
+	return &chusmev1.Envelope{Payload: &chusmev1.Envelope_ListCeremoniesRequest{ListCeremoniesRequest: &chusmev1.ListCeremoniesRequest{Status: status}}}
+}
+
+// dkgRound1 is u's round-1 broadcast in a 2-of-2 DKG: genuine when as is
+// u's fingerprint; made for the FROST identifier of as otherwise, so that
+// its proof of knowledge fails for u.
+func dkgRound1(t *testing.T, u *user, id, as string) chusme.SubmitRequest {
+	t.Helper()
+	fid, err := frost.DeriveIdentifier([]byte(as))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, pkg, err := frost.DKGPart1(nil, fid, 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret.Zero()
+	b, err := pkg.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hpkeKey := make([]byte, chusme.HPKEPublicKeySize)
+	rand.Read(hpkeKey)
+	payload := chusme.DKGRound1Payload(hpkeKey, b)
+	return chusme.SubmitRequest{Payload: payload, Signature: ed25519.Sign(u.key, chusme.CeremonyPackageMessage(id, 1, u.fp, "", payload))}
+}
+
+// connect opens u's WebSocket.
+func connect(t *testing.T, srv *servertest.Server, u *user) *websocket.Conn {
+	t.Helper()
+	ws := dial(t, wsURL(srv, "ticket="+ticket(t, srv, u.access(t))))
+	serverInfo(t, ws, 1) // registered
+	return ws
+}
+
+// unchanged asserts that ceremony id reads over HTTP as before.
+func unchanged(t *testing.T, what string, u *user, before chusme.CeremonyInfo) {
+	t.Helper()
+	after, err := u.c.Ceremony(t.Context(), before.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(after, before) {
+		t.Errorf("%s changed the ceremony: version %d → %d, submitted %v → %v", what, before.Version, after.Version, before.Submitted, after.Submitted)
+	}
+}
+
+// Every ceremony request over the WebSocket answers what the HTTP API
+// answers, and every refusal carries the HTTP API's code and changes
+// nothing.
+func TestCeremonyRequests(t *testing.T) {
+	srv, us := world(t, 3)
+	ctx := t.Context()
+	alice, bob, eve := us[1], us[2], us[3]
+	wsA, wsB, wsE := connect(t, srv, alice), connect(t, srv, bob), connect(t, srv, eve)
+	pair := []string{alice.fp, bob.fp}
+
+	// Create.
+	wantError(t, "create of an unknown kind", ask(t, wsA, createReq(chusme.CreateCeremonyRequest{Kind: "vote"})), chusme.CodeInvalidRequest)
+	wantError(t, "create with threshold 3 of 2", ask(t, wsA, createReq(chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 3, Participants: pair})), chusme.CodeInvalidRequest)
+	wantError(t, "create by a non-participant", ask(t, wsE, createReq(chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 2, Participants: pair})), chusme.CodeForbidden)
+	if l, err := alice.c.Ceremonies(ctx, ""); err != nil || len(l) != 0 {
+		t.Fatalf("refused creations left %d ceremonies (%v)", len(l), err)
+	}
+	ans := ask(t, wsA, createReq(chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 2, Participants: pair}))
+	created := ans.GetCeremonyResponse().GetCeremony().View()
+	info, err := alice.c.Ceremony(ctx, created.ID)
+	if err != nil {
+		t.Fatalf("the created ceremony over HTTP: %v (answer %v)", err, ans)
+	}
+	if !reflect.DeepEqual(created, info) {
+		t.Errorf("create answered\n%+v\nHTTP reads\n%+v", created, info)
+	}
+
+	// Submit: refusals first.
+	r1 := dkgRound1(t, alice, info.ID, alice.fp)
+	unknown := strings.Repeat("0", 32)
+	wantError(t, "submit to an unknown ceremony", ask(t, wsA, submitReq(unknown, 1, r1)), chusme.CodeNotFound)
+	wantError(t, "submit by a non-participant", ask(t, wsE, submitReq(info.ID, 1, dkgRound1(t, eve, info.ID, eve.fp))), chusme.CodeNotFound)
+	wantError(t, "submit to round 3 in round 1", ask(t, wsA, submitReq(info.ID, 3, r1)), chusme.CodeWrongRound)
+	wantError(t, "submit to round 9", ask(t, wsA, submitReq(info.ID, 9, r1)), chusme.CodeNotFound)
+	forged := chusme.SubmitRequest{Payload: r1.Payload, Signature: ed25519.Sign(bob.key, chusme.CeremonyPackageMessage(info.ID, 1, alice.fp, "", r1.Payload))}
+	wantError(t, "submit signed by another key", ask(t, wsA, submitReq(info.ID, 1, forged)), chusme.CodeInvalidPackage)
+	wantError(t, "submit without a payload", ask(t, wsA, submitReq(info.ID, 1, chusme.SubmitRequest{Signature: r1.Signature})), chusme.CodeInvalidRequest)
+	unchanged(t, "the refused submissions", alice, info)
+
+	ans = ask(t, wsA, submitReq(info.ID, 1, r1))
+	submitted := ans.GetCeremonyResponse().GetCeremony().View()
+	if submitted.Version != info.Version+1 || !reflect.DeepEqual(submitted.Submitted, []string{alice.fp}) {
+		t.Fatalf("submit answered %v", ans)
+	}
+	if again := ask(t, wsA, submitReq(info.ID, 1, r1)).GetCeremonyResponse().GetCeremony().View(); !reflect.DeepEqual(again, submitted) {
+		t.Errorf("the same submission again answered version %d, want %d", again.Version, submitted.Version)
+	}
+	other := dkgRound1(t, alice, info.ID, alice.fp)
+	wantError(t, "another submission for the same slot", ask(t, wsA, submitReq(info.ID, 1, other)), chusme.CodeConflict)
+	info, err = alice.c.Ceremony(ctx, info.ID)
+	if err != nil || !reflect.DeepEqual(info, submitted) {
+		t.Fatalf("after the submission HTTP reads %+v (%v), the answer was %+v", info, err, submitted)
+	}
+
+	// Inbox.
+	in := ask(t, wsB, inboxReq(info.ID, 1)).GetCeremonyInbox().View()
+	httpIn, err := bob.c.Inbox(ctx, info.ID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(in, httpIn) || len(in.Packages) != 1 || in.Packages[0].Sender != alice.fp || in.Complete {
+		t.Errorf("inbox over the WebSocket\n%+v\nover HTTP\n%+v", in, httpIn)
+	}
+	wantError(t, "inbox of a non-participant", ask(t, wsE, inboxReq(info.ID, 1)), chusme.CodeNotFound)
+	wantError(t, "inbox of round 9", ask(t, wsB, inboxReq(info.ID, 9)), chusme.CodeNotFound)
+	wantError(t, "inbox of an unknown ceremony", ask(t, wsB, inboxReq(unknown, 1)), chusme.CodeNotFound)
+
+	// List.
+	list := ask(t, wsB, listReq("")).GetCeremonyList().View()
+	httpList, err := bob.c.Ceremonies(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(list.Ceremonies, httpList) || len(httpList) != 1 {
+		t.Errorf("list over the WebSocket\n%+v\nover HTTP\n%+v", list.Ceremonies, httpList)
+	}
+	if l := ask(t, wsE, listReq("")).GetCeremonyList(); l == nil || len(l.GetCeremonies()) != 0 {
+		t.Errorf("an outsider's list: %v", l)
+	}
+	wantError(t, "list by an unknown status", ask(t, wsB, listReq("pending")), chusme.CodeInvalidRequest)
+
+	// Cancel.
+	wantError(t, "cancel by a participant who did not create it", ask(t, wsB, cancelReq(info.ID)), chusme.CodeForbidden)
+	wantError(t, "cancel by an outsider", ask(t, wsE, cancelReq(info.ID)), chusme.CodeNotFound)
+	unchanged(t, "the refused cancels", alice, info)
+	cancelled := ask(t, wsA, cancelReq(info.ID)).GetCeremonyResponse().GetCeremony().View()
+	if cancelled.Status != chusme.CeremonyCancelled || cancelled.Failure == nil || cancelled.Failure.Reason != "cancelled" {
+		t.Fatalf("cancel answered %+v", cancelled)
+	}
+	wantError(t, "cancel of a cancelled ceremony", ask(t, wsA, cancelReq(info.ID)), chusme.CodeCeremonyClosed)
+	wantError(t, "submit to a cancelled ceremony", ask(t, wsB, submitReq(info.ID, 1, dkgRound1(t, bob, info.ID, bob.fp))), chusme.CodeCeremonyClosed)
+	unchanged(t, "the requests after the cancel", alice, cancelled)
+
+	// A payload that is not a protobuf message.
+	bad := []byte{0x08, 0x05, 0x82, 0x01, 0x03, 0xff, 0xff, 0xff} // request 5, field 16 holding garbage
+	if err := wsA.WriteMessage(websocket.BinaryMessage, bad); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, "a malformed create request", recv(t, wsA), "invalid_message")
+}
+
+// The ceremony limits are the HTTP API's, shared: creations per client IP
+// and submissions per session count on both transports together.
+func TestCeremonyLimitsSharedWithHTTP(t *testing.T) {
+	srv, us := world(t, 2, "--rate-ceremony-create", "1/h", "--rate-ceremony-submit", "1/h")
+	ctx := t.Context()
+	alice, bob := us[1], us[2]
+	ws := connect(t, srv, alice)
+	info, err := alice.c.StartDKG(ctx, 2, []string{alice.fp, bob.fp}) // the IP's one creation
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans := ask(t, ws, createReq(chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 2, Participants: []string{alice.fp, bob.fp}}))
+	wantError(t, "a second creation from the same IP over the WebSocket", ans, chusme.CodeRateLimited)
+	if !strings.Contains(ans.GetError().GetMessage(), "retry after") {
+		t.Errorf("rate limit message %q says nothing of when to retry", ans.GetError().GetMessage())
+	}
+	if l, err := alice.c.Ceremonies(ctx, ""); err != nil || len(l) != 1 {
+		t.Fatalf("%d ceremonies after the refused creation, want 1 (%v)", len(l), err)
+	}
+
+	// The session's one submission, over HTTP (refused, but counted), then
+	// a genuine one over the WebSocket.
+	if _, err := alice.c.Submit(ctx, info.ID, 1, chusme.SubmitRequest{}); chusme.ErrorCode(err) != chusme.CodeInvalidRequest {
+		t.Fatalf("empty submission over HTTP: %v", err)
+	}
+	wantError(t, "a second submission of the session over the WebSocket", ask(t, ws, submitReq(info.ID, 1, dkgRound1(t, alice, info.ID, alice.fp))), chusme.CodeRateLimited)
+	unchanged(t, "the refused submission", alice, info)
+	// Another session (bob's) has its own bucket.
+	wsB := connect(t, srv, bob)
+	if v := ask(t, wsB, submitReq(info.ID, 1, dkgRound1(t, bob, info.ID, bob.fp))).GetCeremonyResponse().GetCeremony().View(); v.Version != info.Version+1 {
+		t.Errorf("bob's submission answered version %d, want %d", v.Version, info.Version+1)
+	}
+}

@@ -1,0 +1,174 @@
+package wsapi_test
+
+import (
+	"context"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client"
+	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
+)
+
+// notRecorded lists the CeremonyInfo fields no ceremony fills: the group
+// public key of a result is not part of the ceremony's record (a client
+// reads it with the key, GET /v1/keys/{key_id}).
+var notRecorded = []string{"Result.PublicKey"}
+
+// fieldPaths lists the fields of struct type t, following pointers to
+// structs (the pointer itself is a field too).
+func fieldPaths(t reflect.Type, prefix string) []string {
+	var out []string
+	for f := range t.Fields() {
+		name := prefix + f.Name
+		out = append(out, name)
+		if f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct {
+			out = append(out, fieldPaths(f.Type.Elem(), name+".")...)
+		}
+	}
+	return out
+}
+
+// setFields adds the fields of struct value v that are not zero to set.
+func setFields(v reflect.Value, prefix string, set map[string]bool) {
+	for i := range v.NumField() {
+		f, name := v.Field(i), prefix+v.Type().Field(i).Name
+		if f.IsZero() {
+			continue
+		}
+		set[name] = true
+		if f.Kind() == reflect.Pointer && f.Elem().Kind() == reflect.Struct {
+			setFields(f.Elem(), name+".", set)
+		}
+	}
+}
+
+// lastEvents reads ws up to the answer of request id and
+// returns the last pushed event of every ceremony, as views.
+func lastEvents(t *testing.T, ws *websocket.Conn, id uint64) map[string]chusme.CeremonyInfo {
+	t.Helper()
+	out := map[string]chusme.CeremonyInfo{}
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, b, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env chusmev1.Envelope
+		if err := proto.Unmarshal(b, &env); err != nil {
+			t.Fatal(err)
+		}
+		if env.GetRequestId() == id {
+			return out
+		}
+		if ev := env.GetCeremonyEvent(); ev != nil && ev.GetVersion() > out[ev.GetCeremonyId()].Version {
+			out[ev.GetCeremonyId()] = ev.View()
+		}
+	}
+}
+
+// One DKG, a signing with its key and a DKG that failed, each read over HTTP
+// (GET and list) and over the WebSocket (pushed events, sync, list): every
+// reading is the same view, field for field, and together they leave no
+// field of CeremonyInfo zero.
+func TestCeremonyViewsSameOverHTTPAndWebSocket(t *testing.T) {
+	srv, us := world(t, 2)
+	ctx := t.Context()
+	alice, bob := us[1], us[2]
+	ws := connect(t, srv, alice)
+
+	dkg, err := alice.c.StartDKG(ctx, 2, []string{alice.fp, bob.fp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := make([]*client.DKGResult, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, u := range []*user{alice, bob} {
+		wg.Go(func() { res[i], errs[i] = u.c.RunDKG(ctx, dkg.ID, u.key, nil) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("RunDKG %d: %v", i, err)
+		}
+		defer res[i].KeyPackage.Zero()
+	}
+	sign, err := bob.c.StartSign(ctx, res[0].KeyID, []byte("the parity of views"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	approve := func(context.Context, client.SignRequest) (bool, error) { return true, nil }
+	for i, u := range []*user{alice, bob} {
+		wg.Go(func() { _, errs[i] = u.c.RunSign(ctx, sign.ID, u.key, res[i].KeyID, res[i].KeyPackage, approve, nil) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("RunSign %d: %v", i, err)
+		}
+	}
+	failed, err := alice.c.StartDKG(ctx, 2, []string{alice.fp, bob.fp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// alice's round-1 package made for bob's identifier: its proof of
+	// knowledge fails, and so does the ceremony, naming alice.
+	if _, err := alice.c.Submit(ctx, failed.ID, 1, dkgRound1(t, alice, failed.ID, bob.fp)); chusme.ErrorCode(err) != chusme.CodeInvalidPackage {
+		t.Fatalf("a bad proof of knowledge: %v", err)
+	}
+	ids := []string{dkg.ID, sign.ID, failed.ID}
+
+	// The pushed events, up to a list request's answer.
+	list := listReq("")
+	list.RequestId = requestIDs.Add(1)
+	send(t, ws, list)
+	events := lastEvents(t, ws, list.RequestId)
+	wsList := ask(t, ws, listReq("")).GetCeremonyList().View().Ceremonies
+	httpList, err := alice.c.Ceremonies(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(wsList, httpList) {
+		t.Errorf("the list over the WebSocket\n%+v\nover HTTP\n%+v", wsList, httpList)
+	}
+	set := map[string]bool{}
+	for i, id := range ids {
+		httpView, err := alice.c.Ceremony(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sync := ask(t, ws, &chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonySyncRequest{
+			CeremonySyncRequest: &chusmev1.CeremonySyncRequest{CeremonyId: id}}}).GetCeremonySyncResponse().View()
+		readings := map[string]chusme.CeremonyInfo{"the pushed event": events[id], "the HTTP list": httpList[len(ids)-1-i]}
+		if len(sync) == 1 {
+			readings["sync"] = sync[0]
+		}
+		if len(readings) != 3 {
+			t.Errorf("ceremony %s: sync answered %d ceremonies", id, len(sync))
+		}
+		for what, v := range readings {
+			if !reflect.DeepEqual(v, httpView) {
+				t.Errorf("ceremony %s (%s, %s): %s reads\n%+v\nGET reads\n%+v", id, httpView.Kind, httpView.Status, what, v, httpView)
+			}
+		}
+		setFields(reflect.ValueOf(httpView), "", set)
+	}
+	if st := []string{httpList[2].Status, httpList[1].Status, httpList[0].Status}; !slices.Equal(st, []string{chusme.CeremonyCompleted, chusme.CeremonyCompleted, chusme.CeremonyFailed}) {
+		t.Fatalf("the three ceremonies are %v", st)
+	}
+	for _, f := range fieldPaths(reflect.TypeFor[chusme.CeremonyInfo](), "") {
+		switch {
+		case slices.Contains(notRecorded, f) && set[f]:
+			t.Errorf("field %s is set now: take it off notRecorded", f)
+		case !slices.Contains(notRecorded, f) && !set[f]:
+			t.Errorf("field %s of CeremonyInfo is zero in every ceremony read: it is not compared", f)
+		}
+	}
+}
