@@ -239,10 +239,8 @@ func newAEAD(passphrase []byte, purpose string, p Params, salt []byte) (cipher.A
 	var aead cipher.AEAD
 	var err error
 	secretDo(func() {
-		master := argon2.IDKey(passphrase, salt, p.Time, p.MemoryKiB, p.Threads, 32)
-		defer clear(master)
 		var key []byte
-		key, err = hkdf.Key(sha256.New, master, nil, chusme.LabelVaultKey+purpose, 32)
+		key, err = deriveKey(passphrase, purpose, p, salt)
 		if err != nil {
 			return
 		}
@@ -258,4 +256,13 @@ func newAEAD(passphrase []byte, purpose string, p Params, salt []byte) (cipher.A
 		return nil, fmt.Errorf("vault: deriving key: %w", err)
 	}
 	return aead, nil
+}
+
+// deriveKey derives the purpose's 256-bit AES key: Argon2id(passphrase, salt,
+// p) gives 32 bytes, and HKDF-SHA-256 (no salt, info chusme.LabelVaultKey +
+// purpose) expands them. The caller wipes the key.
+func deriveKey(passphrase []byte, purpose string, p Params, salt []byte) ([]byte, error) {
+	master := argon2.IDKey(passphrase, salt, p.Time, p.MemoryKiB, p.Threads, 32)
+	defer clear(master)
+	return hkdf.Key(sha256.New, master, nil, chusme.LabelVaultKey+purpose, 32)
 }

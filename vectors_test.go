@@ -1,0 +1,280 @@
+package chusme_test
+
+import (
+	"crypto/ed25519"
+	"testing"
+	"time"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/vectortest"
+	"github.com/chusme/chusme/keys"
+)
+
+// hex is a byte string in a golden vector.
+type hex = vectortest.Hex
+
+// signed is what a vector with a signing key expects: the message, the
+// key's public key and its Ed25519 signature over the message.
+type signed struct {
+	Message   hex `json:"message"`
+	PublicKey hex `json:"public_key"`
+	Signature hex `json:"signature"`
+}
+
+// check compares a message and, for a vector with a seed, the public key and
+// the signature the seed's key makes over it.
+func (want signed) check(t *testing.T, seed []byte, msg []byte) {
+	t.Helper()
+	vectortest.Equal(t, "message", msg, want.Message)
+	if seed == nil {
+		return
+	}
+	key := ed25519.NewKeyFromSeed(seed)
+	vectortest.Equal(t, "public_key", key.Public().(ed25519.PublicKey), want.PublicKey)
+	vectortest.Equal(t, "signature", ed25519.Sign(key, msg), want.Signature)
+}
+
+func TestGoldenFingerprint(t *testing.T) {
+	type in struct {
+		PublicKey hex `json:"public_key"`
+	}
+	vectortest.Each(t, "fingerprint", func(t *testing.T, in in, want struct {
+		Fingerprint string `json:"fingerprint"`
+	}) {
+		vectortest.EqualString(t, "fingerprint", chusme.Fingerprint(in.PublicKey), want.Fingerprint)
+	})
+	vectortest.Each(t, "group_key_id", func(t *testing.T, in in, want struct {
+		KeyID string `json:"key_id"`
+	}) {
+		vectortest.EqualString(t, "key_id", chusme.GroupKeyID(in.PublicKey), want.KeyID)
+	})
+}
+
+func TestGoldenRegisterMessage(t *testing.T) {
+	vectortest.Each(t, "register_message", func(t *testing.T, in struct {
+		Issuer string `json:"issuer"`
+		Seed   hex    `json:"seed"`
+	}, want signed) {
+		pub := ed25519.NewKeyFromSeed(in.Seed).Public().(ed25519.PublicKey)
+		want.check(t, in.Seed, chusme.RegisterMessage(in.Issuer, pub))
+	})
+}
+
+func TestGoldenLoginMessage(t *testing.T) {
+	vectortest.Each(t, "login_message", func(t *testing.T, in struct {
+		Issuer      string `json:"issuer"`
+		ChallengeID string `json:"challenge_id"`
+		Nonce       hex    `json:"nonce"`
+		Seed        hex    `json:"seed"`
+	}, want signed) {
+		want.check(t, in.Seed, chusme.LoginMessage(in.Issuer, in.ChallengeID, in.Nonce))
+	})
+}
+
+func TestGoldenTOTPConfirmMessage(t *testing.T) {
+	vectortest.Each(t, "totp_confirm_message", func(t *testing.T, in struct {
+		Issuer      string `json:"issuer"`
+		Fingerprint string `json:"fingerprint"`
+		Secret      hex    `json:"secret"`
+	}, want signed) {
+		want.check(t, nil, chusme.TOTPConfirmMessage(in.Issuer, in.Fingerprint, in.Secret))
+	})
+}
+
+func TestGoldenRotationMessage(t *testing.T) {
+	vectortest.Each(t, "rotation_message", func(t *testing.T, in struct {
+		Issuer      string `json:"issuer"`
+		Fingerprint string `json:"fingerprint"`
+		Seq         uint64 `json:"seq"`
+		Prev        hex    `json:"prev"`
+		OldKey      hex    `json:"old_key"`
+		NewKey      hex    `json:"new_key"`
+		Time        int64  `json:"time"`
+	}, want signed) {
+		want.check(t, nil, chusme.RotationMessage(in.Issuer, in.Fingerprint, in.Seq, in.Prev, in.OldKey, in.NewKey, in.Time))
+	})
+}
+
+func TestGoldenCancelMessage(t *testing.T) {
+	vectortest.Each(t, "cancel_message", func(t *testing.T, in struct {
+		Issuer      string `json:"issuer"`
+		Fingerprint string `json:"fingerprint"`
+		Seq         uint64 `json:"seq"`
+		Cancels     uint64 `json:"cancels"`
+		Prev        hex    `json:"prev"`
+		Dropped     hex    `json:"dropped"`
+		Restored    hex    `json:"restored"`
+		Time        int64  `json:"time"`
+	}, want signed) {
+		want.check(t, nil, chusme.CancelMessage(in.Issuer, in.Fingerprint, in.Seq, in.Cancels, in.Prev, in.Dropped, in.Restored, in.Time))
+	})
+}
+
+// The chain vector is a genesis, a rotation to a second key signed by both
+// keys, and the cancellation of that rotation signed by the genesis key:
+// each entry's statement, signatures and hash, and VerifyChain accepts it.
+func TestGoldenChain(t *testing.T) {
+	vectortest.Each(t, "chain", func(t *testing.T, in struct {
+		Issuer      string `json:"issuer"`
+		GenesisSeed hex    `json:"genesis_seed"`
+		NewSeed     hex    `json:"new_seed"`
+		CreatedAt   int64  `json:"created_at"`
+		RotateTime  int64  `json:"rotate_time"`
+		CancelTime  int64  `json:"cancel_time"`
+	}, want struct {
+		Fingerprint           string `json:"fingerprint"`
+		GenesisKey            hex    `json:"genesis_key"`
+		NewKey                hex    `json:"new_key"`
+		GenesisStatement      hex    `json:"genesis_statement"`
+		GenesisHash           hex    `json:"genesis_hash"`
+		RotateStatement       hex    `json:"rotate_statement"`
+		RotateSignature       hex    `json:"rotate_signature"`
+		RotateNewKeySignature hex    `json:"rotate_new_key_signature"`
+		RotateHash            hex    `json:"rotate_hash"`
+		CancelStatement       hex    `json:"cancel_statement"`
+		CancelSignature       hex    `json:"cancel_signature"`
+		CancelHash            hex    `json:"cancel_hash"`
+	}) {
+		k0, k1 := ed25519.NewKeyFromSeed(in.GenesisSeed), ed25519.NewKeyFromSeed(in.NewSeed)
+		p0, p1 := k0.Public().(ed25519.PublicKey), k1.Public().(ed25519.PublicKey)
+		fp := chusme.Fingerprint(p0)
+		vectortest.EqualString(t, "fingerprint", fp, want.Fingerprint)
+		vectortest.Equal(t, "genesis_key", p0, want.GenesisKey)
+		vectortest.Equal(t, "new_key", p1, want.NewKey)
+
+		g := chusme.GenesisEntry(chusme.Identity{Fingerprint: fp, GenesisKey: p0, CreatedAt: time.Unix(in.CreatedAt, 0)})
+		vectortest.Equal(t, "genesis_statement", g.Statement(in.Issuer, fp), want.GenesisStatement)
+		vectortest.Equal(t, "genesis_hash", g.Hash, want.GenesisHash)
+
+		r := chusme.ChainEntry{Seq: 1, Kind: chusme.EntryRotate, Prev: g.Hash, OldKey: chusme.Bytes(p0), NewKey: chusme.Bytes(p1), Time: in.RotateTime}
+		msg := r.Statement(in.Issuer, fp)
+		r.Signature, r.NewKeySignature = ed25519.Sign(k0, msg), ed25519.Sign(k1, msg)
+		r.Hash = chusme.EntryHash(in.Issuer, fp, r)
+		vectortest.Equal(t, "rotate_statement", msg, want.RotateStatement)
+		vectortest.Equal(t, "rotate_signature", r.Signature, want.RotateSignature)
+		vectortest.Equal(t, "rotate_new_key_signature", r.NewKeySignature, want.RotateNewKeySignature)
+		vectortest.Equal(t, "rotate_hash", r.Hash, want.RotateHash)
+
+		c := chusme.ChainEntry{Seq: 2, Kind: chusme.EntryCancel, Prev: r.Hash, OldKey: r.NewKey, NewKey: r.OldKey, Cancels: 1, Time: in.CancelTime}
+		msg = c.Statement(in.Issuer, fp)
+		c.Signature = ed25519.Sign(k0, msg)
+		c.Hash = chusme.EntryHash(in.Issuer, fp, c)
+		vectortest.Equal(t, "cancel_statement", msg, want.CancelStatement)
+		vectortest.Equal(t, "cancel_signature", c.Signature, want.CancelSignature)
+		vectortest.Equal(t, "cancel_hash", c.Hash, want.CancelHash)
+
+		cur, err := chusme.VerifyChain(in.Issuer, fp, []chusme.ChainEntry{g, r, c}, keys.CheckPublicKey, keys.Verify)
+		if err != nil {
+			t.Fatalf("VerifyChain: %v", err)
+		}
+		vectortest.Equal(t, "current key", cur, p0)
+	})
+}
+
+func TestGoldenCeremonyPackageMessage(t *testing.T) {
+	vectortest.Each(t, "ceremony_package_message", func(t *testing.T, in struct {
+		CeremonyID string `json:"ceremony_id"`
+		Round      int    `json:"round"`
+		Sender     string `json:"sender"`
+		Recipient  string `json:"recipient"`
+		Payload    hex    `json:"payload"`
+	}, want signed) {
+		want.check(t, nil, chusme.CeremonyPackageMessage(in.CeremonyID, in.Round, in.Sender, in.Recipient, in.Payload))
+	})
+}
+
+func TestGoldenDKGShareInfo(t *testing.T) {
+	vectortest.Each(t, "dkg_share_info", func(t *testing.T, in struct {
+		CeremonyID string `json:"ceremony_id"`
+		Sender     string `json:"sender"`
+		Recipient  string `json:"recipient"`
+	}, want struct {
+		Info hex `json:"info"`
+	}) {
+		vectortest.Equal(t, "info", chusme.DKGShareInfo(in.CeremonyID, in.Sender, in.Recipient), want.Info)
+	})
+}
+
+func TestGoldenDKGTranscriptHash(t *testing.T) {
+	vectortest.Each(t, "dkg_transcript_hash", func(t *testing.T, in struct {
+		CeremonyID   string         `json:"ceremony_id"`
+		Participants []string       `json:"participants"`
+		Payloads     map[string]hex `json:"payloads"`
+	}, want struct {
+		Hash hex `json:"hash"`
+	}) {
+		payloads := map[string][]byte{}
+		for fp, p := range in.Payloads {
+			payloads[fp] = p
+		}
+		vectortest.Equal(t, "hash", chusme.DKGTranscriptHash(in.CeremonyID, in.Participants, payloads), want.Hash)
+	})
+}
+
+func TestGoldenDKGPayloads(t *testing.T) {
+	type payload struct {
+		Payload hex `json:"payload"`
+	}
+	vectortest.Each(t, "dkg_round1_payload", func(t *testing.T, in struct {
+		HPKEKey      hex `json:"hpke_key"`
+		FrostPackage hex `json:"frost_package"`
+	}, want payload) {
+		vectortest.Equal(t, "payload", chusme.DKGRound1Payload(in.HPKEKey, in.FrostPackage), want.Payload)
+		k, f, ok := chusme.SplitDKGRound1Payload(want.Payload)
+		if !ok {
+			t.Fatal("SplitDKGRound1Payload refused the vector")
+		}
+		vectortest.Equal(t, "split hpke_key", k, in.HPKEKey)
+		vectortest.Equal(t, "split frost_package", f, in.FrostPackage)
+	})
+	vectortest.Each(t, "dkg_confirm_payload", func(t *testing.T, in struct {
+		Transcript       hex `json:"transcript"`
+		PublicKeyPackage hex `json:"public_key_package"`
+	}, want payload) {
+		vectortest.Equal(t, "payload", chusme.DKGConfirmPayload(in.Transcript, in.PublicKeyPackage), want.Payload)
+		tr, pkg, ok := chusme.SplitDKGConfirmPayload(want.Payload)
+		if !ok {
+			t.Fatal("SplitDKGConfirmPayload refused the vector")
+		}
+		vectortest.Equal(t, "split transcript", tr, in.Transcript)
+		vectortest.Equal(t, "split public_key_package", pkg, in.PublicKeyPackage)
+	})
+}
+
+func TestGoldenCommitmentDigest(t *testing.T) {
+	vectortest.Each(t, "commitment_digest", func(t *testing.T, in struct {
+		Hiding  hex `json:"hiding"`
+		Binding hex `json:"binding"`
+	}, want struct {
+		Digest hex `json:"digest"`
+	}) {
+		vectortest.Equal(t, "digest", chusme.CommitmentDigest(in.Hiding, in.Binding), want.Digest)
+	})
+}
+
+// Every golden vector has a type that a Go test rebuilds (the test of the
+// package named here), so none sits in the file unchecked.
+func TestGoldenTypes(t *testing.T) {
+	owners := map[string]string{
+		"fingerprint": "chusme", "group_key_id": "chusme", "register_message": "chusme",
+		"login_message": "chusme", "totp_confirm_message": "chusme", "rotation_message": "chusme",
+		"cancel_message": "chusme", "chain": "chusme", "ceremony_package_message": "chusme",
+		"dkg_share_info": "chusme", "dkg_transcript_hash": "chusme", "dkg_round1_payload": "chusme",
+		"dkg_confirm_payload": "chusme", "commitment_digest": "chusme",
+		"login_challenge": "internal/auth", "totp_secret_ad": "internal/auth",
+		"vault": "client/vault", "key_file": "client/keyfile", "share_file": "client/sharefile",
+		"backup": "client", "dkg_share_seal": "client",
+	}
+	seen := map[string]bool{}
+	for _, v := range vectortest.Load(t).Vectors {
+		if owners[v.Type] == "" {
+			t.Errorf("vector %s has type %q, which no Go test rebuilds", v.Name, v.Type)
+		}
+		seen[v.Type] = true
+	}
+	for typ, pkg := range owners {
+		if !seen[typ] {
+			t.Errorf("no vector of type %q (rebuilt by package %s)", typ, pkg)
+		}
+	}
+}
