@@ -16,7 +16,7 @@ import (
 func TestGoldenLoginChallenge(t *testing.T) {
 	vectortest.Each(t, "login_challenge", func(t *testing.T, in struct {
 		DataKey       vectortest.Hex `json:"data_key"`
-		ExpiresUnixNS int64          `json:"expires_unix_ns"`
+		ExpiresUnixNS int64          `json:"expires_unix_ns,string"`
 		Nonce         vectortest.Hex `json:"nonce"`
 		Fingerprint   string         `json:"fingerprint"`
 	}, want struct {
