@@ -211,34 +211,29 @@ func TestGoldenDKGTranscriptHash(t *testing.T) {
 	})
 }
 
+// The two DKG payloads that join two parts: each joined from the vector's
+// parts, and split back into them.
 func TestGoldenDKGPayloads(t *testing.T) {
-	type payload struct {
-		Payload hex `json:"payload"`
+	for _, c := range []struct {
+		typ, first, second string
+		join               func(a, b []byte) []byte
+		split              func(p []byte) (a, b []byte, ok bool)
+	}{
+		{"dkg_round1_payload", "hpke_key", "frost_package", chusme.DKGRound1Payload, chusme.SplitDKGRound1Payload},
+		{"dkg_confirm_payload", "transcript", "public_key_package", chusme.DKGConfirmPayload, chusme.SplitDKGConfirmPayload},
+	} {
+		vectortest.Each(t, c.typ, func(t *testing.T, in map[string]hex, want struct {
+			Payload hex `json:"payload"`
+		}) {
+			vectortest.Equal(t, "payload", c.join(in[c.first], in[c.second]), want.Payload)
+			a, b, ok := c.split(want.Payload)
+			if !ok {
+				t.Fatalf("splitting the %s refused the vector", c.typ)
+			}
+			vectortest.Equal(t, "split "+c.first, a, in[c.first])
+			vectortest.Equal(t, "split "+c.second, b, in[c.second])
+		})
 	}
-	vectortest.Each(t, "dkg_round1_payload", func(t *testing.T, in struct {
-		HPKEKey      hex `json:"hpke_key"`
-		FrostPackage hex `json:"frost_package"`
-	}, want payload) {
-		vectortest.Equal(t, "payload", chusme.DKGRound1Payload(in.HPKEKey, in.FrostPackage), want.Payload)
-		k, f, ok := chusme.SplitDKGRound1Payload(want.Payload)
-		if !ok {
-			t.Fatal("SplitDKGRound1Payload refused the vector")
-		}
-		vectortest.Equal(t, "split hpke_key", k, in.HPKEKey)
-		vectortest.Equal(t, "split frost_package", f, in.FrostPackage)
-	})
-	vectortest.Each(t, "dkg_confirm_payload", func(t *testing.T, in struct {
-		Transcript       hex `json:"transcript"`
-		PublicKeyPackage hex `json:"public_key_package"`
-	}, want payload) {
-		vectortest.Equal(t, "payload", chusme.DKGConfirmPayload(in.Transcript, in.PublicKeyPackage), want.Payload)
-		tr, pkg, ok := chusme.SplitDKGConfirmPayload(want.Payload)
-		if !ok {
-			t.Fatal("SplitDKGConfirmPayload refused the vector")
-		}
-		vectortest.Equal(t, "split transcript", tr, in.Transcript)
-		vectortest.Equal(t, "split public_key_package", pkg, in.PublicKeyPackage)
-	})
 }
 
 func TestGoldenCommitmentDigest(t *testing.T) {

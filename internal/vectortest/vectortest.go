@@ -6,6 +6,7 @@ package vectortest
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -153,4 +154,22 @@ func EqualString(t testing.TB, field, got, want string) {
 		w, _ := json.Marshal(want)
 		t.Errorf("%s = %s, want %s", field, g, w)
 	}
+}
+
+// SavedWith returns the text of the file at path, written by the code under
+// test with a vault sealed under a random salt and nonce, with that vault
+// (sealedOf reads it from the file's bytes) replaced by the vector's fixed
+// one: what the file's bytes are with the vector's sealed value.
+func SavedWith(t testing.TB, path string, sealedOf func(data []byte) ([]byte, error), fixed []byte) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	random, err := sealedOf(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := base64.RawURLEncoding
+	return string(bytes.Replace(data, []byte(enc.EncodeToString(random)), []byte(enc.EncodeToString(fixed)), 1))
 }
