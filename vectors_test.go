@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/frost"
 	"github.com/chusme/chusme/internal/vectortest"
 	"github.com/chusme/chusme/keys"
 )
@@ -236,6 +237,33 @@ func TestGoldenDKGPayloads(t *testing.T) {
 	}
 }
 
+// A real DKG round-1 package: its sender's identifier, derived from the
+// fingerprint, and its proof of knowledge verifying for that identifier.
+func TestGoldenDKGRound1Package(t *testing.T) {
+	vectortest.Each(t, "dkg_round1_package", func(t *testing.T, in struct {
+		Sender    string `json:"sender"`
+		Threshold int    `json:"threshold"`
+		Package   hex    `json:"package"`
+	}, want struct {
+		Identifier hex `json:"identifier"`
+		Commitment hex `json:"commitment_0"`
+	}) {
+		id, err := frost.DeriveIdentifier([]byte(in.Sender))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vectortest.Equal(t, "identifier", id.Bytes(), want.Identifier)
+		var pkg frost.DKGRound1Package
+		if err := pkg.UnmarshalBinary(in.Package); err != nil {
+			t.Fatal(err)
+		}
+		vectortest.Equal(t, "commitment_0", pkg.Commitment()[0], want.Commitment)
+		if err := frost.VerifyDKGRound1Package(id, &pkg, in.Threshold); err != nil {
+			t.Errorf("VerifyDKGRound1Package: %v", err)
+		}
+	})
+}
+
 func TestGoldenCommitmentDigest(t *testing.T) {
 	vectortest.Each(t, "commitment_digest", func(t *testing.T, in struct {
 		Hiding  hex `json:"hiding"`
@@ -255,7 +283,7 @@ func TestGoldenTypes(t *testing.T) {
 		"login_message": "chusme", "totp_confirm_message": "chusme", "rotation_message": "chusme",
 		"cancel_message": "chusme", "chain": "chusme", "ceremony_package_message": "chusme",
 		"dkg_share_info": "chusme", "dkg_transcript_hash": "chusme", "dkg_round1_payload": "chusme",
-		"dkg_confirm_payload": "chusme", "commitment_digest": "chusme",
+		"dkg_confirm_payload": "chusme", "dkg_round1_package": "chusme", "commitment_digest": "chusme",
 		"login_challenge": "internal/auth", "totp_secret_ad": "internal/auth",
 		"vault": "client/vault", "key_file": "client/keyfile", "share_file": "client/sharefile",
 		"backup": "client", "dkg_share_seal": "client",

@@ -103,6 +103,30 @@ const ORDER = (1n << 252n) + 27742317777372353535851937790883648493n;
 const leToBig = (b) => { let v = 0n; for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]); return v; };
 const bigToLE32 = (v) => { const b = Buffer.alloc(32); for (let i = 0; i < 32; i++) { b[i] = Number(v & 0xffn); v >>= 8n; } return b; };
 const deriveIdentifier = (fp) => bigToLE32(leToBig(sha512(utf8('FROST-ED25519-SHA512-v1'), utf8('id'), utf8(fp))) % ORDER);
+// element decodes a point strictly: canonical, prime order, not the identity.
+const element = (b) => {
+  const p = ed25519.Point.fromBytes(b);
+  if (!Buffer.from(p.toBytes()).equals(b) || p.is0() || !p.isTorsionFree()) throw new Error('invalid element');
+  return p;
+};
+const scalar = (b) => { const v = leToBig(b); if (v >= ORDER) throw new Error('non-canonical scalar'); return v; };
+// mul multiplies by a scalar that may be zero.
+const mul = (p, k) => (k % ORDER === 0n ? ed25519.Point.ZERO : p.multiply(k % ORDER));
+const parseDKGRound1Package = (b) => {
+  if (b[0] !== 1 || b[1] !== 4) throw new Error('not a DKGRound1Package');
+  const t = b.readUInt16BE(2);
+  if (b.length !== 4 + 32 * t + 64) throw new Error('DKGRound1Package length');
+  const commitment = [];
+  for (let i = 0; i < t; i++) commitment.push(b.subarray(4 + 32 * i, 36 + 32 * i));
+  return { commitment, R: b.subarray(4 + 32 * t, 36 + 32 * t), mu: b.subarray(36 + 32 * t) };
+};
+// verifyProofOfKnowledge checks R = μ·G − c·φ₀, c = SHA-512(ctx ‖ "dkg" ‖ id ‖ φ₀ ‖ R) mod L.
+const verifyProofOfKnowledge = (id, pkg) => {
+  const phi0 = element(pkg.commitment[0]), R = element(pkg.R), mu = scalar(pkg.mu);
+  pkg.commitment.forEach(element);
+  const c = leToBig(sha512(utf8('FROST-ED25519-SHA512-v1'), utf8('dkg'), id, pkg.commitment[0], pkg.R)) % ORDER;
+  return mul(ed25519.Point.BASE, mu).subtract(mul(phi0, c)).equals(R);
+};
 const parsePublicKeyPackage = (b) => {
   if (b[0] !== 1 || b[1] !== 7) throw new Error('not a PublicKeyPackage');
   const t = b.readUInt16BE(2), groupKey = b.subarray(4, 36), n = b.readUInt16BE(36);
@@ -178,6 +202,14 @@ const build = {
     hash: sha256(frame(L.transcript, utf8(i.ceremony_id), ...i.participants.flatMap((fp) => [utf8(fp), hex(i.payloads[fp])]))),
   }),
   dkg_round1_payload: (i) => ({ payload: Buffer.concat([hex(i.hpke_key), hex(i.frost_package)]) }),
+  dkg_round1_package: (i) => {
+    const id = deriveIdentifier(i.sender), pkg = parseDKGRound1Package(hex(i.package));
+    if (pkg.commitment.length !== i.threshold) throw new Error('the commitment does not have t points');
+    if (!verifyProofOfKnowledge(id, pkg)) throw new Error('the proof of knowledge does not verify');
+    const bad = Buffer.from(hex(i.package)); bad[bad.length - 32] ^= 1; // the low byte of μ
+    if (verifyProofOfKnowledge(id, parseDKGRound1Package(bad))) throw new Error('a tampered proof verifies');
+    return { identifier: id, commitment_0: pkg.commitment[0] };
+  },
   dkg_confirm_payload: (i) => ({ payload: Buffer.concat([hex(i.transcript), hex(i.public_key_package)]) }),
   dkg_share_seal: (i) => {
     const sk = hex(i.recipient_private_key);
@@ -224,7 +256,7 @@ const build = {
     if (!kp.id.equals(id) || !kp.groupKey.equals(pub.groupKey) || kp.t !== pub.t || !vs || !vs.equals(kp.verifyingShare)) {
       throw new Error('the key package is not this identity\'s share of the group key');
     }
-    if (!Buffer.from(ed25519.Point.BASE.multiply(leToBig(kp.share)).toBytes()).equals(kp.verifyingShare)) {
+    if (!Buffer.from(mul(ed25519.Point.BASE, scalar(kp.share)).toBytes()).equals(kp.verifyingShare)) {
       throw new Error('the verifying share is not the signing share times G');
     }
     const keyID = fingerprint(pub.groupKey);
