@@ -6,12 +6,14 @@ import (
 	"encoding/hex"
 )
 
-// Labels. Every byte string a ChusMe key signs, or that ChusMe hashes,
-// derives a key from or binds into a ciphertext, starts with one of these
-// labels, so that a value made for one protocol step can never be presented
-// as another step's; the signed messages also bind the issuer, so that they
-// can't be replayed against another server. All of them live in this file;
-// docs/protocol.md describes each use.
+// Labels. Every message a ChusMe key signs, every hash ChusMe takes over
+// structured data, every key it derives and every associated data it binds
+// into a ciphertext carries one of these labels, so that a value made for one
+// protocol step can never be presented as another step's; the signed
+// messages also bind the issuer, so that they can't be replayed against
+// another server. (The one unlabelled hash, CommitmentDigest, is the server's
+// record of used commitments: nothing signs or derives from it.) All of them
+// live in this file; docs/protocol.md describes each use.
 //
 // In signed messages and hashes (signedMessage) a label is followed by a NUL
 // byte, so "chusme/v1/rotate" and "chusme/v1/rotate-cancel" can't be

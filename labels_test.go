@@ -30,8 +30,9 @@ func TestLabelsPrefixFree(t *testing.T) {
 	}
 }
 
-// Every Label constant of the root package is in domainSeparators, so a new
-// label can't be forgotten by the prefix test.
+// Every Label constant of the root package starts an entry of
+// domainSeparators, and every VaultPurpose constant's HKDF info is one, so a
+// new label or purpose can't be forgotten by the prefix test.
 func TestLabelsListed(t *testing.T) {
 	fset := token.NewFileSet()
 	names, err := filepath.Glob("*.go")
@@ -53,7 +54,8 @@ func TestLabelsListed(t *testing.T) {
 				return true
 			}
 			for i, name := range vs.Names {
-				if !strings.HasPrefix(name.Name, "Label") || i >= len(vs.Values) {
+				label := strings.HasPrefix(name.Name, "Label")
+				if (!label && !strings.HasPrefix(name.Name, "VaultPurpose")) || i >= len(vs.Values) {
 					continue
 				}
 				lit, ok := vs.Values[i].(*ast.BasicLit)
@@ -65,7 +67,7 @@ func TestLabelsListed(t *testing.T) {
 				n++
 				listed := false
 				for _, s := range domainSeparators {
-					listed = listed || strings.HasPrefix(s, v)
+					listed = listed || (label && strings.HasPrefix(s, v)) || (!label && s == LabelVaultKey+v)
 				}
 				if !listed {
 					t.Errorf("%s = %q is not in domainSeparators", name.Name, v)
@@ -77,8 +79,8 @@ func TestLabelsListed(t *testing.T) {
 			return true
 		})
 	}
-	if n < 13 {
-		t.Fatalf("found only %d Label constants", n)
+	if n < 16 {
+		t.Fatalf("found only %d Label and VaultPurpose constants", n)
 	}
 }
 
