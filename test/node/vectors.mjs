@@ -197,7 +197,7 @@ const build = {
       cancel_statement: cs, cancel_signature: csig, cancel_hash: entryHash('cancel', cs, csig, none),
     };
   },
-  dkg_share_info: (i) => ({ info: dkgShareInfo(i.ceremony_id, i.sender, i.recipient) }),
+  dkg_share_info: (i) => ({ message: dkgShareInfo(i.ceremony_id, i.sender, i.recipient) }),
   dkg_transcript_hash: (i) => ({
     hash: sha256(frame(L.transcript, utf8(i.ceremony_id), ...i.participants.flatMap((fp) => [utf8(fp), hex(i.payloads[fp])]))),
   }),
