@@ -98,13 +98,6 @@ const (
 	CodeCommitmentReused = "commitment_reused" // a signing commitment was seen before for this key
 )
 
-// Signing and encryption labels of ceremonies.
-const (
-	LabelCeremonyPackage = "chusme/v1/ceremony-package" // every relayed package
-	LabelDKGShare        = "chusme/v1/dkg-share"        // HPKE info of a sealed DKG round-2 package
-	LabelDKGTranscript   = "chusme/v1/dkg-transcript"   // hash of the round-1 payloads
-)
-
 // ErrUnchanged, returned by an UpdateCeremony callback, ends the transaction
 // without writing anything; UpdateCeremony then returns the ceremony as it
 // was and a nil error. Idempotent replays use it.

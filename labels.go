@@ -6,14 +6,92 @@ import (
 	"encoding/hex"
 )
 
-// Signing labels. Every message a ChusMe key signs starts with one of these,
-// so that a signature made for one protocol step can never be presented as
-// another step's, and the issuer is bound in so that it can't be replayed
-// against another server.
+// Labels. Every message a ChusMe key signs, every hash ChusMe takes over
+// structured data, every key it derives and every associated data it binds
+// into a ciphertext carries one of these labels, so that a value made for one
+// protocol step can never be presented as another step's; the signed
+// messages also bind the issuer, so that they can't be replayed against
+// another server. (The one unlabelled hash, CommitmentDigest, is the server's
+// record of used commitments: nothing signs or derives from it.) All of them
+// live in this file; docs/protocol.md describes each use.
+//
+// In signed messages and hashes (signedMessage) a label is followed by a NUL
+// byte, so "chusme/v1/rotate" and "chusme/v1/rotate-cancel" can't be
+// confused: the test checks that no label, as it appears in the bytes, is a
+// prefix of another.
 const (
-	LabelRegister = "chusme/v1/register" // proof of possession at registration
-	LabelLogin    = "chusme/v1/login"    // challenge-response login
+	// LabelRegister heads RegisterMessage: proof of possession at
+	// registration (and at setup).
+	LabelRegister = "chusme/v1/register"
+	// LabelLogin heads LoginMessage: challenge-response login.
+	LabelLogin = "chusme/v1/login"
+	// LabelTOTPConfirm heads TOTPConfirmMessage: turning TOTP on, signed by
+	// the identity's current key.
+	LabelTOTPConfirm = "chusme/v1/totp-confirm"
+	// LabelRotate heads RotationMessage: a rotation statement, signed by the
+	// old and the new key.
+	LabelRotate = "chusme/v1/rotate"
+	// LabelRotateCancel heads CancelMessage: a cancellation, signed by the
+	// key the rotation replaced.
+	LabelRotateCancel = "chusme/v1/rotate-cancel"
+	// LabelChainGenesis heads the genesis entry's content (never signed).
+	LabelChainGenesis = "chusme/v1/chain-genesis"
+	// LabelChainEntry heads what a chain entry's hash is taken over (never
+	// signed).
+	LabelChainEntry = "chusme/v1/chain-entry"
+	// LabelCeremonyPackage heads CeremonyPackageMessage: every relayed
+	// ceremony package, signed by its sender.
+	LabelCeremonyPackage = "chusme/v1/ceremony-package"
+	// LabelDKGShare heads DKGShareInfo: the HPKE info of a sealed DKG
+	// round-2 package.
+	LabelDKGShare = "chusme/v1/dkg-share"
+	// LabelDKGTranscript heads what DKGTranscriptHash hashes: the round-1
+	// payloads.
+	LabelDKGTranscript = "chusme/v1/dkg-transcript"
+
+	// LabelTOTPSecret is the server's associated data for a TOTP secret
+	// sealed under its data key (AES-256-GCM): the label, a NUL byte, then
+	// the fingerprint. Server-side only; it never crosses the wire.
+	LabelTOTPSecret = "chusme/v1/data/totp-secret"
+	// LabelLoginChallengeMAC is the HKDF-SHA-256 info (whole) of the key
+	// that authenticates login challenge ids, derived from the data key.
+	LabelLoginChallengeMAC = "chusme/v1/kdf/login-challenge-mac"
+	// LabelVaultKey prefixes the HKDF-SHA-256 info of a vault key
+	// (client/vault): the info is LabelVaultKey followed by the vault's
+	// purpose, one of the VaultPurpose constants.
+	LabelVaultKey = "chusme/v1/vault/"
 )
+
+// Vault purposes: what a passphrase-sealed vault (client/vault) holds. The
+// purpose is in the vault header and in its key's HKDF info (LabelVaultKey +
+// purpose), so one passphrase never yields one key for two purposes.
+const (
+	VaultPurposeIdentityKey = "identity-key"    // an identity key file's Ed25519 seed (client/keyfile)
+	VaultPurposeKeyShare    = "frost-key-share" // a FROST key package in a share file (client/sharefile)
+	VaultPurposeBackup      = "identity-backup" // the identity blob: the key backup (client.SealBackup)
+)
+
+// domainSeparators lists every label as it starts the bytes it labels: the
+// signedMessage labels and LabelTOTPSecret followed by their NUL byte, the
+// HKDF infos whole. A new label goes here (the test checks that every Label
+// constant does), and none may be a prefix of another.
+var domainSeparators = []string{
+	LabelRegister + "\x00",
+	LabelLogin + "\x00",
+	LabelTOTPConfirm + "\x00",
+	LabelRotate + "\x00",
+	LabelRotateCancel + "\x00",
+	LabelChainGenesis + "\x00",
+	LabelChainEntry + "\x00",
+	LabelCeremonyPackage + "\x00",
+	LabelDKGShare + "\x00",
+	LabelDKGTranscript + "\x00",
+	LabelTOTPSecret + "\x00",
+	LabelLoginChallengeMAC,
+	LabelVaultKey + VaultPurposeIdentityKey,
+	LabelVaultKey + VaultPurposeKeyShare,
+	LabelVaultKey + VaultPurposeBackup,
+}
 
 // Fingerprint returns an identity's fingerprint: the lowercase hex SHA-256 of
 // its genesis public key's 32 raw bytes. It never changes, even when the key

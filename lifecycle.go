@@ -34,15 +34,6 @@ const (
 	CodeRotationFinal        = "rotation_final"        // the rotation is past its cancel window (or was not the last entry)
 )
 
-// Signing labels of the lifecycle (see labels.go).
-const (
-	LabelTOTPConfirm  = "chusme/v1/totp-confirm"  // turning TOTP on, signed by the identity's current key
-	LabelRotate       = "chusme/v1/rotate"        // a rotation statement, signed by the old and the new key
-	LabelRotateCancel = "chusme/v1/rotate-cancel" // a cancellation, signed by the key the rotation replaced
-	LabelChainGenesis = "chusme/v1/chain-genesis" // the genesis entry's content (never signed)
-	LabelChainEntry   = "chusme/v1/chain-entry"   // what an entry's hash is taken over (never signed)
-)
-
 // Chain entry kinds.
 const (
 	EntryGenesis = "genesis"

@@ -19,7 +19,7 @@ import (
 
 // BackupPurpose is the vault purpose of an identity backup: the key a
 // passphrase yields for it is never the key of the identity key file.
-const BackupPurpose = "identity-backup"
+const BackupPurpose = chusme.VaultPurposeBackup
 
 // backupVersion is the version of the plaintext inside a backup vault.
 const backupVersion = 1

@@ -6,28 +6,18 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"filippo.io/edwards25519"
+
+	"github.com/chusme/chusme/internal/vectortest"
 )
 
-// vectorDir is the shared vectors folder beside the checkout.
-const vectorDir = "../../shared/vectors"
-
-// readVector reads a vector file in place, skipping the test if it is absent.
+// readVector reads a vector file of ../shared/vectors beside the checkout,
+// skipping the test if it is absent (failing it in CI).
 func readVector(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(vectorDir, name))
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("vector file %s not found (expected at %s)", name, filepath.Join(vectorDir, name))
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return vectortest.Shared(t, name)
 }
 
 func unhex(t testing.TB, s string) []byte {

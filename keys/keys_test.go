@@ -5,11 +5,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
 	"slices"
 	"testing"
 
 	"filippo.io/edwards25519"
+
+	"github.com/chusme/chusme/internal/vectortest"
 )
 
 func unhex(t *testing.T, s string) []byte {
@@ -21,19 +22,12 @@ func unhex(t *testing.T, s string) []byte {
 	return b
 }
 
-// readJSON decodes the vector file at path into v, skipping the test when the
-// file is absent.
-func readJSON(t *testing.T, path string, v any) {
+// readJSON decodes the vector file name of ../shared/vectors into v, skipping
+// the test when the file is absent (failing it in CI).
+func readJSON(t *testing.T, name string, v any) {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("vector file %s not found", path)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
+	if err := json.Unmarshal(vectortest.Shared(t, name), v); err != nil {
+		t.Fatalf("%s: %v", name, err)
 	}
 }
 
@@ -120,7 +114,7 @@ func TestWycheproof(t *testing.T) {
 			} `json:"tests"`
 		} `json:"testGroups"`
 	}
-	readJSON(t, "../../shared/vectors/wycheproof/ed25519_test.json", &file)
+	readJSON(t, "wycheproof/ed25519_test.json", &file)
 	n := 0
 	for _, g := range file.TestGroups {
 		pk := unhex(t, g.PublicKey.PK)
@@ -171,7 +165,7 @@ func TestCCTV(t *testing.T) {
 		Msg    string   `json:"msg"`
 		Flags  []string `json:"flags"`
 	}
-	readJSON(t, "../../shared/vectors/cctv/ed25519vectors.json", &cases)
+	readJSON(t, "cctv/ed25519vectors.json", &cases)
 	if len(cases) == 0 {
 		t.Fatal("no test cases")
 	}

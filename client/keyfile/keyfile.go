@@ -31,7 +31,7 @@ import (
 const Version = 1
 
 // Purpose is the vault purpose of the sealed seed.
-const Purpose = "identity-key"
+const Purpose = chusme.VaultPurposeIdentityKey
 
 // Mode is the permission of a key file: readable by its owner only.
 const Mode fs.FileMode = 0o600

@@ -35,7 +35,7 @@ import (
 const Version = 1
 
 // Purpose is the vault purpose of the sealed key package.
-const Purpose = "frost-key-share"
+const Purpose = chusme.VaultPurposeKeyShare
 
 // Mode is the permission of a share file: readable by its owner only.
 const Mode fs.FileMode = 0o600

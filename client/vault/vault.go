@@ -13,10 +13,10 @@
 //	sealed    nonce ‖ ciphertext ‖ tag        12 + len(plaintext) + 16 bytes
 //
 // The key is derived as passphrase → Argon2id(salt, time, memory, threads) →
-// HKDF-SHA-256 with info "chusme/v1/vault/" + purpose, so that one passphrase
-// never yields the same key for two purposes. The whole header is bound into
-// the ciphertext as associated data: changing any header byte (a cheaper
-// parameter set, another purpose) makes Open fail.
+// HKDF-SHA-256 with info "chusme/v1/vault/" (chusme.LabelVaultKey) + purpose,
+// so that one passphrase never yields the same key for two purposes. The
+// whole header is bound into the ciphertext as associated data: changing any
+// header byte (a cheaper parameter set, another purpose) makes Open fail.
 //
 // Open bounds the parameters it accepts (see MaxTime, MaxMemoryKiB,
 // MaxThreads), so that a hostile blob can't make the client exhaust its
@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/chusme/chusme"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -45,9 +46,6 @@ const Version = 1
 
 // SaltSize is the length of the random Argon2id salt, in bytes.
 const SaltSize = 16
-
-// keyInfoPrefix prefixes the HKDF info string; the purpose follows it.
-const keyInfoPrefix = "chusme/v1/vault/"
 
 // Bounds on the Argon2id parameters. Seal refuses parameters outside them,
 // and Open refuses a blob that asks for more, before doing any work.
@@ -241,10 +239,8 @@ func newAEAD(passphrase []byte, purpose string, p Params, salt []byte) (cipher.A
 	var aead cipher.AEAD
 	var err error
 	secretDo(func() {
-		master := argon2.IDKey(passphrase, salt, p.Time, p.MemoryKiB, p.Threads, 32)
-		defer clear(master)
 		var key []byte
-		key, err = hkdf.Key(sha256.New, master, nil, keyInfoPrefix+purpose, 32)
+		key, err = deriveKey(passphrase, purpose, p, salt)
 		if err != nil {
 			return
 		}
@@ -260,4 +256,13 @@ func newAEAD(passphrase []byte, purpose string, p Params, salt []byte) (cipher.A
 		return nil, fmt.Errorf("vault: deriving key: %w", err)
 	}
 	return aead, nil
+}
+
+// deriveKey derives the purpose's 256-bit AES key: Argon2id(passphrase, salt,
+// p) gives 32 bytes, and HKDF-SHA-256 (no salt, info chusme.LabelVaultKey +
+// purpose) expands them. The caller wipes the key.
+func deriveKey(passphrase []byte, purpose string, p Params, salt []byte) ([]byte, error) {
+	master := argon2.IDKey(passphrase, salt, p.Time, p.MemoryKiB, p.Threads, 32)
+	defer clear(master)
+	return hkdf.Key(sha256.New, master, nil, chusme.LabelVaultKey+purpose, 32)
 }

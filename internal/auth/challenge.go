@@ -31,22 +31,20 @@ const (
 	challengeBody    = 1 + 8 + nonceSize + sha256.Size
 	challengeSize    = challengeBody + sha256.Size
 
-	// challengeMACInfo is the HKDF info of the challenge MAC key: the data
-	// key is used for nothing else under this label.
-	challengeMACInfo = "chusme/v1/kdf/login-challenge-mac"
-
 	// usedChallengeMargin is how much longer than its challenge a used
 	// challenge's record is kept, so that a node whose clock runs behind
 	// can't accept a purged challenge again.
 	usedChallengeMargin = 5 * time.Minute
 )
 
-// challengeKey derives the challenge MAC key from the data key.
+// challengeKey derives the challenge MAC key from the data key (HKDF-SHA-256,
+// no salt, info chusme.LabelLoginChallengeMAC: the data key is used for
+// nothing else under this label).
 func challengeKey(dataKey []byte) ([]byte, error) {
 	if len(dataKey) != 32 {
 		return nil, errors.New("auth: the data key must be 256 bits")
 	}
-	return hkdf.Key(sha256.New, dataKey, nil, challengeMACInfo, sha256.Size)
+	return hkdf.Key(sha256.New, dataKey, nil, chusme.LabelLoginChallengeMAC, sha256.Size)
 }
 
 // newChallenge issues a challenge for fingerprint fp, valid until expires.

@@ -44,7 +44,7 @@ var DefaultTOTPLimit = ratelimit.Limit{Events: 5, Per: time.Minute, Burst: 5}
 // totpAD is the associated data of an encrypted TOTP secret: the purpose and
 // the identity, so a sealed secret copied to another identity's row (or used
 // for another purpose) does not decrypt.
-func totpAD(fp string) []byte { return []byte("chusme/v1/data/totp-secret\x00" + fp) }
+func totpAD(fp string) []byte { return []byte(chusme.LabelTOTPSecret + "\x00" + fp) }
 
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 

@@ -1,0 +1,63 @@
+package auth
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"testing"
+	"time"
+
+	"github.com/chusme/chusme/internal/vectortest"
+)
+
+// The login challenge id of the golden vector: its MAC key derived from the
+// data key, the id built from the layout version ‖ expiry ‖ nonce ‖
+// fingerprint ‖ tag, and openChallenge reading the inputs back out of it.
+func TestGoldenLoginChallenge(t *testing.T) {
+	vectortest.Each(t, "login_challenge", func(t *testing.T, in struct {
+		DataKey       vectortest.Hex `json:"data_key"`
+		ExpiresUnixNS int64          `json:"expires_unix_ns,string"`
+		Nonce         vectortest.Hex `json:"nonce"`
+		Fingerprint   string         `json:"fingerprint"`
+	}, want struct {
+		MACKey vectortest.Hex `json:"mac_key"`
+		Tag    vectortest.Hex `json:"tag"`
+		ID     string         `json:"id"`
+	}) {
+		key, err := challengeKey(in.DataKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vectortest.Equal(t, "mac_key", key, want.MACKey)
+		s := &Service{challengeMAC: key}
+		fp, err := hex.DecodeString(in.Fingerprint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := binary.BigEndian.AppendUint64([]byte{challengeVersion}, uint64(in.ExpiresUnixNS))
+		body = append(append(body, in.Nonce...), fp...)
+		raw := s.challengeTag(body)
+		vectortest.Equal(t, "tag", raw[challengeBody:], want.Tag)
+		vectortest.EqualString(t, "id", base64.RawURLEncoding.EncodeToString(raw), want.ID)
+
+		c, ok := s.openChallenge(want.ID)
+		if !ok {
+			t.Fatal("openChallenge refused the vector's id")
+		}
+		if c.Fingerprint != in.Fingerprint || !c.ExpiresAt.Equal(time.Unix(0, in.ExpiresUnixNS)) {
+			t.Errorf("openChallenge = %s, %v; want %s, %v", c.Fingerprint, c.ExpiresAt, in.Fingerprint, time.Unix(0, in.ExpiresUnixNS))
+		}
+		vectortest.Equal(t, "opened nonce", c.Nonce, in.Nonce)
+	})
+}
+
+// The associated data of a TOTP secret sealed under the data key.
+func TestGoldenTOTPSecretAD(t *testing.T) {
+	vectortest.Each(t, "totp_secret_ad", func(t *testing.T, in struct {
+		Fingerprint string `json:"fingerprint"`
+	}, want struct {
+		AD vectortest.Hex `json:"ad"`
+	}) {
+		vectortest.Equal(t, "ad", totpAD(in.Fingerprint), want.AD)
+	})
+}

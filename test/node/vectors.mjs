@@ -1,0 +1,291 @@
+// An independent implementation of ChusMe's byte formats, written from
+// docs/protocol.md: it rebuilds every golden vector of testdata/vectors.json
+// from its inputs and prints one line per vector. It exits non-zero if any
+// expected value differs, is not rebuilt, or a vector has a type it does not
+// know. Only Node's crypto, @noble/curves (Ed25519, X25519) and
+// @noble/hashes (Argon2id) are used.
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { argon2id } from '@noble/hashes/argon2.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const file = JSON.parse(readFileSync(process.env.CHUSME_VECTORS || join(here, '..', '..', 'testdata', 'vectors.json'), 'utf8'));
+
+// §1 encodings.
+const hex = (s) => Buffer.from(s, 'hex');
+const utf8 = (s) => Buffer.from(s, 'utf8');
+const b64url = (b) => Buffer.from(b).toString('base64url'); // unpadded
+const sha256 = (...parts) => { const h = createHash('sha256'); for (const p of parts) h.update(p); return h.digest(); };
+const sha512 = (...parts) => { const h = createHash('sha512'); for (const p of parts) h.update(p); return h.digest(); };
+const u16 = (v) => { const b = Buffer.alloc(2); b.writeUInt16BE(v); return b; };
+const u32 = (v) => { const b = Buffer.alloc(4); b.writeUInt32BE(v); return b; };
+const u64 = (v) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(v)); return b; };
+const i64 = (v) => { const b = Buffer.alloc(8); b.writeBigInt64BE(BigInt(v)); return b; };
+const fingerprint = (pub) => sha256(pub).toString('hex');
+
+// §2 labels and the frame: label ‖ NUL ‖ (u32be length ‖ bytes)*.
+const L = {
+  register: 'chusme/v1/register', login: 'chusme/v1/login', totpConfirm: 'chusme/v1/totp-confirm',
+  rotate: 'chusme/v1/rotate', cancel: 'chusme/v1/rotate-cancel', genesis: 'chusme/v1/chain-genesis',
+  entry: 'chusme/v1/chain-entry', pkg: 'chusme/v1/ceremony-package', share: 'chusme/v1/dkg-share',
+  transcript: 'chusme/v1/dkg-transcript', totpSecret: 'chusme/v1/data/totp-secret',
+  challengeMAC: 'chusme/v1/kdf/login-challenge-mac', vault: 'chusme/v1/vault/',
+};
+const frame = (label, ...fields) => Buffer.concat([utf8(label), Buffer.from([0]), ...fields.flatMap((f) => [u32(f.length), f])]);
+
+// §3 signed messages.
+const registerMessage = (issuer, pub) => frame(L.register, utf8(issuer), pub);
+const loginMessage = (issuer, id, nonce) => frame(L.login, utf8(issuer), utf8(id), nonce);
+const totpConfirmMessage = (issuer, fp, secret) => frame(L.totpConfirm, utf8(issuer), utf8(fp), sha256(secret));
+const rotationMessage = (issuer, fp, seq, prev, oldKey, newKey, time) =>
+  frame(L.rotate, utf8(issuer), utf8(fp), u64(seq), prev, oldKey, newKey, i64(time));
+const cancelMessage = (issuer, fp, seq, cancels, prev, dropped, restored, time) =>
+  frame(L.cancel, utf8(issuer), utf8(fp), u64(seq), prev, u64(cancels), dropped, restored, i64(time));
+const packageMessage = (cid, round, sender, recipient, payload) =>
+  frame(L.pkg, utf8(cid), utf8(String(round)), utf8(sender), utf8(recipient), sha256(payload));
+
+// A message signed by the key of a seed: message, public key, signature.
+const signed = (msg, seed) => {
+  const out = { message: msg };
+  if (seed) {
+    out.public_key = Buffer.from(ed25519.getPublicKey(seed));
+    out.signature = Buffer.from(ed25519.sign(msg, seed));
+    if (!ed25519.verify(out.signature, msg, out.public_key)) throw new Error('own signature does not verify');
+  }
+  return out;
+};
+
+// §6 the chain.
+const entryHash = (kind, statement, sig, newSig) => sha256(frame(L.entry, utf8(kind), statement, sig, newSig));
+
+// §7 the vault: header ‖ nonce ‖ AES-256-GCM(key, nonce, plaintext, AD = header).
+const vaultHeader = (purpose, t, m, p, salt) => {
+  const head = Buffer.alloc(9);
+  head.writeUInt32BE(t, 0); head.writeUInt32BE(m, 4); head[8] = p;
+  return Buffer.concat([utf8('CHUSMEV1'), Buffer.from([1, purpose.length]), utf8(purpose), head, salt]);
+};
+const vaultMaster = (pass, salt, t, m, p) => Buffer.from(argon2id(utf8(pass), salt, { t, m, p, dkLen: 32 }));
+const hkdf32 = (ikm, info) => Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), utf8(info), 32));
+const vaultKey = (master, purpose) => hkdf32(master, L.vault + purpose);
+const gcmSeal = (key, nonce, pt, ad) => {
+  const c = createCipheriv('aes-256-gcm', key, nonce);
+  c.setAAD(ad);
+  return Buffer.concat([c.update(pt), c.final(), c.getAuthTag()]);
+};
+const gcmOpen = (key, nonce, ct, ad) => {
+  const d = createDecipheriv('aes-256-gcm', key, nonce);
+  d.setAAD(ad);
+  d.setAuthTag(ct.subarray(ct.length - 16));
+  return Buffer.concat([d.update(ct.subarray(0, ct.length - 16)), d.final()]);
+};
+// vaultOpen parses a sealed vault's header and opens it.
+const vaultOpen = (pass, purpose, sealed) => {
+  if (sealed.subarray(0, 8).toString() !== 'CHUSMEV1' || sealed[8] !== 1) throw new Error('not a vault');
+  const n = sealed[9];
+  if (sealed.subarray(10, 10 + n).toString() !== purpose) throw new Error('wrong purpose');
+  let o = 10 + n;
+  const t = sealed.readUInt32BE(o), m = sealed.readUInt32BE(o + 4), p = sealed[o + 8];
+  if (t < 1 || t > 20 || p < 1 || p > 64 || m < 8 * p || m > 1 << 20) throw new Error('parameters out of bounds');
+  const salt = sealed.subarray(o + 9, o + 25);
+  o += 25;
+  const key = vaultKey(vaultMaster(pass, salt, t, m, p), purpose);
+  return gcmOpen(key, sealed.subarray(o, o + 12), sealed.subarray(o + 12), sealed.subarray(0, o));
+};
+// jsonFile is Go's two-space indented JSON with a final newline (members in
+// the order given).
+const jsonFile = (obj) => JSON.stringify(obj, null, 2) + '\n';
+
+// §9 frost: identifiers and the encodings the files carry.
+const ORDER = (1n << 252n) + 27742317777372353535851937790883648493n;
+const leToBig = (b) => { let v = 0n; for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]); return v; };
+const bigToLE32 = (v) => { const b = Buffer.alloc(32); for (let i = 0; i < 32; i++) { b[i] = Number(v & 0xffn); v >>= 8n; } return b; };
+const deriveIdentifier = (fp) => bigToLE32(leToBig(sha512(utf8('FROST-ED25519-SHA512-v1'), utf8('id'), utf8(fp))) % ORDER);
+// element decodes a point strictly: canonical, prime order, not the identity.
+const element = (b) => {
+  const p = ed25519.Point.fromBytes(b);
+  if (!Buffer.from(p.toBytes()).equals(b) || p.is0() || !p.isTorsionFree()) throw new Error('invalid element');
+  return p;
+};
+const scalar = (b) => { const v = leToBig(b); if (v >= ORDER) throw new Error('non-canonical scalar'); return v; };
+// mul multiplies by a scalar that may be zero.
+const mul = (p, k) => (k % ORDER === 0n ? ed25519.Point.ZERO : p.multiply(k % ORDER));
+const parseDKGRound1Package = (b) => {
+  if (b[0] !== 1 || b[1] !== 4) throw new Error('not a DKGRound1Package');
+  const t = b.readUInt16BE(2);
+  if (b.length !== 4 + 32 * t + 64) throw new Error('DKGRound1Package length');
+  const commitment = [];
+  for (let i = 0; i < t; i++) commitment.push(b.subarray(4 + 32 * i, 36 + 32 * i));
+  return { commitment, R: b.subarray(4 + 32 * t, 36 + 32 * t), mu: b.subarray(36 + 32 * t) };
+};
+// verifyProofOfKnowledge checks R = μ·G − c·φ₀, c = SHA-512(ctx ‖ "dkg" ‖ id ‖ φ₀ ‖ R) mod L.
+const verifyProofOfKnowledge = (id, pkg) => {
+  const phi0 = element(pkg.commitment[0]), R = element(pkg.R), mu = scalar(pkg.mu);
+  pkg.commitment.forEach(element);
+  const c = leToBig(sha512(utf8('FROST-ED25519-SHA512-v1'), utf8('dkg'), id, pkg.commitment[0], pkg.R)) % ORDER;
+  return mul(ed25519.Point.BASE, mu).subtract(mul(phi0, c)).equals(R);
+};
+const parsePublicKeyPackage = (b) => {
+  if (b[0] !== 1 || b[1] !== 7) throw new Error('not a PublicKeyPackage');
+  const t = b.readUInt16BE(2), groupKey = b.subarray(4, 36), n = b.readUInt16BE(36);
+  const shares = new Map();
+  for (let i = 0; i < n; i++) {
+    const o = 38 + 64 * i;
+    shares.set(b.subarray(o, o + 32).toString('hex'), b.subarray(o + 32, o + 64));
+  }
+  if (b.length !== 38 + 64 * n) throw new Error('PublicKeyPackage length');
+  return { t, groupKey, shares };
+};
+const parseKeyPackage = (b) => {
+  if (b[0] !== 1 || b[1] !== 6 || b.length !== 2 + 4 * 32 + 2) throw new Error('not a KeyPackage');
+  return { id: b.subarray(2, 34), share: b.subarray(34, 66), verifyingShare: b.subarray(66, 98), groupKey: b.subarray(98, 130), t: b.readUInt16BE(130) };
+};
+
+// §8 HPKE (RFC 9180) base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM.
+const hmac = (key, ...parts) => { const h = createHmac('sha256', key); for (const p of parts) h.update(p); return h.digest(); };
+const expand = (prk, info, len) => {
+  const out = []; let t = Buffer.alloc(0);
+  for (let i = 1; Buffer.concat(out).length < len; i++) { t = hmac(prk, t, info, Buffer.from([i])); out.push(t); }
+  return Buffer.concat(out).subarray(0, len);
+};
+const labeledExtract = (suite, salt, label, ikm) => hmac(salt, utf8('HPKE-v1'), suite, utf8(label), ikm);
+const labeledExpand = (suite, prk, label, info, len) => expand(prk, Buffer.concat([u16(len), utf8('HPKE-v1'), suite, utf8(label), info]), len);
+const hpkeOpen = (skR, info, sealed) => {
+  const kemSuite = Buffer.concat([utf8('KEM'), u16(0x0020)]);
+  const suite = Buffer.concat([utf8('HPKE'), u16(0x0020), u16(0x0001), u16(0x0002)]);
+  const enc = sealed.subarray(0, 32), ct = sealed.subarray(32);
+  const pkR = Buffer.from(x25519.getPublicKey(skR));
+  const dh = Buffer.from(x25519.getSharedSecret(skR, enc));
+  const eae = labeledExtract(kemSuite, Buffer.alloc(0), 'eae_prk', dh);
+  const shared = labeledExpand(kemSuite, eae, 'shared_secret', Buffer.concat([enc, pkR]), 32);
+  const ctx = Buffer.concat([Buffer.from([0]),
+    labeledExtract(suite, Buffer.alloc(0), 'psk_id_hash', Buffer.alloc(0)),
+    labeledExtract(suite, Buffer.alloc(0), 'info_hash', info)]);
+  const secret = labeledExtract(suite, shared, 'secret', Buffer.alloc(0));
+  const key = labeledExpand(suite, secret, 'key', ctx, 32), nonce = labeledExpand(suite, secret, 'base_nonce', ctx, 12);
+  return gcmOpen(key, nonce, ct, Buffer.alloc(0));
+};
+const dkgShareInfo = (cid, sender, recipient) => frame(L.share, utf8(cid), utf8(sender), utf8(recipient));
+
+// One rebuild per vector type: inputs → the expected members.
+const build = {
+  fingerprint: (i) => ({ fingerprint: fingerprint(hex(i.public_key)) }),
+  group_key_id: (i) => ({ key_id: fingerprint(hex(i.public_key)) }),
+  register_message: (i) => signed(registerMessage(i.issuer, Buffer.from(ed25519.getPublicKey(hex(i.seed)))), hex(i.seed)),
+  login_message: (i) => signed(loginMessage(i.issuer, i.challenge_id, hex(i.nonce)), hex(i.seed)),
+  totp_confirm_message: (i) => signed(totpConfirmMessage(i.issuer, i.fingerprint, hex(i.secret))),
+  rotation_message: (i) => signed(rotationMessage(i.issuer, i.fingerprint, i.seq, hex(i.prev), hex(i.old_key), hex(i.new_key), i.time)),
+  cancel_message: (i) => signed(cancelMessage(i.issuer, i.fingerprint, i.seq, i.cancels, hex(i.prev), hex(i.dropped), hex(i.restored), i.time)),
+  ceremony_package_message: (i) => signed(packageMessage(i.ceremony_id, i.round, i.sender, i.recipient, hex(i.payload))),
+  chain: (i) => {
+    const s0 = hex(i.genesis_seed), s1 = hex(i.new_seed);
+    const k0 = Buffer.from(ed25519.getPublicKey(s0)), k1 = Buffer.from(ed25519.getPublicKey(s1));
+    const fp = fingerprint(k0), none = Buffer.alloc(0);
+    const gs = frame(L.genesis, utf8(fp), k0);
+    const gh = entryHash('genesis', gs, none, none);
+    const rs = rotationMessage(i.issuer, fp, 1, gh, k0, k1, i.rotate_time);
+    const rsig = Buffer.from(ed25519.sign(rs, s0)), rnew = Buffer.from(ed25519.sign(rs, s1));
+    const rh = entryHash('rotate', rs, rsig, rnew);
+    const cs = cancelMessage(i.issuer, fp, 2, 1, rh, k1, k0, i.cancel_time);
+    const csig = Buffer.from(ed25519.sign(cs, s0));
+    if (!ed25519.verify(rsig, rs, k0) || !ed25519.verify(rnew, rs, k1) || !ed25519.verify(csig, cs, k0)) throw new Error('chain signatures');
+    return {
+      fingerprint: fp, genesis_key: k0, new_key: k1, genesis_statement: gs, genesis_hash: gh,
+      rotate_statement: rs, rotate_signature: rsig, rotate_new_key_signature: rnew, rotate_hash: rh,
+      cancel_statement: cs, cancel_signature: csig, cancel_hash: entryHash('cancel', cs, csig, none),
+    };
+  },
+  dkg_share_info: (i) => ({ message: dkgShareInfo(i.ceremony_id, i.sender, i.recipient) }),
+  dkg_transcript_hash: (i) => ({
+    hash: sha256(frame(L.transcript, utf8(i.ceremony_id), ...i.participants.flatMap((fp) => [utf8(fp), hex(i.payloads[fp])]))),
+  }),
+  dkg_round1_payload: (i) => ({ payload: Buffer.concat([hex(i.hpke_key), hex(i.frost_package)]) }),
+  dkg_round1_package: (i) => {
+    const id = deriveIdentifier(i.sender), pkg = parseDKGRound1Package(hex(i.package));
+    if (pkg.commitment.length !== i.threshold) throw new Error('the commitment does not have t points');
+    if (!verifyProofOfKnowledge(id, pkg)) throw new Error('the proof of knowledge does not verify');
+    const bad = Buffer.from(hex(i.package)); bad[bad.length - 32] ^= 1; // the low byte of μ
+    if (verifyProofOfKnowledge(id, parseDKGRound1Package(bad))) throw new Error('a tampered proof verifies');
+    return { identifier: id, commitment_0: pkg.commitment[0] };
+  },
+  dkg_confirm_payload: (i) => ({ payload: Buffer.concat([hex(i.transcript), hex(i.public_key_package)]) }),
+  dkg_share_seal: (i) => {
+    const sk = hex(i.recipient_private_key);
+    const pt = hpkeOpen(sk, dkgShareInfo(i.ceremony_id, i.sender, i.recipient), hex(i.sealed));
+    if (pt[0] !== 1 || pt[1] !== 5 || pt.length !== 34) throw new Error('not a DKGRound2Package');
+    return { recipient_public_key: Buffer.from(x25519.getPublicKey(sk)), plaintext: pt };
+  },
+  commitment_digest: (i) => ({ digest: sha256(u32(hex(i.hiding).length), hex(i.hiding), hex(i.binding)) }),
+  login_challenge: (i) => {
+    const macKey = hkdf32(hex(i.data_key), L.challengeMAC);
+    const body = Buffer.concat([Buffer.from([1]), u64(BigInt(i.expires_unix_ns)), hex(i.nonce), hex(i.fingerprint)]);
+    const tag = hmac(macKey, body);
+    return { mac_key: macKey, tag, id: b64url(Buffer.concat([body, tag])) };
+  },
+  totp_secret_ad: (i) => ({ ad: Buffer.concat([utf8(L.totpSecret), Buffer.from([0]), utf8(i.fingerprint)]) }),
+  vault: (i) => {
+    const salt = hex(i.salt), nonce = hex(i.nonce), pt = hex(i.plaintext);
+    const header = vaultHeader(i.purpose, i.time, i.memory_kib, i.threads, salt);
+    const master = vaultMaster(i.passphrase, salt, i.time, i.memory_kib, i.threads);
+    const key = vaultKey(master, i.purpose);
+    const sealed = Buffer.concat([header, nonce, gcmSeal(key, nonce, pt, header)]);
+    if (!vaultOpen(i.passphrase, i.purpose, sealed).equals(pt)) throw new Error('vault does not reopen');
+    return { header, argon2id: master, key, sealed };
+  },
+  backup: (i) => {
+    const seed = hex(i.seed);
+    const plaintext = utf8(JSON.stringify({ version: 1, fingerprint: i.fingerprint, seed: b64url(seed) }));
+    if (!vaultOpen(i.passphrase, 'identity-backup', hex(i.sealed)).equals(plaintext)) throw new Error('the sealed backup is not this plaintext');
+    return { plaintext };
+  },
+  key_file: (i) => {
+    const seed = hex(i.seed), pub = Buffer.from(ed25519.getPublicKey(seed));
+    if (!vaultOpen(i.passphrase, 'identity-key', hex(i.sealed)).equals(seed)) throw new Error('the sealed seed is not the seed');
+    const f = { version: 1, fingerprint: fingerprint(pub), public_key: b64url(pub), sealed: b64url(hex(i.sealed)) };
+    if (i.identity) f.identity = i.identity;
+    return { public_key: pub, fingerprint: f.fingerprint, file: jsonFile(f) };
+  },
+  share_file: (i) => {
+    const pub = parsePublicKeyPackage(hex(i.public_key_package));
+    const kpBytes = vaultOpen(i.passphrase, 'frost-key-share', hex(i.sealed));
+    if (!kpBytes.equals(hex(i.key_package))) throw new Error('the sealed key package is not the key package');
+    const kp = parseKeyPackage(kpBytes), id = deriveIdentifier(i.identity);
+    const vs = pub.shares.get(id.toString('hex'));
+    if (!kp.id.equals(id) || !kp.groupKey.equals(pub.groupKey) || kp.t !== pub.t || !vs || !vs.equals(kp.verifyingShare)) {
+      throw new Error('the key package is not this identity\'s share of the group key');
+    }
+    if (!Buffer.from(mul(ed25519.Point.BASE, scalar(kp.share)).toBytes()).equals(kp.verifyingShare)) {
+      throw new Error('the verifying share is not the signing share times G');
+    }
+    const keyID = fingerprint(pub.groupKey);
+    const f = { version: 1, key_id: keyID, identity: i.identity };
+    if (i.ceremony_id) f.ceremony_id = i.ceremony_id;
+    f.public_key_package = b64url(hex(i.public_key_package));
+    f.sealed = b64url(hex(i.sealed));
+    return { key_id: keyID, identifier: id, file: jsonFile(f) };
+  },
+};
+
+const show = (v) => (typeof v === 'string' ? JSON.stringify(v) : Buffer.from(v).toString('hex'));
+let failed = 0;
+for (const v of file.vectors) {
+  const problems = [];
+  try {
+    if (!build[v.type]) throw new Error(`unknown vector type ${v.type}`);
+    const got = build[v.type](v.inputs);
+    for (const [k, want] of Object.entries(v.expected)) {
+      if (!(k in got)) { problems.push(`${k} not rebuilt`); continue; }
+      const g = typeof got[k] === 'string' ? got[k] : Buffer.from(got[k]).toString('hex');
+      if (g !== want) problems.push(`${k} = ${show(got[k])}, want ${JSON.stringify(want)}`);
+    }
+    if (Object.keys(v.expected).length === 0) problems.push('no expected values');
+  } catch (e) {
+    problems.push(e.message);
+  }
+  if (problems.length) failed++;
+  console.log(`${problems.length ? 'FAIL' : 'ok  '} ${v.type} ${v.name}${problems.length ? ': ' + problems.join('; ') : ''}`);
+}
+console.log(`${file.vectors.length - failed}/${file.vectors.length} vectors rebuilt`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,273 @@
+package chusme_test
+
+import (
+	"crypto/ed25519"
+	"testing"
+	"time"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/frost"
+	"github.com/chusme/chusme/internal/vectortest"
+	"github.com/chusme/chusme/keys"
+)
+
+// hex is a byte string in a golden vector.
+type hex = vectortest.Hex
+
+// signed is what a vector with a signing key expects: the message, the
+// key's public key and its Ed25519 signature over the message.
+type signed struct {
+	Message   hex `json:"message"`
+	PublicKey hex `json:"public_key"`
+	Signature hex `json:"signature"`
+}
+
+// check compares a message and, for a vector with a seed, the public key and
+// the signature the seed's key makes over it.
+func (want signed) check(t *testing.T, seed []byte, msg []byte) {
+	t.Helper()
+	vectortest.Equal(t, "message", msg, want.Message)
+	if seed == nil {
+		return
+	}
+	key := ed25519.NewKeyFromSeed(seed)
+	vectortest.Equal(t, "public_key", key.Public().(ed25519.PublicKey), want.PublicKey)
+	vectortest.Equal(t, "signature", ed25519.Sign(key, msg), want.Signature)
+}
+
+func TestGoldenFingerprint(t *testing.T) {
+	type in struct {
+		PublicKey hex `json:"public_key"`
+	}
+	vectortest.Each(t, "fingerprint", func(t *testing.T, in in, want struct {
+		Fingerprint string `json:"fingerprint"`
+	}) {
+		vectortest.EqualString(t, "fingerprint", chusme.Fingerprint(in.PublicKey), want.Fingerprint)
+	})
+	vectortest.Each(t, "group_key_id", func(t *testing.T, in in, want struct {
+		KeyID string `json:"key_id"`
+	}) {
+		vectortest.EqualString(t, "key_id", chusme.GroupKeyID(in.PublicKey), want.KeyID)
+	})
+}
+
+// message holds the inputs of every vector of a signed message (and of the
+// DKG share info): each type uses the fields its function takes.
+type message struct {
+	Issuer      string `json:"issuer"`
+	Seed        hex    `json:"seed"` // the signing key's seed, if the vector signs
+	ChallengeID string `json:"challenge_id"`
+	Nonce       hex    `json:"nonce"`
+	Fingerprint string `json:"fingerprint"`
+	Secret      hex    `json:"secret"`
+	Seq         uint64 `json:"seq"`
+	Cancels     uint64 `json:"cancels"`
+	Prev        hex    `json:"prev"`
+	OldKey      hex    `json:"old_key"`
+	NewKey      hex    `json:"new_key"`
+	Dropped     hex    `json:"dropped"`
+	Restored    hex    `json:"restored"`
+	Time        int64  `json:"time"`
+	CeremonyID  string `json:"ceremony_id"`
+	Round       int    `json:"round"`
+	Sender      string `json:"sender"`
+	Recipient   string `json:"recipient"`
+	Payload     hex    `json:"payload"`
+}
+
+// The signed messages and the DKG share info, each rebuilt from its
+// vector's inputs (and signed by the vector's key, where it has one).
+func TestGoldenMessages(t *testing.T) {
+	for typ, build := range map[string]func(in message) []byte{
+		"register_message": func(in message) []byte {
+			return chusme.RegisterMessage(in.Issuer, ed25519.NewKeyFromSeed(in.Seed).Public().(ed25519.PublicKey))
+		},
+		"login_message": func(in message) []byte { return chusme.LoginMessage(in.Issuer, in.ChallengeID, in.Nonce) },
+		"totp_confirm_message": func(in message) []byte {
+			return chusme.TOTPConfirmMessage(in.Issuer, in.Fingerprint, in.Secret)
+		},
+		"rotation_message": func(in message) []byte {
+			return chusme.RotationMessage(in.Issuer, in.Fingerprint, in.Seq, in.Prev, in.OldKey, in.NewKey, in.Time)
+		},
+		"cancel_message": func(in message) []byte {
+			return chusme.CancelMessage(in.Issuer, in.Fingerprint, in.Seq, in.Cancels, in.Prev, in.Dropped, in.Restored, in.Time)
+		},
+		"ceremony_package_message": func(in message) []byte {
+			return chusme.CeremonyPackageMessage(in.CeremonyID, in.Round, in.Sender, in.Recipient, in.Payload)
+		},
+		"dkg_share_info": func(in message) []byte { return chusme.DKGShareInfo(in.CeremonyID, in.Sender, in.Recipient) },
+	} {
+		t.Run(typ, func(t *testing.T) {
+			vectortest.Each(t, typ, func(t *testing.T, in message, want signed) {
+				want.check(t, in.Seed, build(in))
+			})
+		})
+	}
+}
+
+// The chain vector is a genesis, a rotation to a second key signed by both
+// keys, and the cancellation of that rotation signed by the genesis key:
+// each entry's statement, signatures and hash, and VerifyChain accepts it.
+func TestGoldenChain(t *testing.T) {
+	vectortest.Each(t, "chain", func(t *testing.T, in struct {
+		Issuer      string `json:"issuer"`
+		GenesisSeed hex    `json:"genesis_seed"`
+		NewSeed     hex    `json:"new_seed"`
+		CreatedAt   int64  `json:"created_at"`
+		RotateTime  int64  `json:"rotate_time"`
+		CancelTime  int64  `json:"cancel_time"`
+	}, want struct {
+		Fingerprint           string `json:"fingerprint"`
+		GenesisKey            hex    `json:"genesis_key"`
+		NewKey                hex    `json:"new_key"`
+		GenesisStatement      hex    `json:"genesis_statement"`
+		GenesisHash           hex    `json:"genesis_hash"`
+		RotateStatement       hex    `json:"rotate_statement"`
+		RotateSignature       hex    `json:"rotate_signature"`
+		RotateNewKeySignature hex    `json:"rotate_new_key_signature"`
+		RotateHash            hex    `json:"rotate_hash"`
+		CancelStatement       hex    `json:"cancel_statement"`
+		CancelSignature       hex    `json:"cancel_signature"`
+		CancelHash            hex    `json:"cancel_hash"`
+	}) {
+		k0, k1 := ed25519.NewKeyFromSeed(in.GenesisSeed), ed25519.NewKeyFromSeed(in.NewSeed)
+		p0, p1 := k0.Public().(ed25519.PublicKey), k1.Public().(ed25519.PublicKey)
+		fp := chusme.Fingerprint(p0)
+		vectortest.EqualString(t, "fingerprint", fp, want.Fingerprint)
+		vectortest.Equal(t, "genesis_key", p0, want.GenesisKey)
+		vectortest.Equal(t, "new_key", p1, want.NewKey)
+
+		g := chusme.GenesisEntry(chusme.Identity{Fingerprint: fp, GenesisKey: p0, CreatedAt: time.Unix(in.CreatedAt, 0)})
+		vectortest.Equal(t, "genesis_statement", g.Statement(in.Issuer, fp), want.GenesisStatement)
+		vectortest.Equal(t, "genesis_hash", g.Hash, want.GenesisHash)
+
+		r := chusme.ChainEntry{Seq: 1, Kind: chusme.EntryRotate, Prev: g.Hash, OldKey: chusme.Bytes(p0), NewKey: chusme.Bytes(p1), Time: in.RotateTime}
+		msg := r.Statement(in.Issuer, fp)
+		r.Signature, r.NewKeySignature = ed25519.Sign(k0, msg), ed25519.Sign(k1, msg)
+		r.Hash = chusme.EntryHash(in.Issuer, fp, r)
+		vectortest.Equal(t, "rotate_statement", msg, want.RotateStatement)
+		vectortest.Equal(t, "rotate_signature", r.Signature, want.RotateSignature)
+		vectortest.Equal(t, "rotate_new_key_signature", r.NewKeySignature, want.RotateNewKeySignature)
+		vectortest.Equal(t, "rotate_hash", r.Hash, want.RotateHash)
+
+		c := chusme.ChainEntry{Seq: 2, Kind: chusme.EntryCancel, Prev: r.Hash, OldKey: r.NewKey, NewKey: r.OldKey, Cancels: 1, Time: in.CancelTime}
+		msg = c.Statement(in.Issuer, fp)
+		c.Signature = ed25519.Sign(k0, msg)
+		c.Hash = chusme.EntryHash(in.Issuer, fp, c)
+		vectortest.Equal(t, "cancel_statement", msg, want.CancelStatement)
+		vectortest.Equal(t, "cancel_signature", c.Signature, want.CancelSignature)
+		vectortest.Equal(t, "cancel_hash", c.Hash, want.CancelHash)
+
+		cur, err := chusme.VerifyChain(in.Issuer, fp, []chusme.ChainEntry{g, r, c}, keys.CheckPublicKey, keys.Verify)
+		if err != nil {
+			t.Fatalf("VerifyChain: %v", err)
+		}
+		vectortest.Equal(t, "current key", cur, p0)
+	})
+}
+
+func TestGoldenDKGTranscriptHash(t *testing.T) {
+	vectortest.Each(t, "dkg_transcript_hash", func(t *testing.T, in struct {
+		CeremonyID   string         `json:"ceremony_id"`
+		Participants []string       `json:"participants"`
+		Payloads     map[string]hex `json:"payloads"`
+	}, want struct {
+		Hash hex `json:"hash"`
+	}) {
+		payloads := map[string][]byte{}
+		for fp, p := range in.Payloads {
+			payloads[fp] = p
+		}
+		vectortest.Equal(t, "hash", chusme.DKGTranscriptHash(in.CeremonyID, in.Participants, payloads), want.Hash)
+	})
+}
+
+// The two DKG payloads that join two parts: each joined from the vector's
+// parts, and split back into them.
+func TestGoldenDKGPayloads(t *testing.T) {
+	for _, c := range []struct {
+		typ, first, second string
+		join               func(a, b []byte) []byte
+		split              func(p []byte) (a, b []byte, ok bool)
+	}{
+		{"dkg_round1_payload", "hpke_key", "frost_package", chusme.DKGRound1Payload, chusme.SplitDKGRound1Payload},
+		{"dkg_confirm_payload", "transcript", "public_key_package", chusme.DKGConfirmPayload, chusme.SplitDKGConfirmPayload},
+	} {
+		vectortest.Each(t, c.typ, func(t *testing.T, in map[string]hex, want struct {
+			Payload hex `json:"payload"`
+		}) {
+			vectortest.Equal(t, "payload", c.join(in[c.first], in[c.second]), want.Payload)
+			a, b, ok := c.split(want.Payload)
+			if !ok {
+				t.Fatalf("splitting the %s refused the vector", c.typ)
+			}
+			vectortest.Equal(t, "split "+c.first, a, in[c.first])
+			vectortest.Equal(t, "split "+c.second, b, in[c.second])
+		})
+	}
+}
+
+// A real DKG round-1 package: its sender's identifier, derived from the
+// fingerprint, and its proof of knowledge verifying for that identifier.
+func TestGoldenDKGRound1Package(t *testing.T) {
+	vectortest.Each(t, "dkg_round1_package", func(t *testing.T, in struct {
+		Sender    string `json:"sender"`
+		Threshold int    `json:"threshold"`
+		Package   hex    `json:"package"`
+	}, want struct {
+		Identifier hex `json:"identifier"`
+		Commitment hex `json:"commitment_0"`
+	}) {
+		id, err := frost.DeriveIdentifier([]byte(in.Sender))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vectortest.Equal(t, "identifier", id.Bytes(), want.Identifier)
+		var pkg frost.DKGRound1Package
+		if err := pkg.UnmarshalBinary(in.Package); err != nil {
+			t.Fatal(err)
+		}
+		vectortest.Equal(t, "commitment_0", pkg.Commitment()[0], want.Commitment)
+		if err := frost.VerifyDKGRound1Package(id, &pkg, in.Threshold); err != nil {
+			t.Errorf("VerifyDKGRound1Package: %v", err)
+		}
+	})
+}
+
+func TestGoldenCommitmentDigest(t *testing.T) {
+	vectortest.Each(t, "commitment_digest", func(t *testing.T, in struct {
+		Hiding  hex `json:"hiding"`
+		Binding hex `json:"binding"`
+	}, want struct {
+		Digest hex `json:"digest"`
+	}) {
+		vectortest.Equal(t, "digest", chusme.CommitmentDigest(in.Hiding, in.Binding), want.Digest)
+	})
+}
+
+// Every golden vector has a type that a Go test rebuilds (the test of the
+// package named here), so none sits in the file unchecked.
+func TestGoldenTypes(t *testing.T) {
+	owners := map[string]string{
+		"fingerprint": "chusme", "group_key_id": "chusme", "register_message": "chusme",
+		"login_message": "chusme", "totp_confirm_message": "chusme", "rotation_message": "chusme",
+		"cancel_message": "chusme", "chain": "chusme", "ceremony_package_message": "chusme",
+		"dkg_share_info": "chusme", "dkg_transcript_hash": "chusme", "dkg_round1_payload": "chusme",
+		"dkg_confirm_payload": "chusme", "dkg_round1_package": "chusme", "commitment_digest": "chusme",
+		"login_challenge": "internal/auth", "totp_secret_ad": "internal/auth",
+		"vault": "client/vault", "key_file": "client/keyfile", "share_file": "client/sharefile",
+		"backup": "client", "dkg_share_seal": "client",
+	}
+	seen := map[string]bool{}
+	for _, v := range vectortest.Load(t).Vectors {
+		if owners[v.Type] == "" {
+			t.Errorf("vector %s has type %q, which no Go test rebuilds", v.Name, v.Type)
+		}
+		seen[v.Type] = true
+	}
+	for typ, pkg := range owners {
+		if !seen[typ] {
+			t.Errorf("no vector of type %q (rebuilt by package %s)", typ, pkg)
+		}
+	}
+}
