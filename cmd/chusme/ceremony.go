@@ -58,40 +58,13 @@ var ceremonyStatuses = []string{chusme.CeremonyOpen, chusme.CeremonyCompleted, c
 
 // ceremony runs the ceremony subcommands.
 func (e *env) ceremony(args []string) error {
-	sub, args, err := e.subcommand("ceremony", args, "dkg, join, sign, status, list or cancel")
-	if err != nil {
-		return err
-	}
-	switch sub {
-	case "dkg":
-		return e.ceremonyDKG(args)
-	case "join":
-		return e.ceremonyJoin(args)
-	case "sign":
-		return e.ceremonySign(args)
-	case "status":
-		return e.ceremonyStatus(args)
-	case "list":
-		return e.ceremonyList(args)
-	case "cancel":
-		return e.ceremonyCancel(args)
-	}
-	return usagef("unknown ceremony subcommand %q; run chusme help", sub)
+	return e.runSub("ceremony", args, sub{"dkg", e.ceremonyDKG}, sub{"join", e.ceremonyJoin}, sub{"sign", e.ceremonySign},
+		sub{"status", e.ceremonyStatus}, sub{"list", e.ceremonyList}, sub{"cancel", e.ceremonyCancel})
 }
 
 // keys runs the group key subcommands.
 func (e *env) keys(args []string) error {
-	sub, args, err := e.subcommand("keys", args, "show or verify")
-	if err != nil {
-		return err
-	}
-	switch sub {
-	case "show":
-		return e.keysShow(args)
-	case "verify":
-		return e.keysVerify(args)
-	}
-	return usagef("unknown keys subcommand %q; run chusme help", sub)
+	return e.runSub("keys", args, sub{"show", e.keysShow}, sub{"verify", e.keysVerify})
 }
 
 // ceremonyIDArg parses a command taking exactly one ceremony ID.

@@ -203,17 +203,7 @@ func (e *env) logout(args []string) error {
 
 // admin runs admin invite and admin ban.
 func (e *env) admin(args []string) error {
-	sub, args, err := e.subcommand("admin", args, "invite or ban")
-	if err != nil {
-		return err
-	}
-	switch sub {
-	case "invite":
-		return e.adminInvite(args)
-	case "ban":
-		return e.adminBan(args)
-	}
-	return usagef("unknown admin subcommand %q; run chusme help", sub)
+	return e.runSub("admin", args, sub{"invite", e.adminInvite}, sub{"ban", e.adminBan})
 }
 
 // adminInvite issues an invite and prints its token.

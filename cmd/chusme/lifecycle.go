@@ -155,6 +155,32 @@ func (e *env) subcommand(name string, args []string, names string) (string, []st
 	return args[0], args[1:], nil
 }
 
+// sub is a subcommand and what runs it with its arguments.
+type sub struct {
+	name string
+	run  func(args []string) error
+}
+
+// runSub parses the subcommand of command name (see subcommand) and runs
+// the one of subs it names.
+func (e *env) runSub(name string, args []string, subs ...sub) error {
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		names[i] = s.name
+	}
+	last := len(names) - 1
+	cmd, args, err := e.subcommand(name, args, strings.Join(names[:last], ", ")+" or "+names[last])
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		if s.name == cmd {
+			return s.run(args)
+		}
+	}
+	return usagef("unknown %s subcommand %q; run chusme help", name, cmd)
+}
+
 // totp runs totp enable and totp disable.
 func (e *env) totp(args []string) error {
 	sub, args, err := e.subcommand("totp", args, "enable or disable")
@@ -265,17 +291,7 @@ func drawQR(w io.Writer, text string) error {
 
 // backup runs backup push and backup restore.
 func (e *env) backup(args []string) error {
-	sub, args, err := e.subcommand("backup", args, "push or restore")
-	if err != nil {
-		return err
-	}
-	switch sub {
-	case "push":
-		return e.backupPush(args)
-	case "restore":
-		return e.backupRestore(args)
-	}
-	return usagef("unknown backup subcommand %q; run chusme help", sub)
+	return e.runSub("backup", args, sub{"push", e.backupPush}, sub{"restore", e.backupRestore})
 }
 
 func (e *env) backupPush(args []string) error {
