@@ -45,6 +45,14 @@ const (
 	CodeIdentityExists     = "identity_exists"     // a registration for a key already registered
 )
 
+// Stable error codes of problems only the WebSocket has, in the Error
+// envelope's code (beside the codes above); the connection stays open.
+const (
+	CodeUnknownPayload = "unknown_payload"  // the Envelope's payload is not a request this server handles
+	CodeInvalidMessage = "invalid_message"  // a text frame, or bytes that are not an Envelope
+	CodeAnswerTooLarge = "answer_too_large" // the answer would not fit in the connection's send queue: ask the HTTP API
+)
+
 // Error is the one error type that crosses package and transport boundaries.
 // Code is one of the Code constants; Message is safe to show to the caller
 // and never contains secrets or internal detail.

@@ -76,13 +76,7 @@ type Option func(*Client) error
 // WithHTTPClient makes the client send its requests through hc instead of
 // http.DefaultClient.
 func WithHTTPClient(hc *http.Client) Option {
-	return func(c *Client) error {
-		if hc == nil {
-			return errors.New("client: nil HTTP client")
-		}
-		c.hc = hc
-		return nil
-	}
+	return setNonNil(hc, "HTTP client", func(c *Client, hc *http.Client) { c.hc = hc })
 }
 
 // WithIssuer sets the issuer the client expects the server to advertise and
@@ -103,11 +97,18 @@ func WithIssuer(issuer string) Option {
 // WithTokenStore makes the client keep its tokens in s. The default is a
 // MemoryTokenStore, which forgets them with the process.
 func WithTokenStore(s TokenStore) Option {
+	return setNonNil(s, "token store", func(c *Client, s TokenStore) { c.store = s })
+}
+
+// setNonNil is an Option that sets v with set, refusing a nil v (named
+// what in the error).
+func setNonNil[T comparable](v T, what string, set func(*Client, T)) Option {
 	return func(c *Client) error {
-		if s == nil {
-			return errors.New("client: nil token store")
+		var none T
+		if v == none {
+			return fmt.Errorf("client: nil %s", what)
 		}
-		c.store = s
+		set(c, v)
 		return nil
 	}
 }
@@ -208,27 +209,24 @@ func (c *Client) checkIssuer(ctx context.Context) error {
 // key as the first administrator (POST /v1/setup). The operator finds the
 // token in the file setup-token of the server's data directory.
 func (c *Client) Setup(ctx context.Context, setupToken string, key ed25519.PrivateKey) (chusme.IdentityInfo, error) {
-	var info chusme.IdentityInfo
-	if err := checkKey(key); err != nil {
-		return info, err
-	}
-	if err := c.checkIssuer(ctx); err != nil {
-		return info, err
-	}
-	pub := key.Public().(ed25519.PublicKey)
-	req := chusme.SetupRequest{
-		SetupToken: setupToken,
-		PublicKey:  chusme.Bytes(pub),
-		Signature:  ed25519.Sign(key, chusme.RegisterMessage(c.issuer, pub)),
-	}
-	err := c.call(ctx, http.MethodPost, "/v1/setup", "", req, &info)
-	return info, err
+	return c.enrol(ctx, key, "/v1/setup", func(pub, sig chusme.Bytes) any {
+		return chusme.SetupRequest{SetupToken: setupToken, PublicKey: pub, Signature: sig}
+	})
 }
 
 // Register registers key's public key as a new identity (POST
 // /v1/identities). invite is an administrator's invite token, or "" when the
 // server's registration is open.
 func (c *Client) Register(ctx context.Context, key ed25519.PrivateKey, invite string) (chusme.IdentityInfo, error) {
+	return c.enrol(ctx, key, "/v1/identities", func(pub, sig chusme.Bytes) any {
+		return chusme.RegisterRequest{PublicKey: pub, Signature: sig, Invite: invite}
+	})
+}
+
+// enrol registers key's public key (Setup, Register): it signs
+// chusme.RegisterMessage for the expected issuer and posts to path the
+// request that req builds from the public key and the signature.
+func (c *Client) enrol(ctx context.Context, key ed25519.PrivateKey, path string, req func(pub, sig chusme.Bytes) any) (chusme.IdentityInfo, error) {
 	var info chusme.IdentityInfo
 	if err := checkKey(key); err != nil {
 		return info, err
@@ -237,12 +235,8 @@ func (c *Client) Register(ctx context.Context, key ed25519.PrivateKey, invite st
 		return info, err
 	}
 	pub := key.Public().(ed25519.PublicKey)
-	req := chusme.RegisterRequest{
-		PublicKey: chusme.Bytes(pub),
-		Signature: ed25519.Sign(key, chusme.RegisterMessage(c.issuer, pub)),
-		Invite:    invite,
-	}
-	err := c.call(ctx, http.MethodPost, "/v1/identities", "", req, &info)
+	sig := ed25519.Sign(key, chusme.RegisterMessage(c.issuer, pub))
+	err := c.call(ctx, http.MethodPost, path, "", req(chusme.Bytes(pub), sig), &info)
 	return info, err
 }
 

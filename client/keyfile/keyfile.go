@@ -14,11 +14,9 @@ package keyfile
 import (
 	"bytes"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client/internal/atomicfile"
@@ -51,6 +49,9 @@ var (
 	// or fingerprint the file records.
 	ErrMismatch = errors.New("keyfile: sealed key does not match the recorded public key")
 )
+
+// kind is how key files are read and written.
+var kind = jsonfile.Kind{Version: Version, MaxSize: maxFileSize, Mode: Mode, ErrExists: ErrExists, ErrFormat: ErrFormat}
 
 // File is the content of a key file.
 type File struct {
@@ -103,33 +104,21 @@ func saveFile(path, identity string, key ed25519.PrivateKey, passphrase []byte, 
 	if len(key) != ed25519.PrivateKeySize {
 		return errors.New("keyfile: invalid private key size")
 	}
-	if !overwrite {
-		// Fail before the Argon2id work; the write checks again atomically.
-		if _, err := os.Lstat(path); err == nil {
-			return ErrExists
-		}
+	if err := kind.Absent(path, overwrite); err != nil {
+		return err
 	}
 	pub := key.Public().(ed25519.PublicKey)
 	sealed, err := vault.Seal(passphrase, Purpose, key.Seed(), p)
 	if err != nil {
 		return err
 	}
-	data, err := json.MarshalIndent(File{
+	return kind.Write(path, File{
 		Version:     Version,
 		Fingerprint: chusme.Fingerprint(pub),
 		PublicKey:   chusme.Bytes(pub),
 		Sealed:      sealed,
 		Identity:    identity,
-	}, "", "  ")
-	if err != nil {
-		return err
-	}
-	data = append(data, '\n')
-	err = atomicfile.Write(path, data, Mode, overwrite)
-	if errors.Is(err, fs.ErrExist) {
-		return ErrExists
-	}
-	return err
+	}, overwrite)
 }
 
 // WriteBytes writes a key file's bytes as Read's callers got them (still
@@ -147,24 +136,14 @@ func WriteBytes(path string, data []byte) error {
 // public key (strictly, see keys.CheckPublicKey) and fingerprint. It needs no
 // passphrase.
 func Read(path string) (File, error) {
-	data, err := jsonfile.ReadLimited(path, maxFileSize)
-	if errors.Is(err, jsonfile.ErrTooLarge) {
-		return File{}, ErrFormat
-	}
-	if err != nil {
-		return File{}, err
-	}
-	return Parse(data)
+	return jsonfile.Read(kind, path, Parse)
 }
 
 // Parse decodes and checks a key file's content (see Read).
 func Parse(data []byte) (File, error) {
 	var kf File
-	if err := jsonfile.DecodeStrict(data, &kf); err != nil {
-		return File{}, fmt.Errorf("%w: %v", ErrFormat, err)
-	}
-	if kf.Version != Version {
-		return File{}, fmt.Errorf("%w: version %d", ErrFormat, kf.Version)
+	if err := kind.Decode(data, &kf, &kf.Version); err != nil {
+		return File{}, err
 	}
 	if err := keys.CheckPublicKey(kf.PublicKey); err != nil {
 		return File{}, fmt.Errorf("%w: %v", ErrFormat, err)

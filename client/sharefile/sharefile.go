@@ -17,15 +17,12 @@
 package sharefile
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/chusme/chusme"
-	"github.com/chusme/chusme/client/internal/atomicfile"
 	"github.com/chusme/chusme/client/internal/jsonfile"
 	"github.com/chusme/chusme/client/vault"
 	"github.com/chusme/chusme/frost"
@@ -64,6 +61,9 @@ var (
 	// identity's share of that group key.
 	ErrMismatch = errors.New("sharefile: key share does not match the recorded group key")
 )
+
+// kind is how share files are read and written.
+var kind = jsonfile.Kind{Version: Version, MaxSize: maxFileSize, Mode: Mode, ErrExists: ErrExists, ErrFormat: ErrFormat}
 
 // Path returns where the share of key keyID lives in config directory dir:
 // dir/shares/<keyID>.share.
@@ -113,11 +113,8 @@ func Save(path string, s *Share, passphrase []byte, p vault.Params, overwrite bo
 	if err := check(s); err != nil {
 		return err
 	}
-	if !overwrite {
-		// Fail before the Argon2id work; the write checks again atomically.
-		if _, err := os.Lstat(path); err == nil {
-			return ErrExists
-		}
+	if err := kind.Absent(path, overwrite); err != nil {
+		return err
 	}
 	pub, err := s.PublicKeyPackage.MarshalBinary()
 	if err != nil {
@@ -132,46 +129,27 @@ func Save(path string, s *Share, passphrase []byte, p vault.Params, overwrite bo
 	if err != nil {
 		return err
 	}
-	data, err := json.MarshalIndent(File{
+	return kind.Write(path, File{
 		Version:          Version,
 		KeyID:            s.KeyID,
 		Identity:         s.Identity,
 		CeremonyID:       s.CeremonyID,
 		PublicKeyPackage: pub,
 		Sealed:           sealed,
-	}, "", "  ")
-	if err != nil {
-		return err
-	}
-	data = append(data, '\n')
-	err = atomicfile.Write(path, data, Mode, overwrite)
-	if errors.Is(err, fs.ErrExist) {
-		return ErrExists
-	}
-	return err
+	}, overwrite)
 }
 
 // Read reads and checks the public part of the share file at path: version,
 // identity, public key package and key id. It needs no passphrase.
 func Read(path string) (File, error) {
-	data, err := jsonfile.ReadLimited(path, maxFileSize)
-	if errors.Is(err, jsonfile.ErrTooLarge) {
-		return File{}, ErrFormat
-	}
-	if err != nil {
-		return File{}, err
-	}
-	return Parse(data)
+	return jsonfile.Read(kind, path, Parse)
 }
 
 // Parse decodes and checks a share file's content (see Read).
 func Parse(data []byte) (File, error) {
 	var sf File
-	if err := jsonfile.DecodeStrict(data, &sf); err != nil {
-		return File{}, fmt.Errorf("%w: %v", ErrFormat, err)
-	}
-	if sf.Version != Version {
-		return File{}, fmt.Errorf("%w: version %d", ErrFormat, sf.Version)
+	if err := kind.Decode(data, &sf, &sf.Version); err != nil {
+		return File{}, err
 	}
 	if !chusme.ValidFingerprint(sf.KeyID) || !chusme.ValidFingerprint(sf.Identity) {
 		return File{}, fmt.Errorf("%w: key id or identity is not 64 lowercase hex digits", ErrFormat)

@@ -58,40 +58,13 @@ var ceremonyStatuses = []string{chusme.CeremonyOpen, chusme.CeremonyCompleted, c
 
 // ceremony runs the ceremony subcommands.
 func (e *env) ceremony(args []string) error {
-	sub, args, err := e.subcommand("ceremony", args, "dkg, join, sign, status, list or cancel")
-	if err != nil {
-		return err
-	}
-	switch sub {
-	case "dkg":
-		return e.ceremonyDKG(args)
-	case "join":
-		return e.ceremonyJoin(args)
-	case "sign":
-		return e.ceremonySign(args)
-	case "status":
-		return e.ceremonyStatus(args)
-	case "list":
-		return e.ceremonyList(args)
-	case "cancel":
-		return e.ceremonyCancel(args)
-	}
-	return usagef("unknown ceremony subcommand %q; run chusme help", sub)
+	return e.runSub("ceremony", args, sub{"dkg", e.ceremonyDKG}, sub{"join", e.ceremonyJoin}, sub{"sign", e.ceremonySign},
+		sub{"status", e.ceremonyStatus}, sub{"list", e.ceremonyList}, sub{"cancel", e.ceremonyCancel})
 }
 
 // keys runs the group key subcommands.
 func (e *env) keys(args []string) error {
-	sub, args, err := e.subcommand("keys", args, "show or verify")
-	if err != nil {
-		return err
-	}
-	switch sub {
-	case "show":
-		return e.keysShow(args)
-	case "verify":
-		return e.keysVerify(args)
-	}
-	return usagef("unknown keys subcommand %q; run chusme help", sub)
+	return e.runSub("keys", args, sub{"show", e.keysShow}, sub{"verify", e.keysVerify})
 }
 
 // ceremonyIDArg parses a command taking exactly one ceremony ID.
@@ -613,32 +586,39 @@ func (e *env) ceremonyCall(name string, args []string, call func(*client.Client,
 	return e.output(info, func(w io.Writer) { ceremonyText(w, info) })
 }
 
-// keyIDArg parses the KEY argument of keys show and keys verify.
-func keyIDArg(name string, s string) (string, error) {
-	if !chusme.ValidFingerprint(s) {
-		return "", usagef("%s: %q is not a key id (64 lowercase hex digits)", name, s)
+// keysArgs parses the arguments of keys show and keys verify: n of them,
+// as want says, the first a KEY id.
+func (e *env) keysArgs(name string, args []string, n int, want string) ([]string, error) {
+	rest, err := parse(e.flags(name), args)
+	if err != nil {
+		return nil, err
 	}
-	return s, nil
+	if len(rest) != n {
+		return nil, usagef("%s: %s", name, want)
+	}
+	if !chusme.ValidFingerprint(rest[0]) {
+		return nil, usagef("%s: %q is not a key id (64 lowercase hex digits)", name, rest[0])
+	}
+	return rest, nil
+}
+
+// groupKey fetches group key keyID.
+func (e *env) groupKey(keyID string) (chusme.GroupKeyInfo, error) {
+	c, err := e.client()
+	if err != nil {
+		return chusme.GroupKeyInfo{}, err
+	}
+	return c.GroupKey(e.ctx, keyID)
 }
 
 // keysShow shows a group key.
 func (e *env) keysShow(args []string) error {
-	rest, err := parse(e.flags("keys show"), args)
+	rest, err := e.keysArgs("keys show", args, 1, "give exactly one KEY id")
 	if err != nil {
 		return err
 	}
-	if len(rest) != 1 {
-		return usagef("keys show: give exactly one KEY id")
-	}
-	keyID, err := keyIDArg("keys show", rest[0])
-	if err != nil {
-		return err
-	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	gk, err := c.GroupKey(e.ctx, keyID)
+	keyID := rest[0]
+	gk, err := e.groupKey(keyID)
 	if err != nil {
 		return err
 	}
@@ -683,17 +663,11 @@ func parseSignature(s string) ([]byte, bool) {
 
 // keysVerify verifies a signature under a group key, locally.
 func (e *env) keysVerify(args []string) error {
-	rest, err := parse(e.flags("keys verify"), args)
+	rest, err := e.keysArgs("keys verify", args, 3, "give KEY SIG MSGFILE")
 	if err != nil {
 		return err
 	}
-	if len(rest) != 3 {
-		return usagef("keys verify: give KEY SIG MSGFILE")
-	}
-	keyID, err := keyIDArg("keys verify", rest[0])
-	if err != nil {
-		return err
-	}
+	keyID := rest[0]
 	sig, ok := parseSignature(rest[1])
 	if !ok {
 		return usagef("keys verify: SIG must be a 64-byte signature in hex or base64")
@@ -703,11 +677,7 @@ func (e *env) keysVerify(args []string) error {
 		return err
 	}
 	sum := sha256.Sum256(msg)
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	gk, err := c.GroupKey(e.ctx, keyID)
+	gk, err := e.groupKey(keyID)
 	if err != nil {
 		return err
 	}

@@ -105,6 +105,28 @@ func (e *env) register(args []string) error {
 // enrol runs a registration (setup or register) and logs in with the same
 // key, so the passphrase is asked once.
 func (e *env) enrol(do func(*client.Client, ed25519.PrivateKey) (chusme.IdentityInfo, error)) error {
+	return e.withKey(func(c *client.Client, key ed25519.PrivateKey) error {
+		info, err := do(c, key)
+		if err != nil {
+			return err
+		}
+		tok, err := c.Login(e.ctx, key)
+		if err != nil {
+			return err
+		}
+		return e.output(struct {
+			chusme.IdentityInfo
+			SessionID string `json:"session_id"`
+		}{info, tok.SessionID}, func(w io.Writer) {
+			identityText(info)(w)
+			fmt.Fprintf(w, "session\t%s\n", tok.SessionID)
+		})
+	})
+}
+
+// withKey calls f with a client and the identity key, opened with its
+// passphrase, and wipes the key when f returns.
+func (e *env) withKey(f func(*client.Client, ed25519.PrivateKey) error) error {
 	c, err := e.client()
 	if err != nil {
 		return err
@@ -114,21 +136,7 @@ func (e *env) enrol(do func(*client.Client, ed25519.PrivateKey) (chusme.Identity
 		return err
 	}
 	defer clear(key)
-	info, err := do(c, key)
-	if err != nil {
-		return err
-	}
-	tok, err := c.Login(e.ctx, key)
-	if err != nil {
-		return err
-	}
-	return e.output(struct {
-		chusme.IdentityInfo
-		SessionID string `json:"session_id"`
-	}{info, tok.SessionID}, func(w io.Writer) {
-		identityText(info)(w)
-		fmt.Fprintf(w, "session\t%s\n", tok.SessionID)
-	})
+	return f(c, key)
 }
 
 // login logs in with the identity key (and a TOTP code when the identity
@@ -139,26 +147,19 @@ func (e *env) login(args []string) error {
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	key, err := e.loadKey()
-	if err != nil {
-		return err
-	}
-	defer clear(key)
-	tok, err := c.Login(e.ctx, key, e.loginOptions(*totpCode)...)
-	if err != nil {
-		return err
-	}
-	return e.output(struct {
-		Fingerprint     string    `json:"fingerprint"`
-		SessionID       string    `json:"session_id"`
-		AccessExpiresAt time.Time `json:"access_expires_at"`
-	}{tok.Fingerprint, tok.SessionID, tok.AccessExpiresAt}, func(w io.Writer) {
-		fmt.Fprintf(w, "fingerprint\t%s\n", tok.Fingerprint)
-		fmt.Fprintf(w, "session\t%s\n", tok.SessionID)
+	return e.withKey(func(c *client.Client, key ed25519.PrivateKey) error {
+		tok, err := c.Login(e.ctx, key, e.loginOptions(*totpCode)...)
+		if err != nil {
+			return err
+		}
+		return e.output(struct {
+			Fingerprint     string    `json:"fingerprint"`
+			SessionID       string    `json:"session_id"`
+			AccessExpiresAt time.Time `json:"access_expires_at"`
+		}{tok.Fingerprint, tok.SessionID, tok.AccessExpiresAt}, func(w io.Writer) {
+			fmt.Fprintf(w, "fingerprint\t%s\n", tok.Fingerprint)
+			fmt.Fprintf(w, "session\t%s\n", tok.SessionID)
+		})
 	})
 }
 
@@ -198,6 +199,11 @@ func (e *env) logout(args []string) error {
 	return e.output(struct {
 		LoggedOut bool `json:"logged_out"`
 	}{true}, func(w io.Writer) { fmt.Fprintln(w, "logged out") })
+}
+
+// admin runs admin invite and admin ban.
+func (e *env) admin(args []string) error {
+	return e.runSub("admin", args, sub{"invite", e.adminInvite}, sub{"ban", e.adminBan})
 }
 
 // adminInvite issues an invite and prints its token.

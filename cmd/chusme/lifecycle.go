@@ -155,6 +155,32 @@ func (e *env) subcommand(name string, args []string, names string) (string, []st
 	return args[0], args[1:], nil
 }
 
+// sub is a subcommand and what runs it with its arguments.
+type sub struct {
+	name string
+	run  func(args []string) error
+}
+
+// runSub parses the subcommand of command name (see subcommand) and runs
+// the one of subs it names.
+func (e *env) runSub(name string, args []string, subs ...sub) error {
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		names[i] = s.name
+	}
+	last := len(names) - 1
+	cmd, args, err := e.subcommand(name, args, strings.Join(names[:last], ", ")+" or "+names[last])
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		if s.name == cmd {
+			return s.run(args)
+		}
+	}
+	return usagef("unknown %s subcommand %q; run chusme help", name, cmd)
+}
+
 // totp runs totp enable and totp disable.
 func (e *env) totp(args []string) error {
 	sub, args, err := e.subcommand("totp", args, "enable or disable")
@@ -265,17 +291,7 @@ func drawQR(w io.Writer, text string) error {
 
 // backup runs backup push and backup restore.
 func (e *env) backup(args []string) error {
-	sub, args, err := e.subcommand("backup", args, "push or restore")
-	if err != nil {
-		return err
-	}
-	switch sub {
-	case "push":
-		return e.backupPush(args)
-	case "restore":
-		return e.backupRestore(args)
-	}
-	return usagef("unknown backup subcommand %q; run chusme help", sub)
+	return e.runSub("backup", args, sub{"push", e.backupPush}, sub{"restore", e.backupRestore})
 }
 
 func (e *env) backupPush(args []string) error {
@@ -382,15 +398,11 @@ func (e *env) rotate(args []string) error {
 	if len(rest) > 0 {
 		return usagef("rotate: unexpected argument %q", rest[0])
 	}
-	path, err := e.keyPath()
+	path, c, err := e.keyFileClient()
 	if err != nil {
 		return err
 	}
 	params, err := e.kdfParams()
-	if err != nil {
-		return err
-	}
-	c, err := e.client()
 	if err != nil {
 		return err
 	}
@@ -416,14 +428,24 @@ func (e *env) rotate(args []string) error {
 	} else if err != nil {
 		return err
 	}
-	defer clear(newKey)
 	until := entry.AcceptedAt.Add(chusme.RotationCancelWindow).Local().Format(time.RFC3339)
-	e.logInAgain(c, newKey, fmt.Sprintf("Rotated. Until %s the old key (kept in %s) can cancel this with chusme rotate cancel.", until, path+client.RotationOldSuffix))
-	return e.output(entry, func(w io.Writer) {
-		fmt.Fprintf(w, "fingerprint\t%s\n", fp)
+	done := fmt.Sprintf("Rotated. Until %s the old key (kept in %s) can cancel this with chusme rotate cancel.", until, path+client.RotationOldSuffix)
+	return e.chainChanged(c, newKey, done, fp, entry, func(w io.Writer) {
 		fmt.Fprintf(w, "seq\t%d\n", entry.Seq)
 		fmt.Fprintf(w, "new key\t%s\n", base64.RawURLEncoding.EncodeToString(entry.NewKey))
 	})
+}
+
+// keyFileClient returns the identity key file's path and a client, for the
+// commands that change the key file with the server (rotate, rotate
+// cancel).
+func (e *env) keyFileClient() (string, *client.Client, error) {
+	path, err := e.keyPath()
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := e.client()
+	return path, c, err
 }
 
 // keyFilePassphrase asks for the passphrase of the key file at path.
@@ -431,29 +453,30 @@ func (e *env) keyFilePassphrase(path string) ([]byte, error) {
 	return e.passphrase(fmt.Sprintf("Passphrase for %s: ", path), false)
 }
 
-// logInAgain logs in with key once a rotation or its cancellation has ended
-// every session, and (without --json) tells the user done and whether that
-// login failed.
-func (e *env) logInAgain(c *client.Client, key ed25519.PrivateKey, done string) {
+// chainChanged ends rotate and rotate cancel, which have ended every
+// session: it logs in again with key and wipes it, (without --json) tells
+// the user done and whether that login failed, and prints entry, as text
+// the identity's fingerprint fp and then more.
+func (e *env) chainChanged(c *client.Client, key ed25519.PrivateKey, done, fp string, entry chusme.ChainEntry, more func(io.Writer)) error {
 	_, err := c.Login(e.ctx, key, e.loginOptions("")...)
-	if e.json {
-		return
+	clear(key)
+	if !e.json {
+		fmt.Fprintln(e.stderr, done)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "Logging in again failed (%v); run chusme login.\n", err)
+		}
 	}
-	fmt.Fprintln(e.stderr, done)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "Logging in again failed (%v); run chusme login.\n", err)
-	}
+	return e.output(entry, func(w io.Writer) {
+		fmt.Fprintf(w, "fingerprint\t%s\n", fp)
+		more(w)
+	})
 }
 
 // rotateCancel cancels the last rotation with the key it replaced: the
 // identity key (a rotation someone else made) or identity.key.old (one made
 // here).
 func (e *env) rotateCancel() error {
-	path, err := e.keyPath()
-	if err != nil {
-		return err
-	}
-	c, err := e.client()
+	path, c, err := e.keyFileClient()
 	if err != nil {
 		return err
 	}
@@ -465,10 +488,7 @@ func (e *env) rotateCancel() error {
 	if err != nil {
 		return err
 	}
-	defer clear(key)
-	e.logInAgain(c, key, "Rotation cancelled: the old key is the identity key again, and every session has ended.")
-	return e.output(entry, func(w io.Writer) {
-		fmt.Fprintf(w, "fingerprint\t%s\n", fp)
+	return e.chainChanged(c, key, "Rotation cancelled: the old key is the identity key again, and every session has ended.", fp, entry, func(w io.Writer) {
 		fmt.Fprintf(w, "cancelled\t%d\n", entry.Cancels)
 	})
 }

@@ -174,26 +174,7 @@ func (e *env) dispatch(args []string) error {
 	case "watch":
 		return e.watch(args)
 	case "admin":
-		fs := e.flags("admin")
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return errHelp
-			}
-			return usagef("admin: %v", err)
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return usagef("admin needs a subcommand: invite or ban")
-		}
-		switch args[0] {
-		case "invite":
-			return e.adminInvite(args[1:])
-		case "ban":
-			return e.adminBan(args[1:])
-		case "help", "-h", "--help":
-			return errHelp
-		}
-		return usagef("unknown admin subcommand %q; run chusme help", args[0])
+		return e.admin(args)
 	}
 	return usagef("unknown command %q; run chusme help", cmd)
 }

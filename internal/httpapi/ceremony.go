@@ -47,12 +47,17 @@ func ceremonyID(r *http.Request) (string, error) {
 	return id, nil
 }
 
-func roundOf(r *http.Request) (int, error) {
+// ceremonyRound reads the {id} and {n} path values of a round's routes.
+func ceremonyRound(r *http.Request) (string, int, error) {
+	id, err := ceremonyID(r)
+	if err != nil {
+		return "", 0, err
+	}
 	n, err := strconv.Atoi(r.PathValue("n"))
 	if err != nil || n < 1 || n > 16 {
-		return 0, chusme.Errorf(chusme.CodeNotFound, "no such round")
+		return "", 0, chusme.Errorf(chusme.CodeNotFound, "no such round")
 	}
-	return n, nil
+	return id, n, nil
 }
 
 func (a *API) handleCreateCeremony(w http.ResponseWriter, r *http.Request) {
@@ -120,12 +125,7 @@ func (a *API) handleCeremony(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleSubmit(w http.ResponseWriter, r *http.Request) {
-	id, err := ceremonyID(r)
-	if err != nil {
-		writeError(w, r, a.log, err)
-		return
-	}
-	round, err := roundOf(r)
+	id, round, err := ceremonyRound(r)
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return
@@ -144,12 +144,7 @@ func (a *API) handleSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleInbox(w http.ResponseWriter, r *http.Request) {
-	id, err := ceremonyID(r)
-	if err != nil {
-		writeError(w, r, a.log, err)
-		return
-	}
-	round, err := roundOf(r)
+	id, round, err := ceremonyRound(r)
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return

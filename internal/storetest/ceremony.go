@@ -15,10 +15,7 @@ import (
 // The ceremony cases join the suite at package initialisation, so that
 // storetest.go needs no edit to carry them.
 func init() {
-	tests = append(tests, []struct {
-		name string
-		fn   func(t *testing.T, s chusme.Store)
-	}{
+	tests = append(tests, []storeCase{
 		{"CreateCeremony/round_trips_every_field", testCeremonyRoundTrip},
 		{"CreateCeremony/duplicate_id_conflicts", testCeremonyDuplicate},
 		{"GetCeremony/unknown_not_found", testCeremonyUnknown},

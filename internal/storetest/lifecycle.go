@@ -12,10 +12,7 @@ import (
 
 // lifecycleTests cover chusme.LifecycleStore: TOTP credentials, recovery
 // codes, identity blobs and chains.
-var lifecycleTests = []struct {
-	name string
-	fn   func(t *testing.T, s chusme.Store)
-}{
+var lifecycleTests = []storeCase{
 	{"TOTP/round_trips_unconfirmed", testTOTPRoundTrip},
 	{"TOTP/unknown_identity_not_found", testTOTPUnknownIdentity},
 	{"TOTP/put_replaces_unconfirmed_refuses_confirmed", testTOTPPutReplace},

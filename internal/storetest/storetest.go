@@ -27,11 +27,15 @@ func Run(t *testing.T, open func(t *testing.T) chusme.Store) {
 	}
 }
 
-// tests are the suite's cases, named "Method/outcome".
-var tests = []struct {
+// storeCase is one case of the suite: its name and its test of a new,
+// empty store.
+type storeCase struct {
 	name string
 	fn   func(t *testing.T, s chusme.Store)
-}{
+}
+
+// tests are the suite's cases, named "Method/outcome".
+var tests = []storeCase{
 	{"Ping/ok", testPing},
 
 	{"SetupToken/pending_after_put", testSetupPending},

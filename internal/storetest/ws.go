@@ -12,10 +12,7 @@ import (
 // The WebSocket ticket cases join the suite at package initialisation, as
 // the ceremony cases do.
 func init() {
-	tests = append(tests, []struct {
-		name string
-		fn   func(t *testing.T, s chusme.Store)
-	}{
+	tests = append(tests, []storeCase{
 		{"ConsumeWSTicket/round_trips_once", testWSTicketOnce},
 		{"ConsumeWSTicket/expired_not_found", testWSTicketExpired},
 		{"ConsumeWSTicket/unknown_not_found", testWSTicketUnknown},

@@ -17,10 +17,6 @@ import (
 // caller, as the access token's is over HTTP), the same rate limiters keyed
 // the same way, and the same error codes, in an Error envelope.
 
-// codeAnswerTooLarge is the Error code of an answer that would not fit in
-// the send queue (a WebSocket-only problem, like unknown_payload).
-const codeAnswerTooLarge = "answer_too_large"
-
 // maxRunning bounds the ceremony requests one connection has running at
 // once. Each runs on a goroutine of its own, so that the reader goes on
 // reading (pongs, further requests) and keeps its small stack while the
@@ -38,7 +34,7 @@ func (c *conn) ceremonyRequest(env *chusmev1.Envelope) {
 	kind, serve := c.ceremonyCall(env)
 	c.s.ev.WSMessage(kind)
 	if c.s.cers == nil {
-		c.reply(id, errorEnvelope(codeUnknownPayload, "ceremonies are not served here"))
+		c.reply(id, errorEnvelope(chusme.CodeUnknownPayload, "ceremonies are not served here"))
 		return
 	}
 	if refused := c.limited(kind); refused != nil {
@@ -160,5 +156,5 @@ func (s *Server) fits(env *chusmev1.Envelope) *chusmev1.Envelope {
 	if proto.Size(env) <= s.cfg.SendQueueBytes {
 		return env
 	}
-	return errorEnvelope(codeAnswerTooLarge, "the answer is larger than the connection's send queue: ask the HTTP API")
+	return errorEnvelope(chusme.CodeAnswerTooLarge, "the answer is larger than the connection's send queue: ask the HTTP API")
 }

@@ -202,13 +202,13 @@ func (c *conn) readLoop() {
 func (c *conn) handle(mt int, data []byte) {
 	if mt != websocket.BinaryMessage {
 		c.s.ev.WSMessage("text")
-		c.reply(0, errorEnvelope(codeInvalidMessage, "messages are binary frames holding a protobuf Envelope"))
+		c.reply(0, errorEnvelope(chusme.CodeInvalidMessage, "messages are binary frames holding a protobuf Envelope"))
 		return
 	}
 	var env chusmev1.Envelope
 	if err := proto.Unmarshal(data, &env); err != nil {
 		c.s.ev.WSMessage("invalid")
-		c.reply(0, errorEnvelope(codeInvalidMessage, "the message is not a protobuf Envelope"))
+		c.reply(0, errorEnvelope(chusme.CodeInvalidMessage, "the message is not a protobuf Envelope"))
 		return
 	}
 	id := env.GetRequestId()
@@ -224,7 +224,7 @@ func (c *conn) handle(mt int, data []byte) {
 		c.ceremonyRequest(&env)
 	default:
 		c.s.ev.WSMessage("unknown")
-		c.reply(id, errorEnvelope(codeUnknownPayload, "this server does not handle that payload"))
+		c.reply(id, errorEnvelope(chusme.CodeUnknownPayload, "this server does not handle that payload"))
 	}
 }
 

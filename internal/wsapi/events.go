@@ -10,12 +10,6 @@ import (
 	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
 )
 
-// Codes of WebSocket-only problems, in the Error payload.
-const (
-	codeUnknownPayload = "unknown_payload" // the Envelope's payload is not a request this server handles
-	codeInvalidMessage = "invalid_message" // a text frame, or bytes that are not an Envelope
-)
-
 func errorEnvelope(code, msg string) *chusmev1.Envelope {
 	return &chusmev1.Envelope{Payload: &chusmev1.Envelope_Error{Error: &chusmev1.Error{Code: code, Message: msg}}}
 }

@@ -1,5 +1,6 @@
-// Package jsonfile reads the client's small JSON files (key files, share
-// files) the one careful way: bounded in size, decoded strictly.
+// Package jsonfile reads and writes the client's small JSON files (key
+// files, share files) the one careful way: bounded in size, decoded strictly,
+// written atomically.
 package jsonfile
 
 import (
@@ -8,7 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+
+	"github.com/chusme/chusme/client/internal/atomicfile"
 )
 
 // ErrTooLarge is returned by ReadLimited for a file larger than its bound.
@@ -44,4 +48,67 @@ func DecodeStrict(data []byte, v any) error {
 		return fmt.Errorf("trailing data")
 	}
 	return nil
+}
+
+// Kind is one kind of versioned file (key file, share file): the version it
+// reads and writes, its size bound and mode, and the errors of its package.
+type Kind struct {
+	Version   int
+	MaxSize   int64
+	Mode      fs.FileMode
+	ErrExists error // satisfies errors.Is(err, fs.ErrExist)
+	ErrFormat error
+}
+
+// Read reads the file at path and parses it; a file larger than k.MaxSize
+// is k.ErrFormat.
+func Read[T any](k Kind, path string, parse func([]byte) (T, error)) (T, error) {
+	data, err := ReadLimited(path, k.MaxSize)
+	if errors.Is(err, ErrTooLarge) {
+		err = k.ErrFormat
+	}
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return parse(data)
+}
+
+// Decode decodes data strictly into v, whose version field is *version, and
+// checks that version is k.Version; it wraps k.ErrFormat on failure.
+func (k Kind) Decode(data []byte, v any, version *int) error {
+	if err := DecodeStrict(data, v); err != nil {
+		return fmt.Errorf("%w: %v", k.ErrFormat, err)
+	}
+	if *version != k.Version {
+		return fmt.Errorf("%w: version %d", k.ErrFormat, *version)
+	}
+	return nil
+}
+
+// Absent returns k.ErrExists if a file is at path and overwrite is not set:
+// the cheap check before sealing (Argon2id work); Write checks again
+// atomically.
+func (k Kind) Absent(path string, overwrite bool) error {
+	if !overwrite {
+		if _, err := os.Lstat(path); err == nil {
+			return k.ErrExists
+		}
+	}
+	return nil
+}
+
+// Write writes v as indented JSON and a newline to path with mode k.Mode,
+// atomically. It refuses to replace a file (k.ErrExists) unless overwrite
+// is set.
+func (k Kind) Write(path string, v any, overwrite bool) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	err = atomicfile.Write(path, append(data, '\n'), k.Mode, overwrite)
+	if errors.Is(err, fs.ErrExist) {
+		return k.ErrExists
+	}
+	return err
 }

@@ -2,8 +2,11 @@ package jsonfile
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -30,5 +33,59 @@ func TestDecodeStrict(t *testing.T) {
 		if err := DecodeStrict([]byte(in), &v); (err == nil) != ok {
 			t.Errorf("DecodeStrict(%q) = %v, want ok=%v", in, err, ok)
 		}
+	}
+}
+
+func TestKind(t *testing.T) {
+	errExists, errFormat := fmt.Errorf("x exists: %w", fs.ErrExist), errors.New("malformed x")
+	k := Kind{Version: 1, MaxSize: 64, Mode: 0o600, ErrExists: errExists, ErrFormat: errFormat}
+	type file struct {
+		Version int    `json:"version"`
+		Name    string `json:"name"`
+	}
+	parse := func(data []byte) (file, error) {
+		var f file
+		err := k.Decode(data, &f, &f.Version)
+		return f, err
+	}
+	path := filepath.Join(t.TempDir(), "f.json")
+	if _, err := Read(k, path, parse); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Read of a missing file = %v, want ErrNotExist", err)
+	}
+	if err := k.Absent(path, false); err != nil {
+		t.Fatalf("Absent before the write: %v", err)
+	}
+	if err := k.Write(path, file{1, "a"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(path); string(data) != "{\n  \"version\": 1,\n  \"name\": \"a\"\n}\n" {
+		t.Fatalf("written %q", data)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v, %v", fi.Mode(), err)
+	}
+	if err := k.Absent(path, false); err != errExists {
+		t.Fatalf("Absent over a file = %v, want ErrExists", err)
+	}
+	if err := k.Absent(path, true); err != nil {
+		t.Fatalf("Absent with overwrite = %v", err)
+	}
+	if err := k.Write(path, file{1, "b"}, false); err != errExists {
+		t.Fatalf("Write over a file = %v, want ErrExists", err)
+	}
+	if f, err := Read(k, path, parse); err != nil || f.Name != "a" {
+		t.Fatalf("Read = %+v, %v", f, err)
+	}
+	if err := k.Write(path, file{2, "b"}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(k, path, parse); !errors.Is(err, errFormat) {
+		t.Fatalf("Read of version 2 = %v, want ErrFormat", err)
+	}
+	if err := k.Write(path, file{1, strings.Repeat("b", 64)}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(k, path, parse); err != errFormat {
+		t.Fatalf("Read over MaxSize = %v, want ErrFormat", err)
 	}
 }
