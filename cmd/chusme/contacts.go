@@ -179,7 +179,7 @@ func (e *env) contactsShow(book *client.ContactBook, s string) error {
 		out.YourFingerprint = me
 	}
 	if !e.json && out.SafetyNumber != "" {
-		fmt.Fprintln(e.stderr, "Compare the safety number with the one their chusme contacts show prints for you, in person or on a call: if they differ, one of you holds a wrong fingerprint.")
+		fmt.Fprintln(e.stderr, "Compare this safety number with the one chusme contacts show prints for you on their side, in person or on a call: if the two differ, one of you holds a wrong fingerprint.")
 	}
 	return e.output(out, func(w io.Writer) {
 		if out.Name != "" {
