@@ -255,17 +255,25 @@ func (b *ContactBook) List() ([]Contact, error) {
 // ErrInvalidContact for a malformed name, ErrNoContact (with the contacts
 // whose names start with it) for an unknown one.
 func (b *ContactBook) Get(name string) (Contact, error) {
-	n, err := CheckContactName(name)
-	if err != nil {
-		return Contact{}, err
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	_, c, err := b.lookup(name)
+	return c, err
+}
+
+// lookup reads the book and finds the contact named name in it; the caller
+// holds b.mu.
+func (b *ContactBook) lookup(name string) ([]Contact, Contact, error) {
+	n, err := CheckContactName(name)
+	if err != nil {
+		return nil, Contact{}, err
+	}
 	contacts, err := b.load()
 	if err != nil {
-		return Contact{}, err
+		return nil, Contact{}, err
 	}
-	return byName(contacts, n)
+	c, err := byName(contacts, n)
+	return contacts, c, err
 }
 
 // byName finds the contact named n, which is well-formed.
@@ -291,21 +299,13 @@ func byName(contacts []Contact, n string) (Contact, error) {
 // Remove removes the contact named name and returns it; its errors are
 // Get's.
 func (b *ContactBook) Remove(name string) (Contact, error) {
-	n, err := CheckContactName(name)
-	if err != nil {
-		return Contact{}, err
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	contacts, err := b.load()
+	contacts, c, err := b.lookup(name)
 	if err != nil {
 		return Contact{}, err
 	}
-	c, err := byName(contacts, n)
-	if err != nil {
-		return Contact{}, err
-	}
-	if err := b.save(slices.DeleteFunc(contacts, func(o Contact) bool { return o.Name == n })); err != nil {
+	if err := b.save(slices.DeleteFunc(contacts, func(o Contact) bool { return o.Name == c.Name })); err != nil {
 		return Contact{}, err
 	}
 	return c, nil
