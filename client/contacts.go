@@ -229,9 +229,9 @@ func (b *ContactBook) Add(name, fp string) (Contact, error) {
 	for _, c := range contacts {
 		switch {
 		case c.Name == n:
-			return Contact{}, &ContactError{Query: n, Err: ErrContactExists, Reason: fmt.Sprintf("a contact named %s exists; remove it first", n), Candidates: []Contact{c}}
+			return Contact{}, &ContactError{Query: n, Err: ErrContactExists, Reason: fmt.Sprintf("a contact named %s exists (remove it first)", n), Candidates: []Contact{c}}
 		case c.Fingerprint == f:
-			return Contact{}, &ContactError{Query: f, Err: ErrContactExists, Reason: fmt.Sprintf("fingerprint %s is a contact already", f), Candidates: []Contact{c}}
+			return Contact{}, &ContactError{Query: f, Err: ErrContactExists, Reason: fmt.Sprintf("fingerprint %s has a name already", f), Candidates: []Contact{c}}
 		}
 	}
 	if len(contacts) >= MaxContacts {
@@ -289,7 +289,7 @@ func byName(contacts []Contact, n string) (Contact, error) {
 	}
 	reason := fmt.Sprintf("no contact is named %s", n)
 	if like != nil {
-		reason += "; names are matched whole, and these start so"
+		reason += " (names are matched whole; these start so)"
 	} else if isHex(n) {
 		reason += fmt.Sprintf(" (a fingerprint prefix needs at least %d hex digits)", MinFingerprintPrefix)
 	}
@@ -355,5 +355,5 @@ func (b *ContactBook) Resolve(s string) (string, error) {
 	case 1:
 		return matches[0].Fingerprint, nil
 	}
-	return "", &ContactError{Query: q, Err: ErrAmbiguousContact, Reason: fmt.Sprintf("fingerprint prefix %s is ambiguous: give more digits or the name of one of", q), Candidates: matches}
+	return "", &ContactError{Query: q, Err: ErrAmbiguousContact, Reason: fmt.Sprintf("fingerprint prefix %s starts the fingerprints of several contacts (give more digits, or a name)", q), Candidates: matches}
 }

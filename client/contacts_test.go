@@ -3,6 +3,7 @@ package client_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -180,4 +181,26 @@ func TestContactBookBadFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+func ExampleContactBook_Resolve() {
+	dir, err := os.MkdirTemp("", "chusme-contacts")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	book := client.NewContactBook(filepath.Join(dir, client.ContactsFileName))
+	book.Add("Alice", "3f2a19c4d1"+strings.Repeat("1", 54))
+	book.Add("bob", "3f2a19c4e7"+strings.Repeat("2", 54))
+
+	fp, _ := book.Resolve("ALICE")
+	fmt.Println(fp[:16])
+	fp, _ = book.Resolve("3f2a19c4e")
+	fmt.Println(fp[:16])
+	_, err = book.Resolve("3f2a19c4")
+	fmt.Println(errors.Is(err, client.ErrAmbiguousContact), err)
+	// Output:
+	// 3f2a19c4d1111111
+	// 3f2a19c4e7222222
+	// true fingerprint prefix 3f2a19c4 starts the fingerprints of several contacts (give more digits, or a name): alice (3f2a19c4d1111111…), bob (3f2a19c4e7222222…)
 }

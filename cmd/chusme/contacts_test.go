@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -165,5 +167,28 @@ func TestContactsUsage(t *testing.T) {
 	c.okJSON(&shown, "contacts", "show", "eve")
 	if shown.Fingerprint != fp || shown.SafetyNumber != "" {
 		t.Fatalf("contacts show without a key = %+v", shown)
+	}
+}
+
+// The signing approval prompt shows the contact names of the requester and
+// the signers beside their fingerprints, and a "no" approves nothing.
+func TestApprovalPromptNamesContacts(t *testing.T) {
+	c := newCLI(t, "http://127.0.0.1:1", "pw")
+	requester, other := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	c.ok("contacts", "add", "boss", requester)
+	var stderr bytes.Buffer
+	e := &env{ctx: t.Context(), getenv: c.getenv, stdin: strings.NewReader("n\n"), stdout: io.Discard, stderr: &stderr,
+		configDir: c.env["CHUSME_CONFIG_DIR"]}
+	ok, err := e.approver(false, nil)(t.Context(), client.SignRequest{
+		CeremonyID: strings.Repeat("c", 32), KeyID: strings.Repeat("d", 64), Requester: requester,
+		Signers: []string{requester, other}, Message: []byte("pay 5 EUR"),
+	})
+	if ok || err != nil {
+		t.Fatalf("approver = %v, %v; want a refusal", ok, err)
+	}
+	prompt := stderr.String()
+	if !strings.Contains(prompt, "requester       "+requester+" (boss)\n") ||
+		!strings.Contains(prompt, "signers         "+requester+" (boss), "+other+"\n") {
+		t.Fatalf("the prompt does not name the contact:\n%s", prompt)
 	}
 }
