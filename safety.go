@@ -40,7 +40,7 @@ func SafetyNumber(a, b string) (string, error) {
 	}
 	sum := sha256.Sum256(safetyNumberMessage(a, b))
 	n := new(big.Int).SetBytes(sum[:])
-	digits := fmt.Sprintf("%060s", n.Mod(n, safetyNumberModulus).String())
+	digits := fmt.Sprintf("%0*d", SafetyNumberGroups*SafetyNumberGroupDigits, n.Mod(n, safetyNumberModulus))
 	groups := make([]string, SafetyNumberGroups)
 	for i := range groups {
 		groups[i] = digits[i*SafetyNumberGroupDigits : (i+1)*SafetyNumberGroupDigits]

@@ -1,6 +1,7 @@
 package chusme_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -25,13 +26,25 @@ func TestSafetyNumber(t *testing.T) {
 	if ab == ac || ab == cb || ac == cb {
 		t.Fatalf("equal safety numbers for different pairs: %q %q %q", ab, ac, cb)
 	}
-	groups := strings.Split(ab, " ")
-	if len(groups) != chusme.SafetyNumberGroups {
-		t.Fatalf("%q has %d groups", ab, len(groups))
-	}
-	for _, g := range groups {
-		if len(g) != chusme.SafetyNumberGroupDigits || strings.Trim(g, "0123456789") != "" {
-			t.Fatalf("%q: group %q", ab, g)
+	// Every number has all its groups, leading zeros included.
+	zero := false
+	for i := range 100 {
+		sn, err := chusme.SafetyNumber(a, fmt.Sprintf("%064x", i))
+		if err != nil {
+			t.Fatal(err)
 		}
+		zero = zero || sn[0] == '0'
+		groups := strings.Split(sn, " ")
+		if len(groups) != chusme.SafetyNumberGroups {
+			t.Fatalf("%q has %d groups", sn, len(groups))
+		}
+		for _, g := range groups {
+			if len(g) != chusme.SafetyNumberGroupDigits || strings.Trim(g, "0123456789") != "" {
+				t.Fatalf("%q: group %q", sn, g)
+			}
+		}
+	}
+	if !zero {
+		t.Fatal("no number of the 100 starts with 0: the padding is untested")
 	}
 }

@@ -100,9 +100,10 @@ func (e *ContactError) Unwrap() error { return e.Err }
 
 // ContactBook is the client's address book: names for fingerprints, kept in
 // one JSON file readable by its owner only (mode 0600), written atomically.
-// The CLI keeps it in <config dir>/contacts.json. Its methods may be called
-// concurrently; two processes changing the book at the same moment may lose
-// one of the changes (the last write wins).
+// The CLI keeps it in <config dir>/contacts.json. The methods of one
+// ContactBook may be called concurrently; two books or processes changing
+// the same file at the same moment may lose one of the changes (the last
+// write wins, and the file is never half written).
 //
 // Names are 1 to MaxContactNameLen characters of [a-z0-9._-] starting with a
 // letter; they are case-folded (Add("Alice", …) adds alice, and Resolve
