@@ -126,6 +126,7 @@ func TestContactsCLI(t *testing.T) {
 	for _, args := range [][]string{
 		{"ceremony", "dkg", "--threshold", "2", "--participants", "alice,deadbeef"},
 		{"admin", "ban", "DEADBEEF"},
+		{"ceremony", "sign", "--key", strings.Repeat("f", 64), "--message-file", "m", "--signers", "deadbeef"},
 		{"identity", "verify", "deadbeef"},
 	} {
 		if msg := admin.fails(codeAmbiguousContact, args...); !strings.Contains(msg, "x1 (deadbeef1") || !strings.Contains(msg, "x2 (deadbeef2") {
