@@ -39,6 +39,9 @@ const (
 	// LabelChainEntry heads what a chain entry's hash is taken over (never
 	// signed).
 	LabelChainEntry = "chusme/v1/chain-entry"
+	// LabelSafetyNumber heads what SafetyNumber hashes: two fingerprints
+	// (never signed).
+	LabelSafetyNumber = "chusme/v1/safety-number"
 	// LabelCeremonyPackage heads CeremonyPackageMessage: every relayed
 	// ceremony package, signed by its sender.
 	LabelCeremonyPackage = "chusme/v1/ceremony-package"
@@ -83,6 +86,7 @@ var domainSeparators = []string{
 	LabelRotateCancel + "\x00",
 	LabelChainGenesis + "\x00",
 	LabelChainEntry + "\x00",
+	LabelSafetyNumber + "\x00",
 	LabelCeremonyPackage + "\x00",
 	LabelDKGShare + "\x00",
 	LabelDKGTranscript + "\x00",

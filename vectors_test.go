@@ -2,6 +2,7 @@ package chusme_test
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
 	"testing"
 	"time"
 
@@ -48,6 +49,31 @@ func TestGoldenFingerprint(t *testing.T) {
 		KeyID string `json:"key_id"`
 	}) {
 		vectortest.EqualString(t, "key_id", chusme.GroupKeyID(in.PublicKey), want.KeyID)
+	})
+}
+
+// The safety number of two fingerprints, given in descending order: the
+// hashed message, its hash and the 60 digits, the same in either order.
+func TestGoldenSafetyNumber(t *testing.T) {
+	vectortest.Each(t, "safety_number", func(t *testing.T, in struct {
+		A string `json:"fingerprint_a"`
+		B string `json:"fingerprint_b"`
+	}, want struct {
+		Message      hex    `json:"message"`
+		Hash         hex    `json:"hash"`
+		SafetyNumber string `json:"safety_number"`
+	}) {
+		msg := chusme.SafetyNumberMessage(in.A, in.B)
+		vectortest.Equal(t, "message", msg, want.Message)
+		sum := sha256.Sum256(msg)
+		vectortest.Equal(t, "hash", sum[:], want.Hash)
+		for _, pair := range [][2]string{{in.A, in.B}, {in.B, in.A}} {
+			got, err := chusme.SafetyNumber(pair[0], pair[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			vectortest.EqualString(t, "safety_number", got, want.SafetyNumber)
+		}
 	})
 }
 
@@ -249,7 +275,7 @@ func TestGoldenCommitmentDigest(t *testing.T) {
 // package named here), so none sits in the file unchecked.
 func TestGoldenTypes(t *testing.T) {
 	owners := map[string]string{
-		"fingerprint": "chusme", "group_key_id": "chusme", "register_message": "chusme",
+		"fingerprint": "chusme", "group_key_id": "chusme", "safety_number": "chusme", "register_message": "chusme",
 		"login_message": "chusme", "totp_confirm_message": "chusme", "rotation_message": "chusme",
 		"cancel_message": "chusme", "chain": "chusme", "ceremony_package_message": "chusme",
 		"dkg_share_info": "chusme", "dkg_transcript_hash": "chusme", "dkg_round1_payload": "chusme",

@@ -75,16 +75,17 @@ func ceremonyIDArg(name string, rest []string) (string, error) {
 	return rest[0], nil
 }
 
-// fingerprintList parses a comma-separated list of distinct fingerprints.
-func fingerprintList(name, flagName, s string) ([]string, error) {
+// fingerprintList parses a comma-separated list of distinct fingerprints
+// (or contact names and prefixes, see resolveFingerprint).
+func (e *env) fingerprintList(name, flagName, s string) ([]string, error) {
 	var out []string
-	for fp := range strings.SplitSeq(s, ",") {
-		fp = strings.TrimSpace(fp)
-		if fp == "" {
+	for arg := range strings.SplitSeq(s, ",") {
+		if strings.TrimSpace(arg) == "" {
 			continue
 		}
-		if !chusme.ValidFingerprint(fp) {
-			return nil, usagef("%s: %s: %q is not a fingerprint (64 lowercase hex digits)", name, flagName, fp)
+		fp, err := e.resolveFingerprint(name+": "+flagName, arg)
+		if err != nil {
+			return nil, err
 		}
 		if slices.Contains(out, fp) {
 			return nil, usagef("%s: %s: %s is listed twice", name, flagName, fp)
@@ -180,7 +181,7 @@ func (e *env) ceremonyDKG(args []string) error {
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	parts, err := fingerprintList("ceremony dkg", "--participants", *partsFlag)
+	parts, err := e.fingerprintList("ceremony dkg", "--participants", *partsFlag)
 	if err != nil {
 		return err
 	}
@@ -311,7 +312,7 @@ func (e *env) ceremonySign(args []string) error {
 	if *msgFile == "" {
 		return usagef("ceremony sign: --message-file F is required")
 	}
-	signers, err := fingerprintList("ceremony sign", "--signers", *signersFlag)
+	signers, err := e.fingerprintList("ceremony sign", "--signers", *signersFlag)
 	if err != nil {
 		return err
 	}
@@ -406,11 +407,11 @@ func (e *env) approver(yes bool, expect []byte) client.Approver {
 		if yes {
 			return true, nil
 		}
-		w := e.stderr
+		w, names := e.stderr, e.contactNames()
 		fmt.Fprintf(w, "Signing request, ceremony %s\n", req.CeremonyID)
-		fmt.Fprintf(w, "  requester       %s\n", req.Requester)
+		fmt.Fprintf(w, "  requester       %s\n", names.label(req.Requester))
 		fmt.Fprintf(w, "  group key       %s\n", req.KeyID)
-		fmt.Fprintf(w, "  signers         %s\n", strings.Join(req.Signers, ", "))
+		fmt.Fprintf(w, "  signers         %s\n", names.labels(req.Signers))
 		fmt.Fprintf(w, "  message         %d bytes\n", len(req.Message))
 		fmt.Fprintf(w, "  message sha256  %x\n", req.MessageSHA256)
 		if len(req.Message) <= 256 && utf8.Valid(req.Message) {
@@ -486,13 +487,14 @@ func (e *env) ceremonyStatus(args []string) error {
 	return e.ceremonyCall("ceremony status", args, (*client.Client).Ceremony)
 }
 
-// ceremonyText prints a ceremony's state.
-func ceremonyText(w io.Writer, info chusme.CeremonyInfo) {
+// ceremonyText prints a ceremony's state, with the contact names of its
+// members.
+func ceremonyText(w io.Writer, info chusme.CeremonyInfo, names contactNames) {
 	fmt.Fprintf(w, "ceremony\t%s\n", info.ID)
 	fmt.Fprintf(w, "kind\t%s\n", info.Kind)
 	fmt.Fprintf(w, "status\t%s\n", info.Status)
 	fmt.Fprintf(w, "round\t%d of %d\n", info.Round, info.Rounds)
-	fmt.Fprintf(w, "creator\t%s\n", info.Creator)
+	fmt.Fprintf(w, "creator\t%s\n", names.label(info.Creator))
 	fmt.Fprintf(w, "threshold\t%d\n", info.Threshold)
 	if info.KeyID != "" {
 		fmt.Fprintf(w, "key\t%s\n", info.KeyID)
@@ -508,7 +510,7 @@ func ceremonyText(w io.Writer, info chusme.CeremonyInfo) {
 		if info.Status != chusme.CeremonyOpen {
 			mark = ""
 		}
-		fmt.Fprintf(w, "participant\t%s\t%s\n", fp, mark)
+		fmt.Fprintf(w, "participant\t%s\t%s\n", names.label(fp), mark)
 	}
 	if info.Status == chusme.CeremonyOpen {
 		fmt.Fprintf(w, "deadline\t%s\n", formatTime(info.Deadline))
@@ -516,7 +518,7 @@ func ceremonyText(w io.Writer, info chusme.CeremonyInfo) {
 	if f := info.Failure; f != nil {
 		fmt.Fprintf(w, "failure\t%s (%s)\n", f.Message, f.Reason)
 		if len(f.Culprits) > 0 {
-			fmt.Fprintf(w, "named\t%s\n", strings.Join(f.Culprits, ", "))
+			fmt.Fprintf(w, "named\t%s\n", names.labels(f.Culprits))
 		}
 	}
 	if r := info.Result; r != nil {
@@ -583,7 +585,7 @@ func (e *env) ceremonyCall(name string, args []string, call func(*client.Client,
 	if err != nil {
 		return err
 	}
-	return e.output(info, func(w io.Writer) { ceremonyText(w, info) })
+	return e.output(info, func(w io.Writer) { ceremonyText(w, info, e.contactNames()) })
 }
 
 // keysArgs parses the arguments of keys show and keys verify: n of them,
@@ -632,11 +634,12 @@ func (e *env) keysShow(args []string) error {
 		chusme.GroupKeyInfo
 		ShareFile string `json:"share_file,omitempty"`
 	}{gk, share}, func(w io.Writer) {
+		names := e.contactNames()
 		fmt.Fprintf(w, "key\t%s\n", gk.KeyID)
 		fmt.Fprintf(w, "public key\t%x\n", []byte(gk.PublicKey))
 		fmt.Fprintf(w, "threshold\t%d of %d\n", gk.Threshold, len(gk.Participants))
 		for _, fp := range gk.Participants {
-			fmt.Fprintf(w, "participant\t%s\t%x\n", fp, []byte(gk.VerifyingShares[fp]))
+			fmt.Fprintf(w, "participant\t%s\t%x\n", names.label(fp), []byte(gk.VerifyingShares[fp]))
 		}
 		fmt.Fprintf(w, "ceremony\t%s\n", gk.CeremonyID)
 		fmt.Fprintf(w, "created\t%s\n", formatTime(gk.CreatedAt))
@@ -704,6 +707,8 @@ type progressView struct {
 	me  string
 	tty bool
 
+	names contactNames // shown beside the fingerprints they name
+
 	mu       sync.Mutex
 	info     chusme.CeremonyInfo
 	shown    bool
@@ -714,7 +719,7 @@ type progressView struct {
 }
 
 func (e *env) newProgress(me string) *progressView {
-	v := &progressView{w: e.stderr, me: me}
+	v := &progressView{w: e.stderr, me: me, names: e.contactNames()}
 	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		v.tty = true
 	}
@@ -756,7 +761,7 @@ func (v *progressView) tick(stop <-chan struct{}, done chan<- struct{}) {
 
 // draw writes the current line; v.mu is held.
 func (v *progressView) draw() {
-	line := progressLine(v.info, v.me, time.Now())
+	line := progressLine(v.info, v.me, v.names, time.Now())
 	if v.tty {
 		if line != v.lastDraw {
 			fmt.Fprintf(v.w, "\r\033[K%s", line)
@@ -782,19 +787,24 @@ func (v *progressView) finish() {
 	}
 }
 
-// short abbreviates a fingerprint for the progress line.
-func short(fp, me string) string {
+// short abbreviates a fingerprint for the progress line, with its contact
+// name beside it.
+func short(fp, me string, names contactNames) string {
 	if fp == me {
 		return "you"
 	}
+	s := fp
 	if len(fp) > 12 {
-		return fp[:12]
+		s = fp[:12]
 	}
-	return fp
+	if name, ok := names[fp]; ok {
+		s += " (" + name + ")"
+	}
+	return s
 }
 
 // progressLine describes a ceremony's state in one line.
-func progressLine(info chusme.CeremonyInfo, me string, now time.Time) string {
+func progressLine(info chusme.CeremonyInfo, me string, names contactNames, now time.Time) string {
 	head := fmt.Sprintf("ceremony %s (%s)", info.ID, info.Kind)
 	if info.Status != chusme.CeremonyOpen {
 		s := fmt.Sprintf("%s: %s", head, info.Status)
@@ -806,9 +816,9 @@ func progressLine(info chusme.CeremonyInfo, me string, now time.Time) string {
 	var done, waiting []string
 	for _, fp := range info.Participants {
 		if slices.Contains(info.Submitted, fp) {
-			done = append(done, short(fp, me))
+			done = append(done, short(fp, me, names))
 		} else {
-			waiting = append(waiting, short(fp, me))
+			waiting = append(waiting, short(fp, me, names))
 		}
 	}
 	s := fmt.Sprintf("%s: round %d/%d, %d/%d submitted", head, info.Round, info.Rounds, len(done), len(info.Participants))

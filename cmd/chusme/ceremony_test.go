@@ -276,7 +276,7 @@ func TestCeremonyUsage(t *testing.T) {
 		{"ceremony", "dkg"},
 		{"ceremony", "dkg", "--threshold", "2"},
 		{"ceremony", "dkg", "--threshold", "1", "--participants", fp},
-		{"ceremony", "dkg", "--threshold", "2", "--participants", "nope"},
+		{"ceremony", "dkg", "--threshold", "2", "--participants", "no/pe"},
 		{"ceremony", "dkg", "--threshold", "2", "--participants", fp + "," + fp},
 		{"ceremony", "join"},
 		{"ceremony", "join", "not-an-id"},
@@ -301,15 +301,18 @@ func TestProgressLine(t *testing.T) {
 	me, other := strings.Repeat("1", 64), strings.Repeat("2", 64)
 	info := chusme.CeremonyInfo{ID: strings.Repeat("a", 32), Kind: chusme.KindDKG, Status: chusme.CeremonyOpen, Round: 2, Rounds: 3,
 		Participants: []string{me, other}, Submitted: []string{me}, Deadline: now.Add(90 * time.Second)}
-	line := progressLine(info, me, now)
+	line := progressLine(info, me, nil, now)
 	for _, want := range []string{"round 2/3", "1/2 submitted (you)", "waiting for 222222222222", "1m30s left"} {
 		if !strings.Contains(line, want) {
 			t.Fatalf("%q lacks %q", line, want)
 		}
 	}
+	if line := progressLine(info, me, contactNames{other: "bob"}, now); !strings.Contains(line, "waiting for 222222222222 (bob),") {
+		t.Fatalf("%q does not name bob", line)
+	}
 	info.Status = chusme.CeremonyFailed
 	info.Failure = &chusme.CeremonyFailure{Reason: chusme.FailDeadline, Message: "round 2 missed its deadline", Culprits: []string{other}}
-	if line := progressLine(info, me, now); !strings.Contains(line, "failed in round 2") || !strings.Contains(line, "deadline") {
+	if line := progressLine(info, me, nil, now); !strings.Contains(line, "failed in round 2") || !strings.Contains(line, "deadline") {
 		t.Fatalf("%q", line)
 	}
 }

@@ -240,14 +240,15 @@ func (e *env) adminBan(args []string) error {
 	if len(rest) != 1 {
 		return usagef("admin ban: give exactly one FINGERPRINT")
 	}
-	if !chusme.ValidFingerprint(rest[0]) {
-		return usagef("admin ban: %q is not a fingerprint (64 lowercase hex digits)", rest[0])
+	fp, err := e.resolveFingerprint("admin ban", rest[0])
+	if err != nil {
+		return err
 	}
 	c, err := e.client()
 	if err != nil {
 		return err
 	}
-	info, err := c.Ban(e.ctx, rest[0])
+	info, err := c.Ban(e.ctx, fp)
 	if err != nil {
 		return err
 	}

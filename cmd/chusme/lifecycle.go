@@ -335,9 +335,14 @@ func (e *env) backupRestore(args []string) error {
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if !chusme.ValidFingerprint(*fp) {
-		return usagef("backup restore: --fingerprint must be a fingerprint (64 lowercase hex digits)")
+	if *fp == "" {
+		return usagef("backup restore: --fingerprint FP is required")
 	}
+	resolved, err := e.resolveFingerprint("backup restore: --fingerprint", *fp)
+	if err != nil {
+		return err
+	}
+	*fp = resolved
 	path, err := e.keyPath()
 	if err != nil {
 		return err
@@ -506,8 +511,11 @@ func (e *env) identity(args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(rest) != 1 || !chusme.ValidFingerprint(rest[0]) {
-		return usagef("identity verify: give exactly one FINGERPRINT (64 lowercase hex digits)")
+	if len(rest) != 1 {
+		return usagef("identity verify: give exactly one FINGERPRINT")
+	}
+	if rest[0], err = e.resolveFingerprint("identity verify", rest[0]); err != nil {
+		return err
 	}
 	c, err := e.client()
 	if err != nil {

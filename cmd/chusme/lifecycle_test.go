@@ -190,5 +190,5 @@ func TestLifecycleCLI(t *testing.T) {
 	// TOTP off with a recovery code; then login needs no code.
 	user.ok("totp", "disable", "--code", codes[5])
 	user.ok("login")
-	user.fails(codeUsage, "identity", "verify", "nope")
+	user.fails(codeUsage, "identity", "verify", "no/pe")
 }

@@ -230,7 +230,7 @@ func TestUsage(t *testing.T) {
 	c.fails("usage", "frobnicate")
 	c.fails("usage", "admin")
 	c.fails("usage", "admin", "ban")
-	c.fails("usage", "admin", "ban", "not-a-fingerprint")
+	c.fails("usage", "admin", "ban", "not/a/fingerprint")
 	c.fails("usage", "whoami", "extra")
 	c.fails("usage", "login", "--no-such-flag")
 	c.fails("usage", "setup")

@@ -111,7 +111,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	e := &env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
 	err := e.dispatch(args)
 	if errors.Is(err, errHelp) {
-		fmt.Fprint(stdout, usage+lifecycleUsage+ceremonyUsage+watchUsage)
+		fmt.Fprint(stdout, usage+lifecycleUsage+ceremonyUsage+contactsUsage+watchUsage)
 		return nil
 	}
 	if err != nil {
@@ -171,6 +171,8 @@ func (e *env) dispatch(args []string) error {
 		return e.ceremony(args)
 	case "keys":
 		return e.keys(args)
+	case "contacts":
+		return e.contacts(args)
 	case "watch":
 		return e.watch(args)
 	case "admin":

@@ -29,6 +29,7 @@ const fingerprint = (pub) => sha256(pub).toString('hex');
 // §2 labels and the frame: label ‖ NUL ‖ (u32be length ‖ bytes)*.
 const L = {
   register: 'chusme/v1/register', login: 'chusme/v1/login', totpConfirm: 'chusme/v1/totp-confirm',
+  safetyNumber: 'chusme/v1/safety-number',
   rotate: 'chusme/v1/rotate', cancel: 'chusme/v1/rotate-cancel', genesis: 'chusme/v1/chain-genesis',
   entry: 'chusme/v1/chain-entry', pkg: 'chusme/v1/ceremony-package', share: 'chusme/v1/dkg-share',
   transcript: 'chusme/v1/dkg-transcript', totpSecret: 'chusme/v1/data/totp-secret',
@@ -46,6 +47,15 @@ const cancelMessage = (issuer, fp, seq, cancels, prev, dropped, restored, time) 
   frame(L.cancel, utf8(issuer), utf8(fp), u64(seq), prev, u64(cancels), dropped, restored, i64(time));
 const packageMessage = (cid, round, sender, recipient, payload) =>
   frame(L.pkg, utf8(cid), utf8(String(round)), utf8(sender), utf8(recipient), sha256(payload));
+
+// §6 safety numbers: SHA-256 over the label and the two fingerprints in
+// ascending order, as a big-endian integer mod 10^60, in 12 groups of 5.
+const safetyNumber = (a, b) => {
+  const [lo, hi] = [a, b].sort();
+  const message = frame(L.safetyNumber, utf8(lo), utf8(hi)), hash = sha256(message);
+  const digits = (BigInt('0x' + hash.toString('hex')) % 10n ** 60n).toString().padStart(60, '0');
+  return { message, hash, safety_number: digits.match(/.{5}/g).join(' ') };
+};
 
 // A message signed by the key of a seed: message, public key, signature.
 const signed = (msg, seed) => {
@@ -173,6 +183,11 @@ const dkgShareInfo = (cid, sender, recipient) => frame(L.share, utf8(cid), utf8(
 const build = {
   fingerprint: (i) => ({ fingerprint: fingerprint(hex(i.public_key)) }),
   group_key_id: (i) => ({ key_id: fingerprint(hex(i.public_key)) }),
+  safety_number: (i) => {
+    const ab = safetyNumber(i.fingerprint_a, i.fingerprint_b);
+    if (safetyNumber(i.fingerprint_b, i.fingerprint_a).safety_number !== ab.safety_number) throw new Error('the safety number depends on the order');
+    return ab;
+  },
   register_message: (i) => signed(registerMessage(i.issuer, Buffer.from(ed25519.getPublicKey(hex(i.seed)))), hex(i.seed)),
   login_message: (i) => signed(loginMessage(i.issuer, i.challenge_id, hex(i.nonce)), hex(i.seed)),
   totp_confirm_message: (i) => signed(totpConfirmMessage(i.issuer, i.fingerprint, hex(i.secret))),

@@ -1,0 +1,4 @@
+package chusme
+
+// SafetyNumberMessage exposes safetyNumberMessage to the golden vector test.
+var SafetyNumberMessage = safetyNumberMessage
