@@ -375,7 +375,9 @@ func (s *Service) decideRefresh(st chusme.RefreshState, next chusme.RefreshToken
 		p.UsedAt = now
 		next.Seq = p.Seq + 1
 		return chusme.RefreshUpdate{Session: &sess, Tokens: []chusme.RefreshToken{p}, New: &next}, nil
-	case p.Seq == latest.Seq-1 && !p.GraceUsed && !latest.Used() && now.Sub(p.UsedAt) <= s.cfg.RefreshGrace:
+	// A grace of 0 is none, also for a now read before the exchange that
+	// used p committed (now before p.UsedAt).
+	case s.cfg.RefreshGrace > 0 && p.Seq == latest.Seq-1 && !p.GraceUsed && !latest.Used() && now.Sub(p.UsedAt) <= s.cfg.RefreshGrace:
 		p.GraceUsed = true
 		latest.UsedAt = now
 		next.Seq = latest.Seq + 1

@@ -247,6 +247,20 @@ func TestRefreshWindows(t *testing.T) {
 			t.Fatalf("reuse events %d", f2.events.reuse)
 		}
 	})
+	t.Run("no_grace", func(t *testing.T) {
+		// Without a grace the previous token is reuse, even for a request
+		// whose clock was read before the exchange that used it committed:
+		// concurrent refreshes read the time before they queue for the
+		// writer (a flaky TestConcurrentRefresh/grace_0 found it).
+		f := newFixture(t, auth.Config{RefreshGrace: -1})
+		t0 := f.login(t)
+		if _, err := f.svc.Refresh(ctx, t0.RefreshToken); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(-time.Millisecond)
+		_, err := f.svc.Refresh(ctx, t0.RefreshToken)
+		wantCode(t, err, chusme.CodeRefreshReused)
+	})
 	t.Run("idle_timeout", func(t *testing.T) {
 		f := newFixture(t, auth.Config{SessionIdle: time.Hour})
 		tok := f.login(t)
