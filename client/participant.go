@@ -526,6 +526,13 @@ func (c *Client) RunSign(ctx context.Context, id string, key ed25519.PrivateKey,
 	if chusme.GroupKeyID(kp.VerifyingKey().Bytes()) != keyID {
 		return nil, fmt.Errorf("client: the key share is not a share of key %s", keyID)
 	}
+	ids, err := identifiers(info.Participants)
+	if err != nil {
+		return nil, err
+	}
+	if kp.Identifier() != ids[p.me] {
+		return nil, fmt.Errorf("client: the key share of key %s is not %s's", keyID, p.me)
+	}
 	msg := slices.Clone([]byte(info.Message))
 	req := SignRequest{CeremonyID: id, KeyID: keyID, Requester: info.Creator, Signers: slices.Clone(info.Participants),
 		Message: msg, MessageSHA256: sha256.Sum256(msg)}
@@ -535,10 +542,6 @@ func (c *Client) RunSign(ctx context.Context, id string, key ed25519.PrivateKey,
 	}
 	if !approved {
 		return nil, ErrNotApproved
-	}
-	ids, err := identifiers(info.Participants)
-	if err != nil {
-		return nil, err
 	}
 
 	nonces, com, err := frost.Commit(nil, kp)

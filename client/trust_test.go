@@ -15,6 +15,7 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/frost"
 	"github.com/chusme/chusme/internal/servertest"
 )
 
@@ -271,6 +272,163 @@ func TestDKGRefusesLyingServer(t *testing.T) {
 		}
 		if got, _, _ := pins.Load(ctx, s.URL, peer.fp); got.Seq != pinned.Seq {
 			t.Fatalf("the refused chain moved the pin to %+v", got)
+		}
+	})
+}
+
+// dkg2 makes a 2-of-2 group key of a and b, directly.
+func dkg2(t *testing.T, a, b party) (string, [2]*frost.KeyPackage) {
+	t.Helper()
+	ctx := t.Context()
+	info, err := a.c.StartDKG(ctx, 2, []string{a.fp, b.fp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res [2]*client.DKGResult
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i, p := range []party{a, b} {
+		wg.Go(func() { res[i], errs[i] = p.c.RunDKG(ctx, info.ID, p.key, nil) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { res[0].KeyPackage.Zero(); res[1].KeyPackage.Zero() })
+	return res[0].KeyID, [2]*frost.KeyPackage{res[0].KeyPackage, res[1].KeyPackage}
+}
+
+// signAttack runs a signing of message with keyID by victim (through the
+// proxy, lying with lie, with key share kp, told to sign for victimKeyID)
+// and peer (directly, share peerKP), started by the peer. It returns the victim's error, whether it was asked
+// to approve, and the round numbers of its submissions. The server never
+// holds a signature share of the victim's.
+func signAttack(t *testing.T, proxy *lyingProxy, victim, peer party, keyID, victimKeyID string, kp, peerKP *frost.KeyPackage, message []byte, lie func(id string) func(string, []byte) []byte) (error, bool, []string) {
+	t.Helper()
+	ctx := t.Context()
+	info, err := peer.c.StartSign(ctx, keyID, message, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes := func(context.Context, client.SignRequest) (bool, error) { return true, nil }
+	peerCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { peer.c.RunSign(peerCtx, info.ID, peer.key, keyID, peerKP, yes, nil) })
+	defer func() { stop(); wg.Wait() }()
+
+	proxy.posted("")
+	proxy.setLie(lie(info.ID))
+	asked := false
+	_, verr := victim.c.RunSign(ctx, info.ID, victim.key, victimKeyID, kp, func(context.Context, client.SignRequest) (bool, error) {
+		asked = true
+		return true, nil
+	}, nil)
+	proxy.setLie(nil)
+	if verr == nil {
+		t.Fatal("the victim signed")
+	}
+	var rounds []string
+	for _, r := range proxy.posted("/v1/ceremonies/" + info.ID + "/rounds/") {
+		rounds = append(rounds, r.path[strings.LastIndexByte(r.path, '/')+1:])
+	}
+	now, err := peer.c.Ceremony(ctx, info.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now.Round > 2 || now.Round == 2 && slices.Contains(now.Submitted, victim.fp) {
+		t.Errorf("the server holds the victim's signature share: round %d, submitted %v", now.Round, now.Submitted)
+	}
+	if _, err := peer.c.CancelCeremony(ctx, info.ID); err != nil {
+		t.Fatal(err)
+	}
+	return verr, asked, rounds
+}
+
+// ceremonyAnswers matches the answers that carry ceremony id's state: its
+// GET (and long-poll) and its submissions.
+func ceremonyAnswers(id string) func(string) bool {
+	base := "/v1/ceremonies/" + id
+	return func(p string) bool {
+		return p == base || strings.HasPrefix(p, base+"/rounds/") && !strings.HasSuffix(p, "/inbox")
+	}
+}
+
+// TestSignRefusesLyingServer: a signer checks what it signs against its own
+// key share and the message it approved. A proxy that alters the message in
+// the signing package, or names a key the share is not of, gets no
+// signature share; a share of another identity is refused before approval.
+func TestSignRefusesLyingServer(t *testing.T) {
+	ctx := t.Context()
+	s := servertest.Start(t, "--registration", "open")
+	victim, peer := register(t, s, true), register(t, s, false)
+	keyID, kps := dkg2(t, victim, peer)
+	proxy := newLyingProxy(t, s.URL)
+	v := viaProxy(t, s, proxy, victim, &client.MemoryPinStore{})
+	message := []byte("pay 5 EUR to Bob")
+
+	alter := func(id string) func(string, []byte) []byte {
+		return rewriteJSON(t, ceremonyAnswers(id), func(_ string, info *chusme.CeremonyInfo) {
+			if len(info.SigningPackage) == 0 {
+				return
+			}
+			var pkg frost.SigningPackage
+			if err := pkg.UnmarshalBinary(info.SigningPackage); err != nil {
+				t.Errorf("proxy: %v", err)
+				return
+			}
+			coms := map[frost.Identifier]*frost.SigningCommitments{}
+			for _, id := range pkg.Identifiers() {
+				coms[id], _ = pkg.Commitments(id)
+			}
+			forged, err := frost.NewSigningPackage(coms, []byte("pay 5000 EUR to Mallory"))
+			if err != nil {
+				t.Errorf("proxy: %v", err)
+				return
+			}
+			info.SigningPackage, _ = forged.MarshalBinary()
+		})
+	}
+	t.Run("altered_message_refused", func(t *testing.T) {
+		err, asked, rounds := signAttack(t, proxy, v, peer, keyID, keyID, kps[0], kps[1], message, alter)
+		if !errors.Is(err, client.ErrInconsistent) || !strings.Contains(err.Error(), "message") {
+			t.Fatalf("RunSign = %v, want ErrInconsistent about the message", err)
+		}
+		if !asked || !slices.Equal(rounds, []string{"1"}) {
+			t.Fatalf("asked %v, submitted rounds %v; want approval and the commitment only", asked, rounds)
+		}
+	})
+
+	other := chusme.GroupKeyID(genKey(t).Public().(ed25519.PublicKey))
+	foreign := func(id string) func(string, []byte) []byte {
+		return rewriteJSON(t, ceremonyAnswers(id), func(_ string, info *chusme.CeremonyInfo) { info.KeyID = other })
+	}
+	t.Run("foreign_key_refused", func(t *testing.T) {
+		for _, asKey := range []string{keyID, other} {
+			err, asked, rounds := signAttack(t, proxy, v, peer, keyID, asKey, kps[0], kps[1], message, foreign)
+			if err == nil || !strings.Contains(err.Error(), other) || asked || len(rounds) != 0 {
+				t.Fatalf("RunSign = %v (asked %v, submitted %v), want a refusal naming %s before approval", err, asked, rounds, other)
+			}
+		}
+	})
+	t.Run("share_of_another_identity_refused", func(t *testing.T) {
+		err, asked, rounds := signAttack(t, proxy, v, peer, keyID, keyID, kps[1], kps[1], message, func(string) func(string, []byte) []byte { return nil })
+		if err == nil || !strings.Contains(err.Error(), "is not "+v.fp+"'s") || asked || len(rounds) != 0 {
+			t.Fatalf("RunSign = %v (asked %v, submitted %v), want a refusal naming the victim before approval", err, asked, rounds)
+		}
+	})
+	t.Run("honest_proxy_signs", func(t *testing.T) {
+		info, err := peer.c.StartSign(ctx, keyID, message, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		yes := func(context.Context, client.SignRequest) (bool, error) { return true, nil }
+		var wg sync.WaitGroup
+		var peerErr error
+		wg.Go(func() { _, peerErr = peer.c.RunSign(ctx, info.ID, peer.key, keyID, kps[1], yes, nil) })
+		sig, err := v.c.RunSign(ctx, info.ID, v.key, keyID, kps[0], yes, nil)
+		wg.Wait()
+		if err != nil || peerErr != nil || !ed25519.Verify(kps[0].VerifyingKey().Ed25519(), message, sig) {
+			t.Fatalf("RunSign: victim %v, peer %v", err, peerErr)
 		}
 	})
 }
