@@ -103,11 +103,11 @@ var (
 )
 
 // dkgAttack runs a 2-of-2 DKG of victim, through the proxy lying with lie,
-// and peer, directly, and returns the victim's error. It checks what the
-// victim did: no round-2 submission of its reached the server, it sealed
-// no share, and the attacker's HPKE key opens none of what it sent. It
-// returns how many requests the victim submitted to the ceremony.
-func dkgAttack(t *testing.T, proxy *lyingProxy, victim, peer party, attacker hpke.PrivateKey, lie func(string, []byte) []byte) (error, int) {
+// and peer, directly. It checks what the victim did: no round-2 submission
+// of its reached the server, it sealed no share, and the attacker's HPKE
+// key opens none of what it sent. It returns how many requests the victim
+// submitted to the ceremony, and the victim's error.
+func dkgAttack(t *testing.T, proxy *lyingProxy, victim, peer party, attacker hpke.PrivateKey, lie func(string, []byte) []byte) (int, error) {
 	t.Helper()
 	ctx := t.Context()
 	info, err := peer.c.StartDKG(ctx, 2, []string{victim.fp, peer.fp})
@@ -153,7 +153,7 @@ func dkgAttack(t *testing.T, proxy *lyingProxy, victim, peer party, attacker hpk
 	if _, err := peer.c.CancelCeremony(ctx, info.ID); err != nil {
 		t.Fatal(err)
 	}
-	return verr, len(sent)
+	return len(sent), verr
 }
 
 // wantPeerKeyError checks that err refuses fp's key as a *PeerKeyError.
@@ -209,7 +209,7 @@ func TestDKGRefusesLyingServer(t *testing.T) {
 		res.KeyPackage.Zero()
 	})
 	t.Run("substituted_identity_key_refused", func(t *testing.T) {
-		err, sent := dkgAttack(t, proxy, fresh(), peer, attackerHPKE, lies(answerKey(t, peer.fp, attackerPub), swapHPKE(t, peer.fp, hk, attacker.key)))
+		sent, err := dkgAttack(t, proxy, fresh(), peer, attackerHPKE, lies(answerKey(t, peer.fp, attackerPub), swapHPKE(t, peer.fp, hk, attacker.key)))
 		if !errors.Is(err, client.ErrTampered) || !strings.Contains(err.Error(), peer.fp) {
 			t.Fatalf("RunDKG = %v, want ErrTampered naming %s", err, peer.fp)
 		}
@@ -230,7 +230,7 @@ func TestDKGRefusesLyingServer(t *testing.T) {
 		},
 	} {
 		t.Run(name+"_refused", func(t *testing.T) {
-			err, sent := dkgAttack(t, proxy, fresh(), peer, attackerHPKE,
+			sent, err := dkgAttack(t, proxy, fresh(), peer, attackerHPKE,
 				lies(answerKey(t, peer.fp, attackerPub), answerChain(t, peer.fp, forge), swapHPKE(t, peer.fp, hk, attacker.key)))
 			wantPeerKeyError(t, err, peer.fp, "does not verify")
 			if chusme.ErrorCode(err) != chusme.CodeChainConflict {
@@ -263,7 +263,7 @@ func TestDKGRefusesLyingServer(t *testing.T) {
 			t.Fatalf("pinned %+v, %v; want seq 1", got, ok)
 		}
 		rollBack := func(ch *chusme.ChainResponse) { ch.Entries = ch.Entries[:1] }
-		err, sent := dkgAttack(t, proxy, viaProxy(t, s, proxy, victim, pins), peer, attackerHPKE,
+		sent, err := dkgAttack(t, proxy, viaProxy(t, s, proxy, victim, pins), peer, attackerHPKE,
 			lies(answerKey(t, peer.fp, oldKey.Public().(ed25519.PublicKey)), answerChain(t, peer.fp, rollBack), swapHPKE(t, peer.fp, hk, oldKey)))
 		rolledBack := chusme.ChainResponse{Entries: ch.Entries[:1]}.Head()
 		wantPeerKeyError(t, err, peer.fp, "rolled back", pinned.String(), rolledBack.String())
@@ -300,10 +300,10 @@ func dkg2(t *testing.T, a, b party) (string, [2]*frost.KeyPackage) {
 
 // signAttack runs a signing of message with keyID by victim (through the
 // proxy, lying with lie, with key share kp, told to sign for victimKeyID)
-// and peer (directly, share peerKP), started by the peer. It returns the victim's error, whether it was asked
-// to approve, and the round numbers of its submissions. The server never
-// holds a signature share of the victim's.
-func signAttack(t *testing.T, proxy *lyingProxy, victim, peer party, keyID, victimKeyID string, kp, peerKP *frost.KeyPackage, message []byte, lie func(id string) func(string, []byte) []byte) (error, bool, []string) {
+// and peer (directly, share peerKP), started by the peer. It checks that
+// the server holds no signature share of the victim's and returns whether
+// the victim was asked to approve, the rounds it submitted and its error.
+func signAttack(t *testing.T, proxy *lyingProxy, victim, peer party, keyID, victimKeyID string, kp, peerKP *frost.KeyPackage, message []byte, lie func(id string) func(string, []byte) []byte) (bool, []string, error) {
 	t.Helper()
 	ctx := t.Context()
 	info, err := peer.c.StartSign(ctx, keyID, message, nil)
@@ -341,7 +341,7 @@ func signAttack(t *testing.T, proxy *lyingProxy, victim, peer party, keyID, vict
 	if _, err := peer.c.CancelCeremony(ctx, info.ID); err != nil {
 		t.Fatal(err)
 	}
-	return verr, asked, rounds
+	return asked, rounds, verr
 }
 
 // ceremonyAnswers matches the answers that carry ceremony id's state: its
@@ -389,7 +389,7 @@ func TestSignRefusesLyingServer(t *testing.T) {
 		})
 	}
 	t.Run("altered_message_refused", func(t *testing.T) {
-		err, asked, rounds := signAttack(t, proxy, v, peer, keyID, keyID, kps[0], kps[1], message, alter)
+		asked, rounds, err := signAttack(t, proxy, v, peer, keyID, keyID, kps[0], kps[1], message, alter)
 		if !errors.Is(err, client.ErrInconsistent) || !strings.Contains(err.Error(), "message") {
 			t.Fatalf("RunSign = %v, want ErrInconsistent about the message", err)
 		}
@@ -404,14 +404,14 @@ func TestSignRefusesLyingServer(t *testing.T) {
 	}
 	t.Run("foreign_key_refused", func(t *testing.T) {
 		for _, asKey := range []string{keyID, other} {
-			err, asked, rounds := signAttack(t, proxy, v, peer, keyID, asKey, kps[0], kps[1], message, foreign)
+			asked, rounds, err := signAttack(t, proxy, v, peer, keyID, asKey, kps[0], kps[1], message, foreign)
 			if err == nil || !strings.Contains(err.Error(), other) || asked || len(rounds) != 0 {
 				t.Fatalf("RunSign = %v (asked %v, submitted %v), want a refusal naming %s before approval", err, asked, rounds, other)
 			}
 		}
 	})
 	t.Run("share_of_another_identity_refused", func(t *testing.T) {
-		err, asked, rounds := signAttack(t, proxy, v, peer, keyID, keyID, kps[1], kps[1], message, func(string) func(string, []byte) []byte { return nil })
+		asked, rounds, err := signAttack(t, proxy, v, peer, keyID, keyID, kps[1], kps[1], message, func(string) func(string, []byte) []byte { return nil })
 		if err == nil || !strings.Contains(err.Error(), "is not "+v.fp+"'s") || asked || len(rounds) != 0 {
 			t.Fatalf("RunSign = %v (asked %v, submitted %v), want a refusal naming the victim before approval", err, asked, rounds)
 		}
