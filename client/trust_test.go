@@ -273,6 +273,20 @@ func TestDKGRefusesLyingServer(t *testing.T) {
 		if got, _, _ := pins.Load(ctx, s.URL, peer.fp); got.Seq != pinned.Seq {
 			t.Fatalf("the refused chain moved the pin to %+v", got)
 		}
+
+		// A driver refuses to sign with a key that is not its chain's head.
+		info, err := peer.c.StartDKG(ctx, 2, []string{victim.fp, peer.fp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = peer.c.RunDKG(ctx, info.ID, oldKey, nil)
+		wantPeerKeyError(t, err, peer.fp, "not the identity's current key", pinned.String())
+		if now, err := peer.c.Ceremony(ctx, info.ID); err != nil || len(now.Submitted) != 0 {
+			t.Fatalf("Ceremony = %+v, %v; want no submission", now, err)
+		}
+		if _, err := peer.c.CancelCeremony(ctx, info.ID); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
 
