@@ -85,14 +85,14 @@ func (p *lyingProxy) setLie(lie func(path string, body []byte) []byte) {
 	p.lie = lie
 }
 
-// posted returns the POST requests sent through the proxy whose path
-// contains part, and forgets every request recorded.
-func (p *lyingProxy) posted(part string) []sentRequest {
+// requests returns the requests with method sent through the proxy whose
+// path contains part, and forgets every request recorded.
+func (p *lyingProxy) requests(method, part string) []sentRequest {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []sentRequest
 	for _, r := range p.sent {
-		if r.method == http.MethodPost && strings.Contains(r.path, part) {
+		if r.method == method && strings.Contains(r.path, part) {
 			out = append(out, r)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"crypto/hpke"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -119,14 +120,14 @@ func dkgAttack(t *testing.T, proxy *lyingProxy, victim, peer party, attacker hpk
 	wg.Go(func() { peer.c.RunDKG(peerCtx, info.ID, peer.key, nil) })
 	defer func() { stop(); wg.Wait() }()
 
-	proxy.posted("") // forget what went before
+	proxy.requests("", "") // forget what went before
 	proxy.setLie(lie)
 	_, verr := victim.c.RunDKG(ctx, info.ID, victim.key, nil)
 	proxy.setLie(nil)
 	if verr == nil {
 		t.Fatal("the victim completed the DKG")
 	}
-	sent := proxy.posted("/v1/ceremonies/" + info.ID + "/rounds/")
+	sent := proxy.requests(http.MethodPost, "/v1/ceremonies/"+info.ID+"/rounds/")
 	now, err := peer.c.Ceremony(ctx, info.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -330,7 +331,7 @@ func signAttack(t *testing.T, proxy *lyingProxy, victim, peer party, keyID, vict
 	wg.Go(func() { peer.c.RunSign(peerCtx, info.ID, peer.key, keyID, peerKP, yes, nil) })
 	defer func() { stop(); wg.Wait() }()
 
-	proxy.posted("")
+	proxy.requests("", "")
 	proxy.setLie(lie(info.ID))
 	asked := false
 	_, verr := victim.c.RunSign(ctx, info.ID, victim.key, victimKeyID, kp, func(context.Context, client.SignRequest) (bool, error) {
@@ -342,7 +343,7 @@ func signAttack(t *testing.T, proxy *lyingProxy, victim, peer party, keyID, vict
 		t.Fatal("the victim signed")
 	}
 	var rounds []string
-	for _, r := range proxy.posted("/v1/ceremonies/" + info.ID + "/rounds/") {
+	for _, r := range proxy.requests(http.MethodPost, "/v1/ceremonies/"+info.ID+"/rounds/") {
 		rounds = append(rounds, r.path[strings.LastIndexByte(r.path, '/')+1:])
 	}
 	now, err := peer.c.Ceremony(ctx, info.ID)
@@ -445,4 +446,45 @@ func TestSignRefusesLyingServer(t *testing.T) {
 			t.Fatalf("RunSign: victim %v, peer %v", err, peerErr)
 		}
 	})
+}
+
+// TestPeerKeyCache: back-to-back ceremonies among the same identities fetch
+// each chain once; after a peer rotates, the package signed with its new
+// key fails under the cached one, and the driver fetches that chain once
+// more and goes on.
+func TestPeerKeyCache(t *testing.T) {
+	ctx := t.Context()
+	s := servertest.Start(t, "--registration", "open")
+	victim, peer := register(t, s, true), register(t, s, false)
+	proxy := newLyingProxy(t, s.URL)
+	v := viaProxy(t, s, proxy, victim, &client.MemoryPinStore{})
+	chains := func() []string {
+		var fps []string
+		for _, r := range proxy.requests(http.MethodGet, "/chain") {
+			fps = append(fps, strings.Split(r.path, "/")[3])
+		}
+		slices.Sort(fps)
+		return fps
+	}
+	both := []string{victim.fp, peer.fp}
+	slices.Sort(both)
+	proxy.requests("", "")
+	for i, want := range [][]string{both, nil} {
+		dkg2(t, peer, v)
+		if got := chains(); !slices.Equal(got, want) {
+			t.Fatalf("DKG %d fetched the chains of %v, want %v", i, got, want)
+		}
+	}
+	newKey := genKey(t)
+	if _, err := peer.c.Rotate(ctx, peer.fp, peer.key, newKey); err != nil {
+		t.Fatal(err)
+	}
+	peer.key = newKey
+	if _, err := peer.c.Login(ctx, newKey, client.LoginFingerprint(peer.fp)); err != nil {
+		t.Fatal(err)
+	}
+	dkg2(t, peer, v)
+	if got := chains(); !slices.Equal(got, []string{peer.fp}) {
+		t.Fatalf("after the peer's rotation, DKG fetched the chains of %v, want the peer's only", got)
+	}
 }
