@@ -63,6 +63,31 @@ func ExampleNewFileTokenStore() {
 	}
 }
 
+// Pin the chain heads the client verifies in a file, so that a later
+// process refuses a chain the server rolled back or forked.
+func ExampleNewFilePinStore() {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		log.Fatal(err)
+	}
+	pins := client.NewFilePinStore(filepath.Join(dir, "chusme", "pins.json"))
+	c, err := client.New("https://id.example.com", client.WithPinStore(pins))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fp := "5c1f0a7b9e3d2c4f6a8b0d1e3f5a7c9b1d3e5f7a9c0b2d4e6f8a1c3e5b7d9f0a"
+	_, key, err := c.VerifiedChain(context.Background(), fp)
+	var refused *client.PeerKeyError
+	switch {
+	case errors.As(err, &refused):
+		fmt.Println("do not trust", refused.Fingerprint+":", refused.Reason)
+	case err != nil:
+		log.Fatal(err)
+	default:
+		fmt.Printf("current key of %s: %x\n", fp, key)
+	}
+}
+
 // Reach the server through one URL while signing for its public issuer.
 func ExampleWithIssuer() {
 	c, err := client.New("http://10.0.0.5:1984", client.WithIssuer("https://id.example.com"))

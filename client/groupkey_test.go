@@ -3,14 +3,7 @@ package client_test
 import (
 	"bytes"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -64,32 +57,8 @@ func TestGroupKeyRefusesLyingServer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The proxy applies lie (if set) to every group key it relays.
-	var mu sync.Mutex
-	var lie func(*chusme.GroupKeyInfo)
-	target, _ := url.Parse(s.URL)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.ModifyResponse = func(r *http.Response) error {
-		mu.Lock()
-		f := lie
-		mu.Unlock()
-		if f == nil || r.StatusCode != http.StatusOK || !strings.HasPrefix(r.Request.URL.Path, "/v1/keys/") {
-			return nil
-		}
-		var k chusme.GroupKeyInfo
-		if err := json.NewDecoder(r.Body).Decode(&k); err != nil {
-			return err
-		}
-		r.Body.Close()
-		f(&k)
-		b, _ := json.Marshal(k)
-		r.Body = io.NopCloser(bytes.NewReader(b))
-		r.ContentLength = int64(len(b))
-		r.Header.Set("Content-Length", strconv.Itoa(len(b)))
-		return nil
-	}
-	proxy := httptest.NewServer(rp)
-	defer proxy.Close()
+	// The proxy rewrites every group key it relays.
+	proxy := newLyingProxy(t, s.URL)
 	viaProxy := newClient(t, proxy.URL, client.WithIssuer(s.URL))
 	if _, err := viaProxy.Login(ctx, userKey); err != nil {
 		t.Fatal(err)
@@ -120,10 +89,8 @@ func TestGroupKeyRefusesLyingServer(t *testing.T) {
 		"truncated_package":       func(k *chusme.GroupKeyInfo) { k.PublicKeyPackage = k.PublicKeyPackage[:len(k.PublicKeyPackage)-1] },
 	} {
 		t.Run(name+"_refused", func(t *testing.T) {
-			mu.Lock()
-			lie = f
-			mu.Unlock()
-			defer func() { mu.Lock(); lie = nil; mu.Unlock() }()
+			proxy.setLie(rewriteJSON(t, func(p string) bool { return strings.HasPrefix(p, "/v1/keys/") }, func(_ string, k *chusme.GroupKeyInfo) { f(k) }))
+			defer proxy.setLie(nil)
 			got, err := viaProxy.GroupKey(ctx, keyID)
 			if !errors.Is(err, client.ErrWrongGroupKey) || !strings.Contains(err.Error(), keyID) {
 				t.Fatalf("GroupKey = %v, want ErrWrongGroupKey naming %s", err, keyID)

@@ -62,20 +62,8 @@ func wsParticipants(t *testing.T, s *servertest.Server, n int) []*wsParticipant 
 	ctx := t.Context()
 	var out []*wsParticipant
 	for i := range n {
-		p := &wsParticipant{key: genKey(t), c: newClient(t, s.URL, client.WithTokenStore(&client.MemoryTokenStore{}))}
-		p.fp = chusme.Fingerprint(p.key.Public().(ed25519.PublicKey))
-		var err error
-		if i == 0 {
-			_, err = p.c.Setup(ctx, s.SetupToken(t), p.key)
-		} else {
-			_, err = p.c.Register(ctx, p.key, "")
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := p.c.Login(ctx, p.key); err != nil {
-			t.Fatal(err)
-		}
+		r := register(t, s, i == 0)
+		p := &wsParticipant{fp: r.fp, key: r.key, c: r.c}
 		ch, onState := states()
 		rt := p.c.Realtime(ctx, client.RealtimeOptions{CeremonyAPI: true, OnState: onState})
 		t.Cleanup(rt.Close)
