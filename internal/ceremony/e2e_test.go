@@ -23,7 +23,7 @@ func TestDKGThenThreeSignings(t *testing.T) {
 			t.Fatalf("member %d computed key %s, member 0 %s", i, r.KeyID, res[0].KeyID)
 		}
 	}
-	gk, err := ms[4].c.GroupKey(t.Context(), res[0].KeyID)
+	gk, err := ms[4].Client.GroupKey(t.Context(), res[0].KeyID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestDKGThenThreeSignings(t *testing.T) {
 		t.Fatalf("group key %+v", gk)
 	}
 	for i, m := range ms {
-		if !bytes.Equal(gk.VerifyingShares[m.fp], res[i].KeyPackage.VerifyingShare().Bytes()) {
+		if !bytes.Equal(gk.VerifyingShares[m.Fingerprint], res[i].KeyPackage.VerifyingShare().Bytes()) {
 			t.Fatalf("member %d: published verifying share differs", i)
 		}
 	}

@@ -130,7 +130,7 @@ func TestNodeFROSTOverWebSocket(t *testing.T) {
 	// The server stored the key Node computed, and the signature is plain
 	// Ed25519 under it.
 	ctx := t.Context()
-	gk, err := p.members[1].c.GroupKey(ctx, res.KeyID)
+	gk, err := p.members[1].Client.GroupKey(ctx, res.KeyID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,11 +142,11 @@ func TestNodeFROSTOverWebSocket(t *testing.T) {
 	if err != nil || !ed25519.Verify(ed25519.PublicKey(gk.PublicKey), []byte(in.Message), sig) {
 		t.Fatalf("signature %s does not verify under the group key (%v)", res.Signature, err)
 	}
-	dkg, err := p.members[0].c.Ceremony(ctx, res.DKGCeremony)
+	dkg, err := p.members[0].Client.Ceremony(ctx, res.DKGCeremony)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sign, err := p.members[0].c.Ceremony(ctx, res.SignCeremony)
+	sign, err := p.members[0].Client.Ceremony(ctx, res.SignCeremony)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,10 +173,10 @@ func nodeInputFor(t *testing.T, p *party, message string) nodeInput {
 	in := nodeInput{WSURL: "ws" + strings.TrimPrefix(p.srv.URL, "http") + "/v1/ws", Message: message}
 	for _, m := range p.members {
 		in.Participants = append(in.Participants, nodeParticipant{
-			Fingerprint: m.fp,
-			PublicKey:   hex.EncodeToString(m.key.Public().(ed25519.PublicKey)),
-			Seed:        hex.EncodeToString(m.key.Seed()),
-			AccessToken: m.token(t),
+			Fingerprint: m.Fingerprint,
+			PublicKey:   hex.EncodeToString(m.Key.Public().(ed25519.PublicKey)),
+			Seed:        hex.EncodeToString(m.Key.Seed()),
+			AccessToken: m.Access(t),
 		})
 	}
 	return in
@@ -204,7 +204,7 @@ func TestNodeFROSTRefusesBadInput(t *testing.T) {
 				!bytes.HasPrefix(stderr, []byte("frost_ws: ")) || !bytes.Contains(stderr, []byte(tc.want)) {
 				t.Fatalf("node: %v, stdout %q, stderr %q; want exit 1 and %q", err, out, stderr, tc.want)
 			}
-			list, err := p.members[0].c.Ceremonies(t.Context(), "")
+			list, err := p.members[0].Client.Ceremonies(t.Context(), "")
 			if err != nil || len(list) != 0 {
 				t.Fatalf("ceremonies after a refused run: %+v, %v", list, err)
 			}
@@ -253,7 +253,7 @@ func TestNodeFROSTCatchesATamperingServer(t *testing.T) {
 				t.Fatalf("node: %v, stdout %q, stderr %q; want a failure saying %q", err, out, stderr, tc.want)
 			}
 			t.Logf("node: %s%s", out, stderr)
-			list, err := p.members[0].c.Ceremonies(t.Context(), chusme.CeremonyCompleted)
+			list, err := p.members[0].Client.Ceremonies(t.Context(), chusme.CeremonyCompleted)
 			if err != nil || len(list) != tc.wantCompleted {
 				t.Fatalf("completed ceremonies: %+v, %v; want %d", list, err, tc.wantCompleted)
 			}

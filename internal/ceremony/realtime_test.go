@@ -24,7 +24,7 @@ func TestDKGAndSigningDrivenByPushedEvents(t *testing.T) {
 	for i, m := range ms {
 		up := make(chan struct{}, 1)
 		events[i] = make(chan chusme.CeremonyInfo, 64)
-		rt := m.c.Realtime(ctx, client.RealtimeOptions{
+		rt := m.Client.Realtime(ctx, client.RealtimeOptions{
 			OnState: func(connected bool, _ error) {
 				if connected {
 					select {
@@ -54,7 +54,7 @@ func TestDKGAndSigningDrivenByPushedEvents(t *testing.T) {
 	if n := strings.Count(p.srv.Logs(), `"route":"GET /v1/ceremonies/{id}/rounds/{n}/inbox"`) - inboxes; n != 0 {
 		t.Errorf("the signers fetched %d inboxes, want 0 (round 1's is pushed)", n)
 	}
-	gk, err := ms[1].c.GroupKey(t.Context(), res[0].KeyID)
+	gk, err := ms[1].Client.GroupKey(t.Context(), res[0].KeyID)
 	if err != nil {
 		t.Fatal(err)
 	}
