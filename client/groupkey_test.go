@@ -19,6 +19,7 @@ import (
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/internal/servertest"
+	"github.com/chusme/chusme/internal/testkit"
 )
 
 // TestGroupKeyRefusesLyingServer: a proxy in front of the real server
@@ -27,19 +28,20 @@ import (
 func TestGroupKeyRefusesLyingServer(t *testing.T) {
 	ctx := t.Context()
 	s := servertest.Start(t)
-	admin, user, _, userKey := adminAndUser(t, ctx, s)
+	ids := s.SetUp(t)
+	admin, user, userKey := ids.Admin, ids.User, ids.UserKey
 	inv, err := admin.CreateInvite(ctx, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, otherKey := newClient(t, s.URL), genKey(t)
+	other, otherKey := newClient(t, s.URL), testkit.NewKey(t)
 	if _, err := other.Register(ctx, otherKey, inv.Invite); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := other.Login(ctx, otherKey); err != nil {
 		t.Fatal(err)
 	}
-	fps := []string{chusme.Fingerprint(userKey.Public().(ed25519.PublicKey)), chusme.Fingerprint(otherKey.Public().(ed25519.PublicKey))}
+	fps := []string{testkit.Fingerprint(userKey), testkit.Fingerprint(otherKey)}
 	info, err := user.StartDKG(ctx, 2, fps)
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +106,7 @@ func TestGroupKeyRefusesLyingServer(t *testing.T) {
 			t.Fatalf("GroupKey through the proxy = %+v, want %+v", got, honest)
 		}
 	})
-	otherPub := genKey(t).Public().(ed25519.PublicKey)
+	otherPub := testkit.NewKey(t).Public().(ed25519.PublicKey)
 	for name, f := range map[string]func(*chusme.GroupKeyInfo){
 		"another_public_key": func(k *chusme.GroupKeyInfo) { k.PublicKey = chusme.Bytes(otherPub) },
 		"another_key_entirely": func(k *chusme.GroupKeyInfo) {

@@ -49,40 +49,18 @@ func serverCount(t *testing.T, s *servertest.Server, name, label, part string) i
 	return n
 }
 
-// wsParticipant is a logged-in identity whose ceremony requests go over
-// its realtime connection.
-type wsParticipant struct {
-	fp  string
-	key ed25519.PrivateKey
-	c   *client.Client
-}
-
-func wsParticipants(t *testing.T, s *servertest.Server, n int) []*wsParticipant {
+// wsParticipants are s's members (see servertest.Server.Members), each
+// with a realtime connection carrying its ceremony requests.
+func wsParticipants(t *testing.T, s *servertest.Server, n int) []*servertest.Member {
 	t.Helper()
-	ctx := t.Context()
-	var out []*wsParticipant
-	for i := range n {
-		p := &wsParticipant{key: genKey(t), c: newClient(t, s.URL, client.WithTokenStore(&client.MemoryTokenStore{}))}
-		p.fp = chusme.Fingerprint(p.key.Public().(ed25519.PublicKey))
-		var err error
-		if i == 0 {
-			_, err = p.c.Setup(ctx, s.SetupToken(t), p.key)
-		} else {
-			_, err = p.c.Register(ctx, p.key, "")
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := p.c.Login(ctx, p.key); err != nil {
-			t.Fatal(err)
-		}
+	ms := s.Members(t, n)
+	for _, m := range ms {
 		ch, onState := states()
-		rt := p.c.Realtime(ctx, client.RealtimeOptions{CeremonyAPI: true, OnState: onState})
+		rt := m.Client.Realtime(t.Context(), client.RealtimeOptions{CeremonyAPI: true, OnState: onState})
 		t.Cleanup(rt.Close)
 		want(t, ch, true)
-		out = append(out, p)
 	}
-	return out
+	return ms
 }
 
 // A 2-of-2 DKG and a signing run with every ceremony request on the
@@ -93,11 +71,11 @@ func TestCeremoniesOverWebSocketOnly(t *testing.T) {
 	ctx := t.Context()
 	s := servertest.Start(t, "--registration", "open")
 	ps := wsParticipants(t, s, 2)
-	fps := []string{ps[0].fp, ps[1].fp}
+	fps := []string{ps[0].Fingerprint, ps[1].Fingerprint}
 	httpBefore := serverCount(t, s, "chusme_http_requests_total", "route", "/v1/ceremonies")
 	wsBefore := serverCount(t, s, "chusme_ws_messages_total", "kind", "ceremony_submit")
 
-	info, err := ps[0].c.StartDKG(ctx, 2, fps)
+	info, err := ps[0].Client.StartDKG(ctx, 2, fps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +83,7 @@ func TestCeremoniesOverWebSocketOnly(t *testing.T) {
 	errs := make([]error, 2)
 	var wg sync.WaitGroup
 	for i, p := range ps {
-		wg.Go(func() { res[i], errs[i] = p.c.RunDKG(ctx, info.ID, p.key, nil) })
+		wg.Go(func() { res[i], errs[i] = p.Client.RunDKG(ctx, info.ID, p.Key, nil) })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -116,7 +94,7 @@ func TestCeremoniesOverWebSocketOnly(t *testing.T) {
 	}
 
 	msg := []byte("pay 5 EUR to Bob, over the WebSocket")
-	sinfo, err := ps[1].c.StartSign(ctx, res[0].KeyID, msg, nil)
+	sinfo, err := ps[1].Client.StartSign(ctx, res[0].KeyID, msg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +102,7 @@ func TestCeremoniesOverWebSocketOnly(t *testing.T) {
 	approve := func(context.Context, client.SignRequest) (bool, error) { return true, nil }
 	for i, p := range ps {
 		wg.Go(func() {
-			sigs[i], errs[i] = p.c.RunSign(ctx, sinfo.ID, p.key, res[i].KeyID, res[i].KeyPackage, approve, nil)
+			sigs[i], errs[i] = p.Client.RunSign(ctx, sinfo.ID, p.Key, res[i].KeyID, res[i].KeyPackage, approve, nil)
 		})
 	}
 	wg.Wait()
@@ -133,7 +111,7 @@ func TestCeremoniesOverWebSocketOnly(t *testing.T) {
 			t.Fatalf("participant %d: RunSign: %v", i, err)
 		}
 	}
-	gk, err := ps[0].c.GroupKey(ctx, res[0].KeyID)
+	gk, err := ps[0].Client.GroupKey(ctx, res[0].KeyID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,14 +120,14 @@ func TestCeremoniesOverWebSocketOnly(t *testing.T) {
 	}
 
 	// Cancel and list go over the WebSocket too.
-	open, err := ps[0].c.StartSign(ctx, res[0].KeyID, []byte("never mind"), nil)
+	open, err := ps[0].Client.StartSign(ctx, res[0].KeyID, []byte("never mind"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := ps[0].c.CancelCeremony(ctx, open.ID); err != nil || got.Status != chusme.CeremonyCancelled {
+	if got, err := ps[0].Client.CancelCeremony(ctx, open.ID); err != nil || got.Status != chusme.CeremonyCancelled {
 		t.Fatalf("CancelCeremony: %v, %v", got.Status, err)
 	}
-	list, err := ps[1].c.Ceremonies(ctx, "")
+	list, err := ps[1].Client.Ceremonies(ctx, "")
 	if err != nil || len(list) != 3 || list[0].ID != open.ID || list[0].Status != chusme.CeremonyCancelled ||
 		list[1].ID != sinfo.ID || list[1].Status != chusme.CeremonyCompleted {
 		t.Fatalf("Ceremonies: %d ceremonies, %v", len(list), err)
