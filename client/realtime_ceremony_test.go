@@ -2,12 +2,10 @@ package client_test
 
 import (
 	"bufio"
-	"context"
 	"crypto/ed25519"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/chusme/chusme"
@@ -71,52 +69,18 @@ func TestCeremoniesOverWebSocketOnly(t *testing.T) {
 	ctx := t.Context()
 	s := servertest.Start(t, "--registration", "open")
 	ps := wsParticipants(t, s, 2)
-	fps := []string{ps[0].Fingerprint, ps[1].Fingerprint}
 	httpBefore := serverCount(t, s, "chusme_http_requests_total", "route", "/v1/ceremonies")
 	wsBefore := serverCount(t, s, "chusme_ws_messages_total", "kind", "ceremony_submit")
 
-	info, err := ps[0].Client.StartDKG(ctx, 2, fps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := make([]*client.DKGResult, 2)
-	errs := make([]error, 2)
-	var wg sync.WaitGroup
-	for i, p := range ps {
-		wg.Go(func() { res[i], errs[i] = p.Client.RunDKG(ctx, info.ID, p.Key, nil) })
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("participant %d: RunDKG: %v", i, err)
-		}
-		defer res[i].KeyPackage.Zero()
-	}
-
+	res := servertest.DKG(t, ps, 2)
 	msg := []byte("pay 5 EUR to Bob, over the WebSocket")
-	sinfo, err := ps[1].Client.StartSign(ctx, res[0].KeyID, msg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sigs := make([][]byte, 2)
-	approve := func(context.Context, client.SignRequest) (bool, error) { return true, nil }
-	for i, p := range ps {
-		wg.Go(func() {
-			sigs[i], errs[i] = p.Client.RunSign(ctx, sinfo.ID, p.Key, res[i].KeyID, res[i].KeyPackage, approve, nil)
-		})
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("participant %d: RunSign: %v", i, err)
-		}
-	}
+	sig, sinfo := servertest.Sign(t, ps[1], ps, res, nil, msg)
 	gk, err := ps[0].Client.GroupKey(ctx, res[0].KeyID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !ed25519.Verify(ed25519.PublicKey(gk.PublicKey), msg, sigs[0]) || string(sigs[0]) != string(sigs[1]) {
-		t.Fatal("the signature does not verify under the group key (or the signers got different ones)")
+	if !ed25519.Verify(ed25519.PublicKey(gk.PublicKey), msg, sig) {
+		t.Fatal("the signature does not verify under the group key")
 	}
 
 	// Cancel and list go over the WebSocket too.

@@ -150,7 +150,7 @@ func TestDeadlineFailsNamingNonSubmitters(t *testing.T) {
 func TestBadSignatureShareFailsNamingSigner(t *testing.T) {
 	p := newParty(t, 3)
 	ms := p.members
-	res := p.dkg(ms, 2)
+	res := servertest.DKG(p.t, ms, 2)
 	ctx := t.Context()
 	msg := []byte("pay 10")
 	info, err := ms[0].Client.StartSign(ctx, res[0].KeyID, msg, fps(ms[:2]))
@@ -159,7 +159,7 @@ func TestBadSignatureShareFailsNamingSigner(t *testing.T) {
 	}
 	honest := make(chan error, 1)
 	go func() {
-		_, err := ms[0].Client.RunSign(ctx, info.ID, ms[0].Key, res[0].KeyID, res[0].KeyPackage, approveAll, nil)
+		_, err := ms[0].Client.RunSign(ctx, info.ID, ms[0].Key, res[0].KeyID, res[0].KeyPackage, servertest.ApproveAll, nil)
 		honest <- err
 	}()
 	// ms[1] commits honestly, then sends a share that is off by one.
@@ -204,7 +204,7 @@ func TestBadSignatureShareFailsNamingSigner(t *testing.T) {
 func TestReusedCommitmentRefused(t *testing.T) {
 	p := newParty(t, 3)
 	ms := p.members
-	res := p.dkg(ms, 2)
+	res := servertest.DKG(p.t, ms, 2)
 	ctx := t.Context()
 	_, com, err := frost.Commit(nil, res[0].KeyPackage)
 	if err != nil {

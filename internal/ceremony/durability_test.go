@@ -58,7 +58,7 @@ func TestCeremonySurvivesRestart(t *testing.T) {
 func TestConcurrentCeremonies(t *testing.T) {
 	p := newParty(t, 3)
 	ms := p.members
-	res := p.dkg(ms, 2)
+	res := servertest.DKG(p.t, ms, 2)
 	gk, err := ms[0].Client.GroupKey(t.Context(), res[0].KeyID)
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func TestConcurrentCeremonies(t *testing.T) {
 			var inner sync.WaitGroup
 			for _, i := range signers {
 				inner.Go(func() {
-					sig, err := ms[i].Client.RunSign(ctx, info.ID, ms[i].Key, res[i].KeyID, res[i].KeyPackage, approveAll, nil)
+					sig, err := ms[i].Client.RunSign(ctx, info.ID, ms[i].Key, res[i].KeyID, res[i].KeyPackage, servertest.ApproveAll, nil)
 					if err == nil && !ed25519.Verify(ed25519.PublicKey(gk.PublicKey), msg, sig) {
 						err = fmt.Errorf("ceremony %d: bad signature", k)
 					}
@@ -112,7 +112,7 @@ func BenchmarkDKG3of5(b *testing.B) {
 	var ds []time.Duration
 	for b.Loop() {
 		start := time.Now()
-		p.dkg(p.members, 3)
+		servertest.DKG(p.t, p.members, 3)
 		ds = append(ds, time.Since(start))
 	}
 	b.ReportMetric(p50(ds), "ms-p50")
@@ -124,13 +124,13 @@ func BenchmarkDKG3of5(b *testing.B) {
 // WebSocket, as production clients are, so the drivers follow pushed events.
 func BenchmarkSign3of5(b *testing.B) {
 	p := newParty(b, 5)
-	res := p.dkg(p.members, 3)
+	res := servertest.DKG(p.t, p.members, 3)
 	p.connect(p.members)
 	b.Run("latency", func(b *testing.B) {
 		var ds []time.Duration
 		for b.Loop() {
 			start := time.Now()
-			p.sign(p.members[0], p.members, res, []int{0, 1, 2}, []byte("benchmark"))
+			servertest.Sign(p.t, p.members[0], p.members, res, []int{0, 1, 2}, []byte("benchmark"))
 			ds = append(ds, time.Since(start))
 		}
 		b.ReportMetric(p50(ds), "ms-p50")
@@ -150,7 +150,7 @@ func BenchmarkSign3of5(b *testing.B) {
 		b.SetParallelism(8)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				p.sign(p.members[0], p.members, res, []int{0, 2, 4}, []byte("throughput"))
+				servertest.Sign(p.t, p.members[0], p.members, res, []int{0, 2, 4}, []byte("throughput"))
 				mu.Lock()
 				count++
 				mu.Unlock()

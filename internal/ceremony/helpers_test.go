@@ -1,11 +1,9 @@
 package ceremony_test
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,70 +37,6 @@ func fps(ms []*member) []string {
 		out[i] = m.Fingerprint
 	}
 	return out
-}
-
-// dkg runs a t-of-n DKG among ms, created by ms[0], and returns each
-// member's result.
-func (p *party) dkg(ms []*member, threshold int) []*client.DKGResult {
-	p.t.Helper()
-	ctx := p.t.Context()
-	info, err := ms[0].Client.StartDKG(ctx, threshold, fps(ms))
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	res := make([]*client.DKGResult, len(ms))
-	errs := make([]error, len(ms))
-	var wg sync.WaitGroup
-	for i, m := range ms {
-		wg.Go(func() { res[i], errs[i] = m.Client.RunDKG(ctx, info.ID, m.Key, nil) })
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			p.t.Fatalf("member %d: RunDKG: %v", i, err)
-		}
-	}
-	p.t.Cleanup(func() {
-		for _, r := range res {
-			r.KeyPackage.Zero()
-		}
-	})
-	return res
-}
-
-func approveAll(context.Context, client.SignRequest) (bool, error) { return true, nil }
-
-// sign runs a signing ceremony of msg by signers (indexes into ms and res),
-// created by creator, and returns the signature every signer got.
-func (p *party) sign(creator *member, ms []*member, res []*client.DKGResult, signers []int, msg []byte) []byte {
-	p.t.Helper()
-	ctx := p.t.Context()
-	var sfps []string
-	for _, i := range signers {
-		sfps = append(sfps, ms[i].Fingerprint)
-	}
-	info, err := creator.Client.StartSign(ctx, res[0].KeyID, msg, sfps)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	sigs := make([][]byte, len(signers))
-	errs := make([]error, len(signers))
-	var wg sync.WaitGroup
-	for j, i := range signers {
-		wg.Go(func() {
-			sigs[j], errs[j] = ms[i].Client.RunSign(ctx, info.ID, ms[i].Key, res[i].KeyID, res[i].KeyPackage, approveAll, nil)
-		})
-	}
-	wg.Wait()
-	for j, err := range errs {
-		if err != nil {
-			p.t.Fatalf("signer %d: RunSign: %v", signers[j], err)
-		}
-		if !bytes.Equal(sigs[j], sigs[0]) {
-			p.t.Fatalf("signers got different signatures")
-		}
-	}
-	return sigs[0]
 }
 
 // waitStatus long-polls ceremony id as m until it is no longer open.

@@ -36,9 +36,9 @@ func TestTwoNodesDKGAndSigning(t *testing.T) {
 	ms := p.members
 	p.connect(ms)
 
-	res := p.dkg(ms, 3) // created by member 0, on node 0
+	res := servertest.DKG(p.t, ms, 3) // created by member 0, on node 0
 	msg := []byte("signed across two nodes")
-	sig := p.sign(ms[1], ms, res, []int{1, 2, 3}, msg) // created on node 1
+	sig, _ := servertest.Sign(p.t, ms[1], ms, res, []int{1, 2, 3}, msg) // created on node 1
 	gk, err := ms[4].Client.GroupKey(ctx, res[0].KeyID)
 	if err != nil {
 		t.Fatal(err)

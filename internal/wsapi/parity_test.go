@@ -1,16 +1,14 @@
 package wsapi_test
 
 import (
-	"context"
 	"reflect"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/chusme/chusme"
-	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/internal/servertest"
 	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
 )
 
@@ -73,39 +71,9 @@ func TestCeremonyViewsSameOverHTTPAndWebSocket(t *testing.T) {
 	alice, bob := us[1], us[2]
 	ws := connect(t, srv, alice)
 
-	dkg, err := alice.Client.StartDKG(ctx, 2, []string{alice.Fingerprint, bob.Fingerprint})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := make([]*client.DKGResult, 2)
-	errs := make([]error, 2)
-	var wg sync.WaitGroup
-	for i, u := range []*user{alice, bob} {
-		wg.Go(func() { res[i], errs[i] = u.Client.RunDKG(ctx, dkg.ID, u.Key, nil) })
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("RunDKG %d: %v", i, err)
-		}
-		defer res[i].KeyPackage.Zero()
-	}
-	sign, err := bob.Client.StartSign(ctx, res[0].KeyID, []byte("the parity of views"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	approve := func(context.Context, client.SignRequest) (bool, error) { return true, nil }
-	for i, u := range []*user{alice, bob} {
-		wg.Go(func() {
-			_, errs[i] = u.Client.RunSign(ctx, sign.ID, u.Key, res[i].KeyID, res[i].KeyPackage, approve, nil)
-		})
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("RunSign %d: %v", i, err)
-		}
-	}
+	res := servertest.DKG(t, []*user{alice, bob}, 2)
+	dkg := res[0].Ceremony
+	_, sign := servertest.Sign(t, bob, []*user{alice, bob}, res, nil, []byte("the parity of views"))
 	failed, err := alice.Client.StartDKG(ctx, 2, []string{alice.Fingerprint, bob.Fingerprint})
 	if err != nil {
 		t.Fatal(err)
