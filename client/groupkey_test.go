@@ -34,32 +34,10 @@ func TestGroupKeyRefusesLyingServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, otherKey := newClient(t, s.URL), testkit.NewKey(t)
-	if _, err := other.Register(ctx, otherKey, inv.Invite); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := other.Login(ctx, otherKey); err != nil {
-		t.Fatal(err)
-	}
-	fps := []string{testkit.Fingerprint(userKey), testkit.Fingerprint(otherKey)}
-	info, err := user.StartDKG(ctx, 2, fps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := make([]*client.DKGResult, 2)
-	errs := make([]error, 2)
-	var wg sync.WaitGroup
-	for i, c := range []*client.Client{user, other} {
-		key := []ed25519.PrivateKey{userKey, otherKey}[i]
-		wg.Go(func() { res[i], errs[i] = c.RunDKG(ctx, info.ID, key, nil) })
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("RunDKG %d: %v", i, err)
-		}
-		defer res[i].KeyPackage.Zero()
-	}
+	other := servertest.NewMember(t, s.URL, nil)
+	other.Register(t, inv.Invite)
+	me := &servertest.Member{Key: userKey, Fingerprint: testkit.Fingerprint(userKey), Client: user}
+	res := servertest.DKG(t, []*servertest.Member{me, other}, 2)
 	keyID := res[0].KeyID
 	honest, err := user.GroupKey(ctx, keyID)
 	if err != nil {

@@ -23,7 +23,7 @@ func TestCeremonySurvivesRestart(t *testing.T) {
 	p := newParty(t, 3)
 	ms := p.members
 	ctx := t.Context()
-	info, err := ms[0].Client.StartDKG(ctx, 2, fps(ms))
+	info, err := ms[0].Client.StartDKG(ctx, 2, servertest.Fingerprints(ms))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,14 +31,6 @@ func newParty(t testing.TB, n int, args ...string) *party {
 	return &party{t: t, srv: srv, members: srv.Members(t, n)}
 }
 
-func fps(ms []*member) []string {
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		out[i] = m.Fingerprint
-	}
-	return out
-}
-
 // waitStatus long-polls ceremony id as m until it is no longer open.
 func waitStatus(t *testing.T, m *member, id string) chusme.CeremonyInfo {
 	t.Helper()

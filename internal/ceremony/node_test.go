@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/servertest"
 	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
 )
 
@@ -135,7 +136,7 @@ func TestNodeFROSTOverWebSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	if hex.EncodeToString(gk.PublicKey) != res.GroupPublicKey || hex.EncodeToString(gk.PublicKeyPackage) != res.PublicKeyPkg || gk.Threshold != 2 ||
-		!slices.Equal(slices.Sorted(slices.Values(gk.Participants)), slices.Sorted(slices.Values(fps(p.members)))) {
+		!slices.Equal(slices.Sorted(slices.Values(gk.Participants)), slices.Sorted(slices.Values(servertest.Fingerprints(p.members)))) {
 		t.Fatalf("stored group key %+v, node computed %s", gk, res.GroupPublicKey)
 	}
 	sig, err := hex.DecodeString(res.Signature)

@@ -10,17 +10,22 @@ import (
 	"github.com/chusme/chusme/client"
 )
 
+// Fingerprints returns the fingerprints of ms.
+func Fingerprints(ms []*Member) []string {
+	fps := make([]string, len(ms))
+	for i, m := range ms {
+		fps[i] = m.Fingerprint
+	}
+	return fps
+}
+
 // DKG runs a threshold-of-len(ms) DKG among ms, created by ms[0], each
 // member running its part at once through its own client, and returns each
 // member's result. The key packages are zeroed when the test ends.
 func DKG(t testing.TB, ms []*Member, threshold int) []*client.DKGResult {
 	t.Helper()
 	ctx := t.Context()
-	fps := make([]string, len(ms))
-	for i, m := range ms {
-		fps[i] = m.Fingerprint
-	}
-	info, err := ms[0].Client.StartDKG(ctx, threshold, fps)
+	info, err := ms[0].Client.StartDKG(ctx, threshold, Fingerprints(ms))
 	if err != nil {
 		t.Fatalf("StartDKG: %v", err)
 	}
