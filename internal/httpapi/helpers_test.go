@@ -55,6 +55,14 @@ func (a *api) register(adminToken string) ed25519.PrivateKey {
 	return k
 }
 
+// adminAndUser sets up an administrator and registers a user with its
+// invite, returning the administrator's access token and the user's key.
+func (a *api) adminAndUser() (string, ed25519.PrivateKey) {
+	a.t.Helper()
+	adminTok := a.login(a.setupAdmin()).AccessToken
+	return adminTok, a.register(adminTok)
+}
+
 // challenge asks for a login challenge.
 func (a *api) challenge(k ed25519.PrivateKey) chusme.ChallengeResponse {
 	a.t.Helper()

@@ -139,9 +139,7 @@ func TestTOTPOverHTTP(t *testing.T) {
 func TestBlobOverHTTP(t *testing.T) {
 	srv := servertest.Start(t, "--rate-blob", "10/m:10")
 	a := &api{t: t, srv: srv}
-	admin := a.setupAdmin()
-	adminTok := a.login(admin).AccessToken
-	user := a.register(adminTok)
+	adminTok, user := a.adminAndUser()
 	userTok := a.login(user).AccessToken
 	path := "/v1/identities/" + testkit.Fingerprint(user) + "/blob"
 	octet := map[string]string{"Content-Type": "application/octet-stream"}
@@ -242,9 +240,7 @@ func (a *api) chain(fp string) []chusme.ChainEntry {
 func TestRotationOverHTTP(t *testing.T) {
 	srv := servertest.Start(t, "--refresh-grace", "0")
 	a := &api{t: t, srv: srv}
-	admin := a.setupAdmin()
-	adminTok := a.login(admin).AccessToken
-	k0 := a.register(adminTok)
+	_, k0 := a.adminAndUser()
 	fp := testkit.Fingerprint(k0)
 	k1, k2 := testkit.NewKey(t), testkit.NewKey(t)
 	s0 := a.login(k0)
