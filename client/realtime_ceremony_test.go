@@ -1,10 +1,7 @@
 package client_test
 
 import (
-	"bufio"
 	"crypto/ed25519"
-	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -17,34 +14,11 @@ import (
 // label label contains part.
 func serverCount(t *testing.T, s *servertest.Server, name, label, part string) int {
 	t.Helper()
-	resp, err := http.Get(s.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	n := 0
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		labels, ok := strings.CutPrefix(line, name+"{")
-		if !ok {
-			continue
-		}
+	return int(s.Metrics(t).Sum(name, func(labels string) bool {
 		_, v, _ := strings.Cut(labels, label+`="`)
 		v, _, _ = strings.Cut(v, `"`)
-		if !strings.Contains(v, part) {
-			continue
-		}
-		f, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		n += int(f)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return n
+		return strings.Contains(v, part)
+	}))
 }
 
 // wsParticipants are s's members (see servertest.Server.Members), each

@@ -1,7 +1,6 @@
 package ceremony_test
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ed25519"
 	"encoding/hex"
@@ -13,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -95,12 +93,12 @@ func TestNodeFROSTOverWebSocket(t *testing.T) {
 	node, script := nodeScript(t, "frost_ws.mjs")
 	p := newParty(t, 2)
 	in := nodeInputFor(t, p, "pay 5 EUR to Bob, signed from Node.js")
-	before := scrapeMetrics(t, p.srv.URL)
+	before := p.srv.Metrics(t)
 	out, stderr, err := runFrostWS(t, node, script, in)
 	if err != nil {
 		t.Fatalf("node: %v\n%s%s", err, out, stderr)
 	}
-	after := scrapeMetrics(t, p.srv.URL)
+	after := p.srv.Metrics(t)
 
 	var res struct {
 		OK             bool   `json:"ok"`
@@ -118,12 +116,12 @@ func TestNodeFROSTOverWebSocket(t *testing.T) {
 
 	// What crossed the wire: ceremony requests on the WebSocket only.
 	httpCeremonies := func(labels string) bool { return strings.Contains(labels, " /v1/ceremonies") }
-	if n := after.sum("chusme_http_requests_total", httpCeremonies) - before.sum("chusme_http_requests_total", httpCeremonies); n != 0 {
+	if n := after.Sum("chusme_http_requests_total", httpCeremonies) - before.Sum("chusme_http_requests_total", httpCeremonies); n != 0 {
 		t.Errorf("%v /v1/ceremonies HTTP requests during the run, want 0", n)
 	}
 	for kind, want := range map[string]float64{"ceremony_create": 2, "ceremony_submit": 3*2 + 2*2} {
 		label := func(k string) bool { return strings.Contains(k, `kind="`+kind+`"`) }
-		if n := after.sum("chusme_ws_messages_total", label) - before.sum("chusme_ws_messages_total", label); n != want {
+		if n := after.Sum("chusme_ws_messages_total", label) - before.Sum("chusme_ws_messages_total", label); n != want {
 			t.Errorf("%v %s WebSocket requests, want %v", n, kind, want)
 		}
 	}
@@ -307,51 +305,4 @@ func tamperingProxy(t *testing.T, serverURL string, tamper func(*chusmev1.Envelo
 	}))
 	t.Cleanup(ts.Close)
 	return "ws" + strings.TrimPrefix(ts.URL, "http") + "/v1/ws"
-}
-
-// metrics is a scrape of /metrics: sample ("name{labels}") → value.
-type metrics map[string]float64
-
-// scrapeMetrics reads the server's Prometheus metrics.
-func scrapeMetrics(t *testing.T, url string) metrics {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url+"/metrics", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %s", resp.Status)
-	}
-	m := metrics{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		i := strings.LastIndexByte(line, ' ')
-		if strings.HasPrefix(line, "#") || i < 0 {
-			continue
-		}
-		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-			m[line[:i]] = v
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-// sum adds the samples of metric name whose labels keep accepts.
-func (m metrics) sum(name string, keep func(labels string) bool) float64 {
-	total := 0.0
-	for k, v := range m {
-		if rest, ok := strings.CutPrefix(k, name+"{"); ok && keep(rest) {
-			total += v
-		}
-	}
-	return total
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -390,33 +389,21 @@ func TestRateLimits(t *testing.T) {
 		for range 3 {
 			a.do("POST", "/v1/auth/challenge", "", chusme.ChallengeRequest{Fingerprint: strings.Repeat("0", 64)}).Expect(t, 404, chusme.CodeNotFound)
 		}
-		req, _ := http.NewRequest("POST", srv.URL+"/v1/auth/challenge", strings.NewReader(`{"fingerprint":"x"}`))
-		req.Header.Set("X-Forwarded-For", "203.0.113.9")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
-			t.Fatalf("4th request: status %d, Retry-After %q; want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+		r := a.raw("POST", "/v1/auth/challenge", "", []byte(`{"fingerprint":"x"}`), map[string]string{"X-Forwarded-For": "203.0.113.9"})
+		if r.Status != 429 || r.Header.Get("Retry-After") == "" {
+			t.Fatalf("4th request: status %d, Retry-After %q; want 429 with Retry-After", r.Status, r.Header.Get("Retry-After"))
 		}
 		if !strings.Contains(string(a.do("GET", "/metrics", "", nil).Body), `chusme_rate_limit_rejections_total{scope="auth"} 1`) {
 			t.Error("rejection not counted")
 		}
 	})
 	t.Run("trusted_proxy_forwarded_for_used", func(t *testing.T) {
-		srv := servertest.Start(t, "--rate-auth", "1/m:1", "--trusted-proxies", "127.0.0.0/8")
+		a := &api{t: t, srv: servertest.Start(t, "--rate-auth", "1/m:1", "--trusted-proxies", "127.0.0.0/8")}
 		for i, ip := range []string{"203.0.113.1", "203.0.113.2", "203.0.113.1"} {
-			req, _ := http.NewRequest("POST", srv.URL+"/v1/auth/challenge", strings.NewReader(`{"fingerprint":"x"}`))
-			req.Header.Set("X-Forwarded-For", ip)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+			r := a.raw("POST", "/v1/auth/challenge", "", []byte(`{"fingerprint":"x"}`), map[string]string{"X-Forwarded-For": ip})
 			want := map[bool]int{true: 404, false: 429}[i < 2]
-			if resp.StatusCode != want {
-				t.Fatalf("request %d from %s: status %d, want %d", i, ip, resp.StatusCode, want)
+			if r.Status != want {
+				t.Fatalf("request %d from %s: status %d, want %d", i, ip, r.Status, want)
 			}
 		}
 	})

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,13 +52,8 @@ func TestKeyRotationAcrossRestart(t *testing.T) {
 	if kid(before.AccessToken) == kid(after.AccessToken) {
 		t.Fatal("the new token is signed by the old key")
 	}
-	resp, err := http.Get(again.URL + "/.well-known/jwks.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var jwks struct{ Keys []struct{ Kid string } }
-	json.NewDecoder(resp.Body).Decode(&jwks)
+	testkit.Do(t, "GET", again.URL+"/.well-known/jwks.json", "", nil).Want(t, 200, &jwks)
 	if len(jwks.Keys) != 2 {
 		t.Fatalf("jwks has %d keys, want 2", len(jwks.Keys))
 	}
