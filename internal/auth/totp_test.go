@@ -21,6 +21,7 @@ import (
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/ratelimit"
 	"github.com/chusme/chusme/internal/sqlite"
+	"github.com/chusme/chusme/internal/storetest"
 	"github.com/chusme/chusme/internal/testkit"
 	"github.com/chusme/chusme/internal/tokens"
 	"github.com/chusme/chusme/internal/vectortest"
@@ -152,11 +153,7 @@ const testIssuer = "https://chusme.test"
 func newService(t *testing.T, clk *testkit.Clock, lim ratelimit.Limit) (*Service, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "chusme.db")
-	db, err := sqlite.Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t, sqlite.Open, path)
 	seed := make([]byte, 32)
 	rand.Read(seed)
 	kr, err := tokens.FromSeed(seed)

@@ -11,6 +11,7 @@ import (
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/identity"
 	"github.com/chusme/chusme/internal/sqlite"
+	"github.com/chusme/chusme/internal/storetest"
 	"github.com/chusme/chusme/internal/testkit"
 	"github.com/chusme/chusme/keys"
 )
@@ -28,11 +29,7 @@ type fixture struct {
 // newFixture registers genesis on a new SQLite store under a fake clock.
 func newFixture(t *testing.T, genesis ed25519.PrivateKey) *fixture {
 	clk := testkit.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "chusme.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t, sqlite.Open, filepath.Join(t.TempDir(), "chusme.db"))
 	id := chusme.Identity{
 		Fingerprint: testkit.Fingerprint(genesis), GenesisKey: testkit.Public(genesis), PublicKey: testkit.Public(genesis),
 		Role: chusme.RoleUser, Status: chusme.StatusActive, CreatedAt: clk.Now(),
