@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/testkit"
 	"github.com/chusme/chusme/keys"
 )
 
@@ -143,15 +144,6 @@ func writeProblem(w http.ResponseWriter, status int, code, detail string) {
 	json.NewEncoder(w).Encode(chusme.Problem{Title: http.StatusText(status), Status: status, Code: code, Detail: detail})
 }
 
-func newKey(t *testing.T) ed25519.PrivateKey {
-	t.Helper()
-	_, k, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 // loggedIn returns a client registered and logged in with the fake server.
 func loggedIn(t *testing.T, f *fakeServer, opts ...Option) *Client {
 	t.Helper()
@@ -159,7 +151,7 @@ func loggedIn(t *testing.T, f *fakeServer, opts ...Option) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := newKey(t)
+	key := testkit.NewKey(t)
 	ctx := t.Context()
 	if _, err := c.Register(ctx, key, ""); err != nil {
 		t.Fatalf("Register: %v", err)
@@ -196,7 +188,7 @@ func TestServerErrorsBecomeChusmeErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Login(t.Context(), newKey(t)) // unknown key
+	_, err = c.Login(t.Context(), testkit.NewKey(t)) // unknown key
 	var ce *chusme.Error
 	if !errors.As(err, &ce) || ce.Code != chusme.CodeInvalidSignature || ce.Message != "bad signature" {
 		t.Fatalf("Login = %#v, want *chusme.Error{invalid_signature, bad signature}", err)
@@ -231,9 +223,9 @@ func TestRefusesToSignForAnotherIssuer(t *testing.T) {
 	f.issuer = "https://other.example"
 	c, _ := New(f.srv.URL)
 	for name, sign := range map[string]func() error{
-		"login":    func() error { _, err := c.Login(t.Context(), newKey(t)); return err },
-		"register": func() error { _, err := c.Register(t.Context(), newKey(t), ""); return err },
-		"setup":    func() error { _, err := c.Setup(t.Context(), "tok", newKey(t)); return err },
+		"login":    func() error { _, err := c.Login(t.Context(), testkit.NewKey(t)); return err },
+		"register": func() error { _, err := c.Register(t.Context(), testkit.NewKey(t), ""); return err },
+		"setup":    func() error { _, err := c.Setup(t.Context(), "tok", testkit.NewKey(t)); return err },
 	} {
 		err := sign()
 		if err == nil || !strings.Contains(err.Error(), "https://other.example") || !strings.Contains(err.Error(), f.srv.URL) {
@@ -249,7 +241,7 @@ func TestRefusesToSignForAnotherIssuer(t *testing.T) {
 func TestIssuerCheckedOncePerClient(t *testing.T) {
 	f := newFakeServer(t)
 	c := loggedIn(t, f)
-	key := newKey(t)
+	key := testkit.NewKey(t)
 	f.mu.Lock()
 	f.pub = key.Public().(ed25519.PublicKey)
 	f.mu.Unlock()

@@ -5,13 +5,13 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/internal/servertest"
+	"github.com/chusme/chusme/internal/testkit"
 )
 
 // TestGroupKeyRefusesLyingServer: a proxy in front of the real server
@@ -20,37 +20,16 @@ import (
 func TestGroupKeyRefusesLyingServer(t *testing.T) {
 	ctx := t.Context()
 	s := servertest.Start(t)
-	admin, user, _, userKey := adminAndUser(t, ctx, s)
+	ids := s.SetUp(t)
+	admin, user, userKey := ids.Admin, ids.User, ids.UserKey
 	inv, err := admin.CreateInvite(ctx, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, otherKey := newClient(t, s.URL), genKey(t)
-	if _, err := other.Register(ctx, otherKey, inv.Invite); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := other.Login(ctx, otherKey); err != nil {
-		t.Fatal(err)
-	}
-	fps := []string{chusme.Fingerprint(userKey.Public().(ed25519.PublicKey)), chusme.Fingerprint(otherKey.Public().(ed25519.PublicKey))}
-	info, err := user.StartDKG(ctx, 2, fps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := make([]*client.DKGResult, 2)
-	errs := make([]error, 2)
-	var wg sync.WaitGroup
-	for i, c := range []*client.Client{user, other} {
-		key := []ed25519.PrivateKey{userKey, otherKey}[i]
-		wg.Go(func() { res[i], errs[i] = c.RunDKG(ctx, info.ID, key, nil) })
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("RunDKG %d: %v", i, err)
-		}
-		defer res[i].KeyPackage.Zero()
-	}
+	other := servertest.NewMember(t, s.URL, nil)
+	other.Register(t, inv.Invite)
+	me := &servertest.Member{Key: userKey, Fingerprint: testkit.Fingerprint(userKey), Client: user}
+	res := servertest.DKG(t, []*servertest.Member{me, other}, 2)
 	keyID := res[0].KeyID
 	honest, err := user.GroupKey(ctx, keyID)
 	if err != nil {
@@ -73,7 +52,7 @@ func TestGroupKeyRefusesLyingServer(t *testing.T) {
 			t.Fatalf("GroupKey through the proxy = %+v, want %+v", got, honest)
 		}
 	})
-	otherPub := genKey(t).Public().(ed25519.PublicKey)
+	otherPub := testkit.NewKey(t).Public().(ed25519.PublicKey)
 	for name, f := range map[string]func(*chusme.GroupKeyInfo){
 		"another_public_key": func(k *chusme.GroupKeyInfo) { k.PublicKey = chusme.Bytes(otherPub) },
 		"another_key_entirely": func(k *chusme.GroupKeyInfo) {

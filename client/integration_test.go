@@ -1,7 +1,6 @@
 package client_test
 
 import (
-	"context"
 	"crypto/ed25519"
 	"strings"
 	"testing"
@@ -10,16 +9,8 @@ import (
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/internal/servertest"
+	"github.com/chusme/chusme/internal/testkit"
 )
-
-func genKey(t *testing.T) ed25519.PrivateKey {
-	t.Helper()
-	_, k, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
 
 func newClient(t *testing.T, url string, opts ...client.Option) *client.Client {
 	t.Helper()
@@ -37,46 +28,12 @@ func wantCode(t *testing.T, what string, err error, code string) {
 	}
 }
 
-// adminAndUser sets up the server's administrator and registers a user with
-// an invite; both are logged in.
-func adminAndUser(t *testing.T, ctx context.Context, s *servertest.Server) (admin, user *client.Client, userStore *client.MemoryTokenStore, userKey ed25519.PrivateKey) {
-	t.Helper()
-	admin = newClient(t, s.URL)
-	adminKey := genKey(t)
-	info, err := admin.Setup(ctx, s.SetupToken(t), adminKey)
-	if err != nil {
-		t.Fatalf("Setup: %v", err)
-	}
-	if info.Role != chusme.RoleAdmin || info.Fingerprint != chusme.Fingerprint(adminKey.Public().(ed25519.PublicKey)) {
-		t.Fatalf("Setup = %+v", info)
-	}
-	if _, err := admin.Login(ctx, adminKey); err != nil {
-		t.Fatalf("admin Login: %v", err)
-	}
-	inv, err := admin.CreateInvite(ctx, time.Hour)
-	if err != nil {
-		t.Fatalf("CreateInvite: %v", err)
-	}
-	if d := time.Until(inv.ExpiresAt); d < 59*time.Minute || d > 61*time.Minute {
-		t.Fatalf("invite expires in %v, want about 1h", d)
-	}
-	userStore = &client.MemoryTokenStore{}
-	user = newClient(t, s.URL, client.WithTokenStore(userStore))
-	userKey = genKey(t)
-	if _, err := user.Register(ctx, userKey, inv.Invite); err != nil {
-		t.Fatalf("Register: %v", err)
-	}
-	if _, err := user.Login(ctx, userKey); err != nil {
-		t.Fatalf("user Login: %v", err)
-	}
-	return admin, user, userStore, userKey
-}
-
 func TestAgainstServer(t *testing.T) {
 	ctx := t.Context()
 	s := servertest.Start(t, "--refresh-grace", "0")
-	admin, user, store, userKey := adminAndUser(t, ctx, s)
-	userFP := chusme.Fingerprint(userKey.Public().(ed25519.PublicKey))
+	ids := s.SetUp(t)
+	admin, user, store, userKey := ids.Admin, ids.User, ids.UserTokens, ids.UserKey
+	userFP := testkit.Fingerprint(userKey)
 
 	t.Run("server info", func(t *testing.T) {
 		info, err := user.ServerInfo(ctx)
@@ -105,11 +62,11 @@ func TestAgainstServer(t *testing.T) {
 		if code := chusme.ErrorCode(err); code != chusme.CodeIdentityExists && code != chusme.CodeRegistrationClosed {
 			t.Fatalf("second Register: %v", err)
 		}
-		_, err = newClient(t, s.URL).Register(ctx, genKey(t), "")
+		_, err = newClient(t, s.URL).Register(ctx, testkit.NewKey(t), "")
 		wantCode(t, "Register without invite", err, chusme.CodeRegistrationClosed)
-		_, err = newClient(t, s.URL).Register(ctx, genKey(t), "no-such-invite")
+		_, err = newClient(t, s.URL).Register(ctx, testkit.NewKey(t), "no-such-invite")
 		wantCode(t, "Register with a bad invite", err, chusme.CodeInviteInvalid)
-		_, err = newClient(t, s.URL).Setup(ctx, "whatever", genKey(t))
+		_, err = newClient(t, s.URL).Setup(ctx, "whatever", testkit.NewKey(t))
 		wantCode(t, "second Setup", err, chusme.CodeSetupInvalid)
 		_, err = user.CreateInvite(ctx, 0)
 		wantCode(t, "CreateInvite as a user", err, chusme.CodeForbidden)
@@ -208,7 +165,8 @@ func TestAgainstServer(t *testing.T) {
 func TestConcurrentRefreshAgainstServer(t *testing.T) {
 	ctx := t.Context()
 	s := servertest.Start(t, "--refresh-grace", "0")
-	_, user, store, _ := adminAndUser(t, ctx, s)
+	ids := s.SetUp(t)
+	user, store := ids.User, ids.UserTokens
 	tok, _ := store.Load(ctx)
 	tok.AccessExpiresAt = time.Now().Add(-time.Minute)
 	store.Save(ctx, tok)

@@ -17,6 +17,7 @@ import (
 	"github.com/chusme/chusme/client/keyfile"
 	"github.com/chusme/chusme/client/vault"
 	"github.com/chusme/chusme/internal/servertest"
+	"github.com/chusme/chusme/internal/testkit"
 )
 
 // What the test's transport does to a rotation request.
@@ -32,8 +33,8 @@ const (
 func TestRotateKeyFileCrashSafe(t *testing.T) {
 	ctx := t.Context()
 	s := servertest.Start(t)
-	_, _, _, key := adminAndUser(t, ctx, s)
-	fp := chusme.Fingerprint(key.Public().(ed25519.PublicKey))
+	key := s.SetUp(t).UserKey
+	fp := testkit.Fingerprint(key)
 	path := filepath.Join(t.TempDir(), "identity.key")
 	pass := []byte("correct horse")
 	if err := keyfile.Save(path, key, pass, vault.LowCostParams); err != nil {

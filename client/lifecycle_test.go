@@ -3,7 +3,6 @@ package client_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"encoding/base32"
 	"errors"
 	"net/http"
@@ -18,14 +17,16 @@ import (
 	"github.com/chusme/chusme/client/vault"
 	"github.com/chusme/chusme/internal/auth"
 	"github.com/chusme/chusme/internal/servertest"
+	"github.com/chusme/chusme/internal/testkit"
 	"github.com/chusme/chusme/internal/tokens"
 )
 
 func TestLifecycleAgainstServer(t *testing.T) {
 	ctx := t.Context()
 	s := servertest.Start(t)
-	_, user, _, k0 := adminAndUser(t, ctx, s)
-	fp := chusme.Fingerprint(k0.Public().(ed25519.PublicKey))
+	ids := s.SetUp(t)
+	user, k0 := ids.User, ids.UserKey
+	fp := testkit.Fingerprint(k0)
 
 	// TOTP: enrol, confirm, then Login asks the callback.
 	en, err := user.EnrolTOTP(ctx)
@@ -36,7 +37,7 @@ func TestLifecycleAgainstServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, stranger, _ := ed25519.GenerateKey(nil)
+	stranger := testkit.NewKey(t)
 	if _, err := user.ConfirmTOTP(ctx, stranger, en, auth.TOTPCode(secret, time.Now())); chusme.ErrorCode(err) != chusme.CodeInvalidSignature {
 		t.Fatalf("ConfirmTOTP signed by another key = %v, want %s", err, chusme.CodeInvalidSignature)
 	}
@@ -86,7 +87,7 @@ func TestLifecycleAgainstServer(t *testing.T) {
 
 	// Rotation: the old key stops working, LoginFingerprint logs in with
 	// the new one; the backup of the old key is stale.
-	k1 := genKey(t)
+	k1 := testkit.NewKey(t)
 	if _, err := user.Rotate(ctx, fp, k0, k1); err != nil {
 		t.Fatal(err)
 	}
@@ -136,8 +137,8 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 func TestPutBlobRefreshesOnce(t *testing.T) {
 	ctx := t.Context()
 	s := servertest.Start(t)
-	_, _, _, key := adminAndUser(t, ctx, s)
-	fp := chusme.Fingerprint(key.Public().(ed25519.PublicKey))
+	key := s.SetUp(t).UserKey
+	fp := testkit.Fingerprint(key)
 	// Between the client and the server: the next `left` blob PUTs go with
 	// an access token the server's own key signed an hour ago, so the
 	// server answers token_expired; PUTs and refreshes are counted.

@@ -14,6 +14,7 @@ import (
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/internal/servertest"
+	"github.com/chusme/chusme/internal/testkit"
 )
 
 // Both pin stores keep a pin per issuer and identity, copy what they are
@@ -95,7 +96,7 @@ func TestPinnedChains(t *testing.T) {
 	s := servertest.Start(t, "--registration", "open")
 	victim, peer := register(t, s, true), register(t, s, false)
 	proxy := newLyingProxy(t, s.URL)
-	k0, k1, k2 := peer.key, genKey(t), genKey(t)
+	k0, k1, k2 := peer.key, testkit.NewKey(t), testkit.NewKey(t)
 	if _, err := peer.c.Rotate(ctx, peer.fp, k0, k1); err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func waitDone(t *testing.T, rt *client.Realtime) error {
 func TestRealtimeReconnectsAfterRestart(t *testing.T) {
 	ctx := t.Context()
 	s := servertest.Start(t)
-	_, user, _, _ := adminAndUser(t, ctx, s)
+	user := s.SetUp(t).User
 	ch, onState := states()
 	rt := user.Realtime(ctx, client.RealtimeOptions{OnState: onState})
 	defer rt.Close()
@@ -71,7 +71,8 @@ func TestRealtimeReconnectsAfterRestart(t *testing.T) {
 func TestRealtimeStopsWhenBanned(t *testing.T) {
 	ctx := t.Context()
 	s := servertest.Start(t)
-	admin, user, _, _ := adminAndUser(t, ctx, s)
+	ids := s.SetUp(t)
+	admin, user := ids.Admin, ids.User
 	me, err := user.Me(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +91,7 @@ func TestRealtimeStopsWhenSessionEnds(t *testing.T) {
 	defer cancel()
 	// A short ping interval: the session is rechecked at every ping.
 	s := servertest.Start(t, "--ws-ping-interval", "50ms")
-	_, user, _, _ := adminAndUser(t, ctx, s)
+	user := s.SetUp(t).User
 	ch, onState := states()
 	rt := user.Realtime(ctx, client.RealtimeOptions{OnState: onState})
 	want(t, ch, true)

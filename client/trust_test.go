@@ -18,6 +18,7 @@ import (
 	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/frost"
 	"github.com/chusme/chusme/internal/servertest"
+	"github.com/chusme/chusme/internal/testkit"
 )
 
 // party is a registered identity with its key and a logged-in client.
@@ -32,7 +33,7 @@ type party struct {
 func register(t *testing.T, s *servertest.Server, setup bool) party {
 	t.Helper()
 	ctx := t.Context()
-	p := party{key: genKey(t), c: newClient(t, s.URL)}
+	p := party{key: testkit.NewKey(t), c: newClient(t, s.URL)}
 	p.fp = chusme.Fingerprint(p.key.Public().(ed25519.PublicKey))
 	var err error
 	if setup {
@@ -246,7 +247,7 @@ func TestDKGRefusesLyingServer(t *testing.T) {
 	// The peer rotates; the attacker has its old key. A victim that pinned
 	// the rotation refuses the chain rolled back to the old key.
 	t.Run("rolled_back_chain_after_pinning_refused", func(t *testing.T) {
-		oldKey, newKey := peer.key, genKey(t)
+		oldKey, newKey := peer.key, testkit.NewKey(t)
 		if _, err := peer.c.Rotate(ctx, peer.fp, oldKey, newKey); err != nil {
 			t.Fatal(err)
 		}
@@ -413,7 +414,7 @@ func TestSignRefusesLyingServer(t *testing.T) {
 		}
 	})
 
-	other := chusme.GroupKeyID(genKey(t).Public().(ed25519.PublicKey))
+	other := chusme.GroupKeyID(testkit.NewKey(t).Public().(ed25519.PublicKey))
 	foreign := func(id string) func(string, []byte) []byte {
 		return rewriteJSON(t, ceremonyAnswers(id), func(_ string, info *chusme.CeremonyInfo) { info.KeyID = other })
 	}
@@ -475,7 +476,7 @@ func TestPeerKeyCache(t *testing.T) {
 			t.Fatalf("DKG %d fetched the chains of %v, want %v", i, got, want)
 		}
 	}
-	newKey := genKey(t)
+	newKey := testkit.NewKey(t)
 	if _, err := peer.c.Rotate(ctx, peer.fp, peer.key, newKey); err != nil {
 		t.Fatal(err)
 	}

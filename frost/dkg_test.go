@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"filippo.io/edwards25519"
+
+	"github.com/chusme/chusme/internal/testkit"
 )
 
 type dkgParticipantVector struct {
@@ -66,9 +68,9 @@ func loadDKGVector(t *testing.T) *dkgVector {
 func round1FromVector(t *testing.T, p *dkgParticipantVector) *DKGRound1Package {
 	enc := []byte{Version, typeDKGRound1Package, 0, byte(len(p.VSSCommitments))}
 	for _, c := range p.VSSCommitments {
-		enc = append(enc, unhex(t, c)...)
+		enc = append(enc, testkit.Unhex(t, c)...)
 	}
-	enc = append(enc, unhex(t, p.Proof)...)
+	enc = append(enc, testkit.Unhex(t, p.Proof)...)
 	var pkg DKGRound1Package
 	if err := pkg.UnmarshalBinary(enc); err != nil {
 		t.Fatalf("round-1 package of %d: %v", p.Identifier, err)
@@ -89,8 +91,8 @@ func TestVectorDKG(t *testing.T) {
 			t.Fatalf("proof of knowledge of %d: %v", n, err)
 		}
 		// Part 1 with the vector's polynomial reproduces the commitment.
-		a0, _ := decodeScalar(unhex(t, p.SigningKey))
-		a1, _ := decodeScalar(unhex(t, p.Coefficient))
+		a0, _ := decodeScalar(testkit.Unhex(t, p.SigningKey))
+		a1, _ := decodeScalar(testkit.Unhex(t, p.Coefficient))
 		k, _ := randomScalar(nil)
 		sec1, pkg1, err := dkgPart1With(id, []edwards25519.Scalar{a0, a1}, k, v.MaxParticipants)
 		if err != nil {
@@ -124,7 +126,7 @@ func TestVectorDKG(t *testing.T) {
 		for from, h := range p.SigningShares {
 			f, _ := strconv.Atoi(from)
 			var pkg DKGRound2Package
-			if err := pkg.UnmarshalBinary(append([]byte{Version, typeDKGRound2Package}, unhex(t, h)...)); err != nil {
+			if err := pkg.UnmarshalBinary(append([]byte{Version, typeDKGRound2Package}, testkit.Unhex(t, h)...)); err != nil {
 				t.Fatal(err)
 			}
 			received[mustID(t, uint16(f))] = &pkg
@@ -176,8 +178,8 @@ func TestVectorDKGBadProofNamed(t *testing.T) {
 		t.Fatalf("proof replayed under another identifier: %v", err)
 	}
 	p1 := v.Participants[1]
-	a0, _ := decodeScalar(unhex(t, p1.SigningKey))
-	a1, _ := decodeScalar(unhex(t, p1.Coefficient))
+	a0, _ := decodeScalar(testkit.Unhex(t, p1.SigningKey))
+	a1, _ := decodeScalar(testkit.Unhex(t, p1.Coefficient))
 	k, _ := randomScalar(nil)
 	sec1, _, _ := dkgPart1With(mustID(t, 1), []edwards25519.Scalar{a0, a1}, k, 3)
 	others := map[Identifier]*DKGRound1Package{id2: round1[id2], id3: round1[id3]}
@@ -195,8 +197,8 @@ func TestVectorDKGBadShareNamed(t *testing.T) {
 	}
 	p1 := v.Participants[1]
 	id1, id2, id3 := mustID(t, 1), mustID(t, 2), mustID(t, 3)
-	a0, _ := decodeScalar(unhex(t, p1.SigningKey))
-	a1, _ := decodeScalar(unhex(t, p1.Coefficient))
+	a0, _ := decodeScalar(testkit.Unhex(t, p1.SigningKey))
+	a1, _ := decodeScalar(testkit.Unhex(t, p1.Coefficient))
 	k, _ := randomScalar(nil)
 	sec1, _, _ := dkgPart1With(id1, []edwards25519.Scalar{a0, a1}, k, 3)
 	others := map[Identifier]*DKGRound1Package{id2: round1[id2], id3: round1[id3]}
@@ -207,7 +209,7 @@ func TestVectorDKGBadShareNamed(t *testing.T) {
 	received := map[Identifier]*DKGRound2Package{}
 	for from, h := range p1.SigningShares {
 		f, _ := strconv.Atoi(from)
-		s, _ := decodeScalar(unhex(t, h))
+		s, _ := decodeScalar(testkit.Unhex(t, h))
 		received[mustID(t, uint16(f))] = &DKGRound2Package{share: s}
 	}
 	received[id2].share.Add(&received[id2].share, scalarOne)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"reflect"
 	"testing"
+
+	"github.com/chusme/chusme/internal/testkit"
 )
 
 // fuzzCodec checks a decoder: success implies the re-encoding is identical to
@@ -45,10 +47,10 @@ func FuzzPublicKeyPackage(f *testing.F)   { fuzzCodec(f, "PublicKeyPackage") }
 // FuzzElement checks the strict point decoders behind VerifyingKey and
 // VerifyingShare.
 func FuzzElement(f *testing.F) {
-	for _, h := range append(append([]string{}, smallOrderPoints...), nonCanonicalPoints...) {
-		f.Add(unhex(f, h))
+	for _, h := range append(append([]string{}, testkit.SmallOrderPoints...), nonCanonicalPoints...) {
+		f.Add(testkit.Unhex(f, h))
 	}
-	f.Add(unhex(f, "5866666666666666666666666666666666666666666666666666666666666666"))
+	f.Add(testkit.Unhex(f, "5866666666666666666666666666666666666666666666666666666666666666"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		vk, err := NewVerifyingKey(b)
 		vs, err2 := NewVerifyingShare(b)
@@ -70,8 +72,8 @@ func FuzzElement(f *testing.F) {
 // FuzzScalars checks IdentifierFromBytes and NewSigningShare.
 func FuzzScalars(f *testing.F) {
 	f.Add(make([]byte, 32))
-	f.Add(unhex(f, "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010"))
-	f.Add(unhex(f, "ecd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010"))
+	f.Add(testkit.Unhex(f, "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010"))
+	f.Add(testkit.Unhex(f, "ecd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		id, err := IdentifierFromBytes(b)
 		if err != nil {

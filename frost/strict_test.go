@@ -15,19 +15,9 @@ import (
 	"testing"
 
 	"filippo.io/edwards25519"
-)
 
-// Small-order points of edwards25519 (the 8-torsion), canonical encodings.
-var smallOrderPoints = []string{
-	"0100000000000000000000000000000000000000000000000000000000000000", // identity
-	"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // order 2
-	"0000000000000000000000000000000000000000000000000000000000000000", // order 4
-	"0000000000000000000000000000000000000000000000000000000000000080", // order 4
-	"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05", // order 8
-	"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85", // order 8
-	"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a", // order 8
-	"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa", // order 8
-}
+	"github.com/chusme/chusme/internal/testkit"
+)
 
 // Non-canonical encodings of valid points (y ≥ p, or x = 0 with the sign bit).
 var nonCanonicalPoints = []string{
@@ -39,15 +29,15 @@ var nonCanonicalPoints = []string{
 }
 
 func TestStrictElementDecoding(t *testing.T) {
-	for _, h := range append(slices.Clone(smallOrderPoints), nonCanonicalPoints...) {
-		if _, err := NewVerifyingKey(unhex(t, h)); !errors.Is(err, ErrInvalidElement) {
+	for _, h := range append(slices.Clone(testkit.SmallOrderPoints), nonCanonicalPoints...) {
+		if _, err := NewVerifyingKey(testkit.Unhex(t, h)); !errors.Is(err, ErrInvalidElement) {
 			t.Errorf("%s accepted (%v)", h, err)
 		}
 	}
 	// Mixed order: a prime-order point plus each torsion point.
 	b := edwards25519.NewGeneratorPoint()
-	for _, h := range smallOrderPoints[1:] {
-		tp, err := new(edwards25519.Point).SetBytes(unhex(t, h))
+	for _, h := range testkit.SmallOrderPoints[1:] {
+		tp, err := new(edwards25519.Point).SetBytes(testkit.Unhex(t, h))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,8 +64,8 @@ func TestElementDecodingMatchesReEncoding(t *testing.T) {
 		return err == nil && bytes.Equal(p.Bytes(), b) && p.Equal(edwards25519.NewIdentityPoint()) == 0 && isTorsionFree(p)
 	}
 	var inputs [][]byte
-	for _, h := range append(slices.Clone(smallOrderPoints), nonCanonicalPoints...) {
-		inputs = append(inputs, unhex(t, h))
+	for _, h := range append(slices.Clone(testkit.SmallOrderPoints), nonCanonicalPoints...) {
+		inputs = append(inputs, testkit.Unhex(t, h))
 	}
 	// Every y in [p-3, 2^255) with both signs, and random encodings.
 	for i := 0xea; i <= 0xff; i++ {
@@ -131,7 +121,7 @@ func TestStrictElementCCTV(t *testing.T) {
 		for _, part := range []struct {
 			enc    []byte
 			suffix string
-		}{{unhex(t, c.Key), "A"}, {unhex(t, c.Sig)[:32], "R"}} {
+		}{{testkit.Unhex(t, c.Key), "A"}, {testkit.Unhex(t, c.Sig)[:32], "R"}} {
 			bad := slices.Contains(c.Flags, "low_order_"+part.suffix) ||
 				slices.Contains(c.Flags, "low_order_component_"+part.suffix) ||
 				slices.Contains(c.Flags, "non_canonical_"+part.suffix)
@@ -150,14 +140,14 @@ func TestStrictScalarDecoding(t *testing.T) {
 		"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
 	} {
 		var s SignatureShare
-		enc := append([]byte{Version, typeSignatureShare}, unhex(t, h)...)
+		enc := append([]byte{Version, typeSignatureShare}, testkit.Unhex(t, h)...)
 		if err := s.UnmarshalBinary(enc); !errors.Is(err, ErrInvalidScalar) {
 			t.Errorf("scalar %s accepted (%v)", h, err)
 		}
-		if _, err := IdentifierFromBytes(unhex(t, h)); !errors.Is(err, ErrInvalidIdentifier) {
+		if _, err := IdentifierFromBytes(testkit.Unhex(t, h)); !errors.Is(err, ErrInvalidIdentifier) {
 			t.Errorf("identifier %s accepted", h)
 		}
-		if _, err := NewSigningShare(unhex(t, h)); err == nil {
+		if _, err := NewSigningShare(testkit.Unhex(t, h)); err == nil {
 			t.Errorf("signing share %s accepted", h)
 		}
 	}
@@ -329,8 +319,8 @@ func TestEncodings(t *testing.T) {
 
 func TestEncodingRefusesBadElements(t *testing.T) {
 	enc := sampleEncodings(t)["SigningCommitments"]
-	for _, h := range append(slices.Clone(smallOrderPoints), nonCanonicalPoints...) {
-		b := append(slices.Clone(enc[:2]), unhex(t, h)...)
+	for _, h := range append(slices.Clone(testkit.SmallOrderPoints), nonCanonicalPoints...) {
+		b := append(slices.Clone(enc[:2]), testkit.Unhex(t, h)...)
 		b = append(b, enc[34:]...)
 		var c SigningCommitments
 		if err := c.UnmarshalBinary(b); !errors.Is(err, ErrInvalidElement) {
@@ -414,9 +404,9 @@ func TestSigningPackageWithOwn(t *testing.T) {
 	if i < 0 {
 		t.Fatal("the other signer's commitment is not in the package")
 	}
-	for _, h := range append(slices.Clone(smallOrderPoints), nonCanonicalPoints...) {
+	for _, h := range append(slices.Clone(testkit.SmallOrderPoints), nonCanonicalPoints...) {
 		bad := slices.Clone(enc)
-		copy(bad[i:i+32], unhex(t, h))
+		copy(bad[i:i+32], testkit.Unhex(t, h))
 		var sp SigningPackage
 		if err := sp.UnmarshalBinaryWithOwn(bad, coms[ids[0]]); !errors.Is(err, ErrInvalidElement) {
 			t.Fatalf("bad element %s accepted with own (%v)", h, err)
@@ -430,7 +420,7 @@ func TestSigningPackageWithOwn(t *testing.T) {
 func timesL(t *testing.T, p *edwards25519.Point) *edwards25519.Point {
 	t.Helper()
 	var delta [32]byte // 27742317777372353535851937790883648493, little-endian
-	copy(delta[:], unhex(t, "edd3f55c1a631258d69cf7a2def9de14"))
+	copy(delta[:], testkit.Unhex(t, "edd3f55c1a631258d69cf7a2def9de14"))
 	d, err := new(edwards25519.Scalar).SetCanonicalBytes(delta[:])
 	if err != nil {
 		t.Fatal(err)
@@ -457,8 +447,8 @@ func TestTorsionCheckMatchesDefinition(t *testing.T) {
 	}
 	var points []*edwards25519.Point
 	var torsion []*edwards25519.Point
-	for _, h := range smallOrderPoints {
-		p, err := new(edwards25519.Point).SetBytes(unhex(t, h))
+	for _, h := range testkit.SmallOrderPoints {
+		p, err := new(edwards25519.Point).SetBytes(testkit.Unhex(t, h))
 		if err != nil {
 			t.Fatal(err)
 		}

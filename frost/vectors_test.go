@@ -10,6 +10,7 @@ import (
 
 	"filippo.io/edwards25519"
 
+	"github.com/chusme/chusme/internal/testkit"
 	"github.com/chusme/chusme/internal/vectortest"
 )
 
@@ -18,15 +19,6 @@ import (
 func readVector(t testing.TB, name string) []byte {
 	t.Helper()
 	return vectortest.Shared(t, name)
-}
-
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("bad hex %q: %v", s, err)
-	}
-	return b
 }
 
 func mustID(t testing.TB, n uint16) Identifier {
@@ -90,12 +82,12 @@ func checkSigningVector(t *testing.T, raw []byte) {
 	if pkHex == "" {
 		pkHex = in.VerifyingKey
 	}
-	msg := unhex(t, in.Message)
+	msg := testkit.Unhex(t, in.Message)
 
 	// Trusted dealer (RFC 9591 Appendix C) with the vector's coefficients.
 	coeffs := make([]edwards25519.Scalar, 1+len(in.ShareCoefficients))
 	for k, h := range append([]string{in.GroupSecretKey}, in.ShareCoefficients...) {
-		s, err := decodeScalar(unhex(t, h))
+		s, err := decodeScalar(testkit.Unhex(t, h))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +116,7 @@ func checkSigningVector(t *testing.T, raw []byte) {
 	commitments := map[Identifier]*SigningCommitments{}
 	for _, o := range v.RoundOne.Outputs {
 		id := mustID(t, o.Identifier)
-		rnd := append(unhex(t, o.HidingRandomness), unhex(t, o.BindingRandomness)...)
+		rnd := append(testkit.Unhex(t, o.HidingRandomness), testkit.Unhex(t, o.BindingRandomness)...)
 		n, c, err := Commit(bytes.NewReader(rnd), kps[id])
 		if err != nil {
 			t.Fatal(err)
@@ -142,8 +134,8 @@ func checkSigningVector(t *testing.T, raw []byte) {
 			t.Errorf("binding commitment %d = %s, want %s", o.Identifier, got, o.BindingCommitment)
 		}
 		// The commitments decode strictly from their vector encodings.
-		enc := append([]byte{Version, typeSigningCommitments}, unhex(t, o.HidingCommitment)...)
-		enc = append(enc, unhex(t, o.BindingCommitment)...)
+		enc := append([]byte{Version, typeSigningCommitments}, testkit.Unhex(t, o.HidingCommitment)...)
+		enc = append(enc, testkit.Unhex(t, o.BindingCommitment)...)
 		var dc SigningCommitments
 		if err := dc.UnmarshalBinary(enc); err != nil || !dc.Equal(c) {
 			t.Errorf("commitments %d do not round-trip: %v", o.Identifier, err)
@@ -200,7 +192,7 @@ func checkSigningVector(t *testing.T, raw []byte) {
 		if got := hex.EncodeToString(sig); got != v.FinalOutput.Sig {
 			t.Errorf("%v: signature %s, want %s", mode, got, v.FinalOutput.Sig)
 		}
-		if !ed25519.Verify(ed25519.PublicKey(unhex(t, pkHex)), msg, sig) {
+		if !ed25519.Verify(ed25519.PublicKey(testkit.Unhex(t, pkHex)), msg, sig) {
 			t.Errorf("%v: crypto/ed25519.Verify rejects the signature", mode)
 		}
 	}

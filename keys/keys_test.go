@@ -2,7 +2,6 @@ package keys
 
 import (
 	"crypto/ed25519"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -10,17 +9,9 @@ import (
 
 	"filippo.io/edwards25519"
 
+	"github.com/chusme/chusme/internal/testkit"
 	"github.com/chusme/chusme/internal/vectortest"
 )
-
-func unhex(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("bad hex %q: %v", s, err)
-	}
-	return b
-}
 
 // readJSON decodes the vector file name of ../shared/vectors into v, skipping
 // the test when the file is absent (failing it in CI).
@@ -56,8 +47,8 @@ func TestRFC8032(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			priv := ed25519.NewKeyFromSeed(unhex(t, tc.secret))
-			pub, msg, sig := unhex(t, tc.public), unhex(t, tc.msg), unhex(t, tc.sig)
+			priv := ed25519.NewKeyFromSeed(testkit.Unhex(t, tc.secret))
+			pub, msg, sig := testkit.Unhex(t, tc.public), testkit.Unhex(t, tc.msg), testkit.Unhex(t, tc.sig)
 			if got := priv.Public().(ed25519.PublicKey); !slices.Equal(got, pub) {
 				t.Fatalf("public key = %x, want %x", got, pub)
 			}
@@ -117,14 +108,14 @@ func TestWycheproof(t *testing.T) {
 	readJSON(t, "wycheproof/ed25519_test.json", &file)
 	n := 0
 	for _, g := range file.TestGroups {
-		pk := unhex(t, g.PublicKey.PK)
+		pk := testkit.Unhex(t, g.PublicKey.PK)
 		if err := CheckPublicKey(pk); err != nil {
 			t.Errorf("group key %x: CheckPublicKey: %v", pk, err)
 			continue
 		}
 		for _, tc := range g.Tests {
 			n++
-			err := Verify(pk, unhex(t, tc.Msg), unhex(t, tc.Sig))
+			err := Verify(pk, testkit.Unhex(t, tc.Msg), testkit.Unhex(t, tc.Sig))
 			switch tc.Result {
 			case "valid":
 				if err != nil {
@@ -172,7 +163,7 @@ func TestCCTV(t *testing.T) {
 	var accepted, refused int
 	for _, tc := range cases {
 		has := func(f string) bool { return slices.Contains(tc.Flags, f) }
-		pk, sig := unhex(t, tc.Key), unhex(t, tc.Sig)
+		pk, sig := testkit.Unhex(t, tc.Key), testkit.Unhex(t, tc.Sig)
 
 		badKey := has("low_order_A") || has("low_order_component_A") || has("non_canonical_A")
 		err := CheckPublicKey(pk)
@@ -203,22 +194,9 @@ func TestCCTV(t *testing.T) {
 	}
 }
 
-// torsion lists the canonical encodings of the eight points of order
-// dividing 8 (CCTV README).
-var torsion = []string{
-	"0100000000000000000000000000000000000000000000000000000000000000", // identity, order 1
-	"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // order 2
-	"0000000000000000000000000000000000000000000000000000000000000000", // order 4
-	"0000000000000000000000000000000000000000000000000000000000000080", // order 4
-	"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05", // order 8
-	"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85", // order 8
-	"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a", // order 8
-	"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa", // order 8
-}
-
 func TestCheckPublicKeySmallOrder(t *testing.T) {
-	for _, h := range torsion {
-		if err := CheckPublicKey(unhex(t, h)); !errors.Is(err, ErrKeySmallOrder) {
+	for _, h := range testkit.SmallOrderPoints {
+		if err := CheckPublicKey(testkit.Unhex(t, h)); !errors.Is(err, ErrKeySmallOrder) {
 			t.Errorf("CheckPublicKey(%s) = %v, want ErrKeySmallOrder", h, err)
 		}
 	}
@@ -231,8 +209,8 @@ func TestCheckPublicKeySmallOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, h := range torsion[1:] {
-		q, err := new(edwards25519.Point).SetBytes(unhex(t, h))
+	for _, h := range testkit.SmallOrderPoints[1:] {
+		q, err := new(edwards25519.Point).SetBytes(testkit.Unhex(t, h))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -258,7 +236,7 @@ func TestCheckPublicKeyEncoding(t *testing.T) {
 		// y = 2^255-1 ≥ p: not canonical, whether or not it decodes.
 		{"y=2^255-1", "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"},
 	} {
-		err := CheckPublicKey(unhex(t, tc.hex))
+		err := CheckPublicKey(testkit.Unhex(t, tc.hex))
 		if err == nil || errors.Is(err, ErrKeySize) {
 			t.Errorf("%s: CheckPublicKey = %v, want an encoding or small-order error", tc.name, err)
 		}

@@ -2,22 +2,21 @@ package keyfile
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client/vault"
+	"github.com/chusme/chusme/internal/testkit"
 )
 
 func TestSaveForRotatedKey(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "identity.key")
-	_, genesis, _ := ed25519.GenerateKey(nil)
-	_, rotated, _ := ed25519.GenerateKey(nil)
-	fp := chusme.Fingerprint(genesis.Public().(ed25519.PublicKey))
+	genesis := testkit.NewKey(t)
+	rotated := testkit.NewKey(t)
+	fp := testkit.Fingerprint(genesis)
 	pass := []byte("pass")
 	if err := SaveFor(path, "not a fingerprint", rotated, pass, vault.LowCostParams, false); err == nil {
 		t.Fatal("SaveFor accepted a bad fingerprint")
@@ -29,7 +28,7 @@ func TestSaveForRotatedKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if kf.IdentityFingerprint() != fp || kf.Fingerprint != chusme.Fingerprint(rotated.Public().(ed25519.PublicKey)) {
+	if kf.IdentityFingerprint() != fp || kf.Fingerprint != testkit.Fingerprint(rotated) {
 		t.Fatalf("key file %+v", kf)
 	}
 	key, err := kf.Open(pass)

@@ -1,7 +1,6 @@
 package keyfile
 
 import (
-	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -11,20 +10,12 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client/vault"
+	"github.com/chusme/chusme/internal/testkit"
 )
-
-func newKey(t *testing.T) ed25519.PrivateKey {
-	t.Helper()
-	_, k, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
 
 func TestSaveLoad(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "identity.key")
-	key := newKey(t)
+	key := testkit.NewKey(t)
 	if err := Save(path, key, []byte("pw"), vault.LowCostParams); err != nil {
 		t.Fatal(err)
 	}
@@ -46,25 +37,25 @@ func TestSaveLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if kf.Fingerprint != chusme.Fingerprint(key.Public().(ed25519.PublicKey)) {
+	if kf.Fingerprint != testkit.Fingerprint(key) {
 		t.Fatalf("fingerprint = %s", kf.Fingerprint)
 	}
 }
 
 func TestSaveRefusesOverwrite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "identity.key")
-	first := newKey(t)
+	first := testkit.NewKey(t)
 	if err := Save(path, first, []byte("pw"), vault.LowCostParams); err != nil {
 		t.Fatal(err)
 	}
-	err := Save(path, newKey(t), []byte("pw"), vault.LowCostParams)
+	err := Save(path, testkit.NewKey(t), []byte("pw"), vault.LowCostParams)
 	if !errors.Is(err, ErrExists) || !errors.Is(err, fs.ErrExist) {
 		t.Fatalf("Save over existing = %v, want ErrExists", err)
 	}
 	if got, err := Load(path, []byte("pw")); err != nil || !got.Equal(first) {
 		t.Fatalf("existing key changed: %v", err)
 	}
-	second := newKey(t)
+	second := testkit.NewKey(t)
 	if err := Overwrite(path, second, []byte("pw2"), vault.LowCostParams); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +66,7 @@ func TestSaveRefusesOverwrite(t *testing.T) {
 
 func TestLoadWrongPassphrase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "identity.key")
-	if err := Save(path, newKey(t), []byte("pw"), vault.LowCostParams); err != nil {
+	if err := Save(path, testkit.NewKey(t), []byte("pw"), vault.LowCostParams); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Load(path, []byte("nope")); !errors.Is(err, vault.ErrDecrypt) {
@@ -88,10 +79,10 @@ func TestLoadWrongPassphrase(t *testing.T) {
 func TestLoadMismatch(t *testing.T) {
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	if err := Save(a, newKey(t), []byte("pw"), vault.LowCostParams); err != nil {
+	if err := Save(a, testkit.NewKey(t), []byte("pw"), vault.LowCostParams); err != nil {
 		t.Fatal(err)
 	}
-	if err := Save(b, newKey(t), []byte("pw"), vault.LowCostParams); err != nil {
+	if err := Save(b, testkit.NewKey(t), []byte("pw"), vault.LowCostParams); err != nil {
 		t.Fatal(err)
 	}
 	fa, _ := Read(a)
@@ -108,7 +99,7 @@ func TestLoadMismatch(t *testing.T) {
 
 func TestParseRefuses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "k")
-	key := newKey(t)
+	key := testkit.NewKey(t)
 	if err := Save(path, key, []byte("pw"), vault.LowCostParams); err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +133,7 @@ func TestParseRefuses(t *testing.T) {
 func TestWriteBytesCopiesAKeyFileOnly(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "identity.key")
-	key := newKey(t)
+	key := testkit.NewKey(t)
 	if err := Save(path, key, []byte("pw"), vault.LowCostParams); err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,25 +18,8 @@ import (
 	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/internal/auth"
 	"github.com/chusme/chusme/internal/servertest"
+	"github.com/chusme/chusme/internal/testkit"
 )
-
-// lockedBuffer is a bytes.Buffer safe to read while the CLI writes it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 var secretLine = regexp.MustCompile(`secret: ([A-Z2-7]+)\n`)
 
@@ -47,7 +29,7 @@ var secretLine = regexp.MustCompile(`secret: ([A-Z2-7]+)\n`)
 func (c *cli) totpEnable() ([]byte, []string, string) {
 	c.t.Helper()
 	pr, pw := io.Pipe()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr testkit.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(context.Background(), []string{"totp", "enable"}, c.getenv, pr, &stdout, &stderr)

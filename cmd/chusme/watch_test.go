@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"io"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/chusme/chusme"
-	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/internal/servertest"
 )
 
@@ -24,19 +22,10 @@ func TestWatchPrintsPushedEvents(t *testing.T) {
 	admin.ok("setup", "--token", s.SetupToken(t))
 
 	// Another identity, and a DKG with the admin, started through the library.
-	_, k, _ := ed25519.GenerateKey(nil)
-	other, err := client.New(s.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := servertest.NewMember(t, s.URL, nil)
+	other.Register(t, "")
 	ctx := t.Context()
-	if _, err := other.Register(ctx, k, ""); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := other.Login(ctx, k); err != nil {
-		t.Fatal(err)
-	}
-	info, err := other.StartDKG(ctx, 2, []string{adminFP, chusme.Fingerprint(k.Public().(ed25519.PublicKey))})
+	info, err := other.Client.StartDKG(ctx, 2, []string{adminFP, other.Fingerprint})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +46,7 @@ func TestWatchPrintsPushedEvents(t *testing.T) {
 		got = append(got, ev)
 		if len(got) == 1 {
 			// The catch-up arrived: cancel the ceremony, which pushes a change.
-			if _, err := other.CancelCeremony(ctx, info.ID); err != nil {
+			if _, err := other.Client.CancelCeremony(ctx, info.ID); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -17,28 +16,11 @@ import (
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/auth"
 	"github.com/chusme/chusme/internal/sqlite"
+	"github.com/chusme/chusme/internal/testkit"
 	"github.com/chusme/chusme/internal/tokens"
 )
 
 const issuer = "https://auth.example.test"
-
-// clock is a fake clock the tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 type events struct {
 	mu     sync.Mutex
@@ -61,7 +43,7 @@ func (e *events) RefreshReused() {
 type fixture struct {
 	svc    *auth.Service
 	store  *sqlite.DB
-	clock  *clock
+	clock  *testkit.Clock
 	events *events
 	key    ed25519.PrivateKey
 }
@@ -75,7 +57,7 @@ func newFixture(tb testing.TB, cfg auth.Config) *fixture {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { store.Close() })
-	c := &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	c := testkit.NewClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
 	kr, err := tokens.FromSeed(make([]byte, 32))
 	if err != nil {
 		tb.Fatal(err)
@@ -87,30 +69,28 @@ func newFixture(tb testing.TB, cfg auth.Config) *fixture {
 		cfg.DataKey = make([]byte, 32)
 		rand.Read(cfg.DataKey)
 	}
-	svc, err := auth.New(store, is, cfg, c.Now, slog.New(slog.NewTextHandler(io.Discard, nil)), ev)
+	svc, err := auth.New(store, is, cfg, c.Now, slog.New(slog.DiscardHandler), ev)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	f := &fixture{svc: svc, store: store, clock: c, events: ev}
-	_, f.key, _ = ed25519.GenerateKey(rand.Reader)
+	f := &fixture{svc: svc, store: store, clock: c, events: ev, key: testkit.NewKey(tb)}
 	ctx := context.Background()
 	setup, err := f.svc.Bootstrap(ctx)
 	if err != nil || setup == "" {
 		tb.Fatalf("bootstrap: %q %v", setup, err)
 	}
-	pub := f.key.Public().(ed25519.PublicKey)
-	if _, err := f.svc.Setup(ctx, chusme.SetupRequest{SetupToken: setup, PublicKey: chusme.Bytes(pub), Signature: ed25519.Sign(f.key, chusme.RegisterMessage(issuer, pub))}); err != nil {
+	if _, err := f.svc.Setup(ctx, testkit.SetupRequest(issuer, f.key, setup)); err != nil {
 		tb.Fatal(err)
 	}
 	return f
 }
 
 func (f *fixture) fingerprint() string {
-	return chusme.Fingerprint(f.key.Public().(ed25519.PublicKey))
+	return testkit.Fingerprint(f.key)
 }
 
 func (f *fixture) answer(tb testing.TB, c chusme.Challenge) chusme.TokenRequest {
-	return chusme.TokenRequest{ChallengeID: c.ID, Signature: ed25519.Sign(f.key, chusme.LoginMessage(issuer, c.ID, c.Nonce))}
+	return testkit.TokenRequest(issuer, f.key, c.ID, c.Nonce)
 }
 
 func (f *fixture) login(tb testing.TB) chusme.TokenResponse {
@@ -127,19 +107,12 @@ func (f *fixture) login(tb testing.TB) chusme.TokenResponse {
 	return tr
 }
 
-func wantCode(t *testing.T, err error, code string) {
-	t.Helper()
-	if got := chusme.ErrorCode(err); got != code {
-		t.Fatalf("error %v (code %q), want code %q", err, got, code)
-	}
-}
-
 func TestChallengeExpiry(t *testing.T) {
 	ctx := context.Background()
 	t.Run("answered_just_before_expiry", func(t *testing.T) {
 		f := newFixture(t, auth.Config{})
 		c, _ := f.svc.Challenge(ctx, f.fingerprint())
-		f.clock.Advance(auth.DefaultChallengeTTL - time.Nanosecond)
+		f.clock.Add(auth.DefaultChallengeTTL - time.Nanosecond)
 		if _, err := f.svc.Token(ctx, f.answer(t, c)); err != nil {
 			t.Fatal(err)
 		}
@@ -147,9 +120,9 @@ func TestChallengeExpiry(t *testing.T) {
 	t.Run("expired_refused", func(t *testing.T) {
 		f := newFixture(t, auth.Config{})
 		c, _ := f.svc.Challenge(ctx, f.fingerprint())
-		f.clock.Advance(auth.DefaultChallengeTTL)
+		f.clock.Add(auth.DefaultChallengeTTL)
 		_, err := f.svc.Token(ctx, f.answer(t, c))
-		wantCode(t, err, chusme.CodeChallengeInvalid)
+		testkit.WantCode(t, err, chusme.CodeChallengeInvalid)
 		if f.events.logins[chusme.CodeChallengeInvalid] != 1 {
 			t.Fatalf("login outcomes %v", f.events.logins)
 		}
@@ -158,7 +131,7 @@ func TestChallengeExpiry(t *testing.T) {
 		f := newFixture(t, auth.Config{})
 		c, _ := f.svc.Challenge(ctx, f.fingerprint())
 		_, err := f.svc.Token(ctx, chusme.TokenRequest{ChallengeID: c.ID, Signature: ed25519.Sign(f.key, chusme.LoginMessage("https://other.test", c.ID, c.Nonce))})
-		wantCode(t, err, chusme.CodeInvalidSignature)
+		testkit.WantCode(t, err, chusme.CodeInvalidSignature)
 	})
 }
 
@@ -233,16 +206,16 @@ func TestRefreshWindows(t *testing.T) {
 		if _, err := f.svc.Refresh(ctx, t0.RefreshToken); err != nil {
 			t.Fatal(err)
 		}
-		f.clock.Advance(10 * time.Second)
+		f.clock.Add(10 * time.Second)
 		if _, err := f.svc.Refresh(ctx, t0.RefreshToken); err != nil {
 			t.Fatalf("previous token at the end of the grace period: %v", err)
 		}
 		f2 := newFixture(t, auth.Config{RefreshGrace: 10 * time.Second})
 		u0 := f2.login(t)
 		f2.svc.Refresh(ctx, u0.RefreshToken)
-		f2.clock.Advance(10*time.Second + time.Nanosecond)
+		f2.clock.Add(10*time.Second + time.Nanosecond)
 		_, err := f2.svc.Refresh(ctx, u0.RefreshToken)
-		wantCode(t, err, chusme.CodeRefreshReused)
+		testkit.WantCode(t, err, chusme.CodeRefreshReused)
 		if f2.events.reuse != 1 {
 			t.Fatalf("reuse events %d", f2.events.reuse)
 		}
@@ -257,30 +230,30 @@ func TestRefreshWindows(t *testing.T) {
 		if _, err := f.svc.Refresh(ctx, t0.RefreshToken); err != nil {
 			t.Fatal(err)
 		}
-		f.clock.Advance(-time.Millisecond)
+		f.clock.Add(-time.Millisecond)
 		_, err := f.svc.Refresh(ctx, t0.RefreshToken)
-		wantCode(t, err, chusme.CodeRefreshReused)
+		testkit.WantCode(t, err, chusme.CodeRefreshReused)
 	})
 	t.Run("idle_timeout", func(t *testing.T) {
 		f := newFixture(t, auth.Config{SessionIdle: time.Hour})
 		tok := f.login(t)
-		f.clock.Advance(time.Hour - time.Second)
+		f.clock.Add(time.Hour - time.Second)
 		next, err := f.svc.Refresh(ctx, tok.RefreshToken)
 		if err != nil {
 			t.Fatalf("refresh within the idle timeout: %v", err)
 		}
-		f.clock.Advance(time.Hour)
+		f.clock.Add(time.Hour)
 		_, err = f.svc.Refresh(ctx, next.RefreshToken)
-		wantCode(t, err, chusme.CodeRefreshInvalid)
+		testkit.WantCode(t, err, chusme.CodeRefreshInvalid)
 	})
 	t.Run("absolute_lifetime", func(t *testing.T) {
 		f := newFixture(t, auth.Config{SessionIdle: time.Hour, SessionLifetime: 3 * time.Hour})
 		tok := f.login(t)
 		for range 5 { // every 50 minutes: never idle, yet the session ends at 3 h
-			f.clock.Advance(50 * time.Minute)
+			f.clock.Add(50 * time.Minute)
 			next, err := f.svc.Refresh(ctx, tok.RefreshToken)
 			if f.clock.Now().Sub(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)) >= 3*time.Hour {
-				wantCode(t, err, chusme.CodeRefreshInvalid)
+				testkit.WantCode(t, err, chusme.CodeRefreshInvalid)
 				return
 			}
 			if err != nil {
@@ -296,9 +269,9 @@ func TestRefreshWindows(t *testing.T) {
 		if _, err := f.svc.Authenticate(ctx, tok.AccessToken); err != nil {
 			t.Fatal(err)
 		}
-		f.clock.Advance(tokens.AccessTTL + tokens.Leeway + time.Second)
+		f.clock.Add(tokens.AccessTTL + tokens.Leeway + time.Second)
 		_, err := f.svc.Authenticate(ctx, tok.AccessToken)
-		wantCode(t, err, chusme.CodeTokenExpired)
+		testkit.WantCode(t, err, chusme.CodeTokenExpired)
 	})
 }
 
@@ -314,11 +287,9 @@ func TestInviteExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Advance(time.Hour)
-	_, k, _ := ed25519.GenerateKey(rand.Reader)
-	pub := k.Public().(ed25519.PublicKey)
-	_, err = f.svc.Register(ctx, chusme.RegisterRequest{PublicKey: chusme.Bytes(pub), Signature: ed25519.Sign(k, chusme.RegisterMessage(issuer, pub)), Invite: inv})
-	wantCode(t, err, chusme.CodeInviteInvalid)
+	f.clock.Add(time.Hour)
+	_, err = f.svc.Register(ctx, testkit.RegisterRequest(issuer, testkit.NewKey(t), inv))
+	testkit.WantCode(t, err, chusme.CodeInviteInvalid)
 }
 
 // BenchmarkLogin measures the whole login path in the service: challenge

@@ -10,19 +10,19 @@ import (
 	"encoding/json"
 	"errors"
 	"hash"
-	"io"
 	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/ratelimit"
 	"github.com/chusme/chusme/internal/sqlite"
+	"github.com/chusme/chusme/internal/storetest"
+	"github.com/chusme/chusme/internal/testkit"
 	"github.com/chusme/chusme/internal/tokens"
 	"github.com/chusme/chusme/internal/vectortest"
 )
@@ -141,42 +141,19 @@ func TestRecoveryCodeHash(t *testing.T) {
 
 // Service-level tests on a real SQLite store with a fake clock.
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time         { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration)    { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-func (c *clock) Set(t time.Time)        { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-func (nopEvents) Login(string)          {}
-func (nopEvents) RefreshReused()        {}
-func newClock(t time.Time) *clock       { return &clock{t: t} }
-func keyOf(k ed25519.PrivateKey) []byte { return k.Public().(ed25519.PublicKey) }
-func fpOf(k ed25519.PrivateKey) string  { return chusme.Fingerprint(keyOf(k)) }
-func newKey() ed25519.PrivateKey        { _, k, _ := ed25519.GenerateKey(rand.Reader); return k }
-func discardLog() *slog.Logger          { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-func wantCode(t *testing.T, err error, c string) {
-	t.Helper()
-	if got := chusme.ErrorCode(err); got != c {
-		t.Fatalf("error %v (code %q), want %q", err, got, c)
-	}
-}
-
 type nopEvents struct{}
+
+func (nopEvents) Login(string)   {}
+func (nopEvents) RefreshReused() {}
 
 const testIssuer = "https://chusme.test"
 
 // newService returns a service on a new SQLite file, with open
 // registration, the TOTP limit lim and the clock clk.
-func newService(t *testing.T, clk *clock, lim ratelimit.Limit) (*Service, string) {
+func newService(t *testing.T, clk *testkit.Clock, lim ratelimit.Limit) (*Service, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "chusme.db")
-	db, err := sqlite.Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t, sqlite.Open, path)
 	seed := make([]byte, 32)
 	rand.Read(seed)
 	kr, err := tokens.FromSeed(seed)
@@ -186,7 +163,7 @@ func newService(t *testing.T, clk *clock, lim ratelimit.Limit) (*Service, string
 	dataKey := make([]byte, 32)
 	rand.Read(dataKey)
 	iss := &tokens.Issuer{Keys: kr, Issuer: testIssuer, Audience: testIssuer, Now: clk.Now}
-	svc, err := New(db, iss, Config{Issuer: testIssuer, Registration: RegistrationOpen, DataKey: dataKey, TOTPLimit: lim}, clk.Now, discardLog(), nopEvents{})
+	svc, err := New(db, iss, Config{Issuer: testIssuer, Registration: RegistrationOpen, DataKey: dataKey, TOTPLimit: lim}, clk.Now, slog.New(slog.DiscardHandler), nopEvents{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,25 +172,24 @@ func newService(t *testing.T, clk *clock, lim ratelimit.Limit) (*Service, string
 
 func register(t *testing.T, svc *Service) (ed25519.PrivateKey, Principal) {
 	t.Helper()
-	k := newKey()
-	_, err := svc.Register(t.Context(), chusme.RegisterRequest{PublicKey: keyOf(k), Signature: ed25519.Sign(k, chusme.RegisterMessage(testIssuer, keyOf(k)))})
+	k := testkit.NewKey(t)
+	_, err := svc.Register(t.Context(), testkit.RegisterRequest(testIssuer, k, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return k, Principal{Fingerprint: fpOf(k)}
+	return k, Principal{Fingerprint: testkit.Fingerprint(k)}
 }
 
 // login answers a fresh challenge with k and the given second factor.
 func login(t *testing.T, svc *Service, k ed25519.PrivateKey, code, recovery string) error {
 	t.Helper()
-	c, err := svc.Challenge(t.Context(), fpOf(k))
+	c, err := svc.Challenge(t.Context(), testkit.Fingerprint(k))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = svc.Token(t.Context(), chusme.TokenRequest{
-		ChallengeID: c.ID, Signature: ed25519.Sign(k, chusme.LoginMessage(testIssuer, c.ID, c.Nonce)),
-		TOTPCode: code, RecoveryCode: recovery,
-	})
+	req := testkit.TokenRequest(testIssuer, k, c.ID, c.Nonce)
+	req.TOTPCode, req.RecoveryCode = code, recovery
+	_, err = svc.Token(t.Context(), req)
 	if err != nil {
 		// The challenge is used up whatever went wrong.
 		if uerr := svc.store.UseChallenge(t.Context(), *usedChallenge(c)); chusme.ErrorCode(uerr) != chusme.CodeConflict {
@@ -230,7 +206,7 @@ func confirmSig(k ed25519.PrivateKey, p Principal, secret []byte) []byte {
 
 // enable enrols and confirms TOTP with k, returning the secret and recovery
 // codes.
-func enable(t *testing.T, svc *Service, clk *clock, k ed25519.PrivateKey, p Principal) ([]byte, []string) {
+func enable(t *testing.T, svc *Service, clk *testkit.Clock, k ed25519.PrivateKey, p Principal) ([]byte, []string) {
 	t.Helper()
 	en, err := svc.EnrolTOTP(t.Context(), p)
 	if err != nil {
@@ -248,7 +224,7 @@ func enable(t *testing.T, svc *Service, clk *clock, k ed25519.PrivateKey, p Prin
 }
 
 func TestTOTPLoginFlow(t *testing.T) {
-	clk := newClock(time.Unix(1_800_000_000, 0))
+	clk := testkit.NewClock(time.Unix(1_800_000_000, 0))
 	svc, dbPath := newService(t, clk, ratelimit.Limit{})
 	k, p := register(t, svc)
 
@@ -260,17 +236,17 @@ func TestTOTPLoginFlow(t *testing.T) {
 	if !strings.HasPrefix(en.URI, "otpauth://totp/") || !strings.Contains(en.URI, p.Fingerprint) {
 		t.Fatalf("URI %s", en.URI)
 	}
-	wantCode(t, login(t, svc, k, "", ""), "")
+	testkit.WantCode(t, login(t, svc, k, "", ""), "")
 	first, err := b32.DecodeString(en.Secret)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = svc.ConfirmTOTP(t.Context(), p, "000000", confirmSig(k, p, first))
-	wantCode(t, err, chusme.CodeTOTPInvalid)
+	testkit.WantCode(t, err, chusme.CodeTOTPInvalid)
 	// An access token alone can't turn TOTP on: the right code without the
 	// key's signature, signed by another key, or signed for another
 	// enrolment is refused, before the code is looked at.
-	other := newKey()
+	other := testkit.NewKey(t)
 	for name, sig := range map[string][]byte{
 		"none": nil, "short": confirmSig(k, p, first)[:63], "another key": confirmSig(other, p, first),
 		"another secret": confirmSig(k, p, []byte("another secret")),
@@ -288,44 +264,44 @@ func TestTOTPLoginFlow(t *testing.T) {
 		t.Fatalf("%d recovery codes", len(codes))
 	}
 	_, err = svc.EnrolTOTP(t.Context(), p)
-	wantCode(t, err, chusme.CodeTOTPEnabled)
+	testkit.WantCode(t, err, chusme.CodeTOTPEnabled)
 
 	// The code used to confirm can't log in (same step).
-	wantCode(t, login(t, svc, k, "", ""), chusme.CodeTOTPRequired)
-	wantCode(t, login(t, svc, k, TOTPCode(secret, clk.Now()), ""), chusme.CodeTOTPInvalid)
+	testkit.WantCode(t, login(t, svc, k, "", ""), chusme.CodeTOTPRequired)
+	testkit.WantCode(t, login(t, svc, k, TOTPCode(secret, clk.Now()), ""), chusme.CodeTOTPInvalid)
 
 	clk.Add(TOTPPeriod)
 	code := TOTPCode(secret, clk.Now())
-	wantCode(t, login(t, svc, k, "12345x", ""), chusme.CodeTOTPInvalid)
-	wantCode(t, login(t, svc, k, code, ""), "")
-	wantCode(t, login(t, svc, k, code, ""), chusme.CodeTOTPInvalid) // replay within its window
+	testkit.WantCode(t, login(t, svc, k, "12345x", ""), chusme.CodeTOTPInvalid)
+	testkit.WantCode(t, login(t, svc, k, code, ""), "")
+	testkit.WantCode(t, login(t, svc, k, code, ""), chusme.CodeTOTPInvalid) // replay within its window
 
 	// One step off either way works; two steps off doesn't.
 	clk.Add(10 * TOTPPeriod)
-	wantCode(t, login(t, svc, k, TOTPCode(secret, clk.Now().Add(-2*TOTPPeriod)), ""), chusme.CodeTOTPInvalid)
-	wantCode(t, login(t, svc, k, TOTPCode(secret, clk.Now().Add(2*TOTPPeriod)), ""), chusme.CodeTOTPInvalid)
-	wantCode(t, login(t, svc, k, TOTPCode(secret, clk.Now().Add(-TOTPPeriod)), ""), "")
+	testkit.WantCode(t, login(t, svc, k, TOTPCode(secret, clk.Now().Add(-2*TOTPPeriod)), ""), chusme.CodeTOTPInvalid)
+	testkit.WantCode(t, login(t, svc, k, TOTPCode(secret, clk.Now().Add(2*TOTPPeriod)), ""), chusme.CodeTOTPInvalid)
+	testkit.WantCode(t, login(t, svc, k, TOTPCode(secret, clk.Now().Add(-TOTPPeriod)), ""), "")
 	clk.Add(10 * TOTPPeriod)
-	wantCode(t, login(t, svc, k, TOTPCode(secret, clk.Now().Add(TOTPPeriod)), ""), "")
+	testkit.WantCode(t, login(t, svc, k, TOTPCode(secret, clk.Now().Add(TOTPPeriod)), ""), "")
 	// After a code of the next step, the current step's code is stale.
-	wantCode(t, login(t, svc, k, TOTPCode(secret, clk.Now()), ""), chusme.CodeTOTPInvalid)
+	testkit.WantCode(t, login(t, svc, k, TOTPCode(secret, clk.Now()), ""), chusme.CodeTOTPInvalid)
 
 	// Recovery codes: single use, in place of a code.
-	wantCode(t, login(t, svc, k, "", codes[0]), "")
-	wantCode(t, login(t, svc, k, "", codes[0]), chusme.CodeTOTPInvalid)
-	wantCode(t, login(t, svc, k, "", "AAAA-BBBB-CCCC-DDDD"), chusme.CodeTOTPInvalid)
-	wantCode(t, login(t, svc, k, "123456", codes[1]), chusme.CodeInvalidRequest)
+	testkit.WantCode(t, login(t, svc, k, "", codes[0]), "")
+	testkit.WantCode(t, login(t, svc, k, "", codes[0]), chusme.CodeTOTPInvalid)
+	testkit.WantCode(t, login(t, svc, k, "", "AAAA-BBBB-CCCC-DDDD"), chusme.CodeTOTPInvalid)
+	testkit.WantCode(t, login(t, svc, k, "123456", codes[1]), chusme.CodeInvalidRequest)
 	if n, _ := svc.store.RecoveryCodesLeft(t.Context(), p.Fingerprint); n != 9 {
 		t.Fatalf("%d recovery codes left, want 9", n)
 	}
 
 	// Disabling needs a code.
-	wantCode(t, svc.DisableTOTP(t.Context(), p, "", ""), chusme.CodeInvalidRequest)
-	wantCode(t, svc.DisableTOTP(t.Context(), p, "000000", ""), chusme.CodeTOTPInvalid)
+	testkit.WantCode(t, svc.DisableTOTP(t.Context(), p, "", ""), chusme.CodeInvalidRequest)
+	testkit.WantCode(t, svc.DisableTOTP(t.Context(), p, "000000", ""), chusme.CodeTOTPInvalid)
 	clk.Add(5 * TOTPPeriod)
-	wantCode(t, svc.DisableTOTP(t.Context(), p, TOTPCode(secret, clk.Now()), ""), "")
-	wantCode(t, login(t, svc, k, "", ""), "")
-	wantCode(t, svc.DisableTOTP(t.Context(), p, "", ""), chusme.CodeTOTPNotEnabled)
+	testkit.WantCode(t, svc.DisableTOTP(t.Context(), p, TOTPCode(secret, clk.Now()), ""), "")
+	testkit.WantCode(t, login(t, svc, k, "", ""), "")
+	testkit.WantCode(t, svc.DisableTOTP(t.Context(), p, "", ""), chusme.CodeTOTPNotEnabled)
 
 	// The secret never reaches the database file in clear, in any form.
 	enable(t, svc, clk, k, p)
@@ -354,7 +330,7 @@ func TestTOTPLoginFlow(t *testing.T) {
 }
 
 func TestTOTPRateLimit(t *testing.T) {
-	clk := newClock(time.Unix(1_800_000_000, 0))
+	clk := testkit.NewClock(time.Unix(1_800_000_000, 0))
 	svc, _ := newService(t, clk, DefaultTOTPLimit)
 	k, p := register(t, svc)
 	// Confirmations with a bad signature spend no attempt.
@@ -362,21 +338,21 @@ func TestTOTPRateLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 6 {
-		_, err := svc.ConfirmTOTP(t.Context(), p, "000000", confirmSig(newKey(), p, nil))
-		wantCode(t, err, chusme.CodeInvalidSignature)
+		_, err := svc.ConfirmTOTP(t.Context(), p, "000000", confirmSig(testkit.NewKey(t), p, nil))
+		testkit.WantCode(t, err, chusme.CodeInvalidSignature)
 	}
 	secret, _ := enable(t, svc, clk, k, p) // 1 attempt
 	for range 4 {
-		wantCode(t, login(t, svc, k, "000000", ""), chusme.CodeTOTPInvalid)
+		testkit.WantCode(t, login(t, svc, k, "000000", ""), chusme.CodeTOTPInvalid)
 	}
 	clk.Add(TOTPPeriod / 3)
 	// The bucket is empty: even the right code is refused, and the
 	// challenge is consumed.
-	wantCode(t, login(t, svc, k, TOTPCode(secret, clk.Now().Add(TOTPPeriod)), ""), chusme.CodeRateLimited)
+	testkit.WantCode(t, login(t, svc, k, TOTPCode(secret, clk.Now().Add(TOTPPeriod)), ""), chusme.CodeRateLimited)
 	// Another identity has its own bucket.
 	k2, p2 := register(t, svc)
 	secret2, _ := enable(t, svc, clk, k2, p2)
-	wantCode(t, login(t, svc, k2, TOTPCode(secret2, clk.Now().Add(TOTPPeriod)), ""), "")
+	testkit.WantCode(t, login(t, svc, k2, TOTPCode(secret2, clk.Now().Add(TOTPPeriod)), ""), "")
 	clk.Add(time.Minute)
-	wantCode(t, login(t, svc, k, TOTPCode(secret, clk.Now()), ""), "")
+	testkit.WantCode(t, login(t, svc, k, TOTPCode(secret, clk.Now()), ""), "")
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/frost"
+	"github.com/chusme/chusme/internal/servertest"
+	"github.com/chusme/chusme/internal/testkit"
 )
 
 // round1 builds a DKG round-1 submission for m whose proof of knowledge is
@@ -40,7 +42,7 @@ func round1(t *testing.T, m *member, ceremonyID string, n, threshold int, proofF
 }
 
 func signed(m *member, ceremonyID string, round int, payload []byte) chusme.SubmitRequest {
-	return chusme.SubmitRequest{Payload: payload, Signature: ed25519.Sign(m.key, chusme.CeremonyPackageMessage(ceremonyID, round, m.fp, "", payload))}
+	return chusme.SubmitRequest{Payload: payload, Signature: ed25519.Sign(m.Key, chusme.CeremonyPackageMessage(ceremonyID, round, m.Fingerprint, "", payload))}
 }
 
 func roundURL(p *party, id string, round int) string {
@@ -50,46 +52,42 @@ func roundURL(p *party, id string, round int) string {
 func TestBadProofOfKnowledgeFailsNamingSender(t *testing.T) {
 	p := newParty(t, 3)
 	ms := p.members
-	info, err := ms[0].c.StartDKG(t.Context(), 2, fps(ms))
+	info, err := ms[0].Client.StartDKG(t.Context(), 2, servertest.Fingerprints(ms))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// ms[1] signs its package properly, but the proof is for another identifier.
-	req := round1(t, ms[1], info.ID, 3, 2, ms[2].fp)
-	st, body := raw(t, "POST", roundURL(p, info.ID, 1), ms[1].token(t), req)
-	wantProblem(t, st, body, 400, chusme.CodeInvalidPackage)
+	req := round1(t, ms[1], info.ID, 3, 2, ms[2].Fingerprint)
+	testkit.Do(t, "POST", roundURL(p, info.ID, 1), ms[1].Access(t), req).Expect(t, 400, chusme.CodeInvalidPackage)
 	got := waitStatus(t, ms[0], info.ID)
-	if got.Status != chusme.CeremonyFailed || got.Failure.Reason != chusme.FailProofOfKnowledge || !slices.Equal(got.Failure.Culprits, []string{ms[1].fp}) {
-		t.Fatalf("ceremony %+v, failure %+v; want failed naming %s", got, got.Failure, ms[1].fp)
+	if got.Status != chusme.CeremonyFailed || got.Failure.Reason != chusme.FailProofOfKnowledge || !slices.Equal(got.Failure.Culprits, []string{ms[1].Fingerprint}) {
+		t.Fatalf("ceremony %+v, failure %+v; want failed naming %s", got, got.Failure, ms[1].Fingerprint)
 	}
 }
 
 func TestIdempotentSubmissionAndConflict(t *testing.T) {
 	p := newParty(t, 3)
 	ms := p.members
-	info, err := ms[0].c.StartDKG(t.Context(), 2, fps(ms))
+	info, err := ms[0].Client.StartDKG(t.Context(), 2, servertest.Fingerprints(ms))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := round1(t, ms[0], info.ID, 3, 2, ms[0].fp)
-	st1, b1 := raw(t, "POST", roundURL(p, info.ID, 1), ms[0].token(t), req)
-	st2, b2 := raw(t, "POST", roundURL(p, info.ID, 1), ms[0].token(t), req)
-	if st1 != 200 || st2 != 200 || !bytes.Equal(b1, b2) {
-		t.Fatalf("same body twice: %d %s / %d %s", st1, b1, st2, b2)
+	req := round1(t, ms[0], info.ID, 3, 2, ms[0].Fingerprint)
+	r1 := testkit.Do(t, "POST", roundURL(p, info.ID, 1), ms[0].Access(t), req)
+	r2 := testkit.Do(t, "POST", roundURL(p, info.ID, 1), ms[0].Access(t), req)
+	if r1.Status != 200 || r2.Status != 200 || !bytes.Equal(r1.Body, r2.Body) {
+		t.Fatalf("same body twice: %d %s / %d %s", r1.Status, r1.Body, r2.Status, r2.Body)
 	}
-	other := round1(t, ms[0], info.ID, 3, 2, ms[0].fp)
-	st, body := raw(t, "POST", roundURL(p, info.ID, 1), ms[0].token(t), other)
-	wantProblem(t, st, body, 409, chusme.CodeConflict)
+	other := round1(t, ms[0], info.ID, 3, 2, ms[0].Fingerprint)
+	testkit.Do(t, "POST", roundURL(p, info.ID, 1), ms[0].Access(t), other).Expect(t, 409, chusme.CodeConflict)
 	// A bad package signature is refused and changes nothing.
-	bad := round1(t, ms[1], info.ID, 3, 2, ms[1].fp)
+	bad := round1(t, ms[1], info.ID, 3, 2, ms[1].Fingerprint)
 	bad.Signature[0] ^= 1
-	st, body = raw(t, "POST", roundURL(p, info.ID, 1), ms[1].token(t), bad)
-	wantProblem(t, st, body, 400, chusme.CodeInvalidPackage)
+	testkit.Do(t, "POST", roundURL(p, info.ID, 1), ms[1].Access(t), bad).Expect(t, 400, chusme.CodeInvalidPackage)
 	// A submission for a later round is refused.
-	st, body = raw(t, "POST", roundURL(p, info.ID, 3), ms[1].token(t), round1(t, ms[1], info.ID, 3, 2, ms[1].fp))
-	wantProblem(t, st, body, 409, chusme.CodeWrongRound)
-	now, err := ms[0].c.Ceremony(t.Context(), info.ID)
-	if err != nil || !slices.Equal(now.Submitted, []string{ms[0].fp}) || now.Status != chusme.CeremonyOpen {
+	testkit.Do(t, "POST", roundURL(p, info.ID, 3), ms[1].Access(t), round1(t, ms[1], info.ID, 3, 2, ms[1].Fingerprint)).Expect(t, 409, chusme.CodeWrongRound)
+	now, err := ms[0].Client.Ceremony(t.Context(), info.ID)
+	if err != nil || !slices.Equal(now.Submitted, []string{ms[0].Fingerprint}) || now.Status != chusme.CeremonyOpen {
 		t.Fatalf("after refusals: %+v, %v", now, err)
 	}
 }
@@ -97,35 +95,28 @@ func TestIdempotentSubmissionAndConflict(t *testing.T) {
 func TestNonParticipantSeesNothing(t *testing.T) {
 	p := newParty(t, 4)
 	ms := p.members
-	info, err := ms[0].c.StartDKG(t.Context(), 2, fps(ms[:3]))
+	info, err := ms[0].Client.StartDKG(t.Context(), 2, servertest.Fingerprints(ms[:3]))
 	if err != nil {
 		t.Fatal(err)
 	}
 	outsider := ms[3]
 	unknown := strings.Repeat("ab", 16)
 	for _, id := range []string{info.ID, unknown} {
-		st, body := raw(t, "GET", p.srv.URL+"/v1/ceremonies/"+id, outsider.token(t), nil)
-		wantProblem(t, st, body, 404, chusme.CodeNotFound)
-		st, body = raw(t, "GET", p.srv.URL+"/v1/ceremonies/"+id+"?after=0", outsider.token(t), nil)
-		wantProblem(t, st, body, 404, chusme.CodeNotFound)
-		st, body = raw(t, "GET", roundURL(p, id, 1)+"/inbox", outsider.token(t), nil)
-		wantProblem(t, st, body, 404, chusme.CodeNotFound)
-		st, body = raw(t, "POST", roundURL(p, id, 1), outsider.token(t), round1(t, outsider, id, 3, 2, outsider.fp))
-		wantProblem(t, st, body, 404, chusme.CodeNotFound)
-		st, body = raw(t, "POST", p.srv.URL+"/v1/ceremonies/"+id+"/cancel", outsider.token(t), nil)
-		wantProblem(t, st, body, 404, chusme.CodeNotFound)
+		testkit.Do(t, "GET", p.srv.URL+"/v1/ceremonies/"+id, outsider.Access(t), nil).Expect(t, 404, chusme.CodeNotFound)
+		testkit.Do(t, "GET", p.srv.URL+"/v1/ceremonies/"+id+"?after=0", outsider.Access(t), nil).Expect(t, 404, chusme.CodeNotFound)
+		testkit.Do(t, "GET", roundURL(p, id, 1)+"/inbox", outsider.Access(t), nil).Expect(t, 404, chusme.CodeNotFound)
+		testkit.Do(t, "POST", roundURL(p, id, 1), outsider.Access(t), round1(t, outsider, id, 3, 2, outsider.Fingerprint)).Expect(t, 404, chusme.CodeNotFound)
+		testkit.Do(t, "POST", p.srv.URL+"/v1/ceremonies/"+id+"/cancel", outsider.Access(t), nil).Expect(t, 404, chusme.CodeNotFound)
 	}
-	list, err := outsider.c.Ceremonies(t.Context(), "")
+	list, err := outsider.Client.Ceremonies(t.Context(), "")
 	if err != nil || len(list) != 0 {
 		t.Fatalf("outsider lists %v, %v", list, err)
 	}
 	// Without a token nothing at all.
-	st, body := raw(t, "GET", p.srv.URL+"/v1/ceremonies/"+info.ID, "", nil)
-	wantProblem(t, st, body, 401, chusme.CodeUnauthorized)
+	testkit.Do(t, "GET", p.srv.URL+"/v1/ceremonies/"+info.ID, "", nil).Expect(t, 401, chusme.CodeUnauthorized)
 	// A participant who is not the creator may not cancel; the creator may.
-	st, body = raw(t, "POST", p.srv.URL+"/v1/ceremonies/"+info.ID+"/cancel", ms[1].token(t), nil)
-	wantProblem(t, st, body, 403, chusme.CodeForbidden)
-	got, err := ms[0].c.CancelCeremony(t.Context(), info.ID)
+	testkit.Do(t, "POST", p.srv.URL+"/v1/ceremonies/"+info.ID+"/cancel", ms[1].Access(t), nil).Expect(t, 403, chusme.CodeForbidden)
+	got, err := ms[0].Client.CancelCeremony(t.Context(), info.ID)
 	if err != nil || got.Status != chusme.CeremonyCancelled {
 		t.Fatalf("cancel: %+v, %v", got, err)
 	}
@@ -134,19 +125,19 @@ func TestNonParticipantSeesNothing(t *testing.T) {
 func TestDeadlineFailsNamingNonSubmitters(t *testing.T) {
 	p := newParty(t, 3, "--ceremony-round-timeout", "1s")
 	ms := p.members
-	info, err := ms[0].c.StartDKG(t.Context(), 2, fps(ms))
+	info, err := ms[0].Client.StartDKG(t.Context(), 2, servertest.Fingerprints(ms))
 	if err != nil {
 		t.Fatal(err)
 	}
 	errs := make([]error, 2)
 	var wg sync.WaitGroup
 	for i, m := range ms[:2] {
-		wg.Go(func() { _, errs[i] = m.c.RunDKG(t.Context(), info.ID, m.key, nil) })
+		wg.Go(func() { _, errs[i] = m.Client.RunDKG(t.Context(), info.ID, m.Key, nil) })
 	}
 	got := waitStatus(t, ms[0], info.ID)
 	wg.Wait()
-	if got.Status != chusme.CeremonyFailed || got.Failure.Reason != chusme.FailDeadline || !slices.Equal(got.Failure.Culprits, []string{ms[2].fp}) {
-		t.Fatalf("ceremony %+v, failure %+v; want failed at the deadline naming %s", got, got.Failure, ms[2].fp)
+	if got.Status != chusme.CeremonyFailed || got.Failure.Reason != chusme.FailDeadline || !slices.Equal(got.Failure.Culprits, []string{ms[2].Fingerprint}) {
+		t.Fatalf("ceremony %+v, failure %+v; want failed at the deadline naming %s", got, got.Failure, ms[2].Fingerprint)
 	}
 	for _, err := range errs {
 		var ce *client.CeremonyError
@@ -159,16 +150,16 @@ func TestDeadlineFailsNamingNonSubmitters(t *testing.T) {
 func TestBadSignatureShareFailsNamingSigner(t *testing.T) {
 	p := newParty(t, 3)
 	ms := p.members
-	res := p.dkg(ms, 2)
+	res := servertest.DKG(p.t, ms, 2)
 	ctx := t.Context()
 	msg := []byte("pay 10")
-	info, err := ms[0].c.StartSign(ctx, res[0].KeyID, msg, fps(ms[:2]))
+	info, err := ms[0].Client.StartSign(ctx, res[0].KeyID, msg, servertest.Fingerprints(ms[:2]))
 	if err != nil {
 		t.Fatal(err)
 	}
 	honest := make(chan error, 1)
 	go func() {
-		_, err := ms[0].c.RunSign(ctx, info.ID, ms[0].key, res[0].KeyID, res[0].KeyPackage, approveAll, nil)
+		_, err := ms[0].Client.RunSign(ctx, info.ID, ms[0].Key, res[0].KeyID, res[0].KeyPackage, servertest.ApproveAll, nil)
 		honest <- err
 	}()
 	// ms[1] commits honestly, then sends a share that is off by one.
@@ -177,12 +168,12 @@ func TestBadSignatureShareFailsNamingSigner(t *testing.T) {
 		t.Fatal(err)
 	}
 	cb, _ := com.MarshalBinary()
-	if _, err := ms[1].c.Submit(ctx, info.ID, 1, signed(ms[1], info.ID, 1, cb)); err != nil {
+	if _, err := ms[1].Client.Submit(ctx, info.ID, 1, signed(ms[1], info.ID, 1, cb)); err != nil {
 		t.Fatal(err)
 	}
-	cur, err := ms[1].c.Ceremony(ctx, info.ID)
+	cur, err := ms[1].Client.Ceremony(ctx, info.ID)
 	for err == nil && cur.Round < 2 {
-		cur, err = ms[1].c.WaitCeremony(ctx, info.ID, cur.Version)
+		cur, err = ms[1].Client.WaitCeremony(ctx, info.ID, cur.Version)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -197,12 +188,12 @@ func TestBadSignatureShareFailsNamingSigner(t *testing.T) {
 	}
 	sb, _ := share.MarshalBinary()
 	sb[2] ^= 1 // the low byte of the scalar: still canonical, now wrong
-	if _, err := ms[1].c.Submit(ctx, info.ID, 2, signed(ms[1], info.ID, 2, sb)); err != nil {
+	if _, err := ms[1].Client.Submit(ctx, info.ID, 2, signed(ms[1], info.ID, 2, sb)); err != nil {
 		t.Fatal(err)
 	}
 	got := waitStatus(t, ms[0], info.ID)
-	if got.Status != chusme.CeremonyFailed || got.Failure.Reason != chusme.FailSignatureShare || !slices.Equal(got.Failure.Culprits, []string{ms[1].fp}) {
-		t.Fatalf("ceremony %+v, failure %+v; want failed naming %s", got, got.Failure, ms[1].fp)
+	if got.Status != chusme.CeremonyFailed || got.Failure.Reason != chusme.FailSignatureShare || !slices.Equal(got.Failure.Culprits, []string{ms[1].Fingerprint}) {
+		t.Fatalf("ceremony %+v, failure %+v; want failed naming %s", got, got.Failure, ms[1].Fingerprint)
 	}
 	var ce *client.CeremonyError
 	if err := <-honest; !errors.As(err, &ce) {
@@ -213,7 +204,7 @@ func TestBadSignatureShareFailsNamingSigner(t *testing.T) {
 func TestReusedCommitmentRefused(t *testing.T) {
 	p := newParty(t, 3)
 	ms := p.members
-	res := p.dkg(ms, 2)
+	res := servertest.DKG(p.t, ms, 2)
 	ctx := t.Context()
 	_, com, err := frost.Commit(nil, res[0].KeyPackage)
 	if err != nil {
@@ -222,18 +213,17 @@ func TestReusedCommitmentRefused(t *testing.T) {
 	cb, _ := com.MarshalBinary()
 	var ids []string
 	for range 2 {
-		info, err := ms[0].c.StartSign(ctx, res[0].KeyID, []byte("m"), fps(ms[:2]))
+		info, err := ms[0].Client.StartSign(ctx, res[0].KeyID, []byte("m"), servertest.Fingerprints(ms[:2]))
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, info.ID)
 	}
-	if _, err := ms[0].c.Submit(ctx, ids[0], 1, signed(ms[0], ids[0], 1, cb)); err != nil {
+	if _, err := ms[0].Client.Submit(ctx, ids[0], 1, signed(ms[0], ids[0], 1, cb)); err != nil {
 		t.Fatal(err)
 	}
-	st, body := raw(t, "POST", roundURL(p, ids[1], 1), ms[0].token(t), signed(ms[0], ids[1], 1, cb))
-	wantProblem(t, st, body, 409, chusme.CodeCommitmentReused)
-	if got, _ := ms[0].c.Ceremony(ctx, ids[1]); len(got.Submitted) != 0 {
+	testkit.Do(t, "POST", roundURL(p, ids[1], 1), ms[0].Access(t), signed(ms[0], ids[1], 1, cb)).Expect(t, 409, chusme.CodeCommitmentReused)
+	if got, _ := ms[0].Client.Ceremony(ctx, ids[1]); len(got.Submitted) != 0 {
 		t.Fatalf("refused commitment recorded: %+v", got)
 	}
 }
@@ -259,7 +249,7 @@ func TestTamperingProxyCaught(t *testing.T) {
 			return err
 		}
 		for i := range in.Packages {
-			if in.Packages[i].Sender == ms[1].fp {
+			if in.Packages[i].Sender == ms[1].Fingerprint {
 				in.Packages[i].Payload[len(in.Packages[i].Payload)-1] ^= 1
 			}
 		}
@@ -271,12 +261,10 @@ func TestTamperingProxyCaught(t *testing.T) {
 	}
 	proxy := httptest.NewServer(rp)
 	defer proxy.Close()
-	victim := p.memberFor(ms[0].key, &client.MemoryTokenStore{}, proxy.URL)
-	if _, err := victim.c.Login(t.Context(), victim.key); err != nil {
-		t.Fatal(err)
-	}
+	victim := servertest.NewMember(t, proxy.URL, ms[0].Key, client.WithIssuer(p.srv.URL))
+	victim.Login(t)
 
-	info, err := ms[0].c.StartDKG(t.Context(), 2, fps(ms))
+	info, err := ms[0].Client.StartDKG(t.Context(), 2, servertest.Fingerprints(ms))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,20 +272,20 @@ func TestTamperingProxyCaught(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, m := range []*member{victim, ms[1], ms[2]} {
 		wg.Go(func() {
-			_, errs[i] = m.c.RunDKG(t.Context(), info.ID, m.key, nil)
+			_, errs[i] = m.Client.RunDKG(t.Context(), info.ID, m.Key, nil)
 			t.Logf("participant %d: %v", i, errs[i])
 		})
 	}
 	// The victim stops after round 1; once the others are waiting for its
 	// round-2 packages, cancel so that they return.
-	cur, err := ms[0].c.Ceremony(t.Context(), info.ID)
+	cur, err := ms[0].Client.Ceremony(t.Context(), info.ID)
 	for err == nil && (cur.Round < 2 || len(cur.Submitted) < 2) {
-		cur, err = ms[0].c.WaitCeremony(t.Context(), info.ID, cur.Version)
+		cur, err = ms[0].Client.WaitCeremony(t.Context(), info.ID, cur.Version)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ms[0].c.CancelCeremony(t.Context(), info.ID); err != nil {
+	if _, err := ms[0].Client.CancelCeremony(t.Context(), info.ID); err != nil {
 		t.Fatal(err)
 	}
 	wg.Wait()

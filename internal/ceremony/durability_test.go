@@ -23,25 +23,25 @@ func TestCeremonySurvivesRestart(t *testing.T) {
 	p := newParty(t, 3)
 	ms := p.members
 	ctx := t.Context()
-	info, err := ms[0].c.StartDKG(ctx, 2, fps(ms))
+	info, err := ms[0].Client.StartDKG(ctx, 2, servertest.Fingerprints(ms))
 	if err != nil {
 		t.Fatal(err)
 	}
 	errs := make([]error, 3)
 	var wg sync.WaitGroup
 	for i, m := range ms[:2] {
-		wg.Go(func() { _, errs[i] = m.c.RunDKG(ctx, info.ID, m.key, nil) })
+		wg.Go(func() { _, errs[i] = m.Client.RunDKG(ctx, info.ID, m.Key, nil) })
 	}
 	cur := info
 	for len(cur.Submitted) < 2 {
-		if cur, err = ms[0].c.WaitCeremony(ctx, info.ID, cur.Version); err != nil {
+		if cur, err = ms[0].Client.WaitCeremony(ctx, info.ID, cur.Version); err != nil {
 			t.Fatal(err)
 		}
 	}
 	p.srv.Stop(t)
 	addr := strings.TrimPrefix(p.srv.URL, "http://")
 	p.srv = servertest.StartIn(t, p.srv.DataDir, "--registration", "open", "--listen", addr)
-	wg.Go(func() { _, errs[2] = ms[2].c.RunDKG(ctx, info.ID, ms[2].key, nil) })
+	wg.Go(func() { _, errs[2] = ms[2].Client.RunDKG(ctx, info.ID, ms[2].Key, nil) })
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
@@ -58,8 +58,8 @@ func TestCeremonySurvivesRestart(t *testing.T) {
 func TestConcurrentCeremonies(t *testing.T) {
 	p := newParty(t, 3)
 	ms := p.members
-	res := p.dkg(ms, 2)
-	gk, err := ms[0].c.GroupKey(t.Context(), res[0].KeyID)
+	res := servertest.DKG(p.t, ms, 2)
+	gk, err := ms[0].Client.GroupKey(t.Context(), res[0].KeyID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestConcurrentCeremonies(t *testing.T) {
 			msg := []byte(fmt.Sprintf("concurrent %d", k))
 			signers := []int{k % 3, (k + 1) % 3}
 			slices.Sort(signers)
-			info, err := ms[signers[0]].c.StartSign(ctx, res[0].KeyID, msg, []string{ms[signers[0]].fp, ms[signers[1]].fp})
+			info, err := ms[signers[0]].Client.StartSign(ctx, res[0].KeyID, msg, []string{ms[signers[0]].Fingerprint, ms[signers[1]].Fingerprint})
 			if err != nil {
 				errs <- err
 				return
@@ -80,7 +80,7 @@ func TestConcurrentCeremonies(t *testing.T) {
 			var inner sync.WaitGroup
 			for _, i := range signers {
 				inner.Go(func() {
-					sig, err := ms[i].c.RunSign(ctx, info.ID, ms[i].key, res[i].KeyID, res[i].KeyPackage, approveAll, nil)
+					sig, err := ms[i].Client.RunSign(ctx, info.ID, ms[i].Key, res[i].KeyID, res[i].KeyPackage, servertest.ApproveAll, nil)
 					if err == nil && !ed25519.Verify(ed25519.PublicKey(gk.PublicKey), msg, sig) {
 						err = fmt.Errorf("ceremony %d: bad signature", k)
 					}
@@ -112,7 +112,7 @@ func BenchmarkDKG3of5(b *testing.B) {
 	var ds []time.Duration
 	for b.Loop() {
 		start := time.Now()
-		p.dkg(p.members, 3)
+		servertest.DKG(p.t, p.members, 3)
 		ds = append(ds, time.Since(start))
 	}
 	b.ReportMetric(p50(ds), "ms-p50")
@@ -124,13 +124,13 @@ func BenchmarkDKG3of5(b *testing.B) {
 // WebSocket, as production clients are, so the drivers follow pushed events.
 func BenchmarkSign3of5(b *testing.B) {
 	p := newParty(b, 5)
-	res := p.dkg(p.members, 3)
+	res := servertest.DKG(p.t, p.members, 3)
 	p.connect(p.members)
 	b.Run("latency", func(b *testing.B) {
 		var ds []time.Duration
 		for b.Loop() {
 			start := time.Now()
-			p.sign(p.members[0], p.members, res, []int{0, 1, 2}, []byte("benchmark"))
+			servertest.Sign(p.t, p.members[0], p.members, res, []int{0, 1, 2}, []byte("benchmark"))
 			ds = append(ds, time.Since(start))
 		}
 		b.ReportMetric(p50(ds), "ms-p50")
@@ -150,7 +150,7 @@ func BenchmarkSign3of5(b *testing.B) {
 		b.SetParallelism(8)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				p.sign(p.members[0], p.members, res, []int{0, 2, 4}, []byte("throughput"))
+				servertest.Sign(p.t, p.members[0], p.members, res, []int{0, 2, 4}, []byte("throughput"))
 				mu.Lock()
 				count++
 				mu.Unlock()

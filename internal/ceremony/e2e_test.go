@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/servertest"
 )
 
 // Five identities, each with its own client, run a 3-of-5 DKG through the
@@ -17,13 +18,13 @@ import (
 func TestDKGThenThreeSignings(t *testing.T) {
 	p := newParty(t, 5)
 	ms := p.members
-	res := p.dkg(ms, 3)
+	res := servertest.DKG(p.t, ms, 3)
 	for i, r := range res {
 		if r.KeyID != res[0].KeyID {
 			t.Fatalf("member %d computed key %s, member 0 %s", i, r.KeyID, res[0].KeyID)
 		}
 	}
-	gk, err := ms[4].c.GroupKey(t.Context(), res[0].KeyID)
+	gk, err := ms[4].Client.GroupKey(t.Context(), res[0].KeyID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +32,7 @@ func TestDKGThenThreeSignings(t *testing.T) {
 		t.Fatalf("group key %+v", gk)
 	}
 	for i, m := range ms {
-		if !bytes.Equal(gk.VerifyingShares[m.fp], res[i].KeyPackage.VerifyingShare().Bytes()) {
+		if !bytes.Equal(gk.VerifyingShares[m.Fingerprint], res[i].KeyPackage.VerifyingShare().Bytes()) {
 			t.Fatalf("member %d: published verifying share differs", i)
 		}
 	}
@@ -39,7 +40,7 @@ func TestDKGThenThreeSignings(t *testing.T) {
 	subsets := [][]int{{0, 1, 2}, {1, 3, 4}, {0, 2, 4}}
 	for k, signers := range subsets {
 		msg := []byte(fmt.Sprintf("message %d signed by %v", k, signers))
-		sig := p.sign(ms[signers[0]], ms, res, signers, msg)
+		sig, _ := servertest.Sign(p.t, ms[signers[0]], ms, res, signers, msg)
 		if !ed25519.Verify(ed25519.PublicKey(gk.PublicKey), msg, sig) {
 			t.Fatalf("subset %v: signature does not verify under the group key", signers)
 		}

@@ -2,7 +2,6 @@ package ceremony_test
 
 import (
 	"crypto/ed25519"
-	"crypto/rand"
 	"strings"
 	"testing"
 
@@ -26,31 +25,21 @@ func TestTwoNodesDKGAndSigning(t *testing.T) {
 	ctx := t.Context()
 	setup := nodes[1].SetupToken(t) // the last node to start wrote the live setup token
 	for i := range 5 {
-		_, k, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := p.memberFor(k, &client.MemoryTokenStore{}, nodes[i%2].URL, client.WithIssuer(issuer))
+		m := servertest.NewMember(t, nodes[i%2].URL, nil, client.WithIssuer(issuer))
 		if i == 0 {
-			_, err = m.c.Setup(ctx, setup, k)
+			m.Setup(t, setup)
 		} else {
-			_, err = m.c.Register(ctx, k, "")
-		}
-		if err != nil {
-			t.Fatalf("member %d on node %d: %v", i, i%2, err)
-		}
-		if _, err := m.c.Login(ctx, k); err != nil {
-			t.Fatal(err)
+			m.Register(t, "")
 		}
 		p.members = append(p.members, m)
 	}
 	ms := p.members
 	p.connect(ms)
 
-	res := p.dkg(ms, 3) // created by member 0, on node 0
+	res := servertest.DKG(p.t, ms, 3) // created by member 0, on node 0
 	msg := []byte("signed across two nodes")
-	sig := p.sign(ms[1], ms, res, []int{1, 2, 3}, msg) // created on node 1
-	gk, err := ms[4].c.GroupKey(ctx, res[0].KeyID)
+	sig, _ := servertest.Sign(p.t, ms[1], ms, res, []int{1, 2, 3}, msg) // created on node 1
+	gk, err := ms[4].Client.GroupKey(ctx, res[0].KeyID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +51,7 @@ func TestTwoNodesDKGAndSigning(t *testing.T) {
 			t.Errorf("node %d: %d ceremony status requests (polling), want 0: events did not cross nodes", i, c)
 		}
 	}
-	if info, err := ms[3].c.Ceremony(ctx, res[0].Ceremony.ID); err != nil || info.Status != chusme.CeremonyCompleted {
+	if info, err := ms[3].Client.Ceremony(ctx, res[0].Ceremony.ID); err != nil || info.Status != chusme.CeremonyCompleted {
 		t.Fatalf("DKG seen from node 1: %+v %v", info.Status, err)
 	}
 }

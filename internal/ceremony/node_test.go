@@ -1,7 +1,6 @@
 package ceremony_test
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ed25519"
 	"encoding/hex"
@@ -13,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -21,6 +19,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/servertest"
 	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
 )
 
@@ -94,12 +93,12 @@ func TestNodeFROSTOverWebSocket(t *testing.T) {
 	node, script := nodeScript(t, "frost_ws.mjs")
 	p := newParty(t, 2)
 	in := nodeInputFor(t, p, "pay 5 EUR to Bob, signed from Node.js")
-	before := scrapeMetrics(t, p.srv.URL)
+	before := p.srv.Metrics(t)
 	out, stderr, err := runFrostWS(t, node, script, in)
 	if err != nil {
 		t.Fatalf("node: %v\n%s%s", err, out, stderr)
 	}
-	after := scrapeMetrics(t, p.srv.URL)
+	after := p.srv.Metrics(t)
 
 	var res struct {
 		OK             bool   `json:"ok"`
@@ -117,12 +116,12 @@ func TestNodeFROSTOverWebSocket(t *testing.T) {
 
 	// What crossed the wire: ceremony requests on the WebSocket only.
 	httpCeremonies := func(labels string) bool { return strings.Contains(labels, " /v1/ceremonies") }
-	if n := after.sum("chusme_http_requests_total", httpCeremonies) - before.sum("chusme_http_requests_total", httpCeremonies); n != 0 {
+	if n := after.Sum("chusme_http_requests_total", httpCeremonies) - before.Sum("chusme_http_requests_total", httpCeremonies); n != 0 {
 		t.Errorf("%v /v1/ceremonies HTTP requests during the run, want 0", n)
 	}
 	for kind, want := range map[string]float64{"ceremony_create": 2, "ceremony_submit": 3*2 + 2*2} {
 		label := func(k string) bool { return strings.Contains(k, `kind="`+kind+`"`) }
-		if n := after.sum("chusme_ws_messages_total", label) - before.sum("chusme_ws_messages_total", label); n != want {
+		if n := after.Sum("chusme_ws_messages_total", label) - before.Sum("chusme_ws_messages_total", label); n != want {
 			t.Errorf("%v %s WebSocket requests, want %v", n, kind, want)
 		}
 	}
@@ -130,23 +129,23 @@ func TestNodeFROSTOverWebSocket(t *testing.T) {
 	// The server stored the key Node computed, and the signature is plain
 	// Ed25519 under it.
 	ctx := t.Context()
-	gk, err := p.members[1].c.GroupKey(ctx, res.KeyID)
+	gk, err := p.members[1].Client.GroupKey(ctx, res.KeyID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if hex.EncodeToString(gk.PublicKey) != res.GroupPublicKey || hex.EncodeToString(gk.PublicKeyPackage) != res.PublicKeyPkg || gk.Threshold != 2 ||
-		!slices.Equal(slices.Sorted(slices.Values(gk.Participants)), slices.Sorted(slices.Values(fps(p.members)))) {
+		!slices.Equal(slices.Sorted(slices.Values(gk.Participants)), slices.Sorted(slices.Values(servertest.Fingerprints(p.members)))) {
 		t.Fatalf("stored group key %+v, node computed %s", gk, res.GroupPublicKey)
 	}
 	sig, err := hex.DecodeString(res.Signature)
 	if err != nil || !ed25519.Verify(ed25519.PublicKey(gk.PublicKey), []byte(in.Message), sig) {
 		t.Fatalf("signature %s does not verify under the group key (%v)", res.Signature, err)
 	}
-	dkg, err := p.members[0].c.Ceremony(ctx, res.DKGCeremony)
+	dkg, err := p.members[0].Client.Ceremony(ctx, res.DKGCeremony)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sign, err := p.members[0].c.Ceremony(ctx, res.SignCeremony)
+	sign, err := p.members[0].Client.Ceremony(ctx, res.SignCeremony)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,10 +172,10 @@ func nodeInputFor(t *testing.T, p *party, message string) nodeInput {
 	in := nodeInput{WSURL: "ws" + strings.TrimPrefix(p.srv.URL, "http") + "/v1/ws", Message: message}
 	for _, m := range p.members {
 		in.Participants = append(in.Participants, nodeParticipant{
-			Fingerprint: m.fp,
-			PublicKey:   hex.EncodeToString(m.key.Public().(ed25519.PublicKey)),
-			Seed:        hex.EncodeToString(m.key.Seed()),
-			AccessToken: m.token(t),
+			Fingerprint: m.Fingerprint,
+			PublicKey:   hex.EncodeToString(m.Key.Public().(ed25519.PublicKey)),
+			Seed:        hex.EncodeToString(m.Key.Seed()),
+			AccessToken: m.Access(t),
 		})
 	}
 	return in
@@ -204,7 +203,7 @@ func TestNodeFROSTRefusesBadInput(t *testing.T) {
 				!bytes.HasPrefix(stderr, []byte("frost_ws: ")) || !bytes.Contains(stderr, []byte(tc.want)) {
 				t.Fatalf("node: %v, stdout %q, stderr %q; want exit 1 and %q", err, out, stderr, tc.want)
 			}
-			list, err := p.members[0].c.Ceremonies(t.Context(), "")
+			list, err := p.members[0].Client.Ceremonies(t.Context(), "")
 			if err != nil || len(list) != 0 {
 				t.Fatalf("ceremonies after a refused run: %+v, %v", list, err)
 			}
@@ -253,7 +252,7 @@ func TestNodeFROSTCatchesATamperingServer(t *testing.T) {
 				t.Fatalf("node: %v, stdout %q, stderr %q; want a failure saying %q", err, out, stderr, tc.want)
 			}
 			t.Logf("node: %s%s", out, stderr)
-			list, err := p.members[0].c.Ceremonies(t.Context(), chusme.CeremonyCompleted)
+			list, err := p.members[0].Client.Ceremonies(t.Context(), chusme.CeremonyCompleted)
 			if err != nil || len(list) != tc.wantCompleted {
 				t.Fatalf("completed ceremonies: %+v, %v; want %d", list, err, tc.wantCompleted)
 			}
@@ -306,51 +305,4 @@ func tamperingProxy(t *testing.T, serverURL string, tamper func(*chusmev1.Envelo
 	}))
 	t.Cleanup(ts.Close)
 	return "ws" + strings.TrimPrefix(ts.URL, "http") + "/v1/ws"
-}
-
-// metrics is a scrape of /metrics: sample ("name{labels}") → value.
-type metrics map[string]float64
-
-// scrapeMetrics reads the server's Prometheus metrics.
-func scrapeMetrics(t *testing.T, url string) metrics {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url+"/metrics", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %s", resp.Status)
-	}
-	m := metrics{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		i := strings.LastIndexByte(line, ' ')
-		if strings.HasPrefix(line, "#") || i < 0 {
-			continue
-		}
-		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-			m[line[:i]] = v
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-// sum adds the samples of metric name whose labels keep accepts.
-func (m metrics) sum(name string, keep func(labels string) bool) float64 {
-	total := 0.0
-	for k, v := range m {
-		if rest, ok := strings.CutPrefix(k, name+"{"); ok && keep(rest) {
-			total += v
-		}
-	}
-	return total
 }

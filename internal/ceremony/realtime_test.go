@@ -9,6 +9,7 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/internal/servertest"
 )
 
 // A 3-of-5 DKG and a signing, every participant connected over the
@@ -24,7 +25,7 @@ func TestDKGAndSigningDrivenByPushedEvents(t *testing.T) {
 	for i, m := range ms {
 		up := make(chan struct{}, 1)
 		events[i] = make(chan chusme.CeremonyInfo, 64)
-		rt := m.c.Realtime(ctx, client.RealtimeOptions{
+		rt := m.Client.Realtime(ctx, client.RealtimeOptions{
 			OnState: func(connected bool, _ error) {
 				if connected {
 					select {
@@ -47,14 +48,14 @@ func TestDKGAndSigningDrivenByPushedEvents(t *testing.T) {
 			t.Fatalf("member %d: no WebSocket", i)
 		}
 	}
-	res := p.dkg(ms, 3)
+	res := servertest.DKG(p.t, ms, 3)
 	inboxes := strings.Count(p.srv.Logs(), `"route":"GET /v1/ceremonies/{id}/rounds/{n}/inbox"`)
 	msg := []byte("pushed, not polled")
-	sig := p.sign(ms[0], ms, res, []int{0, 2, 4}, msg)
+	sig, _ := servertest.Sign(p.t, ms[0], ms, res, []int{0, 2, 4}, msg)
 	if n := strings.Count(p.srv.Logs(), `"route":"GET /v1/ceremonies/{id}/rounds/{n}/inbox"`) - inboxes; n != 0 {
 		t.Errorf("the signers fetched %d inboxes, want 0 (round 1's is pushed)", n)
 	}
-	gk, err := ms[1].c.GroupKey(t.Context(), res[0].KeyID)
+	gk, err := ms[1].Client.GroupKey(t.Context(), res[0].KeyID)
 	if err != nil {
 		t.Fatal(err)
 	}

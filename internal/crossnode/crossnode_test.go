@@ -2,7 +2,6 @@ package crossnode_test
 
 import (
 	"context"
-	"crypto/ed25519"
 	"testing"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/internal/postgres/pgtest"
 	"github.com/chusme/chusme/internal/servertest"
+	"github.com/chusme/chusme/internal/testkit"
 )
 
 // TestCrossNodeEvents: two nodes on one PostgreSQL database. A WebSocket
@@ -28,17 +28,12 @@ func TestCrossNodeEvents(t *testing.T) {
 
 	ids := a.SetUp(t, client.WithIssuer(issuer))
 	admin, user, onA := ids.AdminKey, ids.UserKey, ids.Admin
-	onB, err := client.New(b.URL, client.WithTokenStore(&client.MemoryTokenStore{}), client.WithIssuer(issuer))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := onB.Login(ctx, user); err != nil {
-		t.Fatal(err)
-	}
+	onB := servertest.NewMember(t, b.URL, user, client.WithIssuer(issuer))
+	onB.Login(t)
 
 	events := make(chan chusme.CeremonyInfo, 64)
 	up := make(chan bool, 16)
-	rt := onB.Realtime(ctx, client.RealtimeOptions{
+	rt := onB.Client.Realtime(ctx, client.RealtimeOptions{
 		OnEvent: func(c chusme.CeremonyInfo) { events <- c },
 		OnState: func(connected bool, _ error) { up <- connected },
 	})
@@ -66,7 +61,7 @@ func TestCrossNodeEvents(t *testing.T) {
 		}
 	}
 
-	info, err := onA.StartDKG(ctx, 2, []string{chusme.Fingerprint(admin.Public().(ed25519.PublicKey)), chusme.Fingerprint(user.Public().(ed25519.PublicKey))})
+	info, err := onA.StartDKG(ctx, 2, []string{testkit.Fingerprint(admin), onB.Fingerprint})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +76,7 @@ func TestCrossNodeEvents(t *testing.T) {
 		t.Fatalf("event version %d, want %d", got.Version, cancelled.Version)
 	}
 
-	if _, err := onA.Ban(ctx, chusme.Fingerprint(user.Public().(ed25519.PublicKey))); err != nil {
+	if _, err := onA.Ban(ctx, onB.Fingerprint); err != nil {
 		t.Fatal(err)
 	}
 	select {

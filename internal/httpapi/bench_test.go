@@ -1,11 +1,10 @@
 package httpapi_test
 
 import (
-	"crypto/ed25519"
 	"testing"
 
-	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/servertest"
+	"github.com/chusme/chusme/internal/testkit"
 )
 
 // BenchmarkLoginHTTP measures a whole login over loopback HTTP against the
@@ -14,11 +13,8 @@ import (
 func BenchmarkLoginHTTP(b *testing.B) {
 	srv := servertest.Start(b)
 	a := &api{t: b, srv: srv}
-	k := newKey(b)
-	a.ok(201, "POST", "/v1/setup", "", chusme.SetupRequest{
-		SetupToken: srv.SetupToken(b), PublicKey: pub(k),
-		Signature: ed25519.Sign(k, chusme.RegisterMessage(srv.URL, pub(k))),
-	}, nil)
+	k := testkit.NewKey(b)
+	a.ok(201, "POST", "/v1/setup", "", testkit.SetupRequest(srv.URL, k, srv.SetupToken(b)), nil)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/servertest"
+	"github.com/chusme/chusme/internal/testkit"
 )
 
 // TestWalkthrough follows an identity's life over real HTTP: bootstrap →
@@ -42,41 +42,34 @@ func TestWalkthrough(t *testing.T) {
 		t.Fatalf("setup token file still there after redemption: %v", err)
 	}
 	// The setup token is single use.
-	other := newKey(t)
-	a.do("POST", "/v1/setup", "", chusme.SetupRequest{
-		SetupToken: setupToken, PublicKey: pub(other),
-		Signature: ed25519.Sign(other, chusme.RegisterMessage(srv.URL, pub(other))),
-	}).expect(t, 403, chusme.CodeSetupInvalid)
+	other := testkit.NewKey(t)
+	a.do("POST", "/v1/setup", "", testkit.SetupRequest(srv.URL, other, setupToken)).Expect(t, 403, chusme.CodeSetupInvalid)
 
 	adminTok := a.login(admin)
 	var me chusme.Me
 	a.ok(200, "GET", "/v1/me", adminTok.AccessToken, nil, &me)
-	if me.Fingerprint != fingerprint(admin) || me.Role != chusme.RoleAdmin || me.SessionID != adminTok.SessionID {
+	if me.Fingerprint != testkit.Fingerprint(admin) || me.Role != chusme.RoleAdmin || me.SessionID != adminTok.SessionID {
 		t.Fatalf("admin me: %+v", me)
 	}
 
 	// Without an invite, registration is closed.
-	user := newKey(t)
-	a.do("POST", "/v1/identities", "", chusme.RegisterRequest{
-		PublicKey: pub(user), Signature: ed25519.Sign(user, chusme.RegisterMessage(srv.URL, pub(user))),
-	}).expect(t, 403, chusme.CodeRegistrationClosed)
+	user := testkit.NewKey(t)
+	a.do("POST", "/v1/identities", "", testkit.RegisterRequest(srv.URL, user, "")).Expect(t, 403, chusme.CodeRegistrationClosed)
 
 	// An invite registers once.
 	var inv chusme.InviteResponse
 	a.ok(201, "POST", "/v1/admin/invites", adminTok.AccessToken, chusme.InviteRequest{TTLSeconds: 3600}, &inv)
-	reg := chusme.RegisterRequest{PublicKey: pub(user), Signature: ed25519.Sign(user, chusme.RegisterMessage(srv.URL, pub(user))), Invite: inv.Invite}
+	reg := testkit.RegisterRequest(srv.URL, user, inv.Invite)
 	var ident chusme.IdentityInfo
 	a.ok(201, "POST", "/v1/identities", "", reg, &ident)
-	if ident.Fingerprint != fingerprint(user) || ident.Role != chusme.RoleUser || ident.Status != chusme.StatusActive {
+	if ident.Fingerprint != testkit.Fingerprint(user) || ident.Role != chusme.RoleUser || ident.Status != chusme.StatusActive {
 		t.Fatalf("registered identity: %+v", ident)
 	}
-	user2 := newKey(t)
-	a.do("POST", "/v1/identities", "", chusme.RegisterRequest{
-		PublicKey: pub(user2), Signature: ed25519.Sign(user2, chusme.RegisterMessage(srv.URL, pub(user2))), Invite: inv.Invite,
-	}).expect(t, 403, chusme.CodeInviteInvalid)
+	user2 := testkit.NewKey(t)
+	a.do("POST", "/v1/identities", "", testkit.RegisterRequest(srv.URL, user2, inv.Invite)).Expect(t, 403, chusme.CodeInviteInvalid)
 	// A plain user can't issue invites.
 	userTok := a.login(user)
-	a.do("POST", "/v1/admin/invites", userTok.AccessToken, nil).expect(t, 403, chusme.CodeForbidden)
+	a.do("POST", "/v1/admin/invites", userTok.AccessToken, nil).Expect(t, 403, chusme.CodeForbidden)
 
 	// Refresh rotates; replaying the old token revokes the whole family.
 	var next chusme.TokenResponse
@@ -85,40 +78,40 @@ func TestWalkthrough(t *testing.T) {
 		t.Fatal("refresh did not rotate within the session")
 	}
 	a.ok(200, "GET", "/v1/me", next.AccessToken, nil, &me)
-	a.do("POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: userTok.RefreshToken}).expect(t, 401, chusme.CodeRefreshReused)
-	a.do("POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: next.RefreshToken}).expect(t, 401, chusme.CodeSessionRevoked)
-	a.do("GET", "/v1/me", next.AccessToken, nil).expect(t, 401, chusme.CodeSessionRevoked)
-	a.do("GET", "/v1/me", userTok.AccessToken, nil).expect(t, 401, chusme.CodeSessionRevoked)
+	a.do("POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: userTok.RefreshToken}).Expect(t, 401, chusme.CodeRefreshReused)
+	a.do("POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: next.RefreshToken}).Expect(t, 401, chusme.CodeSessionRevoked)
+	a.do("GET", "/v1/me", next.AccessToken, nil).Expect(t, 401, chusme.CodeSessionRevoked)
+	a.do("GET", "/v1/me", userTok.AccessToken, nil).Expect(t, 401, chusme.CodeSessionRevoked)
 
 	// Logout ends a fresh session at once.
 	userTok = a.login(user)
 	a.ok(204, "POST", "/v1/auth/logout", userTok.AccessToken, nil, nil)
-	a.do("GET", "/v1/me", userTok.AccessToken, nil).expect(t, 401, chusme.CodeSessionRevoked)
-	a.do("POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: userTok.RefreshToken}).expect(t, 401, chusme.CodeSessionRevoked)
+	a.do("GET", "/v1/me", userTok.AccessToken, nil).Expect(t, 401, chusme.CodeSessionRevoked)
+	a.do("POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: userTok.RefreshToken}).Expect(t, 401, chusme.CodeSessionRevoked)
 
 	// A ban ends every session of the identity and stops new logins.
 	s1, s2 := a.login(user), a.login(user)
-	a.ok(200, "POST", "/v1/admin/identities/"+fingerprint(user)+"/ban", adminTok.AccessToken, nil, &ident)
+	a.ok(200, "POST", "/v1/admin/identities/"+testkit.Fingerprint(user)+"/ban", adminTok.AccessToken, nil, &ident)
 	if ident.Status != chusme.StatusBanned {
 		t.Fatalf("banned identity status %q", ident.Status)
 	}
 	for _, s := range []chusme.TokenResponse{s1, s2} {
-		a.do("GET", "/v1/me", s.AccessToken, nil).expect(t, 403, chusme.CodeBanned)
-		a.do("POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: s.RefreshToken}).expect(t, 403, chusme.CodeBanned)
+		a.do("GET", "/v1/me", s.AccessToken, nil).Expect(t, 403, chusme.CodeBanned)
+		a.do("POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: s.RefreshToken}).Expect(t, 403, chusme.CodeBanned)
 	}
-	a.do("POST", "/v1/auth/challenge", "", chusme.ChallengeRequest{Fingerprint: fingerprint(user)}).expect(t, 403, chusme.CodeBanned)
+	a.do("POST", "/v1/auth/challenge", "", chusme.ChallengeRequest{Fingerprint: testkit.Fingerprint(user)}).Expect(t, 403, chusme.CodeBanned)
 	a.ok(200, "GET", "/v1/me", adminTok.AccessToken, nil, &me) // the admin's session is untouched
-	a.do("POST", "/v1/admin/identities/"+fingerprint(admin)+"/ban", adminTok.AccessToken, nil).expect(t, 400, chusme.CodeInvalidRequest)
+	a.do("POST", "/v1/admin/identities/"+testkit.Fingerprint(admin)+"/ban", adminTok.AccessToken, nil).Expect(t, 400, chusme.CodeInvalidRequest)
 
 	// Public identity view.
-	a.ok(200, "GET", "/v1/identities/"+fingerprint(user), "", nil, &ident)
-	if ident.Status != chusme.StatusBanned || string(ident.PublicKey) != string(pub(user)) {
+	a.ok(200, "GET", "/v1/identities/"+testkit.Fingerprint(user), "", nil, &ident)
+	if ident.Status != chusme.StatusBanned || string(ident.PublicKey) != string(testkit.Public(user)) {
 		t.Fatalf("public identity: %+v", ident)
 	}
 
 	// Metrics saw the logins and the reuse; the logs hold no credential
 	// (the setup token is logged once, on purpose, at bootstrap).
-	metrics := string(a.do("GET", "/metrics", "", nil).body)
+	metrics := string(a.do("GET", "/metrics", "", nil).Body)
 	for _, want := range []string{`chusme_logins_total{outcome="ok"}`, "chusme_refresh_reuse_detections_total 1", `chusme_http_requests_total{method="POST",route="POST /v1/auth/token",status="200"}`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
@@ -157,12 +150,12 @@ func TestConcurrentRefresh(t *testing.T) {
 			for i := range n {
 				wg.Go(func() {
 					r := a.do("POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: tok.RefreshToken})
-					if r.status == 200 {
+					if r.Status == 200 {
 						codes[i] = "ok"
 						return
 					}
 					var p chusme.Problem
-					json.Unmarshal(r.body, &p)
+					json.Unmarshal(r.Body, &p)
 					codes[i] = p.Code
 				})
 			}
@@ -177,7 +170,7 @@ func TestConcurrentRefresh(t *testing.T) {
 					t.Fatalf("outcomes %v, want %v", count, want)
 				}
 			}
-			a.do("GET", "/v1/me", tok.AccessToken, nil).expect(t, 401, chusme.CodeSessionRevoked)
+			a.do("GET", "/v1/me", tok.AccessToken, nil).Expect(t, 401, chusme.CodeSessionRevoked)
 		})
 	}
 }
@@ -196,8 +189,8 @@ func TestRefreshGraceOnce(t *testing.T) {
 	}
 	var t3 chusme.TokenResponse
 	a.ok(200, "POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: t2.RefreshToken}, &t3)
-	a.do("POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: t0.RefreshToken}).expect(t, 401, chusme.CodeRefreshReused)
-	a.do("POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: t3.RefreshToken}).expect(t, 401, chusme.CodeSessionRevoked)
+	a.do("POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: t0.RefreshToken}).Expect(t, 401, chusme.CodeRefreshReused)
+	a.do("POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: t3.RefreshToken}).Expect(t, 401, chusme.CodeSessionRevoked)
 }
 
 // TestBadInput sends malformed, oversized and forged requests to every
@@ -208,14 +201,14 @@ func TestBadInput(t *testing.T) {
 	a := &api{t: t, srv: srv}
 	admin := a.setupAdmin()
 	adminTok := a.login(admin)
-	user := newKey(t)
+	user := testkit.NewKey(t)
 	var inv chusme.InviteResponse
 	a.ok(201, "POST", "/v1/admin/invites", adminTok.AccessToken, nil, &inv)
 	validReg := func(k ed25519.PrivateKey) chusme.RegisterRequest {
-		return chusme.RegisterRequest{PublicKey: pub(k), Signature: ed25519.Sign(k, chusme.RegisterMessage(srv.URL, pub(k))), Invite: inv.Invite}
+		return testkit.RegisterRequest(srv.URL, k, inv.Invite)
 	}
 	used := a.challenge(admin)
-	a.ok(200, "POST", "/v1/auth/token", "", chusme.TokenRequest{ChallengeID: used.ChallengeID, Signature: ed25519.Sign(admin, chusme.LoginMessage(srv.URL, used.ChallengeID, used.Nonce))}, nil)
+	a.ok(200, "POST", "/v1/auth/token", "", testkit.TokenRequest(srv.URL, admin, used.ChallengeID, used.Nonce), nil)
 
 	// A small-order key: the identity point's encoding is 01 00…00; a
 	// mixed-order key: a valid key plus a torsion point; a non-canonical
@@ -240,13 +233,13 @@ func TestBadInput(t *testing.T) {
 		{"oversized body", "POST", "/v1/identities", "", big, 413, chusme.CodeBodyTooLarge},
 		{"oversized setup", "POST", "/v1/setup", "", big, 413, chusme.CodeBodyTooLarge},
 		{"empty body", "POST", "/v1/auth/token", "", "", 400, chusme.CodeInvalidJSON},
-		{"short key", "POST", "/v1/identities", "", chusme.RegisterRequest{PublicKey: pub(user)[:31], Signature: anySig, Invite: inv.Invite}, 400, chusme.CodeInvalidPublicKey},
+		{"short key", "POST", "/v1/identities", "", chusme.RegisterRequest{PublicKey: testkit.Public(user)[:31], Signature: anySig, Invite: inv.Invite}, 400, chusme.CodeInvalidPublicKey},
 		{"small-order key", "POST", "/v1/identities", "", chusme.RegisterRequest{PublicKey: smallOrder, Signature: anySig, Invite: inv.Invite}, 400, chusme.CodeInvalidPublicKey},
 		{"mixed-order key", "POST", "/v1/identities", "", chusme.RegisterRequest{PublicKey: mixedOrder, Signature: anySig, Invite: inv.Invite}, 400, chusme.CodeInvalidPublicKey},
 		{"non-canonical key", "POST", "/v1/identities", "", chusme.RegisterRequest{PublicKey: nonCanonical, Signature: anySig, Invite: inv.Invite}, 400, chusme.CodeInvalidPublicKey},
 		{"wrong registration signature", "POST", "/v1/identities", "", func() chusme.RegisterRequest {
 			r := validReg(user)
-			r.Signature = ed25519.Sign(user, chusme.RegisterMessage("http://other.example", pub(user)))
+			r.Signature = ed25519.Sign(user, chusme.RegisterMessage("http://other.example", testkit.Public(user)))
 			return r
 		}(), 401, chusme.CodeInvalidSignature},
 		{"unknown invite", "POST", "/v1/identities", "", func() chusme.RegisterRequest {
@@ -255,15 +248,15 @@ func TestBadInput(t *testing.T) {
 			return r
 		}(), 403, chusme.CodeInviteInvalid},
 		{"register existing key", "POST", "/v1/identities", "", validReg(admin), 409, chusme.CodeIdentityExists},
-		{"used challenge", "POST", "/v1/auth/token", "", chusme.TokenRequest{ChallengeID: used.ChallengeID, Signature: ed25519.Sign(admin, chusme.LoginMessage(srv.URL, used.ChallengeID, used.Nonce))}, 401, chusme.CodeChallengeInvalid},
+		{"used challenge", "POST", "/v1/auth/token", "", testkit.TokenRequest(srv.URL, admin, used.ChallengeID, used.Nonce), 401, chusme.CodeChallengeInvalid},
 		{"unknown challenge", "POST", "/v1/auth/token", "", chusme.TokenRequest{ChallengeID: "nope", Signature: anySig}, 401, chusme.CodeChallengeInvalid},
-		{"challenge for unknown identity", "POST", "/v1/auth/challenge", "", chusme.ChallengeRequest{Fingerprint: fingerprint(user)}, 404, chusme.CodeNotFound},
+		{"challenge for unknown identity", "POST", "/v1/auth/challenge", "", chusme.ChallengeRequest{Fingerprint: testkit.Fingerprint(user)}, 404, chusme.CodeNotFound},
 		{"unknown refresh token", "POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: strings.Repeat("A", 43)}, 401, chusme.CodeRefreshInvalid},
 		{"malformed refresh token", "POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: "x"}, 401, chusme.CodeRefreshInvalid},
 		{"no token", "GET", "/v1/me", "", nil, 401, chusme.CodeUnauthorized},
 		{"garbage token", "GET", "/v1/me", "garbage", nil, 401, chusme.CodeTokenInvalid},
 		{"invite ttl too long", "POST", "/v1/admin/invites", adminTok.AccessToken, chusme.InviteRequest{TTLSeconds: 1 << 30}, 400, chusme.CodeInvalidRequest},
-		{"ban unknown identity", "POST", "/v1/admin/identities/" + fingerprint(user) + "/ban", adminTok.AccessToken, nil, 404, chusme.CodeNotFound},
+		{"ban unknown identity", "POST", "/v1/admin/identities/" + testkit.Fingerprint(user) + "/ban", adminTok.AccessToken, nil, 404, chusme.CodeNotFound},
 		{"ban malformed fingerprint", "POST", "/v1/admin/identities/XYZ/ban", adminTok.AccessToken, nil, 404, chusme.CodeNotFound},
 		{"unknown route", "GET", "/v1/nope", "", nil, 404, chusme.CodeNotFound},
 		{"wrong method", "DELETE", "/v1/server", "", nil, 405, chusme.CodeMethodNotAllowed},
@@ -272,7 +265,7 @@ func TestBadInput(t *testing.T) {
 		t.Run(strings.ReplaceAll(e.name, " ", "_"), func(t *testing.T) {
 			before := snapshot(t, srv.DataDir)
 			a.t = t
-			a.do(e.method, e.path, e.token, e.body).expect(t, e.status, e.code)
+			a.do(e.method, e.path, e.token, e.body).Expect(t, e.status, e.code)
 			if after := snapshot(t, srv.DataDir); after != before {
 				t.Fatal("a refused request changed the store")
 			}
@@ -284,9 +277,9 @@ func TestBadInput(t *testing.T) {
 		a.t = t
 		c := a.challenge(admin)
 		before := snapshot(t, srv.DataDir)
-		a.do("POST", "/v1/auth/token", "", chusme.TokenRequest{ChallengeID: c.ChallengeID, Signature: ed25519.Sign(admin, []byte("other"))}).expect(t, 401, chusme.CodeInvalidSignature)
-		a.do("POST", "/v1/auth/token", "", chusme.TokenRequest{ChallengeID: c.ChallengeID, Signature: ed25519.Sign(admin, chusme.LoginMessage(srv.URL, c.ChallengeID, c.Nonce))}).expect(t, 401, chusme.CodeChallengeInvalid)
-		a.do("POST", "/v1/auth/token", "", chusme.TokenRequest{ChallengeID: "x"}).expect(t, 401, chusme.CodeChallengeInvalid)
+		a.do("POST", "/v1/auth/token", "", chusme.TokenRequest{ChallengeID: c.ChallengeID, Signature: ed25519.Sign(admin, []byte("other"))}).Expect(t, 401, chusme.CodeInvalidSignature)
+		a.do("POST", "/v1/auth/token", "", testkit.TokenRequest(srv.URL, admin, c.ChallengeID, c.Nonce)).Expect(t, 401, chusme.CodeChallengeInvalid)
+		a.do("POST", "/v1/auth/token", "", chusme.TokenRequest{ChallengeID: "x"}).Expect(t, 401, chusme.CodeChallengeInvalid)
 		if snapshot(t, srv.DataDir) == before {
 			t.Fatal("the failed answer did not consume the challenge")
 		}
@@ -305,7 +298,7 @@ func TestForgedTokens(t *testing.T) {
 	now := time.Now()
 	claims := func(mod func(jwt.MapClaims)) jwt.MapClaims {
 		c := jwt.MapClaims{
-			"iss": srv.URL, "aud": srv.URL, "sub": fingerprint(admin), "sid": good.SessionID, "jti": "j1",
+			"iss": srv.URL, "aud": srv.URL, "sub": testkit.Fingerprint(admin), "sid": good.SessionID, "jti": "j1",
 			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(),
 		}
 		if mod != nil {
@@ -329,7 +322,7 @@ func TestForgedTokens(t *testing.T) {
 	// The control: a token we sign like the server does is accepted.
 	a.ok(200, "GET", "/v1/me", sign(priv, jwt.SigningMethodEdDSA, nil, claims(nil)), nil, nil)
 
-	other := newKey(t)
+	other := testkit.NewKey(t)
 	noneTok := sign(jwt.UnsafeAllowNoneSignatureType, jwt.SigningMethodNone, nil, claims(nil))
 	cases := map[string]struct {
 		token, code string
@@ -357,8 +350,8 @@ func TestForgedTokens(t *testing.T) {
 		t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
 			before := snapshot(t, srv.DataDir)
 			a.t = t
-			a.do("GET", "/v1/me", c.token, nil).expect(t, 401, c.code)
-			a.do("POST", "/v1/admin/invites", c.token, nil).expect(t, 401, c.code)
+			a.do("GET", "/v1/me", c.token, nil).Expect(t, 401, c.code)
+			a.do("POST", "/v1/admin/invites", c.token, nil).Expect(t, 401, c.code)
 			if snapshot(t, srv.DataDir) != before {
 				t.Fatal("a refused token changed the store")
 			}
@@ -394,35 +387,23 @@ func TestRateLimits(t *testing.T) {
 		srv := servertest.Start(t, "--rate-auth", "3/m:3")
 		a := &api{t: t, srv: srv}
 		for range 3 {
-			a.do("POST", "/v1/auth/challenge", "", chusme.ChallengeRequest{Fingerprint: strings.Repeat("0", 64)}).expect(t, 404, chusme.CodeNotFound)
+			a.do("POST", "/v1/auth/challenge", "", chusme.ChallengeRequest{Fingerprint: strings.Repeat("0", 64)}).Expect(t, 404, chusme.CodeNotFound)
 		}
-		req, _ := http.NewRequest("POST", srv.URL+"/v1/auth/challenge", strings.NewReader(`{"fingerprint":"x"}`))
-		req.Header.Set("X-Forwarded-For", "203.0.113.9")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		r := a.raw("POST", "/v1/auth/challenge", "", []byte(`{"fingerprint":"x"}`), map[string]string{"X-Forwarded-For": "203.0.113.9"})
+		if r.Status != 429 || r.Header.Get("Retry-After") == "" {
+			t.Fatalf("4th request: status %d, Retry-After %q; want 429 with Retry-After", r.Status, r.Header.Get("Retry-After"))
 		}
-		resp.Body.Close()
-		if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
-			t.Fatalf("4th request: status %d, Retry-After %q; want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
-		}
-		if !strings.Contains(string(a.do("GET", "/metrics", "", nil).body), `chusme_rate_limit_rejections_total{scope="auth"} 1`) {
+		if !strings.Contains(string(a.do("GET", "/metrics", "", nil).Body), `chusme_rate_limit_rejections_total{scope="auth"} 1`) {
 			t.Error("rejection not counted")
 		}
 	})
 	t.Run("trusted_proxy_forwarded_for_used", func(t *testing.T) {
-		srv := servertest.Start(t, "--rate-auth", "1/m:1", "--trusted-proxies", "127.0.0.0/8")
+		a := &api{t: t, srv: servertest.Start(t, "--rate-auth", "1/m:1", "--trusted-proxies", "127.0.0.0/8")}
 		for i, ip := range []string{"203.0.113.1", "203.0.113.2", "203.0.113.1"} {
-			req, _ := http.NewRequest("POST", srv.URL+"/v1/auth/challenge", strings.NewReader(`{"fingerprint":"x"}`))
-			req.Header.Set("X-Forwarded-For", ip)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+			r := a.raw("POST", "/v1/auth/challenge", "", []byte(`{"fingerprint":"x"}`), map[string]string{"X-Forwarded-For": ip})
 			want := map[bool]int{true: 404, false: 429}[i < 2]
-			if resp.StatusCode != want {
-				t.Fatalf("request %d from %s: status %d, want %d", i, ip, resp.StatusCode, want)
+			if r.Status != want {
+				t.Fatalf("request %d from %s: status %d, want %d", i, ip, r.Status, want)
 			}
 		}
 	})

@@ -3,43 +3,24 @@ package identity_test
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/rand"
-	"io"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/identity"
 	"github.com/chusme/chusme/internal/sqlite"
+	"github.com/chusme/chusme/internal/storetest"
+	"github.com/chusme/chusme/internal/testkit"
 	"github.com/chusme/chusme/keys"
 )
 
 const issuer = "https://chusme.test"
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-func newKey() ed25519.PrivateKey       { _, k, _ := ed25519.GenerateKey(rand.Reader); return k }
-func pub(k ed25519.PrivateKey) []byte  { return k.Public().(ed25519.PublicKey) }
-func fpOf(k ed25519.PrivateKey) string { return chusme.Fingerprint(pub(k)) }
-func wantCode(t *testing.T, err error, c string) {
-	t.Helper()
-	if got := chusme.ErrorCode(err); got != c {
-		t.Fatalf("error %v (code %q), want %q", err, got, c)
-	}
-}
-
 type fixture struct {
 	t     *testing.T
-	clk   *clock
+	clk   *testkit.Clock
 	store *sqlite.DB
 	svc   *identity.Service
 	fp    string
@@ -47,20 +28,16 @@ type fixture struct {
 
 // newFixture registers genesis on a new SQLite store under a fake clock.
 func newFixture(t *testing.T, genesis ed25519.PrivateKey) *fixture {
-	clk := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "chusme.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	clk := testkit.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
+	db := storetest.Open(t, sqlite.Open, filepath.Join(t.TempDir(), "chusme.db"))
 	id := chusme.Identity{
-		Fingerprint: fpOf(genesis), GenesisKey: pub(genesis), PublicKey: pub(genesis),
+		Fingerprint: testkit.Fingerprint(genesis), GenesisKey: testkit.Public(genesis), PublicKey: testkit.Public(genesis),
 		Role: chusme.RoleUser, Status: chusme.StatusActive, CreatedAt: clk.Now(),
 	}
 	if err := db.CreateIdentity(t.Context(), id, chusme.Admission{Kind: chusme.AdmitOpen}); err != nil {
 		t.Fatal(err)
 	}
-	svc := identity.New(db, issuer, clk.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := identity.New(db, issuer, clk.Now, slog.New(slog.DiscardHandler))
 	return &fixture{t: t, clk: clk, store: db, svc: svc, fp: id.Fingerprint}
 }
 
@@ -78,7 +55,7 @@ func (f *fixture) last() chusme.ChainEntry { es := f.chain(); return es[len(es)-
 // rotation builds a statement from the chain's head, signed by old and new.
 func (f *fixture) rotation(old, next ed25519.PrivateKey) chusme.RotationRequest {
 	h := f.last()
-	r := chusme.RotationRequest{Seq: h.Seq + 1, Prev: h.Hash, OldKey: pub(old), NewKey: pub(next), Time: f.clk.Now().Unix()}
+	r := chusme.RotationRequest{Seq: h.Seq + 1, Prev: h.Hash, OldKey: testkit.Public(old), NewKey: testkit.Public(next), Time: f.clk.Now().Unix()}
 	f.sign(&r, old, next)
 	return r
 }
@@ -148,7 +125,7 @@ func TestCancelWindowBoundary(t *testing.T) {
 		{"just_after_72h_refused", chusme.RotationCancelWindow + time.Second, chusme.CodeRotationFinal},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			k0, k1 := newKey(), newKey()
+			k0, k1 := testkit.NewKey(t), testkit.NewKey(t)
 			f := newFixture(t, k0)
 			if _, err := f.svc.Rotate(t.Context(), f.fp, f.rotation(k0, k1)); err != nil {
 				t.Fatal(err)
@@ -157,10 +134,10 @@ func TestCancelWindowBoundary(t *testing.T) {
 			f.clk.Add(tc.after)
 			seq, c := f.cancel(k0)
 			_, err := f.svc.Cancel(t.Context(), f.fp, seq, c)
-			wantCode(t, err, tc.want)
-			want := pub(k1)
+			testkit.WantCode(t, err, tc.want)
+			want := testkit.Public(k1)
 			if tc.want == "" {
-				want = pub(k0)
+				want = testkit.Public(k0)
 			}
 			if !bytes.Equal(f.currentKey(), want) {
 				t.Fatal("wrong current key after the cancel attempt")
@@ -181,7 +158,7 @@ func TestCancelWindowBoundary(t *testing.T) {
 }
 
 func TestRotationRules(t *testing.T) {
-	k0, k1, k2, k3 := newKey(), newKey(), newKey(), newKey()
+	k0, k1, k2, k3 := testkit.NewKey(t), testkit.NewKey(t), testkit.NewKey(t), testkit.NewKey(t)
 	f := newFixture(t, k0)
 	ctx := t.Context()
 	f.login("s0")
@@ -191,7 +168,7 @@ func TestRotationRules(t *testing.T) {
 		t.Helper()
 		before := f.chain()
 		_, err := f.svc.Rotate(ctx, f.fp, r)
-		wantCode(t, err, code)
+		testkit.WantCode(t, err, code)
 		if len(f.chain()) != len(before) {
 			t.Fatal("a refused rotation appended an entry")
 		}
@@ -233,13 +210,13 @@ func TestRotationRules(t *testing.T) {
 	if _, err := f.svc.Rotate(ctx, f.fp, r1); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(f.currentKey(), pub(k1)) || f.reason("s0") != chusme.RevokedRotate {
+	if !bytes.Equal(f.currentKey(), testkit.Public(k1)) || f.reason("s0") != chusme.RevokedRotate {
 		t.Fatal("the rotation did not take effect at once")
 	}
 	f.login("s1")
 	// Replaying it is refused.
 	_, err := f.svc.Rotate(ctx, f.fp, r1)
-	wantCode(t, err, chusme.CodeChainConflict)
+	testkit.WantCode(t, err, chusme.CodeChainConflict)
 
 	// A second rotation while the first is cancellable is refused.
 	f.clk.Add(time.Hour)
@@ -247,8 +224,8 @@ func TestRotationRules(t *testing.T) {
 	refused2 := func() {
 		t.Helper()
 		_, err := f.svc.Rotate(ctx, f.fp, second)
-		wantCode(t, err, chusme.CodeRotationPending)
-		if f.revoked("s1") || !bytes.Equal(f.currentKey(), pub(k1)) {
+		testkit.WantCode(t, err, chusme.CodeRotationPending)
+		if f.revoked("s1") || !bytes.Equal(f.currentKey(), testkit.Public(k1)) {
 			t.Fatal("a refused rotation changed something")
 		}
 	}
@@ -256,9 +233,9 @@ func TestRotationRules(t *testing.T) {
 	// A cancellation signed by the new key (the thief's) is refused.
 	seq, c := f.cancel(k1)
 	_, err = f.svc.Cancel(ctx, f.fp, seq, c)
-	wantCode(t, err, chusme.CodeInvalidSignature)
+	testkit.WantCode(t, err, chusme.CodeInvalidSignature)
 	_, err = f.svc.Cancel(ctx, f.fp, 5, c)
-	wantCode(t, err, chusme.CodeNotFound)
+	testkit.WantCode(t, err, chusme.CodeNotFound)
 
 	// Once final, a new rotation (signed by current and new key) works.
 	f.clk.Add(chusme.RotationCancelWindow)
@@ -267,9 +244,9 @@ func TestRotationRules(t *testing.T) {
 	}
 	// Cancelling the older, final rotation is refused: it is not last.
 	seqOld, cOld := uint64(1), chusme.CancelRequest{Seq: 3, Prev: f.last().Hash, Time: f.clk.Now().Unix()}
-	cOld.Signature = ed25519.Sign(k0, chusme.CancelMessage(issuer, f.fp, 3, 1, cOld.Prev, pub(k1), pub(k0), cOld.Time))
+	cOld.Signature = ed25519.Sign(k0, chusme.CancelMessage(issuer, f.fp, 3, 1, cOld.Prev, testkit.Public(k1), testkit.Public(k0), cOld.Time))
 	_, err = f.svc.Cancel(ctx, f.fp, seqOld, cOld)
-	wantCode(t, err, chusme.CodeChainConflict)
+	testkit.WantCode(t, err, chusme.CodeChainConflict)
 
 	// Cancel the latest rotation; a replayed cancellation is refused.
 	seq, c = f.cancel(k1)
@@ -277,8 +254,8 @@ func TestRotationRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = f.svc.Cancel(ctx, f.fp, seq, c)
-	wantCode(t, err, chusme.CodeChainConflict)
-	if !bytes.Equal(f.currentKey(), pub(k1)) || !f.revoked("s1") {
+	testkit.WantCode(t, err, chusme.CodeChainConflict)
+	if !bytes.Equal(f.currentKey(), testkit.Public(k1)) || !f.revoked("s1") {
 		t.Fatal("the cancellation did not restore the old key and revoke sessions")
 	}
 	// Right after a cancellation, a new rotation is allowed.
@@ -295,13 +272,13 @@ func TestRotationRules(t *testing.T) {
 		t.Fatalf("chain kinds %q, want grrcr", kinds)
 	}
 	cur, err := verify(t, f.fp, es)
-	if err != nil || !bytes.Equal(cur, pub(k3)) {
+	if err != nil || !bytes.Equal(cur, testkit.Public(k3)) {
 		t.Fatalf("VerifyChain = %x, %v; want k3", cur, err)
 	}
 }
 
 func TestVerifyChainRejectsTampering(t *testing.T) {
-	k0, k1, k2 := newKey(), newKey(), newKey()
+	k0, k1, k2 := testkit.NewKey(t), testkit.NewKey(t), testkit.NewKey(t)
 	f := newFixture(t, k0)
 	ctx := t.Context()
 	if _, err := f.svc.Rotate(ctx, f.fp, f.rotation(k0, k1)); err != nil {
@@ -317,7 +294,7 @@ func TestVerifyChainRejectsTampering(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := f.chain()
-	if cur, err := verify(t, f.fp, good); err != nil || !bytes.Equal(cur, pub(k2)) {
+	if cur, err := verify(t, f.fp, good); err != nil || !bytes.Equal(cur, testkit.Public(k2)) {
 		t.Fatalf("VerifyChain of the real chain = %x, %v", cur, err)
 	}
 	clone := func() []chusme.ChainEntry {
@@ -334,16 +311,16 @@ func TestVerifyChainRejectsTampering(t *testing.T) {
 		"removed_cancel":  func() []chusme.ChainEntry { es := clone(); return append(es[:2], es[3:]...) },
 		"removed_last":    func() []chusme.ChainEntry { return clone()[:3] }, // not detectable offline: shorter but valid
 		"reordered":       func() []chusme.ChainEntry { es := clone(); es[1], es[2] = es[2], es[1]; return es },
-		"altered_new_key": func() []chusme.ChainEntry { es := clone(); es[3].NewKey = pub(k1); return es },
+		"altered_new_key": func() []chusme.ChainEntry { es := clone(); es[3].NewKey = testkit.Public(k1); return es },
 		"altered_time":    func() []chusme.ChainEntry { es := clone(); es[1].Time++; return es },
 		"altered_sig":     func() []chusme.ChainEntry { es := clone(); es[1].Signature[0] ^= 1; return es },
 		"rehashed_forgery": func() []chusme.ChainEntry {
 			es := clone()
-			es[3].NewKey = pub(k1)
+			es[3].NewKey = testkit.Public(k1)
 			es[3].Hash = chusme.EntryHash(issuer, f.fp, es[3])
 			return es[:4]
 		},
-		"other_genesis": func() []chusme.ChainEntry { es := clone(); es[0].NewKey = pub(k1); return es },
+		"other_genesis": func() []chusme.ChainEntry { es := clone(); es[0].NewKey = testkit.Public(k1); return es },
 		"renumbered":    func() []chusme.ChainEntry { es := clone(); es[2].Seq = 5; return es },
 	}
 	for name, mk := range cases {
@@ -357,7 +334,7 @@ func TestVerifyChainRejectsTampering(t *testing.T) {
 				}
 				return
 			}
-			wantCode(t, err, chusme.CodeChainConflict)
+			testkit.WantCode(t, err, chusme.CodeChainConflict)
 		})
 	}
 	// Another issuer's view of the same chain does not verify.
@@ -367,30 +344,30 @@ func TestVerifyChainRejectsTampering(t *testing.T) {
 }
 
 func TestBlobPreconditions(t *testing.T) {
-	k0 := newKey()
+	k0 := testkit.NewKey(t)
 	f := newFixture(t, k0)
 	ctx := t.Context()
 	_, err := f.svc.Blob(ctx, f.fp)
-	wantCode(t, err, chusme.CodeNotFound)
+	testkit.WantCode(t, err, chusme.CodeNotFound)
 	_, err = f.svc.PutBlob(ctx, "someone", f.fp, []byte("x"), "", "*")
-	wantCode(t, err, chusme.CodeForbidden)
+	testkit.WantCode(t, err, chusme.CodeForbidden)
 	_, err = f.svc.PutBlob(ctx, f.fp, f.fp, []byte("x"), "", "")
-	wantCode(t, err, chusme.CodePreconditionRequired)
+	testkit.WantCode(t, err, chusme.CodePreconditionRequired)
 	_, err = f.svc.PutBlob(ctx, f.fp, f.fp, []byte("x"), "abc", "")
-	wantCode(t, err, chusme.CodePreconditionFailed)
+	testkit.WantCode(t, err, chusme.CodePreconditionFailed)
 	b1, err := f.svc.PutBlob(ctx, f.fp, f.fp, []byte("one"), "", "*")
 	if err != nil || b1.ETag != identity.ETag([]byte("one")) {
 		t.Fatalf("PutBlob = %+v, %v", b1, err)
 	}
 	_, err = f.svc.PutBlob(ctx, f.fp, f.fp, []byte("two"), "", "*")
-	wantCode(t, err, chusme.CodePreconditionFailed)
+	testkit.WantCode(t, err, chusme.CodePreconditionFailed)
 	_, err = f.svc.PutBlob(ctx, f.fp, f.fp, bytes.Repeat([]byte{1}, chusme.MaxBlobSize+1), b1.ETag, "")
-	wantCode(t, err, chusme.CodeBodyTooLarge)
+	testkit.WantCode(t, err, chusme.CodeBodyTooLarge)
 	if _, err := f.svc.PutBlob(ctx, f.fp, f.fp, []byte("two"), b1.ETag, ""); err != nil {
 		t.Fatal(err)
 	}
 	_, err = f.svc.PutBlob(ctx, f.fp, f.fp, []byte("three"), b1.ETag, "")
-	wantCode(t, err, chusme.CodePreconditionFailed)
+	testkit.WantCode(t, err, chusme.CodePreconditionFailed)
 	got, _ := f.svc.Blob(ctx, f.fp)
 	if string(got.Content) != "two" {
 		t.Fatalf("blob %q", got.Content)

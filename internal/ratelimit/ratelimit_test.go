@@ -3,15 +3,13 @@ package ratelimit
 import (
 	"testing"
 	"time"
+
+	"github.com/chusme/chusme/internal/testkit"
 )
 
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
-
 func TestBurstThenRefuseWithRetryAfter(t *testing.T) {
-	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	l := New(Limit{Events: 10, Per: time.Minute, Burst: 10}, c.now)
+	c := testkit.NewClock(time.Unix(1_700_000_000, 0))
+	l := New(Limit{Events: 10, Per: time.Minute, Burst: 10}, c.Now)
 	for i := range 10 {
 		if ok, _ := l.Allow("ip"); !ok {
 			t.Fatalf("request %d refused within the burst", i+1)
@@ -27,22 +25,22 @@ func TestBurstThenRefuseWithRetryAfter(t *testing.T) {
 	if ok, _ := l.Allow("other"); !ok {
 		t.Fatal("another key shares the bucket")
 	}
-	c.t = c.t.Add(retry)
+	c.Add(retry)
 	if ok, _ := l.Allow("ip"); !ok {
 		t.Fatal("refused after the advertised Retry-After")
 	}
 }
 
 func TestIdleKeysEvicted(t *testing.T) {
-	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	l := New(Limit{Events: 10, Per: time.Minute, Burst: 10}, c.now)
+	c := testkit.NewClock(time.Unix(1_700_000_000, 0))
+	l := New(Limit{Events: 10, Per: time.Minute, Burst: 10}, c.Now)
 	for _, k := range []string{"a", "b", "c"} {
 		l.Allow(k)
 	}
 	if l.Len() != 3 {
 		t.Fatalf("len %d, want 3", l.Len())
 	}
-	c.t = c.t.Add(2 * time.Minute)
+	c.Add(2 * time.Minute)
 	l.Allow("d")
 	if l.Len() != 1 {
 		t.Fatalf("after idle sweep len %d, want 1", l.Len())

@@ -3,12 +3,9 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"net"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,61 +15,18 @@ import (
 	"github.com/chusme/chusme/internal/server"
 	"github.com/chusme/chusme/internal/servertest"
 	"github.com/chusme/chusme/internal/sqlite"
+	"github.com/chusme/chusme/internal/testkit"
 )
 
 const issuer = "http://chusme.test"
-
-func post(t *testing.T, url, token string, body, out any) int {
-	t.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if out != nil {
-		json.NewDecoder(resp.Body).Decode(out)
-	}
-	return resp.StatusCode
-}
-
-func get(t *testing.T, url, token string) int {
-	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
-func login(t *testing.T, base string, k ed25519.PrivateKey) chusme.TokenResponse {
-	t.Helper()
-	var c chusme.ChallengeResponse
-	post(t, base+"/v1/auth/challenge", "", chusme.ChallengeRequest{Fingerprint: chusme.Fingerprint(k.Public().(ed25519.PublicKey))}, &c)
-	var tr chusme.TokenResponse
-	if st := post(t, base+"/v1/auth/token", "", chusme.TokenRequest{ChallengeID: c.ChallengeID, Signature: ed25519.Sign(k, chusme.LoginMessage(issuer, c.ChallengeID, c.Nonce))}, &tr); st != 200 {
-		t.Fatalf("login: status %d", st)
-	}
-	return tr
-}
 
 // TestKeyRotationAcrossRestart: `chusmed keys rotate` adds a signing key;
 // tokens signed by the old key stay valid, and the JWKS publishes both.
 func TestKeyRotationAcrossRestart(t *testing.T) {
 	srv := servertest.Start(t, "--issuer", issuer)
-	_, k, _ := ed25519.GenerateKey(rand.Reader)
-	pub := chusme.Bytes(k.Public().(ed25519.PublicKey))
-	if st := post(t, srv.URL+"/v1/setup", "", chusme.SetupRequest{SetupToken: srv.SetupToken(t), PublicKey: pub, Signature: ed25519.Sign(k, chusme.RegisterMessage(issuer, pub))}, nil); st != 201 {
-		t.Fatalf("setup: %d", st)
-	}
-	before := login(t, srv.URL, k)
+	k := testkit.NewKey(t)
+	testkit.Do(t, "POST", srv.URL+"/v1/setup", "", testkit.SetupRequest(issuer, k, srv.SetupToken(t))).Want(t, 201, nil)
+	before := testkit.Login(t, srv.URL, issuer, k)
 	srv.Stop(t)
 
 	var out bytes.Buffer
@@ -84,10 +38,10 @@ func TestKeyRotationAcrossRestart(t *testing.T) {
 	}
 
 	again := servertest.StartIn(t, srv.DataDir, "--issuer", issuer)
-	if st := get(t, again.URL+"/v1/me", before.AccessToken); st != 200 {
+	if st := testkit.Do(t, "GET", again.URL+"/v1/me", before.AccessToken, nil).Status; st != 200 {
 		t.Fatalf("token of the retired key: status %d, want 200", st)
 	}
-	after := login(t, again.URL, k)
+	after := testkit.Login(t, again.URL, issuer, k)
 	kid := func(tok string) string {
 		var h struct{ Kid string }
 		seg, _, _ := strings.Cut(tok, ".")
@@ -98,13 +52,8 @@ func TestKeyRotationAcrossRestart(t *testing.T) {
 	if kid(before.AccessToken) == kid(after.AccessToken) {
 		t.Fatal("the new token is signed by the old key")
 	}
-	resp, err := http.Get(again.URL + "/.well-known/jwks.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var jwks struct{ Keys []struct{ Kid string } }
-	json.NewDecoder(resp.Body).Decode(&jwks)
+	testkit.Do(t, "GET", again.URL+"/.well-known/jwks.json", "", nil).Want(t, 200, &jwks)
 	if len(jwks.Keys) != 2 {
 		t.Fatalf("jwks has %d keys, want 2", len(jwks.Keys))
 	}
@@ -142,24 +91,19 @@ func TestTwoNodesOnPostgres(t *testing.T) {
 	dir := t.TempDir()
 	a := servertest.StartIn(t, dir, "--database", dsn, "--issuer", issuer, "--refresh-grace", "0")
 	b := servertest.StartIn(t, dir, "--database", dsn, "--issuer", issuer, "--refresh-grace", "0")
-	_, k, _ := ed25519.GenerateKey(rand.Reader)
-	pub := chusme.Bytes(k.Public().(ed25519.PublicKey))
-	if st := post(t, a.URL+"/v1/setup", "", chusme.SetupRequest{SetupToken: b.SetupToken(t), PublicKey: pub, Signature: ed25519.Sign(k, chusme.RegisterMessage(issuer, pub))}, nil); st != 201 {
-		t.Fatalf("setup on node a: %d", st)
-	}
-	first := login(t, a.URL, k)
+	k := testkit.NewKey(t)
+	testkit.Do(t, "POST", a.URL+"/v1/setup", "", testkit.SetupRequest(issuer, k, b.SetupToken(t))).Want(t, 201, nil)
+	first := testkit.Login(t, a.URL, issuer, k)
 	var next chusme.TokenResponse
-	if st := post(t, b.URL+"/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: first.RefreshToken}, &next); st != 200 {
-		t.Fatalf("refresh on node b: %d", st)
-	}
-	if st := get(t, b.URL+"/v1/me", first.AccessToken); st != 200 {
+	testkit.Do(t, "POST", b.URL+"/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: first.RefreshToken}).Want(t, 200, &next)
+	if st := testkit.Do(t, "GET", b.URL+"/v1/me", first.AccessToken, nil).Status; st != 200 {
 		t.Fatalf("node a's access token on node b: %d", st)
 	}
-	if st := post(t, a.URL+"/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: first.RefreshToken}, nil); st != 401 {
+	if st := testkit.Do(t, "POST", a.URL+"/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: first.RefreshToken}).Status; st != 401 {
 		t.Fatalf("replayed refresh token on node a: %d, want 401", st)
 	}
 	for _, node := range []*servertest.Server{a, b} {
-		if st := get(t, node.URL+"/v1/me", next.AccessToken); st != 401 {
+		if st := testkit.Do(t, "GET", node.URL+"/v1/me", next.AccessToken, nil).Status; st != 401 {
 			t.Fatalf("revoked session still works on %s: %d", node.URL, st)
 		}
 	}
@@ -169,11 +113,8 @@ func TestTwoNodesOnPostgres(t *testing.T) {
 // identities.
 func TestBackupOnline(t *testing.T) {
 	srv := servertest.Start(t, "--issuer", issuer)
-	_, k, _ := ed25519.GenerateKey(rand.Reader)
-	pub := chusme.Bytes(k.Public().(ed25519.PublicKey))
-	if st := post(t, srv.URL+"/v1/setup", "", chusme.SetupRequest{SetupToken: srv.SetupToken(t), PublicKey: pub, Signature: ed25519.Sign(k, chusme.RegisterMessage(issuer, pub))}, nil); st != 201 {
-		t.Fatalf("setup: %d", st)
-	}
+	k := testkit.NewKey(t)
+	testkit.Do(t, "POST", srv.URL+"/v1/setup", "", testkit.SetupRequest(issuer, k, srv.SetupToken(t))).Want(t, 201, nil)
 	to := filepath.Join(t.TempDir(), "copy.db")
 	var out bytes.Buffer
 	if err := server.Run(t.Context(), []string{"backup", "--to", to, "--data-dir", srv.DataDir}, func(string) string { return "" }, &out, &out); err != nil {
@@ -184,7 +125,7 @@ func TestBackupOnline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if id, err := db.GetIdentity(t.Context(), chusme.Fingerprint(pub)); err != nil || id.Role != chusme.RoleAdmin {
+	if id, err := db.GetIdentity(t.Context(), testkit.Fingerprint(k)); err != nil || id.Role != chusme.RoleAdmin {
 		t.Fatalf("the copy lacks the administrator: %+v %v", id, err)
 	}
 	if err := server.Run(t.Context(), []string{"backup", "--to", to, "--data-dir", srv.DataDir}, func(string) string { return "" }, &out, &out); err == nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/chusme/chusme/internal/server"
+	"github.com/chusme/chusme/internal/testkit"
 )
 
 // Server is a running chusmed.
@@ -95,7 +96,7 @@ func (s *Server) SetupToken(t testing.TB) string {
 type logBuffer struct {
 	mu    sync.Mutex
 	buf   bytes.Buffer
-	out   syncBuffer
+	out   testkit.Buffer
 	ready chan string
 	sent  bool
 }
@@ -121,15 +122,4 @@ func (l *logBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
 }

@@ -2,10 +2,8 @@ package storecopy_test
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/chusme/chusme"
@@ -13,6 +11,7 @@ import (
 	"github.com/chusme/chusme/internal/postgres/pgtest"
 	"github.com/chusme/chusme/internal/servertest"
 	"github.com/chusme/chusme/internal/storecopy"
+	"github.com/chusme/chusme/internal/testkit"
 )
 
 // TestCopy copies a populated SQLite store into an empty PostgreSQL
@@ -24,39 +23,16 @@ func TestCopy(t *testing.T) {
 	dsn := pgtest.FreshDatabase(t)
 	ctx := t.Context()
 	srv := servertest.Start(t, "--issuer", issuer)
-	newClient := func(url string, store client.TokenStore) *client.Client {
-		t.Helper()
-		c, err := client.New(url, client.WithTokenStore(store), client.WithIssuer(issuer))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
 	ids := srv.SetUp(t, client.WithIssuer(issuer))
 	admin, user, adminC, userC, userTokens := ids.AdminKey, ids.UserKey, ids.Admin, ids.User, ids.UserTokens
 	if _, err := userC.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// A 2-of-2 DKG between the two, for ceremonies, submissions and a group key.
-	keys := []ed25519.PrivateKey{admin, user}
-	cs := []*client.Client{adminC, userC}
-	info, err := adminC.StartDKG(ctx, 2, []string{chusme.Fingerprint(admin.Public().(ed25519.PublicKey)), chusme.Fingerprint(user.Public().(ed25519.PublicKey))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := make([]*client.DKGResult, 2)
-	errs := make([]error, 2)
-	var wg sync.WaitGroup
-	for i, c := range cs {
-		wg.Go(func() { res[i], errs[i] = c.RunDKG(ctx, info.ID, keys[i], nil) })
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("RunDKG %d: %v", i, err)
-		}
-		defer res[i].KeyPackage.Zero()
-	}
+	res := servertest.DKG(t, []*servertest.Member{
+		{Key: admin, Fingerprint: testkit.Fingerprint(admin), Client: adminC},
+		{Key: user, Fingerprint: testkit.Fingerprint(user), Client: userC},
+	}, 2)
 	before, err := adminC.GroupKey(ctx, res[0].KeyID)
 	if err != nil {
 		t.Fatal(err)
@@ -82,18 +58,14 @@ func TestCopy(t *testing.T) {
 	}
 
 	pg := servertest.StartIn(t, srv.DataDir, "--database", dsn, "--issuer", issuer)
-	adminPG := newClient(pg.URL, &client.MemoryTokenStore{})
-	if _, err := adminPG.Login(ctx, admin); err != nil {
-		t.Fatalf("the admin logging in on PostgreSQL: %v", err)
-	}
-	if me, err := adminPG.Me(ctx); err != nil || me.Role != chusme.RoleAdmin {
+	adminPG := servertest.NewMember(t, pg.URL, admin, client.WithIssuer(issuer))
+	adminPG.Login(t)
+	if me, err := adminPG.Client.Me(ctx); err != nil || me.Role != chusme.RoleAdmin {
 		t.Fatalf("the admin on PostgreSQL: %+v, %v", me, err)
 	}
-	userPG := newClient(pg.URL, &client.MemoryTokenStore{})
-	if _, err := userPG.Login(ctx, user); err != nil {
-		t.Fatalf("the user logging in on PostgreSQL: %v", err)
-	}
-	after, err := userPG.GroupKey(ctx, res[0].KeyID)
+	userPG := servertest.NewMember(t, pg.URL, user, client.WithIssuer(issuer))
+	userPG.Login(t)
+	after, err := userPG.Client.GroupKey(ctx, res[0].KeyID)
 	if err != nil {
 		t.Fatalf("the group key on PostgreSQL: %v", err)
 	}
@@ -106,9 +78,9 @@ func TestCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok.Server = pg.URL
-	moved := &client.MemoryTokenStore{}
-	moved.Save(ctx, tok)
-	if _, err := newClient(pg.URL, moved).Refresh(ctx); err != nil {
+	moved := servertest.NewMember(t, pg.URL, user, client.WithIssuer(issuer))
+	moved.Tokens.Save(ctx, tok)
+	if _, err := moved.Client.Refresh(ctx); err != nil {
 		t.Fatalf("a refresh token from SQLite on PostgreSQL: %v", err)
 	}
 	pg.Stop(t)

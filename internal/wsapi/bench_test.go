@@ -2,7 +2,6 @@ package wsapi_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,8 +24,6 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/chusme/chusme"
-	"github.com/chusme/chusme/internal/auth"
 	"github.com/chusme/chusme/internal/wsapi"
 	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
 )
@@ -41,20 +38,6 @@ import (
 //	CHUSME_WS_BENCH=1 go test ./internal/wsapi/ -run '^TestWSBench$' -v -count=1 -timeout 10m
 //
 // CHUSME_WS_BENCH_CONNS sets N (default 10000).
-
-// benchAuth accepts ?token=FP as identity FP: the benchmark measures the
-// transport, not the store.
-type benchAuth struct{}
-
-func (benchAuth) RedeemWSTicket(context.Context, string) (auth.Principal, error) {
-	return auth.Principal{}, chusme.Errorf(chusme.CodeTokenInvalid, "no tickets")
-}
-func (benchAuth) Authenticate(_ context.Context, tok string) (auth.Principal, error) {
-	return auth.Principal{Fingerprint: tok, SessionID: tok}, nil
-}
-func (benchAuth) LiveSession(context.Context, auth.Principal) (chusme.Session, error) {
-	return chusme.Session{}, nil
-}
 
 // raiseFDLimit lifts the soft open-file limit to the hard one.
 func raiseFDLimit(t testing.TB) uint64 {
@@ -95,7 +78,8 @@ func TestWSBenchServerChild(t *testing.T) {
 		t.Skip("the realtime benchmark's server process")
 	}
 	raiseFDLimit(t)
-	s := wsapi.New(wsapi.Config{Name: "chusme"}, benchAuth{}, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// TokenAuth: the benchmark measures the transport, not the store.
+	s := wsapi.New(wsapi.Config{Name: "chusme"}, wsapi.TokenAuth{}, nil, nil, slog.New(slog.DiscardHandler))
 	var fps []string
 	var fpMu sync.Mutex
 	mux := http.NewServeMux()

@@ -79,13 +79,13 @@ func dkgRound1(t *testing.T, u *user, id, as string) chusme.SubmitRequest {
 	hpkeKey := make([]byte, chusme.HPKEPublicKeySize)
 	rand.Read(hpkeKey)
 	payload := chusme.DKGRound1Payload(hpkeKey, b)
-	return chusme.SubmitRequest{Payload: payload, Signature: ed25519.Sign(u.key, chusme.CeremonyPackageMessage(id, 1, u.fp, "", payload))}
+	return chusme.SubmitRequest{Payload: payload, Signature: ed25519.Sign(u.Key, chusme.CeremonyPackageMessage(id, 1, u.Fingerprint, "", payload))}
 }
 
 // connect opens u's WebSocket.
 func connect(t *testing.T, srv *servertest.Server, u *user) *websocket.Conn {
 	t.Helper()
-	ws := dial(t, wsURL(srv, "ticket="+ticket(t, srv, u.access(t))))
+	ws := dial(t, wsURL(srv, "ticket="+ticket(t, srv, u.Access(t))))
 	serverInfo(t, ws, 1) // registered
 	return ws
 }
@@ -93,7 +93,7 @@ func connect(t *testing.T, srv *servertest.Server, u *user) *websocket.Conn {
 // unchanged asserts that ceremony id reads over HTTP as before.
 func unchanged(t *testing.T, what string, u *user, before chusme.CeremonyInfo) {
 	t.Helper()
-	after, err := u.c.Ceremony(t.Context(), before.ID)
+	after, err := u.Client.Ceremony(t.Context(), before.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,18 +110,18 @@ func TestCeremonyRequests(t *testing.T) {
 	ctx := t.Context()
 	alice, bob, eve := us[1], us[2], us[3]
 	wsA, wsB, wsE := connect(t, srv, alice), connect(t, srv, bob), connect(t, srv, eve)
-	pair := []string{alice.fp, bob.fp}
+	pair := []string{alice.Fingerprint, bob.Fingerprint}
 
 	// Create.
 	wantError(t, "create of an unknown kind", ask(t, wsA, createReq(chusme.CreateCeremonyRequest{Kind: "vote"})), chusme.CodeInvalidRequest)
 	wantError(t, "create with threshold 3 of 2", ask(t, wsA, createReq(chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 3, Participants: pair})), chusme.CodeInvalidRequest)
 	wantError(t, "create by a non-participant", ask(t, wsE, createReq(chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 2, Participants: pair})), chusme.CodeForbidden)
-	if l, err := alice.c.Ceremonies(ctx, ""); err != nil || len(l) != 0 {
+	if l, err := alice.Client.Ceremonies(ctx, ""); err != nil || len(l) != 0 {
 		t.Fatalf("refused creations left %d ceremonies (%v)", len(l), err)
 	}
 	ans := ask(t, wsA, createReq(chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 2, Participants: pair}))
 	created := ans.GetCeremonyResponse().GetCeremony().View()
-	info, err := alice.c.Ceremony(ctx, created.ID)
+	info, err := alice.Client.Ceremony(ctx, created.ID)
 	if err != nil {
 		t.Fatalf("the created ceremony over HTTP: %v (answer %v)", err, ans)
 	}
@@ -130,39 +130,39 @@ func TestCeremonyRequests(t *testing.T) {
 	}
 
 	// Submit: refusals first.
-	r1 := dkgRound1(t, alice, info.ID, alice.fp)
+	r1 := dkgRound1(t, alice, info.ID, alice.Fingerprint)
 	unknown := strings.Repeat("0", 32)
 	wantError(t, "submit to an unknown ceremony", ask(t, wsA, submitReq(unknown, 1, r1)), chusme.CodeNotFound)
-	wantError(t, "submit by a non-participant", ask(t, wsE, submitReq(info.ID, 1, dkgRound1(t, eve, info.ID, eve.fp))), chusme.CodeNotFound)
+	wantError(t, "submit by a non-participant", ask(t, wsE, submitReq(info.ID, 1, dkgRound1(t, eve, info.ID, eve.Fingerprint))), chusme.CodeNotFound)
 	wantError(t, "submit to round 3 in round 1", ask(t, wsA, submitReq(info.ID, 3, r1)), chusme.CodeWrongRound)
 	wantError(t, "submit to round 9", ask(t, wsA, submitReq(info.ID, 9, r1)), chusme.CodeNotFound)
-	forged := chusme.SubmitRequest{Payload: r1.Payload, Signature: ed25519.Sign(bob.key, chusme.CeremonyPackageMessage(info.ID, 1, alice.fp, "", r1.Payload))}
+	forged := chusme.SubmitRequest{Payload: r1.Payload, Signature: ed25519.Sign(bob.Key, chusme.CeremonyPackageMessage(info.ID, 1, alice.Fingerprint, "", r1.Payload))}
 	wantError(t, "submit signed by another key", ask(t, wsA, submitReq(info.ID, 1, forged)), chusme.CodeInvalidPackage)
 	wantError(t, "submit without a payload", ask(t, wsA, submitReq(info.ID, 1, chusme.SubmitRequest{Signature: r1.Signature})), chusme.CodeInvalidRequest)
 	unchanged(t, "the refused submissions", alice, info)
 
 	ans = ask(t, wsA, submitReq(info.ID, 1, r1))
 	submitted := ans.GetCeremonyResponse().GetCeremony().View()
-	if submitted.Version != info.Version+1 || !reflect.DeepEqual(submitted.Submitted, []string{alice.fp}) {
+	if submitted.Version != info.Version+1 || !reflect.DeepEqual(submitted.Submitted, []string{alice.Fingerprint}) {
 		t.Fatalf("submit answered %v", ans)
 	}
 	if again := ask(t, wsA, submitReq(info.ID, 1, r1)).GetCeremonyResponse().GetCeremony().View(); !reflect.DeepEqual(again, submitted) {
 		t.Errorf("the same submission again answered version %d, want %d", again.Version, submitted.Version)
 	}
-	other := dkgRound1(t, alice, info.ID, alice.fp)
+	other := dkgRound1(t, alice, info.ID, alice.Fingerprint)
 	wantError(t, "another submission for the same slot", ask(t, wsA, submitReq(info.ID, 1, other)), chusme.CodeConflict)
-	info, err = alice.c.Ceremony(ctx, info.ID)
+	info, err = alice.Client.Ceremony(ctx, info.ID)
 	if err != nil || !reflect.DeepEqual(info, submitted) {
 		t.Fatalf("after the submission HTTP reads %+v (%v), the answer was %+v", info, err, submitted)
 	}
 
 	// Inbox.
 	in := ask(t, wsB, inboxReq(info.ID, 1)).GetCeremonyInbox().View()
-	httpIn, err := bob.c.Inbox(ctx, info.ID, 1)
+	httpIn, err := bob.Client.Inbox(ctx, info.ID, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(in, httpIn) || len(in.Packages) != 1 || in.Packages[0].Sender != alice.fp || in.Complete {
+	if !reflect.DeepEqual(in, httpIn) || len(in.Packages) != 1 || in.Packages[0].Sender != alice.Fingerprint || in.Complete {
 		t.Errorf("inbox over the WebSocket\n%+v\nover HTTP\n%+v", in, httpIn)
 	}
 	wantError(t, "inbox of a non-participant", ask(t, wsE, inboxReq(info.ID, 1)), chusme.CodeNotFound)
@@ -171,7 +171,7 @@ func TestCeremonyRequests(t *testing.T) {
 
 	// List.
 	list := ask(t, wsB, listReq("")).GetCeremonyList().View()
-	httpList, err := bob.c.Ceremonies(ctx, "")
+	httpList, err := bob.Client.Ceremonies(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestCeremonyRequests(t *testing.T) {
 		t.Fatalf("cancel answered %+v", cancelled)
 	}
 	wantError(t, "cancel of a cancelled ceremony", ask(t, wsA, cancelReq(info.ID)), chusme.CodeCeremonyClosed)
-	wantError(t, "submit to a cancelled ceremony", ask(t, wsB, submitReq(info.ID, 1, dkgRound1(t, bob, info.ID, bob.fp))), chusme.CodeCeremonyClosed)
+	wantError(t, "submit to a cancelled ceremony", ask(t, wsB, submitReq(info.ID, 1, dkgRound1(t, bob, info.ID, bob.Fingerprint))), chusme.CodeCeremonyClosed)
 	unchanged(t, "the requests after the cancel", alice, cancelled)
 
 	// A payload that is not a protobuf message.
@@ -210,29 +210,29 @@ func TestCeremonyLimitsSharedWithHTTP(t *testing.T) {
 	ctx := t.Context()
 	alice, bob := us[1], us[2]
 	ws := connect(t, srv, alice)
-	info, err := alice.c.StartDKG(ctx, 2, []string{alice.fp, bob.fp}) // the IP's one creation
+	info, err := alice.Client.StartDKG(ctx, 2, []string{alice.Fingerprint, bob.Fingerprint}) // the IP's one creation
 	if err != nil {
 		t.Fatal(err)
 	}
-	ans := ask(t, ws, createReq(chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 2, Participants: []string{alice.fp, bob.fp}}))
+	ans := ask(t, ws, createReq(chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 2, Participants: []string{alice.Fingerprint, bob.Fingerprint}}))
 	wantError(t, "a second creation from the same IP over the WebSocket", ans, chusme.CodeRateLimited)
 	if !strings.Contains(ans.GetError().GetMessage(), "retry after") {
 		t.Errorf("rate limit message %q says nothing of when to retry", ans.GetError().GetMessage())
 	}
-	if l, err := alice.c.Ceremonies(ctx, ""); err != nil || len(l) != 1 {
+	if l, err := alice.Client.Ceremonies(ctx, ""); err != nil || len(l) != 1 {
 		t.Fatalf("%d ceremonies after the refused creation, want 1 (%v)", len(l), err)
 	}
 
 	// The session's one submission, over HTTP (refused, but counted), then
 	// a genuine one over the WebSocket.
-	if _, err := alice.c.Submit(ctx, info.ID, 1, chusme.SubmitRequest{}); chusme.ErrorCode(err) != chusme.CodeInvalidRequest {
+	if _, err := alice.Client.Submit(ctx, info.ID, 1, chusme.SubmitRequest{}); chusme.ErrorCode(err) != chusme.CodeInvalidRequest {
 		t.Fatalf("empty submission over HTTP: %v", err)
 	}
-	wantError(t, "a second submission of the session over the WebSocket", ask(t, ws, submitReq(info.ID, 1, dkgRound1(t, alice, info.ID, alice.fp))), chusme.CodeRateLimited)
+	wantError(t, "a second submission of the session over the WebSocket", ask(t, ws, submitReq(info.ID, 1, dkgRound1(t, alice, info.ID, alice.Fingerprint))), chusme.CodeRateLimited)
 	unchanged(t, "the refused submission", alice, info)
 	// Another session (bob's) has its own bucket.
 	wsB := connect(t, srv, bob)
-	if v := ask(t, wsB, submitReq(info.ID, 1, dkgRound1(t, bob, info.ID, bob.fp))).GetCeremonyResponse().GetCeremony().View(); v.Version != info.Version+1 {
+	if v := ask(t, wsB, submitReq(info.ID, 1, dkgRound1(t, bob, info.ID, bob.Fingerprint))).GetCeremonyResponse().GetCeremony().View(); v.Version != info.Version+1 {
 		t.Errorf("bob's submission answered version %d, want %d", v.Version, info.Version+1)
 	}
 }
@@ -253,7 +253,7 @@ func TestIdentityLimitSharedWithHTTP(t *testing.T) {
 			t.Fatalf("list %d answered %v, want a list until the identity's 6 requests are used", i, ans)
 		}
 	}
-	if _, err := alice.c.Ceremonies(t.Context(), ""); chusme.ErrorCode(err) != chusme.CodeRateLimited {
+	if _, err := alice.Client.Ceremonies(t.Context(), ""); chusme.ErrorCode(err) != chusme.CodeRateLimited {
 		t.Errorf("over HTTP after the WebSocket used the identity's limit: %v, want rate_limited", err)
 	}
 }

@@ -3,7 +3,6 @@ package wsapi
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http/httptest"
@@ -21,17 +20,24 @@ import (
 	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
 )
 
-// tokenAuth accepts ?token=FP as identity FP.
-type tokenAuth struct{}
+// TokenAuth, for the tests of this package and wsapi_test, accepts
+// ?token=FP as identity FP in session s-FP, which stays live; it redeems no
+// tickets.
+type TokenAuth struct{}
 
-func (tokenAuth) RedeemWSTicket(context.Context, string) (auth.Principal, error) {
+// RedeemWSTicket refuses every ticket.
+func (TokenAuth) RedeemWSTicket(context.Context, string) (auth.Principal, error) {
 	return auth.Principal{}, chusme.Errorf(chusme.CodeTokenInvalid, "no tickets here")
 }
-func (tokenAuth) Authenticate(_ context.Context, tok string) (auth.Principal, error) {
+
+// Authenticate takes the token for the fingerprint.
+func (TokenAuth) Authenticate(_ context.Context, tok string) (auth.Principal, error) {
 	return auth.Principal{Fingerprint: tok, SessionID: "s-" + tok}, nil
 }
-func (tokenAuth) LiveSession(context.Context, auth.Principal) (chusme.Session, error) {
-	return chusme.Session{}, nil
+
+// LiveSession reports p's session live.
+func (TokenAuth) LiveSession(_ context.Context, p auth.Principal) (chusme.Session, error) {
+	return chusme.Session{ID: p.SessionID, Fingerprint: p.Fingerprint}, nil
 }
 
 // events records closes and slow consumers on channels.
@@ -55,7 +61,7 @@ func (e *events) WSQueueBytes(d int) {
 
 func start(t *testing.T, cfg Config, ev Events) (*Server, string) {
 	t.Helper()
-	s := New(cfg, tokenAuth{}, nil, ev, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := New(cfg, TokenAuth{}, nil, ev, slog.New(slog.DiscardHandler))
 	hs := httptest.NewServer(s)
 	t.Cleanup(hs.Close)
 	t.Cleanup(func() { s.Shutdown(context.Background()) })
@@ -225,14 +231,14 @@ func TestPingKeepsAnsweringPeerAndDropsSilentOne(t *testing.T) {
 // bannedMeanwhile authenticates anyone, but reports every session banned:
 // a ban that committed after the credential was checked and before the
 // connection was registered, so that no Banned call could find it.
-type bannedMeanwhile struct{ tokenAuth }
+type bannedMeanwhile struct{ TokenAuth }
 
 func (bannedMeanwhile) LiveSession(context.Context, auth.Principal) (chusme.Session, error) {
 	return chusme.Session{}, chusme.Errorf(chusme.CodeBanned, "the identity is banned")
 }
 
 func TestBanDuringSetupClosesAtOnce(t *testing.T) {
-	s := New(Config{PingInterval: time.Hour}, bannedMeanwhile{}, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := New(Config{PingInterval: time.Hour}, bannedMeanwhile{}, nil, nil, slog.New(slog.DiscardHandler))
 	hs := httptest.NewServer(s)
 	t.Cleanup(hs.Close)
 	t.Cleanup(func() { s.Shutdown(context.Background()) })

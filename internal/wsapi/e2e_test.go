@@ -3,8 +3,6 @@ package wsapi_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -17,56 +15,21 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/chusme/chusme"
-	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/internal/servertest"
+	"github.com/chusme/chusme/internal/testkit"
 	"github.com/chusme/chusme/internal/tokens"
 	"github.com/chusme/chusme/internal/wsapi"
 	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
 )
 
 // user is a registered, logged-in identity.
-type user struct {
-	fp     string
-	key    ed25519.PrivateKey
-	c      *client.Client
-	tokens *client.MemoryTokenStore
-}
-
-func (u *user) access(t *testing.T) string {
-	t.Helper()
-	tk, err := u.tokens.Load(t.Context())
-	if err != nil || tk.AccessToken == "" {
-		t.Fatalf("no access token: %v", err)
-	}
-	return tk.AccessToken
-}
+type user = servertest.Member
 
 // world is a running server with an administrator and n more users.
 func world(t *testing.T, n int, args ...string) (*servertest.Server, []*user) {
 	t.Helper()
 	srv := servertest.Start(t, append([]string{"--registration", "open"}, args...)...)
-	var users []*user
-	for i := range n + 1 {
-		_, k, _ := ed25519.GenerateKey(rand.Reader)
-		ts := &client.MemoryTokenStore{}
-		c, err := client.New(srv.URL, client.WithTokenStore(ts))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			_, err = c.Setup(t.Context(), srv.SetupToken(t), k)
-		} else {
-			_, err = c.Register(t.Context(), k, "")
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.Login(t.Context(), k); err != nil {
-			t.Fatal(err)
-		}
-		users = append(users, &user{fp: chusme.Fingerprint(k.Public().(ed25519.PublicKey)), key: k, c: c, tokens: ts})
-	}
-	return srv, users
+	return srv, srv.Members(t, n+1)
 }
 
 func wsURL(srv *servertest.Server, query string) string {
@@ -75,16 +38,10 @@ func wsURL(srv *servertest.Server, query string) string {
 
 func ticket(t *testing.T, srv *servertest.Server, access string) string {
 	t.Helper()
-	req, _ := http.NewRequestWithContext(t.Context(), "POST", srv.URL+"/v1/ws/tickets", nil)
-	req.Header.Set("Authorization", "Bearer "+access)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	r := testkit.Do(t, "POST", srv.URL+"/v1/ws/tickets", access, nil)
 	var tr chusme.WSTicketResponse
-	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&tr) != nil || tr.Ticket == "" {
-		t.Fatalf("POST /v1/ws/tickets: %s", resp.Status)
+	if r.Status != http.StatusCreated || json.Unmarshal(r.Body, &tr) != nil || tr.Ticket == "" {
+		t.Fatalf("POST /v1/ws/tickets: %d %s", r.Status, r.Body)
 	}
 	return tr.Ticket
 }
@@ -163,10 +120,10 @@ func serverInfo(t *testing.T, ws *websocket.Conn, id uint64) *chusmev1.ServerInf
 
 func TestTicketConnectsOnce(t *testing.T) {
 	srv, us := world(t, 1)
-	tk := ticket(t, srv, us[1].access(t))
+	tk := ticket(t, srv, us[1].Access(t))
 	ws := dial(t, wsURL(srv, "ticket="+tk))
 	info := serverInfo(t, ws, 1)
-	if info.GetFingerprint() != us[1].fp || info.GetName() != "chusme" || info.GetIssuer() != srv.URL {
+	if info.GetFingerprint() != us[1].Fingerprint || info.GetName() != "chusme" || info.GetIssuer() != srv.URL {
 		t.Errorf("server info = %v", info)
 	}
 	again := dial(t, wsURL(srv, "ticket="+tk))
@@ -180,10 +137,10 @@ func TestTicketConnectsOnce(t *testing.T) {
 
 func TestTokenInQuery(t *testing.T) {
 	srv, us := world(t, 1)
-	access := us[1].access(t)
+	access := us[1].Access(t)
 	ws := dial(t, wsURL(srv, "token="+access))
-	if fp := serverInfo(t, ws, 42).GetFingerprint(); fp != us[1].fp {
-		t.Errorf("fingerprint %s, want %s", fp, us[1].fp)
+	if fp := serverInfo(t, ws, 42).GetFingerprint(); fp != us[1].Fingerprint {
+		t.Errorf("fingerprint %s, want %s", fp, us[1].Fingerprint)
 	}
 	if strings.Contains(srv.Logs(), access) {
 		t.Error("the server logged an access token")
@@ -192,13 +149,13 @@ func TestTokenInQuery(t *testing.T) {
 
 func TestRefusedCredentialsCloseCodes(t *testing.T) {
 	srv, us := world(t, 2)
-	tk, _ := us[1].tokens.Load(t.Context())
+	tk, _ := us[1].Tokens.Load(t.Context())
 	kr, err := tokens.LoadFile(filepath.Join(srv.DataDir, "jwt-keys.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	old := &tokens.Issuer{Keys: kr, Issuer: srv.URL, Audience: srv.URL, Now: func() time.Time { return time.Now().Add(-time.Hour) }}
-	expired, _, err := old.Issue(us[1].fp, tk.SessionID)
+	expired, _, err := old.Issue(us[1].Fingerprint, tk.SessionID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,10 +176,10 @@ func TestRefusedCredentialsCloseCodes(t *testing.T) {
 	}
 	t.Run("banned_4003_live_and_new", func(t *testing.T) {
 		victim := us[2]
-		access := victim.access(t)
+		access := victim.Access(t)
 		live := dial(t, wsURL(srv, "ticket="+ticket(t, srv, access)))
 		serverInfo(t, live, 1) // registered before the ban
-		if _, err := us[0].c.Ban(t.Context(), victim.fp); err != nil {
+		if _, err := us[0].Client.Ban(t.Context(), victim.Fingerprint); err != nil {
 			t.Fatal(err)
 		}
 		if code := closeCode(t, live); code != chusmev1.CloseBanned {
@@ -236,7 +193,7 @@ func TestRefusedCredentialsCloseCodes(t *testing.T) {
 
 func TestUnknownPayloadGetsErrorAndConnectionStays(t *testing.T) {
 	srv, us := world(t, 1)
-	ws := dial(t, wsURL(srv, "token="+us[1].access(t)))
+	ws := dial(t, wsURL(srv, "token="+us[1].Access(t)))
 
 	// Field 99 is no payload this server knows (a newer client's request).
 	unknown := []byte{0x08, 0x07}               // request_id = 7
@@ -267,7 +224,7 @@ func TestUnknownPayloadGetsErrorAndConnectionStays(t *testing.T) {
 
 func TestOversizedMessageCloses1009(t *testing.T) {
 	srv, us := world(t, 1)
-	ws := dial(t, wsURL(srv, "token="+us[1].access(t)))
+	ws := dial(t, wsURL(srv, "token="+us[1].Access(t)))
 	ws.WriteMessage(websocket.BinaryMessage, bytes.Repeat([]byte{0}, wsapi.MaxMessage+1))
 	if code := closeCode(t, ws); code != websocket.CloseMessageTooBig {
 		t.Errorf("close %d, want %d", code, websocket.CloseMessageTooBig)
@@ -276,7 +233,7 @@ func TestOversizedMessageCloses1009(t *testing.T) {
 
 func TestOriginChecked(t *testing.T) {
 	srv, us := world(t, 1, "--ws-origins", "https://app.example")
-	access := us[1].access(t)
+	access := us[1].Access(t)
 	for _, tc := range []struct {
 		origin string
 		ok     bool
@@ -299,7 +256,7 @@ func TestOriginChecked(t *testing.T) {
 
 func TestShutdownCloses1001(t *testing.T) {
 	srv, us := world(t, 1)
-	ws := dial(t, wsURL(srv, "token="+us[1].access(t)))
+	ws := dial(t, wsURL(srv, "token="+us[1].Access(t)))
 	serverInfo(t, ws, 1)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -318,9 +275,9 @@ func TestShutdownCloses1001(t *testing.T) {
 
 func TestCeremonyEventsPushedAndSync(t *testing.T) {
 	srv, us := world(t, 2)
-	ws := dial(t, wsURL(srv, "ticket="+ticket(t, srv, us[1].access(t))))
+	ws := dial(t, wsURL(srv, "ticket="+ticket(t, srv, us[1].Access(t))))
 	serverInfo(t, ws, 1) // registered before the ceremony starts
-	info, err := us[0].c.StartDKG(t.Context(), 2, []string{us[1].fp, us[2].fp})
+	info, err := us[0].Client.StartDKG(t.Context(), 2, []string{us[1].Fingerprint, us[2].Fingerprint})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,14 +319,14 @@ func TestCeremonyEventsPushedAndSync(t *testing.T) {
 // expires (checked at every ping).
 func TestTokenConnectionClosed4001AtExpiry(t *testing.T) {
 	srv, us := world(t, 1, "--ws-ping-interval", "50ms")
-	tk, _ := us[1].tokens.Load(t.Context())
+	tk, _ := us[1].Tokens.Load(t.Context())
 	kr, err := tokens.LoadFile(filepath.Join(srv.DataDir, "jwt-keys.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Issued so that it expires within two seconds.
 	soon := &tokens.Issuer{Keys: kr, Issuer: srv.URL, Audience: srv.URL, Now: func() time.Time { return time.Now().Add(-tokens.AccessTTL + 2*time.Second) }}
-	access, _, err := soon.Issue(us[1].fp, tk.SessionID)
+	access, _, err := soon.Issue(us[1].Fingerprint, tk.SessionID)
 	if err != nil {
 		t.Fatal(err)
 	}

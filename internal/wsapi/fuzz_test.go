@@ -1,7 +1,6 @@
 package wsapi
 
 import (
-	"io"
 	"log/slog"
 	"testing"
 
@@ -27,7 +26,7 @@ func FuzzHandle(f *testing.F) {
 	}
 	f.Add([]byte{0x08, 0x07, 0x98, 0x06, 0x01})
 	f.Add([]byte{0xff, 0xff})
-	s := New(Config{SendQueue: 4}, tokenAuth{}, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := New(Config{SendQueue: 4}, TokenAuth{}, nil, nil, slog.New(slog.DiscardHandler))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := newConn(s, nil, auth.Principal{Fingerprint: "fuzz"}, "192.0.2.1")
 		c.handle(websocket.BinaryMessage, data)

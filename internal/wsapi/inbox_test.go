@@ -2,7 +2,6 @@ package wsapi
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -37,7 +36,7 @@ func TestRoundTwoEventCarriesInboxToParticipantsOnly(t *testing.T) {
 		{CeremonyID: "c1", Round: 1, Sender: "alice", Payload: []byte("ca"), Signature: []byte("sa")},
 		{CeremonyID: "c1", Round: 1, Sender: "bob", Payload: []byte("cb"), Signature: []byte("sb")},
 	}
-	s := New(Config{}, tokenAuth{}, relayedCeremonies{subs: subs}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := New(Config{}, TokenAuth{}, relayedCeremonies{subs: subs}, nil, slog.New(slog.DiscardHandler))
 	hs := httptest.NewServer(s)
 	t.Cleanup(hs.Close)
 	t.Cleanup(func() { s.Shutdown(context.Background()) })

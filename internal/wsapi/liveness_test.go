@@ -1,35 +1,25 @@
 package wsapi_test
 
 import (
-	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
-
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/servertest"
+	"github.com/chusme/chusme/internal/testkit"
+	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
 )
 
 // problem sends an authenticated request with access and returns the
 // answer's status and problem code.
 func problem(t *testing.T, srv *servertest.Server, method, path, access string) (int, string) {
 	t.Helper()
-	u, err := url.Parse(srv.URL + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := &http.Request{Method: method, URL: u, Header: http.Header{"Authorization": {"Bearer " + access}}}
-	resp, err := http.DefaultClient.Do(req.WithContext(t.Context()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	r := testkit.Do(t, method, srv.URL+path, access, nil)
 	var p chusme.Problem
-	json.NewDecoder(resp.Body).Decode(&p)
-	return resp.StatusCode, p.Code
+	json.Unmarshal(r.Body, &p)
+	return r.Status, p.Code
 }
 
 // TestEndedSessionSameAnswerEverywhere ends a session (a ban, a logout) and
@@ -49,18 +39,18 @@ func TestEndedSessionSameAnswerEverywhere(t *testing.T) {
 		close  int
 	}{
 		{"banned", us[1], func(t *testing.T, u *user) {
-			if _, err := admin.c.Ban(t.Context(), u.fp); err != nil {
+			if _, err := admin.Client.Ban(t.Context(), u.Fingerprint); err != nil {
 				t.Fatal(err)
 			}
 		}, http.StatusForbidden, chusme.CodeBanned, chusmev1.CloseBanned},
 		{"logged_out", us[2], func(t *testing.T, u *user) {
-			if err := u.c.Logout(t.Context()); err != nil {
+			if err := u.Client.Logout(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 		}, http.StatusUnauthorized, chusme.CodeSessionRevoked, chusmev1.CloseTokenInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			access := tc.user.access(t)
+			access := tc.user.Access(t)
 			early := ticket(t, srv, access)
 			live := dial(t, wsURL(srv, "token="+access))
 			serverInfo(t, live, 1) // registered before the session ends

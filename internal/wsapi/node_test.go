@@ -27,7 +27,7 @@ func TestNodeClient(t *testing.T) {
 	}
 	srv, us := world(t, 1)
 	cmd := exec.CommandContext(t.Context(), node, filepath.Join(dir, "ws_client.mjs"))
-	cmd.Env = append(os.Environ(), "CHUSME_URL="+srv.URL, "CHUSME_ACCESS_TOKEN="+us[1].access(t), "CHUSME_FINGERPRINT="+us[1].fp)
+	cmd.Env = append(os.Environ(), "CHUSME_URL="+srv.URL, "CHUSME_ACCESS_TOKEN="+us[1].Access(t), "CHUSME_FINGERPRINT="+us[1].Fingerprint)
 	out, err := cmd.Output()
 	if err != nil {
 		var stderr []byte
@@ -41,7 +41,7 @@ func TestNodeClient(t *testing.T) {
 		Fingerprint string `json:"fingerprint"`
 		Reused      int    `json:"reused_ticket_close"`
 	}
-	if json.Unmarshal(out, &res) != nil || !res.OK || res.Fingerprint != us[1].fp || res.Reused != 4002 {
+	if json.Unmarshal(out, &res) != nil || !res.OK || res.Fingerprint != us[1].Fingerprint || res.Reused != 4002 {
 		t.Fatalf("node client printed %s", out)
 	}
 	t.Logf("node client: %s", out)

@@ -1,16 +1,14 @@
 package wsapi_test
 
 import (
-	"context"
 	"reflect"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/chusme/chusme"
-	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/internal/servertest"
 	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
 )
 
@@ -73,44 +71,16 @@ func TestCeremonyViewsSameOverHTTPAndWebSocket(t *testing.T) {
 	alice, bob := us[1], us[2]
 	ws := connect(t, srv, alice)
 
-	dkg, err := alice.c.StartDKG(ctx, 2, []string{alice.fp, bob.fp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := make([]*client.DKGResult, 2)
-	errs := make([]error, 2)
-	var wg sync.WaitGroup
-	for i, u := range []*user{alice, bob} {
-		wg.Go(func() { res[i], errs[i] = u.c.RunDKG(ctx, dkg.ID, u.key, nil) })
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("RunDKG %d: %v", i, err)
-		}
-		defer res[i].KeyPackage.Zero()
-	}
-	sign, err := bob.c.StartSign(ctx, res[0].KeyID, []byte("the parity of views"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	approve := func(context.Context, client.SignRequest) (bool, error) { return true, nil }
-	for i, u := range []*user{alice, bob} {
-		wg.Go(func() { _, errs[i] = u.c.RunSign(ctx, sign.ID, u.key, res[i].KeyID, res[i].KeyPackage, approve, nil) })
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("RunSign %d: %v", i, err)
-		}
-	}
-	failed, err := alice.c.StartDKG(ctx, 2, []string{alice.fp, bob.fp})
+	res := servertest.DKG(t, []*user{alice, bob}, 2)
+	dkg := res[0].Ceremony
+	_, sign := servertest.Sign(t, bob, []*user{alice, bob}, res, nil, []byte("the parity of views"))
+	failed, err := alice.Client.StartDKG(ctx, 2, []string{alice.Fingerprint, bob.Fingerprint})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// alice's round-1 package made for bob's identifier: its proof of
 	// knowledge fails, and so does the ceremony, naming alice.
-	if _, err := alice.c.Submit(ctx, failed.ID, 1, dkgRound1(t, alice, failed.ID, bob.fp)); chusme.ErrorCode(err) != chusme.CodeInvalidPackage {
+	if _, err := alice.Client.Submit(ctx, failed.ID, 1, dkgRound1(t, alice, failed.ID, bob.Fingerprint)); chusme.ErrorCode(err) != chusme.CodeInvalidPackage {
 		t.Fatalf("a bad proof of knowledge: %v", err)
 	}
 	ids := []string{dkg.ID, sign.ID, failed.ID}
@@ -121,7 +91,7 @@ func TestCeremonyViewsSameOverHTTPAndWebSocket(t *testing.T) {
 	send(t, ws, list)
 	events := lastEvents(t, ws, list.RequestId)
 	wsList := ask(t, ws, listReq("")).GetCeremonyList().View().Ceremonies
-	httpList, err := alice.c.Ceremonies(ctx, "")
+	httpList, err := alice.Client.Ceremonies(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +100,7 @@ func TestCeremonyViewsSameOverHTTPAndWebSocket(t *testing.T) {
 	}
 	set := map[string]bool{}
 	for i, id := range ids {
-		httpView, err := alice.c.Ceremony(ctx, id)
+		httpView, err := alice.Client.Ceremony(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +127,7 @@ func TestCeremonyViewsSameOverHTTPAndWebSocket(t *testing.T) {
 		rounds int
 	}{{dkg.ID, chusme.DKGRounds}, {sign.ID, chusme.SignRounds}} {
 		for round := 1; round <= c.rounds; round++ {
-			httpIn, err := alice.c.Inbox(ctx, c.id, round)
+			httpIn, err := alice.Client.Inbox(ctx, c.id, round)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,27 +2,15 @@ package wsapi_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/chusme/chusme"
-	"github.com/chusme/chusme/internal/auth"
 	"github.com/chusme/chusme/internal/wsapi"
 	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
 )
-
-// fpAuth accepts ?token=FP as identity FP.
-type fpAuth struct{ wsapi.Authenticator }
-
-func (fpAuth) Authenticate(_ context.Context, tok string) (auth.Principal, error) {
-	return auth.Principal{Fingerprint: tok, SessionID: "s-" + tok}, nil
-}
-func (fpAuth) LiveSession(_ context.Context, p auth.Principal) (chusme.Session, error) {
-	return chusme.Session{ID: p.SessionID, Fingerprint: p.Fingerprint}, nil
-}
 
 // slowCeremonies answers a creation once release is closed, telling
 // started when it begins; a creation of kind "panic" panics.
@@ -46,7 +34,7 @@ func (s slowCeremonies) Create(_ context.Context, caller string, req chusme.Crea
 // internal error, not a crash.
 func TestCeremonyRequestDoesNotBlockReader(t *testing.T) {
 	cers := slowCeremonies{started: make(chan struct{}, 1), release: make(chan struct{})}
-	s := wsapi.New(wsapi.Config{}, fpAuth{}, cers, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := wsapi.New(wsapi.Config{}, wsapi.TokenAuth{}, cers, nil, slog.New(slog.DiscardHandler))
 	hs := httptest.NewServer(s)
 	t.Cleanup(hs.Close)
 	t.Cleanup(func() { s.Shutdown(context.Background()) })
