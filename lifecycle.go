@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"time"
 )
 
@@ -91,6 +92,31 @@ type ChainResponse struct {
 	Fingerprint string       `json:"fingerprint"`
 	Issuer      string       `json:"issuer"`
 	Entries     []ChainEntry `json:"entries"`
+}
+
+// ChainHead names an identity chain's last entry: its sequence number and
+// its hash (EntryHash). Clients pin the head of each chain they verified: a
+// later chain of that identity must hold the same hash at that sequence
+// number (extend it).
+type ChainHead struct {
+	Seq  uint64 `json:"seq"`
+	Hash Bytes  `json:"hash"`
+}
+
+// Head returns the head of the chain r holds, the zero ChainHead if it has
+// no entry. It means something only once the chain verifies (VerifyChain).
+func (r ChainResponse) Head() ChainHead {
+	if len(r.Entries) == 0 {
+		return ChainHead{}
+	}
+	e := r.Entries[len(r.Entries)-1]
+	return ChainHead{Seq: e.Seq, Hash: e.Hash}
+}
+
+// String names the head in messages: its sequence number and the first 8
+// bytes of its hash in hex.
+func (h ChainHead) String() string {
+	return fmt.Sprintf("seq %d hash %x…", h.Seq, h.Hash[:min(8, len(h.Hash))])
 }
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -45,6 +46,28 @@ func TestVerifyChainSample(t *testing.T) {
 	late.Time = es[1].Time + int64((chusme.RotationCancelWindow+2*chusme.MaxStatementSkew)/time.Second) + 1
 	if _, err := chusme.VerifyChain(testIssuer, fp, []chusme.ChainEntry{es[0], es[1], late}, keys.CheckPublicKey, keys.Verify); err == nil {
 		t.Fatal("a late cancellation verified")
+	}
+}
+
+func TestChainHead(t *testing.T) {
+	fp, es := sampleChain(t)
+	h := chusme.ChainResponse{Fingerprint: fp, Entries: es}.Head()
+	if h.Seq != 2 || !bytes.Equal(h.Hash, es[2].Hash) {
+		t.Fatalf("Head = %+v, want seq 2 and the cancellation's hash", h)
+	}
+	if got := (chusme.ChainResponse{}).Head(); got.Seq != 0 || got.Hash != nil {
+		t.Fatalf("Head of no chain = %+v", got)
+	}
+	b, err := json.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back chusme.ChainHead
+	if err := json.Unmarshal(b, &back); err != nil || back.Seq != h.Seq || !bytes.Equal(back.Hash, h.Hash) || !bytes.Contains(b, []byte(`"seq":2,"hash":"`)) {
+		t.Fatalf("JSON %s round trip = %+v, %v", b, back, err)
+	}
+	if s := h.String(); s != fmt.Sprintf("seq 2 hash %x…", es[2].Hash[:8]) {
+		t.Fatalf("String = %q", s)
 	}
 }
 

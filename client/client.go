@@ -64,7 +64,8 @@ type Client struct {
 
 	rt atomic.Pointer[Realtime] // the running Realtime, if any: the drivers wait on its events
 
-	ids identityCache // identity keys the ceremony drivers fetched recently
+	trusted trustCache // the identity chains the client verified
+	pins    PinStore   // the chain heads it pinned
 
 	// issuerOK is set once the server has advertised the expected issuer.
 	issuerOK atomic.Bool
@@ -132,6 +133,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		issuer:    base,
 		hc:        http.DefaultClient,
 		store:     &MemoryTokenStore{},
+		pins:      &MemoryPinStore{},
 		userAgent: DefaultUserAgent,
 		now:       time.Now,
 	}

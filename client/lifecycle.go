@@ -200,18 +200,16 @@ func VerifyChain(issuer, fp string, entries []chusme.ChainEntry) (ed25519.Public
 }
 
 // VerifiedChain fetches identity fp's chain, checks that it is bound to the
-// issuer the client expects, verifies it (VerifyChain) and returns it with
-// the current key.
+// issuer the client expects, verifies it (VerifyChain) and that it extends
+// the head pinned for fp (WithPinStore), pins its head and returns it with
+// the current key. A chain refused is a *PeerKeyError (ErrPeerKey).
 func (c *Client) VerifiedChain(ctx context.Context, fp string) (chusme.ChainResponse, ed25519.PublicKey, error) {
 	ch, err := c.Chain(ctx, fp)
 	if err != nil {
 		return ch, nil, err
 	}
-	if ch.Fingerprint != fp || ch.Issuer != c.issuer {
-		return ch, nil, fmt.Errorf("client: the chain is for %s at issuer %q, not %s at %q", ch.Fingerprint, ch.Issuer, fp, c.issuer)
-	}
-	cur, err := VerifyChain(c.issuer, fp, ch.Entries)
-	return ch, cur, err
+	v, err := c.trust(ctx, fp, ch, false)
+	return ch, v.key, err
 }
 
 // Rotate replaces identity fp's key oldKey (the current one) by newKey: it

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/frost"
@@ -64,9 +63,10 @@ type participant struct {
 	me   string
 	info chusme.CeremonyInfo
 
-	mu   sync.Mutex
-	pubs map[string]ed25519.PublicKey // fingerprint → current identity key
-	sent map[int]chusme.SubmitRequest // round → the broadcast this driver sent
+	mu        sync.Mutex
+	pubs      map[string]verifiedChain     // fingerprint → the verified chain this driver uses
+	refetched map[string]bool              // the identities whose chain this driver fetched again
+	sent      map[int]chusme.SubmitRequest // round → the broadcast this driver sent
 }
 
 func (c *Client) participant(ctx context.Context, id string, key ed25519.PrivateKey, kind string) (*participant, error) {
@@ -80,7 +80,7 @@ func (c *Client) participant(ctx context.Context, id string, key ed25519.Private
 	if t, err := c.store.Load(ctx); err == nil && t.Fingerprint != "" {
 		me = t.Fingerprint
 	}
-	p := &participant{c: c, key: key, me: me, pubs: map[string]ed25519.PublicKey{}, sent: map[int]chusme.SubmitRequest{}}
+	p := &participant{c: c, key: key, me: me, pubs: map[string]verifiedChain{}, refetched: map[string]bool{}, sent: map[int]chusme.SubmitRequest{}}
 	info, err := c.ceremonyNow(ctx, id)
 	if err != nil {
 		return nil, err
@@ -98,77 +98,83 @@ func (c *Client) participant(ctx context.Context, id string, key ed25519.Private
 		return nil, ErrCannotJoin
 	}
 	p.info = info
+	if err := p.trustParticipants(ctx); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
-// identityTTL is how long a driver may use an identity key another driver
-// of the same client fetched, before asking the server again.
-const identityTTL = time.Minute
-
-// identityCache holds identity keys the client's drivers fetched recently,
-// so that back-to-back ceremonies among the same participants don't each
-// fetch every peer's key again. A package that fails under a remembered key
-// is checked again under a freshly fetched one (the peer may have rotated),
-// so the cache never turns a good package away, and it accepts nothing a
-// fresh fetch from the same server would not.
-type identityCache struct {
-	mu sync.Mutex
-	m  map[string]cachedIdentity
-}
-
-type cachedIdentity struct {
-	key ed25519.PublicKey
-	at  time.Time
-}
-
-func (ic *identityCache) get(fp string, now time.Time) ed25519.PublicKey {
-	ic.mu.Lock()
-	defer ic.mu.Unlock()
-	if e, ok := ic.m[fp]; ok && now.Sub(e.at) >= 0 && now.Sub(e.at) < identityTTL {
-		return e.key
+// trustParticipants gets every participant's key from its verified, pinned
+// chain (the fetches run in parallel) before the driver signs anything, and
+// checks that the driver's own key is its identity's current key.
+func (p *participant) trustParticipants(ctx context.Context) error {
+	parts := p.info.Participants
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, fp := range parts {
+		wg.Go(func() { _, _, errs[i] = p.peer(ctx, fp) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	own, head, _ := p.peer(ctx, p.me)
+	if !own.Equal(p.key.Public()) {
+		// The client may have verified the chain before this identity
+		// rotated to the key the driver has.
+		if _, err := p.refetch(ctx, p.me); err != nil {
+			return err
+		}
+		own, head, _ = p.peer(ctx, p.me)
+	}
+	if !own.Equal(p.key.Public()) {
+		return &PeerKeyError{Fingerprint: p.me, Reason: fmt.Sprintf("the key this driver signs with is not the identity's current key (its chain's head, %s)", head)}
 	}
 	return nil
 }
 
-func (ic *identityCache) put(fp string, k ed25519.PublicKey, now time.Time) {
-	ic.mu.Lock()
-	defer ic.mu.Unlock()
-	if ic.m == nil || len(ic.m) >= 4096 {
-		ic.m = map[string]cachedIdentity{}
-	}
-	ic.m[fp] = cachedIdentity{key: k, at: now}
-}
-
-// identityKey returns a participant's current identity key, fetched once
-// per driver; unless fresh, a key the client fetched within identityTTL
-// will do.
-func (p *participant) identityKey(ctx context.Context, fp string, fresh bool) (ed25519.PublicKey, error) {
+// peer returns identity fp's key and chain head as this driver verified
+// them: fetched once per driver, or verified by the client within
+// identityTTL.
+func (p *participant) peer(ctx context.Context, fp string) (ed25519.PublicKey, chusme.ChainHead, error) {
 	p.mu.Lock()
-	k, ok := p.pubs[fp]
+	v, ok := p.pubs[fp]
 	p.mu.Unlock()
-	if ok {
-		return k, nil
-	}
-	if !fresh {
-		if k := p.c.ids.get(fp, p.c.now()); k != nil {
-			return k, nil
+	if !ok {
+		var err error
+		if v, err = p.c.peerKey(ctx, fp, false); err != nil {
+			return nil, chusme.ChainHead{}, err
 		}
+		p.mu.Lock()
+		p.pubs[fp] = v
+		p.mu.Unlock()
 	}
-	info, err := retry(ctx, func() (chusme.IdentityInfo, error) { return p.c.Identity(ctx, fp) })
-	if err != nil {
-		return nil, err
-	}
-	if info.Fingerprint != fp || len(info.PublicKey) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("%w: identity %s", ErrInconsistent, fp)
-	}
-	p.mu.Lock()
-	p.pubs[fp] = ed25519.PublicKey(info.PublicKey)
-	p.mu.Unlock()
-	p.c.ids.put(fp, ed25519.PublicKey(info.PublicKey), p.c.now())
-	return ed25519.PublicKey(info.PublicKey), nil
+	return v.key, v.head(), nil
 }
 
-// verify checks a relayed package's signature by its sender's identity key.
+// refetch fetches identity fp's chain again, once per driver (the identity
+// may have rotated since the client verified its key), and reports whether
+// it did.
+func (p *participant) refetch(ctx context.Context, fp string) (bool, error) {
+	p.mu.Lock()
+	done := p.refetched[fp]
+	p.refetched[fp] = true
+	p.mu.Unlock()
+	if done {
+		return false, nil
+	}
+	v, err := p.c.peerKey(ctx, fp, true)
+	if err != nil {
+		return false, err
+	}
+	p.mu.Lock()
+	p.pubs[fp] = v
+	p.mu.Unlock()
+	return true, nil
+}
+
+// verify checks a relayed package's signature by its sender's identity key
+// (from the sender's verified chain).
 func (p *participant) verify(ctx context.Context, pkg chusme.CeremonyPackage, round int) error {
 	if pkg.Round != round || !slices.Contains(p.info.Participants, pkg.Sender) {
 		return fmt.Errorf("%w: a round-%d package claims round %d and sender %q", ErrTampered, round, pkg.Round, pkg.Sender)
@@ -187,25 +193,22 @@ func (p *participant) verify(ctx context.Context, pkg chusme.CeremonyPackage, ro
 		}
 	}
 	msg := chusme.CeremonyPackageMessage(p.info.ID, round, pkg.Sender, pkg.Recipient, pkg.Payload)
-	for _, fresh := range []bool{false, true} {
-		pub, err := p.identityKey(ctx, pkg.Sender, fresh)
+	for {
+		pub, _, err := p.peer(ctx, pkg.Sender)
 		if err != nil {
 			return err
 		}
 		if ed25519.Verify(pub, msg, pkg.Signature) {
-			p.mu.Lock()
-			p.pubs[pkg.Sender] = pub // this driver keeps the key that verified
-			p.mu.Unlock()
 			return nil
 		}
-		p.mu.Lock()
-		_, own := p.pubs[pkg.Sender]
-		p.mu.Unlock()
-		if own {
-			break // fetched by this driver: fresh already
+		again, err := p.refetch(ctx, pkg.Sender)
+		if err != nil {
+			return err
+		}
+		if !again {
+			return fmt.Errorf("%w: round-%d package from %s fails its signature under the key of its verified chain", ErrTampered, round, pkg.Sender)
 		}
 	}
-	return fmt.Errorf("%w: round-%d package from %s fails its signature", ErrTampered, round, pkg.Sender)
 }
 
 func (p *participant) sign(round int, recipient string, payload []byte) []byte {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/internal/auth"
 	"github.com/chusme/chusme/internal/servertest"
 )
@@ -182,6 +183,15 @@ func TestLifecycleCLI(t *testing.T) {
 	}
 	if currentKey(t, user, fp) != genesisKey {
 		t.Fatal("identity verify does not show the restored key")
+	}
+	// The chain heads verified are pinned in CONFIG/pins.json, owner only.
+	pinsPath := filepath.Join(user.env["CHUSME_CONFIG_DIR"], "pins.json")
+	if fi, err := os.Stat(pinsPath); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("pins.json: %v, %v", fi, err)
+	}
+	pin, ok, err := client.NewFilePinStore(pinsPath).Load(t.Context(), s.URL, fp)
+	if err != nil || !ok || pin.Seq != cancel.Seq || !bytes.Equal(pin.Hash, cancel.Hash) {
+		t.Fatalf("pinned head = %+v, %v, %v; want the cancellation's", pin, ok, err)
 	}
 	user.fails(chusme.CodeSessionRevoked, "whoami")
 	fresh.ok("login", "--totp-code", codes[3])

@@ -29,6 +29,7 @@ const DefaultServer = "http://127.0.0.1:1984"
 const (
 	keyFileName     = "identity.key" // the sealed identity key (package keyfile)
 	sessionFileName = "session.json" // the tokens of the current session (client.FileTokenStore)
+	pinsFileName    = "pins.json"    // the chain heads verified (client.FilePinStore)
 )
 
 // userAgent identifies the CLI to the server.
@@ -320,6 +321,7 @@ func (e *env) client() (*client.Client, error) {
 	}
 	opts := []client.Option{
 		client.WithTokenStore(client.NewFileTokenStore(filepath.Join(dir, sessionFileName))),
+		client.WithPinStore(client.NewFilePinStore(filepath.Join(dir, pinsFileName))),
 		client.WithUserAgent(userAgent),
 	}
 	if e.issuer != "" {

@@ -1,0 +1,276 @@
+package client_test
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"crypto/hpke"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/internal/servertest"
+)
+
+// party is a registered identity with its key and a logged-in client.
+type party struct {
+	fp  string
+	key ed25519.PrivateKey
+	c   *client.Client
+}
+
+// register registers a new identity on server s (the first one, when setup
+// is set, with the setup token) and logs it in.
+func register(t *testing.T, s *servertest.Server, setup bool) party {
+	t.Helper()
+	ctx := t.Context()
+	p := party{key: genKey(t), c: newClient(t, s.URL)}
+	p.fp = chusme.Fingerprint(p.key.Public().(ed25519.PublicKey))
+	var err error
+	if setup {
+		_, err = p.c.Setup(ctx, s.SetupToken(t), p.key)
+	} else {
+		_, err = p.c.Register(ctx, p.key, "")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.c.Login(ctx, p.key); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// viaProxy returns identity p with a new client (its own caches, pinning
+// in pins) that reaches the server through the proxy, logged in.
+func viaProxy(t *testing.T, s *servertest.Server, proxy *lyingProxy, p party, pins client.PinStore) party {
+	t.Helper()
+	p.c = newClient(t, proxy.URL, client.WithIssuer(s.URL), client.WithPinStore(pins))
+	if _, err := p.c.Login(t.Context(), p.key, client.LoginFingerprint(p.fp)); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func pathIs(want string) func(string) bool { return func(p string) bool { return p == want } }
+
+// answerKey makes GET /v1/identities/{fp} answer key.
+func answerKey(t *testing.T, fp string, key ed25519.PublicKey) func(string, []byte) []byte {
+	return rewriteJSON(t, pathIs("/v1/identities/"+fp), func(_ string, id *chusme.IdentityInfo) { id.PublicKey = chusme.Bytes(key) })
+}
+
+// answerChain makes GET /v1/identities/{fp}/chain answer what f makes of
+// the chain.
+func answerChain(t *testing.T, fp string, f func(*chusme.ChainResponse)) func(string, []byte) []byte {
+	return rewriteJSON(t, pathIs("/v1/identities/"+fp+"/chain"), func(_ string, ch *chusme.ChainResponse) { f(ch) })
+}
+
+// swapHPKE rewrites the round-1 inboxes so that peer's package carries the
+// HPKE key hk, re-signed by signer (the attacker's identity key, or a key of
+// the peer's the attacker stole).
+func swapHPKE(t *testing.T, peer string, hk []byte, signer ed25519.PrivateKey) func(string, []byte) []byte {
+	inbox := func(p string) bool { return strings.HasSuffix(p, "/rounds/1/inbox") }
+	return rewriteJSON(t, inbox, func(path string, in *chusme.Inbox) {
+		id := strings.Split(path, "/")[3] // /v1/ceremonies/{id}/rounds/1/inbox
+		for i, pkg := range in.Packages {
+			if pkg.Sender != peer || pkg.Recipient != "" {
+				continue
+			}
+			_, frostPkg, ok := chusme.SplitDKGRound1Payload(pkg.Payload)
+			if !ok {
+				t.Errorf("proxy: malformed round-1 package")
+				return
+			}
+			payload := chusme.DKGRound1Payload(hk, frostPkg)
+			in.Packages[i].Payload = payload
+			in.Packages[i].Signature = ed25519.Sign(signer, chusme.CeremonyPackageMessage(id, 1, peer, "", payload))
+		}
+	})
+}
+
+// The attacker's HPKE suite: the one of the sealed round-2 shares.
+var (
+	attackKEM  = hpke.DHKEM(ecdh.X25519())
+	attackKDF  = hpke.HKDFSHA256()
+	attackAEAD = hpke.AES256GCM()
+)
+
+// dkgAttack runs a 2-of-2 DKG of victim, through the proxy lying with lie,
+// and peer, directly, and returns the victim's error. It checks what the
+// victim did: no round-2 submission of its reached the server, it sealed
+// no share, and the attacker's HPKE key opens none of what it sent. It
+// returns how many requests the victim submitted to the ceremony.
+func dkgAttack(t *testing.T, proxy *lyingProxy, victim, peer party, attacker hpke.PrivateKey, lie func(string, []byte) []byte) (error, int) {
+	t.Helper()
+	ctx := t.Context()
+	info, err := peer.c.StartDKG(ctx, 2, []string{victim.fp, peer.fp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peerCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { peer.c.RunDKG(peerCtx, info.ID, peer.key, nil) })
+	defer func() { stop(); wg.Wait() }()
+
+	proxy.posted("") // forget what went before
+	proxy.setLie(lie)
+	_, verr := victim.c.RunDKG(ctx, info.ID, victim.key, nil)
+	proxy.setLie(nil)
+	if verr == nil {
+		t.Fatal("the victim completed the DKG")
+	}
+	sent := proxy.posted("/v1/ceremonies/" + info.ID + "/rounds/")
+	now, err := peer.c.Ceremony(ctx, info.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now.Round > 2 || now.Round == 2 && slices.Contains(now.Submitted, victim.fp) {
+		t.Errorf("the server holds the victim's round-2 submission: round %d, submitted %v", now.Round, now.Submitted)
+	}
+	sealed := 0
+	for _, r := range sent {
+		var req chusme.SubmitRequest
+		if err := json.Unmarshal(r.body, &req); err != nil {
+			t.Fatal(err)
+		}
+		for _, pkg := range req.Packages {
+			sealed++
+			if _, err := hpke.Open(attacker, attackKDF, attackAEAD, chusme.DKGShareInfo(info.ID, victim.fp, pkg.Recipient), pkg.Payload); err == nil {
+				t.Errorf("the attacker opened the share the victim sealed for %s", pkg.Recipient)
+			}
+		}
+	}
+	if sealed != 0 {
+		t.Errorf("the victim sealed %d shares", sealed)
+	}
+	if _, err := peer.c.CancelCeremony(ctx, info.ID); err != nil {
+		t.Fatal(err)
+	}
+	return verr, len(sent)
+}
+
+// wantPeerKeyError checks that err refuses fp's key as a *PeerKeyError.
+func wantPeerKeyError(t *testing.T, err error, fp string, reason ...string) {
+	t.Helper()
+	var pke *client.PeerKeyError
+	if !errors.Is(err, client.ErrPeerKey) || !errors.As(err, &pke) || pke.Fingerprint != fp || !strings.Contains(err.Error(), fp) {
+		t.Fatalf("error %v, want a *PeerKeyError naming %s", err, fp)
+	}
+	for _, r := range reason {
+		if !strings.Contains(pke.Reason, r) {
+			t.Fatalf("reason %q does not say %q", pke.Reason, r)
+		}
+	}
+}
+
+// TestDKGRefusesLyingServer: a proxy in front of the real server answers the
+// victim with the attacker's key for its peer (identity, chain) and swaps
+// the peer's round-1 HPKE key for the attacker's, re-signed. The victim
+// refuses before sealing anything to that key, naming the peer; the
+// attacker opens nothing the victim sent.
+func TestDKGRefusesLyingServer(t *testing.T) {
+	ctx := t.Context()
+	s := servertest.Start(t, "--registration", "open")
+	victim, peer, attacker := register(t, s, true), register(t, s, false), register(t, s, false)
+	attackerPub := attacker.key.Public().(ed25519.PublicKey)
+	attackerHPKE, err := attackKEM.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hk := attackerHPKE.PublicKey().Bytes()
+	attackerChain, err := attacker.c.Chain(ctx, attacker.fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newLyingProxy(t, s.URL)
+	fresh := func() party { return viaProxy(t, s, proxy, victim, &client.MemoryPinStore{}) }
+
+	t.Run("honest_proxy_completes", func(t *testing.T) {
+		v := fresh()
+		info, err := peer.c.StartDKG(ctx, 2, []string{v.fp, peer.fp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var peerErr error
+		wg.Go(func() { _, peerErr = peer.c.RunDKG(ctx, info.ID, peer.key, nil) })
+		res, err := v.c.RunDKG(ctx, info.ID, v.key, nil)
+		wg.Wait()
+		if err != nil || peerErr != nil {
+			t.Fatalf("RunDKG: victim %v, peer %v", err, peerErr)
+		}
+		res.KeyPackage.Zero()
+	})
+	t.Run("substituted_identity_key_refused", func(t *testing.T) {
+		err, sent := dkgAttack(t, proxy, fresh(), peer, attackerHPKE, lies(answerKey(t, peer.fp, attackerPub), swapHPKE(t, peer.fp, hk, attacker.key)))
+		if !errors.Is(err, client.ErrTampered) || !strings.Contains(err.Error(), peer.fp) {
+			t.Fatalf("RunDKG = %v, want ErrTampered naming %s", err, peer.fp)
+		}
+		if sent != 1 {
+			t.Fatalf("the victim submitted %d times, want its round-1 package only", sent)
+		}
+	})
+	for name, forge := range map[string]func(*chusme.ChainResponse){
+		"forged_genesis": func(ch *chusme.ChainResponse) { ch.Entries = attackerChain.Entries },
+		"rotation_signed_by_the_attacker": func(ch *chusme.ChainResponse) {
+			head := ch.Entries[len(ch.Entries)-1]
+			e := chusme.ChainEntry{Seq: head.Seq + 1, Kind: chusme.EntryRotate, Prev: head.Hash, OldKey: head.NewKey,
+				NewKey: chusme.Bytes(attackerPub), Time: time.Now().Unix(), AcceptedAt: time.Now()}
+			msg := e.Statement(s.URL, peer.fp)
+			e.Signature, e.NewKeySignature = ed25519.Sign(attacker.key, msg), ed25519.Sign(attacker.key, msg)
+			e.Hash = chusme.EntryHash(s.URL, peer.fp, e)
+			ch.Entries = append(ch.Entries, e)
+		},
+	} {
+		t.Run(name+"_refused", func(t *testing.T) {
+			err, sent := dkgAttack(t, proxy, fresh(), peer, attackerHPKE,
+				lies(answerKey(t, peer.fp, attackerPub), answerChain(t, peer.fp, forge), swapHPKE(t, peer.fp, hk, attacker.key)))
+			wantPeerKeyError(t, err, peer.fp, "does not verify")
+			if chusme.ErrorCode(err) != chusme.CodeChainConflict {
+				t.Fatalf("code %q, want %q", chusme.ErrorCode(err), chusme.CodeChainConflict)
+			}
+			if sent != 0 {
+				t.Fatalf("the victim submitted %d packages before refusing", sent)
+			}
+		})
+	}
+
+	// The peer rotates; the attacker has its old key. A victim that pinned
+	// the rotation refuses the chain rolled back to the old key.
+	t.Run("rolled_back_chain_after_pinning_refused", func(t *testing.T) {
+		oldKey, newKey := peer.key, genKey(t)
+		if _, err := peer.c.Rotate(ctx, peer.fp, oldKey, newKey); err != nil {
+			t.Fatal(err)
+		}
+		peer.key = newKey
+		if _, err := peer.c.Login(ctx, newKey, client.LoginFingerprint(peer.fp)); err != nil {
+			t.Fatal(err)
+		}
+		pins := &client.MemoryPinStore{}
+		ch, _, err := viaProxy(t, s, proxy, victim, pins).c.VerifiedChain(ctx, peer.fp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pinned := ch.Head()
+		if got, ok, _ := pins.Load(ctx, s.URL, peer.fp); !ok || got.Seq != 1 {
+			t.Fatalf("pinned %+v, %v; want seq 1", got, ok)
+		}
+		rollBack := func(ch *chusme.ChainResponse) { ch.Entries = ch.Entries[:1] }
+		err, sent := dkgAttack(t, proxy, viaProxy(t, s, proxy, victim, pins), peer, attackerHPKE,
+			lies(answerKey(t, peer.fp, oldKey.Public().(ed25519.PublicKey)), answerChain(t, peer.fp, rollBack), swapHPKE(t, peer.fp, hk, oldKey)))
+		rolledBack := chusme.ChainResponse{Entries: ch.Entries[:1]}.Head()
+		wantPeerKeyError(t, err, peer.fp, "rolled back", pinned.String(), rolledBack.String())
+		if sent != 0 {
+			t.Fatalf("the victim submitted %d packages before refusing", sent)
+		}
+		if got, _, _ := pins.Load(ctx, s.URL, peer.fp); got.Seq != pinned.Seq {
+			t.Fatalf("the refused chain moved the pin to %+v", got)
+		}
+	})
+}
