@@ -19,12 +19,10 @@ import (
 // chain heads, made it.
 
 // ParticipantHead is a DKG participant's identity chain head as another
-// participant verified it: the fingerprint, the sequence number and the hash
-// (EntryHash) of its last chain entry.
+// participant verified it: the fingerprint and the head.
 type ParticipantHead struct {
 	Fingerprint string
-	Seq         uint64
-	Hash        []byte // 32 bytes
+	ChainHead
 }
 
 // VerifyingSharesHash is what a group key certificate signs of the
@@ -110,7 +108,7 @@ func ParseDKGConfirmPayload(p []byte) (c DKGConfirmation, ok bool) {
 	c.Heads = make([]ParticipantHead, n)
 	for i := range c.Heads {
 		r := rest[i*dkgHeadSize:]
-		c.Heads[i] = ParticipantHead{Fingerprint: hex.EncodeToString(r[:32]), Seq: binary.BigEndian.Uint64(r[32:40]), Hash: r[40:72]}
+		c.Heads[i] = ParticipantHead{hex.EncodeToString(r[:32]), ChainHead{Seq: binary.BigEndian.Uint64(r[32:40]), Hash: r[40:72]}}
 	}
 	c.PublicKeyPackage = rest[n*dkgHeadSize:]
 	return c, true
@@ -139,6 +137,11 @@ func VerifyGroupKeyCertificate(k GroupKeyInfo, verify ChainVerifier) error {
 	if cert.CeremonyID != k.CeremonyID || cert.Threshold != k.Threshold {
 		return bad("it is of ceremony %s, threshold %d, not %s, %d", cert.CeremonyID, cert.Threshold, k.CeremonyID, k.Threshold)
 	}
+	for i, fp := range k.Participants {
+		if slices.Contains(k.Participants[:i], fp) {
+			return bad("participant %s is listed twice", fp)
+		}
+	}
 	shares := make(map[string][]byte, len(k.VerifyingShares))
 	for fp, s := range k.VerifyingShares {
 		shares[fp] = s
@@ -149,17 +152,12 @@ func VerifyGroupKeyCertificate(k GroupKeyInfo, verify ChainVerifier) error {
 	if len(cert.Confirmations) != len(k.Participants) {
 		return bad("%d confirmations for %d participants", len(cert.Confirmations), len(k.Participants))
 	}
-	for i, fp := range k.Participants {
-		if slices.Contains(k.Participants[:i], fp) {
-			return bad("participant %s is listed twice", fp)
-		}
-	}
 	heads := make([]ParticipantHead, len(cert.Confirmations))
 	for i, c := range cert.Confirmations {
 		if c.Fingerprint != k.Participants[i] || len(c.HeadHash) != sha256.Size {
 			return bad("confirmation %d is not participant %s's", i, k.Participants[i])
 		}
-		heads[i] = ParticipantHead{Fingerprint: c.Fingerprint, Seq: c.HeadSeq, Hash: c.HeadHash}
+		heads[i] = ParticipantHead{c.Fingerprint, ChainHead{Seq: c.HeadSeq, Hash: c.HeadHash}}
 	}
 	msg := GroupKeyConfirmMessage(cert.Issuer, k.CeremonyID, k.PublicKey, cert.VerifyingSharesHash, cert.Transcript, k.Threshold, heads)
 	for _, c := range cert.Confirmations {

@@ -208,7 +208,7 @@ type head struct {
 func heads(hs []head) []chusme.ParticipantHead {
 	out := make([]chusme.ParticipantHead, len(hs))
 	for i, h := range hs {
-		out[i] = chusme.ParticipantHead{Fingerprint: h.Fingerprint, Seq: h.Seq, Hash: h.Hash}
+		out[i] = chusme.ParticipantHead{Fingerprint: h.Fingerprint, ChainHead: chusme.ChainHead{Seq: h.Seq, Hash: chusme.Bytes(h.Hash)}}
 	}
 	return out
 }

@@ -76,13 +76,17 @@ func checkCertificate(issuer string, k chusme.GroupKeyInfo) error {
 }
 
 // checkCertifiedHeads checks that every confirmation of k's certificate
-// names an entry of its identity's verified chain, and that its key is that
-// entry's key: the identity's key at the head it confirmed.
+// names an entry of its identity's verified and pinned chain (trust), and
+// that its key is that entry's key: the identity's key at the head it
+// confirmed.
 func (c *Client) checkCertifiedHeads(ctx context.Context, k chusme.GroupKeyInfo) error {
 	for _, cf := range k.Certificate.Confirmations {
-		ch, _, err := c.VerifiedChain(ctx, cf.Fingerprint)
+		ch, err := retry(ctx, func() (chusme.ChainResponse, error) { return c.Chain(ctx, cf.Fingerprint) })
+		if err == nil {
+			_, err = c.trust(ctx, cf.Fingerprint, ch, false) // verified whole: entries below the head are read
+		}
 		if err != nil {
-			return fmt.Errorf("%w: key %s: the chain of %s: %v", ErrBadCertificate, k.KeyID, cf.Fingerprint, err)
+			return fmt.Errorf("%w: key %s: the chain of %s: %w", ErrBadCertificate, k.KeyID, cf.Fingerprint, err)
 		}
 		if cf.HeadSeq >= uint64(len(ch.Entries)) {
 			return fmt.Errorf("%w: key %s: %s confirmed at head %d, beyond its chain's %d entries", ErrBadCertificate, k.KeyID, cf.Fingerprint, cf.HeadSeq, len(ch.Entries))

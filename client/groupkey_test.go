@@ -133,4 +133,38 @@ func TestGroupKeyRefusesLyingServer(t *testing.T) {
 			}
 		})
 	}
+
+	// Lies about the certificate: ErrBadCertificate, naming the key and,
+	// where one is to blame, the identity.
+	forged := ed25519.Sign(genKey(t), []byte("forged"))
+	second := func(k *chusme.GroupKeyInfo) *chusme.GroupKeyConfirmation { return &k.Certificate.Confirmations[1] }
+	for name, c := range map[string]struct {
+		lie   func(*chusme.GroupKeyInfo)
+		names string
+	}{
+		"no_certificate":        {func(k *chusme.GroupKeyInfo) { k.Certificate = nil }, ""},
+		"a_signature_changed":   {func(k *chusme.GroupKeyInfo) { second(k).Signature[0] ^= 1 }, honest.Participants[1]},
+		"a_signature_forged":    {func(k *chusme.GroupKeyInfo) { second(k).Signature = forged }, honest.Participants[1]},
+		"a_confirmation_gone":   {func(k *chusme.GroupKeyInfo) { k.Certificate.Confirmations = k.Certificate.Confirmations[:1] }, ""},
+		"another_transcript":    {func(k *chusme.GroupKeyInfo) { k.Certificate.Transcript[0] ^= 1 }, ""},
+		"another_issuer":        {func(k *chusme.GroupKeyInfo) { k.Certificate.Issuer = "https://evil.example" }, ""},
+		"another_ceremony":      {func(k *chusme.GroupKeyInfo) { k.Certificate.CeremonyID = "x" }, ""},
+		"another_shares_hash":   {func(k *chusme.GroupKeyInfo) { k.Certificate.VerifyingSharesHash[0] ^= 1 }, ""},
+		"a_head_not_in_chain":   {func(k *chusme.GroupKeyInfo) { second(k).HeadSeq = 5 }, ""},
+		"confirmations_swapped": {func(k *chusme.GroupKeyInfo) { c := k.Certificate.Confirmations; c[0], c[1] = c[1], c[0] }, ""},
+	} {
+		t.Run(name+"_refused", func(t *testing.T) {
+			mu.Lock()
+			lie = c.lie
+			mu.Unlock()
+			defer func() { mu.Lock(); lie = nil; mu.Unlock() }()
+			got, err := viaProxy.GroupKey(ctx, keyID)
+			if !errors.Is(err, client.ErrBadCertificate) || !strings.Contains(err.Error(), keyID) || !strings.Contains(err.Error(), c.names) {
+				t.Fatalf("GroupKey = %v, want ErrBadCertificate naming %s and %q", err, keyID, c.names)
+			}
+			if got.KeyID != "" || got.Certificate != nil {
+				t.Fatalf("GroupKey returned the refused key %+v", got)
+			}
+		})
+	}
 }

@@ -454,8 +454,9 @@ func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, 
 	if err != nil {
 		return nil, err
 	}
-	// The certificate: every participant's verified chain head, signed
-	// with the group key, its verifying shares and the transcript.
+	// The certificate: every participant's chain head, as this driver
+	// verified it before round 1, signed with the group key, its verifying
+	// shares and the transcript.
 	heads, headKeys, err := p.chainHeads(ctx, parts)
 	if err != nil {
 		return nil, err
@@ -523,31 +524,17 @@ func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, 
 	return &DKGResult{KeyID: keyID, KeyPackage: kp, PublicKeyPackage: pub, Ceremony: info}, nil
 }
 
-// chainHeads verifies the chain of every participant, concurrently, and
-// returns their heads in the order of fps and their current keys.
+// chainHeads returns every participant's head, in the order of fps, and
+// key, as this driver verified them (peer).
 func (p *participant) chainHeads(ctx context.Context, fps []string) ([]chusme.ParticipantHead, map[string]ed25519.PublicKey, error) {
 	heads := make([]chusme.ParticipantHead, len(fps))
-	curs := make([]ed25519.PublicKey, len(fps))
-	errs := make([]error, len(fps))
-	var wg sync.WaitGroup
-	for i, fp := range fps {
-		wg.Go(func() {
-			ch, cur, err := p.c.VerifiedChain(ctx, fp)
-			if err != nil {
-				errs[i] = fmt.Errorf("client: the chain of %s: %w", fp, err)
-				return
-			}
-			last := ch.Entries[len(ch.Entries)-1]
-			heads[i], curs[i] = chusme.ParticipantHead{Fingerprint: fp, Seq: last.Seq, Hash: last.Hash}, cur
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, nil, err
-	}
 	keys := make(map[string]ed25519.PublicKey, len(fps))
 	for i, fp := range fps {
-		keys[fp] = curs[i]
+		key, head, err := p.peer(ctx, fp)
+		if err != nil {
+			return nil, nil, err
+		}
+		heads[i], keys[fp] = chusme.ParticipantHead{Fingerprint: fp, ChainHead: head}, key
 	}
 	return heads, keys, nil
 }

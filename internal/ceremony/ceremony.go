@@ -761,7 +761,7 @@ func (s *Service) chainHead(ctx context.Context, fp string) (chusme.ParticipantH
 	if len(entries) > 0 {
 		last = entries[len(entries)-1]
 	}
-	return chusme.ParticipantHead{Fingerprint: fp, Seq: last.Seq, Hash: last.Hash}, id.PublicKey, nil
+	return chusme.ParticipantHead{Fingerprint: fp, ChainHead: chusme.ChainHead{Seq: last.Seq, Hash: last.Hash}}, id.PublicKey, nil
 }
 
 // completeRound moves the ceremony on once every participant has submitted
