@@ -43,6 +43,9 @@ FROST ceremonies (key shares are kept in CONFIG/shares/KEY_ID.share, sealed with
   keys show KEY                      show a group key: public key, threshold, participants
   keys verify KEY SIG MSGFILE        verify an Ed25519 signature (hex or base64) of MSGFILE under the
                                      group key KEY; exits with status 1 if it does not verify
+  keys verify-cert KEY               check that group key KEY was made by its participants: every
+                                     signed confirmation of its certificate, each under the key at
+                                     the chain head it names; prints who made it at which heads
 While a ceremony runs, its progress is shown on stderr.
 `
 
@@ -81,7 +84,7 @@ func (e *env) ceremony(args []string) error {
 
 // keys runs the group key subcommands.
 func (e *env) keys(args []string) error {
-	sub, args, err := e.subcommand("keys", args, "show or verify")
+	sub, args, err := e.subcommand("keys", args, "show, verify or verify-cert")
 	if err != nil {
 		return err
 	}
@@ -90,6 +93,8 @@ func (e *env) keys(args []string) error {
 		return e.keysShow(args)
 	case "verify":
 		return e.keysVerify(args)
+	case "verify-cert":
+		return e.keysVerifyCert(args)
 	}
 	return usagef("unknown keys subcommand %q; run chusme help", sub)
 }
