@@ -626,29 +626,35 @@ func keyIDArg(name string, s string) (string, error) {
 	return s, nil
 }
 
-// keysShow shows a group key.
-func (e *env) keysShow(args []string) error {
-	rest, err := parse(e.flags("keys show"), args)
+// groupKeyArg parses the arguments of command name, exactly one KEY id,
+// and fetches that group key (client.GroupKey checks it).
+func (e *env) groupKeyArg(name string, args []string) (chusme.GroupKeyInfo, error) {
+	rest, err := parse(e.flags(name), args)
 	if err != nil {
-		return err
+		return chusme.GroupKeyInfo{}, err
 	}
 	if len(rest) != 1 {
-		return usagef("keys show: give exactly one KEY id")
+		return chusme.GroupKeyInfo{}, usagef("%s: give exactly one KEY id", name)
 	}
-	keyID, err := keyIDArg("keys show", rest[0])
+	keyID, err := keyIDArg(name, rest[0])
 	if err != nil {
-		return err
+		return chusme.GroupKeyInfo{}, err
 	}
 	c, err := e.client()
 	if err != nil {
-		return err
+		return chusme.GroupKeyInfo{}, err
 	}
-	gk, err := c.GroupKey(e.ctx, keyID)
+	return c.GroupKey(e.ctx, keyID)
+}
+
+// keysShow shows a group key.
+func (e *env) keysShow(args []string) error {
+	gk, err := e.groupKeyArg("keys show", args)
 	if err != nil {
 		return err
 	}
 	share := ""
-	if path, err := e.sharePath(keyID); err == nil {
+	if path, err := e.sharePath(gk.KeyID); err == nil {
 		if _, err := sharefile.Read(path); err == nil {
 			share = path
 		}

@@ -18,24 +18,9 @@ const codeInvalidCertificate = "invalid_certificate"
 // verified, pinned chain (client.GroupKey does both), and prints who made
 // the key at which chain heads.
 func (e *env) keysVerifyCert(args []string) error {
-	rest, err := parse(e.flags("keys verify-cert"), args)
-	if err != nil {
-		return err
-	}
-	if len(rest) != 1 {
-		return usagef("keys verify-cert: give exactly one KEY id")
-	}
-	keyID, err := keyIDArg("keys verify-cert", rest[0])
-	if err != nil {
-		return err
-	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	gk, err := c.GroupKey(e.ctx, keyID)
+	gk, err := e.groupKeyArg("keys verify-cert", args)
 	if errors.Is(err, client.ErrBadCertificate) || errors.Is(err, client.ErrWrongGroupKey) || errors.Is(err, client.ErrPeerKey) {
-		return chusme.Errorf(codeInvalidCertificate, "group key %s is NOT certified: %v", keyID, err)
+		return chusme.Errorf(codeInvalidCertificate, "the group key is NOT certified: %v", err)
 	}
 	if err != nil {
 		return err
