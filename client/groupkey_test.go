@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -166,5 +167,63 @@ func TestGroupKeyRefusesLyingServer(t *testing.T) {
 				t.Fatalf("GroupKey returned the refused key %+v", got)
 			}
 		})
+	}
+}
+
+// A participant that rotated its key before the DKG confirms at its
+// rotated head (seq 1), with the new key; the certificate still verifies
+// once that rotation is cancelled (the chain holds the head it confirmed,
+// and that head's key), and another client checks every key against the
+// chain it verifies and pins itself.
+func TestCertificateAtRotatedHead(t *testing.T) {
+	ctx := t.Context()
+	s := servertest.Start(t)
+	admin, user, _, userKey := adminAndUser(t, ctx, s)
+	inv, err := admin.CreateInvite(ctx, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, otherKey := newClient(t, s.URL), genKey(t)
+	if _, err := other.Register(ctx, otherKey, inv.Invite); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Login(ctx, otherKey); err != nil {
+		t.Fatal(err)
+	}
+	userFP := chusme.Fingerprint(userKey.Public().(ed25519.PublicKey))
+	newKey := genKey(t)
+	if _, err := user.Rotate(ctx, userFP, userKey, newKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := user.Login(ctx, newKey, client.LoginFingerprint(userFP)); err != nil {
+		t.Fatal(err)
+	}
+	info, err := user.StartDKG(ctx, 2, []string{userFP, chusme.Fingerprint(otherKey.Public().(ed25519.PublicKey))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := make([]*client.DKGResult, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	wg.Go(func() { res[0], errs[0] = user.RunDKG(ctx, info.ID, newKey, nil) })
+	wg.Go(func() { res[1], errs[1] = other.RunDKG(ctx, info.ID, otherKey, nil) })
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("RunDKG %d: %v", i, err)
+		}
+		defer res[i].KeyPackage.Zero()
+	}
+	if _, err := user.CancelRotation(ctx, userFP, userKey); err != nil {
+		t.Fatal(err)
+	}
+	k, err := admin.GroupKey(ctx, res[0].KeyID)
+	if err != nil {
+		t.Fatalf("GroupKey after the rotation was cancelled: %v", err)
+	}
+	i := slices.Index(k.Participants, userFP)
+	cf := k.Certificate.Confirmations[i]
+	if cf.HeadSeq != 1 || !bytes.Equal(cf.PublicKey, newKey.Public().(ed25519.PublicKey)) {
+		t.Fatalf("the rotated participant's confirmation %+v, want head 1 and the new key", cf)
 	}
 }
