@@ -22,13 +22,10 @@ import (
 	"github.com/chusme/chusme/internal/servertest"
 )
 
-// TestGroupKeyRefusesLyingServer: a proxy in front of the real server
-// rewrites GET /v1/keys/{id}; GroupKey accepts the honest answer and refuses
-// every rewritten one with ErrWrongGroupKey, naming the key.
-func TestGroupKeyRefusesLyingServer(t *testing.T) {
+// secondUser registers and logs in another identity, invited by admin.
+func secondUser(t *testing.T, s *servertest.Server, admin *client.Client) (*client.Client, ed25519.PrivateKey) {
+	t.Helper()
 	ctx := t.Context()
-	s := servertest.Start(t)
-	admin, user, _, userKey := adminAndUser(t, ctx, s)
 	inv, err := admin.CreateInvite(ctx, time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -40,25 +37,43 @@ func TestGroupKeyRefusesLyingServer(t *testing.T) {
 	if _, err := other.Login(ctx, otherKey); err != nil {
 		t.Fatal(err)
 	}
-	fps := []string{chusme.Fingerprint(userKey.Public().(ed25519.PublicKey)), chusme.Fingerprint(otherKey.Public().(ed25519.PublicKey))}
-	info, err := user.StartDKG(ctx, 2, fps)
+	return other, otherKey
+}
+
+// dkgOf runs a 2-of-2 DKG between cs (with keys ks), started by cs[0].
+func dkgOf(t *testing.T, cs []*client.Client, ks []ed25519.PrivateKey, fps []string) []*client.DKGResult {
+	t.Helper()
+	ctx := t.Context()
+	info, err := cs[0].StartDKG(ctx, 2, fps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := make([]*client.DKGResult, 2)
-	errs := make([]error, 2)
+	res := make([]*client.DKGResult, len(cs))
+	errs := make([]error, len(cs))
 	var wg sync.WaitGroup
-	for i, c := range []*client.Client{user, other} {
-		key := []ed25519.PrivateKey{userKey, otherKey}[i]
-		wg.Go(func() { res[i], errs[i] = c.RunDKG(ctx, info.ID, key, nil) })
+	for i, c := range cs {
+		wg.Go(func() { res[i], errs[i] = c.RunDKG(ctx, info.ID, ks[i], nil) })
 	}
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("RunDKG %d: %v", i, err)
 		}
-		defer res[i].KeyPackage.Zero()
+		t.Cleanup(res[i].KeyPackage.Zero)
 	}
+	return res
+}
+
+// TestGroupKeyRefusesLyingServer: a proxy in front of the real server
+// rewrites GET /v1/keys/{id}; GroupKey accepts the honest answer and refuses
+// every rewritten one with ErrWrongGroupKey, naming the key.
+func TestGroupKeyRefusesLyingServer(t *testing.T) {
+	ctx := t.Context()
+	s := servertest.Start(t)
+	admin, user, _, userKey := adminAndUser(t, ctx, s)
+	other, otherKey := secondUser(t, s, admin)
+	fps := []string{chusme.Fingerprint(userKey.Public().(ed25519.PublicKey)), chusme.Fingerprint(otherKey.Public().(ed25519.PublicKey))}
+	res := dkgOf(t, []*client.Client{user, other}, []ed25519.PrivateKey{userKey, otherKey}, fps)
 	keyID := res[0].KeyID
 	honest, err := user.GroupKey(ctx, keyID)
 	if err != nil {
@@ -179,17 +194,7 @@ func TestCertificateAtRotatedHead(t *testing.T) {
 	ctx := t.Context()
 	s := servertest.Start(t)
 	admin, user, _, userKey := adminAndUser(t, ctx, s)
-	inv, err := admin.CreateInvite(ctx, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, otherKey := newClient(t, s.URL), genKey(t)
-	if _, err := other.Register(ctx, otherKey, inv.Invite); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := other.Login(ctx, otherKey); err != nil {
-		t.Fatal(err)
-	}
+	other, otherKey := secondUser(t, s, admin)
 	userFP := chusme.Fingerprint(userKey.Public().(ed25519.PublicKey))
 	newKey := genKey(t)
 	if _, err := user.Rotate(ctx, userFP, userKey, newKey); err != nil {
@@ -198,22 +203,8 @@ func TestCertificateAtRotatedHead(t *testing.T) {
 	if _, err := user.Login(ctx, newKey, client.LoginFingerprint(userFP)); err != nil {
 		t.Fatal(err)
 	}
-	info, err := user.StartDKG(ctx, 2, []string{userFP, chusme.Fingerprint(otherKey.Public().(ed25519.PublicKey))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := make([]*client.DKGResult, 2)
-	errs := make([]error, 2)
-	var wg sync.WaitGroup
-	wg.Go(func() { res[0], errs[0] = user.RunDKG(ctx, info.ID, newKey, nil) })
-	wg.Go(func() { res[1], errs[1] = other.RunDKG(ctx, info.ID, otherKey, nil) })
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("RunDKG %d: %v", i, err)
-		}
-		defer res[i].KeyPackage.Zero()
-	}
+	res := dkgOf(t, []*client.Client{user, other}, []ed25519.PrivateKey{newKey, otherKey},
+		[]string{userFP, chusme.Fingerprint(otherKey.Public().(ed25519.PublicKey))})
 	if _, err := user.CancelRotation(ctx, userFP, userKey); err != nil {
 		t.Fatal(err)
 	}
