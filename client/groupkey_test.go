@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,5 +79,77 @@ func TestGroupKeyRefusesLyingServer(t *testing.T) {
 				t.Fatalf("GroupKey returned the refused key %+v", got)
 			}
 		})
+	}
+
+	// Lies about the certificate: ErrBadCertificate, naming the key and,
+	// where one is to blame, the identity.
+	forged := ed25519.Sign(testkit.NewKey(t), []byte("forged"))
+	second := func(k *chusme.GroupKeyInfo) *chusme.GroupKeyConfirmation { return &k.Certificate.Confirmations[1] }
+	for name, c := range map[string]struct {
+		lie   func(*chusme.GroupKeyInfo)
+		names string
+	}{
+		"no_certificate":        {func(k *chusme.GroupKeyInfo) { k.Certificate = nil }, ""},
+		"a_signature_changed":   {func(k *chusme.GroupKeyInfo) { second(k).Signature[0] ^= 1 }, honest.Participants[1]},
+		"a_signature_forged":    {func(k *chusme.GroupKeyInfo) { second(k).Signature = forged }, honest.Participants[1]},
+		"a_confirmation_gone":   {func(k *chusme.GroupKeyInfo) { k.Certificate.Confirmations = k.Certificate.Confirmations[:1] }, ""},
+		"another_transcript":    {func(k *chusme.GroupKeyInfo) { k.Certificate.Transcript[0] ^= 1 }, ""},
+		"another_issuer":        {func(k *chusme.GroupKeyInfo) { k.Certificate.Issuer = "https://evil.example" }, ""},
+		"another_ceremony":      {func(k *chusme.GroupKeyInfo) { k.Certificate.CeremonyID = "x" }, ""},
+		"another_shares_hash":   {func(k *chusme.GroupKeyInfo) { k.Certificate.VerifyingSharesHash[0] ^= 1 }, ""},
+		"a_head_not_in_chain":   {func(k *chusme.GroupKeyInfo) { second(k).HeadSeq = 5 }, ""},
+		"confirmations_swapped": {func(k *chusme.GroupKeyInfo) { c := k.Certificate.Confirmations; c[0], c[1] = c[1], c[0] }, ""},
+	} {
+		t.Run(name+"_refused", func(t *testing.T) {
+			proxy.setLie(rewriteJSON(t, func(p string) bool { return strings.HasPrefix(p, "/v1/keys/") }, func(_ string, k *chusme.GroupKeyInfo) { c.lie(k) }))
+			defer proxy.setLie(nil)
+			got, err := viaProxy.GroupKey(ctx, keyID)
+			if !errors.Is(err, client.ErrBadCertificate) || !strings.Contains(err.Error(), keyID) || !strings.Contains(err.Error(), c.names) {
+				t.Fatalf("GroupKey = %v, want ErrBadCertificate naming %s and %q", err, keyID, c.names)
+			}
+			if got.KeyID != "" || got.Certificate != nil {
+				t.Fatalf("GroupKey returned the refused key %+v", got)
+			}
+		})
+	}
+}
+
+// A participant that rotated its key before the DKG confirms at its
+// rotated head (seq 1), with the new key; the certificate still verifies
+// once that rotation is cancelled (the chain holds the head it confirmed,
+// and that head's key), and another client checks every key against the
+// chain it verifies and pins itself.
+func TestCertificateAtRotatedHead(t *testing.T) {
+	ctx := t.Context()
+	s := servertest.Start(t)
+	ids := s.SetUp(t)
+	admin, user, userKey := ids.Admin, ids.User, ids.UserKey
+	inv, err := admin.CreateInvite(ctx, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := servertest.NewMember(t, s.URL, nil)
+	other.Register(t, inv.Invite)
+	userFP := testkit.Fingerprint(userKey)
+	newKey := testkit.NewKey(t)
+	if _, err := user.Rotate(ctx, userFP, userKey, newKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := user.Login(ctx, newKey, client.LoginFingerprint(userFP)); err != nil {
+		t.Fatal(err)
+	}
+	me := &servertest.Member{Key: newKey, Fingerprint: userFP, Client: user}
+	res := servertest.DKG(t, []*servertest.Member{me, other}, 2)
+	if _, err := user.CancelRotation(ctx, userFP, userKey); err != nil {
+		t.Fatal(err)
+	}
+	k, err := admin.GroupKey(ctx, res[0].KeyID)
+	if err != nil {
+		t.Fatalf("GroupKey after the rotation was cancelled: %v", err)
+	}
+	i := slices.Index(k.Participants, userFP)
+	cf := k.Certificate.Confirmations[i]
+	if cf.HeadSeq != 1 || !bytes.Equal(cf.PublicKey, newKey.Public().(ed25519.PublicKey)) {
+		t.Fatalf("the rotated participant's confirmation %+v, want head 1 and the new key", cf)
 	}
 }
