@@ -1,19 +1,14 @@
 package client
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/chusme/chusme"
-	"github.com/chusme/chusme/client/internal/atomicfile"
 	"github.com/chusme/chusme/client/internal/jsonfile"
 )
 
@@ -37,6 +32,9 @@ const (
 
 // contactsVersion is the contacts file format version.
 const contactsVersion = 1
+
+// contactsKind is the contacts file's format, for jsonfile.
+var contactsKind = jsonfile.Kind{Version: contactsVersion, MaxSize: maxContactsFileSize, Mode: FileMode, ErrFormat: ErrContactsFile}
 
 // maxContactsFileSize bounds what the book reads: MaxContacts entries of
 // about 200 bytes each.
@@ -159,22 +157,13 @@ func isHex(s string) bool {
 
 // load reads the book; the caller holds b.mu.
 func (b *ContactBook) load() ([]Contact, error) {
-	data, err := jsonfile.ReadLimited(b.path, maxContactsFileSize)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if errors.Is(err, jsonfile.ErrTooLarge) {
-		return nil, fmt.Errorf("%s: %w: larger than %d bytes", b.path, ErrContactsFile, maxContactsFileSize)
-	}
-	if err != nil {
-		return nil, err
-	}
 	var f contactsFile
-	if err := jsonfile.DecodeStrict(data, &f); err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", b.path, ErrContactsFile, err)
+	ok, err := contactsKind.Load(b.path, &f, &f.Version)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", b.path, err)
 	}
-	if f.Version != contactsVersion {
-		return nil, fmt.Errorf("%s: %w: version %d, not %d", b.path, ErrContactsFile, f.Version, contactsVersion)
+	if !ok {
+		return nil, nil
 	}
 	if len(f.Contacts) > MaxContacts {
 		return nil, fmt.Errorf("%s: %w: more than %d contacts", b.path, ErrContactsFile, MaxContacts)
@@ -197,14 +186,7 @@ func (b *ContactBook) save(contacts []Contact) error {
 	if contacts == nil {
 		contacts = []Contact{}
 	}
-	data, err := json.MarshalIndent(contactsFile{Version: contactsVersion, Contacts: contacts}, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(b.path), 0o700); err != nil {
-		return err
-	}
-	return atomicfile.Write(b.path, append(data, '\n'), FileMode, true)
+	return contactsKind.Save(b.path, contactsFile{Version: contactsVersion, Contacts: contacts})
 }
 
 // Add adds a contact: name (case-folded, see ContactBook) for the identity

@@ -2,16 +2,11 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/chusme/chusme"
-	"github.com/chusme/chusme/client/internal/atomicfile"
 	"github.com/chusme/chusme/client/internal/jsonfile"
 )
 
@@ -99,6 +94,13 @@ type pinFile struct {
 // pinFileVersion is the version of a FilePinStore's file.
 const pinFileVersion = 1
 
+// ErrPinFile means a FilePinStore's file is not one this version reads:
+// malformed, of another version, or too large.
+var ErrPinFile = errors.New("client: malformed pin file")
+
+// pinFileKind is a FilePinStore's file format, for jsonfile.
+var pinFileKind = jsonfile.Kind{Version: pinFileVersion, MaxSize: maxPinFileSize, Mode: FileMode, ErrFormat: ErrPinFile}
+
 // maxPinFileSize bounds what a FilePinStore reads: 8 MiB, tens of
 // thousands of pins.
 const maxPinFileSize = 8 << 20
@@ -114,19 +116,9 @@ func (s *FilePinStore) Path() string { return s.path }
 
 // read returns the file's pins; a missing file holds none.
 func (s *FilePinStore) read() (pins, error) {
-	data, err := jsonfile.ReadLimited(s.path, maxPinFileSize)
-	if errors.Is(err, fs.ErrNotExist) {
-		return pins{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", s.path, err)
-	}
 	var f pinFile
-	if err := jsonfile.DecodeStrict(data, &f); err != nil {
+	if _, err := pinFileKind.Load(s.path, &f, &f.Version); err != nil {
 		return nil, fmt.Errorf("%s: %w", s.path, err)
-	}
-	if f.Version != pinFileVersion {
-		return nil, fmt.Errorf("%s: version %d, want %d", s.path, f.Version, pinFileVersion)
 	}
 	if f.Pins == nil {
 		f.Pins = pins{}
@@ -155,12 +147,5 @@ func (s *FilePinStore) Save(_ context.Context, issuer, fp string, head chusme.Ch
 		return err
 	}
 	p.set(issuer, fp, head)
-	data, err := json.MarshalIndent(pinFile{Version: pinFileVersion, Pins: p}, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
-		return err
-	}
-	return atomicfile.Write(s.path, append(data, '\n'), FileMode, true)
+	return pinFileKind.Save(s.path, pinFile{Version: pinFileVersion, Pins: p})
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/chusme/chusme/client/internal/atomicfile"
 )
@@ -96,6 +97,32 @@ func (k Kind) Absent(path string, overwrite bool) error {
 		}
 	}
 	return nil
+}
+
+// Load reads the file at path into v, whose version field is *version, as
+// Decode does; a file larger than k.MaxSize is k.ErrFormat. A missing file
+// leaves v as it is and reports false: for files that start empty (contacts,
+// pins).
+func (k Kind) Load(path string, v any, version *int) (bool, error) {
+	data, err := ReadLimited(path, k.MaxSize)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	case errors.Is(err, ErrTooLarge):
+		return false, fmt.Errorf("%w: larger than %d bytes", k.ErrFormat, k.MaxSize)
+	case err != nil:
+		return false, err
+	}
+	return true, k.Decode(data, v, version)
+}
+
+// Save writes v to path as Write does, replacing any file, after creating
+// path's directory (mode 0700) if need be.
+func (k Kind) Save(path string, v any) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return k.Write(path, v, true)
 }
 
 // Write writes v as indented JSON and a newline to path with mode k.Mode,

@@ -89,3 +89,43 @@ func TestKind(t *testing.T) {
 		t.Fatalf("Read over MaxSize = %v, want ErrFormat", err)
 	}
 }
+
+// Load and Save serve files that start empty: a missing file is no error,
+// Save makes the directory and replaces the file, and a bad file is
+// ErrFormat.
+func TestKindLoadSave(t *testing.T) {
+	errFormat := errors.New("malformed x")
+	k := Kind{Version: 1, MaxSize: 64, Mode: 0o600, ErrFormat: errFormat}
+	type file struct {
+		Version int    `json:"version"`
+		Name    string `json:"name"`
+	}
+	path := filepath.Join(t.TempDir(), "sub", "f.json")
+	var f file
+	if ok, err := k.Load(path, &f, &f.Version); ok || err != nil {
+		t.Fatalf("Load of a missing file = %v, %v; want false, nil", ok, err)
+	}
+	for _, name := range []string{"a", "b"} {
+		if err := k.Save(path, file{1, name}); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := k.Load(path, &f, &f.Version); !ok || err != nil || f.Name != name {
+			t.Fatalf("Load = %v, %+v, %v; want %q", ok, f, err, name)
+		}
+	}
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("directory mode %v, %v", fi.Mode(), err)
+	}
+	for name, content := range map[string]string{
+		"too large": `{"version":1,"name":"` + strings.Repeat("x", 64) + `"}`,
+		"version":   `{"version":2,"name":"a"}`,
+		"unknown":   `{"version":1,"name":"a","x":1}`,
+	} {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := k.Load(path, &f, &f.Version); !errors.Is(err, errFormat) {
+			t.Errorf("%s: Load = %v, want ErrFormat", name, err)
+		}
+	}
+}
