@@ -24,10 +24,13 @@ import (
 //	         round-2 package, HPKE-sealed to the recipient's ephemeral key
 //	         (info DKGShareInfo), so the server relays ciphertext only.
 //	round 3  each participant reports DKGConfirmPayload: the hash of the n
-//	         round-1 payloads it saw (DKGTranscriptHash) and the public key
-//	         package it computed. The ceremony completes only when all n agree
-//	         with each other and with the server's transcript; the group key is
-//	         then stored under GroupKeyID.
+//	         round-1 payloads it saw (DKGTranscriptHash), every participant's
+//	         chain head, the public key package it computed, and its identity
+//	         key's signature over GroupKeyConfirmMessage. The server checks the
+//	         signature and that the heads are current. The ceremony completes
+//	         only when all n agree with each other and with the server's
+//	         transcript; the group key is then stored under GroupKeyID with
+//	         the n signed confirmations, its certificate.
 //
 // Signing with a group key, a message and a set of at least t signers:
 //
@@ -84,9 +87,9 @@ const (
 	MaxCeremonyParticipants = 64
 	// MaxSignMessage is the largest message a signing ceremony signs: 64 KiB.
 	MaxSignMessage = 64 << 10
-	// MaxCeremonyPayload is the largest payload of one package: 8 KiB, far
+	// MaxCeremonyPayload is the largest payload of one package: 8 KiB,
 	// above the largest DKG round-1 package (t = 64: 2.2 KiB) and the largest
-	// confirmation (n = 64: 2.2 KiB).
+	// confirmation (n = 64: 7 KiB, of which 4.5 KiB are chain heads).
 	MaxCeremonyPayload = 8 << 10
 )
 
@@ -129,6 +132,7 @@ type Ceremony struct {
 	Culprits       []string // fingerprints blamed (or missing) when failed
 
 	ResultKeyID string // DKG: the group key created
+	PublicKey   []byte // completed: the group public key (DKG: created; sign: used)
 	Signature   []byte // sign: the 64-byte signature
 }
 
@@ -166,6 +170,13 @@ type GroupKey struct {
 	PublicKeyPackage []byte            // frost PublicKeyPackage encoding
 	CeremonyID       string
 	CreatedAt        time.Time
+
+	// The certificate (VerifyGroupKeyCertificate): the issuer and transcript
+	// the participants signed, and one confirmation per participant, in
+	// Participants' order. Empty for a key made before certificates.
+	Issuer        string
+	Transcript    []byte
+	Confirmations []GroupKeyConfirmation
 }
 
 // CeremonyState is what an UpdateCeremony callback reads and writes: the
@@ -268,21 +279,6 @@ func SplitDKGRound1Payload(p []byte) (hpkeKey, frostPackage []byte, ok bool) {
 		return nil, nil, false
 	}
 	return p[:HPKEPublicKeySize], p[HPKEPublicKeySize:], true
-}
-
-// DKGConfirmPayload is the payload of a DKG confirmation: the 32-byte
-// transcript hash, then the frost PublicKeyPackage encoding.
-func DKGConfirmPayload(transcript, publicKeyPackage []byte) []byte {
-	return append(append(make([]byte, 0, len(transcript)+len(publicKeyPackage)), transcript...), publicKeyPackage...)
-}
-
-// SplitDKGConfirmPayload splits a confirmation payload. ok is false if it is
-// too short.
-func SplitDKGConfirmPayload(p []byte) (transcript, publicKeyPackage []byte, ok bool) {
-	if len(p) <= sha256.Size {
-		return nil, nil, false
-	}
-	return p[:sha256.Size], p[sha256.Size:], true
 }
 
 // GroupKeyID names a group key: the lowercase hex SHA-256 of its 32-byte

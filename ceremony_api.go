@@ -98,4 +98,29 @@ type GroupKeyInfo struct {
 	PublicKeyPackage Bytes            `json:"public_key_package"`
 	CeremonyID       string           `json:"ceremony_id"`
 	CreatedAt        time.Time        `json:"created_at"`
+	// Certificate holds the participants' signed confirmations; nil for a
+	// key made before certificates (which clients refuse).
+	Certificate *GroupKeyCertificate `json:"certificate,omitempty"`
+}
+
+// GroupKeyCertificate is what the n participants of a DKG signed about its
+// group key (GroupKeyConfirmMessage); VerifyGroupKeyCertificate checks it.
+type GroupKeyCertificate struct {
+	Issuer              string                 `json:"issuer"`
+	CeremonyID          string                 `json:"ceremony_id"`
+	Transcript          Bytes                  `json:"transcript"` // DKGTranscriptHash
+	Threshold           int                    `json:"threshold"`
+	VerifyingSharesHash Bytes                  `json:"verifying_shares_hash"`
+	Confirmations       []GroupKeyConfirmation `json:"confirmations"` // in the participants' order
+}
+
+// GroupKeyConfirmation is one participant's signed confirmation: its chain
+// head when it confirmed, the identity key at that head, and that key's
+// signature over GroupKeyConfirmMessage.
+type GroupKeyConfirmation struct {
+	Fingerprint string `json:"fingerprint"`
+	HeadSeq     uint64 `json:"head_seq"`
+	HeadHash    Bytes  `json:"head_hash"`
+	PublicKey   Bytes  `json:"public_key"`
+	Signature   Bytes  `json:"signature"`
 }

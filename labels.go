@@ -51,6 +51,13 @@ const (
 	// LabelDKGTranscript heads what DKGTranscriptHash hashes: the round-1
 	// payloads.
 	LabelDKGTranscript = "chusme/v1/dkg-transcript"
+	// LabelGroupKeyConfirm heads GroupKeyConfirmMessage: a DKG
+	// participant's round-3 confirmation, its part of the group key's
+	// certificate, signed by its identity key.
+	LabelGroupKeyConfirm = "chusme/v1/group-key-confirm"
+	// LabelVerifyingShares heads what VerifyingSharesHash hashes: a group
+	// key's verifying shares.
+	LabelVerifyingShares = "chusme/v1/verifying-shares"
 
 	// LabelTOTPSecret is the server's associated data for a TOTP secret
 	// sealed under its data key (AES-256-GCM): the label, a NUL byte, then
@@ -90,6 +97,8 @@ var domainSeparators = []string{
 	LabelCeremonyPackage + "\x00",
 	LabelDKGShare + "\x00",
 	LabelDKGTranscript + "\x00",
+	LabelGroupKeyConfirm + "\x00",
+	LabelVerifyingShares + "\x00",
 	LabelTOTPSecret + "\x00",
 	LabelLoginChallengeMAC,
 	LabelVaultKey + VaultPurposeIdentityKey,

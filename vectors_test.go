@@ -208,29 +208,95 @@ func TestGoldenDKGTranscriptHash(t *testing.T) {
 	})
 }
 
-// The two DKG payloads that join two parts: each joined from the vector's
-// parts, and split back into them.
-func TestGoldenDKGPayloads(t *testing.T) {
-	for _, c := range []struct {
-		typ, first, second string
-		join               func(a, b []byte) []byte
-		split              func(p []byte) (a, b []byte, ok bool)
-	}{
-		{"dkg_round1_payload", "hpke_key", "frost_package", chusme.DKGRound1Payload, chusme.SplitDKGRound1Payload},
-		{"dkg_confirm_payload", "transcript", "public_key_package", chusme.DKGConfirmPayload, chusme.SplitDKGConfirmPayload},
-	} {
-		vectortest.Each(t, c.typ, func(t *testing.T, in map[string]hex, want struct {
-			Payload hex `json:"payload"`
-		}) {
-			vectortest.Equal(t, "payload", c.join(in[c.first], in[c.second]), want.Payload)
-			a, b, ok := c.split(want.Payload)
-			if !ok {
-				t.Fatalf("splitting the %s refused the vector", c.typ)
-			}
-			vectortest.Equal(t, "split "+c.first, a, in[c.first])
-			vectortest.Equal(t, "split "+c.second, b, in[c.second])
-		})
+// The DKG round-1 payload: joined from the vector's parts, and split back
+// into them.
+func TestGoldenDKGRound1Payload(t *testing.T) {
+	vectortest.Each(t, "dkg_round1_payload", func(t *testing.T, in map[string]hex, want struct {
+		Payload hex `json:"payload"`
+	}) {
+		vectortest.Equal(t, "payload", chusme.DKGRound1Payload(in["hpke_key"], in["frost_package"]), want.Payload)
+		a, b, ok := chusme.SplitDKGRound1Payload(want.Payload)
+		if !ok {
+			t.Fatal("SplitDKGRound1Payload refused the vector")
+		}
+		vectortest.Equal(t, "split hpke_key", a, in["hpke_key"])
+		vectortest.Equal(t, "split frost_package", b, in["frost_package"])
+	})
+}
+
+// head is a chain head in a golden vector.
+type head struct {
+	Fingerprint string `json:"fingerprint"`
+	Seq         uint64 `json:"seq"`
+	Hash        hex    `json:"hash"`
+}
+
+func heads(hs []head) []chusme.ParticipantHead {
+	out := make([]chusme.ParticipantHead, len(hs))
+	for i, h := range hs {
+		out[i] = chusme.ParticipantHead{Fingerprint: h.Fingerprint, ChainHead: chusme.ChainHead{Seq: h.Seq, Hash: chusme.Bytes(h.Hash)}}
 	}
+	return out
+}
+
+// The DKG confirmation payload: built from the vector's parts, and parsed
+// back into them.
+func TestGoldenDKGConfirmPayload(t *testing.T) {
+	vectortest.Each(t, "dkg_confirm_payload", func(t *testing.T, in struct {
+		Signature        hex    `json:"signature"`
+		Transcript       hex    `json:"transcript"`
+		Heads            []head `json:"heads"`
+		PublicKeyPackage hex    `json:"public_key_package"`
+	}, want struct {
+		Payload hex `json:"payload"`
+	}) {
+		c := chusme.DKGConfirmation{Signature: in.Signature, Transcript: in.Transcript, Heads: heads(in.Heads), PublicKeyPackage: in.PublicKeyPackage}
+		vectortest.Equal(t, "payload", chusme.DKGConfirmPayload(c), want.Payload)
+		got, ok := chusme.ParseDKGConfirmPayload(want.Payload)
+		if !ok {
+			t.Fatal("ParseDKGConfirmPayload refused the vector")
+		}
+		vectortest.Equal(t, "parsed signature", got.Signature, in.Signature)
+		vectortest.Equal(t, "parsed transcript", got.Transcript, in.Transcript)
+		vectortest.Equal(t, "parsed public_key_package", got.PublicKeyPackage, in.PublicKeyPackage)
+		if len(got.Heads) != len(c.Heads) {
+			t.Fatalf("parsed %d heads, want %d", len(got.Heads), len(c.Heads))
+		}
+		for i, h := range got.Heads {
+			if h.Fingerprint != c.Heads[i].Fingerprint || h.Seq != c.Heads[i].Seq {
+				t.Errorf("parsed head %d %+v, want %+v", i, h, c.Heads[i])
+			}
+			vectortest.Equal(t, "parsed head hash", h.Hash, c.Heads[i].Hash)
+		}
+	})
+}
+
+// The group key confirmation: the verifying-shares hash, the statement and
+// its signature by the vector's key.
+func TestGoldenGroupKeyConfirmMessage(t *testing.T) {
+	vectortest.Each(t, "group_key_confirm_message", func(t *testing.T, in struct {
+		Issuer          string         `json:"issuer"`
+		Seed            hex            `json:"seed"`
+		CeremonyID      string         `json:"ceremony_id"`
+		GroupKey        hex            `json:"group_key"`
+		Participants    []string       `json:"participants"`
+		VerifyingShares map[string]hex `json:"verifying_shares"`
+		Transcript      hex            `json:"transcript"`
+		Threshold       int            `json:"threshold"`
+		Heads           []head         `json:"heads"`
+	}, want struct {
+		VerifyingSharesHash hex `json:"verifying_shares_hash"`
+		signed
+	}) {
+		shares := map[string][]byte{}
+		for fp, s := range in.VerifyingShares {
+			shares[fp] = s
+		}
+		sh := chusme.VerifyingSharesHash(in.Participants, shares)
+		vectortest.Equal(t, "verifying_shares_hash", sh, want.VerifyingSharesHash)
+		msg := chusme.GroupKeyConfirmMessage(in.Issuer, in.CeremonyID, in.GroupKey, sh, in.Transcript, in.Threshold, heads(in.Heads))
+		want.check(t, in.Seed, msg)
+	})
 }
 
 // A real DKG round-1 package: its sender's identifier, derived from the
@@ -280,7 +346,8 @@ func TestGoldenTypes(t *testing.T) {
 		"cancel_message": "chusme", "chain": "chusme", "ceremony_package_message": "chusme",
 		"dkg_share_info": "chusme", "dkg_transcript_hash": "chusme", "dkg_round1_payload": "chusme",
 		"dkg_confirm_payload": "chusme", "dkg_round1_package": "chusme", "commitment_digest": "chusme",
-		"login_challenge": "internal/auth", "totp_secret_ad": "internal/auth",
+		"group_key_confirm_message": "chusme",
+		"login_challenge":           "internal/auth", "totp_secret_ad": "internal/auth",
 		"vault": "client/vault", "key_file": "client/keyfile", "share_file": "client/sharefile",
 		"backup": "client", "dkg_share_seal": "client",
 	}

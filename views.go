@@ -42,7 +42,7 @@ func CeremonyInfoOf(c Ceremony) CeremonyInfo {
 	case CeremonyFailed, CeremonyCancelled:
 		info.Failure = &CeremonyFailure{Reason: c.FailureReason, Message: c.FailureMessage, Culprits: c.Culprits}
 	case CeremonyCompleted:
-		info.Result = &CeremonyResult{KeyID: c.ResultKeyID, Signature: c.Signature}
+		info.Result = &CeremonyResult{KeyID: c.ResultKeyID, PublicKey: c.PublicKey, Signature: c.Signature}
 		if c.Kind == KindSign {
 			info.Result.KeyID = c.KeyID
 		}
@@ -80,8 +80,15 @@ func GroupKeyInfoOf(k GroupKey) GroupKeyInfo {
 	for fp, s := range k.VerifyingShares {
 		shares[fp] = s
 	}
-	return GroupKeyInfo{
+	info := GroupKeyInfo{
 		KeyID: k.ID, PublicKey: k.PublicKey, Threshold: k.Threshold, Participants: k.Participants,
 		VerifyingShares: shares, PublicKeyPackage: k.PublicKeyPackage, CeremonyID: k.CeremonyID, CreatedAt: WireTime(k.CreatedAt),
 	}
+	if len(k.Confirmations) > 0 {
+		info.Certificate = &GroupKeyCertificate{
+			Issuer: k.Issuer, CeremonyID: k.CeremonyID, Transcript: k.Transcript, Threshold: k.Threshold,
+			VerifyingSharesHash: VerifyingSharesHash(k.Participants, k.VerifyingShares), Confirmations: k.Confirmations,
+		}
+	}
+	return info
 }

@@ -171,8 +171,25 @@ func (c *Client) CancelCeremony(ctx context.Context, id string) (chusme.Ceremony
 // GroupKey returns group key keyID (GET /v1/keys/{key_id}) once it has
 // checked that the answer is that key (ErrWrongGroupKey otherwise): the id
 // is the fingerprint of the public key, and the public key package agrees
-// with the public key, the threshold and every verifying share.
+// with the public key, the threshold and every verifying share; and that
+// its participants made it (ErrBadCertificate otherwise): the certificate
+// is for this server's issuer, all n confirmations verify, and each
+// participant's key is its key at the chain head it confirmed, in its
+// verified chain.
 func (c *Client) GroupKey(ctx context.Context, keyID string) (chusme.GroupKeyInfo, error) {
+	k, err := c.certifiedKey(ctx, keyID)
+	if err == nil {
+		err = c.checkCertifiedHeads(ctx, k)
+	}
+	if err != nil {
+		return chusme.GroupKeyInfo{}, err
+	}
+	return k, nil
+}
+
+// certifiedKey fetches group key keyID and checks it and its certificate
+// offline (checkGroupKey, checkCertificate), not the participants' chains.
+func (c *Client) certifiedKey(ctx context.Context, keyID string) (chusme.GroupKeyInfo, error) {
 	var k chusme.GroupKeyInfo
 	if !chusme.ValidFingerprint(keyID) {
 		return k, fmt.Errorf("client: %q is not a key id (64 lowercase hex digits)", keyID)
@@ -181,6 +198,9 @@ func (c *Client) GroupKey(ctx context.Context, keyID string) (chusme.GroupKeyInf
 		return k, err
 	}
 	if err := checkGroupKey(keyID, k); err != nil {
+		return chusme.GroupKeyInfo{}, err
+	}
+	if err := checkCertificate(c.issuer, k); err != nil {
 		return chusme.GroupKeyInfo{}, err
 	}
 	return k, nil

@@ -60,6 +60,9 @@ func TestGroupKeyRefusesLyingServer(t *testing.T) {
 	// The proxy rewrites every group key it relays.
 	proxy := newLyingProxy(t, s.URL)
 	viaProxy := newClient(t, proxy.URL, client.WithIssuer(s.URL))
+	lieAboutKey := func(f func(*chusme.GroupKeyInfo)) {
+		proxy.setLie(rewriteJSON(t, func(p string) bool { return strings.HasPrefix(p, "/v1/keys/") }, func(_ string, k *chusme.GroupKeyInfo) { f(k) }))
+	}
 	if _, err := viaProxy.Login(ctx, userKey); err != nil {
 		t.Fatal(err)
 	}
@@ -89,13 +92,45 @@ func TestGroupKeyRefusesLyingServer(t *testing.T) {
 		"truncated_package":       func(k *chusme.GroupKeyInfo) { k.PublicKeyPackage = k.PublicKeyPackage[:len(k.PublicKeyPackage)-1] },
 	} {
 		t.Run(name+"_refused", func(t *testing.T) {
-			proxy.setLie(rewriteJSON(t, func(p string) bool { return strings.HasPrefix(p, "/v1/keys/") }, func(_ string, k *chusme.GroupKeyInfo) { f(k) }))
+			lieAboutKey(f)
 			defer proxy.setLie(nil)
 			got, err := viaProxy.GroupKey(ctx, keyID)
 			if !errors.Is(err, client.ErrWrongGroupKey) || !strings.Contains(err.Error(), keyID) {
 				t.Fatalf("GroupKey = %v, want ErrWrongGroupKey naming %s", err, keyID)
 			}
 			if got.KeyID != "" || got.PublicKey != nil {
+				t.Fatalf("GroupKey returned the refused key %+v", got)
+			}
+		})
+	}
+
+	// Lies about the certificate: ErrBadCertificate, naming the key and,
+	// where one is to blame, the identity.
+	forged := ed25519.Sign(genKey(t), []byte("forged"))
+	second := func(k *chusme.GroupKeyInfo) *chusme.GroupKeyConfirmation { return &k.Certificate.Confirmations[1] }
+	for name, c := range map[string]struct {
+		lie   func(*chusme.GroupKeyInfo)
+		names string
+	}{
+		"no_certificate":        {func(k *chusme.GroupKeyInfo) { k.Certificate = nil }, ""},
+		"a_signature_changed":   {func(k *chusme.GroupKeyInfo) { second(k).Signature[0] ^= 1 }, honest.Participants[1]},
+		"a_signature_forged":    {func(k *chusme.GroupKeyInfo) { second(k).Signature = forged }, honest.Participants[1]},
+		"a_confirmation_gone":   {func(k *chusme.GroupKeyInfo) { k.Certificate.Confirmations = k.Certificate.Confirmations[:1] }, ""},
+		"another_transcript":    {func(k *chusme.GroupKeyInfo) { k.Certificate.Transcript[0] ^= 1 }, ""},
+		"another_issuer":        {func(k *chusme.GroupKeyInfo) { k.Certificate.Issuer = "https://evil.example" }, ""},
+		"another_ceremony":      {func(k *chusme.GroupKeyInfo) { k.Certificate.CeremonyID = "x" }, ""},
+		"another_shares_hash":   {func(k *chusme.GroupKeyInfo) { k.Certificate.VerifyingSharesHash[0] ^= 1 }, ""},
+		"a_head_not_in_chain":   {func(k *chusme.GroupKeyInfo) { second(k).HeadSeq = 5 }, ""},
+		"confirmations_swapped": {func(k *chusme.GroupKeyInfo) { c := k.Certificate.Confirmations; c[0], c[1] = c[1], c[0] }, ""},
+	} {
+		t.Run(name+"_refused", func(t *testing.T) {
+			lieAboutKey(c.lie)
+			defer proxy.setLie(nil)
+			got, err := viaProxy.GroupKey(ctx, keyID)
+			if !errors.Is(err, client.ErrBadCertificate) || !strings.Contains(err.Error(), keyID) || !strings.Contains(err.Error(), c.names) {
+				t.Fatalf("GroupKey = %v, want ErrBadCertificate naming %s and %q", err, keyID, c.names)
+			}
+			if got.KeyID != "" || got.Certificate != nil {
 				t.Fatalf("GroupKey returned the refused key %+v", got)
 			}
 		})

@@ -312,10 +312,12 @@ func identifiers(fps []string) (map[string]frost.Identifier, error) {
 // first round to its end: it broadcasts its commitment and an ephemeral HPKE
 // key, sends every other participant its share sealed to that participant's
 // key, derives its key package, and confirms the group key and the round-1
-// transcript. It verifies the identity-key signature of every package it
-// receives (ErrTampered otherwise) and, at the end, that every participant
-// confirmed the same group key and transcript and that the server stored that
-// key. progress (may be nil) sees every new state. The caller owns the
+// transcript, signing the group key certificate's statement
+// (chusme.GroupKeyConfirmMessage) over every participant's verified chain
+// head. It verifies the identity-key signature of every package it receives
+// (ErrTampered otherwise) and, at the end, that every participant confirmed
+// the same group key, transcript and heads with a valid certificate
+// signature, and that the server stored that key with those confirmations. progress (may be nil) sees every new state. The caller owns the
 // returned key package: save it (package sharefile) and Zero it.
 func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, progress Progress) (*DKGResult, error) {
 	p, err := c.participant(ctx, id, key, chusme.KindDKG)
@@ -452,7 +454,26 @@ func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, 
 	if err != nil {
 		return nil, err
 	}
-	mine3 := chusme.DKGConfirmPayload(transcript, pubBytes)
+	// The certificate: every participant's chain head, as this driver
+	// verified it before round 1, signed with the group key, its verifying
+	// shares and the transcript.
+	heads, headKeys, err := p.chainHeads(ctx, parts)
+	if err != nil {
+		return nil, err
+	}
+	vshares := make(map[string][]byte, n)
+	for _, fp := range parts {
+		vs, ok := pub.VerifyingShare(ids[fp])
+		if !ok {
+			return nil, fmt.Errorf("client: dkg round 3: no verifying share for %s", fp)
+		}
+		vshares[fp] = vs.Bytes()
+	}
+	groupKey := pub.VerifyingKey().Bytes()
+	statement := chusme.GroupKeyConfirmMessage(c.issuer, id, groupKey, chusme.VerifyingSharesHash(parts, vshares), transcript, t, heads)
+	mine3 := chusme.DKGConfirmPayload(chusme.DKGConfirmation{
+		Signature: ed25519.Sign(p.key, statement), Transcript: transcript, Heads: heads, PublicKeyPackage: pubBytes,
+	})
 	if info, err = p.broadcast(ctx, 3, mine3); err != nil {
 		return nil, err
 	}
@@ -460,7 +481,8 @@ func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, 
 		return nil, err
 	}
 
-	// Completed: every confirmation must match ours, and so must the key.
+	// Completed: every confirmation must confirm what ours does, signed by
+	// its sender's key at its verified head; and so must the stored key.
 	pkgs, err = p.inbox(ctx, 3)
 	if err != nil {
 		return nil, err
@@ -469,24 +491,52 @@ func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, 
 	if err != nil {
 		return nil, err
 	}
+	sigs := make(map[string][]byte, n)
 	for fp, c3 := range confirms {
-		if !bytes.Equal(c3, mine3) {
-			return nil, fmt.Errorf("%w: %s confirmed another group key or transcript", ErrInconsistent, fp)
+		if !bytes.Equal(chusme.DKGConfirmAgreed(c3), chusme.DKGConfirmAgreed(mine3)) {
+			return nil, fmt.Errorf("%w: %s confirmed another group key, transcript or chain heads", ErrInconsistent, fp)
 		}
+		conf, _ := chusme.ParseDKGConfirmPayload(c3)
+		if !ed25519.Verify(headKeys[fp], statement, conf.Signature) {
+			return nil, fmt.Errorf("%w: the group key confirmation of %s fails its signature", ErrTampered, fp)
+		}
+		sigs[fp] = conf.Signature
 	}
-	keyID := chusme.GroupKeyID(pub.VerifyingKey().Bytes())
+	keyID := chusme.GroupKeyID(groupKey)
 	if info.Result == nil || info.Result.KeyID != keyID {
 		return nil, fmt.Errorf("%w: the ceremony's result is not the group key computed", ErrInconsistent)
 	}
-	gk, err := retry(ctx, func() (chusme.GroupKeyInfo, error) { return c.GroupKey(ctx, keyID) })
+	gk, err := retry(ctx, func() (chusme.GroupKeyInfo, error) { return c.certifiedKey(ctx, keyID) })
 	if err != nil {
 		return nil, err
 	}
-	if !bytes.Equal(gk.PublicKeyPackage, pubBytes) || !bytes.Equal(gk.PublicKey, pub.VerifyingKey().Bytes()) || gk.Threshold != t {
+	if !bytes.Equal(gk.PublicKeyPackage, pubBytes) || !bytes.Equal(gk.PublicKey, groupKey) || gk.Threshold != t ||
+		!bytes.Equal(gk.Certificate.Transcript, transcript) {
 		return nil, fmt.Errorf("%w: the stored group key differs from the one computed", ErrInconsistent)
+	}
+	for i, cf := range gk.Certificate.Confirmations {
+		if cf.HeadSeq != heads[i].Seq || !bytes.Equal(cf.HeadHash, heads[i].Hash) || !bytes.Equal(cf.PublicKey, headKeys[cf.Fingerprint]) ||
+			!bytes.Equal(cf.Signature, sigs[cf.Fingerprint]) {
+			return nil, fmt.Errorf("%w: the stored certificate's confirmation of %s is not the one it signed", ErrInconsistent, cf.Fingerprint)
+		}
 	}
 	ok = true
 	return &DKGResult{KeyID: keyID, KeyPackage: kp, PublicKeyPackage: pub, Ceremony: info}, nil
+}
+
+// chainHeads returns every participant's head, in the order of fps, and
+// key, as this driver verified them (peer).
+func (p *participant) chainHeads(ctx context.Context, fps []string) ([]chusme.ParticipantHead, map[string]ed25519.PublicKey, error) {
+	heads := make([]chusme.ParticipantHead, len(fps))
+	keys := make(map[string]ed25519.PublicKey, len(fps))
+	for i, fp := range fps {
+		key, head, err := p.peer(ctx, fp)
+		if err != nil {
+			return nil, nil, err
+		}
+		heads[i], keys[fp] = chusme.ParticipantHead{Fingerprint: fp, ChainHead: head}, key
+	}
+	return heads, keys, nil
 }
 
 // SignRequest is what a signer is asked to approve before it commits.

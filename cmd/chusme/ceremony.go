@@ -43,6 +43,9 @@ FROST ceremonies (key shares are kept in CONFIG/shares/KEY_ID.share, sealed with
   keys show KEY                      show a group key: public key, threshold, participants
   keys verify KEY SIG MSGFILE        verify an Ed25519 signature (hex or base64) of MSGFILE under the
                                      group key KEY; exits with status 1 if it does not verify
+  keys verify-cert KEY               check that group key KEY was made by its participants: every
+                                     signed confirmation of its certificate, each under the key at
+                                     the chain head it names; prints who made it at which heads
 While a ceremony runs, its progress is shown on stderr.
 `
 
@@ -64,7 +67,7 @@ func (e *env) ceremony(args []string) error {
 
 // keys runs the group key subcommands.
 func (e *env) keys(args []string) error {
-	return e.runSub("keys", args, sub{"show", e.keysShow}, sub{"verify", e.keysVerify})
+	return e.runSub("keys", args, sub{"show", e.keysShow}, sub{"verify", e.keysVerify}, sub{"verify-cert", e.keysVerifyCert})
 }
 
 // ceremonyIDArg parses a command taking exactly one ceremony ID.
@@ -613,19 +616,24 @@ func (e *env) groupKey(keyID string) (chusme.GroupKeyInfo, error) {
 	return c.GroupKey(e.ctx, keyID)
 }
 
+// groupKeyArg parses the arguments of command name, exactly one KEY id,
+// and fetches that group key (client.GroupKey checks it).
+func (e *env) groupKeyArg(name string, args []string) (chusme.GroupKeyInfo, error) {
+	rest, err := e.keysArgs(name, args, 1, "give exactly one KEY id")
+	if err != nil {
+		return chusme.GroupKeyInfo{}, err
+	}
+	return e.groupKey(rest[0])
+}
+
 // keysShow shows a group key.
 func (e *env) keysShow(args []string) error {
-	rest, err := e.keysArgs("keys show", args, 1, "give exactly one KEY id")
-	if err != nil {
-		return err
-	}
-	keyID := rest[0]
-	gk, err := e.groupKey(keyID)
+	gk, err := e.groupKeyArg("keys show", args)
 	if err != nil {
 		return err
 	}
 	share := ""
-	if path, err := e.sharePath(keyID); err == nil {
+	if path, err := e.sharePath(gk.KeyID); err == nil {
 		if _, err := sharefile.Read(path); err == nil {
 			share = path
 		}

@@ -183,6 +183,22 @@ func TestCeremonyCLI(t *testing.T) {
 		!slices.Contains(gk.Participants, adminFP) {
 		t.Fatalf("keys show = %+v", gk)
 	}
+	var cert struct {
+		Valid         bool
+		KeyID         string `json:"key_id"`
+		Confirmations []struct {
+			Fingerprint string
+			HeadSeq     uint64 `json:"head_seq"`
+		}
+	}
+	bob.okJSON(&cert, "keys", "verify-cert", keyID)
+	if !cert.Valid || cert.KeyID != keyID || len(cert.Confirmations) != len(gk.Participants) ||
+		cert.Confirmations[0].Fingerprint != gk.Participants[0] {
+		t.Fatalf("keys verify-cert = %+v", cert)
+	}
+	if out := bob.ok("keys", "verify-cert", keyID); !strings.Contains(out, "is certified") || !strings.Contains(out, adminFP) {
+		t.Fatalf("keys verify-cert:\n%s", out)
+	}
 
 	// Signing by the admin and alice; alice approves the hash on the
 	// command line.
@@ -263,7 +279,7 @@ func TestCeremonyCLI(t *testing.T) {
 func TestCeremonyUsage(t *testing.T) {
 	c := newCLI(t, "http://127.0.0.1:1", "pw")
 	out := c.ok("help")
-	for _, cmd := range []string{"ceremony dkg", "ceremony join", "ceremony sign", "ceremony status", "ceremony list", "keys show", "keys verify"} {
+	for _, cmd := range []string{"ceremony dkg", "ceremony join", "ceremony sign", "ceremony status", "ceremony list", "keys show", "keys verify", "keys verify-cert"} {
 		if !strings.Contains(out, cmd) {
 			t.Fatalf("usage lacks %q", cmd)
 		}
@@ -291,6 +307,8 @@ func TestCeremonyUsage(t *testing.T) {
 		{"keys", "show", "x"},
 		{"keys", "verify", fp, "00"},
 		{"keys", "verify", fp, "00", "m"},
+		{"keys", "verify-cert"},
+		{"keys", "verify-cert", "x"},
 	} {
 		c.fails("usage", args...)
 	}

@@ -42,6 +42,9 @@ const recheckInterval = 2 * time.Second
 type Config struct {
 	RoundTimeout time.Duration    // per round; 0 means DefaultRoundTimeout
 	Now          func() time.Time // the clock; nil means time.Now
+	// Issuer is the server's issuer, which DKG participants bind into
+	// their group key confirmations (chusme.GroupKeyConfirmMessage).
+	Issuer string
 }
 
 // Events receives what the metrics count. Every method must be cheap and
@@ -521,7 +524,7 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 	}); err != nil {
 		return chusme.Ceremony{}, err
 	}
-	chk, err := s.check(ctx, c, caller, round, rows)
+	chk, err := s.check(ctx, c, caller, id0.PublicKey, round, rows)
 	if err != nil {
 		return chusme.Ceremony{}, err
 	}
@@ -553,7 +556,7 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 		if len(cur.Submitted) < len(cur.Participants) {
 			return nil
 		}
-		return s.completeRound(st, chk.key)
+		return s.completeRound(st, chk)
 	})
 	if errors.Is(err, errMoved) {
 		// The round moved on or the ceremony ended meanwhile.
@@ -642,11 +645,14 @@ type checked struct {
 	cheater    error      // a protocol violation that fails the ceremony
 	commitment []byte     // sign round 1: the commitment digest
 	key        *cachedKey // sign: the group key (shared: read only)
+	// dkg round 3: every participant's current head and key, in the
+	// ceremony's order, as the sender's confirmation names them.
+	confirmed []chusme.GroupKeyConfirmation
 }
 
 // check decodes and verifies a submission's content: malformed packages are
 // refused; a bad proof of knowledge is reported to fail the ceremony.
-func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, round int, rows []chusme.CeremonySubmission) (checked, error) {
+func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, callerKey []byte, round int, rows []chusme.CeremonySubmission) (checked, error) {
 	var out checked
 	payload := rows[0].Payload
 	switch {
@@ -668,10 +674,10 @@ func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, r
 			return out, err
 		}
 	case c.Kind == chusme.KindDKG && round == 3:
-		transcript, pkp, ok := chusme.SplitDKGConfirmPayload(payload)
-		var pub frost.PublicKeyPackage
-		if !ok || len(transcript) != 32 || pub.UnmarshalBinary(pkp) != nil {
-			return out, badPackage("malformed dkg confirmation")
+		var err error
+		out.confirmed, err = s.checkConfirmation(ctx, c, caller, callerKey, payload)
+		if err != nil {
+			return out, err
 		}
 	case c.Kind == chusme.KindSign:
 		k, err := s.groupKey(ctx, c.KeyID)
@@ -695,9 +701,73 @@ func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, r
 	return out, nil
 }
 
+// checkConfirmation checks a DKG confirmation from caller (whose current
+// key is callerKey): its layout, one head per participant in the
+// ceremony's order, each the identity's current chain head, and the
+// certificate signature over what it confirms. It returns the heads with
+// each identity's current key.
+func (s *Service) checkConfirmation(ctx context.Context, c chusme.Ceremony, caller string, callerKey, payload []byte) ([]chusme.GroupKeyConfirmation, error) {
+	conf, ok := chusme.ParseDKGConfirmPayload(payload)
+	var pub frost.PublicKeyPackage
+	if !ok || pub.UnmarshalBinary(conf.PublicKeyPackage) != nil || len(conf.Heads) != len(c.Participants) {
+		return nil, badPackage("malformed dkg confirmation from %s", caller)
+	}
+	shares := make(map[string][]byte, len(c.Participants))
+	out := make([]chusme.GroupKeyConfirmation, len(c.Participants))
+	for i, fp := range c.Participants {
+		h := conf.Heads[i]
+		if h.Fingerprint != fp {
+			return nil, badPackage("the dkg confirmation from %s names head %d for %s, not for participant %s", caller, i, h.Fingerprint, fp)
+		}
+		cur, key, err := s.chainHead(ctx, fp)
+		if err != nil {
+			return nil, err
+		}
+		if cur.Seq != h.Seq || !bytes.Equal(cur.Hash, h.Hash) {
+			return nil, badPackage("the dkg confirmation from %s names head %d of %s, whose current head is %d", caller, h.Seq, fp, cur.Seq)
+		}
+		id, err := identifier(fp)
+		if err != nil {
+			return nil, err
+		}
+		vs, ok := pub.VerifyingShare(id)
+		if !ok {
+			return nil, badPackage("the dkg confirmation from %s has no verifying share for %s", caller, fp)
+		}
+		shares[fp] = vs.Bytes()
+		out[i] = chusme.GroupKeyConfirmation{Fingerprint: fp, HeadSeq: h.Seq, HeadHash: h.Hash, PublicKey: key}
+	}
+	msg := chusme.GroupKeyConfirmMessage(s.cfg.Issuer, c.ID, pub.VerifyingKey().Bytes(),
+		chusme.VerifyingSharesHash(c.Participants, shares), conf.Transcript, c.Threshold, conf.Heads)
+	var valid bool
+	s.timed("confirmation_signature", func() error { valid = ed25519.Verify(callerKey, msg, conf.Signature); return nil })
+	if !valid {
+		return nil, badPackage("the group key confirmation signature of %s does not verify under its current key", caller)
+	}
+	return out, nil
+}
+
+// chainHead returns identity fp's current chain head and key.
+func (s *Service) chainHead(ctx context.Context, fp string) (chusme.ParticipantHead, []byte, error) {
+	id, err := s.store.GetIdentity(ctx, fp)
+	if err != nil {
+		return chusme.ParticipantHead{}, nil, err
+	}
+	entries, err := s.store.ListChain(ctx, fp)
+	if err != nil {
+		return chusme.ParticipantHead{}, nil, err
+	}
+	last := chusme.GenesisEntry(id)
+	if len(entries) > 0 {
+		last = entries[len(entries)-1]
+	}
+	return chusme.ParticipantHead{Fingerprint: fp, ChainHead: chusme.ChainHead{Seq: last.Seq, Hash: last.Hash}}, id.PublicKey, nil
+}
+
 // completeRound moves the ceremony on once every participant has submitted
-// in its current round (st.Submissions plus st.Add).
-func (s *Service) completeRound(st *chusme.CeremonyState, key *cachedKey) error {
+// in its current round (st.Submissions plus st.Add); chk is what the
+// checks of the last submission found.
+func (s *Service) completeRound(st *chusme.CeremonyState, chk checked) error {
 	c := &st.Ceremony
 	all := append(slices.Clone(st.Submissions), st.Add...)
 	bySender := map[string][]byte{}
@@ -713,7 +783,7 @@ func (s *Service) completeRound(st *chusme.CeremonyState, key *cachedKey) error 
 	case c.Kind == chusme.KindDKG && c.Round == 2:
 		return s.move(c, chusme.CeremonyOpen, 3)
 	case c.Kind == chusme.KindDKG && c.Round == 3:
-		return s.completeDKG(st, bySender)
+		return s.completeDKG(st, bySender, chk.confirmed)
 	case c.Kind == chusme.KindSign && c.Round == 1:
 		coms := make(map[frost.Identifier]*frost.SigningCommitments, len(c.Participants))
 		for fp, p := range bySender {
@@ -742,31 +812,40 @@ func (s *Service) completeRound(st *chusme.CeremonyState, key *cachedKey) error 
 		s.cache.signingPkgs.put(c.SigningPackage, pkg)
 		return s.move(c, chusme.CeremonyOpen, 2)
 	case c.Kind == chusme.KindSign && c.Round == 2:
-		return s.completeSign(c, bySender, key)
+		return s.completeSign(c, bySender, chk.key)
 	}
 	return fmt.Errorf("ceremony %s: no round %d in a %s ceremony", c.ID, c.Round, c.Kind)
 }
 
 // completeDKG completes a DKG whose confirmations all agree with each other
-// and with the server's transcript, storing the group key; otherwise it
-// fails it naming those who disagree with the majority.
-func (s *Service) completeDKG(st *chusme.CeremonyState, confirms map[string][]byte) error {
+// and with the server's transcript, storing the group key with its
+// certificate (the heads and keys of the last confirmation's check,
+// confirmed, and every confirmation's signature); otherwise it fails it
+// naming those who disagree with the majority.
+func (s *Service) completeDKG(st *chusme.CeremonyState, confirms map[string][]byte, confirmed []chusme.GroupKeyConfirmation) error {
 	c := &st.Ceremony
 	count := map[string]int{}
 	best := ""
 	for _, p := range confirms {
-		count[string(p)]++
-		if count[string(p)] > count[best] {
-			best = string(p)
+		agreed := string(chusme.DKGConfirmAgreed(p))
+		count[agreed]++
+		if count[agreed] > count[best] {
+			best = agreed
 		}
 	}
-	transcript, pkp, _ := chusme.SplitDKGConfirmPayload([]byte(best))
-	agreed := len(count) == 1 && bytes.Equal(transcript, c.Transcript)
+	conf, _ := chusme.ParseDKGConfirmPayload(append(make([]byte, 64), best...))
+	agreed := len(count) == 1 && bytes.Equal(conf.Transcript, c.Transcript) && len(confirmed) == len(c.Participants)
 	var pub frost.PublicKeyPackage
-	if agreed && pub.UnmarshalBinary(pkp) == nil && pub.MinSigners() == c.Threshold && pub.MaxSigners() == len(c.Participants) {
+	if agreed && pub.UnmarshalBinary(conf.PublicKeyPackage) == nil && pub.MinSigners() == c.Threshold && pub.MaxSigners() == len(c.Participants) {
 		key := &chusme.GroupKey{
 			PublicKey: pub.VerifyingKey().Bytes(), Threshold: c.Threshold, Participants: slices.Clone(c.Participants),
-			VerifyingShares: map[string][]byte{}, PublicKeyPackage: pkp, CeremonyID: c.ID, CreatedAt: s.now(),
+			VerifyingShares: map[string][]byte{}, PublicKeyPackage: conf.PublicKeyPackage, CeremonyID: c.ID, CreatedAt: s.now(),
+			Issuer: s.cfg.Issuer, Transcript: c.Transcript, Confirmations: make([]chusme.GroupKeyConfirmation, len(confirmed)),
+		}
+		for i, k := range confirmed {
+			sender, _ := chusme.ParseDKGConfirmPayload(confirms[k.Fingerprint])
+			k.Signature = sender.Signature
+			key.Confirmations[i] = k
 		}
 		key.ID = chusme.GroupKeyID(key.PublicKey)
 		for _, fp := range c.Participants {
@@ -783,14 +862,14 @@ func (s *Service) completeDKG(st *chusme.CeremonyState, confirms map[string][]by
 		}
 		if agreed {
 			st.Key = key
-			c.ResultKeyID = key.ID
+			c.ResultKeyID, c.PublicKey = key.ID, key.PublicKey
 			return s.finish(c, chusme.CeremonyCompleted, "", "", nil)
 		}
 	}
 	var culprits []string
 	for _, fp := range c.Participants {
-		t, _, _ := chusme.SplitDKGConfirmPayload(confirms[fp])
-		if string(confirms[fp]) != best || !bytes.Equal(t, c.Transcript) {
+		p, _ := chusme.ParseDKGConfirmPayload(confirms[fp])
+		if string(chusme.DKGConfirmAgreed(confirms[fp])) != best || !bytes.Equal(p.Transcript, c.Transcript) {
 			culprits = append(culprits, fp)
 		}
 	}
@@ -853,6 +932,6 @@ func (s *Service) completeSign(c *chusme.Ceremony, shares map[string][]byte, ck 
 	if !ok {
 		return s.finish(c, chusme.CeremonyFailed, chusme.FailInvalidSignature, "the aggregated signature does not verify", nil)
 	}
-	c.Signature = sig
+	c.Signature, c.PublicKey = sig, key.PublicKey
 	return s.finish(c, chusme.CeremonyCompleted, "", "", nil)
 }

@@ -354,3 +354,56 @@ func (m metrics) sum(name string, keep func(labels string) bool) float64 {
 	}
 	return total
 }
+
+// A Node.js check written from docs/protocol.md alone
+// (test/node/cert.mjs) accepts the certificate of a group key the Go
+// drivers made, as GET /v1/keys/{key_id} returns it, refuses each copy
+// with one byte changed, and refuses the certificate the Go test spoils.
+func TestNodeChecksGroupKeyCertificate(t *testing.T) {
+	node, script := nodeScript(t, "cert.mjs")
+	p := newParty(t, 3)
+	res := p.dkg(p.members, 2)
+	st, body := raw(t, http.MethodGet, p.srv.URL+"/v1/keys/"+res[0].KeyID, p.members[1].token(t), nil)
+	if st != http.StatusOK {
+		t.Fatalf("GET /v1/keys: %d %s", st, body)
+	}
+	input := func(key []byte) []byte {
+		b, err := json.Marshal(map[string]any{"issuer": p.srv.URL, "key": json.RawMessage(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	out, stderr, err := runNode(t, input(body), node, script)
+	var got struct {
+		OK      bool   `json:"ok"`
+		KeyID   string `json:"key_id"`
+		Refused int    `json:"refused"`
+		MadeBy  []struct {
+			Fingerprint string `json:"fingerprint"`
+			Genesis     bool   `json:"genesis"`
+		} `json:"made_by"`
+	}
+	if err != nil || json.Unmarshal(out, &got) != nil || !got.OK {
+		t.Fatalf("node cert.mjs: %v\n%s%s", err, out, stderr)
+	}
+	// 2 certificate members + the public key + 3 shares + 3 × 3 in the confirmations.
+	if got.KeyID != res[0].KeyID || len(got.MadeBy) != 3 || got.Refused != 15 {
+		t.Fatalf("node cert.mjs: %s", out)
+	}
+	for i, m := range got.MadeBy {
+		if m.Fingerprint != res[0].Ceremony.Participants[i] || !m.Genesis {
+			t.Errorf("made by %d: %+v", i, m)
+		}
+	}
+	var k chusme.GroupKeyInfo
+	if err := json.Unmarshal(body, &k); err != nil {
+		t.Fatal(err)
+	}
+	k.Certificate.Confirmations[2].Signature[10] ^= 1
+	spoilt, _ := json.Marshal(k)
+	out, stderr, err = runNode(t, input(spoilt), node, script)
+	if err == nil || len(out) != 0 || !bytes.Contains(stderr, []byte("cert: the signature of "+k.Participants[2]+" does not verify")) {
+		t.Fatalf("node cert.mjs on a spoilt certificate: %v, stdout %q, stderr %q", err, out, stderr)
+	}
+}

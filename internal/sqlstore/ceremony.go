@@ -15,11 +15,11 @@ import (
 
 const ceremonyColumns = `id, kind, creator, status, round, threshold, participants, key_id, message,
 	submitted, deadline, version, created_at, updated_at, round_started_at, transcript, signing_package,
-	failure_reason, failure_message, culprits, result_key_id, signature`
+	failure_reason, failure_message, culprits, result_key_id, signature, public_key`
 
 var (
 	qInsertCeremony = newQuery(`INSERT INTO ceremonies (` + ceremonyColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	qInsertMember = newQuery(`INSERT INTO ceremony_members (fingerprint, ceremony_id, created_at) VALUES (?, ?, ?)
 		ON CONFLICT DO NOTHING`)
 	qGetCeremony  = newQuery(`SELECT ` + ceremonyColumns + ` FROM ceremonies WHERE id = ?`)
@@ -51,17 +51,22 @@ var (
 		FROM ceremony_submissions WHERE ceremony_id = ? AND round = ? ORDER BY sender{bytewise}, recipient{bytewise}`)
 	qUpdateCeremony = newQuery(`UPDATE ceremonies SET status = ?, round = ?, submitted = ?, deadline = ?,
 		version = ?, updated_at = ?, round_started_at = ?, transcript = ?, signing_package = ?,
-		failure_reason = ?, failure_message = ?, culprits = ?, result_key_id = ?, signature = ?
+		failure_reason = ?, failure_message = ?, culprits = ?, result_key_id = ?, signature = ?, public_key = ?
 		WHERE id = ?`)
 	qInsertSubmission = newQuery(`INSERT INTO ceremony_submissions
 		(ceremony_id, round, sender, recipient, payload, signature, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	qUseCommitment  = newQuery(`INSERT INTO used_commitments (key_id, digest, ceremony_id, created_at) VALUES (?, ?, ?, ?)`)
 	qInsertGroupKey = newQuery(`INSERT INTO group_keys (id, public_key, threshold, participants,
-		verifying_shares, public_key_package, ceremony_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+		verifying_shares, public_key_package, ceremony_id, created_at, issuer, transcript)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	qInsertConfirmation = newQuery(`INSERT INTO group_key_confirmations (key_id, position, fingerprint,
+		head_seq, head_hash, public_key, signature) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	qDueCeremonies   = newQuery(`SELECT id FROM ceremonies WHERE status = ? AND deadline <= ? ORDER BY deadline`)
 	qCountCeremonies = newQuery(`SELECT count(*) FROM ceremonies WHERE status = ?`)
 	qGetGroupKey     = newQuery(`SELECT id, public_key, threshold, participants, verifying_shares,
-		public_key_package, ceremony_id, created_at FROM group_keys WHERE id = ?`)
+		public_key_package, ceremony_id, created_at, issuer, transcript FROM group_keys WHERE id = ?`)
+	qListConfirmations = newQuery(`SELECT fingerprint, head_seq, head_hash, public_key, signature
+		FROM group_key_confirmations WHERE key_id = ? ORDER BY position`)
 )
 
 // prefixed qualifies every column of a column list with p.
@@ -80,7 +85,7 @@ func scanCeremony(r Row) (chusme.Ceremony, error) {
 	var deadline, created, updated, started sql.NullInt64
 	err := r.Scan(&c.ID, &c.Kind, &c.Creator, &c.Status, &c.Round, &c.Threshold, &parts, &c.KeyID, &c.Message,
 		&submitted, &deadline, &c.Version, &created, &updated, &started, &c.Transcript, &c.SigningPackage,
-		&c.FailureReason, &c.FailureMessage, &culprits, &c.ResultKeyID, &c.Signature)
+		&c.FailureReason, &c.FailureMessage, &culprits, &c.ResultKeyID, &c.Signature, &c.PublicKey)
 	if err != nil {
 		return c, err
 	}
@@ -104,7 +109,7 @@ func (s *Store) CreateCeremony(ctx context.Context, cer chusme.Ceremony) error {
 			cer.ID, cer.Kind, cer.Creator, cer.Status, cer.Round, cer.Threshold, jsonList(cer.Participants), cer.KeyID, cer.Message,
 			jsonList(cer.Submitted), unixNano(cer.Deadline), cer.Version, unixNano(cer.CreatedAt), unixNano(cer.UpdatedAt),
 			unixNano(cer.RoundStarted), cer.Transcript, cer.SigningPackage, cer.FailureReason, cer.FailureMessage,
-			jsonList(cer.Culprits), cer.ResultKeyID, cer.Signature); err != nil {
+			jsonList(cer.Culprits), cer.ResultKeyID, cer.Signature, cer.PublicKey); err != nil {
 			return err
 		}
 		members := append([]string{cer.Creator}, cer.Participants...)
@@ -198,7 +203,7 @@ func (s *Store) UpdateCeremony(ctx context.Context, id string, fn func(st *chusm
 		if _, err := c.Exec(ctx, s.sql[qUpdateCeremony],
 			n.Status, n.Round, jsonList(n.Submitted), unixNano(n.Deadline), n.Version, unixNano(n.UpdatedAt),
 			unixNano(n.RoundStarted), n.Transcript, n.SigningPackage, n.FailureReason, n.FailureMessage,
-			jsonList(n.Culprits), n.ResultKeyID, n.Signature, cer.ID); err != nil {
+			jsonList(n.Culprits), n.ResultKeyID, n.Signature, n.PublicKey, cer.ID); err != nil {
 			return err
 		}
 		for _, sub := range st.Add {
@@ -230,8 +235,14 @@ func (s *Store) UpdateCeremony(ctx context.Context, id string, fn func(st *chusm
 			}
 			if _, err := c.Exec(ctx, s.sql[qInsertGroupKey],
 				k.ID, k.PublicKey, k.Threshold, jsonList(k.Participants), string(shares), k.PublicKeyPackage,
-				k.CeremonyID, unixNano(k.CreatedAt)); err != nil {
+				k.CeremonyID, unixNano(k.CreatedAt), k.Issuer, k.Transcript); err != nil {
 				return err
+			}
+			for i, cf := range k.Confirmations {
+				if _, err := c.Exec(ctx, s.sql[qInsertConfirmation], k.ID, i, cf.Fingerprint, int64(cf.HeadSeq),
+					[]byte(cf.HeadHash), []byte(cf.PublicKey), []byte(cf.Signature)); err != nil {
+					return err
+				}
 			}
 		}
 		out = n
@@ -266,7 +277,7 @@ func (s *Store) GetGroupKey(ctx context.Context, id string) (chusme.GroupKey, er
 	var parts, shares string
 	var created sql.NullInt64
 	err := s.e.Read().QueryRow(ctx, s.sql[qGetGroupKey], id).
-		Scan(&k.ID, &k.PublicKey, &k.Threshold, &parts, &shares, &k.PublicKeyPackage, &k.CeremonyID, &created)
+		Scan(&k.ID, &k.PublicKey, &k.Threshold, &parts, &shares, &k.PublicKeyPackage, &k.CeremonyID, &created, &k.Issuer, &k.Transcript)
 	if noRows(err) {
 		return k, notFound("group key")
 	}
@@ -276,6 +287,20 @@ func (s *Store) GetGroupKey(ctx context.Context, id string) (chusme.GroupKey, er
 	if err == nil {
 		err = fromJSON(shares, &k.VerifyingShares)
 	}
+	if err == nil {
+		rows, qerr := s.e.Read().Query(ctx, s.sql[qListConfirmations], id)
+		k.Confirmations, err = collect(rows, qerr, scanConfirmation)
+	}
 	k.CreatedAt = fromNano(created)
 	return k, s.wrap("get group key", err)
+}
+
+// scanConfirmation scans a row of qListConfirmations.
+func scanConfirmation(r Row) (chusme.GroupKeyConfirmation, error) {
+	var c chusme.GroupKeyConfirmation
+	var seq int64
+	var hash, key, sig []byte
+	err := r.Scan(&c.Fingerprint, &seq, &hash, &key, &sig)
+	c.HeadSeq, c.HeadHash, c.PublicKey, c.Signature = uint64(seq), hash, key, sig
+	return c, err
 }

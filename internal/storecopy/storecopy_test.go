@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -69,14 +70,15 @@ func TestCopy(t *testing.T) {
 		t.Fatalf("Copy: %v\n%s", err, out.String())
 	}
 	t.Logf("store copy:\n%s", out.String())
-	for _, want := range []string{"verified", "identities  ", "refresh_tokens  ", "sessions  ", "ceremony_submissions  ", "group_keys  "} {
+	for _, want := range []string{"verified", "identities  ", "refresh_tokens  ", "sessions  ", "ceremony_submissions  ", "group_keys  ", "group_key_confirmations  "} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("Copy's output lacks %q:\n%s", want, out.String())
 		}
 	}
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		f := strings.Fields(line)
-		if len(f) == 4 && f[0] != "table" && (f[3] != "ok" || (f[0] == "identities" && f[1] != "2") || (f[0] == "group_keys" && f[1] != "1")) {
+		if len(f) == 4 && f[0] != "table" && (f[3] != "ok" || (f[0] == "identities" && f[1] != "2") || (f[0] == "group_keys" && f[1] != "1") ||
+			(f[0] == "group_key_confirmations" && f[1] != "2")) {
 			t.Fatalf("Copy's line %q", line)
 		}
 	}
@@ -97,7 +99,8 @@ func TestCopy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the group key on PostgreSQL: %v", err)
 	}
-	if !bytes.Equal(after.PublicKey, before.PublicKey) || !bytes.Equal(after.PublicKeyPackage, before.PublicKeyPackage) || after.Threshold != 2 {
+	if !bytes.Equal(after.PublicKey, before.PublicKey) || !bytes.Equal(after.PublicKeyPackage, before.PublicKeyPackage) || after.Threshold != 2 ||
+		after.Certificate == nil || !reflect.DeepEqual(after.Certificate, before.Certificate) {
 		t.Fatalf("the group key on PostgreSQL differs: %+v, want %+v", after, before)
 	}
 	// The session begun on SQLite, moved to the PostgreSQL server's URL.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -292,10 +293,15 @@ func testGroupKey(t *testing.T, s chusme.Store) {
 		ID: "k1", PublicKey: bytes.Repeat([]byte{7}, 32), Threshold: 2, Participants: []string{"alice", "bob", "carol"},
 		VerifyingShares:  map[string][]byte{"alice": {1}, "bob": {2}, "carol": {3}},
 		PublicKeyPackage: []byte("pkp"), CeremonyID: "c1", CreatedAt: ceremonyT0,
+		Issuer: "https://id.example", Transcript: bytes.Repeat([]byte{9}, 32),
+	}
+	for i, fp := range k.Participants {
+		k.Confirmations = append(k.Confirmations, chusme.GroupKeyConfirmation{Fingerprint: fp, HeadSeq: uint64(3 - i),
+			HeadHash: bytes.Repeat([]byte{byte(i)}, 32), PublicKey: bytes.Repeat([]byte{byte(10 + i)}, 32), Signature: bytes.Repeat([]byte{byte(20 + i)}, 64)})
 	}
 	put := func() error {
 		_, err := s.UpdateCeremony(ctx(t), "c1", func(st *chusme.CeremonyState) error {
-			st.Ceremony.ResultKeyID = k.ID
+			st.Ceremony.ResultKeyID, st.Ceremony.PublicKey = k.ID, k.PublicKey
 			st.Key = &k
 			return nil
 		})
@@ -311,8 +317,12 @@ func testGroupKey(t *testing.T, s chusme.Store) {
 	if got.ID != k.ID || !bytes.Equal(got.PublicKey, k.PublicKey) || got.Threshold != 2 ||
 		!slices.Equal(got.Participants, k.Participants) || len(got.VerifyingShares) != 3 ||
 		!bytes.Equal(got.VerifyingShares["bob"], []byte{2}) || string(got.PublicKeyPackage) != "pkp" ||
-		got.CeremonyID != "c1" || !got.CreatedAt.Equal(ceremonyT0) {
+		got.CeremonyID != "c1" || !got.CreatedAt.Equal(ceremonyT0) || got.Issuer != k.Issuer || !bytes.Equal(got.Transcript, k.Transcript) ||
+		!reflect.DeepEqual(got.Confirmations, k.Confirmations) {
 		t.Fatalf("group key %+v, want %+v", got, k)
+	}
+	if c := mustGetCeremony(t, s, "c1"); !bytes.Equal(c.PublicKey, k.PublicKey) {
+		t.Fatalf("ceremony public key %x, want %x", c.PublicKey, k.PublicKey)
 	}
 	wantCode(t, "group key twice", put(), chusme.CodeConflict)
 }

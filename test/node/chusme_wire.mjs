@@ -9,6 +9,10 @@ import { ed25519_FROST } from '@noble/curves/ed25519.js';
 export const LABEL_CEREMONY_PACKAGE = 'chusme/v1/ceremony-package';
 export const LABEL_DKG_SHARE = 'chusme/v1/dkg-share';
 export const LABEL_DKG_TRANSCRIPT = 'chusme/v1/dkg-transcript';
+export const LABEL_GROUP_KEY_CONFIRM = 'chusme/v1/group-key-confirm';
+export const LABEL_VERIFYING_SHARES = 'chusme/v1/verifying-shares';
+export const LABEL_CHAIN_GENESIS = 'chusme/v1/chain-genesis';
+export const LABEL_CHAIN_ENTRY = 'chusme/v1/chain-entry';
 
 /** The ed25519 group order L. */
 export const GROUP_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
@@ -53,6 +57,55 @@ export function dkgTranscriptHash(ceremonyId, participants, payloads) {
   const fields = [ceremonyId];
   for (const fp of participants) fields.push(fp, payloads.get(fp));
   return sha256(signedMessage(LABEL_DKG_TRANSCRIPT, ...fields));
+}
+
+const be = (bits, v) => {
+  const b = Buffer.alloc(bits / 8);
+  if (bits === 32) b.writeUInt32BE(v);
+  else b.writeBigUInt64BE(BigInt(v));
+  return b;
+};
+
+/**
+ * genesisHead is the chain head of an identity that never rotated its key:
+ * sequence 0 and the hash of its genesis entry, SHA-256 over the chain-entry
+ * frame of "genesis", the genesis content (fingerprint, key) and two empty
+ * signatures.
+ */
+export function genesisHead(fp, publicKey) {
+  const content = signedMessage(LABEL_CHAIN_GENESIS, fp, publicKey);
+  return { fingerprint: fp, seq: 0n, hash: sha256(signedMessage(LABEL_CHAIN_ENTRY, 'genesis', content, Buffer.alloc(0), Buffer.alloc(0))) };
+}
+
+/** verifyingSharesHash hashes the verifying shares (fingerprint → share) in the participants' order. */
+export function verifyingSharesHash(participants, shares) {
+  return sha256(signedMessage(LABEL_VERIFYING_SHARES, ...participants.flatMap((fp) => [fp, shares.get(fp)])));
+}
+
+/**
+ * groupKeyConfirmMessage is what a DKG participant signs in round 3: issuer,
+ * ceremony id, group key, verifying-shares hash, transcript, threshold
+ * (u64), then each participant's fingerprint, head sequence (u64) and hash.
+ */
+export function groupKeyConfirmMessage(issuer, ceremonyId, groupKey, sharesHash, transcript, threshold, heads) {
+  return signedMessage(LABEL_GROUP_KEY_CONFIRM, issuer, ceremonyId, groupKey, sharesHash, transcript, be(64, threshold),
+    ...heads.flatMap((h) => [h.fingerprint, be(64, h.seq), h.hash]));
+}
+
+/**
+ * encodeDKGConfirm encodes a round-3 payload: signature (64), transcript
+ * (32), u32 head count, each head as fingerprint (32 raw bytes), u64
+ * sequence and hash (32), then the public key package.
+ */
+export function encodeDKGConfirm({ signature, transcript, heads, publicKeyPackage }) {
+  const hs = heads.flatMap((h) => [Buffer.from(h.fingerprint, 'hex'), be(64, h.seq), Buffer.from(h.hash)]);
+  return Buffer.concat([Buffer.from(signature), Buffer.from(transcript), be(32, heads.length), ...hs, Buffer.from(publicKeyPackage)]);
+}
+
+/** decodeDKGConfirm splits a round-3 payload into its signature and the rest (what all must agree on). */
+export function decodeDKGConfirm(b) {
+  if (b.length < 100) throw new Error('a dkg confirmation shorter than 100 bytes');
+  return { signature: b.subarray(0, 64), agreed: b.subarray(64) };
 }
 
 /** fingerprint is the lowercase hex SHA-256 of a 32-byte public key (also a group key's id). */

@@ -169,6 +169,7 @@ async function connect(url, p, identity) {
   });
   const info = await session.request('serverInfoRequest', {});
   if (info.fingerprint !== p.fingerprint) throw new Error(`the socket of ${p.fingerprint} speaks for ${info.fingerprint}`);
+  session.issuer = info.issuer;
   return session;
 }
 

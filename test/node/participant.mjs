@@ -9,6 +9,7 @@
 // A driver talks to the server through a session (see frost_ws.mjs):
 //   session.fp                   this participant's fingerprint
 //   session.identity             its Ed25519 private KeyObject
+//   session.issuer               the server's issuer, as its server info says
 //   session.request(name, body)  one request envelope → its answer's payload
 //   session.current(id)          the ceremony's state, asked of the server
 //   session.waitFor(id, pred)    the first known state for which pred holds
@@ -119,6 +120,9 @@ class Participant {
   }
 }
 
+// rawKey is the 32 raw bytes of an Ed25519 public KeyObject.
+const rawKey = (k) => k.export({ format: 'der', type: 'spki' }).subarray(12);
+
 const identifiers = (fps) => new Map(fps.map((fp) => [fp, wire.identifier(fp)]));
 
 /**
@@ -175,18 +179,28 @@ export async function runDKG(session, peerKeys, id) {
   const key = frost.DKG.round3(r1.secret, others, [...received.values()]); // checks every share
   const groupKey = Buffer.from(key.public.commitments[0]);
   const publicKeyPackage = wire.encodePublicKeyPackage(t, groupKey, key.public.verifyingShares);
-  const confirm = Buffer.concat([transcript, publicKeyPackage]);
+  // The certificate: every participant's chain head (this driver knows its
+  // peers by their genesis keys, so a genesis head), signed with the group
+  // key, the verifying shares and the transcript.
+  const heads = parts.map((fp) => wire.genesisHead(fp, rawKey(peerKeys.get(fp))));
+  const vshares = new Map(parts.map((fp) => [fp, Buffer.from(key.public.verifyingShares[ids.get(fp)])]));
+  const statement = wire.groupKeyConfirmMessage(session.issuer, id, groupKey, wire.verifyingSharesHash(parts, vshares), transcript, t, heads);
+  const confirm = wire.encodeDKGConfirm({ signature: crypto.sign(null, statement, session.identity), transcript, heads, publicKeyPackage });
   await p.broadcast(3, confirm);
   const done = await p.wait(3);
 
-  // Completed: every confirmation must match ours, and so must the result
-  // (its key id is the hash of the group key; a public key, if given, too).
+  // Completed: every confirmation must confirm what ours does, signed by its
+  // sender over the same statement; and the result (its key id is the hash
+  // of the group key, its public key the group key) too.
+  const mine = wire.decodeDKGConfirm(confirm);
   for (const [fp, c] of p.broadcasts(await p.inbox(3), 3)) {
-    if (!same(c, confirm)) throw new CeremonyError(`${fp} confirmed another group key or transcript`);
+    const theirs = wire.decodeDKGConfirm(c);
+    if (!same(theirs.agreed, mine.agreed)) throw new CeremonyError(`${fp} confirmed another group key, transcript or chain heads`);
+    if (!crypto.verify(null, statement, peerKeys.get(fp), theirs.signature)) throw new CeremonyError(`tampered: the group key confirmation of ${fp} fails its signature`);
   }
   const keyId = wire.fingerprint(groupKey);
   const r = done.result;
-  if (done.status !== 'completed' || !r || r.keyId !== keyId || (r.publicKey.length > 0 && !same(r.publicKey, groupKey))) {
+  if (done.status !== 'completed' || !r || r.keyId !== keyId || !same(r.publicKey, groupKey)) {
     throw new CeremonyError("the ceremony's result is not the group key computed");
   }
   return { keyId, groupKey, publicKeyPackage, key };

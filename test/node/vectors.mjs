@@ -68,6 +68,16 @@ const signed = (msg, seed) => {
   return out;
 };
 
+// §8 group key certificates.
+Object.assign(L, { groupKeyConfirm: 'chusme/v1/group-key-confirm', verifyingShares: 'chusme/v1/verifying-shares' });
+const verifyingSharesHash = (participants, shares) =>
+  sha256(frame(L.verifyingShares, ...participants.flatMap((fp) => [utf8(fp), hex(shares[fp])])));
+const groupKeyConfirmMessage = (issuer, cid, groupKey, sharesHash, transcript, t, heads) =>
+  frame(L.groupKeyConfirm, utf8(issuer), utf8(cid), groupKey, sharesHash, transcript, u64(t),
+    ...heads.flatMap((h) => [utf8(h.fingerprint), u64(h.seq), hex(h.hash)]));
+const confirmPayload = (sig, transcript, heads, pkp) =>
+  Buffer.concat([sig, transcript, u32(heads.length), ...heads.flatMap((h) => [hex(h.fingerprint), u64(h.seq), hex(h.hash)]), pkp]);
+
 // §6 the chain.
 const entryHash = (kind, statement, sig, newSig) => sha256(frame(L.entry, utf8(kind), statement, sig, newSig));
 
@@ -225,7 +235,12 @@ const build = {
     if (verifyProofOfKnowledge(id, parseDKGRound1Package(bad))) throw new Error('a tampered proof verifies');
     return { identifier: id, commitment_0: pkg.commitment[0] };
   },
-  dkg_confirm_payload: (i) => ({ payload: Buffer.concat([hex(i.transcript), hex(i.public_key_package)]) }),
+  dkg_confirm_payload: (i) => ({ payload: confirmPayload(hex(i.signature), hex(i.transcript), i.heads, hex(i.public_key_package)) }),
+  group_key_confirm_message: (i) => {
+    const sh = verifyingSharesHash(i.participants, i.verifying_shares);
+    const msg = groupKeyConfirmMessage(i.issuer, i.ceremony_id, hex(i.group_key), sh, hex(i.transcript), i.threshold, i.heads);
+    return { verifying_shares_hash: sh, ...signed(msg, hex(i.seed)) };
+  },
   dkg_share_seal: (i) => {
     const sk = hex(i.recipient_private_key);
     const pt = hpkeOpen(sk, dkgShareInfo(i.ceremony_id, i.sender, i.recipient), hex(i.sealed));
