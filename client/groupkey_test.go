@@ -33,7 +33,7 @@ func TestGroupKeyRefusesLyingServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	fps := []string{chusme.Fingerprint(userKey.Public().(ed25519.PublicKey)), chusme.Fingerprint(otherKey.Public().(ed25519.PublicKey))}
-	info, err := user.StartDKG(ctx, 2, fps)
+	info, err := user.StartDKG(ctx, userKey, 2, fps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func TestCeremoniesOverWebSocketOnly(t *testing.T) {
 	httpBefore := serverCount(t, s, "chusme_http_requests_total", "route", "/v1/ceremonies")
 	wsBefore := serverCount(t, s, "chusme_ws_messages_total", "kind", "ceremony_submit")
 
-	info, err := ps[0].c.StartDKG(ctx, 2, fps)
+	info, err := ps[0].c.StartDKG(ctx, ps[0].key, 2, fps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestCeremoniesOverWebSocketOnly(t *testing.T) {
 	}
 
 	msg := []byte("pay 5 EUR to Bob, over the WebSocket")
-	sinfo, err := ps[1].c.StartSign(ctx, res[0].KeyID, msg, nil)
+	sinfo, err := ps[1].c.StartSign(ctx, ps[1].key, res[0].KeyID, msg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestCeremoniesOverWebSocketOnly(t *testing.T) {
 	}
 
 	// Cancel and list go over the WebSocket too.
-	open, err := ps[0].c.StartSign(ctx, res[0].KeyID, []byte("never mind"), nil)
+	open, err := ps[0].c.StartSign(ctx, ps[0].key, res[0].KeyID, []byte("never mind"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func TestWatchPrintsPushedEvents(t *testing.T) {
 	if _, err := other.Login(ctx, k); err != nil {
 		t.Fatal(err)
 	}
-	info, err := other.StartDKG(ctx, 2, []string{adminFP, chusme.Fingerprint(k.Public().(ed25519.PublicKey))})
+	info, err := other.StartDKG(ctx, k, 2, []string{adminFP, chusme.Fingerprint(k.Public().(ed25519.PublicKey))})
 	if err != nil {
 		t.Fatal(err)
 	}

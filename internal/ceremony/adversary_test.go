@@ -50,7 +50,7 @@ func roundURL(p *party, id string, round int) string {
 func TestBadProofOfKnowledgeFailsNamingSender(t *testing.T) {
 	p := newParty(t, 3)
 	ms := p.members
-	info, err := ms[0].c.StartDKG(t.Context(), 2, fps(ms))
+	info, err := ms[0].c.StartDKG(t.Context(), ms[0].key, 2, fps(ms))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestBadProofOfKnowledgeFailsNamingSender(t *testing.T) {
 func TestIdempotentSubmissionAndConflict(t *testing.T) {
 	p := newParty(t, 3)
 	ms := p.members
-	info, err := ms[0].c.StartDKG(t.Context(), 2, fps(ms))
+	info, err := ms[0].c.StartDKG(t.Context(), ms[0].key, 2, fps(ms))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestIdempotentSubmissionAndConflict(t *testing.T) {
 func TestNonParticipantSeesNothing(t *testing.T) {
 	p := newParty(t, 4)
 	ms := p.members
-	info, err := ms[0].c.StartDKG(t.Context(), 2, fps(ms[:3]))
+	info, err := ms[0].c.StartDKG(t.Context(), ms[0].key, 2, fps(ms[:3]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestNonParticipantSeesNothing(t *testing.T) {
 func TestDeadlineFailsNamingNonSubmitters(t *testing.T) {
 	p := newParty(t, 3, "--ceremony-round-timeout", "1s")
 	ms := p.members
-	info, err := ms[0].c.StartDKG(t.Context(), 2, fps(ms))
+	info, err := ms[0].c.StartDKG(t.Context(), ms[0].key, 2, fps(ms))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestBadSignatureShareFailsNamingSigner(t *testing.T) {
 	res := p.dkg(ms, 2)
 	ctx := t.Context()
 	msg := []byte("pay 10")
-	info, err := ms[0].c.StartSign(ctx, res[0].KeyID, msg, fps(ms[:2]))
+	info, err := ms[0].c.StartSign(ctx, ms[0].key, res[0].KeyID, msg, fps(ms[:2]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestReusedCommitmentRefused(t *testing.T) {
 	cb, _ := com.MarshalBinary()
 	var ids []string
 	for range 2 {
-		info, err := ms[0].c.StartSign(ctx, res[0].KeyID, []byte("m"), fps(ms[:2]))
+		info, err := ms[0].c.StartSign(ctx, ms[0].key, res[0].KeyID, []byte("m"), fps(ms[:2]))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -276,7 +276,7 @@ func TestTamperingProxyCaught(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	info, err := ms[0].c.StartDKG(t.Context(), 2, fps(ms))
+	info, err := ms[0].c.StartDKG(t.Context(), ms[0].key, 2, fps(ms))
 	if err != nil {
 		t.Fatal(err)
 	}

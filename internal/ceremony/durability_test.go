@@ -23,7 +23,7 @@ func TestCeremonySurvivesRestart(t *testing.T) {
 	p := newParty(t, 3)
 	ms := p.members
 	ctx := t.Context()
-	info, err := ms[0].c.StartDKG(ctx, 2, fps(ms))
+	info, err := ms[0].c.StartDKG(ctx, ms[0].key, 2, fps(ms))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestConcurrentCeremonies(t *testing.T) {
 			msg := []byte(fmt.Sprintf("concurrent %d", k))
 			signers := []int{k % 3, (k + 1) % 3}
 			slices.Sort(signers)
-			info, err := ms[signers[0]].c.StartSign(ctx, res[0].KeyID, msg, []string{ms[signers[0]].fp, ms[signers[1]].fp})
+			info, err := ms[signers[0]].c.StartSign(ctx, ms[signers[0]].key, res[0].KeyID, msg, []string{ms[signers[0]].fp, ms[signers[1]].fp})
 			if err != nil {
 				errs <- err
 				return

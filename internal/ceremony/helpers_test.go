@@ -100,7 +100,7 @@ func (m *member) token(t *testing.T) string {
 func (p *party) dkg(ms []*member, threshold int) []*client.DKGResult {
 	p.t.Helper()
 	ctx := p.t.Context()
-	info, err := ms[0].c.StartDKG(ctx, threshold, fps(ms))
+	info, err := ms[0].c.StartDKG(ctx, ms[0].key, threshold, fps(ms))
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func (p *party) sign(creator *member, ms []*member, res []*client.DKGResult, sig
 	for _, i := range signers {
 		sfps = append(sfps, ms[i].fp)
 	}
-	info, err := creator.c.StartSign(ctx, res[0].KeyID, msg, sfps)
+	info, err := creator.c.StartSign(ctx, creator.key, res[0].KeyID, msg, sfps)
 	if err != nil {
 		p.t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func TestCrossNodeEvents(t *testing.T) {
 		}
 	}
 
-	info, err := onA.StartDKG(ctx, 2, []string{chusme.Fingerprint(admin.Public().(ed25519.PublicKey)), chusme.Fingerprint(user.Public().(ed25519.PublicKey))})
+	info, err := onA.StartDKG(ctx, admin, 2, []string{chusme.Fingerprint(admin.Public().(ed25519.PublicKey)), chusme.Fingerprint(user.Public().(ed25519.PublicKey))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func TestCopy(t *testing.T) {
 	// A 2-of-2 DKG between the two, for ceremonies, submissions and a group key.
 	keys := []ed25519.PrivateKey{admin, user}
 	cs := []*client.Client{adminC, userC}
-	info, err := adminC.StartDKG(ctx, 2, []string{chusme.Fingerprint(admin.Public().(ed25519.PublicKey)), chusme.Fingerprint(user.Public().(ed25519.PublicKey))})
+	info, err := adminC.StartDKG(ctx, admin, 2, []string{chusme.Fingerprint(admin.Public().(ed25519.PublicKey)), chusme.Fingerprint(user.Public().(ed25519.PublicKey))})
 	if err != nil {
 		t.Fatal(err)
 	}

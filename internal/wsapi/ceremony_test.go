@@ -115,11 +115,30 @@ func TestCeremonyRequests(t *testing.T) {
 	// Create.
 	wantError(t, "create of an unknown kind", ask(t, wsA, createReq(chusme.CreateCeremonyRequest{Kind: "vote"})), chusme.CodeInvalidRequest)
 	wantError(t, "create with threshold 3 of 2", ask(t, wsA, createReq(chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 3, Participants: pair})), chusme.CodeInvalidRequest)
-	wantError(t, "create by a non-participant", ask(t, wsE, createReq(chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 2, Participants: pair})), chusme.CodeForbidden)
+	dkg := chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 2, Participants: pair}
+	signed, err := alice.c.SignCeremonyRequest(ctx, alice.key, dkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eves, err := eve.c.SignCeremonyRequest(ctx, eve.key, dkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, "create by a non-participant", ask(t, wsE, createReq(eves)), chusme.CodeForbidden)
+	wantError(t, "an unsigned create", ask(t, wsA, createReq(dkg)), chusme.CodeInvalidRequest)
+	bobs, err := bob.c.SignCeremonyRequest(ctx, bob.key, dkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, "a create signed by another's key", ask(t, wsA, createReq(bobs)), chusme.CodeInvalidSignature)
+	altered := signed
+	altered.Participants = []string{alice.fp, eve.fp}
+	wantError(t, "a create whose participants are not the signed ones", ask(t, wsA, createReq(altered)), chusme.CodeInvalidSignature)
 	if l, err := alice.c.Ceremonies(ctx, ""); err != nil || len(l) != 0 {
 		t.Fatalf("refused creations left %d ceremonies (%v)", len(l), err)
 	}
-	ans := ask(t, wsA, createReq(chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 2, Participants: pair}))
+	ans := ask(t, wsA, createReq(signed))
+	wantError(t, "the same signed create again", ask(t, wsA, createReq(signed)), chusme.CodeConflict)
 	created := ans.GetCeremonyResponse().GetCeremony().View()
 	info, err := alice.c.Ceremony(ctx, created.ID)
 	if err != nil {
@@ -210,11 +229,15 @@ func TestCeremonyLimitsSharedWithHTTP(t *testing.T) {
 	ctx := t.Context()
 	alice, bob := us[1], us[2]
 	ws := connect(t, srv, alice)
-	info, err := alice.c.StartDKG(ctx, 2, []string{alice.fp, bob.fp}) // the IP's one creation
+	info, err := alice.c.StartDKG(ctx, alice.key, 2, []string{alice.fp, bob.fp}) // the IP's one creation
 	if err != nil {
 		t.Fatal(err)
 	}
-	ans := ask(t, ws, createReq(chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 2, Participants: []string{alice.fp, bob.fp}}))
+	req, err := alice.c.SignCeremonyRequest(ctx, alice.key, chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 2, Participants: []string{alice.fp, bob.fp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans := ask(t, ws, createReq(req))
 	wantError(t, "a second creation from the same IP over the WebSocket", ans, chusme.CodeRateLimited)
 	if !strings.Contains(ans.GetError().GetMessage(), "retry after") {
 		t.Errorf("rate limit message %q says nothing of when to retry", ans.GetError().GetMessage())

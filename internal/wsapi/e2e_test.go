@@ -320,7 +320,7 @@ func TestCeremonyEventsPushedAndSync(t *testing.T) {
 	srv, us := world(t, 2)
 	ws := dial(t, wsURL(srv, "ticket="+ticket(t, srv, us[1].access(t))))
 	serverInfo(t, ws, 1) // registered before the ceremony starts
-	info, err := us[0].c.StartDKG(t.Context(), 2, []string{us[1].fp, us[2].fp})
+	info, err := us[0].c.StartDKG(t.Context(), us[0].key, 2, []string{us[1].fp, us[2].fp})
 	if err != nil {
 		t.Fatal(err)
 	}

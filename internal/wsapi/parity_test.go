@@ -68,7 +68,7 @@ func TestCeremonyViewsSameOverHTTPAndWebSocket(t *testing.T) {
 	alice, bob := us[1], us[2]
 	ws := connect(t, srv, alice)
 
-	dkg, err := alice.c.StartDKG(ctx, 2, []string{alice.fp, bob.fp})
+	dkg, err := alice.c.StartDKG(ctx, alice.key, 2, []string{alice.fp, bob.fp})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestCeremonyViewsSameOverHTTPAndWebSocket(t *testing.T) {
 		}
 		defer res[i].KeyPackage.Zero()
 	}
-	sign, err := bob.c.StartSign(ctx, res[0].KeyID, []byte("the parity of views"), nil)
+	sign, err := bob.c.StartSign(ctx, bob.key, res[0].KeyID, []byte("the parity of views"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestCeremonyViewsSameOverHTTPAndWebSocket(t *testing.T) {
 			t.Fatalf("RunSign %d: %v", i, err)
 		}
 	}
-	failed, err := alice.c.StartDKG(ctx, 2, []string{alice.fp, bob.fp})
+	failed, err := alice.c.StartDKG(ctx, alice.key, 2, []string{alice.fp, bob.fp})
 	if err != nil {
 		t.Fatal(err)
 	}
