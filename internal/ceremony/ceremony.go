@@ -145,7 +145,9 @@ func (s *Service) isAdmin(ctx context.Context, fp string) (bool, error) {
 }
 
 // isAdmin reports whether id is an active administrator.
-func isAdmin(id chusme.Identity) bool { return id.Role == chusme.RoleAdmin && id.Status == chusme.StatusActive }
+func isAdmin(id chusme.Identity) bool {
+	return id.Role == chusme.RoleAdmin && id.Status == chusme.StatusActive
+}
 
 // Create starts a ceremony on behalf of the identity caller. A DKG's creator
 // must be one of its participants or an administrator; a signing ceremony's
