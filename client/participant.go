@@ -363,7 +363,8 @@ func identifiers(fps []string) (map[string]frost.Identifier, error) {
 }
 
 // RunDKG takes part, as the identity of key, in DKG ceremony id from its
-// first round to its end: it broadcasts its commitment and an ephemeral HPKE
+// first round to its end: it checks that its creator signed the ceremony's
+// request (ErrForgedRequest otherwise, before anything is sent), broadcasts its commitment and an ephemeral HPKE
 // key, sends every other participant its share sealed to that participant's
 // key, derives its key package, and confirms the group key and the round-1
 // transcript, signing the group key certificate's statement
@@ -615,8 +616,9 @@ type SignRequest struct {
 type Approver func(ctx context.Context, req SignRequest) (bool, error)
 
 // RunSign takes part, as the identity of key with key share kp of group key
-// keyID, in signing ceremony id: it shows the message and the requester to
-// approve, commits, checks the signing package the server built (its own
+// keyID, in signing ceremony id: it checks that the requester signed the
+// ceremony's request (ErrForgedRequest otherwise), shows the message and
+// the verified requester to approve, commits, checks the signing package the server built (its own
 // commitment unchanged, every other commitment signed by its signer, the
 // approved message), sends its signature share, and returns the aggregated
 // signature once it verifies under the group key. The nonces are destroyed
