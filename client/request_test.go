@@ -111,7 +111,9 @@ func TestDKGRefusesForgedRequest(t *testing.T) {
 		}, []string{"requester signature", boss.fp}},
 		{"altered_threshold_and_request", func(info *chusme.CeremonyInfo) { info.Threshold, info.Request.Threshold = 1, 1 },
 			[]string{"requester signature"}},
-		{"altered_participants", func(info *chusme.CeremonyInfo) { info.Participants = []string{info.Participants[1], info.Participants[0]} },
+		{"altered_participants", func(info *chusme.CeremonyInfo) {
+			info.Participants = []string{info.Participants[1], info.Participants[0]}
+		},
 			[]string{"participants"}},
 		{"another_issuer", func(info *chusme.CeremonyInfo) {
 			info.Request.Signature = ed25519.Sign(peer.key, info.Request.Message("https://evil.example"))
