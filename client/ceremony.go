@@ -72,7 +72,7 @@ func (c *Client) CreateCeremony(ctx context.Context, key ed25519.PrivateKey, req
 // and a fresh 16-byte random nonce. It signs the ceremony the server will
 // make of req: the participants sorted and, for a signing ceremony, the
 // threshold of the group key and its participants when req names no
-// signers, both from the key as GroupKey verified it.
+// signers, both from the key as GroupKey verified it (once per client).
 func (c *Client) SignCeremonyRequest(ctx context.Context, key ed25519.PrivateKey, req chusme.CreateCeremonyRequest) (chusme.CreateCeremonyRequest, error) {
 	if err := checkKey(key); err != nil {
 		return req, err
@@ -82,7 +82,7 @@ func (c *Client) SignCeremonyRequest(ctx context.Context, key ed25519.PrivateKey
 	}
 	threshold, parts := req.Threshold, slices.Sorted(slices.Values(req.Participants))
 	if req.Kind == chusme.KindSign {
-		k, err := c.GroupKey(ctx, req.KeyID)
+		k, err := c.signingKey(ctx, req.KeyID)
 		if err != nil {
 			return req, err
 		}
@@ -99,6 +99,18 @@ func (c *Client) SignCeremonyRequest(ctx context.Context, key ed25519.PrivateKey
 		chusme.CeremonyMessageSHA256(req.Kind, req.Message), req.Deadline, req.Nonce)
 	req.Signature = ed25519.Sign(key, msg)
 	return req, nil
+}
+
+// signingKey is group key keyID as GroupKey verified it, once per client.
+func (c *Client) signingKey(ctx context.Context, keyID string) (chusme.GroupKeyInfo, error) {
+	if k, ok := c.groupKeys.Load(keyID); ok {
+		return k.(chusme.GroupKeyInfo), nil
+	}
+	k, err := c.GroupKey(ctx, keyID)
+	if err == nil {
+		c.groupKeys.Store(keyID, k)
+	}
+	return k, err
 }
 
 // StartDKG starts a t-of-n distributed key generation among participants
