@@ -87,10 +87,11 @@ const (
 	MaxCeremonyParticipants = 64
 	// MaxSignMessage is the largest message a signing ceremony signs: 64 KiB.
 	MaxSignMessage = 64 << 10
-	// MaxCeremonyPayload is the largest payload of one package: 8 KiB,
+	// MaxCeremonyPayload is the largest payload of one package: 16 KiB,
 	// above the largest DKG round-1 package (t = 64: 2.2 KiB) and the largest
-	// confirmation (n = 64: 7 KiB, of which 4.5 KiB are chain heads).
-	MaxCeremonyPayload = 8 << 10
+	// confirmation (n = 64: 8.9 KiB, of which 4.5 KiB are chain heads and
+	// 4.1 KiB the public key package).
+	MaxCeremonyPayload = 16 << 10
 )
 
 // Codes of ceremony problems.

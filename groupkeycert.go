@@ -71,7 +71,8 @@ const dkgHeadSize = 32 + 8 + 32
 // (4 bytes, big-endian), each head as its fingerprint's 32 raw bytes, its
 // sequence number (8 bytes) and its 32-byte hash, then the frost
 // PublicKeyPackage encoding. Everything after the signature is what all n
-// participants must agree on (DKGConfirmAgreed).
+// participants must agree on (DKGConfirmAgreed). The heads' fingerprints
+// must be valid (ValidFingerprint) and their hashes 32 bytes.
 func DKGConfirmPayload(c DKGConfirmation) []byte {
 	p := make([]byte, 0, 64+32+4+len(c.Heads)*dkgHeadSize+len(c.PublicKeyPackage))
 	p = append(append(p, c.Signature...), c.Transcript...)
@@ -92,9 +93,9 @@ func DKGConfirmAgreed(p []byte) []byte {
 	return p[64:]
 }
 
-// ParseDKGConfirmPayload decodes a confirmation payload. ok is false if it
-// is malformed: too short, or a head count that does not fit, or no public
-// key package.
+// ParseDKGConfirmPayload decodes a confirmation payload; the parts alias p.
+// ok is false if it is malformed: too short, a head count of 0, over
+// MaxCeremonyParticipants or that does not fit, or no public key package.
 func ParseDKGConfirmPayload(p []byte) (c DKGConfirmation, ok bool) {
 	if len(p) < 64+32+4 {
 		return c, false

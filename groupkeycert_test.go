@@ -90,3 +90,22 @@ func TestVerifyGroupKeyCertificate(t *testing.T) {
 		})
 	}
 }
+
+// The largest confirmation, of a 64-participant DKG, fits in a payload.
+func TestLargestConfirmationFits(t *testing.T) {
+	n := chusme.MaxCeremonyParticipants
+	c := chusme.DKGConfirmation{Signature: make([]byte, 64), Transcript: make([]byte, 32),
+		PublicKeyPackage: make([]byte, 2+2+32+2+n*64)} // version, t, group key, n, n × (identifier, share)
+	for i := range n {
+		fp := chusme.Fingerprint([]byte{byte(i)})
+		c.Heads = append(c.Heads, chusme.ParticipantHead{Fingerprint: fp, ChainHead: chusme.ChainHead{Seq: uint64(i), Hash: make([]byte, 32)}})
+	}
+	p := chusme.DKGConfirmPayload(c)
+	if len(p) > chusme.MaxCeremonyPayload {
+		t.Fatalf("a %d-participant confirmation has %d bytes, over MaxCeremonyPayload (%d)", n, len(p), chusme.MaxCeremonyPayload)
+	}
+	got, ok := chusme.ParseDKGConfirmPayload(p)
+	if !ok || len(got.Heads) != n || got.Heads[n-1].Fingerprint != c.Heads[n-1].Fingerprint || got.Heads[n-1].Seq != uint64(n-1) {
+		t.Fatalf("ParseDKGConfirmPayload of a %d-participant confirmation: %v", n, ok)
+	}
+}

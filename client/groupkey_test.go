@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,13 +15,10 @@ import (
 	"github.com/chusme/chusme/internal/servertest"
 )
 
-// TestGroupKeyRefusesLyingServer: a proxy in front of the real server
-// rewrites GET /v1/keys/{id}; GroupKey accepts the honest answer and refuses
-// every rewritten one with ErrWrongGroupKey, naming the key.
-func TestGroupKeyRefusesLyingServer(t *testing.T) {
+// secondUser registers and logs in another identity, invited by admin.
+func secondUser(t *testing.T, s *servertest.Server, admin *client.Client) (*client.Client, ed25519.PrivateKey) {
+	t.Helper()
 	ctx := t.Context()
-	s := servertest.Start(t)
-	admin, user, _, userKey := adminAndUser(t, ctx, s)
 	inv, err := admin.CreateInvite(ctx, time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -32,25 +30,43 @@ func TestGroupKeyRefusesLyingServer(t *testing.T) {
 	if _, err := other.Login(ctx, otherKey); err != nil {
 		t.Fatal(err)
 	}
-	fps := []string{chusme.Fingerprint(userKey.Public().(ed25519.PublicKey)), chusme.Fingerprint(otherKey.Public().(ed25519.PublicKey))}
-	info, err := user.StartDKG(ctx, userKey, 2, fps)
+	return other, otherKey
+}
+
+// dkgOf runs a 2-of-2 DKG between cs (with keys ks), started by cs[0].
+func dkgOf(t *testing.T, cs []*client.Client, ks []ed25519.PrivateKey, fps []string) []*client.DKGResult {
+	t.Helper()
+	ctx := t.Context()
+	info, err := cs[0].StartDKG(ctx, ks[0], 2, fps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := make([]*client.DKGResult, 2)
-	errs := make([]error, 2)
+	res := make([]*client.DKGResult, len(cs))
+	errs := make([]error, len(cs))
 	var wg sync.WaitGroup
-	for i, c := range []*client.Client{user, other} {
-		key := []ed25519.PrivateKey{userKey, otherKey}[i]
-		wg.Go(func() { res[i], errs[i] = c.RunDKG(ctx, info.ID, key, nil) })
+	for i, c := range cs {
+		wg.Go(func() { res[i], errs[i] = c.RunDKG(ctx, info.ID, ks[i], nil) })
 	}
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("RunDKG %d: %v", i, err)
 		}
-		defer res[i].KeyPackage.Zero()
+		t.Cleanup(res[i].KeyPackage.Zero)
 	}
+	return res
+}
+
+// TestGroupKeyRefusesLyingServer: a proxy in front of the real server
+// rewrites GET /v1/keys/{id}; GroupKey accepts the honest answer and refuses
+// every rewritten one with ErrWrongGroupKey, naming the key.
+func TestGroupKeyRefusesLyingServer(t *testing.T) {
+	ctx := t.Context()
+	s := servertest.Start(t)
+	admin, user, _, userKey := adminAndUser(t, ctx, s)
+	other, otherKey := secondUser(t, s, admin)
+	fps := []string{chusme.Fingerprint(userKey.Public().(ed25519.PublicKey)), chusme.Fingerprint(otherKey.Public().(ed25519.PublicKey))}
+	res := dkgOf(t, []*client.Client{user, other}, []ed25519.PrivateKey{userKey, otherKey}, fps)
 	keyID := res[0].KeyID
 	honest, err := user.GroupKey(ctx, keyID)
 	if err != nil {
@@ -134,5 +150,39 @@ func TestGroupKeyRefusesLyingServer(t *testing.T) {
 				t.Fatalf("GroupKey returned the refused key %+v", got)
 			}
 		})
+	}
+}
+
+// A participant that rotated its key before the DKG confirms at its
+// rotated head (seq 1), with the new key; the certificate still verifies
+// once that rotation is cancelled (the chain holds the head it confirmed,
+// and that head's key), and another client checks every key against the
+// chain it verifies and pins itself.
+func TestCertificateAtRotatedHead(t *testing.T) {
+	ctx := t.Context()
+	s := servertest.Start(t)
+	admin, user, _, userKey := adminAndUser(t, ctx, s)
+	other, otherKey := secondUser(t, s, admin)
+	userFP := chusme.Fingerprint(userKey.Public().(ed25519.PublicKey))
+	newKey := genKey(t)
+	if _, err := user.Rotate(ctx, userFP, userKey, newKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := user.Login(ctx, newKey, client.LoginFingerprint(userFP)); err != nil {
+		t.Fatal(err)
+	}
+	res := dkgOf(t, []*client.Client{user, other}, []ed25519.PrivateKey{newKey, otherKey},
+		[]string{userFP, chusme.Fingerprint(otherKey.Public().(ed25519.PublicKey))})
+	if _, err := user.CancelRotation(ctx, userFP, userKey); err != nil {
+		t.Fatal(err)
+	}
+	k, err := admin.GroupKey(ctx, res[0].KeyID)
+	if err != nil {
+		t.Fatalf("GroupKey after the rotation was cancelled: %v", err)
+	}
+	i := slices.Index(k.Participants, userFP)
+	cf := k.Certificate.Confirmations[i]
+	if cf.HeadSeq != 1 || !bytes.Equal(cf.PublicKey, newKey.Public().(ed25519.PublicKey)) {
+		t.Fatalf("the rotated participant's confirmation %+v, want head 1 and the new key", cf)
 	}
 }
