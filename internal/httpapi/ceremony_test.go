@@ -110,6 +110,9 @@ func with(t *testing.T, v any, field string, value any) []byte {
 	if err == nil {
 		err = json.Unmarshal(b, &m)
 	}
+	if err != nil {
+		t.Fatal(err)
+	}
 	m[field] = value
 	if b, err = json.Marshal(m); err != nil {
 		t.Fatal(err)
