@@ -1,7 +1,9 @@
 // The participant side of ChusMe's FROST ceremonies (RFC 9591 signing, the
 // frost-core Pedersen DKG), in Node.js, following the Go client
-// (client/participant.go) step by step: every package signed with the
-// identity key, every relayed package checked against its sender's key, DKG
+// (client/participant.go) step by step: the ceremony's request checked
+// against its creator's key before anything is sent (checkRequest), every
+// package signed with the identity key, every relayed package checked
+// against its sender's key, DKG
 // round-2 shares sealed with RFC 9180 HPKE, the confirmation of the
 // transcript and public key package, and a signer that signs only the message
 // it approved. The FROST maths is @noble/curves' ed25519_FROST.
