@@ -125,6 +125,12 @@ type Ceremony struct {
 	UpdatedAt    time.Time
 	RoundStarted time.Time // when the current round began
 
+	// The creator's signed request (CeremonyRequestMessage over Kind,
+	// Threshold, Participants, KeyID, the message's SHA-256 and these).
+	RequestDeadline  int64 // Unix seconds
+	RequestNonce     []byte
+	RequestSignature []byte
+
 	Transcript     []byte // DKG: DKGTranscriptHash of round 1, once round 1 is complete
 	SigningPackage []byte // sign: the frost signing package, once round 1 is complete
 

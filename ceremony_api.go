@@ -9,6 +9,12 @@ type CreateCeremonyRequest struct {
 	Participants []string `json:"participants,omitempty"` // dkg: the n participants; sign: the signers
 	KeyID        string   `json:"key_id,omitempty"`       // sign: the group key
 	Message      Bytes    `json:"message,omitempty"`      // sign: at most MaxSignMessage bytes
+
+	// The creator's signature (CeremonyRequestMessage) over the ceremony
+	// these fields make, with a deadline and a nonce.
+	Deadline  int64 `json:"deadline"`  // Unix seconds: the request is void after it
+	Nonce     Bytes `json:"nonce"`     // 16 to 32 random bytes, never reused by the creator
+	Signature Bytes `json:"signature"` // the creator's identity key over CeremonyRequestMessage
 }
 
 // CeremonyFailure explains a failed or cancelled ceremony.
@@ -47,6 +53,9 @@ type CeremonyInfo struct {
 	SigningPackage Bytes            `json:"signing_package,omitempty"` // sign, from round 2
 	Failure        *CeremonyFailure `json:"failure,omitempty"`
 	Result         *CeremonyResult  `json:"result,omitempty"`
+	// Request is the creator's signed request; nil for a ceremony made
+	// before requests were signed (which clients refuse).
+	Request *CeremonyRequest `json:"request,omitempty"`
 }
 
 // CeremonyList is the answer of GET /v1/ceremonies.

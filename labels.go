@@ -45,6 +45,9 @@ const (
 	// LabelCeremonyPackage heads CeremonyPackageMessage: every relayed
 	// ceremony package, signed by its sender.
 	LabelCeremonyPackage = "chusme/v1/ceremony-package"
+	// LabelCeremonyRequest heads CeremonyRequestMessage: a ceremony's
+	// request, signed by its creator.
+	LabelCeremonyRequest = "chusme/v1/ceremony-request"
 	// LabelDKGShare heads DKGShareInfo: the HPKE info of a sealed DKG
 	// round-2 package.
 	LabelDKGShare = "chusme/v1/dkg-share"
@@ -95,6 +98,7 @@ var domainSeparators = []string{
 	LabelChainEntry + "\x00",
 	LabelSafetyNumber + "\x00",
 	LabelCeremonyPackage + "\x00",
+	LabelCeremonyRequest + "\x00",
 	LabelDKGShare + "\x00",
 	LabelDKGTranscript + "\x00",
 	LabelGroupKeyConfirm + "\x00",

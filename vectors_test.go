@@ -299,6 +299,29 @@ func TestGoldenGroupKeyConfirmMessage(t *testing.T) {
 	})
 }
 
+// A ceremony request: the message hash, the statement and its signature by
+// the vector's key.
+func TestGoldenCeremonyRequestMessage(t *testing.T) {
+	vectortest.Each(t, "ceremony_request_message", func(t *testing.T, in struct {
+		Issuer       string   `json:"issuer"`
+		Seed         hex      `json:"seed"`
+		Kind         string   `json:"kind"`
+		Threshold    int      `json:"threshold"`
+		Participants []string `json:"participants"`
+		KeyID        string   `json:"key_id"`
+		Message      hex      `json:"message"`
+		Deadline     int64    `json:"deadline"`
+		Nonce        hex      `json:"nonce"`
+	}, want struct {
+		MessageSHA256 hex `json:"message_sha256"`
+		signed
+	}) {
+		mh := chusme.CeremonyMessageSHA256(in.Kind, in.Message)
+		vectortest.Equal(t, "message_sha256", mh, want.MessageSHA256)
+		want.check(t, in.Seed, chusme.CeremonyRequestMessage(in.Issuer, in.Kind, in.Threshold, in.Participants, in.KeyID, mh, in.Deadline, in.Nonce))
+	})
+}
+
 // A real DKG round-1 package: its sender's identifier, derived from the
 // fingerprint, and its proof of knowledge verifying for that identifier.
 func TestGoldenDKGRound1Package(t *testing.T) {
@@ -346,8 +369,8 @@ func TestGoldenTypes(t *testing.T) {
 		"cancel_message": "chusme", "chain": "chusme", "ceremony_package_message": "chusme",
 		"dkg_share_info": "chusme", "dkg_transcript_hash": "chusme", "dkg_round1_payload": "chusme",
 		"dkg_confirm_payload": "chusme", "dkg_round1_package": "chusme", "commitment_digest": "chusme",
-		"group_key_confirm_message": "chusme",
-		"login_challenge":           "internal/auth", "totp_secret_ad": "internal/auth",
+		"group_key_confirm_message": "chusme", "ceremony_request_message": "chusme",
+		"login_challenge": "internal/auth", "totp_secret_ad": "internal/auth",
 		"vault": "client/vault", "key_file": "client/keyfile", "share_file": "client/sharefile",
 		"backup": "client", "dkg_share_seal": "client",
 	}

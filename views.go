@@ -21,7 +21,7 @@ func WireTime(t time.Time) time.Time {
 
 // CeremonyInfoOf is the view of ceremony c: its times as WireTime, the
 // message of a sign ceremony only, the failure of a failed or cancelled
-// one, the result of a completed one.
+// one, the result of a completed one, and its creator's signed request.
 func CeremonyInfoOf(c Ceremony) CeremonyInfo {
 	info := CeremonyInfo{
 		ID: c.ID, Kind: c.Kind, Status: c.Status, Round: c.Round, Rounds: c.Rounds(), Creator: c.Creator,
@@ -37,6 +37,13 @@ func CeremonyInfoOf(c Ceremony) CeremonyInfo {
 	}
 	if info.Submitted == nil {
 		info.Submitted = []string{}
+	}
+	if len(c.RequestSignature) > 0 {
+		info.Request = &CeremonyRequest{
+			Kind: c.Kind, Threshold: c.Threshold, Participants: info.Participants, KeyID: c.KeyID,
+			MessageSHA256: CeremonyMessageSHA256(c.Kind, c.Message), Deadline: c.RequestDeadline,
+			Nonce: c.RequestNonce, Signature: c.RequestSignature,
+		}
 	}
 	switch c.Status {
 	case CeremonyFailed, CeremonyCancelled:

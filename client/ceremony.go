@@ -2,10 +2,13 @@ package client
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -41,31 +44,90 @@ func (c *Client) overRealtime() *Realtime {
 	return nil
 }
 
+// RequestLifetime is how long a ceremony request the client signs stays
+// valid: its deadline is one hour after the client's clock (well within
+// chusme.MaxCeremonyRequestAhead, and past the first round's deadline, so
+// that clocks a little apart don't void it).
+const RequestLifetime = time.Hour
+
 // CreateCeremony starts a ceremony (POST /v1/ceremonies, or its WebSocket
 // request: see RealtimeOptions.CeremonyAPI, as for every ceremony request
-// below).
-func (c *Client) CreateCeremony(ctx context.Context, req chusme.CreateCeremonyRequest) (chusme.CeremonyInfo, error) {
+// below), signing the request with key, the caller's identity key
+// (SignCeremonyRequest).
+func (c *Client) CreateCeremony(ctx context.Context, key ed25519.PrivateKey, req chusme.CreateCeremonyRequest) (chusme.CeremonyInfo, error) {
+	req, err := c.SignCeremonyRequest(ctx, key, req)
+	if err != nil {
+		return chusme.CeremonyInfo{}, err
+	}
 	if rt := c.overRealtime(); rt != nil {
 		return rt.CreateCeremony(ctx, req)
 	}
 	var info chusme.CeremonyInfo
-	err := c.do(ctx, http.MethodPost, "/v1/ceremonies", req, &info)
+	err = c.do(ctx, http.MethodPost, "/v1/ceremonies", req, &info)
 	return info, err
 }
 
+// SignCeremonyRequest returns req signed with key
+// (chusme.CeremonyRequestMessage), with a deadline RequestLifetime ahead
+// and a fresh 16-byte random nonce. It signs the ceremony the server will
+// make of req: the participants sorted and, for a signing ceremony, the
+// threshold of the group key and its participants when req names no
+// signers, both from the key as GroupKey verified it (once per client).
+func (c *Client) SignCeremonyRequest(ctx context.Context, key ed25519.PrivateKey, req chusme.CreateCeremonyRequest) (chusme.CreateCeremonyRequest, error) {
+	if err := checkKey(key); err != nil {
+		return req, err
+	}
+	if err := c.checkIssuer(ctx); err != nil {
+		return req, err
+	}
+	threshold, parts := req.Threshold, slices.Sorted(slices.Values(req.Participants))
+	if req.Kind == chusme.KindSign {
+		k, err := c.signingKey(ctx, req.KeyID)
+		if err != nil {
+			return req, err
+		}
+		threshold = k.Threshold
+		if len(parts) == 0 {
+			parts = slices.Sorted(slices.Values(k.Participants))
+		}
+		req.Participants = parts
+	}
+	req.Deadline = time.Now().Add(RequestLifetime).Unix()
+	req.Nonce = make([]byte, chusme.MinCeremonyRequestNonce)
+	rand.Read(req.Nonce)
+	msg := chusme.CeremonyRequestMessage(c.issuer, req.Kind, threshold, parts, req.KeyID,
+		chusme.CeremonyMessageSHA256(req.Kind, req.Message), req.Deadline, req.Nonce)
+	req.Signature = ed25519.Sign(key, msg)
+	return req, nil
+}
+
+// signingKey is group key keyID as GroupKey verified it, once per client.
+func (c *Client) signingKey(ctx context.Context, keyID string) (chusme.GroupKeyInfo, error) {
+	if k, ok := c.groupKeys.Load(keyID); ok {
+		return k.(chusme.GroupKeyInfo), nil
+	}
+	k, err := c.GroupKey(ctx, keyID)
+	if err == nil {
+		c.groupKeys.Store(keyID, k)
+	}
+	return k, err
+}
+
 // StartDKG starts a t-of-n distributed key generation among participants
-// (fingerprints, the caller usually among them).
-func (c *Client) StartDKG(ctx context.Context, threshold int, participants []string) (chusme.CeremonyInfo, error) {
-	return c.CreateCeremony(ctx, chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: threshold, Participants: participants})
+// (fingerprints, the caller usually among them), its request signed with
+// key, the caller's identity key.
+func (c *Client) StartDKG(ctx context.Context, key ed25519.PrivateKey, threshold int, participants []string) (chusme.CeremonyInfo, error) {
+	return c.CreateCeremony(ctx, key, chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: threshold, Participants: participants})
 }
 
 // StartSign starts a signing ceremony of message with group key keyID by
-// signers (nil: every participant of the key).
-func (c *Client) StartSign(ctx context.Context, keyID string, message []byte, signers []string) (chusme.CeremonyInfo, error) {
+// signers (nil: every participant of the key), its request signed with
+// key, the caller's identity key.
+func (c *Client) StartSign(ctx context.Context, key ed25519.PrivateKey, keyID string, message []byte, signers []string) (chusme.CeremonyInfo, error) {
 	if message == nil {
 		message = []byte{}
 	}
-	return c.CreateCeremony(ctx, chusme.CreateCeremonyRequest{Kind: chusme.KindSign, KeyID: keyID, Message: message, Participants: signers})
+	return c.CreateCeremony(ctx, key, chusme.CreateCeremonyRequest{Kind: chusme.KindSign, KeyID: keyID, Message: message, Participants: signers})
 }
 
 func ceremonyPath(id string) (string, error) {

@@ -66,6 +66,9 @@ type Client struct {
 
 	trusted trustCache // the identity chains the client verified
 	pins    PinStore   // the chain heads it pinned
+	// groupKeys holds the group keys GroupKey verified for signing
+	// requests, by key id: a key and its certificate never change.
+	groupKeys sync.Map // key id → chusme.GroupKeyInfo
 
 	// issuerOK is set once the server has advertised the expected issuer.
 	issuerOK atomic.Bool

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/frost"
@@ -27,6 +28,12 @@ var (
 	// the participant knows (another message, a signing package without
 	// this signer's commitment, a group key it did not compute, …).
 	ErrInconsistent = errors.New("client: the server's ceremony state is inconsistent with this participant's")
+	// ErrForgedRequest means the ceremony's request is not one its creator
+	// signed: the signature fails under the creator's verified key, the
+	// ceremony differs from what was signed, or the request is missing or
+	// past its deadline. The server (or a proxy) made it up or altered it;
+	// the driver sends nothing.
+	ErrForgedRequest = errors.New("client: the ceremony is not what its creator requested (made up or altered by the server or a proxy)")
 	// ErrNotApproved means the approval callback declined to sign.
 	ErrNotApproved = errors.New("client: signing not approved")
 	// ErrCannotJoin means the ceremony is past the point where this
@@ -101,7 +108,47 @@ func (c *Client) participant(ctx context.Context, id string, key ed25519.Private
 	if err := p.trustParticipants(ctx); err != nil {
 		return nil, err
 	}
+	if err := p.checkRequest(ctx); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// checkRequest checks the ceremony's request (ErrForgedRequest, naming
+// what failed, otherwise): its signature under the creator's key from the
+// creator's verified, pinned chain, over this client's issuer and the
+// request's fields; that those fields are the ceremony's (kind, threshold,
+// participants, key id, message SHA-256); and that its deadline has not
+// passed.
+func (p *participant) checkRequest(ctx context.Context) error {
+	info, r := p.info, p.info.Request
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: ceremony %s: %s", ErrForgedRequest, info.ID, fmt.Sprintf(format, args...))
+	}
+	if r == nil {
+		return bad("it carries no signed request")
+	}
+	ok, err := p.signedBy(ctx, info.Creator, r.Message(p.c.issuer), r.Signature)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !ok:
+		return bad("the requester signature of %s does not verify under its verified key", info.Creator)
+	case r.Kind != info.Kind:
+		return bad("the request's kind is %s, the ceremony's %s", r.Kind, info.Kind)
+	case r.Threshold != info.Threshold:
+		return bad("the request's threshold is %d, the ceremony's %d", r.Threshold, info.Threshold)
+	case !slices.Equal(r.Participants, info.Participants):
+		return bad("the request's participants %v are not the ceremony's %v", r.Participants, info.Participants)
+	case r.KeyID != info.KeyID:
+		return bad("the request's key id %q is not the ceremony's %q", r.KeyID, info.KeyID)
+	case !bytes.Equal(r.MessageSHA256, chusme.CeremonyMessageSHA256(info.Kind, info.Message)):
+		return bad("the request's message hash is not the SHA-256 of the ceremony's message")
+	case !time.Now().Before(time.Unix(r.Deadline, 0)):
+		return bad("the request's deadline %s has passed", time.Unix(r.Deadline, 0).UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // trustParticipants gets every participant's key from its verified, pinned
@@ -192,21 +239,28 @@ func (p *participant) verify(ctx context.Context, pkg chusme.CeremonyPackage, ro
 			return nil
 		}
 	}
-	msg := chusme.CeremonyPackageMessage(p.info.ID, round, pkg.Sender, pkg.Recipient, pkg.Payload)
+	ok, err := p.signedBy(ctx, pkg.Sender, chusme.CeremonyPackageMessage(p.info.ID, round, pkg.Sender, pkg.Recipient, pkg.Payload), pkg.Signature)
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: round-%d package from %s fails its signature under the key of its verified chain", ErrTampered, round, pkg.Sender)
+	}
+	return err
+}
+
+// signedBy reports whether sig verifies over msg under identity fp's key
+// from its verified chain, fetching the chain again once if it does not
+// (fp may have rotated since it was verified).
+func (p *participant) signedBy(ctx context.Context, fp string, msg, sig []byte) (bool, error) {
 	for {
-		pub, _, err := p.peer(ctx, pkg.Sender)
+		pub, _, err := p.peer(ctx, fp)
 		if err != nil {
-			return err
+			return false, err
 		}
-		if ed25519.Verify(pub, msg, pkg.Signature) {
-			return nil
+		if ed25519.Verify(pub, msg, sig) {
+			return true, nil
 		}
-		again, err := p.refetch(ctx, pkg.Sender)
-		if err != nil {
-			return err
-		}
-		if !again {
-			return fmt.Errorf("%w: round-%d package from %s fails its signature under the key of its verified chain", ErrTampered, round, pkg.Sender)
+		again, err := p.refetch(ctx, fp)
+		if err != nil || !again {
+			return false, err
 		}
 	}
 }
@@ -309,7 +363,8 @@ func identifiers(fps []string) (map[string]frost.Identifier, error) {
 }
 
 // RunDKG takes part, as the identity of key, in DKG ceremony id from its
-// first round to its end: it broadcasts its commitment and an ephemeral HPKE
+// first round to its end: it checks that its creator signed the ceremony's
+// request (ErrForgedRequest otherwise, before anything is sent), broadcasts its commitment and an ephemeral HPKE
 // key, sends every other participant its share sealed to that participant's
 // key, derives its key package, and confirms the group key and the round-1
 // transcript, signing the group key certificate's statement
@@ -541,12 +596,18 @@ func (p *participant) chainHeads(ctx context.Context, fps []string) ([]chusme.Pa
 
 // SignRequest is what a signer is asked to approve before it commits.
 type SignRequest struct {
-	CeremonyID    string
-	KeyID         string
-	Requester     string   // fingerprint of the identity that started the ceremony
+	CeremonyID string
+	KeyID      string
+	// Requester is the fingerprint of the identity that started the
+	// ceremony: verified, its signature over the request checked under
+	// RequesterKey, the key of its verified, pinned chain at RequesterHead.
+	Requester     string
+	RequesterKey  ed25519.PublicKey
+	RequesterHead chusme.ChainHead
 	Signers       []string // fingerprints
 	Message       []byte
 	MessageSHA256 [32]byte
+	Deadline      time.Time // the request is void after it
 }
 
 // Approver decides whether to sign. It runs before the signer commits to
@@ -555,8 +616,9 @@ type SignRequest struct {
 type Approver func(ctx context.Context, req SignRequest) (bool, error)
 
 // RunSign takes part, as the identity of key with key share kp of group key
-// keyID, in signing ceremony id: it shows the message and the requester to
-// approve, commits, checks the signing package the server built (its own
+// keyID, in signing ceremony id: it checks that the requester signed the
+// ceremony's request (ErrForgedRequest otherwise), shows the message and
+// the verified requester to approve, commits, checks the signing package the server built (its own
 // commitment unchanged, every other commitment signed by its signer, the
 // approved message), sends its signature share, and returns the aggregated
 // signature once it verifies under the group key. The nonces are destroyed
@@ -584,8 +646,12 @@ func (c *Client) RunSign(ctx context.Context, id string, key ed25519.PrivateKey,
 		return nil, fmt.Errorf("client: the key share of key %s is not %s's", keyID, p.me)
 	}
 	msg := slices.Clone([]byte(info.Message))
-	req := SignRequest{CeremonyID: id, KeyID: keyID, Requester: info.Creator, Signers: slices.Clone(info.Participants),
-		Message: msg, MessageSHA256: sha256.Sum256(msg)}
+	requesterKey, requesterHead, err := p.peer(ctx, info.Creator)
+	if err != nil {
+		return nil, err
+	}
+	req := SignRequest{CeremonyID: id, KeyID: keyID, Requester: info.Creator, RequesterKey: requesterKey, RequesterHead: requesterHead,
+		Signers: slices.Clone(info.Participants), Message: msg, MessageSHA256: sha256.Sum256(msg), Deadline: time.Unix(info.Request.Deadline, 0)}
 	approved, err := approve(ctx, req)
 	if err != nil {
 		return nil, err

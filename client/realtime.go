@@ -499,7 +499,7 @@ func (r *Realtime) ceremonyAnswer(ctx context.Context, env *chusmev1.Envelope) (
 }
 
 // CreateCeremony starts a ceremony over the WebSocket (the HTTP API's POST
-// /v1/ceremonies).
+// /v1/ceremonies); req must be signed (Client.SignCeremonyRequest).
 func (r *Realtime) CreateCeremony(ctx context.Context, req chusme.CreateCeremonyRequest) (chusme.CeremonyInfo, error) {
 	return r.ceremonyAnswer(ctx, &chusmev1.Envelope{Payload: &chusmev1.Envelope_CreateCeremonyRequest{
 		CreateCeremonyRequest: chusmev1.NewCreateCeremonyRequest(req)}})

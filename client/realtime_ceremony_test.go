@@ -58,7 +58,7 @@ func TestCeremoniesOverWebSocketOnly(t *testing.T) {
 	}
 
 	// Cancel and list go over the WebSocket too.
-	open, err := ps[0].Client.StartSign(ctx, res[0].KeyID, []byte("never mind"), nil)
+	open, err := ps[0].Client.StartSign(ctx, ps[0].Key, res[0].KeyID, []byte("never mind"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

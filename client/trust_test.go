@@ -112,7 +112,7 @@ var (
 func dkgAttack(t *testing.T, proxy *lyingProxy, victim, peer party, attacker hpke.PrivateKey, lie func(string, []byte) []byte) (int, error) {
 	t.Helper()
 	ctx := t.Context()
-	info, err := peer.c.StartDKG(ctx, 2, []string{victim.fp, peer.fp})
+	info, err := peer.c.StartDKG(ctx, peer.key, 2, []string{victim.fp, peer.fp})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestDKGRefusesLyingServer(t *testing.T) {
 
 	t.Run("honest_proxy_completes", func(t *testing.T) {
 		v := fresh()
-		info, err := peer.c.StartDKG(ctx, 2, []string{v.fp, peer.fp})
+		info, err := peer.c.StartDKG(ctx, peer.key, 2, []string{v.fp, peer.fp})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -277,7 +277,7 @@ func TestDKGRefusesLyingServer(t *testing.T) {
 		}
 
 		// A driver refuses to sign with a key that is not its chain's head.
-		info, err := peer.c.StartDKG(ctx, 2, []string{victim.fp, peer.fp})
+		info, err := peer.c.StartDKG(ctx, peer.key, 2, []string{victim.fp, peer.fp})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -296,7 +296,7 @@ func TestDKGRefusesLyingServer(t *testing.T) {
 func dkg2(t *testing.T, a, b party) (string, [2]*frost.KeyPackage) {
 	t.Helper()
 	ctx := t.Context()
-	info, err := a.c.StartDKG(ctx, 2, []string{a.fp, b.fp})
+	info, err := a.c.StartDKG(ctx, a.key, 2, []string{a.fp, b.fp})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +322,7 @@ func dkg2(t *testing.T, a, b party) (string, [2]*frost.KeyPackage) {
 func signAttack(t *testing.T, proxy *lyingProxy, victim, peer party, keyID, victimKeyID string, kp, peerKP *frost.KeyPackage, message []byte, lie func(id string) func(string, []byte) []byte) (bool, []string, error) {
 	t.Helper()
 	ctx := t.Context()
-	info, err := peer.c.StartSign(ctx, keyID, message, nil)
+	info, err := peer.c.StartSign(ctx, peer.key, keyID, message, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,7 +433,7 @@ func TestSignRefusesLyingServer(t *testing.T) {
 		}
 	})
 	t.Run("honest_proxy_signs", func(t *testing.T) {
-		info, err := peer.c.StartSign(ctx, keyID, message, nil)
+		info, err := peer.c.StartSign(ctx, peer.key, keyID, message, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

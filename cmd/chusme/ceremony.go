@@ -215,7 +215,7 @@ func (e *env) ceremonyDKG(args []string) error {
 	if err != nil {
 		return err
 	}
-	info, err := c.StartDKG(e.ctx, *threshold, parts)
+	info, err := c.StartDKG(e.ctx, u.key, *threshold, parts)
 	if err != nil {
 		return err
 	}
@@ -341,7 +341,7 @@ func (e *env) ceremonySign(args []string) error {
 	if err != nil {
 		return err
 	}
-	info, err := c.StartSign(e.ctx, *keyID, msg, signers)
+	info, err := c.StartSign(e.ctx, u.key, *keyID, msg, signers)
 	if err != nil {
 		return err
 	}
@@ -413,6 +413,7 @@ func (e *env) approver(yes bool, expect []byte) client.Approver {
 		w, names := e.stderr, e.contactNames()
 		fmt.Fprintf(w, "Signing request, ceremony %s\n", req.CeremonyID)
 		fmt.Fprintf(w, "  requester       %s\n", names.label(req.Requester))
+		fmt.Fprintf(w, "  verified        the requester signed this request with its key at chain head %s\n", req.RequesterHead)
 		fmt.Fprintf(w, "  group key       %s\n", req.KeyID)
 		fmt.Fprintf(w, "  signers         %s\n", names.labels(req.Signers))
 		fmt.Fprintf(w, "  message         %d bytes\n", len(req.Message))
@@ -420,6 +421,7 @@ func (e *env) approver(yes bool, expect []byte) client.Approver {
 		if len(req.Message) <= 256 && utf8.Valid(req.Message) {
 			fmt.Fprintf(w, "  message text    %q\n", req.Message)
 		}
+		fmt.Fprintf(w, "  request valid   until %s\n", formatTime(req.Deadline))
 		line, err := e.askLine("Sign this message? [y/N] ", "")
 		if err != nil {
 			return false, err

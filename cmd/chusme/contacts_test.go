@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
@@ -183,13 +184,16 @@ func TestApprovalPromptNamesContacts(t *testing.T) {
 	ok, err := e.approver(false, nil)(t.Context(), client.SignRequest{
 		CeremonyID: strings.Repeat("c", 32), KeyID: strings.Repeat("d", 64), Requester: requester,
 		Signers: []string{requester, other}, Message: []byte("pay 5 EUR"),
+		RequesterHead: chusme.ChainHead{Seq: 3, Hash: bytes.Repeat([]byte{0xab}, 32)}, Deadline: time.Date(2026, 12, 1, 22, 0, 0, 0, time.UTC),
 	})
 	if ok || err != nil {
 		t.Fatalf("approver = %v, %v; want a refusal", ok, err)
 	}
 	prompt := stderr.String()
 	if !strings.Contains(prompt, "requester       "+requester+" (boss)\n") ||
-		!strings.Contains(prompt, "signers         "+requester+" (boss), "+other+"\n") {
+		!strings.Contains(prompt, "signers         "+requester+" (boss), "+other+"\n") ||
+		!strings.Contains(prompt, "verified        the requester signed this request with its key at chain head seq 3 hash abababab") ||
+		!strings.Contains(prompt, "request valid   until "+formatTime(time.Date(2026, 12, 1, 22, 0, 0, 0, time.UTC))) {
 		t.Fatalf("the prompt does not name the contact:\n%s", prompt)
 	}
 }

@@ -25,7 +25,7 @@ func TestWatchPrintsPushedEvents(t *testing.T) {
 	other := servertest.NewMember(t, s.URL, nil)
 	other.Register(t, "")
 	ctx := t.Context()
-	info, err := other.Client.StartDKG(ctx, 2, []string{adminFP, other.Fingerprint})
+	info, err := other.Client.StartDKG(ctx, other.Key, 2, []string{adminFP, other.Fingerprint})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func roundURL(p *party, id string, round int) string {
 func TestBadProofOfKnowledgeFailsNamingSender(t *testing.T) {
 	p := newParty(t, 3)
 	ms := p.members
-	info, err := ms[0].Client.StartDKG(t.Context(), 2, servertest.Fingerprints(ms))
+	info, err := ms[0].Client.StartDKG(t.Context(), ms[0].Key, 2, servertest.Fingerprints(ms))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestBadProofOfKnowledgeFailsNamingSender(t *testing.T) {
 func TestIdempotentSubmissionAndConflict(t *testing.T) {
 	p := newParty(t, 3)
 	ms := p.members
-	info, err := ms[0].Client.StartDKG(t.Context(), 2, servertest.Fingerprints(ms))
+	info, err := ms[0].Client.StartDKG(t.Context(), ms[0].Key, 2, servertest.Fingerprints(ms))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestIdempotentSubmissionAndConflict(t *testing.T) {
 func TestNonParticipantSeesNothing(t *testing.T) {
 	p := newParty(t, 4)
 	ms := p.members
-	info, err := ms[0].Client.StartDKG(t.Context(), 2, servertest.Fingerprints(ms[:3]))
+	info, err := ms[0].Client.StartDKG(t.Context(), ms[0].Key, 2, servertest.Fingerprints(ms[:3]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestNonParticipantSeesNothing(t *testing.T) {
 func TestDeadlineFailsNamingNonSubmitters(t *testing.T) {
 	p := newParty(t, 3, "--ceremony-round-timeout", "1s")
 	ms := p.members
-	info, err := ms[0].Client.StartDKG(t.Context(), 2, servertest.Fingerprints(ms))
+	info, err := ms[0].Client.StartDKG(t.Context(), ms[0].Key, 2, servertest.Fingerprints(ms))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestBadSignatureShareFailsNamingSigner(t *testing.T) {
 	res := servertest.DKG(p.t, ms, 2)
 	ctx := t.Context()
 	msg := []byte("pay 10")
-	info, err := ms[0].Client.StartSign(ctx, res[0].KeyID, msg, servertest.Fingerprints(ms[:2]))
+	info, err := ms[0].Client.StartSign(ctx, ms[0].Key, res[0].KeyID, msg, servertest.Fingerprints(ms[:2]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestReusedCommitmentRefused(t *testing.T) {
 	cb, _ := com.MarshalBinary()
 	var ids []string
 	for range 2 {
-		info, err := ms[0].Client.StartSign(ctx, res[0].KeyID, []byte("m"), servertest.Fingerprints(ms[:2]))
+		info, err := ms[0].Client.StartSign(ctx, ms[0].Key, res[0].KeyID, []byte("m"), servertest.Fingerprints(ms[:2]))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -264,7 +264,7 @@ func TestTamperingProxyCaught(t *testing.T) {
 	victim := servertest.NewMember(t, proxy.URL, ms[0].Key, client.WithIssuer(p.srv.URL))
 	victim.Login(t)
 
-	info, err := ms[0].Client.StartDKG(t.Context(), 2, servertest.Fingerprints(ms))
+	info, err := ms[0].Client.StartDKG(t.Context(), ms[0].Key, 2, servertest.Fingerprints(ms))
 	if err != nil {
 		t.Fatal(err)
 	}

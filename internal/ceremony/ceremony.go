@@ -141,20 +141,25 @@ func (s *Service) checkFingerprints(ctx context.Context, fps []string, what stri
 
 func (s *Service) isAdmin(ctx context.Context, fp string) (bool, error) {
 	id, err := s.store.GetIdentity(ctx, fp)
-	if err != nil {
-		return false, err
-	}
-	return id.Role == chusme.RoleAdmin && id.Status == chusme.StatusActive, nil
+	return isAdmin(id), err
+}
+
+// isAdmin reports whether id is an active administrator.
+func isAdmin(id chusme.Identity) bool {
+	return id.Role == chusme.RoleAdmin && id.Status == chusme.StatusActive
 }
 
 // Create starts a ceremony on behalf of the identity caller. A DKG's creator
 // must be one of its participants or an administrator; a signing ceremony's
-// creator a participant of the key or an administrator.
+// creator a participant of the key or an administrator. The request must be
+// signed by caller (checkRequest); a nonce caller used before is
+// CodeConflict.
 func (s *Service) Create(ctx context.Context, caller string, req chusme.CreateCeremonyRequest) (chusme.Ceremony, error) {
-	admin, err := s.isAdmin(ctx, caller)
+	creator, err := s.store.GetIdentity(ctx, caller)
 	if err != nil {
 		return chusme.Ceremony{}, err
 	}
+	admin := isAdmin(creator)
 	now := s.now()
 	c := chusme.Ceremony{
 		ID: chusme.NewCeremonyID(), Kind: req.Kind, Creator: caller, Status: chusme.CeremonyOpen, Round: 1,
@@ -220,7 +225,14 @@ func (s *Service) Create(ctx context.Context, caller string, req chusme.CreateCe
 	default:
 		return c, invalid("kind must be dkg or sign, not %q", req.Kind)
 	}
+	if err := s.checkRequest(c, creator.PublicKey, req); err != nil {
+		return c, err
+	}
+	c.RequestDeadline, c.RequestNonce, c.RequestSignature = req.Deadline, slices.Clone([]byte(req.Nonce)), slices.Clone([]byte(req.Signature))
 	if err := s.store.CreateCeremony(ctx, c); err != nil {
+		if chusme.ErrorCode(err) == chusme.CodeConflict {
+			return c, chusme.Errorf(chusme.CodeConflict, "this request's nonce was used before: sign a new request")
+		}
 		return c, err
 	}
 	s.notify.changed(c)
@@ -228,6 +240,33 @@ func (s *Service) Create(ctx context.Context, caller string, req chusme.CreateCe
 	s.ev.CeremonyOpenDelta(1)
 	s.log.Info("ceremony started", "ceremony", c.ID, "kind", c.Kind, "n", len(c.Participants), "t", c.Threshold)
 	return c, nil
+}
+
+// checkRequest checks that req is signed by the creator's current key
+// (CeremonyRequestMessage over ceremony c's fields, as the server stores
+// them), that its nonce is 16 to 32 bytes and that its deadline is after
+// now but at most MaxCeremonyRequestAhead later.
+func (s *Service) checkRequest(c chusme.Ceremony, key ed25519.PublicKey, req chusme.CreateCeremonyRequest) error {
+	if len(req.Signature) == 0 || len(req.Nonce) == 0 || req.Deadline == 0 {
+		return invalid("the request is not signed: it needs a deadline, a nonce and the creator's signature")
+	}
+	if n := len(req.Nonce); n < chusme.MinCeremonyRequestNonce || n > chusme.MaxCeremonyRequestNonce {
+		return invalid("the request's nonce must be %d to %d bytes, not %d", chusme.MinCeremonyRequestNonce, chusme.MaxCeremonyRequestNonce, n)
+	}
+	deadline, now := time.Unix(req.Deadline, 0), s.now()
+	if !deadline.After(now) {
+		return invalid("the request's deadline %s has passed", deadline.UTC().Format(time.RFC3339))
+	}
+	if deadline.After(now.Add(chusme.MaxCeremonyRequestAhead)) {
+		return invalid("the request's deadline %s is more than %s ahead", deadline.UTC().Format(time.RFC3339), chusme.MaxCeremonyRequestAhead)
+	}
+	msg := chusme.CeremonyRequestMessage(s.cfg.Issuer, c.Kind, c.Threshold, c.Participants, c.KeyID,
+		chusme.CeremonyMessageSHA256(c.Kind, c.Message), req.Deadline, req.Nonce)
+	if len(req.Signature) != ed25519.SignatureSize || !ed25519.Verify(key, msg, req.Signature) {
+		return chusme.Errorf(chusme.CodeInvalidSignature, "the request's signature does not verify under %s's current key over the ceremony "+
+			"it asks for (kind, threshold, sorted participants, key id, message SHA-256, deadline, nonce)", c.Creator)
+	}
+	return nil
 }
 
 // Get returns a ceremony to one of its members (participants and creator);

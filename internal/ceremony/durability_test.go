@@ -23,7 +23,7 @@ func TestCeremonySurvivesRestart(t *testing.T) {
 	p := newParty(t, 3)
 	ms := p.members
 	ctx := t.Context()
-	info, err := ms[0].Client.StartDKG(ctx, 2, servertest.Fingerprints(ms))
+	info, err := ms[0].Client.StartDKG(ctx, ms[0].Key, 2, servertest.Fingerprints(ms))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestConcurrentCeremonies(t *testing.T) {
 			msg := []byte(fmt.Sprintf("concurrent %d", k))
 			signers := []int{k % 3, (k + 1) % 3}
 			slices.Sort(signers)
-			info, err := ms[signers[0]].Client.StartSign(ctx, res[0].KeyID, msg, []string{ms[signers[0]].Fingerprint, ms[signers[1]].Fingerprint})
+			info, err := ms[signers[0]].Client.StartSign(ctx, ms[signers[0]].Key, res[0].KeyID, msg, []string{ms[signers[0]].Fingerprint, ms[signers[1]].Fingerprint})
 			if err != nil {
 				errs <- err
 				return

@@ -214,8 +214,10 @@ func TestNodeFROSTRefusesBadInput(t *testing.T) {
 
 // A server that alters what it relays is caught by the Node.js participant
 // as the Go client catches it: a DKG round-2 share changed on its way (its
-// sender's signature fails) or a signing package whose message is not the
-// one approved ends the run with exit 1 before the ceremony completes. The
+// sender's signature fails), a signing package whose message is not the
+// one approved, a message that is not the requested one or a requester that
+// did not sign the request ends the run with exit 1 before the ceremony
+// completes. The
 // server is the real one; a proxy in front of its WebSocket does the
 // altering (and, altering nothing, lets the run succeed).
 func TestNodeFROSTCatchesATamperingServer(t *testing.T) {
@@ -234,12 +236,31 @@ func TestNodeFROSTCatchesATamperingServer(t *testing.T) {
 			}
 		}, 0},
 		{"signing message altered", "not the approved one", func(env *chusmev1.Envelope) {
-			for _, ev := range append(env.GetCeremonySyncResponse().GetCeremonies(), env.GetCeremonyEvent(), env.GetCeremonyResponse().GetCeremony()) {
+			for _, ev := range ceremonyEvents(env) {
 				if sp := ev.GetSigningPackage(); len(sp) > 0 {
 					sp[len(sp)-1] ^= 1
 				}
 			}
 		}, 1},
+		// The request checks (participant.mjs checkRequest), before
+		// anything is committed.
+		{"signing request's message altered", "the request's message hash is not the SHA-256", func(env *chusmev1.Envelope) {
+			for _, ev := range ceremonyEvents(env) {
+				if ev.GetKind() == chusme.KindSign && len(ev.GetMessage()) > 0 {
+					ev.Message[0] ^= 1
+				}
+			}
+		}, 1},
+		{"requester made up", "the requester signature of", func(env *chusmev1.Envelope) {
+			for _, ev := range ceremonyEvents(env) {
+				for _, fp := range ev.GetParticipants() {
+					if fp != ev.GetCreator() { // the other participant, whose key did not sign
+						ev.Creator = fp
+						break
+					}
+				}
+			}
+		}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newParty(t, 2)
@@ -358,4 +379,11 @@ func TestNodeChecksGroupKeyCertificate(t *testing.T) {
 	if err == nil || len(out) != 0 || !bytes.Contains(stderr, []byte("cert: the signature of "+k.Participants[2]+" does not verify")) {
 		t.Fatalf("node cert.mjs on a spoilt certificate: %v, stdout %q, stderr %q", err, out, stderr)
 	}
+}
+
+// ceremonyEvents are the ceremony states env carries (nil entries where it
+// carries none, which the getters read as empty).
+func ceremonyEvents(env *chusmev1.Envelope) []*chusmev1.CeremonyEvent {
+	out := append(env.GetCeremonySyncResponse().GetCeremonies(), env.GetCeremonyEvent(), env.GetCeremonyResponse().GetCeremony())
+	return append(out, env.GetCeremonyList().GetCeremonies()...)
 }

@@ -61,7 +61,7 @@ func TestCrossNodeEvents(t *testing.T) {
 		}
 	}
 
-	info, err := onA.StartDKG(ctx, 2, []string{testkit.Fingerprint(admin), onB.Fingerprint})
+	info, err := onA.StartDKG(ctx, admin, 2, []string{testkit.Fingerprint(admin), onB.Fingerprint})
 	if err != nil {
 		t.Fatal(err)
 	}

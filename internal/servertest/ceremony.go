@@ -25,7 +25,7 @@ func Fingerprints(ms []*Member) []string {
 func DKG(t testing.TB, ms []*Member, threshold int) []*client.DKGResult {
 	t.Helper()
 	ctx := t.Context()
-	info, err := ms[0].Client.StartDKG(ctx, threshold, Fingerprints(ms))
+	info, err := ms[0].Client.StartDKG(ctx, ms[0].Key, threshold, Fingerprints(ms))
 	if err != nil {
 		t.Fatalf("StartDKG: %v", err)
 	}
@@ -66,7 +66,7 @@ func Sign(t testing.TB, creator *Member, ms []*Member, res []*client.DKGResult, 
 	for _, i := range signers {
 		sfps = append(sfps, ms[i].Fingerprint)
 	}
-	info, err := creator.Client.StartSign(ctx, res[0].KeyID, msg, sfps)
+	info, err := creator.Client.StartSign(ctx, creator.Key, res[0].KeyID, msg, sfps)
 	if err != nil {
 		t.Fatalf("StartSign: %v", err)
 	}

@@ -15,11 +15,12 @@ import (
 
 const ceremonyColumns = `id, kind, creator, status, round, threshold, participants, key_id, message,
 	submitted, deadline, version, created_at, updated_at, round_started_at, transcript, signing_package,
-	failure_reason, failure_message, culprits, result_key_id, signature, public_key`
+	failure_reason, failure_message, culprits, result_key_id, signature, public_key,
+	request_deadline, request_nonce, request_signature`
 
 var (
 	qInsertCeremony = newQuery(`INSERT INTO ceremonies (` + ceremonyColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	qInsertMember = newQuery(`INSERT INTO ceremony_members (fingerprint, ceremony_id, created_at) VALUES (?, ?, ?)
 		ON CONFLICT DO NOTHING`)
 	qGetCeremony  = newQuery(`SELECT ` + ceremonyColumns + ` FROM ceremonies WHERE id = ?`)
@@ -82,10 +83,11 @@ func prefixed(p, cols string) string {
 func scanCeremony(r Row) (chusme.Ceremony, error) {
 	var c chusme.Ceremony
 	var parts, submitted, culprits string
-	var deadline, created, updated, started sql.NullInt64
+	var deadline, created, updated, started, reqDeadline sql.NullInt64
 	err := r.Scan(&c.ID, &c.Kind, &c.Creator, &c.Status, &c.Round, &c.Threshold, &parts, &c.KeyID, &c.Message,
 		&submitted, &deadline, &c.Version, &created, &updated, &started, &c.Transcript, &c.SigningPackage,
-		&c.FailureReason, &c.FailureMessage, &culprits, &c.ResultKeyID, &c.Signature, &c.PublicKey)
+		&c.FailureReason, &c.FailureMessage, &culprits, &c.ResultKeyID, &c.Signature, &c.PublicKey,
+		&reqDeadline, &c.RequestNonce, &c.RequestSignature)
 	if err != nil {
 		return c, err
 	}
@@ -98,6 +100,7 @@ func scanCeremony(r Row) (chusme.Ceremony, error) {
 		}
 	}
 	c.Deadline, c.CreatedAt, c.UpdatedAt, c.RoundStarted = fromNano(deadline), fromNano(created), fromNano(updated), fromNano(started)
+	c.RequestDeadline = reqDeadline.Int64
 	return c, nil
 }
 
@@ -109,7 +112,8 @@ func (s *Store) CreateCeremony(ctx context.Context, cer chusme.Ceremony) error {
 			cer.ID, cer.Kind, cer.Creator, cer.Status, cer.Round, cer.Threshold, jsonList(cer.Participants), cer.KeyID, cer.Message,
 			jsonList(cer.Submitted), unixNano(cer.Deadline), cer.Version, unixNano(cer.CreatedAt), unixNano(cer.UpdatedAt),
 			unixNano(cer.RoundStarted), cer.Transcript, cer.SigningPackage, cer.FailureReason, cer.FailureMessage,
-			jsonList(cer.Culprits), cer.ResultKeyID, cer.Signature, cer.PublicKey); err != nil {
+			jsonList(cer.Culprits), cer.ResultKeyID, cer.Signature, cer.PublicKey,
+			cer.RequestDeadline, cer.RequestNonce, cer.RequestSignature); err != nil {
 			return err
 		}
 		members := append([]string{cer.Creator}, cer.Participants...)

@@ -19,6 +19,7 @@ func init() {
 	tests = append(tests, []storeCase{
 		{"CreateCeremony/round_trips_every_field", testCeremonyRoundTrip},
 		{"CreateCeremony/duplicate_id_conflicts", testCeremonyDuplicate},
+		{"CreateCeremony/reused_request_nonce_conflicts", testCeremonyRequestNonce},
 		{"GetCeremony/unknown_not_found", testCeremonyUnknown},
 		{"UpdateCeremony/writes_and_bumps_version", testCeremonyUpdate},
 		{"UpdateCeremony/unchanged_writes_nothing", testCeremonyUnchanged},
@@ -70,7 +71,7 @@ func wantCeremony(t *testing.T, got, want chusme.Ceremony) {
 				*l = nil
 			}
 		}
-		for _, b := range []*[]byte{&c.Message, &c.Transcript, &c.SigningPackage, &c.Signature} {
+		for _, b := range []*[]byte{&c.Message, &c.Transcript, &c.SigningPackage, &c.Signature, &c.RequestNonce, &c.RequestSignature} {
 			if len(*b) == 0 {
 				*b = nil
 			}
@@ -87,8 +88,33 @@ func testCeremonyRoundTrip(t *testing.T, s chusme.Store) {
 	c.Transcript, c.SigningPackage, c.Signature = []byte{1}, []byte{2}, []byte{3}
 	c.FailureReason, c.FailureMessage, c.Culprits = "deadline", "late", []string{"bob"}
 	c.ResultKeyID, c.Submitted = "key-2", []string{"alice"}
+	c.RequestDeadline, c.RequestNonce, c.RequestSignature = ceremonyT0.Add(time.Hour).Unix(), bytes.Repeat([]byte{4}, 16), bytes.Repeat([]byte{5}, 64)
 	mustCreateCeremony(t, s, c)
 	wantCeremony(t, mustGetCeremony(t, s, "c1"), c)
+}
+
+// testCeremonyRequestNonce: a creator's request nonce is used once (the
+// second ceremony is not stored, nor listed for its members); another
+// creator may use the same bytes, and ceremonies without a nonce never
+// collide.
+func testCeremonyRequestNonce(t *testing.T, s chusme.Store) {
+	nonce := bytes.Repeat([]byte{7}, 16)
+	withNonce := func(id, creator string, nonce []byte) chusme.Ceremony {
+		c := newCeremony(id, ceremonyT0)
+		c.Creator, c.RequestNonce, c.RequestSignature = creator, nonce, bytes.Repeat([]byte{1}, 64)
+		return c
+	}
+	mustCreateCeremony(t, s, withNonce("c1", "alice", nonce))
+	wantCode(t, "CreateCeremony with a reused nonce", s.CreateCeremony(ctx(t), withNonce("c2", "alice", nonce)), chusme.CodeConflict)
+	_, err := s.GetCeremony(ctx(t), "c2")
+	wantCode(t, "GetCeremony of the refused ceremony", err, chusme.CodeNotFound)
+	list, err := s.ListCeremonies(ctx(t), chusme.CeremonyFilter{Member: "bob"})
+	if err != nil || len(list) != 1 || list[0].ID != "c1" {
+		t.Fatalf("bob's ceremonies = %v, %v; want only c1", list, err)
+	}
+	mustCreateCeremony(t, s, withNonce("c3", "bob", nonce))
+	mustCreateCeremony(t, s, withNonce("c4", "alice", nil))
+	mustCreateCeremony(t, s, withNonce("c5", "alice", nil))
 }
 
 func testCeremonyDuplicate(t *testing.T, s chusme.Store) {

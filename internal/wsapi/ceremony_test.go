@@ -115,11 +115,30 @@ func TestCeremonyRequests(t *testing.T) {
 	// Create.
 	wantError(t, "create of an unknown kind", ask(t, wsA, createReq(chusme.CreateCeremonyRequest{Kind: "vote"})), chusme.CodeInvalidRequest)
 	wantError(t, "create with threshold 3 of 2", ask(t, wsA, createReq(chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 3, Participants: pair})), chusme.CodeInvalidRequest)
-	wantError(t, "create by a non-participant", ask(t, wsE, createReq(chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 2, Participants: pair})), chusme.CodeForbidden)
+	dkg := chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 2, Participants: pair}
+	signed, err := alice.Client.SignCeremonyRequest(ctx, alice.Key, dkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eves, err := eve.Client.SignCeremonyRequest(ctx, eve.Key, dkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, "create by a non-participant", ask(t, wsE, createReq(eves)), chusme.CodeForbidden)
+	wantError(t, "an unsigned create", ask(t, wsA, createReq(dkg)), chusme.CodeInvalidRequest)
+	bobs, err := bob.Client.SignCeremonyRequest(ctx, bob.Key, dkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, "a create signed by another's key", ask(t, wsA, createReq(bobs)), chusme.CodeInvalidSignature)
+	altered := signed
+	altered.Participants = []string{alice.Fingerprint, eve.Fingerprint}
+	wantError(t, "a create whose participants are not the signed ones", ask(t, wsA, createReq(altered)), chusme.CodeInvalidSignature)
 	if l, err := alice.Client.Ceremonies(ctx, ""); err != nil || len(l) != 0 {
 		t.Fatalf("refused creations left %d ceremonies (%v)", len(l), err)
 	}
-	ans := ask(t, wsA, createReq(chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 2, Participants: pair}))
+	ans := ask(t, wsA, createReq(signed))
+	wantError(t, "the same signed create again", ask(t, wsA, createReq(signed)), chusme.CodeConflict)
 	created := ans.GetCeremonyResponse().GetCeremony().View()
 	info, err := alice.Client.Ceremony(ctx, created.ID)
 	if err != nil {
@@ -210,11 +229,15 @@ func TestCeremonyLimitsSharedWithHTTP(t *testing.T) {
 	ctx := t.Context()
 	alice, bob := us[1], us[2]
 	ws := connect(t, srv, alice)
-	info, err := alice.Client.StartDKG(ctx, 2, []string{alice.Fingerprint, bob.Fingerprint}) // the IP's one creation
+	info, err := alice.Client.StartDKG(ctx, alice.Key, 2, []string{alice.Fingerprint, bob.Fingerprint}) // the IP's one creation
 	if err != nil {
 		t.Fatal(err)
 	}
-	ans := ask(t, ws, createReq(chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 2, Participants: []string{alice.Fingerprint, bob.Fingerprint}}))
+	req, err := alice.Client.SignCeremonyRequest(ctx, alice.Key, chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 2, Participants: []string{alice.Fingerprint, bob.Fingerprint}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans := ask(t, ws, createReq(req))
 	wantError(t, "a second creation from the same IP over the WebSocket", ans, chusme.CodeRateLimited)
 	if !strings.Contains(ans.GetError().GetMessage(), "retry after") {
 		t.Errorf("rate limit message %q says nothing of when to retry", ans.GetError().GetMessage())

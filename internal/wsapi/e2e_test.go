@@ -277,7 +277,7 @@ func TestCeremonyEventsPushedAndSync(t *testing.T) {
 	srv, us := world(t, 2)
 	ws := dial(t, wsURL(srv, "ticket="+ticket(t, srv, us[1].Access(t))))
 	serverInfo(t, ws, 1) // registered before the ceremony starts
-	info, err := us[0].Client.StartDKG(t.Context(), 2, []string{us[1].Fingerprint, us[2].Fingerprint})
+	info, err := us[0].Client.StartDKG(t.Context(), us[0].Key, 2, []string{us[1].Fingerprint, us[2].Fingerprint})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,7 @@ func TestCeremonyViewsSameOverHTTPAndWebSocket(t *testing.T) {
 	res := servertest.DKG(t, []*user{alice, bob}, 2)
 	dkg := res[0].Ceremony
 	_, sign := servertest.Sign(t, bob, []*user{alice, bob}, res, nil, []byte("the parity of views"))
-	failed, err := alice.Client.StartDKG(ctx, 2, []string{alice.Fingerprint, bob.Fingerprint})
+	failed, err := alice.Client.StartDKG(ctx, alice.Key, 2, []string{alice.Fingerprint, bob.Fingerprint})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import { ed25519_FROST } from '@noble/curves/ed25519.js';
 
 /** Labels of the ceremony messages. */
 export const LABEL_CEREMONY_PACKAGE = 'chusme/v1/ceremony-package';
+export const LABEL_CEREMONY_REQUEST = 'chusme/v1/ceremony-request';
 export const LABEL_DKG_SHARE = 'chusme/v1/dkg-share';
 export const LABEL_DKG_TRANSCRIPT = 'chusme/v1/dkg-transcript';
 export const LABEL_GROUP_KEY_CONFIRM = 'chusme/v1/group-key-confirm';
@@ -43,6 +44,20 @@ export function signedMessage(label, ...fields) {
 export function ceremonyPackageMessage(ceremonyId, round, sender, recipient, payload) {
   return signedMessage(LABEL_CEREMONY_PACKAGE, ceremonyId, String(round), sender, recipient, sha256(payload));
 }
+
+/**
+ * ceremonyRequestMessage is what a ceremony's creator signs: issuer, kind,
+ * threshold (u64), the number of participants (u64) and each fingerprint
+ * (sorted), key id ('' for a DKG), SHA-256 of the message (empty for a DKG),
+ * deadline in Unix seconds (i64) and nonce.
+ */
+export function ceremonyRequestMessage(issuer, kind, threshold, participants, keyId, messageSha256, deadline, nonce) {
+  return signedMessage(LABEL_CEREMONY_REQUEST, issuer, kind, be(64, threshold), be(64, participants.length), ...participants,
+    keyId, messageSha256, be(64, BigInt.asUintN(64, BigInt(deadline))), nonce);
+}
+
+/** ceremonyMessageSha256 is the message hash a request of kind signs: SHA-256 for 'sign', empty for a DKG. */
+export const ceremonyMessageSha256 = (kind, message) => (kind === 'sign' ? sha256(message) : Buffer.alloc(0));
 
 /** dkgShareInfo is the HPKE info of a sealed DKG round-2 package. */
 export function dkgShareInfo(ceremonyId, sender, recipient) {

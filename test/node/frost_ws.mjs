@@ -14,7 +14,8 @@
 // fetches: each must hash to its fingerprint (a genesis key) and match its
 // seed.
 //
-// A creates the DKG; B finds it on its own socket; both run rounds 1–3. A
+// A creates the DKG, its request signed (signedCreate); B finds it on its
+// own socket; both check the request against A's key, then run rounds 1–3. A
 // then asks to sign the message with both as signers; each approves only
 // that message from A under the new key, commits and signs. The signature
 // is checked with crypto.verify under the group key. Output, one JSON line:
@@ -28,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import protobuf from 'protobufjs';
 import { fingerprint } from './chusme_wire.mjs';
-import { runDKG, runSign } from './participant.mjs';
+import { runDKG, runSign, signedCreate } from './participant.mjs';
 
 const TIMEOUT_MS = 30000;
 const DEFAULT_MESSAGE = 'signed by two Node.js participants over the ChusMe WebSocket';
@@ -188,7 +189,7 @@ async function main() {
   const fps = [a.fp, b.fp];
 
   // DKG: A creates it, B finds it on its own socket.
-  const dkgInfo = (await a.request('createCeremonyRequest', { kind: 'dkg', threshold: 2, participants: fps })).ceremony;
+  const dkgInfo = (await a.request('createCeremonyRequest', signedCreate(a, { kind: 'dkg', threshold: 2, participants: fps }))).ceremony;
   const [dkgA, dkgB] = await Promise.all([
     runDKG(a, peerKeys, dkgInfo.ceremonyId),
     b.discover((c) => c.kind === 'dkg' && c.creator === a.fp && c.status === 'open' && c.threshold === 2)
@@ -199,7 +200,7 @@ async function main() {
   // Signing: A asks; each signer approves only this message, from A, under this key.
   const message = Buffer.from(input.message ?? DEFAULT_MESSAGE, 'utf8');
   const approve = (info) => info.creator === a.fp && info.keyId === dkgA.keyId && message.equals(Buffer.from(info.message));
-  const signInfo = (await a.request('createCeremonyRequest', { kind: 'sign', keyId: dkgA.keyId, message, participants: fps })).ceremony;
+  const signInfo = (await a.request('createCeremonyRequest', signedCreate(a, { kind: 'sign', threshold: 2, keyId: dkgA.keyId, message, participants: fps }))).ceremony;
   const [sigA, sigB] = await Promise.all([
     runSign(a, peerKeys, signInfo.ceremonyId, dkgA, approve),
     b.discover((c) => c.kind === 'sign' && c.keyId === dkgB.keyId && c.status === 'open')

@@ -1,7 +1,9 @@
 // The participant side of ChusMe's FROST ceremonies (RFC 9591 signing, the
 // frost-core Pedersen DKG), in Node.js, following the Go client
-// (client/participant.go) step by step: every package signed with the
-// identity key, every relayed package checked against its sender's key, DKG
+// (client/participant.go) step by step: the ceremony's request checked
+// against its creator's key before anything is sent (checkRequest), every
+// package signed with the identity key, every relayed package checked
+// against its sender's key, DKG
 // round-2 shares sealed with RFC 9180 HPKE, the confirmation of the
 // transcript and public key package, and a signer that signs only the message
 // it approved. The FROST maths is @noble/curves' ed25519_FROST.
@@ -42,6 +44,7 @@ class Participant {
     if (info.status !== 'open' || info.round !== 1 || info.submitted.includes(session.fp)) {
       throw new CeremonyError(`ceremony ${id} is past its first round (${info.status}, round ${info.round})`);
     }
+    checkRequest(session.issuer, peerKeys, info);
     return new Participant(session, peerKeys, info);
   }
 
@@ -118,6 +121,42 @@ class Participant {
     }
     return out;
   }
+}
+
+// checkRequest checks the ceremony's request before anything is committed:
+// signed by its creator's key over this issuer and the request's fields, and
+// those fields the ceremony's; an error names what failed.
+function checkRequest(issuer, peerKeys, info) {
+  const r = info.request;
+  const bad = (what) => new CeremonyError(`forged request: ceremony ${info.ceremonyId}: ${what}`);
+  if (!r || !r.signature || r.signature.length === 0) throw bad('it carries no signed request');
+  const key = peerKeys.get(info.creator);
+  const msg = wire.ceremonyRequestMessage(issuer, r.kind, r.threshold, r.participants, r.keyId, r.messageSha256, r.deadline, r.nonce);
+  if (!key || !crypto.verify(null, msg, key, r.signature)) throw bad(`the requester signature of ${info.creator} does not verify`);
+  if (r.kind !== info.kind) throw bad(`the request's kind is ${r.kind}, the ceremony's ${info.kind}`);
+  if (r.threshold !== info.threshold) throw bad(`the request's threshold is ${r.threshold}, the ceremony's ${info.threshold}`);
+  if (r.participants.join() !== info.participants.join()) throw bad("the request's participants are not the ceremony's");
+  if (r.keyId !== info.keyId) throw bad("the request's key id is not the ceremony's");
+  if (!same(r.messageSha256, wire.ceremonyMessageSha256(info.kind, Buffer.from(info.message)))) {
+    throw bad("the request's message hash is not the SHA-256 of the ceremony's message");
+  }
+  if (r.deadline * 1000 <= Date.now()) throw bad("the request's deadline has passed");
+}
+
+/**
+ * signedCreate is a createCeremonyRequest body signed by session's identity
+ * key: kind, threshold (for 'sign' the key's, which the body does not
+ * carry), the participants sorted, key id, message, a deadline an hour ahead
+ * and a fresh 16-byte nonce.
+ */
+export function signedCreate(session, { kind, threshold, participants, keyId = '', message = Buffer.alloc(0) }) {
+  const parts = [...participants].sort();
+  const deadline = Math.floor(Date.now() / 1000) + 3600;
+  const nonce = crypto.randomBytes(16);
+  const msg = wire.ceremonyRequestMessage(session.issuer, kind, threshold, parts, keyId, wire.ceremonyMessageSha256(kind, message), deadline, nonce);
+  const body = { kind, participants: parts, keyId, message, deadline, nonce, signature: crypto.sign(null, msg, session.identity) };
+  if (kind === 'dkg') body.threshold = threshold;
+  return body;
 }
 
 // rawKey is the 32 raw bytes of an Ed25519 public KeyObject.

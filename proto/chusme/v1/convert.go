@@ -52,6 +52,10 @@ func NewCeremonyEvent(v chusme.CeremonyInfo) *CeremonyEvent {
 	if r := v.Result; r != nil {
 		ev.Result = &CeremonyResult{KeyId: r.KeyID, Signature: r.Signature, PublicKey: r.PublicKey}
 	}
+	if r := v.Request; r != nil {
+		ev.Request = &CeremonyRequest{Kind: r.Kind, Threshold: int32(r.Threshold), Participants: r.Participants, KeyId: r.KeyID,
+			MessageSha256: r.MessageSHA256, Deadline: r.Deadline, Nonce: r.Nonce, Signature: r.Signature}
+	}
 	return ev
 }
 
@@ -71,6 +75,10 @@ func (ev *CeremonyEvent) View() chusme.CeremonyInfo {
 	}
 	if r := ev.GetResult(); r != nil {
 		v.Result = &chusme.CeremonyResult{KeyID: r.GetKeyId(), Signature: r.GetSignature(), PublicKey: r.GetPublicKey()}
+	}
+	if r := ev.GetRequest(); r != nil {
+		v.Request = &chusme.CeremonyRequest{Kind: r.GetKind(), Threshold: int(r.GetThreshold()), Participants: orEmpty(r.GetParticipants()),
+			KeyID: r.GetKeyId(), MessageSHA256: r.GetMessageSha256(), Deadline: r.GetDeadline(), Nonce: r.GetNonce(), Signature: r.GetSignature()}
 	}
 	return v
 }
@@ -124,13 +132,13 @@ func (in *CeremonyInbox) View() chusme.Inbox {
 // NewCreateCeremonyRequest is the protobuf form of a ceremony creation.
 func NewCreateCeremonyRequest(v chusme.CreateCeremonyRequest) *CreateCeremonyRequest {
 	return &CreateCeremonyRequest{Kind: v.Kind, Threshold: int32(v.Threshold), Participants: v.Participants,
-		KeyId: v.KeyID, Message: v.Message}
+		KeyId: v.KeyID, Message: v.Message, Deadline: v.Deadline, Nonce: v.Nonce, Signature: v.Signature}
 }
 
 // View is the creation's view, as the ceremony service takes it.
 func (r *CreateCeremonyRequest) View() chusme.CreateCeremonyRequest {
 	return chusme.CreateCeremonyRequest{Kind: r.GetKind(), Threshold: int(r.GetThreshold()), Participants: r.GetParticipants(),
-		KeyID: r.GetKeyId(), Message: r.GetMessage()}
+		KeyID: r.GetKeyId(), Message: r.GetMessage(), Deadline: r.GetDeadline(), Nonce: r.GetNonce(), Signature: r.GetSignature()}
 }
 
 // NewSubmitRequest is the protobuf form of a submission to round of

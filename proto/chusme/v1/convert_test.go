@@ -65,6 +65,8 @@ func sampleCeremony() chusme.CeremonyInfo {
 		SigningPackage: chusme.Bytes("pkg"),
 		Failure:        &chusme.CeremonyFailure{Reason: chusme.FailSignatureShare, Message: "bad share", Culprits: []string{"b"}},
 		Result:         &chusme.CeremonyResult{KeyID: "k", PublicKey: chusme.Bytes("pub"), Signature: chusme.Bytes("sig")},
+		Request: &chusme.CeremonyRequest{Kind: chusme.KindSign, Threshold: 2, Participants: []string{"a", "b"}, KeyID: "k",
+			MessageSHA256: chusme.Bytes("hash"), Deadline: 1764619200, Nonce: chusme.Bytes("nonce"), Signature: chusme.Bytes("rsig")},
 	}
 }
 
@@ -97,7 +99,8 @@ func TestViewsSameThroughProtobufAndJSON(t *testing.T) {
 		}
 	}
 
-	create := chusme.CreateCeremonyRequest{Kind: chusme.KindSign, Threshold: 2, Participants: []string{"a", "b"}, KeyID: "k", Message: chusme.Bytes("m")}
+	create := chusme.CreateCeremonyRequest{Kind: chusme.KindSign, Threshold: 2, Participants: []string{"a", "b"}, KeyID: "k", Message: chusme.Bytes("m"),
+		Deadline: 1764619200, Nonce: chusme.Bytes("n"), Signature: chusme.Bytes("s")}
 	noZeroField(t, reflect.ValueOf(create), "")
 	if got, want := protoTrip(t, chusmev1.NewCreateCeremonyRequest(create)).View(), jsonTrip(t, create); !reflect.DeepEqual(got, want) {
 		t.Errorf("creation through protobuf\n%+v\nthrough JSON\n%+v", got, want)

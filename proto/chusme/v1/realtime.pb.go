@@ -623,7 +623,10 @@ type CeremonyEvent struct {
 	// fetch them. Absent elsewhere (catch-up answers, events relayed from
 	// other nodes): the client then fetches the inbox. The client checks every
 	// package's signature as it does the fetched inbox's.
-	Inbox         *CeremonyInbox `protobuf:"bytes,19,opt,name=inbox,proto3" json:"inbox,omitempty"`
+	Inbox *CeremonyInbox `protobuf:"bytes,19,opt,name=inbox,proto3" json:"inbox,omitempty"`
+	// The creator's signed request (the JSON request member); absent for a
+	// ceremony made before requests were signed, which clients refuse.
+	Request       *CeremonyRequest `protobuf:"bytes,20,opt,name=request,proto3" json:"request,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -791,6 +794,115 @@ func (x *CeremonyEvent) GetInbox() *CeremonyInbox {
 	return nil
 }
 
+func (x *CeremonyEvent) GetRequest() *CeremonyRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// CeremonyRequest is a ceremony's request as its creator signed it
+// (chusme.CeremonyRequestMessage; the JSON CeremonyRequest).
+type CeremonyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Threshold     int32                  `protobuf:"varint,2,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	Participants  []string               `protobuf:"bytes,3,rep,name=participants,proto3" json:"participants,omitempty"`                        // sorted
+	KeyId         string                 `protobuf:"bytes,4,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`                         // sign
+	MessageSha256 []byte                 `protobuf:"bytes,5,opt,name=message_sha256,json=messageSha256,proto3" json:"message_sha256,omitempty"` // sign
+	Deadline      int64                  `protobuf:"varint,6,opt,name=deadline,proto3" json:"deadline,omitempty"`                               // Unix seconds
+	Nonce         []byte                 `protobuf:"bytes,7,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	Signature     []byte                 `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"` // the creator's identity key
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CeremonyRequest) Reset() {
+	*x = CeremonyRequest{}
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CeremonyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CeremonyRequest) ProtoMessage() {}
+
+func (x *CeremonyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CeremonyRequest.ProtoReflect.Descriptor instead.
+func (*CeremonyRequest) Descriptor() ([]byte, []int) {
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CeremonyRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *CeremonyRequest) GetThreshold() int32 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *CeremonyRequest) GetParticipants() []string {
+	if x != nil {
+		return x.Participants
+	}
+	return nil
+}
+
+func (x *CeremonyRequest) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *CeremonyRequest) GetMessageSha256() []byte {
+	if x != nil {
+		return x.MessageSha256
+	}
+	return nil
+}
+
+func (x *CeremonyRequest) GetDeadline() int64 {
+	if x != nil {
+		return x.Deadline
+	}
+	return 0
+}
+
+func (x *CeremonyRequest) GetNonce() []byte {
+	if x != nil {
+		return x.Nonce
+	}
+	return nil
+}
+
+func (x *CeremonyRequest) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
 // CeremonyInbox is a round's packages for the caller (the JSON Inbox): the
 // answer of InboxRequest, and the pushed round-1 commitments of
 // CeremonyEvent.inbox.
@@ -805,7 +917,7 @@ type CeremonyInbox struct {
 
 func (x *CeremonyInbox) Reset() {
 	*x = CeremonyInbox{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[5]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -817,7 +929,7 @@ func (x *CeremonyInbox) String() string {
 func (*CeremonyInbox) ProtoMessage() {}
 
 func (x *CeremonyInbox) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[5]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -830,7 +942,7 @@ func (x *CeremonyInbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyInbox.ProtoReflect.Descriptor instead.
 func (*CeremonyInbox) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{5}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CeremonyInbox) GetRound() int32 {
@@ -869,7 +981,7 @@ type CeremonyPackage struct {
 
 func (x *CeremonyPackage) Reset() {
 	*x = CeremonyPackage{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[6]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -881,7 +993,7 @@ func (x *CeremonyPackage) String() string {
 func (*CeremonyPackage) ProtoMessage() {}
 
 func (x *CeremonyPackage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[6]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -894,7 +1006,7 @@ func (x *CeremonyPackage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyPackage.ProtoReflect.Descriptor instead.
 func (*CeremonyPackage) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{6}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CeremonyPackage) GetRound() int32 {
@@ -944,7 +1056,7 @@ type CeremonyFailure struct {
 
 func (x *CeremonyFailure) Reset() {
 	*x = CeremonyFailure{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[7]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -956,7 +1068,7 @@ func (x *CeremonyFailure) String() string {
 func (*CeremonyFailure) ProtoMessage() {}
 
 func (x *CeremonyFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[7]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,7 +1081,7 @@ func (x *CeremonyFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyFailure.ProtoReflect.Descriptor instead.
 func (*CeremonyFailure) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{7}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CeremonyFailure) GetReason() string {
@@ -1005,7 +1117,7 @@ type CeremonyResult struct {
 
 func (x *CeremonyResult) Reset() {
 	*x = CeremonyResult{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[8]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1017,7 +1129,7 @@ func (x *CeremonyResult) String() string {
 func (*CeremonyResult) ProtoMessage() {}
 
 func (x *CeremonyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[8]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1030,7 +1142,7 @@ func (x *CeremonyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyResult.ProtoReflect.Descriptor instead.
 func (*CeremonyResult) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{8}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CeremonyResult) GetKeyId() string {
@@ -1067,7 +1179,7 @@ type CeremonySyncRequest struct {
 
 func (x *CeremonySyncRequest) Reset() {
 	*x = CeremonySyncRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[9]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1079,7 +1191,7 @@ func (x *CeremonySyncRequest) String() string {
 func (*CeremonySyncRequest) ProtoMessage() {}
 
 func (x *CeremonySyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[9]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1092,7 +1204,7 @@ func (x *CeremonySyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonySyncRequest.ProtoReflect.Descriptor instead.
 func (*CeremonySyncRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{9}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CeremonySyncRequest) GetCeremonyId() string {
@@ -1120,7 +1232,7 @@ type CeremonySyncResponse struct {
 
 func (x *CeremonySyncResponse) Reset() {
 	*x = CeremonySyncResponse{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[10]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1132,7 +1244,7 @@ func (x *CeremonySyncResponse) String() string {
 func (*CeremonySyncResponse) ProtoMessage() {}
 
 func (x *CeremonySyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[10]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1145,7 +1257,7 @@ func (x *CeremonySyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonySyncResponse.ProtoReflect.Descriptor instead.
 func (*CeremonySyncResponse) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{10}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CeremonySyncResponse) GetCeremonies() []*CeremonyEvent {
@@ -1158,19 +1270,24 @@ func (x *CeremonySyncResponse) GetCeremonies() []*CeremonyEvent {
 // CreateCeremonyRequest starts a ceremony (POST /v1/ceremonies; the JSON
 // CreateCeremonyRequest).
 type CreateCeremonyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`                 // "dkg" or "sign"
-	Threshold     int32                  `protobuf:"varint,2,opt,name=threshold,proto3" json:"threshold,omitempty"`      // dkg: t
-	Participants  []string               `protobuf:"bytes,3,rep,name=participants,proto3" json:"participants,omitempty"` // dkg: the n participants; sign: the signers
-	KeyId         string                 `protobuf:"bytes,4,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`  // sign: the group key
-	Message       []byte                 `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`           // sign: the message
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Kind         string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`                 // "dkg" or "sign"
+	Threshold    int32                  `protobuf:"varint,2,opt,name=threshold,proto3" json:"threshold,omitempty"`      // dkg: t
+	Participants []string               `protobuf:"bytes,3,rep,name=participants,proto3" json:"participants,omitempty"` // dkg: the n participants; sign: the signers
+	KeyId        string                 `protobuf:"bytes,4,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`  // sign: the group key
+	Message      []byte                 `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`           // sign: the message
+	// The creator's signature over CeremonyRequestMessage, with its
+	// deadline (Unix seconds) and nonce (16 to 32 random bytes).
+	Deadline      int64  `protobuf:"varint,6,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	Nonce         []byte `protobuf:"bytes,7,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	Signature     []byte `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateCeremonyRequest) Reset() {
 	*x = CreateCeremonyRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[11]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1182,7 +1299,7 @@ func (x *CreateCeremonyRequest) String() string {
 func (*CreateCeremonyRequest) ProtoMessage() {}
 
 func (x *CreateCeremonyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[11]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1195,7 +1312,7 @@ func (x *CreateCeremonyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCeremonyRequest.ProtoReflect.Descriptor instead.
 func (*CreateCeremonyRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{11}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateCeremonyRequest) GetKind() string {
@@ -1233,6 +1350,27 @@ func (x *CreateCeremonyRequest) GetMessage() []byte {
 	return nil
 }
 
+func (x *CreateCeremonyRequest) GetDeadline() int64 {
+	if x != nil {
+		return x.Deadline
+	}
+	return 0
+}
+
+func (x *CreateCeremonyRequest) GetNonce() []byte {
+	if x != nil {
+		return x.Nonce
+	}
+	return nil
+}
+
+func (x *CreateCeremonyRequest) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
 // SubmitRequest is the caller's package for a round (POST
 // /v1/ceremonies/{id}/rounds/{n}; the JSON SubmitRequest): a broadcast
 // (payload and signature) or, in DKG round 2, one DirectPackage for every
@@ -1250,7 +1388,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[12]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1262,7 +1400,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[12]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1275,7 +1413,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{12}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SubmitRequest) GetCeremonyId() string {
@@ -1325,7 +1463,7 @@ type DirectPackage struct {
 
 func (x *DirectPackage) Reset() {
 	*x = DirectPackage{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[13]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1337,7 +1475,7 @@ func (x *DirectPackage) String() string {
 func (*DirectPackage) ProtoMessage() {}
 
 func (x *DirectPackage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[13]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1350,7 +1488,7 @@ func (x *DirectPackage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectPackage.ProtoReflect.Descriptor instead.
 func (*DirectPackage) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{13}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DirectPackage) GetRecipient() string {
@@ -1386,7 +1524,7 @@ type InboxRequest struct {
 
 func (x *InboxRequest) Reset() {
 	*x = InboxRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[14]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1398,7 +1536,7 @@ func (x *InboxRequest) String() string {
 func (*InboxRequest) ProtoMessage() {}
 
 func (x *InboxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[14]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1411,7 +1549,7 @@ func (x *InboxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InboxRequest.ProtoReflect.Descriptor instead.
 func (*InboxRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{14}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *InboxRequest) GetCeremonyId() string {
@@ -1439,7 +1577,7 @@ type CancelCeremonyRequest struct {
 
 func (x *CancelCeremonyRequest) Reset() {
 	*x = CancelCeremonyRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[15]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1451,7 +1589,7 @@ func (x *CancelCeremonyRequest) String() string {
 func (*CancelCeremonyRequest) ProtoMessage() {}
 
 func (x *CancelCeremonyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[15]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1464,7 +1602,7 @@ func (x *CancelCeremonyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelCeremonyRequest.ProtoReflect.Descriptor instead.
 func (*CancelCeremonyRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{15}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CancelCeremonyRequest) GetCeremonyId() string {
@@ -1485,7 +1623,7 @@ type ListCeremoniesRequest struct {
 
 func (x *ListCeremoniesRequest) Reset() {
 	*x = ListCeremoniesRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[16]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1497,7 +1635,7 @@ func (x *ListCeremoniesRequest) String() string {
 func (*ListCeremoniesRequest) ProtoMessage() {}
 
 func (x *ListCeremoniesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[16]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1510,7 +1648,7 @@ func (x *ListCeremoniesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCeremoniesRequest.ProtoReflect.Descriptor instead.
 func (*ListCeremoniesRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{16}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListCeremoniesRequest) GetStatus() string {
@@ -1530,7 +1668,7 @@ type CeremonyResponse struct {
 
 func (x *CeremonyResponse) Reset() {
 	*x = CeremonyResponse{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[17]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1542,7 +1680,7 @@ func (x *CeremonyResponse) String() string {
 func (*CeremonyResponse) ProtoMessage() {}
 
 func (x *CeremonyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[17]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1555,7 +1693,7 @@ func (x *CeremonyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyResponse.ProtoReflect.Descriptor instead.
 func (*CeremonyResponse) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{17}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CeremonyResponse) GetCeremony() *CeremonyEvent {
@@ -1575,7 +1713,7 @@ type CeremonyList struct {
 
 func (x *CeremonyList) Reset() {
 	*x = CeremonyList{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[18]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1587,7 +1725,7 @@ func (x *CeremonyList) String() string {
 func (*CeremonyList) ProtoMessage() {}
 
 func (x *CeremonyList) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[18]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1600,7 +1738,7 @@ func (x *CeremonyList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyList.ProtoReflect.Descriptor instead.
 func (*CeremonyList) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{18}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CeremonyList) GetCeremonies() []*CeremonyEvent {
@@ -1643,7 +1781,7 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x13server_time_unix_ms\x18\x05 \x01(\x03R\x10serverTimeUnixMs\"5\n" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\x8b\x05\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\xc1\x05\n" +
 	"\rCeremonyEvent\x12\x1f\n" +
 	"\vceremony_id\x18\x01 \x01(\tR\n" +
 	"ceremonyId\x12\x12\n" +
@@ -1665,7 +1803,17 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x0fupdated_unix_ms\x18\x10 \x01(\x03R\rupdatedUnixMs\x124\n" +
 	"\afailure\x18\x11 \x01(\v2\x1a.chusme.v1.CeremonyFailureR\afailure\x121\n" +
 	"\x06result\x18\x12 \x01(\v2\x19.chusme.v1.CeremonyResultR\x06result\x12.\n" +
-	"\x05inbox\x18\x13 \x01(\v2\x18.chusme.v1.CeremonyInboxR\x05inbox\"y\n" +
+	"\x05inbox\x18\x13 \x01(\v2\x18.chusme.v1.CeremonyInboxR\x05inbox\x124\n" +
+	"\arequest\x18\x14 \x01(\v2\x1a.chusme.v1.CeremonyRequestR\arequest\"\xf5\x01\n" +
+	"\x0fCeremonyRequest\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1c\n" +
+	"\tthreshold\x18\x02 \x01(\x05R\tthreshold\x12\"\n" +
+	"\fparticipants\x18\x03 \x03(\tR\fparticipants\x12\x15\n" +
+	"\x06key_id\x18\x04 \x01(\tR\x05keyId\x12%\n" +
+	"\x0emessage_sha256\x18\x05 \x01(\fR\rmessageSha256\x12\x1a\n" +
+	"\bdeadline\x18\x06 \x01(\x03R\bdeadline\x12\x14\n" +
+	"\x05nonce\x18\a \x01(\fR\x05nonce\x12\x1c\n" +
+	"\tsignature\x18\b \x01(\fR\tsignature\"y\n" +
 	"\rCeremonyInbox\x12\x14\n" +
 	"\x05round\x18\x01 \x01(\x05R\x05round\x126\n" +
 	"\bpackages\x18\x02 \x03(\v2\x1a.chusme.v1.CeremonyPackageR\bpackages\x12\x1a\n" +
@@ -1692,13 +1840,16 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x14CeremonySyncResponse\x128\n" +
 	"\n" +
 	"ceremonies\x18\x01 \x03(\v2\x18.chusme.v1.CeremonyEventR\n" +
-	"ceremonies\"\x9e\x01\n" +
+	"ceremonies\"\xee\x01\n" +
 	"\x15CreateCeremonyRequest\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1c\n" +
 	"\tthreshold\x18\x02 \x01(\x05R\tthreshold\x12\"\n" +
 	"\fparticipants\x18\x03 \x03(\tR\fparticipants\x12\x15\n" +
 	"\x06key_id\x18\x04 \x01(\tR\x05keyId\x12\x18\n" +
-	"\amessage\x18\x05 \x01(\fR\amessage\"\xb4\x01\n" +
+	"\amessage\x18\x05 \x01(\fR\amessage\x12\x1a\n" +
+	"\bdeadline\x18\x06 \x01(\x03R\bdeadline\x12\x14\n" +
+	"\x05nonce\x18\a \x01(\fR\x05nonce\x12\x1c\n" +
+	"\tsignature\x18\b \x01(\fR\tsignature\"\xb4\x01\n" +
 	"\rSubmitRequest\x12\x1f\n" +
 	"\vceremony_id\x18\x01 \x01(\tR\n" +
 	"ceremonyId\x12\x14\n" +
@@ -1750,7 +1901,7 @@ func file_proto_chusme_v1_realtime_proto_rawDescGZIP() []byte {
 }
 
 var file_proto_chusme_v1_realtime_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_proto_chusme_v1_realtime_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_proto_chusme_v1_realtime_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_proto_chusme_v1_realtime_proto_goTypes = []any{
 	(CloseCode)(0),                // 0: chusme.v1.CloseCode
 	(*Envelope)(nil),              // 1: chusme.v1.Envelope
@@ -1758,49 +1909,51 @@ var file_proto_chusme_v1_realtime_proto_goTypes = []any{
 	(*ServerInfoResponse)(nil),    // 3: chusme.v1.ServerInfoResponse
 	(*Error)(nil),                 // 4: chusme.v1.Error
 	(*CeremonyEvent)(nil),         // 5: chusme.v1.CeremonyEvent
-	(*CeremonyInbox)(nil),         // 6: chusme.v1.CeremonyInbox
-	(*CeremonyPackage)(nil),       // 7: chusme.v1.CeremonyPackage
-	(*CeremonyFailure)(nil),       // 8: chusme.v1.CeremonyFailure
-	(*CeremonyResult)(nil),        // 9: chusme.v1.CeremonyResult
-	(*CeremonySyncRequest)(nil),   // 10: chusme.v1.CeremonySyncRequest
-	(*CeremonySyncResponse)(nil),  // 11: chusme.v1.CeremonySyncResponse
-	(*CreateCeremonyRequest)(nil), // 12: chusme.v1.CreateCeremonyRequest
-	(*SubmitRequest)(nil),         // 13: chusme.v1.SubmitRequest
-	(*DirectPackage)(nil),         // 14: chusme.v1.DirectPackage
-	(*InboxRequest)(nil),          // 15: chusme.v1.InboxRequest
-	(*CancelCeremonyRequest)(nil), // 16: chusme.v1.CancelCeremonyRequest
-	(*ListCeremoniesRequest)(nil), // 17: chusme.v1.ListCeremoniesRequest
-	(*CeremonyResponse)(nil),      // 18: chusme.v1.CeremonyResponse
-	(*CeremonyList)(nil),          // 19: chusme.v1.CeremonyList
+	(*CeremonyRequest)(nil),       // 6: chusme.v1.CeremonyRequest
+	(*CeremonyInbox)(nil),         // 7: chusme.v1.CeremonyInbox
+	(*CeremonyPackage)(nil),       // 8: chusme.v1.CeremonyPackage
+	(*CeremonyFailure)(nil),       // 9: chusme.v1.CeremonyFailure
+	(*CeremonyResult)(nil),        // 10: chusme.v1.CeremonyResult
+	(*CeremonySyncRequest)(nil),   // 11: chusme.v1.CeremonySyncRequest
+	(*CeremonySyncResponse)(nil),  // 12: chusme.v1.CeremonySyncResponse
+	(*CreateCeremonyRequest)(nil), // 13: chusme.v1.CreateCeremonyRequest
+	(*SubmitRequest)(nil),         // 14: chusme.v1.SubmitRequest
+	(*DirectPackage)(nil),         // 15: chusme.v1.DirectPackage
+	(*InboxRequest)(nil),          // 16: chusme.v1.InboxRequest
+	(*CancelCeremonyRequest)(nil), // 17: chusme.v1.CancelCeremonyRequest
+	(*ListCeremoniesRequest)(nil), // 18: chusme.v1.ListCeremoniesRequest
+	(*CeremonyResponse)(nil),      // 19: chusme.v1.CeremonyResponse
+	(*CeremonyList)(nil),          // 20: chusme.v1.CeremonyList
 }
 var file_proto_chusme_v1_realtime_proto_depIdxs = []int32{
 	2,  // 0: chusme.v1.Envelope.server_info_request:type_name -> chusme.v1.ServerInfoRequest
 	3,  // 1: chusme.v1.Envelope.server_info_response:type_name -> chusme.v1.ServerInfoResponse
 	4,  // 2: chusme.v1.Envelope.error:type_name -> chusme.v1.Error
 	5,  // 3: chusme.v1.Envelope.ceremony_event:type_name -> chusme.v1.CeremonyEvent
-	10, // 4: chusme.v1.Envelope.ceremony_sync_request:type_name -> chusme.v1.CeremonySyncRequest
-	11, // 5: chusme.v1.Envelope.ceremony_sync_response:type_name -> chusme.v1.CeremonySyncResponse
-	12, // 6: chusme.v1.Envelope.create_ceremony_request:type_name -> chusme.v1.CreateCeremonyRequest
-	13, // 7: chusme.v1.Envelope.submit_request:type_name -> chusme.v1.SubmitRequest
-	15, // 8: chusme.v1.Envelope.inbox_request:type_name -> chusme.v1.InboxRequest
-	16, // 9: chusme.v1.Envelope.cancel_ceremony_request:type_name -> chusme.v1.CancelCeremonyRequest
-	17, // 10: chusme.v1.Envelope.list_ceremonies_request:type_name -> chusme.v1.ListCeremoniesRequest
-	18, // 11: chusme.v1.Envelope.ceremony_response:type_name -> chusme.v1.CeremonyResponse
-	6,  // 12: chusme.v1.Envelope.ceremony_inbox:type_name -> chusme.v1.CeremonyInbox
-	19, // 13: chusme.v1.Envelope.ceremony_list:type_name -> chusme.v1.CeremonyList
-	8,  // 14: chusme.v1.CeremonyEvent.failure:type_name -> chusme.v1.CeremonyFailure
-	9,  // 15: chusme.v1.CeremonyEvent.result:type_name -> chusme.v1.CeremonyResult
-	6,  // 16: chusme.v1.CeremonyEvent.inbox:type_name -> chusme.v1.CeremonyInbox
-	7,  // 17: chusme.v1.CeremonyInbox.packages:type_name -> chusme.v1.CeremonyPackage
-	5,  // 18: chusme.v1.CeremonySyncResponse.ceremonies:type_name -> chusme.v1.CeremonyEvent
-	14, // 19: chusme.v1.SubmitRequest.packages:type_name -> chusme.v1.DirectPackage
-	5,  // 20: chusme.v1.CeremonyResponse.ceremony:type_name -> chusme.v1.CeremonyEvent
-	5,  // 21: chusme.v1.CeremonyList.ceremonies:type_name -> chusme.v1.CeremonyEvent
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	11, // 4: chusme.v1.Envelope.ceremony_sync_request:type_name -> chusme.v1.CeremonySyncRequest
+	12, // 5: chusme.v1.Envelope.ceremony_sync_response:type_name -> chusme.v1.CeremonySyncResponse
+	13, // 6: chusme.v1.Envelope.create_ceremony_request:type_name -> chusme.v1.CreateCeremonyRequest
+	14, // 7: chusme.v1.Envelope.submit_request:type_name -> chusme.v1.SubmitRequest
+	16, // 8: chusme.v1.Envelope.inbox_request:type_name -> chusme.v1.InboxRequest
+	17, // 9: chusme.v1.Envelope.cancel_ceremony_request:type_name -> chusme.v1.CancelCeremonyRequest
+	18, // 10: chusme.v1.Envelope.list_ceremonies_request:type_name -> chusme.v1.ListCeremoniesRequest
+	19, // 11: chusme.v1.Envelope.ceremony_response:type_name -> chusme.v1.CeremonyResponse
+	7,  // 12: chusme.v1.Envelope.ceremony_inbox:type_name -> chusme.v1.CeremonyInbox
+	20, // 13: chusme.v1.Envelope.ceremony_list:type_name -> chusme.v1.CeremonyList
+	9,  // 14: chusme.v1.CeremonyEvent.failure:type_name -> chusme.v1.CeremonyFailure
+	10, // 15: chusme.v1.CeremonyEvent.result:type_name -> chusme.v1.CeremonyResult
+	7,  // 16: chusme.v1.CeremonyEvent.inbox:type_name -> chusme.v1.CeremonyInbox
+	6,  // 17: chusme.v1.CeremonyEvent.request:type_name -> chusme.v1.CeremonyRequest
+	8,  // 18: chusme.v1.CeremonyInbox.packages:type_name -> chusme.v1.CeremonyPackage
+	5,  // 19: chusme.v1.CeremonySyncResponse.ceremonies:type_name -> chusme.v1.CeremonyEvent
+	15, // 20: chusme.v1.SubmitRequest.packages:type_name -> chusme.v1.DirectPackage
+	5,  // 21: chusme.v1.CeremonyResponse.ceremony:type_name -> chusme.v1.CeremonyEvent
+	5,  // 22: chusme.v1.CeremonyList.ceremonies:type_name -> chusme.v1.CeremonyEvent
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_proto_chusme_v1_realtime_proto_init() }
@@ -1830,7 +1983,7 @@ func file_proto_chusme_v1_realtime_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_chusme_v1_realtime_proto_rawDesc), len(file_proto_chusme_v1_realtime_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   19,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
