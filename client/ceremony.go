@@ -252,6 +252,19 @@ func (c *Client) GroupKey(ctx context.Context, keyID string) (chusme.GroupKeyInf
 // certifiedKey fetches group key keyID and checks it and its certificate
 // offline (checkGroupKey, checkCertificate), not the participants' chains.
 func (c *Client) certifiedKey(ctx context.Context, keyID string) (chusme.GroupKeyInfo, error) {
+	k, err := c.groupKey(ctx, keyID)
+	if err != nil {
+		return k, err
+	}
+	if err := checkCertificate(c.issuer, k); err != nil {
+		return chusme.GroupKeyInfo{}, err
+	}
+	return k, nil
+}
+
+// groupKey fetches group key keyID and checks that it is that key
+// (checkGroupKey), not its certificate.
+func (c *Client) groupKey(ctx context.Context, keyID string) (chusme.GroupKeyInfo, error) {
 	var k chusme.GroupKeyInfo
 	if !chusme.ValidFingerprint(keyID) {
 		return k, fmt.Errorf("client: %q is not a key id (64 lowercase hex digits)", keyID)
@@ -260,9 +273,6 @@ func (c *Client) certifiedKey(ctx context.Context, keyID string) (chusme.GroupKe
 		return k, err
 	}
 	if err := checkGroupKey(keyID, k); err != nil {
-		return chusme.GroupKeyInfo{}, err
-	}
-	if err := checkCertificate(c.issuer, k); err != nil {
 		return chusme.GroupKeyInfo{}, err
 	}
 	return k, nil

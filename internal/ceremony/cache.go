@@ -42,8 +42,9 @@ func (d *decoded[T]) put(b []byte, v *T) {
 
 // caches holds the service's decode caches.
 type caches struct {
-	commitments decoded[frost.SigningCommitments]
-	signingPkgs decoded[frost.SigningPackage]
+	commitments   decoded[frost.SigningCommitments]
+	signingPkgs   decoded[frost.SigningPackage]
+	confirmations decoded[checkedConfirmation] // by ceremony id ‖ DKGConfirmAgreed
 
 	mu   sync.Mutex
 	keys map[string]*cachedKey // group key id → key; group keys never change once stored
@@ -171,4 +172,15 @@ func (s *Service) signingPackage(b []byte) (*frost.SigningPackage, error) {
 	}
 	s.cache.signingPkgs.put(b, p)
 	return p, nil
+}
+
+// checkedConfirmation is what the check of a DKG confirmation found that
+// holds for every confirmation of its ceremony with the same agreed part
+// (chusme.DKGConfirmAgreed: all but the signature, and all n must agree):
+// the statement each participant signs, and the certificate's entries (the
+// heads, current when the first of them was checked, and their keys). The
+// caller must not modify it.
+type checkedConfirmation struct {
+	statement []byte
+	confirmed []chusme.GroupKeyConfirmation
 }

@@ -744,11 +744,25 @@ func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, c
 // key is callerKey): its layout, one head per participant in the
 // ceremony's order, each the identity's current chain head, and the
 // certificate signature over what it confirms. It returns the heads with
-// each identity's current key.
+// each identity's current key. A confirmation whose agreed part this node
+// checked before for the ceremony (they must all be equal) is checked for
+// its signature only: its heads are then those current at that first check.
 func (s *Service) checkConfirmation(ctx context.Context, c chusme.Ceremony, caller string, callerKey, payload []byte) ([]chusme.GroupKeyConfirmation, error) {
 	conf, ok := chusme.ParseDKGConfirmPayload(payload)
+	if !ok {
+		return nil, badPackage("malformed dkg confirmation from %s", caller)
+	}
+	// The other n-1 confirmations repeat the first one's agreed part: for
+	// them only the signature is new (unless the caller's key changed since,
+	// when the whole check runs again and refuses a head no longer current).
+	agreed := append([]byte(c.ID), chusme.DKGConfirmAgreed(payload)...)
+	if cc := s.cache.confirmations.get(agreed); cc != nil {
+		if i := slices.Index(c.Participants, caller); i >= 0 && bytes.Equal(cc.confirmed[i].PublicKey, callerKey) {
+			return cc.confirmed, s.checkConfirmSignature(caller, callerKey, cc.statement, conf.Signature)
+		}
+	}
 	var pub frost.PublicKeyPackage
-	if !ok || pub.UnmarshalBinary(conf.PublicKeyPackage) != nil || len(conf.Heads) != len(c.Participants) {
+	if pub.UnmarshalBinary(conf.PublicKeyPackage) != nil || len(conf.Heads) != len(c.Participants) {
 		return nil, badPackage("malformed dkg confirmation from %s", caller)
 	}
 	shares := make(map[string][]byte, len(c.Participants))
@@ -778,12 +792,22 @@ func (s *Service) checkConfirmation(ctx context.Context, c chusme.Ceremony, call
 	}
 	msg := chusme.GroupKeyConfirmMessage(s.cfg.Issuer, c.ID, pub.VerifyingKey().Bytes(),
 		chusme.VerifyingSharesHash(c.Participants, shares), conf.Transcript, c.Threshold, conf.Heads)
-	var valid bool
-	s.timed("confirmation_signature", func() error { valid = ed25519.Verify(callerKey, msg, conf.Signature); return nil })
-	if !valid {
-		return nil, badPackage("the group key confirmation signature of %s does not verify under its current key", caller)
+	if err := s.checkConfirmSignature(caller, callerKey, msg, conf.Signature); err != nil {
+		return nil, err
 	}
+	s.cache.confirmations.put(agreed, &checkedConfirmation{statement: msg, confirmed: out})
 	return out, nil
+}
+
+// checkConfirmSignature checks caller's group key confirmation signature
+// over statement under its current key.
+func (s *Service) checkConfirmSignature(caller string, callerKey, statement, sig []byte) error {
+	var valid bool
+	s.timed("confirmation_signature", func() error { valid = ed25519.Verify(callerKey, statement, sig); return nil })
+	if !valid {
+		return badPackage("the group key confirmation signature of %s does not verify under its current key", caller)
+	}
+	return nil
 }
 
 // chainHead returns identity fp's current chain head and key.
