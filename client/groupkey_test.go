@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
@@ -20,17 +19,10 @@ import (
 // every rewritten one with ErrWrongGroupKey, naming the key.
 func TestGroupKeyRefusesLyingServer(t *testing.T) {
 	ctx := t.Context()
-	s := servertest.Start(t)
-	ids := s.SetUp(t)
-	admin, user, userKey := ids.Admin, ids.User, ids.UserKey
-	inv, err := admin.CreateInvite(ctx, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other := servertest.NewMember(t, s.URL, nil)
-	other.Register(t, inv.Invite)
-	me := &servertest.Member{Key: userKey, Fingerprint: testkit.Fingerprint(userKey), Client: user}
-	res := servertest.DKG(t, []*servertest.Member{me, other}, 2)
+	s := servertest.Start(t, "--registration", "open")
+	ms := s.Members(t, 3) // an administrator, then the key's two participants
+	user, userKey := ms[1].Client, ms[1].Key
+	res := servertest.DKG(t, ms[1:], 2)
 	keyID := res[0].KeyID
 	honest, err := user.GroupKey(ctx, keyID)
 	if err != nil {
@@ -121,15 +113,9 @@ func TestGroupKeyRefusesLyingServer(t *testing.T) {
 // chain it verifies and pins itself.
 func TestCertificateAtRotatedHead(t *testing.T) {
 	ctx := t.Context()
-	s := servertest.Start(t)
-	ids := s.SetUp(t)
-	admin, user, userKey := ids.Admin, ids.User, ids.UserKey
-	inv, err := admin.CreateInvite(ctx, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other := servertest.NewMember(t, s.URL, nil)
-	other.Register(t, inv.Invite)
+	s := servertest.Start(t, "--registration", "open")
+	ms := s.Members(t, 3) // an administrator, then the key's two participants
+	admin, user, userKey, other := ms[0].Client, ms[1].Client, ms[1].Key, ms[2]
 	userFP := testkit.Fingerprint(userKey)
 	newKey := testkit.NewKey(t)
 	if _, err := user.Rotate(ctx, userFP, userKey, newKey); err != nil {
