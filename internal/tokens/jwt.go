@@ -56,7 +56,7 @@ func (is *Issuer) Issue(fingerprint, sessionID string) (string, time.Time, error
 		},
 		SessionID: sessionID,
 	}
-	key := is.Keys.Signing()
+	key := is.Keys.Signing(now)
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	t.Header["kid"] = key.ID
 	t.Header["typ"] = TokenType
@@ -170,7 +170,8 @@ type jwk struct {
 }
 
 // JWKS returns the JSON Web Key Set of every key in the ring: the signing
-// key and the retired keys whose tokens may still be valid.
+// key, a key that will sign from a later time, and the retired keys whose
+// tokens may still be valid.
 func (kr *Keyring) JWKS() []byte {
 	var doc struct {
 		Keys []jwk `json:"keys"`

@@ -39,7 +39,7 @@ func TestValidateStrictJOSE(t *testing.T) {
 	}
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	is := &Issuer{Keys: kr, Issuer: "https://i.test", Audience: "https://i.test", Now: func() time.Time { return now }}
-	key := kr.Signing()
+	key := kr.Signing(time.Time{})
 	header := map[string]any{"alg": "EdDSA", "typ": TokenType, "kid": key.ID}
 	claims := map[string]any{
 		"iss": is.Issuer, "aud": []string{is.Audience}, "sub": chusme.Fingerprint(make([]byte, 32)),
