@@ -95,11 +95,11 @@ type RefreshToken struct {
 	SessionID string
 	Seq       int64     // 0 for the token issued at login, then 1, 2, …
 	CreatedAt time.Time // when it was issued
-	UsedAt    time.Time // when it was exchanged (or superseded); zero while fresh
+	UsedAt    time.Time // when it was exchanged; zero while fresh
 	GraceUsed bool      // whether its one grace-period re-presentation is spent
 }
 
-// Used reports whether the token has been exchanged or superseded.
+// Used reports whether the token has been exchanged.
 func (t RefreshToken) Used() bool { return !t.UsedAt.IsZero() }
 
 // RefreshState is what an exchange of a refresh token decides on: the token

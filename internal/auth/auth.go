@@ -7,8 +7,10 @@ package auth
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"log/slog"
 	"time"
@@ -78,12 +80,17 @@ type Service struct {
 
 	totpLimit    *ratelimit.Limiter // TOTP attempts per identity
 	challengeMAC []byte             // HMAC key of login challenge ids
+	refreshMAC   []byte             // HMAC key deriving a refresh token's successor
 }
 
 // New returns a service. now is the clock (time.Now outside tests). It fails
 // unless cfg.DataKey is 256 bits.
 func New(store chusme.Store, issuer *tokens.Issuer, cfg Config, now func() time.Time, log *slog.Logger, events Events) (*Service, error) {
-	mac, err := challengeKey(cfg.DataKey)
+	mac, err := macKey(cfg.DataKey, chusme.LabelLoginChallengeMAC)
+	if err != nil {
+		return nil, err
+	}
+	refreshMAC, err := macKey(cfg.DataKey, chusme.LabelRefreshTokenMAC)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +113,7 @@ func New(store chusme.Store, issuer *tokens.Issuer, cfg Config, now func() time.
 		cfg.Registration = RegistrationInvite
 	}
 	return &Service{store: store, issuer: issuer, cfg: cfg, now: now, log: log, events: events,
-		totpLimit: ratelimit.New(cfg.TOTPLimit, now), challengeMAC: mac}, nil
+		totpLimit: ratelimit.New(cfg.TOTPLimit, now), challengeMAC: mac, refreshMAC: refreshMAC}, nil
 }
 
 // Config returns the effective configuration.
@@ -298,7 +305,7 @@ func (s *Service) token(ctx context.Context, req chusme.TokenRequest) (chusme.To
 		LastUsedAt:  now,
 		ExpiresAt:   now.Add(s.cfg.SessionLifetime),
 	}
-	refresh, tok := newRefreshToken(sess.ID, 0, now)
+	refresh, tok := newRefreshToken(sess.ID, now)
 	err = s.store.CreateSession(ctx, chusme.NewSession{Session: sess, Token: tok, Challenge: used})
 	if chusme.ErrorCode(err) == chusme.CodeConflict {
 		return chusme.TokenResponse{}, invalid // answered before, or concurrently
@@ -308,12 +315,25 @@ func (s *Service) token(ctx context.Context, req chusme.TokenRequest) (chusme.To
 	return s.tokenPair(sess, refresh)
 }
 
-func newRefreshToken(sessionID string, seq int64, now time.Time) (string, chusme.RefreshToken) {
+func newRefreshToken(sessionID string, now time.Time) (string, chusme.RefreshToken) {
 	b := make([]byte, refreshSize)
 	rand.Read(b)
 	secret := base64.RawURLEncoding.EncodeToString(b)
 	clear(b)
-	return secret, chusme.RefreshToken{Hash: hashSecret(secret), SessionID: sessionID, Seq: seq, CreatedAt: now}
+	return secret, chusme.RefreshToken{Hash: hashSecret(secret), SessionID: sessionID, CreatedAt: now}
+}
+
+// nextRefresh derives the successor of refresh token presented: the
+// unpadded base64url encoding of HMAC-SHA-256(refreshMAC, presented). Every
+// exchange of one token derives the same successor, so a re-presentation
+// within the grace period is answered with the token the first exchange
+// issued, without its plaintext being stored. It is as unguessable as a
+// random token to anyone without both the data key and the presented
+// token, and whoever holds the presented token could exchange it anyway.
+func (s *Service) nextRefresh(presented string) string {
+	m := hmac.New(sha256.New, s.refreshMAC)
+	m.Write([]byte(presented))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 func (s *Service) tokenPair(sess chusme.Session, refresh string) (chusme.TokenResponse, error) {
@@ -332,16 +352,19 @@ func (s *Service) tokenPair(sess chusme.Session, refresh string) (chusme.TokenRe
 
 // Refresh exchanges a refresh token for a new pair. The newest token of a
 // session can be exchanged once. The token it replaced may come back once
-// within the grace period (a lost response, two tabs): that also returns a
-// new pair and supersedes the newest token. Any other used token is reuse:
-// the whole session is revoked, and so are the tokens of both holders.
+// within the grace period (a lost response, two tabs): that returns a new
+// access token and the same refresh token the first exchange returned,
+// which stays the newest, so both holders keep one live token. Any other
+// used token is reuse: the whole session is revoked, and so are the tokens
+// of every holder.
 func (s *Service) Refresh(ctx context.Context, refresh string) (chusme.TokenResponse, error) {
 	invalid := chusme.Errorf(chusme.CodeRefreshInvalid, "refresh token is unknown or expired")
 	if len(refresh) != base64.RawURLEncoding.EncodedLen(refreshSize) {
 		return chusme.TokenResponse{}, invalid
 	}
 	now := s.now().UTC()
-	secret, next := newRefreshToken("", 0, now)
+	secret := s.nextRefresh(refresh)
+	next := chusme.RefreshToken{Hash: hashSecret(secret), CreatedAt: now}
 	var sess chusme.Session
 	err := s.store.ExchangeRefreshToken(ctx, hashSecret(refresh), func(st chusme.RefreshState) (chusme.RefreshUpdate, error) {
 		sess = st.Session
@@ -376,12 +399,13 @@ func (s *Service) decideRefresh(st chusme.RefreshState, next chusme.RefreshToken
 		next.Seq = p.Seq + 1
 		return chusme.RefreshUpdate{Session: &sess, Tokens: []chusme.RefreshToken{p}, New: &next}, nil
 	// A grace of 0 is none, also for a now read before the exchange that
-	// used p committed (now before p.UsedAt).
-	case s.cfg.RefreshGrace > 0 && p.Seq == latest.Seq-1 && !p.GraceUsed && !latest.Used() && now.Sub(p.UsedAt) <= s.cfg.RefreshGrace:
+	// used p committed (now before p.UsedAt). The newest token is p's
+	// derived successor (next), unless it was issued before successors were
+	// derived: then the grace can't return it.
+	case s.cfg.RefreshGrace > 0 && p.Seq == latest.Seq-1 && !p.GraceUsed && !latest.Used() && now.Sub(p.UsedAt) <= s.cfg.RefreshGrace &&
+		subtle.ConstantTimeCompare(latest.Hash, next.Hash) == 1:
 		p.GraceUsed = true
-		latest.UsedAt = now
-		next.Seq = latest.Seq + 1
-		return chusme.RefreshUpdate{Session: &sess, Tokens: []chusme.RefreshToken{p, latest}, New: &next}, nil
+		return chusme.RefreshUpdate{Session: &sess, Tokens: []chusme.RefreshToken{p}}, nil
 	default:
 		sess = st.Session
 		sess.RevokedAt, sess.Reason = now, chusme.RevokedReuse

@@ -275,6 +275,65 @@ func TestRefreshWindows(t *testing.T) {
 	})
 }
 
+// refreshBoth presents one refresh token from two tabs at once and returns
+// what each got; both must succeed.
+func refreshBoth(t *testing.T, f *fixture, refresh string) [2]chusme.TokenResponse {
+	t.Helper()
+	var got [2]chusme.TokenResponse
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Go(func() { got[i], errs[i] = f.svc.Refresh(context.Background(), refresh) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("tab %d: %v", i, err)
+		}
+	}
+	return got
+}
+
+// TestRefreshTwoTabs: two tabs refreshing one token at once both get the
+// same new refresh token, which stays live, so when their access tokens
+// expire (long after the grace period) each refreshes it again, one a few
+// seconds after the other, and both stay logged in; a replay of the first
+// token after that revokes the session.
+func TestRefreshTwoTabs(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, auth.Config{RefreshGrace: 10 * time.Second})
+	t0 := f.login(t)
+	first := refreshBoth(t, f, t0.RefreshToken)
+	if first[0].RefreshToken != first[1].RefreshToken || first[0].RefreshToken == t0.RefreshToken {
+		t.Fatalf("the tabs hold %q and %q, want one new token", first[0].RefreshToken, first[1].RefreshToken)
+	}
+	f.clock.Add(tokens.AccessTTL) // far past the grace period of t0
+	var second [2]chusme.TokenResponse
+	for i, tab := range first {
+		var err error
+		if second[i], err = f.svc.Refresh(ctx, tab.RefreshToken); err != nil {
+			t.Fatalf("tab %d's second refresh: %v", i, err)
+		}
+		if _, err := f.svc.Authenticate(ctx, second[i].AccessToken); err != nil {
+			t.Fatalf("tab %d after its second refresh: %v", i, err)
+		}
+		f.clock.Add(3 * time.Second)
+	}
+	if second[0].RefreshToken != second[1].RefreshToken {
+		t.Fatal("the tabs' second refreshes returned two tokens")
+	}
+	if f.events.reuse != 0 {
+		t.Fatalf("reuse events %d", f.events.reuse)
+	}
+	_, err := f.svc.Refresh(ctx, t0.RefreshToken)
+	testkit.WantCode(t, err, chusme.CodeRefreshReused)
+	_, err = f.svc.Refresh(ctx, second[0].RefreshToken)
+	testkit.WantCode(t, err, chusme.CodeSessionRevoked)
+	if f.events.reuse != 1 {
+		t.Fatalf("reuse events %d", f.events.reuse)
+	}
+}
+
 func TestInviteExpiry(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, auth.Config{})

@@ -37,14 +37,16 @@ const (
 	usedChallengeMargin = 5 * time.Minute
 )
 
-// challengeKey derives the challenge MAC key from the data key (HKDF-SHA-256,
-// no salt, info chusme.LabelLoginChallengeMAC: the data key is used for
-// nothing else under this label).
-func challengeKey(dataKey []byte) ([]byte, error) {
+// macKey derives an HMAC-SHA-256 key from the data key (HKDF-SHA-256, no
+// salt, info label): the challenge MAC key under
+// chusme.LabelLoginChallengeMAC, the refresh token MAC key under
+// chusme.LabelRefreshTokenMAC. The data key is used for nothing else under
+// these labels.
+func macKey(dataKey []byte, label string) ([]byte, error) {
 	if len(dataKey) != 32 {
 		return nil, errors.New("auth: the data key must be 256 bits")
 	}
-	return hkdf.Key(sha256.New, dataKey, nil, chusme.LabelLoginChallengeMAC, sha256.Size)
+	return hkdf.Key(sha256.New, dataKey, nil, label, sha256.Size)
 }
 
 // newChallenge issues a challenge for fingerprint fp, valid until expires.

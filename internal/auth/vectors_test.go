@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/vectortest"
 )
 
@@ -24,7 +25,7 @@ func TestGoldenLoginChallenge(t *testing.T) {
 		Tag    vectortest.Hex `json:"tag"`
 		ID     string         `json:"id"`
 	}) {
-		key, err := challengeKey(in.DataKey)
+		key, err := macKey(in.DataKey, chusme.LabelLoginChallengeMAC)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,5 +60,25 @@ func TestGoldenTOTPSecretAD(t *testing.T) {
 		AD vectortest.Hex `json:"ad"`
 	}) {
 		vectortest.Equal(t, "ad", totpAD(in.Fingerprint), want.AD)
+	})
+}
+
+// A refresh token's successor: its MAC key derived from the data key, the
+// successor the HMAC of the presented token's text.
+func TestGoldenRefreshSuccessor(t *testing.T) {
+	vectortest.Each(t, "refresh_successor", func(t *testing.T, in struct {
+		DataKey   vectortest.Hex `json:"data_key"`
+		Presented string         `json:"presented"`
+	}, want struct {
+		MACKey    vectortest.Hex `json:"mac_key"`
+		Successor string         `json:"successor"`
+	}) {
+		key, err := macKey(in.DataKey, chusme.LabelRefreshTokenMAC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vectortest.Equal(t, "mac_key", key, want.MACKey)
+		s := &Service{refreshMAC: key}
+		vectortest.EqualString(t, "successor", s.nextRefresh(in.Presented), want.Successor)
 	})
 }

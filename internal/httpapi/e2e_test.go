@@ -176,7 +176,8 @@ func TestConcurrentRefresh(t *testing.T) {
 }
 
 // TestRefreshGraceOnce: the immediately previous token comes back once
-// within the grace period; the second time is reuse.
+// within the grace period, and gets the same refresh token again; the second
+// time is reuse.
 func TestRefreshGraceOnce(t *testing.T) {
 	srv := servertest.Start(t, "--refresh-grace", "1h")
 	a := &api{t: t, srv: srv}
@@ -184,8 +185,8 @@ func TestRefreshGraceOnce(t *testing.T) {
 	var t1, t2 chusme.TokenResponse
 	a.ok(200, "POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: t0.RefreshToken}, &t1)
 	a.ok(200, "POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: t0.RefreshToken}, &t2) // lost response
-	if t2.RefreshToken == t1.RefreshToken {
-		t.Fatal("grace exchange returned the same token")
+	if t2.RefreshToken != t1.RefreshToken {
+		t.Fatal("grace exchange returned another token")
 	}
 	var t3 chusme.TokenResponse
 	a.ok(200, "POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: t2.RefreshToken}, &t3)

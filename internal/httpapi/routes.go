@@ -3,9 +3,11 @@ package httpapi
 import (
 	_ "embed"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/tokens"
 )
 
 //go:embed openapi.json
@@ -61,7 +63,7 @@ func (a *API) handleReady(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/jwk-set+json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(tokens.JWKSCacheTTL/time.Second)))
 	w.Write(a.keys.JWKS())
 }
 

@@ -278,7 +278,7 @@ func reloadKeys(ctx context.Context, kr *tokens.Keyring, path string, log *slog.
 		}
 		last = fi.ModTime()
 		kr.Replace(next)
-		log.Info("keyring reloaded", "signing_kid", kr.Signing().ID)
+		log.Info("keyring reloaded", "signing_kid", kr.Signing(time.Now()).ID)
 	}
 }
 
@@ -297,6 +297,11 @@ func purge(ctx context.Context, store chusme.Store, log *slog.Logger) {
 	}
 }
 
+// keyPublishLead is how long after `chusmed keys rotate` the new key signs:
+// every server has read it within keyReloadInterval, then it is in the JWKS
+// for at least a cache lifetime before any token carries it.
+const keyPublishLead = keyReloadInterval + tokens.JWKSCacheTTL
+
 // runKeys implements `chusmed keys rotate`.
 func runKeys(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "rotate" {
@@ -312,11 +317,12 @@ func runKeys(args []string, getenv func(string) string, stdout, stderr io.Writer
 	if _, err := tokens.LoadOrCreateFile(cfg.JWTKeysFile, time.Now()); err != nil {
 		return err
 	}
-	k, err := tokens.RotateFile(cfg.JWTKeysFile, time.Now(), tokens.AccessTTL+tokens.Leeway)
+	k, err := tokens.RotateFile(cfg.JWTKeysFile, time.Now(), keyPublishLead, tokens.AccessTTL+tokens.Leeway)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "new signing key %s; running servers pick it up within %s\n", k.ID, keyReloadInterval)
+	fmt.Fprintf(stdout, "new signing key %s: running servers publish it within %s and sign with it from %s\n",
+		k.ID, keyReloadInterval, k.NotBefore.Format(time.RFC3339))
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/postgres/pgtest"
@@ -16,12 +17,16 @@ import (
 	"github.com/chusme/chusme/internal/servertest"
 	"github.com/chusme/chusme/internal/sqlite"
 	"github.com/chusme/chusme/internal/testkit"
+	"github.com/chusme/chusme/internal/tokens"
 )
 
 const issuer = "http://chusme.test"
 
-// TestKeyRotationAcrossRestart: `chusmed keys rotate` adds a signing key;
-// tokens signed by the old key stay valid, and the JWKS publishes both.
+// TestKeyRotationAcrossRestart: `chusmed keys rotate` adds a signing key
+// that the JWKS publishes at once beside the old one, while the old key
+// keeps signing (for the JWKS cache lifetime and more: the switch itself is
+// TestRotationPrePublishes in internal/tokens); tokens of the old key stay
+// valid.
 func TestKeyRotationAcrossRestart(t *testing.T) {
 	srv := servertest.Start(t, "--issuer", issuer)
 	k := testkit.NewKey(t)
@@ -33,7 +38,9 @@ func TestKeyRotationAcrossRestart(t *testing.T) {
 	if err := server.Run(context.Background(), []string{"keys", "rotate", "--data-dir", srv.DataDir}, func(string) string { return "" }, &out, &out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "new signing key") {
+	newKid, ok := strings.CutPrefix(out.String(), "new signing key ")
+	newKid, _, _ = strings.Cut(newKid, ":")
+	if !ok || newKid == "" {
 		t.Fatalf("keys rotate said %q", out.String())
 	}
 
@@ -49,13 +56,17 @@ func TestKeyRotationAcrossRestart(t *testing.T) {
 		json.Unmarshal(b, &h)
 		return h.Kid
 	}
-	if kid(before.AccessToken) == kid(after.AccessToken) {
-		t.Fatal("the new token is signed by the old key")
+	if kid(after.AccessToken) != kid(before.AccessToken) || kid(after.AccessToken) == newKid {
+		t.Fatalf("right after the rotation a token carries kid %s, want the old %s", kid(after.AccessToken), kid(before.AccessToken))
 	}
 	var jwks struct{ Keys []struct{ Kid string } }
-	testkit.Do(t, "GET", again.URL+"/.well-known/jwks.json", "", nil).Want(t, 200, &jwks)
-	if len(jwks.Keys) != 2 {
-		t.Fatalf("jwks has %d keys, want 2", len(jwks.Keys))
+	r := testkit.Do(t, "GET", again.URL+"/.well-known/jwks.json", "", nil)
+	r.Want(t, 200, &jwks)
+	if cc, want := r.Header.Get("Cache-Control"), "public, max-age=300"; cc != want || tokens.JWKSCacheTTL != 300*time.Second {
+		t.Fatalf("JWKS Cache-Control %q, want %q, the cache lifetime a new key waits out", cc, want)
+	}
+	if len(jwks.Keys) != 2 || jwks.Keys[1].Kid != newKid {
+		t.Fatalf("jwks %+v, want the old key and the new %s", jwks.Keys, newKid)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -55,7 +56,7 @@ func (is *Issuer) Issue(fingerprint, sessionID string) (string, time.Time, error
 		},
 		SessionID: sessionID,
 	}
-	key := is.Keys.Signing()
+	key := is.Keys.Signing(now)
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	t.Header["kid"] = key.ID
 	t.Header["typ"] = TokenType
@@ -63,9 +64,10 @@ func (is *Issuer) Issue(fingerprint, sessionID string) (string, time.Time, error
 	return s, exp, err
 }
 
-// Validate checks an access token: the EdDSA algorithm only, a known kid,
-// the typ header, the signature, and every claim (iss, aud, exp, nbf, iat,
-// sub, jti, sid). It returns *chusme.Error with CodeTokenExpired for an
+// Validate checks an access token: the header parameters alg, typ and kid
+// and no other, the EdDSA algorithm only, a known kid, the typ header, the
+// signature, and every claim (iss, aud, exp, nbf, iat as numbers, sub, jti,
+// sid). It returns *chusme.Error with CodeTokenExpired for an
 // expired but otherwise valid token and CodeTokenInvalid for anything else.
 func (is *Issuer) Validate(token string) (Claims, error) {
 	if v := is.valid.get(token); v != nil {
@@ -107,9 +109,26 @@ func (is *Issuer) Validate(token string) (Claims, error) {
 	return c, nil
 }
 
+// headerParams are the JOSE header parameters a token may carry: those
+// Issue writes. Any other, crit above all (RFC 7515 §4.1.11: we understand
+// no extension), makes the token invalid.
+var headerParams = map[string]bool{"alg": true, "typ": true, "kid": true}
+
+// dateClaims are the claims that must be JSON numbers (RFC 7519 §2
+// NumericDate); the jwt package would also take a numeric string.
+var dateClaims = []string{"exp", "nbf", "iat"}
+
 func (is *Issuer) keyFor(t *jwt.Token) (any, error) {
+	for name := range t.Header {
+		if !headerParams[name] {
+			return nil, errors.New("unknown header parameter")
+		}
+	}
 	if typ, _ := t.Header["typ"].(string); typ != TokenType {
 		return nil, errors.New("wrong typ")
+	}
+	if err := numericDates(t.Raw); err != nil {
+		return nil, err
 	}
 	kid, _ := t.Header["kid"].(string)
 	k, ok := is.Keys.Lookup(kid)
@@ -117,6 +136,27 @@ func (is *Issuer) keyFor(t *jwt.Token) (any, error) {
 		return nil, errors.New("unknown kid")
 	}
 	return k.Public(), nil
+}
+
+// numericDates checks that the date claims of a parsed token's payload are
+// JSON numbers, not strings.
+func numericDates(raw string) error {
+	_, rest, _ := strings.Cut(raw, ".")
+	payload, _, _ := strings.Cut(rest, ".")
+	b, err := base64.RawURLEncoding.Strict().DecodeString(payload)
+	if err != nil {
+		return err
+	}
+	var claims map[string]json.RawMessage
+	if err := json.Unmarshal(b, &claims); err != nil {
+		return err
+	}
+	for _, name := range dateClaims {
+		if v, ok := claims[name]; ok && (len(v) == 0 || !strings.ContainsRune("-0123456789", rune(v[0]))) {
+			return errors.New("non-numeric " + name)
+		}
+	}
+	return nil
 }
 
 // jwk is one key of a JWKS document (RFC 8037 OKP key).
@@ -130,7 +170,8 @@ type jwk struct {
 }
 
 // JWKS returns the JSON Web Key Set of every key in the ring: the signing
-// key and the retired keys whose tokens may still be valid.
+// key, a key that will sign from a later time, and the retired keys whose
+// tokens may still be valid.
 func (kr *Keyring) JWKS() []byte {
 	var doc struct {
 		Keys []jwk `json:"keys"`

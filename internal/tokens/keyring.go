@@ -2,9 +2,10 @@
 // with the server's Ed25519 keys (EdDSA), published as a JWKS.
 //
 // The signing keys live in a keyring file (mode 0600) in the data directory,
-// or come from the environment. Rotating adds a key and makes it the signing
-// key; the previous keys stay published until every token they signed has
-// expired, so a rotation logs nobody out.
+// or come from the environment. Rotating adds a key that signs from a later
+// time on, so that it is published in the JWKS for at least the JWKS cache
+// lifetime before any token carries it; the previous keys stay published
+// until every token they signed has expired, so a rotation logs nobody out.
 package tokens
 
 import (
@@ -25,12 +26,18 @@ import (
 // keyringVersion is the version of the keyring file format.
 const keyringVersion = 1
 
+// JWKSCacheTTL is how long a JWKS document may be cached (its
+// Cache-Control max-age): a new key is published at least this long before
+// it signs.
+const JWKSCacheTTL = 300 * time.Second
+
 // Key is one JWT signing key.
 type Key struct {
 	ID        string // RFC 7638 JWK thumbprint of the public key
 	private   ed25519.PrivateKey
 	CreatedAt time.Time
-	RetiredAt time.Time // zero for the signing key
+	NotBefore time.Time // it signs from then on (until a later key's NotBefore); published before
+	RetiredAt time.Time // when a later key took over signing; zero for the newest key
 }
 
 // Public returns the key's public half.
@@ -43,14 +50,20 @@ func (k Key) String() string { return "tokens.Key{" + k.ID + "}" }
 // safe for concurrent use; Replace swaps the whole set at once.
 type Keyring struct {
 	mu   sync.RWMutex
-	keys []Key // oldest first; the last one signs
+	keys []Key // oldest first, NotBefore ascending
 }
 
-// Signing returns the key that signs new tokens.
-func (kr *Keyring) Signing() Key {
+// Signing returns the key that signs new tokens at now: the newest key
+// whose NotBefore has come (the oldest key if none has).
+func (kr *Keyring) Signing(now time.Time) Key {
 	kr.mu.RLock()
 	defer kr.mu.RUnlock()
-	return kr.keys[len(kr.keys)-1]
+	for i := len(kr.keys) - 1; i > 0; i-- {
+		if !now.Before(kr.keys[i].NotBefore) {
+			return kr.keys[i]
+		}
+	}
+	return kr.keys[0]
 }
 
 // Lookup returns the key with the given id.
@@ -90,6 +103,7 @@ type keyJSON struct {
 	ID        string    `json:"kid"`
 	Seed      string    `json:"seed"` // base64url Ed25519 seed
 	CreatedAt time.Time `json:"created_at"`
+	NotBefore time.Time `json:"not_before,omitzero"`
 	RetiredAt time.Time `json:"retired_at,omitzero"`
 }
 
@@ -140,7 +154,7 @@ func LoadFile(path string) (*Keyring, error) {
 		if k.ID != kj.ID {
 			return nil, fmt.Errorf("tokens: keyring %s: key %d does not match its kid", path, i)
 		}
-		k.RetiredAt = kj.RetiredAt
+		k.NotBefore, k.RetiredAt = kj.NotBefore, kj.RetiredAt
 		kr.keys = append(kr.keys, k)
 	}
 	return kr, nil
@@ -160,25 +174,28 @@ func LoadOrCreateFile(path string, now time.Time) (*Keyring, error) {
 	return kr, nil
 }
 
-// RotateFile adds a new signing key to the keyring file at path. The old
-// signing key is retired at now; retired keys older than keep (the longest a
+// RotateFile adds a new key to the keyring file at path that signs from
+// now+lead on (lead: at least JWKSCacheTTL, plus however long servers take
+// to read the file), until when the current key keeps signing; the keys it
+// supersedes are retired then. Keys retired longer than keep (the longest a
 // token lives, plus clock skew) are dropped, since nothing they signed is
 // still valid.
-func RotateFile(path string, now time.Time, keep time.Duration) (Key, error) {
+func RotateFile(path string, now time.Time, lead, keep time.Duration) (Key, error) {
 	kr, err := LoadFile(path)
 	if err != nil {
 		return Key{}, err
 	}
+	next := generate(now)
+	next.NotBefore = next.CreatedAt.Add(lead)
 	var kept []Key
 	for _, k := range kr.keys {
 		if k.RetiredAt.IsZero() {
-			k.RetiredAt = now.UTC()
+			k.RetiredAt = next.NotBefore
 		}
 		if now.Sub(k.RetiredAt) < keep {
 			kept = append(kept, k)
 		}
 	}
-	next := generate(now)
 	kr.keys = append(kept, next)
 	return next, kr.save(path)
 }
@@ -199,6 +216,7 @@ func (kr *Keyring) save(path string) error {
 			ID:        k.ID,
 			Seed:      base64.RawURLEncoding.EncodeToString(k.private.Seed()),
 			CreatedAt: k.CreatedAt,
+			NotBefore: k.NotBefore,
 			RetiredAt: k.RetiredAt,
 		})
 	}

@@ -1,16 +1,24 @@
 package tokens
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/testkit"
 )
 
-func TestKeyringFileRotation(t *testing.T) {
+// TestRotationPrePublishes: a rotation publishes the new key in the JWKS at
+// once, the old key signs until the new key's NotBefore (the lead, at least
+// the JWKS cache lifetime), the new key signs from then on, and the old
+// key's tokens stay valid until they expire; a later rotation drops a key
+// retired longer than a token lives.
+func TestRotationPrePublishes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "jwt-keys.json")
 	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	kr, err := LoadOrCreateFile(path, t0)
@@ -20,18 +28,29 @@ func TestKeyringFileRotation(t *testing.T) {
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("keyring mode %v, %v", fi.Mode(), err)
 	}
-	now := t0
-	is := &Issuer{Keys: kr, Issuer: "https://i.test", Audience: "https://i.test", Now: func() time.Time { return now }}
+	clock := testkit.NewClock(t0)
+	is := &Issuer{Keys: kr, Issuer: "https://i.test", Audience: "https://i.test", Now: clock.Now}
 	fp := chusme.Fingerprint(make([]byte, 32))
-	old, _, err := is.Issue(fp, "s1")
-	if err != nil {
-		t.Fatal(err)
+	first := kr.Signing(t0).ID
+	kidOf := func() string {
+		t.Helper()
+		tok, _, err := is.Issue(fp, "s1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := is.Validate(tok); err != nil {
+			t.Fatal(err)
+		}
+		h, _, _ := strings.Cut(tok, ".")
+		b, _ := base64.RawURLEncoding.DecodeString(h)
+		var head struct{ Kid string }
+		json.Unmarshal(b, &head)
+		return head.Kid
 	}
-	first := kr.Signing().ID
 
-	// Rotate: the new key signs, the old one still validates its tokens.
+	clock.Add(time.Minute)
 	keep := AccessTTL + Leeway
-	next, err := RotateFile(path, t0.Add(time.Minute), keep)
+	next, err := RotateFile(path, clock.Now(), JWKSCacheTTL, keep)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,21 +59,37 @@ func TestKeyringFileRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	kr.Replace(reloaded)
-	if kr.Signing().ID != next.ID || next.ID == first {
-		t.Fatalf("signing key %s after rotation, want new %s", kr.Signing().ID, next.ID)
-	}
-	now = t0.Add(2 * time.Minute)
-	if _, err := is.Validate(old); err != nil {
-		t.Fatalf("token of the retired key refused: %v", err)
-	}
 	var jwks struct{ Keys []struct{ Kid string } }
 	json.Unmarshal(kr.JWKS(), &jwks)
-	if len(jwks.Keys) != 2 {
-		t.Fatalf("jwks has %d keys, want 2", len(jwks.Keys))
+	if len(jwks.Keys) != 2 || jwks.Keys[0].Kid != first || jwks.Keys[1].Kid != next.ID || next.ID == first {
+		t.Fatalf("jwks right after the rotation %+v, want %s and %s", jwks.Keys, first, next.ID)
+	}
+	if got := kidOf(); got != first {
+		t.Fatalf("right after the rotation a token carries %s, want the old %s", got, first)
+	}
+	clock.Add(JWKSCacheTTL - time.Second)
+	old, _, err := is.Issue(fp, "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := kidOf(); got != first {
+		t.Fatalf("a second before the new key's time a token carries %s, want the old %s", got, first)
+	}
+	clock.Add(time.Second)
+	if got := kidOf(); got != next.ID {
+		t.Fatalf("%s after the rotation a token carries %s, want the new %s", JWKSCacheTTL, got, next.ID)
+	}
+	clock.Add(AccessTTL - 2*time.Second)
+	if _, err := is.Validate(old); err != nil {
+		t.Fatalf("the old key's last token before it expires: %v", err)
+	}
+	clock.Add(Leeway + 2*time.Second)
+	if _, err := is.Validate(old); chusme.ErrorCode(err) != chusme.CodeTokenExpired {
+		t.Fatalf("the old key's token after it expired: %v", err)
 	}
 
 	// A later rotation, once the first key's tokens have all expired, drops it.
-	if _, err := RotateFile(path, t0.Add(time.Minute+keep), keep); err != nil {
+	if _, err := RotateFile(path, next.NotBefore.Add(keep), JWKSCacheTTL, keep); err != nil {
 		t.Fatal(err)
 	}
 	reloaded, _ = LoadFile(path)

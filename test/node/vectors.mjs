@@ -33,7 +33,8 @@ const L = {
   rotate: 'chusme/v1/rotate', cancel: 'chusme/v1/rotate-cancel', genesis: 'chusme/v1/chain-genesis',
   entry: 'chusme/v1/chain-entry', pkg: 'chusme/v1/ceremony-package', share: 'chusme/v1/dkg-share',
   transcript: 'chusme/v1/dkg-transcript', totpSecret: 'chusme/v1/data/totp-secret',
-  challengeMAC: 'chusme/v1/kdf/login-challenge-mac', vault: 'chusme/v1/vault/',
+  challengeMAC: 'chusme/v1/kdf/login-challenge-mac', refreshMAC: 'chusme/v1/kdf/refresh-token-mac',
+  vault: 'chusme/v1/vault/',
 };
 const frame = (label, ...fields) => Buffer.concat([utf8(label), Buffer.from([0]), ...fields.flatMap((f) => [u32(f.length), f])]);
 
@@ -261,6 +262,10 @@ const build = {
     const body = Buffer.concat([Buffer.from([1]), u64(BigInt(i.expires_unix_ns)), hex(i.nonce), hex(i.fingerprint)]);
     const tag = hmac(macKey, body);
     return { mac_key: macKey, tag, id: b64url(Buffer.concat([body, tag])) };
+  },
+  refresh_successor: (i) => {
+    const macKey = hkdf32(hex(i.data_key), L.refreshMAC);
+    return { mac_key: macKey, successor: b64url(hmac(macKey, utf8(i.presented))) };
   },
   totp_secret_ad: (i) => ({ ad: Buffer.concat([utf8(L.totpSecret), Buffer.from([0]), utf8(i.fingerprint)]) }),
   vault: (i) => {
