@@ -6,9 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/ratelimit"
 )
 
 // DefaultBodyLimit is the largest request body a route accepts unless it
@@ -70,6 +72,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="chusme"`)
+	}
+	var refused *ratelimit.Refused
+	if errors.As(err, &refused) {
+		w.Header().Set("Retry-After", strconv.FormatInt(refused.Seconds(), 10))
 	}
 	p := chusme.Problem{
 		Type:      "about:blank", // the code member names the problem
