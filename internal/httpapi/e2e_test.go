@@ -256,6 +256,9 @@ func TestBadInput(t *testing.T) {
 		{"no token", "GET", "/v1/me", "", nil, 401, chusme.CodeUnauthorized},
 		{"garbage token", "GET", "/v1/me", "garbage", nil, 401, chusme.CodeTokenInvalid},
 		{"invite ttl too long", "POST", "/v1/admin/invites", adminTok.AccessToken, chusme.InviteRequest{TTLSeconds: 1 << 30}, 400, chusme.CodeInvalidRequest},
+		// × 1e9 wraps to exactly 3600 s in a time.Duration.
+		{"invite ttl that overflows", "POST", "/v1/admin/invites", adminTok.AccessToken, chusme.InviteRequest{TTLSeconds: 36028797018967568}, 400, chusme.CodeInvalidRequest},
+		{"negative invite ttl", "POST", "/v1/admin/invites", adminTok.AccessToken, chusme.InviteRequest{TTLSeconds: -1 << 62}, 400, chusme.CodeInvalidRequest},
 		{"ban unknown identity", "POST", "/v1/admin/identities/" + testkit.Fingerprint(user) + "/ban", adminTok.AccessToken, nil, 404, chusme.CodeNotFound},
 		{"ban malformed fingerprint", "POST", "/v1/admin/identities/XYZ/ban", adminTok.AccessToken, nil, 404, chusme.CodeNotFound},
 		{"unknown route", "GET", "/v1/nope", "", nil, 404, chusme.CodeNotFound},
