@@ -15,6 +15,7 @@ import (
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client/vault"
 	"github.com/chusme/chusme/keys"
+	"github.com/chusme/chusme/strictjson"
 )
 
 // BackupPurpose is the vault purpose of an identity backup: the key a
@@ -311,9 +312,7 @@ func OpenBackup(fp string, sealed, passphrase []byte) (ed25519.PrivateKey, error
 	}
 	defer clear(plain)
 	var b backupPlain
-	dec := json.NewDecoder(bytes.NewReader(plain))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&b); err != nil || b.Version != backupVersion || len(b.Seed) != ed25519.SeedSize {
+	if err := strictjson.Decode(plain, &b); err != nil || b.Version != backupVersion || len(b.Seed) != ed25519.SeedSize {
 		return nil, errors.New("client: the backup's content is malformed")
 	}
 	defer clear(b.Seed)

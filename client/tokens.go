@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chusme/chusme/client/internal/atomicfile"
+	"github.com/chusme/chusme/strictjson"
 )
 
 // Tokens are a login session's credentials as the client keeps them.
@@ -108,9 +108,7 @@ func (s *FileTokenStore) Load(context.Context) (Tokens, error) {
 		return Tokens{}, fmt.Errorf("%s: file too large", s.path)
 	}
 	var t Tokens
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&t); err != nil {
+	if err := strictjson.Decode(data, &t); err != nil {
 		return Tokens{}, fmt.Errorf("%s: %w", s.path, err)
 	}
 	return t, nil

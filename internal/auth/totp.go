@@ -318,11 +318,7 @@ func (s *Service) checkCode(c chusme.TOTPCredential, code string) (int64, error)
 
 // totpAllow takes one attempt from the identity's TOTP bucket.
 func (s *Service) totpAllow(fp string) error {
-	if ok, retry := s.totpLimit.Allow(fp); !ok {
-		secs := max(int64((retry+time.Second-1)/time.Second), 1)
-		return chusme.Errorf(chusme.CodeRateLimited, "too many TOTP attempts; retry after %d s", secs)
-	}
-	return nil
+	return s.totpLimit.Take(fp, "TOTP attempts")
 }
 
 // newRecoveryCode returns a random recovery code: 80 bits in base32, as

@@ -219,6 +219,12 @@ func TestBadInput(t *testing.T) {
 	mixedOrder, _ := hex.DecodeString("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa") // torsion point of order 8
 	anySig := make([]byte, 64)
 	big := `{"public_key":"` + strings.Repeat("A", 70<<10) + `"}`
+	// Bodies that would succeed but for a key written twice or in another
+	// case (Go's decoder takes the last duplicate and folds case).
+	fresh := a.challenge(admin)
+	login, _ := json.Marshal(testkit.TokenRequest(srv.URL, admin, fresh.ChallengeID, fresh.Nonce))
+	adminFP := testkit.Fingerprint(admin)
+	round := "/v1/ceremonies/" + strings.Repeat("a", 32) + "/rounds/1"
 
 	endpoints := []struct {
 		name, method, path, token string
@@ -230,6 +236,13 @@ func TestBadInput(t *testing.T) {
 		{"unknown field", "POST", "/v1/identities", "", `{"public_key":"","signature":"","x":1}`, 400, chusme.CodeInvalidJSON},
 		{"wrong type", "POST", "/v1/auth/challenge", "", `{"fingerprint":7}`, 400, chusme.CodeInvalidJSON},
 		{"trailing data", "POST", "/v1/auth/challenge", "", `{"fingerprint":"a"} {}`, 400, chusme.CodeInvalidJSON},
+		{"duplicate key", "POST", "/v1/auth/challenge", "", `{"fingerprint":"` + adminFP + `","fingerprint":"` + adminFP + `"}`, 400, chusme.CodeInvalidJSON},
+		{"key in another case", "POST", "/v1/auth/challenge", "", `{"Fingerprint":"` + adminFP + `"}`, 400, chusme.CodeInvalidJSON},
+		{"login with a duplicate key", "POST", "/v1/auth/token", "", `{"challenge_id":"x",` + string(login[1:]), 400, chusme.CodeInvalidJSON},
+		{"login with a key in another case", "POST", "/v1/auth/token", "", strings.Replace(string(login), `"signature"`, `"SIGNATURE"`, 1), 400, chusme.CodeInvalidJSON},
+		{"refresh with a duplicate key", "POST", "/v1/auth/refresh", "", `{"refresh_token":"x","refresh_token":"` + adminTok.RefreshToken + `"}`, 400, chusme.CodeInvalidJSON},
+		{"duplicate nested key", "POST", round, adminTok.AccessToken, `{"packages":[{"recipient":"a","recipient":"b"}]}`, 400, chusme.CodeInvalidJSON},
+		{"nested key in another case", "POST", round, adminTok.AccessToken, `{"packages":[{"Recipient":"a"}]}`, 400, chusme.CodeInvalidJSON},
 		{"padded base64", "POST", "/v1/identities", "", `{"public_key":"AA==","signature":""}`, 400, chusme.CodeInvalidJSON},
 		{"oversized body", "POST", "/v1/identities", "", big, 413, chusme.CodeBodyTooLarge},
 		{"oversized setup", "POST", "/v1/setup", "", big, 413, chusme.CodeBodyTooLarge},
@@ -257,6 +270,9 @@ func TestBadInput(t *testing.T) {
 		{"no token", "GET", "/v1/me", "", nil, 401, chusme.CodeUnauthorized},
 		{"garbage token", "GET", "/v1/me", "garbage", nil, 401, chusme.CodeTokenInvalid},
 		{"invite ttl too long", "POST", "/v1/admin/invites", adminTok.AccessToken, chusme.InviteRequest{TTLSeconds: 1 << 30}, 400, chusme.CodeInvalidRequest},
+		// × 1e9 wraps to exactly 3600 s in a time.Duration.
+		{"invite ttl that overflows", "POST", "/v1/admin/invites", adminTok.AccessToken, chusme.InviteRequest{TTLSeconds: 36028797018967568}, 400, chusme.CodeInvalidRequest},
+		{"negative invite ttl", "POST", "/v1/admin/invites", adminTok.AccessToken, chusme.InviteRequest{TTLSeconds: -1 << 62}, 400, chusme.CodeInvalidRequest},
 		{"ban unknown identity", "POST", "/v1/admin/identities/" + testkit.Fingerprint(user) + "/ban", adminTok.AccessToken, nil, 404, chusme.CodeNotFound},
 		{"ban malformed fingerprint", "POST", "/v1/admin/identities/XYZ/ban", adminTok.AccessToken, nil, 404, chusme.CodeNotFound},
 		{"unknown route", "GET", "/v1/nope", "", nil, 404, chusme.CodeNotFound},

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -136,14 +135,12 @@ func (a *API) trusted(ip netip.Addr) bool {
 
 // limit refuses a request with 429 when key's bucket in l is empty.
 func (a *API) limit(w http.ResponseWriter, r *http.Request, l *ratelimit.Limiter, scope, key string) bool {
-	ok, retry := l.Allow(key)
-	if ok {
+	err := l.Take(key, "requests")
+	if err == nil {
 		return true
 	}
 	a.metrics.RateLimited(scope)
-	secs := int64((retry + time.Second - 1) / time.Second)
-	w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-	writeError(w, r, a.log, chusme.Errorf(chusme.CodeRateLimited, "too many requests; retry after %d s", max(secs, 1)))
+	writeError(w, r, a.log, err)
 	return false
 }
 

@@ -1,14 +1,18 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/ratelimit"
+	"github.com/chusme/chusme/strictjson"
 )
 
 // DefaultBodyLimit is the largest request body a route accepts unless it
@@ -71,6 +75,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="chusme"`)
 	}
+	var refused *ratelimit.Refused
+	if errors.As(err, &refused) {
+		w.Header().Set("Retry-After", strconv.FormatInt(refused.Seconds(), 10))
+	}
 	p := chusme.Problem{
 		Type:      "about:blank", // the code member names the problem
 		Title:     http.StatusText(status),
@@ -93,17 +101,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// decode reads a JSON body into v strictly: at most limit bytes, no unknown
-// fields, the right types, nothing after the value.
+// decode reads a JSON body into v strictly (strictjson.Decode): at most
+// limit bytes, no unknown fields, no duplicate keys, keys in their exact
+// case, the right types, nothing after the value.
 func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	// Sized by Content-Length (within the limit), the body is read in one go.
+	var body bytes.Buffer
+	body.Grow(int(min(max(r.ContentLength, 0), limit)) + bytes.MinRead)
+	_, err := body.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
 	if err == nil {
-		if dec.Decode(&struct{}{}) != io.EOF {
-			return chusme.Errorf(chusme.CodeInvalidJSON, "unexpected data after the JSON value")
-		}
+		err = strictjson.Decode(body.Bytes(), v)
+	}
+	if err == nil {
 		return nil
 	}
 	var tooLarge *http.MaxBytesError
@@ -114,8 +123,12 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	if errors.As(err, &typeErr) {
 		return chusme.Errorf(chusme.CodeInvalidJSON, "field %q has the wrong type", typeErr.Field)
 	}
+	var keyErr *strictjson.KeyError
+	if errors.As(err, &keyErr) || errors.Is(err, strictjson.ErrTrailingData) {
+		return chusme.Errorf(chusme.CodeInvalidJSON, "%s", err.Error())
+	}
 	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return chusme.Errorf(chusme.CodeInvalidJSON, "unknown field %s", field)
+		return chusme.Errorf(chusme.CodeInvalidJSON, "unknown field %.42s", field)
 	}
 	if errors.Is(err, io.EOF) {
 		return chusme.Errorf(chusme.CodeInvalidJSON, "request body is empty")

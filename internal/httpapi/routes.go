@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/auth"
 	"github.com/chusme/chusme/internal/tokens"
 )
 
@@ -207,7 +208,10 @@ func (a *API) handleInvite(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	token, exp, err := a.auth.CreateInvite(r.Context(), principal(r.Context()), time.Duration(req.TTLSeconds)*time.Second)
+	// Clamped before the multiplication, which could wrap a huge value
+	// into the valid range: out of range stays out of range.
+	secs := min(max(req.TTLSeconds, -1), int(auth.MaxInviteTTL/time.Second)+1)
+	token, exp, err := a.auth.CreateInvite(r.Context(), principal(r.Context()), time.Duration(secs)*time.Second)
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return

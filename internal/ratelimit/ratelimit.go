@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/chusme/chusme"
 )
 
 // Limit is a rate: Events per Per, with bursts of up to Burst. The zero
@@ -87,6 +89,43 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 		return false, d
 	}
 	return true, 0
+}
+
+// Take takes one token from key's bucket, like Allow. When none is left it
+// returns a *Refused whose message names what (such as "requests"); every
+// transport answers a refusal from it, so all carry the same retry hint.
+func (l *Limiter) Take(key, what string) error {
+	ok, retry := l.Allow(key)
+	if ok {
+		return nil
+	}
+	e := &Refused{Retry: retry}
+	e.Err = chusme.Errorf(chusme.CodeRateLimited, "too many %s; retry after %d s", what, e.Seconds())
+	return e
+}
+
+// Refused is the error of a request over its limit: a chusme.Error with code
+// rate_limited (found by errors.As through Unwrap) and the wait until the
+// bucket holds a token again.
+type Refused struct {
+	Err   *chusme.Error
+	Retry time.Duration
+}
+
+// Error implements the error interface.
+func (e *Refused) Error() string { return e.Err.Error() }
+
+// Unwrap returns the chusme.Error.
+func (e *Refused) Unwrap() error { return e.Err }
+
+// Seconds returns Retry in whole seconds, rounded up and at least 1: the
+// value of a Retry-After header.
+func (e *Refused) Seconds() int64 {
+	s := int64(e.Retry / time.Second)
+	if e.Retry%time.Second != 0 {
+		s++
+	}
+	return max(s, 1)
 }
 
 // Len returns how many buckets are held.

@@ -1,9 +1,12 @@
 package ratelimit
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/testkit"
 )
 
@@ -56,5 +59,26 @@ func TestZeroLimitAllowsAll(t *testing.T) {
 	}
 	if l.Len() != 0 {
 		t.Fatal("unlimited limiter kept buckets")
+	}
+}
+
+// TestTakeRefusal: Take's refusal is rate_limited, its message names what
+// was refused, and its Seconds round up to whole seconds, at least 1.
+func TestTakeRefusal(t *testing.T) {
+	c := testkit.NewClock(time.Unix(1_700_000_000, 0))
+	l := New(Limit{Events: 1, Per: time.Hour, Burst: 1}, c.Now)
+	if err := l.Take("k", "things"); err != nil {
+		t.Fatal(err)
+	}
+	err := l.Take("k", "things")
+	testkit.WantCode(t, err, chusme.CodeRateLimited)
+	var r *Refused
+	if !errors.As(err, &r) || r.Seconds() != 3600 || !strings.Contains(err.Error(), "too many things; retry after 3600 s") {
+		t.Fatalf("refusal %v", err)
+	}
+	for d, want := range map[time.Duration]int64{0: 1, time.Millisecond: 1, time.Second: 1, 1001 * time.Millisecond: 2} {
+		if got := (&Refused{Retry: d}).Seconds(); got != want {
+			t.Errorf("Seconds of %v = %d, want %d", d, got, want)
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/chusme/chusme/internal/ceremony"
@@ -21,23 +20,20 @@ type CeremonyConfig struct {
 // helper that reads the CHUSME_* variable as the default.
 func (c *CeremonyConfig) flags(str func(p *string, flagName, def, usage string)) {
 	str(&c.roundTimeout, "ceremony-round-timeout", ceremony.DefaultRoundTimeout.String(),
-		"how long a ceremony round waits for its submissions before the ceremony fails")
+		"how long a ceremony round waits for its submissions before the ceremony fails: 1s to 24h")
 	str(&c.createLimit, "rate-ceremony-create", "5/m:5", "ceremony creations per client IP, 0 = off")
 	str(&c.submitLimit, "rate-ceremony-submit", "30/m:30", "ceremony round submissions per access token, 0 = off")
 }
 
 // parse reads the flag values registered by flags.
 func (c *CeremonyConfig) parse() error {
-	d, err := time.ParseDuration(c.roundTimeout)
-	if err != nil || d <= 0 {
-		return fmt.Errorf("--ceremony-round-timeout: %q is not a positive duration", c.roundTimeout)
+	var err error
+	if c.RoundTimeout, err = parseDuration("ceremony-round-timeout", c.roundTimeout, time.Second, 24*time.Hour); err != nil {
+		return err
 	}
-	c.RoundTimeout = d
-	if c.CreateLimit, err = parseLimit(c.createLimit); err != nil {
-		return fmt.Errorf("--rate-ceremony-create: %w", err)
+	if c.CreateLimit, err = parseLimit("rate-ceremony-create", c.createLimit); err != nil {
+		return err
 	}
-	if c.SubmitLimit, err = parseLimit(c.submitLimit); err != nil {
-		return fmt.Errorf("--rate-ceremony-submit: %w", err)
-	}
-	return nil
+	c.SubmitLimit, err = parseLimit("rate-ceremony-submit", c.submitLimit)
+	return err
 }

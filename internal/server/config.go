@@ -34,7 +34,7 @@ type Config struct {
 	IPLimit        ratelimit.Limit
 	AuthLimit      ratelimit.Limit
 	IdentityLimit  ratelimit.Limit
-	RefreshGrace   time.Duration
+	RefreshGrace   time.Duration // as auth.Config reads it: the grace, or noRefreshGrace (--refresh-grace 0); never 0
 	SessionIdle    time.Duration
 	SessionMax     time.Duration
 	ShutdownGrace  time.Duration
@@ -50,13 +50,13 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
 	env := func(flagName, def string) string {
-		if v := getenv("CHUSME_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))); v != "" {
+		if v := getenv(envVar(flagName)); v != "" {
 			return v
 		}
 		return def
 	}
 	str := func(p *string, flagName, def, usage string) {
-		fs.StringVar(p, flagName, env(flagName, def), usage+" (CHUSME_"+strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))+")")
+		fs.StringVar(p, flagName, env(flagName, def), usage+" ("+envVar(flagName)+")")
 	}
 	var proxies, ipLimit, authLimit, idLimit, grace, idle, maxAge, shutdown string
 	str(&c.Listen, "listen", DefaultListen, "host:port to listen on")
@@ -67,13 +67,13 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	str(&c.JWTKeysFile, "jwt-keys-file", "", "JWT signing keyring (default DATA_DIR/jwt-keys.json)")
 	str(&c.DataKeyFile, "data-key-file", "", "data key file (default DATA_DIR/data-key)")
 	str(&proxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is trusted")
-	str(&ipLimit, "rate-ip", "600/m:120", "requests per client IP: N/s|m|h[:burst], 0 = off")
+	str(&ipLimit, "rate-ip", "600/m:120", "requests per client IP: N/s|m|h[:burst], N and burst 1 to 1000000, 0 = off")
 	str(&authLimit, "rate-auth", "60/m:20", "setup, registration and login requests per client IP, 0 = off")
 	str(&idLimit, "rate-identity", "300/m:60", "authenticated requests and challenges per identity, 0 = off")
-	str(&grace, "refresh-grace", auth.DefaultRefreshGrace.String(), "how long the previous refresh token may be presented once more (0 = none)")
-	str(&idle, "session-idle", auth.DefaultSessionIdle.String(), "a session unused this long ends")
-	str(&maxAge, "session-max", auth.DefaultSessionLifetime.String(), "absolute session lifetime")
-	str(&shutdown, "shutdown-grace", "15s", "how long shutdown waits for requests to finish")
+	str(&grace, "refresh-grace", auth.DefaultRefreshGrace.String(), "how long the previous refresh token may be presented once more: 0 (none) to 1h")
+	str(&idle, "session-idle", auth.DefaultSessionIdle.String(), "a session unused this long ends: 1m to --session-max")
+	str(&maxAge, "session-max", auth.DefaultSessionLifetime.String(), "absolute session lifetime: 1m to 8760h")
+	str(&shutdown, "shutdown-grace", "15s", "how long shutdown waits for requests to finish: 0 to 10m")
 	str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	c.Ceremony.flags(str)
 	c.Lifecycle.flags(str)
@@ -123,41 +123,76 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 		name string
 		v    string
 	}{{&c.IPLimit, "rate-ip", ipLimit}, {&c.AuthLimit, "rate-auth", authLimit}, {&c.IdentityLimit, "rate-identity", idLimit}} {
-		if *l.dst, err = parseLimit(l.v); err != nil {
-			return c, fmt.Errorf("--%s: %w", l.name, err)
+		if *l.dst, err = parseLimit(l.name, l.v); err != nil {
+			return c, err
 		}
 	}
 	for _, d := range []struct {
-		dst  *time.Duration
-		name string
-		v    string
-	}{{&c.RefreshGrace, "refresh-grace", grace}, {&c.SessionIdle, "session-idle", idle}, {&c.SessionMax, "session-max", maxAge}, {&c.ShutdownGrace, "shutdown-grace", shutdown}} {
-		if *d.dst, err = time.ParseDuration(d.v); err != nil || *d.dst < 0 {
-			return c, fmt.Errorf("--%s: %q is not a duration", d.name, d.v)
+		dst    *time.Duration
+		name   string
+		v      string
+		lo, hi time.Duration
+	}{
+		{&c.RefreshGrace, "refresh-grace", grace, 0, time.Hour},
+		{&c.SessionMax, "session-max", maxAge, time.Minute, maxSession},
+		{&c.SessionIdle, "session-idle", idle, time.Minute, maxSession},
+		{&c.ShutdownGrace, "shutdown-grace", shutdown, 0, 10 * time.Minute},
+	} {
+		if *d.dst, err = parseDuration(d.name, d.v, d.lo, d.hi); err != nil {
+			return c, err
 		}
 	}
+	if c.SessionIdle > c.SessionMax {
+		return c, fmt.Errorf("--session-idle (%s): %s is longer than --session-max (%s)", envVar("session-idle"), c.SessionIdle, c.SessionMax)
+	}
 	if c.RefreshGrace == 0 {
-		c.RefreshGrace = -1 // auth: negative disables the grace
+		c.RefreshGrace = noRefreshGrace
 	}
 	return c, nil
 }
 
-// parseLimit parses "N/s", "N/m" or "N/h", optionally ":BURST"; "0" is off.
-func parseLimit(s string) (ratelimit.Limit, error) {
+// noRefreshGrace is Config.RefreshGrace for --refresh-grace 0: auth.Config
+// reads a negative grace as none (and zero as its default).
+const noRefreshGrace = -1
+
+// maxSession bounds --session-idle and --session-max: a year.
+const maxSession = 365 * 24 * time.Hour
+
+// maxLimit bounds the N and the burst of a rate flag.
+const maxLimit = 1_000_000
+
+// envVar names the CHUSME_* variable of a flag.
+func envVar(flagName string) string {
+	return "CHUSME_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseDuration parses flag flagName's value v, a duration from lo to hi.
+func parseDuration(flagName, v string, lo, hi time.Duration) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi || (d == 0 && lo > 0) {
+		return 0, fmt.Errorf("--%s (%s): %q is not a duration from %s to %s", flagName, envVar(flagName), v, lo, hi)
+	}
+	return d, nil
+}
+
+// parseLimit parses flag flagName's value s: "N/s", "N/m" or "N/h",
+// optionally ":BURST", N and BURST from 1 to maxLimit; "0" is off.
+func parseLimit(flagName, s string) (ratelimit.Limit, error) {
 	if s == "0" || s == "off" {
 		return ratelimit.Limit{}, nil
 	}
+	bad := fmt.Errorf("--%s (%s): %q is not N/s, N/m or N/h[:burst] with N and burst from 1 to %d, or 0", flagName, envVar(flagName), s, maxLimit)
 	rateStr, burstStr, hasBurst := strings.Cut(s, ":")
 	nStr, unit, ok := strings.Cut(rateStr, "/")
 	n, err := strconv.Atoi(nStr)
 	per := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour}[unit]
-	if !ok || err != nil || n <= 0 || per == 0 {
-		return ratelimit.Limit{}, fmt.Errorf("%q is not N/s, N/m or N/h[:burst]", s)
+	if !ok || err != nil || n < 1 || n > maxLimit || per == 0 {
+		return ratelimit.Limit{}, bad
 	}
 	l := ratelimit.Limit{Events: n, Per: per, Burst: n}
 	if hasBurst {
-		if l.Burst, err = strconv.Atoi(burstStr); err != nil || l.Burst < 1 {
-			return ratelimit.Limit{}, fmt.Errorf("%q has a bad burst", s)
+		if l.Burst, err = strconv.Atoi(burstStr); err != nil || l.Burst < 1 || l.Burst > maxLimit {
+			return ratelimit.Limit{}, bad
 		}
 	}
 	return l, nil

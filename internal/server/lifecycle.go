@@ -1,8 +1,6 @@
 package server
 
 import (
-	"fmt"
-
 	"github.com/chusme/chusme/internal/ratelimit"
 )
 
@@ -24,11 +22,9 @@ func (c *LifecycleConfig) flags(str func(p *string, flagName, def, usage string)
 // parse reads the flag values registered by flags.
 func (c *LifecycleConfig) parse() error {
 	var err error
-	if c.BlobLimit, err = parseLimit(c.blobLimit); err != nil {
-		return fmt.Errorf("--rate-blob: %w", err)
+	if c.BlobLimit, err = parseLimit("rate-blob", c.blobLimit); err != nil {
+		return err
 	}
-	if c.TOTPLimit, err = parseLimit(c.totpLimit); err != nil {
-		return fmt.Errorf("--rate-totp: %w", err)
-	}
-	return nil
+	c.TOTPLimit, err = parseLimit("rate-totp", c.totpLimit)
+	return err
 }

@@ -21,9 +21,10 @@ type WSConfig struct {
 // flags registers the WebSocket flags on fs; str is parseConfig's helper.
 func (c *WSConfig) flags(str func(p *string, flagName, def, usage string)) {
 	str(&c.origins, "ws-origins", "", "comma-separated Origins allowed to open a WebSocket (scheme://host[:port], * = any); empty = the server's own host only")
-	str(&c.ping, "ws-ping-interval", wsapi.DefaultPingInterval.String(), "how often the server pings a WebSocket peer")
-	str(&c.pong, "ws-pong-timeout", wsapi.DefaultPongTimeout.String(), "how long a WebSocket peer has to answer a ping")
-	str(&c.write, "ws-write-timeout", wsapi.DefaultWriteTimeout.String(), "how long one WebSocket write may take before the peer is cut")
+	str(&c.ping, "ws-ping-interval", wsapi.DefaultPingInterval.String(), "how often the server pings a WebSocket peer: 10ms to 1h")
+	str(&c.pong, "ws-pong-timeout", "", "how long a WebSocket peer has to answer a ping, shorter than --ws-ping-interval (default "+
+		wsapi.DefaultPongTimeout.String()+", or half the ping interval when that is shorter)")
+	str(&c.write, "ws-write-timeout", wsapi.DefaultWriteTimeout.String(), "how long one WebSocket write may take before the peer is cut: 10ms to 10m")
 }
 
 // parse reads the values registered by flags.
@@ -33,16 +34,25 @@ func (c *WSConfig) parse() error {
 			c.Origins = append(c.Origins, o)
 		}
 	}
-	for _, d := range []struct {
-		dst  *time.Duration
-		name string
-		v    string
-	}{{&c.PingInterval, "ws-ping-interval", c.ping}, {&c.PongTimeout, "ws-pong-timeout", c.pong}, {&c.WriteTimeout, "ws-write-timeout", c.write}} {
-		v, err := time.ParseDuration(d.v)
-		if err != nil || v <= 0 {
-			return fmt.Errorf("--%s: %q is not a positive duration", d.name, d.v)
-		}
-		*d.dst = v
+	var err error
+	if c.PingInterval, err = parseDuration("ws-ping-interval", c.ping, 10*time.Millisecond, time.Hour); err != nil {
+		return err
+	}
+	if c.WriteTimeout, err = parseDuration("ws-write-timeout", c.write, 10*time.Millisecond, 10*time.Minute); err != nil {
+		return err
+	}
+	if c.pong == "" {
+		// A pong timeout at or above the interval would never expire: each
+		// ping pushes the read deadline past the next one.
+		c.PongTimeout = min(wsapi.DefaultPongTimeout, c.PingInterval/2)
+		return nil
+	}
+	if c.PongTimeout, err = parseDuration("ws-pong-timeout", c.pong, time.Millisecond, time.Hour); err != nil {
+		return err
+	}
+	if c.PongTimeout >= c.PingInterval {
+		return fmt.Errorf("--ws-pong-timeout (%s): %s is not shorter than --ws-ping-interval (%s), so a silent peer would never time out",
+			envVar("ws-pong-timeout"), c.PongTimeout, c.PingInterval)
 	}
 	return nil
 }

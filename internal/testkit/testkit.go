@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -163,11 +164,14 @@ func (r Reply) Problem(t testing.TB) chusme.Problem {
 }
 
 // Expect fails the test unless the reply is a problem with the given status
-// and code.
+// and code; a 429 must also carry a Retry-After of at least one second.
 func (r Reply) Expect(t testing.TB, status int, code string) {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
+	}
+	if secs, err := strconv.Atoi(r.Header.Get("Retry-After")); status == http.StatusTooManyRequests && (err != nil || secs < 1) {
+		t.Fatalf("429 with Retry-After %q, want whole seconds ≥ 1", r.Header.Get("Retry-After"))
 	}
 	if p := r.Problem(t); p.Code != code {
 		t.Fatalf("code %q, want %q (%s)", p.Code, code, p.Detail)

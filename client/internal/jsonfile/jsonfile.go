@@ -4,7 +4,6 @@
 package jsonfile
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/chusme/chusme/client/internal/atomicfile"
+	"github.com/chusme/chusme/strictjson"
 )
 
 // ErrTooLarge is returned by ReadLimited for a file larger than its bound.
@@ -35,20 +35,6 @@ func ReadLimited(path string, max int64) ([]byte, error) {
 		return nil, ErrTooLarge
 	}
 	return data, nil
-}
-
-// DecodeStrict decodes exactly one JSON value from data into v, refusing
-// unknown fields and trailing data.
-func DecodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return fmt.Errorf("trailing data")
-	}
-	return nil
 }
 
 // Kind is one kind of versioned file (key file, share file): the version it
@@ -75,10 +61,12 @@ func Read[T any](k Kind, path string, parse func([]byte) (T, error)) (T, error) 
 	return parse(data)
 }
 
-// Decode decodes data strictly into v, whose version field is *version, and
-// checks that version is k.Version; it wraps k.ErrFormat on failure.
+// Decode decodes data strictly (strictjson.Decode: no unknown fields,
+// duplicate keys, keys in another case or trailing data) into v, whose
+// version field is *version, and checks that version is k.Version; it wraps
+// k.ErrFormat on failure.
 func (k Kind) Decode(data []byte, v any, version *int) error {
-	if err := DecodeStrict(data, v); err != nil {
+	if err := strictjson.Decode(data, v); err != nil {
 		return fmt.Errorf("%w: %v", k.ErrFormat, err)
 	}
 	if *version != k.Version {

@@ -21,17 +21,29 @@ func TestReadLimited(t *testing.T) {
 	}
 }
 
+// TestDecodeStrict: a file is decoded to the letter, nested objects too.
 func TestDecodeStrict(t *testing.T) {
-	var v struct{ A int }
+	k := Kind{Version: 1, ErrFormat: errors.New("malformed x")}
+	type file struct {
+		Version int                        `json:"version"`
+		Entries map[string]struct{ A int } `json:"entries"`
+	}
 	for in, ok := range map[string]bool{
-		`{"A":1}`:         true,
-		`{"A":1,"B":2}`:   false, // unknown field
-		`{"A":1} {"A":2}`: false, // trailing data
-		`{"A":"x"}`:       false, // wrong type
-		``:                false,
+		`{"version":1,"entries":{"x":{"A":1}}}`:             true,
+		`{"version":1,"entries":{"x":{"A":1},"X":{"A":1}}}`: true,  // map keys are data
+		`{"version":1,"extra":2}`:                           false, // unknown field
+		`{"version":1} {"version":1}`:                       false, // trailing data
+		`{"version":1} ]`:                                   false,
+		`{"version":"1"}`:                                   false, // wrong type
+		``:                                                  false,
+		`{"version":1,"version":1}`:                         false, // duplicate key
+		`{"version":1,"entries":{"x":{},"x":{}}}`:           false, // duplicate nested key
+		`{"Version":1}`:                                     false, // another case
+		`{"version":1,"entries":{"x":{"a":1}}}`:             false, // another case, nested
 	} {
-		if err := DecodeStrict([]byte(in), &v); (err == nil) != ok {
-			t.Errorf("DecodeStrict(%q) = %v, want ok=%v", in, err, ok)
+		var f file
+		if err := k.Decode([]byte(in), &f, &f.Version); (err == nil) != ok || (err != nil && !errors.Is(err, k.ErrFormat)) {
+			t.Errorf("Decode(%q) = %v, want ok=%v", in, err, ok)
 		}
 	}
 }
