@@ -80,6 +80,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	warnDataDirMode(cfg.DataDir, log)
 	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -204,6 +205,18 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// warnDataDirMode logs a warning when group or others may read, write or
+// enter the data directory: it holds the store and the secrets, whose own
+// modes are 0600, but others could still list, add or swap files in it.
+func warnDataDirMode(dir string, log *slog.Logger) {
+	fi, err := os.Stat(dir)
+	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+		return
+	}
+	log.Warn("the data directory is accessible to group or others; chmod 0700 it",
+		"path", dir, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
 }
 
 // openStore opens the configured store: SQLite in the data directory, or

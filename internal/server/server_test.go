@@ -6,8 +6,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/chusme/chusme"
@@ -152,5 +155,59 @@ func TestStoreCopyArguments(t *testing.T) {
 				t.Fatalf("store copy accepted %q", args)
 			}
 		})
+	}
+}
+
+// TestFileModes: with umask 0022 and a 0755 data directory, the database,
+// its -wal and -shm files, every other file the server writes and a backup
+// are 0600, and the server warns about the directory, naming it.
+func TestFileModes(t *testing.T) {
+	defer syscall.Umask(syscall.Umask(0o022))
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv := servertest.StartIn(t, dir, "--issuer", issuer)
+	k := testkit.NewKey(t)
+	testkit.Do(t, "POST", srv.URL+"/v1/setup", "", testkit.SetupRequest(issuer, k, srv.SetupToken(t))).Want(t, 201, nil)
+	if _, err := os.Stat(filepath.Join(dir, "chusme.db-wal")); err != nil {
+		t.Fatalf("no WAL after a write: %v", err)
+	}
+	backupDir := filepath.Join(t.TempDir(), "backups")
+	if err := os.Mkdir(backupDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	to := filepath.Join(backupDir, "copy.db")
+	var out bytes.Buffer
+	if err := server.Run(t.Context(), []string{"backup", "--to", to, "--data-dir", dir}, func(string) string { return "" }, &out, &out); err != nil {
+		t.Fatalf("backup: %v\n%s", err, out.String())
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"chusme.db", "chusme.db-wal", "chusme.db-shm"} {
+		if !slices.Contains(files, filepath.Join(dir, want)) {
+			t.Fatalf("%s missing from %v", want, files)
+		}
+	}
+	for _, f := range append(files, to) {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := fi.Mode().Perm(); m != 0o600 {
+			t.Errorf("%s: mode %04o, want 0600", f, m)
+		}
+	}
+	var warned bool
+	for _, line := range strings.Split(srv.Logs(), "\n") {
+		var rec struct{ Level, Msg, Path string }
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Level == "WARN" && rec.Path == dir && strings.Contains(rec.Msg, "data directory") {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Errorf("no warning naming %s in the log:\n%s", dir, srv.Logs())
 	}
 }
