@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,6 +22,15 @@ func TestStore(t *testing.T) {
 func TestMigrationsFromZeroThenNoop(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "chusme.db")
 	storetest.Migrations(t, migrationFS, func(t *testing.T) *sqlstore.Store { return mustOpen(t, path).Store })
+}
+
+// TestNewerSchema: a database migrated by a newer binary is refused.
+func TestNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chusme.db")
+	storetest.NewerSchema(t, migrationFS, func(ctx context.Context) (*DB, error) { return Open(ctx, path) }, func(db *DB, v int) error {
+		_, err := db.write.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)`, v)
+		return err
+	})
 }
 
 func TestPragmas(t *testing.T) {
