@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/chusme/chusme"
@@ -176,6 +177,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	var conns connStates
+	srv.ConnState = conns.track
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
 	if cfg.JWTKey == "" {
@@ -196,15 +199,59 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
 	defer cancel()
+	// Shutdown leaves hijacked connections alone: close the WebSockets with
+	// 1001, in the same grace as the requests.
+	wsDone := make(chan error, 1)
+	go func() { wsDone <- realtime.Shutdown(shutdownCtx) }()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		// Shutdown also waits, up to five seconds, for connections that never
+		// sent a request (a client's preconnect): a shorter grace ends on
+		// them. Only a request still running is a failure.
+		busy := conns.active()
+		srv.Close()
+		if busy > 0 {
+			return fmt.Errorf("shutdown: %d requests still running after --shutdown-grace %s", busy, cfg.ShutdownGrace)
+		}
 	}
-	// Shutdown leaves hijacked connections alone: close the WebSockets with 1001.
-	if err := realtime.Shutdown(shutdownCtx); err != nil {
+	if err := <-wsDone; err != nil {
 		return fmt.Errorf("shutdown: websockets: %w", err)
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// connStates tracks the HTTP connections by state, to tell at the end of
+// the shutdown grace whether any request is still running.
+type connStates struct {
+	mu     sync.Mutex
+	states map[net.Conn]http.ConnState
+}
+
+// track is the http.Server's ConnState hook.
+func (c *connStates) track(conn net.Conn, st http.ConnState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st == http.StateClosed || st == http.StateHijacked {
+		delete(c.states, conn)
+		return
+	}
+	if c.states == nil {
+		c.states = make(map[net.Conn]http.ConnState)
+	}
+	c.states[conn] = st
+}
+
+// active returns how many connections are in the middle of a request.
+func (c *connStates) active() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, st := range c.states {
+		if st == http.StateActive {
+			n++
+		}
+	}
+	return n
 }
 
 // warnDataDirMode logs a warning when group or others may read, write or

@@ -1,11 +1,15 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -210,4 +214,40 @@ func TestFileModes(t *testing.T) {
 	if !warned {
 		t.Errorf("no warning naming %s in the log:\n%s", dir, srv.Logs())
 	}
+}
+
+// TestShortShutdownGrace: with --shutdown-grace under the five seconds
+// http.Server waits for connections that never sent a request, shutdown
+// still drains the request in flight and Run returns nil.
+func TestShortShutdownGrace(t *testing.T) {
+	srv := servertest.Start(t, "--shutdown-grace", "1s")
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	idle, err := net.Dial("tcp", addr) // a preconnect that never sends a request
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	busy, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	body := `{"fingerprint":"nobody"}`
+	fmt.Fprintf(busy, "POST /v1/auth/challenge HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", addr, len(body))
+	r := bufio.NewReader(busy)
+	// 100 Continue: the handler runs and reads the body, the request is in flight.
+	if cont, err := http.ReadResponse(r, nil); err != nil || cont.StatusCode != http.StatusContinue {
+		t.Fatalf("want 100 Continue: %v %v", cont, err)
+	}
+	srv.Interrupt()
+	srv.WaitLog(t, "shutting down")
+	io.WriteString(busy, body)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatalf("the request in flight was cut: %v", err)
+	}
+	if _, err := io.ReadAll(resp.Body); err != nil || resp.StatusCode/100 == 5 {
+		t.Fatalf("the request in flight: status %d, %v", resp.StatusCode, err)
+	}
+	srv.Stop(t) // fails the test if Run returned an error
 }
