@@ -49,14 +49,33 @@ func (a *API) handleHealth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// readiness is /readyz's body.
+type readiness struct {
+	Status string     `json:"status"` // ready, store unreachable, disk full
+	Disk   *DiskSpace `json:"disk,omitempty"`
+}
+
 func (a *API) handleReady(w http.ResponseWriter, r *http.Request) {
+	notReady := func(body readiness) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		writeJSON(w, http.StatusServiceUnavailable, body)
+	}
 	if err := a.store.Ping(r.Context()); err != nil {
 		a.log.Error("readiness: store unreachable", "err", err)
-		w.Header().Set("Content-Type", "application/problem+json")
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unreachable"})
+		notReady(readiness{Status: "store unreachable"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	body := readiness{Status: "ready"}
+	if a.cfg.Disk != nil {
+		d, err := a.cfg.Disk()
+		if err != nil || d.Free < d.MinFree {
+			a.log.Error("readiness: too little free space for the store", "path", d.Path, "free_bytes", d.Free, "min_free_bytes", d.MinFree, "err", err)
+			notReady(readiness{Status: "disk full", Disk: &d})
+			return
+		}
+		body.Disk = &d
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 func (a *API) handleJWKS(w http.ResponseWriter, r *http.Request) {

@@ -148,6 +148,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		defer relay.Stop()
 		onBan = relay.Banned
 	}
+	var disk func() (httpapi.DiskSpace, error)
+	if cfg.Database == "" { // PostgreSQL's disk is its server's to watch
+		disk = diskCheck(cfg.DataDir, cfg.Storage.MinFreeMB)
+	}
 	api := httpapi.New(httpapi.Config{
 		Version:        Version,
 		TrustedProxies: cfg.TrustedProxies,
@@ -166,6 +170,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 		Realtime: realtime,
 		OnBan:    onBan,
+		Disk:     disk,
 	}, svc, keyring, store, m, log)
 
 	srv := &http.Server{

@@ -79,6 +79,7 @@ func TestConfigErrors(t *testing.T) {
 		"bad proxy":        {"--trusted-proxies", "10.0.0.1"},
 		"port in use":      {"--listen", ln.Addr().String()},
 		"unknown database": {"--database", "mysql://x"},
+		"bad min free":     {"--min-free-mb", "-1"},
 	} {
 		t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
 			var out bytes.Buffer
@@ -100,6 +101,10 @@ func TestTwoNodesOnPostgres(t *testing.T) {
 	b := servertest.StartIn(t, dir, "--database", dsn, "--issuer", issuer, "--refresh-grace", "0")
 	k := testkit.NewKey(t)
 	testkit.Do(t, "POST", a.URL+"/v1/setup", "", testkit.SetupRequest(issuer, k, b.SetupToken(t))).Want(t, 201, nil)
+	var ready map[string]any
+	if testkit.Do(t, "GET", a.URL+"/readyz", "", nil).Want(t, 200, &ready); ready["disk"] != nil {
+		t.Errorf("/readyz on PostgreSQL checks the local disk: %v", ready)
+	}
 	first := testkit.Login(t, a.URL, issuer, k)
 	var next chusme.TokenResponse
 	testkit.Do(t, "POST", b.URL+"/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: first.RefreshToken}).Want(t, 200, &next)
@@ -250,4 +255,35 @@ func TestShortShutdownGrace(t *testing.T) {
 		t.Fatalf("the request in flight: status %d, %v", resp.StatusCode, err)
 	}
 	srv.Stop(t) // fails the test if Run returned an error
+}
+
+// TestReadyzDiskFull: with less free space in the data directory than
+// --min-free-mb, /readyz answers 503 "disk full" with both figures and the
+// log names the directory; with the default threshold it is ready and
+// reports them too.
+func TestReadyzDiskFull(t *testing.T) {
+	type body struct {
+		Status string
+		Disk   *struct {
+			Free    uint64 `json:"free_bytes"`
+			MinFree uint64 `json:"min_free_bytes"`
+		}
+	}
+	const huge = 1 << 40 // MiB: an exbibyte
+	full := servertest.Start(t, "--min-free-mb", fmt.Sprint(huge))
+	var got body
+	testkit.Do(t, "GET", full.URL+"/readyz", "", nil).Want(t, 503, &got)
+	if got.Status != "disk full" || got.Disk == nil || got.Disk.MinFree != huge<<20 || got.Disk.Free >= got.Disk.MinFree {
+		t.Fatalf("/readyz with a threshold above the free space: %+v %+v", got, got.Disk)
+	}
+	if !strings.Contains(full.Logs(), `"path":"`+full.DataDir+`"`) {
+		t.Errorf("the log does not name %s:\n%s", full.DataDir, full.Logs())
+	}
+
+	ok := servertest.Start(t)
+	got = body{}
+	testkit.Do(t, "GET", ok.URL+"/readyz", "", nil).Want(t, 200, &got)
+	if got.Status != "ready" || got.Disk == nil || got.Disk.MinFree != 100<<20 || got.Disk.Free < got.Disk.MinFree {
+		t.Fatalf("/readyz by default: %+v %+v", got, got.Disk)
+	}
 }
