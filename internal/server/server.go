@@ -277,7 +277,7 @@ func openStore(ctx context.Context, cfg Config) (chusme.Store, error) {
 	if cfg.Database != "" {
 		return postgres.Open(ctx, cfg.Database)
 	}
-	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "chusme.db"))
+	return sqlite.OpenOptions(ctx, filepath.Join(cfg.DataDir, "chusme.db"), sqlite.Options{Synchronous: cfg.Storage.Synchronous})
 }
 
 // defaultIssuer derives the issuer from the listen address: loopback when

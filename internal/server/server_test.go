@@ -80,6 +80,7 @@ func TestConfigErrors(t *testing.T) {
 		"port in use":      {"--listen", ln.Addr().String()},
 		"unknown database": {"--database", "mysql://x"},
 		"bad min free":     {"--min-free-mb", "-1"},
+		"bad synchronous":  {"--sqlite-synchronous", "off"},
 	} {
 		t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
 			var out bytes.Buffer

@@ -6,6 +6,7 @@ import (
 	"syscall"
 
 	"github.com/chusme/chusme/internal/httpapi"
+	"github.com/chusme/chusme/internal/sqlite"
 )
 
 // maxMinFreeMB bounds --min-free-mb so that it converts to bytes without
@@ -14,7 +15,8 @@ const maxMinFreeMB = 1 << 40
 
 // StorageConfig is the SQLite store's part of the configuration.
 type StorageConfig struct {
-	MinFreeMB uint64 // --min-free-mb: /readyz is not ready below this much free space in the data directory
+	MinFreeMB   uint64 // --min-free-mb: /readyz is not ready below this much free space in the data directory
+	Synchronous string // --sqlite-synchronous: sqlite.SyncNormal or sqlite.SyncFull
 
 	minFree string
 }
@@ -23,6 +25,7 @@ type StorageConfig struct {
 // reads the CHUSME_* variable as the default.
 func (c *StorageConfig) flags(str func(p *string, flagName, def, usage string)) {
 	str(&c.minFree, "min-free-mb", "100", "SQLite: /readyz is not ready below this many MiB free in the data directory, 0 = off")
+	str(&c.Synchronous, "sqlite-synchronous", sqlite.SyncNormal, "SQLite: normal (a power loss may undo the last commits) or full (fsync at every commit)")
 }
 
 // parse reads the flag values registered by flags.
@@ -32,6 +35,9 @@ func (c *StorageConfig) parse() error {
 		return fmt.Errorf("--min-free-mb: %q is not a number of MiB from 0 to %d", c.minFree, uint64(maxMinFreeMB))
 	}
 	c.MinFreeMB = n
+	if c.Synchronous != sqlite.SyncNormal && c.Synchronous != sqlite.SyncFull {
+		return fmt.Errorf("--sqlite-synchronous must be %s or %s, not %q", sqlite.SyncNormal, sqlite.SyncFull, c.Synchronous)
+	}
 	return nil
 }
 

@@ -50,9 +50,36 @@ var _ chusme.Store = (*DB)(nil)
 // every backup: readable by the server's user only, whatever the umask.
 const fileMode = 0o600
 
-// Open opens the database file at path, creating it if needed (mode 0600,
-// as are its -wal and -shm files), and applies any migration not applied yet.
+// Synchronous modes: how often the writer makes the WAL durable (SQLite's
+// synchronous pragma; see docs/operations.md).
+const (
+	SyncNormal = "normal" // fsync at checkpoints only: a power loss may undo the last commits, never corrupt
+	SyncFull   = "full"   // fsync the WAL at every commit: a commit survives a power loss
+)
+
+// Options are Open's settings; the zero value is the default.
+type Options struct {
+	Synchronous string // SyncNormal (empty) or SyncFull
+}
+
+// Open opens the database file at path with the default Options (see
+// OpenOptions).
 func Open(ctx context.Context, path string) (*DB, error) {
+	return OpenOptions(ctx, path, Options{})
+}
+
+// OpenOptions opens the database file at path, creating it if needed (mode
+// 0600, as are its -wal and -shm files), and applies any migration not
+// applied yet.
+func OpenOptions(ctx context.Context, path string, o Options) (*DB, error) {
+	sync := o.Synchronous
+	switch sync {
+	case "":
+		sync = SyncNormal
+	case SyncNormal, SyncFull:
+	default:
+		return nil, fmt.Errorf("sqlite: open: synchronous must be %s or %s, not %q", SyncNormal, SyncFull, sync)
+	}
 	if path == "" {
 		return nil, errors.New("sqlite: open: empty path")
 	}
@@ -67,7 +94,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	dsn := fileDSN(path, "rw", nil)
-	wq := url.Values{"_pragma": {"journal_mode(WAL)", "synchronous(NORMAL)"}, "_txlock": {"immediate"}}
+	wq := url.Values{"_pragma": {"journal_mode(WAL)", "synchronous(" + sync + ")"}, "_txlock": {"immediate"}}
 	write, err := sql.Open("sqlite", fileDSN(path, "rwc", wq))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
