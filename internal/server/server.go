@@ -56,6 +56,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return runKeys(args[1:], getenv, stdout, stderr)
 		case "backup":
 			return runBackup(ctx, args[1:], getenv, stdout, stderr)
+		case "restore":
+			return runRestore(ctx, args[1:], getenv, stdout, stderr)
 		case "store":
 			return runStore(ctx, args[1:], stdout)
 		case "version":
@@ -417,19 +419,7 @@ func runStore(ctx context.Context, args []string, stdout io.Writer) error {
 // runBackup implements `chusmed backup --to FILE`: a consistent online copy
 // of the SQLite store, taken while servers keep running on it.
 func runBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var to string
-	rest := args[:0:0]
-	for i := 0; i < len(args); i++ {
-		switch {
-		case args[i] == "--to" && i+1 < len(args):
-			to = args[i+1]
-			i++
-		case strings.HasPrefix(args[i], "--to="):
-			to = strings.TrimPrefix(args[i], "--to=")
-		default:
-			rest = append(rest, args[i])
-		}
-	}
+	to, rest := cutFlag(args, "to")
 	if to == "" {
 		return errors.New("usage: chusmed backup --to FILE [--data-dir DIR]")
 	}
@@ -454,4 +444,102 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	fmt.Fprintf(stdout, "backed up %s to %s\n", path, to)
 	return nil
+}
+
+// runRestore implements `chusmed restore --from FILE`, with every server on
+// the data directory stopped: it copies FILE (a `chusmed backup` copy) into
+// the data directory as the store, 0600, after opening the copy as this
+// binary would (which refuses a schema newer than it knows and applies the
+// migrations it lacks). The store it replaces, with its -wal and -shm
+// files, is kept beside it as chusme.db.replaced.
+func runRestore(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	from, rest := cutFlag(args, "from")
+	if from == "" {
+		return errors.New("usage: chusmed restore --from FILE [--data-dir DIR] (stop the servers first)")
+	}
+	cfg, err := parseConfig("chusmed restore", rest, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.Database != "" {
+		return errors.New("chusmed restore restores the SQLite store; restore PostgreSQL with its own tools (pg_restore)")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	path := filepath.Join(cfg.DataDir, "chusme.db")
+	if _, err := os.Stat(path + ".replaced"); err == nil {
+		return fmt.Errorf("restore: %s.replaced exists from an earlier restore: move it away first", path)
+	}
+	staged := path + ".restoring"
+	if err := copyFile(from, staged); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer func() { // no-ops once renamed
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(staged + suffix)
+		}
+	}()
+	db, err := sqlite.Open(ctx, staged)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", from, err)
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	// The last connection's close checkpoints the WAL into the file.
+	if _, err := os.Stat(staged + "-wal"); err == nil {
+		return errors.New("restore: the staged copy kept a WAL after closing")
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Rename(path+suffix, path+".replaced"+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("restore: keeping the current store: %w", err)
+		}
+	}
+	if err := os.Rename(staged, path); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	fmt.Fprintf(stdout, "restored %s from %s; the store it replaced is %s.replaced\n", path, from, path)
+	return nil
+}
+
+// copyFile copies the file src to dst, a new file of mode 0600.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(dst)
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		os.Remove(dst)
+		return err
+	}
+	return out.Close()
+}
+
+// cutFlag returns the value of --name VALUE or --name=VALUE in args (the
+// last one given) and the other arguments.
+func cutFlag(args []string, name string) (value string, rest []string) {
+	for i := 0; i < len(args); i++ {
+		switch {
+		case args[i] == "--"+name && i+1 < len(args):
+			value = args[i+1]
+			i++
+		case strings.HasPrefix(args[i], "--"+name+"="):
+			value = strings.TrimPrefix(args[i], "--"+name+"=")
+		default:
+			rest = append(rest, args[i])
+		}
+	}
+	return value, rest
 }

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -22,6 +24,7 @@ import (
 	"github.com/chusme/chusme/internal/server"
 	"github.com/chusme/chusme/internal/servertest"
 	"github.com/chusme/chusme/internal/sqlite"
+	"github.com/chusme/chusme/internal/sqlstore"
 	"github.com/chusme/chusme/internal/testkit"
 )
 
@@ -286,5 +289,56 @@ func TestReadyzDiskFull(t *testing.T) {
 	testkit.Do(t, "GET", ok.URL+"/readyz", "", nil).Want(t, 200, &got)
 	if got.Status != "ready" || got.Disk == nil || got.Disk.MinFree != 100<<20 || got.Disk.Free < got.Disk.MinFree {
 		t.Fatalf("/readyz by default: %+v %+v", got, got.Disk)
+	}
+}
+
+// TestRollback: back up, "upgrade" (a newer binary's migration recorded in
+// the store), see this binary refuse the newer schema naming both versions,
+// restore the backup and start on it: the administrator logs in.
+func TestRollback(t *testing.T) {
+	srv := servertest.Start(t, "--issuer", issuer)
+	k := testkit.NewKey(t)
+	testkit.Do(t, "POST", srv.URL+"/v1/setup", "", testkit.SetupRequest(issuer, k, srv.SetupToken(t))).Want(t, 201, nil)
+	run := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := server.Run(t.Context(), args, func(string) string { return "" }, &out, &out)
+		return out.String(), err
+	}
+	backup := filepath.Join(t.TempDir(), "before-upgrade.db")
+	if out, err := run("backup", "--to", backup, "--data-dir", srv.DataDir); err != nil {
+		t.Fatalf("backup: %v\n%s", err, out)
+	}
+	srv.Stop(t)
+
+	const newer = 1 << 30
+	store := filepath.Join(srv.DataDir, "chusme.db")
+	db, err := sql.Open("sqlite", store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)`, newer); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if out, err := run("--listen", "127.0.0.1:0", "--data-dir", srv.DataDir); err == nil || !errors.Is(err, sqlstore.ErrSchemaNewer) ||
+		!strings.Contains(err.Error(), fmt.Sprintf("schema version %d, this binary knows up to", newer)) {
+		t.Fatalf("start on a newer schema: %v\n%s", err, out)
+	}
+
+	if out, err := run("restore", "--from", backup, "--data-dir", srv.DataDir); err != nil {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	if fi, err := os.Stat(store); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("restored store: %v %v", fi, err)
+	}
+	if _, err := os.Stat(store + ".replaced"); err != nil {
+		t.Fatalf("the replaced store was not kept: %v", err)
+	}
+	if out, err := run("restore", "--from", backup, "--data-dir", srv.DataDir); err == nil {
+		t.Fatalf("a second restore overwrote chusme.db.replaced:\n%s", out)
+	}
+	again := servertest.StartIn(t, srv.DataDir, "--issuer", issuer)
+	if tok := testkit.Login(t, again.URL, issuer, k); tok.AccessToken == "" {
+		t.Fatal("no access token from the restored store")
 	}
 }
