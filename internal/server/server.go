@@ -45,6 +45,7 @@ const SetupTokenFile = "setup-token"
 const (
 	keyReloadInterval = 10 * time.Second // how often the keyring file is checked for a rotation
 	purgeInterval     = time.Minute      // how often expired challenges, invites and sessions are deleted
+	readyTimeout      = 5 * time.Second  // how long a scrape's readiness check may take
 )
 
 // Run runs chusmed with the given arguments until ctx is cancelled. Logs go
@@ -174,6 +175,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		OnBan:    onBan,
 		Disk:     disk,
 	}, svc, keyring, store, m, log)
+
+	m.Readiness(func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+		defer cancel()
+		return api.Ready(ctx)
+	})
 
 	srv := &http.Server{
 		Handler:           api,

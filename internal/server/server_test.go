@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -280,6 +281,9 @@ func TestReadyzDiskFull(t *testing.T) {
 	if got.Status != "disk full" || got.Disk == nil || got.Disk.MinFree != huge<<20 || got.Disk.Free >= got.Disk.MinFree {
 		t.Fatalf("/readyz with a threshold above the free space: %+v %+v", got, got.Disk)
 	}
+	if v, ok := full.Metrics(t)["chusme_ready"]; !ok || v != 0 {
+		t.Errorf("chusme_ready with the disk full: %v (exported: %v)", v, ok)
+	}
 	if !strings.Contains(full.Logs(), `"path":"`+full.DataDir+`"`) {
 		t.Errorf("the log does not name %s:\n%s", full.DataDir, full.Logs())
 	}
@@ -289,6 +293,9 @@ func TestReadyzDiskFull(t *testing.T) {
 	testkit.Do(t, "GET", ok.URL+"/readyz", "", nil).Want(t, 200, &got)
 	if got.Status != "ready" || got.Disk == nil || got.Disk.MinFree != 100<<20 || got.Disk.Free < got.Disk.MinFree {
 		t.Fatalf("/readyz by default: %+v %+v", got, got.Disk)
+	}
+	if v := ok.Metrics(t)["chusme_ready"]; v != 1 {
+		t.Errorf("chusme_ready when ready: %v", v)
 	}
 }
 
@@ -340,5 +347,66 @@ func TestRollback(t *testing.T) {
 	again := servertest.StartIn(t, srv.DataDir, "--issuer", issuer)
 	if tok := testkit.Login(t, again.URL, issuer, k); tok.AccessToken == "" {
 		t.Fatal("no access token from the restored store")
+	}
+}
+
+// TestRulesSeriesExported: every chusme_* series that
+// deploy/prometheus/rules.yml uses is exported by a real server after a DKG,
+// a signing, a refresh token reuse and a rate-limit rejection, and every
+// chusme_* input series of rules_test.yml has the labels the server exports.
+func TestRulesSeriesExported(t *testing.T) {
+	rules, err := os.ReadFile("../../deploy/prometheus/rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests, err := os.ReadFile("../../deploy/prometheus/rules_test.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := servertest.Start(t, "--registration", "open", "--refresh-grace", "0", "--rate-blob", "1/m:1")
+	ms := srv.Members(t, 3)
+	res := servertest.DKG(t, ms, 2)
+	servertest.Sign(t, ms[0], ms, res, nil, []byte("rules"))
+	k := testkit.NewKey(t)
+	testkit.Do(t, "POST", srv.URL+"/v1/identities", "", testkit.RegisterRequest(srv.URL, k, "")).Want(t, 201, nil)
+	first := testkit.Login(t, srv.URL, srv.URL, k)
+	testkit.Do(t, "POST", srv.URL+"/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: first.RefreshToken}).Want(t, 200, nil)
+	testkit.Do(t, "POST", srv.URL+"/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: first.RefreshToken}).Want(t, 401, nil)
+	blob := srv.URL + "/v1/identities/" + testkit.Fingerprint(k) + "/blob"
+	testkit.Do(t, "GET", blob, "", nil)
+	testkit.Do(t, "GET", blob, "", nil).Want(t, 429, nil)
+
+	exported := map[string]map[string]bool{} // series name → its label names
+	for sample := range srv.Metrics(t) {
+		name, labels, _ := strings.Cut(strings.TrimSuffix(sample, "}"), "{")
+		if exported[name] == nil {
+			exported[name] = map[string]bool{}
+		}
+		for _, kv := range strings.Split(labels, ",") {
+			if k, _, ok := strings.Cut(kv, "="); ok {
+				exported[name][k] = true
+			}
+		}
+	}
+	used := regexp.MustCompile(`\bchusme_[a-z0-9_]+`).FindAllString(string(rules), -1)
+	if len(used) < 5 {
+		t.Fatalf("rules.yml uses %d chusme_* series: %v", len(used), used)
+	}
+	for _, name := range used {
+		if exported[name] == nil {
+			t.Errorf("rules.yml uses %s, which the server does not export", name)
+		}
+	}
+	inputs := regexp.MustCompile(`series: '(chusme_[a-z0-9_]+)\{([^}]*)\}'`).FindAllStringSubmatch(string(tests), -1)
+	if len(inputs) < 5 {
+		t.Fatalf("rules_test.yml has %d chusme_* input series", len(inputs))
+	}
+	for _, in := range inputs {
+		for _, kv := range strings.Split(in[2], ",") {
+			k, _, _ := strings.Cut(kv, "=")
+			if k != "job" && k != "instance" && !exported[in[1]][k] {
+				t.Errorf("rules_test.yml gives %s a label %q the server does not export (it has %v)", in[1], k, exported[in[1]])
+			}
+		}
 	}
 }
