@@ -426,16 +426,11 @@ func runStore(ctx context.Context, args []string, stdout io.Writer) error {
 // runBackup implements `chusmed backup --to FILE`: a consistent online copy
 // of the SQLite store, taken while servers keep running on it.
 func runBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	to, rest := cutFlag(args, "to")
-	if to == "" {
-		return errors.New("usage: chusmed backup --to FILE [--data-dir DIR]")
-	}
-	cfg, err := parseConfig("chusmed backup", rest, getenv, stderr)
+	to, cfg, err := sqliteTool("backup", "to", args, getenv, stderr,
+		"usage: chusmed backup --to FILE [--data-dir DIR]",
+		"chusmed backup copies the SQLite store; back PostgreSQL up with its own tools (pg_dump)")
 	if err != nil {
 		return err
-	}
-	if cfg.Database != "" {
-		return errors.New("chusmed backup copies the SQLite store; back PostgreSQL up with its own tools (pg_dump)")
 	}
 	path := filepath.Join(cfg.DataDir, "chusme.db")
 	if _, err := os.Stat(path); err != nil {
@@ -460,16 +455,11 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 // migrations it lacks). The store it replaces, with its -wal and -shm
 // files, is kept beside it as chusme.db.replaced.
 func runRestore(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	from, rest := cutFlag(args, "from")
-	if from == "" {
-		return errors.New("usage: chusmed restore --from FILE [--data-dir DIR] (stop the servers first)")
-	}
-	cfg, err := parseConfig("chusmed restore", rest, getenv, stderr)
+	from, cfg, err := sqliteTool("restore", "from", args, getenv, stderr,
+		"usage: chusmed restore --from FILE [--data-dir DIR] (stop the servers first)",
+		"chusmed restore restores the SQLite store; restore PostgreSQL with its own tools (pg_restore)")
 	if err != nil {
 		return err
-	}
-	if cfg.Database != "" {
-		return errors.New("chusmed restore restores the SQLite store; restore PostgreSQL with its own tools (pg_restore)")
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
@@ -532,6 +522,25 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// sqliteTool parses the arguments of `chusmed NAME`, a tool of the SQLite
+// store only: the value of its required --flagName, and the configuration
+// from the other arguments. usage is the error without the flag, onPostgres
+// the error when --database names PostgreSQL.
+func sqliteTool(name, flagName string, args []string, getenv func(string) string, stderr io.Writer, usage, onPostgres string) (string, Config, error) {
+	value, rest := cutFlag(args, flagName)
+	if value == "" {
+		return "", Config{}, errors.New(usage)
+	}
+	cfg, err := parseConfig("chusmed "+name, rest, getenv, stderr)
+	if err != nil {
+		return "", cfg, err
+	}
+	if cfg.Database != "" {
+		return "", cfg, errors.New(onPostgres)
+	}
+	return value, cfg, nil
 }
 
 // cutFlag returns the value of --name VALUE or --name=VALUE in args (the
