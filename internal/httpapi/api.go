@@ -41,6 +41,16 @@ type Config struct {
 
 	Realtime Realtime        // GET /v1/ws (internal/wsapi); nil: 404
 	OnBan    func(fp string) // called after an identity is banned (closes its WebSockets)
+
+	Disk func() (DiskSpace, error) // the free space where the store writes, for /readyz; nil: not checked
+}
+
+// DiskSpace is the free space of the file system that holds the store: below
+// MinFree, /readyz answers 503 "disk full" (both figures are in its body).
+type DiskSpace struct {
+	Path    string `json:"-"`              // the directory checked, logged only
+	Free    uint64 `json:"free_bytes"`     // bytes available to the server
+	MinFree uint64 `json:"min_free_bytes"` // the threshold
 }
 
 // Realtime is the WebSocket transport (wsapi.Server): it upgrades a request

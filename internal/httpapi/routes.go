@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	_ "embed"
 	"net/http"
 	"strconv"
@@ -52,14 +53,41 @@ func (a *API) handleHealth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// readiness is /readyz's body.
+type readiness struct {
+	Status string     `json:"status"` // ready, store unreachable, disk full
+	Disk   *DiskSpace `json:"disk,omitempty"`
+}
+
 func (a *API) handleReady(w http.ResponseWriter, r *http.Request) {
-	if err := a.store.Ping(r.Context()); err != nil {
-		a.log.Error("readiness: store unreachable", "err", err)
+	body := a.readiness(r.Context())
+	if body.Status != "ready" {
 		w.Header().Set("Content-Type", "application/problem+json")
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unreachable"})
+		writeJSON(w, http.StatusServiceUnavailable, body)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, body)
+}
+
+// Ready reports whether /readyz would answer ready now.
+func (a *API) Ready(ctx context.Context) bool { return a.readiness(ctx).Status == "ready" }
+
+// readiness checks the store and, if configured, the free disk space, logging
+// what is wrong.
+func (a *API) readiness(ctx context.Context) readiness {
+	if err := a.store.Ping(ctx); err != nil {
+		a.log.Error("readiness: store unreachable", "err", err)
+		return readiness{Status: "store unreachable"}
+	}
+	if a.cfg.Disk == nil {
+		return readiness{Status: "ready"}
+	}
+	d, err := a.cfg.Disk()
+	if err != nil || d.Free < d.MinFree {
+		a.log.Error("readiness: too little free space for the store", "path", d.Path, "free_bytes", d.Free, "min_free_bytes", d.MinFree, "err", err)
+		return readiness{Status: "disk full", Disk: &d}
+	}
+	return readiness{Status: "ready", Disk: &d}
 }
 
 func (a *API) handleJWKS(w http.ResponseWriter, r *http.Request) {

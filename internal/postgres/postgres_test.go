@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -29,6 +30,15 @@ func TestStore(t *testing.T) {
 func TestMigrationsFromZeroThenNoop(t *testing.T) {
 	dsn := freshDatabase(t)
 	storetest.Migrations(t, migrationFS, func(t *testing.T) *sqlstore.Store { return mustOpen(t, dsn).Store })
+}
+
+// TestNewerSchema: a database migrated by a newer binary is refused.
+func TestNewerSchema(t *testing.T) {
+	dsn := freshDatabase(t)
+	storetest.NewerSchema(t, migrationFS, func(ctx context.Context) (*DB, error) { return Open(ctx, dsn) }, func(db *DB, v int) error {
+		_, err := db.pool.Exec(t.Context(), `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)`, v)
+		return err
+	})
 }
 
 // TestConcurrentOpen starts several "nodes" on one empty database at once:

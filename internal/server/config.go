@@ -41,6 +41,7 @@ type Config struct {
 	LogLevel       string
 	Ceremony       CeremonyConfig
 	Lifecycle      LifecycleConfig
+	Storage        StorageConfig
 	WS             WSConfig
 }
 
@@ -77,6 +78,7 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	c.Ceremony.flags(str)
 	c.Lifecycle.flags(str)
+	c.Storage.flags(str)
 	c.WS.flags(str)
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -88,6 +90,9 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 		return c, err
 	}
 	if err := c.Lifecycle.parse(); err != nil {
+		return c, err
+	}
+	if err := c.Storage.parse(); err != nil {
 		return c, err
 	}
 	if err := c.WS.parse(); err != nil {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/chusme/chusme"
@@ -44,6 +45,7 @@ const SetupTokenFile = "setup-token"
 const (
 	keyReloadInterval = 10 * time.Second // how often the keyring file is checked for a rotation
 	purgeInterval     = time.Minute      // how often expired challenges, invites and sessions are deleted
+	readyTimeout      = 5 * time.Second  // how long a scrape's readiness check may take
 )
 
 // Run runs chusmed with the given arguments until ctx is cancelled. Logs go
@@ -55,6 +57,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return runKeys(args[1:], getenv, stdout, stderr)
 		case "backup":
 			return runBackup(ctx, args[1:], getenv, stdout, stderr)
+		case "restore":
+			return runRestore(ctx, args[1:], getenv, stdout, stderr)
 		case "store":
 			return runStore(ctx, args[1:], stdout)
 		case "version":
@@ -80,6 +84,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	warnDataDirMode(cfg.DataDir, log)
 	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -146,6 +151,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		defer relay.Stop()
 		onBan = relay.Banned
 	}
+	var disk func() (httpapi.DiskSpace, error)
+	if cfg.Database == "" { // PostgreSQL's disk is its server's to watch
+		disk = diskCheck(cfg.DataDir, cfg.Storage.MinFreeMB)
+	}
 	api := httpapi.New(httpapi.Config{
 		Version:        Version,
 		TrustedProxies: cfg.TrustedProxies,
@@ -164,7 +173,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 		Realtime: realtime,
 		OnBan:    onBan,
+		Disk:     disk,
 	}, svc, keyring, store, m, log)
+
+	m.Readiness(func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+		defer cancel()
+		return api.Ready(ctx)
+	})
 
 	srv := &http.Server{
 		Handler:           api,
@@ -175,6 +191,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	var conns connStates
+	srv.ConnState = conns.track
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
 	if cfg.JWTKey == "" {
@@ -195,15 +213,71 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
 	defer cancel()
+	// Shutdown leaves hijacked connections alone: close the WebSockets with
+	// 1001, in the same grace as the requests.
+	wsDone := make(chan error, 1)
+	go func() { wsDone <- realtime.Shutdown(shutdownCtx) }()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		// Shutdown also waits, up to five seconds, for connections that never
+		// sent a request (a client's preconnect): a shorter grace ends on
+		// them. Only a request still running is a failure.
+		busy := conns.active()
+		srv.Close()
+		if busy > 0 {
+			return fmt.Errorf("shutdown: %d requests still running after --shutdown-grace %s", busy, cfg.ShutdownGrace)
+		}
 	}
-	// Shutdown leaves hijacked connections alone: close the WebSockets with 1001.
-	if err := realtime.Shutdown(shutdownCtx); err != nil {
+	if err := <-wsDone; err != nil {
 		return fmt.Errorf("shutdown: websockets: %w", err)
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// connStates tracks the HTTP connections by state, to tell at the end of
+// the shutdown grace whether any request is still running.
+type connStates struct {
+	mu     sync.Mutex
+	states map[net.Conn]http.ConnState
+}
+
+// track is the http.Server's ConnState hook.
+func (c *connStates) track(conn net.Conn, st http.ConnState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st == http.StateClosed || st == http.StateHijacked {
+		delete(c.states, conn)
+		return
+	}
+	if c.states == nil {
+		c.states = make(map[net.Conn]http.ConnState)
+	}
+	c.states[conn] = st
+}
+
+// active returns how many connections are in the middle of a request.
+func (c *connStates) active() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, st := range c.states {
+		if st == http.StateActive {
+			n++
+		}
+	}
+	return n
+}
+
+// warnDataDirMode logs a warning when group or others may read, write or
+// enter the data directory: it holds the store and the secrets, whose own
+// modes are 0600, but others could still list, add or swap files in it.
+func warnDataDirMode(dir string, log *slog.Logger) {
+	fi, err := os.Stat(dir)
+	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+		return
+	}
+	log.Warn("the data directory is accessible to group or others; chmod 0700 it",
+		"path", dir, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
 }
 
 // openStore opens the configured store: SQLite in the data directory, or
@@ -212,7 +286,7 @@ func openStore(ctx context.Context, cfg Config) (chusme.Store, error) {
 	if cfg.Database != "" {
 		return postgres.Open(ctx, cfg.Database)
 	}
-	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "chusme.db"))
+	return sqlite.OpenOptions(ctx, filepath.Join(cfg.DataDir, "chusme.db"), sqlite.Options{Synchronous: cfg.Storage.Synchronous})
 }
 
 // defaultIssuer derives the issuer from the listen address: loopback when
@@ -358,28 +432,11 @@ func runStore(ctx context.Context, args []string, stdout io.Writer) error {
 // runBackup implements `chusmed backup --to FILE`: a consistent online copy
 // of the SQLite store, taken while servers keep running on it.
 func runBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var to string
-	rest := args[:0:0]
-	for i := 0; i < len(args); i++ {
-		switch {
-		case args[i] == "--to" && i+1 < len(args):
-			to = args[i+1]
-			i++
-		case strings.HasPrefix(args[i], "--to="):
-			to = strings.TrimPrefix(args[i], "--to=")
-		default:
-			rest = append(rest, args[i])
-		}
-	}
-	if to == "" {
-		return errors.New("usage: chusmed backup --to FILE [--data-dir DIR]")
-	}
-	cfg, err := parseConfig("chusmed backup", rest, getenv, stderr)
+	to, cfg, err := sqliteTool("backup", "to", args, getenv, stderr,
+		"usage: chusmed backup --to FILE [--data-dir DIR]",
+		"chusmed backup copies the SQLite store; back PostgreSQL up with its own tools (pg_dump)")
 	if err != nil {
 		return err
-	}
-	if cfg.Database != "" {
-		return errors.New("chusmed backup copies the SQLite store; back PostgreSQL up with its own tools (pg_dump)")
 	}
 	path := filepath.Join(cfg.DataDir, "chusme.db")
 	if _, err := os.Stat(path); err != nil {
@@ -395,4 +452,116 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	fmt.Fprintf(stdout, "backed up %s to %s\n", path, to)
 	return nil
+}
+
+// runRestore implements `chusmed restore --from FILE`, with every server on
+// the data directory stopped: it copies FILE (a `chusmed backup` copy) into
+// the data directory as the store, 0600, after opening the copy as this
+// binary would (which refuses a schema newer than it knows and applies the
+// migrations it lacks). The store it replaces, with its -wal and -shm
+// files, is kept beside it as chusme.db.replaced.
+func runRestore(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	from, cfg, err := sqliteTool("restore", "from", args, getenv, stderr,
+		"usage: chusmed restore --from FILE [--data-dir DIR] (stop the servers first)",
+		"chusmed restore restores the SQLite store; restore PostgreSQL with its own tools (pg_restore)")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	path := filepath.Join(cfg.DataDir, "chusme.db")
+	if _, err := os.Stat(path + ".replaced"); err == nil {
+		return fmt.Errorf("restore: %s.replaced exists from an earlier restore: move it away first", path)
+	}
+	staged := path + ".restoring"
+	if err := copyFile(from, staged); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer func() { // no-ops once renamed
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(staged + suffix)
+		}
+	}()
+	db, err := sqlite.Open(ctx, staged)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", from, err)
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	// The last connection's close checkpoints the WAL into the file.
+	if _, err := os.Stat(staged + "-wal"); err == nil {
+		return errors.New("restore: the staged copy kept a WAL after closing")
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Rename(path+suffix, path+".replaced"+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("restore: keeping the current store: %w", err)
+		}
+	}
+	if err := os.Rename(staged, path); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	fmt.Fprintf(stdout, "restored %s from %s; the store it replaced is %s.replaced\n", path, from, path)
+	return nil
+}
+
+// copyFile copies the file src to dst, a new file of mode 0600.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(dst)
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		os.Remove(dst)
+		return err
+	}
+	return out.Close()
+}
+
+// sqliteTool parses the arguments of `chusmed NAME`, a tool of the SQLite
+// store only: the value of its required --flagName, and the configuration
+// from the other arguments. usage is the error without the flag, onPostgres
+// the error when --database names PostgreSQL.
+func sqliteTool(name, flagName string, args []string, getenv func(string) string, stderr io.Writer, usage, onPostgres string) (string, Config, error) {
+	value, rest := cutFlag(args, flagName)
+	if value == "" {
+		return "", Config{}, errors.New(usage)
+	}
+	cfg, err := parseConfig("chusmed "+name, rest, getenv, stderr)
+	if err != nil {
+		return "", cfg, err
+	}
+	if cfg.Database != "" {
+		return "", cfg, errors.New(onPostgres)
+	}
+	return value, cfg, nil
+}
+
+// cutFlag returns the value of --name VALUE or --name=VALUE in args (the
+// last one given) and the other arguments.
+func cutFlag(args []string, name string) (value string, rest []string) {
+	for i := 0; i < len(args); i++ {
+		switch {
+		case args[i] == "--"+name && i+1 < len(args):
+			value = args[i+1]
+			i++
+		case strings.HasPrefix(args[i], "--"+name+"="):
+			value = strings.TrimPrefix(args[i], "--"+name+"=")
+		default:
+			rest = append(rest, args[i])
+		}
+	}
+	return value, rest
 }

@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chusme/chusme/internal/server"
 	"github.com/chusme/chusme/internal/testkit"
@@ -40,7 +42,7 @@ func Start(t testing.TB, args ...string) *Server {
 // data of a stopped one.
 func StartIn(t testing.TB, dataDir string, args ...string) *Server {
 	t.Helper()
-	s := &Server{DataDir: dataDir, logs: &logBuffer{ready: make(chan string, 1)}, done: make(chan error, 1)}
+	s := &Server{DataDir: dataDir, logs: &logBuffer{ready: make(chan string, 1), wake: make(chan struct{})}, done: make(chan error, 1)}
 	full := append([]string{
 		"--listen", "127.0.0.1:0", "--data-dir", dataDir,
 		"--rate-ip", "0", "--rate-auth", "0", "--rate-identity", "0",
@@ -79,6 +81,33 @@ func (s *Server) Stop(t testing.TB) {
 	}
 }
 
+// Interrupt starts the server's shutdown, as SIGTERM does, without waiting
+// for it: Stop waits for Run to return.
+func (s *Server) Interrupt() { s.cancel() }
+
+// WaitLog waits until the server logs a line whose message is msg, failing
+// the test after ten seconds.
+func (s *Server) WaitLog(t testing.TB, msg string) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		s.logs.mu.Lock()
+		found, wake := slices.ContainsFunc(strings.Split(s.logs.buf.String(), "\n"), func(line string) bool {
+			var rec struct{ Msg string }
+			return json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == msg
+		}), s.logs.wake
+		s.logs.mu.Unlock()
+		if found {
+			return
+		}
+		select {
+		case <-wake:
+		case <-timeout:
+			t.Fatalf("the server did not log %q:\n%s", msg, s.Logs())
+		}
+	}
+}
+
 // Logs returns everything the server logged so far.
 func (s *Server) Logs() string { return s.logs.String() }
 
@@ -99,6 +128,7 @@ type logBuffer struct {
 	out   testkit.Buffer
 	ready chan string
 	sent  bool
+	wake  chan struct{} // closed and replaced at every write
 }
 
 func (l *logBuffer) Write(p []byte) (int, error) {
@@ -106,6 +136,8 @@ func (l *logBuffer) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	start := l.buf.Len()
 	l.buf.Write(p)
+	close(l.wake)
+	l.wake = make(chan struct{})
 	if !l.sent {
 		for _, line := range strings.Split(l.buf.String()[start:], "\n") {
 			var rec struct{ Msg, Addr string }

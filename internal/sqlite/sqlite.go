@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 
 	"modernc.org/sqlite"
@@ -45,14 +46,55 @@ type DB struct {
 
 var _ chusme.Store = (*DB)(nil)
 
-// Open opens the database file at path, creating it if needed, and applies
-// any migration not applied yet.
+// fileMode is the mode of the database file, its -wal and -shm files and
+// every backup: readable by the server's user only, whatever the umask.
+const fileMode = 0o600
+
+// Synchronous modes: how often the writer makes the WAL durable (SQLite's
+// synchronous pragma; see docs/operations.md).
+const (
+	SyncNormal = "normal" // fsync at checkpoints only: a power loss may undo the last commits, never corrupt
+	SyncFull   = "full"   // fsync the WAL at every commit: a commit survives a power loss
+)
+
+// Options are Open's settings; the zero value is the default.
+type Options struct {
+	Synchronous string // SyncNormal (empty) or SyncFull
+}
+
+// Open opens the database file at path with the default Options (see
+// OpenOptions).
 func Open(ctx context.Context, path string) (*DB, error) {
+	return OpenOptions(ctx, path, Options{})
+}
+
+// OpenOptions opens the database file at path, creating it if needed (mode
+// 0600, as are its -wal and -shm files), and applies any migration not
+// applied yet.
+func OpenOptions(ctx context.Context, path string, o Options) (*DB, error) {
+	sync := o.Synchronous
+	switch sync {
+	case "":
+		sync = SyncNormal
+	case SyncNormal, SyncFull:
+	default:
+		return nil, fmt.Errorf("sqlite: open: synchronous must be %s or %s, not %q", SyncNormal, SyncFull, sync)
+	}
 	if path == "" {
 		return nil, errors.New("sqlite: open: empty path")
 	}
+	// Create the file before the driver does (it would use 0644 less the
+	// umask); SQLite gives the -wal and -shm files the database file's mode.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	f.Close()
+	if err := restrictModes(path); err != nil {
+		return nil, err
+	}
 	dsn := fileDSN(path, "rw", nil)
-	wq := url.Values{"_pragma": {"journal_mode(WAL)", "synchronous(NORMAL)"}, "_txlock": {"immediate"}}
+	wq := url.Values{"_pragma": {"journal_mode(WAL)", "synchronous(" + sync + ")"}, "_txlock": {"immediate"}}
 	write, err := sql.Open("sqlite", fileDSN(path, "rwc", wq))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
@@ -85,6 +127,17 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
 	return db, nil
+}
+
+// restrictModes sets the database file and any -wal and -shm file to 0600:
+// files an earlier version created with a wider mode are narrowed.
+func restrictModes(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, fileMode); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("sqlite: open: %w", err)
+		}
+	}
+	return nil
 }
 
 // migrate creates the table of applied migrations and applies the
@@ -120,11 +173,23 @@ func (db *DB) Ping(ctx context.Context) error {
 }
 
 // Backup writes a consistent copy of the database to destPath, a file that
-// must not exist yet, while the database stays in use (VACUUM INTO).
+// must not exist yet and is created with mode 0600, while the database stays
+// in use (VACUUM INTO).
 //
 // It runs on a connection of its own: VACUUM INTO needs a connection that may
 // write (the read pool may not), and it must not hold up the writer.
-func (db *DB) Backup(ctx context.Context, destPath string) error {
+func (db *DB) Backup(ctx context.Context, destPath string) (err error) {
+	// VACUUM INTO fills an empty file: create it first, with our mode.
+	f, err := os.OpenFile(destPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
+	if err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	f.Close()
+	defer func() {
+		if err != nil {
+			os.Remove(destPath)
+		}
+	}()
 	conn, err := sql.Open("sqlite", db.dsn)
 	if err != nil {
 		return fmt.Errorf("sqlite: backup: %w", err)

@@ -1,6 +1,9 @@
 package sqlite
 
 import (
+	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,6 +24,38 @@ func TestStore(t *testing.T) {
 func TestMigrationsFromZeroThenNoop(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "chusme.db")
 	storetest.Migrations(t, migrationFS, func(t *testing.T) *sqlstore.Store { return mustOpen(t, path).Store })
+}
+
+// TestNewerSchema: a database migrated by a newer binary is refused.
+func TestNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chusme.db")
+	storetest.NewerSchema(t, migrationFS, func(ctx context.Context) (*DB, error) { return Open(ctx, path) }, func(db *DB, v int) error {
+		_, err := db.write.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)`, v)
+		return err
+	})
+}
+
+// TestSynchronousFull: Options.Synchronous full sets the writer's
+// synchronous pragma to FULL (2); a value other than normal or full is
+// refused before the file is touched.
+func TestSynchronousFull(t *testing.T) {
+	dir := t.TempDir()
+	db, err := OpenOptions(t.Context(), filepath.Join(dir, "chusme.db"), Options{Synchronous: SyncFull})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var got int
+	if err := db.write.QueryRowContext(t.Context(), `PRAGMA synchronous`).Scan(&got); err != nil || got != 2 {
+		t.Errorf("writer synchronous = %d, %v; want 2 (FULL)", got, err)
+	}
+	bad := filepath.Join(dir, "other.db")
+	if _, err := OpenOptions(t.Context(), bad, Options{Synchronous: "off"}); err == nil || !strings.Contains(err.Error(), `"off"`) {
+		t.Errorf("synchronous off: %v", err)
+	}
+	if _, err := os.Stat(bad); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused Open created %s: %v", bad, err)
+	}
 }
 
 func TestPragmas(t *testing.T) {

@@ -267,18 +267,46 @@ var (
 	qMigrationDone   = newQuery(`SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`)
 	qRecordMigration = newQuery(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`)
 	qMigrations      = newQuery(`SELECT version, applied_at FROM schema_migrations`)
+	qSchemaVersion   = newQuery(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`)
 )
+
+// ErrSchemaNewer is Migrate's error for a database whose schema has a
+// migration newer than any this binary embeds: it was upgraded by a newer
+// binary, and this one would misread it.
+var ErrSchemaNewer = errors.New("the database's schema is newer than this binary knows")
 
 // Migrate applies to s, in version order and each in its own write transaction,
 // the migrations in the migrations directory of fsys (see package
 // migrations) not yet recorded in schema_migrations. Each transaction first
 // runs begin (the engine's lock and table set-up, if any), then, for a
 // migration not applied yet, run with its script (which may hold several
-// statements), then records it.
+// statements), then records it. It first refuses, with ErrSchemaNewer
+// naming both versions, a database that records a version newer than the
+// newest of fsys.
 func Migrate(ctx context.Context, s *Store, fsys fs.FS, begin func(Conn) error, run func(c Conn, script string) error) error {
 	ms, err := migrations.List(fsys, "migrations")
 	if err != nil {
 		return fmt.Errorf("%s: migrate: %w", s.d.Name, err)
+	}
+	known := 0
+	if len(ms) > 0 {
+		known = ms[len(ms)-1].Version
+	}
+	var applied int
+	err = s.e.Write(ctx, func(c Conn) error {
+		if begin != nil {
+			if err := begin(c); err != nil {
+				return err
+			}
+		}
+		return c.QueryRow(ctx, s.sql[qSchemaVersion]).Scan(&applied)
+	})
+	if err != nil {
+		return fmt.Errorf("%s: migrate: %w", s.d.Name, err)
+	}
+	if applied > known {
+		return fmt.Errorf("%s: %w: the database is at schema version %d, this binary knows up to %d; run a binary that knows %d, or restore a backup taken before the upgrade",
+			s.d.Name, ErrSchemaNewer, applied, known, applied)
 	}
 	for _, m := range ms {
 		err := s.e.Write(ctx, func(c Conn) error {

@@ -2,8 +2,11 @@ package storetest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,5 +65,34 @@ func Migrations(t *testing.T, fsys fs.FS, open func(t *testing.T) *sqlstore.Stor
 		if again[v] != at {
 			t.Errorf("re-open re-applied migration %d", v)
 		}
+	}
+}
+
+// NewerSchema checks that an engine refuses a database whose schema is
+// newer than its migrations in fsys: open opens the test's database, and
+// record adds a version to its schema_migrations. The error must be
+// sqlstore.ErrSchemaNewer and name both versions.
+func NewerSchema[DB io.Closer](t *testing.T, fsys fs.FS, open func(context.Context) (DB, error), record func(db DB, version int) error) {
+	t.Helper()
+	files, err := fs.Glob(fsys, "migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("embedded migrations: %v, %v", files, err)
+	}
+	known := len(files) // numbered 1…n: Migrations checks it
+	db, err := open(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := record(db, known+1); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = open(t.Context())
+	if err == nil {
+		db.Close()
+		t.Fatal("Open accepted a schema newer than its migrations")
+	}
+	if !errors.Is(err, sqlstore.ErrSchemaNewer) || !strings.Contains(err.Error(), fmt.Sprintf("version %d, this binary knows up to %d", known+1, known)) {
+		t.Fatalf("Open: %v; want ErrSchemaNewer naming versions %d and %d", err, known+1, known)
 	}
 }
