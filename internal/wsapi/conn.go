@@ -50,10 +50,9 @@ type conn struct {
 	// in send: the bounds of SendQueue and SendQueueBytes.
 	events atomic.Int32
 	queued atomic.Int64
-	// owed is how many requests await their answer's write (maxOwed);
-	// freed tells the waiting reader that the writer wrote one.
-	owed  atomic.Int32
-	freed chan struct{}
+	// owed holds a token for each request whose answer is not yet written:
+	// the reader waits while it is full (maxOwed).
+	owed chan struct{}
 	// refused counts the requests refused in a row (the reader's).
 	refused int
 	// running is how many ceremony requests are being served (see
@@ -68,7 +67,7 @@ type conn struct {
 
 func newConn(s *Server, ws *websocket.Conn, p auth.Principal, ip string) *conn {
 	return &conn{s: s, ws: ws, p: p, ip: ip, send: make(chan *frame, s.cfg.SendQueue+maxOwed),
-		freed: make(chan struct{}, 1), quit: make(chan struct{})}
+		owed: make(chan struct{}, maxOwed), quit: make(chan struct{})}
 }
 
 // fail ends the connection with code: the first call wins. The writer then
@@ -139,25 +138,21 @@ func (c *conn) dequeued(f *frame) {
 
 // owe waits until the connection owes fewer than maxOwed answers, then
 // counts one more; it reports false if the connection failed meanwhile.
-// Only the reader calls it.
 func (c *conn) owe() bool {
-	for c.owed.Load() >= maxOwed {
-		select {
-		case <-c.freed:
-		case <-c.quit:
-			return false
-		}
+	select {
+	case c.owed <- struct{}{}:
+		return true
+	case <-c.quit:
+		return false
 	}
-	c.owed.Add(1)
-	return true
 }
 
-// paid counts an owed answer as written (or dropped) and wakes the reader.
+// paid counts an owed answer as written (or dropped), which lets a waiting
+// reader go on.
 func (c *conn) paid() {
-	c.owed.Add(-1)
 	select {
-	case c.freed <- struct{}{}:
-	default:
+	case <-c.owed:
+	default: // not while every answer is owed once
 	}
 }
 
