@@ -21,9 +21,12 @@ import (
 
 // Backoff of reconnections: full jitter between 0 and a bound that doubles
 // from MinBackoff to MaxBackoff, back to MinBackoff after a good connection.
+// After a close with 4029 (too many requests) the wait is RateLimitedBackoff
+// plus that jitter.
 const (
-	MinBackoff = 250 * time.Millisecond
-	MaxBackoff = 30 * time.Second
+	MinBackoff         = 250 * time.Millisecond
+	MaxBackoff         = 30 * time.Second
+	RateLimitedBackoff = 10 * time.Second
 )
 
 // realtimeReadTimeout is how long a connection may stay silent before the
@@ -61,10 +64,10 @@ type RealtimeOptions struct {
 // Realtime is a WebSocket connection to the server that reconnects by itself
 // and follows the close-code rules of realtime.proto's CloseCode
 // (chusmev1.Close*): on 4001 it refreshes the access token and reconnects;
-// on 4002 and 4003 (and 1008) it stops, and Err says why; otherwise it
-// reconnects with jittered backoff. After every (re)connection it catches
-// up on the caller's open ceremonies, so a dropped connection loses no
-// event. While it runs, the client's ceremony drivers wait on its pushed
+// on 4002 and 4003 (and 1008) it stops, and Err says why; on 4029 it waits
+// RateLimitedBackoff first; otherwise it reconnects with jittered backoff.
+// After every (re)connection it catches up on the caller's open ceremonies,
+// so a dropped connection loses no event. While it runs, the client's ceremony drivers wait on its pushed
 // events instead of long-polling, and with CeremonyAPI every ceremony
 // request goes over it.
 type Realtime struct {
@@ -159,6 +162,7 @@ func (r *Realtime) run(ctx context.Context) {
 	}()
 	bound := MinBackoff
 	for {
+		var floor time.Duration
 		ws, stale, err := r.dial(ctx)
 		if err == nil {
 			bound = MinBackoff
@@ -176,6 +180,9 @@ func (r *Realtime) run(ctx context.Context) {
 					return
 				}
 				continue // at once, with the new token
+			}
+			if code == chusmev1.CloseTooManyRequests {
+				floor = RateLimitedBackoff
 			}
 		} else {
 			var ce *chusme.Error
@@ -195,7 +202,7 @@ func (r *Realtime) run(ctx context.Context) {
 		case <-ctx.Done():
 			r.err = ctx.Err()
 			return
-		case <-time.After(rand.N(bound) + time.Millisecond):
+		case <-time.After(floor + rand.N(bound) + time.Millisecond):
 		}
 		bound = min(2*bound, MaxBackoff)
 	}

@@ -103,3 +103,36 @@ func TestRealtimeStopsWhenSessionEnds(t *testing.T) {
 		t.Fatalf("Realtime after logout: %v, want token_invalid (4002) or not logged in", err)
 	}
 }
+
+// A connection closed with 4029 (it kept sending while rate limited) comes
+// back, but only after RateLimitedBackoff, although the limit refills at
+// once.
+func TestRealtimeBacksOffAfterTooManyRequests(t *testing.T) {
+	ctx := t.Context()
+	s := servertest.Start(t, "--rate-identity", "300/m:40", "--rate-ip", "0")
+	user := s.SetUp(t).User
+	ch, onState := states()
+	rt := user.Realtime(ctx, client.RealtimeOptions{OnState: onState})
+	defer rt.Close()
+	want(t, ch, true)
+	refused := 0
+	for i := 0; ; i++ {
+		_, err := rt.ServerInfo(ctx)
+		if chusme.ErrorCode(err) == chusme.CodeRateLimited {
+			refused++
+			continue
+		}
+		if err != nil || i == 1000 {
+			break
+		}
+	}
+	if refused < 16 {
+		t.Fatalf("%d requests refused before the close, want 16", refused)
+	}
+	want(t, ch, false)
+	down := time.Now()
+	want(t, ch, true)
+	if d := time.Since(down); d < client.RateLimitedBackoff {
+		t.Errorf("reconnected %v after a 4029, want at least %v", d, client.RateLimitedBackoff)
+	}
+}

@@ -3,6 +3,7 @@ package wsapi
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -28,17 +29,11 @@ const maxRunning = 4
 // requestTimeout bounds the service calls of one ceremony request.
 const requestTimeout = 10 * time.Second
 
-// ceremonyRequest answers a catch-up request or one of the ceremony API's.
-func (c *conn) ceremonyRequest(env *chusmev1.Envelope) {
-	id := env.GetRequestId()
-	kind, serve := c.ceremonyCall(env)
-	c.s.ev.WSMessage(kind)
+// ceremonyRequest answers request id, a catch-up request or one of the
+// ceremony API's (of kind, answered by serve), that the limits let through.
+func (c *conn) ceremonyRequest(id uint64, kind string, serve func(context.Context) *chusmev1.Envelope) {
 	if c.s.cers == nil {
 		c.reply(id, errorEnvelope(chusme.CodeUnknownPayload, "ceremonies are not served here"))
-		return
-	}
-	if refused := c.limited(kind); refused != nil {
-		c.reply(id, refused)
 		return
 	}
 	run := func() {
@@ -120,10 +115,11 @@ func (s *Server) ceremonyAnswer(cer chusme.Ceremony, err error) *chusmev1.Envelo
 	return &chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonyResponse{CeremonyResponse: &chusmev1.CeremonyResponse{Ceremony: ev}}}
 }
 
-// limited counts a request of kind against the HTTP API's limiters, in the
-// order an HTTP request meets them: the per-IP limit of every request (and
-// of creations), the identity's, then the session's of submissions. It
-// returns the first refusal, or nil.
+// limited counts a request of kind (any kind: every message counts) against
+// the HTTP API's limiters, in the order an HTTP request meets them: the
+// per-IP limit of every request (and of creations), the identity's, then
+// the session's of submissions. It returns the first refusal, an Error
+// rate_limited with the seconds to wait, or nil.
 func (c *conn) limited(kind string) *chusmev1.Envelope {
 	l := &c.s.cfg.Limits
 	type check struct {
@@ -142,7 +138,9 @@ func (c *conn) limited(kind string) *chusmev1.Envelope {
 		if ok, retry := ch.l.Allow(ch.key); !ok {
 			c.s.ev.RateLimited(ch.scope)
 			secs := max(int64((retry+time.Second-1)/time.Second), 1)
-			return errorEnvelope(chusme.CodeRateLimited, fmt.Sprintf("too many requests; retry after %d s", secs))
+			env := errorEnvelope(chusme.CodeRateLimited, fmt.Sprintf("too many requests; retry after %d s", secs))
+			env.GetError().RetryAfterSeconds = uint32(min(secs, math.MaxUint32))
+			return env
 		}
 	}
 	return nil

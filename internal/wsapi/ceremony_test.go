@@ -280,3 +280,53 @@ func TestIdentityLimitSharedWithHTTP(t *testing.T) {
 		t.Errorf("over HTTP after the WebSocket used the identity's limit: %v, want rate_limited", err)
 	}
 }
+
+// Every WebSocket request counts against the identity's limit, catch-up and
+// server info included, and is refused after the same count as over HTTP:
+// with an Error rate_limited and the seconds to wait. A client that keeps
+// sending while refused is closed with 4029.
+func TestEveryRequestLimitedPerIdentityLikeHTTP(t *testing.T) {
+	srv, us := world(t, 2, "--rate-identity", "8/h")
+	alice, bob := us[1], us[2]
+	wsA := connect(t, srv, alice)
+	connect(t, srv, bob) // the same requests: a ticket and a server info each
+	sync := func() *chusmev1.Envelope {
+		return &chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonySyncRequest{CeremonySyncRequest: &chusmev1.CeremonySyncRequest{}}}
+	}
+	overWS := 0
+	var refused *chusmev1.Envelope
+	for ; overWS <= 8; overWS++ {
+		ans := ask(t, wsA, sync())
+		if ans.GetError().GetCode() == chusme.CodeRateLimited {
+			refused = ans
+			break
+		}
+		if ans.GetCeremonySyncResponse() == nil {
+			t.Fatalf("catch-up %d answered %v", overWS, ans)
+		}
+	}
+	overHTTP := 0
+	for ; overHTTP <= 8; overHTTP++ {
+		if _, err := bob.Client.Ceremonies(t.Context(), ""); chusme.ErrorCode(err) == chusme.CodeRateLimited {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if refused == nil || overWS != overHTTP {
+		t.Fatalf("catch-ups allowed over the WebSocket: %d (refused: %v), lists over HTTP: %d; want the same count", overWS, refused != nil, overHTTP)
+	}
+	e := refused.GetError()
+	if e.GetRetryAfterSeconds() == 0 || !strings.Contains(e.GetMessage(), "retry after") {
+		t.Errorf("refusal %v has no retry hint", e)
+	}
+	wantError(t, "a server info request over the limit", ask(t, wsA, &chusmev1.Envelope{Payload: &chusmev1.Envelope_ServerInfoRequest{ServerInfoRequest: &chusmev1.ServerInfoRequest{}}}), chusme.CodeRateLimited)
+	// Two refused so far; the connection takes maxRefused (16) in a row.
+	for i := 3; i <= 16; i++ {
+		wantError(t, "a catch-up while refused", ask(t, wsA, sync()), chusme.CodeRateLimited)
+	}
+	send(t, wsA, sync())
+	if code := closeCode(t, wsA); code != chusmev1.CloseTooManyRequests {
+		t.Errorf("a client that kept sending while refused: close %d, want %d", code, chusmev1.CloseTooManyRequests)
+	}
+}

@@ -61,9 +61,8 @@ type Config struct {
 	Limits Limits
 }
 
-// Limits are the HTTP API's limiters that the ceremony requests (sync
-// included) count against, keyed as over HTTP, so that switching transport
-// bypasses none. A nil limiter allows everything.
+// Limits are the HTTP API's limiters that every WebSocket message counts
+// against, keyed as over HTTP, so that switching transport bypasses none. A nil limiter allows everything.
 type Limits struct {
 	IP       *ratelimit.Limiter // every request, per client IP
 	Identity *ratelimit.Limiter // every request, per identity

@@ -13,11 +13,20 @@
 // pooled). A request that reads or writes the store runs on a goroutine of
 // its own while it lasts, so the reader's stack stays small too.
 //
-// Each connection has a bounded send queue (SendQueue messages and
-// SendQueueBytes bytes). A message that doesn't fit closes the connection
-// with chusmev1.CloseSlowConsumer (4008): the queue is dropped at once, so the
-// server's memory doesn't grow; the close frame follows once the socket
-// takes it, or the connection is cut after WriteTimeout.
+// Each connection has a bounded send queue of pushed events (SendQueue
+// messages and SendQueueBytes bytes). An event that doesn't fit closes the
+// connection with chusmev1.CloseSlowConsumer (4008): the queue is dropped at
+// once, so the server's memory doesn't grow; the close frame follows once
+// the socket takes it, or the connection is cut after WriteTimeout. Answers
+// don't overflow it: the reader stops reading while maxOwed answers are not
+// yet written (back-pressure on the requester), so a client that reads gets
+// every answer, and one that never reads is cut by the writer's timeout.
+//
+// Every inbound message counts against Limits' per-IP and per-identity
+// limiters (and creations and submissions against theirs). A refusal is an
+// Error rate_limited with the seconds to wait; maxRefused refusals in a row
+// and the next message closes the connection with
+// chusmev1.CloseTooManyRequests (4029).
 package wsapi
 
 import (

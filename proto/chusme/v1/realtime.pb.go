@@ -27,6 +27,13 @@
 //     connection stays open.
 //   - The server pings every 30 s and closes a peer that has not answered
 //     within 10 s. Inbound messages are at most 128 KiB.
+//   - Every inbound message counts against the HTTP API's per-IP and
+//     per-identity limits. A refused one gets an Error "rate_limited" with
+//     retry_after_seconds; a client that keeps sending while refused is
+//     closed with 4029 (CLOSE_TOO_MANY_REQUESTS).
+//   - The server reads requests no faster than it writes their answers, so
+//     a client that reads its answers gets them all; only pushed events
+//     can overflow the queue (4008).
 //
 // Close codes are listed in CloseCode.
 
@@ -76,9 +83,14 @@ const (
 	CloseCode_CLOSE_TOKEN_INVALID CloseCode = 4002
 	// 4003: the identity is banned: don't reconnect.
 	CloseCode_CLOSE_BANNED CloseCode = 4003
-	// 4008: slow consumer: the connection's bounded send queue overflowed;
-	// reconnect and resynchronise (CeremonySyncRequest).
+	// 4008: slow consumer: the connection's bounded queue of events
+	// overflowed, or a write blocked for the write timeout; reconnect and
+	// resynchronise (CeremonySyncRequest).
 	CloseCode_CLOSE_SLOW_CONSUMER CloseCode = 4008
+	// 4029: too many requests: the client kept sending while its requests were
+	// refused with rate_limited; wait (at least the last Error's
+	// retry_after_seconds, with backoff), then reconnect.
+	CloseCode_CLOSE_TOO_MANY_REQUESTS CloseCode = 4029
 )
 
 // Enum value maps for CloseCode.
@@ -94,18 +106,20 @@ var (
 		4002: "CLOSE_TOKEN_INVALID",
 		4003: "CLOSE_BANNED",
 		4008: "CLOSE_SLOW_CONSUMER",
+		4029: "CLOSE_TOO_MANY_REQUESTS",
 	}
 	CloseCode_value = map[string]int32{
-		"CLOSE_CODE_UNSPECIFIED": 0,
-		"CLOSE_GOING_AWAY":       1001,
-		"CLOSE_NORMAL":           1000,
-		"CLOSE_POLICY_VIOLATION": 1008,
-		"CLOSE_MESSAGE_TOO_BIG":  1009,
-		"CLOSE_INTERNAL_ERROR":   1011,
-		"CLOSE_TOKEN_EXPIRED":    4001,
-		"CLOSE_TOKEN_INVALID":    4002,
-		"CLOSE_BANNED":           4003,
-		"CLOSE_SLOW_CONSUMER":    4008,
+		"CLOSE_CODE_UNSPECIFIED":  0,
+		"CLOSE_GOING_AWAY":        1001,
+		"CLOSE_NORMAL":            1000,
+		"CLOSE_POLICY_VIOLATION":  1008,
+		"CLOSE_MESSAGE_TOO_BIG":   1009,
+		"CLOSE_INTERNAL_ERROR":    1011,
+		"CLOSE_TOKEN_EXPIRED":     4001,
+		"CLOSE_TOKEN_INVALID":     4002,
+		"CLOSE_BANNED":            4003,
+		"CLOSE_SLOW_CONSUMER":     4008,
+		"CLOSE_TOO_MANY_REQUESTS": 4029,
 	}
 )
 
@@ -543,11 +557,14 @@ func (x *ServerInfoResponse) GetServerTimeUnixMs() int64 {
 // "answer_too_large" for an answer over the connection's 256 KiB send queue,
 // which the HTTP API still gives).
 type Error struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
-	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Code    string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Message string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// For code rate_limited: the whole seconds to wait before the next request
+	// (HTTP's Retry-After); 0 otherwise.
+	RetryAfterSeconds uint32 `protobuf:"varint,3,opt,name=retry_after_seconds,json=retryAfterSeconds,proto3" json:"retry_after_seconds,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Error) Reset() {
@@ -592,6 +609,13 @@ func (x *Error) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *Error) GetRetryAfterSeconds() uint32 {
+	if x != nil {
+		return x.RetryAfterSeconds
+	}
+	return 0
 }
 
 // CeremonyEvent is a ceremony's state after a change (the JSON
@@ -1778,10 +1802,11 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x16\n" +
 	"\x06issuer\x18\x03 \x01(\tR\x06issuer\x12 \n" +
 	"\vfingerprint\x18\x04 \x01(\tR\vfingerprint\x12-\n" +
-	"\x13server_time_unix_ms\x18\x05 \x01(\x03R\x10serverTimeUnixMs\"5\n" +
+	"\x13server_time_unix_ms\x18\x05 \x01(\x03R\x10serverTimeUnixMs\"e\n" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\xc1\x05\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12.\n" +
+	"\x13retry_after_seconds\x18\x03 \x01(\rR\x11retryAfterSeconds\"\xc1\x05\n" +
 	"\rCeremonyEvent\x12\x1f\n" +
 	"\vceremony_id\x18\x01 \x01(\tR\n" +
 	"ceremonyId\x12\x12\n" +
@@ -1875,7 +1900,7 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\fCeremonyList\x128\n" +
 	"\n" +
 	"ceremonies\x18\x01 \x03(\v2\x18.chusme.v1.CeremonyEventR\n" +
-	"ceremonies*\x86\x02\n" +
+	"ceremonies*\xa4\x02\n" +
 	"\tCloseCode\x12\x1a\n" +
 	"\x16CLOSE_CODE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x10CLOSE_GOING_AWAY\x10\xe9\a\x12\x11\n" +
@@ -1886,7 +1911,8 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x13CLOSE_TOKEN_EXPIRED\x10\xa1\x1f\x12\x18\n" +
 	"\x13CLOSE_TOKEN_INVALID\x10\xa2\x1f\x12\x11\n" +
 	"\fCLOSE_BANNED\x10\xa3\x1f\x12\x18\n" +
-	"\x13CLOSE_SLOW_CONSUMER\x10\xa8\x1fB3Z1github.com/chusme/chusme/proto/chusme/v1;chusmev1b\x06proto3"
+	"\x13CLOSE_SLOW_CONSUMER\x10\xa8\x1f\x12\x1c\n" +
+	"\x17CLOSE_TOO_MANY_REQUESTS\x10\xbd\x1fB3Z1github.com/chusme/chusme/proto/chusme/v1;chusmev1b\x06proto3"
 
 var (
 	file_proto_chusme_v1_realtime_proto_rawDescOnce sync.Once
