@@ -240,8 +240,17 @@ func (c *Client) Rotate(ctx context.Context, fp string, oldKey, newKey ed25519.P
 	}
 	msg := chusme.RotationMessage(c.issuer, fp, req.Seq, req.Prev, req.OldKey, req.NewKey, req.Time)
 	req.OldSignature, req.NewSignature = ed25519.Sign(oldKey, msg), ed25519.Sign(newKey, msg)
+	return c.appendChain(ctx, fp, "/v1/identities/"+fp+"/rotations", req)
+}
+
+// appendChain posts a rotation or cancellation of identity fp to path and
+// forgets the chain the client verified for fp, whatever the answer (an
+// answer lost in transport may still have changed the key): a driver
+// checking its own key must not meet the old head within identityTTL.
+func (c *Client) appendChain(ctx context.Context, fp, path string, req any) (chusme.ChainEntry, error) {
 	var e chusme.ChainEntry
-	err = c.call(ctx, http.MethodPost, "/v1/identities/"+fp+"/rotations", "", req, &e)
+	err := c.call(ctx, http.MethodPost, path, "", req, &e)
+	c.trusted.forget(fp)
 	return e, err
 }
 
@@ -275,9 +284,7 @@ func (c *Client) CancelRotation(ctx context.Context, fp string, oldKey ed25519.P
 	}
 	req := chusme.CancelRequest{Seq: head.Seq + 1, Prev: head.Hash, Time: c.now().Unix()}
 	req.Signature = ed25519.Sign(oldKey, chusme.CancelMessage(c.issuer, fp, req.Seq, head.Seq, req.Prev, head.NewKey, head.OldKey, req.Time))
-	var e chusme.ChainEntry
-	err = c.call(ctx, http.MethodPost, "/v1/identities/"+fp+"/rotations/"+strconv.FormatUint(head.Seq, 10)+"/cancel", "", req, &e)
-	return e, err
+	return c.appendChain(ctx, fp, "/v1/identities/"+fp+"/rotations/"+strconv.FormatUint(head.Seq, 10)+"/cancel", req)
 }
 
 // backupPlain is what a backup vault holds.

@@ -98,6 +98,14 @@ func (tc *trustCache) put(fp string, v verifiedChain) {
 	tc.m[fp] = v
 }
 
+// forget drops identity fp's chain: its key changed through this client,
+// so the one remembered is no longer its head.
+func (tc *trustCache) forget(fp string) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	delete(tc.m, fp)
+}
+
 // trust verifies identity fp's chain ch as the server sent it, checks that
 // it extends the head pinned for fp and advances the pin to its head. With
 // reuse, a chain whose head is that of the chain verified last for fp is

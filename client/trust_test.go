@@ -489,3 +489,29 @@ func TestPeerKeyCache(t *testing.T) {
 		t.Fatalf("after the peer's rotation, DKG fetched the chains of %v, want the peer's only", got)
 	}
 }
+
+// A client that has just rotated its identity's key refuses to run a
+// ceremony with the replaced key: Rotate verified (and so remembered) the
+// chain's old head, and must forget it, or the driver's own-key check would
+// take the old key for the head and send packages the server refuses.
+func TestOwnKeyAfterRotationRefused(t *testing.T) {
+	ctx := t.Context()
+	s := servertest.Start(t, "--registration", "open")
+	a, b := register(t, s, true), register(t, s, false)
+	oldKey, newKey := a.key, testkit.NewKey(t)
+	if _, err := a.c.Rotate(ctx, a.fp, oldKey, newKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.c.Login(ctx, newKey, client.LoginFingerprint(a.fp)); err != nil {
+		t.Fatal(err)
+	}
+	info, err := a.c.StartDKG(ctx, newKey, 2, []string{a.fp, b.fp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.c.RunDKG(ctx, info.ID, oldKey, nil)
+	wantPeerKeyError(t, err, a.fp, "not the identity's current key")
+	if now, err := a.c.Ceremony(ctx, info.ID); err != nil || len(now.Submitted) != 0 {
+		t.Fatalf("Ceremony = %+v, %v; want no submission", now, err)
+	}
+}
