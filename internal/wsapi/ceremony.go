@@ -2,7 +2,6 @@ package wsapi
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"time"
 
@@ -135,11 +134,11 @@ func (c *conn) limited(kind string) *chusmev1.Envelope {
 		checks = append(checks, check{l.Submit, kind, c.p.SessionID})
 	}
 	for _, ch := range checks {
-		if ok, retry := ch.l.Allow(ch.key); !ok {
+		if err := ch.l.Take(ch.key, "requests"); err != nil {
 			c.s.ev.RateLimited(ch.scope)
-			secs := max(int64((retry+time.Second-1)/time.Second), 1)
-			env := errorEnvelope(chusme.CodeRateLimited, fmt.Sprintf("too many requests; retry after %d s", secs))
-			env.GetError().RetryAfterSeconds = uint32(min(secs, math.MaxUint32))
+			r := err.(*ratelimit.Refused)
+			env := errorEnvelope(chusme.CodeRateLimited, r.Err.Message)
+			env.GetError().RetryAfterSeconds = uint32(min(r.Seconds(), math.MaxUint32))
 			return env
 		}
 	}
