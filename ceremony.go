@@ -85,6 +85,9 @@ const (
 	// round-1 packages of t points, so the bound keeps a ceremony's storage
 	// and each request's work small.
 	MaxCeremonyParticipants = 64
+	// MaxCeremonyListLimit is the most ceremonies one page of a list
+	// holds (and the size of a page when the request names none): 100.
+	MaxCeremonyListLimit = 100
 	// MaxSignMessage is the largest message a signing ceremony signs: 64 KiB.
 	MaxSignMessage = 64 << 10
 	// MaxCeremonyPayload is the largest payload of one package: 16 KiB,
