@@ -204,8 +204,10 @@ func (c *Client) CeremonyPage(ctx context.Context, q chusme.CeremonyListQuery) (
 	return list, err
 }
 
-// errEndlessList is the error of a list whose pages would never end.
-var errEndlessList = errors.New("client: the server's ceremony list does not end (an empty page or a repeated cursor)")
+// ErrEndlessList is the error of a ceremony list whose pages would never
+// end: the server answered an empty page naming a next one, or a cursor it
+// had answered before.
+var ErrEndlessList = errors.New("client: the server's ceremony list does not end (an empty page or a repeated cursor)")
 
 // allPages follows a list's cursors from the first page to the last and
 // returns every ceremony on them. An empty page that names a next one, or a
@@ -223,7 +225,7 @@ func allPages(page func(cursor string) (chusme.CeremonyList, error)) ([]chusme.C
 			return out, nil
 		}
 		if len(l.Ceremonies) == 0 || l.NextCursor == cursor {
-			return nil, errEndlessList
+			return nil, ErrEndlessList
 		}
 		cursor = l.NextCursor
 	}
