@@ -11,6 +11,7 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/internal/testkit"
 )
 
 // TestOpenCeremoniesBounded: a creator with --ceremony-open-max open
@@ -31,10 +32,12 @@ func TestOpenCeremoniesBounded(t *testing.T) {
 			first = info
 		}
 	}
-	_, err := spammer.Client.StartDKG(t.Context(), spammer.Key, 2, fps)
-	if chusme.ErrorCode(err) != chusme.CodeTooManyOpenCeremonies {
-		t.Fatalf("third open DKG over HTTP: %v, want %s", err, chusme.CodeTooManyOpenCeremonies)
+	req, err := spammer.Client.SignCeremonyRequest(t.Context(), spammer.Key, chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 2, Participants: fps})
+	if err != nil {
+		t.Fatal(err)
 	}
+	testkit.Do(t, http.MethodPost, p.srv.URL+"/v1/ceremonies", spammer.Access(t), req).
+		Expect(t, http.StatusConflict, chusme.CodeTooManyOpenCeremonies)
 	ceremonyAPI(t, spammer)
 	_, err = spammer.Client.StartDKG(t.Context(), spammer.Key, 2, fps)
 	if chusme.ErrorCode(err) != chusme.CodeTooManyOpenCeremonies {
@@ -102,18 +105,15 @@ func TestSpamDoesNotHideInvitations(t *testing.T) {
 	}
 	check("HTTP", victim.Client)
 
-	// The raw answer names the cursor next_cursor.
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, p.srv.URL+"/v1/ceremonies?limit=1", nil)
-	req.Header.Set("Authorization", "Bearer "+victim.Access(t))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The raw answer names the cursor next_cursor; a bad one is a problem.
 	var raw map[string]json.RawMessage
-	err = json.NewDecoder(resp.Body).Decode(&raw)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK || len(raw["next_cursor"]) < 3 {
-		t.Fatalf("GET ?limit=1: %d, %s, %v: want next_cursor", resp.StatusCode, raw["next_cursor"], err)
+	testkit.Do(t, http.MethodGet, p.srv.URL+"/v1/ceremonies?limit=1", victim.Access(t), nil).Want(t, http.StatusOK, &raw)
+	if len(raw["next_cursor"]) < 3 {
+		t.Fatalf("GET ?limit=1 answered next_cursor %s", raw["next_cursor"])
+	}
+	for _, q := range []string{"cursor=%2F%2F", "limit=0", "limit=x", "limit=101"} {
+		testkit.Do(t, http.MethodGet, p.srv.URL+"/v1/ceremonies?"+q, victim.Access(t), nil).
+			Expect(t, http.StatusBadRequest, chusme.CodeInvalidRequest)
 	}
 
 	rt := ceremonyAPI(t, victim)
