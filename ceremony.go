@@ -85,6 +85,9 @@ const (
 	// round-1 packages of t points, so the bound keeps a ceremony's storage
 	// and each request's work small.
 	MaxCeremonyParticipants = 64
+	// MaxCeremonyListLimit is the most ceremonies one page of a list
+	// holds (and the size of a page when the request names none): 100.
+	MaxCeremonyListLimit = 100
 	// MaxSignMessage is the largest message a signing ceremony signs: 64 KiB.
 	MaxSignMessage = 64 << 10
 	// MaxCeremonyPayload is the largest payload of one package: 16 KiB,
@@ -100,6 +103,9 @@ const (
 	CodeCeremonyClosed   = "ceremony_closed"   // the ceremony is completed, failed or cancelled
 	CodeWrongRound       = "wrong_round"       // the submission is not for the current round
 	CodeCommitmentReused = "commitment_reused" // a signing commitment was seen before for this key
+	// CodeTooManyOpenCeremonies: the creator has as many open ceremonies
+	// as the server allows; one must finish (or be cancelled) first.
+	CodeTooManyOpenCeremonies = "too_many_open_ceremonies"
 )
 
 // ErrUnchanged, returned by an UpdateCeremony callback, ends the transaction
@@ -203,7 +209,21 @@ type CeremonyFilter struct {
 	Member string // fingerprint: a participant or the creator
 	Status string // "" for any
 	Limit  int    // at most this many, newest first; 0 means 100
+	// After, if not zero, selects only the ceremonies listed after it:
+	// those older than it, or as old with a bytewise greater id.
+	After CeremonyCursor
 }
+
+// CeremonyCursor is a position in a list of ceremonies, which lists them
+// newest first and, for one creation time, by id: the creation time and id
+// of the last ceremony of a page.
+type CeremonyCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// IsZero reports whether the cursor is the start of a list.
+func (c CeremonyCursor) IsZero() bool { return c.ID == "" && c.CreatedAt.IsZero() }
 
 // CeremonyStore persists ceremonies, their submissions, group keys and used
 // signing commitments. Authorization and protocol rules live in the
@@ -237,6 +257,9 @@ type CeremonyStore interface {
 	DueCeremonies(ctx context.Context, now time.Time) ([]string, error)
 	// CountCeremonies returns how many ceremonies have the status.
 	CountCeremonies(ctx context.Context, status string) (int, error)
+	// CountOpenCeremonies returns how many open ceremonies the creator
+	// started.
+	CountOpenCeremonies(ctx context.Context, creator string) (int, error)
 	// GetGroupKey returns a group key. CodeNotFound if unknown.
 	GetGroupKey(ctx context.Context, id string) (GroupKey, error)
 }

@@ -58,9 +58,20 @@ type CeremonyInfo struct {
 	Request *CeremonyRequest `json:"request,omitempty"`
 }
 
-// CeremonyList is the answer of GET /v1/ceremonies.
+// CeremonyListQuery selects a page of a caller's ceremonies (GET
+// /v1/ceremonies?status=&limit=&cursor=, the WebSocket's
+// ListCeremoniesRequest and CeremonySyncRequest).
+type CeremonyListQuery struct {
+	Status string // "" for any
+	Cursor string // the NextCursor of the page before; "" for the first page
+	Limit  int    // 1 to MaxCeremonyListLimit; 0 means MaxCeremonyListLimit
+}
+
+// CeremonyList is the answer of GET /v1/ceremonies: a page of ceremonies
+// and the cursor of the next page ("" after the last).
 type CeremonyList struct {
 	Ceremonies []CeremonyInfo `json:"ceremonies"`
+	NextCursor string         `json:"next_cursor,omitempty"`
 }
 
 // DirectPackage is a point-to-point package of a submission.

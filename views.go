@@ -57,9 +57,10 @@ func CeremonyInfoOf(c Ceremony) CeremonyInfo {
 	return info
 }
 
-// CeremonyListOf is the view of a list of ceremonies, in their order.
-func CeremonyListOf(cs []Ceremony) CeremonyList {
-	out := CeremonyList{Ceremonies: make([]CeremonyInfo, 0, len(cs))}
+// CeremonyListOf is the view of a page of ceremonies, in their order, with
+// the cursor of the next page.
+func CeremonyListOf(cs []Ceremony, next string) CeremonyList {
+	out := CeremonyList{Ceremonies: make([]CeremonyInfo, 0, len(cs)), NextCursor: next}
 	for _, c := range cs {
 		out.Ceremonies = append(out.Ceremonies, CeremonyInfoOf(c))
 	}

@@ -172,19 +172,63 @@ func (c *Client) WaitCeremony(ctx context.Context, id string, after int64) (chus
 	return info, err
 }
 
-// Ceremonies lists the caller's ceremonies with the given status ("" for
-// any), newest first.
+// Ceremonies lists every ceremony of the caller with the given status (""
+// for any), newest first, following the list's pages to the end.
 func (c *Client) Ceremonies(ctx context.Context, status string) ([]chusme.CeremonyInfo, error) {
+	return allPages(func(cursor string) (chusme.CeremonyList, error) {
+		return c.CeremonyPage(ctx, chusme.CeremonyListQuery{Status: status, Cursor: cursor})
+	})
+}
+
+// CeremonyPage returns one page of the caller's ceremonies, newest first,
+// with the cursor of the next page ("" after the last).
+func (c *Client) CeremonyPage(ctx context.Context, q chusme.CeremonyListQuery) (chusme.CeremonyList, error) {
 	if rt := c.overRealtime(); rt != nil {
-		return rt.Ceremonies(ctx, status)
+		return rt.CeremonyPage(ctx, q)
+	}
+	v := url.Values{}
+	for k, s := range map[string]string{"status": q.Status, "cursor": q.Cursor} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if q.Limit != 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	p := "/v1/ceremonies"
+	if len(v) > 0 {
+		p += "?" + v.Encode()
 	}
 	var list chusme.CeremonyList
-	p := "/v1/ceremonies"
-	if status != "" {
-		p += "?status=" + url.QueryEscape(status)
-	}
 	err := c.do(ctx, http.MethodGet, p, nil, &list)
-	return list.Ceremonies, err
+	return list, err
+}
+
+// ErrEndlessList is the error of a ceremony list whose pages would never
+// end: the server answered an empty page naming a next one, or a cursor it
+// had answered before.
+var ErrEndlessList = errors.New("client: the server's ceremony list does not end (an empty page or a repeated cursor)")
+
+// allPages follows a list's cursors from the first page to the last and
+// returns every ceremony on them. An empty page that names a next one, or a
+// cursor that comes back, is refused: the list would never end.
+func allPages(page func(cursor string) (chusme.CeremonyList, error)) ([]chusme.CeremonyInfo, error) {
+	var out []chusme.CeremonyInfo
+	cursor := ""
+	for {
+		l, err := page(cursor)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l.Ceremonies...)
+		if l.NextCursor == "" {
+			return out, nil
+		}
+		if len(l.Ceremonies) == 0 || l.NextCursor == cursor {
+			return nil, ErrEndlessList
+		}
+		cursor = l.NextCursor
+	}
 }
 
 // Submit sends the caller's package for a round.

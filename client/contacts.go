@@ -340,3 +340,24 @@ func (b *ContactBook) Resolve(s string) (string, error) {
 	}
 	return "", &ContactError{Query: q, Err: ErrAmbiguousContact, Reason: fmt.Sprintf("fingerprint prefix %s starts the fingerprints of several contacts (give more digits, or a name)", q), Candidates: matches}
 }
+
+// FromContacts returns the ceremonies of infos, in their order, whose
+// creator is in the contact book: a participant's way to see only the
+// invitations of the identities it knows. The book is read once.
+func (b *ContactBook) FromContacts(infos []chusme.CeremonyInfo) ([]chusme.CeremonyInfo, error) {
+	contacts, err := b.List()
+	if err != nil {
+		return nil, err
+	}
+	known := make(map[string]bool, len(contacts))
+	for _, c := range contacts {
+		known[c.Fingerprint] = true
+	}
+	out := []chusme.CeremonyInfo{}
+	for _, info := range infos {
+		if known[info.Creator] {
+			out = append(out, info)
+		}
+	}
+	return out, nil
+}

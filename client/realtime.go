@@ -469,23 +469,26 @@ func (r *Realtime) ServerInfo(ctx context.Context) (*chusmev1.ServerInfoResponse
 }
 
 // Sync asks for ceremony id if its version is above after, or with id ""
-// for every open ceremony of the caller. The states also reach OnEvent and
-// the waiters.
+// for every open ceremony of the caller (following the pages to the end).
+// The states also reach OnEvent and the waiters.
 func (r *Realtime) Sync(ctx context.Context, id string, after int64) ([]chusme.CeremonyInfo, error) {
-	ans, err := r.request(ctx, &chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonySyncRequest{
-		CeremonySyncRequest: &chusmev1.CeremonySyncRequest{CeremonyId: id, AfterVersion: after}}})
-	if err != nil {
-		return nil, err
+	page := func(cursor string) (chusme.CeremonyList, error) {
+		ans, err := r.request(ctx, &chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonySyncRequest{
+			CeremonySyncRequest: &chusmev1.CeremonySyncRequest{CeremonyId: id, AfterVersion: after, Cursor: cursor}}})
+		if err != nil {
+			return chusme.CeremonyList{}, err
+		}
+		resp := ans.GetCeremonySyncResponse()
+		if resp == nil {
+			return chusme.CeremonyList{}, errUnexpected
+		}
+		l := chusme.CeremonyList{Ceremonies: resp.View(), NextCursor: resp.GetNextCursor()}
+		for _, info := range l.Ceremonies {
+			r.deliver(info)
+		}
+		return l, nil
 	}
-	resp := ans.GetCeremonySyncResponse()
-	if resp == nil {
-		return nil, errUnexpected
-	}
-	out := resp.View()
-	for _, info := range out {
-		r.deliver(info)
-	}
-	return out, nil
+	return allPages(page)
 }
 
 // errUnexpected is the error of an answer of the wrong kind.
@@ -541,19 +544,28 @@ func (r *Realtime) Inbox(ctx context.Context, id string, round int) (chusme.Inbo
 	return in.View(), nil
 }
 
-// Ceremonies lists the caller's ceremonies with the given status ("" for
-// any), newest first, over the WebSocket.
+// Ceremonies lists every ceremony of the caller with the given status (""
+// for any), newest first, over the WebSocket, following the list's pages
+// to the end.
 func (r *Realtime) Ceremonies(ctx context.Context, status string) ([]chusme.CeremonyInfo, error) {
+	return allPages(func(cursor string) (chusme.CeremonyList, error) {
+		return r.CeremonyPage(ctx, chusme.CeremonyListQuery{Status: status, Cursor: cursor})
+	})
+}
+
+// CeremonyPage returns one page of the caller's ceremonies, newest first,
+// with the cursor of the next page ("" after the last), over the WebSocket.
+func (r *Realtime) CeremonyPage(ctx context.Context, q chusme.CeremonyListQuery) (chusme.CeremonyList, error) {
 	ans, err := r.request(ctx, &chusmev1.Envelope{Payload: &chusmev1.Envelope_ListCeremoniesRequest{
-		ListCeremoniesRequest: &chusmev1.ListCeremoniesRequest{Status: status}}})
+		ListCeremoniesRequest: &chusmev1.ListCeremoniesRequest{Status: q.Status, Cursor: q.Cursor, Limit: int32(q.Limit)}}})
 	if err != nil {
-		return nil, err
+		return chusme.CeremonyList{}, err
 	}
 	l := ans.GetCeremonyList()
 	if l == nil {
-		return nil, errUnexpected
+		return chusme.CeremonyList{}, errUnexpected
 	}
-	return l.View().Ceremonies, nil
+	return l.View(), nil
 }
 
 // Ceremony returns ceremony id's state over the WebSocket (a catch-up

@@ -38,7 +38,10 @@ FROST ceremonies (key shares are kept in CONFIG/shares/KEY_ID.share, sealed with
                                      start a signing ceremony of F with group key KEY and take part
                                      (default signers: every participant of KEY); prints the signature
   ceremony status ID                 show a ceremony: round, who has submitted, deadline, result
-  ceremony list [--status S]         your ceremonies, newest first (S: open, completed, failed, cancelled)
+  ceremony list [--status S --limit N --from-contacts]
+                                     your ceremonies, newest first (S: open, completed, failed,
+                                     cancelled): every one, or the N newest (1 to 100); with
+                                     --from-contacts only those whose creator is in your contacts
   ceremony cancel ID                 cancel an open ceremony (its creator or an administrator)
   keys show KEY                      show a group key: public key, threshold, participants
   keys verify KEY SIG MSGFILE        verify an Ed25519 signature (hex or base64) of MSGFILE under the
@@ -540,19 +543,40 @@ func ceremonyText(w io.Writer, info chusme.CeremonyInfo, names contactNames) {
 func (e *env) ceremonyList(args []string) error {
 	fs := e.flags("ceremony list")
 	status := fs.String("status", "", "")
+	limit := fs.Int("limit", 0, "")
+	fromContacts := fs.Bool("from-contacts", false, "")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *status != "" && !slices.Contains(ceremonyStatuses, *status) {
 		return usagef("ceremony list: --status must be one of %s", strings.Join(ceremonyStatuses, ", "))
 	}
+	if *limit < 0 || *limit > chusme.MaxCeremonyListLimit {
+		return usagef("ceremony list: --limit must be 1 to %d (0 or none: every ceremony)", chusme.MaxCeremonyListLimit)
+	}
 	c, err := e.client()
 	if err != nil {
 		return err
 	}
-	list, err := c.Ceremonies(e.ctx, *status)
+	var list []chusme.CeremonyInfo
+	if *limit > 0 {
+		var page chusme.CeremonyList
+		page, err = c.CeremonyPage(e.ctx, chusme.CeremonyListQuery{Status: *status, Limit: *limit})
+		list = page.Ceremonies
+	} else {
+		list, err = c.Ceremonies(e.ctx, *status)
+	}
 	if err != nil {
 		return err
+	}
+	if *fromContacts {
+		book, err := e.contactBook()
+		if err != nil {
+			return err
+		}
+		if list, err = book.FromContacts(list); err != nil {
+			return err
+		}
 	}
 	if list == nil {
 		list = []chusme.CeremonyInfo{}

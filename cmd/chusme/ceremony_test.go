@@ -274,6 +274,19 @@ func TestCeremonyCLI(t *testing.T) {
 	if out := alice.ok("ceremony", "list", "--status", "cancelled"); !strings.Contains(out, id2) || strings.Contains(out, signID) {
 		t.Fatalf("ceremony list --status cancelled printed\n%s", out)
 	}
+	alice.okJSON(&list, "ceremony", "list", "--limit", "1")
+	if len(list.Ceremonies) != 1 || list.Ceremonies[0].ID != id2 {
+		t.Fatalf("ceremony list --limit 1 = %+v, want the newest, %s", list, id2)
+	}
+	alice.okJSON(&list, "ceremony", "list", "--from-contacts")
+	if len(list.Ceremonies) != 0 {
+		t.Fatalf("ceremony list --from-contacts without contacts = %+v", list)
+	}
+	alice.ok("contacts", "add", "bob", bobFP)
+	alice.okJSON(&list, "ceremony", "list", "--from-contacts")
+	if len(list.Ceremonies) != 1 || list.Ceremonies[0].ID != id2 || list.Ceremonies[0].Creator != bobFP {
+		t.Fatalf("ceremony list --from-contacts = %+v, want only bob's %s", list, id2)
+	}
 }
 
 func TestCeremonyUsage(t *testing.T) {
@@ -302,6 +315,8 @@ func TestCeremonyUsage(t *testing.T) {
 		{"ceremony", "sign", "--key", fp},
 		{"ceremony", "status"},
 		{"ceremony", "list", "--status", "weird"},
+		{"ceremony", "list", "--limit", "101"},
+		{"ceremony", "list", "--limit", "-1"},
 		{"ceremony", "cancel", id, id},
 		{"keys"},
 		{"keys", "show", "x"},

@@ -14,6 +14,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,10 +41,17 @@ const MaxWait = 30 * time.Second
 // seen within it.
 const recheckInterval = 2 * time.Second
 
+// DefaultOpenMax is how many open ceremonies one identity may have started
+// at a time: 20.
+const DefaultOpenMax = 20
+
 // Config holds the service's settings.
 type Config struct {
-	RoundTimeout time.Duration    // per round; 0 means DefaultRoundTimeout
-	Now          func() time.Time // the clock; nil means time.Now
+	RoundTimeout time.Duration // per round; 0 means DefaultRoundTimeout
+	// OpenMax bounds the open ceremonies of one creator; 0 means
+	// DefaultOpenMax.
+	OpenMax int
+	Now     func() time.Time // the clock; nil means time.Now
 	// Issuer is the server's issuer, which DKG participants bind into
 	// their group key confirmations (chusme.GroupKeyConfirmMessage).
 	Issuer string
@@ -87,6 +97,9 @@ func New(store chusme.Store, cfg Config, ev Events, log *slog.Logger) *Service {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.OpenMax <= 0 {
+		cfg.OpenMax = DefaultOpenMax
 	}
 	if ev == nil {
 		ev = noEvents{}
@@ -153,7 +166,11 @@ func isAdmin(id chusme.Identity) bool {
 // must be one of its participants or an administrator; a signing ceremony's
 // creator a participant of the key or an administrator. The request must be
 // signed by caller (checkRequest); a nonce caller used before is
-// CodeConflict.
+// CodeConflict. A creator with Config.OpenMax open ceremonies gets
+// CodeTooManyOpenCeremonies. The count is read before the ceremony is
+// stored, not in its transaction: creations of one caller racing each other
+// can overshoot the bound by how many of them run at once, which the
+// creation rate limit keeps small.
 func (s *Service) Create(ctx context.Context, caller string, req chusme.CreateCeremonyRequest) (chusme.Ceremony, error) {
 	creator, err := s.store.GetIdentity(ctx, caller)
 	if err != nil {
@@ -227,6 +244,14 @@ func (s *Service) Create(ctx context.Context, caller string, req chusme.CreateCe
 	}
 	if err := s.checkRequest(c, creator.PublicKey, req); err != nil {
 		return c, err
+	}
+	open, err := s.store.CountOpenCeremonies(ctx, caller)
+	if err != nil {
+		return c, err
+	}
+	if open >= s.cfg.OpenMax {
+		return c, chusme.Errorf(chusme.CodeTooManyOpenCeremonies,
+			"you have %d open ceremonies, the most this server allows: wait for one to finish or cancel one", open)
 	}
 	c.RequestDeadline, c.RequestNonce, c.RequestSignature = req.Deadline, slices.Clone([]byte(req.Nonce)), slices.Clone([]byte(req.Signature))
 	if err := s.store.CreateCeremony(ctx, c); err != nil {
@@ -304,15 +329,60 @@ func (s *Service) Wait(ctx context.Context, caller, id string, after int64, maxW
 	}
 }
 
-// List returns the ceremonies caller is a member of, newest first, with the
-// given status ("" for any).
-func (s *Service) List(ctx context.Context, caller, status string) ([]chusme.Ceremony, error) {
-	switch status {
+// List returns a page of the ceremonies caller is a member of, newest first,
+// and the cursor of the next page ("" after the last). Ceremonies created
+// after the first page was read are not on the later ones, and none is on
+// two pages.
+func (s *Service) List(ctx context.Context, caller string, q chusme.CeremonyListQuery) ([]chusme.Ceremony, string, error) {
+	switch q.Status {
 	case "", chusme.CeremonyOpen, chusme.CeremonyCompleted, chusme.CeremonyFailed, chusme.CeremonyCancelled:
 	default:
-		return nil, invalid("status must be open, completed, failed or cancelled, not %q", status)
+		return nil, "", invalid("status must be open, completed, failed or cancelled, not %q", q.Status)
 	}
-	return s.store.ListCeremonies(ctx, chusme.CeremonyFilter{Member: caller, Status: status})
+	if q.Limit < 0 || q.Limit > chusme.MaxCeremonyListLimit {
+		return nil, "", invalid("limit must be 1 to %d, not %d", chusme.MaxCeremonyListLimit, q.Limit)
+	}
+	if q.Limit == 0 {
+		q.Limit = chusme.MaxCeremonyListLimit
+	}
+	after, err := parseCursor(q.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	cs, err := s.store.ListCeremonies(ctx, chusme.CeremonyFilter{Member: caller, Status: q.Status, Limit: q.Limit + 1, After: after})
+	if err != nil || len(cs) <= q.Limit {
+		return cs, "", err
+	}
+	cs = cs[:q.Limit]
+	last := cs[len(cs)-1]
+	return cs, formatCursor(chusme.CeremonyCursor{CreatedAt: last.CreatedAt, ID: last.ID}), nil
+}
+
+// A cursor is the unpadded base64url encoding of the creation time (Unix
+// nanoseconds, 8 bytes big-endian) and the raw bytes of the id of a page's
+// last ceremony.
+const cursorSize = 8 + chusme.CeremonyIDSize
+
+func formatCursor(c chusme.CeremonyCursor) string {
+	id, _ := hex.DecodeString(c.ID) // a stored id: valid
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, cursorSize), uint64(c.CreatedAt.UnixNano()))
+	return base64.RawURLEncoding.EncodeToString(append(b, id...))
+}
+
+// parseCursor decodes a cursor of formatCursor strictly; "" is the start.
+func parseCursor(s string) (chusme.CeremonyCursor, error) {
+	if s == "" {
+		return chusme.CeremonyCursor{}, nil
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil || len(b) != cursorSize {
+		return chusme.CeremonyCursor{}, invalid("cursor: not a cursor this server returned")
+	}
+	at := int64(binary.BigEndian.Uint64(b))
+	if at <= 0 {
+		return chusme.CeremonyCursor{}, invalid("cursor: not a cursor this server returned")
+	}
+	return chusme.CeremonyCursor{CreatedAt: time.Unix(0, at).UTC(), ID: hex.EncodeToString(b[8:])}, nil
 }
 
 // Key returns a group key. Group keys are public to every identity.

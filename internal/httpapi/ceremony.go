@@ -75,13 +75,25 @@ func (a *API) handleCreateCeremony(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, chusme.CeremonyInfoOf(c))
 }
 
+// handleListCeremonies answers a page of the caller's ceremonies:
+// ?status=, ?limit= (1 to 100) and ?cursor= (a next_cursor).
 func (a *API) handleListCeremonies(w http.ResponseWriter, r *http.Request) {
-	cs, err := a.cfg.Ceremonies.List(r.Context(), principal(r.Context()).Fingerprint, r.URL.Query().Get("status"))
+	q := r.URL.Query()
+	lq := chusme.CeremonyListQuery{Status: q.Get("status"), Cursor: q.Get("cursor")}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			writeError(w, r, a.log, chusme.Errorf(chusme.CodeInvalidRequest, "limit must be 1 to %d", chusme.MaxCeremonyListLimit))
+			return
+		}
+		lq.Limit = n
+	}
+	cs, next, err := a.cfg.Ceremonies.List(r.Context(), principal(r.Context()).Fingerprint, lq)
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, chusme.CeremonyListOf(cs))
+	writeJSON(w, http.StatusOK, chusme.CeremonyListOf(cs, next))
 }
 
 // handleCeremony answers the ceremony's state; with ?after=VERSION it waits

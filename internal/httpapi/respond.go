@@ -45,10 +45,11 @@ var statusOf = map[string]int{
 	chusme.CodeSetupInvalid:       http.StatusForbidden,
 	chusme.CodeInternal:           http.StatusInternalServerError,
 
-	chusme.CodeInvalidPackage:   http.StatusBadRequest,
-	chusme.CodeCeremonyClosed:   http.StatusConflict,
-	chusme.CodeWrongRound:       http.StatusConflict,
-	chusme.CodeCommitmentReused: http.StatusConflict,
+	chusme.CodeInvalidPackage:        http.StatusBadRequest,
+	chusme.CodeCeremonyClosed:        http.StatusConflict,
+	chusme.CodeWrongRound:            http.StatusConflict,
+	chusme.CodeCommitmentReused:      http.StatusConflict,
+	chusme.CodeTooManyOpenCeremonies: http.StatusConflict,
 
 	chusme.CodeTOTPRequired:         http.StatusUnauthorized,
 	chusme.CodeTOTPInvalid:          http.StatusUnauthorized,

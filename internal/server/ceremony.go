@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/chusme/chusme/internal/ceremony"
@@ -10,10 +11,11 @@ import (
 // CeremonyConfig is the FROST coordinator's part of the configuration.
 type CeremonyConfig struct {
 	RoundTimeout time.Duration   // --ceremony-round-timeout
+	OpenMax      int             // --ceremony-open-max, per creator
 	CreateLimit  ratelimit.Limit // --rate-ceremony-create, per client IP
 	SubmitLimit  ratelimit.Limit // --rate-ceremony-submit, per access token's session
 
-	roundTimeout, createLimit, submitLimit string
+	roundTimeout, openMax, createLimit, submitLimit string
 }
 
 // ceremonyFlags registers the coordinator's flags on fs; str is parseConfig's
@@ -21,6 +23,8 @@ type CeremonyConfig struct {
 func (c *CeremonyConfig) flags(str func(p *string, flagName, def, usage string)) {
 	str(&c.roundTimeout, "ceremony-round-timeout", ceremony.DefaultRoundTimeout.String(),
 		"how long a ceremony round waits for its submissions before the ceremony fails: 1s to 24h")
+	str(&c.openMax, "ceremony-open-max", strconv.Itoa(ceremony.DefaultOpenMax),
+		"how many open ceremonies one identity may have started at a time: 1 to 10000")
 	str(&c.createLimit, "rate-ceremony-create", "5/m:5", "ceremony creations per client IP, 0 = off")
 	str(&c.submitLimit, "rate-ceremony-submit", "30/m:30", "ceremony round submissions per access token, 0 = off")
 }
@@ -29,6 +33,9 @@ func (c *CeremonyConfig) flags(str func(p *string, flagName, def, usage string))
 func (c *CeremonyConfig) parse() error {
 	var err error
 	if c.RoundTimeout, err = parseDuration("ceremony-round-timeout", c.roundTimeout, time.Second, 24*time.Hour); err != nil {
+		return err
+	}
+	if c.OpenMax, err = parseCount("ceremony-open-max", c.openMax, 1, 10000); err != nil {
 		return err
 	}
 	if c.CreateLimit, err = parseLimit("rate-ceremony-create", c.createLimit); err != nil {

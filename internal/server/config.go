@@ -180,6 +180,15 @@ func parseDuration(flagName, v string, lo, hi time.Duration) (time.Duration, err
 	return d, nil
 }
 
+// parseCount parses a whole number from lo to hi.
+func parseCount(flagName, v string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("--%s (%s): %q is not a whole number from %d to %d", flagName, envVar(flagName), v, lo, hi)
+	}
+	return n, nil
+}
+
 // parseLimit parses flag flagName's value s: "N/s", "N/m" or "N/h",
 // optionally ":BURST", N and BURST from 1 to maxLimit; "0" is off.
 func parseLimit(flagName, s string) (ratelimit.Limit, error) {

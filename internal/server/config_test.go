@@ -2,11 +2,13 @@ package server
 
 import (
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chusme/chusme/internal/auth"
+	"github.com/chusme/chusme/internal/ceremony"
 	"github.com/chusme/chusme/internal/wsapi"
 )
 
@@ -43,6 +45,9 @@ func TestConfigRefusesOutOfRange(t *testing.T) {
 		{"ceremony-round-timeout", "0", nil},
 		{"ceremony-round-timeout", "500ms", nil},
 		{"ceremony-round-timeout", "48h", nil},
+		{"ceremony-open-max", "0", nil},
+		{"ceremony-open-max", "10001", nil},
+		{"ceremony-open-max", "5x", nil},
 		{"rate-ip", "fast", nil},
 		{"rate-ip", "-5/m", nil},
 		{"rate-ip", "0/m", nil},
@@ -106,5 +111,19 @@ func TestConfigDefaultsAndMappings(t *testing.T) {
 		"--rate-ip", "1000000/s:1000000", "--rate-auth", "1/h:1", "--rate-identity", "off"}
 	if _, err := parseConfig("chusmed", edges, noEnv, io.Discard); err != nil {
 		t.Fatalf("edges of the ranges refused: %v", err)
+	}
+}
+
+// TestCeremonyOpenMax: --ceremony-open-max defaults to
+// ceremony.DefaultOpenMax and takes the edges of its range.
+func TestCeremonyOpenMax(t *testing.T) {
+	c, err := parseConfig("chusmed", nil, noEnv, io.Discard)
+	if err != nil || c.Ceremony.OpenMax != ceremony.DefaultOpenMax {
+		t.Fatalf("default open max %d, %v; want %d", c.Ceremony.OpenMax, err, ceremony.DefaultOpenMax)
+	}
+	for _, v := range []string{"1", "10000"} {
+		if c, err := parseConfig("chusmed", []string{"--ceremony-open-max", v}, noEnv, io.Discard); err != nil || strconv.Itoa(c.Ceremony.OpenMax) != v {
+			t.Fatalf("--ceremony-open-max %s: %d, %v", v, c.Ceremony.OpenMax, err)
+		}
 	}
 }

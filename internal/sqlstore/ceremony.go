@@ -25,25 +25,30 @@ var (
 		ON CONFLICT DO NOTHING`)
 	qGetCeremony  = newQuery(`SELECT ` + ceremonyColumns + ` FROM ceremonies WHERE id = ?`)
 	qLockCeremony = newQuery(`SELECT ` + ceremonyColumns + ` FROM ceremonies WHERE id = ?{lock}`)
-	// qListCeremonies[member][status] lists the ceremonies of a member (if
-	// member), with a status (if status), newest first; ids compare
-	// bytewise in every dialect.
-	qListCeremonies = func() (q [2][2]query) {
+	// qListCeremonies[member][status][after] lists the ceremonies of a
+	// member (if member), with a status (if status), after a cursor (if
+	// after), newest first; ids compare bytewise in every dialect.
+	qListCeremonies = func() (q [2][2][2]query) {
 		for _, member := range []int{0, 1} {
 			for _, status := range []int{0, 1} {
-				text := `SELECT ` + prefixed("c.", ceremonyColumns) + ` FROM ceremonies c`
-				var where []string
-				if member == 1 {
-					text += ` JOIN ceremony_members m ON m.ceremony_id = c.id`
-					where = append(where, `m.fingerprint = ?`)
+				for _, after := range []int{0, 1} {
+					text := `SELECT ` + prefixed("c.", ceremonyColumns) + ` FROM ceremonies c`
+					var where []string
+					if member == 1 {
+						text += ` JOIN ceremony_members m ON m.ceremony_id = c.id`
+						where = append(where, `m.fingerprint = ?`)
+					}
+					if status == 1 {
+						where = append(where, `c.status = ?`)
+					}
+					if after == 1 {
+						where = append(where, `(c.created_at < ? OR (c.created_at = ? AND c.id{bytewise} > ?))`)
+					}
+					if len(where) > 0 {
+						text += ` WHERE ` + strings.Join(where, ` AND `)
+					}
+					q[member][status][after] = newQuery(text + ` ORDER BY c.created_at DESC, c.id{bytewise} LIMIT ?`)
 				}
-				if status == 1 {
-					where = append(where, `c.status = ?`)
-				}
-				if len(where) > 0 {
-					text += ` WHERE ` + strings.Join(where, ` AND `)
-				}
-				q[member][status] = newQuery(text + ` ORDER BY c.created_at DESC, c.id{bytewise} LIMIT ?`)
 			}
 		}
 		return q
@@ -64,6 +69,7 @@ var (
 		head_seq, head_hash, public_key, signature) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	qDueCeremonies   = newQuery(`SELECT id FROM ceremonies WHERE status = ? AND deadline <= ? ORDER BY deadline`)
 	qCountCeremonies = newQuery(`SELECT count(*) FROM ceremonies WHERE status = ?`)
+	qCountOpenBy     = newQuery(`SELECT count(*) FROM ceremonies WHERE creator = ? AND status = ?`)
 	qGetGroupKey     = newQuery(`SELECT id, public_key, threshold, participants, verifying_shares,
 		public_key_package, ceremony_id, created_at, issuer, transcript FROM group_keys WHERE id = ?`)
 	qListConfirmations = newQuery(`SELECT fingerprint, head_seq, head_hash, public_key, signature
@@ -142,14 +148,18 @@ func (s *Store) ListCeremonies(ctx context.Context, f chusme.CeremonyFilter) ([]
 		limit = 100
 	}
 	var args []any
-	member, status := 0, 0
+	member, status, after := 0, 0, 0
 	if f.Member != "" {
 		member, args = 1, append(args, f.Member)
 	}
 	if f.Status != "" {
 		status, args = 1, append(args, f.Status)
 	}
-	rows, err := s.e.Read().Query(ctx, s.sql[qListCeremonies[member][status]], append(args, limit)...)
+	if !f.After.IsZero() {
+		at := unixNano(f.After.CreatedAt)
+		after, args = 1, append(args, at, at, f.After.ID)
+	}
+	rows, err := s.e.Read().Query(ctx, s.sql[qListCeremonies[member][status][after]], append(args, limit)...)
 	out, err := collect(rows, err, scanCeremony)
 	return out, s.wrap("list ceremonies", err)
 }
@@ -273,6 +283,11 @@ func (s *Store) DueCeremonies(ctx context.Context, now time.Time) ([]string, err
 // CountCeremonies returns how many ceremonies have the status.
 func (s *Store) CountCeremonies(ctx context.Context, status string) (int, error) {
 	return s.count(ctx, "count ceremonies", qCountCeremonies, status)
+}
+
+// CountOpenCeremonies returns how many open ceremonies the creator started.
+func (s *Store) CountOpenCeremonies(ctx context.Context, creator string) (int, error) {
+	return s.count(ctx, "count open ceremonies", qCountOpenBy, creator, chusme.CeremonyOpen)
 }
 
 // GetGroupKey returns a group key. CodeNotFound if unknown.

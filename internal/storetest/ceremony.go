@@ -32,6 +32,8 @@ func init() {
 		{"UpdateCeremony/group_key_round_trips", testGroupKey},
 		{"GetGroupKey/unknown_not_found", testGroupKeyUnknown},
 		{"ListCeremonies/by_member_and_status", testCeremonyList},
+		{"ListCeremonies/pages_after_cursor", testCeremonyListPages},
+		{"CountOpenCeremonies/by_creator", testCountOpenCeremonies},
 		{"DueCeremonies/open_past_deadline_only", testCeremonyDue},
 	}...)
 }
@@ -411,5 +413,56 @@ func testCeremonyDue(t *testing.T, s chusme.Store) {
 	ids, err := s.DueCeremonies(ctx(t), ceremonyT0.Add(time.Minute))
 	if err != nil || !slices.Equal(ids, []string{"early"}) {
 		t.Fatalf("DueCeremonies = %v, %v; want [early]", ids, err)
+	}
+}
+
+// testCeremonyListPages pages through ceremonies of which several share a
+// creation time, with inserts between the pages: every one is listed once,
+// newest first.
+func testCeremonyListPages(t *testing.T, s chusme.Store) {
+	var want []string
+	for i := range 7 {
+		id := fmt.Sprintf("p%d", i)
+		// p0..p2 at t0+2s, p3..p6 at t0+1s: ties broken by id.
+		mustCreateCeremony(t, s, newCeremony(id, ceremonyT0.Add(time.Duration(2-min(i/3, 1))*time.Second)))
+		want = append(want, id)
+	}
+	var got []string
+	f := chusme.CeremonyFilter{Member: "alice", Limit: 3}
+	for page := 0; ; page++ {
+		cs, err := s.ListCeremonies(ctx(t), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			got = append(got, c.ID)
+		}
+		if len(cs) < f.Limit {
+			break
+		}
+		last := cs[len(cs)-1]
+		f.After = chusme.CeremonyCursor{CreatedAt: last.CreatedAt, ID: last.ID}
+		// A newer ceremony arriving meanwhile doesn't shift the pages.
+		mustCreateCeremony(t, s, newCeremony(fmt.Sprintf("new%d", page), ceremonyT0.Add(time.Hour)))
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("pages listed %v, want %v", got, want)
+	}
+}
+
+func testCountOpenCeremonies(t *testing.T, s chusme.Store) {
+	for i, id := range []string{"o1", "o2", "o3"} {
+		c := newCeremony(id, ceremonyT0.Add(time.Duration(i)*time.Second))
+		c.Creator = "mallory"
+		if id == "o3" {
+			c.Status = chusme.CeremonyFailed
+		}
+		mustCreateCeremony(t, s, c)
+	}
+	mustCreateCeremony(t, s, newCeremony("other", ceremonyT0))
+	for creator, want := range map[string]int{"mallory": 2, "creator-other": 1, "alice": 0} {
+		if n, err := s.CountOpenCeremonies(ctx(t), creator); err != nil || n != want {
+			t.Errorf("CountOpenCeremonies(%s) = %d, %v; want %d", creator, n, err, want)
+		}
 	}
 }

@@ -92,13 +92,14 @@ func (c *conn) ceremonyCall(env *chusmev1.Envelope) (string, func(context.Contex
 			return s.ceremonyAnswer(s.cers.Cancel(ctx, caller, id))
 		}
 	default:
-		status := env.GetListCeremoniesRequest().GetStatus()
+		req := env.GetListCeremoniesRequest()
+		q := chusme.CeremonyListQuery{Status: req.GetStatus(), Cursor: req.GetCursor(), Limit: int(req.GetLimit())}
 		return "ceremony_list", func(ctx context.Context) *chusmev1.Envelope {
-			cs, err := s.cers.List(ctx, caller, status)
+			cs, next, err := s.cers.List(ctx, caller, q)
 			if err != nil {
 				return s.errorOf(err)
 			}
-			l := chusmev1.NewCeremonyList(chusme.CeremonyListOf(cs))
+			l := chusmev1.NewCeremonyList(chusme.CeremonyListOf(cs, next))
 			return &chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonyList{CeremonyList: l}}
 		}
 	}

@@ -97,10 +97,12 @@ func (s *Server) sync(ctx context.Context, caller string, req *chusmev1.Ceremony
 			resp.Ceremonies = append(resp.Ceremonies, ceremonyEvent(c))
 		}
 	} else {
-		cs, err := s.cers.List(ctx, caller, chusme.CeremonyOpen)
+		cs, next, err := s.cers.List(ctx, caller, chusme.CeremonyListQuery{
+			Status: chusme.CeremonyOpen, Cursor: req.GetCursor(), Limit: int(req.GetLimit())})
 		if err != nil {
 			return s.errorOf(err)
 		}
+		resp.NextCursor = next
 		for _, c := range cs {
 			resp.Ceremonies = append(resp.Ceremonies, ceremonyEvent(c))
 		}

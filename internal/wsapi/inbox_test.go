@@ -24,8 +24,8 @@ type relayedCeremonies struct {
 func (relayedCeremonies) Get(context.Context, string, string) (chusme.Ceremony, error) {
 	return chusme.Ceremony{}, chusme.Errorf(chusme.CodeNotFound, "no such ceremony")
 }
-func (relayedCeremonies) List(context.Context, string, string) ([]chusme.Ceremony, error) {
-	return nil, nil
+func (relayedCeremonies) List(context.Context, string, chusme.CeremonyListQuery) ([]chusme.Ceremony, string, error) {
+	return nil, "", nil
 }
 func (r relayedCeremonies) Relayed(string) ([]chusme.CeremonySubmission, bool) { return r.subs, true }
 

@@ -30,7 +30,7 @@ type Authenticator interface {
 // (ceremony.Service).
 type Ceremonies interface {
 	Get(ctx context.Context, caller, id string) (chusme.Ceremony, error)
-	List(ctx context.Context, caller, status string) ([]chusme.Ceremony, error)
+	List(ctx context.Context, caller string, q chusme.CeremonyListQuery) ([]chusme.Ceremony, string, error)
 	Create(ctx context.Context, caller string, req chusme.CreateCeremonyRequest) (chusme.Ceremony, error)
 	Submit(ctx context.Context, caller, id string, round int, req chusme.SubmitRequest) (chusme.Ceremony, error)
 	Inbox(ctx context.Context, caller, id string, round int) ([]chusme.CeremonySubmission, bool, error)

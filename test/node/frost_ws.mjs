@@ -138,10 +138,14 @@ class Session {
     });
   }
 
-  /** discover lists the open ceremonies, then waits for one that pred accepts. */
+  /** discover lists the open ceremonies (following next_cursor, protocol §8), then waits for one that pred accepts. */
   async discover(pred) {
-    await this.request('listCeremoniesRequest', { status: 'open' });
-    return this.until(() => [...this.states.values()].find(pred));
+    const found = () => [...this.states.values()].find(pred);
+    let cursor = '';
+    do {
+      ({ nextCursor: cursor } = await this.request('listCeremoniesRequest', { status: 'open', cursor }));
+    } while (cursor && !found());
+    return this.until(found);
   }
 }
 

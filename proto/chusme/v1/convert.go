@@ -85,7 +85,7 @@ func (ev *CeremonyEvent) View() chusme.CeremonyInfo {
 
 // NewCeremonyList is the protobuf form of a list of ceremonies.
 func NewCeremonyList(v chusme.CeremonyList) *CeremonyList {
-	out := &CeremonyList{Ceremonies: make([]*CeremonyEvent, 0, len(v.Ceremonies))}
+	out := &CeremonyList{Ceremonies: make([]*CeremonyEvent, 0, len(v.Ceremonies)), NextCursor: v.NextCursor}
 	for _, c := range v.Ceremonies {
 		out.Ceremonies = append(out.Ceremonies, NewCeremonyEvent(c))
 	}
@@ -94,7 +94,7 @@ func NewCeremonyList(v chusme.CeremonyList) *CeremonyList {
 
 // View is the list's view.
 func (l *CeremonyList) View() chusme.CeremonyList {
-	return chusme.CeremonyList{Ceremonies: views(l.GetCeremonies())}
+	return chusme.CeremonyList{Ceremonies: views(l.GetCeremonies()), NextCursor: l.GetNextCursor()}
 }
 
 // views are the views of ceremony events, in their order (never nil).

@@ -1192,11 +1192,15 @@ func (x *CeremonyResult) GetPublicKey() []byte {
 
 // CeremonySyncRequest catches up after a (re)connection. With a ceremony_id
 // it asks for that ceremony if its version is above after_version; without,
-// for every open ceremony of the caller.
+// for the open ceremonies of the caller, a page at a time: limit (1 to 100,
+// 0 for 100) of them, newest first, after cursor (the next_cursor of the
+// page before; "" for the first).
 type CeremonySyncRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CeremonyId    string                 `protobuf:"bytes,1,opt,name=ceremony_id,json=ceremonyId,proto3" json:"ceremony_id,omitempty"`
 	AfterVersion  int64                  `protobuf:"varint,2,opt,name=after_version,json=afterVersion,proto3" json:"after_version,omitempty"`
+	Cursor        string                 `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	Limit         int32                  `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1245,11 +1249,27 @@ func (x *CeremonySyncRequest) GetAfterVersion() int64 {
 	return 0
 }
 
+func (x *CeremonySyncRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *CeremonySyncRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
 // CeremonySyncResponse answers CeremonySyncRequest: the ceremonies asked for
-// (none if the one asked for has not changed since after_version).
+// (none if the one asked for has not changed since after_version), and the
+// cursor of the next page of open ceremonies ("" after the last).
 type CeremonySyncResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ceremonies    []*CeremonyEvent       `protobuf:"bytes,1,rep,name=ceremonies,proto3" json:"ceremonies,omitempty"`
+	NextCursor    string                 `protobuf:"bytes,2,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1289,6 +1309,13 @@ func (x *CeremonySyncResponse) GetCeremonies() []*CeremonyEvent {
 		return x.Ceremonies
 	}
 	return nil
+}
+
+func (x *CeremonySyncResponse) GetNextCursor() string {
+	if x != nil {
+		return x.NextCursor
+	}
+	return ""
 }
 
 // CreateCeremonyRequest starts a ceremony (POST /v1/ceremonies; the JSON
@@ -1636,11 +1663,13 @@ func (x *CancelCeremonyRequest) GetCeremonyId() string {
 	return ""
 }
 
-// ListCeremoniesRequest lists the caller's ceremonies, newest first (GET
-// /v1/ceremonies?status=).
+// ListCeremoniesRequest lists a page of the caller's ceremonies, newest
+// first (GET /v1/ceremonies?status=&limit=&cursor=).
 type ListCeremoniesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Status        string                 `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"` // "" for any
+	Cursor        string                 `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"` // the next_cursor of the page before; "" for the first
+	Limit         int32                  `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`  // 1 to 100; 0 for 100
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1680,6 +1709,20 @@ func (x *ListCeremoniesRequest) GetStatus() string {
 		return x.Status
 	}
 	return ""
+}
+
+func (x *ListCeremoniesRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *ListCeremoniesRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
 }
 
 // CeremonyResponse is one ceremony's state after a request.
@@ -1731,6 +1774,7 @@ func (x *CeremonyResponse) GetCeremony() *CeremonyEvent {
 type CeremonyList struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ceremonies    []*CeremonyEvent       `protobuf:"bytes,1,rep,name=ceremonies,proto3" json:"ceremonies,omitempty"`
+	NextCursor    string                 `protobuf:"bytes,2,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"` // the cursor of the next page; "" after the last
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1770,6 +1814,13 @@ func (x *CeremonyList) GetCeremonies() []*CeremonyEvent {
 		return x.Ceremonies
 	}
 	return nil
+}
+
+func (x *CeremonyList) GetNextCursor() string {
+	if x != nil {
+		return x.NextCursor
+	}
+	return ""
 }
 
 var File_proto_chusme_v1_realtime_proto protoreflect.FileDescriptor
@@ -1857,15 +1908,19 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\fR\tsignature\x12\x1d\n" +
 	"\n" +
-	"public_key\x18\x03 \x01(\fR\tpublicKey\"[\n" +
+	"public_key\x18\x03 \x01(\fR\tpublicKey\"\x89\x01\n" +
 	"\x13CeremonySyncRequest\x12\x1f\n" +
 	"\vceremony_id\x18\x01 \x01(\tR\n" +
 	"ceremonyId\x12#\n" +
-	"\rafter_version\x18\x02 \x01(\x03R\fafterVersion\"P\n" +
+	"\rafter_version\x18\x02 \x01(\x03R\fafterVersion\x12\x16\n" +
+	"\x06cursor\x18\x03 \x01(\tR\x06cursor\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\x05R\x05limit\"q\n" +
 	"\x14CeremonySyncResponse\x128\n" +
 	"\n" +
 	"ceremonies\x18\x01 \x03(\v2\x18.chusme.v1.CeremonyEventR\n" +
-	"ceremonies\"\xee\x01\n" +
+	"ceremonies\x12\x1f\n" +
+	"\vnext_cursor\x18\x02 \x01(\tR\n" +
+	"nextCursor\"\xee\x01\n" +
 	"\x15CreateCeremonyRequest\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1c\n" +
 	"\tthreshold\x18\x02 \x01(\x05R\tthreshold\x12\"\n" +
@@ -1892,15 +1947,19 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x05round\x18\x02 \x01(\x05R\x05round\"8\n" +
 	"\x15CancelCeremonyRequest\x12\x1f\n" +
 	"\vceremony_id\x18\x01 \x01(\tR\n" +
-	"ceremonyId\"/\n" +
+	"ceremonyId\"]\n" +
 	"\x15ListCeremoniesRequest\x12\x16\n" +
-	"\x06status\x18\x01 \x01(\tR\x06status\"H\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\x12\x16\n" +
+	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12\x14\n" +
+	"\x05limit\x18\x03 \x01(\x05R\x05limit\"H\n" +
 	"\x10CeremonyResponse\x124\n" +
-	"\bceremony\x18\x01 \x01(\v2\x18.chusme.v1.CeremonyEventR\bceremony\"H\n" +
+	"\bceremony\x18\x01 \x01(\v2\x18.chusme.v1.CeremonyEventR\bceremony\"i\n" +
 	"\fCeremonyList\x128\n" +
 	"\n" +
 	"ceremonies\x18\x01 \x03(\v2\x18.chusme.v1.CeremonyEventR\n" +
-	"ceremonies*\xa4\x02\n" +
+	"ceremonies\x12\x1f\n" +
+	"\vnext_cursor\x18\x02 \x01(\tR\n" +
+	"nextCursor*\xa4\x02\n" +
 	"\tCloseCode\x12\x1a\n" +
 	"\x16CLOSE_CODE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x10CLOSE_GOING_AWAY\x10\xe9\a\x12\x11\n" +
