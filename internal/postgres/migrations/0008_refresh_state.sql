@@ -1,0 +1,16 @@
+-- 0008: a session's refresh state is three columns of its row, whatever the
+-- number of refreshes: the sequence number of its newest refresh token, when
+-- that token was issued, and whether the grace re-presentation of the token
+-- before it is spent. Refresh tokens name their session and sequence number
+-- and are authenticated by the server (docs/protocol.md §4), so no token is
+-- stored. The tokens of sessions made before 0008 were random and are gone
+-- with their table: those sessions' access tokens live out their lifetime,
+-- then their users log in again.
+
+ALTER TABLE sessions ADD COLUMN refresh_seq BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN refresh_issued_at BIGINT;
+ALTER TABLE sessions ADD COLUMN grace_used BOOLEAN NOT NULL DEFAULT FALSE;
+
+DROP TABLE refresh_tokens;
+
+CREATE INDEX sessions_expires_at ON sessions (expires_at);
