@@ -105,6 +105,20 @@ type UsedChallenge struct {
 	ExpiresAt time.Time // the record may be purged after this
 }
 
+// Purge says what PurgeExpired deletes: each kind of record that ended
+// before its cutoff. The services set the cutoffs; a zero cutoff deletes
+// nothing of its kind.
+type Purge struct {
+	Now           time.Time // used challenges, invites and sessions that expired before Now
+	IdleBefore    time.Time // sessions last used before this
+	RevokedBefore time.Time // sessions revoked before this
+	// CeremoniesBefore: ceremonies that closed (completed, failed or
+	// cancelled) and last changed before this, once their signed request's
+	// deadline has passed Now too (so its nonce can't be replayed). Group
+	// keys and used commitments stay.
+	CeremoniesBefore time.Time
+}
+
 // NewSession is a login's write: the session and the challenge the login answered (nil if the login recorded it already with
 // UseChallenge).
 type NewSession struct {
@@ -183,7 +197,9 @@ type Store interface {
 	// CodeNotFound if the session is unknown (decide is not called).
 	ExchangeRefreshToken(ctx context.Context, sessionID string, decide func(Session) (*Session, error)) error
 
-	// PurgeExpired deletes used challenges and invites that expired before now,
-	// and sessions (with their tokens) that ended before now.
-	PurgeExpired(ctx context.Context, now time.Time) error
+	// PurgeExpired deletes what p says in bounded batches, each its own
+	// transaction, so that neither a long lock nor a large transaction
+	// follows a backlog, and returns how many records it deleted (a
+	// ceremony with its members and submissions counts once).
+	PurgeExpired(ctx context.Context, p Purge) (int64, error)
 }

@@ -391,6 +391,15 @@ func (s *Service) decideRefresh(sess chusme.Session, seq int64, now time.Time) (
 	}
 }
 
+// Purge returns what may be purged at now of the records the service
+// rules on: expired challenges, invites and sessions, and sessions idle past
+// the timeout or revoked, once the last access token they issued has expired
+// too (so that it keeps its precise error until then).
+func (s *Service) Purge(now time.Time) chusme.Purge {
+	lastAccess := tokens.AccessTTL + tokens.Leeway
+	return chusme.Purge{Now: now, IdleBefore: now.Add(-s.cfg.SessionIdle - lastAccess), RevokedBefore: now.Add(-lastAccess)}
+}
+
 // Authenticate validates an access token and checks that its session is
 // live (LiveSession), so that logout and bans take effect at once: the
 // check of every HTTP request and of a WebSocket's ?token=.

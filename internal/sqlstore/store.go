@@ -41,9 +41,17 @@ var (
 	qSessionExists = newQuery(`SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)`)
 	qUpdateSession = newQuery(`UPDATE sessions SET last_used_at = ?, expires_at = ?, revoked_at = ?, reason = ?,
 		refresh_seq = ?, refresh_issued_at = ?, grace_used = ? WHERE id = ?`)
-	qPurgeChallenges = newQuery(`DELETE FROM used_challenges WHERE expires_at < ?`)
-	qPurgeInvites    = newQuery(`DELETE FROM invites WHERE expires_at < ?`)
-	qPurgeSessions   = newQuery(`DELETE FROM sessions WHERE expires_at < ?`)
+	// Purges: each deletes at most ? rows (a batch) that ended before ?.
+	qPurgeChallenges = newQuery(`DELETE FROM used_challenges WHERE (expires_at, nonce) IN
+		(SELECT expires_at, nonce FROM used_challenges WHERE expires_at < ? LIMIT ?)`)
+	qPurgeInvites        = newQuery(`DELETE FROM invites WHERE hash IN (SELECT hash FROM invites WHERE expires_at < ? LIMIT ?)`)
+	qPurgeExpiredSession = newQuery(`DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at < ? LIMIT ?)`)
+	qPurgeIdleSessions   = newQuery(`DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE last_used_at < ? LIMIT ?)`)
+	qPurgeRevokedSession = newQuery(`DELETE FROM sessions WHERE id IN
+		(SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at < ? LIMIT ?)`)
+	// Members and submissions go with their ceremony (ON DELETE CASCADE).
+	qPurgeCeremonies = newQuery(`DELETE FROM ceremonies WHERE id IN (SELECT id FROM ceremonies
+		WHERE status <> 'open' AND updated_at < ? AND (request_deadline IS NULL OR request_deadline < ?) LIMIT ?)`)
 )
 
 const (
@@ -321,17 +329,52 @@ func (s *Store) ExchangeRefreshToken(ctx context.Context, sessionID string, deci
 	return decided
 }
 
-// PurgeExpired deletes used challenges and invites that expired before now, and
-// sessions (with their tokens) that ended before now.
-func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
-	return s.wrap("purge expired", s.e.Write(ctx, func(c Conn) error {
-		for _, q := range []query{qPurgeChallenges, qPurgeInvites, qPurgeSessions} {
-			if _, err := c.Exec(ctx, s.sql[q], now.UnixNano()); err != nil {
+// PurgeBatch is how many records one statement of PurgeExpired deletes.
+const PurgeBatch = 1000
+
+// PurgeExpired deletes what p says, PurgeBatch records a transaction, and
+// returns how many it deleted.
+func (s *Store) PurgeExpired(ctx context.Context, p chusme.Purge) (int64, error) {
+	now := cutoff(p.Now)
+	var total int64
+	for _, st := range []struct {
+		q    query
+		args []any
+	}{
+		{qPurgeChallenges, []any{now}},
+		{qPurgeInvites, []any{now}},
+		{qPurgeExpiredSession, []any{now}},
+		{qPurgeIdleSessions, []any{cutoff(p.IdleBefore)}},
+		{qPurgeRevokedSession, []any{cutoff(p.RevokedBefore)}},
+		{qPurgeCeremonies, []any{cutoff(p.CeremoniesBefore), p.Now.Unix()}},
+	} {
+		args := append(st.args, PurgeBatch)
+		for {
+			var n int64
+			err := s.e.WriteOne(ctx, func(c Conn) error {
+				var err error
+				n, err = c.Exec(ctx, s.sql[st.q], args...)
 				return err
+			})
+			if err != nil {
+				return total, s.wrap("purge expired", err)
+			}
+			total += n
+			if n < PurgeBatch {
+				break
 			}
 		}
-		return nil
-	}))
+	}
+	return total, nil
+}
+
+// cutoff is a purge's time bound as stored: Unix nanoseconds, 0 (before
+// every record) for the zero time.
+func cutoff(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 // scanSession scans sessionColumns.

@@ -704,7 +704,11 @@ func testPurge(t *testing.T, s chusme.Store) {
 		wantCode(t, "CreateSession", s.CreateSession(ctx(t), ns), "")
 	}
 
-	wantCode(t, "PurgeExpired", s.PurgeExpired(ctx(t), now), "")
+	n, err := s.PurgeExpired(ctx(t), chusme.Purge{Now: now})
+	wantCode(t, "PurgeExpired", err, "")
+	if n != 5 { // with the logins' two used challenges
+		t.Fatalf("PurgeExpired deleted %d records, want 5", n)
+	}
 
 	// A purged record is gone (its challenge has expired); a live one stays.
 	wantCode(t, "UseChallenge of the purged", s.UseChallenge(ctx(t), *oldC), "")
@@ -716,7 +720,7 @@ func testPurge(t *testing.T, s chusme.Store) {
 	adm.Now = now
 	wantCode(t, "redeem live invite", s.CreateIdentity(ctx(t), newIdentity("a"), adm), "")
 
-	_, err := s.GetSession(ctx(t), "old")
+	_, err = s.GetSession(ctx(t), "old")
 	wantCode(t, "expired session", err, chusme.CodeNotFound)
 	mustGetSession(t, s, "live")
 }

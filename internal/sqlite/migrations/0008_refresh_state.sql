@@ -13,4 +13,8 @@ ALTER TABLE sessions ADD COLUMN grace_used INTEGER NOT NULL DEFAULT 0;
 
 DROP TABLE refresh_tokens;
 
+-- The purge deletes ended sessions in batches, by each way they end.
 CREATE INDEX sessions_expires_at ON sessions (expires_at);
+CREATE INDEX sessions_last_used_at ON sessions (last_used_at);
+CREATE INDEX sessions_revoked_at ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;
+CREATE INDEX ceremonies_closed_updated_at ON ceremonies (updated_at) WHERE status <> 'open';
