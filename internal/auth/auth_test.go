@@ -43,6 +43,7 @@ func (e *events) RefreshReused() {
 type fixture struct {
 	svc    *auth.Service
 	store  *sqlite.DB
+	path   string // the SQLite file
 	clock  *testkit.Clock
 	events *events
 	key    ed25519.PrivateKey
@@ -52,7 +53,8 @@ type fixture struct {
 // one registered administrator.
 func newFixture(tb testing.TB, cfg auth.Config) *fixture {
 	tb.Helper()
-	store, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "chusme.db"))
+	path := filepath.Join(tb.TempDir(), "chusme.db")
+	store, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -73,7 +75,7 @@ func newFixture(tb testing.TB, cfg auth.Config) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	f := &fixture{svc: svc, store: store, clock: c, events: ev, key: testkit.NewKey(tb)}
+	f := &fixture{svc: svc, store: store, path: path, clock: c, events: ev, key: testkit.NewKey(tb)}
 	ctx := context.Background()
 	setup, err := f.svc.Bootstrap(ctx)
 	if err != nil || setup == "" {
