@@ -42,8 +42,8 @@ func (e *events) RefreshReused() {
 
 type fixture struct {
 	svc    *auth.Service
-	store  *sqlite.DB
-	path   string // the SQLite file
+	store  chusme.Store
+	path   string // the SQLite file; "" on PostgreSQL
 	clock  *testkit.Clock
 	events *events
 	key    ed25519.PrivateKey
@@ -58,6 +58,14 @@ func newFixture(tb testing.TB, cfg auth.Config) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	f := newFixtureOn(tb, store, cfg)
+	f.path = path
+	return f
+}
+
+// newFixtureOn is newFixture on store, which it closes when the test ends.
+func newFixtureOn(tb testing.TB, store chusme.Store, cfg auth.Config) *fixture {
+	tb.Helper()
 	tb.Cleanup(func() { store.Close() })
 	c := testkit.NewClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
 	kr, err := tokens.FromSeed(make([]byte, 32))
@@ -75,7 +83,7 @@ func newFixture(tb testing.TB, cfg auth.Config) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	f := &fixture{svc: svc, store: store, path: path, clock: c, events: ev, key: testkit.NewKey(tb)}
+	f := &fixture{svc: svc, store: store, clock: c, events: ev, key: testkit.NewKey(tb)}
 	ctx := context.Background()
 	setup, err := f.svc.Bootstrap(ctx)
 	if err != nil || setup == "" {
