@@ -52,6 +52,25 @@ func TestStorageBench(t *testing.T) {
 	})
 }
 
+// TestRefreshStateConstant: a session refreshed 200 times takes no more
+// room than after its login (each refresh used to store a token row, about
+// 20 KB for 200).
+func TestRefreshStateConstant(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	tok := f.login(t)
+	before := sqliteUsed(t, f.path)
+	for range 200 {
+		next, err := f.svc.Refresh(t.Context(), tok.RefreshToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok = next
+	}
+	if after := sqliteUsed(t, f.path); after != before {
+		t.Fatalf("200 refreshes: %d bytes used, %d after the login", after, before)
+	}
+}
+
 // storageBench runs the load on f, measuring with used, and checks the
 // size after the purge against the start if purgedBack.
 func storageBench(t *testing.T, f *fixture, used func() int64, purgedBack bool) {
