@@ -70,8 +70,8 @@ const (
 	// that authenticates login challenge ids, derived from the data key.
 	LabelLoginChallengeMAC = "chusme/v1/kdf/login-challenge-mac"
 	// LabelRefreshTokenMAC is the HKDF-SHA-256 info (whole) of the key
-	// under which a refresh token's successor is derived from it, derived
-	// from the data key.
+	// that authenticates refresh tokens (their session id and sequence
+	// number), derived from the data key.
 	LabelRefreshTokenMAC = "chusme/v1/kdf/refresh-token-mac"
 	// LabelVaultKey prefixes the HKDF-SHA-256 info of a vault key
 	// (client/vault): the info is LabelVaultKey followed by the vault's

@@ -83,40 +83,19 @@ type Session struct {
 	ExpiresAt   time.Time        // absolute end of the session
 	RevokedAt   time.Time        // zero while live
 	Reason      RevocationReason // why it was revoked; empty while live
+	Refresh     RefreshState     // its refresh-token state
 }
 
 // Revoked reports whether the session has been revoked.
 func (s Session) Revoked() bool { return !s.RevokedAt.IsZero() }
 
-// RefreshToken is one link of a session's refresh-token chain. Only the
-// token's hash is stored.
-type RefreshToken struct {
-	Hash      []byte // SHA-256 of the opaque token
-	SessionID string
-	Seq       int64     // 0 for the token issued at login, then 1, 2, …
-	CreatedAt time.Time // when it was issued
-	UsedAt    time.Time // when it was exchanged; zero while fresh
-	GraceUsed bool      // whether its one grace-period re-presentation is spent
-}
-
-// Used reports whether the token has been exchanged.
-func (t RefreshToken) Used() bool { return !t.UsedAt.IsZero() }
-
-// RefreshState is what an exchange of a refresh token decides on: the token
-// presented, its session and the session's newest token (equal to Presented
-// when the presented token is the newest).
+// RefreshState is a session's refresh-token state, the same size whatever
+// the number of refreshes: tokens name their session and sequence number and
+// are authenticated by the server, so none is stored.
 type RefreshState struct {
-	Session   Session
-	Presented RefreshToken
-	Latest    RefreshToken
-}
-
-// RefreshUpdate is what an exchange writes: the session (revocation, last
-// use), tokens whose UsedAt or GraceUsed changed, and at most one new token.
-type RefreshUpdate struct {
-	Session *Session
-	Tokens  []RefreshToken
-	New     *RefreshToken
+	Seq       int64     // sequence number of the newest token: 0 for the one issued at login, then 1, 2, …
+	IssuedAt  time.Time // when the newest token was issued
+	GraceUsed bool      // whether the token before the newest came back in its grace period already
 }
 
 // UsedChallenge records that a login challenge has been answered, so that it
@@ -126,12 +105,24 @@ type UsedChallenge struct {
 	ExpiresAt time.Time // the record may be purged after this
 }
 
-// NewSession is a login's write: the session, its first refresh token, and
-// the challenge the login answered (nil if the login recorded it already with
+// Purge says what PurgeExpired deletes: each kind of record that ended
+// before its cutoff. The services set the cutoffs; a zero cutoff deletes
+// nothing of its kind.
+type Purge struct {
+	Now           time.Time // used challenges, invites and sessions that expired before Now
+	IdleBefore    time.Time // sessions last used before this
+	RevokedBefore time.Time // sessions revoked before this
+	// CeremoniesBefore: ceremonies that closed (completed, failed or
+	// cancelled) and last changed before this, once their signed request's
+	// deadline has passed Now too (so its nonce can't be replayed). Group
+	// keys and used commitments stay.
+	CeremoniesBefore time.Time
+}
+
+// NewSession is a login's write: the session and the challenge the login answered (nil if the login recorded it already with
 // UseChallenge).
 type NewSession struct {
 	Session   Session
-	Token     RefreshToken
 	Challenge *UsedChallenge
 }
 
@@ -190,7 +181,7 @@ type Store interface {
 	UseChallenge(ctx context.Context, c UsedChallenge) error
 
 	// CreateSession records ns.Challenge (if any) as answered and stores the
-	// session and its first refresh token, in one transaction. CodeConflict
+	// session, in one transaction. CodeConflict
 	// if the challenge was answered before (nothing is written then).
 	CreateSession(ctx context.Context, ns NewSession) error
 	// GetSession returns a session. CodeNotFound if unknown.
@@ -198,15 +189,17 @@ type Store interface {
 	// RevokeSession marks a live session revoked at at with reason (a
 	// revoked one stays as it was). CodeNotFound if unknown.
 	RevokeSession(ctx context.Context, id string, at time.Time, reason RevocationReason) error
-	// ExchangeRefreshToken runs decide inside one transaction on the state
-	// of the token whose hash is given, then writes the update decide
-	// returned and commits — also when decide returns an error, so that a
-	// refused exchange can revoke its session — and returns decide's
+	// ExchangeRefreshToken runs decide inside one transaction on the
+	// session with the given id, then writes the session decide returned
+	// (unless nil) and commits — also when decide returns an error, so that
+	// a refused exchange can revoke its session — and returns decide's
 	// error. Concurrent exchanges on one session are serialized.
-	// CodeNotFound if no token has that hash (decide is not called).
-	ExchangeRefreshToken(ctx context.Context, hash []byte, decide func(RefreshState) (RefreshUpdate, error)) error
+	// CodeNotFound if the session is unknown (decide is not called).
+	ExchangeRefreshToken(ctx context.Context, sessionID string, decide func(Session) (*Session, error)) error
 
-	// PurgeExpired deletes used challenges and invites that expired before now,
-	// and sessions (with their tokens) that ended before now.
-	PurgeExpired(ctx context.Context, now time.Time) error
+	// PurgeExpired deletes what p says in bounded batches, each its own
+	// transaction, so that neither a long lock nor a large transaction
+	// follows a backlog, and returns how many records it deleted (a
+	// ceremony with its members and submissions counts once).
+	PurgeExpired(ctx context.Context, p Purge) (int64, error)
 }

@@ -370,7 +370,7 @@ func TestGoldenTypes(t *testing.T) {
 		"dkg_share_info": "chusme", "dkg_transcript_hash": "chusme", "dkg_round1_payload": "chusme",
 		"dkg_confirm_payload": "chusme", "dkg_round1_package": "chusme", "commitment_digest": "chusme",
 		"group_key_confirm_message": "chusme", "ceremony_request_message": "chusme",
-		"login_challenge": "internal/auth", "refresh_successor": "internal/auth", "totp_secret_ad": "internal/auth",
+		"login_challenge": "internal/auth", "refresh_token": "internal/auth", "totp_secret_ad": "internal/auth",
 		"vault": "client/vault", "key_file": "client/keyfile", "share_file": "client/sharefile",
 		"backup": "client", "dkg_share_seal": "client",
 	}

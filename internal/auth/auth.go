@@ -7,11 +7,8 @@ package auth
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"log/slog"
 	"time"
 
@@ -33,8 +30,7 @@ const (
 
 // Sizes of random values.
 const (
-	nonceSize   = 32 // login challenge nonce, bytes
-	refreshSize = 32 // refresh token, bytes (256 bits)
+	nonceSize = 32 // login challenge nonce, bytes
 )
 
 // Registration modes.
@@ -80,7 +76,7 @@ type Service struct {
 
 	totpLimit    *ratelimit.Limiter // TOTP attempts per identity
 	challengeMAC []byte             // HMAC key of login challenge ids
-	refreshMAC   []byte             // HMAC key deriving a refresh token's successor
+	refreshMAC   []byte             // HMAC key authenticating refresh tokens
 }
 
 // New returns a service. now is the clock (time.Now outside tests). It fails
@@ -119,8 +115,7 @@ func New(store chusme.Store, issuer *tokens.Issuer, cfg Config, now func() time.
 // Config returns the effective configuration.
 func (s *Service) Config() Config { return s.cfg }
 
-// hashSecret is how single-use secrets (setup token, invites, refresh
-// tokens) are stored: their SHA-256. The secrets carry at least 128 bits of
+// hashSecret is how single-use secrets (setup token, invites) are stored: their SHA-256. The secrets carry at least 128 bits of
 // randomness, so a fast hash is the right one.
 func hashSecret(secret string) []byte {
 	h := sha256.Sum256([]byte(secret))
@@ -304,36 +299,15 @@ func (s *Service) token(ctx context.Context, req chusme.TokenRequest) (chusme.To
 		CreatedAt:   now,
 		LastUsedAt:  now,
 		ExpiresAt:   now.Add(s.cfg.SessionLifetime),
+		Refresh:     chusme.RefreshState{IssuedAt: now},
 	}
-	refresh, tok := newRefreshToken(sess.ID, now)
-	err = s.store.CreateSession(ctx, chusme.NewSession{Session: sess, Token: tok, Challenge: used})
+	err = s.store.CreateSession(ctx, chusme.NewSession{Session: sess, Challenge: used})
 	if chusme.ErrorCode(err) == chusme.CodeConflict {
 		return chusme.TokenResponse{}, invalid // answered before, or concurrently
 	} else if err != nil {
 		return chusme.TokenResponse{}, err
 	}
-	return s.tokenPair(sess, refresh)
-}
-
-func newRefreshToken(sessionID string, now time.Time) (string, chusme.RefreshToken) {
-	b := make([]byte, refreshSize)
-	rand.Read(b)
-	secret := base64.RawURLEncoding.EncodeToString(b)
-	clear(b)
-	return secret, chusme.RefreshToken{Hash: hashSecret(secret), SessionID: sessionID, CreatedAt: now}
-}
-
-// nextRefresh derives the successor of refresh token presented: the
-// unpadded base64url encoding of HMAC-SHA-256(refreshMAC, presented). Every
-// exchange of one token derives the same successor, so a re-presentation
-// within the grace period is answered with the token the first exchange
-// issued, without its plaintext being stored. It is as unguessable as a
-// random token to anyone without both the data key and the presented
-// token, and whoever holds the presented token could exchange it anyway.
-func (s *Service) nextRefresh(presented string) string {
-	m := hmac.New(sha256.New, s.refreshMAC)
-	m.Write([]byte(presented))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	return s.tokenPair(sess, s.refreshToken(sess.ID, 0))
 }
 
 func (s *Service) tokenPair(sess chusme.Session, refresh string) (chusme.TokenResponse, error) {
@@ -355,24 +329,28 @@ func (s *Service) tokenPair(sess chusme.Session, refresh string) (chusme.TokenRe
 // within the grace period (a lost response, two tabs): that returns a new
 // access token and the same refresh token the first exchange returned,
 // which stays the newest, so both holders keep one live token. Any other
-// used token is reuse: the whole session is revoked, and so are the tokens
-// of every holder.
+// earlier token of the session is reuse: the whole session is revoked, and
+// so are the tokens of every holder. A token the server did not issue is
+// refresh_invalid and changes nothing.
 func (s *Service) Refresh(ctx context.Context, refresh string) (chusme.TokenResponse, error) {
 	invalid := chusme.Errorf(chusme.CodeRefreshInvalid, "refresh token is unknown or expired")
-	if len(refresh) != base64.RawURLEncoding.EncodedLen(refreshSize) {
+	sid, seq, ok := s.openRefresh(refresh)
+	if !ok {
 		return chusme.TokenResponse{}, invalid
 	}
 	now := s.now().UTC()
-	secret := s.nextRefresh(refresh)
-	next := chusme.RefreshToken{Hash: hashSecret(secret), CreatedAt: now}
 	var sess chusme.Session
-	err := s.store.ExchangeRefreshToken(ctx, hashSecret(refresh), func(st chusme.RefreshState) (chusme.RefreshUpdate, error) {
-		sess = st.Session
-		return s.decideRefresh(st, next, now)
+	err := s.store.ExchangeRefreshToken(ctx, sid, func(st chusme.Session) (*chusme.Session, error) {
+		sess = st
+		u, err := s.decideRefresh(st, seq, now)
+		if u != nil {
+			sess = *u
+		}
+		return u, err
 	})
 	switch chusme.ErrorCode(err) {
 	case "":
-		return s.tokenPair(sess, secret)
+		return s.tokenPair(sess, s.refreshToken(sid, sess.Refresh.Seq))
 	case chusme.CodeNotFound:
 		return chusme.TokenResponse{}, invalid
 	case chusme.CodeRefreshReused:
@@ -382,35 +360,44 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (chusme.TokenResp
 	return chusme.TokenResponse{}, err
 }
 
-// decideRefresh is the refresh rule, run inside the store's transaction.
-func (s *Service) decideRefresh(st chusme.RefreshState, next chusme.RefreshToken, now time.Time) (chusme.RefreshUpdate, error) {
-	sess, p, latest := st.Session, st.Presented, st.Latest
+// decideRefresh is the refresh rule, run inside the store's transaction on
+// the session that token seq names: it returns the session to write (nil
+// for nothing) and the exchange's error.
+func (s *Service) decideRefresh(sess chusme.Session, seq int64, now time.Time) (*chusme.Session, error) {
 	switch {
 	case sess.Revoked():
-		return chusme.RefreshUpdate{}, revokedError(sess.Reason)
+		return nil, revokedError(sess.Reason)
 	case !now.Before(sess.ExpiresAt) || now.Sub(sess.LastUsedAt) >= s.cfg.SessionIdle:
-		return chusme.RefreshUpdate{}, chusme.Errorf(chusme.CodeRefreshInvalid, "session expired")
+		return nil, chusme.Errorf(chusme.CodeRefreshInvalid, "session expired")
 	}
-	next.SessionID = sess.ID
+	r, revoked := sess.Refresh, sess
 	sess.LastUsedAt = now
 	switch {
-	case !p.Used() && p.Seq == latest.Seq:
-		p.UsedAt = now
-		next.Seq = p.Seq + 1
-		return chusme.RefreshUpdate{Session: &sess, Tokens: []chusme.RefreshToken{p}, New: &next}, nil
+	case seq == r.Seq:
+		sess.Refresh = chusme.RefreshState{Seq: r.Seq + 1, IssuedAt: now}
+		return &sess, nil
 	// A grace of 0 is none, also for a now read before the exchange that
-	// used p committed (now before p.UsedAt). The newest token is p's
-	// derived successor (next), unless it was issued before successors were
-	// derived: then the grace can't return it.
-	case s.cfg.RefreshGrace > 0 && p.Seq == latest.Seq-1 && !p.GraceUsed && !latest.Used() && now.Sub(p.UsedAt) <= s.cfg.RefreshGrace &&
-		subtle.ConstantTimeCompare(latest.Hash, next.Hash) == 1:
-		p.GraceUsed = true
-		return chusme.RefreshUpdate{Session: &sess, Tokens: []chusme.RefreshToken{p}}, nil
+	// issued the newest token committed (now before r.IssuedAt).
+	case s.cfg.RefreshGrace > 0 && seq == r.Seq-1 && !r.GraceUsed && now.Sub(r.IssuedAt) <= s.cfg.RefreshGrace:
+		sess.Refresh.GraceUsed = true
+		return &sess, nil
+	case seq > r.Seq:
+		// Authentic but never issued: only a holder of the data key could
+		// make it. Refused without revoking.
+		return nil, chusme.Errorf(chusme.CodeRefreshInvalid, "refresh token is unknown or expired")
 	default:
-		sess = st.Session
-		sess.RevokedAt, sess.Reason = now, chusme.RevokedReuse
-		return chusme.RefreshUpdate{Session: &sess}, chusme.Errorf(chusme.CodeRefreshReused, "refresh token was already used: the session is revoked")
+		revoked.RevokedAt, revoked.Reason = now, chusme.RevokedReuse
+		return &revoked, chusme.Errorf(chusme.CodeRefreshReused, "refresh token was already used: the session is revoked")
 	}
+}
+
+// Purge returns what may be purged at now of the records the service
+// rules on: expired challenges, invites and sessions, and sessions idle past
+// the timeout or revoked, once the last access token they issued has expired
+// too (so that it keeps its precise error until then).
+func (s *Service) Purge(now time.Time) chusme.Purge {
+	lastAccess := tokens.AccessTTL + tokens.Leeway
+	return chusme.Purge{Now: now, IdleBefore: now.Add(-s.cfg.SessionIdle - lastAccess), RevokedBefore: now.Add(-lastAccess)}
 }
 
 // Authenticate validates an access token and checks that its session is

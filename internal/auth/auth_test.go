@@ -42,7 +42,8 @@ func (e *events) RefreshReused() {
 
 type fixture struct {
 	svc    *auth.Service
-	store  *sqlite.DB
+	store  chusme.Store
+	path   string // the SQLite file; "" on PostgreSQL
 	clock  *testkit.Clock
 	events *events
 	key    ed25519.PrivateKey
@@ -52,10 +53,19 @@ type fixture struct {
 // one registered administrator.
 func newFixture(tb testing.TB, cfg auth.Config) *fixture {
 	tb.Helper()
-	store, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "chusme.db"))
+	path := filepath.Join(tb.TempDir(), "chusme.db")
+	store, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	f := newFixtureOn(tb, store, cfg)
+	f.path = path
+	return f
+}
+
+// newFixtureOn is newFixture on store, which it closes when the test ends.
+func newFixtureOn(tb testing.TB, store chusme.Store, cfg auth.Config) *fixture {
+	tb.Helper()
 	tb.Cleanup(func() { store.Close() })
 	c := testkit.NewClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
 	kr, err := tokens.FromSeed(make([]byte, 32))
@@ -334,6 +344,53 @@ func TestRefreshTwoTabs(t *testing.T) {
 	}
 }
 
+// TestRefreshOlderTokenAndForgery: any token of a session older than the
+// one before its newest is reuse and revokes the session, though no token
+// is stored; a token with a wrong tag, or made under another data key, is
+// refresh_invalid and changes nothing.
+func TestRefreshOlderTokenAndForgery(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, auth.Config{RefreshGrace: 10 * time.Second})
+	chain := []chusme.TokenResponse{f.login(t)}
+	for range 5 {
+		next, err := f.svc.Refresh(ctx, chain[len(chain)-1].RefreshToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chain = append(chain, next)
+	}
+	newest := chain[len(chain)-1]
+
+	raw, err := base64.RawURLEncoding.DecodeString(newest.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[len(raw)-1] ^= 1
+	other := newFixture(t, auth.Config{}) // another data key
+	for name, forged := range map[string]string{
+		"wrong tag":        base64.RawURLEncoding.EncodeToString(raw),
+		"another data key": other.login(t).RefreshToken,
+		"truncated":        newest.RefreshToken[:len(newest.RefreshToken)-1],
+	} {
+		_, err := f.svc.Refresh(ctx, forged)
+		testkit.WantCode(t, err, chusme.CodeRefreshInvalid)
+		if _, err := f.svc.Authenticate(ctx, newest.AccessToken); err != nil {
+			t.Fatalf("after a %s token: %v", name, err)
+		}
+	}
+	if f.events.reuse != 0 {
+		t.Fatalf("reuse events %d after forgeries", f.events.reuse)
+	}
+
+	_, err = f.svc.Refresh(ctx, chain[1].RefreshToken)
+	testkit.WantCode(t, err, chusme.CodeRefreshReused)
+	_, err = f.svc.Refresh(ctx, newest.RefreshToken)
+	testkit.WantCode(t, err, chusme.CodeSessionRevoked)
+	if f.events.reuse != 1 {
+		t.Fatalf("reuse events %d", f.events.reuse)
+	}
+}
+
 func TestInviteExpiry(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, auth.Config{})
@@ -375,6 +432,23 @@ func BenchmarkLogin(b *testing.B) {
 	}
 }
 
+// BenchmarkRefresh measures a refresh in the service: the exchange of the
+// newest refresh token of one session (its transaction on a real SQLite
+// file) and the new access token's signature.
+func BenchmarkRefresh(b *testing.B) {
+	ctx := context.Background()
+	f := newFixture(b, auth.Config{})
+	tok := f.login(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		next, err := f.svc.Refresh(ctx, tok.RefreshToken)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tok = next
+	}
+}
+
 // BenchmarkLoginParts measures the parts of a login on their own, so that
 // BenchmarkLogin can be compared with their sum.
 func BenchmarkLoginParts(b *testing.B) {
@@ -400,17 +474,15 @@ func BenchmarkLoginParts(b *testing.B) {
 		}
 	})
 	b.Run("store_write", func(b *testing.B) {
-		// The one write of a login: the session, its first refresh token
-		// and the record of its challenge, in one transaction.
+		// The one write of a login: the session and the record of its
+		// challenge, in one transaction.
 		now := time.Now()
 		for b.Loop() {
 			id := rand.Text()
-			h, nonce := make([]byte, 32), make([]byte, 32)
-			rand.Read(h)
+			nonce := make([]byte, 32)
 			rand.Read(nonce)
 			if err := f.store.CreateSession(ctx, chusme.NewSession{
 				Session:   chusme.Session{ID: id, Fingerprint: f.fingerprint(), CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)},
-				Token:     chusme.RefreshToken{Hash: h, SessionID: id, CreatedAt: now},
 				Challenge: &chusme.UsedChallenge{Nonce: nonce, ExpiresAt: now.Add(time.Minute)},
 			}); err != nil {
 				b.Fatal(err)

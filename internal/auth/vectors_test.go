@@ -63,15 +63,18 @@ func TestGoldenTOTPSecretAD(t *testing.T) {
 	})
 }
 
-// A refresh token's successor: its MAC key derived from the data key, the
-// successor the HMAC of the presented token's text.
-func TestGoldenRefreshSuccessor(t *testing.T) {
-	vectortest.Each(t, "refresh_successor", func(t *testing.T, in struct {
+// A refresh token: its MAC key derived from the data key, the token built
+// from the layout version ‖ seq ‖ session id ‖ tag, and openRefresh reading
+// the session and seq back out of it.
+func TestGoldenRefreshToken(t *testing.T) {
+	vectortest.Each(t, "refresh_token", func(t *testing.T, in struct {
 		DataKey   vectortest.Hex `json:"data_key"`
-		Presented string         `json:"presented"`
+		SessionID string         `json:"session_id"`
+		Seq       int64          `json:"seq,string"`
 	}, want struct {
-		MACKey    vectortest.Hex `json:"mac_key"`
-		Successor string         `json:"successor"`
+		MACKey vectortest.Hex `json:"mac_key"`
+		Tag    vectortest.Hex `json:"tag"`
+		Token  string         `json:"token"`
 	}) {
 		key, err := macKey(in.DataKey, chusme.LabelRefreshTokenMAC)
 		if err != nil {
@@ -79,6 +82,11 @@ func TestGoldenRefreshSuccessor(t *testing.T) {
 		}
 		vectortest.Equal(t, "mac_key", key, want.MACKey)
 		s := &Service{refreshMAC: key}
-		vectortest.EqualString(t, "successor", s.nextRefresh(in.Presented), want.Successor)
+		vectortest.Equal(t, "tag", s.refreshRaw(in.SessionID, in.Seq)[refreshBody:], want.Tag)
+		vectortest.EqualString(t, "token", s.refreshToken(in.SessionID, in.Seq), want.Token)
+		sid, seq, ok := s.openRefresh(want.Token)
+		if !ok || sid != in.SessionID || seq != in.Seq {
+			t.Fatalf("openRefresh = %q, %d, %v; want %q, %d, true", sid, seq, ok, in.SessionID, in.Seq)
+		}
 	})
 }

@@ -87,7 +87,6 @@ func (f *fixture) login(id string) {
 	now := f.clk.Now()
 	err := f.store.CreateSession(f.t.Context(), chusme.NewSession{
 		Session: chusme.Session{ID: id, Fingerprint: f.fp, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)},
-		Token:   chusme.RefreshToken{Hash: []byte("h" + id), SessionID: id, CreatedAt: now},
 	})
 	if err != nil {
 		f.t.Fatal(err)

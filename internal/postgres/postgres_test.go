@@ -111,10 +111,8 @@ func TestTwoNodes(t *testing.T) {
 	}
 
 	// One refresh token, exchanged from both nodes at once.
-	tok := chusme.RefreshToken{Hash: []byte("t0"), SessionID: "s", CreatedAt: at}
 	if err := b.CreateSession(ctx, chusme.NewSession{
 		Session:   chusme.Session{ID: "s", Fingerprint: "fp", CreatedAt: at, LastUsedAt: at, ExpiresAt: at.Add(time.Hour)},
-		Token:     tok,
 		Challenge: &chusme.UsedChallenge{Nonce: []byte("n"), ExpiresAt: at.Add(time.Minute)},
 	}); err != nil {
 		t.Fatal(err)
@@ -124,14 +122,12 @@ func TestTwoNodes(t *testing.T) {
 	errs = make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			errs[i] = nodes[i%2].ExchangeRefreshToken(ctx, tok.Hash, func(st chusme.RefreshState) (chusme.RefreshUpdate, error) {
-				if st.Presented.Used() {
-					return chusme.RefreshUpdate{}, used
+			errs[i] = nodes[i%2].ExchangeRefreshToken(ctx, "s", func(st chusme.Session) (*chusme.Session, error) {
+				if st.Refresh.Seq != 0 {
+					return nil, used
 				}
-				p := st.Presented
-				p.UsedAt = at.Add(time.Second)
-				return chusme.RefreshUpdate{Tokens: []chusme.RefreshToken{p},
-					New: &chusme.RefreshToken{Hash: fmt.Appendf(nil, "t1-%d", i), SessionID: "s", Seq: st.Latest.Seq + 1, CreatedAt: at}}, nil
+				st.Refresh = chusme.RefreshState{Seq: 1, IssuedAt: at.Add(time.Second)}
+				return &st, nil
 			})
 		})
 	}

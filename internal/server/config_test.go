@@ -48,6 +48,9 @@ func TestConfigRefusesOutOfRange(t *testing.T) {
 		{"ceremony-open-max", "0", nil},
 		{"ceremony-open-max", "10001", nil},
 		{"ceremony-open-max", "5x", nil},
+		{"ceremony-retention", "30m", nil},
+		{"ceremony-retention", "87601h", nil},
+		{"ceremony-retention", "forever", nil},
 		{"rate-ip", "fast", nil},
 		{"rate-ip", "-5/m", nil},
 		{"rate-ip", "0/m", nil},
@@ -93,7 +96,8 @@ func TestConfigDefaultsAndMappings(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.RefreshGrace != auth.DefaultRefreshGrace || c.WS.PongTimeout != wsapi.DefaultPongTimeout || c.WS.PingInterval != wsapi.DefaultPingInterval ||
-		c.SessionIdle != auth.DefaultSessionIdle || c.SessionMax != auth.DefaultSessionLifetime || c.IPLimit.Events != 600 || c.IPLimit.Burst != 120 {
+		c.SessionIdle != auth.DefaultSessionIdle || c.SessionMax != auth.DefaultSessionLifetime || c.IPLimit.Events != 600 || c.IPLimit.Burst != 120 ||
+		c.Storage.CeremonyRetention != DefaultCeremonyRetention {
 		t.Fatalf("defaults %+v", c)
 	}
 	c, err = parseConfig("chusmed", []string{"--refresh-grace", "0", "--ws-ping-interval", "50ms"}, noEnv, io.Discard)
@@ -105,6 +109,9 @@ func TestConfigDefaultsAndMappings(t *testing.T) {
 	}
 	if c.WS.PongTimeout != 25*time.Millisecond {
 		t.Fatalf("pong timeout %v under a 50ms ping interval, want 25ms", c.WS.PongTimeout)
+	}
+	if c, err := parseConfig("chusmed", []string{"--ceremony-retention", "0"}, noEnv, io.Discard); err != nil || c.Storage.CeremonyRetention != 0 {
+		t.Fatalf("--ceremony-retention 0: %v, %v; want 0 (forever)", c.Storage.CeremonyRetention, err)
 	}
 	edges := []string{"--refresh-grace", "1h", "--session-idle", "8760h", "--session-max", "8760h", "--shutdown-grace", "0",
 		"--ws-ping-interval", "1h", "--ws-pong-timeout", "59m", "--ws-write-timeout", "10m", "--ceremony-round-timeout", "24h",

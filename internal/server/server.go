@@ -198,7 +198,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if cfg.JWTKey == "" {
 		go reloadKeys(bg, keyring, cfg.JWTKeysFile, log)
 	}
-	go purge(bg, store, log)
+	go purge(bg, store, svc, cfg.Storage.CeremonyRetention, log)
 	go ceremonies.RunScheduler(bg)
 	srv.RegisterOnShutdown(ceremonies.Shutdown) // end long-polls so that shutdown doesn't wait for them
 
@@ -356,7 +356,9 @@ func reloadKeys(ctx context.Context, kr *tokens.Keyring, path string, log *slog.
 	}
 }
 
-func purge(ctx context.Context, store chusme.Store, log *slog.Logger) {
+// purge deletes, every purgeInterval, what svc says has ended and the
+// ceremonies closed longer than retention ago (none if retention is 0).
+func purge(ctx context.Context, store chusme.Store, svc *auth.Service, retention time.Duration, log *slog.Logger) {
 	t := time.NewTicker(purgeInterval)
 	defer t.Stop()
 	for {
@@ -364,8 +366,15 @@ func purge(ctx context.Context, store chusme.Store, log *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			if err := store.PurgeExpired(ctx, now); err != nil && ctx.Err() == nil {
-				log.Error("purging expired records failed", "err", err)
+			p := svc.Purge(now)
+			if retention > 0 {
+				p.CeremoniesBefore = now.Add(-retention)
+			}
+			n, err := store.PurgeExpired(ctx, p)
+			if err != nil && ctx.Err() == nil {
+				log.Error("purging expired records failed", "err", err, "purged", n)
+			} else if n > 0 {
+				log.Debug("purged expired records", "purged", n)
 			}
 		}
 	}

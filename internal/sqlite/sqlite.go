@@ -249,3 +249,24 @@ func (e *engine) Snapshot(ctx context.Context, fn func(sqlstore.Conn) error) err
 
 // Read returns the read pool.
 func (e *engine) Read() sqlstore.Conn { return readConn{e.read} }
+
+// checkpointAfter is how many records a purge deletes before PurgeExpired
+// truncates the WAL: a large purge writes as many pages to the WAL, which
+// would otherwise keep its largest size on disk.
+const checkpointAfter = sqlstore.PurgeBatch
+
+// PurgeExpired purges as sqlstore.Store does; after a large purge it
+// checkpoints the WAL into the database and truncates it.
+func (db *DB) PurgeExpired(ctx context.Context, p chusme.Purge) (int64, error) {
+	n, err := db.Store.PurgeExpired(ctx, p)
+	if err != nil || n < checkpointAfter {
+		return n, err
+	}
+	// On the writer, so that no write transaction is open; readers may hold
+	// the checkpoint back (it then reports busy and truncates less), which
+	// the next large purge makes up for.
+	if _, err := db.write.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return n, fmt.Errorf("sqlite: checkpoint after purge: %w", err)
+	}
+	return n, nil
+}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -160,5 +161,31 @@ func TestWriterStatementsPrepared(t *testing.T) {
 	invite("c")
 	if again, _ := cached(); again != n {
 		t.Errorf("repeating a write grew the statement cache from %d to %d", n, again)
+	}
+}
+
+// TestPurgeTruncatesWAL: a purge of more than a batch leaves no WAL behind
+// (it was 56 MB after one large purge).
+func TestPurgeTruncatesWAL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chusme.db")
+	db := mustOpen(t, path)
+	ctx := t.Context()
+	now := time.Now()
+	for i := range 2 * checkpointAfter {
+		c := chusme.UsedChallenge{Nonce: fmt.Appendf(nil, "nonce %d", i), ExpiresAt: now.Add(-time.Second)}
+		if err := db.UseChallenge(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() == 0 {
+		t.Fatalf("WAL before the purge: %v, %v; want a non-empty file", fi, err)
+	}
+	n, err := db.PurgeExpired(ctx, chusme.Purge{Now: now})
+	if err != nil || n != 2*checkpointAfter {
+		t.Fatalf("PurgeExpired = %d, %v", n, err)
+	}
+	fi, err := os.Stat(path + "-wal")
+	if err != nil || fi.Size() != 0 {
+		t.Fatalf("WAL after a large purge: %v, %v; want empty", fi, err)
 	}
 }

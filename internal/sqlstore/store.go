@@ -32,30 +32,32 @@ var (
 		WHERE fingerprint = ?`)
 	qRevokeIdentitySessions = newQuery(`UPDATE sessions SET revoked_at = ?, reason = ?
 		WHERE fingerprint = ? AND revoked_at IS NULL RETURNING id`)
-	qInsertInvite    = newQuery(`INSERT INTO invites (hash, created_by, created_at, expires_at) VALUES (?, ?, ?, ?)`)
-	qUseChallenge    = newQuery(`INSERT INTO used_challenges (expires_at, nonce) VALUES (?, ?)`)
-	qInsertSession   = newQuery(`INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-	qGetSession      = newQuery(`SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?`)
-	qLockSession     = newQuery(`SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?{lock}`)
-	qRevokeSession   = newQuery(`UPDATE sessions SET revoked_at = ?, reason = ? WHERE id = ? AND revoked_at IS NULL`)
-	qSessionExists   = newQuery(`SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)`)
-	qUpdateSession   = newQuery(`UPDATE sessions SET last_used_at = ?, expires_at = ?, revoked_at = ?, reason = ? WHERE id = ?`)
-	qTokenByHash     = newQuery(`SELECT ` + tokenColumns + ` FROM refresh_tokens WHERE hash = ?`)
-	qLatestToken     = newQuery(`SELECT ` + tokenColumns + ` FROM refresh_tokens WHERE session_id = ? ORDER BY seq DESC LIMIT 1`)
-	qUpdateToken     = newQuery(`UPDATE refresh_tokens SET used_at = ?, grace_used = ? WHERE hash = ?`)
-	qInsertToken     = newQuery(`INSERT INTO refresh_tokens (` + tokenColumns + `) VALUES (?, ?, ?, ?, ?, ?)`)
-	qPurgeChallenges = newQuery(`DELETE FROM used_challenges WHERE expires_at < ?`)
-	qPurgeInvites    = newQuery(`DELETE FROM invites WHERE expires_at < ?`)
-	// A session's tokens go with it (ON DELETE CASCADE): in PostgreSQL the
-	// order in which ExchangeRefreshToken locks them, so that a purge and
-	// an exchange of an expiring session can't deadlock.
-	qPurgeSessions = newQuery(`DELETE FROM sessions WHERE expires_at < ?`)
+	qInsertInvite  = newQuery(`INSERT INTO invites (hash, created_by, created_at, expires_at) VALUES (?, ?, ?, ?)`)
+	qUseChallenge  = newQuery(`INSERT INTO used_challenges (expires_at, nonce) VALUES (?, ?)`)
+	qInsertSession = newQuery(`INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	qGetSession    = newQuery(`SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?`)
+	qLockSession   = newQuery(`SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?{lock}`)
+	qRevokeSession = newQuery(`UPDATE sessions SET revoked_at = ?, reason = ? WHERE id = ? AND revoked_at IS NULL`)
+	qSessionExists = newQuery(`SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)`)
+	qUpdateSession = newQuery(`UPDATE sessions SET last_used_at = ?, expires_at = ?, revoked_at = ?, reason = ?,
+		refresh_seq = ?, refresh_issued_at = ?, grace_used = ? WHERE id = ?`)
+	// Purges: each deletes at most ? rows (a batch) that ended before ?.
+	qPurgeChallenges = newQuery(`DELETE FROM used_challenges WHERE (expires_at, nonce) IN
+		(SELECT expires_at, nonce FROM used_challenges WHERE expires_at < ? LIMIT ?)`)
+	qPurgeInvites        = newQuery(`DELETE FROM invites WHERE hash IN (SELECT hash FROM invites WHERE expires_at < ? LIMIT ?)`)
+	qPurgeExpiredSession = newQuery(`DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at < ? LIMIT ?)`)
+	qPurgeIdleSessions   = newQuery(`DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE last_used_at < ? LIMIT ?)`)
+	qPurgeRevokedSession = newQuery(`DELETE FROM sessions WHERE id IN
+		(SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at < ? LIMIT ?)`)
+	// Members and submissions go with their ceremony (ON DELETE CASCADE).
+	qPurgeCeremonies = newQuery(`DELETE FROM ceremonies WHERE id IN (SELECT id FROM ceremonies
+		WHERE status <> 'open' AND updated_at < ? AND (request_deadline IS NULL OR request_deadline < ?) LIMIT ?)`)
 )
 
 const (
 	identityColumns = `fingerprint, genesis_key, public_key, role, status, created_at, banned_at`
-	sessionColumns  = `id, fingerprint, created_at, last_used_at, expires_at, revoked_at, reason`
-	tokenColumns    = `hash, session_id, seq, created_at, used_at, grace_used`
+	sessionColumns  = `id, fingerprint, created_at, last_used_at, expires_at, revoked_at, reason,
+		refresh_seq, refresh_issued_at, grace_used`
 )
 
 // lockIdentities runs the dialect's LockIdentities, if any, in c.
@@ -232,7 +234,7 @@ func (s *Store) useChallenge(ctx context.Context, c Conn, uc chusme.UsedChalleng
 }
 
 // CreateSession records ns.Challenge (if any) as answered and stores the
-// session and its first refresh token, in one transaction. CodeConflict if
+// session, in one transaction. CodeConflict if
 // the challenge was answered before (nothing is written then).
 func (s *Store) CreateSession(ctx context.Context, ns chusme.NewSession) error {
 	return s.wrap("create session", s.e.Write(ctx, func(c Conn) error {
@@ -242,12 +244,10 @@ func (s *Store) CreateSession(ctx context.Context, ns chusme.NewSession) error {
 			}
 		}
 		ss := ns.Session
-		if _, err := c.Exec(ctx, s.sql[qInsertSession],
+		_, err := c.Exec(ctx, s.sql[qInsertSession],
 			ss.ID, ss.Fingerprint, unixNano(ss.CreatedAt), unixNano(ss.LastUsedAt), unixNano(ss.ExpiresAt),
-			unixNano(ss.RevokedAt), string(ss.Reason)); err != nil {
-			return err
-		}
-		return s.insertToken(ctx, c, ns.Token)
+			unixNano(ss.RevokedAt), string(ss.Reason), ss.Refresh.Seq, unixNano(ss.Refresh.IssuedAt), ss.Refresh.GraceUsed)
+		return err
 	}))
 }
 
@@ -282,45 +282,43 @@ func (s *Store) conditional(ctx context.Context, c Conn, q query, args []any, ex
 	return unmet
 }
 
-// ExchangeRefreshToken runs decide in one write transaction on the state of
-// the token whose hash is given, writes the update decide returned and
-// commits, also when decide returns an error (unless the update is empty),
-// and returns decide's error. CodeNotFound if no token has that hash (decide
-// is not called).
+// ExchangeRefreshToken runs decide in one write transaction on the session
+// with the given id, writes the session decide returned (unless nil) and
+// commits, also when decide returns an error, and returns decide's error.
+// CodeNotFound if the session is unknown (decide is not called).
 //
 // Where the dialect locks rows, the transaction holds the session's row from
-// before it reads the tokens until it commits, so exchanges on one session
-// are serialized across every node; the tokens are read again after the lock
-// is granted, so each exchange sees the one before it. decide runs inside
-// the transaction (in SQLite, while the one writer connection is held): it
-// must not call back into the store.
-func (s *Store) ExchangeRefreshToken(ctx context.Context, hash []byte, decide func(chusme.RefreshState) (chusme.RefreshUpdate, error)) error {
+// its read until it commits, so exchanges on one session are serialized
+// across every node and each sees the one before it. decide runs inside the
+// transaction (in SQLite, while the one writer connection is held): it must
+// not call back into the store.
+func (s *Store) ExchangeRefreshToken(ctx context.Context, sessionID string, decide func(chusme.Session) (*chusme.Session, error)) error {
 	var decided error // decide's error, returned after the update commits
 	refused := false  // decide returned an error and nothing to write
 	err := s.e.Write(ctx, func(c Conn) error {
-		var st chusme.RefreshState
-		var err error
-		if st.Presented, err = s.getToken(ctx, c, qTokenByHash, hash); err != nil {
+		sess, err := one(c.QueryRow(ctx, s.sql[qLockSession], sessionID), "session", scanSession)
+		if err != nil {
 			return err
 		}
-		if st.Session, err = one(c.QueryRow(ctx, s.sql[qLockSession], st.Presented.SessionID), "session", scanSession); err != nil {
-			return err
-		}
-		if s.locks() {
-			if st.Presented, err = s.getToken(ctx, c, qTokenByHash, hash); err != nil {
-				return err
-			}
-		}
-		if st.Latest, err = s.getToken(ctx, c, qLatestToken, st.Session.ID); err != nil {
-			return err
-		}
-		u, err := decide(st)
-		if err != nil && u.Session == nil && len(u.Tokens) == 0 && u.New == nil {
+		u, err := decide(sess)
+		if err != nil && u == nil {
 			refused = true
 			return err // roll back: nothing to write
 		}
 		decided = err
-		return s.applyRefresh(ctx, c, u)
+		if u == nil {
+			return nil
+		}
+		n, err := c.Exec(ctx, s.sql[qUpdateSession],
+			unixNano(u.LastUsedAt), unixNano(u.ExpiresAt), unixNano(u.RevokedAt), string(u.Reason),
+			u.Refresh.Seq, unixNano(u.Refresh.IssuedAt), u.Refresh.GraceUsed, u.ID)
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			return errors.New("update of an unknown session")
+		}
+		return nil
 	})
 	switch {
 	case refused:
@@ -331,74 +329,63 @@ func (s *Store) ExchangeRefreshToken(ctx context.Context, hash []byte, decide fu
 	return decided
 }
 
-// applyRefresh writes u in c.
-func (s *Store) applyRefresh(ctx context.Context, c Conn, u chusme.RefreshUpdate) error {
-	if ss := u.Session; ss != nil {
-		n, err := c.Exec(ctx, s.sql[qUpdateSession],
-			unixNano(ss.LastUsedAt), unixNano(ss.ExpiresAt), unixNano(ss.RevokedAt), string(ss.Reason), ss.ID)
-		if err != nil {
-			return err
-		}
-		if n != 1 {
-			return errors.New("update of an unknown session")
-		}
-	}
-	for _, t := range u.Tokens {
-		n, err := c.Exec(ctx, s.sql[qUpdateToken], unixNano(t.UsedAt), t.GraceUsed, t.Hash)
-		if err != nil {
-			return err
-		}
-		if n != 1 {
-			return errors.New("update of an unknown refresh token")
-		}
-	}
-	if u.New != nil {
-		return s.insertToken(ctx, c, *u.New)
-	}
-	return nil
-}
+// PurgeBatch is how many records one statement of PurgeExpired deletes.
+const PurgeBatch = 1000
 
-// PurgeExpired deletes used challenges and invites that expired before now, and
-// sessions (with their tokens) that ended before now.
-func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
-	return s.wrap("purge expired", s.e.Write(ctx, func(c Conn) error {
-		for _, q := range []query{qPurgeChallenges, qPurgeInvites, qPurgeSessions} {
-			if _, err := c.Exec(ctx, s.sql[q], now.UnixNano()); err != nil {
+// PurgeExpired deletes what p says, PurgeBatch records a transaction, and
+// returns how many it deleted.
+func (s *Store) PurgeExpired(ctx context.Context, p chusme.Purge) (int64, error) {
+	now := cutoff(p.Now)
+	var total int64
+	for _, st := range []struct {
+		q    query
+		args []any
+	}{
+		{qPurgeChallenges, []any{now}},
+		{qPurgeInvites, []any{now}},
+		{qPurgeExpiredSession, []any{now}},
+		{qPurgeIdleSessions, []any{cutoff(p.IdleBefore)}},
+		{qPurgeRevokedSession, []any{cutoff(p.RevokedBefore)}},
+		{qPurgeCeremonies, []any{cutoff(p.CeremoniesBefore), p.Now.Unix()}},
+	} {
+		args := append(st.args, PurgeBatch)
+		for {
+			var n int64
+			err := s.e.WriteOne(ctx, func(c Conn) error {
+				var err error
+				n, err = c.Exec(ctx, s.sql[st.q], args...)
 				return err
+			})
+			if err != nil {
+				return total, s.wrap("purge expired", err)
+			}
+			total += n
+			if n < PurgeBatch {
+				break
 			}
 		}
-		return nil
-	}))
+	}
+	return total, nil
+}
+
+// cutoff is a purge's time bound as stored: Unix nanoseconds, 0 (before
+// every record) for the zero time.
+func cutoff(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 // scanSession scans sessionColumns.
 func scanSession(r Row) (chusme.Session, error) {
 	var ss chusme.Session
-	var created, lastUsed, expires, revoked sql.NullInt64
+	var created, lastUsed, expires, revoked, issued sql.NullInt64
 	var reason string // scanned as a string: a named string type would take the drivers' reflection
-	err := r.Scan(&ss.ID, &ss.Fingerprint, &created, &lastUsed, &expires, &revoked, &reason)
+	err := r.Scan(&ss.ID, &ss.Fingerprint, &created, &lastUsed, &expires, &revoked, &reason,
+		&ss.Refresh.Seq, &issued, &ss.Refresh.GraceUsed)
 	ss.CreatedAt, ss.LastUsedAt, ss.ExpiresAt, ss.RevokedAt = fromNano(created), fromNano(lastUsed), fromNano(expires), fromNano(revoked)
+	ss.Refresh.IssuedAt = fromNano(issued)
 	ss.Reason = chusme.RevocationReason(reason)
 	return ss, err
-}
-
-// getToken reads the refresh token q (qTokenByHash or qLatestToken) selects
-// by arg. CodeNotFound if none.
-func (s *Store) getToken(ctx context.Context, c Conn, q query, arg any) (chusme.RefreshToken, error) {
-	return one(c.QueryRow(ctx, s.sql[q], arg), "refresh token", scanToken)
-}
-
-// scanToken scans tokenColumns.
-func scanToken(r Row) (chusme.RefreshToken, error) {
-	var t chusme.RefreshToken
-	var created, used sql.NullInt64
-	err := r.Scan(&t.Hash, &t.SessionID, &t.Seq, &created, &used, &t.GraceUsed)
-	t.CreatedAt, t.UsedAt = fromNano(created), fromNano(used)
-	return t, err
-}
-
-// insertToken inserts refresh token t.
-func (s *Store) insertToken(ctx context.Context, c Conn, t chusme.RefreshToken) error {
-	_, err := c.Exec(ctx, s.sql[qInsertToken], t.Hash, t.SessionID, t.Seq, unixNano(t.CreatedAt), unixNano(t.UsedAt), t.GraceUsed)
-	return err
 }

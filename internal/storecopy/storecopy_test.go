@@ -46,7 +46,7 @@ func TestCopy(t *testing.T) {
 		t.Fatalf("Copy: %v\n%s", err, out.String())
 	}
 	t.Logf("store copy:\n%s", out.String())
-	for _, want := range []string{"verified", "identities  ", "refresh_tokens  ", "sessions  ", "ceremony_submissions  ", "group_keys  ", "group_key_confirmations  "} {
+	for _, want := range []string{"verified", "identities  ", "sessions  ", "ceremony_submissions  ", "group_keys  ", "group_key_confirmations  "} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("Copy's output lacks %q:\n%s", want, out.String())
 		}

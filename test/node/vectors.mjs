@@ -263,9 +263,11 @@ const build = {
     const tag = hmac(macKey, body);
     return { mac_key: macKey, tag, id: b64url(Buffer.concat([body, tag])) };
   },
-  refresh_successor: (i) => {
+  refresh_token: (i) => {
     const macKey = hkdf32(hex(i.data_key), L.refreshMAC);
-    return { mac_key: macKey, successor: b64url(hmac(macKey, utf8(i.presented))) };
+    const body = Buffer.concat([Buffer.from([1]), u64(BigInt(i.seq)), utf8(i.session_id)]);
+    const tag = hmac(macKey, body);
+    return { mac_key: macKey, tag, token: b64url(Buffer.concat([body, tag])) };
   },
   totp_secret_ad: (i) => ({ ad: Buffer.concat([utf8(L.totpSecret), Buffer.from([0]), utf8(i.fingerprint)]) }),
   vault: (i) => {
