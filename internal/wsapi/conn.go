@@ -93,11 +93,15 @@ func (c *conn) enqueue(f *frame) {
 		c.slow("slow consumer: send queue full")
 		return
 	}
+	// Counted before the send: once in the queue the writer may take f and
+	// uncount it before this goroutine runs again.
+	c.s.queue.Add(int64(f.size))
+	c.s.ev.WSQueueBytes(f.size)
 	select {
 	case c.send <- f:
-		c.s.queue.Add(int64(f.size))
-		c.s.ev.WSQueueBytes(f.size)
 	default: // not while the bounds hold: an event's room is kept
+		c.s.queue.Add(-int64(f.size))
+		c.s.ev.WSQueueBytes(-f.size)
 		if !f.answer {
 			c.releaseEvent(f.size)
 		}
