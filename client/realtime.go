@@ -544,15 +544,6 @@ func (r *Realtime) Inbox(ctx context.Context, id string, round int) (chusme.Inbo
 	return in.View(), nil
 }
 
-// Ceremonies lists every ceremony of the caller with the given status (""
-// for any), newest first, over the WebSocket, following the list's pages
-// to the end.
-func (r *Realtime) Ceremonies(ctx context.Context, status string) ([]chusme.CeremonyInfo, error) {
-	return allPages(func(cursor string) (chusme.CeremonyList, error) {
-		return r.CeremonyPage(ctx, chusme.CeremonyListQuery{Status: status, Cursor: cursor})
-	})
-}
-
 // CeremonyPage returns one page of the caller's ceremonies, newest first,
 // with the cursor of the next page ("" after the last), over the WebSocket.
 func (r *Realtime) CeremonyPage(ctx context.Context, q chusme.CeremonyListQuery) (chusme.CeremonyList, error) {
