@@ -76,6 +76,11 @@ const (
 	FailDisagreement      = "disagreement"       // DKG confirmations differ; Culprits disagree with the majority
 	FailInvalidSignature  = "invalid_signature"  // the aggregate does not verify and no share is to blame
 	FailParticipantBanned = "participant_banned" // a participant was banned meanwhile
+	// FailDeclined: a participant declined (CeremonyDeclineMessage); a DKG
+	// fails at once, a signing ceremony when fewer than t signers are left
+	// or a signer of its signing package declined. Culprits are the
+	// decliners.
+	FailDeclined = "declined"
 )
 
 // Limits of ceremonies.
@@ -103,6 +108,13 @@ const (
 	CodeCeremonyClosed   = "ceremony_closed"   // the ceremony is completed, failed or cancelled
 	CodeWrongRound       = "wrong_round"       // the submission is not for the current round
 	CodeCommitmentReused = "commitment_reused" // a signing commitment was seen before for this key
+	// CodeNotNeeded: a signing ceremony's signing package was made from
+	// other signers' commitments (the first t to commit): this signer is
+	// not needed, and its submission is not taken.
+	CodeNotNeeded = "signer_not_needed"
+	// CodeDeclined: the participant declined the ceremony and can no
+	// longer submit to it.
+	CodeDeclined = "declined"
 	// CodeTooManyOpenCeremonies: the creator has as many open ceremonies
 	// as the server allows; one must finish (or be cancelled) first.
 	CodeTooManyOpenCeremonies = "too_many_open_ceremonies"
@@ -121,7 +133,7 @@ type Ceremony struct {
 	Status       string   // CeremonyOpen, …
 	Round        int      // current round, from 1; the last round once terminal
 	Threshold    int      // t
-	Participants []string // DKG: the n participants; sign: the signers (sorted)
+	Participants []string // DKG: the n participants; sign: the candidate signers (sorted)
 	KeyID        string   // sign: the group key
 	Message      []byte   // sign: the message
 	Submitted    []string // who has submitted in the current round, sorted
@@ -130,12 +142,25 @@ type Ceremony struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	RoundStarted time.Time // when the current round began
+	// RoundTimeout is how long each round may take: the request's, or the
+	// server's default when the request names none.
+	RoundTimeout time.Duration
+	// AllSigners (sign): every candidate that has not declined must
+	// commit; otherwise the first Threshold to commit sign.
+	AllSigners bool
+	// Signers (sign, from round 2): the candidates whose commitments the
+	// signing package holds, sorted.
+	Signers []string
+	// Declines are the participants' signed declines, in the order they
+	// came.
+	Declines []CeremonyDecline
 
 	// The creator's signed request (CeremonyRequestMessage over Kind,
 	// Threshold, Participants, KeyID, the message's SHA-256 and these).
-	RequestDeadline  int64 // Unix seconds
-	RequestNonce     []byte
-	RequestSignature []byte
+	RequestDeadline     int64 // Unix seconds
+	RequestRoundTimeout int64 // seconds; 0: the server's default
+	RequestNonce        []byte
+	RequestSignature    []byte
 
 	Transcript     []byte // DKG: DKGTranscriptHash of round 1, once round 1 is complete
 	SigningPackage []byte // sign: the frost signing package, once round 1 is complete
@@ -159,6 +184,70 @@ func (c *Ceremony) Rounds() int {
 
 // IsParticipant reports whether fp takes part in c.
 func (c *Ceremony) IsParticipant(fp string) bool { return slices.Contains(c.Participants, fp) }
+
+// Declined reports whether fp declined c.
+func (c *Ceremony) Declined(fp string) bool {
+	return slices.ContainsFunc(c.Declines, func(d CeremonyDecline) bool { return d.Fingerprint == fp })
+}
+
+// Expected returns who may submit in c's current round, sorted: a DKG's
+// participants; a signing ceremony's candidates that have not declined in
+// round 1, and its Signers in round 2.
+func (c *Ceremony) Expected() []string {
+	switch {
+	case c.Kind == KindSign && c.Round == 2:
+		return c.Signers
+	case c.Kind == KindSign:
+		return slices.DeleteFunc(slices.Clone(c.Participants), c.Declined)
+	}
+	return c.Participants
+}
+
+// Needed returns how many more submissions c's current round needs to
+// complete: every expected one, except in a signing ceremony's round 1
+// without AllSigners, where Threshold commitments are enough.
+func (c *Ceremony) Needed() int {
+	expected := c.Expected()
+	in := 0
+	for _, fp := range c.Submitted {
+		if slices.Contains(expected, fp) {
+			in++
+		}
+	}
+	want := len(expected)
+	if c.Kind == KindSign && c.Round == 1 && !c.AllSigners {
+		want = c.Threshold
+	}
+	return max(want-in, 0)
+}
+
+// Missing returns who of c's expected submitters in the current round has
+// not submitted yet, sorted.
+func (c *Ceremony) Missing() []string {
+	out := []string{}
+	for _, fp := range c.Expected() {
+		if !slices.Contains(c.Submitted, fp) {
+			out = append(out, fp)
+		}
+	}
+	return out
+}
+
+// CeremonyDecline is a participant's signed refusal of a ceremony: its
+// identity key's signature over CeremonyDeclineMessage, and the round the
+// ceremony was in.
+type CeremonyDecline struct {
+	Fingerprint string `json:"fingerprint"`
+	Round       int    `json:"round"`
+	Signature   Bytes  `json:"signature"`
+}
+
+// CeremonyDeclineMessage is what a participant signs to decline a
+// ceremony: the label, the issuer, the ceremony id and its own
+// fingerprint. One signature covers the whole ceremony, whatever its round.
+func CeremonyDeclineMessage(issuer, ceremonyID, decliner string) []byte {
+	return signedMessage(LabelCeremonyDecline, []byte(issuer), []byte(ceremonyID), []byte(decliner))
+}
 
 // CeremonySubmission is one stored package: what sender submitted in a round,
 // addressed to recipient ("" for a broadcast). Submissions are never changed

@@ -9,6 +9,12 @@ type CreateCeremonyRequest struct {
 	Participants []string `json:"participants,omitempty"` // dkg: the n participants; sign: the signers
 	KeyID        string   `json:"key_id,omitempty"`       // sign: the group key
 	Message      Bytes    `json:"message,omitempty"`      // sign: at most MaxSignMessage bytes
+	// RoundTimeout is how long each round may take, in seconds: from
+	// MinRoundTimeout to the server's maximum; 0 means the server's default.
+	RoundTimeout int64 `json:"round_timeout,omitempty"`
+	// AllSigners (sign) asks that every signer sign, rather than the first
+	// t to commit.
+	AllSigners bool `json:"all_signers,omitempty"`
 
 	// The creator's signature (CeremonyRequestMessage) over the ceremony
 	// these fields make, with a deadline and a nonce.
@@ -35,24 +41,34 @@ type CeremonyResult struct {
 // the WebSocket's CeremonyEvent). CeremonyInfoOf makes it; its times are
 // WireTime (UTC, whole milliseconds).
 type CeremonyInfo struct {
-	ID             string           `json:"id"`
-	Kind           string           `json:"kind"`
-	Status         string           `json:"status"`
-	Round          int              `json:"round"`
-	Rounds         int              `json:"rounds"`
-	Creator        string           `json:"creator"`
-	Threshold      int              `json:"threshold"`
-	Participants   []string         `json:"participants"`
-	KeyID          string           `json:"key_id,omitempty"`
-	Message        Bytes            `json:"message,omitempty"`
-	Submitted      []string         `json:"submitted"` // who has submitted in the current round
-	Deadline       time.Time        `json:"deadline"`
-	Version        int64            `json:"version"`
-	CreatedAt      time.Time        `json:"created_at"`
-	UpdatedAt      time.Time        `json:"updated_at"`
-	SigningPackage Bytes            `json:"signing_package,omitempty"` // sign, from round 2
-	Failure        *CeremonyFailure `json:"failure,omitempty"`
-	Result         *CeremonyResult  `json:"result,omitempty"`
+	ID           string   `json:"id"`
+	Kind         string   `json:"kind"`
+	Status       string   `json:"status"`
+	Round        int      `json:"round"`
+	Rounds       int      `json:"rounds"`
+	Creator      string   `json:"creator"`
+	Threshold    int      `json:"threshold"`
+	Participants []string `json:"participants"`
+	KeyID        string   `json:"key_id,omitempty"`
+	Message      Bytes    `json:"message,omitempty"`
+	Submitted    []string `json:"submitted"` // who has submitted in the current round
+	// Missing is who may still submit in the current round (Expected
+	// minus Submitted); Needed how many more submissions it needs.
+	Missing      []string  `json:"missing"`
+	Needed       int       `json:"needed"`
+	Deadline     time.Time `json:"deadline"`      // of the current round
+	RoundTimeout int64     `json:"round_timeout"` // seconds each round may take
+	AllSigners   bool      `json:"all_signers,omitempty"`
+	// Signers (sign, from round 2) are the candidates whose commitments
+	// the signing package holds; the other candidates are not needed.
+	Signers        []string          `json:"signers,omitempty"`
+	Declines       []CeremonyDecline `json:"declines,omitempty"` // signed declines, in the order they came
+	Version        int64             `json:"version"`
+	CreatedAt      time.Time         `json:"created_at"`
+	UpdatedAt      time.Time         `json:"updated_at"`
+	SigningPackage Bytes             `json:"signing_package,omitempty"` // sign, from round 2
+	Failure        *CeremonyFailure  `json:"failure,omitempty"`
+	Result         *CeremonyResult   `json:"result,omitempty"`
 	// Request is the creator's signed request; nil for a ceremony made
 	// before requests were signed (which clients refuse).
 	Request *CeremonyRequest `json:"request,omitempty"`
@@ -72,6 +88,12 @@ type CeremonyListQuery struct {
 type CeremonyList struct {
 	Ceremonies []CeremonyInfo `json:"ceremonies"`
 	NextCursor string         `json:"next_cursor,omitempty"`
+}
+
+// DeclineRequest declines a ceremony (POST /v1/ceremonies/{id}/decline):
+// the participant's signature over CeremonyDeclineMessage.
+type DeclineRequest struct {
+	Signature Bytes `json:"signature"`
 }
 
 // DirectPackage is a point-to-point package of a submission.

@@ -24,6 +24,9 @@ const (
 	// of a request's client-chosen random nonce: 16 to 32 bytes.
 	MinCeremonyRequestNonce = 16
 	MaxCeremonyRequestNonce = 32
+	// MinRoundTimeout is the shortest round timeout a request may ask
+	// for: 10 seconds. The longest is the server's (--ceremony-round-timeout-max).
+	MinRoundTimeout = 10 * time.Second
 )
 
 // CeremonyRequestMessage is what a ceremony's creator signs with its
@@ -31,14 +34,21 @@ const (
 // for a signing ceremony the key's), the number of participants (8 bytes)
 // and each participant's (DKG) or signer's (sign) fingerprint in ascending
 // order as the server stores them, the key id ("" for a DKG), the SHA-256
-// of the message (empty for a DKG), the deadline in Unix seconds (8 bytes,
-// signed) and the nonce.
-func CeremonyRequestMessage(issuer, kind string, threshold int, participants []string, keyID string, messageSHA256 []byte, deadline int64, nonce []byte) []byte {
+// of the message (empty for a DKG), the round timeout in seconds (8 bytes;
+// 0 for the server's default), whether every signer must sign (one byte, 1
+// or 0; 0 for a DKG), the deadline in Unix seconds (8 bytes, signed) and
+// the nonce.
+func CeremonyRequestMessage(issuer, kind string, threshold int, participants []string, keyID string, messageSHA256 []byte,
+	roundTimeout int64, allSigners bool, deadline int64, nonce []byte) []byte {
 	fields := [][]byte{[]byte(issuer), []byte(kind), u64(uint64(threshold)), u64(uint64(len(participants)))}
 	for _, fp := range participants {
 		fields = append(fields, []byte(fp))
 	}
-	fields = append(fields, []byte(keyID), messageSHA256, u64(uint64(deadline)), nonce)
+	all := []byte{0}
+	if allSigners {
+		all[0] = 1
+	}
+	fields = append(fields, []byte(keyID), messageSHA256, u64(uint64(roundTimeout)), all, u64(uint64(deadline)), nonce)
 	return signedMessage(LabelCeremonyRequest, fields...)
 }
 
@@ -61,6 +71,8 @@ type CeremonyRequest struct {
 	Participants  []string `json:"participants"`             // sorted
 	KeyID         string   `json:"key_id,omitempty"`         // sign
 	MessageSHA256 Bytes    `json:"message_sha256,omitempty"` // sign
+	RoundTimeout  int64    `json:"round_timeout"`            // seconds; 0: the server's default
+	AllSigners    bool     `json:"all_signers"`              // sign: every signer must sign
 	Deadline      int64    `json:"deadline"`                 // Unix seconds
 	Nonce         Bytes    `json:"nonce"`
 	Signature     Bytes    `json:"signature"` // the creator's identity key over CeremonyRequestMessage
@@ -68,5 +80,5 @@ type CeremonyRequest struct {
 
 // Message is the statement r's signature is over, for issuer.
 func (r CeremonyRequest) Message(issuer string) []byte {
-	return CeremonyRequestMessage(issuer, r.Kind, r.Threshold, r.Participants, r.KeyID, r.MessageSHA256, r.Deadline, r.Nonce)
+	return CeremonyRequestMessage(issuer, r.Kind, r.Threshold, r.Participants, r.KeyID, r.MessageSHA256, r.RoundTimeout, r.AllSigners, r.Deadline, r.Nonce)
 }

@@ -48,6 +48,9 @@ const (
 	// LabelCeremonyRequest heads CeremonyRequestMessage: a ceremony's
 	// request, signed by its creator.
 	LabelCeremonyRequest = "chusme/v1/ceremony-request"
+	// LabelCeremonyDecline heads CeremonyDeclineMessage: a participant's
+	// refusal to take part in a ceremony, signed by its identity key.
+	LabelCeremonyDecline = "chusme/v1/ceremony-decline"
 	// LabelDKGShare heads DKGShareInfo: the HPKE info of a sealed DKG
 	// round-2 package.
 	LabelDKGShare = "chusme/v1/dkg-share"
@@ -103,6 +106,7 @@ var domainSeparators = []string{
 	LabelSafetyNumber + "\x00",
 	LabelCeremonyPackage + "\x00",
 	LabelCeremonyRequest + "\x00",
+	LabelCeremonyDecline + "\x00",
 	LabelDKGShare + "\x00",
 	LabelDKGTranscript + "\x00",
 	LabelGroupKeyConfirm + "\x00",

@@ -310,6 +310,8 @@ func TestGoldenCeremonyRequestMessage(t *testing.T) {
 		Participants []string `json:"participants"`
 		KeyID        string   `json:"key_id"`
 		Message      hex      `json:"message"`
+		RoundTimeout int64    `json:"round_timeout"`
+		AllSigners   bool     `json:"all_signers"`
 		Deadline     int64    `json:"deadline"`
 		Nonce        hex      `json:"nonce"`
 	}, want struct {
@@ -318,7 +320,20 @@ func TestGoldenCeremonyRequestMessage(t *testing.T) {
 	}) {
 		mh := chusme.CeremonyMessageSHA256(in.Kind, in.Message)
 		vectortest.Equal(t, "message_sha256", mh, want.MessageSHA256)
-		want.check(t, in.Seed, chusme.CeremonyRequestMessage(in.Issuer, in.Kind, in.Threshold, in.Participants, in.KeyID, mh, in.Deadline, in.Nonce))
+		want.check(t, in.Seed, chusme.CeremonyRequestMessage(in.Issuer, in.Kind, in.Threshold, in.Participants, in.KeyID, mh,
+			in.RoundTimeout, in.AllSigners, in.Deadline, in.Nonce))
+	})
+}
+
+// A participant's signed decline of a ceremony.
+func TestGoldenCeremonyDecline(t *testing.T) {
+	vectortest.Each(t, "ceremony_decline_message", func(t *testing.T, in struct {
+		Issuer     string `json:"issuer"`
+		Seed       hex    `json:"seed"`
+		CeremonyID string `json:"ceremony_id"`
+		Decliner   string `json:"decliner"`
+	}, want signed) {
+		want.check(t, in.Seed, chusme.CeremonyDeclineMessage(in.Issuer, in.CeremonyID, in.Decliner))
 	})
 }
 
@@ -369,7 +384,7 @@ func TestGoldenTypes(t *testing.T) {
 		"cancel_message": "chusme", "chain": "chusme", "ceremony_package_message": "chusme",
 		"dkg_share_info": "chusme", "dkg_transcript_hash": "chusme", "dkg_round1_payload": "chusme",
 		"dkg_confirm_payload": "chusme", "dkg_round1_package": "chusme", "commitment_digest": "chusme",
-		"group_key_confirm_message": "chusme", "ceremony_request_message": "chusme",
+		"group_key_confirm_message": "chusme", "ceremony_request_message": "chusme", "ceremony_decline_message": "chusme",
 		"login_challenge": "internal/auth", "refresh_token": "internal/auth", "totp_secret_ad": "internal/auth",
 		"vault": "client/vault", "key_file": "client/keyfile", "share_file": "client/sharefile",
 		"backup": "client", "dkg_share_seal": "client",

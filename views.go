@@ -28,6 +28,11 @@ func CeremonyInfoOf(c Ceremony) CeremonyInfo {
 		Threshold: c.Threshold, Participants: c.Participants, KeyID: c.KeyID, Submitted: c.Submitted,
 		Deadline: WireTime(c.Deadline), Version: c.Version, CreatedAt: WireTime(c.CreatedAt),
 		UpdatedAt: WireTime(c.UpdatedAt), SigningPackage: c.SigningPackage,
+		RoundTimeout: int64(c.RoundTimeout / time.Second), AllSigners: c.AllSigners, Signers: c.Signers, Declines: c.Declines,
+		Missing: []string{},
+	}
+	if c.Status == CeremonyOpen {
+		info.Missing, info.Needed = c.Missing(), c.Needed()
 	}
 	if c.Kind == KindSign {
 		info.Message = c.Message
@@ -41,7 +46,8 @@ func CeremonyInfoOf(c Ceremony) CeremonyInfo {
 	if len(c.RequestSignature) > 0 {
 		info.Request = &CeremonyRequest{
 			Kind: c.Kind, Threshold: c.Threshold, Participants: info.Participants, KeyID: c.KeyID,
-			MessageSHA256: CeremonyMessageSHA256(c.Kind, c.Message), Deadline: c.RequestDeadline,
+			MessageSHA256: CeremonyMessageSHA256(c.Kind, c.Message), RoundTimeout: c.RequestRoundTimeout,
+			AllSigners: c.AllSigners, Deadline: c.RequestDeadline,
 			Nonce: c.RequestNonce, Signature: c.RequestSignature,
 		}
 	}

@@ -92,13 +92,22 @@ func (c *Client) SignCeremonyRequest(ctx context.Context, key ed25519.PrivateKey
 		}
 		req.Participants = parts
 	}
-	req.Deadline = time.Now().Add(RequestLifetime).Unix()
+	req.Deadline = time.Now().Add(requestLifetime(req.RoundTimeout)).Unix()
 	req.Nonce = make([]byte, chusme.MinCeremonyRequestNonce)
 	rand.Read(req.Nonce)
 	msg := chusme.CeremonyRequestMessage(c.issuer, req.Kind, threshold, parts, req.KeyID,
-		chusme.CeremonyMessageSHA256(req.Kind, req.Message), req.Deadline, req.Nonce)
+		chusme.CeremonyMessageSHA256(req.Kind, req.Message), req.RoundTimeout, req.AllSigners, req.Deadline, req.Nonce)
 	req.Signature = ed25519.Sign(key, msg)
 	return req, nil
+}
+
+// requestLifetime is how long a request asking for rounds of roundTimeout
+// seconds stays valid: RequestLifetime, or longer for long rounds (a
+// participant must be able to check it until its first round's deadline,
+// with some margin), within chusme.MaxCeremonyRequestAhead.
+func requestLifetime(roundTimeout int64) time.Duration {
+	round := time.Duration(min(max(roundTimeout, 0), int64(chusme.MaxCeremonyRequestAhead/time.Second))) * time.Second
+	return min(max(RequestLifetime, round+10*time.Minute), chusme.MaxCeremonyRequestAhead-time.Minute)
 }
 
 // signingKey is group key keyID as GroupKey verified it, once per client.

@@ -80,12 +80,9 @@ func (c *Client) participant(ctx context.Context, id string, key ed25519.Private
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
-	// Participants are named by identity fingerprint, which is the genesis
-	// key's: after a rotation it is not the current key's, so take it from
-	// the session when there is one.
-	me := chusme.Fingerprint(key.Public().(ed25519.PublicKey))
-	if t, err := c.store.Load(ctx); err == nil && t.Fingerprint != "" {
-		me = t.Fingerprint
+	me, err := c.identityOf(ctx, key)
+	if err != nil {
+		return nil, err
 	}
 	p := &participant{c: c, key: key, me: me, pubs: map[string]verifiedChain{}, refetched: map[string]bool{}, sent: map[int]chusme.SubmitRequest{}}
 	info, err := c.ceremonyNow(ctx, id)
@@ -100,6 +97,9 @@ func (c *Client) participant(ctx context.Context, id string, key ed25519.Private
 	}
 	if info.Status != chusme.CeremonyOpen {
 		return nil, &CeremonyError{Info: info}
+	}
+	if kind == chusme.KindSign && info.Round > 1 && !slices.Contains(info.Signers, p.me) {
+		return nil, ErrNotNeeded
 	}
 	if info.Round != 1 || slices.Contains(info.Submitted, p.me) {
 		return nil, ErrCannotJoin
@@ -273,6 +273,15 @@ func (p *participant) sign(round int, recipient string, payload []byte) []byte {
 // idempotent), and returns the state the server answered.
 func (p *participant) submit(ctx context.Context, round int, req chusme.SubmitRequest) (chusme.CeremonyInfo, error) {
 	info, err := retry(ctx, func() (chusme.CeremonyInfo, error) { return p.c.Submit(ctx, p.info.ID, round, req) })
+	if chusme.ErrorCode(err) == chusme.CodeCeremonyClosed {
+		// Ended meanwhile (declined, cancelled, failed): say how.
+		if now, gerr := p.c.ceremonyNow(ctx, p.info.ID); gerr == nil && now.Status != chusme.CeremonyOpen {
+			if derr := p.checkDeclines(ctx, now); derr != nil {
+				return p.info, derr
+			}
+			return now, &CeremonyError{Info: now}
+		}
+	}
 	if err != nil {
 		return p.info, err
 	}
@@ -294,6 +303,13 @@ func (p *participant) wait(ctx context.Context, info chusme.CeremonyInfo, round 
 	})
 	if err == nil {
 		p.info = info
+	}
+	var ce *CeremonyError
+	if errors.As(err, &ce) {
+		// A ceremony said to have failed by a decline must carry it, signed.
+		if derr := p.checkDeclines(ctx, ce.Info); derr != nil {
+			return info, derr
+		}
 	}
 	return info, err
 }
@@ -328,8 +344,8 @@ func (p *participant) inbox(ctx context.Context, round int) ([]chusme.CeremonyPa
 func (p *participant) broadcasts(pkgs []chusme.CeremonyPackage, mine []byte, senders []string) (map[string][]byte, error) {
 	out := map[string][]byte{}
 	for _, pkg := range pkgs {
-		if pkg.Recipient != "" {
-			continue
+		if pkg.Recipient != "" || !slices.Contains(senders, pkg.Sender) {
+			continue // a candidate's commitment the signing package does not use
 		}
 		if _, dup := out[pkg.Sender]; dup {
 			return nil, fmt.Errorf("%w: two broadcasts from %s", ErrTampered, pkg.Sender)
@@ -661,11 +677,17 @@ func (c *Client) RunSign(ctx context.Context, id string, key ed25519.PrivateKey,
 	req := SignRequest{CeremonyID: id, KeyID: keyID, Requester: info.Creator, RequesterKey: requesterKey, RequesterHead: requesterHead,
 		Signers: slices.Clone(info.Participants), Message: msg, MessageSHA256: sha256.Sum256(msg), Deadline: time.Unix(info.Request.Deadline, 0)}
 	approved, err := approve(ctx, req)
+	if err == nil && !approved {
+		err = ErrNotApproved
+	}
+	if errors.Is(err, ErrNotApproved) {
+		// Tell the others at once rather than let them wait out the round.
+		if _, derr := c.DeclineCeremony(ctx, id, key); derr != nil {
+			return nil, fmt.Errorf("%w (sending the decline failed: %w)", err, derr)
+		}
+	}
 	if err != nil {
 		return nil, err
-	}
-	if !approved {
-		return nil, ErrNotApproved
 	}
 
 	nonces, com, err := frost.Commit(nil, kp)
@@ -678,9 +700,15 @@ func (c *Client) RunSign(ctx context.Context, id string, key ed25519.PrivateKey,
 		return nil, err
 	}
 	if info, err = p.broadcast(ctx, 1, comBytes); err != nil {
+		if chusme.ErrorCode(err) == chusme.CodeNotNeeded {
+			return nil, ErrNotNeeded
+		}
 		return nil, err
 	}
 	if info, err = p.wait(ctx, info, 1, progress); err != nil {
+		return nil, err
+	}
+	if err := p.checkSigners(ctx, info); err != nil {
 		return nil, err
 	}
 
@@ -696,12 +724,12 @@ func (c *Client) RunSign(ctx context.Context, id string, key ed25519.PrivateKey,
 	if err != nil {
 		return nil, err
 	}
-	coms, err := p.broadcasts(pkgs, comBytes, info.Participants)
+	coms, err := p.broadcasts(pkgs, comBytes, info.Signers)
 	if err != nil {
 		return nil, err
 	}
-	if len(pkg.Identifiers()) != len(info.Participants) {
-		return nil, fmt.Errorf("%w: the signing package has %d signers, not %d", ErrInconsistent, len(pkg.Identifiers()), len(info.Participants))
+	if len(pkg.Identifiers()) != len(info.Signers) {
+		return nil, fmt.Errorf("%w: the signing package has %d signers, not %d", ErrInconsistent, len(pkg.Identifiers()), len(info.Signers))
 	}
 	// The signing package decoded (and checked) every commitment already;
 	// the strict encoding is one-to-one, so comparing the signed bytes with

@@ -522,6 +522,13 @@ func (r *Realtime) Submit(ctx context.Context, id string, round int, req chusme.
 		SubmitRequest: chusmev1.NewSubmitRequest(id, round, req)}})
 }
 
+// DeclineCeremony sends a signed decline over the WebSocket (see
+// Client.DeclineCeremony).
+func (r *Realtime) DeclineCeremony(ctx context.Context, id string, sig []byte) (chusme.CeremonyInfo, error) {
+	return r.ceremonyAnswer(ctx, &chusmev1.Envelope{Payload: &chusmev1.Envelope_DeclineCeremonyRequest{
+		DeclineCeremonyRequest: &chusmev1.DeclineCeremonyRequest{CeremonyId: id, Signature: sig}}})
+}
+
 // CancelCeremony cancels an open ceremony over the WebSocket (its creator
 // or an administrator).
 func (r *Realtime) CancelCeremony(ctx context.Context, id string) (chusme.CeremonyInfo, error) {

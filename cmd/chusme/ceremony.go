@@ -27,22 +27,28 @@ import (
 
 const ceremonyUsage = `
 FROST ceremonies (key shares are kept in CONFIG/shares/KEY_ID.share, sealed with the key passphrase):
-  ceremony dkg --threshold T --participants FP,FP,…
+  ceremony dkg --threshold T --participants FP,FP,… [--round-timeout D]
                                      start a T-of-N distributed key generation and take part in it
-                                     (you are a participant whether listed or not); saves your share
+                                     (you are a participant whether listed or not); saves your share;
+                                     each round may take D (e.g. 30m; default: the server's, 5m)
   ceremony join ID [--yes --expect-sha256 HEX]
                                      take part in a DKG or signing ceremony you are invited to; for
                                      signing, shows the message's SHA-256 and requester and asks, or
                                      with --yes signs only a message whose SHA-256 is HEX
-  ceremony sign --key KEY --message-file F [--signers FP,…]
-                                     start a signing ceremony of F with group key KEY and take part
-                                     (default signers: every participant of KEY); prints the signature
-  ceremony status ID                 show a ceremony: round, who has submitted, deadline, result
+  ceremony sign --key KEY --message-file F [--signers FP,…] [--all-signers] [--round-timeout D]
+                                     start a signing ceremony of F with group key KEY and take part;
+                                     the first T of the signers to commit sign (default signers:
+                                     every participant of KEY), or with --all-signers every one of
+                                     them; prints the signature
+  ceremony status ID                 show a ceremony: round, who has submitted, declined or is still
+                                     missing, the deadline and time left, the result
   ceremony list [--status S --limit N --from-contacts]
                                      your ceremonies, newest first (S: open, completed, failed,
                                      cancelled): every one, or the N newest (1 to 100); with
                                      --from-contacts only those whose creator is in your contacts
   ceremony cancel ID                 cancel an open ceremony (its creator or an administrator)
+  ceremony decline ID                decline a ceremony you are invited to (signed): a DKG fails at
+                                     once, a signing ceremony goes on without you while T are left
   keys show KEY                      show a group key: public key, threshold, participants
   keys verify KEY SIG MSGFILE        verify an Ed25519 signature (hex or base64) of MSGFILE under the
                                      group key KEY; exits with status 1 if it does not verify
@@ -51,6 +57,10 @@ FROST ceremonies (key shares are kept in CONFIG/shares/KEY_ID.share, sealed with
                                      the chain head it names; prints who made it at which heads
 While a ceremony runs, its progress is shown on stderr.
 `
+
+// statusNotNeeded is the status ceremony sign and join print when the
+// signing package was made without this signer.
+const statusNotNeeded = "not_needed"
 
 // Codes of the errors the ceremony commands report themselves.
 const (
@@ -65,7 +75,7 @@ var ceremonyStatuses = []string{chusme.CeremonyOpen, chusme.CeremonyCompleted, c
 // ceremony runs the ceremony subcommands.
 func (e *env) ceremony(args []string) error {
 	return e.runSub("ceremony", args, sub{"dkg", e.ceremonyDKG}, sub{"join", e.ceremonyJoin}, sub{"sign", e.ceremonySign},
-		sub{"status", e.ceremonyStatus}, sub{"list", e.ceremonyList}, sub{"cancel", e.ceremonyCancel})
+		sub{"status", e.ceremonyStatus}, sub{"list", e.ceremonyList}, sub{"cancel", e.ceremonyCancel}, sub{"decline", e.ceremonyDecline})
 }
 
 // keys runs the group key subcommands.
@@ -184,7 +194,12 @@ func (e *env) ceremonyDKG(args []string) error {
 	fs := e.flags("ceremony dkg")
 	threshold := fs.Int("threshold", 0, "")
 	partsFlag := fs.String("participants", "", "")
+	roundFlag := fs.Duration("round-timeout", 0, "")
 	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	round, err := roundTimeoutFlag("ceremony dkg", *roundFlag)
+	if err != nil {
 		return err
 	}
 	parts, err := e.fingerprintList("ceremony dkg", "--participants", *partsFlag)
@@ -218,7 +233,8 @@ func (e *env) ceremonyDKG(args []string) error {
 	if err != nil {
 		return err
 	}
-	info, err := c.StartDKG(e.ctx, u.key, *threshold, parts)
+	info, err := c.CreateCeremony(e.ctx, u.key, chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: *threshold,
+		Participants: parts, RoundTimeout: round})
 	if err != nil {
 		return err
 	}
@@ -227,6 +243,17 @@ func (e *env) ceremonyDKG(args []string) error {
 		e.cancelOnInterrupt(c, info.ID)
 	}
 	return err
+}
+
+// roundTimeoutFlag checks a --round-timeout: 0 (the server's default) or
+// whole seconds from chusme.MinRoundTimeout to a day (the server may allow
+// less: it says so); it returns the seconds.
+func roundTimeoutFlag(name string, d time.Duration) (int64, error) {
+	if d != 0 && (d < chusme.MinRoundTimeout || d > chusme.MaxCeremonyRequestAhead || d%time.Second != 0) {
+		return 0, usagef("%s: --round-timeout must be whole seconds from %s to %s (0 or none: the server's default)",
+			name, chusme.MinRoundTimeout, chusme.MaxCeremonyRequestAhead)
+	}
+	return int64(d / time.Second), nil
 }
 
 // prepareShareDir creates CONFIG/shares before a DKG, so that the share can
@@ -309,7 +336,13 @@ func (e *env) ceremonySign(args []string) error {
 	keyID := fs.String("key", "", "")
 	msgFile := fs.String("message-file", "", "")
 	signersFlag := fs.String("signers", "", "")
+	roundFlag := fs.Duration("round-timeout", 0, "")
+	all := fs.Bool("all-signers", false, "")
 	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	round, err := roundTimeoutFlag("ceremony sign", *roundFlag)
+	if err != nil {
 		return err
 	}
 	if !chusme.ValidFingerprint(*keyID) {
@@ -344,7 +377,8 @@ func (e *env) ceremonySign(args []string) error {
 	if err != nil {
 		return err
 	}
-	info, err := c.StartSign(e.ctx, u.key, *keyID, msg, signers)
+	info, err := c.CreateCeremony(e.ctx, u.key, chusme.CreateCeremonyRequest{Kind: chusme.KindSign, KeyID: *keyID, Message: msg,
+		Participants: signers, RoundTimeout: round, AllSigners: *all})
 	if err != nil {
 		return err
 	}
@@ -362,9 +396,14 @@ func (e *env) ceremonySign(args []string) error {
 func (e *env) runSign(c *client.Client, u *unlocked, sh *sharefile.Share, id string, approve client.Approver) error {
 	pv := e.newProgress(u.fp)
 	var req client.SignRequest
+	var refusal error // why the approver refused, if it did with a reason
 	sig, err := c.RunSign(e.ctx, id, u.key, sh.KeyID, sh.KeyPackage, func(ctx context.Context, r client.SignRequest) (bool, error) {
 		req = r
 		ok, err := approve(ctx, r)
+		if chusme.ErrorCode(err) == codeMessageMismatch {
+			// A refusal: RunSign declines, so that nobody waits for us.
+			refusal, ok, err = err, false, nil
+		}
 		if ok && err == nil {
 			// Show the progress from here: nothing was sent before.
 			if info, err := c.Ceremony(ctx, id); err == nil {
@@ -375,7 +414,17 @@ func (e *env) runSign(c *client.Client, u *unlocked, sh *sharefile.Share, id str
 	}, pv.update)
 	pv.finish()
 	if errors.Is(err, client.ErrNotApproved) {
-		return chusme.Errorf(codeNotApproved, "not signed: the request was not approved (non-interactively, use --yes --expect-sha256 HEX)")
+		if refusal != nil {
+			return fmt.Errorf("%w; the ceremony was declined", refusal)
+		}
+		return chusme.Errorf(codeNotApproved, "not signed: the request was not approved, and the ceremony was declined (non-interactively, use --yes --expect-sha256 HEX)")
+	}
+	if errors.Is(err, client.ErrNotNeeded) {
+		out := signOutput{CeremonyID: id, Kind: chusme.KindSign, Status: statusNotNeeded, KeyID: sh.KeyID, Requester: req.Requester,
+			MessageSHA256: hex.EncodeToString(req.MessageSHA256[:])}
+		return e.output(out, func(w io.Writer) {
+			fmt.Fprintf(w, "ceremony\t%s: not needed, other signers made the signing package\n", id)
+		})
 	}
 	if err != nil {
 		return err
@@ -407,7 +456,7 @@ func (e *env) approver(yes bool, expect []byte) client.Approver {
 	return func(_ context.Context, req client.SignRequest) (bool, error) {
 		if expect != nil && !bytes.Equal(expect, req.MessageSHA256[:]) {
 			return false, chusme.Errorf(codeMessageMismatch,
-				"refusing to sign: the message of ceremony %s has SHA-256 %x, not the expected %x; nothing was sent",
+				"refusing to sign: the message of ceremony %s has SHA-256 %x, not the expected %x; nothing of it was signed",
 				req.CeremonyID, req.MessageSHA256, expect)
 		}
 		if yes {
@@ -511,17 +560,12 @@ func ceremonyText(w io.Writer, info chusme.CeremonyInfo, names contactNames) {
 		fmt.Fprintf(w, "message sha256\t%x\n", sha256.Sum256(info.Message))
 	}
 	for _, fp := range info.Participants {
-		mark := "waiting"
-		if slices.Contains(info.Submitted, fp) {
-			mark = "submitted"
-		}
-		if info.Status != chusme.CeremonyOpen {
-			mark = ""
-		}
-		fmt.Fprintf(w, "participant\t%s\t%s\n", names.label(fp), mark)
+		fmt.Fprintf(w, "participant\t%s\t%s\n", names.label(fp), participantMark(info, fp))
 	}
+	fmt.Fprintf(w, "round timeout\t%s\n", time.Duration(info.RoundTimeout)*time.Second)
 	if info.Status == chusme.CeremonyOpen {
-		fmt.Fprintf(w, "deadline\t%s\n", formatTime(info.Deadline))
+		fmt.Fprintf(w, "needed\t%d more submission(s) this round\n", info.Needed)
+		fmt.Fprintf(w, "deadline\t%s (%s left)\n", formatTime(info.Deadline), max(time.Until(info.Deadline), 0).Round(time.Second))
 	}
 	if f := info.Failure; f != nil {
 		fmt.Fprintf(w, "failure\t%s (%s)\n", f.Message, f.Reason)
@@ -537,6 +581,24 @@ func ceremonyText(w io.Writer, info chusme.CeremonyInfo, names contactNames) {
 			fmt.Fprintf(w, "signature\t%x\n", []byte(r.Signature))
 		}
 	}
+}
+
+// participantMark is where participant fp stands in ceremony info: declined,
+// submitted or waiting in the current round, or not needed (a signing
+// candidate left out of the signing package); "" for the rest of an ended
+// ceremony's.
+func participantMark(info chusme.CeremonyInfo, fp string) string {
+	switch {
+	case slices.ContainsFunc(info.Declines, func(d chusme.CeremonyDecline) bool { return d.Fingerprint == fp }):
+		return "declined"
+	case info.Kind == chusme.KindSign && len(info.Signers) > 0 && !slices.Contains(info.Signers, fp):
+		return "not needed"
+	case info.Status != chusme.CeremonyOpen:
+		return ""
+	case slices.Contains(info.Submitted, fp):
+		return "submitted"
+	}
+	return "waiting"
 }
 
 // ceremonyList lists the identity's ceremonies.
@@ -593,6 +655,26 @@ func (e *env) ceremonyList(args []string) error {
 // ceremonyCancel cancels an open ceremony.
 func (e *env) ceremonyCancel(args []string) error {
 	return e.ceremonyCall("ceremony cancel", args, (*client.Client).CancelCeremony)
+}
+
+// ceremonyDecline declines a ceremony the identity is invited to, with a
+// decline signed by its identity key.
+func (e *env) ceremonyDecline(args []string) error {
+	rest, err := parse(e.flags("ceremony decline"), args)
+	if err != nil {
+		return err
+	}
+	if _, err := ceremonyIDArg("ceremony decline", rest); err != nil {
+		return err
+	}
+	u, err := e.unlock()
+	if err != nil {
+		return err
+	}
+	defer u.wipe()
+	return e.ceremonyCall("ceremony decline", args, func(c *client.Client, ctx context.Context, id string) (chusme.CeremonyInfo, error) {
+		return c.DeclineCeremony(ctx, id, u.key)
+	})
 }
 
 // ceremonyCall runs a command that takes a ceremony id, calls the server
@@ -847,20 +929,25 @@ func progressLine(info chusme.CeremonyInfo, me string, names contactNames, now t
 		}
 		return s
 	}
-	var done, waiting []string
-	for _, fp := range info.Participants {
-		if slices.Contains(info.Submitted, fp) {
-			done = append(done, short(fp, me, names))
-		} else {
-			waiting = append(waiting, short(fp, me, names))
-		}
+	var done, missing []string
+	for _, fp := range info.Submitted {
+		done = append(done, short(fp, me, names))
 	}
-	s := fmt.Sprintf("%s: round %d/%d, %d/%d submitted", head, info.Round, info.Rounds, len(done), len(info.Participants))
+	for _, fp := range info.Missing {
+		missing = append(missing, short(fp, me, names))
+	}
+	s := fmt.Sprintf("%s: round %d/%d, %d submitted", head, info.Round, info.Rounds, len(done))
 	if len(done) > 0 {
 		s += " (" + strings.Join(done, ", ") + ")"
 	}
-	if len(waiting) > 0 {
-		s += ", waiting for " + strings.Join(waiting, ", ")
+	switch {
+	case info.Needed > 0 && info.Needed < len(missing):
+		s += fmt.Sprintf(", waiting for %d of %s", info.Needed, strings.Join(missing, ", "))
+	case info.Needed > 0:
+		s += ", waiting for " + strings.Join(missing, ", ")
+	}
+	if n := len(info.Declines); n > 0 {
+		s += fmt.Sprintf(", %d declined", n)
 	}
 	if !info.Deadline.IsZero() {
 		left := info.Deadline.Sub(now).Round(time.Second)

@@ -237,23 +237,39 @@ func TestCeremonyCLI(t *testing.T) {
 		t.Fatalf("keys verify of a flipped message: %q", msg)
 	}
 
-	// A join with the wrong expected hash refuses and sends nothing; so
-	// does one nobody approves.
+	// A join with the wrong expected hash refuses and declines, signed:
+	// the ceremony fails at once naming alice, and bob's command ends
+	// rather than wait out the round; so does a join nobody approves.
+	wrong := sha256.Sum256([]byte("something else"))
+	for _, join := range [][]string{{"--yes", "--expect-sha256", hex.EncodeToString(wrong[:])}, nil} {
+		sign := bob.start("ceremony", "sign", "--key", keyID, "--message-file", msgFile, "--signers", aliceFP)
+		id := sign.ceremonyID(t)
+		code := codeMessageMismatch
+		if join == nil {
+			code = codeNotApproved
+		}
+		_, errOut, err := alice.run(append([]string{"ceremony", "join", id}, join...)...)
+		if err == nil || !strings.Contains(errOut, h) || !strings.HasSuffix(errOut, "("+code+")\n") {
+			t.Fatalf("join %v: %v\n%s", join, err, errOut)
+		}
+		var st chusme.CeremonyInfo
+		alice.okJSON(&st, "ceremony", "status", id)
+		if st.Status != chusme.CeremonyFailed || st.Failure == nil || st.Failure.Reason != chusme.FailDeclined ||
+			!slices.Equal(st.Failure.Culprits, []string{aliceFP}) || len(st.Declines) != 1 || slices.Contains(st.Submitted, aliceFP) {
+			t.Fatalf("after the refusal %v: %+v", join, st)
+		}
+		if out := alice.ok("ceremony", "status", id); !strings.Contains(out, "declined") {
+			t.Fatalf("ceremony status of a declined ceremony printed\n%s", out)
+		}
+		sign.wait(t, nil)
+		if !strings.Contains(sign.stderr.String(), "declined") {
+			t.Fatalf("the declined signer printed\n%s", sign.stderr)
+		}
+	}
+	// A ceremony its creator cancels ends its command too.
 	sign2 := bob.start("ceremony", "sign", "--key", keyID, "--message-file", msgFile, "--signers", aliceFP)
 	id2 := sign2.ceremonyID(t)
-	wrong := sha256.Sum256([]byte("something else"))
-	if msg := alice.fails(codeMessageMismatch, "ceremony", "join", id2, "--yes", "--expect-sha256", hex.EncodeToString(wrong[:])); !strings.Contains(msg, h) {
-		t.Fatalf("join with a wrong hash: %q", msg)
-	}
-	_, errOut, err := alice.run("ceremony", "join", id2)
-	if err == nil || !strings.Contains(errOut, h) || !strings.Contains(errOut, "("+codeNotApproved+")") {
-		t.Fatalf("unapproved join: %v\n%s", err, errOut)
-	}
 	var st chusme.CeremonyInfo
-	alice.okJSON(&st, "ceremony", "status", id2)
-	if st.Status != chusme.CeremonyOpen || st.Round != 1 || slices.Contains(st.Submitted, aliceFP) {
-		t.Fatalf("after the refusals: %+v", st)
-	}
 	bob.okJSON(&st, "ceremony", "cancel", id2)
 	if st.Status != chusme.CeremonyCancelled {
 		t.Fatalf("cancel: %+v", st)
@@ -268,7 +284,7 @@ func TestCeremonyCLI(t *testing.T) {
 		t.Fatalf("ceremony status printed\n%s", out)
 	}
 	alice.okJSON(&list, "ceremony", "list")
-	if len(list.Ceremonies) != 3 {
+	if len(list.Ceremonies) != 5 {
 		t.Fatalf("alice's ceremonies = %+v", list)
 	}
 	if out := alice.ok("ceremony", "list", "--status", "cancelled"); !strings.Contains(out, id2) || strings.Contains(out, signID) {
@@ -284,15 +300,49 @@ func TestCeremonyCLI(t *testing.T) {
 	}
 	alice.ok("contacts", "add", "bob", bobFP)
 	alice.okJSON(&list, "ceremony", "list", "--from-contacts")
-	if len(list.Ceremonies) != 1 || list.Ceremonies[0].ID != id2 || list.Ceremonies[0].Creator != bobFP {
-		t.Fatalf("ceremony list --from-contacts = %+v, want only bob's %s", list, id2)
+	if len(list.Ceremonies) != 3 || list.Ceremonies[0].ID != id2 ||
+		slices.ContainsFunc(list.Ceremonies, func(c chusme.CeremonyInfo) bool { return c.Creator != bobFP }) {
+		t.Fatalf("ceremony list --from-contacts = %+v, want only bob's three, %s first", list, id2)
 	}
+}
+
+// ceremony decline ends a DKG at once: the starter's command ends naming
+// the decliner, and status shows the signed decline and the round timeout
+// the starter asked for.
+func TestCeremonyDeclineCLI(t *testing.T) {
+	s := servertest.Start(t)
+	admin := newCLI(t, s.URL, "admin pw")
+	admin.ok("keygen")
+	admin.ok("setup", "--token", s.SetupToken(t))
+	alice, aliceFP := newMember(t, s, admin, "alice pw")
+
+	dkg := admin.start("ceremony", "dkg", "--threshold", "2", "--participants", aliceFP, "--round-timeout", "30m")
+	id := dkg.ceremonyID(t)
+	var st chusme.CeremonyInfo
+	alice.okJSON(&st, "ceremony", "decline", id)
+	if st.Status != chusme.CeremonyFailed || st.Failure.Reason != chusme.FailDeclined || !slices.Equal(st.Failure.Culprits, []string{aliceFP}) ||
+		st.RoundTimeout != 1800 {
+		t.Fatalf("after ceremony decline: %+v", st)
+	}
+	dkg.wait(t, nil)
+	if !strings.Contains(dkg.stderr.String(), "declined") || !strings.Contains(dkg.stderr.String(), "30m0s left") {
+		t.Fatalf("the starter printed\n%s", dkg.stderr)
+	}
+	out := alice.ok("ceremony", "status", id)
+	for _, want := range []string{"declined", "30m0s", aliceFP} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("ceremony status lacks %q:\n%s", want, out)
+		}
+	}
+	// Declining again says the same; a ceremony that is not yours is unknown.
+	alice.okJSON(&st, "ceremony", "decline", id)
+	admin.fails(chusme.CodeCeremonyClosed, "ceremony", "decline", id)
 }
 
 func TestCeremonyUsage(t *testing.T) {
 	c := newCLI(t, "http://127.0.0.1:1", "pw")
 	out := c.ok("help")
-	for _, cmd := range []string{"ceremony dkg", "ceremony join", "ceremony sign", "ceremony status", "ceremony list", "keys show", "keys verify", "keys verify-cert"} {
+	for _, cmd := range []string{"ceremony dkg", "ceremony join", "ceremony sign", "ceremony status", "ceremony list", "ceremony decline", "keys show", "keys verify", "keys verify-cert"} {
 		if !strings.Contains(out, cmd) {
 			t.Fatalf("usage lacks %q", cmd)
 		}
@@ -318,6 +368,11 @@ func TestCeremonyUsage(t *testing.T) {
 		{"ceremony", "list", "--limit", "101"},
 		{"ceremony", "list", "--limit", "-1"},
 		{"ceremony", "cancel", id, id},
+		{"ceremony", "decline"},
+		{"ceremony", "decline", "not-an-id"},
+		{"ceremony", "sign", "--key", fp, "--message-file", "m", "--round-timeout", "5s"},
+		{"ceremony", "sign", "--key", fp, "--message-file", "m", "--round-timeout", "90500ms"},
+		{"ceremony", "dkg", "--threshold", "2", "--participants", fp, "--round-timeout", "25h"},
 		{"keys"},
 		{"keys", "show", "x"},
 		{"keys", "verify", fp, "00"},
@@ -334,8 +389,9 @@ func TestProgressLine(t *testing.T) {
 	me, other := strings.Repeat("1", 64), strings.Repeat("2", 64)
 	info := chusme.CeremonyInfo{ID: strings.Repeat("a", 32), Kind: chusme.KindDKG, Status: chusme.CeremonyOpen, Round: 2, Rounds: 3,
 		Participants: []string{me, other}, Submitted: []string{me}, Deadline: now.Add(90 * time.Second)}
+	info.Missing, info.Needed = []string{other}, 1
 	line := progressLine(info, me, nil, now)
-	for _, want := range []string{"round 2/3", "1/2 submitted (you)", "waiting for 222222222222", "1m30s left"} {
+	for _, want := range []string{"round 2/3", "1 submitted (you)", "waiting for 222222222222", "1m30s left"} {
 		if !strings.Contains(line, want) {
 			t.Fatalf("%q lacks %q", line, want)
 		}

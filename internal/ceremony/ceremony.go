@@ -32,6 +32,11 @@ import (
 // the ceremony fails: 5 minutes, time for people to approve on their devices.
 const DefaultRoundTimeout = 5 * time.Minute
 
+// DefaultRoundMax is the longest round timeout a ceremony's request may ask
+// for unless configured otherwise: 24 hours, as long as a request may wait
+// to be used (chusme.MaxCeremonyRequestAhead).
+const DefaultRoundMax = 24 * time.Hour
+
 // MaxWait is the longest a long-poll waits for a change: 30 s, below common
 // proxy idle timeouts.
 const MaxWait = 30 * time.Second
@@ -47,7 +52,8 @@ const DefaultOpenMax = 20
 
 // Config holds the service's settings.
 type Config struct {
-	RoundTimeout time.Duration // per round; 0 means DefaultRoundTimeout
+	RoundTimeout time.Duration // per round, unless the request asks otherwise; 0 means DefaultRoundTimeout
+	RoundMax     time.Duration // the longest round timeout a request may ask for; 0 means DefaultRoundMax
 	// OpenMax bounds the open ceremonies of one creator; 0 means
 	// DefaultOpenMax.
 	OpenMax int
@@ -94,6 +100,9 @@ type Service struct {
 func New(store chusme.Store, cfg Config, ev Events, log *slog.Logger) *Service {
 	if cfg.RoundTimeout <= 0 {
 		cfg.RoundTimeout = DefaultRoundTimeout
+	}
+	if cfg.RoundMax <= 0 {
+		cfg.RoundMax = DefaultRoundMax
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -178,15 +187,20 @@ func (s *Service) Create(ctx context.Context, caller string, req chusme.CreateCe
 	}
 	admin := isAdmin(creator)
 	now := s.now()
+	timeout, err := s.roundTimeout(req.RoundTimeout)
+	if err != nil {
+		return chusme.Ceremony{}, err
+	}
 	c := chusme.Ceremony{
 		ID: chusme.NewCeremonyID(), Kind: req.Kind, Creator: caller, Status: chusme.CeremonyOpen, Round: 1,
-		Submitted: []string{}, Culprits: []string{}, Deadline: now.Add(s.cfg.RoundTimeout), Version: 1,
+		Submitted: []string{}, Culprits: []string{}, Deadline: now.Add(timeout), Version: 1,
 		CreatedAt: now, UpdatedAt: now, RoundStarted: now,
+		RoundTimeout: timeout, RequestRoundTimeout: req.RoundTimeout, AllSigners: req.AllSigners, Signers: []string{},
 	}
 	switch req.Kind {
 	case chusme.KindDKG:
-		if req.KeyID != "" || req.Message != nil {
-			return c, invalid("a dkg ceremony takes no key_id or message")
+		if req.KeyID != "" || req.Message != nil || req.AllSigners {
+			return c, invalid("a dkg ceremony takes no key_id, message or all_signers (every participant takes part)")
 		}
 		n := len(req.Participants)
 		if n < 2 || n > chusme.MaxCeremonyParticipants {
@@ -267,6 +281,20 @@ func (s *Service) Create(ctx context.Context, caller string, req chusme.CreateCe
 	return c, nil
 }
 
+// roundTimeout is the round timeout a request of secs seconds asks for: 0
+// is the configured default, anything else from chusme.MinRoundTimeout to
+// Config.RoundMax.
+func (s *Service) roundTimeout(secs int64) (time.Duration, error) {
+	if secs == 0 {
+		return s.cfg.RoundTimeout, nil
+	}
+	if secs < int64(chusme.MinRoundTimeout/time.Second) || secs > int64(s.cfg.RoundMax/time.Second) {
+		return 0, invalid("round_timeout must be 0 (the server's default, %s) or %d to %d seconds, not %d",
+			s.cfg.RoundTimeout, int64(chusme.MinRoundTimeout/time.Second), int64(s.cfg.RoundMax/time.Second), secs)
+	}
+	return time.Duration(secs) * time.Second, nil
+}
+
 // checkRequest checks that req is signed by the creator's current key
 // (CeremonyRequestMessage over ceremony c's fields, as the server stores
 // them), that its nonce is 16 to 32 bytes and that its deadline is after
@@ -286,10 +314,10 @@ func (s *Service) checkRequest(c chusme.Ceremony, key ed25519.PublicKey, req chu
 		return invalid("the request's deadline %s is more than %s ahead", deadline.UTC().Format(time.RFC3339), chusme.MaxCeremonyRequestAhead)
 	}
 	msg := chusme.CeremonyRequestMessage(s.cfg.Issuer, c.Kind, c.Threshold, c.Participants, c.KeyID,
-		chusme.CeremonyMessageSHA256(c.Kind, c.Message), req.Deadline, req.Nonce)
+		chusme.CeremonyMessageSHA256(c.Kind, c.Message), c.RequestRoundTimeout, c.AllSigners, req.Deadline, req.Nonce)
 	if len(req.Signature) != ed25519.SignatureSize || !ed25519.Verify(key, msg, req.Signature) {
 		return chusme.Errorf(chusme.CodeInvalidSignature, "the request's signature does not verify under %s's current key over the ceremony "+
-			"it asks for (kind, threshold, sorted participants, key id, message SHA-256, deadline, nonce)", c.Creator)
+			"it asks for (kind, threshold, sorted participants, key id, message SHA-256, round timeout, all signers, deadline, nonce)", c.Creator)
 	}
 	return nil
 }
@@ -445,6 +473,67 @@ func (s *Service) Cancel(ctx context.Context, caller, id string) (chusme.Ceremon
 	})
 }
 
+// Decline records participant caller's signed decline of ceremony id
+// (sig: its current key over chusme.CeremonyDeclineMessage) and acts on it:
+// a DKG fails at once; a signing ceremony fails when fewer than its
+// threshold of candidates are left or when one of its signers declines in
+// round 2, and otherwise goes on without the decliner. The same decline
+// again is answered like the first.
+func (s *Service) Decline(ctx context.Context, caller, id string, sig []byte) (chusme.Ceremony, error) {
+	c, err := s.Get(ctx, caller, id)
+	if err != nil {
+		return c, err
+	}
+	if !c.IsParticipant(caller) {
+		return chusme.Ceremony{}, errNotFound
+	}
+	ident, err := s.store.GetIdentity(ctx, caller)
+	if err != nil {
+		return chusme.Ceremony{}, err
+	}
+	if ident.Status != chusme.StatusActive {
+		return chusme.Ceremony{}, chusme.Errorf(chusme.CodeBanned, "the identity is banned")
+	}
+	var valid bool
+	s.timed("decline_signature", func() error {
+		valid = len(sig) == ed25519.SignatureSize && ed25519.Verify(ident.PublicKey, chusme.CeremonyDeclineMessage(s.cfg.Issuer, id, caller), sig)
+		return nil
+	})
+	if !valid {
+		return chusme.Ceremony{}, chusme.Errorf(chusme.CodeInvalidSignature,
+			"the decline's signature does not verify under %s's current key over CeremonyDeclineMessage(issuer, ceremony id, fingerprint)", caller)
+	}
+	return s.update(ctx, id, func(st *chusme.CeremonyState) error {
+		cur := &st.Ceremony
+		if cur.Declined(caller) {
+			return chusme.ErrUnchanged
+		}
+		if cur.Status != chusme.CeremonyOpen {
+			return chusme.Errorf(chusme.CodeCeremonyClosed, "the ceremony is %s", cur.Status)
+		}
+		cur.Declines = append(cur.Declines, chusme.CeremonyDecline{Fingerprint: caller, Round: cur.Round, Signature: slices.Clone(sig)})
+		cur.UpdatedAt = s.now()
+		var decliners []string
+		for _, d := range cur.Declines {
+			decliners = append(decliners, d.Fingerprint)
+		}
+		slices.Sort(decliners)
+		switch {
+		case cur.Kind == chusme.KindDKG:
+			return s.finish(cur, chusme.CeremonyFailed, chusme.FailDeclined, caller+" declined the key generation", []string{caller})
+		case cur.Round == 1 && len(cur.Expected()) < cur.Threshold:
+			return s.finish(cur, chusme.CeremonyFailed, chusme.FailDeclined, fmt.Sprintf(
+				"%d candidate signer(s) declined: %d are left, fewer than the key's threshold of %d",
+				len(decliners), len(cur.Expected()), cur.Threshold), decliners)
+		case cur.Round == 1 && len(cur.Submitted) > 0 && cur.Needed() == 0:
+			return s.completeRound(st, checked{})
+		case cur.Round == 2 && slices.Contains(cur.Signers, caller):
+			return s.finish(cur, chusme.CeremonyFailed, chusme.FailDeclined, caller+" declined after the signing package was made from its commitment", []string{caller})
+		}
+		return nil
+	})
+}
+
 // Expire fails an open ceremony whose deadline has passed, naming those who
 // did not submit in its current round. It does nothing to any other.
 func (s *Service) Expire(ctx context.Context, id string) (chusme.Ceremony, error) {
@@ -453,12 +542,7 @@ func (s *Service) Expire(ctx context.Context, id string) (chusme.Ceremony, error
 		if c.Status != chusme.CeremonyOpen || c.Deadline.After(s.now()) {
 			return chusme.ErrUnchanged
 		}
-		var missing []string
-		for _, fp := range c.Participants {
-			if !slices.Contains(c.Submitted, fp) {
-				missing = append(missing, fp)
-			}
-		}
+		missing := c.Missing()
 		return s.finish(c, chusme.CeremonyFailed, chusme.FailDeadline,
 			fmt.Sprintf("round %d missed its deadline: %d participant(s) did not submit", c.Round, len(missing)), missing)
 	})
@@ -475,7 +559,11 @@ func (s *Service) update(ctx context.Context, id string, fn func(st *chusme.Cere
 			return err
 		}
 		if st.Ceremony.Kind == chusme.KindSign && before.Round == 1 && st.Ceremony.Round == 2 {
-			round1 = append(slices.Clone(st.Submissions), st.Add...)
+			for _, r := range append(slices.Clone(st.Submissions), st.Add...) {
+				if slices.Contains(st.Ceremony.Signers, r.Sender) {
+					round1 = append(round1, r)
+				}
+			}
 		}
 		return nil
 	})
@@ -539,7 +627,11 @@ func (s *Service) move(c *chusme.Ceremony, status string, round int) error {
 	now := s.now()
 	c.Status, c.Round, c.UpdatedAt = status, round, now
 	if status == chusme.CeremonyOpen {
-		c.Submitted, c.RoundStarted, c.Deadline = []string{}, now, now.Add(s.cfg.RoundTimeout)
+		timeout := c.RoundTimeout
+		if timeout <= 0 {
+			timeout = s.cfg.RoundTimeout
+		}
+		c.Submitted, c.RoundStarted, c.Deadline = []string{}, now, now.Add(timeout)
 	}
 	return nil
 }
@@ -584,7 +676,11 @@ func sameRows(stored []chusme.CeremonySubmission, sender string, rows []chusme.C
 	return true
 }
 
-var errConflict = chusme.Errorf(chusme.CodeConflict, "a different package was already submitted for this round")
+var (
+	errConflict  = chusme.Errorf(chusme.CodeConflict, "a different package was already submitted for this round")
+	errDeclined  = chusme.Errorf(chusme.CodeDeclined, "you declined this ceremony")
+	errNotNeeded = chusme.Errorf(chusme.CodeNotNeeded, "the signing package was made from other signers' commitments: this signer is not needed")
+)
 
 // Submit records caller's package for a round of ceremony id (see the
 // protocol in package chusme) and, when it completes the round, moves the
@@ -606,6 +702,9 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 	}
 	if round < 1 || round > c.Rounds() {
 		return chusme.Ceremony{}, chusme.Errorf(chusme.CodeNotFound, "a %s ceremony has rounds 1 to %d", c.Kind, c.Rounds())
+	}
+	if c.Declined(caller) {
+		return chusme.Ceremony{}, errDeclined
 	}
 	rows, err := s.rows(c, caller, round, req)
 	if err != nil {
@@ -650,6 +749,12 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 			}
 			return errConflict
 		}
+		if cur.Declined(caller) {
+			return errDeclined
+		}
+		if !slices.Contains(cur.Expected(), caller) {
+			return errNotNeeded
+		}
 		if chk.cheater != nil {
 			refused = chk.cheater
 			return s.finish(cur, chusme.CeremonyFailed, chusme.FailProofOfKnowledge,
@@ -662,7 +767,7 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 		if chk.commitment != nil {
 			st.Commitments = [][]byte{chk.commitment}
 		}
-		if len(cur.Submitted) < len(cur.Participants) {
+		if cur.Needed() > 0 {
 			return nil
 		}
 		return s.completeRound(st, chk)
@@ -696,6 +801,8 @@ func (s *Service) replay(ctx context.Context, c chusme.Ceremony, caller string, 
 		return c, nil
 	case has:
 		return c, errConflict
+	case c.Kind == chusme.KindSign && c.Round > round && !slices.Contains(c.Signers, caller):
+		return c, errNotNeeded
 	case c.Status != chusme.CeremonyOpen:
 		return c, chusme.Errorf(chusme.CodeCeremonyClosed, "the ceremony is %s", c.Status)
 	default:
@@ -918,8 +1025,12 @@ func (s *Service) completeRound(st *chusme.CeremonyState, chk checked) error {
 	case c.Kind == chusme.KindDKG && c.Round == 3:
 		return s.completeDKG(st, bySender, chk.confirmed)
 	case c.Kind == chusme.KindSign && c.Round == 1:
-		coms := make(map[frost.Identifier]*frost.SigningCommitments, len(c.Participants))
-		for fp, p := range bySender {
+		// The signers: those who committed and have not declined since.
+		expected := c.Expected()
+		c.Signers = slices.DeleteFunc(slices.Clone(c.Submitted), func(fp string) bool { return !slices.Contains(expected, fp) })
+		coms := make(map[frost.Identifier]*frost.SigningCommitments, len(c.Signers))
+		for _, fp := range c.Signers {
+			p := bySender[fp]
 			id, err := identifier(fp)
 			if err != nil {
 				return err

@@ -16,6 +16,9 @@ const SubmitBodyLimit = 512 << 10
 // message travels base64url-encoded, plus up to 64 fingerprints.
 const CreateBodyLimit = 128 << 10
 
+// DeclineBodyLimit is the largest body of a decline: one signature.
+const DeclineBodyLimit = 1 << 10
+
 // ceremonyRoutes are the FROST ceremony routes (DESIGN §5).
 func (a *API) ceremonyRoutes() []route {
 	h := func(pattern string, f http.HandlerFunc) route { return route{pattern, f} }
@@ -34,6 +37,7 @@ func (a *API) ceremonyRoutes() []route {
 		h("POST /v1/ceremonies/{id}/rounds/{n}", a.authed(perToken(a.handleSubmit))),
 		h("GET /v1/ceremonies/{id}/rounds/{n}/inbox", a.authed(a.handleInbox)),
 		h("POST /v1/ceremonies/{id}/cancel", a.authed(a.handleCancel)),
+		h("POST /v1/ceremonies/{id}/decline", a.authed(perToken(a.handleDecline))),
 		h("GET /v1/keys/{key_id}", a.authed(a.handleKey)),
 	}
 }
@@ -176,6 +180,25 @@ func (a *API) handleCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := a.cfg.Ceremonies.Cancel(r.Context(), principal(r.Context()).Fingerprint, id)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, chusme.CeremonyInfoOf(c))
+}
+
+func (a *API) handleDecline(w http.ResponseWriter, r *http.Request) {
+	id, err := ceremonyID(r)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	var req chusme.DeclineRequest
+	if err := decode(w, r, DeclineBodyLimit, &req); err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	c, err := a.cfg.Ceremonies.Decline(r.Context(), principal(r.Context()).Fingerprint, id, req.Signature)
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return

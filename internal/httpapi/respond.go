@@ -49,6 +49,8 @@ var statusOf = map[string]int{
 	chusme.CodeCeremonyClosed:        http.StatusConflict,
 	chusme.CodeWrongRound:            http.StatusConflict,
 	chusme.CodeCommitmentReused:      http.StatusConflict,
+	chusme.CodeNotNeeded:             http.StatusConflict,
+	chusme.CodeDeclined:              http.StatusConflict,
 	chusme.CodeTooManyOpenCeremonies: http.StatusConflict,
 
 	chusme.CodeTOTPRequired:         http.StatusUnauthorized,

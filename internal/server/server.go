@@ -129,7 +129,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := bootstrap(ctx, svc, setupPath, log); err != nil {
 		return err
 	}
-	ceremonies := ceremony.New(store, ceremony.Config{RoundTimeout: cfg.Ceremony.RoundTimeout, OpenMax: cfg.Ceremony.OpenMax, Now: time.Now, Issuer: cfg.Issuer}, m, log)
+	ceremonies := ceremony.New(store, ceremony.Config{RoundTimeout: cfg.Ceremony.RoundTimeout, RoundMax: cfg.Ceremony.RoundMax, OpenMax: cfg.Ceremony.OpenMax, Now: time.Now, Issuer: cfg.Issuer}, m, log)
 	// One limiter of each for both transports: switching bypasses none.
 	limits := wsapi.Limits{
 		IP: ratelimit.New(cfg.IPLimit, time.Now), Identity: ratelimit.New(cfg.IdentityLimit, time.Now),

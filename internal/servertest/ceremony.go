@@ -3,6 +3,7 @@ package servertest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"sync"
 	"testing"
 
@@ -57,8 +58,9 @@ func ApproveAll(context.Context, client.SignRequest) (bool, error) { return true
 // Sign runs a signing ceremony of msg under the group key of res (a DKG
 // among ms), created by creator, with the members signers (indexes into ms
 // and res; nil: no list, so every participant of the key) each approving and signing at
-// once. It checks that every signer got the same signature and returns it
-// with the ceremony as created.
+// once: the first threshold of them to commit sign, the others are not
+// needed (client.ErrNotNeeded). It checks that every signer that signed got
+// the same signature and returns it with the ceremony as created.
 func Sign(t testing.TB, creator *Member, ms []*Member, res []*client.DKGResult, signers []int, msg []byte) ([]byte, chusme.CeremonyInfo) {
 	t.Helper()
 	ctx := t.Context()
@@ -84,13 +86,23 @@ func Sign(t testing.TB, creator *Member, ms []*Member, res []*client.DKGResult, 
 		})
 	}
 	wg.Wait()
+	var sig []byte
+	signed := 0
 	for j, err := range errs {
+		if errors.Is(err, client.ErrNotNeeded) {
+			continue
+		}
 		if err != nil {
 			t.Fatalf("signer %d: RunSign: %v", signers[j], err)
 		}
-		if !bytes.Equal(sigs[j], sigs[0]) {
+		if sig != nil && !bytes.Equal(sigs[j], sig) {
 			t.Fatalf("signers got different signatures")
 		}
+		sig = sigs[j]
+		signed++
 	}
-	return sigs[0], info
+	if signed < info.Threshold {
+		t.Fatalf("%d signers signed, fewer than the threshold %d", signed, info.Threshold)
+	}
+	return sig, info
 }

@@ -16,11 +16,12 @@ import (
 const ceremonyColumns = `id, kind, creator, status, round, threshold, participants, key_id, message,
 	submitted, deadline, version, created_at, updated_at, round_started_at, transcript, signing_package,
 	failure_reason, failure_message, culprits, result_key_id, signature, public_key,
-	request_deadline, request_nonce, request_signature`
+	request_deadline, request_nonce, request_signature, round_timeout, request_round_timeout, all_signers,
+	signers, declines`
 
 var (
 	qInsertCeremony = newQuery(`INSERT INTO ceremonies (` + ceremonyColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	qInsertMember = newQuery(`INSERT INTO ceremony_members (fingerprint, ceremony_id, created_at) VALUES (?, ?, ?)
 		ON CONFLICT DO NOTHING`)
 	qGetCeremony  = newQuery(`SELECT ` + ceremonyColumns + ` FROM ceremonies WHERE id = ?`)
@@ -57,8 +58,8 @@ var (
 		FROM ceremony_submissions WHERE ceremony_id = ? AND round = ? ORDER BY sender{bytewise}, recipient{bytewise}`)
 	qUpdateCeremony = newQuery(`UPDATE ceremonies SET status = ?, round = ?, submitted = ?, deadline = ?,
 		version = ?, updated_at = ?, round_started_at = ?, transcript = ?, signing_package = ?,
-		failure_reason = ?, failure_message = ?, culprits = ?, result_key_id = ?, signature = ?, public_key = ?
-		WHERE id = ?`)
+		failure_reason = ?, failure_message = ?, culprits = ?, result_key_id = ?, signature = ?, public_key = ?,
+		signers = ?, declines = ? WHERE id = ?`)
 	qInsertSubmission = newQuery(`INSERT INTO ceremony_submissions
 		(ceremony_id, round, sender, recipient, payload, signature, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	qUseCommitment  = newQuery(`INSERT INTO used_commitments (key_id, digest, ceremony_id, created_at) VALUES (?, ?, ?, ?)`)
@@ -76,6 +77,23 @@ var (
 		FROM group_key_confirmations WHERE key_id = ? ORDER BY position`)
 )
 
+// boolInt stores a flag as 1 or 0, in an INTEGER column of either engine.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// jsonDeclines stores a ceremony's declines as a JSON list.
+func jsonDeclines(ds []chusme.CeremonyDecline) string {
+	if ds == nil {
+		ds = []chusme.CeremonyDecline{}
+	}
+	b, _ := json.Marshal(ds)
+	return string(b)
+}
+
 // prefixed qualifies every column of a column list with p.
 func prefixed(p, cols string) string {
 	parts := strings.Split(cols, ",")
@@ -88,19 +106,26 @@ func prefixed(p, cols string) string {
 // scanCeremony scans ceremonyColumns.
 func scanCeremony(r Row) (chusme.Ceremony, error) {
 	var c chusme.Ceremony
-	var parts, submitted, culprits string
+	var parts, submitted, culprits, signers, declines string
 	var deadline, created, updated, started, reqDeadline sql.NullInt64
+	var roundTimeout int64
+	var allSigners int
 	err := r.Scan(&c.ID, &c.Kind, &c.Creator, &c.Status, &c.Round, &c.Threshold, &parts, &c.KeyID, &c.Message,
 		&submitted, &deadline, &c.Version, &created, &updated, &started, &c.Transcript, &c.SigningPackage,
 		&c.FailureReason, &c.FailureMessage, &culprits, &c.ResultKeyID, &c.Signature, &c.PublicKey,
-		&reqDeadline, &c.RequestNonce, &c.RequestSignature)
+		&reqDeadline, &c.RequestNonce, &c.RequestSignature, &roundTimeout, &c.RequestRoundTimeout, &allSigners,
+		&signers, &declines)
 	if err != nil {
+		return c, err
+	}
+	c.RoundTimeout, c.AllSigners = time.Duration(roundTimeout), allSigners != 0
+	if err := fromJSON(declines, &c.Declines); err != nil {
 		return c, err
 	}
 	for _, l := range []struct {
 		dst *[]string
 		src string
-	}{{&c.Participants, parts}, {&c.Submitted, submitted}, {&c.Culprits, culprits}} {
+	}{{&c.Participants, parts}, {&c.Submitted, submitted}, {&c.Culprits, culprits}, {&c.Signers, signers}} {
 		if err := fromJSON(l.src, l.dst); err != nil {
 			return c, err
 		}
@@ -119,7 +144,8 @@ func (s *Store) CreateCeremony(ctx context.Context, cer chusme.Ceremony) error {
 			jsonList(cer.Submitted), unixNano(cer.Deadline), cer.Version, unixNano(cer.CreatedAt), unixNano(cer.UpdatedAt),
 			unixNano(cer.RoundStarted), cer.Transcript, cer.SigningPackage, cer.FailureReason, cer.FailureMessage,
 			jsonList(cer.Culprits), cer.ResultKeyID, cer.Signature, cer.PublicKey,
-			cer.RequestDeadline, cer.RequestNonce, cer.RequestSignature); err != nil {
+			cer.RequestDeadline, cer.RequestNonce, cer.RequestSignature, int64(cer.RoundTimeout), cer.RequestRoundTimeout,
+			boolInt(cer.AllSigners), jsonList(cer.Signers), jsonDeclines(cer.Declines)); err != nil {
 			return err
 		}
 		members := append([]string{cer.Creator}, cer.Participants...)
@@ -205,6 +231,8 @@ func (s *Store) UpdateCeremony(ctx context.Context, id string, fn func(st *chusm
 		st := &chusme.CeremonyState{Ceremony: cer, Submissions: subs}
 		st.Ceremony.Participants = append([]string(nil), cer.Participants...)
 		st.Ceremony.Submitted = append([]string(nil), cer.Submitted...)
+		st.Ceremony.Signers = append([]string(nil), cer.Signers...)
+		st.Ceremony.Declines = slices.Clone(cer.Declines)
 		if err := fn(st); err != nil {
 			if errors.Is(err, chusme.ErrUnchanged) {
 				out = cer
@@ -217,7 +245,7 @@ func (s *Store) UpdateCeremony(ctx context.Context, id string, fn func(st *chusm
 		if _, err := c.Exec(ctx, s.sql[qUpdateCeremony],
 			n.Status, n.Round, jsonList(n.Submitted), unixNano(n.Deadline), n.Version, unixNano(n.UpdatedAt),
 			unixNano(n.RoundStarted), n.Transcript, n.SigningPackage, n.FailureReason, n.FailureMessage,
-			jsonList(n.Culprits), n.ResultKeyID, n.Signature, n.PublicKey, cer.ID); err != nil {
+			jsonList(n.Culprits), n.ResultKeyID, n.Signature, n.PublicKey, jsonList(n.Signers), jsonDeclines(n.Declines), cer.ID); err != nil {
 			return err
 		}
 		for _, sub := range st.Add {

@@ -91,6 +91,11 @@ func (c *conn) ceremonyCall(env *chusmev1.Envelope) (string, func(context.Contex
 		return "ceremony_cancel", func(ctx context.Context) *chusmev1.Envelope {
 			return s.ceremonyAnswer(s.cers.Cancel(ctx, caller, id))
 		}
+	case env.GetDeclineCeremonyRequest() != nil:
+		req := env.GetDeclineCeremonyRequest()
+		return "ceremony_decline", func(ctx context.Context) *chusmev1.Envelope {
+			return s.ceremonyAnswer(s.cers.Decline(ctx, caller, req.GetCeremonyId(), req.GetSignature()))
+		}
 	default:
 		req := env.GetListCeremoniesRequest()
 		q := chusme.CeremonyListQuery{Status: req.GetStatus(), Cursor: req.GetCursor(), Limit: int(req.GetLimit())}

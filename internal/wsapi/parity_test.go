@@ -56,7 +56,8 @@ func lastEvents(t *testing.T, ws *websocket.Conn, id uint64) map[string]chusme.C
 	}
 }
 
-// One DKG, a signing with its key and a DKG that failed, each read over HTTP
+// One DKG, a signing with its key, a DKG that failed, a declined signing
+// and an open DKG, each read over HTTP
 // (GET and list) and over the WebSocket (pushed events, sync, list): every
 // reading is the same view, field for field, and together they leave no
 // field of CeremonyInfo zero. Every round's inbox reads the same too.
@@ -78,7 +79,21 @@ func TestCeremonyViewsSameOverHTTPAndWebSocket(t *testing.T) {
 	if _, err := alice.Client.Submit(ctx, failed.ID, 1, dkgRound1(t, alice, failed.ID, bob.Fingerprint)); chusme.ErrorCode(err) != chusme.CodeInvalidPackage {
 		t.Fatalf("a bad proof of knowledge: %v", err)
 	}
-	ids := []string{dkg.ID, sign.ID, failed.ID}
+	// A signing bob asked every signer for, with a round timeout of its
+	// own, which alice declines; and a DKG left open, still needing both.
+	declined, err := bob.Client.CreateCeremony(ctx, bob.Key, chusme.CreateCeremonyRequest{Kind: chusme.KindSign, KeyID: res[0].KeyID,
+		Message: []byte("declined"), RoundTimeout: 600, AllSigners: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Client.DeclineCeremony(ctx, declined.ID, alice.Key); err != nil {
+		t.Fatal(err)
+	}
+	open, err := alice.Client.StartDKG(ctx, alice.Key, 2, []string{alice.Fingerprint, bob.Fingerprint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{dkg.ID, sign.ID, failed.ID, declined.ID, open.ID}
 
 	// The pushed events, up to a list request's answer.
 	list := listReq("")
@@ -132,8 +147,12 @@ func TestCeremonyViewsSameOverHTTPAndWebSocket(t *testing.T) {
 			}
 		}
 	}
-	if st := []string{httpList[2].Status, httpList[1].Status, httpList[0].Status}; !slices.Equal(st, []string{chusme.CeremonyCompleted, chusme.CeremonyCompleted, chusme.CeremonyFailed}) {
-		t.Fatalf("the three ceremonies are %v", st)
+	var st []string
+	for i := range httpList {
+		st = append(st, httpList[len(httpList)-1-i].Status)
+	}
+	if want := []string{chusme.CeremonyCompleted, chusme.CeremonyCompleted, chusme.CeremonyFailed, chusme.CeremonyFailed, chusme.CeremonyOpen}; !slices.Equal(st, want) {
+		t.Fatalf("the ceremonies are %v, want %v", st, want)
 	}
 	for _, f := range fieldPaths(reflect.TypeFor[chusme.CeremonyInfo](), "") {
 		if !set[f] {

@@ -49,11 +49,13 @@ export function ceremonyPackageMessage(ceremonyId, round, sender, recipient, pay
  * ceremonyRequestMessage is what a ceremony's creator signs: issuer, kind,
  * threshold (u64), the number of participants (u64) and each fingerprint
  * (sorted), key id ('' for a DKG), SHA-256 of the message (empty for a DKG),
- * deadline in Unix seconds (i64) and nonce.
+ * round timeout in seconds (u64, 0 for the server's default), one byte
+ * all-signers (1 or 0), deadline in Unix seconds (i64) and nonce.
  */
-export function ceremonyRequestMessage(issuer, kind, threshold, participants, keyId, messageSha256, deadline, nonce) {
+export function ceremonyRequestMessage(issuer, kind, threshold, participants, keyId, messageSha256, roundTimeout, allSigners, deadline, nonce) {
   return signedMessage(LABEL_CEREMONY_REQUEST, issuer, kind, be(64, threshold), be(64, participants.length), ...participants,
-    keyId, messageSha256, be(64, BigInt.asUintN(64, BigInt(deadline))), nonce);
+    keyId, messageSha256, be(64, Number(roundTimeout)), Buffer.from([allSigners ? 1 : 0]),
+    be(64, BigInt.asUintN(64, BigInt(deadline))), nonce);
 }
 
 /** ceremonyMessageSha256 is the message hash a request of kind signs: SHA-256 for 'sign', empty for a DKG. */

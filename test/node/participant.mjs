@@ -131,7 +131,8 @@ function checkRequest(issuer, peerKeys, info) {
   const bad = (what) => new CeremonyError(`forged request: ceremony ${info.ceremonyId}: ${what}`);
   if (!r || !r.signature || r.signature.length === 0) throw bad('it carries no signed request');
   const key = peerKeys.get(info.creator);
-  const msg = wire.ceremonyRequestMessage(issuer, r.kind, r.threshold, r.participants, r.keyId, r.messageSha256, r.deadline, r.nonce);
+  const msg = wire.ceremonyRequestMessage(issuer, r.kind, r.threshold, r.participants, r.keyId, r.messageSha256,
+    Number(r.roundTimeout ?? 0), Boolean(r.allSigners), r.deadline, r.nonce);
   if (!key || !crypto.verify(null, msg, key, r.signature)) throw bad(`the requester signature of ${info.creator} does not verify`);
   if (r.kind !== info.kind) throw bad(`the request's kind is ${r.kind}, the ceremony's ${info.kind}`);
   if (r.threshold !== info.threshold) throw bad(`the request's threshold is ${r.threshold}, the ceremony's ${info.threshold}`);
@@ -153,7 +154,8 @@ export function signedCreate(session, { kind, threshold, participants, keyId = '
   const parts = [...participants].sort();
   const deadline = Math.floor(Date.now() / 1000) + 3600;
   const nonce = crypto.randomBytes(16);
-  const msg = wire.ceremonyRequestMessage(session.issuer, kind, threshold, parts, keyId, wire.ceremonyMessageSha256(kind, message), deadline, nonce);
+  const msg = wire.ceremonyRequestMessage(session.issuer, kind, threshold, parts, keyId, wire.ceremonyMessageSha256(kind, message), 0, false,
+    deadline, nonce);
   const body = { kind, participants: parts, keyId, message, deadline, nonce, signature: crypto.sign(null, msg, session.identity) };
   if (kind === 'dkg') body.threshold = threshold;
   return body;

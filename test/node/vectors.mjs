@@ -73,6 +73,7 @@ const signed = (msg, seed) => {
 Object.assign(L, { groupKeyConfirm: 'chusme/v1/group-key-confirm', verifyingShares: 'chusme/v1/verifying-shares' });
 // §8 signed ceremony requests.
 L.ceremonyRequest = 'chusme/v1/ceremony-request';
+L.ceremonyDecline = 'chusme/v1/ceremony-decline';
 const verifyingSharesHash = (participants, shares) =>
   sha256(frame(L.verifyingShares, ...participants.flatMap((fp) => [utf8(fp), hex(shares[fp])])));
 const groupKeyConfirmMessage = (issuer, cid, groupKey, sharesHash, transcript, t, heads) =>
@@ -242,9 +243,12 @@ const build = {
   ceremony_request_message: (i) => {
     const mh = i.kind === 'sign' ? sha256(hex(i.message)) : Buffer.alloc(0);
     const msg = frame(L.ceremonyRequest, utf8(i.issuer), utf8(i.kind), u64(i.threshold), u64(i.participants.length),
-      ...i.participants.map(utf8), utf8(i.key_id), mh, i64(i.deadline), hex(i.nonce));
+      ...i.participants.map(utf8), utf8(i.key_id), mh, u64(i.round_timeout), Buffer.from([i.all_signers ? 1 : 0]),
+      i64(i.deadline), hex(i.nonce));
     return { message_sha256: mh, ...signed(msg, hex(i.seed)) };
   },
+  ceremony_decline_message: (i) =>
+    signed(frame(L.ceremonyDecline, utf8(i.issuer), utf8(i.ceremony_id), utf8(i.decliner)), hex(i.seed)),
   group_key_confirm_message: (i) => {
     const sh = verifyingSharesHash(i.participants, i.verifying_shares);
     const msg = groupKeyConfirmMessage(i.issuer, i.ceremony_id, hex(i.group_key), sh, hex(i.transcript), i.threshold, i.heads);

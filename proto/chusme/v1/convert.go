@@ -45,6 +45,11 @@ func NewCeremonyEvent(v chusme.CeremonyInfo) *CeremonyEvent {
 		Participants: v.Participants, Threshold: int32(v.Threshold), Creator: v.Creator,
 		KeyId: v.KeyID, Message: v.Message, SigningPackage: v.SigningPackage,
 		DeadlineUnixMs: unixMs(v.Deadline), CreatedUnixMs: unixMs(v.CreatedAt), UpdatedUnixMs: unixMs(v.UpdatedAt),
+		Missing: v.Missing, Needed: int32(v.Needed), RoundTimeoutSeconds: v.RoundTimeout, AllSigners: v.AllSigners,
+		Signers: v.Signers,
+	}
+	for _, d := range v.Declines {
+		ev.Declines = append(ev.Declines, &CeremonyDecline{Fingerprint: d.Fingerprint, Round: int32(d.Round), Signature: d.Signature})
 	}
 	if f := v.Failure; f != nil {
 		ev.Failure = &CeremonyFailure{Reason: f.Reason, Message: f.Message, Culprits: f.Culprits}
@@ -54,7 +59,8 @@ func NewCeremonyEvent(v chusme.CeremonyInfo) *CeremonyEvent {
 	}
 	if r := v.Request; r != nil {
 		ev.Request = &CeremonyRequest{Kind: r.Kind, Threshold: int32(r.Threshold), Participants: r.Participants, KeyId: r.KeyID,
-			MessageSha256: r.MessageSHA256, Deadline: r.Deadline, Nonce: r.Nonce, Signature: r.Signature}
+			MessageSha256: r.MessageSHA256, Deadline: r.Deadline, Nonce: r.Nonce, Signature: r.Signature,
+			RoundTimeout: r.RoundTimeout, AllSigners: r.AllSigners}
 	}
 	return ev
 }
@@ -68,7 +74,11 @@ func (ev *CeremonyEvent) View() chusme.CeremonyInfo {
 		Participants: orEmpty(ev.GetParticipants()), KeyID: ev.GetKeyId(), Message: ev.GetMessage(),
 		Submitted: orEmpty(ev.GetSubmitted()), Deadline: fromUnixMs(ev.GetDeadlineUnixMs()), Version: ev.GetVersion(),
 		CreatedAt: fromUnixMs(ev.GetCreatedUnixMs()), UpdatedAt: fromUnixMs(ev.GetUpdatedUnixMs()),
-		SigningPackage: ev.GetSigningPackage(),
+		SigningPackage: ev.GetSigningPackage(), Missing: orEmpty(ev.GetMissing()), Needed: int(ev.GetNeeded()),
+		RoundTimeout: ev.GetRoundTimeoutSeconds(), AllSigners: ev.GetAllSigners(), Signers: ev.GetSigners(),
+	}
+	for _, d := range ev.GetDeclines() {
+		v.Declines = append(v.Declines, chusme.CeremonyDecline{Fingerprint: d.GetFingerprint(), Round: int(d.GetRound()), Signature: d.GetSignature()})
 	}
 	if f := ev.GetFailure(); f != nil {
 		v.Failure = &chusme.CeremonyFailure{Reason: f.GetReason(), Message: f.GetMessage(), Culprits: f.GetCulprits()}
@@ -78,7 +88,8 @@ func (ev *CeremonyEvent) View() chusme.CeremonyInfo {
 	}
 	if r := ev.GetRequest(); r != nil {
 		v.Request = &chusme.CeremonyRequest{Kind: r.GetKind(), Threshold: int(r.GetThreshold()), Participants: orEmpty(r.GetParticipants()),
-			KeyID: r.GetKeyId(), MessageSHA256: r.GetMessageSha256(), Deadline: r.GetDeadline(), Nonce: r.GetNonce(), Signature: r.GetSignature()}
+			KeyID: r.GetKeyId(), MessageSHA256: r.GetMessageSha256(), Deadline: r.GetDeadline(), Nonce: r.GetNonce(), Signature: r.GetSignature(),
+			RoundTimeout: r.GetRoundTimeout(), AllSigners: r.GetAllSigners()}
 	}
 	return v
 }
@@ -132,13 +143,15 @@ func (in *CeremonyInbox) View() chusme.Inbox {
 // NewCreateCeremonyRequest is the protobuf form of a ceremony creation.
 func NewCreateCeremonyRequest(v chusme.CreateCeremonyRequest) *CreateCeremonyRequest {
 	return &CreateCeremonyRequest{Kind: v.Kind, Threshold: int32(v.Threshold), Participants: v.Participants,
-		KeyId: v.KeyID, Message: v.Message, Deadline: v.Deadline, Nonce: v.Nonce, Signature: v.Signature}
+		KeyId: v.KeyID, Message: v.Message, Deadline: v.Deadline, Nonce: v.Nonce, Signature: v.Signature,
+		RoundTimeout: v.RoundTimeout, AllSigners: v.AllSigners}
 }
 
 // View is the creation's view, as the ceremony service takes it.
 func (r *CreateCeremonyRequest) View() chusme.CreateCeremonyRequest {
 	return chusme.CreateCeremonyRequest{Kind: r.GetKind(), Threshold: int(r.GetThreshold()), Participants: r.GetParticipants(),
-		KeyID: r.GetKeyId(), Message: r.GetMessage(), Deadline: r.GetDeadline(), Nonce: r.GetNonce(), Signature: r.GetSignature()}
+		KeyID: r.GetKeyId(), Message: r.GetMessage(), Deadline: r.GetDeadline(), Nonce: r.GetNonce(), Signature: r.GetSignature(),
+		RoundTimeout: r.GetRoundTimeout(), AllSigners: r.GetAllSigners()}
 }
 
 // NewSubmitRequest is the protobuf form of a submission to round of

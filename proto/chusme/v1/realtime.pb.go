@@ -172,6 +172,7 @@ type Envelope struct {
 	//	*Envelope_CeremonyResponse
 	//	*Envelope_CeremonyInbox
 	//	*Envelope_CeremonyList
+	//	*Envelope_DeclineCeremonyRequest
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -347,6 +348,15 @@ func (x *Envelope) GetCeremonyList() *CeremonyList {
 	return nil
 }
 
+func (x *Envelope) GetDeclineCeremonyRequest() *DeclineCeremonyRequest {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_DeclineCeremonyRequest); ok {
+			return x.DeclineCeremonyRequest
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -410,6 +420,10 @@ type Envelope_CeremonyList struct {
 	CeremonyList *CeremonyList `protobuf:"bytes,23,opt,name=ceremony_list,json=ceremonyList,proto3,oneof"`
 }
 
+type Envelope_DeclineCeremonyRequest struct {
+	DeclineCeremonyRequest *DeclineCeremonyRequest `protobuf:"bytes,24,opt,name=decline_ceremony_request,json=declineCeremonyRequest,proto3,oneof"` // -> CeremonyResponse
+}
+
 func (*Envelope_ServerInfoRequest) isEnvelope_Payload() {}
 
 func (*Envelope_ServerInfoResponse) isEnvelope_Payload() {}
@@ -437,6 +451,8 @@ func (*Envelope_CeremonyResponse) isEnvelope_Payload() {}
 func (*Envelope_CeremonyInbox) isEnvelope_Payload() {}
 
 func (*Envelope_CeremonyList) isEnvelope_Payload() {}
+
+func (*Envelope_DeclineCeremonyRequest) isEnvelope_Payload() {}
 
 // ServerInfoRequest asks for ServerInfoResponse.
 type ServerInfoRequest struct {
@@ -650,9 +666,17 @@ type CeremonyEvent struct {
 	Inbox *CeremonyInbox `protobuf:"bytes,19,opt,name=inbox,proto3" json:"inbox,omitempty"`
 	// The creator's signed request (the JSON request member); absent for a
 	// ceremony made before requests were signed, which clients refuse.
-	Request       *CeremonyRequest `protobuf:"bytes,20,opt,name=request,proto3" json:"request,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Request *CeremonyRequest `protobuf:"bytes,20,opt,name=request,proto3" json:"request,omitempty"`
+	// who may still submit in the current round, and how many more
+	// submissions it needs (empty and 0 once ended)
+	Missing             []string           `protobuf:"bytes,21,rep,name=missing,proto3" json:"missing,omitempty"`
+	Needed              int32              `protobuf:"varint,22,opt,name=needed,proto3" json:"needed,omitempty"`
+	RoundTimeoutSeconds int64              `protobuf:"varint,23,opt,name=round_timeout_seconds,json=roundTimeoutSeconds,proto3" json:"round_timeout_seconds,omitempty"` // how long each round may take
+	AllSigners          bool               `protobuf:"varint,24,opt,name=all_signers,json=allSigners,proto3" json:"all_signers,omitempty"`                              // sign: every candidate must sign
+	Signers             []string           `protobuf:"bytes,25,rep,name=signers,proto3" json:"signers,omitempty"`                                                       // sign, from round 2: the signing package's signers
+	Declines            []*CeremonyDecline `protobuf:"bytes,26,rep,name=declines,proto3" json:"declines,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *CeremonyEvent) Reset() {
@@ -825,6 +849,110 @@ func (x *CeremonyEvent) GetRequest() *CeremonyRequest {
 	return nil
 }
 
+func (x *CeremonyEvent) GetMissing() []string {
+	if x != nil {
+		return x.Missing
+	}
+	return nil
+}
+
+func (x *CeremonyEvent) GetNeeded() int32 {
+	if x != nil {
+		return x.Needed
+	}
+	return 0
+}
+
+func (x *CeremonyEvent) GetRoundTimeoutSeconds() int64 {
+	if x != nil {
+		return x.RoundTimeoutSeconds
+	}
+	return 0
+}
+
+func (x *CeremonyEvent) GetAllSigners() bool {
+	if x != nil {
+		return x.AllSigners
+	}
+	return false
+}
+
+func (x *CeremonyEvent) GetSigners() []string {
+	if x != nil {
+		return x.Signers
+	}
+	return nil
+}
+
+func (x *CeremonyEvent) GetDeclines() []*CeremonyDecline {
+	if x != nil {
+		return x.Declines
+	}
+	return nil
+}
+
+// CeremonyDecline is a participant's signed decline (the JSON
+// CeremonyDecline): its identity key over CeremonyDeclineMessage.
+type CeremonyDecline struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Fingerprint   string                 `protobuf:"bytes,1,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	Round         int32                  `protobuf:"varint,2,opt,name=round,proto3" json:"round,omitempty"` // the round the ceremony was in
+	Signature     []byte                 `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CeremonyDecline) Reset() {
+	*x = CeremonyDecline{}
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CeremonyDecline) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CeremonyDecline) ProtoMessage() {}
+
+func (x *CeremonyDecline) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CeremonyDecline.ProtoReflect.Descriptor instead.
+func (*CeremonyDecline) Descriptor() ([]byte, []int) {
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CeremonyDecline) GetFingerprint() string {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return ""
+}
+
+func (x *CeremonyDecline) GetRound() int32 {
+	if x != nil {
+		return x.Round
+	}
+	return 0
+}
+
+func (x *CeremonyDecline) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
 // CeremonyRequest is a ceremony's request as its creator signed it
 // (chusme.CeremonyRequestMessage; the JSON CeremonyRequest).
 type CeremonyRequest struct {
@@ -836,14 +964,16 @@ type CeremonyRequest struct {
 	MessageSha256 []byte                 `protobuf:"bytes,5,opt,name=message_sha256,json=messageSha256,proto3" json:"message_sha256,omitempty"` // sign
 	Deadline      int64                  `protobuf:"varint,6,opt,name=deadline,proto3" json:"deadline,omitempty"`                               // Unix seconds
 	Nonce         []byte                 `protobuf:"bytes,7,opt,name=nonce,proto3" json:"nonce,omitempty"`
-	Signature     []byte                 `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"` // the creator's identity key
+	Signature     []byte                 `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`                            // the creator's identity key
+	RoundTimeout  int64                  `protobuf:"varint,9,opt,name=round_timeout,json=roundTimeout,proto3" json:"round_timeout,omitempty"` // seconds; 0: the server's default
+	AllSigners    bool                   `protobuf:"varint,10,opt,name=all_signers,json=allSigners,proto3" json:"all_signers,omitempty"`      // sign: every signer must sign
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CeremonyRequest) Reset() {
 	*x = CeremonyRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[5]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +985,7 @@ func (x *CeremonyRequest) String() string {
 func (*CeremonyRequest) ProtoMessage() {}
 
 func (x *CeremonyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[5]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +998,7 @@ func (x *CeremonyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyRequest.ProtoReflect.Descriptor instead.
 func (*CeremonyRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{5}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CeremonyRequest) GetKind() string {
@@ -927,6 +1057,20 @@ func (x *CeremonyRequest) GetSignature() []byte {
 	return nil
 }
 
+func (x *CeremonyRequest) GetRoundTimeout() int64 {
+	if x != nil {
+		return x.RoundTimeout
+	}
+	return 0
+}
+
+func (x *CeremonyRequest) GetAllSigners() bool {
+	if x != nil {
+		return x.AllSigners
+	}
+	return false
+}
+
 // CeremonyInbox is a round's packages for the caller (the JSON Inbox): the
 // answer of InboxRequest, and the pushed round-1 commitments of
 // CeremonyEvent.inbox.
@@ -941,7 +1085,7 @@ type CeremonyInbox struct {
 
 func (x *CeremonyInbox) Reset() {
 	*x = CeremonyInbox{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[6]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -953,7 +1097,7 @@ func (x *CeremonyInbox) String() string {
 func (*CeremonyInbox) ProtoMessage() {}
 
 func (x *CeremonyInbox) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[6]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -966,7 +1110,7 @@ func (x *CeremonyInbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyInbox.ProtoReflect.Descriptor instead.
 func (*CeremonyInbox) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{6}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CeremonyInbox) GetRound() int32 {
@@ -1005,7 +1149,7 @@ type CeremonyPackage struct {
 
 func (x *CeremonyPackage) Reset() {
 	*x = CeremonyPackage{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[7]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1017,7 +1161,7 @@ func (x *CeremonyPackage) String() string {
 func (*CeremonyPackage) ProtoMessage() {}
 
 func (x *CeremonyPackage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[7]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1030,7 +1174,7 @@ func (x *CeremonyPackage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyPackage.ProtoReflect.Descriptor instead.
 func (*CeremonyPackage) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{7}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CeremonyPackage) GetRound() int32 {
@@ -1080,7 +1224,7 @@ type CeremonyFailure struct {
 
 func (x *CeremonyFailure) Reset() {
 	*x = CeremonyFailure{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[8]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1092,7 +1236,7 @@ func (x *CeremonyFailure) String() string {
 func (*CeremonyFailure) ProtoMessage() {}
 
 func (x *CeremonyFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[8]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1105,7 +1249,7 @@ func (x *CeremonyFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyFailure.ProtoReflect.Descriptor instead.
 func (*CeremonyFailure) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{8}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CeremonyFailure) GetReason() string {
@@ -1141,7 +1285,7 @@ type CeremonyResult struct {
 
 func (x *CeremonyResult) Reset() {
 	*x = CeremonyResult{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[9]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1153,7 +1297,7 @@ func (x *CeremonyResult) String() string {
 func (*CeremonyResult) ProtoMessage() {}
 
 func (x *CeremonyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[9]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1166,7 +1310,7 @@ func (x *CeremonyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyResult.ProtoReflect.Descriptor instead.
 func (*CeremonyResult) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{9}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CeremonyResult) GetKeyId() string {
@@ -1207,7 +1351,7 @@ type CeremonySyncRequest struct {
 
 func (x *CeremonySyncRequest) Reset() {
 	*x = CeremonySyncRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[10]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1219,7 +1363,7 @@ func (x *CeremonySyncRequest) String() string {
 func (*CeremonySyncRequest) ProtoMessage() {}
 
 func (x *CeremonySyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[10]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1232,7 +1376,7 @@ func (x *CeremonySyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonySyncRequest.ProtoReflect.Descriptor instead.
 func (*CeremonySyncRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{10}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CeremonySyncRequest) GetCeremonyId() string {
@@ -1276,7 +1420,7 @@ type CeremonySyncResponse struct {
 
 func (x *CeremonySyncResponse) Reset() {
 	*x = CeremonySyncResponse{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[11]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1288,7 +1432,7 @@ func (x *CeremonySyncResponse) String() string {
 func (*CeremonySyncResponse) ProtoMessage() {}
 
 func (x *CeremonySyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[11]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1301,7 +1445,7 @@ func (x *CeremonySyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonySyncResponse.ProtoReflect.Descriptor instead.
 func (*CeremonySyncResponse) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{11}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CeremonySyncResponse) GetCeremonies() []*CeremonyEvent {
@@ -1332,13 +1476,15 @@ type CreateCeremonyRequest struct {
 	Deadline      int64  `protobuf:"varint,6,opt,name=deadline,proto3" json:"deadline,omitempty"`
 	Nonce         []byte `protobuf:"bytes,7,opt,name=nonce,proto3" json:"nonce,omitempty"`
 	Signature     []byte `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`
+	RoundTimeout  int64  `protobuf:"varint,9,opt,name=round_timeout,json=roundTimeout,proto3" json:"round_timeout,omitempty"` // seconds each round may take; 0: the server's default
+	AllSigners    bool   `protobuf:"varint,10,opt,name=all_signers,json=allSigners,proto3" json:"all_signers,omitempty"`      // sign: every signer must sign, not the first t
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateCeremonyRequest) Reset() {
 	*x = CreateCeremonyRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[12]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1350,7 +1496,7 @@ func (x *CreateCeremonyRequest) String() string {
 func (*CreateCeremonyRequest) ProtoMessage() {}
 
 func (x *CreateCeremonyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[12]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1363,7 +1509,7 @@ func (x *CreateCeremonyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCeremonyRequest.ProtoReflect.Descriptor instead.
 func (*CreateCeremonyRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{12}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateCeremonyRequest) GetKind() string {
@@ -1422,6 +1568,20 @@ func (x *CreateCeremonyRequest) GetSignature() []byte {
 	return nil
 }
 
+func (x *CreateCeremonyRequest) GetRoundTimeout() int64 {
+	if x != nil {
+		return x.RoundTimeout
+	}
+	return 0
+}
+
+func (x *CreateCeremonyRequest) GetAllSigners() bool {
+	if x != nil {
+		return x.AllSigners
+	}
+	return false
+}
+
 // SubmitRequest is the caller's package for a round (POST
 // /v1/ceremonies/{id}/rounds/{n}; the JSON SubmitRequest): a broadcast
 // (payload and signature) or, in DKG round 2, one DirectPackage for every
@@ -1439,7 +1599,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[13]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1451,7 +1611,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[13]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1464,7 +1624,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{13}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SubmitRequest) GetCeremonyId() string {
@@ -1514,7 +1674,7 @@ type DirectPackage struct {
 
 func (x *DirectPackage) Reset() {
 	*x = DirectPackage{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[14]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1526,7 +1686,7 @@ func (x *DirectPackage) String() string {
 func (*DirectPackage) ProtoMessage() {}
 
 func (x *DirectPackage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[14]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1539,7 +1699,7 @@ func (x *DirectPackage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectPackage.ProtoReflect.Descriptor instead.
 func (*DirectPackage) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{14}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DirectPackage) GetRecipient() string {
@@ -1575,7 +1735,7 @@ type InboxRequest struct {
 
 func (x *InboxRequest) Reset() {
 	*x = InboxRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[15]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1587,7 +1747,7 @@ func (x *InboxRequest) String() string {
 func (*InboxRequest) ProtoMessage() {}
 
 func (x *InboxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[15]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1600,7 +1760,7 @@ func (x *InboxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InboxRequest.ProtoReflect.Descriptor instead.
 func (*InboxRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{15}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *InboxRequest) GetCeremonyId() string {
@@ -1628,7 +1788,7 @@ type CancelCeremonyRequest struct {
 
 func (x *CancelCeremonyRequest) Reset() {
 	*x = CancelCeremonyRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[16]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1640,7 +1800,7 @@ func (x *CancelCeremonyRequest) String() string {
 func (*CancelCeremonyRequest) ProtoMessage() {}
 
 func (x *CancelCeremonyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[16]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1653,7 +1813,7 @@ func (x *CancelCeremonyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelCeremonyRequest.ProtoReflect.Descriptor instead.
 func (*CancelCeremonyRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{16}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CancelCeremonyRequest) GetCeremonyId() string {
@@ -1661,6 +1821,61 @@ func (x *CancelCeremonyRequest) GetCeremonyId() string {
 		return x.CeremonyId
 	}
 	return ""
+}
+
+// DeclineCeremonyRequest declines a ceremony (POST
+// /v1/ceremonies/{id}/decline): a participant's signature over
+// CeremonyDeclineMessage.
+type DeclineCeremonyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CeremonyId    string                 `protobuf:"bytes,1,opt,name=ceremony_id,json=ceremonyId,proto3" json:"ceremony_id,omitempty"`
+	Signature     []byte                 `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeclineCeremonyRequest) Reset() {
+	*x = DeclineCeremonyRequest{}
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeclineCeremonyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeclineCeremonyRequest) ProtoMessage() {}
+
+func (x *DeclineCeremonyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeclineCeremonyRequest.ProtoReflect.Descriptor instead.
+func (*DeclineCeremonyRequest) Descriptor() ([]byte, []int) {
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *DeclineCeremonyRequest) GetCeremonyId() string {
+	if x != nil {
+		return x.CeremonyId
+	}
+	return ""
+}
+
+func (x *DeclineCeremonyRequest) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
 }
 
 // ListCeremoniesRequest lists a page of the caller's ceremonies, newest
@@ -1676,7 +1891,7 @@ type ListCeremoniesRequest struct {
 
 func (x *ListCeremoniesRequest) Reset() {
 	*x = ListCeremoniesRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[17]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1688,7 +1903,7 @@ func (x *ListCeremoniesRequest) String() string {
 func (*ListCeremoniesRequest) ProtoMessage() {}
 
 func (x *ListCeremoniesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[17]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1701,7 +1916,7 @@ func (x *ListCeremoniesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCeremoniesRequest.ProtoReflect.Descriptor instead.
 func (*ListCeremoniesRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{17}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListCeremoniesRequest) GetStatus() string {
@@ -1735,7 +1950,7 @@ type CeremonyResponse struct {
 
 func (x *CeremonyResponse) Reset() {
 	*x = CeremonyResponse{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[18]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1747,7 +1962,7 @@ func (x *CeremonyResponse) String() string {
 func (*CeremonyResponse) ProtoMessage() {}
 
 func (x *CeremonyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[18]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1760,7 +1975,7 @@ func (x *CeremonyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyResponse.ProtoReflect.Descriptor instead.
 func (*CeremonyResponse) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{18}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CeremonyResponse) GetCeremony() *CeremonyEvent {
@@ -1781,7 +1996,7 @@ type CeremonyList struct {
 
 func (x *CeremonyList) Reset() {
 	*x = CeremonyList{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[19]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1793,7 +2008,7 @@ func (x *CeremonyList) String() string {
 func (*CeremonyList) ProtoMessage() {}
 
 func (x *CeremonyList) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[19]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1806,7 +2021,7 @@ func (x *CeremonyList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyList.ProtoReflect.Descriptor instead.
 func (*CeremonyList) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{19}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CeremonyList) GetCeremonies() []*CeremonyEvent {
@@ -1827,7 +2042,7 @@ var File_proto_chusme_v1_realtime_proto protoreflect.FileDescriptor
 
 const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\n" +
-	"\x1eproto/chusme/v1/realtime.proto\x12\tchusme.v1\"\xd9\b\n" +
+	"\x1eproto/chusme/v1/realtime.proto\x12\tchusme.v1\"\xb8\t\n" +
 	"\bEnvelope\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12N\n" +
@@ -1845,7 +2060,8 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x17list_ceremonies_request\x18\x14 \x01(\v2 .chusme.v1.ListCeremoniesRequestH\x00R\x15listCeremoniesRequest\x12J\n" +
 	"\x11ceremony_response\x18\x15 \x01(\v2\x1b.chusme.v1.CeremonyResponseH\x00R\x10ceremonyResponse\x12A\n" +
 	"\x0eceremony_inbox\x18\x16 \x01(\v2\x18.chusme.v1.CeremonyInboxH\x00R\rceremonyInbox\x12>\n" +
-	"\rceremony_list\x18\x17 \x01(\v2\x17.chusme.v1.CeremonyListH\x00R\fceremonyListB\t\n" +
+	"\rceremony_list\x18\x17 \x01(\v2\x17.chusme.v1.CeremonyListH\x00R\fceremonyList\x12]\n" +
+	"\x18decline_ceremony_request\x18\x18 \x01(\v2!.chusme.v1.DeclineCeremonyRequestH\x00R\x16declineCeremonyRequestB\t\n" +
 	"\apayload\"\x13\n" +
 	"\x11ServerInfoRequest\"\xab\x01\n" +
 	"\x12ServerInfoResponse\x12\x12\n" +
@@ -1857,7 +2073,7 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12.\n" +
-	"\x13retry_after_seconds\x18\x03 \x01(\rR\x11retryAfterSeconds\"\xc1\x05\n" +
+	"\x13retry_after_seconds\x18\x03 \x01(\rR\x11retryAfterSeconds\"\x9a\a\n" +
 	"\rCeremonyEvent\x12\x1f\n" +
 	"\vceremony_id\x18\x01 \x01(\tR\n" +
 	"ceremonyId\x12\x12\n" +
@@ -1880,7 +2096,18 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\afailure\x18\x11 \x01(\v2\x1a.chusme.v1.CeremonyFailureR\afailure\x121\n" +
 	"\x06result\x18\x12 \x01(\v2\x19.chusme.v1.CeremonyResultR\x06result\x12.\n" +
 	"\x05inbox\x18\x13 \x01(\v2\x18.chusme.v1.CeremonyInboxR\x05inbox\x124\n" +
-	"\arequest\x18\x14 \x01(\v2\x1a.chusme.v1.CeremonyRequestR\arequest\"\xf5\x01\n" +
+	"\arequest\x18\x14 \x01(\v2\x1a.chusme.v1.CeremonyRequestR\arequest\x12\x18\n" +
+	"\amissing\x18\x15 \x03(\tR\amissing\x12\x16\n" +
+	"\x06needed\x18\x16 \x01(\x05R\x06needed\x122\n" +
+	"\x15round_timeout_seconds\x18\x17 \x01(\x03R\x13roundTimeoutSeconds\x12\x1f\n" +
+	"\vall_signers\x18\x18 \x01(\bR\n" +
+	"allSigners\x12\x18\n" +
+	"\asigners\x18\x19 \x03(\tR\asigners\x126\n" +
+	"\bdeclines\x18\x1a \x03(\v2\x1a.chusme.v1.CeremonyDeclineR\bdeclines\"g\n" +
+	"\x0fCeremonyDecline\x12 \n" +
+	"\vfingerprint\x18\x01 \x01(\tR\vfingerprint\x12\x14\n" +
+	"\x05round\x18\x02 \x01(\x05R\x05round\x12\x1c\n" +
+	"\tsignature\x18\x03 \x01(\fR\tsignature\"\xbb\x02\n" +
 	"\x0fCeremonyRequest\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1c\n" +
 	"\tthreshold\x18\x02 \x01(\x05R\tthreshold\x12\"\n" +
@@ -1889,7 +2116,11 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x0emessage_sha256\x18\x05 \x01(\fR\rmessageSha256\x12\x1a\n" +
 	"\bdeadline\x18\x06 \x01(\x03R\bdeadline\x12\x14\n" +
 	"\x05nonce\x18\a \x01(\fR\x05nonce\x12\x1c\n" +
-	"\tsignature\x18\b \x01(\fR\tsignature\"y\n" +
+	"\tsignature\x18\b \x01(\fR\tsignature\x12#\n" +
+	"\rround_timeout\x18\t \x01(\x03R\froundTimeout\x12\x1f\n" +
+	"\vall_signers\x18\n" +
+	" \x01(\bR\n" +
+	"allSigners\"y\n" +
 	"\rCeremonyInbox\x12\x14\n" +
 	"\x05round\x18\x01 \x01(\x05R\x05round\x126\n" +
 	"\bpackages\x18\x02 \x03(\v2\x1a.chusme.v1.CeremonyPackageR\bpackages\x12\x1a\n" +
@@ -1920,7 +2151,7 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"ceremonies\x18\x01 \x03(\v2\x18.chusme.v1.CeremonyEventR\n" +
 	"ceremonies\x12\x1f\n" +
 	"\vnext_cursor\x18\x02 \x01(\tR\n" +
-	"nextCursor\"\xee\x01\n" +
+	"nextCursor\"\xb4\x02\n" +
 	"\x15CreateCeremonyRequest\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1c\n" +
 	"\tthreshold\x18\x02 \x01(\x05R\tthreshold\x12\"\n" +
@@ -1929,7 +2160,11 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\amessage\x18\x05 \x01(\fR\amessage\x12\x1a\n" +
 	"\bdeadline\x18\x06 \x01(\x03R\bdeadline\x12\x14\n" +
 	"\x05nonce\x18\a \x01(\fR\x05nonce\x12\x1c\n" +
-	"\tsignature\x18\b \x01(\fR\tsignature\"\xb4\x01\n" +
+	"\tsignature\x18\b \x01(\fR\tsignature\x12#\n" +
+	"\rround_timeout\x18\t \x01(\x03R\froundTimeout\x12\x1f\n" +
+	"\vall_signers\x18\n" +
+	" \x01(\bR\n" +
+	"allSigners\"\xb4\x01\n" +
 	"\rSubmitRequest\x12\x1f\n" +
 	"\vceremony_id\x18\x01 \x01(\tR\n" +
 	"ceremonyId\x12\x14\n" +
@@ -1947,7 +2182,11 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x05round\x18\x02 \x01(\x05R\x05round\"8\n" +
 	"\x15CancelCeremonyRequest\x12\x1f\n" +
 	"\vceremony_id\x18\x01 \x01(\tR\n" +
-	"ceremonyId\"]\n" +
+	"ceremonyId\"W\n" +
+	"\x16DeclineCeremonyRequest\x12\x1f\n" +
+	"\vceremony_id\x18\x01 \x01(\tR\n" +
+	"ceremonyId\x12\x1c\n" +
+	"\tsignature\x18\x02 \x01(\fR\tsignature\"]\n" +
 	"\x15ListCeremoniesRequest\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12\x14\n" +
@@ -1986,59 +2225,63 @@ func file_proto_chusme_v1_realtime_proto_rawDescGZIP() []byte {
 }
 
 var file_proto_chusme_v1_realtime_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_proto_chusme_v1_realtime_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_proto_chusme_v1_realtime_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_proto_chusme_v1_realtime_proto_goTypes = []any{
-	(CloseCode)(0),                // 0: chusme.v1.CloseCode
-	(*Envelope)(nil),              // 1: chusme.v1.Envelope
-	(*ServerInfoRequest)(nil),     // 2: chusme.v1.ServerInfoRequest
-	(*ServerInfoResponse)(nil),    // 3: chusme.v1.ServerInfoResponse
-	(*Error)(nil),                 // 4: chusme.v1.Error
-	(*CeremonyEvent)(nil),         // 5: chusme.v1.CeremonyEvent
-	(*CeremonyRequest)(nil),       // 6: chusme.v1.CeremonyRequest
-	(*CeremonyInbox)(nil),         // 7: chusme.v1.CeremonyInbox
-	(*CeremonyPackage)(nil),       // 8: chusme.v1.CeremonyPackage
-	(*CeremonyFailure)(nil),       // 9: chusme.v1.CeremonyFailure
-	(*CeremonyResult)(nil),        // 10: chusme.v1.CeremonyResult
-	(*CeremonySyncRequest)(nil),   // 11: chusme.v1.CeremonySyncRequest
-	(*CeremonySyncResponse)(nil),  // 12: chusme.v1.CeremonySyncResponse
-	(*CreateCeremonyRequest)(nil), // 13: chusme.v1.CreateCeremonyRequest
-	(*SubmitRequest)(nil),         // 14: chusme.v1.SubmitRequest
-	(*DirectPackage)(nil),         // 15: chusme.v1.DirectPackage
-	(*InboxRequest)(nil),          // 16: chusme.v1.InboxRequest
-	(*CancelCeremonyRequest)(nil), // 17: chusme.v1.CancelCeremonyRequest
-	(*ListCeremoniesRequest)(nil), // 18: chusme.v1.ListCeremoniesRequest
-	(*CeremonyResponse)(nil),      // 19: chusme.v1.CeremonyResponse
-	(*CeremonyList)(nil),          // 20: chusme.v1.CeremonyList
+	(CloseCode)(0),                 // 0: chusme.v1.CloseCode
+	(*Envelope)(nil),               // 1: chusme.v1.Envelope
+	(*ServerInfoRequest)(nil),      // 2: chusme.v1.ServerInfoRequest
+	(*ServerInfoResponse)(nil),     // 3: chusme.v1.ServerInfoResponse
+	(*Error)(nil),                  // 4: chusme.v1.Error
+	(*CeremonyEvent)(nil),          // 5: chusme.v1.CeremonyEvent
+	(*CeremonyDecline)(nil),        // 6: chusme.v1.CeremonyDecline
+	(*CeremonyRequest)(nil),        // 7: chusme.v1.CeremonyRequest
+	(*CeremonyInbox)(nil),          // 8: chusme.v1.CeremonyInbox
+	(*CeremonyPackage)(nil),        // 9: chusme.v1.CeremonyPackage
+	(*CeremonyFailure)(nil),        // 10: chusme.v1.CeremonyFailure
+	(*CeremonyResult)(nil),         // 11: chusme.v1.CeremonyResult
+	(*CeremonySyncRequest)(nil),    // 12: chusme.v1.CeremonySyncRequest
+	(*CeremonySyncResponse)(nil),   // 13: chusme.v1.CeremonySyncResponse
+	(*CreateCeremonyRequest)(nil),  // 14: chusme.v1.CreateCeremonyRequest
+	(*SubmitRequest)(nil),          // 15: chusme.v1.SubmitRequest
+	(*DirectPackage)(nil),          // 16: chusme.v1.DirectPackage
+	(*InboxRequest)(nil),           // 17: chusme.v1.InboxRequest
+	(*CancelCeremonyRequest)(nil),  // 18: chusme.v1.CancelCeremonyRequest
+	(*DeclineCeremonyRequest)(nil), // 19: chusme.v1.DeclineCeremonyRequest
+	(*ListCeremoniesRequest)(nil),  // 20: chusme.v1.ListCeremoniesRequest
+	(*CeremonyResponse)(nil),       // 21: chusme.v1.CeremonyResponse
+	(*CeremonyList)(nil),           // 22: chusme.v1.CeremonyList
 }
 var file_proto_chusme_v1_realtime_proto_depIdxs = []int32{
 	2,  // 0: chusme.v1.Envelope.server_info_request:type_name -> chusme.v1.ServerInfoRequest
 	3,  // 1: chusme.v1.Envelope.server_info_response:type_name -> chusme.v1.ServerInfoResponse
 	4,  // 2: chusme.v1.Envelope.error:type_name -> chusme.v1.Error
 	5,  // 3: chusme.v1.Envelope.ceremony_event:type_name -> chusme.v1.CeremonyEvent
-	11, // 4: chusme.v1.Envelope.ceremony_sync_request:type_name -> chusme.v1.CeremonySyncRequest
-	12, // 5: chusme.v1.Envelope.ceremony_sync_response:type_name -> chusme.v1.CeremonySyncResponse
-	13, // 6: chusme.v1.Envelope.create_ceremony_request:type_name -> chusme.v1.CreateCeremonyRequest
-	14, // 7: chusme.v1.Envelope.submit_request:type_name -> chusme.v1.SubmitRequest
-	16, // 8: chusme.v1.Envelope.inbox_request:type_name -> chusme.v1.InboxRequest
-	17, // 9: chusme.v1.Envelope.cancel_ceremony_request:type_name -> chusme.v1.CancelCeremonyRequest
-	18, // 10: chusme.v1.Envelope.list_ceremonies_request:type_name -> chusme.v1.ListCeremoniesRequest
-	19, // 11: chusme.v1.Envelope.ceremony_response:type_name -> chusme.v1.CeremonyResponse
-	7,  // 12: chusme.v1.Envelope.ceremony_inbox:type_name -> chusme.v1.CeremonyInbox
-	20, // 13: chusme.v1.Envelope.ceremony_list:type_name -> chusme.v1.CeremonyList
-	9,  // 14: chusme.v1.CeremonyEvent.failure:type_name -> chusme.v1.CeremonyFailure
-	10, // 15: chusme.v1.CeremonyEvent.result:type_name -> chusme.v1.CeremonyResult
-	7,  // 16: chusme.v1.CeremonyEvent.inbox:type_name -> chusme.v1.CeremonyInbox
-	6,  // 17: chusme.v1.CeremonyEvent.request:type_name -> chusme.v1.CeremonyRequest
-	8,  // 18: chusme.v1.CeremonyInbox.packages:type_name -> chusme.v1.CeremonyPackage
-	5,  // 19: chusme.v1.CeremonySyncResponse.ceremonies:type_name -> chusme.v1.CeremonyEvent
-	15, // 20: chusme.v1.SubmitRequest.packages:type_name -> chusme.v1.DirectPackage
-	5,  // 21: chusme.v1.CeremonyResponse.ceremony:type_name -> chusme.v1.CeremonyEvent
-	5,  // 22: chusme.v1.CeremonyList.ceremonies:type_name -> chusme.v1.CeremonyEvent
-	23, // [23:23] is the sub-list for method output_type
-	23, // [23:23] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	12, // 4: chusme.v1.Envelope.ceremony_sync_request:type_name -> chusme.v1.CeremonySyncRequest
+	13, // 5: chusme.v1.Envelope.ceremony_sync_response:type_name -> chusme.v1.CeremonySyncResponse
+	14, // 6: chusme.v1.Envelope.create_ceremony_request:type_name -> chusme.v1.CreateCeremonyRequest
+	15, // 7: chusme.v1.Envelope.submit_request:type_name -> chusme.v1.SubmitRequest
+	17, // 8: chusme.v1.Envelope.inbox_request:type_name -> chusme.v1.InboxRequest
+	18, // 9: chusme.v1.Envelope.cancel_ceremony_request:type_name -> chusme.v1.CancelCeremonyRequest
+	20, // 10: chusme.v1.Envelope.list_ceremonies_request:type_name -> chusme.v1.ListCeremoniesRequest
+	21, // 11: chusme.v1.Envelope.ceremony_response:type_name -> chusme.v1.CeremonyResponse
+	8,  // 12: chusme.v1.Envelope.ceremony_inbox:type_name -> chusme.v1.CeremonyInbox
+	22, // 13: chusme.v1.Envelope.ceremony_list:type_name -> chusme.v1.CeremonyList
+	19, // 14: chusme.v1.Envelope.decline_ceremony_request:type_name -> chusme.v1.DeclineCeremonyRequest
+	10, // 15: chusme.v1.CeremonyEvent.failure:type_name -> chusme.v1.CeremonyFailure
+	11, // 16: chusme.v1.CeremonyEvent.result:type_name -> chusme.v1.CeremonyResult
+	8,  // 17: chusme.v1.CeremonyEvent.inbox:type_name -> chusme.v1.CeremonyInbox
+	7,  // 18: chusme.v1.CeremonyEvent.request:type_name -> chusme.v1.CeremonyRequest
+	6,  // 19: chusme.v1.CeremonyEvent.declines:type_name -> chusme.v1.CeremonyDecline
+	9,  // 20: chusme.v1.CeremonyInbox.packages:type_name -> chusme.v1.CeremonyPackage
+	5,  // 21: chusme.v1.CeremonySyncResponse.ceremonies:type_name -> chusme.v1.CeremonyEvent
+	16, // 22: chusme.v1.SubmitRequest.packages:type_name -> chusme.v1.DirectPackage
+	5,  // 23: chusme.v1.CeremonyResponse.ceremony:type_name -> chusme.v1.CeremonyEvent
+	5,  // 24: chusme.v1.CeremonyList.ceremonies:type_name -> chusme.v1.CeremonyEvent
+	25, // [25:25] is the sub-list for method output_type
+	25, // [25:25] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_proto_chusme_v1_realtime_proto_init() }
@@ -2061,6 +2304,7 @@ func file_proto_chusme_v1_realtime_proto_init() {
 		(*Envelope_CeremonyResponse)(nil),
 		(*Envelope_CeremonyInbox)(nil),
 		(*Envelope_CeremonyList)(nil),
+		(*Envelope_DeclineCeremonyRequest)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2068,7 +2312,7 @@ func file_proto_chusme_v1_realtime_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_chusme_v1_realtime_proto_rawDesc), len(file_proto_chusme_v1_realtime_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
