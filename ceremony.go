@@ -65,7 +65,12 @@ const (
 // Rounds of each kind.
 const (
 	DKGRounds  = 3 // broadcast, point-to-point, confirmation
-	SignRounds = 2 // commitments, signature shares
+	SignRounds = 2 // per attempt: commitments, signature shares
+	// MaxSignAttempts bounds how often a signing ceremony starts over
+	// without a signer that went silent or declined after the signing
+	// package was made: attempt a has rounds 2a−1 (commitments) and 2a
+	// (shares), so a signing ceremony has at most 16 rounds.
+	MaxSignAttempts = 8
 )
 
 // Failure reasons, the Reason of a failed ceremony (and a metrics label).
@@ -148,9 +153,12 @@ type Ceremony struct {
 	// AllSigners (sign): every candidate that has not declined must
 	// commit; otherwise the first Threshold to commit sign.
 	AllSigners bool
-	// Signers (sign, from round 2): the candidates whose commitments the
-	// signing package holds, sorted.
+	// Signers (sign, in a share round): the candidates whose commitments
+	// the signing package holds, sorted.
 	Signers []string
+	// Excluded (sign): the signers of a signing package that did not send
+	// their share in time; never chosen again.
+	Excluded []string
 	// Declines are the participants' signed declines, in the order they
 	// came.
 	Declines []CeremonyDecline
@@ -174,13 +182,22 @@ type Ceremony struct {
 	Signature   []byte // sign: the 64-byte signature
 }
 
-// Rounds returns the number of rounds of c's kind.
+// Rounds returns the number of rounds of c: a DKG's three; for a signing
+// ceremony, those up to the end of its current attempt (2 per attempt).
 func (c *Ceremony) Rounds() int {
 	if c.Kind == KindDKG {
 		return DKGRounds
 	}
-	return SignRounds
+	return max(c.Round+c.Round%2, SignRounds)
 }
+
+// CommitRound reports whether round r of c collects signing commitments:
+// the odd rounds of a signing ceremony, one per attempt.
+func (c *Ceremony) CommitRound(r int) bool { return c.Kind == KindSign && r%2 == 1 }
+
+// ShareRound reports whether round r of c collects signature shares: the
+// even rounds of a signing ceremony.
+func (c *Ceremony) ShareRound(r int) bool { return c.Kind == KindSign && r%2 == 0 }
 
 // IsParticipant reports whether fp takes part in c.
 func (c *Ceremony) IsParticipant(fp string) bool { return slices.Contains(c.Participants, fp) }
@@ -191,14 +208,15 @@ func (c *Ceremony) Declined(fp string) bool {
 }
 
 // Expected returns who may submit in c's current round, sorted: a DKG's
-// participants; a signing ceremony's candidates that have not declined in
-// round 1, and its Signers in round 2.
+// participants; in a signing ceremony's commitment round, the candidates
+// that have neither declined nor been excluded, and in its share round its
+// Signers.
 func (c *Ceremony) Expected() []string {
 	switch {
-	case c.Kind == KindSign && c.Round == 2:
+	case c.ShareRound(c.Round):
 		return c.Signers
 	case c.Kind == KindSign:
-		return slices.DeleteFunc(slices.Clone(c.Participants), c.Declined)
+		return slices.DeleteFunc(slices.Clone(c.Participants), func(fp string) bool { return c.Declined(fp) || slices.Contains(c.Excluded, fp) })
 	}
 	return c.Participants
 }
@@ -215,7 +233,7 @@ func (c *Ceremony) Needed() int {
 		}
 	}
 	want := len(expected)
-	if c.Kind == KindSign && c.Round == 1 && !c.AllSigners {
+	if c.CommitRound(c.Round) && !c.AllSigners {
 		want = c.Threshold
 	}
 	return max(want-in, 0)

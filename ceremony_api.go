@@ -59,16 +59,20 @@ type CeremonyInfo struct {
 	Deadline     time.Time `json:"deadline"`      // of the current round
 	RoundTimeout int64     `json:"round_timeout"` // seconds each round may take
 	AllSigners   bool      `json:"all_signers,omitempty"`
-	// Signers (sign, from round 2) are the candidates whose commitments
+	// Signers (sign, in a share round) are the candidates whose commitments
 	// the signing package holds; the other candidates are not needed.
-	Signers        []string          `json:"signers,omitempty"`
-	Declines       []CeremonyDecline `json:"declines,omitempty"` // signed declines, in the order they came
-	Version        int64             `json:"version"`
-	CreatedAt      time.Time         `json:"created_at"`
-	UpdatedAt      time.Time         `json:"updated_at"`
-	SigningPackage Bytes             `json:"signing_package,omitempty"` // sign, from round 2
-	Failure        *CeremonyFailure  `json:"failure,omitempty"`
-	Result         *CeremonyResult   `json:"result,omitempty"`
+	Signers  []string          `json:"signers,omitempty"`
+	Declines []CeremonyDecline `json:"declines,omitempty"` // signed declines, in the order they came
+	// Excluded (sign) are signers of a signing package that did not send
+	// their share in time: the ceremony started over without them, or
+	// failed.
+	Excluded       []string         `json:"excluded,omitempty"`
+	Version        int64            `json:"version"`
+	CreatedAt      time.Time        `json:"created_at"`
+	UpdatedAt      time.Time        `json:"updated_at"`
+	SigningPackage Bytes            `json:"signing_package,omitempty"` // sign, from round 2
+	Failure        *CeremonyFailure `json:"failure,omitempty"`
+	Result         *CeremonyResult  `json:"result,omitempty"`
 	// Request is the creator's signed request; nil for a ceremony made
 	// before requests were signed (which clients refuse).
 	Request *CeremonyRequest `json:"request,omitempty"`

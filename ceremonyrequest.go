@@ -25,8 +25,9 @@ const (
 	MinCeremonyRequestNonce = 16
 	MaxCeremonyRequestNonce = 32
 	// MinRoundTimeout is the shortest round timeout a request may ask
-	// for: 10 seconds. The longest is the server's (--ceremony-round-timeout-max).
-	MinRoundTimeout = 10 * time.Second
+	// for: 1 second, as for the server's default (--ceremony-round-timeout).
+	// The longest is the server's (--ceremony-round-timeout-max).
+	MinRoundTimeout = time.Second
 )
 
 // CeremonyRequestMessage is what a ceremony's creator signs with its

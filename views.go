@@ -29,7 +29,8 @@ func CeremonyInfoOf(c Ceremony) CeremonyInfo {
 		Deadline: WireTime(c.Deadline), Version: c.Version, CreatedAt: WireTime(c.CreatedAt),
 		UpdatedAt: WireTime(c.UpdatedAt), SigningPackage: c.SigningPackage,
 		RoundTimeout: int64(c.RoundTimeout / time.Second), AllSigners: c.AllSigners, Signers: c.Signers, Declines: c.Declines,
-		Missing: []string{},
+		Excluded: c.Excluded,
+		Missing:  []string{},
 	}
 	if c.Status == CeremonyOpen {
 		info.Missing, info.Needed = c.Missing(), c.Needed()

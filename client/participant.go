@@ -98,10 +98,15 @@ func (c *Client) participant(ctx context.Context, id string, key ed25519.Private
 	if info.Status != chusme.CeremonyOpen {
 		return nil, &CeremonyError{Info: info}
 	}
-	if kind == chusme.KindSign && info.Round > 1 && !slices.Contains(info.Signers, p.me) {
-		return nil, ErrNotNeeded
+	// A DKG's first round, or a signing ceremony's commitment round (the
+	// first, or that of an attempt after a silent signer), before this
+	// participant submitted; or a signing ceremony's share round without
+	// this signer, which stands by.
+	joinable := info.Round == 1 && !slices.Contains(info.Submitted, p.me)
+	if kind == chusme.KindSign {
+		joinable = (info.Round%2 == 1 && !slices.Contains(info.Submitted, p.me)) || (info.Round%2 == 0 && !slices.Contains(info.Signers, p.me))
 	}
-	if info.Round != 1 || slices.Contains(info.Submitted, p.me) {
+	if !joinable {
 		return nil, ErrCannotJoin
 	}
 	p.info = info
@@ -642,11 +647,13 @@ type Approver func(ctx context.Context, req SignRequest) (bool, error)
 // RunSign takes part, as the identity of key with key share kp of group key
 // keyID, in signing ceremony id: it checks that the requester signed the
 // ceremony's request (ErrForgedRequest otherwise), shows the message and
-// the verified requester to approve, commits, checks the signing package the server built (its own
-// commitment unchanged, every other commitment signed by its signer, the
-// approved message), sends its signature share, and returns the aggregated
-// signature once it verifies under the group key. The nonces are destroyed
-// whatever happens.
+// the verified requester to approve (declining the ceremony if they are not
+// approved), then signs as signAttempt does. When the first t candidates to
+// commit made the signing package without this one, it stands by until the
+// ceremony ends (ErrNotNeeded) or starts over because a chosen signer went
+// silent; then, as after its own share of a failed attempt, it commits
+// again with fresh nonces for the next attempt. Nonces are never used
+// twice.
 func (c *Client) RunSign(ctx context.Context, id string, key ed25519.PrivateKey, keyID string, kp *frost.KeyPackage, approve Approver, progress Progress) ([]byte, error) {
 	if kp == nil || approve == nil {
 		return nil, errors.New("client: RunSign needs a key package and an approver")
@@ -690,46 +697,84 @@ func (c *Client) RunSign(ctx context.Context, id string, key ed25519.PrivateKey,
 		return nil, err
 	}
 
+	for {
+		sig, next, err := p.signAttempt(ctx, kp, ids, msg, info, progress)
+		switch {
+		case errors.Is(err, ErrNotNeeded) && next.Status == chusme.CeremonyOpen:
+			// Standing by: the signing package was made without this signer,
+			// which is needed again only if the ceremony starts over.
+			if next, err = p.wait(ctx, next, next.Round, progress); err != nil {
+				return nil, err
+			}
+			if next.Status == chusme.CeremonyCompleted {
+				return nil, ErrNotNeeded
+			}
+		case err != nil || sig != nil:
+			return sig, err
+		}
+		info = next // the next attempt's commitment round
+	}
+}
+
+// signAttempt takes part in one attempt of signing ceremony info, in its
+// commitment round: it commits with fresh nonces, checks the signing package
+// the server built (its own commitment unchanged, every other commitment
+// signed by its signer, the approved message), sends its signature share
+// and returns the aggregated signature once it verifies under the group
+// key. If the ceremony starts over (a chosen signer went silent), it returns
+// no signature, the new state and a nil error; if the signing package was
+// made without this signer, ErrNotNeeded with the state. The nonces are
+// destroyed whatever happens.
+func (p *participant) signAttempt(ctx context.Context, kp *frost.KeyPackage, ids map[string]frost.Identifier, msg []byte,
+	info chusme.CeremonyInfo, progress Progress) ([]byte, chusme.CeremonyInfo, error) {
+	if info.Round%2 == 0 {
+		return nil, info, ErrNotNeeded // its share round, without this signer
+	}
+	commitRound := info.Round
 	nonces, com, err := frost.Commit(nil, kp)
 	if err != nil {
-		return nil, err
+		return nil, info, err
 	}
 	defer nonces.Zero()
 	comBytes, err := com.MarshalBinary()
 	if err != nil {
-		return nil, err
+		return nil, info, err
 	}
-	if info, err = p.broadcast(ctx, 1, comBytes); err != nil {
+	if info, err = p.broadcast(ctx, commitRound, comBytes); err != nil {
 		if chusme.ErrorCode(err) == chusme.CodeNotNeeded {
-			return nil, ErrNotNeeded
+			now, gerr := p.c.ceremonyNow(ctx, p.info.ID)
+			if gerr != nil {
+				return nil, info, gerr
+			}
+			return nil, now, ErrNotNeeded
 		}
-		return nil, err
+		return nil, info, err
 	}
-	if info, err = p.wait(ctx, info, 1, progress); err != nil {
-		return nil, err
+	if info, err = p.wait(ctx, info, commitRound, progress); err != nil {
+		return nil, info, err
 	}
 	if err := p.checkSigners(ctx, info); err != nil {
-		return nil, err
+		return nil, info, err
 	}
 
-	// Round 2: check the signing package before signing.
+	// The share round: check the signing package before signing.
 	var pkg frost.SigningPackage
 	if err := pkg.UnmarshalBinaryWithOwn(info.SigningPackage, com); err != nil {
-		return nil, fmt.Errorf("%w: malformed signing package", ErrInconsistent)
+		return nil, info, fmt.Errorf("%w: malformed signing package", ErrInconsistent)
 	}
 	if !bytes.Equal(pkg.Message(), msg) || !bytes.Equal(info.Message, msg) {
-		return nil, fmt.Errorf("%w: the signing package's message is not the approved one", ErrInconsistent)
+		return nil, info, fmt.Errorf("%w: the signing package's message is not the approved one", ErrInconsistent)
 	}
-	pkgs, err := p.inbox(ctx, 1)
+	pkgs, err := p.inbox(ctx, commitRound)
 	if err != nil {
-		return nil, err
+		return nil, info, err
 	}
 	coms, err := p.broadcasts(pkgs, comBytes, info.Signers)
 	if err != nil {
-		return nil, err
+		return nil, info, err
 	}
 	if len(pkg.Identifiers()) != len(info.Signers) {
-		return nil, fmt.Errorf("%w: the signing package has %d signers, not %d", ErrInconsistent, len(pkg.Identifiers()), len(info.Signers))
+		return nil, info, fmt.Errorf("%w: the signing package has %d signers, not %d", ErrInconsistent, len(pkg.Identifiers()), len(info.Signers))
 	}
 	// The signing package decoded (and checked) every commitment already;
 	// the strict encoding is one-to-one, so comparing the signed bytes with
@@ -742,25 +787,28 @@ func (c *Client) RunSign(ctx context.Context, id string, key ed25519.PrivateKey,
 			enc, _ = got.MarshalBinary()
 		}
 		if !ok || !bytes.Equal(enc, b) {
-			return nil, fmt.Errorf("%w: the signing package does not hold %s's signed commitment", ErrTampered, fp)
+			return nil, info, fmt.Errorf("%w: the signing package does not hold %s's signed commitment", ErrTampered, fp)
 		}
 	}
 	share, err := frost.Sign(&pkg, nonces, kp)
 	if err != nil {
-		return nil, fmt.Errorf("client: signing: %w", err)
+		return nil, info, fmt.Errorf("client: signing: %w", err)
 	}
 	shareBytes, err := share.MarshalBinary()
 	if err != nil {
-		return nil, err
+		return nil, info, err
 	}
-	if info, err = p.broadcast(ctx, 2, shareBytes); err != nil {
-		return nil, err
+	if info, err = p.broadcast(ctx, commitRound+1, shareBytes); err != nil {
+		return nil, info, err
 	}
-	if info, err = p.wait(ctx, info, 2, progress); err != nil {
-		return nil, err
+	if info, err = p.wait(ctx, info, commitRound+1, progress); err != nil {
+		return nil, info, err
+	}
+	if info.Status == chusme.CeremonyOpen {
+		return nil, info, nil // started over without a silent signer
 	}
 	if info.Result == nil || !ed25519.Verify(kp.VerifyingKey().Ed25519(), msg, info.Result.Signature) {
-		return nil, fmt.Errorf("%w: the ceremony's signature does not verify under the group key", ErrInconsistent)
+		return nil, info, fmt.Errorf("%w: the ceremony's signature does not verify under the group key", ErrInconsistent)
 	}
-	return slices.Clone([]byte(info.Result.Signature)), nil
+	return slices.Clone([]byte(info.Result.Signature)), info, nil
 }

@@ -370,7 +370,7 @@ func TestCeremonyUsage(t *testing.T) {
 		{"ceremony", "cancel", id, id},
 		{"ceremony", "decline"},
 		{"ceremony", "decline", "not-an-id"},
-		{"ceremony", "sign", "--key", fp, "--message-file", "m", "--round-timeout", "5s"},
+		{"ceremony", "sign", "--key", fp, "--message-file", "m", "--round-timeout", "500ms"},
 		{"ceremony", "sign", "--key", fp, "--message-file", "m", "--round-timeout", "90500ms"},
 		{"ceremony", "dkg", "--threshold", "2", "--participants", fp, "--round-timeout", "25h"},
 		{"keys"},

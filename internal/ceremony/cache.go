@@ -91,10 +91,11 @@ func (s *Service) rememberRelayed(id string, subs []chusme.CeremonySubmission) {
 	s.cache.relayed[id] = subs
 }
 
-// Relayed returns round 1's packages (signed commitments) of open sign
-// ceremony id when this node moved it to round 2 and still remembers them,
-// so that the WebSocket transport can push them to its participants with
-// the event, sparing each signer a request for its round-1 inbox. They are
+// Relayed returns the commitment round's packages (signed commitments) of
+// open sign ceremony id when this node moved it to its share round and
+// still remembers them, so that the WebSocket transport can push them to
+// its participants with the event, sparing each signer a request for that
+// inbox. They are
 // the round's complete inbox, the same for every participant; only
 // participants may be given them. The caller must not modify them.
 func (s *Service) Relayed(id string) ([]chusme.CeremonySubmission, bool) {

@@ -521,21 +521,23 @@ func (s *Service) Decline(ctx context.Context, caller, id string, sig []byte) (c
 		switch {
 		case cur.Kind == chusme.KindDKG:
 			return s.finish(cur, chusme.CeremonyFailed, chusme.FailDeclined, caller+" declined the key generation", []string{caller})
-		case cur.Round == 1 && len(cur.Expected()) < cur.Threshold:
+		case cur.CommitRound(cur.Round) && len(cur.Expected()) < cur.Threshold:
 			return s.finish(cur, chusme.CeremonyFailed, chusme.FailDeclined, fmt.Sprintf(
 				"%d candidate signer(s) declined: %d are left, fewer than the key's threshold of %d",
 				len(decliners), len(cur.Expected()), cur.Threshold), decliners)
-		case cur.Round == 1 && len(cur.Submitted) > 0 && cur.Needed() == 0:
+		case cur.CommitRound(cur.Round) && len(cur.Submitted) > 0 && cur.Needed() == 0:
 			return s.completeRound(st, checked{})
-		case cur.Round == 2 && slices.Contains(cur.Signers, caller):
-			return s.finish(cur, chusme.CeremonyFailed, chusme.FailDeclined, caller+" declined after the signing package was made from its commitment", []string{caller})
+		case cur.ShareRound(cur.Round) && slices.Contains(cur.Signers, caller):
+			return s.startOver(cur, nil, chusme.FailDeclined, caller+" declined after the signing package was made from its commitment", []string{caller})
 		}
 		return nil
 	})
 }
 
 // Expire fails an open ceremony whose deadline has passed, naming those who
-// did not submit in its current round. It does nothing to any other.
+// did not submit in its current round; a signing ceremony in its share
+// round starts over without them instead while it can (startOver). It does
+// nothing to any other ceremony.
 func (s *Service) Expire(ctx context.Context, id string) (chusme.Ceremony, error) {
 	return s.update(ctx, id, func(st *chusme.CeremonyState) error {
 		c := &st.Ceremony
@@ -543,9 +545,38 @@ func (s *Service) Expire(ctx context.Context, id string) (chusme.Ceremony, error
 			return chusme.ErrUnchanged
 		}
 		missing := c.Missing()
-		return s.finish(c, chusme.CeremonyFailed, chusme.FailDeadline,
-			fmt.Sprintf("round %d missed its deadline: %d participant(s) did not submit", c.Round, len(missing)), missing)
+		msg := fmt.Sprintf("round %d missed its deadline: %d participant(s) did not submit", c.Round, len(missing))
+		if c.ShareRound(c.Round) {
+			return s.startOver(c, missing, chusme.FailDeadline, msg, missing)
+		}
+		return s.finish(c, chusme.CeremonyFailed, chusme.FailDeadline, msg, missing)
 	})
+}
+
+// startOver begins a signing ceremony's next attempt after signers of its
+// signing package went silent (recorded in Excluded, and never chosen
+// again) or declined, as ROAST
+// does (Ruffing, Ronge, Jin, Schneider-Bensch and Schröder, "ROAST: Robust
+// Asynchronous Schnorr Threshold Signatures", CCS 2022): a new commitment
+// round, which the candidates left answer with fresh commitments, the
+// first t of them making the next signing package. Unlike ROAST the
+// coordinator asks for those commitments in a round of their own rather
+// than with the shares, which costs a round trip only when an attempt
+// fails. When the request asked for every signer, fewer than t candidates
+// are left, or this was the last attempt (chusme.MaxSignAttempts), it
+// fails the ceremony instead with reason and message, naming culprits.
+func (s *Service) startOver(c *chusme.Ceremony, silent []string, reason, message string, culprits []string) error {
+	next := *c
+	next.Excluded = append(slices.Clone(c.Excluded), silent...)
+	slices.Sort(next.Excluded)
+	next.Round++
+	c.Excluded = next.Excluded
+	if c.AllSigners || c.Round/2 >= chusme.MaxSignAttempts || len(next.Expected()) < c.Threshold {
+		return s.finish(c, chusme.CeremonyFailed, reason, message, culprits)
+	}
+	c.Signers, c.SigningPackage = []string{}, nil
+	s.log.Info("signing ceremony starts over", "ceremony", c.ID, "round", c.Round+1, "without", culprits)
+	return s.move(c, chusme.CeremonyOpen, c.Round+1)
 }
 
 // update runs UpdateCeremony and, when it wrote, wakes the ceremony's
@@ -558,7 +589,7 @@ func (s *Service) update(ctx context.Context, id string, fn func(st *chusme.Cere
 		if err := fn(st); err != nil {
 			return err
 		}
-		if st.Ceremony.Kind == chusme.KindSign && before.Round == 1 && st.Ceremony.Round == 2 {
+		if before.CommitRound(before.Round) && st.Ceremony.Round == before.Round+1 {
 			for _, r := range append(slices.Clone(st.Submissions), st.Add...) {
 				if slices.Contains(st.Ceremony.Signers, r.Sender) {
 					round1 = append(round1, r)
@@ -604,16 +635,22 @@ var transitions = func() map[string]map[phase][]phase {
 	ends := func(r int, next ...phase) []phase {
 		return append(next, phase{chusme.CeremonyFailed, r}, phase{chusme.CeremonyCancelled, r})
 	}
+	sign := map[phase][]phase{}
+	for a := 1; a <= chusme.MaxSignAttempts; a++ {
+		commit, share := 2*a-1, 2*a
+		sign[open(commit)] = ends(commit, open(share))
+		sign[open(share)] = ends(share, phase{chusme.CeremonyCompleted, share})
+		if a < chusme.MaxSignAttempts {
+			sign[open(share)] = append(sign[open(share)], open(share+1)) // start over
+		}
+	}
 	return map[string]map[phase][]phase{
 		chusme.KindDKG: {
 			open(1): ends(1, open(2)),
 			open(2): ends(2, open(3)),
 			open(3): ends(3, phase{chusme.CeremonyCompleted, 3}),
 		},
-		chusme.KindSign: {
-			open(1): ends(1, open(2)),
-			open(2): ends(2, phase{chusme.CeremonyCompleted, 2}),
-		},
+		chusme.KindSign: sign,
 	}
 }()
 
@@ -801,7 +838,7 @@ func (s *Service) replay(ctx context.Context, c chusme.Ceremony, caller string, 
 		return c, nil
 	case has:
 		return c, errConflict
-	case c.Kind == chusme.KindSign && c.Round > round && !slices.Contains(c.Signers, caller):
+	case c.CommitRound(round) && c.Round == round+1 && !slices.Contains(c.Signers, caller):
 		return c, errNotNeeded
 	case c.Status != chusme.CeremonyOpen:
 		return c, chusme.Errorf(chusme.CodeCeremonyClosed, "the ceremony is %s", c.Status)
@@ -901,7 +938,7 @@ func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, c
 			return out, err
 		}
 		out.key = k
-		if round == 1 {
+		if c.CommitRound(round) {
 			com, err := s.commitments(payload)
 			if err != nil {
 				return out, badPackage("malformed signing commitments")
@@ -1024,7 +1061,7 @@ func (s *Service) completeRound(st *chusme.CeremonyState, chk checked) error {
 		return s.move(c, chusme.CeremonyOpen, 3)
 	case c.Kind == chusme.KindDKG && c.Round == 3:
 		return s.completeDKG(st, bySender, chk.confirmed)
-	case c.Kind == chusme.KindSign && c.Round == 1:
+	case c.CommitRound(c.Round):
 		// The signers: those who committed and have not declined since.
 		expected := c.Expected()
 		c.Signers = slices.DeleteFunc(slices.Clone(c.Submitted), func(fp string) bool { return !slices.Contains(expected, fp) })
@@ -1054,8 +1091,8 @@ func (s *Service) completeRound(st *chusme.CeremonyState, chk checked) error {
 			return err
 		}
 		s.cache.signingPkgs.put(c.SigningPackage, pkg)
-		return s.move(c, chusme.CeremonyOpen, 2)
-	case c.Kind == chusme.KindSign && c.Round == 2:
+		return s.move(c, chusme.CeremonyOpen, c.Round+1)
+	case c.ShareRound(c.Round):
 		return s.completeSign(c, bySender, chk.key)
 	}
 	return fmt.Errorf("ceremony %s: no round %d in a %s ceremony", c.ID, c.Round, c.Kind)

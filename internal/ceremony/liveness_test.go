@@ -155,9 +155,25 @@ func TestSignAnyThreeOfFive(t *testing.T) {
 	testkit.Do(t, "POST", roundURL(p, info.ID, 1), ms[3].Access(t), signed(ms[3], info.ID, 1, comBytes)).Expect(t, 409, chusme.CodeNotNeeded)
 }
 
-// The same with a ceremony still in round 2: a candidate that arrives
-// after the signing package was made gets ErrNotNeeded from its driver.
-func TestLateSignerNotNeeded(t *testing.T) {
+// commitByHand commits for member i of a signing ceremony's round and
+// returns the nonces (the caller zeroes them).
+func commitByHand(t *testing.T, m *member, kp *frost.KeyPackage, id string, round int) *frost.SigningNonces {
+	t.Helper()
+	nonces, com, err := frost.Commit(nil, kp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := com.MarshalBinary()
+	if _, err := m.Client.Submit(t.Context(), id, round, signed(m, id, round, b)); err != nil {
+		t.Fatal(err)
+	}
+	return nonces
+}
+
+// A candidate that arrives after the signing package was made without it
+// stands by, and ends with ErrNotNeeded once the chosen signers have
+// signed.
+func TestLateSignerStandsBy(t *testing.T) {
 	p := newParty(t, 3)
 	ms := p.members
 	res := servertest.DKG(p.t, ms, 2)
@@ -167,17 +183,7 @@ func TestLateSignerNotNeeded(t *testing.T) {
 	}
 	// Two commit by hand; the ceremony moves to round 2 and waits for
 	// their shares.
-	for _, i := range []int{0, 1} {
-		nonces, com, err := frost.Commit(nil, res[i].KeyPackage)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nonces.Zero()
-		b, _ := com.MarshalBinary()
-		if _, err := ms[i].Client.Submit(t.Context(), info.ID, 1, signed(ms[i], info.ID, 1, b)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nonces := []*frost.SigningNonces{commitByHand(t, ms[0], res[0].KeyPackage, info.ID, 1), commitByHand(t, ms[1], res[1].KeyPackage, info.ID, 1)}
 	now, err := ms[2].Client.Ceremony(t.Context(), info.ID)
 	if err != nil || now.Round != 2 || len(now.Signers) != 2 || slices.Contains(now.Signers, ms[2].Fingerprint) || now.Needed != 2 {
 		t.Fatalf("after two commitments: %v %+v", err, now)
@@ -185,9 +191,105 @@ func TestLateSignerNotNeeded(t *testing.T) {
 	if !slices.Equal(now.Missing, now.Signers) {
 		t.Fatalf("round 2 misses %v, want the signers %v", now.Missing, now.Signers)
 	}
-	_, err = ms[2].Client.RunSign(t.Context(), info.ID, ms[2].Key, res[2].KeyID, res[2].KeyPackage, servertest.ApproveAll, nil)
-	if !errors.Is(err, client.ErrNotNeeded) {
+	approved := make(chan struct{})
+	late := make(chan error, 1)
+	go func() {
+		_, err := ms[2].Client.RunSign(t.Context(), info.ID, ms[2].Key, res[2].KeyID, res[2].KeyPackage,
+			func(context.Context, client.SignRequest) (bool, error) { close(approved); return true, nil }, nil)
+		late <- err
+	}()
+	<-approved
+	var pkg frost.SigningPackage
+	if err := pkg.UnmarshalBinary(now.SigningPackage); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		z, err := frost.Sign(&pkg, nonces[i], res[i].KeyPackage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := z.MarshalBinary()
+		if _, err := ms[i].Client.Submit(t.Context(), info.ID, 2, signed(ms[i], info.ID, 2, b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-late; !errors.Is(err, client.ErrNotNeeded) {
 		t.Fatalf("the late signer: %v, want ErrNotNeeded", err)
+	}
+	if done := waitStatus(t, ms[2], info.ID); done.Status != chusme.CeremonyCompleted {
+		t.Fatalf("the ceremony: %+v", done)
+	}
+}
+
+// dkgWithTimeout runs a DKG among ms whose rounds may take secs seconds.
+func dkgWithTimeout(t *testing.T, ms []*member, threshold int, secs int64) []*client.DKGResult {
+	t.Helper()
+	info, err := ms[0].Client.CreateCeremony(t.Context(), ms[0].Key, chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: threshold,
+		Participants: servertest.Fingerprints(ms), RoundTimeout: secs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := make([]*client.DKGResult, len(ms))
+	errs := make([]error, len(ms))
+	var wg sync.WaitGroup
+	for i, m := range ms {
+		wg.Go(func() { res[i], errs[i] = m.Client.RunDKG(t.Context(), info.ID, m.Key, nil) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("member %d: %v", i, err)
+		}
+	}
+	return res
+}
+
+// One chosen signer goes silent after committing (a closed laptop): at the
+// share round's deadline the ceremony starts over without it (ROAST), the
+// signer that shared and the candidate that stood by commit afresh, and
+// the second attempt signs. The silent signer is named in excluded.
+func TestSilentSignerStartsOver(t *testing.T) {
+	p := newParty(t, 3, "--ceremony-round-timeout", "3s")
+	ms := p.members
+	res := dkgWithTimeout(t, ms, 2, 60)
+	msg := []byte("signed despite a closed laptop")
+	info, err := ms[0].Client.StartSign(t.Context(), ms[0].Key, res[0].KeyID, msg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitByHand(t, ms[1], res[1].KeyPackage, info.ID, 1).Zero() // and then nothing
+	sigs := make([][]byte, 3)
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		sigs[0], errs[0] = ms[0].Client.RunSign(t.Context(), info.ID, ms[0].Key, res[0].KeyID, res[0].KeyPackage, servertest.ApproveAll, nil)
+	})
+	// The third joins once the package is made without it, and stands by.
+	now := info
+	for now.Round < 2 {
+		if now, err = ms[2].Client.WaitCeremony(t.Context(), info.ID, now.Version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Go(func() {
+		sigs[2], errs[2] = ms[2].Client.RunSign(t.Context(), info.ID, ms[2].Key, res[2].KeyID, res[2].KeyPackage, servertest.ApproveAll, nil)
+	})
+	wg.Wait()
+	for _, i := range []int{0, 2} {
+		if errs[i] != nil || !ed25519.Verify(res[0].PublicKeyPackage.VerifyingKey().Ed25519(), msg, sigs[i]) {
+			t.Fatalf("signer %d: %v", i, errs[i])
+		}
+	}
+	done := waitStatus(t, ms[1], info.ID)
+	want := slices.Sorted(slices.Values([]string{ms[0].Fingerprint, ms[2].Fingerprint}))
+	if done.Status != chusme.CeremonyCompleted || done.Round != 4 || done.Rounds != 4 || !slices.Equal(done.Signers, want) ||
+		!slices.Equal(done.Excluded, []string{ms[1].Fingerprint}) {
+		t.Fatalf("completed: %+v, want round 4 signed by %v without %s", done, want, ms[1].Fingerprint)
+	}
+	// The first attempt's rounds are kept: ms[1]'s commitment is in round 1.
+	in, err := ms[0].Client.Inbox(t.Context(), info.ID, 1)
+	if err != nil || !slices.ContainsFunc(in.Packages, func(c chusme.CeremonyPackage) bool { return c.Sender == ms[1].Fingerprint }) {
+		t.Fatalf("round 1's inbox: %v %+v", err, in)
 	}
 }
 
@@ -279,7 +381,7 @@ func TestRoundTimeoutPerCeremony(t *testing.T) {
 		return ms[0].Client.CreateCeremony(t.Context(), ms[0].Key, chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 2,
 			Participants: fps, RoundTimeout: secs})
 	}
-	for _, secs := range []int64{9, 3601, -1} {
+	for _, secs := range []int64{3601, -1} {
 		if _, err := create(secs); chusme.ErrorCode(err) != chusme.CodeInvalidRequest {
 			t.Fatalf("round timeout %d s: %v, want invalid_request", secs, err)
 		}

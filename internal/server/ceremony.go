@@ -26,7 +26,7 @@ func (c *CeremonyConfig) flags(str func(p *string, flagName, def, usage string))
 	str(&c.roundTimeout, "ceremony-round-timeout", ceremony.DefaultRoundTimeout.String(),
 		"how long a ceremony round waits for its submissions before the ceremony fails, unless its request asks otherwise: 1s to 24h")
 	str(&c.roundMax, "ceremony-round-timeout-max", ceremony.DefaultRoundMax.String(),
-		"the longest round timeout a ceremony's request may ask for: 10s to 24h")
+		"the longest round timeout a ceremony's request may ask for: 1s to 24h")
 	str(&c.openMax, "ceremony-open-max", strconv.Itoa(ceremony.DefaultOpenMax),
 		"how many open ceremonies one identity may have started at a time: 1 to 10000")
 	str(&c.createLimit, "rate-ceremony-create", "5/m:5", "ceremony creations per client IP, 0 = off")

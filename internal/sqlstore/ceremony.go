@@ -17,11 +17,11 @@ const ceremonyColumns = `id, kind, creator, status, round, threshold, participan
 	submitted, deadline, version, created_at, updated_at, round_started_at, transcript, signing_package,
 	failure_reason, failure_message, culprits, result_key_id, signature, public_key,
 	request_deadline, request_nonce, request_signature, round_timeout, request_round_timeout, all_signers,
-	signers, declines`
+	signers, excluded, declines`
 
 var (
 	qInsertCeremony = newQuery(`INSERT INTO ceremonies (` + ceremonyColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	qInsertMember = newQuery(`INSERT INTO ceremony_members (fingerprint, ceremony_id, created_at) VALUES (?, ?, ?)
 		ON CONFLICT DO NOTHING`)
 	qGetCeremony  = newQuery(`SELECT ` + ceremonyColumns + ` FROM ceremonies WHERE id = ?`)
@@ -59,7 +59,7 @@ var (
 	qUpdateCeremony = newQuery(`UPDATE ceremonies SET status = ?, round = ?, submitted = ?, deadline = ?,
 		version = ?, updated_at = ?, round_started_at = ?, transcript = ?, signing_package = ?,
 		failure_reason = ?, failure_message = ?, culprits = ?, result_key_id = ?, signature = ?, public_key = ?,
-		signers = ?, declines = ? WHERE id = ?`)
+		signers = ?, excluded = ?, declines = ? WHERE id = ?`)
 	qInsertSubmission = newQuery(`INSERT INTO ceremony_submissions
 		(ceremony_id, round, sender, recipient, payload, signature, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	qUseCommitment  = newQuery(`INSERT INTO used_commitments (key_id, digest, ceremony_id, created_at) VALUES (?, ?, ?, ?)`)
@@ -106,7 +106,7 @@ func prefixed(p, cols string) string {
 // scanCeremony scans ceremonyColumns.
 func scanCeremony(r Row) (chusme.Ceremony, error) {
 	var c chusme.Ceremony
-	var parts, submitted, culprits, signers, declines string
+	var parts, submitted, culprits, signers, excluded, declines string
 	var deadline, created, updated, started, reqDeadline sql.NullInt64
 	var roundTimeout int64
 	var allSigners int
@@ -114,7 +114,7 @@ func scanCeremony(r Row) (chusme.Ceremony, error) {
 		&submitted, &deadline, &c.Version, &created, &updated, &started, &c.Transcript, &c.SigningPackage,
 		&c.FailureReason, &c.FailureMessage, &culprits, &c.ResultKeyID, &c.Signature, &c.PublicKey,
 		&reqDeadline, &c.RequestNonce, &c.RequestSignature, &roundTimeout, &c.RequestRoundTimeout, &allSigners,
-		&signers, &declines)
+		&signers, &excluded, &declines)
 	if err != nil {
 		return c, err
 	}
@@ -125,7 +125,7 @@ func scanCeremony(r Row) (chusme.Ceremony, error) {
 	for _, l := range []struct {
 		dst *[]string
 		src string
-	}{{&c.Participants, parts}, {&c.Submitted, submitted}, {&c.Culprits, culprits}, {&c.Signers, signers}} {
+	}{{&c.Participants, parts}, {&c.Submitted, submitted}, {&c.Culprits, culprits}, {&c.Signers, signers}, {&c.Excluded, excluded}} {
 		if err := fromJSON(l.src, l.dst); err != nil {
 			return c, err
 		}
@@ -145,7 +145,7 @@ func (s *Store) CreateCeremony(ctx context.Context, cer chusme.Ceremony) error {
 			unixNano(cer.RoundStarted), cer.Transcript, cer.SigningPackage, cer.FailureReason, cer.FailureMessage,
 			jsonList(cer.Culprits), cer.ResultKeyID, cer.Signature, cer.PublicKey,
 			cer.RequestDeadline, cer.RequestNonce, cer.RequestSignature, int64(cer.RoundTimeout), cer.RequestRoundTimeout,
-			boolInt(cer.AllSigners), jsonList(cer.Signers), jsonDeclines(cer.Declines)); err != nil {
+			boolInt(cer.AllSigners), jsonList(cer.Signers), jsonList(cer.Excluded), jsonDeclines(cer.Declines)); err != nil {
 			return err
 		}
 		members := append([]string{cer.Creator}, cer.Participants...)
@@ -232,6 +232,7 @@ func (s *Store) UpdateCeremony(ctx context.Context, id string, fn func(st *chusm
 		st.Ceremony.Participants = append([]string(nil), cer.Participants...)
 		st.Ceremony.Submitted = append([]string(nil), cer.Submitted...)
 		st.Ceremony.Signers = append([]string(nil), cer.Signers...)
+		st.Ceremony.Excluded = append([]string(nil), cer.Excluded...)
 		st.Ceremony.Declines = slices.Clone(cer.Declines)
 		if err := fn(st); err != nil {
 			if errors.Is(err, chusme.ErrUnchanged) {
@@ -245,7 +246,8 @@ func (s *Store) UpdateCeremony(ctx context.Context, id string, fn func(st *chusm
 		if _, err := c.Exec(ctx, s.sql[qUpdateCeremony],
 			n.Status, n.Round, jsonList(n.Submitted), unixNano(n.Deadline), n.Version, unixNano(n.UpdatedAt),
 			unixNano(n.RoundStarted), n.Transcript, n.SigningPackage, n.FailureReason, n.FailureMessage,
-			jsonList(n.Culprits), n.ResultKeyID, n.Signature, n.PublicKey, jsonList(n.Signers), jsonDeclines(n.Declines), cer.ID); err != nil {
+			jsonList(n.Culprits), n.ResultKeyID, n.Signature, n.PublicKey, jsonList(n.Signers), jsonList(n.Excluded),
+			jsonDeclines(n.Declines), cer.ID); err != nil {
 			return err
 		}
 		for _, sub := range st.Add {

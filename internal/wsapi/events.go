@@ -48,9 +48,9 @@ func (s *Server) CeremonyChanged(c chusme.Ceremony) {
 		return
 	}
 	withInbox := plain
-	if s.cers != nil && c.Kind == chusme.KindSign && c.Status == chusme.CeremonyOpen && c.Round == 2 {
-		if subs, ok := s.cers.Relayed(c.ID); ok {
-			ev.Inbox = chusmev1.NewCeremonyInbox(chusme.InboxOf(1, true, subs))
+	if s.cers != nil && c.ShareRound(c.Round) && c.Status == chusme.CeremonyOpen {
+		if subs, ok := s.cers.Relayed(c.ID); ok && len(subs) > 0 && subs[0].Round == c.Round-1 {
+			ev.Inbox = chusmev1.NewCeremonyInbox(chusme.InboxOf(c.Round-1, true, subs))
 			if withInbox = s.eventFrame(ev); withInbox == nil {
 				withInbox = plain
 			}

@@ -1,6 +1,7 @@
 package wsapi_test
 
 import (
+	"crypto/ed25519"
 	"reflect"
 	"slices"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/frost"
 	"github.com/chusme/chusme/internal/servertest"
 	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
 )
@@ -56,8 +58,8 @@ func lastEvents(t *testing.T, ws *websocket.Conn, id uint64) map[string]chusme.C
 	}
 }
 
-// One DKG, a signing with its key, a DKG that failed, a declined signing
-// and an open DKG, each read over HTTP
+// One DKG, a signing with its key, a DKG that failed, a declined signing,
+// a signing whose signers went silent and an open DKG, each read over HTTP
 // (GET and list) and over the WebSocket (pushed events, sync, list): every
 // reading is the same view, field for field, and together they leave no
 // field of CeremonyInfo zero. Every round's inbox reads the same too.
@@ -89,11 +91,38 @@ func TestCeremonyViewsSameOverHTTPAndWebSocket(t *testing.T) {
 	if _, err := alice.Client.DeclineCeremony(ctx, declined.ID, alice.Key); err != nil {
 		t.Fatal(err)
 	}
+	// A signing whose two signers commit and then fall silent: its share
+	// round's one-second deadline fails it, naming both as excluded.
+	silent, err := bob.Client.CreateCeremony(ctx, bob.Key, chusme.CreateCeremonyRequest{Kind: chusme.KindSign, KeyID: res[0].KeyID,
+		Message: []byte("silent"), RoundTimeout: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, u := range []*user{alice, bob} {
+		nonces, com, err := frost.Commit(nil, res[i].KeyPackage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nonces.Zero()
+		b, _ := com.MarshalBinary()
+		if silent, err = u.Client.Submit(ctx, silent.ID, 1, chusme.SubmitRequest{Payload: b,
+			Signature: ed25519.Sign(u.Key, chusme.CeremonyPackageMessage(silent.ID, 1, u.Fingerprint, "", b))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for silent.Status == chusme.CeremonyOpen {
+		if silent, err = alice.Client.WaitCeremony(ctx, silent.ID, silent.Version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(silent.Excluded) != 2 || silent.Failure == nil || silent.Failure.Reason != chusme.FailDeadline {
+		t.Fatalf("the silent signing: %+v", silent)
+	}
 	open, err := alice.Client.StartDKG(ctx, alice.Key, 2, []string{alice.Fingerprint, bob.Fingerprint})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := []string{dkg.ID, sign.ID, failed.ID, declined.ID, open.ID}
+	ids := []string{dkg.ID, sign.ID, failed.ID, declined.ID, silent.ID, open.ID}
 
 	// The pushed events, up to a list request's answer.
 	list := listReq("")
@@ -151,7 +180,8 @@ func TestCeremonyViewsSameOverHTTPAndWebSocket(t *testing.T) {
 	for i := range httpList {
 		st = append(st, httpList[len(httpList)-1-i].Status)
 	}
-	if want := []string{chusme.CeremonyCompleted, chusme.CeremonyCompleted, chusme.CeremonyFailed, chusme.CeremonyFailed, chusme.CeremonyOpen}; !slices.Equal(st, want) {
+	if want := []string{chusme.CeremonyCompleted, chusme.CeremonyCompleted, chusme.CeremonyFailed, chusme.CeremonyFailed, chusme.CeremonyFailed,
+		chusme.CeremonyOpen}; !slices.Equal(st, want) {
 		t.Fatalf("the ceremonies are %v, want %v", st, want)
 	}
 	for _, f := range fieldPaths(reflect.TypeFor[chusme.CeremonyInfo](), "") {

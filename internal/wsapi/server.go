@@ -36,9 +36,9 @@ type Ceremonies interface {
 	Inbox(ctx context.Context, caller, id string, round int) ([]chusme.CeremonySubmission, bool, error)
 	Cancel(ctx context.Context, caller, id string) (chusme.Ceremony, error)
 	Decline(ctx context.Context, caller, id string, sig []byte) (chusme.Ceremony, error)
-	// Relayed returns round 1's packages of an open sign ceremony in round
-	// 2 if this node moved it there and still has them (pushed with the
-	// event to its participants).
+	// Relayed returns the commitment round's packages of an open sign
+	// ceremony in its share round if this node moved it there and still
+	// has them (pushed with the event to its participants).
 	Relayed(id string) ([]chusme.CeremonySubmission, bool)
 }
 

@@ -46,7 +46,7 @@ func NewCeremonyEvent(v chusme.CeremonyInfo) *CeremonyEvent {
 		KeyId: v.KeyID, Message: v.Message, SigningPackage: v.SigningPackage,
 		DeadlineUnixMs: unixMs(v.Deadline), CreatedUnixMs: unixMs(v.CreatedAt), UpdatedUnixMs: unixMs(v.UpdatedAt),
 		Missing: v.Missing, Needed: int32(v.Needed), RoundTimeoutSeconds: v.RoundTimeout, AllSigners: v.AllSigners,
-		Signers: v.Signers,
+		Signers: v.Signers, Excluded: v.Excluded,
 	}
 	for _, d := range v.Declines {
 		ev.Declines = append(ev.Declines, &CeremonyDecline{Fingerprint: d.Fingerprint, Round: int32(d.Round), Signature: d.Signature})
@@ -76,6 +76,7 @@ func (ev *CeremonyEvent) View() chusme.CeremonyInfo {
 		CreatedAt: fromUnixMs(ev.GetCreatedUnixMs()), UpdatedAt: fromUnixMs(ev.GetUpdatedUnixMs()),
 		SigningPackage: ev.GetSigningPackage(), Missing: orEmpty(ev.GetMissing()), Needed: int(ev.GetNeeded()),
 		RoundTimeout: ev.GetRoundTimeoutSeconds(), AllSigners: ev.GetAllSigners(), Signers: ev.GetSigners(),
+		Excluded: ev.GetExcluded(),
 	}
 	for _, d := range ev.GetDeclines() {
 		v.Declines = append(v.Declines, chusme.CeremonyDecline{Fingerprint: d.GetFingerprint(), Round: int(d.GetRound()), Signature: d.GetSignature()})

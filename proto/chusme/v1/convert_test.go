@@ -63,7 +63,7 @@ func sampleCeremony() chusme.CeremonyInfo {
 		Creator: "c", Threshold: 2, Participants: []string{"a", "b"}, KeyID: "k", Message: chusme.Bytes("msg"),
 		Submitted: []string{"a"}, Deadline: at.Add(time.Minute), Version: 7, CreatedAt: at, UpdatedAt: at.Add(time.Second),
 		SigningPackage: chusme.Bytes("pkg"), Missing: []string{"b"}, Needed: 1, RoundTimeout: 600, AllSigners: true,
-		Signers: []string{"a", "b"}, Declines: []chusme.CeremonyDecline{{Fingerprint: "b", Round: 1, Signature: chusme.Bytes("dsig")}},
+		Signers: []string{"a", "b"}, Excluded: []string{"x"}, Declines: []chusme.CeremonyDecline{{Fingerprint: "b", Round: 1, Signature: chusme.Bytes("dsig")}},
 		Failure: &chusme.CeremonyFailure{Reason: chusme.FailSignatureShare, Message: "bad share", Culprits: []string{"b"}},
 		Result:  &chusme.CeremonyResult{KeyID: "k", PublicKey: chusme.Bytes("pub"), Signature: chusme.Bytes("sig")},
 		Request: &chusme.CeremonyRequest{Kind: chusme.KindSign, Threshold: 2, Participants: []string{"a", "b"}, KeyID: "k",

@@ -675,6 +675,7 @@ type CeremonyEvent struct {
 	AllSigners          bool               `protobuf:"varint,24,opt,name=all_signers,json=allSigners,proto3" json:"all_signers,omitempty"`                              // sign: every candidate must sign
 	Signers             []string           `protobuf:"bytes,25,rep,name=signers,proto3" json:"signers,omitempty"`                                                       // sign, from round 2: the signing package's signers
 	Declines            []*CeremonyDecline `protobuf:"bytes,26,rep,name=declines,proto3" json:"declines,omitempty"`
+	Excluded            []string           `protobuf:"bytes,27,rep,name=excluded,proto3" json:"excluded,omitempty"` // sign: signers an earlier attempt went on without
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
 }
@@ -887,6 +888,13 @@ func (x *CeremonyEvent) GetSigners() []string {
 func (x *CeremonyEvent) GetDeclines() []*CeremonyDecline {
 	if x != nil {
 		return x.Declines
+	}
+	return nil
+}
+
+func (x *CeremonyEvent) GetExcluded() []string {
+	if x != nil {
+		return x.Excluded
 	}
 	return nil
 }
@@ -2073,7 +2081,7 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12.\n" +
-	"\x13retry_after_seconds\x18\x03 \x01(\rR\x11retryAfterSeconds\"\x9a\a\n" +
+	"\x13retry_after_seconds\x18\x03 \x01(\rR\x11retryAfterSeconds\"\xb6\a\n" +
 	"\rCeremonyEvent\x12\x1f\n" +
 	"\vceremony_id\x18\x01 \x01(\tR\n" +
 	"ceremonyId\x12\x12\n" +
@@ -2103,7 +2111,8 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\vall_signers\x18\x18 \x01(\bR\n" +
 	"allSigners\x12\x18\n" +
 	"\asigners\x18\x19 \x03(\tR\asigners\x126\n" +
-	"\bdeclines\x18\x1a \x03(\v2\x1a.chusme.v1.CeremonyDeclineR\bdeclines\"g\n" +
+	"\bdeclines\x18\x1a \x03(\v2\x1a.chusme.v1.CeremonyDeclineR\bdeclines\x12\x1a\n" +
+	"\bexcluded\x18\x1b \x03(\tR\bexcluded\"g\n" +
 	"\x0fCeremonyDecline\x12 \n" +
 	"\vfingerprint\x18\x01 \x01(\tR\vfingerprint\x12\x14\n" +
 	"\x05round\x18\x02 \x01(\x05R\x05round\x12\x1c\n" +
