@@ -103,16 +103,16 @@ class Participant {
     return inbox.packages;
   }
 
-  // broadcasts returns exactly one broadcast payload per participant, keyed by
-  // sender, this participant's own being what it sent.
-  broadcasts(pkgs, round) {
+  // broadcasts returns exactly one broadcast payload per sender of parts
+  // (the participants, or a signing package's signers), keyed by sender,
+  // this participant's own being what it sent.
+  broadcasts(pkgs, round, parts = this.info.participants) {
     const out = new Map();
     for (const pkg of pkgs) {
-      if (pkg.recipient !== '') continue;
+      if (pkg.recipient !== '' || !parts.includes(pkg.sender)) continue;
       if (out.has(pkg.sender)) throw new CeremonyError(`tampered: two broadcasts from ${pkg.sender}`);
       out.set(pkg.sender, Buffer.from(pkg.payload));
     }
-    const parts = this.info.participants;
     if (out.size !== parts.length || !parts.every((fp) => out.has(fp))) {
       throw new CeremonyError(`${out.size} broadcasts for ${parts.length} participants`);
     }
@@ -269,9 +269,14 @@ export async function runSign(session, peerKeys, id, dkg, approve) {
   // Round 2: check the signing package before signing.
   const pkg = wire.decodeSigningPackage(r2.signingPackage);
   if (!same(pkg.message, msg) || !same(r2.message, msg)) throw new CeremonyError("the signing package's message is not the approved one");
-  const coms = p.broadcasts(await p.inbox(1), 1);
-  if (pkg.commitments.length !== info.participants.length) {
-    throw new CeremonyError(`the signing package has ${pkg.commitments.length} signers, not ${info.participants.length}`);
+  // The first t candidates to commit sign (docs/protocol.md, Any t of n).
+  const signers = r2.signers ?? [];
+  if (signers.length < info.threshold || !signers.includes(session.fp) || !signers.every((fp) => info.participants.includes(fp))) {
+    throw new CeremonyError(`the signers ${signers} are not ${info.threshold} or more candidates with this one`);
+  }
+  const coms = p.broadcasts(await p.inbox(1), 1, signers);
+  if (pkg.commitments.length !== signers.length) {
+    throw new CeremonyError(`the signing package has ${pkg.commitments.length} signers, not ${signers.length}`);
   }
   for (const [fp, signed] of coms) {
     const c = pkg.commitments.find((x) => x.identifier === ids.get(fp));
