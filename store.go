@@ -140,6 +140,7 @@ type Store interface {
 	CeremonyStore  // FROST ceremonies, group keys (ceremony.go)
 	LifecycleStore // TOTP, identity blobs and chains (lifecycle.go)
 	WSTicketStore  // single-use WebSocket tickets (ws.go)
+	BlockStore     // who blocks whom from inviting them (blocks.go)
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error

@@ -20,6 +20,10 @@ of 8 or more hex digits of exactly one contact's fingerprint will do):
   contacts show NAME                 a contact's fingerprint and the safety number of you and them: compare
                                      it with the one their chusme shows for you (in person, on a call)
   contacts remove NAME               forget a contact
+  contacts block FP                  refuse ceremonies from an identity (server-side): any it starts
+                                     naming you is refused
+  contacts unblock FP                lift a block
+  contacts blocked                   whom you block
 `
 
 // Codes of the errors the contact commands report themselves.
@@ -30,11 +34,12 @@ const (
 )
 
 // contactsArgs are the arguments of each contacts subcommand.
-var contactsArgs = map[string][]string{"add": {"NAME", "FINGERPRINT"}, "list": nil, "show": {"NAME"}, "remove": {"NAME"}}
+var contactsArgs = map[string][]string{"add": {"NAME", "FINGERPRINT"}, "list": nil, "show": {"NAME"}, "remove": {"NAME"},
+	"block": {"FP"}, "unblock": {"FP"}, "blocked": nil}
 
 // contacts runs the contact subcommands.
 func (e *env) contacts(args []string) error {
-	sub, args, err := e.subcommand("contacts", args, "add, list, show or remove")
+	sub, args, err := e.subcommand("contacts", args, "add, list, show, remove, block, unblock or blocked")
 	if err != nil {
 		return err
 	}
@@ -63,6 +68,8 @@ func (e *env) contacts(args []string) error {
 		return e.contactsList(book)
 	case "show":
 		return e.contactsShow(book, rest[0])
+	case "block", "unblock", "blocked":
+		return e.contactsBlock(sub, rest)
 	}
 	c, err := book.Remove(rest[0])
 	if err != nil {
@@ -71,6 +78,39 @@ func (e *env) contacts(args []string) error {
 	return e.output(struct {
 		Removed client.Contact `json:"removed"`
 	}{c}, func(w io.Writer) { fmt.Fprintf(w, "removed\t%s\t%s\n", c.Name, c.Fingerprint) })
+}
+
+// contactsBlock runs contacts block FP, contacts unblock FP and contacts
+// blocked: the server-side list of whom this identity refuses ceremonies
+// from. It prints the list as it is afterwards.
+func (e *env) contactsBlock(sub string, rest []string) error {
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	if sub != "blocked" {
+		fp, err := e.resolveFingerprint("contacts "+sub, rest[0])
+		if err != nil {
+			return err
+		}
+		call := c.Block
+		if sub == "unblock" {
+			call = c.Unblock
+		}
+		if err := call(e.ctx, fp); err != nil {
+			return err
+		}
+	}
+	blocked, err := c.Blocked(e.ctx)
+	if err != nil {
+		return err
+	}
+	names := e.contactNames()
+	return e.output(chusme.BlockList{Blocked: blocked}, func(w io.Writer) {
+		for _, fp := range blocked {
+			fmt.Fprintf(w, "blocked\t%s\n", names.label(fp))
+		}
+	})
 }
 
 // contactBook returns the contact book of the config directory.

@@ -25,7 +25,7 @@ func TestContactsCLI(t *testing.T) {
 	adminFP := strings.TrimSpace(admin.ok("keygen"))
 	admin.ok("setup", "--token", s.SetupToken(t))
 	alice, aliceFP := newMember(t, s, admin, "alice pw")
-	_, bobFP := newMember(t, s, admin, "bob pw")
+	bob, bobFP := newMember(t, s, admin, "bob pw")
 
 	var added client.Contact
 	admin.okJSON(&added, "contacts", "add", "Alice", aliceFP)
@@ -137,6 +137,22 @@ func TestContactsCLI(t *testing.T) {
 	admin.fails(codeUnknownContact, "ceremony", "dkg", "--threshold", "2", "--participants", "alice,carol")
 	admin.fails(codeUsage, "ceremony", "dkg", "--threshold", "2", "--participants", "alice,"+aliceFP)
 
+	// Blocking bob, by his contact name, on the server: his ceremonies
+	// naming the admin are refused until the admin unblocks him.
+	var blocked chusme.BlockList
+	admin.okJSON(&blocked, "contacts", "block", "bob")
+	if !slices.Equal(blocked.Blocked, []string{bobFP}) {
+		t.Fatalf("contacts block bob = %+v", blocked)
+	}
+	if out := admin.ok("contacts", "blocked"); !strings.Contains(out, "bob") {
+		t.Fatalf("contacts blocked printed %q", out)
+	}
+	bob.fails(chusme.CodeParticipantBlocked, "ceremony", "dkg", "--threshold", "2", "--participants", adminFP)
+	admin.okJSON(&blocked, "contacts", "unblock", "bob")
+	if len(blocked.Blocked) != 0 {
+		t.Fatalf("contacts unblock bob = %+v", blocked)
+	}
+
 	var removed struct{ Removed client.Contact }
 	admin.okJSON(&removed, "contacts", "remove", "bob")
 	if removed.Removed.Fingerprint != bobFP {
@@ -153,7 +169,7 @@ func TestContactsCLI(t *testing.T) {
 func TestContactsUsage(t *testing.T) {
 	c := newCLI(t, "http://127.0.0.1:1", "pw")
 	out := c.ok("help")
-	for _, cmd := range []string{"contacts add", "contacts list", "contacts show", "contacts remove"} {
+	for _, cmd := range []string{"contacts add", "contacts list", "contacts show", "contacts remove", "contacts block", "contacts unblock", "contacts blocked"} {
 		if !strings.Contains(out, cmd) {
 			t.Fatalf("usage lacks %q", cmd)
 		}
@@ -161,6 +177,8 @@ func TestContactsUsage(t *testing.T) {
 	c.fails(codeUsage, "contacts")
 	c.fails(codeUsage, "contacts", "list", "extra")
 	c.fails(codeUsage, "contacts", "show")
+	c.fails(codeUsage, "contacts", "block")
+	c.fails(codeUsage, "contacts", "blocked", "extra")
 	// Without an identity key, show gives the fingerprint but no safety
 	// number.
 	fp := strings.Repeat("e", 64)

@@ -175,7 +175,8 @@ func isAdmin(id chusme.Identity) bool {
 // must be one of its participants or an administrator; a signing ceremony's
 // creator a participant of the key or an administrator. The request must be
 // signed by caller (checkRequest); a nonce caller used before is
-// CodeConflict. A creator with Config.OpenMax open ceremonies gets
+// CodeConflict. A participant that blocked the creator makes it
+// CodeParticipantBlocked. A creator with Config.OpenMax open ceremonies gets
 // CodeTooManyOpenCeremonies. The count is read before the ceremony is
 // stored, not in its transaction: creations of one caller racing each other
 // can overshoot the bound by how many of them run at once, which the
@@ -258,6 +259,13 @@ func (s *Service) Create(ctx context.Context, caller string, req chusme.CreateCe
 	}
 	if err := s.checkRequest(c, creator.PublicKey, req); err != nil {
 		return c, err
+	}
+	blocking, err := s.store.Blocking(ctx, caller, c.Participants)
+	if err != nil {
+		return c, err
+	}
+	if len(blocking) > 0 {
+		return c, chusme.Errorf(chusme.CodeParticipantBlocked, "%s blocked you from inviting them: leave them out", strings.Join(blocking, ", "))
 	}
 	open, err := s.store.CountOpenCeremonies(ctx, caller)
 	if err != nil {

@@ -39,7 +39,37 @@ func (a *API) ceremonyRoutes() []route {
 		h("POST /v1/ceremonies/{id}/cancel", a.authed(a.handleCancel)),
 		h("POST /v1/ceremonies/{id}/decline", a.authed(perToken(a.handleDecline))),
 		h("GET /v1/keys/{key_id}", a.authed(a.handleKey)),
+		h("GET /v1/me/blocks", a.authed(a.handleBlocked)),
+		h("PUT /v1/me/blocks/{fp}", a.authed(a.handleBlock)),
+		h("DELETE /v1/me/blocks/{fp}", a.authed(a.handleBlock)),
 	}
+}
+
+// handleBlocked answers whom the caller blocks from inviting it.
+func (a *API) handleBlocked(w http.ResponseWriter, r *http.Request) {
+	fps, err := a.cfg.Ceremonies.Blocked(r.Context(), principal(r.Context()).Fingerprint)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, chusme.BlockList{Blocked: fps})
+}
+
+// handleBlock blocks (PUT) or unblocks (DELETE) {fp} from inviting the
+// caller: 204 No Content.
+func (a *API) handleBlock(w http.ResponseWriter, r *http.Request) {
+	caller, fp := principal(r.Context()).Fingerprint, r.PathValue("fp")
+	var err error
+	if r.Method == http.MethodPut {
+		err = a.cfg.Ceremonies.Block(r.Context(), caller, fp)
+	} else {
+		err = a.cfg.Ceremonies.Unblock(r.Context(), caller, fp)
+	}
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // ceremonyID reads the {id} path value; a malformed id is simply unknown.

@@ -51,6 +51,7 @@ var statusOf = map[string]int{
 	chusme.CodeCommitmentReused:      http.StatusConflict,
 	chusme.CodeNotNeeded:             http.StatusConflict,
 	chusme.CodeDeclined:              http.StatusConflict,
+	chusme.CodeParticipantBlocked:    http.StatusForbidden,
 	chusme.CodeTooManyOpenCeremonies: http.StatusConflict,
 
 	chusme.CodeTOTPRequired:         http.StatusUnauthorized,
