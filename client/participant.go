@@ -272,7 +272,7 @@ func (p *participant) sign(round int, recipient string, payload []byte) []byte {
 // submit sends a package, retrying transport failures (submissions are
 // idempotent), and returns the state the server answered.
 func (p *participant) submit(ctx context.Context, round int, req chusme.SubmitRequest) (chusme.CeremonyInfo, error) {
-	info, err := retry(ctx, func() (chusme.CeremonyInfo, error) { return p.c.Submit(ctx, p.info.ID, round, req) })
+	info, err := retryUntil(ctx, p.info.Deadline, func() (chusme.CeremonyInfo, error) { return p.c.Submit(ctx, p.info.ID, round, req) })
 	if err != nil {
 		return p.info, err
 	}
@@ -308,7 +308,7 @@ func (p *participant) inbox(ctx context.Context, round int) ([]chusme.CeremonyPa
 	}
 	if !ok {
 		var err error
-		if in, err = retry(ctx, func() (chusme.Inbox, error) { return p.c.Inbox(ctx, p.info.ID, round) }); err != nil {
+		if in, err = retryUntil(ctx, p.info.Deadline, func() (chusme.Inbox, error) { return p.c.Inbox(ctx, p.info.ID, round) }); err != nil {
 			return nil, err
 		}
 	}
