@@ -8,7 +8,8 @@
 // Authenticated calls take their tokens from a TokenStore and refresh them
 // transparently: ahead of time when the access token expires within
 // RefreshMargin, and once more when the server answers token_expired. Errors
-// that the server reports come back as *chusme.Error with the server's code,
+// that the server reports come back as *chusme.Error with the server's code
+// (wrapped in a *RetryAfterError when the answer said when to come back),
 // so callers branch on chusme.ErrorCode(err); transport failures and local
 // errors are ordinary wrapped Go errors.
 package client
@@ -561,10 +562,8 @@ type RetryAfterError struct {
 	After time.Duration
 }
 
-// Error implements error.
-func (e *RetryAfterError) Error() string {
-	return fmt.Sprintf("%s (retry after %s)", e.Err.Error(), e.After)
-}
+// Error implements error: the server's error.
+func (e *RetryAfterError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the server's error.
 func (e *RetryAfterError) Unwrap() error { return e.Err }
