@@ -382,18 +382,20 @@ func later(a, b time.Time) time.Time {
 // retryable reports whether a request that failed with err may succeed if
 // sent again, and how long the server asked to wait first: any error that
 // is not the server's answer (a transport failure), and the server's
-// rate_limited and unavailable.
+// rate_limited and unavailable, with their Retry-After (RetryAfterError).
 func retryable(err error) (time.Duration, bool) {
-	if err == nil {
+	var ce *chusme.Error
+	switch {
+	case err == nil:
+		return 0, false
+	case !errors.As(err, &ce):
+		return 0, true
+	case ce.Code != chusme.CodeRateLimited && ce.Code != chusme.CodeUnavailable:
 		return 0, false
 	}
 	var ra *RetryAfterError
 	if errors.As(err, &ra) {
 		return ra.After, true
-	}
-	var ce *chusme.Error
-	if errors.As(err, &ce) {
-		return 0, ce.Code == chusme.CodeRateLimited || ce.Code == chusme.CodeUnavailable
 	}
 	return 0, true
 }

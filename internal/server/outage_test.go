@@ -162,8 +162,9 @@ func (c *pgCluster) Stop() {
 }
 
 // TestPostgresOutageDuringCeremonies: 40 concurrent 2-of-3 ceremonies (20
-// DKGs, 20 signings; one participant waits on the WebSocket's events, the
-// others long-poll) all complete although PostgreSQL is stopped with
+// DKGs, 20 signings; one participant over HTTP, one with the ceremony API
+// over the WebSocket, one long-polling and waiting on the WebSocket's
+// events) all complete although PostgreSQL is stopped with
 // pg_ctl stop -m immediate while they run and started again 2 s later.
 // While it is down, a request that needs the store answers 503 with code
 // unavailable and Retry-After: 1, the WebSocket's ceremony requests an
@@ -174,8 +175,12 @@ func TestPostgresOutageDuringCeremonies(t *testing.T) {
 	ctx := t.Context()
 	ms := srv.Members(t, 3)
 	keys := servertest.DKG(t, ms, 2)
-	rt := ms[2].Client.Realtime(ctx, client.RealtimeOptions{})
-	defer rt.Close()
+	// Member 0 speaks HTTP only; member 1 sends its ceremony requests over
+	// the WebSocket; member 2 long-polls over HTTP and waits on its events.
+	for i, opts := range map[int]client.RealtimeOptions{1: {CeremonyAPI: true}, 2: {}} {
+		rt := ms[i].Client.Realtime(ctx, opts)
+		defer rt.Close()
+	}
 	ws, _, err := websocket.DefaultDialer.DialContext(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/v1/ws?token="+ms[1].Access(t), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -195,9 +200,15 @@ func TestPostgresOutageDuringCeremonies(t *testing.T) {
 			t.Fatalf("ceremony %d: %v", i, err)
 		}
 	}
+	// The outage starts once the drivers have seen 60 new states, so that
+	// it finds ceremonies in every round.
 	progressed := make(chan struct{})
-	var once sync.Once
-	progress := func(chusme.CeremonyInfo) { once.Do(func() { close(progressed) }) }
+	var states atomic.Int32
+	progress := func(chusme.CeremonyInfo) {
+		if states.Add(1) == 60 {
+			close(progressed)
+		}
+	}
 	var wg sync.WaitGroup
 	var finished atomic.Int32 // drivers that have returned
 	errs := make(chan error, drivers)
