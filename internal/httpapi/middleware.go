@@ -179,10 +179,11 @@ func (a *API) principalOf(failed *ratelimit.Limiter, next http.HandlerFunc) http
 			return
 		}
 		var p auth.Principal
-		token, ok := bearer(r)
-		err := error(chusme.Errorf(chusme.CodeUnauthorized, "an access token is required (Authorization: Bearer)"))
-		if ok {
+		var err error
+		if token, ok := bearer(r); ok {
 			p, err = a.auth.Authenticate(r.Context(), token)
+		} else {
+			err = chusme.Errorf(chusme.CodeUnauthorized, "an access token is required (Authorization: Bearer)")
 		}
 		if err != nil {
 			if failed != nil && statusOf[chusme.ErrorCode(err)] < http.StatusInternalServerError {
