@@ -372,6 +372,7 @@ func retryUntil[T any](ctx context.Context, deadline time.Time, f func() (T, err
 	}
 }
 
+// later returns the later of a and b.
 func later(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a
