@@ -43,6 +43,7 @@ const (
 	CodeInviteInvalid      = "invite_invalid"      // unknown, used or expired invite
 	CodeSetupInvalid       = "setup_invalid"       // wrong or already redeemed setup token
 	CodeIdentityExists     = "identity_exists"     // a registration for a key already registered
+	CodeUnavailable        = "unavailable"         // the server's store is unavailable for a moment: retry after Retry-After
 )
 
 // Stable error codes of problems only the WebSocket has, in the Error

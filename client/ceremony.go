@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	mathrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -331,21 +332,44 @@ func (c *Client) groupKey(ctx context.Context, keyID string) (chusme.GroupKeyInf
 	return k, nil
 }
 
-// RetryWindow is how long the ceremony drivers keep retrying a request that
-// failed in transport (the server restarting, a dropped connection) before
-// giving up: 60 s. Answers from the server are never retried, except that
-// submissions are idempotent and so safe to resend.
+// RetryWindow is the least time the ceremony drivers keep retrying a
+// request that may succeed if sent again (see retryUntil): 60 s, or longer,
+// up to the ceremony's round deadline, when they know it.
 const RetryWindow = 60 * time.Second
 
-// retry runs f until it succeeds, returns a server error, or RetryWindow
-// passes.
+// Backoff of retried requests: full jitter between 0 and a bound that
+// doubles from MinRetryWait up to MaxRetryWait. After an answer with
+// Retry-After (RetryAfterError) the wait is that plus the jitter, so that
+// clients refused together don't come back together.
+const (
+	MinRetryWait = 50 * time.Millisecond
+	MaxRetryWait = 4 * time.Second
+)
+
+// retry is retryUntil with no deadline known: for RetryWindow.
 func retry[T any](ctx context.Context, f func() (T, error)) (T, error) {
-	deadline := time.Now().Add(RetryWindow)
-	wait := 25 * time.Millisecond
+	return retryUntil(ctx, time.Time{}, f)
+}
+
+// retryUntil runs f until it succeeds, fails in a way a retry can't mend,
+// or the time to retry ends: ctx's end, or deadline (a ceremony round's) or
+// RetryWindow from now, whichever is later. It retries what retryable says
+// may succeed if sent again: transport failures (the server restarting, a
+// dropped connection, ErrDisconnected) and the server's 429 rate_limited
+// and 503 unavailable, after their Retry-After; any other answer of the
+// server returns at once. Submissions are idempotent, so resending one that
+// may have arrived is safe.
+func retryUntil[T any](ctx context.Context, deadline time.Time, f func() (T, error)) (T, error) {
+	deadline = later(deadline, time.Now().Add(RetryWindow))
+	bound := MinRetryWait
 	for {
 		v, err := f()
-		var ce *chusme.Error
-		if err == nil || errors.As(err, &ce) || ctx.Err() != nil || time.Now().After(deadline) {
+		after, again := retryable(err)
+		if !again || ctx.Err() != nil {
+			return v, err
+		}
+		wait := after + mathrand.N(bound)
+		if time.Now().Add(wait).After(deadline) {
 			return v, err
 		}
 		select {
@@ -353,8 +377,37 @@ func retry[T any](ctx context.Context, f func() (T, error)) (T, error) {
 			return v, ctx.Err()
 		case <-time.After(wait):
 		}
-		wait = min(2*wait, time.Second)
+		bound = min(2*bound, MaxRetryWait)
 	}
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// retryable reports whether a request that failed with err may succeed if
+// sent again, and how long the server asked to wait first: any error that
+// is not the server's answer (a transport failure), and the server's
+// rate_limited and unavailable, with their Retry-After (RetryAfterError).
+func retryable(err error) (time.Duration, bool) {
+	var ce *chusme.Error
+	switch {
+	case err == nil:
+		return 0, false
+	case !errors.As(err, &ce):
+		return 0, true
+	case ce.Code != chusme.CodeRateLimited && ce.Code != chusme.CodeUnavailable:
+		return 0, false
+	}
+	var ra *RetryAfterError
+	if errors.As(err, &ra) {
+		return ra.After, true
+	}
+	return 0, true
 }
 
 // waitUntil long-polls the ceremony from info until done(info) holds,
@@ -368,7 +421,7 @@ func (c *Client) waitUntil(ctx context.Context, info chusme.CeremonyInfo, progre
 		if info.Status != chusme.CeremonyOpen {
 			return info, &CeremonyError{Info: info}
 		}
-		next, err := c.waitNext(ctx, info.ID, info.Version)
+		next, err := c.waitNext(ctx, info.ID, info.Version, info.Deadline)
 		if err != nil {
 			return info, err
 		}

@@ -8,7 +8,8 @@
 // Authenticated calls take their tokens from a TokenStore and refresh them
 // transparently: ahead of time when the access token expires within
 // RefreshMargin, and once more when the server answers token_expired. Errors
-// that the server reports come back as *chusme.Error with the server's code,
+// that the server reports come back as *chusme.Error with the server's code
+// (wrapped in a *RetryAfterError when the answer said when to come back),
 // so callers branch on chusme.ErrorCode(err); transport failures and local
 // errors are ordinary wrapped Go errors.
 package client
@@ -24,6 +25,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -532,8 +534,9 @@ func (c *Client) rawCall(ctx context.Context, method, path, bearer string, body 
 	return data, resp.Header, resp.StatusCode, nil
 }
 
-// problemError rebuilds the server's error from a problem+json body, or
-// describes an answer that isn't one.
+// problemError rebuilds the server's error from a problem+json body (with
+// its Retry-After, if any: serverError), or describes an answer that isn't
+// one.
 func problemError(method, path string, resp *http.Response, data []byte) error {
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if mt == "application/problem+json" || mt == "application/json" {
@@ -543,8 +546,53 @@ func problemError(method, path string, resp *http.Response, data []byte) error {
 			if msg == "" {
 				msg = p.Title
 			}
-			return &chusme.Error{Code: p.Code, Message: msg}
+			return serverError(p.Code, msg, retryAfter(resp.Header.Get("Retry-After")))
 		}
 	}
 	return fmt.Errorf("client: %s %s: unexpected answer %s", method, path, resp.Status)
+}
+
+// RetryAfterError is an answer of the server that asks the client to come
+// back later (429 rate_limited, 503 unavailable, and their WebSocket
+// Errors): Err is the server's error, which errors.As finds (so
+// chusme.ErrorCode reads its code), and After its Retry-After. The ceremony
+// drivers wait that long, and a jittered backoff more, before they retry.
+type RetryAfterError struct {
+	Err   *chusme.Error
+	After time.Duration
+}
+
+// Error implements error: the server's error.
+func (e *RetryAfterError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the server's error.
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// serverError is the error of a server's answer with code and message: a
+// *RetryAfterError when the server said how long to wait (after > 0), a
+// *chusme.Error otherwise.
+func serverError(code, message string, after time.Duration) error {
+	e := &chusme.Error{Code: code, Message: message}
+	if after > 0 {
+		return &RetryAfterError{Err: e, After: after}
+	}
+	return e
+}
+
+// maxRetryAfter bounds the Retry-After the client believes: an hour.
+const maxRetryAfter = time.Hour
+
+// retryAfter reads a Retry-After header: whole seconds or an HTTP date;
+// 0 when absent or unreadable.
+func retryAfter(h string) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(h, 10, 64); err == nil {
+		return time.Duration(min(max(secs, 0), int64(maxRetryAfter/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return min(max(time.Until(t), 0), maxRetryAfter)
+	}
+	return 0
 }

@@ -274,10 +274,11 @@ func (p *participant) sign(round int, recipient string, payload []byte) []byte {
 	return ed25519.Sign(p.key, chusme.CeremonyPackageMessage(p.info.ID, round, p.me, recipient, payload))
 }
 
-// submit sends a package, retrying transport failures (submissions are
-// idempotent), and returns the state the server answered.
+// submit sends a package, retrying what may succeed later until the
+// round's deadline (retryUntil; submissions are idempotent), and returns
+// the state the server answered.
 func (p *participant) submit(ctx context.Context, round int, req chusme.SubmitRequest) (chusme.CeremonyInfo, error) {
-	info, err := retry(ctx, func() (chusme.CeremonyInfo, error) { return p.c.Submit(ctx, p.info.ID, round, req) })
+	info, err := retryUntil(ctx, p.info.Deadline, func() (chusme.CeremonyInfo, error) { return p.c.Submit(ctx, p.info.ID, round, req) })
 	if chusme.ErrorCode(err) == chusme.CodeCeremonyClosed {
 		// Ended meanwhile (declined, cancelled, failed): say how.
 		if now, gerr := p.c.ceremonyNow(ctx, p.info.ID); gerr == nil && now.Status != chusme.CeremonyOpen {
@@ -329,7 +330,7 @@ func (p *participant) inbox(ctx context.Context, round int) ([]chusme.CeremonyPa
 	}
 	if !ok {
 		var err error
-		if in, err = retry(ctx, func() (chusme.Inbox, error) { return p.c.Inbox(ctx, p.info.ID, round) }); err != nil {
+		if in, err = retryUntil(ctx, p.info.Deadline, func() (chusme.Inbox, error) { return p.c.Inbox(ctx, p.info.ID, round) }); err != nil {
 			return nil, err
 		}
 	}

@@ -57,7 +57,7 @@ type RealtimeOptions struct {
 	// and so the drivers RunDKG and RunSign) over this connection instead
 	// of HTTP, while it runs. When the connection is down they fail with
 	// ErrDisconnected, which the drivers retry until it is back (within
-	// RetryWindow); they never fall back to HTTP.
+	// RetryWindow, or the round's deadline); they never fall back to HTTP.
 	CeremonyAPI bool
 }
 
@@ -186,7 +186,7 @@ func (r *Realtime) run(ctx context.Context) {
 			}
 		} else {
 			var ce *chusme.Error
-			if errors.As(err, &ce) && ctx.Err() == nil && ce.Code != chusme.CodeInternal && ce.Code != chusme.CodeRateLimited {
+			if _, again := retryable(err); !again && errors.As(err, &ce) && ctx.Err() == nil && ce.Code != chusme.CodeInternal {
 				r.err = err // not logged in, session revoked, …: reconnecting can't help
 				return
 			}
@@ -445,7 +445,7 @@ func (r *Realtime) request(ctx context.Context, env *chusmev1.Envelope) (*chusme
 			return nil, ErrDisconnected
 		}
 		if e := ans.GetError(); e != nil {
-			return nil, &chusme.Error{Code: e.GetCode(), Message: e.GetMessage()}
+			return nil, serverError(e.GetCode(), e.GetMessage(), time.Duration(e.GetRetryAfterSeconds())*time.Second)
 		}
 		return ans, nil
 	case <-ctx.Done():
@@ -625,8 +625,7 @@ const realtimeWait = 30 * time.Second
 func (c *Client) ceremonyNow(ctx context.Context, id string) (chusme.CeremonyInfo, error) {
 	if rt := c.rt.Load(); rt != nil && rt.Connected() {
 		info, err := rt.Ceremony(ctx, id)
-		var ce *chusme.Error
-		if err == nil || errors.As(err, &ce) {
+		if _, again := retryable(err); !again {
 			return info, err
 		}
 	}
@@ -635,21 +634,20 @@ func (c *Client) ceremonyNow(ctx context.Context, id string) (chusme.CeremonyInf
 
 // waitNext waits for a state of ceremony id newer than version after: from
 // the realtime connection's pushed events while it is up, by long-polling
-// otherwise (or when nothing came for realtimeWait).
-func (c *Client) waitNext(ctx context.Context, id string, after int64) (chusme.CeremonyInfo, error) {
-	if rt := c.rt.Load(); rt != nil && rt.Connected() {
-		wctx, cancel := context.WithTimeout(ctx, realtimeWait)
-		info, err := rt.WaitCeremony(wctx, id, after)
-		cancel()
-		var ce *chusme.Error
-		switch {
-		case err == nil:
-			return info, nil
-		case ctx.Err() != nil:
-			return info, ctx.Err()
-		case errors.As(err, &ce):
-			return info, err
+// otherwise (or when nothing came for realtimeWait), retrying what may
+// succeed if asked again (retryUntil) until deadline, the round's.
+func (c *Client) waitNext(ctx context.Context, id string, after int64, deadline time.Time) (chusme.CeremonyInfo, error) {
+	return retryUntil(ctx, deadline, func() (chusme.CeremonyInfo, error) {
+		if rt := c.rt.Load(); rt != nil && rt.Connected() {
+			wctx, cancel := context.WithTimeout(ctx, realtimeWait)
+			info, err := rt.WaitCeremony(wctx, id, after)
+			cancel()
+			if _, again := retryable(err); !again || ctx.Err() != nil {
+				return info, err
+			}
+			// The wait ended, the connection dropped or the server asked
+			// to come back later: ask over HTTP.
 		}
-	}
-	return retry(ctx, func() (chusme.CeremonyInfo, error) { return c.WaitCeremony(ctx, id, after) })
+		return c.WaitCeremony(ctx, id, after)
+	})
 }

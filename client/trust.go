@@ -166,7 +166,8 @@ func (c *Client) advancePin(ctx context.Context, fp string, v verifiedChain) err
 
 // peerKey returns identity fp's current key and chain head: the ones the
 // client verified within identityTTL unless fresh, else from the chain,
-// fetched (transport failures retried) and trusted.
+// fetched (retried as retry does: transport failures, 429 and 503) and
+// trusted.
 func (c *Client) peerKey(ctx context.Context, fp string, fresh bool) (verifiedChain, error) {
 	if v, ok := c.trusted.get(fp); ok && !fresh {
 		if age := c.now().Sub(v.at); age >= 0 && age < identityTTL {

@@ -29,10 +29,16 @@ type Config struct {
 	// The limiters the WebSocket's ceremony requests count against too
 	// (wsapi.Limits), so that switching transport bypasses none; nil
 	// allows everything.
-	IPLimit             *ratelimit.Limiter // every request, per client IP
+	IPLimit             *ratelimit.Limiter // every request but the ceremony routes', per client IP
 	IdentityLimit       *ratelimit.Limiter // authenticated requests and challenges, per identity
 	CeremonyCreateLimit *ratelimit.Limiter // ceremony creations, per client IP
 	CeremonySubmitLimit *ratelimit.Limiter // round submissions, per access token's session
+	// AuthFailLimit counts, per client IP, the requests of the ceremony
+	// routes (charged to the caller's identity, not to IPLimit) whose
+	// credential fails: while an address has none left, its requests of
+	// those routes are refused before they are authenticated. Nil allows
+	// everything.
+	AuthFailLimit *ratelimit.Limiter
 
 	Ceremonies *ceremony.Service // the FROST coordinator
 
@@ -70,34 +76,43 @@ type API struct {
 	mux     *http.ServeMux
 
 	ipLimit, authLimit, identityLimit *ratelimit.Limiter
+	// identityRoutes holds the patterns of the routes charged to the
+	// caller's identity and not to IPLimit (route.byIdentity).
+	identityRoutes map[string]bool
 }
 
 // New returns the API handler.
 func New(cfg Config, svc *auth.Service, keys *tokens.Keyring, store chusme.Store, m *metrics.Metrics, log *slog.Logger) *API {
 	a := &API{
 		cfg: cfg, auth: svc, keys: keys, store: store, metrics: m, log: log,
-		mux:           http.NewServeMux(),
-		ipLimit:       cfg.IPLimit,
-		authLimit:     ratelimit.New(cfg.AuthLimit, cfg.Now),
-		identityLimit: cfg.IdentityLimit,
+		mux:            http.NewServeMux(),
+		ipLimit:        cfg.IPLimit,
+		authLimit:      ratelimit.New(cfg.AuthLimit, cfg.Now),
+		identityLimit:  cfg.IdentityLimit,
+		identityRoutes: map[string]bool{},
 	}
 	for _, rt := range a.routeTable() {
 		a.mux.Handle(rt.pattern, rt.handler)
+		if rt.byIdentity {
+			a.identityRoutes[rt.pattern] = true
+		}
 	}
 	return a
 }
 
-// ServeHTTP serves a request: observed, rate-limited per IP, then routed.
-// Requests no route matches get problem+json 404 or 405.
+// ServeHTTP serves a request: observed, rate-limited per IP (but on the
+// routes charged to the caller's identity), then routed. Requests no route
+// matches get problem+json 404 or 405.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.observe(http.HandlerFunc(a.route)).ServeHTTP(w, r)
 }
 
 func (a *API) route(w http.ResponseWriter, r *http.Request) {
-	if !a.limit(w, r, a.ipLimit, "ip", clientIP(r.Context())) {
+	h, pattern := a.mux.Handler(r)
+	if !a.identityRoutes[pattern] && !a.limit(w, r, a.ipLimit, "ip", clientIP(r.Context())) {
 		return
 	}
-	if h, pattern := a.mux.Handler(r); pattern == "" {
+	if pattern == "" {
 		// Let the mux set Allow on a 405, then answer in problem+json.
 		probe := &statusRecorder{ResponseWriter: discard{w.Header()}}
 		h.ServeHTTP(probe, r)

@@ -19,9 +19,15 @@ const CreateBodyLimit = 128 << 10
 // DeclineBodyLimit is the largest body of a decline: one signature.
 const DeclineBodyLimit = 1 << 10
 
-// ceremonyRoutes are the FROST ceremony routes (DESIGN §5).
+// ceremonyRoutes are the FROST ceremony routes (DESIGN §5). They are charged
+// to the caller's identity, not to its address (API.byIdentity): the
+// participants of a ceremony behind one address (an office's NAT, one
+// machine) don't share one budget. Creations also count against their
+// per-IP limit, submissions against their per-session one.
 func (a *API) ceremonyRoutes() []route {
-	h := func(pattern string, f http.HandlerFunc) route { return route{pattern, f} }
+	h := func(pattern string, f http.HandlerFunc) route {
+		return route{pattern: pattern, handler: a.byIdentity(f), byIdentity: true}
+	}
 	create, submit := a.cfg.CeremonyCreateLimit, a.cfg.CeremonySubmitLimit
 	perToken := func(next http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -31,17 +37,17 @@ func (a *API) ceremonyRoutes() []route {
 		}
 	}
 	return []route{
-		h("POST /v1/ceremonies", a.perIP(create, "ceremony_create", a.authed(a.handleCreateCeremony))),
-		h("GET /v1/ceremonies", a.authed(a.handleListCeremonies)),
-		h("GET /v1/ceremonies/{id}", a.authed(a.handleCeremony)),
-		h("POST /v1/ceremonies/{id}/rounds/{n}", a.authed(perToken(a.handleSubmit))),
-		h("GET /v1/ceremonies/{id}/rounds/{n}/inbox", a.authed(a.handleInbox)),
-		h("POST /v1/ceremonies/{id}/cancel", a.authed(a.handleCancel)),
-		h("POST /v1/ceremonies/{id}/decline", a.authed(perToken(a.handleDecline))),
-		h("GET /v1/keys/{key_id}", a.authed(a.handleKey)),
-		h("GET /v1/me/blocks", a.authed(a.handleBlocked)),
-		h("PUT /v1/me/blocks/{fp}", a.authed(a.handleBlock)),
-		h("DELETE /v1/me/blocks/{fp}", a.authed(a.handleBlock)),
+		{pattern: "POST /v1/ceremonies", handler: a.perIP(create, "ceremony_create", a.byIdentity(a.handleCreateCeremony)), byIdentity: true},
+		h("GET /v1/ceremonies", a.handleListCeremonies),
+		h("GET /v1/ceremonies/{id}", a.handleCeremony),
+		h("POST /v1/ceremonies/{id}/rounds/{n}", perToken(a.handleSubmit)),
+		h("GET /v1/ceremonies/{id}/rounds/{n}/inbox", a.handleInbox),
+		h("POST /v1/ceremonies/{id}/cancel", a.handleCancel),
+		h("GET /v1/keys/{key_id}", a.handleKey),
+		h("POST /v1/ceremonies/{id}/decline", perToken(a.handleDecline)),
+		h("GET /v1/me/blocks", a.handleBlocked),
+		h("PUT /v1/me/blocks/{fp}", a.handleBlock),
+		h("DELETE /v1/me/blocks/{fp}", a.handleBlock),
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 // lifecycleRoutes are the identity lifecycle routes (DESIGN §2–§3): TOTP,
 // the identity blob, rotations and the chain.
 func (a *API) lifecycleRoutes() []route {
-	h := func(pattern string, f http.HandlerFunc) route { return route{pattern, f} }
+	h := func(pattern string, f http.HandlerFunc) route { return route{pattern: pattern, handler: f} }
 	blob := ratelimit.New(a.cfg.BlobLimit, a.cfg.Now)
 	return []route{
 		h("GET /v1/identities/{fp}/chain", a.handleChain),

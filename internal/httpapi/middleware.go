@@ -156,15 +156,39 @@ func (a *API) perIP(l *ratelimit.Limiter, scope string, next http.HandlerFunc) h
 // authed wraps a handler that needs a valid access token: it authenticates
 // the bearer token (signature, claims and auth.Service.LiveSession) and
 // applies the per-identity limit.
-func (a *API) authed(next http.HandlerFunc) http.HandlerFunc {
+func (a *API) authed(next http.HandlerFunc) http.HandlerFunc { return a.principalOf(nil, next) }
+
+// byIdentity is authed for the routes charged to the caller's identity and
+// not to the per-IP limit (route.byIdentity): a request whose credential
+// fails is charged to its address in Config.AuthFailLimit instead, and
+// while the address has nothing left there, such requests are refused
+// before they are authenticated.
+func (a *API) byIdentity(next http.HandlerFunc) http.HandlerFunc {
+	return a.principalOf(a.cfg.AuthFailLimit, next)
+}
+
+// principalOf authenticates the bearer token, applies the per-identity
+// limit and calls next with the principal; failures are charged to the
+// client's address in failed, if not nil (byIdentity).
+func (a *API) principalOf(failed *ratelimit.Limiter, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		token, ok := bearer(r)
-		if !ok {
-			writeError(w, r, a.log, chusme.Errorf(chusme.CodeUnauthorized, "an access token is required (Authorization: Bearer)"))
+		ip := clientIP(r.Context())
+		if err := failed.Check(ip, "requests with a failing credential"); err != nil {
+			a.metrics.RateLimited("ip")
+			writeError(w, r, a.log, err)
 			return
 		}
-		p, err := a.auth.Authenticate(r.Context(), token)
+		var p auth.Principal
+		var err error
+		if token, ok := bearer(r); ok {
+			p, err = a.auth.Authenticate(r.Context(), token)
+		} else {
+			err = chusme.Errorf(chusme.CodeUnauthorized, "an access token is required (Authorization: Bearer)")
+		}
 		if err != nil {
+			if failed != nil && statusOf[chusme.ErrorCode(err)] < http.StatusInternalServerError {
+				failed.Take(ip, "requests with a failing credential")
+			}
 			writeError(w, r, a.log, err)
 			return
 		}

@@ -44,6 +44,7 @@ var statusOf = map[string]int{
 	chusme.CodeInviteInvalid:      http.StatusForbidden,
 	chusme.CodeSetupInvalid:       http.StatusForbidden,
 	chusme.CodeInternal:           http.StatusInternalServerError,
+	chusme.CodeUnavailable:        http.StatusServiceUnavailable,
 
 	chusme.CodeInvalidPackage:        http.StatusBadRequest,
 	chusme.CodeCeremonyClosed:        http.StatusConflict,
@@ -73,15 +74,16 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if status == http.StatusInternalServerError {
+	switch status {
+	case http.StatusInternalServerError:
 		log.Error("internal error", "request_id", requestID(r.Context()), "route", r.Pattern, "err", err)
-	}
-	if status == http.StatusUnauthorized {
+	case http.StatusServiceUnavailable:
+		log.Warn("store unavailable", "request_id", requestID(r.Context()), "route", r.Pattern, "err", err)
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="chusme"`)
 	}
-	var refused *ratelimit.Refused
-	if errors.As(err, &refused) {
-		w.Header().Set("Retry-After", strconv.FormatInt(refused.Seconds(), 10))
+	if s := ratelimit.RetryAfter(err); s > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(s, 10))
 	}
 	p := chusme.Problem{
 		Type:      "about:blank", // the code member names the problem

@@ -19,17 +19,20 @@ var openapiDoc []byte
 type route struct {
 	pattern string // method and path, as http.ServeMux reads them
 	handler http.Handler
+	// byIdentity routes are charged to the caller's identity (the handler
+	// is wrapped by API.byIdentity), not to the per-IP limit.
+	byIdentity bool
 }
 
 // routeTable lists every route: these, then ceremonyRoutes, lifecycleRoutes
 // and wsRoutes beside their handlers. TestOpenAPIMatchesRoutes keeps the
 // OpenAPI document and this table in step.
 func (a *API) routeTable() []route {
-	h := func(pattern string, f http.HandlerFunc) route { return route{pattern, f} }
+	h := func(pattern string, f http.HandlerFunc) route { return route{pattern: pattern, handler: f} }
 	return append([]route{
 		h("GET /healthz", a.handleHealth),
 		h("GET /readyz", a.handleReady),
-		{"GET /metrics", a.metrics.Handler()},
+		{pattern: "GET /metrics", handler: a.metrics.Handler()},
 		h("GET /.well-known/jwks.json", a.handleJWKS),
 		h("GET /v1/openapi.json", a.handleOpenAPI),
 		h("GET /v1/server", a.handleServer),

@@ -8,12 +8,13 @@ import (
 	"github.com/chusme/chusme"
 )
 
-// wsRoutes are the WebSocket routes (DESIGN §6): tickets, and the endpoint,
-// served by Config.Realtime (internal/wsapi).
+// wsRoutes are the WebSocket routes (DESIGN §6): tickets, charged to the
+// caller's identity as the ceremony routes are (the WebSocket carries their
+// events), and the endpoint, served by Config.Realtime (internal/wsapi).
 func (a *API) wsRoutes() []route {
 	return []route{
-		{"POST /v1/ws/tickets", a.authed(a.handleWSTicket)},
-		{"GET /v1/ws", http.HandlerFunc(a.handleWS)},
+		{pattern: "POST /v1/ws/tickets", handler: a.byIdentity(a.handleWSTicket), byIdentity: true},
+		{pattern: "GET /v1/ws", handler: http.HandlerFunc(a.handleWS)},
 	}
 }
 

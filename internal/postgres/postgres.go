@@ -132,7 +132,8 @@ var dialect = sqlstore.Dialect{
 	InsertMembers: `INSERT INTO ceremony_members (fingerprint, ceremony_id, created_at)
 		SELECT m, $2, $3 FROM unnest($1::text[]) AS m
 		ON CONFLICT DO NOTHING`,
-	IsUnique: isUnique,
+	IsUnique:      isUnique,
+	IsUnavailable: isUnavailable,
 }
 
 // engine gives the shared store the pool's transactions.

@@ -4,6 +4,7 @@
 package ratelimit
 
 import (
+	"errors"
 	"math"
 	"sync"
 	"time"
@@ -66,20 +67,7 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if now.Sub(l.lastSweep) >= l.idle {
-		for k, b := range l.buckets {
-			if now.Sub(b.last) >= l.idle {
-				delete(l.buckets, k)
-			}
-		}
-		l.lastSweep = now
-	}
-	b := l.buckets[key]
-	if b == nil {
-		b = &bucket{lim: rate.NewLimiter(l.every, l.limit.Burst)}
-		l.buckets[key] = b
-	}
-	b.last = now
+	b := l.bucket(key, now, true)
 	r := b.lim.ReserveN(now, 1)
 	if !r.OK() {
 		return false, time.Duration(math.MaxInt64)
@@ -91,6 +79,51 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	return true, 0
 }
 
+// Check refuses as Take would when key's bucket holds no token, but takes
+// none: for a bucket charged only after the fact (requests that turned out
+// to fail), checked before the work. A nil Limiter allows everything.
+func (l *Limiter) Check(key, what string) error {
+	if l == nil || l.limit.Unlimited() {
+		return nil
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.bucket(key, now, false)
+	if b == nil {
+		return nil // a new bucket is full
+	}
+	tokens := b.lim.TokensAt(now)
+	if tokens >= 1 {
+		return nil
+	}
+	return refused(time.Duration((1-tokens)/float64(l.every)*float64(time.Second)), what)
+}
+
+// bucket returns key's bucket at now, evicting idle ones first; a key
+// without one gets a new full bucket if create is set, else nil. The caller
+// holds mu.
+func (l *Limiter) bucket(key string, now time.Time, create bool) *bucket {
+	if now.Sub(l.lastSweep) >= l.idle {
+		for k, b := range l.buckets {
+			if now.Sub(b.last) >= l.idle {
+				delete(l.buckets, k)
+			}
+		}
+		l.lastSweep = now
+	}
+	b := l.buckets[key]
+	if b == nil {
+		if !create {
+			return nil
+		}
+		b = &bucket{lim: rate.NewLimiter(l.every, l.limit.Burst)}
+		l.buckets[key] = b
+	}
+	b.last = now
+	return b
+}
+
 // Take takes one token from key's bucket, like Allow. When none is left it
 // returns a *Refused whose message names what (such as "requests"); every
 // transport answers a refusal from it, so all carry the same retry hint.
@@ -99,6 +132,12 @@ func (l *Limiter) Take(key, what string) error {
 	if ok {
 		return nil
 	}
+	return refused(retry, what)
+}
+
+// refused is the *Refused of a request for what that may come back after
+// retry.
+func refused(retry time.Duration, what string) *Refused {
 	e := &Refused{Retry: retry}
 	e.Err = chusme.Errorf(chusme.CodeRateLimited, "too many %s; retry after %d s", what, e.Seconds())
 	return e
@@ -126,6 +165,27 @@ func (e *Refused) Seconds() int64 {
 		s++
 	}
 	return max(s, 1)
+}
+
+// UnavailableRetryAfter is the wait, in whole seconds, that every transport
+// asks for after an error with code chusme.CodeUnavailable: the store's
+// outages that the code stands for (a database restarting, a connection
+// lost) last about that long, and the client backs off further by itself.
+const UnavailableRetryAfter = 1
+
+// RetryAfter returns the whole seconds a client should wait before it
+// retries after err, the value of a Retry-After header: a *Refused's
+// Seconds, UnavailableRetryAfter for code unavailable, 0 for anything else
+// (no header).
+func RetryAfter(err error) int64 {
+	var refused *Refused
+	switch {
+	case errors.As(err, &refused):
+		return refused.Seconds()
+	case chusme.ErrorCode(err) == chusme.CodeUnavailable:
+		return UnavailableRetryAfter
+	}
+	return 0
 }
 
 // Len returns how many buckets are held.

@@ -82,3 +82,53 @@ func TestTakeRefusal(t *testing.T) {
 		}
 	}
 }
+
+// Check refuses as Take would once the bucket is empty, with the same wait,
+// but takes nothing and makes no bucket for a new key.
+func TestCheckTakesNothing(t *testing.T) {
+	c := testkit.NewClock(time.Unix(1_700_000_000, 0))
+	l := New(Limit{Events: 6, Per: time.Minute, Burst: 2}, c.Now)
+	for range 5 {
+		if err := l.Check("ip", "requests"); err != nil {
+			t.Fatalf("Check of a full bucket: %v", err)
+		}
+	}
+	if l.Len() != 0 {
+		t.Fatalf("Check made %d buckets, want none", l.Len())
+	}
+	l.Take("ip", "requests")
+	if err := l.Check("ip", "requests"); err != nil {
+		t.Fatalf("Check with one token left: %v", err)
+	}
+	l.Take("ip", "requests")
+	err := l.Check("ip", "requests")
+	var r *Refused
+	if !errors.As(err, &r) || chusme.ErrorCode(err) != chusme.CodeRateLimited || r.Retry <= 0 || r.Retry > 10*time.Second {
+		t.Fatalf("Check of an empty bucket: %v, want rate_limited within 10 s", err)
+	}
+	c.Add(r.Retry)
+	if err := l.Check("ip", "requests"); err != nil {
+		t.Fatalf("Check after its wait: %v", err)
+	}
+	if err := l.Take("ip", "requests"); err != nil {
+		t.Fatalf("Take after Check's wait: %v", err)
+	}
+}
+
+// RetryAfter: a refusal's seconds, 1 for unavailable, 0 for anything else.
+func TestRetryAfter(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want int64
+	}{
+		{&Refused{Err: chusme.Errorf(chusme.CodeRateLimited, "x"), Retry: 2500 * time.Millisecond}, 3},
+		{chusme.Errorf(chusme.CodeUnavailable, "store"), UnavailableRetryAfter},
+		{chusme.Errorf(chusme.CodeInternal, "x"), 0},
+		{errors.New("x"), 0},
+		{nil, 0},
+	} {
+		if got := RetryAfter(c.err); got != c.want {
+			t.Errorf("RetryAfter(%v) = %d, want %d", c.err, got, c.want)
+		}
+	}
+}

@@ -167,6 +167,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Ceremonies:          ceremonies,
 		CeremonyCreateLimit: limits.Create,
 		CeremonySubmitLimit: limits.Submit,
+		AuthFailLimit:       ratelimit.New(cfg.IPLimit, time.Now),
 
 		Identity:  identity.New(store, cfg.Issuer, time.Now, log),
 		BlobLimit: cfg.Lifecycle.BlobLimit,

@@ -42,13 +42,25 @@ func Start(t testing.TB, args ...string) *Server {
 // data of a stopped one.
 func StartIn(t testing.TB, dataDir string, args ...string) *Server {
 	t.Helper()
-	s := &Server{DataDir: dataDir, logs: &logBuffer{ready: make(chan string, 1), wake: make(chan struct{})}, done: make(chan error, 1)}
-	full := append([]string{
-		"--listen", "127.0.0.1:0", "--data-dir", dataDir,
+	return start(t, dataDir, append([]string{
 		"--rate-ip", "0", "--rate-auth", "0", "--rate-identity", "0",
 		"--rate-ceremony-create", "0", "--rate-ceremony-submit", "0",
 		"--rate-blob", "0", "--rate-totp", "0",
-	}, args...)
+	}, args...))
+}
+
+// StartWithDefaultLimits is Start with chusmed's default rate limits, the
+// production ones, instead of none (args may still set some).
+func StartWithDefaultLimits(t testing.TB, args ...string) *Server {
+	t.Helper()
+	return start(t, t.TempDir(), args)
+}
+
+// start runs chusmed on 127.0.0.1:0 in dataDir with args (see Start).
+func start(t testing.TB, dataDir string, args []string) *Server {
+	t.Helper()
+	s := &Server{DataDir: dataDir, logs: &logBuffer{ready: make(chan string, 1), wake: make(chan struct{})}, done: make(chan error, 1)}
+	full := append([]string{"--listen", "127.0.0.1:0", "--data-dir", dataDir}, args...)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	go func() {

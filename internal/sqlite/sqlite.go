@@ -207,9 +207,19 @@ func isUnique(err error) bool {
 	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE)
 }
 
+// isUnavailable reports whether err is SQLITE_BUSY (any of its extended
+// codes): another connection (a second process, a checkpoint, a backup)
+// held the lock past busyTimeout, so the same call may succeed a moment
+// later. Nothing else is: an I/O error, a full disk or a corrupt file
+// stays internal, as waiting won't mend it.
+func isUnavailable(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 // dialect is SQLite's: ? placeholders, and no row locks, as BEGIN IMMEDIATE
 // serializes the write transactions.
-var dialect = sqlstore.Dialect{Name: "sqlite", IsUnique: isUnique}
+var dialect = sqlstore.Dialect{Name: "sqlite", IsUnique: isUnique, IsUnavailable: isUnavailable}
 
 // engine gives the shared store the writer's transactions and the read pool.
 type engine DB

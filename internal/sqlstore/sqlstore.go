@@ -95,6 +95,11 @@ type Dialect struct {
 	InsertMembers string
 	// IsUnique reports whether err is a unique or primary key violation.
 	IsUnique func(err error) bool
+	// IsUnavailable reports whether err means the database can't be
+	// reached or used right now (a lost connection, a server restarting,
+	// a lock held past the busy timeout), so the same call may succeed a
+	// moment later; nil: no error is.
+	IsUnavailable func(err error) bool
 }
 
 // Store is chusme.Store over an Engine, but for Ping and Close, which the
@@ -155,8 +160,10 @@ func DollarPlaceholder(n int) string { return "$" + strconv.Itoa(n) }
 func (s *Store) locks() bool { return s.d.LockRow != "" }
 
 // Wrap turns err into the error a method of s returns: *chusme.Error
-// values pass through, a uniqueness violation becomes CodeConflict, and
-// anything else is wrapped as internal, naming the engine and op.
+// values pass through, a uniqueness violation becomes CodeConflict, an
+// error the dialect calls unavailable becomes CodeUnavailable (its cause
+// kept in the chain, for the log, but not in the message), and anything
+// else is wrapped as internal, naming the engine and op.
 func Wrap(s *Store, op string, err error) error { return s.wrap(op, err) }
 
 func (s *Store) wrap(op string, err error) error {
@@ -168,10 +175,18 @@ func (s *Store) wrap(op string, err error) error {
 		return err
 	case s.d.IsUnique(err):
 		return chusme.Errorf(chusme.CodeConflict, "%s: already exists", op)
+	case s.d.IsUnavailable != nil && s.d.IsUnavailable(err):
+		// errors.As meets the *chusme.Error first: the code and message
+		// are its, the cause only in Error(), which goes to the log.
+		return fmt.Errorf("%w (%s: %s: %w)", errUnavailable, s.d.Name, op, err)
 	default:
 		return fmt.Errorf("%s: %s: %w", s.d.Name, op, err)
 	}
 }
+
+// errUnavailable is what a caller of a store method learns of an error the
+// dialect calls unavailable.
+var errUnavailable = chusme.Errorf(chusme.CodeUnavailable, "the store is unavailable for a moment; retry shortly")
 
 // notFound returns a CodeNotFound error about what.
 func notFound(what string) error {

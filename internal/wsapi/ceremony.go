@@ -2,7 +2,6 @@ package wsapi
 
 import (
 	"context"
-	"math"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -122,16 +121,20 @@ func (s *Server) ceremonyAnswer(cer chusme.Ceremony, err error) *chusmev1.Envelo
 
 // limited counts a request of kind (any kind: every message counts) against
 // the HTTP API's limiters, in the order an HTTP request meets them: the
-// per-IP limit of every request (and of creations), the identity's, then
-// the session's of submissions. It returns the first refusal, an Error
-// rate_limited with the seconds to wait, or nil.
+// per-IP limit of every request but the ceremony API's (byIdentity), the
+// per-IP limit of creations, the identity's, then the session's of
+// submissions. It returns the first refusal, an Error rate_limited with the
+// seconds to wait, or nil.
 func (c *conn) limited(kind string) *chusmev1.Envelope {
 	l := &c.s.cfg.Limits
 	type check struct {
 		l          *ratelimit.Limiter
 		scope, key string
 	}
-	checks := []check{{l.IP, "ip", c.ip}}
+	var checks []check
+	if !byIdentity[kind] {
+		checks = append(checks, check{l.IP, "ip", c.ip})
+	}
 	if kind == "ceremony_create" {
 		checks = append(checks, check{l.Create, kind, c.ip})
 	}
@@ -142,13 +145,19 @@ func (c *conn) limited(kind string) *chusmev1.Envelope {
 	for _, ch := range checks {
 		if err := ch.l.Take(ch.key, "requests"); err != nil {
 			c.s.ev.RateLimited(ch.scope)
-			r := err.(*ratelimit.Refused)
-			env := errorEnvelope(chusme.CodeRateLimited, r.Err.Message)
-			env.GetError().RetryAfterSeconds = uint32(min(r.Seconds(), math.MaxUint32))
-			return env
+			return c.s.errorOf(err)
 		}
 	}
 	return nil
+}
+
+// byIdentity lists the kinds of request charged to the connection's
+// identity only, not to its address, as the HTTP API's ceremony routes are:
+// the ceremony API, so that participants behind one address (an office's
+// NAT) don't share one budget.
+var byIdentity = map[string]bool{
+	"ceremony_sync": true, "ceremony_create": true, "ceremony_submit": true,
+	"ceremony_inbox": true, "ceremony_cancel": true, "ceremony_list": true,
 }
 
 // fits returns env, or an Error with code answer_too_large if env can't fit

@@ -222,9 +222,9 @@ func (c *conn) checkSession() error {
 	ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.WriteTimeout)
 	defer cancel()
 	_, err := c.s.auth.LiveSession(ctx, c.p)
-	if chusme.ErrorCode(err) == chusme.CodeInternal {
+	if code := chusme.ErrorCode(err); code == chusme.CodeInternal || code == chusme.CodeUnavailable {
 		c.s.log.Error("websocket session check failed", "err", err)
-		return nil // the store's trouble is not the peer's fault
+		return nil // the store's trouble is not the peer's fault: the next ping checks again
 	}
 	return err
 }

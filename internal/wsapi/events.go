@@ -2,11 +2,13 @@ package wsapi
 
 import (
 	"context"
+	"math"
 
 	"github.com/gorilla/websocket"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/ratelimit"
 	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
 )
 
@@ -113,8 +115,13 @@ func (s *Server) sync(ctx context.Context, caller string, req *chusmev1.Ceremony
 // errorOf is the Error envelope of a service error; internal detail goes to
 // the log only.
 func (s *Server) errorOf(err error) *chusmev1.Envelope {
-	if chusme.ErrorCode(err) == chusme.CodeInternal {
+	switch chusme.ErrorCode(err) {
+	case chusme.CodeInternal:
 		s.log.Error("websocket request failed", "err", err)
+	case chusme.CodeUnavailable:
+		s.log.Warn("websocket request failed: store unavailable", "err", err)
 	}
-	return errorEnvelope(chusme.ErrorCode(err), chusme.ErrorMessage(err))
+	env := errorEnvelope(chusme.ErrorCode(err), chusme.ErrorMessage(err))
+	env.GetError().RetryAfterSeconds = uint32(min(ratelimit.RetryAfter(err), math.MaxUint32))
+	return env
 }

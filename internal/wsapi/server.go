@@ -65,7 +65,7 @@ type Config struct {
 // Limits are the HTTP API's limiters that every WebSocket message counts
 // against, keyed as over HTTP, so that switching transport bypasses none. A nil limiter allows everything.
 type Limits struct {
-	IP       *ratelimit.Limiter // every request, per client IP
+	IP       *ratelimit.Limiter // every request but the ceremony API's, per client IP
 	Identity *ratelimit.Limiter // every request, per identity
 	Create   *ratelimit.Limiter // ceremony creations, per client IP
 	Submit   *ratelimit.Limiter // round submissions, per session

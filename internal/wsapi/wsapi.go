@@ -22,9 +22,10 @@
 // yet written (back-pressure on the requester), so a client that reads gets
 // every answer, and one that never reads is cut by the writer's timeout.
 //
-// Every inbound message counts against Limits' per-IP and per-identity
-// limiters (and creations and submissions against theirs). A refusal is an
-// Error rate_limited with the seconds to wait; maxRefused refusals in a row
+// Every inbound message counts against Limits' per-identity limiter, and
+// every one but the ceremony API's (charged to the identity only, as over
+// HTTP) against the per-IP one (and creations and submissions against
+// theirs). A refusal is an Error rate_limited with the seconds to wait; maxRefused refusals in a row
 // and the next message closes the connection with
 // chusmev1.CloseTooManyRequests (4029).
 package wsapi

@@ -576,8 +576,8 @@ type Error struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Code    string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
 	Message string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
-	// For code rate_limited: the whole seconds to wait before the next request
-	// (HTTP's Retry-After); 0 otherwise.
+	// For codes rate_limited and unavailable: the whole seconds to wait
+	// before the next request (HTTP's Retry-After); 0 otherwise.
 	RetryAfterSeconds uint32 `protobuf:"varint,3,opt,name=retry_after_seconds,json=retryAfterSeconds,proto3" json:"retry_after_seconds,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
