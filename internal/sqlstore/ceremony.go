@@ -33,22 +33,26 @@ var (
 		for _, member := range []int{0, 1} {
 			for _, status := range []int{0, 1} {
 				for _, after := range []int{0, 1} {
-					text := `SELECT ` + prefixed("c.", ceremonyColumns) + ` FROM ceremonies c`
+					// A member's list walks the ceremony_members_by_time
+					// index (0012) in order: the member's rows carry the
+					// ceremony's creation time and id.
+					from, at, id := ` FROM ceremonies c`, "c.created_at", "c.id"
 					var where []string
 					if member == 1 {
-						text += ` JOIN ceremony_members m ON m.ceremony_id = c.id`
+						from, at, id = ` FROM ceremony_members m JOIN ceremonies c ON c.id = m.ceremony_id`, "m.created_at", "m.ceremony_id"
 						where = append(where, `m.fingerprint = ?`)
 					}
 					if status == 1 {
 						where = append(where, `c.status = ?`)
 					}
 					if after == 1 {
-						where = append(where, `(c.created_at < ? OR (c.created_at = ? AND c.id{bytewise} > ?))`)
+						where = append(where, `(`+at+` < ? OR (`+at+` = ? AND `+id+`{bytewise} > ?))`)
 					}
+					text := `SELECT ` + prefixed("c.", ceremonyColumns) + from
 					if len(where) > 0 {
 						text += ` WHERE ` + strings.Join(where, ` AND `)
 					}
-					q[member][status][after] = newQuery(text + ` ORDER BY c.created_at DESC, c.id{bytewise} LIMIT ?`)
+					q[member][status][after] = newQuery(text + ` ORDER BY ` + at + ` DESC, ` + id + `{bytewise} LIMIT ?`)
 				}
 			}
 		}
