@@ -8,14 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -56,40 +51,6 @@ func waitFor(t *testing.T, c *client.Client, id string, ok func(chusme.CeremonyI
 	return info
 }
 
-// submittedRound reports that the ceremony is in round r and fp has sent
-// its round-r package.
-func submittedRound(fp string, r int) func(chusme.CeremonyInfo) bool {
-	return func(i chusme.CeremonyInfo) bool {
-		return i.Status == chusme.CeremonyOpen && i.Round == r && slices.Contains(i.Submitted, fp)
-	}
-}
-
-// gated returns member m with a new client that reaches server s through
-// a proxy holding m's submissions of round r until release is closed.
-func gated(t *testing.T, s *servertest.Server, m *servertest.Member, r int, release <-chan struct{}) *servertest.Member {
-	t.Helper()
-	u, err := url.Parse(s.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	suffix := "/rounds/" + strconv.Itoa(r)
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, suffix) {
-			select {
-			case <-release:
-			case <-req.Context().Done():
-				return
-			}
-		}
-		rp.ServeHTTP(w, req)
-	}))
-	t.Cleanup(proxy.Close)
-	g := servertest.NewMember(t, proxy.URL, m.Key, client.WithIssuer(s.URL))
-	g.Login(t)
-	return g
-}
-
 // interruptAfter runs the driver run (of participant fp, sealing in store)
 // until the server, watched through c, shows fp's round-r package, then
 // interrupts it, and checks that it stopped on the interruption and left
@@ -99,7 +60,7 @@ func interruptAfter(t *testing.T, c *client.Client, id, fp string, r int, store 
 	ctx, interrupt := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx) }()
-	waitFor(t, c, id, submittedRound(fp, r))
+	servertest.WaitSubmitted(t.Context(), t, c, id, fp, r)
 	interrupt()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted driver: %v, want context.Canceled", err)
@@ -173,7 +134,7 @@ func TestRejoinEveryRound(t *testing.T) {
 				t.Fatal(err)
 			}
 			release := make(chan struct{})
-			slowly := gated(t, s, slow, tc.round, release)
+			slowly := s.Gated(t, slow, tc.round, release)
 			var wg sync.WaitGroup
 			var dkgRes [3]*client.DKGResult
 			var errs [3]error

@@ -22,6 +22,7 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/client/roundstate"
 	"github.com/chusme/chusme/client/sharefile"
 )
 
@@ -33,7 +34,8 @@ FROST ceremonies (key shares are kept in CONFIG/shares/KEY_ID.share, sealed with
   ceremony join ID [--yes --expect-sha256 HEX]
                                      take part in a DKG or signing ceremony you are invited to; for
                                      signing, shows the message's SHA-256 and requester and asks, or
-                                     with --yes signs only a message whose SHA-256 is HEX
+                                     with --yes signs only a message whose SHA-256 is HEX; resumes a
+                                     ceremony this identity was interrupted in (Ctrl-C, a crash)
   ceremony sign --key KEY --message-file F [--signers FP,…]
                                      start a signing ceremony of F with group key KEY and take part
                                      (default signers: every participant of KEY); prints the signature
@@ -49,7 +51,9 @@ FROST ceremonies (key shares are kept in CONFIG/shares/KEY_ID.share, sealed with
   keys verify-cert KEY               check that group key KEY was made by its participants: every
                                      signed confirmation of its certificate, each under the key at
                                      the chain head it names; prints who made it at which heads
-While a ceremony runs, its progress is shown on stderr.
+While a ceremony runs, its progress is shown on stderr. Each step's round state (secret: DKG
+secrets, signing nonces) is kept in CONFIG/ceremonies/ID.state, sealed with the key passphrase,
+until the ceremony ends; after an interruption "ceremony join ID" continues from it.
 `
 
 // Codes of the errors the ceremony commands report themselves.
@@ -153,17 +157,39 @@ func (e *env) loadShare(keyID string, u *unlocked) (*sharefile.Share, error) {
 	return sh, nil
 }
 
-// cancelOnInterrupt cancels ceremony id, best effort, when the command was
-// interrupted: the creator gives up on its ceremony rather than letting it
-// wait for its deadline.
-func (e *env) cancelOnInterrupt(c *client.Client, id string) {
-	if e.ctx.Err() == nil {
-		return
+// stateDir is where the round state of the ceremonies this identity takes
+// part in is sealed: CONFIG/ceremonies.
+const stateDir = "ceremonies"
+
+// roundState returns the round-state store of the config directory,
+// sealing under u's passphrase. The caller Wipes it.
+func (e *env) roundState(u *unlocked) (*roundstate.Store, error) {
+	dir, err := e.config()
+	if err != nil {
+		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := c.CancelCeremony(ctx, id); err == nil {
-		fmt.Fprintf(e.stderr, "Cancelled ceremony %s.\n", id)
+	params, err := e.kdfParams()
+	if err != nil {
+		return nil, err
+	}
+	return roundstate.New(filepath.Join(dir, stateDir), u.pass, params), nil
+}
+
+// resuming reports whether the driver will resume ceremony info from its
+// state file, and says so on stderr.
+func (e *env) resuming(store *roundstate.Store, info chusme.CeremonyInfo) bool {
+	if _, err := os.Stat(store.Path(info.ID)); err != nil {
+		return false
+	}
+	fmt.Fprintf(e.stderr, "resuming ceremony %s at round %d\n", info.ID, info.Round)
+	return true
+}
+
+// hintOnInterrupt tells, when the command was interrupted, how to go on
+// with ceremony id: its round state stays, so join resumes it.
+func (e *env) hintOnInterrupt(id string) {
+	if e.ctx.Err() != nil {
+		fmt.Fprintf(e.stderr, "Interrupted: \"chusme ceremony join %s\" resumes the ceremony, \"chusme ceremony cancel %s\" gives it up.\n", id, id)
 	}
 }
 
@@ -224,7 +250,7 @@ func (e *env) ceremonyDKG(args []string) error {
 	}
 	err = e.runDKG(c, u, info)
 	if err != nil {
-		e.cancelOnInterrupt(c, info.ID)
+		e.hintOnInterrupt(info.ID)
 	}
 	return err
 }
@@ -248,9 +274,15 @@ func (e *env) runDKG(c *client.Client, u *unlocked, info chusme.CeremonyInfo) er
 	if err := e.prepareShareDir(); err != nil {
 		return err
 	}
+	store, err := e.roundState(u)
+	if err != nil {
+		return err
+	}
+	defer store.Wipe()
+	e.resuming(store, info)
 	pv := e.newProgress(u.fp)
 	pv.update(info)
-	res, err := c.RunDKG(e.ctx, info.ID, u.key, pv.update)
+	res, err := c.RunDKG(e.ctx, info.ID, u.key, pv.update, client.WithRoundState(store))
 	pv.finish()
 	if err != nil {
 		return err
@@ -350,20 +382,28 @@ func (e *env) ceremonySign(args []string) error {
 	}
 	// The creator approves the message it chose, provided the server
 	// relays that one.
-	err = e.runSign(c, u, sh, info.ID, e.approver(true, sum[:]))
+	err = e.runSign(c, u, sh, info, e.approver(true, sum[:]))
 	if err != nil {
-		e.cancelOnInterrupt(c, info.ID)
+		e.hintOnInterrupt(info.ID)
 	}
 	return err
 }
 
-// runSign takes part in signing ceremony id with share sh and prints the
+// runSign takes part in signing ceremony info with share sh and prints the
 // signature.
-func (e *env) runSign(c *client.Client, u *unlocked, sh *sharefile.Share, id string, approve client.Approver) error {
+func (e *env) runSign(c *client.Client, u *unlocked, sh *sharefile.Share, info chusme.CeremonyInfo, approve client.Approver) error {
+	store, err := e.roundState(u)
+	if err != nil {
+		return err
+	}
+	defer store.Wipe()
+	id := info.ID
 	pv := e.newProgress(u.fp)
-	var req client.SignRequest
+	if e.resuming(store, info) {
+		// Approved before the interruption: show the progress at once.
+		pv.update(info)
+	}
 	sig, err := c.RunSign(e.ctx, id, u.key, sh.KeyID, sh.KeyPackage, func(ctx context.Context, r client.SignRequest) (bool, error) {
-		req = r
 		ok, err := approve(ctx, r)
 		if ok && err == nil {
 			// Show the progress from here: nothing was sent before.
@@ -372,7 +412,7 @@ func (e *env) runSign(c *client.Client, u *unlocked, sh *sharefile.Share, id str
 			}
 		}
 		return ok, err
-	}, pv.update)
+	}, pv.update, client.WithRoundState(store))
 	pv.finish()
 	if errors.Is(err, client.ErrNotApproved) {
 		return chusme.Errorf(codeNotApproved, "not signed: the request was not approved (non-interactively, use --yes --expect-sha256 HEX)")
@@ -380,14 +420,15 @@ func (e *env) runSign(c *client.Client, u *unlocked, sh *sharefile.Share, id str
 	if err != nil {
 		return err
 	}
+	sum := sha256.Sum256(info.Message)
 	out := signOutput{
 		CeremonyID:      id,
 		Kind:            chusme.KindSign,
 		Status:          chusme.CeremonyCompleted,
 		KeyID:           sh.KeyID,
-		Requester:       req.Requester,
-		Signers:         req.Signers,
-		MessageSHA256:   hex.EncodeToString(req.MessageSHA256[:]),
+		Requester:       info.Creator,
+		Signers:         info.Participants,
+		MessageSHA256:   hex.EncodeToString(sum[:]),
 		Signature:       hex.EncodeToString(sig),
 		SignatureBase64: base64.StdEncoding.EncodeToString(sig),
 	}
@@ -485,7 +526,7 @@ func (e *env) ceremonyJoin(args []string) error {
 			return err
 		}
 		defer sh.Zero()
-		return e.runSign(c, u, sh, id, e.approver(*yes, expect))
+		return e.runSign(c, u, sh, info, e.approver(*yes, expect))
 	}
 	return fmt.Errorf("ceremony %s is of kind %q, which this client can't take part in", id, info.Kind)
 }
