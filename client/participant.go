@@ -157,9 +157,11 @@ func (c *Client) participant(ctx context.Context, id string, key ed25519.Private
 	}
 	p.info = info
 	if err := p.trustParticipants(ctx); err != nil {
+		p.st.Zero()
 		return nil, err
 	}
 	if err := p.checkRequest(ctx); err != nil {
+		p.st.Zero()
 		return nil, err
 	}
 	return p, nil
@@ -480,7 +482,9 @@ func identifiers(fps []string) (map[string]frost.Identifier, error) {
 // (ErrTampered otherwise) and, at the end, that every participant confirmed
 // the same group key, transcript and heads with a valid certificate
 // signature, and that the server stored that key with those confirmations. progress (may be nil) sees every new state. The caller owns the
-// returned key package: save it (package sharefile) and Zero it.
+// returned key package: save it (package sharefile) and Zero it. With
+// WithRoundState it seals each round's state before sending its package and
+// resumes an interrupted run from it.
 func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, progress Progress, opts ...RunOption) (*DKGResult, error) {
 	p, err := c.participant(ctx, id, key, chusme.KindDKG, opts)
 	if err != nil {
@@ -812,8 +816,12 @@ type Approver func(ctx context.Context, req SignRequest) (bool, error)
 // the verified requester to approve, commits, checks the signing package the server built (its own
 // commitment unchanged, every other commitment signed by its signer, the
 // approved message), sends its signature share, and returns the aggregated
-// signature once it verifies under the group key. The nonces are destroyed
-// whatever happens.
+// signature once it verifies under the group key. The nonces in memory are
+// destroyed whatever happens. With WithRoundState it seals its nonces and commitment,
+// then the signing package with its share, before sending them, and resumes
+// an interrupted run from them without asking approve again (it approved
+// before committing); the sealed nonces sign no other signing package
+// (ErrInconsistent, nothing sent).
 func (c *Client) RunSign(ctx context.Context, id string, key ed25519.PrivateKey, keyID string, kp *frost.KeyPackage, approve Approver, progress Progress, opts ...RunOption) ([]byte, error) {
 	if kp == nil || approve == nil {
 		return nil, errors.New("client: RunSign needs a key package and an approver")

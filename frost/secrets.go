@@ -38,14 +38,7 @@ func (s *DKGRound1Secret) MarshalBinary() ([]byte, error) {
 func (s *DKGRound1Secret) UnmarshalBinary(data []byte) error {
 	*s = DKGRound1Secret{}
 	d := newDecoder(data, typeDKGRound1Secret)
-	id := d.identifier()
-	t, n := d.u16(), d.u16()
-	if d.err == nil && checkParameters(t, n) != nil {
-		d.err = fmt.Errorf("%w: %w", ErrMalformedEncoding, ErrInvalidParameters)
-	}
-	if d.err == nil && len(d.b) != 32*t {
-		d.err = ErrMalformedEncoding
-	}
+	id, t, n := d.dkgSecretHeader(0)
 	coeffs := make([]edwards25519.Scalar, 0, t)
 	for i := 0; i < t && d.err == nil; i++ {
 		coeffs = append(coeffs, d.scalar())
@@ -63,6 +56,21 @@ func (s *DKGRound1Secret) UnmarshalBinary(data []byte) error {
 	}
 	*s = DKGRound1Secret{identifier: id, coefficients: coeffs, commitment: com, minSigners: t, maxSigners: n}
 	return nil
+}
+
+// dkgSecretHeader reads what both DKG round secrets start with: the
+// identifier, t and n (2 ≤ t ≤ n ≤ MaxParticipants), and requires that
+// t 32-byte values and extra bytes follow, no more and no less.
+func (d *decoder) dkgSecretHeader(extra int) (Identifier, int, int) {
+	id := d.identifier()
+	t, n := d.u16(), d.u16()
+	if d.err == nil && checkParameters(t, n) != nil {
+		d.err = fmt.Errorf("%w: %w", ErrMalformedEncoding, ErrInvalidParameters)
+	}
+	if d.err == nil && len(d.b) != 32*t+extra {
+		d.err = ErrMalformedEncoding
+	}
+	return id, t, n
 }
 
 // MarshalBinary encodes the round-2 secret (secret!): version, type,
@@ -90,14 +98,7 @@ func (s *DKGRound2Secret) MarshalBinary() ([]byte, error) {
 func (s *DKGRound2Secret) UnmarshalBinary(data []byte) error {
 	*s = DKGRound2Secret{}
 	d := newDecoder(data, typeDKGRound2Secret)
-	id := d.identifier()
-	t, n := d.u16(), d.u16()
-	if d.err == nil && checkParameters(t, n) != nil {
-		d.err = fmt.Errorf("%w: %w", ErrMalformedEncoding, ErrInvalidParameters)
-	}
-	if d.err == nil && len(d.b) != 32*t+32 {
-		d.err = ErrMalformedEncoding
-	}
+	id, t, n := d.dkgSecretHeader(32)
 	com := make([]element, 0, t)
 	for i := 0; i < t && d.err == nil; i++ {
 		com = append(com, d.element())

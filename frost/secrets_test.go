@@ -10,75 +10,13 @@ import (
 	"filippo.io/edwards25519"
 )
 
-// TestRoundSecretsResume: a DKG whose every participant's round secrets are
-// encoded and decoded between rounds, and a signing whose nonces are, give
-// the key and signature the unbroken run gives; decoded nonces sign once.
+// TestRoundSecretsResume: a DKG whose participants' round secrets are
+// encoded and decoded between the rounds, and a signing whose nonces are,
+// make a valid Ed25519 signature; decoded nonces, and their copies, sign
+// once, and used ones do not encode.
 func TestRoundSecretsResume(t *testing.T) {
 	ids := idsUpTo(t, 3)
-	n, minSigners := len(ids), 2
-	reload := func(m interface {
-		MarshalBinary() ([]byte, error)
-	}, into interface{ UnmarshalBinary([]byte) error }) {
-		t.Helper()
-		b, err := m.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := into.UnmarshalBinary(b); err != nil {
-			t.Fatal(err)
-		}
-		clear(b)
-	}
-	sec1 := map[Identifier]*DKGRound1Secret{}
-	r1 := map[Identifier]*DKGRound1Package{}
-	for _, id := range ids {
-		s, p, err := DKGPart1(nil, id, n, minSigners)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sec1[id] = new(DKGRound1Secret)
-		reload(s, sec1[id])
-		s.Zero()
-		r1[id] = p
-	}
-	others := func(self Identifier) map[Identifier]*DKGRound1Package {
-		m := map[Identifier]*DKGRound1Package{}
-		for id, p := range r1 {
-			if id != self {
-				m[id] = p
-			}
-		}
-		return m
-	}
-	sec2 := map[Identifier]*DKGRound2Secret{}
-	inbox := map[Identifier]map[Identifier]*DKGRound2Package{}
-	for _, id := range ids {
-		s2, out, err := DKGPart2(sec1[id], others(id))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := sec1[id].MarshalBinary(); err == nil {
-			t.Error("a round-1 secret used by DKGPart2 still encodes")
-		}
-		sec2[id] = new(DKGRound2Secret)
-		reload(s2, sec2[id])
-		s2.Zero()
-		for to, p := range out {
-			if inbox[to] == nil {
-				inbox[to] = map[Identifier]*DKGRound2Package{}
-			}
-			inbox[to][id] = p
-		}
-	}
-	kps := map[Identifier]*KeyPackage{}
-	var pub *PublicKeyPackage
-	for _, id := range ids {
-		kp, p, err := DKGPart3(sec2[id], others(id), inbox[id])
-		if err != nil {
-			t.Fatal(err)
-		}
-		kps[id], pub = kp, p
-	}
+	kps, pub := runDKGResuming(t, ids, 2, true)
 	msg := []byte("resumed")
 	nonces := map[Identifier]*SigningNonces{}
 	coms := map[Identifier]*SigningCommitments{}
@@ -88,11 +26,10 @@ func TestRoundSecretsResume(t *testing.T) {
 			t.Fatal(err)
 		}
 		nonces[id] = new(SigningNonces)
-		reload(nn, nonces[id])
+		reloaded(t, nn, nonces[id])
 		if !nonces[id].Commitments().Equal(c) {
 			t.Fatal("decoded nonces have other commitments")
 		}
-		nn.Zero()
 		coms[id] = c
 	}
 	pkg, err := NewSigningPackage(coms, msg)
