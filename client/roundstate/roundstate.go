@@ -6,16 +6,18 @@
 // atomically at each step and removed when the ceremony ends). The file is
 // JSON:
 //
-//	{"version":1,"ceremony_id":"<32 hex>","key":"<base64url>","state":"<base64url>"}
+//	{"version":1,"ceremony_id":"<32 hex>","round":N,"key":"<base64url>","state":"<base64url>"}
 //
-// where key is a vault (client/vault, purpose "ceremony-state") holding the
+// where round is the state's round, readable without the passphrase (Round),
+// key is a vault (client/vault, purpose "ceremony-state") holding the
 // ceremony's random 32-byte state key under the participant's passphrase,
 // and state is nonce ‖ AES-256-GCM ciphertext ‖ tag of the State (JSON) under
 // that key, with chusme.CeremonyStateAD(ceremony id) as associated data. The
 // state key is drawn and sealed once per ceremony (Create: one Argon2id
 // derivation), and each step re-encrypts only the state under it, so a step
 // costs an AES-GCM seal and an fsync, not a key derivation. Only the ceremony
-// id is readable without the passphrase; everything in State is encrypted,
+// id and the round are readable without the passphrase (the server knows
+// both); everything in State is encrypted,
 // and its secret fields (see State) give whoever holds them the
 // participant's part of the ceremony.
 package roundstate
@@ -76,6 +78,7 @@ var kind = jsonfile.Kind{Version: Version, MaxSize: maxFileSize, Mode: Mode, Err
 type file struct {
 	Version    int          `json:"version"`
 	CeremonyID string       `json:"ceremony_id"`
+	Round      int          `json:"round"`
 	Key        chusme.Bytes `json:"key"`
 	State      chusme.Bytes `json:"state"`
 }
@@ -177,21 +180,9 @@ func newCeremony(path, id string, sealed, key []byte) (*Ceremony, error) {
 // nothing on disk. The caller Zeroes the state.
 func (s *Store) Open(id string) (*Ceremony, *State, error) {
 	path := s.Path(id)
-	data, err := jsonfile.ReadLimited(path, maxFileSize)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, nil, ErrNotFound
-	case errors.Is(err, jsonfile.ErrTooLarge):
-		return nil, nil, fmt.Errorf("%w: larger than %d bytes", ErrFormat, maxFileSize)
-	case err != nil:
+	f, err := s.read(id)
+	if err != nil {
 		return nil, nil, err
-	}
-	var f file
-	if err := kind.Decode(data, &f, &f.Version); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if f.CeremonyID != id {
-		return nil, nil, fmt.Errorf("%s: %w: it is the state of ceremony %q", path, ErrFormat, f.CeremonyID)
 	}
 	key, err := vault.Open(s.passphrase, Purpose, f.Key)
 	if err != nil {
@@ -214,7 +205,42 @@ func (s *Store) Open(id string) (*Ceremony, *State, error) {
 	if err := strictjson.Decode(pt, st); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w: %v", path, ErrFormat, err)
 	}
+	if st.Round != f.Round {
+		st.Zero()
+		return nil, nil, fmt.Errorf("%s: %w: the file says round %d", path, ErrTampered, f.Round)
+	}
 	return c, st, nil
+}
+
+// Round returns the round ceremony id's state is at (State.Round), as its
+// file says in the clear: ErrNotFound if there is none, ErrFormat if the
+// file is malformed. It needs no passphrase; Open checks it against the
+// sealed state.
+func (s *Store) Round(id string) (int, error) {
+	f, err := s.read(id)
+	return f.Round, err
+}
+
+// read reads and decodes ceremony id's state file.
+func (s *Store) read(id string) (file, error) {
+	path := s.Path(id)
+	data, err := jsonfile.ReadLimited(path, maxFileSize)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return file{}, ErrNotFound
+	case errors.Is(err, jsonfile.ErrTooLarge):
+		return file{}, fmt.Errorf("%s: %w: larger than %d bytes", path, ErrFormat, maxFileSize)
+	case err != nil:
+		return file{}, err
+	}
+	var f file
+	if err := kind.Decode(data, &f, &f.Version); err != nil {
+		return file{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if f.CeremonyID != id {
+		return file{}, fmt.Errorf("%s: %w: it is the state of ceremony %q", path, ErrFormat, f.CeremonyID)
+	}
+	return f, nil
 }
 
 // Save seals st and replaces the ceremony's state file with it, atomically
@@ -226,7 +252,7 @@ func (c *Ceremony) Save(st *State) error {
 	}
 	ct := c.aead.Seal(nil, nil, pt, chusme.CeremonyStateAD(c.id))
 	clear(pt)
-	return kind.Write(c.path, file{Version: Version, CeremonyID: c.id, Key: c.sealed, State: ct}, true)
+	return kind.Write(c.path, file{Version: Version, CeremonyID: c.id, Round: st.Round, Key: c.sealed, State: ct}, true)
 }
 
 // Remove deletes the ceremony's state file; a missing file is no error.

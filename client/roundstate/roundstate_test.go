@@ -41,6 +41,9 @@ func TestSaveOpen(t *testing.T) {
 	if bytes.Contains(raw, secret) || strings.Contains(string(raw), "nonces") {
 		t.Fatal("the state file shows its state in the clear")
 	}
+	if r, err := s.Round(id); err != nil || r != 2 {
+		t.Fatalf("Round = %d, %v; want 2", r, err)
+	}
 	_, st, err := s.Open(id)
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +72,15 @@ func TestSaveOpen(t *testing.T) {
 	}
 	if _, _, err := s.Open(other); !errors.Is(err, roundstate.ErrTampered) {
 		t.Fatalf("Open of a state relabelled for another ceremony = %v, want ErrTampered", err)
+	}
+	if err := os.WriteFile(s.Path(id), bytes.Replace(raw, []byte(`"round": 2`), []byte(`"round": 1`), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Open(id); !errors.Is(err, roundstate.ErrTampered) {
+		t.Fatalf("Open of a file whose clear round was changed = %v, want ErrTampered", err)
+	}
+	if err := os.WriteFile(s.Path(id), raw, 0o600); err != nil {
+		t.Fatal(err)
 	}
 	if err := os.WriteFile(s.Path(other), []byte(`{"version":1}`), 0o600); err != nil {
 		t.Fatal(err)

@@ -176,12 +176,13 @@ func (e *env) roundState(u *unlocked) (*roundstate.Store, error) {
 }
 
 // resuming reports whether the driver will resume ceremony info from its
-// state file, and says so on stderr.
+// state file, and says so on stderr with the round the state is at.
 func (e *env) resuming(store *roundstate.Store, info chusme.CeremonyInfo) bool {
-	if _, err := os.Stat(store.Path(info.ID)); err != nil {
-		return false
+	round, err := store.Round(info.ID)
+	if err != nil {
+		return false // none, or one the driver will refuse, saying why
 	}
-	fmt.Fprintf(e.stderr, "resuming ceremony %s at round %d\n", info.ID, info.Round)
+	fmt.Fprintf(e.stderr, "resuming ceremony %s at round %d\n", info.ID, round)
 	return true
 }
 

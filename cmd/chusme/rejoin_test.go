@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
@@ -140,5 +141,53 @@ func TestJoinAfterKill(t *testing.T) {
 	}
 	if _, err := os.Stat(stateFile(info.ID)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("state file after the signing: %v", err)
+	}
+}
+
+// TestInterruptLeavesState: a creator interrupted (Ctrl-C cancels run's
+// context) after its round-1 package keeps its round state and its
+// ceremony, says how to resume, and "ceremony join" then finishes it.
+func TestInterruptLeavesState(t *testing.T) {
+	ctx := t.Context()
+	s := servertest.Start(t)
+	admin := newCLI(t, s.URL, "admin pw")
+	adminFP := strings.TrimSpace(admin.ok("keygen"))
+	admin.ok("setup", "--token", s.SetupToken(t))
+	var inv chusme.InviteResponse
+	admin.okJSON(&inv, "admin", "invite")
+	peer := servertest.NewMember(t, s.URL, nil)
+	peer.Register(t, inv.Invite)
+	admin.ok("contacts", "add", "peer", peer.Fingerprint)
+
+	cctx, interrupt := context.WithCancel(ctx)
+	b := &background{args: []string{"ceremony", "dkg"}, stderr: &idWatcher{id: make(chan string, 1)}, done: make(chan struct{})}
+	go func() {
+		defer close(b.done)
+		b.err = run(cctx, []string{"ceremony", "dkg", "--threshold", "2", "--participants", "peer"}, admin.getenv, strings.NewReader(""), &b.stdout, b.stderr)
+	}()
+	id := b.ceremonyID(t)
+	servertest.WaitSubmitted(ctx, t, peer.Client, id, adminFP, 1)
+	interrupt()
+	if err := b.wait(t, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted dkg: %v", err)
+	}
+	if want := `"chusme ceremony join ` + id + `" resumes`; !strings.Contains(b.stderr.String(), want) {
+		t.Fatalf("stderr %q, want %q", b.stderr.String(), want)
+	}
+	if _, err := os.Stat(filepath.Join(admin.env["CHUSME_CONFIG_DIR"], stateDir, id+".state")); err != nil {
+		t.Fatalf("no state file after Ctrl-C: %v", err)
+	}
+	peerDone := make(chan error, 1)
+	go func() {
+		res, err := peer.Client.RunDKG(ctx, id, peer.Key, nil)
+		if err == nil {
+			res.KeyPackage.Zero()
+		}
+		peerDone <- err
+	}()
+	var out dkgOutput
+	admin.okJSON(&out, "ceremony", "join", id)
+	if err := <-peerDone; err != nil || out.Status != chusme.CeremonyCompleted {
+		t.Fatalf("resumed DKG: %+v, peer %v", out, err)
 	}
 }

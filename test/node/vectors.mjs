@@ -316,7 +316,7 @@ const build = {
     const ad = frame(L.ceremonyState, utf8(i.ceremony_id)), nonce = hex(i.nonce);
     const state = Buffer.concat([nonce, gcmSeal(key, nonce, utf8(i.plaintext), ad)]);
     if (gcmOpen(key, nonce, state.subarray(12), ad).toString('utf8') !== i.plaintext) throw new Error('the state does not reopen');
-    const f = { version: 1, ceremony_id: i.ceremony_id, key: b64url(hex(i.sealed_key)), state: b64url(state) };
+    const f = { version: 1, ceremony_id: i.ceremony_id, round: JSON.parse(i.plaintext).round, key: b64url(hex(i.sealed_key)), state: b64url(state) };
     return { state_key: key, ad, state, file: jsonFile(f) };
   },
 };
