@@ -49,6 +49,7 @@ type RunOption func(*runConfig)
 
 type runConfig struct {
 	state *roundstate.Store
+	keep  func(*DKGResult) error
 }
 
 // WithRoundState makes the driver seal its round state in store at every
@@ -59,6 +60,15 @@ type runConfig struct {
 // Without it, a participant past round 1 gets ErrCannotJoin.
 func WithRoundState(store *roundstate.Store) RunOption {
 	return func(c *runConfig) { c.state = store }
+}
+
+// WithKeyPackageSaver makes RunDKG give its result to save (which stores
+// the key package, e.g. with package sharefile) before it removes the
+// round state, so that a crash before the share is stored leaves the state
+// to compute it again from. If save fails, RunDKG keeps the state, zeroes
+// the key package and returns the error.
+func WithKeyPackageSaver(save func(*DKGResult) error) RunOption {
+	return func(c *runConfig) { c.keep = save }
 }
 
 // HPKE suite of the sealed DKG round-2 packages: DHKEM(X25519, HKDF-SHA256),
@@ -94,10 +104,11 @@ type participant struct {
 	refetched map[string]bool              // the identities whose chain this driver fetched again
 	sent      map[int]chusme.SubmitRequest // round → the broadcast this driver sent
 
-	store   *roundstate.Store    // where the round state is sealed, or nil
-	sealed  *roundstate.Ceremony // the ceremony's state file, once opened or created
-	st      *roundstate.State    // the round state: resumed, or new (Round 0)
-	resumed bool                 // st came from a state file
+	keep    func(*DKGResult) error // WithKeyPackageSaver's, or nil
+	store   *roundstate.Store      // where the round state is sealed, or nil
+	sealed  *roundstate.Ceremony   // the ceremony's state file, once opened or created
+	st      *roundstate.State      // the round state: resumed, or new (Round 0)
+	resumed bool                   // st came from a state file
 }
 
 // participant checks that this identity takes part in ceremony id of kind,
@@ -120,7 +131,7 @@ func (c *Client) participant(ctx context.Context, id string, key ed25519.Private
 		me = t.Fingerprint
 	}
 	p := &participant{c: c, key: key, me: me, pubs: map[string]verifiedChain{}, refetched: map[string]bool{}, sent: map[int]chusme.SubmitRequest{},
-		store: cfg.state, st: &roundstate.State{Kind: kind}}
+		keep: cfg.keep, store: cfg.state, st: &roundstate.State{Kind: kind}}
 	info, err := c.ceremonyNow(ctx, id)
 	if err != nil {
 		return nil, err
@@ -482,9 +493,10 @@ func identifiers(fps []string) (map[string]frost.Identifier, error) {
 // (ErrTampered otherwise) and, at the end, that every participant confirmed
 // the same group key, transcript and heads with a valid certificate
 // signature, and that the server stored that key with those confirmations. progress (may be nil) sees every new state. The caller owns the
-// returned key package: save it (package sharefile) and Zero it. With
-// WithRoundState it seals each round's state before sending its package and
-// resumes an interrupted run from it.
+// returned key package: save it (package sharefile, best through
+// WithKeyPackageSaver) and Zero it. With WithRoundState it seals each
+// round's state before sending its package and resumes an interrupted run
+// from it.
 func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, progress Progress, opts ...RunOption) (*DKGResult, error) {
 	p, err := c.participant(ctx, id, key, chusme.KindDKG, opts)
 	if err != nil {
@@ -492,6 +504,12 @@ func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, 
 	}
 	defer p.st.Zero()
 	res, err := p.runDKG(ctx, progress)
+	if err == nil && p.keep != nil {
+		if err = p.keep(res); err != nil {
+			res.KeyPackage.Zero()
+			return nil, err
+		}
+	}
 	return res, p.ended(err)
 }
 

@@ -328,3 +328,64 @@ func TestRejoinNonceRule(t *testing.T) {
 		})
 	}
 }
+
+// TestRejoinKeepsStateUntilSaved: the round state outlives a failed
+// WithKeyPackageSaver, and a second run computes the same key package
+// again from it, saves it, and removes the state.
+func TestRejoinKeepsStateUntilSaved(t *testing.T) {
+	ctx := t.Context()
+	s := servertest.Start(t, "--registration", "open")
+	ms := s.Members(t, 2)
+	store := newStateStore(t.TempDir())
+	info, err := ms[0].Client.StartDKG(ctx, ms[0].Key, 2, servertest.Fingerprints(ms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := make(chan *client.DKGResult, 1)
+	go func() {
+		res, err := ms[0].Client.RunDKG(ctx, info.ID, ms[0].Key, nil)
+		if err != nil {
+			t.Error(err)
+		}
+		peer <- res
+	}()
+	errDisk := errors.New("disk full")
+	var first *frost.KeyPackage
+	_, err = ms[1].Client.RunDKG(ctx, info.ID, ms[1].Key, nil, client.WithRoundState(store), client.WithKeyPackageSaver(func(r *client.DKGResult) error {
+		b, _ := r.KeyPackage.MarshalBinary()
+		first = new(frost.KeyPackage)
+		if err := first.UnmarshalBinary(b); err != nil {
+			t.Error(err)
+		}
+		return errDisk
+	}))
+	if !errors.Is(err, errDisk) {
+		t.Fatalf("RunDKG with a failing saver = %v", err)
+	}
+	defer first.Zero()
+	if _, err := os.Stat(store.Path(info.ID)); err != nil {
+		t.Fatalf("the state is gone though the key package was not saved: %v", err)
+	}
+	saved := false
+	res, err := restarted(t, s, ms[1]).Client.RunDKG(ctx, info.ID, ms[1].Key, nil, client.WithRoundState(store), client.WithKeyPackageSaver(func(*client.DKGResult) error {
+		saved = true
+		return nil
+	}))
+	if err != nil || !saved {
+		t.Fatalf("RunDKG again: %v (saved: %v)", err, saved)
+	}
+	defer res.KeyPackage.Zero()
+	a, _ := first.MarshalBinary()
+	b, _ := res.KeyPackage.MarshalBinary()
+	if !bytes.Equal(a, b) {
+		t.Fatal("the resumed run computed another key package")
+	}
+	if p := <-peer; p == nil || p.KeyID != res.KeyID {
+		t.Fatal("the peer has another group key")
+	} else {
+		p.KeyPackage.Zero()
+	}
+	if _, err := os.Stat(store.Path(info.ID)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("state file after the saved result: %v", err)
+	}
+}

@@ -283,26 +283,38 @@ func (e *env) runDKG(c *client.Client, u *unlocked, info chusme.CeremonyInfo) er
 	e.resuming(store, info)
 	pv := e.newProgress(u.fp)
 	pv.update(info)
-	res, err := c.RunDKG(e.ctx, info.ID, u.key, pv.update, client.WithRoundState(store))
+	var path string
+	save := func(res *client.DKGResult) error {
+		p, err := e.sharePath(res.KeyID)
+		if err != nil {
+			return err
+		}
+		path = p
+		err = sharefile.Save(path, &sharefile.Share{
+			KeyID:            res.KeyID,
+			Identity:         u.fp,
+			CeremonyID:       info.ID,
+			KeyPackage:       res.KeyPackage,
+			PublicKeyPackage: res.PublicKeyPackage,
+		}, u.pass, params, false)
+		if errors.Is(err, sharefile.ErrExists) {
+			// Saved by the run a crash ended before it removed its round
+			// state: the same ceremony's share of the same key.
+			if sf, rerr := sharefile.Read(path); rerr == nil && sf.KeyID == res.KeyID && sf.Identity == u.fp && sf.CeremonyID == info.ID {
+				return nil
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("saving the key share: %w", err)
+		}
+		return nil
+	}
+	res, err := c.RunDKG(e.ctx, info.ID, u.key, pv.update, client.WithRoundState(store), client.WithKeyPackageSaver(save))
 	pv.finish()
 	if err != nil {
 		return err
 	}
 	defer res.KeyPackage.Zero()
-	path, err := e.sharePath(res.KeyID)
-	if err != nil {
-		return err
-	}
-	err = sharefile.Save(path, &sharefile.Share{
-		KeyID:            res.KeyID,
-		Identity:         u.fp,
-		CeremonyID:       info.ID,
-		KeyPackage:       res.KeyPackage,
-		PublicKeyPackage: res.PublicKeyPackage,
-	}, u.pass, params, false)
-	if err != nil {
-		return fmt.Errorf("saving the key share: %w", err)
-	}
 	out := dkgOutput{
 		CeremonyID:   res.Ceremony.ID,
 		Kind:         res.Ceremony.Kind,
