@@ -76,6 +76,11 @@ const (
 	// that authenticates refresh tokens (their session id and sequence
 	// number), derived from the data key.
 	LabelRefreshTokenMAC = "chusme/v1/kdf/refresh-token-mac"
+	// LabelCeremonyState is the associated data, with the ceremony id
+	// (CeremonyStateAD), of a participant's sealed round state
+	// (client/roundstate): AES-256-GCM under the ceremony's random state
+	// key. Client-side only; it never crosses the wire.
+	LabelCeremonyState = "chusme/v1/data/ceremony-state"
 	// LabelVaultKey prefixes the HKDF-SHA-256 info of a vault key
 	// (client/vault): the info is LabelVaultKey followed by the vault's
 	// purpose, one of the VaultPurpose constants.
@@ -86,9 +91,10 @@ const (
 // purpose is in the vault header and in its key's HKDF info (LabelVaultKey +
 // purpose), so one passphrase never yields one key for two purposes.
 const (
-	VaultPurposeIdentityKey = "identity-key"    // an identity key file's Ed25519 seed (client/keyfile)
-	VaultPurposeKeyShare    = "frost-key-share" // a FROST key package in a share file (client/sharefile)
-	VaultPurposeBackup      = "identity-backup" // the identity blob: the key backup (client.SealBackup)
+	VaultPurposeIdentityKey   = "identity-key"    // an identity key file's Ed25519 seed (client/keyfile)
+	VaultPurposeKeyShare      = "frost-key-share" // a FROST key package in a share file (client/sharefile)
+	VaultPurposeBackup        = "identity-backup" // the identity blob: the key backup (client.SealBackup)
+	VaultPurposeCeremonyState = "ceremony-state"  // a ceremony's random round-state key (client/roundstate)
 )
 
 // domainSeparators lists every label as it starts the bytes it labels: the
@@ -112,11 +118,20 @@ var domainSeparators = []string{
 	LabelGroupKeyConfirm + "\x00",
 	LabelVerifyingShares + "\x00",
 	LabelTOTPSecret + "\x00",
+	LabelCeremonyState + "\x00",
 	LabelLoginChallengeMAC,
 	LabelRefreshTokenMAC,
 	LabelVaultKey + VaultPurposeIdentityKey,
 	LabelVaultKey + VaultPurposeKeyShare,
 	LabelVaultKey + VaultPurposeBackup,
+	LabelVaultKey + VaultPurposeCeremonyState,
+}
+
+// CeremonyStateAD is the associated data of a participant's round state for
+// ceremony id, sealed under its state key: LabelCeremonyState, a NUL byte,
+// then the ceremony id as a length-prefixed field (the signedMessage frame).
+func CeremonyStateAD(ceremonyID string) []byte {
+	return signedMessage(LabelCeremonyState, []byte(ceremonyID))
 }
 
 // Fingerprint returns an identity's fingerprint: the lowercase hex SHA-256 of

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client/roundstate"
 	"github.com/chusme/chusme/frost"
 )
 
@@ -37,10 +38,38 @@ var (
 	// ErrNotApproved means the approval callback declined to sign.
 	ErrNotApproved = errors.New("client: signing not approved")
 	// ErrCannotJoin means the ceremony is past the point where this
-	// participant could still take part (its secrets live only in the
-	// driver that started it).
+	// participant could still take part, and the driver found no round
+	// state to resume from (WithRoundState): its secrets lived only in the
+	// driver that started it.
 	ErrCannotJoin = errors.New("client: the ceremony is past its first round for this participant")
 )
+
+// RunOption configures a run of RunDKG or RunSign.
+type RunOption func(*runConfig)
+
+type runConfig struct {
+	state *roundstate.Store
+	keep  func(*DKGResult) error
+}
+
+// WithRoundState makes the driver seal its round state in store at every
+// step, before it sends the step's package, and resume from the state store
+// holds for the ceremony, if any: an interrupted participant (Ctrl-C, a
+// crash, a lost network) then takes part again from where it stopped. The
+// state is removed when the ceremony ends (completed, failed or cancelled).
+// Without it, a participant past round 1 gets ErrCannotJoin.
+func WithRoundState(store *roundstate.Store) RunOption {
+	return func(c *runConfig) { c.state = store }
+}
+
+// WithKeyPackageSaver makes RunDKG give its result to save (which stores
+// the key package, e.g. with package sharefile) before it removes the
+// round state, so that a crash before the share is stored leaves the state
+// to compute it again from. If save fails, RunDKG keeps the state, zeroes
+// the key package and returns the error.
+func WithKeyPackageSaver(save func(*DKGResult) error) RunOption {
+	return func(c *runConfig) { c.keep = save }
+}
 
 // HPKE suite of the sealed DKG round-2 packages: DHKEM(X25519, HKDF-SHA256),
 // HKDF-SHA256, AES-256-GCM.
@@ -74,9 +103,23 @@ type participant struct {
 	pubs      map[string]verifiedChain     // fingerprint → the verified chain this driver uses
 	refetched map[string]bool              // the identities whose chain this driver fetched again
 	sent      map[int]chusme.SubmitRequest // round → the broadcast this driver sent
+
+	keep    func(*DKGResult) error // WithKeyPackageSaver's, or nil
+	store   *roundstate.Store      // where the round state is sealed, or nil
+	sealed  *roundstate.Ceremony   // the ceremony's state file, once opened or created
+	st      *roundstate.State      // the round state: resumed, or new (Round 0)
+	resumed bool                   // st came from a state file
 }
 
-func (c *Client) participant(ctx context.Context, id string, key ed25519.PrivateKey, kind string) (*participant, error) {
+// participant checks that this identity takes part in ceremony id of kind,
+// opens its round state if it has some, and checks the ceremony's request.
+// Past round 1 it needs round state; with round state it accepts a
+// completed ceremony too (the driver still has to get its result).
+func (c *Client) participant(ctx context.Context, id string, key ed25519.PrivateKey, kind string, opts []RunOption) (*participant, error) {
+	var cfg runConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
@@ -84,7 +127,8 @@ func (c *Client) participant(ctx context.Context, id string, key ed25519.Private
 	if err != nil {
 		return nil, err
 	}
-	p := &participant{c: c, key: key, me: me, pubs: map[string]verifiedChain{}, refetched: map[string]bool{}, sent: map[int]chusme.SubmitRequest{}}
+	p := &participant{c: c, key: key, me: me, pubs: map[string]verifiedChain{}, refetched: map[string]bool{}, sent: map[int]chusme.SubmitRequest{},
+		keep: cfg.keep, store: cfg.state, st: &roundstate.State{Kind: kind}}
 	info, err := c.ceremonyNow(ctx, id)
 	if err != nil {
 		return nil, err
@@ -95,25 +139,45 @@ func (c *Client) participant(ctx context.Context, id string, key ed25519.Private
 	if !slices.Contains(info.Participants, p.me) {
 		return nil, fmt.Errorf("client: %s is not a participant of ceremony %s", p.me, id)
 	}
-	if info.Status != chusme.CeremonyOpen {
-		return nil, &CeremonyError{Info: info}
+	if p.store != nil {
+		sealed, st, err := p.store.Open(id)
+		switch {
+		case err == nil:
+			if st.Kind != kind || st.Round < 1 {
+				st.Zero()
+				return nil, fmt.Errorf("%w: %s holds round %d of a %s ceremony", roundstate.ErrFormat, sealed.Path(), st.Round, st.Kind)
+			}
+			p.sealed, p.st, p.resumed = sealed, st, true
+		case !errors.Is(err, roundstate.ErrNotFound):
+			return nil, err
+		}
 	}
-	// A DKG's first round, or a signing ceremony's commitment round (the
-	// first, or that of an attempt after a silent signer), before this
-	// participant submitted; or a signing ceremony's share round without
-	// this signer, which stands by.
+	if info.Status != chusme.CeremonyOpen && !(p.resumed && info.Status == chusme.CeremonyCompleted) {
+		p.st.Zero()
+		return nil, p.ended(&CeremonyError{Info: info})
+	}
+	// Without round state: a DKG's first round, or a signing ceremony's
+	// commitment round (the first, or that of an attempt after a silent
+	// signer), before this participant submitted; or a signing ceremony's
+	// share round without this signer, which stands by.
 	joinable := info.Round == 1 && !slices.Contains(info.Submitted, p.me)
 	if kind == chusme.KindSign {
 		joinable = (info.Round%2 == 1 && !slices.Contains(info.Submitted, p.me)) || (info.Round%2 == 0 && !slices.Contains(info.Signers, p.me))
 	}
-	if !joinable {
-		return nil, ErrCannotJoin
+	if !p.resumed && !joinable {
+		where := "the driver keeps none (WithRoundState)"
+		if p.store != nil {
+			where = "none is at " + p.store.Path(id)
+		}
+		return nil, fmt.Errorf("%w: no round state was found (%s)", ErrCannotJoin, where)
 	}
 	p.info = info
 	if err := p.trustParticipants(ctx); err != nil {
+		p.st.Zero()
 		return nil, err
 	}
 	if err := p.checkRequest(ctx); err != nil {
+		p.st.Zero()
 		return nil, err
 	}
 	return p, nil
@@ -123,8 +187,8 @@ func (c *Client) participant(ctx context.Context, id string, key ed25519.Private
 // what failed, otherwise): its signature under the creator's key from the
 // creator's verified, pinned chain, over this client's issuer and the
 // request's fields; that those fields are the ceremony's (kind, threshold,
-// participants, key id, message SHA-256); and that its deadline has not
-// passed.
+// participants, key id, message SHA-256); and, unless the driver resumes
+// what it started before, that its deadline has not passed.
 func (p *participant) checkRequest(ctx context.Context) error {
 	info, r := p.info, p.info.Request
 	bad := func(format string, args ...any) error {
@@ -150,7 +214,7 @@ func (p *participant) checkRequest(ctx context.Context) error {
 		return bad("the request's key id %q is not the ceremony's %q", r.KeyID, info.KeyID)
 	case !bytes.Equal(r.MessageSHA256, chusme.CeremonyMessageSHA256(info.Kind, info.Message)):
 		return bad("the request's message hash is not the SHA-256 of the ceremony's message")
-	case !time.Now().Before(time.Unix(r.Deadline, 0)):
+	case !p.resumed && !time.Now().Before(time.Unix(r.Deadline, 0)):
 		return bad("the request's deadline %s has passed", time.Unix(r.Deadline, 0).UTC().Format(time.RFC3339))
 	}
 	return nil
@@ -294,12 +358,68 @@ func (p *participant) submit(ctx context.Context, round int, req chusme.SubmitRe
 	return info, nil
 }
 
+// broadcast sends this driver's broadcast for round, unless the server has
+// it already (a resumed driver), and returns the state the server answered
+// (or the driver's current one).
 func (p *participant) broadcast(ctx context.Context, round int, payload []byte) (chusme.CeremonyInfo, error) {
 	req := chusme.SubmitRequest{Payload: payload, Signature: p.sign(round, "", payload)}
 	p.mu.Lock()
 	p.sent[round] = req
 	p.mu.Unlock()
+	return p.submitOnce(ctx, round, req)
+}
+
+// submitOnce submits req for round unless the server is past that round or
+// has this participant's package for it: a resumed driver sends what it
+// sealed again only where it never arrived (the same bytes: submissions are
+// idempotent).
+func (p *participant) submitOnce(ctx context.Context, round int, req chusme.SubmitRequest) (chusme.CeremonyInfo, error) {
+	if i := p.info; i.Status != chusme.CeremonyOpen || i.Round != round || slices.Contains(i.Submitted, p.me) {
+		return i, nil
+	}
 	return p.submit(ctx, round, req)
+}
+
+// seal records the round state as of round before that round's package is
+// sent: in the state file when the driver has a store (creating the file,
+// and its state key, the first time), else nowhere.
+func (p *participant) seal(round int) error {
+	p.st.Round = round
+	if p.store == nil {
+		return nil
+	}
+	if p.sealed == nil {
+		sealed, err := p.store.Create(p.info.ID)
+		if err != nil {
+			return err
+		}
+		p.sealed = sealed
+	}
+	return p.sealed.Save(p.st)
+}
+
+// ended removes the round state once the ceremony has ended for this
+// driver (err nil: it got its result; a CeremonyError: the ceremony failed,
+// was cancelled, or completed without it; ErrNotNeeded), and returns err. On any other
+// error (interrupted, the server lying, …) the state stays for a resume.
+func (p *participant) ended(err error) error {
+	var ce *CeremonyError
+	if p.sealed == nil || (err != nil && !errors.As(err, &ce) && !errors.Is(err, ErrNotNeeded)) {
+		return err
+	}
+	if rerr := p.sealed.Remove(); rerr != nil && err == nil {
+		return fmt.Errorf("client: removing the round state: %w", rerr)
+	}
+	return err
+}
+
+// checkStored fails with ErrInconsistent when fresh, a value this resumed
+// run computed again, differs from stored, the one its round state holds.
+func (p *participant) checkStored(what string, stored, fresh []byte) error {
+	if !bytes.Equal(stored, fresh) {
+		return fmt.Errorf("%w: %s is not the one this participant computed before it was interrupted", ErrInconsistent, what)
+	}
+	return nil
 }
 
 // wait long-polls until the ceremony has left round, or has completed.
@@ -395,12 +515,29 @@ func identifiers(fps []string) (map[string]frost.Identifier, error) {
 // (ErrTampered otherwise) and, at the end, that every participant confirmed
 // the same group key, transcript and heads with a valid certificate
 // signature, and that the server stored that key with those confirmations. progress (may be nil) sees every new state. The caller owns the
-// returned key package: save it (package sharefile) and Zero it.
-func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, progress Progress) (*DKGResult, error) {
-	p, err := c.participant(ctx, id, key, chusme.KindDKG)
+// returned key package: save it (package sharefile, best through
+// WithKeyPackageSaver) and Zero it. With WithRoundState it seals each
+// round's state before sending its package and resumes an interrupted run
+// from it.
+func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, progress Progress, opts ...RunOption) (*DKGResult, error) {
+	p, err := c.participant(ctx, id, key, chusme.KindDKG, opts)
 	if err != nil {
 		return nil, err
 	}
+	defer p.st.Zero()
+	res, err := p.runDKG(ctx, progress)
+	if err == nil && p.keep != nil {
+		if err = p.keep(res); err != nil {
+			res.KeyPackage.Zero()
+			return nil, err
+		}
+	}
+	return res, p.ended(err)
+}
+
+// runDKG is RunDKG's work, from the round its state is at.
+func (p *participant) runDKG(ctx context.Context, progress Progress) (*DKGResult, error) {
+	c, id, st := p.c, p.info.ID, p.st
 	parts := p.info.Participants
 	n, t := len(parts), p.info.Threshold
 	ids, err := identifiers(parts)
@@ -409,20 +546,43 @@ func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, 
 	}
 
 	// Round 1: commitment, proof of knowledge, ephemeral HPKE key.
-	secret1, pkg1, err := frost.DKGPart1(nil, ids[p.me], n, t)
-	if err != nil {
-		return nil, err
+	secret1 := new(frost.DKGRound1Secret)
+	defer func() { secret1.Zero() }()
+	var hpkeKey hpke.PrivateKey
+	if st.Round == 0 {
+		var pkg1 *frost.DKGRound1Package
+		if secret1, pkg1, err = frost.DKGPart1(nil, ids[p.me], n, t); err != nil {
+			return nil, err
+		}
+		if hpkeKey, err = hpkeKEM.GenerateKey(); err != nil {
+			return nil, err
+		}
+		pkg1Bytes, err := pkg1.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		st.Round1 = chusme.DKGRound1Payload(hpkeKey.PublicKey().Bytes(), pkg1Bytes)
+		if st.HPKEKey, err = hpkeKey.Bytes(); err != nil {
+			return nil, err
+		}
+		if st.Round1Secret, err = secret1.MarshalBinary(); err != nil {
+			return nil, err
+		}
+		if err := p.seal(1); err != nil {
+			return nil, err
+		}
+	} else {
+		hk, _, ok := chusme.SplitDKGRound1Payload(st.Round1)
+		if hpkeKey, err = hpkeKEM.NewPrivateKey(st.HPKEKey); err != nil || !ok || !bytes.Equal(hpkeKey.PublicKey().Bytes(), hk) {
+			return nil, fmt.Errorf("%w: the round state's HPKE key is not the one of its round-1 package", roundstate.ErrFormat)
+		}
+		if st.Round == 1 {
+			if err := secret1.UnmarshalBinary(st.Round1Secret); err != nil {
+				return nil, fmt.Errorf("%w: the round-1 secret: %v", roundstate.ErrFormat, err)
+			}
+		}
 	}
-	defer secret1.Zero()
-	hpkeKey, err := hpkeKEM.GenerateKey()
-	if err != nil {
-		return nil, err
-	}
-	pkg1Bytes, err := pkg1.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	mine1 := chusme.DKGRound1Payload(hpkeKey.PublicKey().Bytes(), pkg1Bytes)
+	mine1 := st.Round1
 	info, err := p.broadcast(ctx, 1, mine1)
 	if err != nil {
 		return nil, err
@@ -457,30 +617,27 @@ func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, 
 		}
 		others[ids[fp]] = pk
 	}
-	secret2, shares, err := frost.DKGPart2(secret1, others)
-	if err != nil {
-		return nil, fmt.Errorf("client: dkg round 2: %w", err)
-	}
-	defer secret2.Zero()
-	req := chusme.SubmitRequest{}
-	for _, fp := range parts {
-		if fp == p.me {
-			continue
-		}
-		share := shares[ids[fp]]
-		pt, err := share.MarshalBinary()
-		share.Zero()
-		if err != nil {
+	secret2 := new(frost.DKGRound2Secret)
+	defer func() { secret2.Zero() }()
+	if st.Round == 1 {
+		if secret2, err = p.dkgRound2(secret1, others, peerKeys, ids); err != nil {
 			return nil, err
 		}
-		ct, err := hpke.Seal(peerKeys[fp], hpkeKDF, hpkeAEAD, chusme.DKGShareInfo(id, p.me, fp), pt)
-		clear(pt)
-		if err != nil {
+		st.Transcript = transcript
+		clear(st.Round1Secret)
+		st.Round1Secret = nil
+		if err := p.seal(2); err != nil {
 			return nil, err
 		}
-		req.Packages = append(req.Packages, chusme.DirectPackage{Recipient: fp, Payload: ct, Signature: p.sign(2, fp, ct)})
+	} else {
+		if err := p.checkStored("the round-1 transcript", st.Transcript, transcript); err != nil {
+			return nil, err
+		}
+		if err := secret2.UnmarshalBinary(st.Round2Secret); err != nil {
+			return nil, fmt.Errorf("%w: the round-2 secret: %v", roundstate.ErrFormat, err)
+		}
 	}
-	if info, err = p.submit(ctx, 2, req); err != nil {
+	if info, err = p.submitOnce(ctx, 2, chusme.SubmitRequest{Packages: st.Round2}); err != nil {
 		return nil, err
 	}
 	if _, err = p.wait(ctx, info, 2, progress); err != nil {
@@ -552,6 +709,14 @@ func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, 
 	mine3 := chusme.DKGConfirmPayload(chusme.DKGConfirmation{
 		Signature: ed25519.Sign(p.key, statement), Transcript: transcript, Heads: heads, PublicKeyPackage: pubBytes,
 	})
+	if st.Round == 2 {
+		st.Confirmation = mine3
+		if err := p.seal(3); err != nil {
+			return nil, err
+		}
+	} else if err := p.checkStored("the round-3 confirmation", st.Confirmation, mine3); err != nil {
+		return nil, err
+	}
 	if info, err = p.broadcast(ctx, 3, mine3); err != nil {
 		return nil, err
 	}
@@ -609,6 +774,46 @@ func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, 
 	return &DKGResult{KeyID: keyID, KeyPackage: kp, PublicKeyPackage: pub, Ceremony: info}, nil
 }
 
+// dkgRound2 computes this participant's round-2 shares from its round-1
+// secret (DKGPart2), seals each to its recipient's HPKE key and signs it,
+// and keeps them in the round state (Round2, with the round-2 secret) to be
+// sent.
+func (p *participant) dkgRound2(secret1 *frost.DKGRound1Secret, others map[frost.Identifier]*frost.DKGRound1Package, peerKeys map[string]hpke.PublicKey, ids map[string]frost.Identifier) (*frost.DKGRound2Secret, error) {
+	secret2, shares, err := frost.DKGPart2(secret1, others)
+	if err != nil {
+		return nil, fmt.Errorf("client: dkg round 2: %w", err)
+	}
+	defer func() {
+		for _, share := range shares {
+			share.Zero()
+		}
+	}()
+	var out []chusme.DirectPackage
+	for _, fp := range p.info.Participants {
+		if fp == p.me {
+			continue
+		}
+		pt, err := shares[ids[fp]].MarshalBinary()
+		if err != nil {
+			secret2.Zero()
+			return nil, err
+		}
+		ct, err := hpke.Seal(peerKeys[fp], hpkeKDF, hpkeAEAD, chusme.DKGShareInfo(p.info.ID, p.me, fp), pt)
+		clear(pt)
+		if err != nil {
+			secret2.Zero()
+			return nil, err
+		}
+		out = append(out, chusme.DirectPackage{Recipient: fp, Payload: ct, Signature: p.sign(2, fp, ct)})
+	}
+	if p.st.Round2Secret, err = secret2.MarshalBinary(); err != nil {
+		secret2.Zero()
+		return nil, err
+	}
+	p.st.Round2 = out
+	return secret2, nil
+}
+
 // chainHeads returns every participant's head, in the order of fps, and
 // key, as this driver verified them (peer).
 func (p *participant) chainHeads(ctx context.Context, fps []string) ([]chusme.ParticipantHead, map[string]ed25519.PublicKey, error) {
@@ -648,22 +853,33 @@ type Approver func(ctx context.Context, req SignRequest) (bool, error)
 // RunSign takes part, as the identity of key with key share kp of group key
 // keyID, in signing ceremony id: it checks that the requester signed the
 // ceremony's request (ErrForgedRequest otherwise), shows the message and
-// the verified requester to approve (declining the ceremony if they are not
-// approved), then signs as signAttempt does. When the first t candidates to
-// commit made the signing package without this one, it stands by until the
-// ceremony ends (ErrNotNeeded) or starts over because a chosen signer went
-// silent; then, as after its own share of a failed attempt, it commits
-// again with fresh nonces for the next attempt. Nonces are never used
-// twice.
-func (c *Client) RunSign(ctx context.Context, id string, key ed25519.PrivateKey, keyID string, kp *frost.KeyPackage, approve Approver, progress Progress) ([]byte, error) {
+// the verified requester to approve (declining the ceremony, signed, if
+// they are not approved), then signs as signAttempt does. When the first t
+// candidates to commit made the signing package without this one, it
+// stands by until the ceremony ends (ErrNotNeeded) or starts over because
+// a chosen signer went silent; then, as after its own share of a failed
+// attempt, it commits again with fresh nonces for the next attempt. With
+// WithRoundState it seals its nonces and commitment, then the signing
+// package with its share, before sending them, and resumes an interrupted
+// run from them without asking approve again (it approved before
+// committing); sealed nonces sign no other signing package
+// (ErrInconsistent, nothing sent). Nonces are never used twice.
+func (c *Client) RunSign(ctx context.Context, id string, key ed25519.PrivateKey, keyID string, kp *frost.KeyPackage, approve Approver, progress Progress, opts ...RunOption) ([]byte, error) {
 	if kp == nil || approve == nil {
 		return nil, errors.New("client: RunSign needs a key package and an approver")
 	}
-	p, err := c.participant(ctx, id, key, chusme.KindSign)
+	p, err := c.participant(ctx, id, key, chusme.KindSign, opts)
 	if err != nil {
 		return nil, err
 	}
-	info := p.info
+	defer p.st.Zero()
+	sig, err := p.runSign(ctx, key, keyID, kp, approve, progress)
+	return sig, p.ended(err)
+}
+
+// runSign is RunSign's work, from the round its state is at.
+func (p *participant) runSign(ctx context.Context, key ed25519.PrivateKey, keyID string, kp *frost.KeyPackage, approve Approver, progress Progress) ([]byte, error) {
+	id, info := p.info.ID, p.info
 	if info.KeyID != keyID {
 		return nil, fmt.Errorf("client: ceremony %s signs with key %s, not %s", id, info.KeyID, keyID)
 	}
@@ -678,26 +894,27 @@ func (c *Client) RunSign(ctx context.Context, id string, key ed25519.PrivateKey,
 		return nil, fmt.Errorf("client: the key share of key %s is not %s's", keyID, p.me)
 	}
 	msg := slices.Clone([]byte(info.Message))
-	requesterKey, requesterHead, err := p.peer(ctx, info.Creator)
-	if err != nil {
-		return nil, err
-	}
-	req := SignRequest{CeremonyID: id, KeyID: keyID, Requester: info.Creator, RequesterKey: requesterKey, RequesterHead: requesterHead,
-		Signers: slices.Clone(info.Participants), Message: msg, MessageSHA256: sha256.Sum256(msg), Deadline: time.Unix(info.Request.Deadline, 0)}
-	approved, err := approve(ctx, req)
-	if err == nil && !approved {
-		err = ErrNotApproved
-	}
-	if errors.Is(err, ErrNotApproved) {
-		// Tell the others at once rather than let them wait out the round.
-		if _, derr := c.DeclineCeremony(ctx, id, key); derr != nil {
-			return nil, fmt.Errorf("%w (sending the decline failed: %w)", err, derr)
+	if p.st.Round == 0 {
+		requesterKey, requesterHead, err := p.peer(ctx, info.Creator)
+		if err != nil {
+			return nil, err
+		}
+		req := SignRequest{CeremonyID: id, KeyID: keyID, Requester: info.Creator, RequesterKey: requesterKey, RequesterHead: requesterHead,
+			Signers: slices.Clone(info.Participants), Message: msg, MessageSHA256: sha256.Sum256(msg), Deadline: time.Unix(info.Request.Deadline, 0)}
+		approved, err := approve(ctx, req)
+		if err == nil && !approved {
+			err = ErrNotApproved
+		}
+		if errors.Is(err, ErrNotApproved) {
+			// Tell the others at once rather than let them wait out the round.
+			if _, derr := p.c.DeclineCeremony(ctx, id, key); derr != nil {
+				return nil, fmt.Errorf("%w (sending the decline failed: %w)", err, derr)
+			}
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-
 	for {
 		sig, next, err := p.signAttempt(ctx, kp, ids, msg, info, progress)
 		switch {
@@ -717,31 +934,58 @@ func (c *Client) RunSign(ctx context.Context, id string, key ed25519.PrivateKey,
 	}
 }
 
-// signAttempt takes part in one attempt of signing ceremony info, in its
-// commitment round: it commits with fresh nonces, checks the signing package
-// the server built (its own commitment unchanged, every other commitment
-// signed by its signer, the approved message), sends its signature share
-// and returns the aggregated signature once it verifies under the group
-// key. If the ceremony starts over (a chosen signer went silent), it returns
-// no signature, the new state and a nil error; if the signing package was
-// made without this signer, ErrNotNeeded with the state. The nonces are
-// destroyed whatever happens.
+// signAttempt takes part in the attempt of signing ceremony info that its
+// current round belongs to: it commits with fresh nonces (or, resuming, the
+// sealed ones of this attempt), checks the signing package the server built
+// (its own commitment unchanged, every other commitment signed by its
+// signer, the approved message, and the package its sealed share was made
+// for, if any), sends its signature share and returns the aggregated
+// signature once it verifies under the group key. If the ceremony starts
+// over (a chosen signer went silent), it returns no signature, the new
+// state and a nil error; if the signing package was made without this
+// signer, ErrNotNeeded with the state. The nonces in memory are destroyed
+// whatever happens.
 func (p *participant) signAttempt(ctx context.Context, kp *frost.KeyPackage, ids map[string]frost.Identifier, msg []byte,
 	info chusme.CeremonyInfo, progress Progress) ([]byte, chusme.CeremonyInfo, error) {
-	if info.Round%2 == 0 {
+	st := p.st
+	commitRound := info.Round - 1 + info.Round%2 // the attempt's odd round
+	resumed := st.Round == commitRound || st.Round == commitRound+1
+	if info.Round%2 == 0 && !resumed {
 		return nil, info, ErrNotNeeded // its share round, without this signer
 	}
-	commitRound := info.Round
-	nonces, com, err := frost.Commit(nil, kp)
-	if err != nil {
-		return nil, info, err
+	nonces, com := new(frost.SigningNonces), new(frost.SigningCommitments)
+	defer func() { nonces.Zero() }()
+	if resumed {
+		// Committed before the interruption: the same commitment, and the
+		// nonces unless the share was made already.
+		if err := com.UnmarshalBinary(st.Commitment); err != nil {
+			return nil, info, fmt.Errorf("%w: the commitment: %v", roundstate.ErrFormat, err)
+		}
+		if st.Share == nil {
+			if err := nonces.UnmarshalBinary(st.SigningNonces); err != nil || !nonces.Commitments().Equal(com) {
+				return nil, info, fmt.Errorf("%w: the nonces are not those of the commitment", roundstate.ErrFormat)
+			}
+		}
+	} else {
+		var err error
+		if nonces, com, err = frost.Commit(nil, kp); err != nil {
+			return nil, info, err
+		}
+		clear(st.SigningNonces)
+		st.SigningPackage, st.Share = nil, nil
+		if st.Commitment, err = com.MarshalBinary(); err != nil {
+			return nil, info, err
+		}
+		if st.SigningNonces, err = nonces.MarshalBinary(); err != nil {
+			return nil, info, err
+		}
+		if err := p.seal(commitRound); err != nil {
+			return nil, info, err
+		}
 	}
-	defer nonces.Zero()
-	comBytes, err := com.MarshalBinary()
+	comBytes := st.Commitment
+	info, err := p.broadcast(ctx, commitRound, comBytes)
 	if err != nil {
-		return nil, info, err
-	}
-	if info, err = p.broadcast(ctx, commitRound, comBytes); err != nil {
 		if chusme.ErrorCode(err) == chusme.CodeNotNeeded {
 			now, gerr := p.c.ceremonyNow(ctx, p.info.ID)
 			if gerr != nil {
@@ -754,6 +998,9 @@ func (p *participant) signAttempt(ctx context.Context, kp *frost.KeyPackage, ids
 	if info, err = p.wait(ctx, info, commitRound, progress); err != nil {
 		return nil, info, err
 	}
+	if info.Status == chusme.CeremonyOpen && info.Round > commitRound+1 {
+		return nil, info, nil // the attempt ended without this signer's share
+	}
 	if err := p.checkSigners(ctx, info); err != nil {
 		return nil, info, err
 	}
@@ -765,6 +1012,12 @@ func (p *participant) signAttempt(ctx context.Context, kp *frost.KeyPackage, ids
 	}
 	if !bytes.Equal(pkg.Message(), msg) || !bytes.Equal(info.Message, msg) {
 		return nil, info, fmt.Errorf("%w: the signing package's message is not the approved one", ErrInconsistent)
+	}
+	if st.SigningPackage != nil && !bytes.Equal(st.SigningPackage, info.SigningPackage) {
+		// The nonces made a share for another package: a server showing a
+		// second package for the same commitment is lying, and a share of
+		// it would give the signing share away.
+		return nil, info, fmt.Errorf("%w: the signing package is not the one this participant's nonces signed before it was interrupted; nothing sent", ErrInconsistent)
 	}
 	pkgs, err := p.inbox(ctx, commitRound)
 	if err != nil {
@@ -791,15 +1044,26 @@ func (p *participant) signAttempt(ctx context.Context, kp *frost.KeyPackage, ids
 			return nil, info, fmt.Errorf("%w: the signing package does not hold %s's signed commitment", ErrTampered, fp)
 		}
 	}
-	share, err := frost.Sign(&pkg, nonces, kp)
-	if err != nil {
-		return nil, info, fmt.Errorf("client: signing: %w", err)
+	if st.Share == nil {
+		share, err := frost.Sign(&pkg, nonces, kp)
+		if err != nil {
+			return nil, info, fmt.Errorf("client: signing: %w", err)
+		}
+		if st.Share, err = share.MarshalBinary(); err != nil {
+			return nil, info, err
+		}
+		// One seal records the package and its share and drops the
+		// nonces, before the share is sent: a crash before it loses a
+		// share nobody saw, and after it the driver can only send this
+		// share again.
+		st.SigningPackage = slices.Clone([]byte(info.SigningPackage))
+		clear(st.SigningNonces)
+		st.SigningNonces = nil
+		if err := p.seal(commitRound + 1); err != nil {
+			return nil, info, err
+		}
 	}
-	shareBytes, err := share.MarshalBinary()
-	if err != nil {
-		return nil, info, err
-	}
-	if info, err = p.broadcast(ctx, commitRound+1, shareBytes); err != nil {
+	if info, err = p.broadcast(ctx, commitRound+1, st.Share); err != nil {
 		return nil, info, err
 	}
 	if info, err = p.wait(ctx, info, commitRound+1, progress); err != nil {

@@ -78,7 +78,10 @@
 //
 // SigningShare, KeyPackage, SigningNonces, DKGRound1Secret, DKGRound2Secret
 // and DKGRound2Package print as REDACTED for every fmt verb and have Zero
-// methods. KeyPackage and DKGRound2Package encodings contain secrets.
+// methods. The encodings of KeyPackage, DKGRound2Package, DKGRound1Secret,
+// DKGRound2Secret and SigningNonces contain secrets; the last three exist so
+// that a participant can seal its round state and resume after a crash.
+// Decoded nonces sign once, like Commit's; used nonces do not encode.
 //
 // # Later: refresh and repair
 //

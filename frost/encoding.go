@@ -15,6 +15,9 @@ const (
 	typeDKGRound2Package   byte = 5
 	typeKeyPackage         byte = 6
 	typePublicKeyPackage   byte = 7
+	typeDKGRound1Secret    byte = 8
+	typeDKGRound2Secret    byte = 9
+	typeSigningNonces      byte = 10
 )
 
 // maxMessageLen bounds the message in a signing package (16 MiB).

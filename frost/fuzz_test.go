@@ -43,6 +43,9 @@ func FuzzDKGRound1Package(f *testing.F)   { fuzzCodec(f, "DKGRound1Package") }
 func FuzzDKGRound2Package(f *testing.F)   { fuzzCodec(f, "DKGRound2Package") }
 func FuzzKeyPackage(f *testing.F)         { fuzzCodec(f, "KeyPackage") }
 func FuzzPublicKeyPackage(f *testing.F)   { fuzzCodec(f, "PublicKeyPackage") }
+func FuzzDKGRound1Secret(f *testing.F)    { fuzzCodec(f, "DKGRound1Secret") }
+func FuzzDKGRound2Secret(f *testing.F)    { fuzzCodec(f, "DKGRound2Secret") }
+func FuzzSigningNonces(f *testing.F)      { fuzzCodec(f, "SigningNonces") }
 
 // FuzzElement checks the strict point decoders behind VerifyingKey and
 // VerifyingShare.

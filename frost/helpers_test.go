@@ -18,6 +18,30 @@ func idsUpTo(t testing.TB, n int) []Identifier {
 // runDKG runs all three DKG parts for every participant and returns their
 // key packages and the (common) public key package.
 func runDKG(t testing.TB, ids []Identifier, minSigners int) (map[Identifier]*KeyPackage, *PublicKeyPackage) {
+	return runDKGResuming(t, ids, minSigners, false)
+}
+
+// reloaded returns a copy of secret s made by encoding and decoding it into
+// into, and zeroes s: what a participant resuming from sealed state has.
+func reloaded[T interface {
+	MarshalBinary() ([]byte, error)
+	Zero()
+}](t testing.TB, s T, into interface{ UnmarshalBinary([]byte) error }) {
+	t.Helper()
+	b, err := s.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := into.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	clear(b)
+	s.Zero()
+}
+
+// runDKGResuming is runDKG; with resume, every participant goes on from
+// its round secrets encoded and decoded again between the rounds.
+func runDKGResuming(t testing.TB, ids []Identifier, minSigners int, resume bool) (map[Identifier]*KeyPackage, *PublicKeyPackage) {
 	t.Helper()
 	n := len(ids)
 	sec1 := map[Identifier]*DKGRound1Secret{}
@@ -26,6 +50,11 @@ func runDKG(t testing.TB, ids []Identifier, minSigners int) (map[Identifier]*Key
 		s, p, err := DKGPart1(nil, id, n, minSigners)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if resume {
+			again := new(DKGRound1Secret)
+			reloaded(t, s, again)
+			s = again
 		}
 		sec1[id], r1[id] = s, p
 	}
@@ -44,6 +73,14 @@ func runDKG(t testing.TB, ids []Identifier, minSigners int) (map[Identifier]*Key
 		s, out, err := DKGPart2(sec1[id], others(id))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if resume {
+			if _, err := sec1[id].MarshalBinary(); err == nil {
+				t.Error("a round-1 secret used by DKGPart2 still encodes")
+			}
+			again := new(DKGRound2Secret)
+			reloaded(t, s, again)
+			s = again
 		}
 		sec2[id] = s
 		for to, p := range out {

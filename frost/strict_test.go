@@ -248,16 +248,24 @@ func sampleEncodings(t testing.TB) map[string][]byte {
 	_, r1, _ := DKGPart1(nil, ids[0], 3, 2)
 	s1, _, _ := DKGPart1(nil, ids[1], 3, 2)
 	_, r1b, _ := DKGPart1(nil, ids[2], 3, 2)
-	_, out, err := DKGPart2(s1, map[Identifier]*DKGRound1Package{ids[0]: r1, ids[2]: r1b})
+	s1Bytes, err := s1.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, out, err := DKGPart2(s1, map[Identifier]*DKGRound1Package{ids[0]: r1, ids[2]: r1b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonces, _, err := Commit(nil, kps[ids[0]])
 	if err != nil {
 		t.Fatal(err)
 	}
 	c, _ := pkg.Commitments(ids[0])
-	m := map[string][]byte{}
+	m := map[string][]byte{"DKGRound1Secret": s1Bytes}
 	for name, v := range map[string]encoding.BinaryMarshaler{
 		"SigningCommitments": c, "SigningPackage": pkg, "SignatureShare": shares[ids[0]],
 		"DKGRound1Package": r1, "DKGRound2Package": out[ids[0]], "KeyPackage": kps[ids[0]],
-		"PublicKeyPackage": pub,
+		"PublicKeyPackage": pub, "DKGRound2Secret": s2, "SigningNonces": nonces,
 	} {
 		b, err := v.MarshalBinary()
 		if err != nil {
@@ -284,6 +292,12 @@ func newCodec(name string) codec {
 		return new(KeyPackage)
 	case "PublicKeyPackage":
 		return new(PublicKeyPackage)
+	case "DKGRound1Secret":
+		return new(DKGRound1Secret)
+	case "DKGRound2Secret":
+		return new(DKGRound2Secret)
+	case "SigningNonces":
+		return new(SigningNonces)
 	}
 	panic(name)
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/client/roundstate"
 	"github.com/chusme/chusme/client/sharefile"
 )
 
@@ -34,7 +35,8 @@ FROST ceremonies (key shares are kept in CONFIG/shares/KEY_ID.share, sealed with
   ceremony join ID [--yes --expect-sha256 HEX]
                                      take part in a DKG or signing ceremony you are invited to; for
                                      signing, shows the message's SHA-256 and requester and asks, or
-                                     with --yes signs only a message whose SHA-256 is HEX
+                                     with --yes signs only a message whose SHA-256 is HEX; resumes a
+                                     ceremony this identity was interrupted in (Ctrl-C, a crash)
   ceremony sign --key KEY --message-file F [--signers FP,…] [--all-signers] [--round-timeout D]
                                      start a signing ceremony of F with group key KEY and take part;
                                      the first T of the signers to commit sign (default signers:
@@ -55,7 +57,9 @@ FROST ceremonies (key shares are kept in CONFIG/shares/KEY_ID.share, sealed with
   keys verify-cert KEY               check that group key KEY was made by its participants: every
                                      signed confirmation of its certificate, each under the key at
                                      the chain head it names; prints who made it at which heads
-While a ceremony runs, its progress is shown on stderr.
+While a ceremony runs, its progress is shown on stderr. Each step's round state (secret: DKG
+secrets, signing nonces) is kept in CONFIG/ceremonies/ID.state, sealed with the key passphrase,
+until the ceremony ends; after an interruption "ceremony join ID" continues from it.
 `
 
 // statusNotNeeded is the status ceremony sign and join print when the
@@ -163,17 +167,40 @@ func (e *env) loadShare(keyID string, u *unlocked) (*sharefile.Share, error) {
 	return sh, nil
 }
 
-// cancelOnInterrupt cancels ceremony id, best effort, when the command was
-// interrupted: the creator gives up on its ceremony rather than letting it
-// wait for its deadline.
-func (e *env) cancelOnInterrupt(c *client.Client, id string) {
-	if e.ctx.Err() == nil {
-		return
+// stateDir is where the round state of the ceremonies this identity takes
+// part in is sealed: CONFIG/ceremonies.
+const stateDir = "ceremonies"
+
+// roundState returns the round-state store of the config directory,
+// sealing under u's passphrase. The caller Wipes it.
+func (e *env) roundState(u *unlocked) (*roundstate.Store, error) {
+	dir, err := e.config()
+	if err != nil {
+		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := c.CancelCeremony(ctx, id); err == nil {
-		fmt.Fprintf(e.stderr, "Cancelled ceremony %s.\n", id)
+	params, err := e.kdfParams()
+	if err != nil {
+		return nil, err
+	}
+	return roundstate.New(filepath.Join(dir, stateDir), u.pass, params), nil
+}
+
+// resuming reports whether the driver will resume ceremony info from its
+// state file, and says so on stderr with the round the state is at.
+func (e *env) resuming(store *roundstate.Store, info chusme.CeremonyInfo) bool {
+	round, err := store.Round(info.ID)
+	if err != nil {
+		return false // none, or one the driver will refuse, saying why
+	}
+	fmt.Fprintf(e.stderr, "resuming ceremony %s at round %d\n", info.ID, round)
+	return true
+}
+
+// hintOnInterrupt tells, when the command was interrupted, how to go on
+// with ceremony id: its round state stays, so join resumes it.
+func (e *env) hintOnInterrupt(id string) {
+	if e.ctx.Err() != nil {
+		fmt.Fprintf(e.stderr, "Interrupted: \"chusme ceremony join %s\" resumes the ceremony, \"chusme ceremony cancel %s\" gives it up.\n", id, id)
 	}
 }
 
@@ -240,7 +267,7 @@ func (e *env) ceremonyDKG(args []string) error {
 	}
 	err = e.runDKG(c, u, info)
 	if err != nil {
-		e.cancelOnInterrupt(c, info.ID)
+		e.hintOnInterrupt(info.ID)
 	}
 	return err
 }
@@ -275,28 +302,46 @@ func (e *env) runDKG(c *client.Client, u *unlocked, info chusme.CeremonyInfo) er
 	if err := e.prepareShareDir(); err != nil {
 		return err
 	}
+	store, err := e.roundState(u)
+	if err != nil {
+		return err
+	}
+	defer store.Wipe()
+	e.resuming(store, info)
 	pv := e.newProgress(u.fp)
 	pv.update(info)
-	res, err := c.RunDKG(e.ctx, info.ID, u.key, pv.update)
+	var path string
+	save := func(res *client.DKGResult) error {
+		p, err := e.sharePath(res.KeyID)
+		if err != nil {
+			return err
+		}
+		path = p
+		err = sharefile.Save(path, &sharefile.Share{
+			KeyID:            res.KeyID,
+			Identity:         u.fp,
+			CeremonyID:       info.ID,
+			KeyPackage:       res.KeyPackage,
+			PublicKeyPackage: res.PublicKeyPackage,
+		}, u.pass, params, false)
+		if errors.Is(err, sharefile.ErrExists) {
+			// Saved by the run a crash ended before it removed its round
+			// state: the same ceremony's share of the same key.
+			if sf, rerr := sharefile.Read(path); rerr == nil && sf.KeyID == res.KeyID && sf.Identity == u.fp && sf.CeremonyID == info.ID {
+				return nil
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("saving the key share: %w", err)
+		}
+		return nil
+	}
+	res, err := c.RunDKG(e.ctx, info.ID, u.key, pv.update, client.WithRoundState(store), client.WithKeyPackageSaver(save))
 	pv.finish()
 	if err != nil {
 		return err
 	}
 	defer res.KeyPackage.Zero()
-	path, err := e.sharePath(res.KeyID)
-	if err != nil {
-		return err
-	}
-	err = sharefile.Save(path, &sharefile.Share{
-		KeyID:            res.KeyID,
-		Identity:         u.fp,
-		CeremonyID:       info.ID,
-		KeyPackage:       res.KeyPackage,
-		PublicKeyPackage: res.PublicKeyPackage,
-	}, u.pass, params, false)
-	if err != nil {
-		return fmt.Errorf("saving the key share: %w", err)
-	}
 	out := dkgOutput{
 		CeremonyID:   res.Ceremony.ID,
 		Kind:         res.Ceremony.Kind,
@@ -384,21 +429,29 @@ func (e *env) ceremonySign(args []string) error {
 	}
 	// The creator approves the message it chose, provided the server
 	// relays that one.
-	err = e.runSign(c, u, sh, info.ID, e.approver(true, sum[:]))
+	err = e.runSign(c, u, sh, info, e.approver(true, sum[:]))
 	if err != nil {
-		e.cancelOnInterrupt(c, info.ID)
+		e.hintOnInterrupt(info.ID)
 	}
 	return err
 }
 
-// runSign takes part in signing ceremony id with share sh and prints the
+// runSign takes part in signing ceremony info with share sh and prints the
 // signature.
-func (e *env) runSign(c *client.Client, u *unlocked, sh *sharefile.Share, id string, approve client.Approver) error {
+func (e *env) runSign(c *client.Client, u *unlocked, sh *sharefile.Share, info chusme.CeremonyInfo, approve client.Approver) error {
+	store, err := e.roundState(u)
+	if err != nil {
+		return err
+	}
+	defer store.Wipe()
+	id := info.ID
 	pv := e.newProgress(u.fp)
-	var req client.SignRequest
 	var refusal error // why the approver refused, if it did with a reason
+	if e.resuming(store, info) {
+		// Approved before the interruption: show the progress at once.
+		pv.update(info)
+	}
 	sig, err := c.RunSign(e.ctx, id, u.key, sh.KeyID, sh.KeyPackage, func(ctx context.Context, r client.SignRequest) (bool, error) {
-		req = r
 		ok, err := approve(ctx, r)
 		if chusme.ErrorCode(err) == codeMessageMismatch {
 			// A refusal: RunSign declines, so that nobody waits for us.
@@ -411,7 +464,7 @@ func (e *env) runSign(c *client.Client, u *unlocked, sh *sharefile.Share, id str
 			}
 		}
 		return ok, err
-	}, pv.update)
+	}, pv.update, client.WithRoundState(store))
 	pv.finish()
 	if errors.Is(err, client.ErrNotApproved) {
 		if refusal != nil {
@@ -419,9 +472,10 @@ func (e *env) runSign(c *client.Client, u *unlocked, sh *sharefile.Share, id str
 		}
 		return chusme.Errorf(codeNotApproved, "not signed: the request was not approved, and the ceremony was declined (non-interactively, use --yes --expect-sha256 HEX)")
 	}
+	sum := sha256.Sum256(info.Message)
 	if errors.Is(err, client.ErrNotNeeded) {
-		out := signOutput{CeremonyID: id, Kind: chusme.KindSign, Status: statusNotNeeded, KeyID: sh.KeyID, Requester: req.Requester,
-			MessageSHA256: hex.EncodeToString(req.MessageSHA256[:])}
+		out := signOutput{CeremonyID: id, Kind: chusme.KindSign, Status: statusNotNeeded, KeyID: sh.KeyID, Requester: info.Creator,
+			MessageSHA256: hex.EncodeToString(sum[:])}
 		return e.output(out, func(w io.Writer) {
 			fmt.Fprintf(w, "ceremony\t%s: not needed, other signers made the signing package\n", id)
 		})
@@ -429,14 +483,18 @@ func (e *env) runSign(c *client.Client, u *unlocked, sh *sharefile.Share, id str
 	if err != nil {
 		return err
 	}
+	signers := info.Participants // the candidates; the first t of them signed
+	if done, err := c.Ceremony(e.ctx, id); err == nil && len(done.Signers) > 0 {
+		signers = done.Signers
+	}
 	out := signOutput{
 		CeremonyID:      id,
 		Kind:            chusme.KindSign,
 		Status:          chusme.CeremonyCompleted,
 		KeyID:           sh.KeyID,
-		Requester:       req.Requester,
-		Signers:         req.Signers,
-		MessageSHA256:   hex.EncodeToString(req.MessageSHA256[:]),
+		Requester:       info.Creator,
+		Signers:         signers,
+		MessageSHA256:   hex.EncodeToString(sum[:]),
 		Signature:       hex.EncodeToString(sig),
 		SignatureBase64: base64.StdEncoding.EncodeToString(sig),
 	}
@@ -534,7 +592,7 @@ func (e *env) ceremonyJoin(args []string) error {
 			return err
 		}
 		defer sh.Zero()
-		return e.runSign(c, u, sh, id, e.approver(*yes, expect))
+		return e.runSign(c, u, sh, info, e.approver(*yes, expect))
 	}
 	return fmt.Errorf("ceremony %s is of kind %q, which this client can't take part in", id, info.Kind)
 }

@@ -34,7 +34,7 @@ const L = {
   entry: 'chusme/v1/chain-entry', pkg: 'chusme/v1/ceremony-package', share: 'chusme/v1/dkg-share',
   transcript: 'chusme/v1/dkg-transcript', totpSecret: 'chusme/v1/data/totp-secret',
   challengeMAC: 'chusme/v1/kdf/login-challenge-mac', refreshMAC: 'chusme/v1/kdf/refresh-token-mac',
-  vault: 'chusme/v1/vault/',
+  vault: 'chusme/v1/vault/', ceremonyState: 'chusme/v1/data/ceremony-state',
 };
 const frame = (label, ...fields) => Buffer.concat([utf8(label), Buffer.from([0]), ...fields.flatMap((f) => [u32(f.length), f])]);
 
@@ -314,6 +314,14 @@ const build = {
     f.public_key_package = b64url(hex(i.public_key_package));
     f.sealed = b64url(hex(i.sealed));
     return { key_id: keyID, identifier: id, file: jsonFile(f) };
+  },
+  ceremony_state: (i) => {
+    const key = vaultOpen(i.passphrase, 'ceremony-state', hex(i.sealed_key));
+    const ad = frame(L.ceremonyState, utf8(i.ceremony_id)), nonce = hex(i.nonce);
+    const state = Buffer.concat([nonce, gcmSeal(key, nonce, utf8(i.plaintext), ad)]);
+    if (gcmOpen(key, nonce, state.subarray(12), ad).toString('utf8') !== i.plaintext) throw new Error('the state does not reopen');
+    const f = { version: 1, ceremony_id: i.ceremony_id, round: JSON.parse(i.plaintext).round, key: b64url(hex(i.sealed_key)), state: b64url(state) };
+    return { state_key: key, ad, state, file: jsonFile(f) };
   },
 };
 
