@@ -6,7 +6,9 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,8 +60,9 @@ func killAfter(t *testing.T, bin string, c *cli, w *client.Client, id, fp string
 }
 
 // TestJoinAfterKill: "chusme ceremony join" killed with SIGKILL after it
-// sent its DKG round-2 package, and a signer killed after its commitment,
-// finish when join runs again, which says it resumes.
+// sent its package of each round of a DKG (1, 2, 3) and of a signing (the
+// commitment, the share), while the peer holds its own back, finishes when
+// join runs again, which says where it resumes.
 func TestJoinAfterKill(t *testing.T) {
 	bin := buildCLI(t)
 	ctx := t.Context()
@@ -74,73 +77,96 @@ func TestJoinAfterKill(t *testing.T) {
 	peer.Register(t, inv.Invite)
 	alice.ok("contacts", "add", "peer", peer.Fingerprint)
 	stateFile := func(id string) string { return filepath.Join(alice.env["CHUSME_CONFIG_DIR"], stateDir, id+".state") }
-
-	// DKG, killed in round 2.
-	info, err := peer.Client.StartDKG(ctx, peer.Key, 2, []string{peer.Fingerprint, aliceFP})
-	if err != nil {
-		t.Fatal(err)
-	}
-	release := make(chan struct{})
-	slow := s.Gated(t, peer, 2, release)
-	peerDKG := make(chan *client.DKGResult, 1)
-	go func() {
-		res, err := slow.Client.RunDKG(ctx, info.ID, slow.Key, nil)
-		if err != nil {
-			t.Error(err)
+	resumed := func(t *testing.T, errOut, id string, round int) {
+		t.Helper()
+		if want := fmt.Sprintf("resuming ceremony %s at round %d", id, round); !strings.Contains(errOut, want) {
+			t.Fatalf("join again: stderr %q, want %q", errOut, want)
 		}
-		peerDKG <- res
-	}()
-	killAfter(t, bin, alice, peer.Client, info.ID, aliceFP, 2, "ceremony", "join", info.ID)
-	close(release)
-	out, errOut, err := alice.run("ceremony", "join", info.ID, "--json")
-	if err != nil {
-		t.Fatalf("join again: %v\n%s", err, errOut)
+		if _, err := os.Stat(stateFile(id)); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("state file after the ceremony: %v", err)
+		}
 	}
-	if want := "resuming ceremony " + info.ID + " at round 2"; !strings.Contains(errOut, want) {
-		t.Fatalf("join again: stderr %q, want %q", errOut, want)
+
+	var key *client.DKGResult
+	for _, round := range []int{1, 2, 3} {
+		t.Run(fmt.Sprintf("dkg_round_%d", round), func(t *testing.T) {
+			info, err := peer.Client.StartDKG(ctx, peer.Key, 2, []string{peer.Fingerprint, aliceFP})
+			if err != nil {
+				t.Fatal(err)
+			}
+			release := make(chan struct{})
+			slow := s.Gated(t, peer, round, release)
+			peerDKG := make(chan *client.DKGResult, 1)
+			go func() {
+				res, err := slow.Client.RunDKG(ctx, info.ID, slow.Key, nil)
+				if err != nil {
+					t.Error(err)
+				}
+				peerDKG <- res
+			}()
+			killAfter(t, bin, alice, peer.Client, info.ID, aliceFP, round, "ceremony", "join", info.ID)
+			close(release)
+			out, errOut, err := alice.run("ceremony", "join", info.ID, "--json")
+			if err != nil {
+				t.Fatalf("join again: %v\n%s", err, errOut)
+			}
+			res := <-peerDKG
+			if res == nil {
+				t.FailNow()
+			}
+			if !strings.Contains(out, res.KeyID) {
+				t.Fatalf("the resumed join made another key than the peer's %s:\n%s", res.KeyID, out)
+			}
+			resumed(t, errOut, info.ID, round)
+			if key == nil {
+				key = res
+			} else {
+				res.KeyPackage.Zero()
+			}
+		})
 	}
-	res := <-peerDKG
-	if res == nil {
+	if key == nil {
 		t.FailNow()
 	}
-	defer res.KeyPackage.Zero()
-	if !strings.Contains(out, res.KeyID) {
-		t.Fatalf("the resumed join made another key than the peer's %s:\n%s", res.KeyID, out)
-	}
-	if _, err := os.Stat(stateFile(info.ID)); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("state file after the DKG: %v", err)
-	}
-
-	// Signing, killed after its commitment.
-	msg := []byte("resume after kill -9")
-	sum := sha256.Sum256(msg)
-	info, err = peer.Client.StartSign(ctx, peer.Key, res.KeyID, msg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	release = make(chan struct{})
-	slow = s.Gated(t, peer, 1, release)
-	peerSig := make(chan []byte, 1)
-	go func() {
-		sig, err := slow.Client.RunSign(ctx, info.ID, slow.Key, res.KeyID, res.KeyPackage, servertest.ApproveAll, nil)
-		if err != nil {
-			t.Error(err)
-		}
-		peerSig <- sig
-	}()
-	killAfter(t, bin, alice, peer.Client, info.ID, aliceFP, 1, "ceremony", "join", info.ID, "--yes", "--expect-sha256", hex.EncodeToString(sum[:]))
-	close(release)
-	var so signOutput
-	alice.okJSON(&so, "ceremony", "join", info.ID)
-	sig, err := hex.DecodeString(so.Signature)
-	if err != nil || !ed25519.Verify(res.PublicKeyPackage.VerifyingKey().Ed25519(), msg, sig) {
-		t.Fatalf("the resumed signer's signature does not verify: %+v", so)
-	}
-	if peer := <-peerSig; !bytes.Equal(peer, sig) {
-		t.Fatal("the peer got another signature")
-	}
-	if _, err := os.Stat(stateFile(info.ID)); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("state file after the signing: %v", err)
+	defer key.KeyPackage.Zero()
+	for _, round := range []int{1, 2} {
+		t.Run(fmt.Sprintf("sign_round_%d", round), func(t *testing.T) {
+			msg := []byte(fmt.Sprintf("resume after kill -9 in round %d", round))
+			sum := sha256.Sum256(msg)
+			info, err := peer.Client.CreateCeremony(ctx, peer.Key, chusme.CreateCeremonyRequest{Kind: chusme.KindSign, KeyID: key.KeyID,
+				Message: msg, AllSigners: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			release := make(chan struct{})
+			slow := s.Gated(t, peer, round, release)
+			peerSig := make(chan []byte, 1)
+			go func() {
+				sig, err := slow.Client.RunSign(ctx, info.ID, slow.Key, key.KeyID, key.KeyPackage, servertest.ApproveAll, nil)
+				if err != nil {
+					t.Error(err)
+				}
+				peerSig <- sig
+			}()
+			killAfter(t, bin, alice, peer.Client, info.ID, aliceFP, round, "ceremony", "join", info.ID, "--yes", "--expect-sha256", hex.EncodeToString(sum[:]))
+			close(release)
+			out, errOut, err := alice.run("ceremony", "join", info.ID, "--json")
+			if err != nil {
+				t.Fatalf("join again: %v\n%s", err, errOut)
+			}
+			var so signOutput
+			if err := json.Unmarshal([]byte(out), &so); err != nil {
+				t.Fatal(err)
+			}
+			sig, err := hex.DecodeString(so.Signature)
+			if err != nil || !ed25519.Verify(key.PublicKeyPackage.VerifyingKey().Ed25519(), msg, sig) {
+				t.Fatalf("the resumed signer's signature does not verify: %+v", so)
+			}
+			if peer := <-peerSig; !bytes.Equal(peer, sig) {
+				t.Fatal("the peer got another signature")
+			}
+			resumed(t, errOut, info.ID, round)
+		})
 	}
 }
 
