@@ -14,4 +14,5 @@ COPY --from=build --chown=nonroot:nonroot /out/data /data
 USER nonroot:nonroot
 EXPOSE 1984
 ENV CHUSME_DATA_DIR=/data
+HEALTHCHECK --interval=30s --timeout=5s CMD ["/chusmed", "healthcheck"]
 ENTRYPOINT ["/chusmed"]

@@ -39,6 +39,8 @@ type Config struct {
 	SessionMax     time.Duration
 	ShutdownGrace  time.Duration
 	LogLevel       string
+	TLSCert        string // --tls-cert: serve HTTPS with this certificate (PEM), reloaded on change
+	TLSKey         string // --tls-key: its private key (PEM)
 	Ceremony       CeremonyConfig
 	Lifecycle      LifecycleConfig
 	Storage        StorageConfig
@@ -50,6 +52,10 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	var c Config
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprint(out, subcommands)
+		fs.PrintDefaults()
+	}
 	env := func(flagName, def string) string {
 		if v := getenv(envVar(flagName)); v != "" {
 			return v
@@ -76,6 +82,8 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	str(&maxAge, "session-max", auth.DefaultSessionLifetime.String(), "absolute session lifetime: 1m to 8760h")
 	str(&shutdown, "shutdown-grace", "15s", "how long shutdown waits for requests to finish: 0 to 10m")
 	str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	str(&c.TLSCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain), reloaded when the file changes; with --tls-key")
+	str(&c.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
 	c.Ceremony.flags(str)
 	c.Lifecycle.flags(str)
 	c.Storage.flags(str)
@@ -105,6 +113,9 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	}
 	if c.DataKeyFile == "" {
 		c.DataKeyFile = filepath.Join(c.DataDir, "data-key")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return c, errors.New("--tls-cert and --tls-key go together: give both, or neither for plain HTTP")
 	}
 	if c.Registration != auth.RegistrationOpen && c.Registration != auth.RegistrationInvite {
 		return c, fmt.Errorf("--registration must be open or invite, not %q", c.Registration)

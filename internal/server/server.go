@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -64,6 +65,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		case "version":
 			fmt.Fprintln(stdout, "chusmed", Version)
 			return nil
+		case "healthcheck":
+			return runHealthcheck(ctx, args[1:], getenv, stdout, stderr)
+		case "help":
+			args = []string{"-h"}
 		case "serve":
 			args = args[1:]
 		}
@@ -77,14 +82,26 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("--log-level: %q is not a level", cfg.LogLevel)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
-	return serve(ctx, cfg, log)
+	return serve(ctx, cfg, log, stderr)
 }
 
-func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+// serve runs the server until ctx ends; notices for the operator (the
+// setup token) go to stderr as plain lines besides the log.
+func serve(ctx context.Context, cfg Config, log *slog.Logger, stderr io.Writer) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	if err := checkDataDir(cfg.DataDir); err != nil {
+		return err
+	}
 	warnDataDirMode(cfg.DataDir, log)
+	var certs *certReloader
+	if cfg.TLSCert != "" {
+		var err error
+		if certs, err = newCertReloader(cfg.TLSCert, cfg.TLSKey, log); err != nil {
+			return err
+		}
+	}
 	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -107,8 +124,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer ln.Close()
 	if cfg.Issuer == "" {
-		cfg.Issuer = defaultIssuer(ln.Addr())
+		cfg.Issuer = localURL(ln.Addr().String(), certs != nil)
 	}
+	warnPlainIssuer(cfg, log)
 
 	m := metrics.New()
 	issuer := &tokens.Issuer{Keys: keyring, Issuer: cfg.Issuer, Audience: cfg.Issuer, Now: time.Now}
@@ -126,7 +144,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 
 	setupPath := filepath.Join(cfg.DataDir, SetupTokenFile)
-	if err := bootstrap(ctx, svc, setupPath, log); err != nil {
+	if err := bootstrap(ctx, svc, setupPath, log, stderr); err != nil {
 		return err
 	}
 	ceremonies := ceremony.New(store, ceremony.Config{RoundTimeout: cfg.Ceremony.RoundTimeout, RoundMax: cfg.Ceremony.RoundMax, OpenMax: cfg.Ceremony.OpenMax, Now: time.Now, Issuer: cfg.Issuer}, m, log)
@@ -205,7 +223,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "version", Version, "registration", cfg.Registration)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if certs == nil {
+			errc <- srv.Serve(ln)
+			return
+		}
+		srv.TLSConfig = &tls.Config{GetCertificate: certs.getCertificate, MinVersion: tls.VersionTLS12}
+		errc <- srv.ServeTLS(ln, "", "")
+	}()
 	select {
 	case err := <-errc:
 		return err
@@ -290,17 +315,6 @@ func openStore(ctx context.Context, cfg Config) (chusme.Store, error) {
 	return sqlite.OpenOptions(ctx, filepath.Join(cfg.DataDir, "chusme.db"), sqlite.Options{Synchronous: cfg.Storage.Synchronous})
 }
 
-// defaultIssuer derives the issuer from the listen address: loopback when
-// listening on every interface.
-func defaultIssuer(addr net.Addr) string {
-	tcp := addr.(*net.TCPAddr)
-	host := tcp.IP.String()
-	if tcp.IP.IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	return "http://" + net.JoinHostPort(host, fmt.Sprint(tcp.Port))
-}
-
 func loadKeyring(cfg Config) (*tokens.Keyring, error) {
 	if cfg.JWTKey != "" {
 		seed, err := base64.RawURLEncoding.DecodeString(cfg.JWTKey)
@@ -315,7 +329,7 @@ func loadKeyring(cfg Config) (*tokens.Keyring, error) {
 
 // bootstrap creates the setup token on a first start and writes it to a
 // 0600 file; it is logged once, as DESIGN §2 asks, so the operator can find it.
-func bootstrap(ctx context.Context, svc *auth.Service, path string, log *slog.Logger) error {
+func bootstrap(ctx context.Context, svc *auth.Service, path string, log *slog.Logger, stderr io.Writer) error {
 	token, err := svc.Bootstrap(ctx)
 	if err != nil || token == "" {
 		return err
@@ -325,6 +339,7 @@ func bootstrap(ctx context.Context, svc *auth.Service, path string, log *slog.Lo
 	}
 	log.Warn("no identity exists yet: redeem the one-time setup token with `chusme setup` to register the first administrator",
 		"setup_token", token, "file", path)
+	announceSetup(stderr, token, path)
 	return nil
 }
 
