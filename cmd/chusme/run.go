@@ -48,9 +48,11 @@ Commands:
   logout                             end the session
   admin invite [--ttl 24h]           issue a single-use registration invite (administrators)
   admin ban FINGERPRINT              ban an identity and revoke its sessions (administrators)
-  load login|refresh [--n 2000] [--concurrency 8] [--duration 1m]
+  load login|refresh [--n 2000] [--concurrency 8] [--duration 1m] [--max-error-rate 0.01]
                                      bounded load test with the identity key: logins (challenge
-                                     + token) or refreshes per second, latency percentiles
+                                     + token) or refreshes per second, latency percentiles, 429s
+                                     and other errors apart; fails (load_errors) when more than
+                                     the rate of requests failed
   help                               show this help
 
 Global flags, accepted before or after the command:
