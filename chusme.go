@@ -19,6 +19,11 @@ import (
 // Stable machine-readable error codes. They appear as the `code` member of
 // every problem+json response and are part of the API contract: a client may
 // branch on them, so they never change meaning.
+// Version is the version of chusmed and chusme, which are built and
+// released together: "dev" unless set at build time with
+// -ldflags "-X github.com/chusme/chusme.Version=v1.2.3".
+var Version = "dev"
+
 const (
 	CodeInternal           = "internal"            // anything unexpected; details only in the server log
 	CodeInvalidJSON        = "invalid_json"        // malformed JSON, unknown field, wrong type, trailing data

@@ -141,7 +141,7 @@ func (e *env) subcommand(name string, args []string, names string) (string, []st
 	fs := e.flags(name)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return "", nil, errHelp
+			return "", nil, helpFor(name)
 		}
 		return "", nil, usagef("%s: %v", name, err)
 	}
@@ -150,7 +150,7 @@ func (e *env) subcommand(name string, args []string, names string) (string, []st
 		return "", nil, usagef("%s needs a subcommand: %s", name, names)
 	}
 	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		return "", nil, errHelp
+		return "", nil, helpFor(name)
 	}
 	return args[0], args[1:], nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -218,12 +219,50 @@ func TestPassphrase(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	c := newCLI(t, "http://127.0.0.1:1", "pw")
-	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}, {"whoami", "-h"}, {"admin", "help"}} {
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}} {
 		out := c.ok(args...)
 		for _, cmd := range []string{"keygen", "setup", "register", "login", "whoami", "logout", "admin invite", "admin ban"} {
 			if !strings.Contains(out, cmd) {
 				t.Fatalf("chusme %v: usage lacks %q", args, cmd)
 			}
+		}
+	}
+	// One command's help shows that command only: by help CMD, CMD -h or
+	// CMD help; an unknown one is a usage error.
+	for _, c2 := range []struct {
+		args       []string
+		has, lacks string
+	}{
+		{[]string{"whoami", "-h"}, "  whoami", "keygen"},
+		{[]string{"help", "admin"}, "admin invite", "keygen"},
+		{[]string{"admin", "help"}, "admin ban", "ceremony"},
+		{[]string{"help", "ceremony", "join"}, "ceremony join ID", "ceremony dkg"},
+		{[]string{"ceremony", "join", "-h"}, "--expect-sha256", "keys verify"},
+		{[]string{"contacts", "-h"}, "contacts block", "ceremony"},
+	} {
+		out := c.ok(c2.args...)
+		if !strings.Contains(out, c2.has) || strings.Contains(out, c2.lacks) {
+			t.Fatalf("chusme %v printed\n%s\nwant %q and not %q", c2.args, out, c2.has, c2.lacks)
+		}
+	}
+	c.fails("usage", "help", "frobnicate")
+	if out := c.ok("version"); !strings.HasPrefix(out, "chusme ") {
+		t.Fatalf("chusme version printed %q", out)
+	}
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		if out := c.ok("completion", shell); !strings.Contains(out, "ceremony") || !strings.Contains(out, "join") {
+			t.Fatalf("completion %s lacks the commands:\n%s", shell, out)
+		}
+	}
+	c.fails("usage", "completion", "tcsh")
+	// The bash script completes in bash itself.
+	if bash, err := exec.LookPath("bash"); err == nil {
+		script := c.ok("completion", "bash")
+		out, err := exec.Command(bash, "-c", script+`
+COMP_WORDS=(chusme cer); COMP_CWORD=1; _chusme; echo "${COMPREPLY[@]}"
+COMP_WORDS=(chusme ceremony j); COMP_CWORD=2; _chusme; echo "${COMPREPLY[@]}"`).CombinedOutput()
+		if err != nil || string(out) != "ceremony\njoin\n" {
+			t.Fatalf("bash completion: %v, %q", err, out)
 		}
 	}
 	c.fails("usage")

@@ -53,7 +53,9 @@ Commands:
                                      + token) or refreshes per second, latency percentiles, 429s
                                      and other errors apart; fails (load_errors) when more than
                                      the rate of requests failed
-  help                               show this help
+  help [COMMAND]                     show this help, or only COMMAND's (also COMMAND -h)
+  version                            print the version
+  completion bash|zsh|fish           print a shell completion script (e.g. source <(chusme completion bash))
 
 Global flags, accepted before or after the command:
   --server URL             the server (CHUSME_SERVER, default http://127.0.0.1:1984)
@@ -91,10 +93,6 @@ func usagef(format string, args ...any) error {
 	return &usageError{fmt.Sprintf(format, args...)}
 }
 
-// errHelp is returned by parsing when help was asked for; run prints the
-// usage and succeeds.
-var errHelp = errors.New("help requested")
-
 // env holds what every command needs: global flags, environment, streams.
 type env struct {
 	ctx            context.Context
@@ -113,9 +111,13 @@ type env struct {
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	e := &env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
 	err := e.dispatch(args)
-	if errors.Is(err, errHelp) {
-		fmt.Fprint(stdout, usage+lifecycleUsage+ceremonyUsage+contactsUsage+watchUsage)
-		return nil
+	var he *helpError
+	if errors.As(err, &he) {
+		// Help goes to standard output and succeeds; an unknown command's
+		// is a usage error.
+		if err = showHelp(stdout, he); err == nil {
+			return nil
+		}
 	}
 	if err != nil {
 		var ue *usageError
@@ -136,7 +138,7 @@ func (e *env) dispatch(args []string) error {
 	fs := e.flags("chusme")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
+			return helpFor("")
 		}
 		return usagef("%v", err)
 	}
@@ -147,7 +149,11 @@ func (e *env) dispatch(args []string) error {
 	cmd, args := args[0], args[1:]
 	switch cmd {
 	case "help", "-h", "--help":
-		return errHelp
+		return helpFor(strings.Join(args, " "))
+	case "version":
+		return e.version(args)
+	case "completion":
+		return e.completion(args)
 	case "keygen":
 		return e.keygen(args)
 	case "setup":
@@ -213,7 +219,7 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, errHelp
+				return nil, helpFor(fs.Name())
 			}
 			return nil, usagef("%s: %v", fs.Name(), err)
 		}

@@ -35,9 +35,6 @@ import (
 	"github.com/chusme/chusme/internal/wsapi"
 )
 
-// Version is chusmed's version, set at build time with -ldflags.
-var Version = "dev"
-
 // SetupTokenFile is the name of the file in the data directory that holds
 // the pending setup token (mode 0600) until it is redeemed.
 const SetupTokenFile = "setup-token"
@@ -63,7 +60,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		case "store":
 			return runStore(ctx, args[1:], stdout)
 		case "version":
-			fmt.Fprintln(stdout, "chusmed", Version)
+			fmt.Fprintln(stdout, "chusmed", chusme.Version)
 			return nil
 		case "healthcheck":
 			return runHealthcheck(ctx, args[1:], getenv, stdout, stderr)
@@ -154,7 +151,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stderr io.Writer) 
 		Create: ratelimit.New(cfg.Ceremony.CreateLimit, time.Now), Submit: ratelimit.New(cfg.Ceremony.SubmitLimit, time.Now),
 	}
 	realtime := wsapi.New(wsapi.Config{
-		Name: "chusme", Version: Version, Issuer: cfg.Issuer, Origins: cfg.WS.Origins,
+		Name: "chusme", Version: chusme.Version, Issuer: cfg.Issuer, Origins: cfg.WS.Origins,
 		PingInterval: cfg.WS.PingInterval, PongTimeout: cfg.WS.PongTimeout, WriteTimeout: cfg.WS.WriteTimeout,
 		Limits: limits,
 	}, svc, ceremonies, m, log)
@@ -174,7 +171,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stderr io.Writer) 
 		disk = diskCheck(cfg.DataDir, cfg.Storage.MinFreeMB)
 	}
 	api := httpapi.New(httpapi.Config{
-		Version:        Version,
+		Version:        chusme.Version,
 		TrustedProxies: cfg.TrustedProxies,
 		IPLimit:        limits.IP,
 		AuthLimit:      cfg.AuthLimit,
@@ -221,7 +218,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stderr io.Writer) 
 	go ceremonies.RunScheduler(bg)
 	srv.RegisterOnShutdown(ceremonies.Shutdown) // end long-polls so that shutdown doesn't wait for them
 
-	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "version", Version, "registration", cfg.Registration)
+	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "version", chusme.Version, "registration", cfg.Registration)
 	errc := make(chan error, 1)
 	go func() {
 		if certs == nil {

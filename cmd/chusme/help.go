@@ -1,0 +1,159 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/chusme/chusme"
+)
+
+// helpError asks for the usage of a command: its words ("ceremony join"),
+// or "" for every command.
+type helpError struct{ command string }
+
+func (h *helpError) Error() string { return "help requested" }
+
+// helpFor is the error that asks for command's usage.
+func helpFor(command string) error { return &helpError{command: strings.TrimSpace(command)} }
+
+// fullUsage is the usage of every command.
+func fullUsage() string { return usage + lifecycleUsage + ceremonyUsage + contactsUsage + watchUsage }
+
+// usageEntries returns every command entry of the usage, in order: its
+// first line (two spaces, the command and its arguments, its summary) and
+// continuation lines.
+func usageEntries() [][]string {
+	var out [][]string
+	for _, line := range strings.Split(fullUsage(), "\n") {
+		switch {
+		case strings.HasPrefix(line, "   ") && len(out) > 0:
+			out[len(out)-1] = append(out[len(out)-1], line)
+		case strings.HasPrefix(line, "  ") && !strings.HasPrefix(line, "   "):
+			out = append(out, []string{line})
+		}
+	}
+	return out
+}
+
+// commandUsage returns the usage entries of the commands whose words start
+// with command's, "" if there are none.
+func commandUsage(command string) string {
+	var b strings.Builder
+	for _, e := range usageEntries() {
+		entry := strings.TrimPrefix(e[0], "  ")
+		if entry == command || strings.HasPrefix(entry, command+" ") {
+			b.WriteString(strings.Join(e, "\n") + "\n")
+		}
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return "Usage: chusme [global flags] " + command + " …\n\n" + b.String() +
+		"\nGlobal flags: --server URL, --config-dir DIR, --json, --passphrase-file F (chusme help lists every command).\n"
+}
+
+// showHelp writes the usage asked for to w, or a usage error for a command
+// that does not exist.
+func showHelp(w io.Writer, h *helpError) error {
+	if h.command == "" {
+		_, err := io.WriteString(w, fullUsage())
+		return err
+	}
+	text := commandUsage(h.command)
+	if text == "" {
+		return usagef("no command %q; run chusme help", h.command)
+	}
+	_, err := io.WriteString(w, text)
+	return err
+}
+
+// commandTree is every command with its subcommands, from the usage, for
+// the shell completions.
+func commandTree() (cmds []string, subs map[string][]string) {
+	subs = map[string][]string{}
+	for _, e := range usageEntries() {
+		words := strings.Fields(e[0])
+		if len(words) == 0 || strings.ContainsAny(words[0], "[-") {
+			continue
+		}
+		if !slices.Contains(cmds, words[0]) {
+			cmds = append(cmds, words[0])
+		}
+		if len(words) > 1 && isWord(words[1]) && !slices.Contains(subs[words[0]], words[1]) {
+			subs[words[0]] = append(subs[words[0]], words[1])
+		}
+	}
+	for _, extra := range []string{"version", "completion"} {
+		if !slices.Contains(cmds, extra) {
+			cmds = append(cmds, extra)
+		}
+	}
+	subs["completion"] = []string{"bash", "zsh", "fish"}
+	return cmds, subs
+}
+
+// isWord reports whether s is a subcommand name (lowercase letters and
+// dashes) rather than an argument (ID, FP, [--flag], a|b).
+func isWord(s string) bool {
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && r != '-' {
+			return false
+		}
+	}
+	return s != "" && s[0] != '-'
+}
+
+// version prints the CLI's version.
+func (e *env) version(args []string) error {
+	if err := parseNoArgs(e.flags("version"), args); err != nil {
+		return err
+	}
+	return e.output(struct {
+		Version string `json:"version"`
+	}{chusme.Version}, func(w io.Writer) { fmt.Fprintln(w, "chusme", chusme.Version) })
+}
+
+// completion prints a completion script for a shell: its commands and
+// their subcommands, from the usage.
+func (e *env) completion(args []string) error {
+	rest, err := parse(e.flags("completion"), args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 || !slices.Contains([]string{"bash", "zsh", "fish"}, rest[0]) {
+		return usagef("completion needs a shell: bash, zsh or fish")
+	}
+	cmds, subs := commandTree()
+	w := e.stdout
+	switch rest[0] {
+	case "fish":
+		fmt.Fprintf(w, "complete -c chusme -f -n '__fish_use_subcommand' -a '%s'\n", strings.Join(cmds, " "))
+		for _, c := range cmds {
+			if len(subs[c]) > 0 {
+				fmt.Fprintf(w, "complete -c chusme -f -n '__fish_seen_subcommand_from %s' -a '%s'\n", c, strings.Join(subs[c], " "))
+			}
+		}
+		return nil
+	case "zsh":
+		fmt.Fprintln(w, "autoload -U +X bashcompinit && bashcompinit")
+	}
+	fmt.Fprintln(w, "_chusme() {")
+	fmt.Fprintln(w, `  local cur=${COMP_WORDS[COMP_CWORD]}`)
+	fmt.Fprintln(w, `  if [ "$COMP_CWORD" -eq 1 ]; then`)
+	fmt.Fprintf(w, "    COMPREPLY=($(compgen -W %q -- \"$cur\")); return\n", strings.Join(cmds, " "))
+	fmt.Fprintln(w, "  fi")
+	fmt.Fprintln(w, `  if [ "$COMP_CWORD" -eq 2 ]; then`)
+	fmt.Fprintln(w, `    case "${COMP_WORDS[1]}" in`)
+	for _, c := range cmds {
+		if len(subs[c]) > 0 {
+			fmt.Fprintf(w, "      %s) COMPREPLY=($(compgen -W %q -- \"$cur\"));;\n", c, strings.Join(subs[c], " "))
+		}
+	}
+	fmt.Fprintln(w, "    esac")
+	fmt.Fprintln(w, "  fi")
+	fmt.Fprintln(w, "}")
+	fmt.Fprintln(w, "complete -F _chusme chusme")
+	return nil
+}
