@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/term"
 	"rsc.io/qr"
 
 	"github.com/chusme/chusme"
@@ -25,9 +24,11 @@ import (
 
 const lifecycleUsage = `
 Identity lifecycle:
-  totp enable [--code C]             turn on TOTP: shows the otpauth:// URI and a QR code, asks the first code,
-                                     signs the confirmation with the identity key, prints 10 single-use
-                                     recovery codes
+  totp enable [--code C]             turn on TOTP: starts an enrolment (kept in CONFIG until confirmed),
+                                     shows its otpauth:// URI and QR code and, at a terminal, asks the
+                                     first code; with --code C confirms the pending enrolment (scripts:
+                                     totp enable --json, then totp enable --code C --json); signs the
+                                     confirmation with the identity key, prints 10 single-use recovery codes
   totp disable [--code C]            turn off TOTP (a current code or a recovery code)
   login [--totp-code C]              (with TOTP on, the code is asked for when not given)
   backup push                        encrypt the identity key under a backup passphrase into the server's blob
@@ -118,7 +119,7 @@ func (e *env) loginOptions(code string) []client.LoginOption {
 // askLine reads one line from standard input, after prompt on a terminal;
 // hint is the error when there is none ("" for no error).
 func (e *env) askLine(prompt, hint string) (string, error) {
-	if f, ok := e.stdin.(*os.File); ok && !e.json && term.IsTerminal(int(f.Fd())) {
+	if e.interactive() {
 		fmt.Fprint(e.stderr, prompt)
 	}
 	line, err := bufio.NewReader(io.LimitReader(e.stdin, 256)).ReadString('\n')
@@ -198,45 +199,7 @@ func (e *env) totp(args []string) error {
 	}
 	switch sub {
 	case "enable":
-		// The identity key signs the confirmation: unlock it before
-		// enrolling, so that a wrong passphrase leaves nothing half done.
-		key, err := e.loadKey()
-		if err != nil {
-			return err
-		}
-		defer clear(key)
-		en, err := c.EnrolTOTP(e.ctx)
-		if err != nil {
-			return err
-		}
-		if !e.json {
-			fmt.Fprintf(e.stderr, "Add this account to your authenticator app (%s):\n\n", en.Issuer)
-			if err := drawQR(e.stderr, en.URI); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stderr, "\n%s\n\nsecret: %s\n\n", en.URI, en.Secret)
-		}
-		if *code == "" {
-			if *code, err = e.askLine("Code shown by the app: ", "pass the app's current code with --code"); err != nil {
-				return err
-			}
-		}
-		codes, err := c.ConfirmTOTP(e.ctx, key, en, *code)
-		if err != nil {
-			return err
-		}
-		if !e.json {
-			fmt.Fprintln(e.stderr, "TOTP is on. Keep these recovery codes somewhere safe; each logs in once instead of a code:")
-		}
-		return e.output(struct {
-			URI           string   `json:"uri"`
-			Secret        string   `json:"secret"`
-			RecoveryCodes []string `json:"recovery_codes"`
-		}{en.URI, en.Secret, codes}, func(w io.Writer) {
-			for _, rc := range codes {
-				fmt.Fprintln(w, rc)
-			}
-		})
+		return e.totpEnable(c, *code)
 	case "disable":
 		if *code == "" {
 			if *code, err = e.askLine("Current TOTP code (or a recovery code): ", "pass a current code with --code"); err != nil {
@@ -253,25 +216,22 @@ func (e *env) totp(args []string) error {
 	return usagef("unknown totp subcommand %q; run chusme help", sub)
 }
 
-// drawQR draws text as a QR code with half-block characters: two rows of
-// modules per line, light modules drawn (for dark terminals), with a quiet
-// zone of two modules.
+// drawQR draws text as a QR code in standard polarity, dark modules as
+// the terminal's foreground, with half-block characters (two rows of
+// modules per line) and the standard quiet zone of four light modules.
 func drawQR(w io.Writer, text string) error {
 	code, err := qr.Encode(text, qr.M)
 	if err != nil {
 		return fmt.Errorf("drawing the QR code: %w", err)
 	}
-	const quiet = 2
-	light := func(x, y int) bool {
-		if x < 0 || y < 0 || x >= code.Size || y >= code.Size {
-			return true
-		}
-		return !code.Black(x, y)
+	const quiet = 4
+	dark := func(x, y int) bool {
+		return x >= 0 && y >= 0 && x < code.Size && y < code.Size && code.Black(x, y)
 	}
 	var b strings.Builder
 	for y := -quiet; y < code.Size+quiet; y += 2 {
 		for x := -quiet; x < code.Size+quiet; x++ {
-			top, bottom := light(x, y), light(x, y+1)
+			top, bottom := dark(x, y), dark(x, y+1)
 			switch {
 			case top && bottom:
 				b.WriteRune('█')

@@ -2,11 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/base32"
 	"encoding/base64"
 	"errors"
-	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,7 +17,6 @@ import (
 	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/internal/auth"
 	"github.com/chusme/chusme/internal/servertest"
-	"github.com/chusme/chusme/internal/testkit"
 )
 
 var secretLine = regexp.MustCompile(`secret: ([A-Z2-7]+)\n`)
@@ -28,35 +26,38 @@ var secretLine = regexp.MustCompile(`secret: ([A-Z2-7]+)\n`)
 // the app would. It returns the secret, the recovery codes and stderr.
 func (c *cli) totpEnable() ([]byte, []string, string) {
 	c.t.Helper()
-	pr, pw := io.Pipe()
-	var stdout, stderr testkit.Buffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(context.Background(), []string{"totp", "enable"}, c.getenv, pr, &stdout, &stderr)
-	}()
-	var secret []byte
-	deadline := time.Now().Add(10 * time.Second)
-	for secret == nil {
-		if m := secretLine.FindStringSubmatch(stderr.String()); m != nil {
-			s, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(m[1])
-			if err != nil {
-				c.t.Fatal(err)
-			}
-			secret = s
-			break
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("totp enable printed no secret: %s", stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	// Not at a terminal: the enrolment waits for --code.
+	var pending totpOutput
+	c.okJSON(&pending, "totp", "enable")
+	_, shown, err := c.run("totp", "enable") // a second enrolment replaces the first
+	if err != nil || pending.Status != "pending" {
+		c.t.Fatalf("totp enable: %v %+v", err, pending)
 	}
-	io.WriteString(pw, auth.TOTPCode(secret, time.Now())+"\n")
-	if err := <-done; err != nil {
-		c.t.Fatalf("totp enable: %v\n%s", err, stderr.String())
+	// The server's URL has a port, which the label's issuer must not
+	// write with a colon: "issuer:account" has one.
+	if u, err := url.Parse(pending.URI); err != nil || strings.Count(u.Path, ":") != 1 || !strings.Contains(u.Path, ", port ") {
+		c.t.Fatalf("otpauth URI %s: the label is not issuer:account", pending.URI)
 	}
-	pw.Close()
-	codes := strings.Fields(stdout.String())
-	return secret, codes, stderr.String()
+	m := secretLine.FindStringSubmatch(shown)
+	if m == nil {
+		c.t.Fatalf("totp enable printed no secret: %s", shown)
+	}
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(m[1])
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	// The first enrolment's secret no longer confirms; the second's does.
+	first, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(pending.Secret)
+	if !bytes.Equal(first, secret) {
+		c.fails(chusme.CodeTOTPInvalid, "totp", "enable", "--code", auth.TOTPCode(first, time.Now()))
+	}
+	var on totpOutput
+	c.okJSON(&on, "totp", "enable", "--code", auth.TOTPCode(secret, time.Now()))
+	if on.Status != "on" {
+		c.t.Fatalf("totp enable --code: %+v", on)
+	}
+	c.fails(codeTOTPNotPending, "totp", "enable", "--code", "123456")
+	return secret, on.RecoveryCodes, shown
 }
 
 func currentKey(t *testing.T, c *cli, fp string) string {

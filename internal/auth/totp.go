@@ -134,8 +134,14 @@ func (s *Service) dataAEAD() (cipher.AEAD, error) {
 // totpIssuerName is the issuer shown in authenticator apps: "ChusMe" and the
 // server's host.
 func (s *Service) totpIssuerName() string {
-	if u, err := url.Parse(s.cfg.Issuer); err == nil && u.Host != "" {
-		return "ChusMe (" + u.Host + ")"
+	// The Key Uri Format's label is "issuer:account": the issuer must hold
+	// no colon, so a port is written after a comma.
+	if u, err := url.Parse(s.cfg.Issuer); err == nil && u.Hostname() != "" {
+		name := u.Hostname()
+		if p := u.Port(); p != "" {
+			name += ", port " + p
+		}
+		return "ChusMe (" + name + ")"
 	}
 	return "ChusMe"
 }

@@ -236,6 +236,16 @@ func TestTOTPLoginFlow(t *testing.T) {
 	if !strings.HasPrefix(en.URI, "otpauth://totp/") || !strings.Contains(en.URI, p.Fingerprint) {
 		t.Fatalf("URI %s", en.URI)
 	}
+	// The label is "issuer:account" with one colon, the issuer the same as
+	// the issuer parameter (cmd/chusme's test covers a URL with a port).
+	u, err := url.Parse(en.URI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer, account, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), ":")
+	if strings.Count(u.Path, ":") != 1 || account != p.Fingerprint || issuer != u.Query().Get("issuer") {
+		t.Fatalf("URI %s: label issuer %q, account %q", en.URI, issuer, account)
+	}
 	testkit.WantCode(t, login(t, svc, k, "", ""), "")
 	first, err := b32.DecodeString(en.Secret)
 	if err != nil {
