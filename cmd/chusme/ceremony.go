@@ -894,7 +894,10 @@ type progressView struct {
 
 func (e *env) newProgress(me string) *progressView {
 	v := &progressView{w: e.stderr, me: me, names: e.contactNames()}
-	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	// Redraw one line only on a terminal this process has in the
+	// foreground: a background job (&) writes a line per change instead,
+	// so it never erases the shell's prompt or what is being typed.
+	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && foreground(f) {
 		v.tty = true
 	}
 	return v

@@ -10,9 +10,11 @@ import (
 	"golang.org/x/term"
 )
 
-// passphrase returns the key passphrase: from --passphrase-file (its first
-// line), from CHUSME_PASSPHRASE, or asked on the terminal without echo —
-// twice when confirm is set (keygen). An empty passphrase is refused.
+// passphrase returns the key passphrase: from --passphrase-file or
+// CHUSME_PASSPHRASE_FILE (its first line), from CHUSME_PASSPHRASE, or asked
+// on the terminal without echo — twice when confirm is set (keygen), and
+// only by a process in the terminal's foreground. An empty passphrase is
+// refused.
 func (e *env) passphrase(prompt string, confirm bool) ([]byte, error) {
 	if e.passphraseFile != "" {
 		b, err := readSmallFile(e.passphraseFile)
@@ -34,7 +36,13 @@ func (e *env) passphrase(prompt string, confirm bool) ([]byte, error) {
 	}
 	f, ok := e.stdin.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return nil, errors.New("no passphrase: not on a terminal; use --passphrase-file or CHUSME_PASSPHRASE")
+		return nil, errors.New("no passphrase: not on a terminal; use --passphrase-file (or CHUSME_PASSPHRASE_FILE) or CHUSME_PASSPHRASE")
+	}
+	if !foreground(f) {
+		// A background job (&): asking would stop it, and the passphrase
+		// typed next would run as a shell command.
+		return nil, errors.New("no passphrase: this command runs in the background, where it can't ask; " +
+			"set CHUSME_PASSPHRASE_FILE (or --passphrase-file), or run it in the foreground or in another terminal")
 	}
 	ask := func(prompt string) ([]byte, error) {
 		fmt.Fprint(e.stderr, prompt)

@@ -135,6 +135,7 @@ func (e *env) dispatch(args []string) error {
 	e.server = e.envOr("CHUSME_SERVER", DefaultServer)
 	e.issuer = e.getenv("CHUSME_ISSUER")
 	e.configDir = e.getenv("CHUSME_CONFIG_DIR")
+	e.passphraseFile = e.getenv("CHUSME_PASSPHRASE_FILE")
 	fs := e.flags("chusme")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
