@@ -32,8 +32,10 @@ FROST ceremonies (key shares are kept in CONFIG/shares/KEY_ID.share, sealed with
                                      start a T-of-N distributed key generation and take part in it
                                      (you are a participant whether listed or not); saves your share;
                                      each round may take D (e.g. 30m; default: the server's, 5m)
-  ceremony join ID [--yes --expect-sha256 HEX]
-                                     take part in a DKG or signing ceremony you are invited to; for
+  ceremony join [ID] [--yes --expect-sha256 HEX]
+                                     take part in a DKG or signing ceremony you are invited to (no ID:
+                                     the one waiting for you; IDs and KEY ids may be given by their
+                                     first 8 or more hex digits, as the progress line shows them); for
                                      signing, shows the message's SHA-256 and requester and asks, or
                                      with --yes signs only a message whose SHA-256 is HEX; resumes a
                                      ceremony this identity was interrupted in (Ctrl-C, a crash)
@@ -85,14 +87,6 @@ func (e *env) ceremony(args []string) error {
 // keys runs the group key subcommands.
 func (e *env) keys(args []string) error {
 	return e.runSub("keys", args, sub{"show", e.keysShow}, sub{"verify", e.keysVerify}, sub{"verify-cert", e.keysVerifyCert})
-}
-
-// ceremonyIDArg parses a command taking exactly one ceremony ID.
-func ceremonyIDArg(name string, rest []string) (string, error) {
-	if len(rest) != 1 || !chusme.ValidCeremonyID(rest[0]) {
-		return "", usagef("%s: give exactly one ceremony ID (32 lowercase hex digits)", name)
-	}
-	return rest[0], nil
 }
 
 // fingerprintList parses a comma-separated list of distinct fingerprints
@@ -390,8 +384,11 @@ func (e *env) ceremonySign(args []string) error {
 	if err != nil {
 		return err
 	}
-	if !chusme.ValidFingerprint(*keyID) {
-		return usagef("ceremony sign: --key KEY_ID (64 lowercase hex digits) is required")
+	if *keyID == "" {
+		return usagef("ceremony sign: --key KEY_ID is required (64 hex digits, or the first 8 or more of a key you hold a share of)")
+	}
+	if *keyID, err = e.keyIDArg("ceremony sign", *keyID); err != nil {
+		return err
 	}
 	if *msgFile == "" {
 		return usagef("ceremony sign: --message-file F is required")
@@ -550,9 +547,8 @@ func (e *env) ceremonyJoin(args []string) error {
 	if err != nil {
 		return err
 	}
-	id, err := ceremonyIDArg("ceremony join", rest)
-	if err != nil {
-		return err
+	if len(rest) > 1 {
+		return usagef("ceremony join: give at most one ceremony ID")
 	}
 	var expect []byte
 	if *expectHex != "" {
@@ -568,6 +564,18 @@ func (e *env) ceremonyJoin(args []string) error {
 		return err
 	}
 	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	var id string
+	if len(rest) == 1 {
+		id, err = e.ceremonyIDArg("ceremony join", rest)
+	} else {
+		var me string
+		if me, err = e.identityFingerprint(); err == nil {
+			id, err = e.pendingInvitation(c, me)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -722,7 +730,8 @@ func (e *env) ceremonyDecline(args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := ceremonyIDArg("ceremony decline", rest); err != nil {
+	id, err := e.ceremonyIDArg("ceremony decline", rest)
+	if err != nil {
 		return err
 	}
 	u, err := e.unlock()
@@ -730,7 +739,7 @@ func (e *env) ceremonyDecline(args []string) error {
 		return err
 	}
 	defer u.wipe()
-	return e.ceremonyCall("ceremony decline", args, func(c *client.Client, ctx context.Context, id string) (chusme.CeremonyInfo, error) {
+	return e.ceremonyCall("ceremony decline", []string{id}, func(c *client.Client, ctx context.Context, id string) (chusme.CeremonyInfo, error) {
 		return c.DeclineCeremony(ctx, id, u.key)
 	})
 }
@@ -742,7 +751,7 @@ func (e *env) ceremonyCall(name string, args []string, call func(*client.Client,
 	if err != nil {
 		return err
 	}
-	id, err := ceremonyIDArg(name, rest)
+	id, err := e.ceremonyIDArg(name, rest)
 	if err != nil {
 		return err
 	}
@@ -767,8 +776,8 @@ func (e *env) keysArgs(name string, args []string, n int, want string) ([]string
 	if len(rest) != n {
 		return nil, usagef("%s: %s", name, want)
 	}
-	if !chusme.ValidFingerprint(rest[0]) {
-		return nil, usagef("%s: %q is not a key id (64 lowercase hex digits)", name, rest[0])
+	if rest[0], err = e.keyIDArg(name, rest[0]); err != nil {
+		return nil, err
 	}
 	return rest, nil
 }

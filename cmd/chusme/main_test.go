@@ -236,7 +236,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"whoami", "-h"}, "  whoami", "keygen"},
 		{[]string{"help", "admin"}, "admin invite", "keygen"},
 		{[]string{"admin", "help"}, "admin ban", "ceremony"},
-		{[]string{"help", "ceremony", "join"}, "ceremony join ID", "ceremony dkg"},
+		{[]string{"help", "ceremony", "join"}, "ceremony join [ID]", "ceremony dkg"},
 		{[]string{"ceremony", "join", "-h"}, "--expect-sha256", "keys verify"},
 		{[]string{"contacts", "-h"}, "contacts block", "ceremony"},
 	} {

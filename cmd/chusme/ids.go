@@ -1,0 +1,132 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/client/sharefile"
+)
+
+// Codes of the errors of ids given by a prefix.
+const (
+	codeUnknownID   = "unknown_id"   // a prefix of none of the ids it could be
+	codeAmbiguousID = "ambiguous_id" // a prefix of several: the message lists them
+	codeNoPending   = "no_pending"   // ceremony join without an id, and no invitation waits
+	codeSeveral     = "several_pending"
+)
+
+// isHexPrefix reports whether s can be a prefix of a lowercase hex id at
+// least client.MinFingerprintPrefix long and shorter than n.
+func isHexPrefix(s string, n int) bool {
+	if len(s) < client.MinFingerprintPrefix || len(s) >= n {
+		return false
+	}
+	return strings.Trim(s, "0123456789abcdef") == ""
+}
+
+// matchPrefix returns the one of ids that starts with prefix: an error
+// naming the candidates when several do, or none.
+func matchPrefix(what, prefix string, ids []string) (string, error) {
+	var found []string
+	for _, id := range ids {
+		if strings.HasPrefix(id, prefix) && !slices.Contains(found, id) {
+			found = append(found, id)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return "", chusme.Errorf(codeUnknownID, "%s: no %s starts with %s", what, strings.SplitN(what, " ", 2)[0], prefix)
+	}
+	return "", chusme.Errorf(codeAmbiguousID, "%s %s is the start of %d: give more digits of one of %s", what, prefix, len(found), strings.Join(found, ", "))
+}
+
+// ceremonyIDArg resolves a command's one ceremony argument: a whole
+// ceremony id, or the start of one of the identity's ceremonies (8 or more
+// hex digits, as the progress line shows 12).
+func (e *env) ceremonyIDArg(name string, rest []string) (string, error) {
+	if len(rest) != 1 {
+		return "", usagef("%s: give exactly one ceremony ID (32 hex digits, or the first 8 or more)", name)
+	}
+	id := strings.ToLower(rest[0])
+	if chusme.ValidCeremonyID(id) {
+		return id, nil
+	}
+	if !isHexPrefix(id, 32) {
+		return "", usagef("%s: %q is not a ceremony ID (32 hex digits, or the first 8 or more)", name, rest[0])
+	}
+	c, err := e.client()
+	if err != nil {
+		return "", err
+	}
+	cs, err := c.Ceremonies(e.ctx, "")
+	if err != nil {
+		return "", err
+	}
+	ids := make([]string, len(cs))
+	for i, ci := range cs {
+		ids[i] = ci.ID
+	}
+	return matchPrefix("ceremony ID", id, ids)
+}
+
+// pendingInvitation is the one open ceremony that waits for this identity
+// to take part (ceremony join without an id): it names it, or fails
+// listing them when several wait.
+func (e *env) pendingInvitation(c *client.Client, me string) (string, error) {
+	open, err := c.Ceremonies(e.ctx, chusme.CeremonyOpen)
+	if err != nil {
+		return "", err
+	}
+	var waiting []string
+	names := e.contactNames()
+	for _, ci := range open {
+		declined := slices.ContainsFunc(ci.Declines, func(d chusme.CeremonyDecline) bool { return d.Fingerprint == me })
+		if slices.Contains(ci.Missing, me) && !declined {
+			waiting = append(waiting, fmt.Sprintf("%s (%s from %s)", ci.ID, ci.Kind, names.label(ci.Creator)))
+		}
+	}
+	switch len(waiting) {
+	case 1:
+		return strings.SplitN(waiting[0], " ", 2)[0], nil
+	case 0:
+		return "", chusme.Errorf(codeNoPending, "no ceremony is waiting for you: chusme ceremony list shows yours")
+	}
+	return "", chusme.Errorf(codeSeveral, "%d ceremonies wait for you: run chusme ceremony join ID with one of %s", len(waiting), strings.Join(waiting, "; "))
+}
+
+// keyIDArg resolves a group key argument: a whole key id, or the start of
+// the id of a key this identity holds a share of (CONFIG/shares).
+func (e *env) keyIDArg(name, s string) (string, error) {
+	id := strings.ToLower(s)
+	if chusme.ValidFingerprint(id) {
+		return id, nil
+	}
+	if !isHexPrefix(id, 64) {
+		return "", usagef("%s: %q is not a key id (64 hex digits, or the first 8 or more of a key you hold a share of)", name, s)
+	}
+	dir, err := e.config()
+	if err != nil {
+		return "", err
+	}
+	files, err := filepath.Glob(filepath.Join(dir, sharefile.Dir, "*.share"))
+	if err != nil {
+		return "", err
+	}
+	var ids []string
+	for _, f := range files {
+		if k := strings.TrimSuffix(filepath.Base(f), ".share"); chusme.ValidFingerprint(k) {
+			ids = append(ids, k)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, sharefile.Dir)); err != nil && len(ids) == 0 {
+		return "", chusme.Errorf(codeUnknownID, "%s: no key starts with %s (this config directory holds no shares)", name, id)
+	}
+	return matchPrefix("key id", id, ids)
+}
