@@ -549,8 +549,13 @@ func problemError(method, path string, resp *http.Response, data []byte) error {
 			return serverError(p.Code, msg, retryAfter(resp.Header.Get("Retry-After")))
 		}
 	}
-	return fmt.Errorf("client: %s %s: unexpected answer %s", method, path, resp.Status)
+	return fmt.Errorf("%w: %s %s: %s", ErrUnexpectedAnswer, method, path, resp.Status)
 }
+
+// ErrUnexpectedAnswer means the server answered an HTTP status without a
+// ChusMe problem document: not a ChusMe server, or a proxy in front of
+// one that failed.
+var ErrUnexpectedAnswer = errors.New("client: unexpected answer")
 
 // RetryAfterError is an answer of the server that asks the client to come
 // back later (429 rate_limited, 503 unavailable, and their WebSocket

@@ -150,7 +150,8 @@ func (e *env) login(args []string) error {
 	return e.withKey(func(c *client.Client, key ed25519.PrivateKey) error {
 		tok, err := c.Login(e.ctx, key, e.loginOptions(*totpCode)...)
 		if err != nil {
-			return err
+			fp, _ := e.identityFingerprint()
+			return notRegistered(err, fp, e.server)
 		}
 		return e.output(struct {
 			Fingerprint     string    `json:"fingerprint"`

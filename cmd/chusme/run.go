@@ -125,6 +125,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			// The command line was refused before --json was parsed.
 			e.json = true
 		}
+		err = e.explain(err)
 		e.report(err)
 	}
 	return err
@@ -307,6 +308,9 @@ func (e *env) keyPath() (string, error) {
 // client returns a client of the server keeping its session in the config
 // directory.
 func (e *env) client() (*client.Client, error) {
+	if err := checkServerURL(e.server); err != nil {
+		return nil, err
+	}
 	dir, err := e.config()
 	if err != nil {
 		return nil, err
