@@ -259,6 +259,7 @@ func (e *env) ceremonyDKG(args []string) error {
 	if err != nil {
 		return err
 	}
+	e.next("chusme ceremony join "+info.ID, "for each other participant, or chusme ceremony join alone")
 	err = e.runDKG(c, u, info)
 	if err != nil {
 		e.hintOnInterrupt(info.ID)
@@ -424,6 +425,7 @@ func (e *env) ceremonySign(args []string) error {
 	if err != nil {
 		return err
 	}
+	e.next(fmt.Sprintf("chusme ceremony join %s --yes --expect-sha256 %x", info.ID, sum), "for each other signer who approves this message; or without --yes, to be asked")
 	// The creator approves the message it chose, provided the server
 	// relays that one.
 	err = e.runSign(c, u, sh, info, e.approver(true, sum[:]))

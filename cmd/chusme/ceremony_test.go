@@ -329,7 +329,8 @@ func TestCeremonyDeclineCLI(t *testing.T) {
 		t.Fatalf("after ceremony decline: %+v", st)
 	}
 	dkg.wait(t, nil)
-	if !strings.Contains(dkg.stderr.String(), "declined") || !strings.Contains(dkg.stderr.String(), "30m0s left") {
+	if !strings.Contains(dkg.stderr.String(), "declined") || !strings.Contains(dkg.stderr.String(), "30m0s left") ||
+		!strings.Contains(dkg.stderr.String(), "Next: chusme ceremony join "+id) {
 		t.Fatalf("the starter printed\n%s", dkg.stderr)
 	}
 	out := alice.ok("ceremony", "status", id)

@@ -58,6 +58,7 @@ func (e *env) keygen(args []string) error {
 	fp := chusme.Fingerprint(pub)
 	if !e.json {
 		fmt.Fprintf(e.stderr, "Wrote the identity key to %s. Its passphrase can't be recovered.\n", path)
+		e.next("chusme register --invite TOKEN", "on a new server: chusme setup --token-file DATA_DIR/setup-token")
 	}
 	return e.output(struct {
 		Fingerprint string `json:"fingerprint"`
@@ -113,6 +114,9 @@ func (e *env) enrol(do func(*client.Client, ed25519.PrivateKey) (chusme.Identity
 		tok, err := c.Login(e.ctx, key)
 		if err != nil {
 			return err
+		}
+		if !e.json && info.Role == chusme.RoleAdmin {
+			e.next("chusme admin invite", "to let someone register")
 		}
 		return e.output(struct {
 			chusme.IdentityInfo
@@ -227,6 +231,7 @@ func (e *env) adminInvite(args []string) error {
 	}
 	if !e.json {
 		fmt.Fprintf(e.stderr, "The invite expires %s; it registers one identity.\n", formatTime(inv.ExpiresAt))
+		e.next("chusme register --invite "+inv.Invite, "for the person it is for, with their own key")
 	}
 	return e.output(inv, func(w io.Writer) { fmt.Fprintln(w, inv.Invite) })
 }

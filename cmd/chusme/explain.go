@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -104,4 +105,13 @@ func notRegistered(err error, fp, server string) error {
 		return err
 	}
 	return chusme.Errorf(chusme.CodeNotFound, "%s knows no identity %s: register it first (chusme register --invite TOKEN, or chusme setup --token T on a new server)", server, fp)
+}
+
+// next tells the person at the terminal (on stderr, never in --json) the
+// command to run next, and why.
+func (e *env) next(command, why string) {
+	if e.json {
+		return
+	}
+	fmt.Fprintf(e.stderr, "Next: %s  (%s)\n", command, why)
 }

@@ -114,6 +114,12 @@ func TestWalkThrough(t *testing.T) {
 	if inv.Invite == "" || time.Until(inv.ExpiresAt) > 61*time.Minute {
 		t.Fatalf("admin invite = %+v", inv)
 	}
+	// Without --json, what to run next is on stderr: the invite's own
+	// register command.
+	_, errOut, err := admin.run("admin", "invite")
+	if err != nil || !strings.Contains(errOut, "Next: chusme register --invite ") {
+		t.Fatalf("admin invite: %v, stderr %q", err, errOut)
+	}
 
 	user := newCLI(t, s.URL, "user passphrase")
 	userFP := strings.TrimSpace(user.ok("keygen"))
