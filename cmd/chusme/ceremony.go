@@ -32,18 +32,20 @@ FROST ceremonies (key shares are kept in CONFIG/shares/KEY_ID.share, sealed with
                                      start a T-of-N distributed key generation and take part in it
                                      (you are a participant whether listed or not); saves your share;
                                      each round may take D (e.g. 30m; default: the server's, 5m)
-  ceremony join [ID] [--yes --expect-sha256 HEX]
+  ceremony join [ID] [--wait D] [--yes --expect-sha256 HEX]
                                      take part in a DKG or signing ceremony you are invited to (no ID:
-                                     the one waiting for you; IDs and KEY ids may be given by their
+                                     the one waiting for you, or the first to come within D; IDs and
+                                     KEY ids may be given by their
                                      first 8 or more hex digits, as the progress line shows them); for
                                      signing, shows the message's SHA-256 and requester and asks, or
                                      with --yes signs only a message whose SHA-256 is HEX; resumes a
                                      ceremony this identity was interrupted in (Ctrl-C, a crash)
   ceremony sign --key KEY --message-file F [--signers FP,…] [--all-signers] [--round-timeout D]
+                [--signature-out FILE]
                                      start a signing ceremony of F with group key KEY and take part;
                                      the first T of the signers to commit sign (default signers:
                                      every participant of KEY), or with --all-signers every one of
-                                     them; prints the signature
+                                     them; prints the signature (and writes it, hex, to FILE)
   ceremony status ID                 show a ceremony: round, who has submitted, declined or is still
                                      missing, the deadline and time left, the result
   ceremony list [--status S --limit N --from-contacts]
@@ -53,6 +55,7 @@ FROST ceremonies (key shares are kept in CONFIG/shares/KEY_ID.share, sealed with
   ceremony cancel ID                 cancel an open ceremony (its creator or an administrator)
   ceremony decline ID                decline a ceremony you are invited to (signed): a DKG fails at
                                      once, a signing ceremony goes on without you while T are left
+  keys list                          the ids of the group keys you hold a share of, one a line
   keys show KEY                      show a group key: public key, threshold, participants
   keys verify KEY SIG MSGFILE        verify an Ed25519 signature (hex or base64) of MSGFILE under the
                                      group key KEY; exits with status 1 if it does not verify
@@ -86,7 +89,7 @@ func (e *env) ceremony(args []string) error {
 
 // keys runs the group key subcommands.
 func (e *env) keys(args []string) error {
-	return e.runSub("keys", args, sub{"show", e.keysShow}, sub{"verify", e.keysVerify}, sub{"verify-cert", e.keysVerifyCert})
+	return e.runSub("keys", args, sub{"list", e.keysList}, sub{"show", e.keysShow}, sub{"verify", e.keysVerify}, sub{"verify-cert", e.keysVerifyCert})
 }
 
 // fingerprintList parses a comma-separated list of distinct fingerprints
@@ -378,6 +381,7 @@ func (e *env) ceremonySign(args []string) error {
 	signersFlag := fs.String("signers", "", "")
 	roundFlag := fs.Duration("round-timeout", 0, "")
 	all := fs.Bool("all-signers", false, "")
+	sigOut := fs.String("signature-out", "", "")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -428,7 +432,7 @@ func (e *env) ceremonySign(args []string) error {
 	e.next(fmt.Sprintf("chusme ceremony join %s --yes --expect-sha256 %x", info.ID, sum), "for each other signer who approves this message; or without --yes, to be asked")
 	// The creator approves the message it chose, provided the server
 	// relays that one.
-	err = e.runSign(c, u, sh, info, e.approver(true, sum[:]))
+	err = e.runSign(c, u, sh, info, e.approver(true, sum[:]), *sigOut)
 	if err != nil {
 		e.hintOnInterrupt(info.ID)
 	}
@@ -437,7 +441,7 @@ func (e *env) ceremonySign(args []string) error {
 
 // runSign takes part in signing ceremony info with share sh and prints the
 // signature.
-func (e *env) runSign(c *client.Client, u *unlocked, sh *sharefile.Share, info chusme.CeremonyInfo, approve client.Approver) error {
+func (e *env) runSign(c *client.Client, u *unlocked, sh *sharefile.Share, info chusme.CeremonyInfo, approve client.Approver, sigOut string) error {
 	store, err := e.roundState(u)
 	if err != nil {
 		return err
@@ -481,6 +485,11 @@ func (e *env) runSign(c *client.Client, u *unlocked, sh *sharefile.Share, info c
 	}
 	if err != nil {
 		return err
+	}
+	if sigOut != "" {
+		if err := os.WriteFile(sigOut, []byte(hex.EncodeToString(sig)+"\n"), 0o644); err != nil {
+			return fmt.Errorf("--signature-out: %w", err)
+		}
 	}
 	signers := info.Participants // the candidates; the first t of them signed
 	if done, err := c.Ceremony(e.ctx, id); err == nil && len(done.Signers) > 0 {
@@ -543,6 +552,7 @@ func (e *env) approver(yes bool, expect []byte) client.Approver {
 // ceremonyJoin takes part in a ceremony the identity is invited to.
 func (e *env) ceremonyJoin(args []string) error {
 	fs := e.flags("ceremony join")
+	wait := fs.Duration("wait", 0, "")
 	yes := fs.Bool("yes", false, "")
 	expectHex := fs.String("expect-sha256", "", "")
 	rest, err := parse(fs, args)
@@ -575,7 +585,7 @@ func (e *env) ceremonyJoin(args []string) error {
 	} else {
 		var me string
 		if me, err = e.identityFingerprint(); err == nil {
-			id, err = e.pendingInvitation(c, me)
+			id, err = e.pendingInvitation(c, me, *wait)
 		}
 	}
 	if err != nil {
@@ -602,7 +612,7 @@ func (e *env) ceremonyJoin(args []string) error {
 			return err
 		}
 		defer sh.Zero()
-		return e.runSign(c, u, sh, info, e.approver(*yes, expect))
+		return e.runSign(c, u, sh, info, e.approver(*yes, expect), "")
 	}
 	return fmt.Errorf("ceremony %s is of kind %q, which this client can't take part in", id, info.Kind)
 }

@@ -18,7 +18,18 @@ const (
 	codeUnreachable = "server_unreachable" // no connection to --server
 	codeNotChusMe   = "not_chusme"         // --server answers, but not as a ChusMe server
 	codeInterrupted = "interrupted"        // Ctrl-C (or SIGTERM)
+	// codeCeremonyFailed: the ceremony ended without its result (failed
+	// or cancelled); the message names the reason and who.
+	codeCeremonyFailed = "ceremony_failed"
 )
+
+// ceremonyStep is what to do after a ceremony failed for each reason.
+var ceremonyStep = map[string]string{
+	chusme.FailDeclined:       "ask them, or start again without them",
+	chusme.FailDeadline:       "those named did not take part in time: start again when they can (--round-timeout gives each round longer)",
+	"cancelled":               "its creator (or an administrator) cancelled it",
+	chusme.FailSignatureShare: "those named sent a bad signature share: check their client, start again without them",
+}
 
 // nextStep is what to do after the server's error of each code, appended
 // to its message.
@@ -62,6 +73,7 @@ func (e *env) explain(err error) error {
 // say is explain's line for err, or nil.
 func (e *env) say(err error) *chusme.Error {
 	var ce *chusme.Error
+	var cer *client.CeremonyError
 	var dns *net.DNSError
 	var op *net.OpError
 	switch {
@@ -80,6 +92,16 @@ func (e *env) say(err error) *chusme.Error {
 			why = "it did not answer in time"
 		}
 		return chusme.Errorf(codeUnreachable, "can't reach the server at %s: %s: start chusmed there, or point --server (CHUSME_SERVER) at it", e.server, why)
+	case errors.As(err, &cer) && cer.Info.Failure != nil:
+		f := cer.Info.Failure
+		msg := fmt.Sprintf("ceremony %s %s in round %d: %s (%s)", cer.Info.ID, cer.Info.Status, cer.Info.Round, f.Message, f.Reason)
+		if len(f.Culprits) > 0 {
+			msg += "; named: " + e.contactNames().labels(f.Culprits)
+		}
+		if step, ok := ceremonyStep[f.Reason]; ok {
+			msg += ": " + step
+		}
+		return chusme.Errorf(codeCeremonyFailed, "%s", msg)
 	case errors.As(err, &ce):
 		if step, ok := nextStep[ce.Code]; ok && !errors.Is(err, client.ErrNotLoggedIn) {
 			return chusme.Errorf(ce.Code, "%s: %s", ce.Message, step)

@@ -2,10 +2,11 @@ package main
 
 import (
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
@@ -78,8 +79,25 @@ func (e *env) ceremonyIDArg(name string, rest []string) (string, error) {
 
 // pendingInvitation is the one open ceremony that waits for this identity
 // to take part (ceremony join without an id): it names it, or fails
-// listing them when several wait.
-func (e *env) pendingInvitation(c *client.Client, me string) (string, error) {
+// listing them when several wait. When none waits it looks again, every
+// half second, for up to wait.
+func (e *env) pendingInvitation(c *client.Client, me string, wait time.Duration) (string, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		id, err := e.pendingOnce(c, me)
+		if chusme.ErrorCode(err) != codeNoPending || !time.Now().Before(deadline) {
+			return id, err
+		}
+		select {
+		case <-e.ctx.Done():
+			return "", e.ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// pendingOnce is one look of pendingInvitation.
+func (e *env) pendingOnce(c *client.Client, me string) (string, error) {
 	open, err := c.Ceremonies(e.ctx, chusme.CeremonyOpen)
 	if err != nil {
 		return "", err
@@ -96,7 +114,7 @@ func (e *env) pendingInvitation(c *client.Client, me string) (string, error) {
 	case 1:
 		return strings.SplitN(waiting[0], " ", 2)[0], nil
 	case 0:
-		return "", chusme.Errorf(codeNoPending, "no ceremony is waiting for you: chusme ceremony list shows yours")
+		return "", chusme.Errorf(codeNoPending, "no ceremony is waiting for you: chusme ceremony list shows yours (--wait 1m waits for one)")
 	}
 	return "", chusme.Errorf(codeSeveral, "%d ceremonies wait for you: run chusme ceremony join ID with one of %s", len(waiting), strings.Join(waiting, "; "))
 }
@@ -111,22 +129,52 @@ func (e *env) keyIDArg(name, s string) (string, error) {
 	if !isHexPrefix(id, 64) {
 		return "", usagef("%s: %q is not a key id (64 hex digits, or the first 8 or more of a key you hold a share of)", name, s)
 	}
-	dir, err := e.config()
+	ids, err := e.heldKeys()
 	if err != nil {
 		return "", err
+	}
+	if len(ids) == 0 {
+		return "", chusme.Errorf(codeUnknownID, "%s: no key starts with %s (this config directory holds no shares)", name, id)
+	}
+	return matchPrefix("key id", id, ids)
+}
+
+// heldKeys returns the ids of the group keys this config directory holds
+// a share of (CONFIG/shares/KEY_ID.share), sorted.
+func (e *env) heldKeys() ([]string, error) {
+	dir, err := e.config()
+	if err != nil {
+		return nil, err
 	}
 	files, err := filepath.Glob(filepath.Join(dir, sharefile.Dir, "*.share"))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	var ids []string
+	ids := []string{}
 	for _, f := range files {
 		if k := strings.TrimSuffix(filepath.Base(f), ".share"); chusme.ValidFingerprint(k) {
 			ids = append(ids, k)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, sharefile.Dir)); err != nil && len(ids) == 0 {
-		return "", chusme.Errorf(codeUnknownID, "%s: no key starts with %s (this config directory holds no shares)", name, id)
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// keysList prints the ids of the keys this identity holds a share of, one
+// a line (so that KEY=$(chusme keys list) works with one key).
+func (e *env) keysList(args []string) error {
+	if err := parseNoArgs(e.flags("keys list"), args); err != nil {
+		return err
 	}
-	return matchPrefix("key id", id, ids)
+	ids, err := e.heldKeys()
+	if err != nil {
+		return err
+	}
+	return e.output(struct {
+		Keys []string `json:"keys"`
+	}{ids}, func(w io.Writer) {
+		for _, id := range ids {
+			fmt.Fprintln(w, id)
+		}
+	})
 }
