@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -53,8 +52,7 @@ func (e *env) totpEnable(c *client.Client, code string) error {
 		if en, err = c.EnrolTOTP(e.ctx); err != nil {
 			return err
 		}
-		b, _ := json.Marshal(en)
-		if err := writePrivate(path, b); err != nil {
+		if err := client.SavePendingTOTP(path, en); err != nil {
 			return err
 		}
 		if !e.json {
@@ -73,14 +71,9 @@ func (e *env) totpEnable(c *client.Client, code string) error {
 			return err
 		}
 	} else {
-		b, err := os.ReadFile(path)
-		if errors.Is(err, os.ErrNotExist) {
+		if en, err = client.LoadPendingTOTP(path); errors.Is(err, os.ErrNotExist) {
 			return chusme.Errorf(codeTOTPNotPending, "no TOTP enrolment is waiting for a code here: run chusme totp enable first, then --code with the app's code")
-		}
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(b, &en); err != nil {
+		} else if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 	}
@@ -106,25 +99,4 @@ func (e *env) totpEnable(c *client.Client, code string) error {
 func (e *env) interactive() bool {
 	f, ok := e.stdin.(*os.File)
 	return ok && !e.json && term.IsTerminal(int(f.Fd()))
-}
-
-// writePrivate writes data to path atomically with mode 0600.
-func writePrivate(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
