@@ -126,8 +126,11 @@ func TestRealtimeBacksOffAfterTooManyRequests(t *testing.T) {
 			break
 		}
 	}
-	if refused < 16 {
-		t.Fatalf("%d requests refused before the close, want 16", refused)
+	// The server closes after 16 refusals in a row; the client's own
+	// catch-up request after connecting may be one of them, refused
+	// while this loop ran.
+	if refused < 15 {
+		t.Fatalf("%d requests refused before the close, want 16 (15 when the catch-up was refused too)", refused)
 	}
 	want(t, ch, false)
 	down := time.Now()
