@@ -203,14 +203,14 @@ func (e *env) hintOnInterrupt(id string) {
 
 // dkgOutput is what ceremony dkg, and ceremony join of a DKG, print.
 type dkgOutput struct {
-	CeremonyID   string   `json:"ceremony_id"`
-	Kind         string   `json:"kind"`
-	Status       string   `json:"status"`
-	KeyID        string   `json:"key_id"`
-	PublicKey    string   `json:"public_key"` // hex
-	Threshold    int      `json:"threshold"`
-	Participants []string `json:"participants"`
-	ShareFile    string   `json:"share_file"`
+	CeremonyID   string       `json:"ceremony_id"`
+	Kind         string       `json:"kind"`
+	Status       string       `json:"status"`
+	KeyID        string       `json:"key_id"`
+	PublicKey    chusme.Bytes `json:"public_key"`
+	Threshold    int          `json:"threshold"`
+	Participants []string     `json:"participants"`
+	ShareFile    string       `json:"share_file"`
 }
 
 // ceremonyDKG starts a DKG and takes part in it.
@@ -345,7 +345,7 @@ func (e *env) runDKG(c *client.Client, u *unlocked, info chusme.CeremonyInfo) er
 		Kind:         res.Ceremony.Kind,
 		Status:       res.Ceremony.Status,
 		KeyID:        res.KeyID,
-		PublicKey:    hex.EncodeToString(res.PublicKeyPackage.VerifyingKey().Bytes()),
+		PublicKey:    res.PublicKeyPackage.VerifyingKey().Bytes(),
 		Threshold:    res.Ceremony.Threshold,
 		Participants: res.Ceremony.Participants,
 		ShareFile:    path,
@@ -353,7 +353,7 @@ func (e *env) runDKG(c *client.Client, u *unlocked, info chusme.CeremonyInfo) er
 	return e.output(out, func(w io.Writer) {
 		fmt.Fprintf(w, "ceremony\t%s completed\n", out.CeremonyID)
 		fmt.Fprintf(w, "key\t%s\n", out.KeyID)
-		fmt.Fprintf(w, "public key\t%s\n", out.PublicKey)
+		fmt.Fprintf(w, "public key\t%x\n", []byte(out.PublicKey))
 		fmt.Fprintf(w, "threshold\t%d of %d\n", out.Threshold, len(out.Participants))
 		fmt.Fprintf(w, "share file\t%s\n", out.ShareFile)
 	})
@@ -362,15 +362,14 @@ func (e *env) runDKG(c *client.Client, u *unlocked, info chusme.CeremonyInfo) er
 // signOutput is what ceremony sign, and ceremony join of a signing
 // ceremony, print.
 type signOutput struct {
-	CeremonyID      string   `json:"ceremony_id"`
-	Kind            string   `json:"kind"`
-	Status          string   `json:"status"`
-	KeyID           string   `json:"key_id"`
-	Requester       string   `json:"requester"`
-	Signers         []string `json:"signers"`
-	MessageSHA256   string   `json:"message_sha256"`
-	Signature       string   `json:"signature"`        // hex
-	SignatureBase64 string   `json:"signature_base64"` // standard, padded
+	CeremonyID    string       `json:"ceremony_id"`
+	Kind          string       `json:"kind"`
+	Status        string       `json:"status"`
+	KeyID         string       `json:"key_id"`
+	Requester     string       `json:"requester"`
+	Signers       []string     `json:"signers"`
+	MessageSHA256 string       `json:"message_sha256"`
+	Signature     chusme.Bytes `json:"signature,omitempty"`
 }
 
 // ceremonySign starts a signing ceremony and takes part in it.
@@ -496,22 +495,20 @@ func (e *env) runSign(c *client.Client, u *unlocked, sh *sharefile.Share, info c
 		signers = done.Signers
 	}
 	out := signOutput{
-		CeremonyID:      id,
-		Kind:            chusme.KindSign,
-		Status:          chusme.CeremonyCompleted,
-		KeyID:           sh.KeyID,
-		Requester:       info.Creator,
-		Signers:         signers,
-		MessageSHA256:   hex.EncodeToString(sum[:]),
-		Signature:       hex.EncodeToString(sig),
-		SignatureBase64: base64.StdEncoding.EncodeToString(sig),
+		CeremonyID:    id,
+		Kind:          chusme.KindSign,
+		Status:        chusme.CeremonyCompleted,
+		KeyID:         sh.KeyID,
+		Requester:     info.Creator,
+		Signers:       signers,
+		MessageSHA256: hex.EncodeToString(sum[:]),
+		Signature:     sig,
 	}
 	return e.output(out, func(w io.Writer) {
 		fmt.Fprintf(w, "ceremony\t%s completed\n", out.CeremonyID)
 		fmt.Fprintf(w, "key\t%s\n", out.KeyID)
 		fmt.Fprintf(w, "message sha256\t%s\n", out.MessageSHA256)
-		fmt.Fprintf(w, "signature\t%s\n", out.Signature)
-		fmt.Fprintf(w, "base64\t%s\n", out.SignatureBase64)
+		fmt.Fprintf(w, "signature\t%x\n", []byte(out.Signature))
 	})
 }
 
@@ -883,11 +880,11 @@ func (e *env) keysVerify(args []string) error {
 		return chusme.Errorf(codeInvalidSignature, "the signature does NOT verify: it is not group key %s's signature of %s (SHA-256 %x)", keyID, rest[2], sum)
 	}
 	return e.output(struct {
-		Valid         bool   `json:"valid"`
-		KeyID         string `json:"key_id"`
-		PublicKey     string `json:"public_key"`
-		MessageSHA256 string `json:"message_sha256"`
-	}{true, keyID, hex.EncodeToString(gk.PublicKey), hex.EncodeToString(sum[:])}, func(w io.Writer) {
+		Valid         bool         `json:"valid"`
+		KeyID         string       `json:"key_id"`
+		PublicKey     chusme.Bytes `json:"public_key"`
+		MessageSHA256 string       `json:"message_sha256"`
+	}{true, keyID, gk.PublicKey, hex.EncodeToString(sum[:])}, func(w io.Writer) {
 		fmt.Fprintf(w, "valid\tthe signature verifies under group key %s\n", keyID)
 		fmt.Fprintf(w, "public key\t%x\n", []byte(gk.PublicKey))
 		fmt.Fprintf(w, "message sha256\t%x\n", sum)

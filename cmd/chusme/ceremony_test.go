@@ -181,7 +181,7 @@ func TestCeremonyCLI(t *testing.T) {
 	t.Logf("progress of ceremony dkg:\n%s", dkg.stderr)
 	var gk chusme.GroupKeyInfo
 	bob.okJSON(&gk, "keys", "show", keyID)
-	if gk.KeyID != keyID || hex.EncodeToString(gk.PublicKey) != outs[0].PublicKey || gk.Threshold != 2 ||
+	if gk.KeyID != keyID || !bytes.Equal(gk.PublicKey, outs[0].PublicKey) || gk.Threshold != 2 ||
 		!slices.Contains(gk.Participants, adminFP) {
 		t.Fatalf("keys show = %+v", gk)
 	}
@@ -215,29 +215,30 @@ func TestCeremonyCLI(t *testing.T) {
 	var joined, signed signOutput
 	alice.okJSON(&joined, "ceremony", "join", signID, "--yes", "--expect-sha256", h)
 	sign.wait(t, &signed)
-	if signed.Signature != joined.Signature || signed.CeremonyID != signID || joined.Requester != adminFP || joined.MessageSHA256 != h {
+	if !bytes.Equal(signed.Signature, joined.Signature) || signed.CeremonyID != signID || joined.Requester != adminFP || joined.MessageSHA256 != h {
 		t.Fatalf("sign printed %+v, join printed %+v", signed, joined)
 	}
-	sig, _ := hex.DecodeString(signed.Signature)
+	sig := []byte(signed.Signature)
 	if !ed25519.Verify(ed25519.PublicKey(gk.PublicKey), msg, sig) {
 		t.Fatal("the signature does not verify under the group key")
 	}
-	if b, _ := base64.StdEncoding.DecodeString(signed.SignatureBase64); !bytes.Equal(b, sig) {
-		t.Fatalf("signature_base64 %q", signed.SignatureBase64)
-	}
+	// keys verify takes the signature as --json prints it (base64url),
+	// as the text output shows it (hex), and in standard base64.
+	sigB64URL, sigHex := base64.RawURLEncoding.EncodeToString(sig), hex.EncodeToString(sig)
 
 	// keys verify: locally, against the fetched group key.
-	if out := bob.ok("keys", "verify", keyID[:12], signed.Signature, msgFile); !strings.Contains(out, "verifies") {
+	if out := bob.ok("keys", "verify", keyID[:12], sigB64URL, msgFile); !strings.Contains(out, "verifies") {
 		t.Fatalf("keys verify printed %q", out)
 	}
-	bob.ok("keys", "verify", keyID, signed.SignatureBase64, msgFile)
-	bob.fails(codeUnknownID, "keys", "verify", "0123456789abcdef", signed.Signature, msgFile)
+	bob.ok("keys", "verify", keyID, sigHex, msgFile)
+	bob.ok("keys", "verify", keyID, base64.StdEncoding.EncodeToString(sig), msgFile)
+	bob.fails(codeUnknownID, "keys", "verify", "0123456789abcdef", sigHex, msgFile)
 	alice.fails(codeUnknownID, "ceremony", "status", "0123456789abcdef")
 	flipped := filepath.Join(dir, "flipped")
 	bad := slices.Clone(msg)
 	bad[0] ^= 1
 	os.WriteFile(flipped, bad, 0o600)
-	if msg := bob.fails(codeInvalidSignature, "keys", "verify", keyID, signed.Signature, flipped); !strings.Contains(msg, "does NOT verify") {
+	if msg := bob.fails(codeInvalidSignature, "keys", "verify", keyID, sigHex, flipped); !strings.Contains(msg, "does NOT verify") {
 		t.Fatalf("keys verify of a flipped message: %q", msg)
 	}
 
@@ -284,7 +285,7 @@ func TestCeremonyCLI(t *testing.T) {
 	}
 
 	// status and list in text form.
-	if out := alice.ok("ceremony", "status", signID); !strings.Contains(out, "completed") || !strings.Contains(out, signed.Signature) {
+	if out := alice.ok("ceremony", "status", signID); !strings.Contains(out, "completed") || !strings.Contains(out, sigHex) {
 		t.Fatalf("ceremony status printed\n%s", out)
 	}
 	alice.okJSON(&list, "ceremony", "list")

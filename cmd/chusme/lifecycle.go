@@ -500,7 +500,7 @@ func (e *env) identity(args []string) error {
 	}{rest[0], base64.RawURLEncoding.EncodeToString(cur), len(ch.Entries), cancellable}, func(w io.Writer) {
 		fmt.Fprintf(w, "fingerprint\t%s\n", rest[0])
 		fmt.Fprintf(w, "chain\tverified, %d entries\n", len(ch.Entries))
-		fmt.Fprintf(w, "current key\t%s\n", base64.RawURLEncoding.EncodeToString(cur))
+		fmt.Fprintf(w, "current key\t%x\n", cur)
 		if !cancellable.IsZero() {
 			fmt.Fprintf(w, "last rotation\tcancellable until %s\n", formatTime(cancellable))
 		}

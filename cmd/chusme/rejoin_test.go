@@ -158,8 +158,8 @@ func TestJoinAfterKill(t *testing.T) {
 			if err := json.Unmarshal([]byte(out), &so); err != nil {
 				t.Fatal(err)
 			}
-			sig, err := hex.DecodeString(so.Signature)
-			if err != nil || !ed25519.Verify(key.PublicKeyPackage.VerifyingKey().Ed25519(), msg, sig) {
+			sig := []byte(so.Signature)
+			if !ed25519.Verify(key.PublicKeyPackage.VerifyingKey().Ed25519(), msg, sig) {
 				t.Fatalf("the resumed signer's signature does not verify: %+v", so)
 			}
 			if peer := <-peerSig; !bytes.Equal(peer, sig) {
