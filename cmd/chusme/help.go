@@ -50,8 +50,59 @@ func commandUsage(command string) string {
 	if b.Len() == 0 {
 		return ""
 	}
+	var ex []string
+	for _, e := range examples {
+		if e.command == command || strings.HasPrefix(e.command, command+" ") {
+			ex = append(ex, "  "+e.example)
+		}
+	}
+	if len(ex) > 0 {
+		b.WriteString("\nExamples:\n" + strings.Join(ex, "\n") + "\n")
+	}
 	return "Usage: chusme [global flags] " + command + " …\n\n" + b.String() +
 		"\nGlobal flags: --server URL, --config-dir DIR, --json, --passphrase-file F (chusme help lists every command).\n"
+}
+
+// examples are shown by chusme help COMMAND and COMMAND -h, for the
+// commands they start with.
+var examples = []struct{ command, example string }{
+	{"keygen", "chusme keygen                                  # prints your fingerprint"},
+	{"setup", "chusme setup --token-file data/setup-token    # the first administrator"},
+	{"register", "chusme register --invite \"$INVITE\""},
+	{"login", "chusme login --totp-code 123456"},
+	{"whoami", "chusme whoami --json"},
+	{"logout", "chusme logout"},
+	{"admin invite", "INVITE=$(chusme admin invite --ttl 1h)"},
+	{"admin ban", "chusme admin ban alice"},
+	{"load", "chusme load login --n 5000 --concurrency 8"},
+	{"version", "chusme version"},
+	{"completion", "source <(chusme completion bash)"},
+	{"totp enable", "chusme totp enable; chusme totp enable --code 123456   # in a script"},
+	{"totp disable", "chusme totp disable --code 123456"},
+	{"backup push", "chusme backup push"},
+	{"backup restore", "chusme backup restore --fingerprint 1f2e3d4c5b6a7980"},
+	{"rotate", "chusme rotate                                  # a new identity key; the old one can cancel it"},
+	{"rotate cancel", "chusme rotate cancel                           # within 72 hours of the rotation"},
+	{"identity verify", "chusme identity verify alice"},
+	{"ceremony dkg", "chusme ceremony dkg --threshold 2 --participants alice,bob --round-timeout 30m"},
+	{"ceremony join", "chusme ceremony join --wait 1m; chusme ceremony join 1f2e3d4c --yes --expect-sha256 HEX"},
+	{"ceremony sign", "chusme ceremony sign --key 2c1f73e3 --message-file msg.txt --signature-out sig"},
+	{"ceremony status", "chusme ceremony status 1f2e3d4c"},
+	{"ceremony list", "chusme ceremony list --status open --from-contacts"},
+	{"ceremony cancel", "chusme ceremony cancel 1f2e3d4c"},
+	{"ceremony decline", "chusme ceremony decline 1f2e3d4c"},
+	{"keys list", "KEY=$(chusme keys list)"},
+	{"keys show", "chusme keys show 2c1f73e3"},
+	{"keys verify", "chusme keys verify 2c1f73e3 \"$(cat sig)\" msg.txt"},
+	{"keys verify-cert", "chusme keys verify-cert 2c1f73e3"},
+	{"contacts add", "chusme contacts add alice 8451cb26e75372233c303de0141c26347ca165cfd3f083838b5ec49e275d392d"},
+	{"contacts list", "chusme contacts list"},
+	{"contacts show", "chusme contacts show alice                     # compare the safety number"},
+	{"contacts remove", "chusme contacts remove alice"},
+	{"contacts block", "chusme contacts block 8451cb26"},
+	{"contacts unblock", "chusme contacts unblock 8451cb26"},
+	{"contacts blocked", "chusme contacts blocked"},
+	{"watch", "chusme watch --json --max-events 10"},
 }
 
 // showHelp writes the usage asked for to w, or a usage error for a command
@@ -74,7 +125,7 @@ func showHelp(w io.Writer, h *helpError) error {
 func commandTree() (cmds []string, subs map[string][]string) {
 	subs = map[string][]string{}
 	for _, e := range usageEntries() {
-		words := strings.Fields(e[0])
+		words := strings.Fields(synopsis(e[0]))
 		if len(words) == 0 || strings.ContainsAny(words[0], "[-") {
 			continue
 		}
@@ -92,6 +143,16 @@ func commandTree() (cmds []string, subs map[string][]string) {
 	}
 	subs["completion"] = []string{"bash", "zsh", "fish"}
 	return cmds, subs
+}
+
+// synopsis is the command part of an entry's first line: up to the gap
+// of spaces before its summary.
+func synopsis(line string) string {
+	line = strings.TrimSpace(line)
+	if i := strings.Index(line, "  "); i >= 0 {
+		return line[:i]
+	}
+	return line
 }
 
 // isWord reports whether s is a subcommand name (lowercase letters and

@@ -252,6 +252,21 @@ func TestUsage(t *testing.T) {
 		}
 	}
 	c.fails("usage", "help", "frobnicate")
+	// Every command has an example, in its own help.
+	for _, e := range usageEntries() {
+		words := strings.Fields(synopsis(e[0]))
+		cmd := words[0]
+		if len(words) > 1 && isWord(words[1]) {
+			cmd += " " + words[1]
+		}
+		if cmd == "help" || !isWord(words[0]) {
+			continue // help itself, global flags and variables
+		}
+		if out := c.ok("help", cmd); !strings.Contains(out, "Examples:\n  chusme") && !strings.Contains(out, "Examples:\n  INVITE=") &&
+			!strings.Contains(out, "Examples:\n  KEY=") && !strings.Contains(out, "Examples:\n  source") {
+			t.Errorf("chusme help %s has no example:\n%s", cmd, out)
+		}
+	}
 	if out := c.ok("version"); !strings.HasPrefix(out, "chusme ") {
 		t.Fatalf("chusme version printed %q", out)
 	}
