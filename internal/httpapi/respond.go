@@ -50,6 +50,7 @@ var statusOf = map[string]int{
 	chusme.CodeWrongRound:            http.StatusConflict,
 	chusme.CodeCommitmentReused:      http.StatusConflict,
 	chusme.CodeTooManyOpenCeremonies: http.StatusConflict,
+	chusme.CodePackageValid:          http.StatusConflict,
 
 	chusme.CodeTOTPRequired:         http.StatusUnauthorized,
 	chusme.CodeTOTPInvalid:          http.StatusUnauthorized,

@@ -35,6 +35,7 @@ type Ceremonies interface {
 	Submit(ctx context.Context, caller, id string, round int, req chusme.SubmitRequest) (chusme.Ceremony, error)
 	Inbox(ctx context.Context, caller, id string, round int) ([]chusme.CeremonySubmission, bool, error)
 	Cancel(ctx context.Context, caller, id string) (chusme.Ceremony, error)
+	Complain(ctx context.Context, caller, id string, req chusme.ComplaintRequest) (chusme.Ceremony, error)
 	// Relayed returns round 1's packages of an open sign ceremony in round
 	// 2 if this node moved it there and still has them (pushed with the
 	// event to its participants).
