@@ -39,6 +39,11 @@ func (c *Client) Complain(ctx context.Context, id string, key ed25519.PrivateKey
 	return info, err
 }
 
+// maxChainFetches bounds the peer chains one driver fetches at once: 8, so
+// that a 255-participant ceremony's drivers don't open 254 connections
+// each.
+const maxChainFetches = 8
+
 // forgedPackage is ErrTampered about one sender's package of a round: it
 // fails its signature, or does not open.
 type forgedPackage struct {

@@ -152,14 +152,17 @@ func (p *participant) checkRequest(ctx context.Context) error {
 }
 
 // trustParticipants gets every participant's key from its verified, pinned
-// chain (the fetches run in parallel) before the driver signs anything, and
-// checks that the driver's own key is its identity's current key.
+// chain (the fetches run in parallel, maxChainFetches at a time) before the
+// driver signs anything, and checks that the driver's own key is its
+// identity's current key.
 func (p *participant) trustParticipants(ctx context.Context) error {
 	parts := p.info.Participants
 	errs := make([]error, len(parts))
 	var wg sync.WaitGroup
+	slots := make(chan struct{}, maxChainFetches)
 	for i, fp := range parts {
-		wg.Go(func() { _, _, errs[i] = p.peer(ctx, fp) })
+		slots <- struct{}{}
+		wg.Go(func() { _, _, errs[i] = p.peer(ctx, fp); <-slots })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
@@ -21,15 +20,8 @@ import (
 func dkgWithAdversary(t *testing.T, p *party, round2 func(id, recipient string) chusme.DirectPackage) (chusme.CeremonyInfo, []error) {
 	t.Helper()
 	ms := p.members
-	info, err := ms[0].Client.StartDKG(t.Context(), ms[0].Key, 2, servertest.Fingerprints(ms))
-	if err != nil {
-		t.Fatal(err)
-	}
-	errs := make([]error, 2)
-	var wg sync.WaitGroup
-	for i, m := range ms[:2] {
-		wg.Go(func() { _, errs[i] = m.Client.RunDKG(t.Context(), info.ID, m.Key, nil) })
-	}
+	info, errs, wg := twoDrivers(t, p)
+	var err error
 	adv := ms[2]
 	if _, err := adv.Client.Submit(t.Context(), info.ID, 1, round1(t, adv, info.ID, 3, 2, adv.Fingerprint)); err != nil {
 		t.Fatal(err)
@@ -52,6 +44,23 @@ func dkgWithAdversary(t *testing.T, p *party, round2 func(id, recipient string) 
 	}
 	wg.Wait()
 	return info, errs
+}
+
+// twoDrivers starts a 2-of-3 DKG among p's members, created by the first,
+// in which the first two run the client driver; errs holds their errors
+// once wg is done.
+func twoDrivers(t *testing.T, p *party) (info chusme.CeremonyInfo, errs []error, wg *sync.WaitGroup) {
+	t.Helper()
+	ms := p.members
+	info, err := ms[0].Client.StartDKG(t.Context(), ms[0].Key, 2, servertest.Fingerprints(ms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs, wg = make([]error, 2), new(sync.WaitGroup)
+	for i, m := range ms[:2] {
+		wg.Go(func() { _, errs[i] = m.Client.RunDKG(t.Context(), info.ID, m.Key, nil) })
+	}
+	return info, errs, wg
 }
 
 // A participant sends round-2 packages signed over garbage: the server
@@ -116,21 +125,7 @@ func TestComplaintAboutGoodPackageChangesNothing(t *testing.T) {
 		Signature: ed25519.Sign(adv.Key, chusme.CeremonyComplaintMessage(info.ID, 1, adv.Fingerprint, ms[0].Fingerprint))}).
 		Expect(t, 400, chusme.CodeInvalidRequest)
 
-	up := make(chan struct{}, 1)
-	rt := adv.Client.Realtime(t.Context(), client.RealtimeOptions{CeremonyAPI: true, OnState: func(connected bool, _ error) {
-		if connected {
-			select {
-			case up <- struct{}{}:
-			default:
-			}
-		}
-	}})
-	defer rt.Close()
-	select {
-	case <-up:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no WebSocket")
-	}
+	p.connectAPI([]*member{adv})
 	if _, err := adv.Client.Complain(t.Context(), info.ID, adv.Key, 2, ms[1].Fingerprint); chusme.ErrorCode(err) != chusme.CodePackageValid {
 		t.Fatalf("complaint over the WebSocket: %v, want %s", err, chusme.CodePackageValid)
 	}
