@@ -22,7 +22,14 @@ import (
 //	         sender whose proof is bad.
 //	round 2  each participant sends every other participant its frost DKG
 //	         round-2 package, HPKE-sealed to the recipient's ephemeral key
-//	         (info DKGShareInfo), so the server relays ciphertext only.
+//	         (info DKGShareInfo), so the server relays ciphertext only. The
+//	         server checks their shape, not their n·(n-1) signatures: each
+//	         recipient verifies its packages and, if one fails (or does not
+//	         open), sends a signed complaint (CeremonyComplaintMessage). The
+//	         server then verifies that one package: if its signature fails,
+//	         the ceremony fails at once naming its sender (FailInvalidPackage);
+//	         if it verifies, the answer is CodePackageValid and nothing
+//	         changes.
 //	round 3  each participant reports DKGConfirmPayload: the hash of the n
 //	         round-1 payloads it saw (DKGTranscriptHash), every participant's
 //	         chain head, the public key package it computed, and its identity
@@ -44,9 +51,9 @@ import (
 //
 // Every submitted package is signed by its sender's identity key over
 // CeremonyPackageMessage (ceremony id, round, sender, recipient, payload
-// hash); the server checks these signatures on submission and every client
-// checks them again on what it receives, so a server that swaps or alters a
-// relayed package is caught.
+// hash); the server checks these signatures on submission (DKG round 2's on
+// complaint) and every client checks them again on what it receives, so a
+// server that swaps or alters a relayed package is caught.
 
 // Ceremony kinds.
 const (
@@ -85,26 +92,28 @@ const (
 	// fails at once, a signing ceremony when fewer than t signers are left
 	// or a signer of its signing package declined. Culprits are the
 	// decliners.
-	FailDeclined = "declined"
+	FailDeclined       = "declined"
+	FailInvalidPackage = "invalid_package" // a DKG round-2 package fails its sender's signature; Culprits sent it
 )
 
 // Limits of ceremonies.
 const (
-	// MaxCeremonyParticipants bounds n (and the signer set): 2 ≤ t ≤ n ≤ 64.
+	// MaxCeremonyParticipants bounds n (and the signer set): 2 ≤ t ≤ n ≤ 255.
 	// A DKG relays n·(n-1) round-2 packages and every participant checks n
-	// round-1 packages of t points, so the bound keeps a ceremony's storage
-	// and each request's work small.
-	MaxCeremonyParticipants = 64
+	// round-1 packages of t points; the server's work per participant stays
+	// the same at every n (docs/performance-ceremonies.md), and the bound
+	// keeps a ceremony's storage and each request's size small.
+	MaxCeremonyParticipants = 255
 	// MaxCeremonyListLimit is the most ceremonies one page of a list
 	// holds (and the size of a page when the request names none): 100.
 	MaxCeremonyListLimit = 100
 	// MaxSignMessage is the largest message a signing ceremony signs: 64 KiB.
 	MaxSignMessage = 64 << 10
-	// MaxCeremonyPayload is the largest payload of one package: 16 KiB,
-	// above the largest DKG round-1 package (t = 64: 2.2 KiB) and the largest
-	// confirmation (n = 64: 8.9 KiB, of which 4.5 KiB are chain heads and
-	// 4.1 KiB the public key package).
-	MaxCeremonyPayload = 16 << 10
+	// MaxCeremonyPayload is the largest payload of one package: 48 KiB,
+	// above the largest DKG round-1 package (t = 255: 8.2 KiB) and the
+	// largest confirmation (n = 255: 35.0 KiB, of which 17.9 KiB are chain
+	// heads and 16.5 KiB the public key package).
+	MaxCeremonyPayload = 48 << 10
 )
 
 // Codes of ceremony problems.
@@ -120,6 +129,10 @@ const (
 	// CodeDeclined: the participant declined the ceremony and can no
 	// longer submit to it.
 	CodeDeclined = "declined"
+	// CodePackageValid answers a complaint about a package that the server
+	// holds with a good signature: it was altered on its way to the
+	// complainer, and nothing changes.
+	CodePackageValid = "package_valid"
 	// CodeTooManyOpenCeremonies: the creator has as many open ceremonies
 	// as the server allows; one must finish (or be cancelled) first.
 	CodeTooManyOpenCeremonies = "too_many_open_ceremonies"
@@ -300,11 +313,15 @@ type GroupKey struct {
 }
 
 // CeremonyState is what an UpdateCeremony callback reads and writes: the
-// ceremony (which it may change), the current round's submissions
-// (read-only), and what to add.
+// ceremony (which it may change), reads of the current round's stored
+// submissions inside the transaction, and what to add. The reads load only
+// what they name, so a transition costs the same whatever the round holds.
 type CeremonyState struct {
-	Ceremony    Ceremony
-	Submissions []CeremonySubmission // of Ceremony.Round as stored, in no particular order
+	Ceremony Ceremony
+	// Sent returns what sender stored in Ceremony.Round, by recipient.
+	Sent func(sender string) ([]CeremonySubmission, error)
+	// Broadcasts returns Ceremony.Round's stored broadcasts, by sender.
+	Broadcasts func() ([]CeremonySubmission, error)
 
 	Add         []CeremonySubmission // new submissions to insert
 	Commitments [][]byte             // signing commitment digests to record for Ceremony.KeyID
@@ -345,8 +362,8 @@ type CeremonyStore interface {
 	ListCeremonies(ctx context.Context, f CeremonyFilter) ([]Ceremony, error)
 	// UpdateCeremony runs fn inside one transaction that holds the
 	// ceremony's row for writing (SQLite: BEGIN IMMEDIATE; PostgreSQL:
-	// SELECT … FOR UPDATE), with the ceremony and its current round's
-	// submissions. If fn returns nil the store writes st.Ceremony with
+	// SELECT … FOR UPDATE), with the ceremony and reads of its current
+	// round's submissions. If fn returns nil the store writes st.Ceremony with
 	// Version set to the stored version + 1, inserts st.Add, records
 	// st.Commitments and creates st.Key, then commits and returns the
 	// written ceremony. If fn returns ErrUnchanged nothing is written and
@@ -359,6 +376,12 @@ type CeremonyStore interface {
 	// ListSubmissions returns the submissions of a ceremony's round, ordered
 	// by sender then recipient. An unknown ceremony or round has none.
 	ListSubmissions(ctx context.Context, id string, round int) ([]CeremonySubmission, error)
+	// ListInbox returns what recipient may read of a ceremony's round: its
+	// broadcasts and the packages addressed to recipient, ordered by sender.
+	ListInbox(ctx context.Context, id string, round int, recipient string) ([]CeremonySubmission, error)
+	// ListSent returns what sender submitted in a ceremony's round, ordered
+	// by recipient.
+	ListSent(ctx context.Context, id string, round int, sender string) ([]CeremonySubmission, error)
 	// DueCeremonies returns the ids of open ceremonies whose deadline is at
 	// or before now.
 	DueCeremonies(ctx context.Context, now time.Time) ([]string, error)
@@ -379,6 +402,15 @@ func CeremonyPackageMessage(ceremonyID string, round int, sender, recipient stri
 	h := sha256.Sum256(payload)
 	return signedMessage(LabelCeremonyPackage, []byte(ceremonyID), []byte(strconv.Itoa(round)),
 		[]byte(sender), []byte(recipient), h[:])
+}
+
+// CeremonyComplaintMessage is what a DKG participant signs with its
+// identity key to complain that the package accused sent it in round does
+// not verify under accused's key (or does not open): the label, the ceremony
+// id, the round and the two fingerprints.
+func CeremonyComplaintMessage(ceremonyID string, round int, complainer, accused string) []byte {
+	return signedMessage(LabelCeremonyComplaint, []byte(ceremonyID), []byte(strconv.Itoa(round)),
+		[]byte(complainer), []byte(accused))
 }
 
 // DKGShareInfo is the HPKE info string that binds a sealed DKG round-2

@@ -116,6 +116,15 @@ type SubmitRequest struct {
 	Packages  []DirectPackage `json:"packages,omitempty"`
 }
 
+// ComplaintRequest is a DKG participant's complaint (POST
+// /v1/ceremonies/{id}/complaints) that the package Accused sent it in Round
+// fails Accused's signature or does not open.
+type ComplaintRequest struct {
+	Round     int    `json:"round"`
+	Accused   string `json:"accused"`
+	Signature Bytes  `json:"signature"` // the complainer's identity key over CeremonyComplaintMessage
+}
+
 // CeremonyPackage is a relayed package, as the inbox returns it.
 type CeremonyPackage struct {
 	Round     int    `json:"round"`

@@ -45,6 +45,10 @@ const (
 	// LabelCeremonyPackage heads CeremonyPackageMessage: every relayed
 	// ceremony package, signed by its sender.
 	LabelCeremonyPackage = "chusme/v1/ceremony-package"
+	// LabelCeremonyComplaint heads CeremonyComplaintMessage: a DKG
+	// participant's complaint that a round-2 package it received fails
+	// its sender's signature, signed by the complainer.
+	LabelCeremonyComplaint = "chusme/v1/ceremony-complaint"
 	// LabelCeremonyRequest heads CeremonyRequestMessage: a ceremony's
 	// request, signed by its creator.
 	LabelCeremonyRequest = "chusme/v1/ceremony-request"
@@ -111,6 +115,7 @@ var domainSeparators = []string{
 	LabelChainEntry + "\x00",
 	LabelSafetyNumber + "\x00",
 	LabelCeremonyPackage + "\x00",
+	LabelCeremonyComplaint + "\x00",
 	LabelCeremonyRequest + "\x00",
 	LabelCeremonyDecline + "\x00",
 	LabelDKGShare + "\x00",

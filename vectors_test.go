@@ -99,6 +99,8 @@ type message struct {
 	Sender      string `json:"sender"`
 	Recipient   string `json:"recipient"`
 	Payload     hex    `json:"payload"`
+	Complainer  string `json:"complainer"`
+	Accused     string `json:"accused"`
 }
 
 // The signed messages and the DKG share info, each rebuilt from its
@@ -120,6 +122,9 @@ func TestGoldenMessages(t *testing.T) {
 		},
 		"ceremony_package_message": func(in message) []byte {
 			return chusme.CeremonyPackageMessage(in.CeremonyID, in.Round, in.Sender, in.Recipient, in.Payload)
+		},
+		"ceremony_complaint_message": func(in message) []byte {
+			return chusme.CeremonyComplaintMessage(in.CeremonyID, in.Round, in.Complainer, in.Accused)
 		},
 		"dkg_share_info": func(in message) []byte { return chusme.DKGShareInfo(in.CeremonyID, in.Sender, in.Recipient) },
 	} {
@@ -381,7 +386,7 @@ func TestGoldenTypes(t *testing.T) {
 	owners := map[string]string{
 		"fingerprint": "chusme", "group_key_id": "chusme", "safety_number": "chusme", "register_message": "chusme",
 		"login_message": "chusme", "totp_confirm_message": "chusme", "rotation_message": "chusme",
-		"cancel_message": "chusme", "chain": "chusme", "ceremony_package_message": "chusme",
+		"cancel_message": "chusme", "chain": "chusme", "ceremony_package_message": "chusme", "ceremony_complaint_message": "chusme",
 		"dkg_share_info": "chusme", "dkg_transcript_hash": "chusme", "dkg_round1_payload": "chusme",
 		"dkg_confirm_payload": "chusme", "dkg_round1_package": "chusme", "commitment_digest": "chusme",
 		"group_key_confirm_message": "chusme", "ceremony_request_message": "chusme", "ceremony_decline_message": "chusme",

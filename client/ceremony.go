@@ -256,7 +256,8 @@ func (c *Client) Submit(ctx context.Context, id string, round int, req chusme.Su
 }
 
 // Inbox returns a round's broadcasts and the packages addressed to the
-// caller.
+// caller (over the WebSocket when it carries the ceremony API, unless the
+// answer is too large for it).
 func (c *Client) Inbox(ctx context.Context, id string, round int) (chusme.Inbox, error) {
 	var in chusme.Inbox
 	p, err := ceremonyPath(id)
@@ -264,7 +265,11 @@ func (c *Client) Inbox(ctx context.Context, id string, round int) (chusme.Inbox,
 		return in, err
 	}
 	if rt := c.overRealtime(); rt != nil {
-		return rt.Inbox(ctx, id, round)
+		// A large DKG's broadcast rounds (n packages of up to 48 KiB)
+		// may not fit in the connection's send queue: then over HTTP.
+		if in, err = rt.Inbox(ctx, id, round); chusme.ErrorCode(err) != chusme.CodeAnswerTooLarge {
+			return in, err
+		}
 	}
 	err = c.do(ctx, http.MethodGet, p+"/rounds/"+strconv.Itoa(round)+"/inbox", nil, &in)
 	return in, err

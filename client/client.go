@@ -43,9 +43,10 @@ const DefaultUserAgent = "chusme-go-client/1"
 // request.
 const RefreshMargin = 30 * time.Second
 
-// maxResponseSize bounds how much of a response body the client reads: 1 MiB,
-// far above any answer of the API.
-const maxResponseSize = 1 << 20
+// maxResponseSize bounds how much of a response body the client reads: 4 MiB,
+// above the largest answer a driver asks for (a DKG round-1 inbox at
+// n = t = 255: 255 packages of 8.2 KiB, ≈ 2.9 MiB as JSON).
+const maxResponseSize = 4 << 20
 
 // ErrNotLoggedIn is returned by authenticated calls when the token store
 // holds no session. Its code is chusme.CodeUnauthorized.

@@ -221,14 +221,17 @@ func (p *participant) checkRequest(ctx context.Context) error {
 }
 
 // trustParticipants gets every participant's key from its verified, pinned
-// chain (the fetches run in parallel) before the driver signs anything, and
-// checks that the driver's own key is its identity's current key.
+// chain (the fetches run in parallel, maxChainFetches at a time) before the
+// driver signs anything, and checks that the driver's own key is its
+// identity's current key.
 func (p *participant) trustParticipants(ctx context.Context) error {
 	parts := p.info.Participants
 	errs := make([]error, len(parts))
 	var wg sync.WaitGroup
+	slots := make(chan struct{}, maxChainFetches)
 	for i, fp := range parts {
-		wg.Go(func() { _, _, errs[i] = p.peer(ctx, fp) })
+		slots <- struct{}{}
+		wg.Go(func() { _, _, errs[i] = p.peer(ctx, fp); <-slots })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -310,7 +313,7 @@ func (p *participant) verify(ctx context.Context, pkg chusme.CeremonyPackage, ro
 	}
 	ok, err := p.signedBy(ctx, pkg.Sender, chusme.CeremonyPackageMessage(p.info.ID, round, pkg.Sender, pkg.Recipient, pkg.Payload), pkg.Signature)
 	if err == nil && !ok {
-		err = fmt.Errorf("%w: round-%d package from %s fails its signature under the key of its verified chain", ErrTampered, round, pkg.Sender)
+		err = &forgedPackage{round, pkg.Sender, "fails its signature under the key of its verified chain"}
 	}
 	return err
 }
@@ -647,7 +650,7 @@ func (p *participant) runDKG(ctx context.Context, progress Progress) (*DKGResult
 	// Round 3: open the shares sent to us, derive the key, confirm.
 	pkgs, err = p.inbox(ctx, 2)
 	if err != nil {
-		return nil, err
+		return nil, p.complained(ctx, err)
 	}
 	received := map[frost.Identifier]*frost.DKGRound2Package{}
 	defer func() {
@@ -664,7 +667,7 @@ func (p *participant) runDKG(ctx context.Context, progress Progress) (*DKGResult
 		}
 		pt, err := hpke.Open(hpkeKey, hpkeKDF, hpkeAEAD, chusme.DKGShareInfo(id, pkg.Sender, p.me), pkg.Payload)
 		if err != nil {
-			return nil, fmt.Errorf("%w: the round-2 package from %s does not decrypt", ErrTampered, pkg.Sender)
+			return nil, p.complained(ctx, &forgedPackage{2, pkg.Sender, "does not decrypt"})
 		}
 		r := new(frost.DKGRound2Package)
 		err = r.UnmarshalBinary(pt)
@@ -706,8 +709,9 @@ func (p *participant) runDKG(ctx context.Context, progress Progress) (*DKGResult
 	groupKey := pub.VerifyingKey().Bytes()
 	sharesHash := chusme.VerifyingSharesHash(parts, vshares)
 	statement := chusme.GroupKeyConfirmMessage(c.issuer, id, groupKey, sharesHash, transcript, t, heads)
+	mySig := ed25519.Sign(p.key, statement)
 	mine3 := chusme.DKGConfirmPayload(chusme.DKGConfirmation{
-		Signature: ed25519.Sign(p.key, statement), Transcript: transcript, Heads: heads, PublicKeyPackage: pubBytes,
+		Signature: mySig, Transcript: transcript, Heads: heads, PublicKeyPackage: pubBytes,
 	})
 	if st.Round == 2 {
 		st.Confirmation = mine3
@@ -724,36 +728,16 @@ func (p *participant) runDKG(ctx context.Context, progress Progress) (*DKGResult
 		return nil, err
 	}
 
-	// Completed: every confirmation must confirm what ours does, and so must
-	// the stored key. The confirmations came in packages signed by their
-	// senders' verified keys (broadcasts checks them), so their certificate
-	// signatures are the senders' own: the server checked each one, and
-	// GroupKey's offline check is there for anyone who doubts it; checking
-	// them again here would add n-1 verifications to every DKG.
-	pkgs, err = p.inbox(ctx, 3)
-	if err != nil {
-		return nil, err
-	}
-	confirms, err := p.broadcasts(pkgs, mine3, parts)
-	if err != nil {
-		return nil, err
-	}
-	sigs := make(map[string][]byte, n)
-	for fp, c3 := range confirms {
-		if !bytes.Equal(chusme.DKGConfirmAgreed(c3), chusme.DKGConfirmAgreed(mine3)) {
-			return nil, fmt.Errorf("%w: %s confirmed another group key, transcript or chain heads", ErrInconsistent, fp)
-		}
-		conf, _ := chusme.ParseDKGConfirmPayload(c3)
-		sigs[fp] = conf.Signature
-	}
 	keyID := chusme.GroupKeyID(groupKey)
 	if info.Result == nil || info.Result.KeyID != keyID {
 		return nil, fmt.Errorf("%w: the ceremony's result is not the group key computed", ErrInconsistent)
 	}
-	// The stored key and certificate must be the ones this driver computed
-	// and verified, field by field: every signature in it was checked above
-	// over the statement those fields make, so GroupKey's offline check
-	// would verify the same n signatures again.
+	// Completed: the stored key and certificate must be the ones this driver
+	// computed, field by field, and every other participant's confirmation
+	// signature must verify, under the key of its verified chain, over the
+	// statement this driver signed, so all n confirmed the same key,
+	// transcript and heads. (The certificate has n entries; round 3's inbox
+	// n confirmations of n heads each, which the driver need not read.)
 	gk, err := retry(ctx, func() (chusme.GroupKeyInfo, error) { return c.groupKey(ctx, keyID) })
 	if err != nil {
 		return nil, err
@@ -766,7 +750,7 @@ func (p *participant) runDKG(ctx context.Context, progress Progress) (*DKGResult
 	}
 	for i, cf := range gk.Certificate.Confirmations {
 		if cf.Fingerprint != heads[i].Fingerprint || cf.HeadSeq != heads[i].Seq || !bytes.Equal(cf.HeadHash, heads[i].Hash) || !bytes.Equal(cf.PublicKey, headKeys[cf.Fingerprint]) ||
-			!bytes.Equal(cf.Signature, sigs[cf.Fingerprint]) {
+			cf.Fingerprint == p.me && !bytes.Equal(cf.Signature, mySig) || cf.Fingerprint != p.me && !ed25519.Verify(headKeys[cf.Fingerprint], statement, cf.Signature) {
 			return nil, fmt.Errorf("%w: the stored certificate's confirmation of %s is not the one it signed", ErrInconsistent, cf.Fingerprint)
 		}
 	}

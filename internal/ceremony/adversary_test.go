@@ -125,15 +125,7 @@ func TestNonParticipantSeesNothing(t *testing.T) {
 func TestDeadlineFailsNamingNonSubmitters(t *testing.T) {
 	p := newParty(t, 3, "--ceremony-round-timeout", "1s")
 	ms := p.members
-	info, err := ms[0].Client.StartDKG(t.Context(), ms[0].Key, 2, servertest.Fingerprints(ms))
-	if err != nil {
-		t.Fatal(err)
-	}
-	errs := make([]error, 2)
-	var wg sync.WaitGroup
-	for i, m := range ms[:2] {
-		wg.Go(func() { _, errs[i] = m.Client.RunDKG(t.Context(), info.ID, m.Key, nil) })
-	}
+	info, errs, wg := twoDrivers(t, p)
 	got := waitStatus(t, ms[0], info.ID)
 	wg.Wait()
 	if got.Status != chusme.CeremonyFailed || got.Failure.Reason != chusme.FailDeadline || !slices.Equal(got.Failure.Culprits, []string{ms[2].Fingerprint}) {

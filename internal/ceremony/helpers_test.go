@@ -66,20 +66,29 @@ func shareBytes(kp *frost.KeyPackage) []byte { return kp.SigningShare().Bytes() 
 // connect opens every member's realtime WebSocket, as production clients
 // do, and waits until all are up: the drivers then follow pushed events
 // instead of long-polling.
-func (p *party) connect(ms []*member) {
+func (p *party) connect(ms []*member) { p.connectWith(ms, client.RealtimeOptions{}) }
+
+// connectAPI is connect with the WebSocket's ceremony API on: the clients
+// send their ceremony requests over it too.
+func (p *party) connectAPI(ms []*member) {
+	p.connectWith(ms, client.RealtimeOptions{CeremonyAPI: true})
+}
+
+// connectWith opens every member's realtime WebSocket with opts (its
+// OnState replaced) and waits until all are up.
+func (p *party) connectWith(ms []*member, opts client.RealtimeOptions) {
 	p.t.Helper()
 	for i, m := range ms {
 		up := make(chan struct{}, 1)
-		rt := m.Client.Realtime(p.t.Context(), client.RealtimeOptions{
-			OnState: func(connected bool, _ error) {
-				if connected {
-					select {
-					case up <- struct{}{}:
-					default:
-					}
+		opts.OnState = func(connected bool, _ error) {
+			if connected {
+				select {
+				case up <- struct{}{}:
+				default:
 				}
-			},
-		})
+			}
+		}
+		rt := m.Client.Realtime(p.t.Context(), opts)
 		p.t.Cleanup(rt.Close)
 		select {
 		case <-up:

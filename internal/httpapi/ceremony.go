@@ -9,11 +9,16 @@ import (
 )
 
 // SubmitBodyLimit is the largest body of a round submission: 512 KiB, enough
-// for a DKG round 2 of the largest ceremony (63 sealed packages).
+// for a DKG round 2 of the largest ceremony (254 sealed packages: 80 KiB)
+// and the largest confirmation (48 KiB, base64url-encoded).
 const SubmitBodyLimit = 512 << 10
 
+// ComplaintBodyLimit is the largest body of a complaint: 1 KiB.
+const ComplaintBodyLimit = 1 << 10
+
 // CreateBodyLimit is the largest body of a ceremony creation: a 64 KiB
-// message travels base64url-encoded, plus up to 64 fingerprints.
+// message travels base64url-encoded (87 KiB), plus up to 255 fingerprints
+// (17 KiB).
 const CreateBodyLimit = 128 << 10
 
 // DeclineBodyLimit is the largest body of a decline: one signature.
@@ -42,6 +47,7 @@ func (a *API) ceremonyRoutes() []route {
 		h("GET /v1/ceremonies/{id}", a.handleCeremony),
 		h("POST /v1/ceremonies/{id}/rounds/{n}", perToken(a.handleSubmit)),
 		h("GET /v1/ceremonies/{id}/rounds/{n}/inbox", a.handleInbox),
+		h("POST /v1/ceremonies/{id}/complaints", perToken(a.handleComplaint)),
 		h("POST /v1/ceremonies/{id}/cancel", a.handleCancel),
 		h("GET /v1/keys/{key_id}", a.handleKey),
 		h("POST /v1/ceremonies/{id}/decline", perToken(a.handleDecline)),
@@ -207,6 +213,25 @@ func (a *API) handleInbox(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, chusme.InboxOf(round, complete, subs))
+}
+
+func (a *API) handleComplaint(w http.ResponseWriter, r *http.Request) {
+	id, err := ceremonyID(r)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	var req chusme.ComplaintRequest
+	if err := decode(w, r, ComplaintBodyLimit, &req); err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	c, err := a.cfg.Ceremonies.Complain(r.Context(), principal(r.Context()).Fingerprint, id, req)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, chusme.CeremonyInfoOf(c))
 }
 
 func (a *API) handleCancel(w http.ResponseWriter, r *http.Request) {

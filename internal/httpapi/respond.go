@@ -54,6 +54,7 @@ var statusOf = map[string]int{
 	chusme.CodeDeclined:              http.StatusConflict,
 	chusme.CodeParticipantBlocked:    http.StatusForbidden,
 	chusme.CodeTooManyOpenCeremonies: http.StatusConflict,
+	chusme.CodePackageValid:          http.StatusConflict,
 
 	chusme.CodeTOTPRequired:         http.StatusUnauthorized,
 	chusme.CodeTOTPInvalid:          http.StatusUnauthorized,

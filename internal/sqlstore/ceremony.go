@@ -58,8 +58,15 @@ var (
 		}
 		return q
 	}()
-	qListSubmissions = newQuery(`SELECT ceremony_id, round, sender, recipient, payload, signature, created_at
+	qListSubmissions = newQuery(`SELECT ` + submissionColumns + `
 		FROM ceremony_submissions WHERE ceremony_id = ? AND round = ? ORDER BY sender{bytewise}, recipient{bytewise}`)
+	// qListInbox reads a recipient's packages and the broadcasts (recipient
+	// '') along the index of migration 0011.
+	qListInbox = newQuery(`SELECT ` + submissionColumns + `
+		FROM ceremony_submissions WHERE ceremony_id = ? AND round = ? AND recipient IN ('', ?) ORDER BY sender{bytewise}`)
+	// qListSent reads a sender's submissions along the primary key.
+	qListSent = newQuery(`SELECT ` + submissionColumns + `
+		FROM ceremony_submissions WHERE ceremony_id = ? AND round = ? AND sender = ? ORDER BY recipient{bytewise}`)
 	qUpdateCeremony = newQuery(`UPDATE ceremonies SET status = ?, round = ?, submitted = ?, deadline = ?,
 		version = ?, updated_at = ?, round_started_at = ?, transcript = ?, signing_package = ?,
 		failure_reason = ?, failure_message = ?, culprits = ?, result_key_id = ?, signature = ?, public_key = ?,
@@ -194,7 +201,9 @@ func (s *Store) ListCeremonies(ctx context.Context, f chusme.CeremonyFilter) ([]
 	return out, s.wrap("list ceremonies", err)
 }
 
-// scanSubmission scans a row of qListSubmissions.
+const submissionColumns = `ceremony_id, round, sender, recipient, payload, signature, created_at`
+
+// scanSubmission scans submissionColumns.
 func scanSubmission(r Row) (chusme.CeremonySubmission, error) {
 	var sub chusme.CeremonySubmission
 	var created sql.NullInt64
@@ -203,21 +212,34 @@ func scanSubmission(r Row) (chusme.CeremonySubmission, error) {
 	return sub, err
 }
 
-// listSubmissions reads the submissions of a ceremony's round.
-func (s *Store) listSubmissions(ctx context.Context, c Conn, id string, round int) ([]chusme.CeremonySubmission, error) {
-	rows, err := c.Query(ctx, s.sql[qListSubmissions], id, round)
+// submissions runs q, one of the submission queries, on c.
+func (s *Store) submissions(ctx context.Context, c Conn, q query, args ...any) ([]chusme.CeremonySubmission, error) {
+	rows, err := c.Query(ctx, s.sql[q], args...)
 	return collect(rows, err, scanSubmission)
 }
 
 // ListSubmissions returns the submissions of a ceremony's round, ordered by
 // sender then recipient.
 func (s *Store) ListSubmissions(ctx context.Context, id string, round int) ([]chusme.CeremonySubmission, error) {
-	subs, err := s.listSubmissions(ctx, s.e.Read(), id, round)
+	subs, err := s.submissions(ctx, s.e.Read(), qListSubmissions, id, round)
 	return subs, s.wrap("list submissions", err)
 }
 
-// UpdateCeremony runs fn in one write transaction on the ceremony and its
-// current round's submissions, then writes what fn decided (see
+// ListInbox returns a round's broadcasts and the packages addressed to
+// recipient, ordered by sender.
+func (s *Store) ListInbox(ctx context.Context, id string, round int, recipient string) ([]chusme.CeremonySubmission, error) {
+	subs, err := s.submissions(ctx, s.e.Read(), qListInbox, id, round, recipient)
+	return subs, s.wrap("list inbox", err)
+}
+
+// ListSent returns what sender submitted in a round, ordered by recipient.
+func (s *Store) ListSent(ctx context.Context, id string, round int, sender string) ([]chusme.CeremonySubmission, error) {
+	subs, err := s.submissions(ctx, s.e.Read(), qListSent, id, round, sender)
+	return subs, s.wrap("list sent", err)
+}
+
+// UpdateCeremony runs fn in one write transaction on the ceremony, with
+// reads of its current round's submissions, then writes what fn decided (see
 // chusme.CeremonyStore). Where the dialect locks rows, the transaction holds
 // the ceremony's row from before it reads the ceremony until it commits:
 // transitions of one ceremony are serialized across every node.
@@ -228,11 +250,14 @@ func (s *Store) UpdateCeremony(ctx context.Context, id string, fn func(st *chusm
 		if err != nil {
 			return err
 		}
-		subs, err := s.listSubmissions(ctx, c, id, cer.Round)
-		if err != nil {
-			return err
+		st := &chusme.CeremonyState{Ceremony: cer,
+			Sent: func(sender string) ([]chusme.CeremonySubmission, error) {
+				return s.submissions(ctx, c, qListSent, id, cer.Round, sender)
+			},
+			Broadcasts: func() ([]chusme.CeremonySubmission, error) {
+				return s.submissions(ctx, c, qListInbox, id, cer.Round, "")
+			},
 		}
-		st := &chusme.CeremonyState{Ceremony: cer, Submissions: subs}
 		st.Ceremony.Participants = append([]string(nil), cer.Participants...)
 		st.Ceremony.Submitted = append([]string(nil), cer.Submitted...)
 		st.Ceremony.Signers = append([]string(nil), cer.Signers...)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ func init() {
 		{"UpdateCeremony/error_rolls_back", testCeremonyRollback},
 		{"UpdateCeremony/unknown_not_found", testCeremonyUpdateUnknown},
 		{"UpdateCeremony/sees_current_round_submissions", testCeremonyStateSubmissions},
+		{"ListInbox_and_ListSent", testCeremonyInboxAndSent},
 		{"UpdateCeremony/duplicate_slot_conflicts", testCeremonySlotConflict},
 		{"UpdateCeremony/reused_commitment_refused_and_rolled_back", testCeremonyCommitmentReused},
 		{"UpdateCeremony/concurrent_updates_serialized", testCeremonyConcurrent},
@@ -222,15 +224,64 @@ func testCeremonyStateSubmissions(t *testing.T, s chusme.Store) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	var seen []chusme.CeremonySubmission
+	var sent, none, casts []chusme.CeremonySubmission
 	if _, err := s.UpdateCeremony(ctx(t), "c1", func(st *chusme.CeremonyState) error {
-		seen = st.Submissions
+		var err error
+		if sent, err = st.Sent("alice"); err != nil {
+			return err
+		}
+		if none, err = st.Sent("bob"); err != nil {
+			return err
+		}
+		casts, err = st.Broadcasts()
+		if err != nil {
+			return err
+		}
 		return chusme.ErrUnchanged
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(seen) != 1 || seen[0].Sender != "alice" || seen[0].Round != 1 || !bytes.Equal(seen[0].Payload, []byte("a")) {
-		t.Fatalf("state submissions %+v, want alice's round-1 package only", seen)
+	for what, got := range map[string][]chusme.CeremonySubmission{"Sent(alice)": sent, "Broadcasts": casts} {
+		if len(got) != 1 || got[0].Sender != "alice" || got[0].Round != 1 || !bytes.Equal(got[0].Payload, []byte("a")) {
+			t.Fatalf("state %s %+v, want alice's round-1 package only", what, got)
+		}
+	}
+	if len(none) != 0 {
+		t.Fatalf("state Sent(bob) %+v, want none", none)
+	}
+}
+
+// ListInbox and ListSent read a round's packages by recipient and by sender.
+func testCeremonyInboxAndSent(t *testing.T, s chusme.Store) {
+	mustCreateCeremony(t, s, newCeremony("c1", ceremonyT0))
+	if _, err := s.UpdateCeremony(ctx(t), "c1", func(st *chusme.CeremonyState) error {
+		st.Add = []chusme.CeremonySubmission{sub("c1", 2, "bob", "", "b"), sub("c1", 2, "alice", "bob", "ab"),
+			sub("c1", 2, "alice", "carol", "ac"), sub("c1", 2, "carol", "alice", "ca"), sub("c1", 1, "dave", "alice", "old")}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	payloads := func(subs []chusme.CeremonySubmission, err error) string {
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, s := range subs {
+			out = append(out, string(s.Payload))
+		}
+		return strings.Join(out, ",")
+	}
+	for _, c := range []struct{ what, got, want string }{
+		{"ListInbox(alice)", payloads(s.ListInbox(ctx(t), "c1", 2, "alice")), "b,ca"},
+		{"ListInbox(bob)", payloads(s.ListInbox(ctx(t), "c1", 2, "bob")), "ab,b"},
+		{"ListInbox(nobody)", payloads(s.ListInbox(ctx(t), "c1", 2, "nobody")), "b"},
+		{"ListSent(alice)", payloads(s.ListSent(ctx(t), "c1", 2, "alice")), "ab,ac"},
+		{"ListSent(dave)", payloads(s.ListSent(ctx(t), "c1", 2, "dave")), ""},
+		{"ListInbox of another ceremony", payloads(s.ListInbox(ctx(t), "c2", 2, "alice")), ""},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: payloads %q, want %q", c.what, c.got, c.want)
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chusme/chusme/internal/migrations"
 	"github.com/chusme/chusme/internal/sqlstore"
 )
 
@@ -43,18 +44,15 @@ func Applied(t *testing.T, s *sqlstore.Store) map[int]int64 {
 // records each after the test began; opening the database again applies
 // none again. open opens the test's database and returns its shared store.
 func Migrations(t *testing.T, fsys fs.FS, open func(t *testing.T) *sqlstore.Store) {
-	files, err := fs.Glob(fsys, "migrations/*.sql")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("embedded migrations: %v, %v", files, err)
-	}
+	files := embedded(t, fsys)
 	before := time.Now().UnixNano()
 	first := Applied(t, open(t))
 	if len(first) != len(files) {
-		t.Fatalf("schema_migrations has %d rows, want %d (%v)", len(first), len(files), files)
+		t.Fatalf("schema_migrations has %d rows, want %d", len(first), len(files))
 	}
-	for v := 1; v <= len(files); v++ {
-		if at, ok := first[v]; !ok || at < before {
-			t.Errorf("migration %d: applied_at %d, ok %v", v, at, ok)
+	for _, m := range files {
+		if at, ok := first[m.Version]; !ok || at < before {
+			t.Errorf("migration %d: applied_at %d, ok %v", m.Version, at, ok)
 		}
 	}
 	again := Applied(t, open(t))
@@ -68,17 +66,25 @@ func Migrations(t *testing.T, fsys fs.FS, open func(t *testing.T) *sqlstore.Stor
 	}
 }
 
+// embedded returns the migrations of fsys, in version order (numbers may
+// have gaps: branches number theirs apart).
+func embedded(t *testing.T, fsys fs.FS) []migrations.Migration {
+	t.Helper()
+	files, err := migrations.List(fsys, "migrations")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("embedded migrations: %v, %v", files, err)
+	}
+	return files
+}
+
 // NewerSchema checks that an engine refuses a database whose schema is
 // newer than its migrations in fsys: open opens the test's database, and
 // record adds a version to its schema_migrations. The error must be
 // sqlstore.ErrSchemaNewer and name both versions.
 func NewerSchema[DB io.Closer](t *testing.T, fsys fs.FS, open func(context.Context) (DB, error), record func(db DB, version int) error) {
 	t.Helper()
-	files, err := fs.Glob(fsys, "migrations/*.sql")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("embedded migrations: %v, %v", files, err)
-	}
-	known := len(files) // numbered 1…n: Migrations checks it
+	files := embedded(t, fsys)
+	known := files[len(files)-1].Version
 	db, err := open(t.Context())
 	if err != nil {
 		t.Fatal(err)

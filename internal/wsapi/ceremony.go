@@ -85,6 +85,11 @@ func (c *conn) ceremonyCall(env *chusmev1.Envelope) (string, func(context.Contex
 			in := chusmev1.NewCeremonyInbox(chusme.InboxOf(round, complete, subs))
 			return &chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonyInbox{CeremonyInbox: in}}
 		}
+	case env.GetComplaintRequest() != nil:
+		req := env.GetComplaintRequest()
+		return "ceremony_complaint", func(ctx context.Context) *chusmev1.Envelope {
+			return s.ceremonyAnswer(s.cers.Complain(ctx, caller, req.GetCeremonyId(), req.View()))
+		}
 	case env.GetCancelCeremonyRequest() != nil:
 		id := env.GetCancelCeremonyRequest().GetCeremonyId()
 		return "ceremony_cancel", func(ctx context.Context) *chusmev1.Envelope {
@@ -123,8 +128,8 @@ func (s *Server) ceremonyAnswer(cer chusme.Ceremony, err error) *chusmev1.Envelo
 // the HTTP API's limiters, in the order an HTTP request meets them: the
 // per-IP limit of every request but the ceremony API's (byIdentity), the
 // per-IP limit of creations, the identity's, then the session's of
-// submissions. It returns the first refusal, an Error rate_limited with the
-// seconds to wait, or nil.
+// submissions and complaints. It returns the first refusal, an Error
+// rate_limited with the seconds to wait, or nil.
 func (c *conn) limited(kind string) *chusmev1.Envelope {
 	l := &c.s.cfg.Limits
 	type check struct {
@@ -139,8 +144,8 @@ func (c *conn) limited(kind string) *chusmev1.Envelope {
 		checks = append(checks, check{l.Create, kind, c.ip})
 	}
 	checks = append(checks, check{l.Identity, "identity", c.p.Fingerprint})
-	if kind == "ceremony_submit" {
-		checks = append(checks, check{l.Submit, kind, c.p.SessionID})
+	if kind == "ceremony_submit" || kind == "ceremony_complaint" { // one limit, as over HTTP
+		checks = append(checks, check{l.Submit, "ceremony_submit", c.p.SessionID})
 	}
 	for _, ch := range checks {
 		if err := ch.l.Take(ch.key, "requests"); err != nil {

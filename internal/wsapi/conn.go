@@ -292,7 +292,7 @@ func (c *conn) handle(mt int, data []byte) {
 				kind = "server_info"
 			case *chusmev1.Envelope_CeremonySyncRequest, *chusmev1.Envelope_CreateCeremonyRequest, *chusmev1.Envelope_SubmitRequest,
 				*chusmev1.Envelope_InboxRequest, *chusmev1.Envelope_CancelCeremonyRequest, *chusmev1.Envelope_ListCeremoniesRequest,
-				*chusmev1.Envelope_DeclineCeremonyRequest:
+				*chusmev1.Envelope_DeclineCeremonyRequest, *chusmev1.Envelope_ComplaintRequest:
 				kind, serve = c.ceremonyCall(&env)
 			default:
 				kind = "unknown"

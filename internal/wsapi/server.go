@@ -36,6 +36,7 @@ type Ceremonies interface {
 	Inbox(ctx context.Context, caller, id string, round int) ([]chusme.CeremonySubmission, bool, error)
 	Cancel(ctx context.Context, caller, id string) (chusme.Ceremony, error)
 	Decline(ctx context.Context, caller, id string, sig []byte) (chusme.Ceremony, error)
+	Complain(ctx context.Context, caller, id string, req chusme.ComplaintRequest) (chusme.Ceremony, error)
 	// Relayed returns the commitment round's packages of an open sign
 	// ceremony in its share round if this node moved it there and still
 	// has them (pushed with the event to its participants).

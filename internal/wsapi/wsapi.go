@@ -53,9 +53,10 @@ const (
 	DefaultSendQueueBytes = 256 << 10
 	// MaxMessage is the largest inbound message: 128 KiB, room for the
 	// largest request (a ceremony creation with a 64 KiB message to sign
-	// and 64 participants; a DKG round 2 of 64 participants is ≈ 17 KiB).
-	// Anything bigger is closed with 1009. It bounds what one read may
-	// allocate, not a buffer a connection keeps.
+	// and 255 participants, ≈ 82 KiB; a DKG round 2 of 255 participants is
+	// ≈ 58 KiB, a confirmation at most 48 KiB). Anything bigger is closed
+	// with 1009. It bounds what one read may allocate, not a buffer a
+	// connection keeps.
 	MaxMessage = 128 << 10
 	// readBufferSize is the per-connection read buffer: 1 KiB, enough for
 	// every request in one read, small for ten thousand idle peers.

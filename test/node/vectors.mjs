@@ -31,7 +31,7 @@ const L = {
   register: 'chusme/v1/register', login: 'chusme/v1/login', totpConfirm: 'chusme/v1/totp-confirm',
   safetyNumber: 'chusme/v1/safety-number',
   rotate: 'chusme/v1/rotate', cancel: 'chusme/v1/rotate-cancel', genesis: 'chusme/v1/chain-genesis',
-  entry: 'chusme/v1/chain-entry', pkg: 'chusme/v1/ceremony-package', share: 'chusme/v1/dkg-share',
+  entry: 'chusme/v1/chain-entry', pkg: 'chusme/v1/ceremony-package', complaint: 'chusme/v1/ceremony-complaint', share: 'chusme/v1/dkg-share',
   transcript: 'chusme/v1/dkg-transcript', totpSecret: 'chusme/v1/data/totp-secret',
   challengeMAC: 'chusme/v1/kdf/login-challenge-mac', refreshMAC: 'chusme/v1/kdf/refresh-token-mac',
   vault: 'chusme/v1/vault/', ceremonyState: 'chusme/v1/data/ceremony-state',
@@ -48,6 +48,8 @@ const cancelMessage = (issuer, fp, seq, cancels, prev, dropped, restored, time) 
   frame(L.cancel, utf8(issuer), utf8(fp), u64(seq), prev, u64(cancels), dropped, restored, i64(time));
 const packageMessage = (cid, round, sender, recipient, payload) =>
   frame(L.pkg, utf8(cid), utf8(String(round)), utf8(sender), utf8(recipient), sha256(payload));
+const complaintMessage = (cid, round, complainer, accused) =>
+  frame(L.complaint, utf8(cid), utf8(String(round)), utf8(complainer), utf8(accused));
 
 // §6 safety numbers: SHA-256 over the label and the two fingerprints in
 // ascending order, as a big-endian integer mod 10^60, in 12 groups of 5.
@@ -208,6 +210,7 @@ const build = {
   rotation_message: (i) => signed(rotationMessage(i.issuer, i.fingerprint, i.seq, hex(i.prev), hex(i.old_key), hex(i.new_key), i.time)),
   cancel_message: (i) => signed(cancelMessage(i.issuer, i.fingerprint, i.seq, i.cancels, hex(i.prev), hex(i.dropped), hex(i.restored), i.time)),
   ceremony_package_message: (i) => signed(packageMessage(i.ceremony_id, i.round, i.sender, i.recipient, hex(i.payload))),
+  ceremony_complaint_message: (i) => signed(complaintMessage(i.ceremony_id, i.round, i.complainer, i.accused), hex(i.seed)),
   chain: (i) => {
     const s0 = hex(i.genesis_seed), s1 = hex(i.new_seed);
     const k0 = Buffer.from(ed25519.getPublicKey(s0)), k1 = Buffer.from(ed25519.getPublicKey(s1));

@@ -165,6 +165,18 @@ func NewSubmitRequest(id string, round int, v chusme.SubmitRequest) *SubmitReque
 	return out
 }
 
+// NewComplaintRequest is the protobuf form of a complaint about ceremony
+// id.
+func NewComplaintRequest(id string, v chusme.ComplaintRequest) *ComplaintRequest {
+	return &ComplaintRequest{CeremonyId: id, Round: int32(v.Round), Accused: v.Accused, Signature: v.Signature}
+}
+
+// View is the complaint's view, as the ceremony service takes it (its
+// ceremony id is GetCeremonyId).
+func (r *ComplaintRequest) View() chusme.ComplaintRequest {
+	return chusme.ComplaintRequest{Round: int(r.GetRound()), Accused: r.GetAccused(), Signature: r.GetSignature()}
+}
+
 // View is the submission's view, as the ceremony service takes it (its
 // ceremony id and round are GetCeremonyId and GetRound).
 func (r *SubmitRequest) View() chusme.SubmitRequest {

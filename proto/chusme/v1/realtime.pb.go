@@ -173,6 +173,7 @@ type Envelope struct {
 	//	*Envelope_CeremonyInbox
 	//	*Envelope_CeremonyList
 	//	*Envelope_DeclineCeremonyRequest
+	//	*Envelope_ComplaintRequest
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -357,6 +358,15 @@ func (x *Envelope) GetDeclineCeremonyRequest() *DeclineCeremonyRequest {
 	return nil
 }
 
+func (x *Envelope) GetComplaintRequest() *ComplaintRequest {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_ComplaintRequest); ok {
+			return x.ComplaintRequest
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -424,6 +434,10 @@ type Envelope_DeclineCeremonyRequest struct {
 	DeclineCeremonyRequest *DeclineCeremonyRequest `protobuf:"bytes,24,opt,name=decline_ceremony_request,json=declineCeremonyRequest,proto3,oneof"` // -> CeremonyResponse
 }
 
+type Envelope_ComplaintRequest struct {
+	ComplaintRequest *ComplaintRequest `protobuf:"bytes,25,opt,name=complaint_request,json=complaintRequest,proto3,oneof"` // -> CeremonyResponse
+}
+
 func (*Envelope_ServerInfoRequest) isEnvelope_Payload() {}
 
 func (*Envelope_ServerInfoResponse) isEnvelope_Payload() {}
@@ -453,6 +467,8 @@ func (*Envelope_CeremonyInbox) isEnvelope_Payload() {}
 func (*Envelope_CeremonyList) isEnvelope_Payload() {}
 
 func (*Envelope_DeclineCeremonyRequest) isEnvelope_Payload() {}
+
+func (*Envelope_ComplaintRequest) isEnvelope_Payload() {}
 
 // ServerInfoRequest asks for ServerInfoResponse.
 type ServerInfoRequest struct {
@@ -1886,6 +1902,77 @@ func (x *DeclineCeremonyRequest) GetSignature() []byte {
 	return nil
 }
 
+// ComplaintRequest complains that the DKG round-2 package the accused sent
+// the caller fails the accused's signature (POST
+// /v1/ceremonies/{id}/complaints).
+type ComplaintRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CeremonyId    string                 `protobuf:"bytes,1,opt,name=ceremony_id,json=ceremonyId,proto3" json:"ceremony_id,omitempty"`
+	Round         int32                  `protobuf:"varint,2,opt,name=round,proto3" json:"round,omitempty"`
+	Accused       string                 `protobuf:"bytes,3,opt,name=accused,proto3" json:"accused,omitempty"`
+	Signature     []byte                 `protobuf:"bytes,4,opt,name=signature,proto3" json:"signature,omitempty"` // over CeremonyComplaintMessage
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ComplaintRequest) Reset() {
+	*x = ComplaintRequest{}
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ComplaintRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ComplaintRequest) ProtoMessage() {}
+
+func (x *ComplaintRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ComplaintRequest.ProtoReflect.Descriptor instead.
+func (*ComplaintRequest) Descriptor() ([]byte, []int) {
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ComplaintRequest) GetCeremonyId() string {
+	if x != nil {
+		return x.CeremonyId
+	}
+	return ""
+}
+
+func (x *ComplaintRequest) GetRound() int32 {
+	if x != nil {
+		return x.Round
+	}
+	return 0
+}
+
+func (x *ComplaintRequest) GetAccused() string {
+	if x != nil {
+		return x.Accused
+	}
+	return ""
+}
+
+func (x *ComplaintRequest) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
 // ListCeremoniesRequest lists a page of the caller's ceremonies, newest
 // first (GET /v1/ceremonies?status=&limit=&cursor=).
 type ListCeremoniesRequest struct {
@@ -1899,7 +1986,7 @@ type ListCeremoniesRequest struct {
 
 func (x *ListCeremoniesRequest) Reset() {
 	*x = ListCeremoniesRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[19]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1911,7 +1998,7 @@ func (x *ListCeremoniesRequest) String() string {
 func (*ListCeremoniesRequest) ProtoMessage() {}
 
 func (x *ListCeremoniesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[19]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1924,7 +2011,7 @@ func (x *ListCeremoniesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCeremoniesRequest.ProtoReflect.Descriptor instead.
 func (*ListCeremoniesRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{19}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListCeremoniesRequest) GetStatus() string {
@@ -1958,7 +2045,7 @@ type CeremonyResponse struct {
 
 func (x *CeremonyResponse) Reset() {
 	*x = CeremonyResponse{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[20]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1970,7 +2057,7 @@ func (x *CeremonyResponse) String() string {
 func (*CeremonyResponse) ProtoMessage() {}
 
 func (x *CeremonyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[20]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1983,7 +2070,7 @@ func (x *CeremonyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyResponse.ProtoReflect.Descriptor instead.
 func (*CeremonyResponse) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{20}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CeremonyResponse) GetCeremony() *CeremonyEvent {
@@ -2004,7 +2091,7 @@ type CeremonyList struct {
 
 func (x *CeremonyList) Reset() {
 	*x = CeremonyList{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[21]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2016,7 +2103,7 @@ func (x *CeremonyList) String() string {
 func (*CeremonyList) ProtoMessage() {}
 
 func (x *CeremonyList) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[21]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2029,7 +2116,7 @@ func (x *CeremonyList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyList.ProtoReflect.Descriptor instead.
 func (*CeremonyList) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{21}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CeremonyList) GetCeremonies() []*CeremonyEvent {
@@ -2050,7 +2137,8 @@ var File_proto_chusme_v1_realtime_proto protoreflect.FileDescriptor
 
 const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\n" +
-	"\x1eproto/chusme/v1/realtime.proto\x12\tchusme.v1\"\xb8\t\n" +
+	"\x1eproto/chusme/v1/realtime.proto\x12\tchusme.v1\"\x84\n" +
+	"\n" +
 	"\bEnvelope\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12N\n" +
@@ -2069,7 +2157,8 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x11ceremony_response\x18\x15 \x01(\v2\x1b.chusme.v1.CeremonyResponseH\x00R\x10ceremonyResponse\x12A\n" +
 	"\x0eceremony_inbox\x18\x16 \x01(\v2\x18.chusme.v1.CeremonyInboxH\x00R\rceremonyInbox\x12>\n" +
 	"\rceremony_list\x18\x17 \x01(\v2\x17.chusme.v1.CeremonyListH\x00R\fceremonyList\x12]\n" +
-	"\x18decline_ceremony_request\x18\x18 \x01(\v2!.chusme.v1.DeclineCeremonyRequestH\x00R\x16declineCeremonyRequestB\t\n" +
+	"\x18decline_ceremony_request\x18\x18 \x01(\v2!.chusme.v1.DeclineCeremonyRequestH\x00R\x16declineCeremonyRequest\x12J\n" +
+	"\x11complaint_request\x18\x19 \x01(\v2\x1b.chusme.v1.ComplaintRequestH\x00R\x10complaintRequestB\t\n" +
 	"\apayload\"\x13\n" +
 	"\x11ServerInfoRequest\"\xab\x01\n" +
 	"\x12ServerInfoResponse\x12\x12\n" +
@@ -2195,7 +2284,13 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x16DeclineCeremonyRequest\x12\x1f\n" +
 	"\vceremony_id\x18\x01 \x01(\tR\n" +
 	"ceremonyId\x12\x1c\n" +
-	"\tsignature\x18\x02 \x01(\fR\tsignature\"]\n" +
+	"\tsignature\x18\x02 \x01(\fR\tsignature\"\x81\x01\n" +
+	"\x10ComplaintRequest\x12\x1f\n" +
+	"\vceremony_id\x18\x01 \x01(\tR\n" +
+	"ceremonyId\x12\x14\n" +
+	"\x05round\x18\x02 \x01(\x05R\x05round\x12\x18\n" +
+	"\aaccused\x18\x03 \x01(\tR\aaccused\x12\x1c\n" +
+	"\tsignature\x18\x04 \x01(\fR\tsignature\"]\n" +
 	"\x15ListCeremoniesRequest\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12\x14\n" +
@@ -2234,7 +2329,7 @@ func file_proto_chusme_v1_realtime_proto_rawDescGZIP() []byte {
 }
 
 var file_proto_chusme_v1_realtime_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_proto_chusme_v1_realtime_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_proto_chusme_v1_realtime_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_proto_chusme_v1_realtime_proto_goTypes = []any{
 	(CloseCode)(0),                 // 0: chusme.v1.CloseCode
 	(*Envelope)(nil),               // 1: chusme.v1.Envelope
@@ -2256,9 +2351,10 @@ var file_proto_chusme_v1_realtime_proto_goTypes = []any{
 	(*InboxRequest)(nil),           // 17: chusme.v1.InboxRequest
 	(*CancelCeremonyRequest)(nil),  // 18: chusme.v1.CancelCeremonyRequest
 	(*DeclineCeremonyRequest)(nil), // 19: chusme.v1.DeclineCeremonyRequest
-	(*ListCeremoniesRequest)(nil),  // 20: chusme.v1.ListCeremoniesRequest
-	(*CeremonyResponse)(nil),       // 21: chusme.v1.CeremonyResponse
-	(*CeremonyList)(nil),           // 22: chusme.v1.CeremonyList
+	(*ComplaintRequest)(nil),       // 20: chusme.v1.ComplaintRequest
+	(*ListCeremoniesRequest)(nil),  // 21: chusme.v1.ListCeremoniesRequest
+	(*CeremonyResponse)(nil),       // 22: chusme.v1.CeremonyResponse
+	(*CeremonyList)(nil),           // 23: chusme.v1.CeremonyList
 }
 var file_proto_chusme_v1_realtime_proto_depIdxs = []int32{
 	2,  // 0: chusme.v1.Envelope.server_info_request:type_name -> chusme.v1.ServerInfoRequest
@@ -2271,26 +2367,27 @@ var file_proto_chusme_v1_realtime_proto_depIdxs = []int32{
 	15, // 7: chusme.v1.Envelope.submit_request:type_name -> chusme.v1.SubmitRequest
 	17, // 8: chusme.v1.Envelope.inbox_request:type_name -> chusme.v1.InboxRequest
 	18, // 9: chusme.v1.Envelope.cancel_ceremony_request:type_name -> chusme.v1.CancelCeremonyRequest
-	20, // 10: chusme.v1.Envelope.list_ceremonies_request:type_name -> chusme.v1.ListCeremoniesRequest
-	21, // 11: chusme.v1.Envelope.ceremony_response:type_name -> chusme.v1.CeremonyResponse
+	21, // 10: chusme.v1.Envelope.list_ceremonies_request:type_name -> chusme.v1.ListCeremoniesRequest
+	22, // 11: chusme.v1.Envelope.ceremony_response:type_name -> chusme.v1.CeremonyResponse
 	8,  // 12: chusme.v1.Envelope.ceremony_inbox:type_name -> chusme.v1.CeremonyInbox
-	22, // 13: chusme.v1.Envelope.ceremony_list:type_name -> chusme.v1.CeremonyList
+	23, // 13: chusme.v1.Envelope.ceremony_list:type_name -> chusme.v1.CeremonyList
 	19, // 14: chusme.v1.Envelope.decline_ceremony_request:type_name -> chusme.v1.DeclineCeremonyRequest
-	10, // 15: chusme.v1.CeremonyEvent.failure:type_name -> chusme.v1.CeremonyFailure
-	11, // 16: chusme.v1.CeremonyEvent.result:type_name -> chusme.v1.CeremonyResult
-	8,  // 17: chusme.v1.CeremonyEvent.inbox:type_name -> chusme.v1.CeremonyInbox
-	7,  // 18: chusme.v1.CeremonyEvent.request:type_name -> chusme.v1.CeremonyRequest
-	6,  // 19: chusme.v1.CeremonyEvent.declines:type_name -> chusme.v1.CeremonyDecline
-	9,  // 20: chusme.v1.CeremonyInbox.packages:type_name -> chusme.v1.CeremonyPackage
-	5,  // 21: chusme.v1.CeremonySyncResponse.ceremonies:type_name -> chusme.v1.CeremonyEvent
-	16, // 22: chusme.v1.SubmitRequest.packages:type_name -> chusme.v1.DirectPackage
-	5,  // 23: chusme.v1.CeremonyResponse.ceremony:type_name -> chusme.v1.CeremonyEvent
-	5,  // 24: chusme.v1.CeremonyList.ceremonies:type_name -> chusme.v1.CeremonyEvent
-	25, // [25:25] is the sub-list for method output_type
-	25, // [25:25] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	20, // 15: chusme.v1.Envelope.complaint_request:type_name -> chusme.v1.ComplaintRequest
+	10, // 16: chusme.v1.CeremonyEvent.failure:type_name -> chusme.v1.CeremonyFailure
+	11, // 17: chusme.v1.CeremonyEvent.result:type_name -> chusme.v1.CeremonyResult
+	8,  // 18: chusme.v1.CeremonyEvent.inbox:type_name -> chusme.v1.CeremonyInbox
+	7,  // 19: chusme.v1.CeremonyEvent.request:type_name -> chusme.v1.CeremonyRequest
+	6,  // 20: chusme.v1.CeremonyEvent.declines:type_name -> chusme.v1.CeremonyDecline
+	9,  // 21: chusme.v1.CeremonyInbox.packages:type_name -> chusme.v1.CeremonyPackage
+	5,  // 22: chusme.v1.CeremonySyncResponse.ceremonies:type_name -> chusme.v1.CeremonyEvent
+	16, // 23: chusme.v1.SubmitRequest.packages:type_name -> chusme.v1.DirectPackage
+	5,  // 24: chusme.v1.CeremonyResponse.ceremony:type_name -> chusme.v1.CeremonyEvent
+	5,  // 25: chusme.v1.CeremonyList.ceremonies:type_name -> chusme.v1.CeremonyEvent
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_proto_chusme_v1_realtime_proto_init() }
@@ -2314,6 +2411,7 @@ func file_proto_chusme_v1_realtime_proto_init() {
 		(*Envelope_CeremonyInbox)(nil),
 		(*Envelope_CeremonyList)(nil),
 		(*Envelope_DeclineCeremonyRequest)(nil),
+		(*Envelope_ComplaintRequest)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2321,7 +2419,7 @@ func file_proto_chusme_v1_realtime_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_chusme_v1_realtime_proto_rawDesc), len(file_proto_chusme_v1_realtime_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,71 @@
+package client
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/chusme/chusme"
+	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
+)
+
+// Complain tells the server, signed with key (the caller's identity key),
+// that the package accused sent the caller in round of DKG ceremony id fails
+// accused's signature or does not open (POST
+// /v1/ceremonies/{id}/complaints, or its WebSocket request). If the package
+// the server holds fails the signature, the ceremony fails at once naming
+// accused, and Complain returns it; if it verifies, the error has code
+// chusme.CodePackageValid: the package was changed between the server and
+// the caller.
+func (c *Client) Complain(ctx context.Context, id string, key ed25519.PrivateKey, round int, accused string) (chusme.CeremonyInfo, error) {
+	var info chusme.CeremonyInfo
+	p, err := ceremonyPath(id)
+	if err != nil {
+		return info, err
+	}
+	me := chusme.Fingerprint(key.Public().(ed25519.PublicKey)) // the genesis key's, unless the session names it
+	if t, err := c.store.Load(ctx); err == nil && t.Fingerprint != "" {
+		me = t.Fingerprint
+	}
+	req := chusme.ComplaintRequest{Round: round, Accused: accused,
+		Signature: ed25519.Sign(key, chusme.CeremonyComplaintMessage(id, round, me, accused))}
+	if rt := c.overRealtime(); rt != nil {
+		return rt.ceremonyAnswer(ctx, &chusmev1.Envelope{Payload: &chusmev1.Envelope_ComplaintRequest{
+			ComplaintRequest: chusmev1.NewComplaintRequest(id, req)}})
+	}
+	err = c.do(ctx, http.MethodPost, p+"/complaints", req, &info)
+	return info, err
+}
+
+// maxChainFetches bounds the peer chains one driver fetches at once: 8, so
+// that a 255-participant ceremony's drivers don't open 254 connections
+// each.
+const maxChainFetches = 8
+
+// forgedPackage is ErrTampered about one sender's package of a round: it
+// fails its signature, or does not open.
+type forgedPackage struct {
+	round        int
+	sender, what string
+}
+
+func (e *forgedPackage) Error() string {
+	return fmt.Sprintf("%v: round-%d package from %s %s", ErrTampered, e.round, e.sender, e.what)
+}
+
+func (e *forgedPackage) Unwrap() error { return ErrTampered }
+
+// complained returns err, a driver's failure, after complaining about the
+// sender when err is a forged DKG round-2 package: the server then fails
+// the ceremony naming the sender if the package it holds is bad. The
+// complaint's own outcome changes nothing here (package_valid means the
+// package was changed on its way to this driver, which fails all the same).
+func (p *participant) complained(ctx context.Context, err error) error {
+	var fp *forgedPackage
+	if errors.As(err, &fp) && fp.round == 2 && p.info.Kind == chusme.KindDKG {
+		p.c.Complain(ctx, p.info.ID, p.key, fp.round, fp.sender)
+	}
+	return err
+}

@@ -1,0 +1,82 @@
+package ceremony
+
+import (
+	"context"
+	"crypto/ed25519"
+
+	"github.com/chusme/chusme"
+)
+
+// Complain handles caller's complaint that the DKG round-2 package that
+// req.Accused sent it fails its sender's signature (or does not open). The
+// server does not verify those n·(n-1) signatures at submission; a
+// complaint makes it verify one: after the complaint's own signature
+// (CeremonyComplaintMessage under caller's current key, else
+// CodeInvalidSignature), the accused's stored package to caller, under the
+// accused's current key. If that fails, the ceremony fails at once with
+// FailInvalidPackage naming the accused; if it verifies, the server holds a
+// good package that was altered on its way to caller, and the answer is
+// CodePackageValid with nothing changed. Participants only.
+func (s *Service) Complain(ctx context.Context, caller, id string, req chusme.ComplaintRequest) (chusme.Ceremony, error) {
+	c, err := s.Get(ctx, caller, id)
+	if err != nil {
+		return c, err
+	}
+	if !c.IsParticipant(caller) {
+		return chusme.Ceremony{}, errNotFound
+	}
+	if c.Kind != chusme.KindDKG || req.Round != 2 {
+		return chusme.Ceremony{}, invalid("only a dkg's round-2 packages can be complained about, not a %s's round %d", c.Kind, req.Round)
+	}
+	if req.Accused == caller || !c.IsParticipant(req.Accused) {
+		return chusme.Ceremony{}, invalid("accused %q is not another participant", req.Accused)
+	}
+	if c.Status != chusme.CeremonyOpen {
+		return c, chusme.Errorf(chusme.CodeCeremonyClosed, "the ceremony is %s", c.Status)
+	}
+	complainer, err := s.store.GetIdentity(ctx, caller)
+	if err != nil {
+		return chusme.Ceremony{}, err
+	}
+	if complainer.Status != chusme.StatusActive {
+		return chusme.Ceremony{}, chusme.Errorf(chusme.CodeBanned, "the identity is banned")
+	}
+	if len(req.Signature) != ed25519.SignatureSize ||
+		!ed25519.Verify(complainer.PublicKey, chusme.CeremonyComplaintMessage(id, req.Round, caller, req.Accused), req.Signature) {
+		return chusme.Ceremony{}, chusme.Errorf(chusme.CodeInvalidSignature, "the complaint's signature does not verify under %s's current key", caller)
+	}
+	inbox, err := s.store.ListInbox(ctx, id, req.Round, caller)
+	if err != nil {
+		return chusme.Ceremony{}, err
+	}
+	var pkg *chusme.CeremonySubmission
+	for i := range inbox {
+		if inbox[i].Sender == req.Accused {
+			pkg = &inbox[i]
+		}
+	}
+	if pkg == nil {
+		return chusme.Ceremony{}, chusme.Errorf(chusme.CodeNotFound, "%s has sent no round-%d package to %s", req.Accused, req.Round, caller)
+	}
+	accused, err := s.store.GetIdentity(ctx, req.Accused)
+	if err != nil {
+		return chusme.Ceremony{}, err
+	}
+	var valid bool
+	s.timed("package_signature", func() error {
+		valid = ed25519.Verify(accused.PublicKey, chusme.CeremonyPackageMessage(id, req.Round, req.Accused, caller, pkg.Payload), pkg.Signature)
+		return nil
+	})
+	if valid {
+		return chusme.Ceremony{}, chusme.Errorf(chusme.CodePackageValid,
+			"the package %s sent you verifies as the server holds it: it was changed on its way to you", req.Accused)
+	}
+	s.log.Warn("ceremony package complaint upheld", "ceremony", id, "complainer", caller, "accused", req.Accused)
+	return s.update(ctx, id, func(st *chusme.CeremonyState) error {
+		if st.Ceremony.Status != chusme.CeremonyOpen {
+			return chusme.Errorf(chusme.CodeCeremonyClosed, "the ceremony is %s", st.Ceremony.Status)
+		}
+		return s.finish(&st.Ceremony, chusme.CeremonyFailed, chusme.FailInvalidPackage,
+			"the DKG round-2 package of "+req.Accused+" to "+caller+" does not verify under its sender's key", []string{req.Accused})
+	})
+}

@@ -1,0 +1,136 @@
+package ceremony_test
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/internal/servertest"
+	"github.com/chusme/chusme/internal/testkit"
+)
+
+// dkgWithAdversary starts a 2-of-3 DKG in which ms[0] and ms[1] run the
+// client driver and ms[2] is played by the test: an honest round 1, then
+// the round-2 packages that round2 makes for each recipient of ceremony id. It returns the
+// ceremony and the drivers' errors once both have returned.
+func dkgWithAdversary(t *testing.T, p *party, round2 func(id, recipient string) chusme.DirectPackage) (chusme.CeremonyInfo, []error) {
+	t.Helper()
+	ms := p.members
+	info, errs, wg := twoDrivers(t, p)
+	var err error
+	adv := ms[2]
+	if _, err := adv.Client.Submit(t.Context(), info.ID, 1, round1(t, adv, info.ID, 3, 2, adv.Fingerprint)); err != nil {
+		t.Fatal(err)
+	}
+	cur := info
+	for err == nil && cur.Round < 2 {
+		cur, err = adv.Client.WaitCeremony(t.Context(), info.ID, cur.Version)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req chusme.SubmitRequest
+	for _, fp := range info.Participants {
+		if fp != adv.Fingerprint {
+			req.Packages = append(req.Packages, round2(info.ID, fp))
+		}
+	}
+	if _, err := adv.Client.Submit(t.Context(), info.ID, 2, req); err != nil {
+		t.Fatalf("round 2 with packages the server no longer verifies: %v", err)
+	}
+	wg.Wait()
+	return info, errs
+}
+
+// twoDrivers starts a 2-of-3 DKG among p's members, created by the first,
+// in which the first two run the client driver; errs holds their errors
+// once wg is done.
+func twoDrivers(t *testing.T, p *party) (info chusme.CeremonyInfo, errs []error, wg *sync.WaitGroup) {
+	t.Helper()
+	ms := p.members
+	info, err := ms[0].Client.StartDKG(t.Context(), ms[0].Key, 2, servertest.Fingerprints(ms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs, wg = make([]error, 2), new(sync.WaitGroup)
+	for i, m := range ms[:2] {
+		wg.Go(func() { _, errs[i] = m.Client.RunDKG(t.Context(), info.ID, m.Key, nil) })
+	}
+	return info, errs, wg
+}
+
+// A participant sends round-2 packages signed over garbage: the server
+// takes them (it checks their shape, not their signatures), the recipients'
+// drivers catch them and complain, and the first complaint fails the
+// ceremony at once, naming the sender.
+func TestComplaintAboutForgedPackageFailsNamingSender(t *testing.T) {
+	p := newParty(t, 3)
+	adv := p.members[2]
+	info, errs := dkgWithAdversary(t, p, func(id, recipient string) chusme.DirectPackage {
+		return chusme.DirectPackage{Recipient: recipient, Payload: []byte("sealed share"), Signature: ed25519.Sign(adv.Key, []byte("garbage"))}
+	})
+	for i, err := range errs {
+		if !errors.Is(err, client.ErrTampered) {
+			t.Errorf("driver %d: %v, want ErrTampered", i, err)
+		}
+	}
+	got := waitStatus(t, p.members[0], info.ID)
+	if got.Status != chusme.CeremonyFailed || got.Failure == nil || got.Failure.Reason != chusme.FailInvalidPackage ||
+		!slices.Equal(got.Failure.Culprits, []string{adv.Fingerprint}) {
+		t.Fatalf("ceremony %+v, failure %+v; want failed with %s naming %s", got, got.Failure, chusme.FailInvalidPackage, adv.Fingerprint)
+	}
+}
+
+// Packages that verify but don't open: the drivers complain, and the
+// server, which holds packages whose signatures verify, answers
+// package_valid and changes nothing. So do complaints about a good
+// package, over HTTP and the WebSocket; a non-participant's complaint is
+// not found, a badly signed one invalid_signature, and neither changes
+// anything either.
+func TestComplaintAboutGoodPackageChangesNothing(t *testing.T) {
+	p := newParty(t, 4)
+	ms, outsider := p.members[:3], p.members[3]
+	p.members = ms
+	adv := ms[2]
+	info, errs := dkgWithAdversary(t, p, func(id, recipient string) chusme.DirectPackage {
+		payload := []byte("not a sealed share")
+		return chusme.DirectPackage{Recipient: recipient, Payload: payload,
+			Signature: ed25519.Sign(adv.Key, chusme.CeremonyPackageMessage(id, 2, adv.Fingerprint, recipient, payload))}
+	})
+	for i, err := range errs {
+		if !errors.Is(err, client.ErrTampered) {
+			t.Errorf("driver %d: %v, want ErrTampered", i, err)
+		}
+	}
+	before, err := adv.Client.Ceremony(t.Context(), info.ID)
+	if err != nil || before.Status != chusme.CeremonyOpen || before.Round != 3 {
+		t.Fatalf("after the drivers' complaints: %+v, %v; want open in round 3", before, err)
+	}
+	url := p.srv.URL + "/v1/ceremonies/" + info.ID + "/complaints"
+	complaint := func(m *member, accused string) chusme.ComplaintRequest {
+		return chusme.ComplaintRequest{Round: 2, Accused: accused,
+			Signature: ed25519.Sign(m.Key, chusme.CeremonyComplaintMessage(info.ID, 2, m.Fingerprint, accused))}
+	}
+	testkit.Do(t, "POST", url, adv.Access(t), complaint(adv, ms[0].Fingerprint)).Expect(t, 409, chusme.CodePackageValid)
+	forged := complaint(adv, ms[0].Fingerprint)
+	forged.Signature[0] ^= 1
+	testkit.Do(t, "POST", url, adv.Access(t), forged).Expect(t, 401, chusme.CodeInvalidSignature)
+	testkit.Do(t, "POST", url, outsider.Access(t), complaint(outsider, ms[0].Fingerprint)).Expect(t, 404, chusme.CodeNotFound)
+	testkit.Do(t, "POST", url, adv.Access(t), complaint(adv, adv.Fingerprint)).Expect(t, 400, chusme.CodeInvalidRequest)
+	testkit.Do(t, "POST", url, adv.Access(t), chusme.ComplaintRequest{Round: 1, Accused: ms[0].Fingerprint,
+		Signature: ed25519.Sign(adv.Key, chusme.CeremonyComplaintMessage(info.ID, 1, adv.Fingerprint, ms[0].Fingerprint))}).
+		Expect(t, 400, chusme.CodeInvalidRequest)
+
+	p.connectAPI([]*member{adv})
+	if _, err := adv.Client.Complain(t.Context(), info.ID, adv.Key, 2, ms[1].Fingerprint); chusme.ErrorCode(err) != chusme.CodePackageValid {
+		t.Fatalf("complaint over the WebSocket: %v, want %s", err, chusme.CodePackageValid)
+	}
+	after, err := adv.Client.Ceremony(t.Context(), info.ID)
+	if err != nil || after.Version != before.Version || after.Status != chusme.CeremonyOpen {
+		t.Fatalf("after the refused complaints: %+v, %v; want version %d, open", after, err, before.Version)
+	}
+}

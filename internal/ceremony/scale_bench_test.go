@@ -1,0 +1,192 @@
+package ceremony_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chusme/chusme/internal/server"
+	"github.com/chusme/chusme/internal/servertest"
+)
+
+// The ceremony scale benchmark (docs/performance-ceremonies.md): whole DKG
+// and signing ceremonies of t-of-n for growing n, the server's CPU time per
+// ceremony measured on the server alone. The server is chusmed, built from
+// cmd/chusmed and run as a child process on SQLite; its user+system time
+// comes from /proc/PID/stat before and after the ceremonies of one size.
+// The clients are real client.Clients in this process, over loopback HTTP,
+// each with its realtime WebSocket open, as production clients have: the
+// drivers follow pushed events instead of long-polling. Each size first runs
+// one DKG that is not measured, so that the clients have verified and
+// pinned each other's chains, as the members of a group that works together
+// have (a client fetches a peer's chain at most once a minute).
+//
+//	CHUSME_CEREMONY_BENCH=1 go test ./internal/ceremony/ -run '^TestCeremonyScaleBench$' -v -count=1 -timeout 30m
+//
+// CHUSME_CEREMONY_BENCH_SIZES lists the sizes as t-of-n (default
+// "2-of-3,7-of-10,43-of-64,67-of-100").
+
+// scaleSize is one size of the benchmark and how many ceremonies of each
+// kind it runs.
+type scaleSize struct {
+	t, n       int
+	dkgs, sigs int
+}
+
+// scaleSizes reads CHUSME_CEREMONY_BENCH_SIZES.
+func scaleSizes(t *testing.T) []scaleSize {
+	spec := os.Getenv("CHUSME_CEREMONY_BENCH_SIZES")
+	if spec == "" {
+		spec = "2-of-3,7-of-10,43-of-64,67-of-100"
+	}
+	var out []scaleSize
+	for _, s := range strings.Split(spec, ",") {
+		ts, ns, ok := strings.Cut(s, "-of-")
+		th, err1 := strconv.Atoi(ts)
+		n, err2 := strconv.Atoi(ns)
+		if !ok || err1 != nil || err2 != nil || th < 2 || th > n {
+			t.Fatalf("CHUSME_CEREMONY_BENCH_SIZES: %q is not t-of-n", s)
+		}
+		// Enough ceremonies that the server's CPU time (in clock ticks of
+		// 10 ms) is measured to a few per cent.
+		out = append(out, scaleSize{t: th, n: n, dkgs: max(3, 60/n), sigs: max(5, 300/n)})
+	}
+	return out
+}
+
+// child is a chusmed process.
+type child struct {
+	cmd *exec.Cmd
+	url string
+	dir string
+}
+
+// startChusmed builds cmd/chusmed and runs it on 127.0.0.1:0 with SQLite
+// in a new directory, registration open and rate limits off.
+func startChusmed(t *testing.T) *child {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "chusmed")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/chusme/chusme/cmd/chusmed").CombinedOutput(); err != nil {
+		t.Fatalf("go build chusmed: %v\n%s", err, out)
+	}
+	data := filepath.Join(dir, "data")
+	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--data-dir", data, "--registration", "open",
+		"--rate-ip", "0", "--rate-auth", "0", "--rate-identity", "0",
+		"--rate-ceremony-create", "0", "--rate-ceremony-submit", "0", "--rate-blob", "0", "--rate-totp", "0")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	})
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sent := false
+		for sc.Scan() {
+			var rec struct{ Msg, Addr string }
+			if !sent && json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "listening" {
+				addr <- rec.Addr
+				sent = true
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		return &child{cmd: cmd, url: "http://" + a, dir: data}
+	case <-time.After(30 * time.Second):
+		t.Fatal("chusmed did not start")
+		return nil
+	}
+}
+
+// cpu returns the process's user+system CPU time so far.
+func (c *child) cpu(t *testing.T) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the command name, which is in parentheses: state is
+	// field 3, utime 14 and stime 15 (proc(5)), in clock ticks of 10 ms.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("/proc/%d/stat: %q", c.cmd.Process.Pid, b)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+func TestCeremonyScaleBench(t *testing.T) {
+	if os.Getenv("CHUSME_CEREMONY_BENCH") != "1" {
+		t.Skip("the ceremony scale benchmark: set CHUSME_CEREMONY_BENCH=1")
+	}
+	sizes := scaleSizes(t)
+	most := 0
+	for _, s := range sizes {
+		most = max(most, s.n)
+	}
+	srv := startChusmed(t)
+	token, err := os.ReadFile(filepath.Join(srv.dir, server.SetupTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := make([]*member, most)
+	for i := range ms {
+		ms[i] = servertest.NewMember(t, srv.url, nil)
+		if i == 0 {
+			ms[i].Setup(t, strings.TrimSpace(string(token)))
+		} else {
+			ms[i].Register(t, "")
+		}
+	}
+	p := &party{t: t, members: ms}
+	p.connect(ms)
+	t.Logf("| ceremony | n | runs | p50 wall | server CPU per ceremony | per participant |")
+	t.Logf("|---|---:|---:|---:|---:|---:|")
+	for _, sz := range sizes {
+		group := ms[:sz.n]
+		var walls []time.Duration
+		res := servertest.DKG(t, group, sz.t) // the warm-up
+		before := srv.cpu(t)
+		for range sz.dkgs {
+			start := time.Now()
+			res = servertest.DKG(t, group, sz.t)
+			walls = append(walls, time.Since(start))
+		}
+		cpu := (srv.cpu(t) - before) / time.Duration(sz.dkgs)
+		t.Logf("| %d-of-%d DKG | %d | %d | %.1f ms | %.1f ms | %.3f ms |", sz.t, sz.n, sz.n, sz.dkgs, p50(walls),
+			ms1(cpu), ms1(cpu)/float64(sz.n))
+		signers := make([]int, sz.t)
+		for i := range signers {
+			signers[i] = i
+		}
+		walls = walls[:0]
+		before = srv.cpu(t)
+		for k := range sz.sigs {
+			start := time.Now()
+			servertest.Sign(t, group[0], group, res, signers, []byte("scale benchmark "+strconv.Itoa(k)))
+			walls = append(walls, time.Since(start))
+		}
+		cpu = (srv.cpu(t) - before) / time.Duration(sz.sigs)
+		t.Logf("| %d-of-%d signing | %d | %d | %.1f ms | %.1f ms | %.3f ms |", sz.t, sz.n, sz.t, sz.sigs, p50(walls),
+			ms1(cpu), ms1(cpu)/float64(sz.t))
+	}
+}
+
+// ms1 is d in milliseconds.
+func ms1(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
