@@ -61,7 +61,7 @@ var (
 	qListSubmissions = newQuery(`SELECT ` + submissionColumns + `
 		FROM ceremony_submissions WHERE ceremony_id = ? AND round = ? ORDER BY sender{bytewise}, recipient{bytewise}`)
 	// qListInbox reads a recipient's packages and the broadcasts (recipient
-	// '') along the index of migration 0011.
+	// '') along the index of migration 0013.
 	qListInbox = newQuery(`SELECT ` + submissionColumns + `
 		FROM ceremony_submissions WHERE ceremony_id = ? AND round = ? AND recipient IN ('', ?) ORDER BY sender{bytewise}`)
 	// qListSent reads a sender's submissions along the primary key.

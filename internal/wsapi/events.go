@@ -3,6 +3,8 @@ package wsapi
 import (
 	"context"
 	"math"
+	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"google.golang.org/protobuf/proto"
@@ -37,13 +39,79 @@ func (s *Server) eventFrame(ev *chusmev1.CeremonyEvent) *frame {
 	return &frame{pm: pm, size: len(b)}
 }
 
+// EventCoalesce is how long the push of a change that leaves a ceremony
+// open in the same round (one more submission) may wait for the next one:
+// 100 ms. A round of n submissions then pushes its n members a few states
+// instead of n each, O(n²) bytes of events per round instead of O(n³); a
+// change of round or status is pushed at once, and with it the newest
+// state, so the drivers, which wait for those, wait no longer.
+const EventCoalesce = 100 * time.Millisecond
+
+// coalescer holds back the intermediate changes of each ceremony.
+type coalescer struct {
+	mu      sync.Mutex
+	held    map[string]chusme.Ceremony // id → the newest change not pushed yet
+	settled map[string]phase           // id → round and status of the last state pushed
+}
+
+// phase is a ceremony's round and status.
+type phase struct {
+	round  int
+	status string
+}
+
 // CeremonyChanged pushes the ceremony's new state to every live connection
-// of its members (participants and creator). The event is encoded and framed
-// once for all of them. When the ceremony service still has the round-1
-// packages of a sign ceremony it has just moved to round 2, the participants'
-// event carries them as its inbox (a creator who is not a participant gets
-// the event without). Call it after every committed change.
+// of its members (participants and creator), at once when its round or
+// status changed, and otherwise within EventCoalesce, with the newest state
+// then (clients keep the highest version they have seen). Call it after
+// every committed change.
 func (s *Server) CeremonyChanged(c chusme.Ceremony) {
+	e := &s.events
+	e.mu.Lock()
+	if e.held == nil {
+		e.held, e.settled = map[string]chusme.Ceremony{}, map[string]phase{}
+	}
+	now := phase{c.Round, c.Status}
+	last, known := e.settled[c.ID]
+	if known && last == now && c.Status == chusme.CeremonyOpen {
+		held, waiting := e.held[c.ID]
+		if !waiting || held.Version < c.Version {
+			e.held[c.ID] = c
+		}
+		e.mu.Unlock()
+		if !waiting {
+			time.AfterFunc(EventCoalesce, func() { s.flush(c.ID) })
+		}
+		return
+	}
+	delete(e.held, c.ID)
+	if c.Status == chusme.CeremonyOpen {
+		e.settled[c.ID] = now
+	} else {
+		delete(e.settled, c.ID)
+	}
+	e.mu.Unlock()
+	s.push(c)
+}
+
+// flush pushes the change of ceremony id held back, if it still is.
+func (s *Server) flush(id string) {
+	e := &s.events
+	e.mu.Lock()
+	c, ok := e.held[id]
+	delete(e.held, id)
+	e.mu.Unlock()
+	if ok {
+		s.push(c)
+	}
+}
+
+// push sends the ceremony's state to every live connection of its members.
+// The event is encoded and framed once for all of them. When the ceremony
+// service still has the commitments of a sign ceremony it has just moved to
+// its share round, the participants' event carries them as its inbox (a
+// creator who is not a participant gets the event without).
+func (s *Server) push(c chusme.Ceremony) {
 	ev := ceremonyEvent(c)
 	plain := s.eventFrame(ev)
 	if plain == nil {

@@ -89,6 +89,8 @@ type Server struct {
 	drained  chan struct{}                 // closed when closing and n reaches 0
 	changed  chan struct{}                 // closed and replaced whenever a connection goes
 	sessions sync.WaitGroup                // one per live connection's writer
+
+	events coalescer // ceremony events held back briefly (events.go)
 }
 
 // New returns a server core. cers and ev may be nil.
