@@ -2,6 +2,7 @@ package wsapi
 
 import (
 	"context"
+	"errors"
 	"math"
 	"sync"
 	"time"
@@ -183,6 +184,12 @@ func (s *Server) sync(ctx context.Context, caller string, req *chusmev1.Ceremony
 // errorOf is the Error envelope of a service error; internal detail goes to
 // the log only.
 func (s *Server) errorOf(err error) *chusmev1.Envelope {
+	if errors.Is(err, context.DeadlineExceeded) {
+		// The request outlasted requestTimeout (a loaded store): worth
+		// retrying, as the answer to a store outage is.
+		s.log.Warn("websocket request failed: out of time", "err", err)
+		err = chusme.Errorf(chusme.CodeUnavailable, "the server did not finish the request within %s: retry shortly", requestTimeout)
+	}
 	switch chusme.ErrorCode(err) {
 	case chusme.CodeInternal:
 		s.log.Error("websocket request failed", "err", err)

@@ -1,6 +1,10 @@
 package wsapi
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/chusme/chusme"
@@ -45,5 +49,18 @@ func TestIntermediateEventsHeldBack(t *testing.T) {
 	e.mu.Unlock()
 	if settled {
 		t.Fatal("an ended ceremony is still remembered")
+	}
+}
+
+// A ceremony request that runs out of time answers unavailable, with a
+// retry hint, rather than internal: the client retries it.
+func TestRequestOutOfTimeIsRetryable(t *testing.T) {
+	s := New(Config{}, nil, nil, nil, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithTimeout(context.Background(), 0)
+	defer cancel()
+	<-ctx.Done()
+	env := s.errorOf(fmt.Errorf("get ceremony: %w", ctx.Err()))
+	if e := env.GetError(); e.GetCode() != chusme.CodeUnavailable || e.GetRetryAfterSeconds() == 0 || strings.Contains(e.GetMessage(), "deadline") {
+		t.Fatalf("out of time: %+v", e)
 	}
 }
