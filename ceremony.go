@@ -89,9 +89,8 @@ const (
 	FailInvalidSignature  = "invalid_signature"  // the aggregate does not verify and no share is to blame
 	FailParticipantBanned = "participant_banned" // a participant was banned meanwhile
 	// FailDeclined: a participant declined (CeremonyDeclineMessage); a DKG
-	// fails at once, a signing ceremony when fewer than t signers are left
-	// or a signer of its signing package declined. Culprits are the
-	// decliners.
+	// fails at once, a signing ceremony when fewer than t candidates are
+	// left to sign (or to start over with). Culprits are the decliners.
 	FailDeclined       = "declined"
 	FailInvalidPackage = "invalid_package" // a DKG round-2 package fails its sender's signature; Culprits sent it
 )

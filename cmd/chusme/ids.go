@@ -15,10 +15,10 @@ import (
 
 // Codes of the errors of ids given by a prefix.
 const (
-	codeUnknownID   = "unknown_id"   // a prefix of none of the ids it could be
-	codeAmbiguousID = "ambiguous_id" // a prefix of several: the message lists them
-	codeNoPending   = "no_pending"   // ceremony join without an id, and no invitation waits
-	codeSeveral     = "several_pending"
+	codeUnknownID   = "unknown_id"      // a prefix of none of the ids it could be
+	codeAmbiguousID = "ambiguous_id"    // a prefix of several: the message lists them
+	codeNoPending   = "no_pending"      // ceremony join without an id, and no invitation waits
+	codeSeveral     = "several_pending" // ceremony join without an id, and several wait: the message lists them
 )
 
 // isHexPrefix reports whether s can be a prefix of a lowercase hex id at
@@ -102,21 +102,22 @@ func (e *env) pendingOnce(c *client.Client, me string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var waiting []string
+	var ids, waiting []string
 	names := e.contactNames()
 	for _, ci := range open {
 		declined := slices.ContainsFunc(ci.Declines, func(d chusme.CeremonyDecline) bool { return d.Fingerprint == me })
 		if slices.Contains(ci.Missing, me) && !declined {
+			ids = append(ids, ci.ID)
 			waiting = append(waiting, fmt.Sprintf("%s (%s from %s)", ci.ID, ci.Kind, names.label(ci.Creator)))
 		}
 	}
-	switch len(waiting) {
+	switch len(ids) {
 	case 1:
-		return strings.SplitN(waiting[0], " ", 2)[0], nil
+		return ids[0], nil
 	case 0:
 		return "", chusme.Errorf(codeNoPending, "no ceremony is waiting for you: chusme ceremony list shows yours (--wait 1m waits for one)")
 	}
-	return "", chusme.Errorf(codeSeveral, "%d ceremonies wait for you: run chusme ceremony join ID with one of %s", len(waiting), strings.Join(waiting, "; "))
+	return "", chusme.Errorf(codeSeveral, "%d ceremonies wait for you: run chusme ceremony join ID with one of %s", len(ids), strings.Join(waiting, "; "))
 }
 
 // keyIDArg resolves a group key argument: a whole key id, or the start of

@@ -477,10 +477,10 @@ func (s *Service) Cancel(ctx context.Context, caller, id string) (chusme.Ceremon
 
 // Decline records participant caller's signed decline of ceremony id
 // (sig: its current key over chusme.CeremonyDeclineMessage) and acts on it:
-// a DKG fails at once; a signing ceremony fails when fewer than its
-// threshold of candidates are left or when one of its signers declines in
-// round 2, and otherwise goes on without the decliner. The same decline
-// again is answered like the first.
+// a DKG fails at once; a signing ceremony goes on without the decliner
+// (starting over when it was a signer of the signing package: startOver)
+// and fails when fewer than its threshold of candidates are left. The same
+// decline again is answered like the first.
 func (s *Service) Decline(ctx context.Context, caller, id string, sig []byte) (chusme.Ceremony, error) {
 	c, err := s.Get(ctx, caller, id)
 	if err != nil {

@@ -416,3 +416,41 @@ func TestRoundTimeoutPerCeremony(t *testing.T) {
 		t.Fatalf("a dkg with all_signers: %v", err)
 	}
 }
+
+// A signer of the signing package that declines in the share round makes
+// the ceremony start over without it, and the others sign in the next
+// attempt.
+func TestShareRoundDeclineStartsOver(t *testing.T) {
+	p := newParty(t, 3)
+	ms := p.members
+	res := servertest.DKG(p.t, ms, 2)
+	msg := []byte("declined after committing")
+	info, err := ms[0].Client.StartSign(t.Context(), ms[0].Key, res[0].KeyID, msg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitByHand(t, ms[0], res[0].KeyPackage, info.ID, 1).Zero()
+	commitByHand(t, ms[1], res[1].KeyPackage, info.ID, 1).Zero()
+	over, err := ms[1].Client.DeclineCeremony(t.Context(), info.ID, ms[1].Key)
+	if err != nil || over.Status != chusme.CeremonyOpen || over.Round != 3 || len(over.Signers) != 0 || len(over.Declines) != 1 ||
+		slices.Contains(over.Missing, ms[1].Fingerprint) {
+		t.Fatalf("after a share-round decline: %v %+v", err, over)
+	}
+	sigs := make([][]byte, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for j, i := range []int{0, 2} {
+		wg.Go(func() {
+			sigs[j], errs[j] = ms[i].Client.RunSign(t.Context(), info.ID, ms[i].Key, res[i].KeyID, res[i].KeyPackage, servertest.ApproveAll, nil)
+		})
+	}
+	wg.Wait()
+	for j, err := range errs {
+		if err != nil || !ed25519.Verify(res[0].PublicKeyPackage.VerifyingKey().Ed25519(), msg, sigs[j]) {
+			t.Fatalf("signer %d: %v", j, err)
+		}
+	}
+	if done := waitStatus(t, ms[0], info.ID); done.Status != chusme.CeremonyCompleted || done.Round != 4 {
+		t.Fatalf("the second attempt: %+v", done)
+	}
+}
