@@ -158,12 +158,12 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 // fragment or user information.
 func NormalizeURL(rawURL string) (string, error) {
 	u, err := url.Parse(rawURL)
-	if err != nil {
-		return "", err
+	scheme := ""
+	if err == nil {
+		scheme = strings.ToLower(u.Scheme)
 	}
-	scheme := strings.ToLower(u.Scheme)
 	if scheme != "http" && scheme != "https" {
-		return "", fmt.Errorf("%q: scheme must be http or https", rawURL)
+		return "", fmt.Errorf("%q is not an http or https URL: write it with its scheme, like http://127.0.0.1:1984 or https://id.example.org", rawURL)
 	}
 	if u.Host == "" || u.Hostname() == "" {
 		return "", fmt.Errorf("%q: no host", rawURL)

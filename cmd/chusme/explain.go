@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"syscall"
 
@@ -110,12 +109,11 @@ func (e *env) say(err error) *chusme.Error {
 	return nil
 }
 
-// checkServerURL refuses a --server that is not an http(s) URL with a
-// host, before anything is sent.
+// checkServerURL refuses a --server that is not a server's base URL
+// (client.NormalizeURL) as a usage error, before anything is sent.
 func checkServerURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return usagef("--server %q is not a URL: write it with its scheme, like http://127.0.0.1:1984 or https://id.example.org", s)
+	if _, err := client.NormalizeURL(s); err != nil {
+		return usagef("--server: %v", err)
 	}
 	return nil
 }

@@ -63,7 +63,7 @@ func TestErrorsSayWhatToDo(t *testing.T) {
 		says []string
 	}{
 		{"server down", fresh, []string{"--server", closed, "login"}, codeUnreachable, []string{"can't reach the server at " + closed, "nothing listens there", "--server"}},
-		{"no scheme", fresh, []string{"--server", "127.0.0.1:1984", "login"}, codeUsage, []string{"is not a URL", "http://127.0.0.1:1984"}},
+		{"no scheme", fresh, []string{"--server", "127.0.0.1:1984", "login"}, codeUsage, []string{"is not an http or https URL", "http://127.0.0.1:1984"}},
 		{"not chusme", fresh, []string{"--server", notChusMe.URL, "login"}, codeNotChusMe, []string{"does not answer as a ChusMe server", "404"}},
 		{"login before register", fresh, []string{"login"}, chusme.CodeNotFound, []string{"knows no identity", "chusme register --invite"}},
 		{"setup token used", fresh, []string{"setup", "--token", strings.TrimSpace(string(token))}, chusme.CodeSetupInvalid, []string{"chusme register --invite"}},
