@@ -292,10 +292,14 @@ type CeremonySubmission struct {
 	CreatedAt  time.Time
 }
 
-// GroupKey is the result of a completed DKG.
+// GroupKey is the result of a completed DKG, in its current generation.
 type GroupKey struct {
-	ID               string // GroupKeyID(PublicKey)
-	PublicKey        []byte // the 32-byte Ed25519 group public key
+	ID        string // GroupKeyID(PublicKey)
+	PublicKey []byte // the 32-byte Ed25519 group public key
+	// Generation counts the sets of shares the key has had: 1 for the
+	// shares a DKG made, one more for each ceremony that replaced them
+	// (the public key, and so the id, stay the same).
+	Generation       int
 	Threshold        int
 	Participants     []string          // fingerprints, in the DKG's order
 	VerifyingShares  map[string][]byte // fingerprint → 32-byte verifying share
@@ -324,7 +328,11 @@ type CeremonyState struct {
 
 	Add         []CeremonySubmission // new submissions to insert
 	Commitments [][]byte             // signing commitment digests to record for Ceremony.KeyID
-	Key         *GroupKey            // a group key to create
+	// Key is a group key to create (Generation 0 or 1) or, with a
+	// Generation above 1, the next generation of an existing key, which
+	// replaces the current one; the replaced generation is kept in the
+	// key's history.
+	Key *GroupKey
 }
 
 // CeremonyFilter selects ceremonies for ListCeremonies.
@@ -364,13 +372,14 @@ type CeremonyStore interface {
 	// SELECT … FOR UPDATE), with the ceremony and reads of its current
 	// round's submissions. If fn returns nil the store writes st.Ceremony with
 	// Version set to the stored version + 1, inserts st.Add, records
-	// st.Commitments and creates st.Key, then commits and returns the
-	// written ceremony. If fn returns ErrUnchanged nothing is written and
+	// st.Commitments and creates st.Key (or moves the key to st.Key's
+	// generation), then commits and returns the written ceremony. If fn returns ErrUnchanged nothing is written and
 	// the stored ceremony is returned with a nil error; any other error
 	// rolls back and is returned. CodeNotFound if the ceremony is unknown
 	// (fn is not called); CodeCommitmentReused if a commitment digest was
 	// recorded before for the key (nothing is written); CodeConflict if a
-	// submission slot or the group key exists already.
+	// submission slot or the group key exists already, or if st.Key's
+	// generation is not the one after the stored key's.
 	UpdateCeremony(ctx context.Context, id string, fn func(st *CeremonyState) error) (Ceremony, error)
 	// ListSubmissions returns the submissions of a ceremony's round, ordered
 	// by sender then recipient. An unknown ceremony or round has none.
@@ -389,8 +398,13 @@ type CeremonyStore interface {
 	// CountOpenCeremonies returns how many open ceremonies the creator
 	// started.
 	CountOpenCeremonies(ctx context.Context, creator string) (int, error)
-	// GetGroupKey returns a group key. CodeNotFound if unknown.
+	// GetGroupKey returns a group key's current generation. CodeNotFound
+	// if unknown.
 	GetGroupKey(ctx context.Context, id string) (GroupKey, error)
+	// GetGroupKeyGeneration returns a generation of a group key, the
+	// current one or an earlier one. CodeNotFound if the key or the
+	// generation is unknown.
+	GetGroupKeyGeneration(ctx context.Context, id string, generation int) (GroupKey, error)
 }
 
 // CeremonyPackageMessage is what a participant signs with its identity key

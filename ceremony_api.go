@@ -147,6 +147,7 @@ type Inbox struct {
 type GroupKeyInfo struct {
 	KeyID            string           `json:"key_id"`
 	PublicKey        Bytes            `json:"public_key"`
+	Generation       int              `json:"generation"` // GroupKey.Generation: 1 for a DKG's shares
 	Threshold        int              `json:"threshold"`
 	Participants     []string         `json:"participants"`
 	VerifyingShares  map[string]Bytes `json:"verifying_shares"` // fingerprint → verifying share

@@ -96,7 +96,7 @@ func GroupKeyInfoOf(k GroupKey) GroupKeyInfo {
 		shares[fp] = s
 	}
 	info := GroupKeyInfo{
-		KeyID: k.ID, PublicKey: k.PublicKey, Threshold: k.Threshold, Participants: k.Participants,
+		KeyID: k.ID, PublicKey: k.PublicKey, Generation: k.Generation, Threshold: k.Threshold, Participants: k.Participants,
 		VerifyingShares: shares, PublicKeyPackage: k.PublicKeyPackage, CeremonyID: k.CeremonyID, CreatedAt: WireTime(k.CreatedAt),
 	}
 	if len(k.Confirmations) > 0 {

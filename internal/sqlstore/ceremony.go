@@ -77,13 +77,25 @@ var (
 	qInsertGroupKey = newQuery(`INSERT INTO group_keys (id, public_key, threshold, participants,
 		verifying_shares, public_key_package, ceremony_id, created_at, issuer, transcript)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	qInsertConfirmation = newQuery(`INSERT INTO group_key_confirmations (key_id, position, fingerprint,
+	// qNextGeneration moves a group key to its next generation, if it is
+	// still at the one before.
+	qNextGeneration = newQuery(`UPDATE group_keys SET generation = ?, threshold = ?, participants = ?,
+		verifying_shares = ?, public_key_package = ?, ceremony_id = ?, created_at = ?, issuer = ?, transcript = ?
+		WHERE id = ? AND generation = ? AND public_key = ?`)
+	qKeepGeneration = newQuery(`INSERT INTO group_key_history (key_id, generation, threshold, participants,
+		verifying_shares, public_key_package, ceremony_id, created_at, issuer, transcript, confirmations)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	qDeleteConfirmations = newQuery(`DELETE FROM group_key_confirmations WHERE key_id = ?`)
+	qInsertConfirmation  = newQuery(`INSERT INTO group_key_confirmations (key_id, position, fingerprint,
 		head_seq, head_hash, public_key, signature) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	qDueCeremonies   = newQuery(`SELECT id FROM ceremonies WHERE status = ? AND deadline <= ? ORDER BY deadline`)
 	qCountCeremonies = newQuery(`SELECT count(*) FROM ceremonies WHERE status = ?`)
 	qCountOpenBy     = newQuery(`SELECT count(*) FROM ceremonies WHERE creator = ? AND status = ?`)
-	qGetGroupKey     = newQuery(`SELECT id, public_key, threshold, participants, verifying_shares,
+	qGetGroupKey     = newQuery(`SELECT id, public_key, generation, threshold, participants, verifying_shares,
 		public_key_package, ceremony_id, created_at, issuer, transcript FROM group_keys WHERE id = ?`)
+	qGetGroupKeyHistory = newQuery(`SELECT threshold, participants, verifying_shares,
+		public_key_package, ceremony_id, created_at, issuer, transcript, confirmations
+		FROM group_key_history WHERE key_id = ? AND generation = ?`)
 	qListConfirmations = newQuery(`SELECT fingerprint, head_seq, head_hash, public_key, signature
 		FROM group_key_confirmations WHERE key_id = ? ORDER BY position`)
 )
@@ -302,20 +314,8 @@ func (s *Store) UpdateCeremony(ctx context.Context, id string, fn func(st *chusm
 			}
 		}
 		if k := st.Key; k != nil {
-			shares, err := json.Marshal(k.VerifyingShares)
-			if err != nil {
+			if err := s.putGroupKey(ctx, c, k); err != nil {
 				return err
-			}
-			if _, err := c.Exec(ctx, s.sql[qInsertGroupKey],
-				k.ID, k.PublicKey, k.Threshold, jsonList(k.Participants), string(shares), k.PublicKeyPackage,
-				k.CeremonyID, unixNano(k.CreatedAt), k.Issuer, k.Transcript); err != nil {
-				return err
-			}
-			for i, cf := range k.Confirmations {
-				if _, err := c.Exec(ctx, s.sql[qInsertConfirmation], k.ID, i, cf.Fingerprint, int64(cf.HeadSeq),
-					[]byte(cf.HeadHash), []byte(cf.PublicKey), []byte(cf.Signature)); err != nil {
-					return err
-				}
 			}
 		}
 		out = n
@@ -325,6 +325,63 @@ func (s *Store) UpdateCeremony(ctx context.Context, id string, fn func(st *chusm
 		err = nil
 	}
 	return out, s.wrap("update ceremony", err)
+}
+
+// putGroupKey creates group key k inside transaction c or, with a
+// Generation above 1, moves the stored key to it, keeping the generation
+// it replaces (and its certificate) in the key's history.
+func (s *Store) putGroupKey(ctx context.Context, c Conn, k *chusme.GroupKey) error {
+	shares, err := json.Marshal(k.VerifyingShares)
+	if err != nil {
+		return err
+	}
+	if k.Generation <= 1 {
+		if _, err := c.Exec(ctx, s.sql[qInsertGroupKey],
+			k.ID, k.PublicKey, k.Threshold, jsonList(k.Participants), string(shares), k.PublicKeyPackage,
+			k.CeremonyID, unixNano(k.CreatedAt), k.Issuer, k.Transcript); err != nil {
+			return err
+		}
+	} else {
+		prev, err := s.groupKey(ctx, c, k.ID)
+		if err != nil {
+			return err
+		}
+		confirmations, err := json.Marshal(prev.Confirmations)
+		if err != nil {
+			return err
+		}
+		prevShares, err := json.Marshal(prev.VerifyingShares)
+		if err != nil {
+			return err
+		}
+		if prev.Generation != k.Generation-1 || !bytes.Equal(prev.PublicKey, k.PublicKey) {
+			return chusme.Errorf(chusme.CodeConflict, "group key %s is at generation %d, not %d", k.ID, prev.Generation, k.Generation-1)
+		}
+		if _, err := c.Exec(ctx, s.sql[qKeepGeneration], prev.ID, prev.Generation, prev.Threshold, jsonList(prev.Participants),
+			string(prevShares), prev.PublicKeyPackage, prev.CeremonyID, unixNano(prev.CreatedAt), prev.Issuer, prev.Transcript,
+			string(confirmations)); err != nil {
+			return err
+		}
+		moved, err := c.Exec(ctx, s.sql[qNextGeneration], k.Generation, k.Threshold, jsonList(k.Participants), string(shares),
+			k.PublicKeyPackage, k.CeremonyID, unixNano(k.CreatedAt), k.Issuer, k.Transcript,
+			k.ID, prev.Generation, k.PublicKey)
+		if err != nil {
+			return err
+		}
+		if moved != 1 {
+			return chusme.Errorf(chusme.CodeConflict, "group key %s moved to another generation meanwhile", k.ID)
+		}
+		if _, err := c.Exec(ctx, s.sql[qDeleteConfirmations], k.ID); err != nil {
+			return err
+		}
+	}
+	for i, cf := range k.Confirmations {
+		if _, err := c.Exec(ctx, s.sql[qInsertConfirmation], k.ID, i, cf.Fingerprint, int64(cf.HeadSeq),
+			[]byte(cf.HeadHash), []byte(cf.PublicKey), []byte(cf.Signature)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // errUnchanged rolls back the transaction of a callback that returned
@@ -349,13 +406,20 @@ func (s *Store) CountOpenCeremonies(ctx context.Context, creator string) (int, e
 	return s.count(ctx, "count open ceremonies", qCountOpenBy, creator, chusme.CeremonyOpen)
 }
 
-// GetGroupKey returns a group key. CodeNotFound if unknown.
+// GetGroupKey returns a group key's current generation. CodeNotFound if
+// unknown.
 func (s *Store) GetGroupKey(ctx context.Context, id string) (chusme.GroupKey, error) {
+	k, err := s.groupKey(ctx, s.e.Read(), id)
+	return k, s.wrap("get group key", err)
+}
+
+// groupKey reads a group key's current generation through c.
+func (s *Store) groupKey(ctx context.Context, c Conn, id string) (chusme.GroupKey, error) {
 	var k chusme.GroupKey
 	var parts, shares string
 	var created sql.NullInt64
-	err := s.e.Read().QueryRow(ctx, s.sql[qGetGroupKey], id).
-		Scan(&k.ID, &k.PublicKey, &k.Threshold, &parts, &shares, &k.PublicKeyPackage, &k.CeremonyID, &created, &k.Issuer, &k.Transcript)
+	err := c.QueryRow(ctx, s.sql[qGetGroupKey], id).
+		Scan(&k.ID, &k.PublicKey, &k.Generation, &k.Threshold, &parts, &shares, &k.PublicKeyPackage, &k.CeremonyID, &created, &k.Issuer, &k.Transcript)
 	if noRows(err) {
 		return k, notFound("group key")
 	}
@@ -366,11 +430,43 @@ func (s *Store) GetGroupKey(ctx context.Context, id string) (chusme.GroupKey, er
 		err = fromJSON(shares, &k.VerifyingShares)
 	}
 	if err == nil {
-		rows, qerr := s.e.Read().Query(ctx, s.sql[qListConfirmations], id)
+		rows, qerr := c.Query(ctx, s.sql[qListConfirmations], id)
 		k.Confirmations, err = collect(rows, qerr, scanConfirmation)
 	}
 	k.CreatedAt = fromNano(created)
-	return k, s.wrap("get group key", err)
+	return k, err
+}
+
+// GetGroupKeyGeneration returns a generation of a group key, the current
+// one or one kept in its history. CodeNotFound if the key or the
+// generation is unknown.
+func (s *Store) GetGroupKeyGeneration(ctx context.Context, id string, generation int) (chusme.GroupKey, error) {
+	k, err := s.groupKey(ctx, s.e.Read(), id)
+	if err != nil || k.Generation == generation {
+		return k, s.wrap("get group key generation", err)
+	}
+	if generation < 1 || generation > k.Generation {
+		return chusme.GroupKey{}, notFound("group key generation")
+	}
+	old := chusme.GroupKey{ID: id, PublicKey: k.PublicKey, Generation: generation}
+	var parts, shares, confirmations string
+	var created sql.NullInt64
+	err = s.e.Read().QueryRow(ctx, s.sql[qGetGroupKeyHistory], id, generation).Scan(&old.Threshold, &parts, &shares,
+		&old.PublicKeyPackage, &old.CeremonyID, &created, &old.Issuer, &old.Transcript, &confirmations)
+	if noRows(err) {
+		return chusme.GroupKey{}, notFound("group key generation")
+	}
+	if err == nil {
+		err = fromJSON(parts, &old.Participants)
+	}
+	if err == nil {
+		err = fromJSON(shares, &old.VerifyingShares)
+	}
+	if err == nil {
+		err = fromJSON(confirmations, &old.Confirmations)
+	}
+	old.CreatedAt = fromNano(created)
+	return old, s.wrap("get group key generation", err)
 }
 
 // scanConfirmation scans a row of qListConfirmations.

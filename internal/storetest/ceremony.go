@@ -33,6 +33,7 @@ func init() {
 		{"UpdateCeremony/concurrent_updates_serialized", testCeremonyConcurrent},
 		{"UpdateCeremony/group_key_round_trips", testGroupKey},
 		{"GetGroupKey/unknown_not_found", testGroupKeyUnknown},
+		{"UpdateCeremony/group_key_generations", testGroupKeyGenerations},
 		{"ListCeremonies/by_member_and_status", testCeremonyList},
 		{"ListCeremonies/pages_after_cursor", testCeremonyListPages},
 		{"CountOpenCeremonies/by_creator", testCountOpenCeremonies},
@@ -397,13 +398,77 @@ func testGroupKey(t *testing.T, s chusme.Store) {
 		!slices.Equal(got.Participants, k.Participants) || len(got.VerifyingShares) != 3 ||
 		!bytes.Equal(got.VerifyingShares["bob"], []byte{2}) || string(got.PublicKeyPackage) != "pkp" ||
 		got.CeremonyID != "c1" || !got.CreatedAt.Equal(ceremonyT0) || got.Issuer != k.Issuer || !bytes.Equal(got.Transcript, k.Transcript) ||
-		!reflect.DeepEqual(got.Confirmations, k.Confirmations) {
+		!reflect.DeepEqual(got.Confirmations, k.Confirmations) || got.Generation != 1 {
 		t.Fatalf("group key %+v, want %+v", got, k)
 	}
 	if c := mustGetCeremony(t, s, "c1"); !bytes.Equal(c.PublicKey, k.PublicKey) {
 		t.Fatalf("ceremony public key %x, want %x", c.PublicKey, k.PublicKey)
 	}
 	wantCode(t, "group key twice", put(), chusme.CodeConflict)
+}
+
+// testGroupKeyGenerations moves a key through two more generations (a
+// refresh that drops a participant, then a reshare to another threshold):
+// the current one replaces the key's fields and certificate, each earlier
+// one is read back whole, and a generation that does not follow the stored
+// one, or another public key under the id, is a conflict that writes
+// nothing.
+func testGroupKeyGenerations(t *testing.T, s chusme.Store) {
+	gen := func(g, threshold int, ceremony string, parts ...string) chusme.GroupKey {
+		k := chusme.GroupKey{ID: "k1", PublicKey: bytes.Repeat([]byte{7}, 32), Generation: g, Threshold: threshold,
+			Participants: parts, VerifyingShares: map[string][]byte{}, PublicKeyPackage: []byte(fmt.Sprintf("pkp%d", g)),
+			CeremonyID: ceremony, CreatedAt: ceremonyT0.Add(time.Duration(g) * time.Hour), Issuer: "https://id.example",
+			Transcript: bytes.Repeat([]byte{byte(g)}, 32)}
+		for i, fp := range parts {
+			k.VerifyingShares[fp] = []byte{byte(10*g + i)}
+			k.Confirmations = append(k.Confirmations, chusme.GroupKeyConfirmation{Fingerprint: fp, HeadSeq: uint64(g),
+				HeadHash: bytes.Repeat([]byte{byte(g)}, 32), PublicKey: bytes.Repeat([]byte{byte(i)}, 32), Signature: bytes.Repeat([]byte{byte(g + i)}, 64)})
+		}
+		return k
+	}
+	put := func(ceremony string, k chusme.GroupKey) error {
+		_, err := s.UpdateCeremony(ctx(t), ceremony, func(st *chusme.CeremonyState) error {
+			st.Key = &k
+			return nil
+		})
+		return err
+	}
+	gens := []chusme.GroupKey{
+		gen(1, 2, "c1", "alice", "bob", "carol"),
+		gen(2, 2, "c2", "alice", "bob"),
+		gen(3, 3, "c3", "alice", "bob", "dave", "erin"),
+	}
+	for i, k := range gens {
+		mustCreateCeremony(t, s, newCeremony(k.CeremonyID, ceremonyT0))
+		if i > 0 {
+			skip := k
+			skip.Generation++
+			wantCode(t, "a generation skipped", put(k.CeremonyID, skip), chusme.CodeConflict)
+			other := k
+			other.PublicKey = bytes.Repeat([]byte{8}, 32)
+			wantCode(t, "another public key", put(k.CeremonyID, other), chusme.CodeConflict)
+		}
+		if err := put(k.CeremonyID, k); err != nil {
+			t.Fatalf("generation %d: %v", k.Generation, err)
+		}
+	}
+	wantCode(t, "a generation twice", put("c3", gens[2]), chusme.CodeConflict)
+	cur, err := s.GetGroupKey(ctx(t), "k1")
+	if err != nil || !reflect.DeepEqual(cur, gens[2]) {
+		t.Fatalf("current generation %+v, %v; want %+v", cur, err, gens[2])
+	}
+	for _, want := range gens {
+		got, err := s.GetGroupKeyGeneration(ctx(t), "k1", want.Generation)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("generation %d: %+v, %v; want %+v", want.Generation, got, err, want)
+		}
+	}
+	for _, g := range []int{0, 4} {
+		_, err := s.GetGroupKeyGeneration(ctx(t), "k1", g)
+		wantCode(t, fmt.Sprintf("generation %d", g), err, chusme.CodeNotFound)
+	}
+	_, err = s.GetGroupKeyGeneration(ctx(t), "nope", 1)
+	wantCode(t, "GetGroupKeyGeneration", err, chusme.CodeNotFound)
 }
 
 func testGroupKeyUnknown(t *testing.T, s chusme.Store) {

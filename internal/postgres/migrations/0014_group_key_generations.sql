@@ -1,0 +1,23 @@
+-- 0014: group key generations. A refresh or reshare ceremony gives a group
+-- key new shares, not a new public key: the key keeps its id and moves to
+-- the next generation (a DKG's key is generation 1). group_keys holds the
+-- current generation and group_key_confirmations its certificate;
+-- group_key_history keeps every earlier generation with its certificate
+-- (a JSON list of chusme.GroupKeyConfirmation), so that a client that knew
+-- one generation can check each step to the current one.
+ALTER TABLE group_keys ADD COLUMN generation INTEGER NOT NULL DEFAULT 1;
+
+CREATE TABLE group_key_history (
+	key_id             TEXT NOT NULL REFERENCES group_keys (id) ON DELETE CASCADE,
+	generation         INTEGER NOT NULL,
+	threshold          INTEGER NOT NULL,
+	participants       TEXT NOT NULL,
+	verifying_shares   TEXT NOT NULL,
+	public_key_package BYTEA NOT NULL,
+	ceremony_id        TEXT NOT NULL,
+	created_at         BIGINT NOT NULL,
+	issuer             TEXT NOT NULL,
+	transcript         BYTEA,
+	confirmations      TEXT NOT NULL,
+	PRIMARY KEY (key_id, generation)
+);
