@@ -320,7 +320,7 @@ func TestRefreshWithDKGRefused(t *testing.T) {
 func keyChangeEncodings(t testing.TB) map[string][]byte {
 	t.Helper()
 	ids := idsUpTo(t, 3)
-	_, pub, err := TrustedDealerKeygen(nil, nil, ids, 2)
+	kps, pub, err := TrustedDealerKeygen(nil, nil, ids, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,8 +339,17 @@ func keyChangeEncodings(t testing.TB) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	deltas, err := RepairSharePart1(nil, ids[:2], kps[ids[0]], ids[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigma, err := RepairSharePart2([]*RepairDelta{deltas[ids[0]]})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, v := range map[string]encoding.BinaryMarshaler{
 		"RefreshingShare": shares[ids[0]], "RefreshRound1Package": r1, "RefreshRound2Secret": s2,
+		"RepairDelta": deltas[ids[1]], "RepairSigma": sigma,
 	} {
 		m[name] = mustMarshal(t, v)
 	}

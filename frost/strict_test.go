@@ -308,6 +308,10 @@ func newCodec(name string) codec {
 		return new(DKGRound1Secret)
 	case "RefreshRound2Secret":
 		return new(DKGRound2Secret)
+	case "RepairDelta":
+		return new(RepairDelta)
+	case "RepairSigma":
+		return new(RepairSigma)
 	}
 	panic(name)
 }
