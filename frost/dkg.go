@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 
 	"filippo.io/edwards25519"
@@ -84,6 +85,7 @@ type DKGRound1Secret struct {
 	commitment   []element
 	minSigners   int
 	maxSigners   int
+	refresh      bool // from RefreshDKGPart1: coefficients[0] is zero
 }
 
 // Zero overwrites the polynomial coefficients.
@@ -150,6 +152,7 @@ type DKGRound2Secret struct {
 	secretShare edwards25519.Scalar
 	minSigners  int
 	maxSigners  int
+	refresh     bool // from RefreshDKGPart2: commitment[0] is the identity
 }
 
 // Zero overwrites the secret share.
@@ -195,13 +198,9 @@ func DKGPart1(rand io.Reader, id Identifier, maxSigners, minSigners int) (*DKGRo
 
 // dkgPart1With is DKGPart1 with the coefficients and proof nonce given.
 func dkgPart1With(id Identifier, coeffs []edwards25519.Scalar, k *edwards25519.Scalar, maxSigners int) (*DKGRound1Secret, *DKGRound1Package, error) {
-	com := make([]element, len(coeffs))
-	for i := range coeffs {
-		p := new(edwards25519.Point).ScalarBaseMult(&coeffs[i])
-		if p.Equal(identityPoint) == 1 {
-			return nil, nil, ErrInvalidScalar // zero coefficient: negligible
-		}
-		com[i] = newElement(p)
+	com, err := commitCoefficients(coeffs)
+	if err != nil {
+		return nil, nil, err
 	}
 	pkg := &DKGRound1Package{commitment: com}
 	pkg.proofR = newElement(new(edwards25519.Point).ScalarBaseMult(k))
@@ -215,6 +214,20 @@ func dkgPart1With(id Identifier, coeffs []edwards25519.Scalar, k *edwards25519.S
 		maxSigners:   maxSigners,
 	}
 	return secret, pkg, nil
+}
+
+// commitCoefficients returns a_k·G for every coefficient, refusing a zero
+// one (negligible for random coefficients).
+func commitCoefficients(coeffs []edwards25519.Scalar) ([]element, error) {
+	com := make([]element, len(coeffs))
+	for i := range coeffs {
+		p := new(edwards25519.Point).ScalarBaseMult(&coeffs[i])
+		if p.Equal(identityPoint) == 1 {
+			return nil, ErrInvalidScalar
+		}
+		com[i] = newElement(p)
+	}
+	return com, nil
 }
 
 // dkgChallenge is frost-core's proof-of-knowledge challenge:
@@ -287,6 +300,9 @@ func DKGPart2(secret *DKGRound1Secret, round1 map[Identifier]*DKGRound1Package) 
 	if secret == nil || len(secret.coefficients) == 0 {
 		return nil, nil, ErrInvalidScalar
 	}
+	if secret.refresh {
+		return nil, nil, ErrWrongKind
+	}
 	if err := checkRound1Set(secret.identifier, secret.maxSigners, secret.minSigners, round1); err != nil {
 		return nil, nil, err
 	}
@@ -300,8 +316,15 @@ func DKGPart2(secret *DKGRound1Secret, round1 map[Identifier]*DKGRound1Package) 
 		slices.SortFunc(bad, Identifier.Compare)
 		return nil, nil, &CheaterError{Identifiers: bad, Err: ErrInvalidProofOfKnowledge}
 	}
-	out := make(map[Identifier]*DKGRound2Package, len(round1))
-	for id := range round1 {
+	r2, out := round2Shares(secret, mapKeys(round1))
+	return r2, out, nil
+}
+
+// round2Shares evaluates the secret polynomial at every recipient and at the
+// participant itself, then zeroes the round-1 secret.
+func round2Shares(secret *DKGRound1Secret, recipients []Identifier) (*DKGRound2Secret, map[Identifier]*DKGRound2Package) {
+	out := make(map[Identifier]*DKGRound2Package, len(recipients))
+	for _, id := range recipients {
 		out[id] = &DKGRound2Package{share: *evalPolynomial(secret.coefficients, id.scalar())}
 	}
 	r2 := &DKGRound2Secret{
@@ -310,9 +333,10 @@ func DKGPart2(secret *DKGRound1Secret, round1 map[Identifier]*DKGRound1Package) 
 		secretShare: *evalPolynomial(secret.coefficients, secret.identifier.scalar()),
 		minSigners:  secret.minSigners,
 		maxSigners:  secret.maxSigners,
+		refresh:     secret.refresh,
 	}
 	secret.Zero()
-	return r2, out, nil
+	return r2, out
 }
 
 // DKGPart3 finishes the DKG as frost-core's dkg::part3: it checks every
@@ -326,72 +350,125 @@ func DKGPart3(secret *DKGRound2Secret, round1 map[Identifier]*DKGRound1Package, 
 	if secret == nil || len(secret.commitment) == 0 {
 		return nil, nil, ErrInvalidScalar
 	}
+	if secret.refresh {
+		return nil, nil, ErrWrongKind
+	}
+	sum, summed, err := dkgCombine(secret, round1, round2)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer sum.Set(edwards25519.NewScalar())
+	if summed[0].p.Equal(identityPoint) == 1 {
+		return nil, nil, ErrInvalidElement
+	}
+	vk := VerifyingKey{e: newElement(&summed[0].p)}
+	shares, err := verifyingShares(summed, append([]Identifier{secret.identifier}, mapKeys(round1)...), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return finishKey(secret.identifier, sum, vk, secret.minSigners, shares)
+}
+
+// dkgCombine checks the round-1 and round-2 sets and every received share
+// against its sender's commitment, and returns the signing share (the sum of
+// the received shares and the own one) and the summed commitment
+// C_k = Σ_ℓ φ_ℓk over all n participants.
+func dkgCombine(secret *DKGRound2Secret, round1 map[Identifier]*DKGRound1Package, round2 map[Identifier]*DKGRound2Package) (*edwards25519.Scalar, []element, error) {
 	if err := checkRound1Set(secret.identifier, secret.maxSigners, secret.minSigners, round1); err != nil {
 		return nil, nil, err
 	}
 	if len(round2) != len(round1) {
 		return nil, nil, fmt.Errorf("%w: want %d round-2 packages, got %d", ErrWrongParticipants, len(round1), len(round2))
 	}
+	coms := make(map[Identifier][]element, len(round1))
+	shares := make(map[Identifier]*edwards25519.Scalar, len(round2))
 	for id, p := range round2 {
 		if _, ok := round1[id]; !ok || p == nil {
 			return nil, nil, fmt.Errorf("%w: unexpected round-2 package from %v", ErrWrongParticipants, id)
 		}
+		coms[id], shares[id] = round1[id].commitment, &p.share
 	}
-	self := secret.identifier.scalar()
-	var bad []Identifier
 	sum := new(edwards25519.Scalar).Set(&secret.secretShare)
-	for id, p := range round2 {
-		want := evalCommitment(round1[id].commitment, self)
-		got := new(edwards25519.Point).ScalarBaseMult(&p.share)
-		if want.Equal(got) != 1 {
+	if bad := addVerifiedShares(sum, secret.identifier, shares, coms); len(bad) > 0 {
+		sum.Set(edwards25519.NewScalar())
+		return nil, nil, &CheaterError{Identifiers: bad, Err: ErrInvalidSecretShare}
+	}
+	all := append([][]element{secret.commitment}, slices.Collect(maps.Values(coms))...)
+	return sum, sumCommitments(secret.minSigners, all), nil
+}
+
+// addVerifiedShares adds to sum every share that opens its sender's
+// commitment at self (share·G = Σ_k self^k·C_k) and returns, sorted, the
+// senders whose share does not. shares and commitments have the same keys.
+func addVerifiedShares(sum *edwards25519.Scalar, self Identifier, shares map[Identifier]*edwards25519.Scalar, commitments map[Identifier][]element) []Identifier {
+	var bad []Identifier
+	for id, s := range shares {
+		if !opens(commitments[id], self, s) {
 			bad = append(bad, id)
 			continue
 		}
-		sum.Add(sum, &p.share)
+		sum.Add(sum, s)
 	}
-	if len(bad) > 0 {
-		sum.Set(edwards25519.NewScalar())
-		slices.SortFunc(bad, Identifier.Compare)
-		return nil, nil, &CheaterError{Identifiers: bad, Err: ErrInvalidSecretShare}
-	}
+	slices.SortFunc(bad, Identifier.Compare)
+	return bad
+}
 
-	// Summed commitment: C_k = Σ_ℓ φ_ℓk over all n participants.
-	t := secret.minSigners
-	sumPts := make([]*edwards25519.Point, t)
-	for k := 0; k < t; k++ {
-		sumPts[k] = new(edwards25519.Point).Set(&secret.commitment[k].p)
+// opens reports whether s·G = Σ_k x^k·C_k for identifier x.
+func opens(commitment []element, x Identifier, s *edwards25519.Scalar) bool {
+	return evalCommitment(commitment, x.scalar()).Equal(new(edwards25519.Point).ScalarBaseMult(s)) == 1
+}
+
+// sumCommitments returns the coefficient-wise sum of commitments of t points
+// each.
+func sumCommitments(t int, commitments [][]element) []element {
+	pts := make([]edwards25519.Point, t)
+	for k := range pts {
+		pts[k].Set(identityPoint)
 	}
-	for _, p := range round1 {
-		for k := 0; k < t; k++ {
-			sumPts[k].Add(sumPts[k], &p.commitment[k].p)
+	for _, c := range commitments {
+		for k := range pts {
+			pts[k].Add(&pts[k], &c[k].p)
 		}
 	}
-	if sumPts[0].Equal(identityPoint) == 1 {
-		return nil, nil, ErrInvalidElement
-	}
 	summed := make([]element, t)
-	for k := range sumPts {
-		summed[k].p.Set(sumPts[k])
+	for k := range pts {
+		summed[k].p.Set(&pts[k])
 	}
-	vk := VerifyingKey{e: newElement(sumPts[0])}
+	return summed
+}
 
-	shares := make(map[Identifier]VerifyingShare, len(round1)+1)
-	ids := append([]Identifier{secret.identifier}, mapKeys(round1)...)
+// verifyingShares evaluates the summed commitment at every identifier, adding
+// the identifier's verifying share in old if old is not nil (a refresh).
+func verifyingShares(summed []element, ids []Identifier, old *PublicKeyPackage) (map[Identifier]VerifyingShare, error) {
+	shares := make(map[Identifier]VerifyingShare, len(ids))
 	for _, id := range ids {
 		y := evalCommitment(summed, id.scalar())
+		if old != nil {
+			o, ok := old.shares[id]
+			if !ok {
+				return nil, fmt.Errorf("%w: %v is not in the old public key package", ErrUnknownParticipant, id)
+			}
+			y.Add(y, &o.e.p)
+		}
 		if y.Equal(identityPoint) == 1 {
-			return nil, nil, ErrInvalidElement
+			return nil, ErrInvalidElement
 		}
 		shares[id] = VerifyingShare{e: newElement(y)}
 	}
+	return shares, nil
+}
+
+// finishKey builds participant id's KeyPackage from its signing share and the
+// PublicKeyPackage of threshold t, checking that the own verifying share in
+// shares is the one the signing share gives.
+func finishKey(id Identifier, sum *edwards25519.Scalar, vk VerifyingKey, t int, shares map[Identifier]VerifyingShare) (*KeyPackage, *PublicKeyPackage, error) {
 	share := SigningShare{s: *sum}
-	sum.Set(edwards25519.NewScalar())
-	kp, err := NewKeyPackage(secret.identifier, &share, vk, t)
+	kp, err := NewKeyPackage(id, &share, vk, t)
 	share.Zero()
 	if err != nil {
 		return nil, nil, err
 	}
-	if !kp.verifyingShare.Equal(shares[secret.identifier]) {
+	if !kp.verifyingShare.Equal(shares[id]) {
 		kp.Zero()
 		return nil, nil, fmt.Errorf("%w: own verifying share inconsistent", ErrInvalidSecretShare)
 	}

@@ -8,16 +8,24 @@ import (
 
 // Type bytes, the second byte of every encoding.
 const (
-	typeSigningCommitments byte = 1
-	typeSigningPackage     byte = 2
-	typeSignatureShare     byte = 3
-	typeDKGRound1Package   byte = 4
-	typeDKGRound2Package   byte = 5
-	typeKeyPackage         byte = 6
-	typePublicKeyPackage   byte = 7
-	typeDKGRound1Secret    byte = 8
-	typeDKGRound2Secret    byte = 9
-	typeSigningNonces      byte = 10
+	typeSigningCommitments   byte = 1
+	typeSigningPackage       byte = 2
+	typeSignatureShare       byte = 3
+	typeDKGRound1Package     byte = 4
+	typeDKGRound2Package     byte = 5
+	typeKeyPackage           byte = 6
+	typePublicKeyPackage     byte = 7
+	typeDKGRound1Secret      byte = 8
+	typeDKGRound2Secret      byte = 9
+	typeSigningNonces        byte = 10
+	typeRefreshingShare      byte = 11
+	typeRefreshRound1Package byte = 12
+	typeRefreshRound1Secret  byte = 13
+	typeRefreshRound2Secret  byte = 14
+	typeRepairDelta          byte = 15
+	typeRepairSigma          byte = 16
+	typeReshareCommitment    byte = 17
+	typeReshareShare         byte = 18
 )
 
 // maxMessageLen bounds the message in a signing package (16 MiB).
@@ -42,6 +50,19 @@ func newDecoder(b []byte, typ byte) *decoder {
 		d.err = ErrMalformedEncoding
 	}
 	return d
+}
+
+// isType reports whether data has the Version byte and type byte typ.
+func isType(data []byte, typ byte) bool {
+	return len(data) >= 2 && data[0] == Version && data[1] == typ
+}
+
+// pickType returns a if cond, else b.
+func pickType(cond bool, a, b byte) byte {
+	if cond {
+		return a
+	}
+	return b
 }
 
 func (d *decoder) bytes(n int) []byte {
@@ -85,6 +106,25 @@ func (d *decoder) count(lo, hi, itemLen int) int {
 		return 0
 	}
 	return n
+}
+
+// appendPoints appends a uint16 count and the points.
+func appendPoints(b []byte, pts []element) []byte {
+	b = appendU16(b, len(pts))
+	for i := range pts {
+		b = append(b, pts[i].enc[:]...)
+	}
+	return b
+}
+
+// points reads what appendPoints writes, lo ≤ count ≤ hi.
+func (d *decoder) points(lo, hi int) []element {
+	n := d.count(lo, hi, 32)
+	out := make([]element, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		out = append(out, d.element())
+	}
+	return out
 }
 
 func (d *decoder) scalar() edwards25519.Scalar {

@@ -99,3 +99,10 @@ func FuzzScalars(f *testing.F) {
 		}
 	})
 }
+
+func FuzzRefreshingShare(f *testing.F)      { fuzzCodec(f, "RefreshingShare") }
+func FuzzRefreshRound1Package(f *testing.F) { fuzzCodec(f, "RefreshRound1Package") }
+func FuzzRefreshRound1Secret(f *testing.F)  { fuzzCodec(f, "RefreshRound1Secret") }
+func FuzzRefreshRound2Secret(f *testing.F)  { fuzzCodec(f, "RefreshRound2Secret") }
+func FuzzRepairDelta(f *testing.F)          { fuzzCodec(f, "RepairDelta") }
+func FuzzRepairSigma(f *testing.F)          { fuzzCodec(f, "RepairSigma") }

@@ -2,8 +2,12 @@ package frost
 
 import (
 	"crypto/ed25519"
+	"errors"
 	"fmt"
+	"slices"
 	"testing"
+
+	"filippo.io/edwards25519"
 )
 
 func idsUpTo(t testing.TB, n int) []Identifier {
@@ -147,3 +151,52 @@ func checkEd25519(t testing.TB, pub *PublicKeyPackage, msg, sig []byte) {
 }
 
 func sizeName(t, n int) string { return fmt.Sprintf("%d-of-%d", t, n) }
+
+// dealKnown deals a minSigners-of-len(ids) key of a secret the test knows.
+func dealKnown(t testing.TB, ids []Identifier, minSigners int) (*edwards25519.Scalar, map[Identifier]*KeyPackage, *PublicKeyPackage) {
+	t.Helper()
+	s, err := randomScalar(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kps, pub, err := TrustedDealerKeygen(nil, &SigningShare{s: *s}, ids, minSigners)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, kps, pub
+}
+
+// interpolate returns Σ λ_i·s_i over the key packages of ids: the group
+// secret if they are t or more shares of one key.
+func interpolate(t testing.TB, kps map[Identifier]*KeyPackage, ids []Identifier) *edwards25519.Scalar {
+	t.Helper()
+	sum := edwards25519.NewScalar()
+	for i, id := range ids {
+		sum.MultiplyAdd(lagrange(ids, i), &kps[id].signingShare.s, sum)
+	}
+	return sum
+}
+
+// trySign runs a signing session of signers with their key packages in kps
+// and aggregates under pub checking every share; on success it also checks
+// the signature with crypto/ed25519 under pub's group key.
+func trySign(t testing.TB, kps map[Identifier]*KeyPackage, pub *PublicKeyPackage, signers []Identifier) error {
+	t.Helper()
+	msg := []byte("sign after a key change")
+	pkg, shares := signSession(t, kps, signers, msg)
+	sig, err := Aggregate(pkg, shares, pub, VerifyShares)
+	if err == nil {
+		checkEd25519(t, pub, msg, sig)
+	}
+	return err
+}
+
+// wantCheaters fails unless err is a *CheaterError wrapping want and naming
+// exactly ids.
+func wantCheaters(t testing.TB, err, want error, ids ...Identifier) {
+	t.Helper()
+	var ce *CheaterError
+	if !errors.As(err, &ce) || !errors.Is(err, want) || !slices.Equal(ce.Identifiers, ids) {
+		t.Fatalf("got %v, want %v naming %v", err, want, ids)
+	}
+}

@@ -17,12 +17,18 @@ import (
 // identifier, uint16 t, uint16 n, the t polynomial coefficients. The
 // commitment is not stored: UnmarshalBinary derives it from the
 // coefficients. A secret already used by DKGPart2 (zeroed) does not encode.
+// A refresh secret (RefreshDKGPart1) has its own type byte and a zero first
+// coefficient.
 func (s *DKGRound1Secret) MarshalBinary() ([]byte, error) {
-	if len(s.coefficients) == 0 || isZeroScalar(&s.coefficients[0]) {
+	typ, first := typeDKGRound1Secret, 0
+	if s.refresh {
+		typ, first = typeRefreshRound1Secret, 1
+	}
+	if len(s.coefficients) <= first || isZeroScalar(&s.coefficients[first]) {
 		return nil, ErrInvalidScalar
 	}
 	b := make([]byte, 0, 2+32+4+32*len(s.coefficients))
-	b = appendHeader(b, typeDKGRound1Secret)
+	b = appendHeader(b, typ)
 	b = append(b, s.identifier.b[:]...)
 	b = appendU16(b, s.minSigners)
 	b = appendU16(b, s.maxSigners)
@@ -33,11 +39,13 @@ func (s *DKGRound1Secret) MarshalBinary() ([]byte, error) {
 }
 
 // UnmarshalBinary decodes a round-1 secret strictly: a valid identifier,
-// 2 ≤ t ≤ n ≤ MaxParticipants, t canonical non-zero coefficients. On error s
-// is left zero.
+// 2 ≤ t ≤ n ≤ MaxParticipants, t canonical non-zero coefficients (for a
+// refresh secret, the first one zero and the others not). On error s is left
+// zero.
 func (s *DKGRound1Secret) UnmarshalBinary(data []byte) error {
 	*s = DKGRound1Secret{}
-	d := newDecoder(data, typeDKGRound1Secret)
+	refresh := isType(data, typeRefreshRound1Secret)
+	d := newDecoder(data, pickType(refresh, typeRefreshRound1Secret, typeDKGRound1Secret))
 	id, t, n := d.dkgSecretHeader(0)
 	coeffs := make([]edwards25519.Scalar, 0, t)
 	for i := 0; i < t && d.err == nil; i++ {
@@ -45,7 +53,7 @@ func (s *DKGRound1Secret) UnmarshalBinary(data []byte) error {
 	}
 	com := make([]element, len(coeffs))
 	for i := range coeffs {
-		if d.err == nil && isZeroScalar(&coeffs[i]) {
+		if d.err == nil && isZeroScalar(&coeffs[i]) != (refresh && i == 0) {
 			d.err = ErrInvalidScalar
 		}
 		com[i] = newElement(new(edwards25519.Point).ScalarBaseMult(&coeffs[i]))
@@ -54,7 +62,7 @@ func (s *DKGRound1Secret) UnmarshalBinary(data []byte) error {
 		clear(coeffs)
 		return err
 	}
-	*s = DKGRound1Secret{identifier: id, coefficients: coeffs, commitment: com, minSigners: t, maxSigners: n}
+	*s = DKGRound1Secret{identifier: id, coefficients: coeffs, commitment: com, minSigners: t, maxSigners: n, refresh: refresh}
 	return nil
 }
 
@@ -75,17 +83,22 @@ func (d *decoder) dkgSecretHeader(extra int) (Identifier, int, int) {
 
 // MarshalBinary encodes the round-2 secret (secret!): version, type,
 // identifier, uint16 t, uint16 n, the t commitment points, the own share
-// f_i(i).
+// f_i(i). A refresh secret (RefreshDKGPart2) has its own type byte and
+// leaves out the first commitment point, the identity.
 func (s *DKGRound2Secret) MarshalBinary() ([]byte, error) {
 	if len(s.commitment) == 0 || isZeroScalar(&s.secretShare) {
 		return nil, ErrInvalidScalar
 	}
+	typ, first := typeDKGRound2Secret, 0
+	if s.refresh {
+		typ, first = typeRefreshRound2Secret, 1
+	}
 	b := make([]byte, 0, 2+32+4+32*len(s.commitment)+32)
-	b = appendHeader(b, typeDKGRound2Secret)
+	b = appendHeader(b, typ)
 	b = append(b, s.identifier.b[:]...)
 	b = appendU16(b, s.minSigners)
 	b = appendU16(b, s.maxSigners)
-	for i := range s.commitment {
+	for i := first; i < len(s.commitment); i++ {
 		b = append(b, s.commitment[i].enc[:]...)
 	}
 	return appendScalar(b, &s.secretShare), nil
@@ -97,10 +110,18 @@ func (s *DKGRound2Secret) MarshalBinary() ([]byte, error) {
 // zero.
 func (s *DKGRound2Secret) UnmarshalBinary(data []byte) error {
 	*s = DKGRound2Secret{}
-	d := newDecoder(data, typeDKGRound2Secret)
-	id, t, n := d.dkgSecretHeader(32)
+	refresh := isType(data, typeRefreshRound2Secret)
+	d := newDecoder(data, pickType(refresh, typeRefreshRound2Secret, typeDKGRound2Secret))
+	first := 0
+	if refresh {
+		first = 1
+	}
+	id, t, n := d.dkgSecretHeader(32 - 32*first)
 	com := make([]element, 0, t)
-	for i := 0; i < t && d.err == nil; i++ {
+	if refresh && d.err == nil {
+		com = append(com, newElement(identityPoint))
+	}
+	for i := first; i < t && d.err == nil; i++ {
 		com = append(com, d.element())
 	}
 	share := d.scalar()
@@ -112,7 +133,7 @@ func (s *DKGRound2Secret) UnmarshalBinary(data []byte) error {
 		share = edwards25519.Scalar{}
 		return fmt.Errorf("%w: the share is not the commitment's value at the identifier", ErrMalformedEncoding)
 	}
-	*s = DKGRound2Secret{identifier: id, commitment: com, secretShare: share, minSigners: t, maxSigners: n}
+	*s = DKGRound2Secret{identifier: id, commitment: com, secretShare: share, minSigners: t, maxSigners: n, refresh: refresh}
 	return nil
 }
 

@@ -341,21 +341,7 @@ func newSession(p *SigningPackage, vk *VerifyingKey) (*session, error) {
 }
 
 // lagrange returns λ_i for signer index i of ids: Π_{j≠i} x_j / (x_j − x_i).
-func lagrange(ids []Identifier, i int) *edwards25519.Scalar {
-	xi := ids[i].scalar()
-	num := new(edwards25519.Scalar).Set(scalarOne)
-	den := new(edwards25519.Scalar).Set(scalarOne)
-	var diff edwards25519.Scalar
-	for j := range ids {
-		if j == i {
-			continue
-		}
-		xj := ids[j].scalar()
-		num.Multiply(num, xj)
-		den.Multiply(den, diff.Subtract(xj, xi))
-	}
-	return num.Multiply(num, den.Invert(den))
-}
+func lagrange(ids []Identifier, i int) *edwards25519.Scalar { return lagrangeAt(ids, i, scalarZero) }
 
 // lagrangeAll returns λ_i for every signer, with one inversion in total.
 func lagrangeAll(ids []Identifier) []edwards25519.Scalar {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -273,6 +274,7 @@ func sampleEncodings(t testing.TB) map[string][]byte {
 		}
 		m[name] = b
 	}
+	maps.Copy(m, keyChangeEncodings(t))
 	return m
 }
 
@@ -298,6 +300,18 @@ func newCodec(name string) codec {
 		return new(DKGRound2Secret)
 	case "SigningNonces":
 		return new(SigningNonces)
+	case "RefreshingShare":
+		return new(RefreshingShare)
+	case "RefreshRound1Package":
+		return new(RefreshRound1Package)
+	case "RefreshRound1Secret":
+		return new(DKGRound1Secret)
+	case "RefreshRound2Secret":
+		return new(DKGRound2Secret)
+	case "RepairDelta":
+		return new(RepairDelta)
+	case "RepairSigma":
+		return new(RepairSigma)
 	}
 	panic(name)
 }
