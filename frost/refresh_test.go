@@ -347,9 +347,14 @@ func keyChangeEncodings(t testing.TB) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	com, dealt, err := ReshareDeal(nil, kps[ids[0]], ReshareParams{ids[:2], ids, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, v := range map[string]encoding.BinaryMarshaler{
 		"RefreshingShare": shares[ids[0]], "RefreshRound1Package": r1, "RefreshRound2Secret": s2,
 		"RepairDelta": deltas[ids[1]], "RepairSigma": sigma,
+		"ReshareCommitment": com, "ReshareShare": dealt[ids[2]],
 	} {
 		m[name] = mustMarshal(t, v)
 	}
