@@ -148,77 +148,27 @@ func TestRefreshWithDealerRefused(t *testing.T) {
 
 // runRefreshDKG refreshes the key packages of ids (members of oldPub) by
 // DKG with threshold minSigners, every other participant resuming from
-// encoded round secrets. tamper, if not nil, changes round-1 packages
-// (sender → package) or round-2 packages in flight (recipient → sender →
-// package). It returns the new key packages, the public key package all
-// agree on, or the first participant's error.
+// encoded round secrets and every round-1 package crossing the wire
+// encoded; tamper is as in keygenParts.
 func runRefreshDKG(t *testing.T, old map[Identifier]*KeyPackage, oldPub *PublicKeyPackage, ids []Identifier, minSigners int,
 	tamper func(map[Identifier]*RefreshRound1Package, map[Identifier]map[Identifier]*DKGRound2Package)) (map[Identifier]*KeyPackage, *PublicKeyPackage, error) {
 	t.Helper()
-	n := len(ids)
-	sec1 := map[Identifier]*DKGRound1Secret{}
-	r1 := map[Identifier]*RefreshRound1Package{}
-	for i, id := range ids {
-		s, p, err := RefreshDKGPart1(nil, id, n, minSigners)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i%2 == 1 {
-			again := new(DKGRound1Secret)
-			reloaded(t, s, again)
-			s = again
-		}
-		wire := new(RefreshRound1Package)
-		reloaded(t, zeroable{p}, wire)
-		sec1[id], r1[id] = s, wire
-	}
-	inbox := map[Identifier]map[Identifier]*DKGRound2Package{}
-	others := func(self Identifier) map[Identifier]*RefreshRound1Package {
-		m := make(map[Identifier]*RefreshRound1Package, n-1)
-		for id, p := range r1 {
-			if id != self {
-				m[id] = p
+	return runKeygen(t, ids, func(i int) bool { return i%2 == 1 }, keygenParts[*RefreshRound1Package]{
+		part1: func(id Identifier, n int) (*DKGRound1Secret, *RefreshRound1Package, error) {
+			s, p, err := RefreshDKGPart1(nil, id, n, minSigners)
+			if err != nil {
+				return nil, nil, err
 			}
-		}
-		return m
-	}
-	sec2 := map[Identifier]*DKGRound2Secret{}
-	for i, id := range ids {
-		s, out, err := RefreshDKGPart2(sec1[id], others(id))
-		if err != nil {
-			return nil, nil, err
-		}
-		if i%2 == 1 {
-			again := new(DKGRound2Secret)
-			reloaded(t, s, again)
-			s = again
-		}
-		sec2[id] = s
-		for to, p := range out {
-			if inbox[to] == nil {
-				inbox[to] = map[Identifier]*DKGRound2Package{}
-			}
-			inbox[to][id] = p
-		}
-	}
-	if tamper != nil {
-		tamper(r1, inbox)
-	}
-	fresh := map[Identifier]*KeyPackage{}
-	var pub *PublicKeyPackage
-	for _, id := range ids {
-		kp, p, err := RefreshDKGShares(sec2[id], others(id), inbox[id], oldPub, old[id])
-		if err != nil {
-			return nil, nil, err
-		}
-		fresh[id] = kp
-		if pub == nil {
-			pub = p
-		} else if a, b := mustMarshal(t, pub), mustMarshal(t, p); string(a) != string(b) {
-			t.Fatal("participants disagree on the refreshed public key package")
-		}
-	}
-	return fresh, pub, nil
+			wire := new(RefreshRound1Package)
+			reloaded(t, zeroable{p}, wire)
+			return s, wire, nil
+		},
+		part2: RefreshDKGPart2,
+		part3: func(s *DKGRound2Secret, r1 map[Identifier]*RefreshRound1Package, r2 map[Identifier]*DKGRound2Package) (*KeyPackage, *PublicKeyPackage, error) {
+			return RefreshDKGShares(s, r1, r2, oldPub, old[s.identifier])
+		},
+		tamper: tamper,
+	})
 }
 
 // zeroable gives a public value the Zero method reloaded wants.
