@@ -3,6 +3,7 @@ package frost
 import (
 	"encoding"
 	"errors"
+	"slices"
 	"testing"
 
 	"filippo.io/edwards25519"
@@ -309,4 +310,50 @@ func keyChangeEncodings(t testing.TB) map[string][]byte {
 		m[name] = mustMarshal(t, v)
 	}
 	return m
+}
+
+// TestRefreshSecretEncodings checks that a round secret keeps its kind
+// through its encoding: a refresh round-1 secret must have a zero constant,
+// a DKG one a non-zero one, and decoded secrets are refused by the other
+// protocol's functions.
+func TestRefreshSecretEncodings(t *testing.T) {
+	id := mustID(t, 1)
+	ref1, _, err := RefreshDKGPart1(nil, id, 3, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dkg1, _, err := DKGPart1(nil, id, 3, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refBytes, dkgBytes := mustMarshal(t, ref1), mustMarshal(t, dkg1)
+	constant := 2 + 32 + 4 // header, identifier, t, n: then coefficient 0
+	for name, b := range map[string][]byte{
+		"refresh secret with a constant": append(append(slices.Clone(refBytes[:constant]), dkgBytes[constant:constant+32]...), refBytes[constant+32:]...),
+		"DKG secret typed as refresh":    append([]byte{Version, typeRefreshRound1Secret}, dkgBytes[2:]...),
+		"refresh secret typed as DKG":    append([]byte{Version, typeDKGRound1Secret}, refBytes[2:]...),
+	} {
+		var s DKGRound1Secret
+		if err := s.UnmarshalBinary(b); !errors.Is(err, ErrInvalidScalar) {
+			t.Errorf("%s: got %v, want ErrInvalidScalar", name, err)
+		}
+	}
+	var again DKGRound1Secret
+	if err := again.UnmarshalBinary(refBytes); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := DKGPart2(&again, nil); !errors.Is(err, ErrWrongKind) {
+		t.Errorf("decoded refresh secret in DKGPart2: got %v", err)
+	}
+	_, p2, _ := RefreshDKGPart1(nil, mustID(t, 2), 3, 2)
+	_, p3, _ := RefreshDKGPart1(nil, mustID(t, 3), 3, 2)
+	r2, _, err := RefreshDKGPart2(&again, map[Identifier]*RefreshRound1Package{mustID(t, 2): p2, mustID(t, 3): p3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r2again DKGRound2Secret
+	reloaded(t, r2, &r2again)
+	if _, _, err := DKGPart3(&r2again, nil, nil); !errors.Is(err, ErrWrongKind) {
+		t.Errorf("decoded refresh round-2 secret in DKGPart3: got %v", err)
+	}
 }
