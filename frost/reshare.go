@@ -15,7 +15,8 @@ import (
 var ErrInvalidReshareCommitment = errors.New("frost: reshare commitment does not commit to the dealer's share")
 
 // ReshareParams fixes a reshare up front; every dealer, every new holder and
-// the coordinator must use the same values.
+// the coordinator must use the same values (the order of the identifiers
+// does not matter).
 type ReshareParams struct {
 	// Dealers are the old holders who deal: at least the old threshold t of
 	// them, all members of the old key, distinct.
