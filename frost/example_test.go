@@ -132,3 +132,57 @@ func Example_signing() {
 	// second use of nonces: frost: signing nonces already used
 	// crypto/ed25519 verifies: true
 }
+
+// Example_reshare moves a 2-of-3 key to a 3-of-4 group that keeps holder 3
+// and adds holders 4–6, with holders 1 and 2 dealing. The group key does not
+// change.
+func Example_reshare() {
+	id := func(n uint16) frost.Identifier { i, _ := frost.IdentifierFromUint16(n); return i }
+	old := []frost.Identifier{id(1), id(2), id(3)}
+	oldKeys, oldPub, err := frost.TrustedDealerKeygen(nil, nil, old, 2)
+	if err != nil {
+		panic(err)
+	}
+	p := frost.ReshareParams{
+		Dealers:        []frost.Identifier{id(1), id(2)},
+		NewIdentifiers: []frost.Identifier{id(3), id(4), id(5), id(6)},
+		NewMinSigners:  3,
+	}
+
+	// Each dealer broadcasts a commitment, which the coordinator checks, and
+	// sends each new holder a share (sealed to it in real life).
+	commitments := map[frost.Identifier]*frost.ReshareCommitment{}
+	inbox := map[frost.Identifier]map[frost.Identifier]*frost.ReshareShare{}
+	for _, d := range p.Dealers {
+		c, shares, err := frost.ReshareDeal(nil, oldKeys[d], p)
+		if err != nil {
+			panic(err)
+		}
+		if err := frost.VerifyReshareCommitment(oldPub, p, d, c); err != nil {
+			panic(err)
+		}
+		commitments[d] = c
+		for to, s := range shares {
+			if inbox[to] == nil {
+				inbox[to] = map[frost.Identifier]*frost.ReshareShare{}
+			}
+			inbox[to][d] = s
+		}
+	}
+
+	// Each new holder checks what it got and derives its key package. The
+	// caller then compares the new public key packages (ChusMe does so in
+	// signed confirmations) before the old holders wipe their shares.
+	for _, j := range p.NewIdentifiers {
+		kp, pub, err := frost.ReshareReceive(j, oldPub, p, commitments, inbox[j])
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("holder %v: %d-of-%d, same group key: %v\n", kp.Identifier(), kp.MinSigners(), pub.MaxSigners(), pub.VerifyingKey().Equal(oldPub.VerifyingKey()))
+	}
+	// Output:
+	// holder 3: 3-of-4, same group key: true
+	// holder 4: 3-of-4, same group key: true
+	// holder 5: 3-of-4, same group key: true
+	// holder 6: 3-of-4, same group key: true
+}

@@ -106,3 +106,5 @@ func FuzzRefreshRound1Secret(f *testing.F)  { fuzzCodec(f, "RefreshRound1Secret"
 func FuzzRefreshRound2Secret(f *testing.F)  { fuzzCodec(f, "RefreshRound2Secret") }
 func FuzzRepairDelta(f *testing.F)          { fuzzCodec(f, "RepairDelta") }
 func FuzzRepairSigma(f *testing.F)          { fuzzCodec(f, "RepairSigma") }
+func FuzzReshareCommitment(f *testing.F)    { fuzzCodec(f, "ReshareCommitment") }
+func FuzzReshareShare(f *testing.F)         { fuzzCodec(f, "ReshareShare") }

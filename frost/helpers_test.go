@@ -1,6 +1,7 @@
 package frost
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -47,23 +48,53 @@ func reloaded[T interface {
 // its round secrets encoded and decoded again between the rounds.
 func runDKGResuming(t testing.TB, ids []Identifier, minSigners int, resume bool) (map[Identifier]*KeyPackage, *PublicKeyPackage) {
 	t.Helper()
+	kps, pub, err := runKeygen(t, ids, func(int) bool { return resume }, keygenParts[*DKGRound1Package]{
+		part1: func(id Identifier, n int) (*DKGRound1Secret, *DKGRound1Package, error) {
+			return DKGPart1(nil, id, n, minSigners)
+		},
+		part2: DKGPart2,
+		part3: DKGPart3,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kps, pub
+}
+
+// keygenParts are the three parts of a DKG or of a refresh by DKG, P being
+// the round-1 package type; tamper, if not nil, may change the round-1
+// packages (sender → package) and round-2 packages (recipient → sender →
+// package) before part 3.
+type keygenParts[P any] struct {
+	part1  func(id Identifier, n int) (*DKGRound1Secret, P, error)
+	part2  func(*DKGRound1Secret, map[Identifier]P) (*DKGRound2Secret, map[Identifier]*DKGRound2Package, error)
+	part3  func(*DKGRound2Secret, map[Identifier]P, map[Identifier]*DKGRound2Package) (*KeyPackage, *PublicKeyPackage, error)
+	tamper func(map[Identifier]P, map[Identifier]map[Identifier]*DKGRound2Package)
+}
+
+// runKeygen runs the three parts for every participant of ids, those
+// whose index resume accepts going on from round secrets encoded and
+// decoded again between the rounds. It returns the key packages and the
+// public key package all agree on, or the first error of a part 2 or 3.
+func runKeygen[P any](t testing.TB, ids []Identifier, resume func(i int) bool, k keygenParts[P]) (map[Identifier]*KeyPackage, *PublicKeyPackage, error) {
+	t.Helper()
 	n := len(ids)
 	sec1 := map[Identifier]*DKGRound1Secret{}
-	r1 := map[Identifier]*DKGRound1Package{}
-	for _, id := range ids {
-		s, p, err := DKGPart1(nil, id, n, minSigners)
+	r1 := map[Identifier]P{}
+	for i, id := range ids {
+		s, p, err := k.part1(id, n)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resume {
+		if resume(i) {
 			again := new(DKGRound1Secret)
 			reloaded(t, s, again)
 			s = again
 		}
 		sec1[id], r1[id] = s, p
 	}
-	others := func(self Identifier) map[Identifier]*DKGRound1Package {
-		m := make(map[Identifier]*DKGRound1Package, n-1)
+	others := func(self Identifier) map[Identifier]P {
+		m := make(map[Identifier]P, n-1)
 		for id, p := range r1 {
 			if id != self {
 				m[id] = p
@@ -73,14 +104,14 @@ func runDKGResuming(t testing.TB, ids []Identifier, minSigners int, resume bool)
 	}
 	sec2 := map[Identifier]*DKGRound2Secret{}
 	inbox := map[Identifier]map[Identifier]*DKGRound2Package{} // to → from → package
-	for _, id := range ids {
-		s, out, err := DKGPart2(sec1[id], others(id))
+	for i, id := range ids {
+		s, out, err := k.part2(sec1[id], others(id))
 		if err != nil {
-			t.Fatal(err)
+			return nil, nil, err
 		}
-		if resume {
+		if resume(i) {
 			if _, err := sec1[id].MarshalBinary(); err == nil {
-				t.Error("a round-1 secret used by DKGPart2 still encodes")
+				t.Error("a round-1 secret used by part 2 still encodes")
 			}
 			again := new(DKGRound2Secret)
 			reloaded(t, s, again)
@@ -94,25 +125,24 @@ func runDKGResuming(t testing.TB, ids []Identifier, minSigners int, resume bool)
 			inbox[to][id] = p
 		}
 	}
+	if k.tamper != nil {
+		k.tamper(r1, inbox)
+	}
 	kps := map[Identifier]*KeyPackage{}
 	var pub *PublicKeyPackage
 	for _, id := range ids {
-		kp, p, err := DKGPart3(sec2[id], others(id), inbox[id])
+		kp, p, err := k.part3(sec2[id], others(id), inbox[id])
 		if err != nil {
-			t.Fatal(err)
+			return nil, nil, err
 		}
 		kps[id] = kp
 		if pub == nil {
 			pub = p
-		} else {
-			a, _ := pub.MarshalBinary()
-			b, _ := p.MarshalBinary()
-			if string(a) != string(b) {
-				t.Fatalf("participants disagree on the public key package")
-			}
+		} else if !bytes.Equal(mustMarshal(t, pub), mustMarshal(t, p)) {
+			t.Fatalf("participants disagree on the public key package")
 		}
 	}
-	return kps, pub
+	return kps, pub, nil
 }
 
 // signSession runs both signing rounds for the signers and returns the

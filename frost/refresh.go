@@ -123,17 +123,23 @@ func ComputeRefreshingShares(rand io.Reader, pub *PublicKeyPackage, ids []Identi
 	if err != nil {
 		return nil, nil, err
 	}
-	shares, err := verifyingShares(withZeroConstant(com), ids, pub)
-	if err != nil {
-		return nil, nil, err
+	out := make(map[Identifier]*RefreshingShare, len(ids))
+	shares := make(map[Identifier]VerifyingShare, len(ids))
+	for _, id := range ids {
+		old, ok := pub.shares[id]
+		if !ok {
+			return nil, nil, fmt.Errorf("%w: %v is not in the public key package", ErrUnknownParticipant, id)
+		}
+		r := &RefreshingShare{identifier: id, share: *evalPolynomial(coeffs, id.scalar()), commitment: com}
+		y := new(edwards25519.Point).ScalarBaseMult(&r.share)
+		if y.Add(y, &old.e.p).Equal(identityPoint) == 1 {
+			return nil, nil, ErrInvalidElement // negligible
+		}
+		out[id], shares[id] = r, VerifyingShare{e: newElement(y)}
 	}
 	newPub, err := NewPublicKeyPackage(pub.verifyingKey, shares, minSigners)
 	if err != nil {
 		return nil, nil, err
-	}
-	out := make(map[Identifier]*RefreshingShare, len(ids))
-	for _, id := range ids {
-		out[id] = &RefreshingShare{identifier: id, share: *evalPolynomial(coeffs, id.scalar()), commitment: com}
 	}
 	return out, newPub, nil
 }

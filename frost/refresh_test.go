@@ -3,6 +3,7 @@ package frost
 import (
 	"encoding"
 	"errors"
+	"slices"
 	"testing"
 
 	"filippo.io/edwards25519"
@@ -148,77 +149,27 @@ func TestRefreshWithDealerRefused(t *testing.T) {
 
 // runRefreshDKG refreshes the key packages of ids (members of oldPub) by
 // DKG with threshold minSigners, every other participant resuming from
-// encoded round secrets. tamper, if not nil, changes round-1 packages
-// (sender → package) or round-2 packages in flight (recipient → sender →
-// package). It returns the new key packages, the public key package all
-// agree on, or the first participant's error.
+// encoded round secrets and every round-1 package crossing the wire
+// encoded; tamper is as in keygenParts.
 func runRefreshDKG(t *testing.T, old map[Identifier]*KeyPackage, oldPub *PublicKeyPackage, ids []Identifier, minSigners int,
 	tamper func(map[Identifier]*RefreshRound1Package, map[Identifier]map[Identifier]*DKGRound2Package)) (map[Identifier]*KeyPackage, *PublicKeyPackage, error) {
 	t.Helper()
-	n := len(ids)
-	sec1 := map[Identifier]*DKGRound1Secret{}
-	r1 := map[Identifier]*RefreshRound1Package{}
-	for i, id := range ids {
-		s, p, err := RefreshDKGPart1(nil, id, n, minSigners)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i%2 == 1 {
-			again := new(DKGRound1Secret)
-			reloaded(t, s, again)
-			s = again
-		}
-		wire := new(RefreshRound1Package)
-		reloaded(t, zeroable{p}, wire)
-		sec1[id], r1[id] = s, wire
-	}
-	inbox := map[Identifier]map[Identifier]*DKGRound2Package{}
-	others := func(self Identifier) map[Identifier]*RefreshRound1Package {
-		m := make(map[Identifier]*RefreshRound1Package, n-1)
-		for id, p := range r1 {
-			if id != self {
-				m[id] = p
+	return runKeygen(t, ids, func(i int) bool { return i%2 == 1 }, keygenParts[*RefreshRound1Package]{
+		part1: func(id Identifier, n int) (*DKGRound1Secret, *RefreshRound1Package, error) {
+			s, p, err := RefreshDKGPart1(nil, id, n, minSigners)
+			if err != nil {
+				return nil, nil, err
 			}
-		}
-		return m
-	}
-	sec2 := map[Identifier]*DKGRound2Secret{}
-	for i, id := range ids {
-		s, out, err := RefreshDKGPart2(sec1[id], others(id))
-		if err != nil {
-			return nil, nil, err
-		}
-		if i%2 == 1 {
-			again := new(DKGRound2Secret)
-			reloaded(t, s, again)
-			s = again
-		}
-		sec2[id] = s
-		for to, p := range out {
-			if inbox[to] == nil {
-				inbox[to] = map[Identifier]*DKGRound2Package{}
-			}
-			inbox[to][id] = p
-		}
-	}
-	if tamper != nil {
-		tamper(r1, inbox)
-	}
-	fresh := map[Identifier]*KeyPackage{}
-	var pub *PublicKeyPackage
-	for _, id := range ids {
-		kp, p, err := RefreshDKGShares(sec2[id], others(id), inbox[id], oldPub, old[id])
-		if err != nil {
-			return nil, nil, err
-		}
-		fresh[id] = kp
-		if pub == nil {
-			pub = p
-		} else if a, b := mustMarshal(t, pub), mustMarshal(t, p); string(a) != string(b) {
-			t.Fatal("participants disagree on the refreshed public key package")
-		}
-	}
-	return fresh, pub, nil
+			wire := new(RefreshRound1Package)
+			reloaded(t, zeroable{p}, wire)
+			return s, wire, nil
+		},
+		part2: RefreshDKGPart2,
+		part3: func(s *DKGRound2Secret, r1 map[Identifier]*RefreshRound1Package, r2 map[Identifier]*DKGRound2Package) (*KeyPackage, *PublicKeyPackage, error) {
+			return RefreshDKGShares(s, r1, r2, oldPub, old[s.identifier])
+		},
+		tamper: tamper,
+	})
 }
 
 // zeroable gives a public value the Zero method reloaded wants.
@@ -347,11 +298,62 @@ func keyChangeEncodings(t testing.TB) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	com, dealt, err := ReshareDeal(nil, kps[ids[0]], ReshareParams{ids[:2], ids, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, v := range map[string]encoding.BinaryMarshaler{
 		"RefreshingShare": shares[ids[0]], "RefreshRound1Package": r1, "RefreshRound2Secret": s2,
 		"RepairDelta": deltas[ids[1]], "RepairSigma": sigma,
+		"ReshareCommitment": com, "ReshareShare": dealt[ids[2]],
 	} {
 		m[name] = mustMarshal(t, v)
 	}
 	return m
+}
+
+// TestRefreshSecretEncodings checks that a round secret keeps its kind
+// through its encoding: a refresh round-1 secret must have a zero constant,
+// a DKG one a non-zero one, and decoded secrets are refused by the other
+// protocol's functions.
+func TestRefreshSecretEncodings(t *testing.T) {
+	id := mustID(t, 1)
+	ref1, _, err := RefreshDKGPart1(nil, id, 3, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dkg1, _, err := DKGPart1(nil, id, 3, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refBytes, dkgBytes := mustMarshal(t, ref1), mustMarshal(t, dkg1)
+	constant := 2 + 32 + 4 // header, identifier, t, n: then coefficient 0
+	for name, b := range map[string][]byte{
+		"refresh secret with a constant": append(append(slices.Clone(refBytes[:constant]), dkgBytes[constant:constant+32]...), refBytes[constant+32:]...),
+		"DKG secret typed as refresh":    append([]byte{Version, typeRefreshRound1Secret}, dkgBytes[2:]...),
+		"refresh secret typed as DKG":    append([]byte{Version, typeDKGRound1Secret}, refBytes[2:]...),
+	} {
+		var s DKGRound1Secret
+		if err := s.UnmarshalBinary(b); !errors.Is(err, ErrInvalidScalar) {
+			t.Errorf("%s: got %v, want ErrInvalidScalar", name, err)
+		}
+	}
+	var again DKGRound1Secret
+	if err := again.UnmarshalBinary(refBytes); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := DKGPart2(&again, nil); !errors.Is(err, ErrWrongKind) {
+		t.Errorf("decoded refresh secret in DKGPart2: got %v", err)
+	}
+	_, p2, _ := RefreshDKGPart1(nil, mustID(t, 2), 3, 2)
+	_, p3, _ := RefreshDKGPart1(nil, mustID(t, 3), 3, 2)
+	r2, _, err := RefreshDKGPart2(&again, map[Identifier]*RefreshRound1Package{mustID(t, 2): p2, mustID(t, 3): p3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r2again DKGRound2Secret
+	reloaded(t, r2, &r2again)
+	if _, _, err := DKGPart3(&r2again, nil, nil); !errors.Is(err, ErrWrongKind) {
+		t.Errorf("decoded refresh round-2 secret in DKGPart3: got %v", err)
+	}
 }

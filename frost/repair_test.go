@@ -129,10 +129,14 @@ func TestRepairShareRefused(t *testing.T) {
 	}
 }
 
-func TestRepairSecretsRedacted(t *testing.T) {
+// TestKeyChangeSecretsRedacted checks that the secret values of refresh,
+// repair and reshare print redacted and zero.
+func TestKeyChangeSecretsRedacted(t *testing.T) {
 	d := &RepairDelta{secretScalar{s: *scalarOne}}
 	s := &RepairSigma{secretScalar{s: *scalarOne}}
-	for _, v := range []any{d, *d, s, *s} {
+	r := &ReshareShare{secretScalar{s: *scalarOne}}
+	f := &RefreshingShare{share: *scalarOne}
+	for _, v := range []any{d, *d, s, *s, r, *r, f, *f} {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%d"} {
 			if out := fmt.Sprintf(verb, v); !bytes.Contains([]byte(out), []byte("REDACTED")) || bytes.Contains([]byte(out), []byte("01")) {
 				t.Errorf("%s of %T printed %q", verb, v, out)
@@ -141,7 +145,9 @@ func TestRepairSecretsRedacted(t *testing.T) {
 	}
 	d.Zero()
 	s.Zero()
-	if !isZeroScalar(&d.s) || !isZeroScalar(&s.s) {
+	r.Zero()
+	f.Zero()
+	if !isZeroScalar(&d.s) || !isZeroScalar(&s.s) || !isZeroScalar(&r.s) || !isZeroScalar(&f.share) {
 		t.Fatal("Zero left the secret")
 	}
 }

@@ -312,6 +312,10 @@ func newCodec(name string) codec {
 		return new(RepairDelta)
 	case "RepairSigma":
 		return new(RepairSigma)
+	case "ReshareCommitment":
+		return new(ReshareCommitment)
+	case "ReshareShare":
+		return new(ReshareShare)
 	}
 	panic(name)
 }
