@@ -59,6 +59,10 @@ import (
 const (
 	KindDKG  = "dkg"  // distributed key generation: result is a group key
 	KindSign = "sign" // threshold signing: result is an Ed25519 signature
+	// KindRefresh: new shares of a group key for its holders (all of them,
+	// or all but some that are removed), by a DKG of shares of zero; the
+	// result is the key's next generation.
+	KindRefresh = "refresh"
 )
 
 // Ceremony statuses. Open is the only non-terminal one.
@@ -93,6 +97,9 @@ const (
 	// left to sign (or to start over with). Culprits are the decliners.
 	FailDeclined       = "declined"
 	FailInvalidPackage = "invalid_package" // a DKG round-2 package fails its sender's signature; Culprits sent it
+	// FailKeyChanged: a refresh found its key at another generation than
+	// the one it was to replace (another refresh completed first).
+	FailKeyChanged = "key_changed"
 )
 
 // Limits of ceremonies.
@@ -151,14 +158,17 @@ type Ceremony struct {
 	Round        int      // current round, from 1; the last round once terminal
 	Threshold    int      // t
 	Participants []string // DKG: the n participants; sign: the candidate signers (sorted)
-	KeyID        string   // sign: the group key
-	Message      []byte   // sign: the message
-	Submitted    []string // who has submitted in the current round, sorted
-	Deadline     time.Time
-	Version      int64 // increases by one with every write
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	RoundStarted time.Time // when the current round began
+	KeyID        string   // sign, refresh: the group key
+	// KeyGeneration is the group key's generation a signing ceremony
+	// signs with or a refresh replaces, as it was at creation.
+	KeyGeneration int
+	Message       []byte   // sign: the message
+	Submitted     []string // who has submitted in the current round, sorted
+	Deadline      time.Time
+	Version       int64 // increases by one with every write
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	RoundStarted  time.Time // when the current round began
 	// RoundTimeout is how long each round may take: the request's, or the
 	// server's default when the request names none.
 	RoundTimeout time.Duration
@@ -194,10 +204,24 @@ type Ceremony struct {
 	Signature   []byte // sign: the 64-byte signature
 }
 
-// Rounds returns the number of rounds of c: a DKG's three; for a signing
-// ceremony, those up to the end of its current attempt (2 per attempt).
+// MakesShares reports whether c deals new shares by a DKG, with its three
+// rounds (broadcast, point-to-point, confirmation): a DKG or a refresh.
+func (c *Ceremony) MakesShares() bool { return c.Kind == KindDKG || c.Kind == KindRefresh }
+
+// RequestGeneration is the key generation c's request names: for a
+// refresh, the one it replaces; 0 for other kinds.
+func (c *Ceremony) RequestGeneration() int {
+	if c.Kind != KindRefresh {
+		return 0
+	}
+	return c.KeyGeneration
+}
+
+// Rounds returns the number of rounds of c: a DKG's or a refresh's three;
+// for a signing ceremony, those up to the end of its current attempt (2
+// per attempt).
 func (c *Ceremony) Rounds() int {
-	if c.Kind == KindDKG {
+	if c.MakesShares() {
 		return DKGRounds
 	}
 	return max(c.Round+c.Round%2, SignRounds)

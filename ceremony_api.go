@@ -4,10 +4,11 @@ import "time"
 
 // CreateCeremonyRequest starts a ceremony (POST /v1/ceremonies).
 type CreateCeremonyRequest struct {
-	Kind         string   `json:"kind"`                   // "dkg" or "sign"
-	Threshold    int      `json:"threshold,omitempty"`    // dkg: t
-	Participants []string `json:"participants,omitempty"` // dkg: the n participants; sign: the signers
-	KeyID        string   `json:"key_id,omitempty"`       // sign: the group key
+	Kind         string   `json:"kind"`                   // "dkg", "sign" or "refresh"
+	Threshold    int      `json:"threshold,omitempty"`    // dkg: t; refresh: the key's (or 0)
+	Participants []string `json:"participants,omitempty"` // dkg: the n participants; sign: the signers; refresh: who keeps a share
+	KeyID        string   `json:"key_id,omitempty"`       // sign, refresh: the group key
+	Generation   int      `json:"generation,omitempty"`   // refresh: the key's current generation, which it replaces
 	Message      Bytes    `json:"message,omitempty"`      // sign: at most MaxSignMessage bytes
 	// RoundTimeout is how long each round may take, in seconds: from
 	// MinRoundTimeout to the server's maximum; 0 means the server's default.
@@ -50,8 +51,11 @@ type CeremonyInfo struct {
 	Threshold    int      `json:"threshold"`
 	Participants []string `json:"participants"`
 	KeyID        string   `json:"key_id,omitempty"`
-	Message      Bytes    `json:"message,omitempty"`
-	Submitted    []string `json:"submitted"` // who has submitted in the current round
+	// KeyGeneration (sign, refresh) is the generation of the key's shares
+	// the ceremony signs with or replaces.
+	KeyGeneration int      `json:"key_generation,omitempty"`
+	Message       Bytes    `json:"message,omitempty"`
+	Submitted     []string `json:"submitted"` // who has submitted in the current round
 	// Missing is who may still submit in the current round (Expected
 	// minus Submitted); Needed how many more submissions it needs.
 	Missing      []string  `json:"missing"`

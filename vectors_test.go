@@ -319,6 +319,7 @@ func TestGoldenCeremonyRequestMessage(t *testing.T) {
 		AllSigners   bool     `json:"all_signers"`
 		Deadline     int64    `json:"deadline"`
 		Nonce        hex      `json:"nonce"`
+		Generation   int      `json:"generation"`
 	}, want struct {
 		MessageSHA256 hex `json:"message_sha256"`
 		signed
@@ -326,7 +327,7 @@ func TestGoldenCeremonyRequestMessage(t *testing.T) {
 		mh := chusme.CeremonyMessageSHA256(in.Kind, in.Message)
 		vectortest.Equal(t, "message_sha256", mh, want.MessageSHA256)
 		want.check(t, in.Seed, chusme.CeremonyRequestMessage(in.Issuer, in.Kind, in.Threshold, in.Participants, in.KeyID, mh,
-			in.RoundTimeout, in.AllSigners, in.Deadline, in.Nonce))
+			in.RoundTimeout, in.AllSigners, in.Deadline, in.Nonce, in.Generation))
 	})
 }
 

@@ -93,11 +93,23 @@ func (c *Client) SignCeremonyRequest(ctx context.Context, key ed25519.PrivateKey
 		}
 		req.Participants = parts
 	}
+	if req.Kind == chusme.KindRefresh {
+		// The key as it is now: a refresh names the generation it replaces.
+		k, err := c.GroupKey(ctx, req.KeyID)
+		if err != nil {
+			return req, err
+		}
+		threshold, req.Threshold, req.Generation = k.Threshold, k.Threshold, k.Generation
+		if len(parts) == 0 {
+			parts = slices.Sorted(slices.Values(k.Participants))
+		}
+		req.Participants = parts
+	}
 	req.Deadline = time.Now().Add(requestLifetime(req.RoundTimeout)).Unix()
 	req.Nonce = make([]byte, chusme.MinCeremonyRequestNonce)
 	rand.Read(req.Nonce)
 	msg := chusme.CeremonyRequestMessage(c.issuer, req.Kind, threshold, parts, req.KeyID,
-		chusme.CeremonyMessageSHA256(req.Kind, req.Message), req.RoundTimeout, req.AllSigners, req.Deadline, req.Nonce)
+		chusme.CeremonyMessageSHA256(req.Kind, req.Message), req.RoundTimeout, req.AllSigners, req.Deadline, req.Nonce, req.Generation)
 	req.Signature = ed25519.Sign(key, msg)
 	return req, nil
 }
@@ -298,7 +310,14 @@ func (c *Client) CancelCeremony(ctx context.Context, id string) (chusme.Ceremony
 // participant's key is its key at the chain head it confirmed, in its
 // verified chain.
 func (c *Client) GroupKey(ctx context.Context, keyID string) (chusme.GroupKeyInfo, error) {
-	k, err := c.certifiedKey(ctx, keyID)
+	return c.GroupKeyGeneration(ctx, keyID, 0)
+}
+
+// GroupKeyGeneration is GroupKey for one generation of the key (0: the
+// current one): the shares of each refresh are the key's next generation,
+// and the server keeps every earlier one with its certificate.
+func (c *Client) GroupKeyGeneration(ctx context.Context, keyID string, generation int) (chusme.GroupKeyInfo, error) {
+	k, err := c.certifiedKey(ctx, keyID, generation)
 	if err == nil {
 		err = c.checkCertifiedHeads(ctx, k)
 	}
@@ -310,8 +329,8 @@ func (c *Client) GroupKey(ctx context.Context, keyID string) (chusme.GroupKeyInf
 
 // certifiedKey fetches group key keyID and checks it and its certificate
 // offline (checkGroupKey, checkCertificate), not the participants' chains.
-func (c *Client) certifiedKey(ctx context.Context, keyID string) (chusme.GroupKeyInfo, error) {
-	k, err := c.groupKey(ctx, keyID)
+func (c *Client) certifiedKey(ctx context.Context, keyID string, generation int) (chusme.GroupKeyInfo, error) {
+	k, err := c.groupKey(ctx, keyID, generation)
 	if err != nil {
 		return k, err
 	}
@@ -321,18 +340,26 @@ func (c *Client) certifiedKey(ctx context.Context, keyID string) (chusme.GroupKe
 	return k, nil
 }
 
-// groupKey fetches group key keyID and checks that it is that key
-// (checkGroupKey), not its certificate.
-func (c *Client) groupKey(ctx context.Context, keyID string) (chusme.GroupKeyInfo, error) {
+// groupKey fetches a generation of group key keyID (0: the current one)
+// and checks that it is that key (checkGroupKey) and generation, not its
+// certificate.
+func (c *Client) groupKey(ctx context.Context, keyID string, generation int) (chusme.GroupKeyInfo, error) {
 	var k chusme.GroupKeyInfo
 	if !chusme.ValidFingerprint(keyID) {
 		return k, fmt.Errorf("client: %q is not a key id (64 lowercase hex digits)", keyID)
 	}
-	if err := c.do(ctx, http.MethodGet, "/v1/keys/"+keyID, nil, &k); err != nil {
+	path := "/v1/keys/" + keyID
+	if generation != 0 {
+		path += "/generations/" + strconv.Itoa(generation)
+	}
+	if err := c.do(ctx, http.MethodGet, path, nil, &k); err != nil {
 		return k, err
 	}
 	if err := checkGroupKey(keyID, k); err != nil {
 		return chusme.GroupKeyInfo{}, err
+	}
+	if generation != 0 && k.Generation != generation {
+		return chusme.GroupKeyInfo{}, fmt.Errorf("%w: asked for generation %d of key %s, got %d", ErrWrongGroupKey, generation, keyID, k.Generation)
 	}
 	return k, nil
 }

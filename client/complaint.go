@@ -64,7 +64,7 @@ func (e *forgedPackage) Unwrap() error { return ErrTampered }
 // package was changed on its way to this driver, which fails all the same).
 func (p *participant) complained(ctx context.Context, err error) error {
 	var fp *forgedPackage
-	if errors.As(err, &fp) && fp.round == 2 && p.info.Kind == chusme.KindDKG {
+	if errors.As(err, &fp) && fp.round == 2 && (p.info.Kind == chusme.KindDKG || p.info.Kind == chusme.KindRefresh) {
 		p.c.Complain(ctx, p.info.ID, p.key, fp.round, fp.sender)
 	}
 	return err

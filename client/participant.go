@@ -523,12 +523,46 @@ func identifiers(fps []string) (map[string]frost.Identifier, error) {
 // round's state before sending its package and resumes an interrupted run
 // from it.
 func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, progress Progress, opts ...RunOption) (*DKGResult, error) {
-	p, err := c.participant(ctx, id, key, chusme.KindDKG, opts)
+	return c.runDealing(ctx, id, key, chusme.KindDKG, &freshDealing{}, progress, opts)
+}
+
+// OldShare is a participant's share of a group key that a refresh
+// replaces: its key package, the key's public key package and the
+// generation of both.
+type OldShare struct {
+	KeyPackage       *frost.KeyPackage
+	PublicKeyPackage *frost.PublicKeyPackage
+	Generation       int
+}
+
+// RunRefresh takes part, as the identity of key holding share old, in
+// refresh ceremony id, as RunDKG takes part in a DKG: the participants
+// deal each other shares of zero (frost.RefreshDKGPart1, RefreshDKGPart2,
+// RefreshDKGShares), so the group key stays and every share changes. It
+// checks first that the ceremony refreshes old's key at old's generation,
+// with old's threshold, among holders of that key, and at the end that the
+// server stored the key's next generation with the public key package and
+// confirmations computed. The returned key package replaces old's: save it
+// (WithKeyPackageSaver) with the new generation, Ceremony.KeyGeneration+1,
+// and wipe the old one.
+func (c *Client) RunRefresh(ctx context.Context, id string, key ed25519.PrivateKey, old OldShare, progress Progress, opts ...RunOption) (*DKGResult, error) {
+	if old.KeyPackage == nil || old.PublicKeyPackage == nil {
+		return nil, errors.New("client: a refresh needs the share it replaces")
+	}
+	return c.runDealing(ctx, id, key, chusme.KindRefresh, &refreshDealing{old: old}, progress, opts)
+}
+
+// runDealing runs a ceremony that deals shares in a DKG's three rounds.
+func (c *Client) runDealing(ctx context.Context, id string, key ed25519.PrivateKey, kind string, d dealing, progress Progress, opts []RunOption) (*DKGResult, error) {
+	p, err := c.participant(ctx, id, key, kind, opts)
 	if err != nil {
 		return nil, err
 	}
 	defer p.st.Zero()
-	res, err := p.runDKG(ctx, progress)
+	if err := d.check(p.info); err != nil {
+		return nil, err
+	}
+	res, err := p.runDKG(ctx, d, progress)
 	if err == nil && p.keep != nil {
 		if err = p.keep(res); err != nil {
 			res.KeyPackage.Zero()
@@ -538,8 +572,128 @@ func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, 
 	return res, p.ended(err)
 }
 
-// runDKG is RunDKG's work, from the round its state is at.
-func (p *participant) runDKG(ctx context.Context, progress Progress) (*DKGResult, error) {
+// dealing is what a DKG and a refresh do differently in runDKG's rounds.
+type dealing interface {
+	// check checks the ceremony before anything is sent.
+	check(info chusme.CeremonyInfo) error
+	// part1 starts the dealing: the round-1 secret and package.
+	part1(id frost.Identifier, n, t int) (*frost.DKGRound1Secret, []byte, error)
+	// others decodes the peers' round-1 packages (false if one is
+	// malformed).
+	others(raw map[frost.Identifier][]byte) bool
+	part2(secret *frost.DKGRound1Secret) (*frost.DKGRound2Secret, map[frost.Identifier]*frost.DKGRound2Package, error)
+	part3(secret *frost.DKGRound2Secret, received map[frost.Identifier]*frost.DKGRound2Package) (*frost.KeyPackage, *frost.PublicKeyPackage, error)
+	// generation is the generation the result must be stored as.
+	generation(info chusme.CeremonyInfo) int
+}
+
+// freshDealing is a DKG's: a new group key (frost.DKGPart1 to DKGPart3).
+type freshDealing struct {
+	round1 map[frost.Identifier]*frost.DKGRound1Package
+}
+
+func (*freshDealing) check(chusme.CeremonyInfo) error { return nil }
+
+func (*freshDealing) part1(id frost.Identifier, n, t int) (*frost.DKGRound1Secret, []byte, error) {
+	secret, pkg, err := frost.DKGPart1(nil, id, n, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := pkg.MarshalBinary()
+	return secret, b, err
+}
+
+func (d *freshDealing) others(raw map[frost.Identifier][]byte) bool {
+	d.round1 = map[frost.Identifier]*frost.DKGRound1Package{}
+	for id, b := range raw {
+		pkg := new(frost.DKGRound1Package)
+		if pkg.UnmarshalBinary(b) != nil {
+			return false
+		}
+		d.round1[id] = pkg
+	}
+	return true
+}
+
+func (d *freshDealing) part2(secret *frost.DKGRound1Secret) (*frost.DKGRound2Secret, map[frost.Identifier]*frost.DKGRound2Package, error) {
+	return frost.DKGPart2(secret, d.round1)
+}
+
+func (d *freshDealing) part3(secret *frost.DKGRound2Secret, received map[frost.Identifier]*frost.DKGRound2Package) (*frost.KeyPackage, *frost.PublicKeyPackage, error) {
+	return frost.DKGPart3(secret, d.round1, received)
+}
+
+func (*freshDealing) generation(chusme.CeremonyInfo) int { return 1 }
+
+// refreshDealing is a refresh's: shares of zero added to old's.
+type refreshDealing struct {
+	old    OldShare
+	round1 map[frost.Identifier]*frost.RefreshRound1Package
+}
+
+// check refuses a refresh that is not of old's key at old's generation and
+// threshold, among holders of that key: a server can't make this share
+// take part in refreshing another key, or make up holders.
+func (d *refreshDealing) check(info chusme.CeremonyInfo) error {
+	pub := d.old.PublicKeyPackage
+	held := map[frost.Identifier]bool{}
+	for _, id := range pub.Identifiers() {
+		held[id] = true
+	}
+	switch {
+	case info.KeyID != chusme.GroupKeyID(pub.VerifyingKey().Bytes()):
+		return fmt.Errorf("%w: ceremony %s refreshes key %s, not the share's key", ErrInconsistent, info.ID, info.KeyID)
+	case info.KeyGeneration != d.old.Generation || info.Request == nil || info.Request.Generation != d.old.Generation:
+		return fmt.Errorf("client: ceremony %s refreshes generation %d of key %s; this share is of generation %d", info.ID, info.KeyGeneration, info.KeyID, d.old.Generation)
+	case info.Threshold != pub.MinSigners() || info.Threshold != d.old.KeyPackage.MinSigners():
+		return fmt.Errorf("%w: ceremony %s has threshold %d, the key %d", ErrInconsistent, info.ID, info.Threshold, pub.MinSigners())
+	}
+	ids, err := identifiers(info.Participants)
+	if err != nil {
+		return err
+	}
+	for fp, id := range ids {
+		if !held[id] {
+			return fmt.Errorf("%w: ceremony %s names %s, who holds no share of key %s", ErrInconsistent, info.ID, fp, info.KeyID)
+		}
+	}
+	return nil
+}
+
+func (*refreshDealing) part1(id frost.Identifier, n, t int) (*frost.DKGRound1Secret, []byte, error) {
+	secret, pkg, err := frost.RefreshDKGPart1(nil, id, n, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := pkg.MarshalBinary()
+	return secret, b, err
+}
+
+func (d *refreshDealing) others(raw map[frost.Identifier][]byte) bool {
+	d.round1 = map[frost.Identifier]*frost.RefreshRound1Package{}
+	for id, b := range raw {
+		pkg := new(frost.RefreshRound1Package)
+		if pkg.UnmarshalBinary(b) != nil {
+			return false
+		}
+		d.round1[id] = pkg
+	}
+	return true
+}
+
+func (d *refreshDealing) part2(secret *frost.DKGRound1Secret) (*frost.DKGRound2Secret, map[frost.Identifier]*frost.DKGRound2Package, error) {
+	return frost.RefreshDKGPart2(secret, d.round1)
+}
+
+func (d *refreshDealing) part3(secret *frost.DKGRound2Secret, received map[frost.Identifier]*frost.DKGRound2Package) (*frost.KeyPackage, *frost.PublicKeyPackage, error) {
+	return frost.RefreshDKGShares(secret, d.round1, received, d.old.PublicKeyPackage, d.old.KeyPackage)
+}
+
+func (d *refreshDealing) generation(info chusme.CeremonyInfo) int { return info.KeyGeneration + 1 }
+
+// runDKG is the work of RunDKG and RunRefresh, dealing as d does, from the
+// round its state is at.
+func (p *participant) runDKG(ctx context.Context, d dealing, progress Progress) (*DKGResult, error) {
 	c, id, st := p.c, p.info.ID, p.st
 	parts := p.info.Participants
 	n, t := len(parts), p.info.Threshold
@@ -553,15 +707,11 @@ func (p *participant) runDKG(ctx context.Context, progress Progress) (*DKGResult
 	defer func() { secret1.Zero() }()
 	var hpkeKey hpke.PrivateKey
 	if st.Round == 0 {
-		var pkg1 *frost.DKGRound1Package
-		if secret1, pkg1, err = frost.DKGPart1(nil, ids[p.me], n, t); err != nil {
+		var pkg1Bytes []byte
+		if secret1, pkg1Bytes, err = d.part1(ids[p.me], n, t); err != nil {
 			return nil, err
 		}
 		if hpkeKey, err = hpkeKEM.GenerateKey(); err != nil {
-			return nil, err
-		}
-		pkg1Bytes, err := pkg1.MarshalBinary()
-		if err != nil {
 			return nil, err
 		}
 		st.Round1 = chusme.DKGRound1Payload(hpkeKey.PublicKey().Bytes(), pkg1Bytes)
@@ -604,26 +754,28 @@ func (p *participant) runDKG(ctx context.Context, progress Progress) (*DKGResult
 		return nil, err
 	}
 	transcript := chusme.DKGTranscriptHash(id, parts, round1)
-	others := map[frost.Identifier]*frost.DKGRound1Package{}
+	others := map[frost.Identifier][]byte{}
 	peerKeys := map[string]hpke.PublicKey{}
 	for fp, payload := range round1 {
 		if fp == p.me {
 			continue
 		}
 		hk, fb, ok := chusme.SplitDKGRound1Payload(payload)
-		pk := new(frost.DKGRound1Package)
-		if !ok || pk.UnmarshalBinary(fb) != nil {
+		if !ok {
 			return nil, fmt.Errorf("%w: malformed round-1 package from %s", ErrInconsistent, fp)
 		}
 		if peerKeys[fp], err = hpkeKEM.NewPublicKey(hk); err != nil {
 			return nil, fmt.Errorf("%w: bad HPKE key from %s", ErrInconsistent, fp)
 		}
-		others[ids[fp]] = pk
+		others[ids[fp]] = fb
+	}
+	if !d.others(others) {
+		return nil, fmt.Errorf("%w: a malformed round-1 package", ErrInconsistent)
 	}
 	secret2 := new(frost.DKGRound2Secret)
 	defer func() { secret2.Zero() }()
 	if st.Round == 1 {
-		if secret2, err = p.dkgRound2(secret1, others, peerKeys, ids); err != nil {
+		if secret2, err = p.dkgRound2(d, secret1, peerKeys, ids); err != nil {
 			return nil, err
 		}
 		st.Transcript = transcript
@@ -677,9 +829,9 @@ func (p *participant) runDKG(ctx context.Context, progress Progress) (*DKGResult
 		}
 		received[ids[pkg.Sender]] = r
 	}
-	kp, pub, err := frost.DKGPart3(secret2, others, received)
+	kp, pub, err := d.part3(secret2, received)
 	if err != nil {
-		return nil, fmt.Errorf("client: dkg round 3: %w", err)
+		return nil, fmt.Errorf("client: %s round 3: %w", p.info.Kind, err)
 	}
 	ok := false
 	defer func() {
@@ -738,7 +890,7 @@ func (p *participant) runDKG(ctx context.Context, progress Progress) (*DKGResult
 	// statement this driver signed, so all n confirmed the same key,
 	// transcript and heads. (The certificate has n entries; round 3's inbox
 	// n confirmations of n heads each, which the driver need not read.)
-	gk, err := retry(ctx, func() (chusme.GroupKeyInfo, error) { return c.groupKey(ctx, keyID) })
+	gk, err := retry(ctx, func() (chusme.GroupKeyInfo, error) { return c.groupKey(ctx, keyID, d.generation(p.info)) })
 	if err != nil {
 		return nil, err
 	}
@@ -759,13 +911,13 @@ func (p *participant) runDKG(ctx context.Context, progress Progress) (*DKGResult
 }
 
 // dkgRound2 computes this participant's round-2 shares from its round-1
-// secret (DKGPart2), seals each to its recipient's HPKE key and signs it,
+// secret (the dealing's part2), seals each to its recipient's HPKE key and signs it,
 // and keeps them in the round state (Round2, with the round-2 secret) to be
 // sent.
-func (p *participant) dkgRound2(secret1 *frost.DKGRound1Secret, others map[frost.Identifier]*frost.DKGRound1Package, peerKeys map[string]hpke.PublicKey, ids map[string]frost.Identifier) (*frost.DKGRound2Secret, error) {
-	secret2, shares, err := frost.DKGPart2(secret1, others)
+func (p *participant) dkgRound2(d dealing, secret1 *frost.DKGRound1Secret, peerKeys map[string]hpke.PublicKey, ids map[string]frost.Identifier) (*frost.DKGRound2Secret, error) {
+	secret2, shares, err := d.part2(secret1)
 	if err != nil {
-		return nil, fmt.Errorf("client: dkg round 2: %w", err)
+		return nil, fmt.Errorf("client: %s round 2: %w", p.info.Kind, err)
 	}
 	defer func() {
 		for _, share := range shares {

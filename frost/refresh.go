@@ -184,6 +184,10 @@ func (p *RefreshRound1Package) String() string {
 	return fmt.Sprintf("frost.RefreshRound1Package{t: %d}", len(p.commitment)+1)
 }
 
+// MinSigners is the threshold t the package is for: one more than its
+// number of commitments.
+func (p *RefreshRound1Package) MinSigners() int { return len(p.commitment) + 1 }
+
 // MarshalBinary encodes the package: version, type, uint16 t-1, the t-1
 // points.
 func (p *RefreshRound1Package) MarshalBinary() ([]byte, error) {

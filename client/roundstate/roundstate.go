@@ -87,7 +87,7 @@ type file struct {
 // round whose own package the driver made (and sealed before sending it).
 // Secret fields are marked: Zero overwrites them.
 type State struct {
-	Kind  string `json:"kind"` // chusme.KindDKG or chusme.KindSign
+	Kind  string `json:"kind"` // chusme.KindDKG, KindRefresh or KindSign
 	Round int    `json:"round"`
 
 	// DKG.

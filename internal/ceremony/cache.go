@@ -47,7 +47,7 @@ type caches struct {
 	confirmations decoded[checkedConfirmation] // by ceremony id ‖ DKGConfirmAgreed
 
 	mu   sync.Mutex
-	keys map[string]*cachedKey // group key id → key; group keys never change once stored
+	keys map[keyGeneration]*cachedKey // a generation of a group key never changes once stored
 
 	cmu   sync.Mutex
 	heads map[string]chusme.Ceremony // open ceremony id → its head (see head)
@@ -122,16 +122,29 @@ type cachedKey struct {
 	pub *frost.PublicKeyPackage
 }
 
-// groupKey returns group key id, from the cache or the store. The caller
-// must not modify it.
-func (s *Service) groupKey(ctx context.Context, id string) (*cachedKey, error) {
+// keyGeneration names one generation of a group key.
+type keyGeneration struct {
+	id         string
+	generation int
+}
+
+// groupKey returns a generation of group key id (0: the current one, read
+// from the store), from the cache or the store. The caller must not modify
+// it.
+func (s *Service) groupKey(ctx context.Context, id string, generation int) (*cachedKey, error) {
 	s.cache.mu.Lock()
-	k, ok := s.cache.keys[id]
+	k, ok := s.cache.keys[keyGeneration{id, generation}]
 	s.cache.mu.Unlock()
-	if ok {
+	if ok && generation > 0 {
 		return k, nil
 	}
-	key, err := s.store.GetGroupKey(ctx, id)
+	var key chusme.GroupKey
+	var err error
+	if generation > 0 {
+		key, err = s.store.GetGroupKeyGeneration(ctx, id, generation)
+	} else {
+		key, err = s.store.GetGroupKey(ctx, id)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -142,9 +155,9 @@ func (s *Service) groupKey(ctx context.Context, id string) (*cachedKey, error) {
 	}
 	s.cache.mu.Lock()
 	if s.cache.keys == nil || len(s.cache.keys) >= maxDecoded {
-		s.cache.keys = map[string]*cachedKey{}
+		s.cache.keys = map[keyGeneration]*cachedKey{}
 	}
-	s.cache.keys[id] = k
+	s.cache.keys[keyGeneration{id, key.Generation}] = k
 	s.cache.mu.Unlock()
 	return k, nil
 }

@@ -224,7 +224,7 @@ func (s *Service) Create(ctx context.Context, caller string, req chusme.CreateCe
 		if len(req.Message) > chusme.MaxSignMessage {
 			return c, invalid("the message is larger than %d bytes", chusme.MaxSignMessage)
 		}
-		ck, err := s.groupKey(ctx, req.KeyID)
+		ck, err := s.groupKey(ctx, req.KeyID, 0)
 		var key chusme.GroupKey // read only: shared with the cache
 		if err == nil {
 			key = ck.key
@@ -250,12 +250,16 @@ func (s *Service) Create(ctx context.Context, caller string, req chusme.CreateCe
 		if c.Participants, err = s.checkFingerprints(ctx, signers, "signers"); err != nil {
 			return c, err
 		}
-		c.KeyID, c.Threshold, c.Message = key.ID, key.Threshold, slices.Clone([]byte(req.Message))
+		c.KeyID, c.KeyGeneration, c.Threshold, c.Message = key.ID, key.Generation, key.Threshold, slices.Clone([]byte(req.Message))
 		if c.Message == nil {
 			c.Message = []byte{}
 		}
+	case chusme.KindRefresh:
+		if err := s.createRefresh(ctx, &c, caller, admin, req); err != nil {
+			return c, err
+		}
 	default:
-		return c, invalid("kind must be dkg or sign, not %q", req.Kind)
+		return c, invalid("kind must be dkg, sign or refresh, not %q", req.Kind)
 	}
 	if err := s.checkRequest(c, creator.PublicKey, req); err != nil {
 		return c, err
@@ -322,7 +326,7 @@ func (s *Service) checkRequest(c chusme.Ceremony, key ed25519.PublicKey, req chu
 		return invalid("the request's deadline %s is more than %s ahead", deadline.UTC().Format(time.RFC3339), chusme.MaxCeremonyRequestAhead)
 	}
 	msg := chusme.CeremonyRequestMessage(s.cfg.Issuer, c.Kind, c.Threshold, c.Participants, c.KeyID,
-		chusme.CeremonyMessageSHA256(c.Kind, c.Message), c.RequestRoundTimeout, c.AllSigners, req.Deadline, req.Nonce)
+		chusme.CeremonyMessageSHA256(c.Kind, c.Message), c.RequestRoundTimeout, c.AllSigners, req.Deadline, req.Nonce, c.RequestGeneration())
 	if len(req.Signature) != ed25519.SignatureSize || !ed25519.Verify(key, msg, req.Signature) {
 		return chusme.Errorf(chusme.CodeInvalidSignature, "the request's signature does not verify under %s's current key over the ceremony "+
 			"it asks for (kind, threshold, sorted participants, key id, message SHA-256, round timeout, all signers, deadline, nonce)", c.Creator)
@@ -421,11 +425,18 @@ func parseCursor(s string) (chusme.CeremonyCursor, error) {
 	return chusme.CeremonyCursor{CreatedAt: time.Unix(0, at).UTC(), ID: hex.EncodeToString(b[8:])}, nil
 }
 
-// Key returns a group key. Group keys are public to every identity.
-func (s *Service) Key(ctx context.Context, keyID string) (chusme.GroupKey, error) {
-	k, err := s.store.GetGroupKey(ctx, keyID)
+// Key returns a generation of a group key, 0 for the current one. Group
+// keys, and every generation of them, are public to every identity.
+func (s *Service) Key(ctx context.Context, keyID string, generation int) (chusme.GroupKey, error) {
+	var k chusme.GroupKey
+	var err error
+	if generation == 0 {
+		k, err = s.store.GetGroupKey(ctx, keyID)
+	} else {
+		k, err = s.store.GetGroupKeyGeneration(ctx, keyID, generation)
+	}
 	if chusme.ErrorCode(err) == chusme.CodeNotFound {
-		return k, chusme.Errorf(chusme.CodeNotFound, "no such key")
+		return k, chusme.Errorf(chusme.CodeNotFound, "no such key or generation")
 	}
 	return k, err
 }
@@ -521,8 +532,8 @@ func (s *Service) Decline(ctx context.Context, caller, id string, sig []byte) (c
 		}
 		slices.Sort(decliners)
 		switch {
-		case cur.Kind == chusme.KindDKG:
-			return s.finish(cur, chusme.CeremonyFailed, chusme.FailDeclined, caller+" declined the key generation", []string{caller})
+		case cur.MakesShares():
+			return s.finish(cur, chusme.CeremonyFailed, chusme.FailDeclined, caller+" declined the "+cur.Kind, []string{caller})
 		case cur.CommitRound(cur.Round) && len(cur.Expected()) < cur.Threshold:
 			return s.finish(cur, chusme.CeremonyFailed, chusme.FailDeclined, fmt.Sprintf(
 				"%d candidate signer(s) declined: %d are left, fewer than the key's threshold of %d",
@@ -666,14 +677,12 @@ var transitions = func() map[string]map[phase][]phase {
 			sign[open(share)] = append(sign[open(share)], open(share+1)) // start over
 		}
 	}
-	return map[string]map[phase][]phase{
-		chusme.KindDKG: {
-			open(1): ends(1, open(2)),
-			open(2): ends(2, open(3)),
-			open(3): ends(3, phase{chusme.CeremonyCompleted, 3}),
-		},
-		chusme.KindSign: sign,
+	dkg := map[phase][]phase{
+		open(1): ends(1, open(2)),
+		open(2): ends(2, open(3)),
+		open(3): ends(3, phase{chusme.CeremonyCompleted, 3}),
 	}
+	return map[string]map[phase][]phase{chusme.KindDKG: dkg, chusme.KindRefresh: dkg, chusme.KindSign: sign}
 }()
 
 // move changes c's phase if the table allows it, resetting the round's
@@ -783,7 +792,7 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 	// recipients, which complain (Complain) about one that fails: checking
 	// the n-1 signatures of every sender here would make a DKG's cost grow
 	// with n² (their shape, and that the caller sent them, rows checked).
-	if direct := c.Kind == chusme.KindDKG && round == 2; !direct {
+	if direct := c.MakesShares() && round == 2; !direct {
 		if err := s.timed("package_signature", func() error {
 			for _, r := range rows {
 				if !ed25519.Verify(id0.PublicKey, chusme.CeremonyPackageMessage(c.ID, round, caller, r.Recipient, r.Payload), r.Signature) {
@@ -890,7 +899,7 @@ func (s *Service) rows(c chusme.Ceremony, caller string, round int, req chusme.S
 		}
 		return nil
 	}
-	if c.Kind == chusme.KindDKG && round == 2 {
+	if c.MakesShares() && round == 2 {
 		if req.Payload != nil || req.Signature != nil {
 			return nil, invalid("dkg round 2 takes packages, not a broadcast payload")
 		}
@@ -933,6 +942,8 @@ type checked struct {
 	// dkg round 3: every participant's current head and key, in the
 	// ceremony's order, as the sender's confirmation names them.
 	confirmed []chusme.GroupKeyConfirmation
+	// refresh round 3: the key's current generation.
+	keyGeneration int
 }
 
 // check decodes and verifies a submission's content: malformed packages are
@@ -958,14 +969,25 @@ func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, c
 		} else if err != nil {
 			return out, err
 		}
-	case c.Kind == chusme.KindDKG && round == 3:
+	case c.Kind == chusme.KindRefresh && round == 1:
+		if err := checkRefreshRound1(payload, c.Threshold); err != nil {
+			return out, err
+		}
+	case c.MakesShares() && round == 3:
 		var err error
 		out.confirmed, err = s.checkConfirmation(ctx, c, caller, callerKey, payload)
 		if err != nil {
 			return out, err
 		}
+		if c.Kind == chusme.KindRefresh {
+			key, err := s.store.GetGroupKey(ctx, c.KeyID)
+			if err != nil {
+				return out, err
+			}
+			out.keyGeneration = key.Generation
+		}
 	case c.Kind == chusme.KindSign:
-		k, err := s.groupKey(ctx, c.KeyID)
+		k, err := s.groupKey(ctx, c.KeyID, c.KeyGeneration)
 		if err != nil {
 			return out, err
 		}
@@ -1080,7 +1102,7 @@ func (s *Service) chainHead(ctx context.Context, fp string) (chusme.ParticipantH
 func (s *Service) completeRound(st *chusme.CeremonyState, chk checked) error {
 	c := &st.Ceremony
 	bySender := map[string][]byte{}
-	if !(c.Kind == chusme.KindDKG && c.Round == 2) {
+	if !(c.MakesShares() && c.Round == 2) {
 		stored, err := st.Broadcasts()
 		if err != nil {
 			return err
@@ -1092,13 +1114,13 @@ func (s *Service) completeRound(st *chusme.CeremonyState, chk checked) error {
 		}
 	}
 	switch {
-	case c.Kind == chusme.KindDKG && c.Round == 1:
+	case c.MakesShares() && c.Round == 1:
 		c.Transcript = chusme.DKGTranscriptHash(c.ID, c.Participants, bySender)
 		return s.move(c, chusme.CeremonyOpen, 2)
-	case c.Kind == chusme.KindDKG && c.Round == 2:
+	case c.MakesShares() && c.Round == 2:
 		return s.move(c, chusme.CeremonyOpen, 3)
-	case c.Kind == chusme.KindDKG && c.Round == 3:
-		return s.completeDKG(st, bySender, chk.confirmed)
+	case c.MakesShares() && c.Round == 3:
+		return s.completeDKG(st, bySender, chk.confirmed, chk.keyGeneration)
 	case c.CommitRound(c.Round):
 		// The signers: those who committed and have not declined since.
 		expected := c.Expected()
@@ -1140,8 +1162,10 @@ func (s *Service) completeRound(st *chusme.CeremonyState, chk checked) error {
 // and with the server's transcript, storing the group key with its
 // certificate (the heads and keys of the last confirmation's check,
 // confirmed, and every confirmation's signature); otherwise it fails it
-// naming those who disagree with the majority.
-func (s *Service) completeDKG(st *chusme.CeremonyState, confirms map[string][]byte, confirmed []chusme.GroupKeyConfirmation) error {
+// naming those who disagree with the majority. A refresh stores the key's
+// next generation, if the key is still at the one it replaces (current,
+// read before the transaction; the store refuses a move that lost a race).
+func (s *Service) completeDKG(st *chusme.CeremonyState, confirms map[string][]byte, confirmed []chusme.GroupKeyConfirmation, current int) error {
 	c := &st.Ceremony
 	count := map[string]int{}
 	best := ""
@@ -1167,6 +1191,17 @@ func (s *Service) completeDKG(st *chusme.CeremonyState, confirms map[string][]by
 			key.Confirmations[i] = k
 		}
 		key.ID = chusme.GroupKeyID(key.PublicKey)
+		if c.Kind == chusme.KindRefresh {
+			if key.ID != c.KeyID {
+				return s.finish(c, chusme.CeremonyFailed, chusme.FailDisagreement,
+					"the participants confirmed a refreshed key that is not the group key", append([]string{}, c.Participants...))
+			}
+			key.Generation = c.KeyGeneration + 1
+			if current != c.KeyGeneration {
+				return s.finish(c, chusme.CeremonyFailed, chusme.FailKeyChanged, fmt.Sprintf(
+					"the key moved from generation %d to %d while this refresh ran: start a new one", c.KeyGeneration, current), nil)
+			}
+		}
 		for _, fp := range c.Participants {
 			id, err := identifier(fp)
 			if err != nil {
@@ -1194,6 +1229,61 @@ func (s *Service) completeDKG(st *chusme.CeremonyState, confirms map[string][]by
 	}
 	return s.finish(c, chusme.CeremonyFailed, chusme.FailDisagreement,
 		"the participants' confirmations (group key and round-1 transcript) do not all agree", culprits)
+}
+
+// createRefresh fills ceremony c from a refresh request: the key's holders
+// that keep a share (all of them when the request names none; at least
+// the key's threshold), the key's threshold and its current generation,
+// which the signed request must name. Only a holder of the key or an
+// administrator may ask.
+func (s *Service) createRefresh(ctx context.Context, c *chusme.Ceremony, caller string, admin bool, req chusme.CreateCeremonyRequest) error {
+	if req.Message != nil || req.AllSigners {
+		return invalid("a refresh takes no message or all_signers")
+	}
+	key, err := s.store.GetGroupKey(ctx, req.KeyID)
+	if chusme.ErrorCode(err) == chusme.CodeNotFound || (err == nil && !admin && !slices.Contains(key.Participants, caller)) {
+		return chusme.Errorf(chusme.CodeNotFound, "no such key")
+	}
+	if err != nil {
+		return err
+	}
+	if req.Threshold != 0 && req.Threshold != key.Threshold {
+		return invalid("a refresh keeps the key's threshold of %d, not %d", key.Threshold, req.Threshold)
+	}
+	if req.Generation != key.Generation {
+		return chusme.Errorf(chusme.CodeConflict, "the key is at generation %d, not %d: sign a new request", key.Generation, req.Generation)
+	}
+	holders := req.Participants
+	if len(holders) == 0 {
+		holders = key.Participants
+	}
+	for _, fp := range holders {
+		if !slices.Contains(key.Participants, fp) {
+			return invalid("participants: %s does not hold a share of the key", fp)
+		}
+	}
+	if len(holders) < key.Threshold {
+		return invalid("a refresh of a %d-of-%d key needs at least %d holders, not %d", key.Threshold, len(key.Participants), key.Threshold, len(holders))
+	}
+	if c.Participants, err = s.checkFingerprints(ctx, holders, "participants"); err != nil {
+		return err
+	}
+	c.KeyID, c.KeyGeneration, c.Threshold = key.ID, key.Generation, key.Threshold
+	return nil
+}
+
+// checkRefreshRound1 checks a refresh's round-1 payload: an HPKE key, then
+// a frost refresh package of t-1 commitments, every point valid.
+func checkRefreshRound1(payload []byte, threshold int) error {
+	hpkeKey, pkgBytes, ok := chusme.SplitDKGRound1Payload(payload)
+	var pkg frost.RefreshRound1Package
+	if !ok || bytes.Equal(hpkeKey, make([]byte, chusme.HPKEPublicKeySize)) || pkg.UnmarshalBinary(pkgBytes) != nil {
+		return badPackage("malformed refresh round-1 payload")
+	}
+	if pkg.MinSigners() != threshold {
+		return badPackage("the refresh round-1 package is for a threshold of %d, not the key's %d", pkg.MinSigners(), threshold)
+	}
+	return nil
 }
 
 // completeSign verifies every share, aggregates, verifies the signature with

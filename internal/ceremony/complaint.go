@@ -25,8 +25,8 @@ func (s *Service) Complain(ctx context.Context, caller, id string, req chusme.Co
 	if !c.IsParticipant(caller) {
 		return chusme.Ceremony{}, errNotFound
 	}
-	if c.Kind != chusme.KindDKG || req.Round != 2 {
-		return chusme.Ceremony{}, invalid("only a dkg's round-2 packages can be complained about, not a %s's round %d", c.Kind, req.Round)
+	if !c.MakesShares() || req.Round != 2 {
+		return chusme.Ceremony{}, invalid("only a dkg's or a refresh's round-2 packages can be complained about, not a %s's round %d", c.Kind, req.Round)
 	}
 	if req.Accused == caller || !c.IsParticipant(req.Accused) {
 		return chusme.Ceremony{}, invalid("accused %q is not another participant", req.Accused)

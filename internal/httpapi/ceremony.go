@@ -50,6 +50,7 @@ func (a *API) ceremonyRoutes() []route {
 		h("POST /v1/ceremonies/{id}/complaints", perToken(a.handleComplaint)),
 		h("POST /v1/ceremonies/{id}/cancel", a.handleCancel),
 		h("GET /v1/keys/{key_id}", a.handleKey),
+		h("GET /v1/keys/{key_id}/generations/{generation}", a.handleKey),
 		h("POST /v1/ceremonies/{id}/decline", perToken(a.handleDecline)),
 		h("GET /v1/me/blocks", a.handleBlocked),
 		h("PUT /v1/me/blocks/{fp}", a.handleBlock),
@@ -268,7 +269,16 @@ func (a *API) handleDecline(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleKey(w http.ResponseWriter, r *http.Request) {
-	k, err := a.cfg.Ceremonies.Key(r.Context(), r.PathValue("key_id"))
+	generation := 0 // the current one
+	if g := r.PathValue("generation"); g != "" {
+		n, err := strconv.Atoi(g)
+		if err != nil || n < 1 || strconv.Itoa(n) != g {
+			writeError(w, r, a.log, chusme.Errorf(chusme.CodeInvalidRequest, "a generation is a number from 1, not %q", g))
+			return
+		}
+		generation = n
+	}
+	k, err := a.cfg.Ceremonies.Key(r.Context(), r.PathValue("key_id"), generation)
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return

@@ -17,11 +17,11 @@ const ceremonyColumns = `id, kind, creator, status, round, threshold, participan
 	submitted, deadline, version, created_at, updated_at, round_started_at, transcript, signing_package,
 	failure_reason, failure_message, culprits, result_key_id, signature, public_key,
 	request_deadline, request_nonce, request_signature, round_timeout, request_round_timeout, all_signers,
-	signers, excluded, declines`
+	signers, excluded, declines, key_generation`
 
 var (
 	qInsertCeremony = newQuery(`INSERT INTO ceremonies (` + ceremonyColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	qInsertMember = newQuery(`INSERT INTO ceremony_members (fingerprint, ceremony_id, created_at) VALUES (?, ?, ?)
 		ON CONFLICT DO NOTHING`)
 	qGetCeremony  = newQuery(`SELECT ` + ceremonyColumns + ` FROM ceremonies WHERE id = ?`)
@@ -137,7 +137,7 @@ func scanCeremony(r Row) (chusme.Ceremony, error) {
 		&submitted, &deadline, &c.Version, &created, &updated, &started, &c.Transcript, &c.SigningPackage,
 		&c.FailureReason, &c.FailureMessage, &culprits, &c.ResultKeyID, &c.Signature, &c.PublicKey,
 		&reqDeadline, &c.RequestNonce, &c.RequestSignature, &roundTimeout, &c.RequestRoundTimeout, &allSigners,
-		&signers, &excluded, &declines)
+		&signers, &excluded, &declines, &c.KeyGeneration)
 	if err != nil {
 		return c, err
 	}
@@ -168,7 +168,7 @@ func (s *Store) CreateCeremony(ctx context.Context, cer chusme.Ceremony) error {
 			unixNano(cer.RoundStarted), cer.Transcript, cer.SigningPackage, cer.FailureReason, cer.FailureMessage,
 			jsonList(cer.Culprits), cer.ResultKeyID, cer.Signature, cer.PublicKey,
 			cer.RequestDeadline, cer.RequestNonce, cer.RequestSignature, int64(cer.RoundTimeout), cer.RequestRoundTimeout,
-			boolInt(cer.AllSigners), jsonList(cer.Signers), jsonList(cer.Excluded), jsonDeclines(cer.Declines)); err != nil {
+			boolInt(cer.AllSigners), jsonList(cer.Signers), jsonList(cer.Excluded), jsonDeclines(cer.Declines), cer.KeyGeneration); err != nil {
 			return err
 		}
 		members := append([]string{cer.Creator}, cer.Participants...)

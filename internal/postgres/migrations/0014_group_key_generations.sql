@@ -4,7 +4,9 @@
 -- current generation and group_key_confirmations its certificate;
 -- group_key_history keeps every earlier generation with its certificate
 -- (a JSON list of chusme.GroupKeyConfirmation), so that a client that knew
--- one generation can check each step to the current one.
+-- one generation can check each step to the current one. A ceremony
+-- keeps the generation of the key it used (sign) or replaced (refresh).
+ALTER TABLE ceremonies ADD COLUMN key_generation INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE group_keys ADD COLUMN generation INTEGER NOT NULL DEFAULT 1;
 
 CREATE TABLE group_key_history (

@@ -691,7 +691,8 @@ type CeremonyEvent struct {
 	AllSigners          bool               `protobuf:"varint,24,opt,name=all_signers,json=allSigners,proto3" json:"all_signers,omitempty"`                              // sign: every candidate must sign
 	Signers             []string           `protobuf:"bytes,25,rep,name=signers,proto3" json:"signers,omitempty"`                                                       // sign, from round 2: the signing package's signers
 	Declines            []*CeremonyDecline `protobuf:"bytes,26,rep,name=declines,proto3" json:"declines,omitempty"`
-	Excluded            []string           `protobuf:"bytes,27,rep,name=excluded,proto3" json:"excluded,omitempty"` // sign: signers an earlier attempt went on without
+	Excluded            []string           `protobuf:"bytes,27,rep,name=excluded,proto3" json:"excluded,omitempty"`                                 // sign: signers an earlier attempt went on without
+	KeyGeneration       int32              `protobuf:"varint,28,opt,name=key_generation,json=keyGeneration,proto3" json:"key_generation,omitempty"` // sign, refresh: the key generation used or replaced
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
 }
@@ -915,6 +916,13 @@ func (x *CeremonyEvent) GetExcluded() []string {
 	return nil
 }
 
+func (x *CeremonyEvent) GetKeyGeneration() int32 {
+	if x != nil {
+		return x.KeyGeneration
+	}
+	return 0
+}
+
 // CeremonyDecline is a participant's signed decline (the JSON
 // CeremonyDecline): its identity key over CeremonyDeclineMessage.
 type CeremonyDecline struct {
@@ -991,6 +999,7 @@ type CeremonyRequest struct {
 	Signature     []byte                 `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`                            // the creator's identity key
 	RoundTimeout  int64                  `protobuf:"varint,9,opt,name=round_timeout,json=roundTimeout,proto3" json:"round_timeout,omitempty"` // seconds; 0: the server's default
 	AllSigners    bool                   `protobuf:"varint,10,opt,name=all_signers,json=allSigners,proto3" json:"all_signers,omitempty"`      // sign: every signer must sign
+	Generation    int32                  `protobuf:"varint,11,opt,name=generation,proto3" json:"generation,omitempty"`                        // refresh: the key generation it replaces
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1093,6 +1102,13 @@ func (x *CeremonyRequest) GetAllSigners() bool {
 		return x.AllSigners
 	}
 	return false
+}
+
+func (x *CeremonyRequest) GetGeneration() int32 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
 }
 
 // CeremonyInbox is a round's packages for the caller (the JSON Inbox): the
@@ -1502,6 +1518,7 @@ type CreateCeremonyRequest struct {
 	Signature     []byte `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`
 	RoundTimeout  int64  `protobuf:"varint,9,opt,name=round_timeout,json=roundTimeout,proto3" json:"round_timeout,omitempty"` // seconds each round may take; 0: the server's default
 	AllSigners    bool   `protobuf:"varint,10,opt,name=all_signers,json=allSigners,proto3" json:"all_signers,omitempty"`      // sign: every signer must sign, not the first t
+	Generation    int32  `protobuf:"varint,11,opt,name=generation,proto3" json:"generation,omitempty"`                        // refresh: the key's current generation, which it replaces
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1604,6 +1621,13 @@ func (x *CreateCeremonyRequest) GetAllSigners() bool {
 		return x.AllSigners
 	}
 	return false
+}
+
+func (x *CreateCeremonyRequest) GetGeneration() int32 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
 }
 
 // SubmitRequest is the caller's package for a round (POST
@@ -2170,7 +2194,7 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12.\n" +
-	"\x13retry_after_seconds\x18\x03 \x01(\rR\x11retryAfterSeconds\"\xb6\a\n" +
+	"\x13retry_after_seconds\x18\x03 \x01(\rR\x11retryAfterSeconds\"\xdd\a\n" +
 	"\rCeremonyEvent\x12\x1f\n" +
 	"\vceremony_id\x18\x01 \x01(\tR\n" +
 	"ceremonyId\x12\x12\n" +
@@ -2201,11 +2225,12 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"allSigners\x12\x18\n" +
 	"\asigners\x18\x19 \x03(\tR\asigners\x126\n" +
 	"\bdeclines\x18\x1a \x03(\v2\x1a.chusme.v1.CeremonyDeclineR\bdeclines\x12\x1a\n" +
-	"\bexcluded\x18\x1b \x03(\tR\bexcluded\"g\n" +
+	"\bexcluded\x18\x1b \x03(\tR\bexcluded\x12%\n" +
+	"\x0ekey_generation\x18\x1c \x01(\x05R\rkeyGeneration\"g\n" +
 	"\x0fCeremonyDecline\x12 \n" +
 	"\vfingerprint\x18\x01 \x01(\tR\vfingerprint\x12\x14\n" +
 	"\x05round\x18\x02 \x01(\x05R\x05round\x12\x1c\n" +
-	"\tsignature\x18\x03 \x01(\fR\tsignature\"\xbb\x02\n" +
+	"\tsignature\x18\x03 \x01(\fR\tsignature\"\xdb\x02\n" +
 	"\x0fCeremonyRequest\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1c\n" +
 	"\tthreshold\x18\x02 \x01(\x05R\tthreshold\x12\"\n" +
@@ -2218,7 +2243,10 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\rround_timeout\x18\t \x01(\x03R\froundTimeout\x12\x1f\n" +
 	"\vall_signers\x18\n" +
 	" \x01(\bR\n" +
-	"allSigners\"y\n" +
+	"allSigners\x12\x1e\n" +
+	"\n" +
+	"generation\x18\v \x01(\x05R\n" +
+	"generation\"y\n" +
 	"\rCeremonyInbox\x12\x14\n" +
 	"\x05round\x18\x01 \x01(\x05R\x05round\x126\n" +
 	"\bpackages\x18\x02 \x03(\v2\x1a.chusme.v1.CeremonyPackageR\bpackages\x12\x1a\n" +
@@ -2249,7 +2277,7 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"ceremonies\x18\x01 \x03(\v2\x18.chusme.v1.CeremonyEventR\n" +
 	"ceremonies\x12\x1f\n" +
 	"\vnext_cursor\x18\x02 \x01(\tR\n" +
-	"nextCursor\"\xb4\x02\n" +
+	"nextCursor\"\xd4\x02\n" +
 	"\x15CreateCeremonyRequest\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1c\n" +
 	"\tthreshold\x18\x02 \x01(\x05R\tthreshold\x12\"\n" +
@@ -2262,7 +2290,10 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\rround_timeout\x18\t \x01(\x03R\froundTimeout\x12\x1f\n" +
 	"\vall_signers\x18\n" +
 	" \x01(\bR\n" +
-	"allSigners\"\xb4\x01\n" +
+	"allSigners\x12\x1e\n" +
+	"\n" +
+	"generation\x18\v \x01(\x05R\n" +
+	"generation\"\xb4\x01\n" +
 	"\rSubmitRequest\x12\x1f\n" +
 	"\vceremony_id\x18\x01 \x01(\tR\n" +
 	"ceremonyId\x12\x14\n" +
