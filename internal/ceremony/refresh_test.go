@@ -18,7 +18,7 @@ import (
 // refresh runs a refresh of the key of res (a DKG among ms) by the members
 // keep (indexes into ms and res), created by ms[keep[0]], and returns each
 // keeper's result, in keep's order.
-func refresh(t *testing.T, ms []*member, res []*client.DKGResult, generation int, keep ...int) []*client.DKGResult {
+func refresh(t testing.TB, ms []*member, res []*client.DKGResult, generation int, keep ...int) []*client.DKGResult {
 	t.Helper()
 	var fps []string
 	for _, i := range keep {
