@@ -312,7 +312,7 @@ const build = {
       throw new Error('the verifying share is not the signing share times G');
     }
     const keyID = fingerprint(pub.groupKey);
-    const f = { version: 1, key_id: keyID, identity: i.identity };
+    const f = { version: 2, key_id: keyID, generation: i.generation, identity: i.identity };
     if (i.ceremony_id) f.ceremony_id = i.ceremony_id;
     f.public_key_package = b64url(hex(i.public_key_package));
     f.sealed = b64url(hex(i.sealed));
