@@ -284,7 +284,7 @@ const build = {
     const key = vaultKey(master, i.purpose);
     const sealed = Buffer.concat([header, nonce, gcmSeal(key, nonce, pt, header)]);
     if (!vaultOpen(i.passphrase, i.purpose, sealed).equals(pt)) throw new Error('vault does not reopen');
-    return { header, argon2id: master, key, sealed };
+    return { header, argon2id: master, key, key_material: Buffer.concat([header, key]), sealed };
   },
   backup: (i) => {
     const seed = hex(i.seed);
