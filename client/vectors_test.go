@@ -1,8 +1,8 @@
 package client
 
 import (
-	"crypto/ed25519"
 	"crypto/hpke"
+	"reflect"
 	"testing"
 
 	"github.com/chusme/chusme"
@@ -11,32 +11,61 @@ import (
 	"github.com/chusme/chusme/internal/vectortest"
 )
 
-// The backup vector: the plaintext SealBackup seals (JSON: version,
-// fingerprint, seed), and OpenBackup opening the fixed sealed backup.
+// The backup vectors: the plaintext SealBackup seals (compact JSON:
+// version 2, fingerprint, seed, shares) under the key of the fixed sealed
+// backup, and OpenBackup opening that backup; a version 1 backup (no
+// shares), which OpenBackup still opens.
 func TestGoldenBackup(t *testing.T) {
+	type share struct {
+		KeyID      string         `json:"key_id"`
+		Generation int            `json:"generation"`
+		Identity   string         `json:"identity"`
+		CeremonyID string         `json:"ceremony_id"`
+		KeyPackage vectortest.Hex `json:"key_package"`
+	}
 	vectortest.Each(t, "backup", func(t *testing.T, in struct {
+		Version     int            `json:"version"`
 		Fingerprint string         `json:"fingerprint"`
 		Seed        vectortest.Hex `json:"seed"`
+		Shares      []share        `json:"shares"`
 		Passphrase  string         `json:"passphrase"`
 		Sealed      vectortest.Hex `json:"sealed"`
 	}, want struct {
 		Plaintext vectortest.Hex `json:"plaintext"`
 	}) {
-		key := ed25519.NewKeyFromSeed(in.Seed)
-		sealed, err := SealBackup(in.Fingerprint, key, []byte(in.Passphrase), vault.LowCostParams)
+		b, k, err := OpenBackup(in.Fingerprint, in.Sealed, []byte(in.Passphrase))
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("OpenBackup: %v", err)
 		}
-		plain, err := vault.Open([]byte(in.Passphrase), BackupPurpose, sealed)
+		defer b.Zero()
+		defer k.Wipe()
+		vectortest.Equal(t, "opened seed", b.Key.Seed(), in.Seed)
+		if b.Version != in.Version || len(b.Shares) != len(in.Shares) {
+			t.Fatalf("opened version %d with %d shares, want %d with %d", b.Version, len(b.Shares), in.Version, len(in.Shares))
+		}
+		for i, s := range b.Shares {
+			kp, err := s.KeyPackage.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			vectortest.Equal(t, "opened key_package", kp, in.Shares[i].KeyPackage)
+			if got := (share{s.KeyID, s.Generation, s.Identity, s.CeremonyID, kp}); !reflect.DeepEqual(got, in.Shares[i]) {
+				t.Errorf("opened share %+v, want %+v", got, in.Shares[i])
+			}
+		}
+		plain := []byte(nil)
+		if in.Version == 1 {
+			plain, err = vault.Open([]byte(in.Passphrase), BackupPurpose, in.Sealed)
+		} else {
+			var sealed []byte
+			if sealed, err = SealBackup(b, k); err == nil {
+				plain, err = k.Open(sealed)
+			}
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
 		vectortest.Equal(t, "plaintext", plain, want.Plaintext)
-		got, err := OpenBackup(in.Fingerprint, in.Sealed, []byte(in.Passphrase))
-		if err != nil {
-			t.Fatalf("OpenBackup: %v", err)
-		}
-		vectortest.Equal(t, "opened seed", got.Seed(), in.Seed)
 	})
 }
 

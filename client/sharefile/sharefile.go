@@ -115,17 +115,14 @@ type File struct {
 // It refuses to replace an existing file (ErrExists) unless overwrite is set.
 // The directory must exist. A Generation of 0 is written as 1.
 func Save(path string, s *Share, passphrase []byte, p vault.Params, overwrite bool) error {
-	if s == nil || s.KeyPackage == nil || s.PublicKeyPackage == nil {
-		return errors.New("sharefile: incomplete share")
+	if err := s.Check(); err != nil {
+		return err
 	}
 	if s.CeremonyID != "" && !chusme.ValidCeremonyID(s.CeremonyID) {
 		return errors.New("sharefile: invalid ceremony id")
 	}
 	if s.Generation < 0 {
 		return errors.New("sharefile: negative generation")
-	}
-	if err := check(s); err != nil {
-		return err
 	}
 	if err := kind.Absent(path, overwrite); err != nil {
 		return err
@@ -225,15 +222,22 @@ func (sf File) Open(passphrase []byte) (*Share, error) {
 		return nil, fmt.Errorf("%w: key package: %v", ErrFormat, err)
 	}
 	s := &Share{KeyID: sf.KeyID, Generation: sf.Generation, Identity: sf.Identity, CeremonyID: sf.CeremonyID, KeyPackage: kp, PublicKeyPackage: pub}
-	if err := check(s); err != nil {
+	if err := s.Check(); err != nil {
 		kp.Zero()
 		return nil, err
 	}
 	return s, nil
 }
 
-// check reports whether s's parts belong together.
-func check(s *Share) error {
+// Check reports whether s's parts belong together, as Save and Open check
+// them: the key id is the public key package's group key's, and the key
+// package is the identity's share of that group key (same group key and
+// threshold, the identity's identifier, the verifying share the package
+// records for it). It returns ErrMismatch (wrapped) if not.
+func (s *Share) Check() error {
+	if s == nil || s.KeyPackage == nil || s.PublicKeyPackage == nil {
+		return errors.New("sharefile: incomplete share")
+	}
 	kp, pub := s.KeyPackage, s.PublicKeyPackage
 	if !chusme.ValidFingerprint(s.Identity) {
 		return errors.New("sharefile: invalid identity fingerprint")

@@ -276,10 +276,11 @@ func (e *env) backupPush(args []string) error {
 		return err
 	}
 	defer clear(pass)
-	etag, err := c.PushBackup(e.ctx, fp, key, pass, params)
+	etag, k, err := c.PushBackup(e.ctx, &client.Backup{Fingerprint: fp, Key: key}, pass, params, nil)
 	if err != nil {
 		return err
 	}
+	k.Wipe()
 	return e.output(struct {
 		Fingerprint string `json:"fingerprint"`
 		ETag        string `json:"etag"`
@@ -323,14 +324,15 @@ func (e *env) backupRestore(args []string) error {
 		return err
 	}
 	defer clear(pass)
-	key, err := c.RestoreBackup(e.ctx, *fp, pass)
+	r, err := c.RestoreBackup(e.ctx, *fp, pass, e.loginOptions("")...)
 	switch {
 	case errors.Is(err, vault.ErrDecrypt):
 		return errors.New("wrong backup passphrase (or a corrupted backup); nothing was written")
 	case err != nil:
 		return err
 	}
-	defer clear(key)
+	defer r.Zero()
+	key := r.Key
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}

@@ -288,7 +288,21 @@ const build = {
   },
   backup: (i) => {
     const seed = hex(i.seed);
-    const plaintext = utf8(JSON.stringify({ version: 1, fingerprint: i.fingerprint, seed: b64url(seed) }));
+    const p = { version: i.version, fingerprint: i.fingerprint, seed: b64url(seed) };
+    if (i.version === 2) {
+      p.shares = i.shares.map((s) => {
+        // Each share is the identity's share of the group key its key id names.
+        const kp = parseKeyPackage(hex(s.key_package));
+        if (s.identity !== i.fingerprint || !kp.id.equals(deriveIdentifier(s.identity)) || fingerprint(kp.groupKey) !== s.key_id) {
+          throw new Error(`the share of key ${s.key_id} is not the identity's share of that key`);
+        }
+        const o = { key_id: s.key_id, generation: s.generation, identity: s.identity };
+        if (s.ceremony_id) o.ceremony_id = s.ceremony_id;
+        o.key_package = b64url(hex(s.key_package));
+        return o;
+      });
+    }
+    const plaintext = utf8(JSON.stringify(p));
     if (!vaultOpen(i.passphrase, 'identity-backup', hex(i.sealed)).equals(plaintext)) throw new Error('the sealed backup is not this plaintext');
     return { plaintext };
   },
