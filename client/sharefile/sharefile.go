@@ -261,3 +261,39 @@ func (s *Share) Check() error {
 	}
 	return nil
 }
+
+// Summary is the public part of a share file's group key, for listing.
+type Summary struct {
+	PublicKey    []byte        // the group public key
+	Threshold    int           // t: the signers a signature needs
+	N            int           // the participants
+	Participants []Participant // in the order of their FROST identifiers
+}
+
+// Participant is a participant of a group key: its FROST identifier and,
+// when known, the fingerprint it is derived from.
+type Participant struct {
+	Identifier  []byte
+	Fingerprint string // "" if none of the fingerprints given has this identifier
+}
+
+// Summary returns the group key of the share file: public key, threshold,
+// and its participants, named by the fingerprints among known whose
+// identifiers they have. It needs no passphrase.
+func (sf File) Summary(known []string) (Summary, error) {
+	pub, err := sf.publicKeyPackage()
+	if err != nil {
+		return Summary{}, err
+	}
+	byID := map[frost.Identifier]string{}
+	for _, fp := range known {
+		if id, err := frost.DeriveIdentifier([]byte(fp)); err == nil {
+			byID[id] = fp
+		}
+	}
+	s := Summary{PublicKey: pub.VerifyingKey().Bytes(), Threshold: pub.MinSigners(), N: pub.MaxSigners()}
+	for _, id := range pub.Identifiers() {
+		s.Participants = append(s.Participants, Participant{Identifier: id.Bytes(), Fingerprint: byID[id]})
+	}
+	return s, nil
+}
