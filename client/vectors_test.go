@@ -2,10 +2,15 @@ package client
 
 import (
 	"crypto/hpke"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client/sharefile"
 	"github.com/chusme/chusme/client/vault"
 	"github.com/chusme/chusme/frost"
 	"github.com/chusme/chusme/internal/vectortest"
@@ -96,5 +101,62 @@ func TestGoldenDKGShareSeal(t *testing.T) {
 		if err := new(frost.DKGRound2Package).UnmarshalBinary(pt); err != nil {
 			t.Errorf("the plaintext is not a frost round-2 package: %v", err)
 		}
+	})
+}
+
+// The backup state file vector: the exact bytes SaveBackupState writes
+// (with the vector's fixed vault in place of the random one NewBackupState
+// seals), and LoadBackupState and OpenKey reading the backup's key material
+// back.
+func TestGoldenBackupState(t *testing.T) {
+	vectortest.Each(t, "backup_state", func(t *testing.T, in struct {
+		Identity   string          `json:"identity"`
+		Passphrase string          `json:"passphrase"`
+		Sealed     vectortest.Hex  `json:"sealed"`
+		ETag       string          `json:"etag"`
+		PushedAt   time.Time       `json:"pushed_at"`
+		Shares     []BackedUpShare `json:"shares"`
+	}, want struct {
+		KeyMaterial vectortest.Hex `json:"key_material"`
+		File        string         `json:"file"`
+	}) {
+		var k vault.Key
+		if err := k.UnmarshalBinary(want.KeyMaterial); err != nil {
+			t.Fatal(err)
+		}
+		st, err := NewBackupState(in.Identity, &k, []byte(in.Passphrase), vault.LowCostParams)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &Backup{}
+		for _, s := range in.Shares {
+			b.Shares = append(b.Shares, &sharefile.Share{KeyID: s.KeyID, Generation: s.Generation})
+		}
+		st.Record(in.ETag, in.PushedAt, b)
+		path := filepath.Join(t.TempDir(), "backup.key")
+		if err := SaveBackupState(path, st); err != nil {
+			t.Fatal(err)
+		}
+		sealedOf := func(data []byte) ([]byte, error) {
+			var f BackupState
+			err := json.Unmarshal(data, &f)
+			return f.Key, err
+		}
+		vectortest.EqualString(t, "file", vectortest.SavedWith(t, path, sealedOf, in.Sealed), want.File)
+
+		os.WriteFile(path, []byte(want.File), 0o600)
+		got, err := LoadBackupState(path)
+		if err != nil {
+			t.Fatalf("LoadBackupState: %v", err)
+		}
+		if got.Identity != in.Identity || got.ETag != in.ETag || !got.PushedAt.Equal(in.PushedAt) || !reflect.DeepEqual(got.Shares, in.Shares) {
+			t.Errorf("loaded %+v", got)
+		}
+		opened, err := got.OpenKey([]byte(in.Passphrase))
+		if err != nil {
+			t.Fatalf("OpenKey: %v", err)
+		}
+		material, _ := opened.MarshalBinary()
+		vectortest.Equal(t, "key_material", material, want.KeyMaterial)
 	})
 }

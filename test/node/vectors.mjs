@@ -332,6 +332,17 @@ const build = {
     f.sealed = b64url(hex(i.sealed));
     return { key_id: keyID, identifier: id, file: jsonFile(f) };
   },
+  backup_state: (i) => {
+    // The key material: a vault header of purpose identity-backup, then the 32-byte AES key.
+    const km = vaultOpen(i.passphrase, 'backup-key', hex(i.sealed));
+    const n = km[9];
+    if (km.subarray(0, 8).toString() !== 'CHUSMEV1' || km.subarray(10, 10 + n).toString() !== 'identity-backup' || km.length !== 10 + n + 9 + 16 + 32) {
+      throw new Error('the sealed key material is not a backup vault header and a key');
+    }
+    const f = { version: 1, identity: i.identity, key: b64url(hex(i.sealed)), etag: i.etag, pushed_at: i.pushed_at,
+      shares: i.shares.map((s) => ({ key_id: s.key_id, generation: s.generation })) };
+    return { key_material: km, file: jsonFile(f) };
+  },
   ceremony_state: (i) => {
     const key = vaultOpen(i.passphrase, 'ceremony-state', hex(i.sealed_key));
     const ad = frame(L.ceremonyState, utf8(i.ceremony_id)), nonce = hex(i.nonce);
