@@ -281,6 +281,8 @@ func (e *env) backupRestore(args []string) error {
 	switch {
 	case errors.Is(err, vault.ErrDecrypt):
 		return errors.New("wrong backup passphrase (or a corrupted backup); nothing was written")
+	case errors.Is(err, client.ErrNoBackup), errors.Is(err, client.ErrStaleBackup):
+		return fmt.Errorf("%w; nothing was written: run chusme backup push on a device that holds the identity's current key", err)
 	case err != nil:
 		return err
 	}

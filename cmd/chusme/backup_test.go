@@ -144,6 +144,9 @@ func TestBackupCLI(t *testing.T) {
 	if entries, _ := os.ReadDir(otherDir); len(entries) != 0 {
 		t.Fatalf("a failed restore wrote %v", entries)
 	}
+	if msg := other.fails(codeClient, "backup", "restore", "--fingerprint", bobFP); !strings.Contains(msg, "no backup") || !strings.Contains(msg, "chusme backup push") {
+		t.Fatalf("restore of an identity without a backup: %s", msg)
+	}
 	alice2 := newCLI(t, s.URL, "alice pw")
 	var restored restoreOutput
 	alice2.okJSON(&restored, "backup", "restore", "--fingerprint", aliceFP)
