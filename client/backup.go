@@ -247,7 +247,7 @@ func (c *Client) PushBackup(ctx context.Context, b *Backup, passphrase []byte, p
 		err = c.mergeBackup(ctx, b, theirs)
 	}
 	if err == nil {
-		etag, err = c.UpdateBackup(ctx, b, k, etag)
+		etag, err = c.UpdateBackup(ctx, b, k, etag, nil)
 	}
 	if err != nil {
 		k.Wipe()
@@ -259,14 +259,23 @@ func (c *Client) PushBackup(ctx context.Context, b *Backup, passphrase []byte, p
 // UpdateBackup seals b under k (the key PushBackup or OpenBackup returned:
 // the same backup passphrase, which it does not need) and writes it over
 // the blob whose ETag is etag, the one this device last wrote ("" if it
-// wrote none), compare-and-swap. If another device wrote the blob since, it
-// reads it again and, if it is sealed under k, merges it into b — the
-// shares b lacks, or holds in an earlier generation, join b; a different
-// identity key is kept only if it is the identity's current key — and
-// writes once more. It returns the new ETag, or ErrBackupConflict
+// wrote none), compare-and-swap. held is what that blob holds
+// (BackupState.Shares): if it holds a share b lacks, or a later generation
+// of one (another device's, merged in before), the blob is read and merged
+// into b first, so an update never drops a share from the backup. If
+// another device wrote the blob since, it is read and merged as well, and
+// written once more. Merging takes the shares b lacks, or holds in an
+// earlier generation; a different identity key is kept only if it is the
+// identity's current key. It returns the new ETag, or ErrBackupConflict
 // (wrapped) if the blob is sealed under another key, holds b's key while
 // another is current, or changed again.
-func (c *Client) UpdateBackup(ctx context.Context, b *Backup, k *vault.Key, etag string) (string, error) {
+func (c *Client) UpdateBackup(ctx context.Context, b *Backup, k *vault.Key, etag string, held []BackedUpShare) (string, error) {
+	if lacks(b, held) {
+		var err error
+		if etag, err = c.mergeBlob(ctx, b, k); err != nil {
+			return "", err
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		sealed, err := SealBackup(b, k)
 		if err != nil {
@@ -282,22 +291,41 @@ func (c *Client) UpdateBackup(ctx context.Context, b *Backup, k *vault.Key, etag
 		if attempt > 0 {
 			return "", fmt.Errorf("%w: it changed again while this device merged it", ErrBackupConflict)
 		}
-		blob, tag, err := c.Blob(ctx, b.Fingerprint)
-		if err != nil {
+		if etag, err = c.mergeBlob(ctx, b, k); err != nil {
 			return "", err
 		}
-		theirs, err := openBackupWith(b.Fingerprint, blob, k)
-		if errors.Is(err, vault.ErrOtherKey) {
-			return "", fmt.Errorf("%w: it is sealed under another backup passphrase", ErrBackupConflict)
-		}
-		if err != nil {
-			return "", err
-		}
-		if err := c.mergeBackup(ctx, b, theirs); err != nil {
-			return "", err
-		}
-		etag = tag
 	}
+}
+
+// lacks reports whether held names a share that b does not hold, in that
+// generation or a later one.
+func lacks(b *Backup, held []BackedUpShare) bool {
+	for _, h := range held {
+		if !slices.ContainsFunc(b.Shares, func(s *sharefile.Share) bool { return s.KeyID == h.KeyID && s.Generation >= h.Generation }) {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeBlob reads identity b.Fingerprint's blob, opens it under k and
+// merges it into b (mergeBackup); it returns the blob's ETag.
+func (c *Client) mergeBlob(ctx context.Context, b *Backup, k *vault.Key) (string, error) {
+	blob, etag, err := c.Blob(ctx, b.Fingerprint)
+	if chusme.ErrorCode(err) == chusme.CodeNotFound {
+		return "", nil // gone: nothing to merge, and the next write is the first
+	}
+	if err != nil {
+		return "", err
+	}
+	theirs, err := openBackupWith(b.Fingerprint, blob, k)
+	if errors.Is(err, vault.ErrOtherKey) {
+		return "", fmt.Errorf("%w: it is sealed under another backup passphrase", ErrBackupConflict)
+	}
+	if err != nil {
+		return "", err
+	}
+	return etag, c.mergeBackup(ctx, b, theirs)
 }
 
 // mergeBackup merges theirs, a backup of the same identity another device

@@ -129,8 +129,9 @@ func TestBackupShares(t *testing.T) {
 
 // TestUpdateBackup: a device re-seals the backup under the key it kept,
 // without the passphrase; another device's push in between is merged
-// (shares it lacked, later generations) and written once more; a backup
-// replaced under another passphrase is a conflict, and changes nothing.
+// (shares it lacked, later generations) and written once more, and stays
+// in the backup through later updates; a backup replaced under another
+// passphrase is a conflict, and changes nothing.
 func TestUpdateBackup(t *testing.T) {
 	ctx := t.Context()
 	s := servertest.Start(t, "--registration", "open")
@@ -153,13 +154,13 @@ func TestUpdateBackup(t *testing.T) {
 
 	// A adds share 2, re-sealed under the kept key.
 	a.Shares = append(a.Shares, shareOf(me, res2[0]))
-	if etagA, err = me.Client.UpdateBackup(ctx, a, kA, etagA); err != nil {
+	if etagA, err = me.Client.UpdateBackup(ctx, a, kA, etagA, []client.BackedUpShare{{KeyID: res1[0].KeyID, Generation: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	// B, still at the first version, bumps share 1's generation: its
 	// update meets A's, merges share 2 in, and keeps generation 2.
 	rB.Shares[0].Generation = 2
-	etagB, err = me.Client.UpdateBackup(ctx, &rB.Backup, rB.VaultKey, etagB)
+	etagB, err = me.Client.UpdateBackup(ctx, &rB.Backup, rB.VaultKey, etagB, nil)
 	if err != nil || etagB == etagA {
 		t.Fatalf("UpdateBackup over another device's push = %q, %v", etagB, err)
 	}
@@ -181,6 +182,22 @@ func TestUpdateBackup(t *testing.T) {
 		}
 	}
 
+	// B's next update, from its own share only, keeps A's share 2: held
+	// says the blob has it, so the blob is read and merged first.
+	bLocal := &client.Backup{Fingerprint: me.Fingerprint, Key: me.Key, Shares: []*sharefile.Share{rB.Shares[0]}}
+	held := []client.BackedUpShare{{KeyID: res1[0].KeyID, Generation: 2}, {KeyID: res2[0].KeyID, Generation: 1}}
+	if etagB, err = me.Client.UpdateBackup(ctx, bLocal, rB.VaultKey, etagB, held); err != nil {
+		t.Fatal(err)
+	}
+	blob, _, _ = me.Client.Blob(ctx, me.Fingerprint)
+	if got, k, err = client.OpenBackup(me.Fingerprint, blob, pass); err != nil {
+		t.Fatal(err)
+	}
+	k.Wipe()
+	if ids := keyIDs(got.Shares); !slices.Equal(ids, keyIDs(a.Shares)) {
+		t.Fatalf("an update from one share left %v in the backup, want %v", ids, keyIDs(a.Shares))
+	}
+
 	// A replaces the backup under a new passphrase; B's next update is a
 	// conflict and leaves the blob as it is.
 	newEtag, kNew, err := me.Client.PushBackup(ctx, a, []byte("new passphrase"), vault.LowCostParams, kA)
@@ -188,7 +205,7 @@ func TestUpdateBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	kNew.Wipe()
-	if _, err := me.Client.UpdateBackup(ctx, &rB.Backup, rB.VaultKey, etagB); !errors.Is(err, client.ErrBackupConflict) {
+	if _, err := me.Client.UpdateBackup(ctx, &rB.Backup, rB.VaultKey, etagB, nil); !errors.Is(err, client.ErrBackupConflict) {
 		t.Fatalf("UpdateBackup over another passphrase's backup = %v, want ErrBackupConflict", err)
 	}
 	if _, etag, _ := me.Client.Blob(ctx, me.Fingerprint); etag != newEtag {

@@ -174,7 +174,7 @@ func (e *env) updateBackup(c *client.Client, u *unlocked, st *client.BackupState
 		return backupOutput{}, err
 	}
 	defer b.Zero()
-	etag, err := c.UpdateBackup(e.ctx, b, k, st.ETag)
+	etag, err := c.UpdateBackup(e.ctx, b, k, st.ETag, st.Shares)
 	if errors.Is(err, client.ErrBackupConflict) {
 		return backupOutput{}, fmt.Errorf("%w; chusme backup push --new-passphrase replaces it with this device's", err)
 	}
