@@ -99,6 +99,7 @@ const (
 	VaultPurposeKeyShare      = "frost-key-share" // a FROST key package in a share file (client/sharefile)
 	VaultPurposeBackup        = "identity-backup" // the identity blob: the key backup (client.SealBackup)
 	VaultPurposeCeremonyState = "ceremony-state"  // a ceremony's random round-state key (client/roundstate)
+	VaultPurposeBackupKey     = "backup-key"      // a device's copy of its backup's key material (client.BackupState)
 )
 
 // domainSeparators lists every label as it starts the bytes it labels: the
@@ -130,6 +131,7 @@ var domainSeparators = []string{
 	LabelVaultKey + VaultPurposeKeyShare,
 	LabelVaultKey + VaultPurposeBackup,
 	LabelVaultKey + VaultPurposeCeremonyState,
+	LabelVaultKey + VaultPurposeBackupKey,
 }
 
 // CeremonyStateAD is the associated data of a participant's round state for

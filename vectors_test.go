@@ -393,7 +393,7 @@ func TestGoldenTypes(t *testing.T) {
 		"group_key_confirm_message": "chusme", "ceremony_request_message": "chusme", "ceremony_decline_message": "chusme",
 		"login_challenge": "internal/auth", "refresh_token": "internal/auth", "totp_secret_ad": "internal/auth",
 		"vault": "client/vault", "key_file": "client/keyfile", "share_file": "client/sharefile",
-		"backup": "client", "dkg_share_seal": "client", "ceremony_state": "client/roundstate",
+		"backup": "client", "backup_state": "client", "dkg_share_seal": "client", "ceremony_state": "client/roundstate",
 	}
 	seen := map[string]bool{}
 	for _, v := range vectortest.Load(t).Vectors {

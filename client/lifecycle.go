@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base32"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,25 +12,7 @@ import (
 	"strings"
 
 	"github.com/chusme/chusme"
-	"github.com/chusme/chusme/client/vault"
 	"github.com/chusme/chusme/keys"
-	"github.com/chusme/chusme/strictjson"
-)
-
-// BackupPurpose is the vault purpose of an identity backup: the key a
-// passphrase yields for it is never the key of the identity key file.
-const BackupPurpose = chusme.VaultPurposeBackup
-
-// backupVersion is the version of the plaintext inside a backup vault.
-const backupVersion = 1
-
-// Errors of the lifecycle calls.
-var (
-	// ErrNoBackup means the identity has no blob on the server.
-	ErrNoBackup = errors.New("client: the identity has no backup on the server")
-	// ErrStaleBackup means the backup opened but holds a key that is no
-	// longer the identity's current key (it rotated since).
-	ErrStaleBackup = errors.New("client: the backup holds a key that is no longer the identity's current key")
 )
 
 // LoginOption configures Login.
@@ -285,91 +266,4 @@ func (c *Client) CancelRotation(ctx context.Context, fp string, oldKey ed25519.P
 	req := chusme.CancelRequest{Seq: head.Seq + 1, Prev: head.Hash, Time: c.now().Unix()}
 	req.Signature = ed25519.Sign(oldKey, chusme.CancelMessage(c.issuer, fp, req.Seq, head.Seq, req.Prev, head.NewKey, head.OldKey, req.Time))
 	return c.appendChain(ctx, fp, "/v1/identities/"+fp+"/rotations/"+strconv.FormatUint(head.Seq, 10)+"/cancel", req)
-}
-
-// backupPlain is what a backup vault holds.
-type backupPlain struct {
-	Version     int          `json:"version"`
-	Fingerprint string       `json:"fingerprint"` // the identity
-	Seed        chusme.Bytes `json:"seed"`        // the current key's Ed25519 seed
-}
-
-// SealBackup seals identity fp's key under passphrase (Argon2id with a random
-// salt and the parameters p, zero for vault.DefaultParams → HKDF-SHA-256 for
-// the purpose BackupPurpose → AES-256-GCM). The server never sees the
-// passphrase or the key.
-func SealBackup(fp string, key ed25519.PrivateKey, passphrase []byte, p vault.Params) ([]byte, error) {
-	if err := checkKey(key); err != nil {
-		return nil, err
-	}
-	plain, err := json.Marshal(backupPlain{Version: backupVersion, Fingerprint: fp, Seed: key.Seed()})
-	if err != nil {
-		return nil, err
-	}
-	defer clear(plain)
-	return vault.Seal(passphrase, BackupPurpose, plain, p)
-}
-
-// OpenBackup opens a backup made by SealBackup for identity fp. A wrong
-// passphrase gives vault.ErrDecrypt (wrapped).
-func OpenBackup(fp string, sealed, passphrase []byte) (ed25519.PrivateKey, error) {
-	plain, err := vault.Open(passphrase, BackupPurpose, sealed)
-	if err != nil {
-		return nil, fmt.Errorf("client: opening the backup: %w", err)
-	}
-	defer clear(plain)
-	var b backupPlain
-	if err := strictjson.Decode(plain, &b); err != nil || b.Version != backupVersion || len(b.Seed) != ed25519.SeedSize {
-		return nil, errors.New("client: the backup's content is malformed")
-	}
-	defer clear(b.Seed)
-	if b.Fingerprint != fp {
-		return nil, fmt.Errorf("client: the backup is of identity %s, not %s", b.Fingerprint, fp)
-	}
-	return ed25519.NewKeyFromSeed(b.Seed), nil
-}
-
-// PushBackup seals key (the current key of the logged-in identity fp) under
-// passphrase and writes it as the identity's blob, replacing the blob that
-// is there (compare-and-swap on its ETag). It returns the new ETag.
-func (c *Client) PushBackup(ctx context.Context, fp string, key ed25519.PrivateKey, passphrase []byte, p vault.Params) (string, error) {
-	sealed, err := SealBackup(fp, key, passphrase, p)
-	if err != nil {
-		return "", err
-	}
-	_, etag, err := c.Blob(ctx, fp)
-	if chusme.ErrorCode(err) == chusme.CodeNotFound {
-		etag, err = "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	return c.PutBlob(ctx, fp, sealed, etag)
-}
-
-// RestoreBackup fetches identity fp's blob, opens it with passphrase and
-// checks against the verified chain that the key it holds is the identity's
-// current key. ErrNoBackup if there is no blob, vault.ErrDecrypt (wrapped)
-// for a wrong passphrase, ErrStaleBackup for an outdated backup.
-func (c *Client) RestoreBackup(ctx context.Context, fp string, passphrase []byte) (ed25519.PrivateKey, error) {
-	sealed, _, err := c.Blob(ctx, fp)
-	if chusme.ErrorCode(err) == chusme.CodeNotFound {
-		return nil, ErrNoBackup
-	} else if err != nil {
-		return nil, err
-	}
-	key, err := OpenBackup(fp, sealed, passphrase)
-	if err != nil {
-		return nil, err
-	}
-	_, cur, err := c.VerifiedChain(ctx, fp)
-	if err != nil {
-		clear(key)
-		return nil, err
-	}
-	if !cur.Equal(key.Public()) {
-		clear(key)
-		return nil, ErrStaleBackup
-	}
-	return key, nil
 }

@@ -66,15 +66,16 @@ func TestLifecycleAgainstServer(t *testing.T) {
 
 	// Backup: push, restore, wrong passphrase.
 	pass := []byte("correct horse")
-	if _, err := user.PushBackup(ctx, fp, k0, pass, vault.LowCostParams); err != nil {
+	b := &client.Backup{Fingerprint: fp, Key: k0}
+	if _, _, err := user.PushBackup(ctx, b, pass, vault.LowCostParams, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := user.PushBackup(ctx, fp, k0, pass, vault.LowCostParams); err != nil {
+	if _, _, err := user.PushBackup(ctx, b, pass, vault.LowCostParams, nil); err != nil {
 		t.Fatalf("second push (replacing the blob): %v", err)
 	}
 	fresh := newClient(t, s.URL)
 	got, err := fresh.RestoreBackup(ctx, fp, pass)
-	if err != nil || !bytes.Equal(got, k0) {
+	if err != nil || !bytes.Equal(got.Key, k0) {
 		t.Fatalf("RestoreBackup = %v", err)
 	}
 	if _, err := fresh.RestoreBackup(ctx, fp, []byte("wrong")); !errors.Is(err, vault.ErrDecrypt) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/chusme/chusme"
@@ -148,4 +149,23 @@ func (s *FilePinStore) Save(_ context.Context, issuer, fp string, head chusme.Ch
 	}
 	p.set(issuer, fp, head)
 	return pinFileKind.Save(s.path, pinFile{Version: pinFileVersion, Pins: p})
+}
+
+// Fingerprints returns every fingerprint pinned in the file, for any
+// issuer, sorted: the identities whose chains this client verified.
+func (s *FilePinStore) Fingerprints() ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.read()
+	if err != nil {
+		return nil, err
+	}
+	var fps []string
+	for _, byFP := range p {
+		for fp := range byFP {
+			fps = append(fps, fp)
+		}
+	}
+	slices.Sort(fps)
+	return slices.Compact(fps), nil
 }

@@ -4,13 +4,18 @@
 // One file holds one share of one group key, conventionally at
 // CONFIG/shares/<key_id>.share (see Path). The file is JSON:
 //
-//	{"version":1,"key_id":"<64 hex>","identity":"<64 hex>","ceremony_id":"<32 hex>",
+//	{"version":2,"key_id":"<64 hex>","generation":N,"identity":"<64 hex>","ceremony_id":"<32 hex>",
 //	 "public_key_package":"<base64url>","sealed":"<base64url>"}
 //
-// where sealed is a vault with purpose "frost-key-share" holding the
-// participant's frost.KeyPackage (MarshalBinary: identifier, signing share,
-// verifying share, group key, threshold). The key id, identity and public key
-// package are readable without the passphrase. Read checks that the key id is
+// where generation counts the shares of the key this participant has held:
+// 1 for the share a DKG made, one more for each refresh or reshare, which
+// keep the group key and so the key id (an old generation's share does not
+// sign with the new ones). Version 1 files, without generation, still read,
+// as generation 1; Save writes version 2. Sealed is a vault with purpose
+// "frost-key-share" holding the participant's frost.KeyPackage
+// (MarshalBinary: identifier, signing share, verifying share, group key,
+// threshold). The key id, generation, identity and public key package are
+// readable without the passphrase. Read checks that the key id is
 // the group key's; Open checks that the decrypted key package belongs to it:
 // same group key and threshold, the identity's identifier, and the verifying
 // share the public key package records for that identifier.
@@ -28,8 +33,12 @@ import (
 	"github.com/chusme/chusme/frost"
 )
 
-// Version is the share file format version written by Save and read by Load.
-const Version = 1
+// Version is the share file format version written by Save. Load also reads
+// version 1 (OldestVersion), whose shares are generation 1.
+const Version = 2
+
+// OldestVersion is the oldest share file format version Load reads.
+const OldestVersion = 1
 
 // Purpose is the vault purpose of the sealed key package.
 const Purpose = chusme.VaultPurposeKeyShare
@@ -63,7 +72,7 @@ var (
 )
 
 // kind is how share files are read and written.
-var kind = jsonfile.Kind{Version: Version, MaxSize: maxFileSize, Mode: Mode, ErrExists: ErrExists, ErrFormat: ErrFormat}
+var kind = jsonfile.Kind{Version: Version, Oldest: OldestVersion, MaxSize: maxFileSize, Mode: Mode, ErrExists: ErrExists, ErrFormat: ErrFormat}
 
 // Path returns where the share of key keyID lives in config directory dir:
 // dir/shares/<keyID>.share.
@@ -75,6 +84,7 @@ func Path(dir, keyID string) string {
 // done with it.
 type Share struct {
 	KeyID            string // the group key id (chusme.GroupKeyID of its public key)
+	Generation       int    // 1 for a DKG's share, one more per refresh or reshare; Save takes 0 for 1
 	Identity         string // fingerprint of the participant
 	CeremonyID       string // the DKG ceremony that made the key ("" if unknown)
 	KeyPackage       *frost.KeyPackage
@@ -92,6 +102,7 @@ func (s *Share) Zero() {
 type File struct {
 	Version          int          `json:"version"`
 	KeyID            string       `json:"key_id"`
+	Generation       int          `json:"generation,omitempty"` // absent in version 1: Parse sets 1
 	Identity         string       `json:"identity"`
 	CeremonyID       string       `json:"ceremony_id,omitempty"`
 	PublicKeyPackage chusme.Bytes `json:"public_key_package"`
@@ -102,16 +113,16 @@ type File struct {
 // (the zero value means vault.DefaultParams) and writes the share file to
 // path with mode 0600, atomically. It checks the share first (as Open does).
 // It refuses to replace an existing file (ErrExists) unless overwrite is set.
-// The directory must exist.
+// The directory must exist. A Generation of 0 is written as 1.
 func Save(path string, s *Share, passphrase []byte, p vault.Params, overwrite bool) error {
-	if s == nil || s.KeyPackage == nil || s.PublicKeyPackage == nil {
-		return errors.New("sharefile: incomplete share")
+	if err := s.Check(); err != nil {
+		return err
 	}
 	if s.CeremonyID != "" && !chusme.ValidCeremonyID(s.CeremonyID) {
 		return errors.New("sharefile: invalid ceremony id")
 	}
-	if err := check(s); err != nil {
-		return err
+	if s.Generation < 0 {
+		return errors.New("sharefile: negative generation")
 	}
 	if err := kind.Absent(path, overwrite); err != nil {
 		return err
@@ -132,6 +143,7 @@ func Save(path string, s *Share, passphrase []byte, p vault.Params, overwrite bo
 	return kind.Write(path, File{
 		Version:          Version,
 		KeyID:            s.KeyID,
+		Generation:       max(s.Generation, 1),
 		Identity:         s.Identity,
 		CeremonyID:       s.CeremonyID,
 		PublicKeyPackage: pub,
@@ -140,16 +152,26 @@ func Save(path string, s *Share, passphrase []byte, p vault.Params, overwrite bo
 }
 
 // Read reads and checks the public part of the share file at path: version,
-// identity, public key package and key id. It needs no passphrase.
+// generation, identity, public key package and key id. It needs no
+// passphrase.
 func Read(path string) (File, error) {
 	return jsonfile.Read(kind, path, Parse)
 }
 
-// Parse decodes and checks a share file's content (see Read).
+// Parse decodes and checks a share file's content (see Read). A version 1
+// file's Generation is 1.
 func Parse(data []byte) (File, error) {
 	var sf File
 	if err := kind.Decode(data, &sf, &sf.Version); err != nil {
 		return File{}, err
+	}
+	switch {
+	case sf.Version == 1 && sf.Generation != 0:
+		return File{}, fmt.Errorf("%w: a version 1 file has no generation", ErrFormat)
+	case sf.Version == 1:
+		sf.Generation = 1
+	case sf.Generation < 1:
+		return File{}, fmt.Errorf("%w: generation %d (the first is 1)", ErrFormat, sf.Generation)
 	}
 	if !chusme.ValidFingerprint(sf.KeyID) || !chusme.ValidFingerprint(sf.Identity) {
 		return File{}, fmt.Errorf("%w: key id or identity is not 64 lowercase hex digits", ErrFormat)
@@ -199,16 +221,23 @@ func (sf File) Open(passphrase []byte) (*Share, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: key package: %v", ErrFormat, err)
 	}
-	s := &Share{KeyID: sf.KeyID, Identity: sf.Identity, CeremonyID: sf.CeremonyID, KeyPackage: kp, PublicKeyPackage: pub}
-	if err := check(s); err != nil {
+	s := &Share{KeyID: sf.KeyID, Generation: sf.Generation, Identity: sf.Identity, CeremonyID: sf.CeremonyID, KeyPackage: kp, PublicKeyPackage: pub}
+	if err := s.Check(); err != nil {
 		kp.Zero()
 		return nil, err
 	}
 	return s, nil
 }
 
-// check reports whether s's parts belong together.
-func check(s *Share) error {
+// Check reports whether s's parts belong together, as Save and Open check
+// them: the key id is the public key package's group key's, and the key
+// package is the identity's share of that group key (same group key and
+// threshold, the identity's identifier, the verifying share the package
+// records for it). It returns ErrMismatch (wrapped) if not.
+func (s *Share) Check() error {
+	if s == nil || s.KeyPackage == nil || s.PublicKeyPackage == nil {
+		return errors.New("sharefile: incomplete share")
+	}
 	kp, pub := s.KeyPackage, s.PublicKeyPackage
 	if !chusme.ValidFingerprint(s.Identity) {
 		return errors.New("sharefile: invalid identity fingerprint")
@@ -231,4 +260,40 @@ func check(s *Share) error {
 		return fmt.Errorf("%w: the key package's verifying share is not the one the group key records", ErrMismatch)
 	}
 	return nil
+}
+
+// Summary is the public part of a share file's group key, for listing.
+type Summary struct {
+	PublicKey    []byte        // the group public key
+	Threshold    int           // t: the signers a signature needs
+	N            int           // the participants
+	Participants []Participant // in the order of their FROST identifiers
+}
+
+// Participant is a participant of a group key: its FROST identifier and,
+// when known, the fingerprint it is derived from.
+type Participant struct {
+	Identifier  []byte
+	Fingerprint string // "" if none of the fingerprints given has this identifier
+}
+
+// Summary returns the group key of the share file: public key, threshold,
+// and its participants, named by the fingerprints among known whose
+// identifiers they have. It needs no passphrase.
+func (sf File) Summary(known []string) (Summary, error) {
+	pub, err := sf.publicKeyPackage()
+	if err != nil {
+		return Summary{}, err
+	}
+	byID := map[frost.Identifier]string{}
+	for _, fp := range known {
+		if id, err := frost.DeriveIdentifier([]byte(fp)); err == nil {
+			byID[id] = fp
+		}
+	}
+	s := Summary{PublicKey: pub.VerifyingKey().Bytes(), Threshold: pub.MinSigners(), N: pub.MaxSigners()}
+	for _, id := range pub.Identifiers() {
+		s.Participants = append(s.Participants, Participant{Identifier: id.Bytes(), Fingerprint: byID[id]})
+	}
+	return s, nil
 }

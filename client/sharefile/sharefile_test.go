@@ -173,12 +173,15 @@ func TestTamper(t *testing.T) {
 		f    func(*File)
 		want error
 	}{
-		"version":         {func(sf *File) { sf.Version = 2 }, ErrFormat},
-		"key id":          {func(sf *File) { sf.KeyID = chusme.Fingerprint([]byte("x")) }, ErrMismatch},
-		"bad key id":      {func(sf *File) { sf.KeyID = "ABC" }, ErrFormat},
-		"public package":  {func(sf *File) { sf.PublicKeyPackage = sf.PublicKeyPackage[:len(sf.PublicKeyPackage)-1] }, ErrFormat},
-		"identity":        {func(sf *File) { sf.Identity = shares[1].Identity }, ErrMismatch},
-		"purpose swapped": {func(sf *File) { sf.Sealed = mustSeal(t, "identity-key", marshal(t, s.KeyPackage)) }, vault.ErrDecrypt},
+		"version":                     {func(sf *File) { sf.Version = 3 }, ErrFormat},
+		"version 1 with a generation": {func(sf *File) { sf.Version = 1 }, ErrFormat},
+		"generation 0":                {func(sf *File) { sf.Generation = 0 }, ErrFormat},
+		"generation -1":               {func(sf *File) { sf.Generation = -1 }, ErrFormat},
+		"key id":                      {func(sf *File) { sf.KeyID = chusme.Fingerprint([]byte("x")) }, ErrMismatch},
+		"bad key id":                  {func(sf *File) { sf.KeyID = "ABC" }, ErrFormat},
+		"public package":              {func(sf *File) { sf.PublicKeyPackage = sf.PublicKeyPackage[:len(sf.PublicKeyPackage)-1] }, ErrFormat},
+		"identity":                    {func(sf *File) { sf.Identity = shares[1].Identity }, ErrMismatch},
+		"purpose swapped":             {func(sf *File) { sf.Sealed = mustSeal(t, "identity-key", marshal(t, s.KeyPackage)) }, vault.ErrDecrypt},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -253,5 +256,53 @@ func TestMismatch(t *testing.T) {
 	wrongID.Identity = shares[1].Identity
 	if err := Save(filepath.Join(t.TempDir(), "bad.share"), &wrongID, []byte("pw"), vault.LowCostParams, false); !errors.Is(err, ErrMismatch) {
 		t.Fatalf("Save under another identity = %v", err)
+	}
+}
+
+// A version 1 share file (no generation) still loads, as generation 1; Save
+// writes version 2 with the generation, and a new share's is 1.
+func TestVersion1(t *testing.T) {
+	s := group(t)[0]
+	dir := t.TempDir()
+	path := filepath.Join(dir, "k.share")
+	if err := Save(path, s, []byte("pw"), vault.LowCostParams, false); err != nil {
+		t.Fatal(err)
+	}
+	sf, err := Read(path)
+	if err != nil || sf.Version != Version || sf.Generation != 1 {
+		t.Fatalf("a new share file: version %d, generation %d, %v; want %d, 1", sf.Version, sf.Generation, err, Version)
+	}
+	// What version 1 wrote: the same fields without the generation.
+	data, _ := os.ReadFile(path)
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "generation")
+	m["version"] = 1
+	v1, _ := json.Marshal(m)
+	old := filepath.Join(dir, "v1.share")
+	os.WriteFile(old, v1, 0o600)
+	got, err := Load(old, []byte("pw"))
+	if err != nil {
+		t.Fatalf("Load of a version 1 file: %v", err)
+	}
+	defer got.Zero()
+	if got.Generation != 1 || !bytes.Equal(marshal(t, got.KeyPackage), marshal(t, s.KeyPackage)) {
+		t.Fatalf("version 1 file loaded as generation %d", got.Generation)
+	}
+
+	// A later generation is written and read back.
+	s.Generation = 4
+	next := filepath.Join(dir, "g4.share")
+	if err := Save(next, s, []byte("pw"), vault.LowCostParams, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Load(next, []byte("pw")); err != nil || got.Generation != 4 {
+		t.Fatalf("generation 4: %v, %v", got, err)
+	}
+	s.Generation = -1
+	if err := Save(filepath.Join(dir, "neg.share"), s, []byte("pw"), vault.LowCostParams, false); err == nil {
+		t.Fatal("Save of a negative generation succeeded")
 	}
 }

@@ -11,13 +11,14 @@ import (
 )
 
 // The share file vector: the identity's frost identifier, the exact bytes
-// Save writes for the share (with the vector's fixed vault in place of the
-// random one Save seals), and Parse and Open reading the key id, identity,
-// ceremony and key package back out of them.
+// Save writes for the share (version 2, with the vector's fixed vault in
+// place of the random one Save seals), and Parse and Open reading the key
+// id, generation, identity, ceremony and key package back out of them.
 func TestGoldenShareFile(t *testing.T) {
 	vectortest.Each(t, "share_file", func(t *testing.T, in struct {
 		Identity         string         `json:"identity"`
 		CeremonyID       string         `json:"ceremony_id"`
+		Generation       int            `json:"generation"`
 		KeyPackage       vectortest.Hex `json:"key_package"`
 		PublicKeyPackage vectortest.Hex `json:"public_key_package"`
 		Passphrase       string         `json:"passphrase"`
@@ -43,7 +44,7 @@ func TestGoldenShareFile(t *testing.T) {
 		}
 		keyID := chusme.GroupKeyID(pub.VerifyingKey().Bytes())
 		vectortest.EqualString(t, "key_id", keyID, want.KeyID)
-		s := &Share{KeyID: keyID, Identity: in.Identity, CeremonyID: in.CeremonyID, KeyPackage: kp, PublicKeyPackage: pub}
+		s := &Share{KeyID: keyID, Generation: in.Generation, Identity: in.Identity, CeremonyID: in.CeremonyID, KeyPackage: kp, PublicKeyPackage: pub}
 		defer s.Zero()
 		path := filepath.Join(t.TempDir(), "k.share")
 		if err := Save(path, s, []byte(in.Passphrase), vault.LowCostParams, false); err != nil {
@@ -57,8 +58,8 @@ func TestGoldenShareFile(t *testing.T) {
 			t.Fatalf("Parse: %v", err)
 		}
 		vectortest.EqualString(t, "parsed key_id", sf.KeyID, keyID)
-		if sf.Identity != in.Identity || sf.CeremonyID != in.CeremonyID {
-			t.Errorf("identity, ceremony = %s, %s; want %s, %s", sf.Identity, sf.CeremonyID, in.Identity, in.CeremonyID)
+		if sf.Identity != in.Identity || sf.CeremonyID != in.CeremonyID || sf.Generation != in.Generation {
+			t.Errorf("identity, ceremony, generation = %s, %s, %d; want %s, %s, %d", sf.Identity, sf.CeremonyID, sf.Generation, in.Identity, in.CeremonyID, in.Generation)
 		}
 		vectortest.Equal(t, "public_key_package", sf.PublicKeyPackage, in.PublicKeyPackage)
 		vectortest.Equal(t, "sealed", sf.Sealed, in.Sealed)
@@ -67,11 +68,13 @@ func TestGoldenShareFile(t *testing.T) {
 			t.Fatalf("Open: %v", err)
 		}
 		defer opened.Zero()
+		if opened.Generation != in.Generation {
+			t.Errorf("opened generation = %d, want %d", opened.Generation, in.Generation)
+		}
 		b, err := opened.KeyPackage.MarshalBinary()
 		if err != nil {
 			t.Fatal(err)
 		}
 		vectortest.Equal(t, "opened key_package", b, in.KeyPackage)
-
 	})
 }

@@ -21,6 +21,13 @@
 // Open bounds the parameters it accepts (see MaxTime, MaxMemoryKiB,
 // MaxThreads), so that a hostile blob can't make the client exhaust its
 // memory or spin for hours.
+//
+// Derive once, seal many: a Key (DeriveKey, or OpenKey of an existing vault)
+// is the header and the derived AES key. Its Seal writes vaults that Open
+// opens with the passphrase, all with its header (one salt) and each with a
+// fresh random nonce, so whoever keeps the Key (MarshalBinary: header ‖ key,
+// itself sealed under another passphrase) re-seals without the passphrase
+// and without another Argon2id derivation.
 package vault
 
 import (
@@ -73,6 +80,9 @@ var (
 	// ErrPurpose means the purpose is empty, too long or has characters
 	// other than a-z, 0-9, '-', '_', '.' and '/'.
 	ErrPurpose = errors.New("vault: invalid purpose")
+	// ErrOtherKey means Key.Open was given a vault sealed under another
+	// key: its header (purpose, parameters or salt) is not the key's.
+	ErrOtherKey = errors.New("vault: sealed under another key (another salt, parameters or purpose)")
 )
 
 // Params are the Argon2id cost parameters, stored in the vault's header.
@@ -112,6 +122,30 @@ func (l limits) check(p Params) bool {
 // parameters p (DefaultParams if p is the zero value). The purpose names what
 // the vault holds ("identity-key", "backup", …); Open must be given the same.
 func Seal(passphrase []byte, purpose string, plaintext []byte, p Params) ([]byte, error) {
+	k, err := DeriveKey(passphrase, purpose, p)
+	if err != nil {
+		return nil, err
+	}
+	defer k.Wipe()
+	return k.Seal(plaintext), nil
+}
+
+// Key is a vault key derived once (DeriveKey, OpenKey): the header of the
+// vaults it seals and their AES-256 key. It is secret: Wipe it when done.
+type Key struct {
+	header []byte
+	key    []byte
+	aead   cipher.AEAD
+}
+
+// keySize is the length of a vault's AES-256 key.
+const keySize = 32
+
+// DeriveKey derives the key of a new vault for purpose under passphrase,
+// with a fresh random salt and the Argon2id parameters p (DefaultParams if
+// p is the zero value). Every vault its Seal makes opens with Open and the
+// passphrase.
+func DeriveKey(passphrase []byte, purpose string, p Params) (*Key, error) {
 	if p == (Params{}) {
 		p = DefaultParams
 	}
@@ -123,48 +157,146 @@ func Seal(passphrase []byte, purpose string, plaintext []byte, p Params) ([]byte
 	}
 	salt := make([]byte, SaltSize)
 	rand.Read(salt) // never fails (crypto/rand panics instead)
-	header := appendHeader(nil, purpose, p, salt)
-	aead, err := newAEAD(passphrase, purpose, p, salt)
-	if err != nil {
-		return nil, err
-	}
-	return aead.Seal(header, nil, plaintext, header), nil
+	return deriveHeaderKey(passphrase, appendHeader(nil, purpose, p, salt))
 }
 
-// Open decrypts a vault made by Seal. It returns ErrDecrypt if the passphrase
-// or the purpose is wrong or the vault was altered, and ErrFormat if sealed
-// is not a vault or asks for parameters beyond the bounds. On error the
-// plaintext is nil.
-func Open(passphrase []byte, purpose string, sealed []byte) ([]byte, error) {
-	return open(passphrase, purpose, sealed, defaultLimits)
+// deriveHeaderKey derives the key of the vaults with header hdr (a valid
+// one) under passphrase.
+func deriveHeaderKey(passphrase, hdr []byte) (*Key, error) {
+	h, err := parseHeader(hdr)
+	if err != nil {
+		return nil, err
+	}
+	k := &Key{header: hdr[:h.size:h.size]}
+	secretDo(func() {
+		k.key, err = deriveKey(passphrase, h.purpose, h.params, h.salt)
+		if err == nil {
+			err = k.init()
+		}
+	})
+	if err != nil {
+		k.Wipe()
+		return nil, fmt.Errorf("vault: deriving key: %w", err)
+	}
+	return k, nil
 }
 
-func open(passphrase []byte, purpose string, sealed []byte, l limits) ([]byte, error) {
-	h, err := parseHeader(sealed)
+// init makes k's AES-256-GCM with random nonces from k.key.
+func (k *Key) init() error {
+	block, err := aes.NewCipher(k.key)
 	if err != nil {
+		return err
+	}
+	k.aead, err = cipher.NewGCMWithRandomNonce(block)
+	return err
+}
+
+// Seal encrypts plaintext into a vault with k's header and a fresh random
+// nonce, as Seal does with the passphrase k was derived from.
+func (k *Key) Seal(plaintext []byte) []byte {
+	return k.aead.Seal(bytes.Clone(k.header), nil, plaintext, k.header)
+}
+
+// Open decrypts a vault sealed under k: ErrOtherKey if its header is not
+// k's, ErrDecrypt if it was altered, ErrFormat if it is not a vault.
+func (k *Key) Open(sealed []byte) ([]byte, error) {
+	if _, err := parseHeader(sealed); err != nil {
 		return nil, err
 	}
-	if !l.check(h.params) {
+	if !bytes.HasPrefix(sealed, k.header) {
+		return nil, ErrOtherKey
+	}
+	return k.open(sealed)
+}
+
+// open decrypts sealed, whose header is k's.
+func (k *Key) open(sealed []byte) ([]byte, error) {
+	header, ct := sealed[:len(k.header)], sealed[len(k.header):]
+	if len(ct) < k.aead.NonceSize()+k.aead.Overhead() {
 		return nil, ErrFormat
 	}
-	if h.purpose != purpose {
-		// Sealed for something else: the key would differ anyway, so save
-		// the Argon2id work and answer as a failed decryption would.
-		return nil, ErrDecrypt
-	}
-	aead, err := newAEAD(passphrase, purpose, h.params, h.salt)
-	if err != nil {
-		return nil, err
-	}
-	header, ct := sealed[:h.size], sealed[h.size:]
-	if len(ct) < aead.NonceSize()+aead.Overhead() {
-		return nil, ErrFormat
-	}
-	pt, err := aead.Open(nil, nil, ct, header)
+	pt, err := k.aead.Open(nil, nil, ct, header)
 	if err != nil {
 		return nil, ErrDecrypt
 	}
 	return pt, nil
+}
+
+// Purpose returns the purpose k seals for.
+func (k *Key) Purpose() string {
+	h, _ := parseHeader(k.header) // valid: checked when k was made
+	return h.purpose
+}
+
+// MarshalBinary returns k's key material: its vault header followed by the
+// 32-byte AES key. It is secret: seal it (under another passphrase) before
+// storing it.
+func (k *Key) MarshalBinary() ([]byte, error) {
+	return append(bytes.Clone(k.header), k.key...), nil
+}
+
+// UnmarshalBinary sets k from key material made by MarshalBinary. It
+// returns ErrFormat for anything else, or a header beyond the bounds.
+func (k *Key) UnmarshalBinary(b []byte) error {
+	h, err := parseHeader(b)
+	if err != nil || !defaultLimits.check(h.params) || len(b) != h.size+keySize {
+		return ErrFormat
+	}
+	k.Wipe()
+	k.header, k.key = bytes.Clone(b[:h.size]), bytes.Clone(b[h.size:])
+	return k.init()
+}
+
+// Wipe overwrites k's copy of the key (the AES key schedule inside it can't
+// be).
+func (k *Key) Wipe() {
+	if k != nil {
+		clear(k.key)
+	}
+}
+
+// Open decrypts a vault made by Seal (or Key.Seal). It returns ErrDecrypt
+// if the passphrase or the purpose is wrong or the vault was altered, and
+// ErrFormat if sealed is not a vault or asks for parameters beyond the
+// bounds. On error the plaintext is nil.
+func Open(passphrase []byte, purpose string, sealed []byte) ([]byte, error) {
+	k, pt, err := open(passphrase, purpose, sealed, defaultLimits)
+	k.Wipe()
+	return pt, err
+}
+
+// OpenKey opens a vault as Open does and also returns the key it was sealed
+// under, whose Seal makes vaults with the same header (salt, parameters):
+// what a caller keeps to re-seal the vault later without the passphrase.
+// The caller Wipes the key.
+func OpenKey(passphrase []byte, purpose string, sealed []byte) (*Key, []byte, error) {
+	k, pt, err := open(passphrase, purpose, sealed, defaultLimits)
+	if err != nil {
+		k.Wipe()
+		return nil, nil, err
+	}
+	return k, pt, nil
+}
+
+func open(passphrase []byte, purpose string, sealed []byte, l limits) (*Key, []byte, error) {
+	h, err := parseHeader(sealed)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !l.check(h.params) {
+		return nil, nil, ErrFormat
+	}
+	if h.purpose != purpose {
+		// Sealed for something else: the key would differ anyway, so save
+		// the Argon2id work and answer as a failed decryption would.
+		return nil, nil, ErrDecrypt
+	}
+	k, err := deriveHeaderKey(passphrase, bytes.Clone(sealed[:h.size]))
+	if err != nil {
+		return nil, nil, err
+	}
+	pt, err := k.open(sealed)
+	return k, pt, err
 }
 
 // Purpose returns the purpose recorded in a vault's header without
@@ -230,32 +362,6 @@ func validPurpose(s string) bool {
 		}
 	}
 	return true
-}
-
-// newAEAD derives the purpose's key and returns AES-256-GCM with random
-// nonces under it. The derived byte slices are wiped before it returns (the
-// AES key schedule inside the returned AEAD can't be).
-func newAEAD(passphrase []byte, purpose string, p Params, salt []byte) (cipher.AEAD, error) {
-	var aead cipher.AEAD
-	var err error
-	secretDo(func() {
-		var key []byte
-		key, err = deriveKey(passphrase, purpose, p, salt)
-		if err != nil {
-			return
-		}
-		defer clear(key)
-		var block cipher.Block
-		block, err = aes.NewCipher(key)
-		if err != nil {
-			return
-		}
-		aead, err = cipher.NewGCMWithRandomNonce(block)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("vault: deriving key: %w", err)
-	}
-	return aead, nil
 }
 
 // deriveKey derives the purpose's 256-bit AES key: Argon2id(passphrase, salt,

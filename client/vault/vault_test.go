@@ -101,7 +101,7 @@ func TestEveryFlippedBitFails(t *testing.T) {
 	for i := range len(sealed) * 8 {
 		b := bytes.Clone(sealed)
 		b[i/8] ^= 1 << (i % 8)
-		got, err := open([]byte("pw"), "identity-key", b, testLimits)
+		_, got, err := open([]byte("pw"), "identity-key", b, testLimits)
 		if err == nil || got != nil {
 			t.Fatalf("bit %d flipped: Open = %q, %v; want an error", i, got, err)
 		}
@@ -168,7 +168,7 @@ func FuzzOpen(f *testing.F) {
 	f.Add([]byte("pw"), "backup", mustSeal(f, "pw", "backup", nil))
 	f.Add([]byte("x"), "backup", []byte("CHUSMEV1\x01\x06backup"))
 	f.Fuzz(func(t *testing.T, pass []byte, purpose string, sealed []byte) {
-		got, err := open(pass, purpose, sealed, testLimits)
+		_, got, err := open(pass, purpose, sealed, testLimits)
 		if err != nil {
 			if got != nil {
 				t.Fatalf("error %v with non-nil plaintext", err)

@@ -10,8 +10,9 @@ import (
 )
 
 // The vault vectors fix the random salt and nonce: the header, the Argon2id
-// output, the derived key and the sealed bytes follow from the inputs, and
-// Open recovers the plaintext from the sealed bytes.
+// output, the derived key, the key material (Key.MarshalBinary) and the
+// sealed bytes follow from the inputs, and Open, and Key.Open of the key
+// material, recover the plaintext from the sealed bytes.
 func TestGoldenVault(t *testing.T) {
 	vectortest.Each(t, "vault", func(t *testing.T, in struct {
 		Passphrase string         `json:"passphrase"`
@@ -23,10 +24,11 @@ func TestGoldenVault(t *testing.T) {
 		Nonce      vectortest.Hex `json:"nonce"`
 		Plaintext  vectortest.Hex `json:"plaintext"`
 	}, want struct {
-		Header vectortest.Hex `json:"header"`
-		Argon2 vectortest.Hex `json:"argon2id"`
-		Key    vectortest.Hex `json:"key"`
-		Sealed vectortest.Hex `json:"sealed"`
+		Header      vectortest.Hex `json:"header"`
+		Argon2      vectortest.Hex `json:"argon2id"`
+		Key         vectortest.Hex `json:"key"`
+		KeyMaterial vectortest.Hex `json:"key_material"`
+		Sealed      vectortest.Hex `json:"sealed"`
 	}) {
 		p := Params{Time: in.Time, MemoryKiB: in.MemoryKiB, Threads: in.Threads}
 		header := appendHeader(nil, in.Purpose, p, in.Salt)
@@ -56,5 +58,21 @@ func TestGoldenVault(t *testing.T) {
 		if got, err := Purpose(want.Sealed); err != nil || got != in.Purpose {
 			t.Errorf("Purpose = %q, %v; want %q", got, err, in.Purpose)
 		}
+
+		k, err := deriveHeaderKey([]byte(in.Passphrase), header)
+		if err != nil {
+			t.Fatal(err)
+		}
+		material, _ := k.MarshalBinary()
+		vectortest.Equal(t, "key_material", material, want.KeyMaterial)
+		var opened Key
+		if err := opened.UnmarshalBinary(want.KeyMaterial); err != nil {
+			t.Fatalf("UnmarshalBinary: %v", err)
+		}
+		pt, err = opened.Open(want.Sealed)
+		if err != nil {
+			t.Fatalf("Key.Open: %v", err)
+		}
+		vectortest.Equal(t, "opened by the key material", pt, in.Plaintext)
 	})
 }

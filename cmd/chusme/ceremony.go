@@ -55,7 +55,9 @@ FROST ceremonies (key shares are kept in CONFIG/shares/KEY_ID.share, sealed with
   ceremony cancel ID                 cancel an open ceremony (its creator or an administrator)
   ceremony decline ID                decline a ceremony you are invited to (signed): a DKG fails at
                                      once, a signing ceremony goes on without you while T are left
-  keys list                          the ids of the group keys you hold a share of, one a line
+  keys list [--ids]                  every key share you hold: key id, group key, T of N, participants
+                                     (contact names, else fingerprints), generation, whether the backup
+                                     holds it; with --ids only the key ids, one a line
   keys show KEY                      show a group key: public key, threshold, participants
   keys verify KEY SIG MSGFILE        verify an Ed25519 signature (hex or base64) of MSGFILE under the
                                      group key KEY; exits with status 1 if it does not verify
@@ -340,6 +342,7 @@ func (e *env) runDKG(c *client.Client, u *unlocked, info chusme.CeremonyInfo) er
 		return err
 	}
 	defer res.KeyPackage.Zero()
+	e.backupAfterChange(c, u)
 	out := dkgOutput{
 		CeremonyID:   res.Ceremony.ID,
 		Kind:         res.Ceremony.Kind,

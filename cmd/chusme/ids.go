@@ -161,21 +161,137 @@ func (e *env) heldKeys() ([]string, error) {
 	return ids, nil
 }
 
-// keysList prints the ids of the keys this identity holds a share of, one
-// a line (so that KEY=$(chusme keys list) works with one key).
+// keyRow is a line of keys list: a share this config directory holds.
+type keyRow struct {
+	KeyID        string           `json:"key_id"`
+	GroupKey     chusme.Bytes     `json:"group_key"`
+	Threshold    int              `json:"threshold"`
+	N            int              `json:"n"`
+	Participants []keyParticipant `json:"participants"`
+	Generation   int              `json:"generation"`
+	InBackup     bool             `json:"in_backup"` // the backup this device last pushed (or restored) holds this generation
+	ShareFile    string           `json:"share_file"`
+}
+
+// keyParticipant is a participant of a group key, by the fingerprint whose
+// FROST identifier it has, when this device knows it (its own, a contact's,
+// a pinned chain's), else by that identifier.
+type keyParticipant struct {
+	Fingerprint string       `json:"fingerprint,omitempty"`
+	Name        string       `json:"name,omitempty"`
+	Identifier  chusme.Bytes `json:"identifier,omitempty"` // when the fingerprint is not known
+}
+
+// label is how keys list shows p: "you", the contact name, or the first 12
+// hex digits of the fingerprint (or "id:" and of the identifier).
+func (p keyParticipant) label(me string) string {
+	switch {
+	case p.Fingerprint == me:
+		return "you"
+	case p.Name != "":
+		return p.Name
+	case p.Fingerprint != "":
+		return p.Fingerprint[:12]
+	}
+	return fmt.Sprintf("id:%x", []byte(p.Identifier)[:6])
+}
+
+// knownIdentities returns the fingerprints of the identities this config
+// directory knows, its own, its contacts' and those whose chains it pinned,
+// and the contacts' names.
+func (e *env) knownIdentities(me string) ([]string, contactNames) {
+	names := e.contactNames()
+	fps := []string{me}
+	for fp := range names {
+		fps = append(fps, fp)
+	}
+	if dir, err := e.config(); err == nil {
+		pinned, err := client.NewFilePinStore(filepath.Join(dir, pinsFileName)).Fingerprints()
+		if err != nil {
+			fmt.Fprintf(e.stderr, "chusme: pinned identities not shown: %v\n", err)
+		}
+		fps = append(fps, pinned...)
+	}
+	return fps, names
+}
+
+// keysList prints every share this config directory holds (CONFIG/shares):
+// key id, group key, threshold, participants, generation and whether the
+// backup holds it; with --ids only the key ids, one a line (so that
+// KEY=$(chusme keys list --ids) works with one key).
 func (e *env) keysList(args []string) error {
-	if err := parseNoArgs(e.flags("keys list"), args); err != nil {
+	fs := e.flags("keys list")
+	idsOnly := fs.Bool("ids", false, "")
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	ids, err := e.heldKeys()
 	if err != nil {
 		return err
 	}
+	if *idsOnly {
+		return e.output(struct {
+			Keys []string `json:"keys"`
+		}{ids}, func(w io.Writer) {
+			for _, id := range ids {
+				fmt.Fprintln(w, id)
+			}
+		})
+	}
+	me, err := e.identityFingerprint()
+	if err != nil {
+		return err
+	}
+	st, _, err := e.backupState(me)
+	if err != nil {
+		return err
+	}
+	known, names := e.knownIdentities(me)
+	rows := []keyRow{}
+	for _, id := range ids {
+		path, err := e.sharePath(id)
+		if err != nil {
+			return err
+		}
+		sf, err := sharefile.Read(path)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		sum, err := sf.Summary(known)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		row := keyRow{KeyID: sf.KeyID, GroupKey: sum.PublicKey, Threshold: sum.Threshold, N: sum.N, Participants: []keyParticipant{},
+			Generation: sf.Generation, InBackup: st != nil && st.Holds(sf.KeyID, sf.Generation), ShareFile: path}
+		for _, p := range sum.Participants {
+			kp := keyParticipant{Fingerprint: p.Fingerprint, Name: names[p.Fingerprint]}
+			if p.Fingerprint == "" {
+				kp.Identifier = p.Identifier
+			}
+			row.Participants = append(row.Participants, kp)
+		}
+		rows = append(rows, row)
+	}
+	if len(rows) == 0 && !e.json {
+		fmt.Fprintln(e.stderr, "No key shares in this config directory: chusme ceremony dkg makes one.")
+	}
 	return e.output(struct {
-		Keys []string `json:"keys"`
-	}{ids}, func(w io.Writer) {
-		for _, id := range ids {
-			fmt.Fprintln(w, id)
+		Keys []keyRow `json:"keys"`
+	}{rows}, func(w io.Writer) {
+		if len(rows) == 0 {
+			return
+		}
+		fmt.Fprintln(w, "KEY\tGROUP KEY\tT OF N\tGENERATION\tBACKUP\tPARTICIPANTS")
+		for _, r := range rows {
+			labels := make([]string, len(r.Participants))
+			for i, p := range r.Participants {
+				labels[i] = p.label(me)
+			}
+			backup := "no"
+			if r.InBackup {
+				backup = "yes"
+			}
+			fmt.Fprintf(w, "%s\t%x\t%d of %d\t%d\t%s\t%s\n", r.KeyID[:12], []byte(r.GroupKey), r.Threshold, r.N, r.Generation, backup, strings.Join(labels, ", "))
 		}
 	})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
@@ -10,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,7 +19,6 @@ import (
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/client/keyfile"
-	"github.com/chusme/chusme/client/vault"
 )
 
 const lifecycleUsage = `
@@ -31,8 +30,18 @@ Identity lifecycle:
                                      confirmation with the identity key, prints 10 single-use recovery codes
   totp disable [--code C]            turn off TOTP (a current code or a recovery code)
   login [--totp-code C]              (with TOTP on, the code is asked for when not given)
-  backup push                        encrypt the identity key under a backup passphrase into the server's blob
-  backup restore --fingerprint FP    fetch and decrypt the backup into an empty config directory
+  backup push [--new-passphrase]     seal the identity key and every key share under a backup passphrase into
+                                     the server's blob; the first push asks the passphrase and keeps the
+                                     backup's key in CONFIG/backup.key (sealed with the key passphrase), so that
+                                     later pushes, and the updates after a DKG, rotate and rotate cancel, don't
+                                     ask it again; --new-passphrase asks a new one
+  backup restore --fingerprint FP [--totp-code C] [--force]
+                                     fetch and decrypt the backup into an empty config directory: the identity
+                                     key, and every share whose group key the server still has, certified by
+                                     its participants (it logs in to fetch them); exits with status 1 naming
+                                     each share it did not restore
+  backup status                      whether the identity has a backup, whether it is the one this device last
+                                     pushed, and the shares it holds
   rotate                             replace the identity key by a new one, signed by both (ends all sessions)
   rotate cancel                      within 72 h: cancel the last rotation with the key it replaced
   identity verify FINGERPRINT        verify the identity's chain offline and print its current key
@@ -249,103 +258,6 @@ func drawQR(w io.Writer, text string) error {
 	return err
 }
 
-// backup runs backup push and backup restore.
-func (e *env) backup(args []string) error {
-	return e.runSub("backup", args, sub{"push", e.backupPush}, sub{"restore", e.backupRestore})
-}
-
-func (e *env) backupPush(args []string) error {
-	if err := parseNoArgs(e.flags("backup push"), args); err != nil {
-		return err
-	}
-	params, err := e.kdfParams()
-	if err != nil {
-		return err
-	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	fp, key, _, err := e.loadIdentityKey()
-	if err != nil {
-		return err
-	}
-	defer clear(key)
-	pass, err := e.passphrase("New backup passphrase: ", true)
-	if err != nil {
-		return err
-	}
-	defer clear(pass)
-	etag, err := c.PushBackup(e.ctx, fp, key, pass, params)
-	if err != nil {
-		return err
-	}
-	return e.output(struct {
-		Fingerprint string `json:"fingerprint"`
-		ETag        string `json:"etag"`
-	}{fp, etag}, func(w io.Writer) {
-		fmt.Fprintf(w, "backed up\t%s\n", fp)
-	})
-}
-
-func (e *env) backupRestore(args []string) error {
-	fs := e.flags("backup restore")
-	fp := fs.String("fingerprint", "", "")
-	force := fs.Bool("force", false, "")
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	if *fp == "" {
-		return usagef("backup restore: --fingerprint FP is required")
-	}
-	resolved, err := e.resolveFingerprint("backup restore: --fingerprint", *fp)
-	if err != nil {
-		return err
-	}
-	*fp = resolved
-	path, err := e.keyPath()
-	if err != nil {
-		return err
-	}
-	if _, err := os.Lstat(path); err == nil && !*force {
-		return fmt.Errorf("%s exists; use --force to replace it", path)
-	}
-	params, err := e.kdfParams()
-	if err != nil {
-		return err
-	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	pass, err := e.passphrase("Backup passphrase: ", false)
-	if err != nil {
-		return err
-	}
-	defer clear(pass)
-	key, err := c.RestoreBackup(e.ctx, *fp, pass)
-	switch {
-	case errors.Is(err, vault.ErrDecrypt):
-		return errors.New("wrong backup passphrase (or a corrupted backup); nothing was written")
-	case err != nil:
-		return err
-	}
-	defer clear(key)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	// The restored key file is sealed under the same passphrase.
-	if err := keyfile.SaveFor(path, *fp, key, pass, params, *force); err != nil {
-		return err
-	}
-	return e.output(struct {
-		Fingerprint string `json:"fingerprint"`
-		KeyFile     string `json:"key_file"`
-	}{*fp, path}, func(w io.Writer) {
-		fmt.Fprintf(w, "restored\t%s\nkey file\t%s\n", *fp, path)
-	})
-}
-
 // rotate runs rotate and rotate cancel: client.RotateKeyFile's crash-safe
 // sequence on the identity key file (the new key in identity.key.new until
 // the server confirmed, the replaced one kept in identity.key.old for 72
@@ -379,6 +291,11 @@ func (e *env) rotate(args []string) error {
 		if !e.json {
 			fmt.Fprintln(e.stderr, "The previous rotation had reached the server: its new key is now the identity key. Run chusme login.")
 		}
+		if fp, err := e.identityFingerprint(); err == nil {
+			if st, _, err := e.backupState(fp); err == nil && st != nil {
+				fmt.Fprintln(e.stderr, "Then run chusme backup push: the backup still holds the old key.")
+			}
+		}
 		return e.output(struct {
 			Finished bool `json:"finished_previous_rotation"`
 		}{true}, func(w io.Writer) { fmt.Fprintln(w, "finished the previous rotation") })
@@ -387,7 +304,9 @@ func (e *env) rotate(args []string) error {
 	if err != nil {
 		return err
 	}
-	entry, newKey, err := c.RotateKeyFile(e.ctx, path, e.keyFilePassphrase, params)
+	pass, ask := e.keptPassphrase()
+	defer clear(*pass)
+	entry, newKey, err := c.RotateKeyFile(e.ctx, path, ask, params)
 	if errors.Is(err, client.ErrRotationUnknown) {
 		return fmt.Errorf("%w (run chusme rotate again to finish or undo it)", err)
 	} else if err != nil {
@@ -395,7 +314,7 @@ func (e *env) rotate(args []string) error {
 	}
 	until := entry.AcceptedAt.Add(chusme.RotationCancelWindow).Local().Format(time.RFC3339)
 	done := fmt.Sprintf("Rotated. Until %s the old key (kept in %s) can cancel this with chusme rotate cancel.", until, path+client.RotationOldSuffix)
-	return e.chainChanged(c, newKey, done, fp, entry, func(w io.Writer) {
+	return e.chainChanged(c, &unlocked{fp: fp, key: newKey, pass: *pass}, done, entry, func(w io.Writer) {
 		fmt.Fprintf(w, "seq\t%d\n", entry.Seq)
 		fmt.Fprintf(w, "new key\t%s\n", base64.RawURLEncoding.EncodeToString(entry.NewKey))
 	})
@@ -418,21 +337,40 @@ func (e *env) keyFilePassphrase(path string) ([]byte, error) {
 	return e.passphrase(fmt.Sprintf("Passphrase for %s: ", path), false)
 }
 
+// keptPassphrase returns a client.KeyFilePassphrase that asks as
+// keyFilePassphrase does and keeps a copy of the answer in *pass (the
+// caller clears it), for the backup update after the change.
+func (e *env) keptPassphrase() (*[]byte, client.KeyFilePassphrase) {
+	pass := new([]byte)
+	return pass, func(path string) ([]byte, error) {
+		p, err := e.keyFilePassphrase(path)
+		clear(*pass)
+		*pass = bytes.Clone(p)
+		return p, err
+	}
+}
+
 // chainChanged ends rotate and rotate cancel, which have ended every
-// session: it logs in again with key and wipes it, (without --json) tells
-// the user done and whether that login failed, and prints entry, as text
-// the identity's fingerprint fp and then more.
-func (e *env) chainChanged(c *client.Client, key ed25519.PrivateKey, done, fp string, entry chusme.ChainEntry, more func(io.Writer)) error {
-	_, err := c.Login(e.ctx, key, e.loginOptions("")...)
-	clear(key)
+// session: it logs in again with u's key (now the identity key), brings the
+// backup up to date (backupAfterChange) and wipes the key, (without --json)
+// tells the user done and whether that login failed, and prints entry, as
+// text u's fingerprint and then more.
+func (e *env) chainChanged(c *client.Client, u *unlocked, done string, entry chusme.ChainEntry, more func(io.Writer)) error {
+	_, err := c.Login(e.ctx, u.key, e.loginOptions("")...)
 	if !e.json {
 		fmt.Fprintln(e.stderr, done)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "Logging in again failed (%v); run chusme login.\n", err)
 		}
 	}
+	if err == nil {
+		e.backupAfterChange(c, u)
+	} else if st, _, serr := e.backupState(u.fp); serr == nil && st != nil {
+		fmt.Fprintln(e.stderr, "Warning: the backup still holds the replaced key: after chusme login, run chusme backup push.")
+	}
+	clear(u.key)
 	return e.output(entry, func(w io.Writer) {
-		fmt.Fprintf(w, "fingerprint\t%s\n", fp)
+		fmt.Fprintf(w, "fingerprint\t%s\n", u.fp)
 		more(w)
 	})
 }
@@ -449,11 +387,13 @@ func (e *env) rotateCancel() error {
 	if err != nil {
 		return err
 	}
-	entry, key, err := c.CancelKeyFileRotation(e.ctx, path, e.keyFilePassphrase)
+	pass, ask := e.keptPassphrase()
+	defer clear(*pass)
+	entry, key, err := c.CancelKeyFileRotation(e.ctx, path, ask)
 	if err != nil {
 		return err
 	}
-	return e.chainChanged(c, key, "Rotation cancelled: the old key is the identity key again, and every session has ended.", fp, entry, func(w io.Writer) {
+	return e.chainChanged(c, &unlocked{fp: fp, key: key, pass: *pass}, "Rotation cancelled: the old key is the identity key again, and every session has ended.", entry, func(w io.Writer) {
 		fmt.Fprintf(w, "cancelled\t%d\n", entry.Cancels)
 	})
 }

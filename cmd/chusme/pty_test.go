@@ -185,6 +185,13 @@ func (tm *terminal) Wait(limit time.Duration) (string, error) {
 	return tm.Screen(), tm.err
 }
 
+// inShellAnswering runs script on a terminal of its own, typing the
+// answers to their prompts, and returns its screen and exit error.
+func inShellAnswering(t *testing.T, env []string, script string, answers []answer) (string, error) {
+	t.Helper()
+	return openTerminal(t, env, "", script, answers).Wait(2 * time.Minute)
+}
+
 // inShell runs script on a terminal of its own and returns what appeared
 // on it until the shell exited (or, with stop, until stop appeared).
 func inShell(t *testing.T, env []string, script, stop string) string {

@@ -284,11 +284,25 @@ const build = {
     const key = vaultKey(master, i.purpose);
     const sealed = Buffer.concat([header, nonce, gcmSeal(key, nonce, pt, header)]);
     if (!vaultOpen(i.passphrase, i.purpose, sealed).equals(pt)) throw new Error('vault does not reopen');
-    return { header, argon2id: master, key, sealed };
+    return { header, argon2id: master, key, key_material: Buffer.concat([header, key]), sealed };
   },
   backup: (i) => {
     const seed = hex(i.seed);
-    const plaintext = utf8(JSON.stringify({ version: 1, fingerprint: i.fingerprint, seed: b64url(seed) }));
+    const p = { version: i.version, fingerprint: i.fingerprint, seed: b64url(seed) };
+    if (i.version === 2) {
+      p.shares = i.shares.map((s) => {
+        // Each share is the identity's share of the group key its key id names.
+        const kp = parseKeyPackage(hex(s.key_package));
+        if (s.identity !== i.fingerprint || !kp.id.equals(deriveIdentifier(s.identity)) || fingerprint(kp.groupKey) !== s.key_id) {
+          throw new Error(`the share of key ${s.key_id} is not the identity's share of that key`);
+        }
+        const o = { key_id: s.key_id, generation: s.generation, identity: s.identity };
+        if (s.ceremony_id) o.ceremony_id = s.ceremony_id;
+        o.key_package = b64url(hex(s.key_package));
+        return o;
+      });
+    }
+    const plaintext = utf8(JSON.stringify(p));
     if (!vaultOpen(i.passphrase, 'identity-backup', hex(i.sealed)).equals(plaintext)) throw new Error('the sealed backup is not this plaintext');
     return { plaintext };
   },
@@ -312,11 +326,22 @@ const build = {
       throw new Error('the verifying share is not the signing share times G');
     }
     const keyID = fingerprint(pub.groupKey);
-    const f = { version: 1, key_id: keyID, identity: i.identity };
+    const f = { version: 2, key_id: keyID, generation: i.generation, identity: i.identity };
     if (i.ceremony_id) f.ceremony_id = i.ceremony_id;
     f.public_key_package = b64url(hex(i.public_key_package));
     f.sealed = b64url(hex(i.sealed));
     return { key_id: keyID, identifier: id, file: jsonFile(f) };
+  },
+  backup_state: (i) => {
+    // The key material: a vault header of purpose identity-backup, then the 32-byte AES key.
+    const km = vaultOpen(i.passphrase, 'backup-key', hex(i.sealed));
+    const n = km[9];
+    if (km.subarray(0, 8).toString() !== 'CHUSMEV1' || km.subarray(10, 10 + n).toString() !== 'identity-backup' || km.length !== 10 + n + 9 + 16 + 32) {
+      throw new Error('the sealed key material is not a backup vault header and a key');
+    }
+    const f = { version: 1, identity: i.identity, key: b64url(hex(i.sealed)), etag: i.etag, pushed_at: i.pushed_at,
+      shares: i.shares.map((s) => ({ key_id: s.key_id, generation: s.generation })) };
+    return { key_material: km, file: jsonFile(f) };
   },
   ceremony_state: (i) => {
     const key = vaultOpen(i.passphrase, 'ceremony-state', hex(i.sealed_key));

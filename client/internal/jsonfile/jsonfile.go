@@ -41,6 +41,7 @@ func ReadLimited(path string, max int64) ([]byte, error) {
 // reads and writes, its size bound and mode, and the errors of its package.
 type Kind struct {
 	Version   int
+	Oldest    int // the oldest version Decode still reads (0: Version only)
 	MaxSize   int64
 	Mode      fs.FileMode
 	ErrExists error // satisfies errors.Is(err, fs.ErrExist)
@@ -63,13 +64,17 @@ func Read[T any](k Kind, path string, parse func([]byte) (T, error)) (T, error) 
 
 // Decode decodes data strictly (strictjson.Decode: no unknown fields,
 // duplicate keys, keys in another case or trailing data) into v, whose
-// version field is *version, and checks that version is k.Version; it wraps
-// k.ErrFormat on failure.
+// version field is *version, and checks that version is k.Version (or, with
+// k.Oldest set, from k.Oldest to k.Version); it wraps k.ErrFormat on failure.
 func (k Kind) Decode(data []byte, v any, version *int) error {
 	if err := strictjson.Decode(data, v); err != nil {
 		return fmt.Errorf("%w: %v", k.ErrFormat, err)
 	}
-	if *version != k.Version {
+	oldest := k.Version
+	if k.Oldest > 0 {
+		oldest = k.Oldest
+	}
+	if *version < oldest || *version > k.Version {
 		return fmt.Errorf("%w: version %d", k.ErrFormat, *version)
 	}
 	return nil

@@ -141,3 +141,18 @@ func TestKindLoadSave(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeOldest: with Oldest set, the versions from it to Version read;
+// others do not.
+func TestDecodeOldest(t *testing.T) {
+	k := Kind{Version: 3, Oldest: 2, ErrFormat: errors.New("malformed x")}
+	for v, ok := range map[int]bool{1: false, 2: true, 3: true, 4: false} {
+		var f struct {
+			Version int `json:"version"`
+		}
+		err := k.Decode(fmt.Appendf(nil, `{"version":%d}`, v), &f, &f.Version)
+		if (err == nil) != ok {
+			t.Errorf("version %d: %v, want ok=%v", v, err, ok)
+		}
+	}
+}
