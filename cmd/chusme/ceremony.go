@@ -32,8 +32,13 @@ FROST ceremonies (key shares are kept in CONFIG/shares/KEY_ID.share, sealed with
                                      start a T-of-N distributed key generation and take part in it
                                      (you are a participant whether listed or not); saves your share;
                                      each round may take D (e.g. 30m; default: the server's, 5m)
+  ceremony refresh KEY [--remove FP,…] [--round-timeout D]
+                                     give every holder of KEY a new share of the same key (shares
+                                     stolen before no longer sign with the new ones), leaving out
+                                     the holders FP; your share file is replaced by the new
+                                     generation's and the backup follows
   ceremony join [ID] [--wait D] [--yes --expect-sha256 HEX]
-                                     take part in a DKG or signing ceremony you are invited to (no ID:
+                                     take part in a DKG, refresh or signing ceremony you are invited to (no ID:
                                      the one waiting for you, or the first to come within D; IDs and
                                      KEY ids may be given by their
                                      first 8 or more hex digits, as the progress line shows them); for
@@ -85,7 +90,7 @@ var ceremonyStatuses = []string{chusme.CeremonyOpen, chusme.CeremonyCompleted, c
 
 // ceremony runs the ceremony subcommands.
 func (e *env) ceremony(args []string) error {
-	return e.runSub("ceremony", args, sub{"dkg", e.ceremonyDKG}, sub{"join", e.ceremonyJoin}, sub{"sign", e.ceremonySign},
+	return e.runSub("ceremony", args, sub{"dkg", e.ceremonyDKG}, sub{"refresh", e.ceremonyRefresh}, sub{"join", e.ceremonyJoin}, sub{"sign", e.ceremonySign},
 		sub{"status", e.ceremonyStatus}, sub{"list", e.ceremonyList}, sub{"cancel", e.ceremonyCancel}, sub{"decline", e.ceremonyDecline})
 }
 
@@ -212,6 +217,7 @@ type dkgOutput struct {
 	PublicKey    chusme.Bytes `json:"public_key"`
 	Threshold    int          `json:"threshold"`
 	Participants []string     `json:"participants"`
+	Generation   int          `json:"generation"`
 	ShareFile    string       `json:"share_file"`
 }
 
@@ -343,14 +349,20 @@ func (e *env) runDKG(c *client.Client, u *unlocked, info chusme.CeremonyInfo) er
 	}
 	defer res.KeyPackage.Zero()
 	e.backupAfterChange(c, u)
+	return e.dealt(res.Ceremony, res.KeyID, res.PublicKeyPackage.VerifyingKey().Bytes(), 1, path)
+}
+
+// dealt prints what a DKG or a refresh left this participant.
+func (e *env) dealt(info chusme.CeremonyInfo, keyID string, publicKey []byte, generation int, path string) error {
 	out := dkgOutput{
-		CeremonyID:   res.Ceremony.ID,
-		Kind:         res.Ceremony.Kind,
-		Status:       res.Ceremony.Status,
-		KeyID:        res.KeyID,
-		PublicKey:    res.PublicKeyPackage.VerifyingKey().Bytes(),
-		Threshold:    res.Ceremony.Threshold,
-		Participants: res.Ceremony.Participants,
+		CeremonyID:   info.ID,
+		Kind:         info.Kind,
+		Status:       info.Status,
+		KeyID:        keyID,
+		PublicKey:    publicKey,
+		Threshold:    info.Threshold,
+		Participants: info.Participants,
+		Generation:   generation,
 		ShareFile:    path,
 	}
 	return e.output(out, func(w io.Writer) {
@@ -358,8 +370,137 @@ func (e *env) runDKG(c *client.Client, u *unlocked, info chusme.CeremonyInfo) er
 		fmt.Fprintf(w, "key\t%s\n", out.KeyID)
 		fmt.Fprintf(w, "public key\t%x\n", []byte(out.PublicKey))
 		fmt.Fprintf(w, "threshold\t%d of %d\n", out.Threshold, len(out.Participants))
+		fmt.Fprintf(w, "generation\t%d\n", out.Generation)
 		fmt.Fprintf(w, "share file\t%s\n", out.ShareFile)
 	})
+}
+
+// ceremonyRefresh starts a refresh of a group key this identity holds a
+// share of and takes part in it.
+func (e *env) ceremonyRefresh(args []string) error {
+	fs := e.flags("ceremony refresh")
+	removeFlag := fs.String("remove", "", "")
+	roundFlag := fs.Duration("round-timeout", 0, "")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("ceremony refresh: give the KEY to refresh")
+	}
+	keyID, err := e.keyIDArg("ceremony refresh", rest[0])
+	if err != nil {
+		return err
+	}
+	round, err := roundTimeoutFlag("ceremony refresh", *roundFlag)
+	if err != nil {
+		return err
+	}
+	removed, err := e.fingerprintList("ceremony refresh", "--remove", *removeFlag)
+	if err != nil {
+		return err
+	}
+	if _, err := e.kdfParams(); err != nil {
+		return err
+	}
+	u, err := e.unlock()
+	if err != nil {
+		return err
+	}
+	defer u.wipe()
+	if slices.Contains(removed, u.fp) {
+		return usagef("ceremony refresh: you can't remove yourself; ask another holder to refresh without you")
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	key, err := c.GroupKey(e.ctx, keyID)
+	if err != nil {
+		return err
+	}
+	var keep []string
+	for _, fp := range key.Participants {
+		if !slices.Contains(removed, fp) {
+			keep = append(keep, fp)
+		}
+	}
+	for _, fp := range removed {
+		if !slices.Contains(key.Participants, fp) {
+			return usagef("ceremony refresh: --remove: %s holds no share of key %s", fp, keyID)
+		}
+	}
+	if len(keep) < key.Threshold {
+		return usagef("ceremony refresh: %d holders would be left, fewer than the key's threshold of %d", len(keep), key.Threshold)
+	}
+	info, err := c.CreateCeremony(e.ctx, u.key, chusme.CreateCeremonyRequest{Kind: chusme.KindRefresh, KeyID: keyID,
+		Participants: keep, RoundTimeout: round})
+	if err != nil {
+		return err
+	}
+	e.next("chusme ceremony join "+info.ID, "for each other holder, or chusme ceremony join alone")
+	err = e.runRefresh(c, u, info)
+	if err != nil {
+		e.hintOnInterrupt(info.ID)
+	}
+	return err
+}
+
+// runRefresh takes part in refresh ceremony info with u's share of its key
+// and replaces the share file with the new generation's share.
+func (e *env) runRefresh(c *client.Client, u *unlocked, info chusme.CeremonyInfo) error {
+	params, err := e.kdfParams()
+	if err != nil {
+		return err
+	}
+	sh, err := e.loadShare(info.KeyID, u)
+	if err != nil {
+		return err
+	}
+	defer sh.Zero()
+	path, err := e.sharePath(info.KeyID)
+	if err != nil {
+		return err
+	}
+	publicKey := sh.PublicKeyPackage.VerifyingKey().Bytes()
+	store, err := e.roundState(u)
+	if err != nil {
+		return err
+	}
+	defer store.Wipe()
+	if sh.Generation == info.KeyGeneration+1 && sh.CeremonyID == info.ID {
+		// Saved by a run a crash ended before it removed its round state.
+		if err := os.Remove(store.Path(info.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return e.dealt(info, info.KeyID, publicKey, sh.Generation, path)
+	}
+	e.resuming(store, info)
+	pv := e.newProgress(u.fp)
+	pv.update(info)
+	save := func(res *client.DKGResult) error {
+		err := sharefile.Save(path, &sharefile.Share{
+			KeyID:            res.KeyID,
+			Generation:       info.KeyGeneration + 1,
+			Identity:         u.fp,
+			CeremonyID:       info.ID,
+			KeyPackage:       res.KeyPackage,
+			PublicKeyPackage: res.PublicKeyPackage,
+		}, u.pass, params, true)
+		if err != nil {
+			return fmt.Errorf("saving the refreshed key share: %w", err)
+		}
+		return nil
+	}
+	old := client.OldShare{KeyPackage: sh.KeyPackage, PublicKeyPackage: sh.PublicKeyPackage, Generation: sh.Generation}
+	res, err := c.RunRefresh(e.ctx, info.ID, u.key, old, pv.update, client.WithRoundState(store), client.WithKeyPackageSaver(save))
+	pv.finish()
+	if err != nil {
+		return err
+	}
+	defer res.KeyPackage.Zero()
+	e.backupAfterChange(c, u)
+	return e.dealt(res.Ceremony, res.KeyID, publicKey, info.KeyGeneration+1, path)
 }
 
 // signOutput is what ceremony sign, and ceremony join of a signing
@@ -595,8 +736,8 @@ func (e *env) ceremonyJoin(args []string) error {
 	if err != nil {
 		return err
 	}
-	if info.Kind == chusme.KindDKG && (expect != nil || *yes) {
-		return usagef("ceremony join: --yes and --expect-sha256 are for signing ceremonies; %s is a DKG", id)
+	if info.Kind != chusme.KindSign && (expect != nil || *yes) {
+		return usagef("ceremony join: --yes and --expect-sha256 are for signing ceremonies; %s is a %s", id, info.Kind)
 	}
 	u, err := e.unlock()
 	if err != nil {
@@ -606,6 +747,8 @@ func (e *env) ceremonyJoin(args []string) error {
 	switch info.Kind {
 	case chusme.KindDKG:
 		return e.runDKG(c, u, info)
+	case chusme.KindRefresh:
+		return e.runRefresh(c, u, info)
 	case chusme.KindSign:
 		sh, err := e.loadShare(info.KeyID, u)
 		if err != nil {

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client/sharefile"
+	"github.com/chusme/chusme/internal/servertest"
+)
+
+// A 2-of-3 key is refreshed without one holder: the other two end with a
+// new share, of generation 2, in the same share file, the old one gone; the
+// removed holder is no participant; the new shares sign under the same key.
+func TestCeremonyRefreshCLI(t *testing.T) {
+	s := servertest.Start(t)
+	admin := newCLI(t, s.URL, "admin pw")
+	admin.ok("keygen")
+	admin.ok("setup", "--token", s.SetupToken(t))
+	alice, aliceFP := newMember(t, s, admin, "alice pw")
+	bob, bobFP := newMember(t, s, admin, "bob pw")
+	dkg := admin.start("ceremony", "dkg", "--threshold", "2", "--participants", aliceFP+","+bobFP, "--json")
+	dkg.ceremonyID(t)
+	joinA, joinB := alice.start("ceremony", "join", "--json"), bob.start("ceremony", "join", "--json")
+	var made dkgOutput
+	dkg.wait(t, &made)
+	joinA.wait(t, &dkgOutput{})
+	joinB.wait(t, &dkgOutput{})
+	keyID := made.KeyID
+	load := func(c *cli) *sharefile.Share {
+		sh, err := sharefile.Load(filepath.Join(c.env["CHUSME_CONFIG_DIR"], "shares", keyID+".share"), []byte(c.env["CHUSME_PASSPHRASE"]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(sh.Zero)
+		return sh
+	}
+	oldAdmin := load(admin)
+
+	admin.fails("usage", "ceremony", "refresh", keyID[:8], "--remove", aliceFP+","+bobFP) // one holder left of a 2-of-3 key
+	refresh := admin.start("ceremony", "refresh", keyID[:8], "--remove", bobFP, "--json")
+	id := refresh.ceremonyID(t)
+	var info chusme.CeremonyInfo
+	bob.fails("not_found", "ceremony", "status", id)
+	alice.okJSON(&info, "ceremony", "status", id)
+	if info.Kind != chusme.KindRefresh || info.KeyGeneration != 1 || len(info.Participants) != 2 {
+		t.Fatalf("the refresh as alice sees it: %+v", info)
+	}
+	var joined, started dkgOutput
+	alice.okJSON(&joined, "ceremony", "join", "--json")
+	refresh.wait(t, &started)
+	for _, o := range []dkgOutput{joined, started} {
+		if o.Kind != chusme.KindRefresh || o.KeyID != keyID || o.Generation != 2 || len(o.Participants) != 2 || o.Threshold != 2 ||
+			!bytes.Equal(o.PublicKey, made.PublicKey) {
+			t.Fatalf("the refresh printed %+v", o)
+		}
+	}
+	newAdmin := load(admin)
+	if newAdmin.Generation != 2 || newAdmin.CeremonyID != id || newAdmin.PublicKeyPackage.MaxSigners() != 2 ||
+		bytes.Equal(newAdmin.KeyPackage.SigningShare().Bytes(), oldAdmin.KeyPackage.SigningShare().Bytes()) {
+		t.Fatalf("the admin's share after the refresh: generation %d, ceremony %s", newAdmin.Generation, newAdmin.CeremonyID)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(admin.env["CHUSME_CONFIG_DIR"], "ceremonies")); len(entries) != 0 {
+		t.Fatalf("round state left behind: %v", entries)
+	}
+
+	msg := []byte("signed by the refreshed shares")
+	msgFile := filepath.Join(t.TempDir(), "msg")
+	os.WriteFile(msgFile, msg, 0o600)
+	sum := sha256.Sum256(msg)
+	sign := admin.start("ceremony", "sign", "--key", keyID, "--message-file", msgFile, "--json")
+	sign.ceremonyID(t)
+	alice.ok("ceremony", "join", "--yes", "--expect-sha256", hex.EncodeToString(sum[:]))
+	var signed signOutput
+	sign.wait(t, &signed)
+	if !ed25519.Verify(ed25519.PublicKey(made.PublicKey), msg, signed.Signature) {
+		t.Fatal("the refreshed shares' signature does not verify under the group key")
+	}
+}
