@@ -63,6 +63,11 @@ const (
 	// or all but some that are removed), by a DKG of shares of zero; the
 	// result is the key's next generation.
 	KindRefresh = "refresh"
+	// KindReshare: a group key's secret dealt anew, by at least t of its
+	// holders, to a new set of holders with a new threshold (frost's
+	// verifiable secret redistribution); the result is the key's next
+	// generation, under the same public key.
+	KindReshare = "reshare"
 )
 
 // Ceremony statuses. Open is the only non-terminal one.
@@ -97,9 +102,13 @@ const (
 	// left to sign (or to start over with). Culprits are the decliners.
 	FailDeclined       = "declined"
 	FailInvalidPackage = "invalid_package" // a DKG round-2 package fails its sender's signature; Culprits sent it
-	// FailKeyChanged: a refresh found its key at another generation than
+	// FailKeyChanged: a refresh or reshare found its key at another generation than
 	// the one it was to replace (another refresh completed first).
 	FailKeyChanged = "key_changed"
+	// FailInvalidCommitment: a reshare dealer's round-1 commitment does not
+	// commit to its share of the key (frost.VerifyReshareCommitment), or is
+	// malformed; Culprits sent it.
+	FailInvalidCommitment = "invalid_commitment"
 )
 
 // Limits of ceremonies.
@@ -152,23 +161,27 @@ var ErrUnchanged = errors.New("chusme: ceremony unchanged")
 // Ceremony is one FROST ceremony's record.
 type Ceremony struct {
 	ID           string
-	Kind         string   // KindDKG or KindSign
+	Kind         string   // KindDKG, KindSign, KindRefresh or KindReshare
 	Creator      string   // fingerprint of the identity that started it
 	Status       string   // CeremonyOpen, …
 	Round        int      // current round, from 1; the last round once terminal
 	Threshold    int      // t
 	Participants []string // DKG: the n participants; sign: the candidate signers (sorted)
-	KeyID        string   // sign, refresh: the group key
+	KeyID        string   // sign, refresh, reshare: the group key
 	// KeyGeneration is the group key's generation a signing ceremony
 	// signs with or a refresh replaces, as it was at creation.
 	KeyGeneration int
-	Message       []byte   // sign: the message
-	Submitted     []string // who has submitted in the current round, sorted
-	Deadline      time.Time
-	Version       int64 // increases by one with every write
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	RoundStarted  time.Time // when the current round began
+	// NewParticipants (reshare) are the holders of the new shares, sorted;
+	// Dealers the old holders among Participants, who deal them, sorted.
+	NewParticipants []string
+	Dealers         []string
+	Message         []byte   // sign: the message
+	Submitted       []string // who has submitted in the current round, sorted
+	Deadline        time.Time
+	Version         int64 // increases by one with every write
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	RoundStarted    time.Time // when the current round began
 	// RoundTimeout is how long each round may take: the request's, or the
 	// server's default when the request names none.
 	RoundTimeout time.Duration
@@ -206,12 +219,23 @@ type Ceremony struct {
 
 // MakesShares reports whether c deals new shares by a DKG, with its three
 // rounds (broadcast, point-to-point, confirmation): a DKG or a refresh.
-func (c *Ceremony) MakesShares() bool { return c.Kind == KindDKG || c.Kind == KindRefresh }
+func (c *Ceremony) MakesShares() bool {
+	return c.Kind == KindDKG || c.Kind == KindRefresh || c.Kind == KindReshare
+}
+
+// Holders returns who holds a share of the key c makes: a reshare's new
+// participants, otherwise its participants.
+func (c *Ceremony) Holders() []string {
+	if c.Kind == KindReshare {
+		return c.NewParticipants
+	}
+	return c.Participants
+}
 
 // RequestGeneration is the key generation c's request names: for a
-// refresh, the one it replaces; 0 for other kinds.
+// refresh or a reshare, the one it replaces; 0 for other kinds.
 func (c *Ceremony) RequestGeneration() int {
-	if c.Kind != KindRefresh {
+	if c.Kind != KindRefresh && c.Kind != KindReshare {
 		return 0
 	}
 	return c.KeyGeneration
@@ -244,11 +268,16 @@ func (c *Ceremony) Declined(fp string) bool {
 }
 
 // Expected returns who may submit in c's current round, sorted: a DKG's
-// participants; in a signing ceremony's commitment round, the candidates
+// participants (a reshare's: in round 2 its dealers, in round 3 its new
+// participants); in a signing ceremony's commitment round, the candidates
 // that have neither declined nor been excluded, and in its share round its
 // Signers.
 func (c *Ceremony) Expected() []string {
 	switch {
+	case c.Kind == KindReshare && c.Round == 2:
+		return c.Dealers
+	case c.Kind == KindReshare && c.Round == 3:
+		return c.NewParticipants
 	case c.ShareRound(c.Round):
 		return c.Signers
 	case c.Kind == KindSign:
@@ -476,6 +505,17 @@ const HPKEPublicKeySize = 32
 // DKGRound1Package encoding.
 func DKGRound1Payload(hpkeKey, frostPackage []byte) []byte {
 	return append(append(make([]byte, 0, len(hpkeKey)+len(frostPackage)), hpkeKey...), frostPackage...)
+}
+
+// SplitReshareRound1Payload splits a reshare's round-1 payload,
+// DKGRound1Payload(HPKE key, commitment), into the sender's HPKE key and,
+// from a dealer, its frost ReshareCommitment encoding (empty from a new
+// holder that does not deal). ok is false if it is shorter than the key.
+func SplitReshareRound1Payload(p []byte) (hpkeKey, commitment []byte, ok bool) {
+	if len(p) < HPKEPublicKeySize {
+		return nil, nil, false
+	}
+	return p[:HPKEPublicKeySize], p[HPKEPublicKeySize:], true
 }
 
 // SplitDKGRound1Payload splits a DKG round-1 payload into the HPKE key and

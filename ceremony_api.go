@@ -8,8 +8,12 @@ type CreateCeremonyRequest struct {
 	Threshold    int      `json:"threshold,omitempty"`    // dkg: t; refresh: the key's (or 0)
 	Participants []string `json:"participants,omitempty"` // dkg: the n participants; sign: the signers; refresh: who keeps a share
 	KeyID        string   `json:"key_id,omitempty"`       // sign, refresh: the group key
-	Generation   int      `json:"generation,omitempty"`   // refresh: the key's current generation, which it replaces
-	Message      Bytes    `json:"message,omitempty"`      // sign: at most MaxSignMessage bytes
+	Generation   int      `json:"generation,omitempty"`   // refresh, reshare: the key's current generation, which it replaces
+	// NewParticipants (reshare) are who will hold the new shares; Threshold
+	// is then theirs, and Participants every old holder that deals and
+	// every new holder.
+	NewParticipants []string `json:"new_participants,omitempty"`
+	Message         Bytes    `json:"message,omitempty"` // sign: at most MaxSignMessage bytes
 	// RoundTimeout is how long each round may take, in seconds: from
 	// MinRoundTimeout to the server's maximum; 0 means the server's default.
 	RoundTimeout int64 `json:"round_timeout,omitempty"`
@@ -53,9 +57,13 @@ type CeremonyInfo struct {
 	KeyID        string   `json:"key_id,omitempty"`
 	// KeyGeneration (sign, refresh) is the generation of the key's shares
 	// the ceremony signs with or replaces.
-	KeyGeneration int      `json:"key_generation,omitempty"`
-	Message       Bytes    `json:"message,omitempty"`
-	Submitted     []string `json:"submitted"` // who has submitted in the current round
+	KeyGeneration int `json:"key_generation,omitempty"`
+	// NewParticipants (reshare) hold the new shares; Dealers, the old
+	// holders among the participants, deal them.
+	NewParticipants []string `json:"new_participants,omitempty"`
+	Dealers         []string `json:"dealers,omitempty"`
+	Message         Bytes    `json:"message,omitempty"`
+	Submitted       []string `json:"submitted"` // who has submitted in the current round
 	// Missing is who may still submit in the current round (Expected
 	// minus Submitted); Needed how many more submissions it needs.
 	Missing      []string  `json:"missing"`

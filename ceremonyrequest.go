@@ -38,10 +38,11 @@ const (
 // of the message (empty for a DKG), the round timeout in seconds (8 bytes;
 // 0 for the server's default), whether every signer must sign (one byte, 1
 // or 0; 0 for a DKG), the deadline in Unix seconds (8 bytes, signed) and
-// the nonce; for a refresh, then the generation of the key's shares it
-// replaces (8 bytes).
+// the nonce; for a refresh or a reshare, then the generation of the key's
+// shares it replaces (8 bytes); for a reshare, then the number of new
+// participants (8 bytes) and their fingerprints, sorted.
 func CeremonyRequestMessage(issuer, kind string, threshold int, participants []string, keyID string, messageSHA256 []byte,
-	roundTimeout int64, allSigners bool, deadline int64, nonce []byte, generation int) []byte {
+	roundTimeout int64, allSigners bool, deadline int64, nonce []byte, generation int, newParticipants []string) []byte {
 	fields := [][]byte{[]byte(issuer), []byte(kind), u64(uint64(threshold)), u64(uint64(len(participants)))}
 	for _, fp := range participants {
 		fields = append(fields, []byte(fp))
@@ -51,8 +52,14 @@ func CeremonyRequestMessage(issuer, kind string, threshold int, participants []s
 		all[0] = 1
 	}
 	fields = append(fields, []byte(keyID), messageSHA256, u64(uint64(roundTimeout)), all, u64(uint64(deadline)), nonce)
-	if kind == KindRefresh {
+	if kind == KindRefresh || kind == KindReshare {
 		fields = append(fields, u64(uint64(generation)))
+	}
+	if kind == KindReshare {
+		fields = append(fields, u64(uint64(len(newParticipants))))
+		for _, fp := range newParticipants {
+			fields = append(fields, []byte(fp))
+		}
 	}
 	return signedMessage(LabelCeremonyRequest, fields...)
 }
@@ -71,21 +78,23 @@ func CeremonyMessageSHA256(kind string, message []byte) []byte {
 // CeremonyInfo's request member): the fields of CeremonyRequestMessage
 // and the signature.
 type CeremonyRequest struct {
-	Kind          string   `json:"kind"`
-	Threshold     int      `json:"threshold"`
-	Participants  []string `json:"participants"`             // sorted
-	KeyID         string   `json:"key_id,omitempty"`         // sign, refresh
-	Generation    int      `json:"generation,omitempty"`     // refresh: the key generation it replaces
-	MessageSHA256 Bytes    `json:"message_sha256,omitempty"` // sign
-	RoundTimeout  int64    `json:"round_timeout"`            // seconds; 0: the server's default
-	AllSigners    bool     `json:"all_signers"`              // sign: every signer must sign
-	Deadline      int64    `json:"deadline"`                 // Unix seconds
-	Nonce         Bytes    `json:"nonce"`
-	Signature     Bytes    `json:"signature"` // the creator's identity key over CeremonyRequestMessage
+	Kind         string   `json:"kind"`
+	Threshold    int      `json:"threshold"`
+	Participants []string `json:"participants"`         // sorted
+	KeyID        string   `json:"key_id,omitempty"`     // sign, refresh
+	Generation   int      `json:"generation,omitempty"` // refresh, reshare: the key generation it replaces
+	// NewParticipants (reshare) are the new holders, sorted.
+	NewParticipants []string `json:"new_participants,omitempty"`
+	MessageSHA256   Bytes    `json:"message_sha256,omitempty"` // sign
+	RoundTimeout    int64    `json:"round_timeout"`            // seconds; 0: the server's default
+	AllSigners      bool     `json:"all_signers"`              // sign: every signer must sign
+	Deadline        int64    `json:"deadline"`                 // Unix seconds
+	Nonce           Bytes    `json:"nonce"`
+	Signature       Bytes    `json:"signature"` // the creator's identity key over CeremonyRequestMessage
 }
 
 // Message is the statement r's signature is over, for issuer.
 func (r CeremonyRequest) Message(issuer string) []byte {
 	return CeremonyRequestMessage(issuer, r.Kind, r.Threshold, r.Participants, r.KeyID, r.MessageSHA256, r.RoundTimeout, r.AllSigners,
-		r.Deadline, r.Nonce, r.Generation)
+		r.Deadline, r.Nonce, r.Generation, r.NewParticipants)
 }

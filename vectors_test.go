@@ -320,6 +320,7 @@ func TestGoldenCeremonyRequestMessage(t *testing.T) {
 		Deadline     int64    `json:"deadline"`
 		Nonce        hex      `json:"nonce"`
 		Generation   int      `json:"generation"`
+		New          []string `json:"new_participants"`
 	}, want struct {
 		MessageSHA256 hex `json:"message_sha256"`
 		signed
@@ -327,7 +328,7 @@ func TestGoldenCeremonyRequestMessage(t *testing.T) {
 		mh := chusme.CeremonyMessageSHA256(in.Kind, in.Message)
 		vectortest.Equal(t, "message_sha256", mh, want.MessageSHA256)
 		want.check(t, in.Seed, chusme.CeremonyRequestMessage(in.Issuer, in.Kind, in.Threshold, in.Participants, in.KeyID, mh,
-			in.RoundTimeout, in.AllSigners, in.Deadline, in.Nonce, in.Generation))
+			in.RoundTimeout, in.AllSigners, in.Deadline, in.Nonce, in.Generation, in.New))
 	})
 }
 

@@ -26,6 +26,7 @@ func CeremonyInfoOf(c Ceremony) CeremonyInfo {
 	info := CeremonyInfo{
 		ID: c.ID, Kind: c.Kind, Status: c.Status, Round: c.Round, Rounds: c.Rounds(), Creator: c.Creator,
 		Threshold: c.Threshold, Participants: c.Participants, KeyID: c.KeyID, KeyGeneration: c.KeyGeneration, Submitted: c.Submitted,
+		NewParticipants: c.NewParticipants, Dealers: c.Dealers,
 		Deadline: WireTime(c.Deadline), Version: c.Version, CreatedAt: WireTime(c.CreatedAt),
 		UpdatedAt: WireTime(c.UpdatedAt), SigningPackage: c.SigningPackage,
 		RoundTimeout: int64(c.RoundTimeout / time.Second), AllSigners: c.AllSigners, Signers: c.Signers, Declines: c.Declines,
@@ -48,7 +49,7 @@ func CeremonyInfoOf(c Ceremony) CeremonyInfo {
 		info.Request = &CeremonyRequest{
 			Kind: c.Kind, Threshold: c.Threshold, Participants: info.Participants, KeyID: c.KeyID,
 			MessageSHA256: CeremonyMessageSHA256(c.Kind, c.Message), RoundTimeout: c.RequestRoundTimeout,
-			AllSigners: c.AllSigners, Deadline: c.RequestDeadline, Generation: c.RequestGeneration(),
+			AllSigners: c.AllSigners, Deadline: c.RequestDeadline, Generation: c.RequestGeneration(), NewParticipants: c.NewParticipants,
 			Nonce: c.RequestNonce, Signature: c.RequestSignature,
 		}
 	}

@@ -93,23 +93,30 @@ func (c *Client) SignCeremonyRequest(ctx context.Context, key ed25519.PrivateKey
 		}
 		req.Participants = parts
 	}
-	if req.Kind == chusme.KindRefresh {
-		// The key as it is now: a refresh names the generation it replaces.
+	if req.Kind == chusme.KindRefresh || req.Kind == chusme.KindReshare {
+		// The key as it is now: a refresh or a reshare names the
+		// generation it replaces; a refresh keeps the key's threshold.
 		k, err := c.GroupKey(ctx, req.KeyID)
 		if err != nil {
 			return req, err
 		}
-		threshold, req.Threshold, req.Generation = k.Threshold, k.Threshold, k.Generation
+		req.Generation = k.Generation
+		if req.Kind == chusme.KindRefresh {
+			threshold, req.Threshold = k.Threshold, k.Threshold
+		}
 		if len(parts) == 0 {
 			parts = slices.Sorted(slices.Values(k.Participants))
 		}
 		req.Participants = parts
+		if req.NewParticipants != nil {
+			req.NewParticipants = slices.Sorted(slices.Values(req.NewParticipants))
+		}
 	}
 	req.Deadline = time.Now().Add(requestLifetime(req.RoundTimeout)).Unix()
 	req.Nonce = make([]byte, chusme.MinCeremonyRequestNonce)
 	rand.Read(req.Nonce)
 	msg := chusme.CeremonyRequestMessage(c.issuer, req.Kind, threshold, parts, req.KeyID,
-		chusme.CeremonyMessageSHA256(req.Kind, req.Message), req.RoundTimeout, req.AllSigners, req.Deadline, req.Nonce, req.Generation)
+		chusme.CeremonyMessageSHA256(req.Kind, req.Message), req.RoundTimeout, req.AllSigners, req.Deadline, req.Nonce, req.Generation, req.NewParticipants)
 	req.Signature = ed25519.Sign(key, msg)
 	return req, nil
 }

@@ -187,7 +187,8 @@ func (c *Client) participant(ctx context.Context, id string, key ed25519.Private
 // what failed, otherwise): its signature under the creator's key from the
 // creator's verified, pinned chain, over this client's issuer and the
 // request's fields; that those fields are the ceremony's (kind, threshold,
-// participants, key id, message SHA-256); and, unless the driver resumes
+// participants, key id, message SHA-256, the generation a refresh or
+// reshare replaces, a reshare's new participants); and, unless the driver resumes
 // what it started before, that its deadline has not passed.
 func (p *participant) checkRequest(ctx context.Context) error {
 	info, r := p.info, p.info.Request
@@ -214,6 +215,10 @@ func (p *participant) checkRequest(ctx context.Context) error {
 		return bad("the request's key id %q is not the ceremony's %q", r.KeyID, info.KeyID)
 	case !bytes.Equal(r.MessageSHA256, chusme.CeremonyMessageSHA256(info.Kind, info.Message)):
 		return bad("the request's message hash is not the SHA-256 of the ceremony's message")
+	case (info.Kind == chusme.KindRefresh || info.Kind == chusme.KindReshare) && r.Generation != info.KeyGeneration:
+		return bad("the request replaces generation %d of the key, the ceremony %d", r.Generation, info.KeyGeneration)
+	case !slices.Equal(r.NewParticipants, info.NewParticipants):
+		return bad("the request's new participants %v are not the ceremony's %v", r.NewParticipants, info.NewParticipants)
 	case !p.resumed && !time.Now().Before(time.Unix(r.Deadline, 0)):
 		return bad("the request's deadline %s has passed", time.Unix(r.Deadline, 0).UTC().Format(time.RFC3339))
 	}
@@ -694,7 +699,7 @@ func (d *refreshDealing) generation(info chusme.CeremonyInfo) int { return info.
 // runDKG is the work of RunDKG and RunRefresh, dealing as d does, from the
 // round its state is at.
 func (p *participant) runDKG(ctx context.Context, d dealing, progress Progress) (*DKGResult, error) {
-	c, id, st := p.c, p.info.ID, p.st
+	id, st := p.info.ID, p.st
 	parts := p.info.Participants
 	n, t := len(parts), p.info.Threshold
 	ids, err := identifiers(parts)
@@ -839,32 +844,10 @@ func (p *participant) runDKG(ctx context.Context, d dealing, progress Progress) 
 			kp.Zero()
 		}
 	}()
-	pubBytes, err := pub.MarshalBinary()
+	want, mine3, err := p.confirm(ctx, id, parts, t, transcript, pub)
 	if err != nil {
 		return nil, err
 	}
-	// The certificate: every participant's chain head, as this driver
-	// verified it before round 1, signed with the group key, its verifying
-	// shares and the transcript.
-	heads, headKeys, err := p.chainHeads(ctx, parts)
-	if err != nil {
-		return nil, err
-	}
-	vshares := make(map[string][]byte, n)
-	for _, fp := range parts {
-		vs, ok := pub.VerifyingShare(ids[fp])
-		if !ok {
-			return nil, fmt.Errorf("client: dkg round 3: no verifying share for %s", fp)
-		}
-		vshares[fp] = vs.Bytes()
-	}
-	groupKey := pub.VerifyingKey().Bytes()
-	sharesHash := chusme.VerifyingSharesHash(parts, vshares)
-	statement := chusme.GroupKeyConfirmMessage(c.issuer, id, groupKey, sharesHash, transcript, t, heads)
-	mySig := ed25519.Sign(p.key, statement)
-	mine3 := chusme.DKGConfirmPayload(chusme.DKGConfirmation{
-		Signature: mySig, Transcript: transcript, Heads: heads, PublicKeyPackage: pubBytes,
-	})
 	if st.Round == 2 {
 		st.Confirmation = mine3
 		if err := p.seal(3); err != nil {
@@ -880,34 +863,92 @@ func (p *participant) runDKG(ctx context.Context, d dealing, progress Progress) 
 		return nil, err
 	}
 
-	keyID := chusme.GroupKeyID(groupKey)
-	if info.Result == nil || info.Result.KeyID != keyID {
-		return nil, fmt.Errorf("%w: the ceremony's result is not the group key computed", ErrInconsistent)
-	}
-	// Completed: the stored key and certificate must be the ones this driver
-	// computed, field by field, and every other participant's confirmation
-	// signature must verify, under the key of its verified chain, over the
-	// statement this driver signed, so all n confirmed the same key,
-	// transcript and heads. (The certificate has n entries; round 3's inbox
-	// n confirmations of n heads each, which the driver need not read.)
-	gk, err := retry(ctx, func() (chusme.GroupKeyInfo, error) { return c.groupKey(ctx, keyID, d.generation(p.info)) })
-	if err != nil {
+	want.generation = d.generation(p.info)
+	if err := p.checkStoredKey(ctx, info, want); err != nil {
 		return nil, err
 	}
-	cert := gk.Certificate
-	if !bytes.Equal(gk.PublicKeyPackage, pubBytes) || !bytes.Equal(gk.PublicKey, groupKey) || gk.Threshold != t || cert == nil ||
-		cert.Issuer != c.issuer || cert.CeremonyID != id || cert.Threshold != t || !bytes.Equal(cert.Transcript, transcript) ||
-		!bytes.Equal(cert.VerifyingSharesHash, sharesHash) || len(cert.Confirmations) != len(heads) {
-		return nil, fmt.Errorf("%w: the stored group key differs from the one computed", ErrInconsistent)
+	ok = true
+	return &DKGResult{KeyID: want.keyID, KeyPackage: kp, PublicKeyPackage: pub, Ceremony: info}, nil
+}
+
+// confirm makes this holder's round-3 confirmation of public key package
+// pub, made by ceremony id for holders with threshold t after round-1
+// transcript: the certificate statement over every holder's chain head, as
+// this driver verified it before round 1, the group key, its verifying
+// shares and the transcript, signed. It returns what to compare the stored
+// key with (its generation left to the caller) and the payload.
+func (p *participant) confirm(ctx context.Context, id string, holders []string, t int, transcript []byte, pub *frost.PublicKeyPackage) (storedKey, []byte, error) {
+	pubBytes, err := pub.MarshalBinary()
+	if err != nil {
+		return storedKey{}, nil, err
 	}
-	for i, cf := range gk.Certificate.Confirmations {
-		if cf.Fingerprint != heads[i].Fingerprint || cf.HeadSeq != heads[i].Seq || !bytes.Equal(cf.HeadHash, heads[i].Hash) || !bytes.Equal(cf.PublicKey, headKeys[cf.Fingerprint]) ||
-			cf.Fingerprint == p.me && !bytes.Equal(cf.Signature, mySig) || cf.Fingerprint != p.me && !ed25519.Verify(headKeys[cf.Fingerprint], statement, cf.Signature) {
-			return nil, fmt.Errorf("%w: the stored certificate's confirmation of %s is not the one it signed", ErrInconsistent, cf.Fingerprint)
+	heads, headKeys, err := p.chainHeads(ctx, holders)
+	if err != nil {
+		return storedKey{}, nil, err
+	}
+	ids, err := identifiers(holders)
+	if err != nil {
+		return storedKey{}, nil, err
+	}
+	vshares := make(map[string][]byte, len(holders))
+	for _, fp := range holders {
+		vs, ok := pub.VerifyingShare(ids[fp])
+		if !ok {
+			return storedKey{}, nil, fmt.Errorf("client: %s round 3: no verifying share for %s", p.info.Kind, fp)
+		}
+		vshares[fp] = vs.Bytes()
+	}
+	groupKey := pub.VerifyingKey().Bytes()
+	sharesHash := chusme.VerifyingSharesHash(holders, vshares)
+	statement := chusme.GroupKeyConfirmMessage(p.c.issuer, id, groupKey, sharesHash, transcript, t, heads)
+	mySig := ed25519.Sign(p.key, statement)
+	payload := chusme.DKGConfirmPayload(chusme.DKGConfirmation{Signature: mySig, Transcript: transcript, Heads: heads, PublicKeyPackage: pubBytes})
+	return storedKey{chusme.GroupKeyID(groupKey), 0, pubBytes, groupKey, t, transcript, sharesHash, heads, headKeys, mySig, statement}, payload, nil
+}
+
+// storedKey is what a driver that made (or changed) a group key computed,
+// to compare with what the server stored.
+type storedKey struct {
+	keyID                  string
+	generation             int
+	pub, groupKey          []byte // the public key package's encoding, the group key
+	threshold              int
+	transcript, sharesHash []byte
+	heads                  []chusme.ParticipantHead
+	headKeys               map[string]ed25519.PublicKey
+	mySig, statement       []byte // this holder's confirmation and what it signed (nil for a dealer that holds none)
+}
+
+// checkStoredKey checks that the completed ceremony info made key want:
+// the stored key and certificate must be the ones computed, field by
+// field, and every other holder's confirmation signature must verify,
+// under the key of its verified chain, over the statement this driver
+// signed, so all confirmed the same key, transcript and heads. (The
+// certificate has n entries; round 3's inbox n confirmations of n heads
+// each, which the driver need not read.)
+func (p *participant) checkStoredKey(ctx context.Context, info chusme.CeremonyInfo, want storedKey) error {
+	c := p.c
+	if info.Result == nil || info.Result.KeyID != want.keyID {
+		return fmt.Errorf("%w: the ceremony's result is not the group key computed", ErrInconsistent)
+	}
+	gk, err := retry(ctx, func() (chusme.GroupKeyInfo, error) { return c.groupKey(ctx, want.keyID, want.generation) })
+	if err != nil {
+		return err
+	}
+	cert := gk.Certificate
+	if !bytes.Equal(gk.PublicKeyPackage, want.pub) || !bytes.Equal(gk.PublicKey, want.groupKey) || gk.Threshold != want.threshold || cert == nil ||
+		cert.Issuer != c.issuer || cert.CeremonyID != info.ID || cert.Threshold != want.threshold || !bytes.Equal(cert.Transcript, want.transcript) ||
+		!bytes.Equal(cert.VerifyingSharesHash, want.sharesHash) || len(cert.Confirmations) != len(want.heads) {
+		return fmt.Errorf("%w: the stored group key differs from the one computed", ErrInconsistent)
+	}
+	for i, cf := range cert.Confirmations {
+		h := want.heads[i]
+		if cf.Fingerprint != h.Fingerprint || cf.HeadSeq != h.Seq || !bytes.Equal(cf.HeadHash, h.Hash) || !bytes.Equal(cf.PublicKey, want.headKeys[cf.Fingerprint]) ||
+			cf.Fingerprint == p.me && !bytes.Equal(cf.Signature, want.mySig) || cf.Fingerprint != p.me && !ed25519.Verify(want.headKeys[cf.Fingerprint], want.statement, cf.Signature) {
+			return fmt.Errorf("%w: the stored certificate's confirmation of %s is not the one it signed", ErrInconsistent, cf.Fingerprint)
 		}
 	}
-	ok = true
-	return &DKGResult{KeyID: keyID, KeyPackage: kp, PublicKeyPackage: pub, Ceremony: info}, nil
+	return nil
 }
 
 // dkgRound2 computes this participant's round-2 shares from its round-1

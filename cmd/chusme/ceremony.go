@@ -37,8 +37,13 @@ FROST ceremonies (key shares are kept in CONFIG/shares/KEY_ID.share, sealed with
                                      stolen before no longer sign with the new ones), leaving out
                                      the holders FP; your share file is replaced by the new
                                      generation's and the backup follows
+  ceremony reshare KEY --threshold T --participants FP,FP,… [--dealers FP,…] [--round-timeout D]
+                                     deal KEY's secret anew to the new holders FP (a new group, a
+                                     new threshold T, the same public key and key id); its holders
+                                     deal, all of them or the --dealers (at least its threshold); a
+                                     dealer that is no new holder has its share file wiped
   ceremony join [ID] [--wait D] [--yes --expect-sha256 HEX]
-                                     take part in a DKG, refresh or signing ceremony you are invited to (no ID:
+                                     take part in a ceremony you are invited to (no ID:
                                      the one waiting for you, or the first to come within D; IDs and
                                      KEY ids may be given by their
                                      first 8 or more hex digits, as the progress line shows them); for
@@ -90,7 +95,7 @@ var ceremonyStatuses = []string{chusme.CeremonyOpen, chusme.CeremonyCompleted, c
 
 // ceremony runs the ceremony subcommands.
 func (e *env) ceremony(args []string) error {
-	return e.runSub("ceremony", args, sub{"dkg", e.ceremonyDKG}, sub{"refresh", e.ceremonyRefresh}, sub{"join", e.ceremonyJoin}, sub{"sign", e.ceremonySign},
+	return e.runSub("ceremony", args, sub{"dkg", e.ceremonyDKG}, sub{"refresh", e.ceremonyRefresh}, sub{"reshare", e.ceremonyReshare}, sub{"join", e.ceremonyJoin}, sub{"sign", e.ceremonySign},
 		sub{"status", e.ceremonyStatus}, sub{"list", e.ceremonyList}, sub{"cancel", e.ceremonyCancel}, sub{"decline", e.ceremonyDecline})
 }
 
@@ -446,6 +451,171 @@ func (e *env) ceremonyRefresh(args []string) error {
 	return err
 }
 
+// ceremonyReshare starts a reshare of a group key to new holders and takes
+// part in it when this identity deals or holds.
+func (e *env) ceremonyReshare(args []string) error {
+	fs := e.flags("ceremony reshare")
+	threshold := fs.Int("threshold", 0, "")
+	partsFlag := fs.String("participants", "", "")
+	dealersFlag := fs.String("dealers", "", "")
+	roundFlag := fs.Duration("round-timeout", 0, "")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("ceremony reshare: give the KEY to reshare")
+	}
+	keyID, err := e.keyIDArg("ceremony reshare", rest[0])
+	if err != nil {
+		return err
+	}
+	round, err := roundTimeoutFlag("ceremony reshare", *roundFlag)
+	if err != nil {
+		return err
+	}
+	holders, err := e.fingerprintList("ceremony reshare", "--participants", *partsFlag)
+	if err != nil {
+		return err
+	}
+	dealers, err := e.fingerprintList("ceremony reshare", "--dealers", *dealersFlag)
+	if err != nil {
+		return err
+	}
+	if len(holders) < 2 || *threshold < 2 || *threshold > len(holders) {
+		return usagef("ceremony reshare: --participants needs 2 or more new holders and --threshold from 2 to their number")
+	}
+	if _, err := e.kdfParams(); err != nil {
+		return err
+	}
+	u, err := e.unlock()
+	if err != nil {
+		return err
+	}
+	defer u.wipe()
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	key, err := c.GroupKey(e.ctx, keyID)
+	if err != nil {
+		return err
+	}
+	if len(dealers) == 0 {
+		dealers = key.Participants
+	}
+	for _, fp := range dealers {
+		if !slices.Contains(key.Participants, fp) {
+			return usagef("ceremony reshare: --dealers: %s holds no share of key %s", fp, keyID)
+		}
+	}
+	if len(dealers) < key.Threshold {
+		return usagef("ceremony reshare: %d dealers, fewer than the key's threshold of %d", len(dealers), key.Threshold)
+	}
+	members := slices.Clone(dealers)
+	for _, fp := range holders {
+		if !slices.Contains(members, fp) {
+			members = append(members, fp)
+		}
+	}
+	info, err := c.CreateCeremony(e.ctx, u.key, chusme.CreateCeremonyRequest{Kind: chusme.KindReshare, KeyID: keyID,
+		Threshold: *threshold, Participants: members, NewParticipants: holders, RoundTimeout: round})
+	if err != nil {
+		return err
+	}
+	e.next("chusme ceremony join "+info.ID, "for each other dealer and new holder")
+	if !slices.Contains(members, u.fp) {
+		return e.output(info, func(w io.Writer) { ceremonyText(w, info, e.contactNames()) })
+	}
+	err = e.runReshare(c, u, info)
+	if err != nil {
+		e.hintOnInterrupt(info.ID)
+	}
+	return err
+}
+
+// runReshare takes part in reshare ceremony info: a dealer with u's share
+// of its key; a new holder saves its new share, replacing the old one if
+// it had one; a dealer that is no new holder has its share file removed.
+func (e *env) runReshare(c *client.Client, u *unlocked, info chusme.CeremonyInfo) error {
+	params, err := e.kdfParams()
+	if err != nil {
+		return err
+	}
+	if err := e.prepareShareDir(); err != nil {
+		return err
+	}
+	path, err := e.sharePath(info.KeyID)
+	if err != nil {
+		return err
+	}
+	var old *client.OldShare
+	if slices.Contains(info.Dealers, u.fp) {
+		sh, err := e.loadShare(info.KeyID, u)
+		if err != nil {
+			return err
+		}
+		defer sh.Zero()
+		if sh.Generation == info.KeyGeneration+1 && sh.CeremonyID == info.ID {
+			// Saved by a run a crash ended before it removed its round state.
+			store, err := e.roundState(u)
+			if err != nil {
+				return err
+			}
+			defer store.Wipe()
+			if err := os.Remove(store.Path(info.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+			return e.dealt(info, info.KeyID, sh.PublicKeyPackage.VerifyingKey().Bytes(), sh.Generation, path)
+		}
+		old = &client.OldShare{KeyPackage: sh.KeyPackage, PublicKeyPackage: sh.PublicKeyPackage, Generation: sh.Generation}
+	}
+	store, err := e.roundState(u)
+	if err != nil {
+		return err
+	}
+	defer store.Wipe()
+	e.resuming(store, info)
+	pv := e.newProgress(u.fp)
+	pv.update(info)
+	save := func(res *client.DKGResult) error {
+		err := sharefile.Save(path, &sharefile.Share{
+			KeyID:            res.KeyID,
+			Generation:       info.KeyGeneration + 1,
+			Identity:         u.fp,
+			CeremonyID:       info.ID,
+			KeyPackage:       res.KeyPackage,
+			PublicKeyPackage: res.PublicKeyPackage,
+		}, u.pass, params, true)
+		if err != nil {
+			return fmt.Errorf("saving the reshared key share: %w", err)
+		}
+		return nil
+	}
+	res, err := c.RunReshare(e.ctx, info.ID, u.key, old, pv.update, client.WithRoundState(store), client.WithKeyPackageSaver(save))
+	pv.finish()
+	if err != nil {
+		return err
+	}
+	if res.KeyPackage == nil {
+		// A dealer that leaves: its share is of no use any more.
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("removing the old key share: %w", err)
+		}
+		path = ""
+	} else {
+		defer res.KeyPackage.Zero()
+	}
+	e.backupAfterChange(c, u)
+	gk, err := c.GroupKey(e.ctx, info.KeyID)
+	if err != nil {
+		return err
+	}
+	out := res.Ceremony
+	out.Participants, out.Threshold = gk.Participants, gk.Threshold
+	return e.dealt(out, res.KeyID, gk.PublicKey, info.KeyGeneration+1, path)
+}
+
 // runRefresh takes part in refresh ceremony info with u's share of its key
 // and replaces the share file with the new generation's share.
 func (e *env) runRefresh(c *client.Client, u *unlocked, info chusme.CeremonyInfo) error {
@@ -749,6 +919,8 @@ func (e *env) ceremonyJoin(args []string) error {
 		return e.runDKG(c, u, info)
 	case chusme.KindRefresh:
 		return e.runRefresh(c, u, info)
+	case chusme.KindReshare:
+		return e.runReshare(c, u, info)
 	case chusme.KindSign:
 		sh, err := e.loadShare(info.KeyID, u)
 		if err != nil {

@@ -82,3 +82,53 @@ func TestCeremonyRefreshCLI(t *testing.T) {
 		t.Fatal("the refreshed shares' signature does not verify under the group key")
 	}
 }
+
+// A 2-of-2 key of the admin and alice is reshared to alice and bob: the
+// admin deals and leaves (its share file is removed), alice deals and
+// holds a new share, bob joins with none; alice and bob then sign under the
+// same key.
+func TestCeremonyReshareCLI(t *testing.T) {
+	s := servertest.Start(t)
+	admin := newCLI(t, s.URL, "admin pw")
+	admin.ok("keygen")
+	admin.ok("setup", "--token", s.SetupToken(t))
+	alice, aliceFP := newMember(t, s, admin, "alice pw")
+	bob, bobFP := newMember(t, s, admin, "bob pw")
+	dkg := admin.start("ceremony", "dkg", "--threshold", "2", "--participants", aliceFP, "--json")
+	dkg.ceremonyID(t)
+	alice.okJSON(&dkgOutput{}, "ceremony", "join", "--json")
+	var made dkgOutput
+	dkg.wait(t, &made)
+	keyID := made.KeyID
+
+	reshare := admin.start("ceremony", "reshare", keyID[:8], "--threshold", "2", "--participants", aliceFP+","+bobFP, "--json")
+	reshare.ceremonyID(t)
+	joinA, joinB := alice.start("ceremony", "join", "--json"), bob.start("ceremony", "join", "--json")
+	var left, aliceOut, bobOut dkgOutput
+	reshare.wait(t, &left)
+	joinA.wait(t, &aliceOut)
+	joinB.wait(t, &bobOut)
+	if left.Kind != chusme.KindReshare || left.ShareFile != "" || left.Generation != 2 {
+		t.Fatalf("the leaving dealer printed %+v", left)
+	}
+	if _, err := os.Stat(filepath.Join(admin.env["CHUSME_CONFIG_DIR"], "shares", keyID+".share")); !os.IsNotExist(err) {
+		t.Fatalf("the leaving dealer's share file: %v", err)
+	}
+	for _, o := range []dkgOutput{aliceOut, bobOut} {
+		if o.KeyID != keyID || o.Generation != 2 || o.ShareFile == "" || len(o.Participants) != 2 || !bytes.Equal(o.PublicKey, made.PublicKey) {
+			t.Fatalf("a new holder printed %+v", o)
+		}
+	}
+	msg := []byte("signed by the reshared group")
+	msgFile := filepath.Join(t.TempDir(), "msg")
+	os.WriteFile(msgFile, msg, 0o600)
+	sum := sha256.Sum256(msg)
+	sign := bob.start("ceremony", "sign", "--key", keyID, "--message-file", msgFile, "--json")
+	sign.ceremonyID(t)
+	alice.ok("ceremony", "join", "--yes", "--expect-sha256", hex.EncodeToString(sum[:]))
+	var signed signOutput
+	sign.wait(t, &signed)
+	if !ed25519.Verify(ed25519.PublicKey(made.PublicKey), msg, signed.Signature) {
+		t.Fatal("the reshared group's signature does not verify under the group key")
+	}
+}

@@ -62,7 +62,8 @@ type caches struct {
 // one makes it fail with errMoved, and Submit then reads the store).
 func head(c chusme.Ceremony) chusme.Ceremony {
 	return chusme.Ceremony{ID: c.ID, Kind: c.Kind, Creator: c.Creator, Participants: c.Participants,
-		Threshold: c.Threshold, KeyID: c.KeyID, Status: c.Status, Round: c.Round}
+		Threshold: c.Threshold, KeyID: c.KeyID, KeyGeneration: c.KeyGeneration, NewParticipants: c.NewParticipants,
+		Dealers: c.Dealers, Status: c.Status, Round: c.Round}
 }
 
 // rememberHead keeps the head of c while it is open.

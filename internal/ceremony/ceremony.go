@@ -258,8 +258,12 @@ func (s *Service) Create(ctx context.Context, caller string, req chusme.CreateCe
 		if err := s.createRefresh(ctx, &c, caller, admin, req); err != nil {
 			return c, err
 		}
+	case chusme.KindReshare:
+		if err := s.createReshare(ctx, &c, caller, admin, req); err != nil {
+			return c, err
+		}
 	default:
-		return c, invalid("kind must be dkg, sign or refresh, not %q", req.Kind)
+		return c, invalid("kind must be dkg, sign, refresh or reshare, not %q", req.Kind)
 	}
 	if err := s.checkRequest(c, creator.PublicKey, req); err != nil {
 		return c, err
@@ -326,7 +330,7 @@ func (s *Service) checkRequest(c chusme.Ceremony, key ed25519.PublicKey, req chu
 		return invalid("the request's deadline %s is more than %s ahead", deadline.UTC().Format(time.RFC3339), chusme.MaxCeremonyRequestAhead)
 	}
 	msg := chusme.CeremonyRequestMessage(s.cfg.Issuer, c.Kind, c.Threshold, c.Participants, c.KeyID,
-		chusme.CeremonyMessageSHA256(c.Kind, c.Message), c.RequestRoundTimeout, c.AllSigners, req.Deadline, req.Nonce, c.RequestGeneration())
+		chusme.CeremonyMessageSHA256(c.Kind, c.Message), c.RequestRoundTimeout, c.AllSigners, req.Deadline, req.Nonce, c.RequestGeneration(), c.NewParticipants)
 	if len(req.Signature) != ed25519.SignatureSize || !ed25519.Verify(key, msg, req.Signature) {
 		return chusme.Errorf(chusme.CodeInvalidSignature, "the request's signature does not verify under %s's current key over the ceremony "+
 			"it asks for (kind, threshold, sorted participants, key id, message SHA-256, round timeout, all signers, deadline, nonce)", c.Creator)
@@ -682,7 +686,7 @@ var transitions = func() map[string]map[phase][]phase {
 		open(2): ends(2, open(3)),
 		open(3): ends(3, phase{chusme.CeremonyCompleted, 3}),
 	}
-	return map[string]map[phase][]phase{chusme.KindDKG: dkg, chusme.KindRefresh: dkg, chusme.KindSign: sign}
+	return map[string]map[phase][]phase{chusme.KindDKG: dkg, chusme.KindRefresh: dkg, chusme.KindReshare: dkg, chusme.KindSign: sign}
 }()
 
 // move changes c's phase if the table allows it, resetting the round's
@@ -833,6 +837,10 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 		}
 		if chk.cheater != nil {
 			refused = chk.cheater
+			if cur.Kind == chusme.KindReshare {
+				return s.finish(cur, chusme.CeremonyFailed, chusme.FailInvalidCommitment,
+					"the reshare commitment of "+caller+" does not verify against its share of the key", []string{caller})
+			}
 			return s.finish(cur, chusme.CeremonyFailed, chusme.FailProofOfKnowledge,
 				"the DKG round-1 proof of knowledge of "+caller+" does not verify", []string{caller})
 		}
@@ -901,16 +909,22 @@ func (s *Service) rows(c chusme.Ceremony, caller string, round int, req chusme.S
 	}
 	if c.MakesShares() && round == 2 {
 		if req.Payload != nil || req.Signature != nil {
-			return nil, invalid("dkg round 2 takes packages, not a broadcast payload")
+			return nil, invalid("%s round 2 takes packages, not a broadcast payload", c.Kind)
 		}
-		if len(req.Packages) != len(c.Participants)-1 {
-			return nil, invalid("dkg round 2 needs one package for each of the %d other participants", len(c.Participants)-1)
+		// To every other holder of the key being made.
+		holders := c.Holders()
+		want := len(holders)
+		if _, in := slices.BinarySearch(holders, caller); in {
+			want--
+		}
+		if len(req.Packages) != want {
+			return nil, invalid("%s round 2 needs one package for each of the %d other holders", c.Kind, want)
 		}
 		rows := make([]chusme.CeremonySubmission, 0, len(req.Packages))
 		seen := make(map[string]bool, len(req.Packages))
 		for _, p := range req.Packages {
-			if _, ok := slices.BinarySearch(c.Participants, p.Recipient); p.Recipient == caller || !ok {
-				return nil, invalid("recipient %q is not another participant", p.Recipient)
+			if _, ok := slices.BinarySearch(holders, p.Recipient); p.Recipient == caller || !ok {
+				return nil, invalid("recipient %q is not another holder", p.Recipient)
 			}
 			if seen[p.Recipient] {
 				return nil, invalid("two packages for recipient %s", p.Recipient)
@@ -942,7 +956,7 @@ type checked struct {
 	// dkg round 3: every participant's current head and key, in the
 	// ceremony's order, as the sender's confirmation names them.
 	confirmed []chusme.GroupKeyConfirmation
-	// refresh round 3: the key's current generation.
+	// refresh and reshare round 3: the key's current generation.
 	keyGeneration int
 }
 
@@ -973,13 +987,18 @@ func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, c
 		if err := checkRefreshRound1(payload, c.Threshold); err != nil {
 			return out, err
 		}
+	case c.Kind == chusme.KindReshare && round == 1:
+		var err error
+		if out.cheater, err = s.checkReshareRound1(ctx, c, caller, payload); err != nil {
+			return out, err
+		}
 	case c.MakesShares() && round == 3:
 		var err error
 		out.confirmed, err = s.checkConfirmation(ctx, c, caller, callerKey, payload)
 		if err != nil {
 			return out, err
 		}
-		if c.Kind == chusme.KindRefresh {
+		if c.KeyID != "" {
 			key, err := s.store.GetGroupKey(ctx, c.KeyID)
 			if err != nil {
 				return out, err
@@ -1025,17 +1044,18 @@ func (s *Service) checkConfirmation(ctx context.Context, c chusme.Ceremony, call
 	// when the whole check runs again and refuses a head no longer current).
 	agreed := append([]byte(c.ID), chusme.DKGConfirmAgreed(payload)...)
 	if cc := s.cache.confirmations.get(agreed); cc != nil {
-		if i := slices.Index(c.Participants, caller); i >= 0 && bytes.Equal(cc.confirmed[i].PublicKey, callerKey) {
+		if i := slices.Index(c.Holders(), caller); i >= 0 && bytes.Equal(cc.confirmed[i].PublicKey, callerKey) {
 			return cc.confirmed, s.checkConfirmSignature(caller, callerKey, cc.statement, conf.Signature)
 		}
 	}
 	var pub frost.PublicKeyPackage
-	if pub.UnmarshalBinary(conf.PublicKeyPackage) != nil || len(conf.Heads) != len(c.Participants) {
+	holders := c.Holders()
+	if pub.UnmarshalBinary(conf.PublicKeyPackage) != nil || len(conf.Heads) != len(holders) {
 		return nil, badPackage("malformed dkg confirmation from %s", caller)
 	}
-	shares := make(map[string][]byte, len(c.Participants))
-	out := make([]chusme.GroupKeyConfirmation, len(c.Participants))
-	for i, fp := range c.Participants {
+	shares := make(map[string][]byte, len(holders))
+	out := make([]chusme.GroupKeyConfirmation, len(holders))
+	for i, fp := range holders {
 		h := conf.Heads[i]
 		if h.Fingerprint != fp {
 			return nil, badPackage("the dkg confirmation from %s names head %d for %s, not for participant %s", caller, i, h.Fingerprint, fp)
@@ -1059,7 +1079,7 @@ func (s *Service) checkConfirmation(ctx context.Context, c chusme.Ceremony, call
 		out[i] = chusme.GroupKeyConfirmation{Fingerprint: fp, HeadSeq: h.Seq, HeadHash: h.Hash, PublicKey: key}
 	}
 	msg := chusme.GroupKeyConfirmMessage(s.cfg.Issuer, c.ID, pub.VerifyingKey().Bytes(),
-		chusme.VerifyingSharesHash(c.Participants, shares), conf.Transcript, c.Threshold, conf.Heads)
+		chusme.VerifyingSharesHash(holders, shares), conf.Transcript, c.Threshold, conf.Heads)
 	if err := s.checkConfirmSignature(caller, callerKey, msg, conf.Signature); err != nil {
 		return nil, err
 	}
@@ -1177,11 +1197,12 @@ func (s *Service) completeDKG(st *chusme.CeremonyState, confirms map[string][]by
 		}
 	}
 	conf, _ := chusme.ParseDKGConfirmPayload(append(make([]byte, 64), best...))
-	agreed := len(count) == 1 && bytes.Equal(conf.Transcript, c.Transcript) && len(confirmed) == len(c.Participants)
+	holders := c.Holders()
+	agreed := len(count) == 1 && bytes.Equal(conf.Transcript, c.Transcript) && len(confirmed) == len(holders)
 	var pub frost.PublicKeyPackage
-	if agreed && pub.UnmarshalBinary(conf.PublicKeyPackage) == nil && pub.MinSigners() == c.Threshold && pub.MaxSigners() == len(c.Participants) {
+	if agreed && pub.UnmarshalBinary(conf.PublicKeyPackage) == nil && pub.MinSigners() == c.Threshold && pub.MaxSigners() == len(holders) {
 		key := &chusme.GroupKey{
-			PublicKey: pub.VerifyingKey().Bytes(), Threshold: c.Threshold, Participants: slices.Clone(c.Participants),
+			PublicKey: pub.VerifyingKey().Bytes(), Threshold: c.Threshold, Participants: slices.Clone(holders),
 			VerifyingShares: map[string][]byte{}, PublicKeyPackage: conf.PublicKeyPackage, CeremonyID: c.ID, CreatedAt: s.now(),
 			Issuer: s.cfg.Issuer, Transcript: c.Transcript, Confirmations: make([]chusme.GroupKeyConfirmation, len(confirmed)),
 		}
@@ -1191,18 +1212,18 @@ func (s *Service) completeDKG(st *chusme.CeremonyState, confirms map[string][]by
 			key.Confirmations[i] = k
 		}
 		key.ID = chusme.GroupKeyID(key.PublicKey)
-		if c.Kind == chusme.KindRefresh {
+		if c.KeyID != "" {
 			if key.ID != c.KeyID {
 				return s.finish(c, chusme.CeremonyFailed, chusme.FailDisagreement,
-					"the participants confirmed a refreshed key that is not the group key", append([]string{}, c.Participants...))
+					"the holders confirmed a "+c.Kind+"ed key that is not the group key", append([]string{}, holders...))
 			}
 			key.Generation = c.KeyGeneration + 1
 			if current != c.KeyGeneration {
 				return s.finish(c, chusme.CeremonyFailed, chusme.FailKeyChanged, fmt.Sprintf(
-					"the key moved from generation %d to %d while this refresh ran: start a new one", c.KeyGeneration, current), nil)
+					"the key moved from generation %d to %d while this %s ran: start a new one", c.KeyGeneration, current, c.Kind), nil)
 			}
 		}
-		for _, fp := range c.Participants {
+		for _, fp := range holders {
 			id, err := identifier(fp)
 			if err != nil {
 				return err
@@ -1221,7 +1242,7 @@ func (s *Service) completeDKG(st *chusme.CeremonyState, confirms map[string][]by
 		}
 	}
 	var culprits []string
-	for _, fp := range c.Participants {
+	for _, fp := range holders {
 		p, _ := chusme.ParseDKGConfirmPayload(confirms[fp])
 		if string(chusme.DKGConfirmAgreed(confirms[fp])) != best || !bytes.Equal(p.Transcript, c.Transcript) {
 			culprits = append(culprits, fp)
@@ -1229,61 +1250,6 @@ func (s *Service) completeDKG(st *chusme.CeremonyState, confirms map[string][]by
 	}
 	return s.finish(c, chusme.CeremonyFailed, chusme.FailDisagreement,
 		"the participants' confirmations (group key and round-1 transcript) do not all agree", culprits)
-}
-
-// createRefresh fills ceremony c from a refresh request: the key's holders
-// that keep a share (all of them when the request names none; at least
-// the key's threshold), the key's threshold and its current generation,
-// which the signed request must name. Only a holder of the key or an
-// administrator may ask.
-func (s *Service) createRefresh(ctx context.Context, c *chusme.Ceremony, caller string, admin bool, req chusme.CreateCeremonyRequest) error {
-	if req.Message != nil || req.AllSigners {
-		return invalid("a refresh takes no message or all_signers")
-	}
-	key, err := s.store.GetGroupKey(ctx, req.KeyID)
-	if chusme.ErrorCode(err) == chusme.CodeNotFound || (err == nil && !admin && !slices.Contains(key.Participants, caller)) {
-		return chusme.Errorf(chusme.CodeNotFound, "no such key")
-	}
-	if err != nil {
-		return err
-	}
-	if req.Threshold != 0 && req.Threshold != key.Threshold {
-		return invalid("a refresh keeps the key's threshold of %d, not %d", key.Threshold, req.Threshold)
-	}
-	if req.Generation != key.Generation {
-		return chusme.Errorf(chusme.CodeConflict, "the key is at generation %d, not %d: sign a new request", key.Generation, req.Generation)
-	}
-	holders := req.Participants
-	if len(holders) == 0 {
-		holders = key.Participants
-	}
-	for _, fp := range holders {
-		if !slices.Contains(key.Participants, fp) {
-			return invalid("participants: %s does not hold a share of the key", fp)
-		}
-	}
-	if len(holders) < key.Threshold {
-		return invalid("a refresh of a %d-of-%d key needs at least %d holders, not %d", key.Threshold, len(key.Participants), key.Threshold, len(holders))
-	}
-	if c.Participants, err = s.checkFingerprints(ctx, holders, "participants"); err != nil {
-		return err
-	}
-	c.KeyID, c.KeyGeneration, c.Threshold = key.ID, key.Generation, key.Threshold
-	return nil
-}
-
-// checkRefreshRound1 checks a refresh's round-1 payload: an HPKE key, then
-// a frost refresh package of t-1 commitments, every point valid.
-func checkRefreshRound1(payload []byte, threshold int) error {
-	hpkeKey, pkgBytes, ok := chusme.SplitDKGRound1Payload(payload)
-	var pkg frost.RefreshRound1Package
-	if !ok || bytes.Equal(hpkeKey, make([]byte, chusme.HPKEPublicKeySize)) || pkg.UnmarshalBinary(pkgBytes) != nil {
-		return badPackage("malformed refresh round-1 payload")
-	}
-	if pkg.MinSigners() != threshold {
-		return badPackage("the refresh round-1 package is for a threshold of %d, not the key's %d", pkg.MinSigners(), threshold)
-	}
-	return nil
 }
 
 // completeSign verifies every share, aggregates, verifies the signature with

@@ -134,6 +134,20 @@ func BenchmarkRefresh3of5(b *testing.B) {
 	b.ReportMetric(p50(ds), "ms-p50")
 }
 
+// BenchmarkReshare3of5 measures whole reshares of a 3-of-5 key by its five
+// holders to the same five, each on the shares the one before made.
+func BenchmarkReshare3of5(b *testing.B) {
+	p := newParty(b, 5)
+	res := servertest.DKG(p.t, p.members, 3)
+	var ds []time.Duration
+	for generation := 1; b.Loop(); generation++ {
+		start := time.Now()
+		res = reshare(p.t, p.members, res, generation, 3, 0, 1, 2, 3, 4)
+		ds = append(ds, time.Since(start))
+	}
+	b.ReportMetric(p50(ds), "ms-p50")
+}
+
 // BenchmarkSign3of5 measures signing ceremonies of a 3-of-5 key by three
 // signers, one after the other (latency), and then with many at once
 // (throughput, ceremonies per second). Every member is connected over the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/frost"
 	"github.com/chusme/chusme/internal/servertest"
 	"github.com/chusme/chusme/internal/testkit"
 )
@@ -158,5 +159,150 @@ func TestRefreshGenerations(t *testing.T) {
 	_, err = ms[1].Client.RunRefresh(t.Context(), info.ID, ms[1].Key, old, nil)
 	if err == nil || errors.Is(err, client.ErrInconsistent) || !bytes.Contains([]byte(err.Error()), []byte("generation 2")) {
 		t.Fatalf("joining a generation-2 refresh with a generation-1 share: %v", err)
+	}
+}
+
+// reshare runs a reshare of generation of the key of res (the shares of
+// ms[:len(res)]) by every member of ms to the new holders (indexes into
+// ms) with threshold t, and returns each member's result, in ms's order.
+func reshare(t testing.TB, ms []*member, res []*client.DKGResult, generation, threshold int, newHolders ...int) []*client.DKGResult {
+	t.Helper()
+	var fps []string
+	for _, i := range newHolders {
+		fps = append(fps, ms[i].Fingerprint)
+	}
+	info, err := ms[0].Client.CreateCeremony(t.Context(), ms[0].Key, chusme.CreateCeremonyRequest{Kind: chusme.KindReshare,
+		KeyID: res[0].KeyID, Threshold: threshold, Participants: servertest.Fingerprints(ms), NewParticipants: fps})
+	if err != nil {
+		t.Fatalf("creating the reshare: %v", err)
+	}
+	out := make([]*client.DKGResult, len(ms))
+	errs := make([]error, len(ms))
+	var wg sync.WaitGroup
+	for i, m := range ms {
+		var old *client.OldShare
+		if i < len(res) {
+			old = &client.OldShare{KeyPackage: res[i].KeyPackage, PublicKeyPackage: res[i].PublicKeyPackage, Generation: generation}
+		}
+		wg.Go(func() { out[i], errs[i] = m.Client.RunReshare(t.Context(), info.ID, m.Key, old, nil) })
+	}
+	wg.Wait()
+	t.Cleanup(func() {
+		for _, r := range out {
+			if r != nil && r.KeyPackage != nil {
+				r.KeyPackage.Zero()
+			}
+		}
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("member %d: RunReshare: %v", i, err)
+		}
+	}
+	return out
+}
+
+// A 2-of-3 group reshared to 3-of-5 (its three holders deal, two new
+// members join) keeps its public key and id, and three of the five new
+// holders sign under it, two of them new.
+func TestReshareTwoOfThreeToThreeOfFive(t *testing.T) {
+	p := newParty(t, 5)
+	ms := p.members
+	res := servertest.DKG(t, ms[:3], 2)
+	fresh := reshare(t, ms, res, 1, 3, 0, 1, 2, 3, 4)
+	for i, r := range fresh {
+		if r.KeyID != res[0].KeyID || r.KeyPackage == nil || r.KeyPackage.MinSigners() != 3 || r.PublicKeyPackage.MaxSigners() != 5 ||
+			!r.PublicKeyPackage.VerifyingKey().Equal(res[0].PublicKeyPackage.VerifyingKey()) {
+			t.Fatalf("member %d: the reshare left %+v", i, r)
+		}
+	}
+	gk, err := ms[4].Client.GroupKey(t.Context(), res[0].KeyID)
+	if err != nil || gk.Generation != 2 || gk.Threshold != 3 || len(gk.Participants) != 5 {
+		t.Fatalf("the stored key after the reshare: %+v, %v", gk, err)
+	}
+	msg := []byte("three of five, two of them new")
+	sig, info := servertest.Sign(t, ms[3], ms, fresh, []int{1, 3, 4}, msg)
+	if info.Threshold != 3 || !ed25519.Verify(res[0].PublicKeyPackage.VerifyingKey().Ed25519(), msg, sig) {
+		t.Fatalf("signing after the reshare: threshold %d", info.Threshold)
+	}
+}
+
+// A 3-of-4 group reshared to 2-of-2 among one old holder and one newcomer:
+// three holders deal, two of them leave (their drivers end without a key
+// package), and the new pair signs under the same key.
+func TestReshareShrinks(t *testing.T) {
+	p := newParty(t, 5)
+	ms := p.members
+	res := servertest.DKG(t, ms[:4], 3)
+	// ms[3] takes no part: three of the four holders are enough to deal.
+	members := []*member{ms[0], ms[1], ms[2], ms[4]}
+	fresh := reshare(t, members, res[:3], 1, 2, 2, 3)
+	for i, r := range fresh {
+		if holds := r.KeyPackage != nil; holds != (i >= 2) {
+			t.Fatalf("member %d: holds a new share: %v", i, holds)
+		}
+	}
+	msg := []byte("a smaller group")
+	sig, _ := servertest.Sign(t, ms[2], members[2:], fresh[2:], nil, msg)
+	if !ed25519.Verify(res[0].PublicKeyPackage.VerifyingKey().Ed25519(), msg, sig) {
+		t.Fatal("the shrunk group's signature does not verify")
+	}
+}
+
+// A dealer whose reshare commitment does not commit to its own share (it
+// deals another holder's) fails the reshare at once, named; the honest
+// participants learn of the failure.
+func TestReshareBadCommitmentNamed(t *testing.T) {
+	p := newParty(t, 4)
+	ms := p.members
+	res := servertest.DKG(t, ms[:3], 2)
+	info, err := ms[0].Client.CreateCeremony(t.Context(), ms[0].Key, chusme.CreateCeremonyRequest{Kind: chusme.KindReshare,
+		KeyID: res[0].KeyID, Threshold: 2, Participants: servertest.Fingerprints(ms), NewParticipants: servertest.Fingerprints(ms[1:])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]frost.Identifier{}
+	for _, m := range ms {
+		ids[m.Fingerprint], _ = frost.DeriveIdentifier([]byte(m.Fingerprint))
+	}
+	params := frost.ReshareParams{NewMinSigners: 2}
+	for _, fp := range info.Dealers {
+		params.Dealers = append(params.Dealers, ids[fp])
+	}
+	for _, fp := range info.NewParticipants {
+		params.NewIdentifiers = append(params.NewIdentifiers, ids[fp])
+	}
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	for i := 1; i < 4; i++ {
+		var old *client.OldShare
+		if i < 3 {
+			old = &client.OldShare{KeyPackage: res[i].KeyPackage, PublicKeyPackage: res[i].PublicKeyPackage, Generation: 1}
+		}
+		wg.Go(func() { _, errs[i-1] = ms[i].Client.RunReshare(t.Context(), info.ID, ms[i].Key, old, nil) })
+	}
+	// ms[0] deals member 1's share as if it were its own.
+	com, shares, err := frost.ReshareDeal(nil, res[1].KeyPackage, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range shares {
+		s.Zero()
+	}
+	b, _ := com.MarshalBinary()
+	_, err = ms[0].Client.Submit(t.Context(), info.ID, 1, signed(ms[0], info.ID, 1, chusme.DKGRound1Payload(bytes.Repeat([]byte{9}, 32), b)))
+	if chusme.ErrorCode(err) != chusme.CodeInvalidPackage {
+		t.Fatalf("a commitment to another holder's share: %v", err)
+	}
+	wg.Wait()
+	got := waitStatus(t, ms[1], info.ID)
+	if got.Status != chusme.CeremonyFailed || got.Failure.Reason != chusme.FailInvalidCommitment || !slices.Equal(got.Failure.Culprits, []string{ms[0].Fingerprint}) {
+		t.Fatalf("the reshare after a bad commitment: %s %+v", got.Status, got.Failure)
+	}
+	for i, err := range errs {
+		var ce *client.CeremonyError
+		if !errors.As(err, &ce) || ce.Info.Failure.Reason != chusme.FailInvalidCommitment {
+			t.Fatalf("member %d: %v", i+1, err)
+		}
 	}
 }

@@ -33,7 +33,7 @@ func TestCreateCeremonyRequests(t *testing.T) {
 	// fields as the signature covers them) with deadline and nonce.
 	body := func(key ed25519.PrivateKey, participants, signed []string, deadline time.Time, nonce []byte) chusme.CreateCeremonyRequest {
 		d := deadline.Unix()
-		msg := chusme.CeremonyRequestMessage(srv.URL, chusme.KindDKG, 2, signed, "", nil, 0, false, d, nonce, 0)
+		msg := chusme.CeremonyRequestMessage(srv.URL, chusme.KindDKG, 2, signed, "", nil, 0, false, d, nonce, 0, nil)
 		return chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: 2, Participants: participants,
 			Deadline: d, Nonce: nonce, Signature: ed25519.Sign(key, msg)}
 	}

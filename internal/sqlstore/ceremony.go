@@ -17,11 +17,11 @@ const ceremonyColumns = `id, kind, creator, status, round, threshold, participan
 	submitted, deadline, version, created_at, updated_at, round_started_at, transcript, signing_package,
 	failure_reason, failure_message, culprits, result_key_id, signature, public_key,
 	request_deadline, request_nonce, request_signature, round_timeout, request_round_timeout, all_signers,
-	signers, excluded, declines, key_generation`
+	signers, excluded, declines, key_generation, new_participants, dealers`
 
 var (
 	qInsertCeremony = newQuery(`INSERT INTO ceremonies (` + ceremonyColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	qInsertMember = newQuery(`INSERT INTO ceremony_members (fingerprint, ceremony_id, created_at) VALUES (?, ?, ?)
 		ON CONFLICT DO NOTHING`)
 	qGetCeremony  = newQuery(`SELECT ` + ceremonyColumns + ` FROM ceremonies WHERE id = ?`)
@@ -129,7 +129,7 @@ func prefixed(p, cols string) string {
 // scanCeremony scans ceremonyColumns.
 func scanCeremony(r Row) (chusme.Ceremony, error) {
 	var c chusme.Ceremony
-	var parts, submitted, culprits, signers, excluded, declines string
+	var parts, submitted, culprits, signers, excluded, declines, newParts, dealers string
 	var deadline, created, updated, started, reqDeadline sql.NullInt64
 	var roundTimeout int64
 	var allSigners int
@@ -137,7 +137,7 @@ func scanCeremony(r Row) (chusme.Ceremony, error) {
 		&submitted, &deadline, &c.Version, &created, &updated, &started, &c.Transcript, &c.SigningPackage,
 		&c.FailureReason, &c.FailureMessage, &culprits, &c.ResultKeyID, &c.Signature, &c.PublicKey,
 		&reqDeadline, &c.RequestNonce, &c.RequestSignature, &roundTimeout, &c.RequestRoundTimeout, &allSigners,
-		&signers, &excluded, &declines, &c.KeyGeneration)
+		&signers, &excluded, &declines, &c.KeyGeneration, &newParts, &dealers)
 	if err != nil {
 		return c, err
 	}
@@ -148,7 +148,8 @@ func scanCeremony(r Row) (chusme.Ceremony, error) {
 	for _, l := range []struct {
 		dst *[]string
 		src string
-	}{{&c.Participants, parts}, {&c.Submitted, submitted}, {&c.Culprits, culprits}, {&c.Signers, signers}, {&c.Excluded, excluded}} {
+	}{{&c.Participants, parts}, {&c.Submitted, submitted}, {&c.Culprits, culprits}, {&c.Signers, signers}, {&c.Excluded, excluded},
+		{&c.NewParticipants, newParts}, {&c.Dealers, dealers}} {
 		if err := fromJSON(l.src, l.dst); err != nil {
 			return c, err
 		}
@@ -168,7 +169,8 @@ func (s *Store) CreateCeremony(ctx context.Context, cer chusme.Ceremony) error {
 			unixNano(cer.RoundStarted), cer.Transcript, cer.SigningPackage, cer.FailureReason, cer.FailureMessage,
 			jsonList(cer.Culprits), cer.ResultKeyID, cer.Signature, cer.PublicKey,
 			cer.RequestDeadline, cer.RequestNonce, cer.RequestSignature, int64(cer.RoundTimeout), cer.RequestRoundTimeout,
-			boolInt(cer.AllSigners), jsonList(cer.Signers), jsonList(cer.Excluded), jsonDeclines(cer.Declines), cer.KeyGeneration); err != nil {
+			boolInt(cer.AllSigners), jsonList(cer.Signers), jsonList(cer.Excluded), jsonDeclines(cer.Declines), cer.KeyGeneration,
+			jsonList(cer.NewParticipants), jsonList(cer.Dealers)); err != nil {
 			return err
 		}
 		members := append([]string{cer.Creator}, cer.Participants...)

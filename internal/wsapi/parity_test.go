@@ -59,7 +59,7 @@ func lastEvents(t *testing.T, ws *websocket.Conn, id uint64) map[string]chusme.C
 }
 
 // One DKG, a signing with its key, a DKG that failed, a declined signing,
-// a signing whose signers went silent and an open refresh of the key, each read over HTTP
+// a signing whose signers went silent and an open reshare of the key, each read over HTTP
 // (GET and list) and over the WebSocket (pushed events, sync, list): every
 // reading is the same view, field for field, and together they leave no
 // field of CeremonyInfo zero. Every round's inbox reads the same too.
@@ -118,7 +118,8 @@ func TestCeremonyViewsSameOverHTTPAndWebSocket(t *testing.T) {
 	if len(silent.Excluded) != 2 || silent.Failure == nil || silent.Failure.Reason != chusme.FailDeadline {
 		t.Fatalf("the silent signing: %+v", silent)
 	}
-	open, err := alice.Client.CreateCeremony(ctx, alice.Key, chusme.CreateCeremonyRequest{Kind: chusme.KindRefresh, KeyID: res[0].KeyID})
+	open, err := alice.Client.CreateCeremony(ctx, alice.Key, chusme.CreateCeremonyRequest{Kind: chusme.KindReshare, KeyID: res[0].KeyID,
+		Threshold: 2, NewParticipants: []string{alice.Fingerprint, bob.Fingerprint}})
 	if err != nil {
 		t.Fatal(err)
 	}

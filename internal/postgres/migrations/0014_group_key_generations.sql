@@ -5,8 +5,11 @@
 -- group_key_history keeps every earlier generation with its certificate
 -- (a JSON list of chusme.GroupKeyConfirmation), so that a client that knew
 -- one generation can check each step to the current one. A ceremony
--- keeps the generation of the key it used (sign) or replaced (refresh).
+-- keeps the generation of the key it used (sign) or replaced (refresh,
+-- reshare); a reshare its new participants and its dealers (JSON lists).
 ALTER TABLE ceremonies ADD COLUMN key_generation INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ceremonies ADD COLUMN new_participants TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE ceremonies ADD COLUMN dealers TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE group_keys ADD COLUMN generation INTEGER NOT NULL DEFAULT 1;
 
 CREATE TABLE group_key_history (

@@ -47,6 +47,7 @@ func NewCeremonyEvent(v chusme.CeremonyInfo) *CeremonyEvent {
 		DeadlineUnixMs: unixMs(v.Deadline), CreatedUnixMs: unixMs(v.CreatedAt), UpdatedUnixMs: unixMs(v.UpdatedAt),
 		Missing: v.Missing, Needed: int32(v.Needed), RoundTimeoutSeconds: v.RoundTimeout, AllSigners: v.AllSigners,
 		Signers: v.Signers, Excluded: v.Excluded, KeyGeneration: int32(v.KeyGeneration),
+		NewParticipants: v.NewParticipants, Dealers: v.Dealers,
 	}
 	for _, d := range v.Declines {
 		ev.Declines = append(ev.Declines, &CeremonyDecline{Fingerprint: d.Fingerprint, Round: int32(d.Round), Signature: d.Signature})
@@ -60,7 +61,8 @@ func NewCeremonyEvent(v chusme.CeremonyInfo) *CeremonyEvent {
 	if r := v.Request; r != nil {
 		ev.Request = &CeremonyRequest{Kind: r.Kind, Threshold: int32(r.Threshold), Participants: r.Participants, KeyId: r.KeyID,
 			MessageSha256: r.MessageSHA256, Deadline: r.Deadline, Nonce: r.Nonce, Signature: r.Signature,
-			RoundTimeout: r.RoundTimeout, AllSigners: r.AllSigners, Generation: int32(r.Generation)}
+			RoundTimeout: r.RoundTimeout, AllSigners: r.AllSigners, Generation: int32(r.Generation),
+			NewParticipants: r.NewParticipants}
 	}
 	return ev
 }
@@ -77,6 +79,7 @@ func (ev *CeremonyEvent) View() chusme.CeremonyInfo {
 		SigningPackage: ev.GetSigningPackage(), Missing: orEmpty(ev.GetMissing()), Needed: int(ev.GetNeeded()),
 		RoundTimeout: ev.GetRoundTimeoutSeconds(), AllSigners: ev.GetAllSigners(), Signers: ev.GetSigners(),
 		Excluded: ev.GetExcluded(), KeyGeneration: int(ev.GetKeyGeneration()),
+		NewParticipants: ev.GetNewParticipants(), Dealers: ev.GetDealers(),
 	}
 	for _, d := range ev.GetDeclines() {
 		v.Declines = append(v.Declines, chusme.CeremonyDecline{Fingerprint: d.GetFingerprint(), Round: int(d.GetRound()), Signature: d.GetSignature()})
@@ -90,7 +93,8 @@ func (ev *CeremonyEvent) View() chusme.CeremonyInfo {
 	if r := ev.GetRequest(); r != nil {
 		v.Request = &chusme.CeremonyRequest{Kind: r.GetKind(), Threshold: int(r.GetThreshold()), Participants: orEmpty(r.GetParticipants()),
 			KeyID: r.GetKeyId(), MessageSHA256: r.GetMessageSha256(), Deadline: r.GetDeadline(), Nonce: r.GetNonce(), Signature: r.GetSignature(),
-			RoundTimeout: r.GetRoundTimeout(), AllSigners: r.GetAllSigners(), Generation: int(r.GetGeneration())}
+			RoundTimeout: r.GetRoundTimeout(), AllSigners: r.GetAllSigners(), Generation: int(r.GetGeneration()),
+			NewParticipants: r.GetNewParticipants()}
 	}
 	return v
 }
@@ -145,14 +149,14 @@ func (in *CeremonyInbox) View() chusme.Inbox {
 func NewCreateCeremonyRequest(v chusme.CreateCeremonyRequest) *CreateCeremonyRequest {
 	return &CreateCeremonyRequest{Kind: v.Kind, Threshold: int32(v.Threshold), Participants: v.Participants,
 		KeyId: v.KeyID, Message: v.Message, Deadline: v.Deadline, Nonce: v.Nonce, Signature: v.Signature,
-		RoundTimeout: v.RoundTimeout, AllSigners: v.AllSigners, Generation: int32(v.Generation)}
+		RoundTimeout: v.RoundTimeout, AllSigners: v.AllSigners, Generation: int32(v.Generation), NewParticipants: v.NewParticipants}
 }
 
 // View is the creation's view, as the ceremony service takes it.
 func (r *CreateCeremonyRequest) View() chusme.CreateCeremonyRequest {
 	return chusme.CreateCeremonyRequest{Kind: r.GetKind(), Threshold: int(r.GetThreshold()), Participants: r.GetParticipants(),
 		KeyID: r.GetKeyId(), Message: r.GetMessage(), Deadline: r.GetDeadline(), Nonce: r.GetNonce(), Signature: r.GetSignature(),
-		RoundTimeout: r.GetRoundTimeout(), AllSigners: r.GetAllSigners(), Generation: int(r.GetGeneration())}
+		RoundTimeout: r.GetRoundTimeout(), AllSigners: r.GetAllSigners(), Generation: int(r.GetGeneration()), NewParticipants: r.GetNewParticipants()}
 }
 
 // NewSubmitRequest is the protobuf form of a submission to round of

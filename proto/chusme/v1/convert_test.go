@@ -62,12 +62,12 @@ func sampleCeremony() chusme.CeremonyInfo {
 		ID: "0123456789abcdef0123456789abcdef", Kind: chusme.KindSign, Status: chusme.CeremonyFailed, Round: 2, Rounds: 2,
 		Creator: "c", Threshold: 2, Participants: []string{"a", "b"}, KeyID: "k", Message: chusme.Bytes("msg"),
 		Submitted: []string{"a"}, Deadline: at.Add(time.Minute), Version: 7, CreatedAt: at, UpdatedAt: at.Add(time.Second),
-		SigningPackage: chusme.Bytes("pkg"), Missing: []string{"b"}, Needed: 1, RoundTimeout: 600, AllSigners: true, KeyGeneration: 2,
+		SigningPackage: chusme.Bytes("pkg"), Missing: []string{"b"}, Needed: 1, RoundTimeout: 600, AllSigners: true, KeyGeneration: 2, NewParticipants: []string{"n"}, Dealers: []string{"d"},
 		Signers: []string{"a", "b"}, Excluded: []string{"x"}, Declines: []chusme.CeremonyDecline{{Fingerprint: "b", Round: 1, Signature: chusme.Bytes("dsig")}},
 		Failure: &chusme.CeremonyFailure{Reason: chusme.FailSignatureShare, Message: "bad share", Culprits: []string{"b"}},
 		Result:  &chusme.CeremonyResult{KeyID: "k", PublicKey: chusme.Bytes("pub"), Signature: chusme.Bytes("sig")},
 		Request: &chusme.CeremonyRequest{Kind: chusme.KindSign, Threshold: 2, Participants: []string{"a", "b"}, KeyID: "k",
-			MessageSHA256: chusme.Bytes("hash"), RoundTimeout: 600, AllSigners: true, Generation: 2, Deadline: 1764619200, Nonce: chusme.Bytes("nonce"),
+			MessageSHA256: chusme.Bytes("hash"), RoundTimeout: 600, AllSigners: true, Generation: 2, NewParticipants: []string{"n"}, Deadline: 1764619200, Nonce: chusme.Bytes("nonce"),
 			Signature: chusme.Bytes("rsig")},
 	}
 }
@@ -103,7 +103,7 @@ func TestViewsSameThroughProtobufAndJSON(t *testing.T) {
 	}
 
 	create := chusme.CreateCeremonyRequest{Kind: chusme.KindSign, Threshold: 2, Participants: []string{"a", "b"}, KeyID: "k", Message: chusme.Bytes("m"),
-		RoundTimeout: 600, AllSigners: true, Generation: 2, Deadline: 1764619200, Nonce: chusme.Bytes("n"), Signature: chusme.Bytes("s")}
+		RoundTimeout: 600, AllSigners: true, Generation: 2, NewParticipants: []string{"n"}, Deadline: 1764619200, Nonce: chusme.Bytes("n"), Signature: chusme.Bytes("s")}
 	noZeroField(t, reflect.ValueOf(create), "")
 	if got, want := protoTrip(t, chusmev1.NewCreateCeremonyRequest(create)).View(), jsonTrip(t, create); !reflect.DeepEqual(got, want) {
 		t.Errorf("creation through protobuf\n%+v\nthrough JSON\n%+v", got, want)

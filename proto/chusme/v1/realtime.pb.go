@@ -691,8 +691,10 @@ type CeremonyEvent struct {
 	AllSigners          bool               `protobuf:"varint,24,opt,name=all_signers,json=allSigners,proto3" json:"all_signers,omitempty"`                              // sign: every candidate must sign
 	Signers             []string           `protobuf:"bytes,25,rep,name=signers,proto3" json:"signers,omitempty"`                                                       // sign, from round 2: the signing package's signers
 	Declines            []*CeremonyDecline `protobuf:"bytes,26,rep,name=declines,proto3" json:"declines,omitempty"`
-	Excluded            []string           `protobuf:"bytes,27,rep,name=excluded,proto3" json:"excluded,omitempty"`                                 // sign: signers an earlier attempt went on without
-	KeyGeneration       int32              `protobuf:"varint,28,opt,name=key_generation,json=keyGeneration,proto3" json:"key_generation,omitempty"` // sign, refresh: the key generation used or replaced
+	Excluded            []string           `protobuf:"bytes,27,rep,name=excluded,proto3" json:"excluded,omitempty"`                                      // sign: signers an earlier attempt went on without
+	KeyGeneration       int32              `protobuf:"varint,28,opt,name=key_generation,json=keyGeneration,proto3" json:"key_generation,omitempty"`      // sign, refresh, reshare: the key generation used or replaced
+	NewParticipants     []string           `protobuf:"bytes,29,rep,name=new_participants,json=newParticipants,proto3" json:"new_participants,omitempty"` // reshare: the new holders
+	Dealers             []string           `protobuf:"bytes,30,rep,name=dealers,proto3" json:"dealers,omitempty"`                                        // reshare: the old holders that deal
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
 }
@@ -923,6 +925,20 @@ func (x *CeremonyEvent) GetKeyGeneration() int32 {
 	return 0
 }
 
+func (x *CeremonyEvent) GetNewParticipants() []string {
+	if x != nil {
+		return x.NewParticipants
+	}
+	return nil
+}
+
+func (x *CeremonyEvent) GetDealers() []string {
+	if x != nil {
+		return x.Dealers
+	}
+	return nil
+}
+
 // CeremonyDecline is a participant's signed decline (the JSON
 // CeremonyDecline): its identity key over CeremonyDeclineMessage.
 type CeremonyDecline struct {
@@ -988,20 +1004,21 @@ func (x *CeremonyDecline) GetSignature() []byte {
 // CeremonyRequest is a ceremony's request as its creator signed it
 // (chusme.CeremonyRequestMessage; the JSON CeremonyRequest).
 type CeremonyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	Threshold     int32                  `protobuf:"varint,2,opt,name=threshold,proto3" json:"threshold,omitempty"`
-	Participants  []string               `protobuf:"bytes,3,rep,name=participants,proto3" json:"participants,omitempty"`                        // sorted
-	KeyId         string                 `protobuf:"bytes,4,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`                         // sign
-	MessageSha256 []byte                 `protobuf:"bytes,5,opt,name=message_sha256,json=messageSha256,proto3" json:"message_sha256,omitempty"` // sign
-	Deadline      int64                  `protobuf:"varint,6,opt,name=deadline,proto3" json:"deadline,omitempty"`                               // Unix seconds
-	Nonce         []byte                 `protobuf:"bytes,7,opt,name=nonce,proto3" json:"nonce,omitempty"`
-	Signature     []byte                 `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`                            // the creator's identity key
-	RoundTimeout  int64                  `protobuf:"varint,9,opt,name=round_timeout,json=roundTimeout,proto3" json:"round_timeout,omitempty"` // seconds; 0: the server's default
-	AllSigners    bool                   `protobuf:"varint,10,opt,name=all_signers,json=allSigners,proto3" json:"all_signers,omitempty"`      // sign: every signer must sign
-	Generation    int32                  `protobuf:"varint,11,opt,name=generation,proto3" json:"generation,omitempty"`                        // refresh: the key generation it replaces
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Kind            string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Threshold       int32                  `protobuf:"varint,2,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	Participants    []string               `protobuf:"bytes,3,rep,name=participants,proto3" json:"participants,omitempty"`                        // sorted
+	KeyId           string                 `protobuf:"bytes,4,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`                         // sign
+	MessageSha256   []byte                 `protobuf:"bytes,5,opt,name=message_sha256,json=messageSha256,proto3" json:"message_sha256,omitempty"` // sign
+	Deadline        int64                  `protobuf:"varint,6,opt,name=deadline,proto3" json:"deadline,omitempty"`                               // Unix seconds
+	Nonce           []byte                 `protobuf:"bytes,7,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	Signature       []byte                 `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`                                     // the creator's identity key
+	RoundTimeout    int64                  `protobuf:"varint,9,opt,name=round_timeout,json=roundTimeout,proto3" json:"round_timeout,omitempty"`          // seconds; 0: the server's default
+	AllSigners      bool                   `protobuf:"varint,10,opt,name=all_signers,json=allSigners,proto3" json:"all_signers,omitempty"`               // sign: every signer must sign
+	Generation      int32                  `protobuf:"varint,11,opt,name=generation,proto3" json:"generation,omitempty"`                                 // refresh, reshare: the key generation it replaces
+	NewParticipants []string               `protobuf:"bytes,12,rep,name=new_participants,json=newParticipants,proto3" json:"new_participants,omitempty"` // reshare: the new holders, sorted
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *CeremonyRequest) Reset() {
@@ -1109,6 +1126,13 @@ func (x *CeremonyRequest) GetGeneration() int32 {
 		return x.Generation
 	}
 	return 0
+}
+
+func (x *CeremonyRequest) GetNewParticipants() []string {
+	if x != nil {
+		return x.NewParticipants
+	}
+	return nil
 }
 
 // CeremonyInbox is a round's packages for the caller (the JSON Inbox): the
@@ -1513,14 +1537,15 @@ type CreateCeremonyRequest struct {
 	Message      []byte                 `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`           // sign: the message
 	// The creator's signature over CeremonyRequestMessage, with its
 	// deadline (Unix seconds) and nonce (16 to 32 random bytes).
-	Deadline      int64  `protobuf:"varint,6,opt,name=deadline,proto3" json:"deadline,omitempty"`
-	Nonce         []byte `protobuf:"bytes,7,opt,name=nonce,proto3" json:"nonce,omitempty"`
-	Signature     []byte `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`
-	RoundTimeout  int64  `protobuf:"varint,9,opt,name=round_timeout,json=roundTimeout,proto3" json:"round_timeout,omitempty"` // seconds each round may take; 0: the server's default
-	AllSigners    bool   `protobuf:"varint,10,opt,name=all_signers,json=allSigners,proto3" json:"all_signers,omitempty"`      // sign: every signer must sign, not the first t
-	Generation    int32  `protobuf:"varint,11,opt,name=generation,proto3" json:"generation,omitempty"`                        // refresh: the key's current generation, which it replaces
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Deadline        int64    `protobuf:"varint,6,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	Nonce           []byte   `protobuf:"bytes,7,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	Signature       []byte   `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`
+	RoundTimeout    int64    `protobuf:"varint,9,opt,name=round_timeout,json=roundTimeout,proto3" json:"round_timeout,omitempty"`          // seconds each round may take; 0: the server's default
+	AllSigners      bool     `protobuf:"varint,10,opt,name=all_signers,json=allSigners,proto3" json:"all_signers,omitempty"`               // sign: every signer must sign, not the first t
+	Generation      int32    `protobuf:"varint,11,opt,name=generation,proto3" json:"generation,omitempty"`                                 // refresh, reshare: the key's current generation, which it replaces
+	NewParticipants []string `protobuf:"bytes,12,rep,name=new_participants,json=newParticipants,proto3" json:"new_participants,omitempty"` // reshare: the new holders
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *CreateCeremonyRequest) Reset() {
@@ -1628,6 +1653,13 @@ func (x *CreateCeremonyRequest) GetGeneration() int32 {
 		return x.Generation
 	}
 	return 0
+}
+
+func (x *CreateCeremonyRequest) GetNewParticipants() []string {
+	if x != nil {
+		return x.NewParticipants
+	}
+	return nil
 }
 
 // SubmitRequest is the caller's package for a round (POST
@@ -2194,7 +2226,7 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12.\n" +
-	"\x13retry_after_seconds\x18\x03 \x01(\rR\x11retryAfterSeconds\"\xdd\a\n" +
+	"\x13retry_after_seconds\x18\x03 \x01(\rR\x11retryAfterSeconds\"\xa2\b\n" +
 	"\rCeremonyEvent\x12\x1f\n" +
 	"\vceremony_id\x18\x01 \x01(\tR\n" +
 	"ceremonyId\x12\x12\n" +
@@ -2226,11 +2258,13 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\asigners\x18\x19 \x03(\tR\asigners\x126\n" +
 	"\bdeclines\x18\x1a \x03(\v2\x1a.chusme.v1.CeremonyDeclineR\bdeclines\x12\x1a\n" +
 	"\bexcluded\x18\x1b \x03(\tR\bexcluded\x12%\n" +
-	"\x0ekey_generation\x18\x1c \x01(\x05R\rkeyGeneration\"g\n" +
+	"\x0ekey_generation\x18\x1c \x01(\x05R\rkeyGeneration\x12)\n" +
+	"\x10new_participants\x18\x1d \x03(\tR\x0fnewParticipants\x12\x18\n" +
+	"\adealers\x18\x1e \x03(\tR\adealers\"g\n" +
 	"\x0fCeremonyDecline\x12 \n" +
 	"\vfingerprint\x18\x01 \x01(\tR\vfingerprint\x12\x14\n" +
 	"\x05round\x18\x02 \x01(\x05R\x05round\x12\x1c\n" +
-	"\tsignature\x18\x03 \x01(\fR\tsignature\"\xdb\x02\n" +
+	"\tsignature\x18\x03 \x01(\fR\tsignature\"\x86\x03\n" +
 	"\x0fCeremonyRequest\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1c\n" +
 	"\tthreshold\x18\x02 \x01(\x05R\tthreshold\x12\"\n" +
@@ -2246,7 +2280,8 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"allSigners\x12\x1e\n" +
 	"\n" +
 	"generation\x18\v \x01(\x05R\n" +
-	"generation\"y\n" +
+	"generation\x12)\n" +
+	"\x10new_participants\x18\f \x03(\tR\x0fnewParticipants\"y\n" +
 	"\rCeremonyInbox\x12\x14\n" +
 	"\x05round\x18\x01 \x01(\x05R\x05round\x126\n" +
 	"\bpackages\x18\x02 \x03(\v2\x1a.chusme.v1.CeremonyPackageR\bpackages\x12\x1a\n" +
@@ -2277,7 +2312,7 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"ceremonies\x18\x01 \x03(\v2\x18.chusme.v1.CeremonyEventR\n" +
 	"ceremonies\x12\x1f\n" +
 	"\vnext_cursor\x18\x02 \x01(\tR\n" +
-	"nextCursor\"\xd4\x02\n" +
+	"nextCursor\"\xff\x02\n" +
 	"\x15CreateCeremonyRequest\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1c\n" +
 	"\tthreshold\x18\x02 \x01(\x05R\tthreshold\x12\"\n" +
@@ -2293,7 +2328,8 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"allSigners\x12\x1e\n" +
 	"\n" +
 	"generation\x18\v \x01(\x05R\n" +
-	"generation\"\xb4\x01\n" +
+	"generation\x12)\n" +
+	"\x10new_participants\x18\f \x03(\tR\x0fnewParticipants\"\xb4\x01\n" +
 	"\rSubmitRequest\x12\x1f\n" +
 	"\vceremony_id\x18\x01 \x01(\tR\n" +
 	"ceremonyId\x12\x14\n" +

@@ -1,0 +1,352 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/hpke"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client/roundstate"
+	"github.com/chusme/chusme/frost"
+)
+
+// RunReshare takes part, as the identity of key, in reshare ceremony id:
+// the key's secret dealt anew to the ceremony's new participants with its
+// threshold (frost.ReshareDeal, ReshareReceive), under the same public key.
+// A dealer (a holder of the key's current generation) gives old, its share
+// of it; a new participant that holds none gives nil. It checks first, from
+// the key's generation as GroupKeyGeneration verifies it, that the
+// ceremony's dealers are exactly the participants holding a share of it,
+// at least its threshold; a new holder then checks every dealer's
+// commitment and share (a *frost.CheaterError names bad dealers), confirms
+// the new key as a DKG participant does, and at the end that the server
+// stored the key's next generation as computed. It returns the new holder's
+// key package (save it with generation Ceremony.KeyGeneration+1), or, to a
+// dealer that is no new holder, a result without one: its old share is then
+// useless, and the caller wipes it.
+func (c *Client) RunReshare(ctx context.Context, id string, key ed25519.PrivateKey, old *OldShare, progress Progress, opts ...RunOption) (*DKGResult, error) {
+	p, err := c.participant(ctx, id, key, chusme.KindReshare, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer p.st.Zero()
+	res, err := p.runReshare(ctx, old, progress)
+	if err == nil && p.keep != nil && res.KeyPackage != nil {
+		if err = p.keep(res); err != nil {
+			res.KeyPackage.Zero()
+			return nil, err
+		}
+	}
+	return res, p.ended(err)
+}
+
+// reshareShareSize is the encoding of one dealt share in the round state:
+// the recipient's identifier, then the frost ReshareShare.
+const reshareShareSize = 32 + 34
+
+// runReshare is RunReshare's work, from the round its state is at.
+func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Progress) (*DKGResult, error) {
+	c, info, st := p.c, p.info, p.st
+	parts, holders := info.Participants, info.NewParticipants
+	oldKey, err := c.GroupKeyGeneration(ctx, info.KeyID, info.KeyGeneration)
+	if err != nil {
+		return nil, err
+	}
+	oldPub := new(frost.PublicKeyPackage)
+	if err := oldPub.UnmarshalBinary(oldKey.PublicKeyPackage); err != nil {
+		return nil, err
+	}
+	var dealers []string
+	for _, fp := range parts {
+		if slices.Contains(oldKey.Participants, fp) {
+			dealers = append(dealers, fp)
+		}
+	}
+	if !slices.Equal(dealers, info.Dealers) || len(dealers) < oldKey.Threshold {
+		return nil, fmt.Errorf("%w: ceremony %s names dealers %v; the holders of key %s among its participants are %v (at least %d must deal)",
+			ErrInconsistent, info.ID, info.Dealers, info.KeyID, dealers, oldKey.Threshold)
+	}
+	dealer, holder := slices.Contains(dealers, p.me), slices.Contains(holders, p.me)
+	if dealer && (old == nil || old.Generation != info.KeyGeneration || !bytes.Equal(mustMarshal(old.PublicKeyPackage), oldKey.PublicKeyPackage)) {
+		return nil, fmt.Errorf("client: ceremony %s reshares generation %d of key %s: this dealer needs its share of that generation", info.ID, info.KeyGeneration, info.KeyID)
+	}
+	ids, err := identifiers(parts)
+	if err != nil {
+		return nil, err
+	}
+	params := frost.ReshareParams{NewMinSigners: info.Threshold}
+	for _, fp := range dealers {
+		params.Dealers = append(params.Dealers, ids[fp])
+	}
+	for _, fp := range holders {
+		params.NewIdentifiers = append(params.NewIdentifiers, ids[fp])
+	}
+
+	// Round 1: an HPKE key; a dealer's commitment, its shares kept.
+	var hpkeKey hpke.PrivateKey
+	dealt := map[frost.Identifier]*frost.ReshareShare{}
+	defer func() {
+		for _, s := range dealt {
+			s.Zero()
+		}
+	}()
+	if st.Round == 0 {
+		if hpkeKey, err = hpkeKEM.GenerateKey(); err != nil {
+			return nil, err
+		}
+		var com []byte
+		if dealer {
+			commitment, shares, err := frost.ReshareDeal(nil, old.KeyPackage, params)
+			if err != nil {
+				return nil, fmt.Errorf("client: reshare round 1: %w", err)
+			}
+			dealt = shares
+			if com, err = commitment.MarshalBinary(); err != nil {
+				return nil, err
+			}
+			if st.Round1Secret, err = encodeDealt(dealt); err != nil {
+				return nil, err
+			}
+		}
+		st.Round1 = chusme.DKGRound1Payload(hpkeKey.PublicKey().Bytes(), com)
+		if st.HPKEKey, err = hpkeKey.Bytes(); err != nil {
+			return nil, err
+		}
+		if err := p.seal(1); err != nil {
+			return nil, err
+		}
+	} else {
+		hk, _, ok := chusme.SplitReshareRound1Payload(st.Round1)
+		if hpkeKey, err = hpkeKEM.NewPrivateKey(st.HPKEKey); err != nil || !ok || !bytes.Equal(hpkeKey.PublicKey().Bytes(), hk) {
+			return nil, fmt.Errorf("%w: the round state's HPKE key is not the one of its round-1 package", roundstate.ErrFormat)
+		}
+		if st.Round == 1 && dealer {
+			if dealt, err = decodeDealt(st.Round1Secret); err != nil {
+				return nil, err
+			}
+		}
+	}
+	mine1 := st.Round1
+	if info, err = p.broadcast(ctx, 1, mine1); err != nil {
+		return nil, err
+	}
+	if _, err = p.wait(ctx, info, 1, progress); err != nil {
+		return nil, err
+	}
+
+	// Round 2: the dealers seal a share to each other new holder.
+	pkgs, err := p.inbox(ctx, 1)
+	if err != nil {
+		return nil, err
+	}
+	round1, err := p.broadcasts(pkgs, mine1, parts)
+	if err != nil {
+		return nil, err
+	}
+	transcript := chusme.DKGTranscriptHash(info.ID, parts, round1)
+	commitments := map[frost.Identifier]*frost.ReshareCommitment{}
+	peerKeys := map[string]hpke.PublicKey{}
+	for fp, payload := range round1 {
+		hk, rest, ok := chusme.SplitReshareRound1Payload(payload)
+		if !ok {
+			return nil, fmt.Errorf("%w: malformed round-1 package from %s", ErrInconsistent, fp)
+		}
+		if peerKeys[fp], err = hpkeKEM.NewPublicKey(hk); err != nil {
+			return nil, fmt.Errorf("%w: bad HPKE key from %s", ErrInconsistent, fp)
+		}
+		if slices.Contains(dealers, fp) {
+			com := new(frost.ReshareCommitment)
+			if com.UnmarshalBinary(rest) != nil {
+				return nil, fmt.Errorf("%w: malformed reshare commitment from %s", ErrInconsistent, fp)
+			}
+			commitments[ids[fp]] = com
+		}
+	}
+	if st.Round == 1 {
+		st.Transcript = transcript
+		if dealer {
+			if st.Round2, err = p.sealDealt(dealt, peerKeys, ids, holders); err != nil {
+				return nil, err
+			}
+			if own := dealt[ids[p.me]]; own != nil {
+				if st.Round2Secret, err = own.MarshalBinary(); err != nil {
+					return nil, err
+				}
+			}
+		}
+		clear(st.Round1Secret)
+		st.Round1Secret = nil
+		if err := p.seal(2); err != nil {
+			return nil, err
+		}
+	} else if err := p.checkStored("the round-1 transcript", st.Transcript, transcript); err != nil {
+		return nil, err
+	}
+	if dealer {
+		if info, err = p.submitOnce(ctx, 2, chusme.SubmitRequest{Packages: st.Round2}); err != nil {
+			return nil, err
+		}
+	}
+	if info, err = p.wait(ctx, info, 2, progress); err != nil {
+		return nil, err
+	}
+
+	// Round 3: a new holder opens its shares, derives its key package and
+	// confirms the new key; a dealer that holds none waits for the end.
+	groupKey := oldPub.VerifyingKey().Bytes()
+	keyID := chusme.GroupKeyID(groupKey)
+	if !holder {
+		if info, err = p.wait(ctx, info, 3, progress); err != nil {
+			return nil, err
+		}
+		gk, err := c.GroupKeyGeneration(ctx, keyID, info.KeyGeneration+1)
+		if err != nil {
+			return nil, err
+		}
+		if gk.CeremonyID != info.ID || gk.Threshold != info.Threshold || !slices.Equal(gk.Participants, holders) {
+			return nil, fmt.Errorf("%w: the stored key is not the reshare's", ErrInconsistent)
+		}
+		return &DKGResult{KeyID: keyID, Ceremony: info}, nil
+	}
+	if pkgs, err = p.inbox(ctx, 2); err != nil {
+		return nil, p.complained(ctx, err)
+	}
+	received := map[frost.Identifier]*frost.ReshareShare{}
+	defer func() {
+		for _, r := range received {
+			r.Zero()
+		}
+	}()
+	if dealer {
+		own := new(frost.ReshareShare)
+		if err := own.UnmarshalBinary(st.Round2Secret); err != nil {
+			return nil, fmt.Errorf("%w: its own reshare share: %v", roundstate.ErrFormat, err)
+		}
+		received[ids[p.me]] = own
+	}
+	for _, pkg := range pkgs {
+		if pkg.Recipient != p.me || pkg.Sender == p.me || !slices.Contains(dealers, pkg.Sender) {
+			return nil, fmt.Errorf("%w: a round-2 package from %s to %q", ErrTampered, pkg.Sender, pkg.Recipient)
+		}
+		if _, dup := received[ids[pkg.Sender]]; dup {
+			return nil, fmt.Errorf("%w: two round-2 packages from %s", ErrTampered, pkg.Sender)
+		}
+		pt, err := hpke.Open(hpkeKey, hpkeKDF, hpkeAEAD, chusme.DKGShareInfo(info.ID, pkg.Sender, p.me), pkg.Payload)
+		if err != nil {
+			return nil, p.complained(ctx, &forgedPackage{2, pkg.Sender, "does not decrypt"})
+		}
+		r := new(frost.ReshareShare)
+		err = r.UnmarshalBinary(pt)
+		clear(pt)
+		if err != nil {
+			return nil, fmt.Errorf("%w: malformed round-2 package from %s", ErrInconsistent, pkg.Sender)
+		}
+		received[ids[pkg.Sender]] = r
+	}
+	kp, pub, err := frost.ReshareReceive(ids[p.me], oldPub, params, commitments, received)
+	if err != nil {
+		return nil, fmt.Errorf("client: reshare round 3: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			kp.Zero()
+		}
+	}()
+	want, mine3, err := p.confirm(ctx, info.ID, holders, info.Threshold, transcript, pub)
+	if err != nil {
+		return nil, err
+	}
+	if st.Round == 2 {
+		st.Confirmation = mine3
+		if err := p.seal(3); err != nil {
+			return nil, err
+		}
+	} else if err := p.checkStored("the round-3 confirmation", st.Confirmation, mine3); err != nil {
+		return nil, err
+	}
+	if info, err = p.broadcast(ctx, 3, mine3); err != nil {
+		return nil, err
+	}
+	if info, err = p.wait(ctx, info, 3, progress); err != nil {
+		return nil, err
+	}
+	want.generation = info.KeyGeneration + 1
+	if err := p.checkStoredKey(ctx, info, want); err != nil {
+		return nil, err
+	}
+	ok = true
+	return &DKGResult{KeyID: keyID, KeyPackage: kp, PublicKeyPackage: pub, Ceremony: info}, nil
+}
+
+// sealDealt seals each dealt share to its new holder's HPKE key (every
+// holder but this dealer itself) and signs it.
+func (p *participant) sealDealt(dealt map[frost.Identifier]*frost.ReshareShare, peerKeys map[string]hpke.PublicKey, ids map[string]frost.Identifier, holders []string) ([]chusme.DirectPackage, error) {
+	var out []chusme.DirectPackage
+	for _, fp := range holders {
+		if fp == p.me {
+			continue
+		}
+		s := dealt[ids[fp]]
+		if s == nil {
+			return nil, fmt.Errorf("client: no reshare share dealt to %s", fp)
+		}
+		pt, err := s.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		ct, err := hpke.Seal(peerKeys[fp], hpkeKDF, hpkeAEAD, chusme.DKGShareInfo(p.info.ID, p.me, fp), pt)
+		clear(pt)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, chusme.DirectPackage{Recipient: fp, Payload: ct, Signature: p.sign(2, fp, ct)})
+	}
+	return out, nil
+}
+
+// encodeDealt encodes a dealer's shares for its round state: for each
+// recipient, its identifier and the share.
+func encodeDealt(dealt map[frost.Identifier]*frost.ReshareShare) ([]byte, error) {
+	var out []byte
+	for id, s := range dealt {
+		b, err := s.MarshalBinary()
+		if err != nil || len(b) != reshareShareSize-32 {
+			clear(out)
+			return nil, errors.New("client: a reshare share does not encode")
+		}
+		out = append(append(out, id.Bytes()...), b...)
+		clear(b)
+	}
+	return out, nil
+}
+
+// decodeDealt reverses encodeDealt.
+func decodeDealt(b []byte) (map[frost.Identifier]*frost.ReshareShare, error) {
+	if len(b) == 0 || len(b)%reshareShareSize != 0 {
+		return nil, fmt.Errorf("%w: the dealt reshare shares", roundstate.ErrFormat)
+	}
+	out := map[frost.Identifier]*frost.ReshareShare{}
+	for ; len(b) > 0; b = b[reshareShareSize:] {
+		id, err := frost.IdentifierFromBytes(b[:32])
+		s := new(frost.ReshareShare)
+		if err != nil || s.UnmarshalBinary(b[32:reshareShareSize]) != nil {
+			return nil, fmt.Errorf("%w: the dealt reshare shares", roundstate.ErrFormat)
+		}
+		out[id] = s
+	}
+	return out, nil
+}
+
+// mustMarshal is the encoding of a public key package (nil if it has none).
+func mustMarshal(pub *frost.PublicKeyPackage) []byte {
+	if pub == nil {
+		return nil
+	}
+	b, _ := pub.MarshalBinary()
+	return b
+}
