@@ -88,6 +88,7 @@ const (
 	codeNotApproved      = "not_approved"      // the signer declined, or nobody approved
 	codeMessageMismatch  = "message_mismatch"  // the message is not the one expected
 	codeInvalidSignature = "invalid_signature" // keys verify: the signature does not verify
+	codeShareGeneration  = "share_generation"  // the local share is of another generation than the ceremony's
 )
 
 // ceremonyStatuses are the values of ceremony list --status.
@@ -755,6 +756,11 @@ func (e *env) ceremonySign(args []string) error {
 // runSign takes part in signing ceremony info with share sh and prints the
 // signature.
 func (e *env) runSign(c *client.Client, u *unlocked, sh *sharefile.Share, info chusme.CeremonyInfo, approve client.Approver, sigOut string) error {
+	if info.KeyGeneration != 0 && sh.Generation != info.KeyGeneration {
+		return chusme.Errorf(codeShareGeneration, "your share of key %s is of generation %d; ceremony %s signs with generation %d, "+
+			"so a refresh or reshare has replaced it: chusme keys list shows your shares, chusme ceremony decline %s lets the others go on",
+			sh.KeyID, sh.Generation, info.ID, info.KeyGeneration, info.ID)
+	}
 	store, err := e.roundState(u)
 	if err != nil {
 		return err

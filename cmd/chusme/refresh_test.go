@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/chusme/chusme"
@@ -41,6 +42,11 @@ func TestCeremonyRefreshCLI(t *testing.T) {
 		return sh
 	}
 	oldAdmin := load(admin)
+	alicePath := filepath.Join(alice.env["CHUSME_CONFIG_DIR"], "shares", keyID+".share")
+	aliceOld, err := os.ReadFile(alicePath)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	admin.fails("usage", "ceremony", "refresh", keyID[:8], "--remove", aliceFP+","+bobFP) // one holder left of a 2-of-3 key
 	refresh := admin.start("ceremony", "refresh", keyID[:8], "--remove", bobFP, "--json")
@@ -73,6 +79,22 @@ func TestCeremonyRefreshCLI(t *testing.T) {
 	msgFile := filepath.Join(t.TempDir(), "msg")
 	os.WriteFile(msgFile, msg, 0o600)
 	sum := sha256.Sum256(msg)
+
+	// A share of the replaced generation is refused before anything is sent.
+	aliceNew, err := os.ReadFile(alicePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(alicePath, aliceOld, 0o600)
+	stale := admin.start("ceremony", "sign", "--key", keyID, "--message-file", msgFile, "--json")
+	staleID := stale.ceremonyID(t)
+	if msg := alice.fails(codeShareGeneration, "ceremony", "join", staleID, "--yes", "--expect-sha256", hex.EncodeToString(sum[:])); !strings.Contains(msg, "generation 1") {
+		t.Fatalf("joining with a share of generation 1: %s", msg)
+	}
+	alice.ok("ceremony", "decline", staleID)
+	stale.wait(t, nil)
+	os.WriteFile(alicePath, aliceNew, 0o600)
+
 	sign := admin.start("ceremony", "sign", "--key", keyID, "--message-file", msgFile, "--json")
 	sign.ceremonyID(t)
 	alice.ok("ceremony", "join", "--yes", "--expect-sha256", hex.EncodeToString(sum[:]))
