@@ -741,23 +741,12 @@ func (p *participant) runDKG(ctx context.Context, d dealing, progress Progress) 
 		}
 	}
 	mine1 := st.Round1
-	info, err := p.broadcast(ctx, 1, mine1)
+	_, round1, err := p.exchangeRound1(ctx, mine1, progress)
 	if err != nil {
-		return nil, err
-	}
-	if _, err = p.wait(ctx, info, 1, progress); err != nil {
 		return nil, err
 	}
 
 	// Round 2: verify the round-1 packages, seal a share to each peer.
-	pkgs, err := p.inbox(ctx, 1)
-	if err != nil {
-		return nil, err
-	}
-	round1, err := p.broadcasts(pkgs, mine1, parts)
-	if err != nil {
-		return nil, err
-	}
 	transcript := chusme.DKGTranscriptHash(id, parts, round1)
 	others := map[frost.Identifier][]byte{}
 	peerKeys := map[string]hpke.PublicKey{}
@@ -797,7 +786,8 @@ func (p *participant) runDKG(ctx context.Context, d dealing, progress Progress) 
 			return nil, fmt.Errorf("%w: the round-2 secret: %v", roundstate.ErrFormat, err)
 		}
 	}
-	if info, err = p.submitOnce(ctx, 2, chusme.SubmitRequest{Packages: st.Round2}); err != nil {
+	info, err := p.submitOnce(ctx, 2, chusme.SubmitRequest{Packages: st.Round2})
+	if err != nil {
 		return nil, err
 	}
 	if _, err = p.wait(ctx, info, 2, progress); err != nil {
@@ -805,7 +795,7 @@ func (p *participant) runDKG(ctx context.Context, d dealing, progress Progress) 
 	}
 
 	// Round 3: open the shares sent to us, derive the key, confirm.
-	pkgs, err = p.inbox(ctx, 2)
+	pkgs, err := p.inbox(ctx, 2)
 	if err != nil {
 		return nil, p.complained(ctx, err)
 	}
@@ -815,24 +805,8 @@ func (p *participant) runDKG(ctx context.Context, d dealing, progress Progress) 
 			r.Zero()
 		}
 	}()
-	for _, pkg := range pkgs {
-		if pkg.Recipient != p.me || pkg.Sender == p.me {
-			return nil, fmt.Errorf("%w: a round-2 package from %s to %q", ErrTampered, pkg.Sender, pkg.Recipient)
-		}
-		if _, dup := received[ids[pkg.Sender]]; dup {
-			return nil, fmt.Errorf("%w: two round-2 packages from %s", ErrTampered, pkg.Sender)
-		}
-		pt, err := hpke.Open(hpkeKey, hpkeKDF, hpkeAEAD, chusme.DKGShareInfo(id, pkg.Sender, p.me), pkg.Payload)
-		if err != nil {
-			return nil, p.complained(ctx, &forgedPackage{2, pkg.Sender, "does not decrypt"})
-		}
-		r := new(frost.DKGRound2Package)
-		err = r.UnmarshalBinary(pt)
-		clear(pt)
-		if err != nil {
-			return nil, fmt.Errorf("%w: malformed round-2 package from %s", ErrInconsistent, pkg.Sender)
-		}
-		received[ids[pkg.Sender]] = r
+	if err := openRound2(ctx, p, pkgs, hpkeKey, parts, ids, received, func() *frost.DKGRound2Package { return new(frost.DKGRound2Package) }); err != nil {
+		return nil, err
 	}
 	kp, pub, err := d.part3(secret2, received)
 	if err != nil {
@@ -844,31 +818,94 @@ func (p *participant) runDKG(ctx context.Context, d dealing, progress Progress) 
 			kp.Zero()
 		}
 	}()
-	want, mine3, err := p.confirm(ctx, id, parts, t, transcript, pub)
-	if err != nil {
+	if info, err = p.confirmRound(ctx, parts, t, transcript, pub, d.generation(p.info), progress); err != nil {
 		return nil, err
+	}
+	ok = true
+	return &DKGResult{KeyID: chusme.GroupKeyID(pub.VerifyingKey().Bytes()), KeyPackage: kp, PublicKeyPackage: pub, Ceremony: info}, nil
+}
+
+// exchangeRound1 broadcasts mine, this participant's round-1 payload,
+// waits for the round to complete and returns every participant's
+// payload, by sender, as verified by inbox and broadcasts.
+func (p *participant) exchangeRound1(ctx context.Context, mine []byte, progress Progress) (chusme.CeremonyInfo, map[string][]byte, error) {
+	info, err := p.broadcast(ctx, 1, mine)
+	if err != nil {
+		return info, nil, err
+	}
+	if _, err = p.wait(ctx, info, 1, progress); err != nil {
+		return info, nil, err
+	}
+	pkgs, err := p.inbox(ctx, 1)
+	if err != nil {
+		return info, nil, err
+	}
+	round1, err := p.broadcasts(pkgs, mine, p.info.Participants)
+	return info, round1, err
+}
+
+// secretPackage is a round-2 package a driver opens: a frost secret.
+type secretPackage interface {
+	UnmarshalBinary([]byte) error
+	Zero()
+}
+
+// openRound2 opens the round-2 packages sent to p, each HPKE-sealed to
+// hpkeKey by one of senders, into received, keyed by the sender's
+// identifier and decoded into a fresh value of newPkg. It complains about a
+// package that does not open.
+func openRound2[T secretPackage](ctx context.Context, p *participant, pkgs []chusme.CeremonyPackage, hpkeKey hpke.PrivateKey, senders []string,
+	ids map[string]frost.Identifier, received map[frost.Identifier]T, newPkg func() T) error {
+	for _, pkg := range pkgs {
+		if pkg.Recipient != p.me || pkg.Sender == p.me || !slices.Contains(senders, pkg.Sender) {
+			return fmt.Errorf("%w: a round-2 package from %s to %q", ErrTampered, pkg.Sender, pkg.Recipient)
+		}
+		if _, dup := received[ids[pkg.Sender]]; dup {
+			return fmt.Errorf("%w: two round-2 packages from %s", ErrTampered, pkg.Sender)
+		}
+		pt, err := hpke.Open(hpkeKey, hpkeKDF, hpkeAEAD, chusme.DKGShareInfo(p.info.ID, pkg.Sender, p.me), pkg.Payload)
+		if err != nil {
+			return p.complained(ctx, &forgedPackage{2, pkg.Sender, "does not decrypt"})
+		}
+		r := newPkg()
+		err = r.UnmarshalBinary(pt)
+		clear(pt)
+		if err != nil {
+			return fmt.Errorf("%w: malformed round-2 package from %s", ErrInconsistent, pkg.Sender)
+		}
+		received[ids[pkg.Sender]] = r
+	}
+	return nil
+}
+
+// confirmRound is round 3 of a ceremony that makes shares, for a holder of
+// the public key package pub it computed: it confirms the key (confirm),
+// sealing the confirmation first, waits for the end and checks the stored
+// key, of generation, against what it computed (checkStoredKey).
+func (p *participant) confirmRound(ctx context.Context, holders []string, t int, transcript []byte, pub *frost.PublicKeyPackage,
+	generation int, progress Progress) (chusme.CeremonyInfo, error) {
+	st := p.st
+	want, mine3, err := p.confirm(ctx, p.info.ID, holders, t, transcript, pub)
+	if err != nil {
+		return chusme.CeremonyInfo{}, err
 	}
 	if st.Round == 2 {
 		st.Confirmation = mine3
 		if err := p.seal(3); err != nil {
-			return nil, err
+			return chusme.CeremonyInfo{}, err
 		}
 	} else if err := p.checkStored("the round-3 confirmation", st.Confirmation, mine3); err != nil {
-		return nil, err
+		return chusme.CeremonyInfo{}, err
 	}
-	if info, err = p.broadcast(ctx, 3, mine3); err != nil {
-		return nil, err
+	info, err := p.broadcast(ctx, 3, mine3)
+	if err != nil {
+		return info, err
 	}
 	if info, err = p.wait(ctx, info, 3, progress); err != nil {
-		return nil, err
+		return info, err
 	}
-
-	want.generation = d.generation(p.info)
-	if err := p.checkStoredKey(ctx, info, want); err != nil {
-		return nil, err
-	}
-	ok = true
-	return &DKGResult{KeyID: want.keyID, KeyPackage: kp, PublicKeyPackage: pub, Ceremony: info}, nil
+	want.generation = generation
+	return info, p.checkStoredKey(ctx, info, want)
 }
 
 // confirm makes this holder's round-3 confirmation of public key package

@@ -130,23 +130,12 @@ func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Pr
 			}
 		}
 	}
-	mine1 := st.Round1
-	if info, err = p.broadcast(ctx, 1, mine1); err != nil {
-		return nil, err
-	}
-	if _, err = p.wait(ctx, info, 1, progress); err != nil {
+	info, round1, err := p.exchangeRound1(ctx, st.Round1, progress)
+	if err != nil {
 		return nil, err
 	}
 
 	// Round 2: the dealers seal a share to each other new holder.
-	pkgs, err := p.inbox(ctx, 1)
-	if err != nil {
-		return nil, err
-	}
-	round1, err := p.broadcasts(pkgs, mine1, parts)
-	if err != nil {
-		return nil, err
-	}
 	transcript := chusme.DKGTranscriptHash(info.ID, parts, round1)
 	commitments := map[frost.Identifier]*frost.ReshareCommitment{}
 	peerKeys := map[string]hpke.PublicKey{}
@@ -212,7 +201,8 @@ func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Pr
 		}
 		return &DKGResult{KeyID: keyID, Ceremony: info}, nil
 	}
-	if pkgs, err = p.inbox(ctx, 2); err != nil {
+	pkgs, err := p.inbox(ctx, 2)
+	if err != nil {
 		return nil, p.complained(ctx, err)
 	}
 	received := map[frost.Identifier]*frost.ReshareShare{}
@@ -228,24 +218,8 @@ func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Pr
 		}
 		received[ids[p.me]] = own
 	}
-	for _, pkg := range pkgs {
-		if pkg.Recipient != p.me || pkg.Sender == p.me || !slices.Contains(dealers, pkg.Sender) {
-			return nil, fmt.Errorf("%w: a round-2 package from %s to %q", ErrTampered, pkg.Sender, pkg.Recipient)
-		}
-		if _, dup := received[ids[pkg.Sender]]; dup {
-			return nil, fmt.Errorf("%w: two round-2 packages from %s", ErrTampered, pkg.Sender)
-		}
-		pt, err := hpke.Open(hpkeKey, hpkeKDF, hpkeAEAD, chusme.DKGShareInfo(info.ID, pkg.Sender, p.me), pkg.Payload)
-		if err != nil {
-			return nil, p.complained(ctx, &forgedPackage{2, pkg.Sender, "does not decrypt"})
-		}
-		r := new(frost.ReshareShare)
-		err = r.UnmarshalBinary(pt)
-		clear(pt)
-		if err != nil {
-			return nil, fmt.Errorf("%w: malformed round-2 package from %s", ErrInconsistent, pkg.Sender)
-		}
-		received[ids[pkg.Sender]] = r
+	if err := openRound2(ctx, p, pkgs, hpkeKey, dealers, ids, received, func() *frost.ReshareShare { return new(frost.ReshareShare) }); err != nil {
+		return nil, err
 	}
 	kp, pub, err := frost.ReshareReceive(ids[p.me], oldPub, params, commitments, received)
 	if err != nil {
@@ -257,26 +231,7 @@ func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Pr
 			kp.Zero()
 		}
 	}()
-	want, mine3, err := p.confirm(ctx, info.ID, holders, info.Threshold, transcript, pub)
-	if err != nil {
-		return nil, err
-	}
-	if st.Round == 2 {
-		st.Confirmation = mine3
-		if err := p.seal(3); err != nil {
-			return nil, err
-		}
-	} else if err := p.checkStored("the round-3 confirmation", st.Confirmation, mine3); err != nil {
-		return nil, err
-	}
-	if info, err = p.broadcast(ctx, 3, mine3); err != nil {
-		return nil, err
-	}
-	if info, err = p.wait(ctx, info, 3, progress); err != nil {
-		return nil, err
-	}
-	want.generation = info.KeyGeneration + 1
-	if err := p.checkStoredKey(ctx, info, want); err != nil {
+	if info, err = p.confirmRound(ctx, holders, info.Threshold, transcript, pub, info.KeyGeneration+1, progress); err != nil {
 		return nil, err
 	}
 	ok = true

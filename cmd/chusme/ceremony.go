@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -24,6 +26,7 @@ import (
 	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/client/roundstate"
 	"github.com/chusme/chusme/client/sharefile"
+	"github.com/chusme/chusme/client/vault"
 )
 
 const ceremonyUsage = `
@@ -271,17 +274,24 @@ func (e *env) ceremonyDKG(args []string) error {
 	if err != nil {
 		return err
 	}
-	info, err := c.CreateCeremony(e.ctx, u.key, chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: *threshold,
-		Participants: parts, RoundTimeout: round})
+	return e.startAndRun(c, u, chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: *threshold,
+		Participants: parts, RoundTimeout: round}, "for each other participant, or chusme ceremony join alone", e.runDKG)
+}
+
+// startAndRun creates the ceremony req asks for, prints the command the
+// others (whom) run, and takes part in it with run.
+func (e *env) startAndRun(c *client.Client, u *unlocked, req chusme.CreateCeremonyRequest, whom string,
+	run func(*client.Client, *unlocked, chusme.CeremonyInfo) error) error {
+	info, err := c.CreateCeremony(e.ctx, u.key, req)
 	if err != nil {
 		return err
 	}
-	e.next("chusme ceremony join "+info.ID, "for each other participant, or chusme ceremony join alone")
-	err = e.runDKG(c, u, info)
-	if err != nil {
+	e.next("chusme ceremony join "+info.ID, whom)
+	if err := run(c, u, info); err != nil {
 		e.hintOnInterrupt(info.ID)
+		return err
 	}
-	return err
+	return nil
 }
 
 // roundTimeoutFlag checks a --round-timeout: 0 (the server's default) or
@@ -381,24 +391,68 @@ func (e *env) dealt(info chusme.CeremonyInfo, keyID string, publicKey []byte, ge
 	})
 }
 
+// keyChangeArgs parses the arguments of a command that changes the shares
+// of a group key, name: the KEY (a prefix of a held key's id will do) and
+// --round-timeout, with fs's other flags.
+func (e *env) keyChangeArgs(name string, fs *flag.FlagSet, args []string) (keyID string, round int64, err error) {
+	roundFlag := fs.Duration("round-timeout", 0, "")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return "", 0, err
+	}
+	if len(rest) != 1 {
+		return "", 0, usagef("%s: give the KEY whose shares change", name)
+	}
+	if keyID, err = e.keyIDArg(name, rest[0]); err != nil {
+		return "", 0, err
+	}
+	round, err = roundTimeoutFlag(name, *roundFlag)
+	return keyID, round, err
+}
+
+// newShareSaver saves the share a refresh or reshare, info, gave u, over
+// the file at path: the key's next generation.
+func (e *env) newShareSaver(path string, u *unlocked, info chusme.CeremonyInfo, params vault.Params) func(*client.DKGResult) error {
+	return func(res *client.DKGResult) error {
+		err := sharefile.Save(path, &sharefile.Share{
+			KeyID:            res.KeyID,
+			Generation:       info.KeyGeneration + 1,
+			Identity:         u.fp,
+			CeremonyID:       info.ID,
+			KeyPackage:       res.KeyPackage,
+			PublicKeyPackage: res.PublicKeyPackage,
+		}, u.pass, params, true)
+		if err != nil {
+			return fmt.Errorf("saving the new key share: %w", err)
+		}
+		return nil
+	}
+}
+
+// savedBefore reports whether share sh is already the one a refresh or
+// reshare, info, made: a run a crash ended after it saved the share and
+// before it removed its round state, which it then removes.
+func (e *env) savedBefore(u *unlocked, info chusme.CeremonyInfo, sh *sharefile.Share) (bool, error) {
+	if sh.Generation != info.KeyGeneration+1 || sh.CeremonyID != info.ID {
+		return false, nil
+	}
+	store, err := e.roundState(u)
+	if err != nil {
+		return false, err
+	}
+	defer store.Wipe()
+	if err := os.Remove(store.Path(info.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, err
+	}
+	return true, nil
+}
+
 // ceremonyRefresh starts a refresh of a group key this identity holds a
 // share of and takes part in it.
 func (e *env) ceremonyRefresh(args []string) error {
 	fs := e.flags("ceremony refresh")
 	removeFlag := fs.String("remove", "", "")
-	roundFlag := fs.Duration("round-timeout", 0, "")
-	rest, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(rest) != 1 {
-		return usagef("ceremony refresh: give the KEY to refresh")
-	}
-	keyID, err := e.keyIDArg("ceremony refresh", rest[0])
-	if err != nil {
-		return err
-	}
-	round, err := roundTimeoutFlag("ceremony refresh", *roundFlag)
+	keyID, round, err := e.keyChangeArgs("ceremony refresh", fs, args)
 	if err != nil {
 		return err
 	}
@@ -439,17 +493,8 @@ func (e *env) ceremonyRefresh(args []string) error {
 	if len(keep) < key.Threshold {
 		return usagef("ceremony refresh: %d holders would be left, fewer than the key's threshold of %d", len(keep), key.Threshold)
 	}
-	info, err := c.CreateCeremony(e.ctx, u.key, chusme.CreateCeremonyRequest{Kind: chusme.KindRefresh, KeyID: keyID,
-		Participants: keep, RoundTimeout: round})
-	if err != nil {
-		return err
-	}
-	e.next("chusme ceremony join "+info.ID, "for each other holder, or chusme ceremony join alone")
-	err = e.runRefresh(c, u, info)
-	if err != nil {
-		e.hintOnInterrupt(info.ID)
-	}
-	return err
+	return e.startAndRun(c, u, chusme.CreateCeremonyRequest{Kind: chusme.KindRefresh, KeyID: keyID,
+		Participants: keep, RoundTimeout: round}, "for each other holder, or chusme ceremony join alone", e.runRefresh)
 }
 
 // ceremonyReshare starts a reshare of a group key to new holders and takes
@@ -459,19 +504,7 @@ func (e *env) ceremonyReshare(args []string) error {
 	threshold := fs.Int("threshold", 0, "")
 	partsFlag := fs.String("participants", "", "")
 	dealersFlag := fs.String("dealers", "", "")
-	roundFlag := fs.Duration("round-timeout", 0, "")
-	rest, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(rest) != 1 {
-		return usagef("ceremony reshare: give the KEY to reshare")
-	}
-	keyID, err := e.keyIDArg("ceremony reshare", rest[0])
-	if err != nil {
-		return err
-	}
-	round, err := roundTimeoutFlag("ceremony reshare", *roundFlag)
+	keyID, round, err := e.keyChangeArgs("ceremony reshare", fs, args)
 	if err != nil {
 		return err
 	}
@@ -519,20 +552,15 @@ func (e *env) ceremonyReshare(args []string) error {
 			members = append(members, fp)
 		}
 	}
-	info, err := c.CreateCeremony(e.ctx, u.key, chusme.CreateCeremonyRequest{Kind: chusme.KindReshare, KeyID: keyID,
-		Threshold: *threshold, Participants: members, NewParticipants: holders, RoundTimeout: round})
-	if err != nil {
-		return err
-	}
-	e.next("chusme ceremony join "+info.ID, "for each other dealer and new holder")
+	run := e.runReshare
 	if !slices.Contains(members, u.fp) {
-		return e.output(info, func(w io.Writer) { ceremonyText(w, info, e.contactNames()) })
+		// Asked for by an administrator that neither deals nor holds.
+		run = func(_ *client.Client, _ *unlocked, info chusme.CeremonyInfo) error {
+			return e.output(info, func(w io.Writer) { ceremonyText(w, info, e.contactNames()) })
+		}
 	}
-	err = e.runReshare(c, u, info)
-	if err != nil {
-		e.hintOnInterrupt(info.ID)
-	}
-	return err
+	return e.startAndRun(c, u, chusme.CreateCeremonyRequest{Kind: chusme.KindReshare, KeyID: keyID, Threshold: *threshold,
+		Participants: members, NewParticipants: holders, RoundTimeout: round}, "for each dealer and new holder", run)
 }
 
 // runReshare takes part in reshare ceremony info: a dealer with u's share
@@ -557,17 +585,8 @@ func (e *env) runReshare(c *client.Client, u *unlocked, info chusme.CeremonyInfo
 			return err
 		}
 		defer sh.Zero()
-		if sh.Generation == info.KeyGeneration+1 && sh.CeremonyID == info.ID {
-			// Saved by a run a crash ended before it removed its round state.
-			store, err := e.roundState(u)
-			if err != nil {
-				return err
-			}
-			defer store.Wipe()
-			if err := os.Remove(store.Path(info.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
-			}
-			return e.dealt(info, info.KeyID, sh.PublicKeyPackage.VerifyingKey().Bytes(), sh.Generation, path)
+		if done, err := e.savedBefore(u, info, sh); done || err != nil {
+			return cmp.Or(err, e.dealt(info, info.KeyID, sh.PublicKeyPackage.VerifyingKey().Bytes(), sh.Generation, path))
 		}
 		old = &client.OldShare{KeyPackage: sh.KeyPackage, PublicKeyPackage: sh.PublicKeyPackage, Generation: sh.Generation}
 	}
@@ -579,21 +598,8 @@ func (e *env) runReshare(c *client.Client, u *unlocked, info chusme.CeremonyInfo
 	e.resuming(store, info)
 	pv := e.newProgress(u.fp)
 	pv.update(info)
-	save := func(res *client.DKGResult) error {
-		err := sharefile.Save(path, &sharefile.Share{
-			KeyID:            res.KeyID,
-			Generation:       info.KeyGeneration + 1,
-			Identity:         u.fp,
-			CeremonyID:       info.ID,
-			KeyPackage:       res.KeyPackage,
-			PublicKeyPackage: res.PublicKeyPackage,
-		}, u.pass, params, true)
-		if err != nil {
-			return fmt.Errorf("saving the reshared key share: %w", err)
-		}
-		return nil
-	}
-	res, err := c.RunReshare(e.ctx, info.ID, u.key, old, pv.update, client.WithRoundState(store), client.WithKeyPackageSaver(save))
+	res, err := c.RunReshare(e.ctx, info.ID, u.key, old, pv.update, client.WithRoundState(store),
+		client.WithKeyPackageSaver(e.newShareSaver(path, u, info, params)))
 	pv.finish()
 	if err != nil {
 		return err
@@ -634,37 +640,20 @@ func (e *env) runRefresh(c *client.Client, u *unlocked, info chusme.CeremonyInfo
 		return err
 	}
 	publicKey := sh.PublicKeyPackage.VerifyingKey().Bytes()
+	if done, err := e.savedBefore(u, info, sh); done || err != nil {
+		return cmp.Or(err, e.dealt(info, info.KeyID, publicKey, sh.Generation, path))
+	}
 	store, err := e.roundState(u)
 	if err != nil {
 		return err
 	}
 	defer store.Wipe()
-	if sh.Generation == info.KeyGeneration+1 && sh.CeremonyID == info.ID {
-		// Saved by a run a crash ended before it removed its round state.
-		if err := os.Remove(store.Path(info.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		return e.dealt(info, info.KeyID, publicKey, sh.Generation, path)
-	}
 	e.resuming(store, info)
 	pv := e.newProgress(u.fp)
 	pv.update(info)
-	save := func(res *client.DKGResult) error {
-		err := sharefile.Save(path, &sharefile.Share{
-			KeyID:            res.KeyID,
-			Generation:       info.KeyGeneration + 1,
-			Identity:         u.fp,
-			CeremonyID:       info.ID,
-			KeyPackage:       res.KeyPackage,
-			PublicKeyPackage: res.PublicKeyPackage,
-		}, u.pass, params, true)
-		if err != nil {
-			return fmt.Errorf("saving the refreshed key share: %w", err)
-		}
-		return nil
-	}
 	old := client.OldShare{KeyPackage: sh.KeyPackage, PublicKeyPackage: sh.PublicKeyPackage, Generation: sh.Generation}
-	res, err := c.RunRefresh(e.ctx, info.ID, u.key, old, pv.update, client.WithRoundState(store), client.WithKeyPackageSaver(save))
+	res, err := c.RunRefresh(e.ctx, info.ID, u.key, old, pv.update, client.WithRoundState(store),
+		client.WithKeyPackageSaver(e.newShareSaver(path, u, info, params)))
 	pv.finish()
 	if err != nil {
 		return err
