@@ -143,6 +143,15 @@ type Inbox struct {
 	Packages []CeremonyPackage `json:"packages"`
 }
 
+// CeremonyHeads is every participant's identity chain head as the server
+// has it, in the ceremony's order (GET /v1/ceremonies/{id}/heads). A client
+// that verified and pinned a participant's chain at exactly that head need
+// not fetch the chain; for any other head it fetches the chain, which must
+// hold that head.
+type CeremonyHeads struct {
+	Heads []ParticipantHead `json:"heads"`
+}
+
 // GroupKeyInfo is a group key (GET /v1/keys/{key_id}).
 type GroupKeyInfo struct {
 	KeyID            string           `json:"key_id"`

@@ -226,12 +226,34 @@ func (p *participant) checkRequest(ctx context.Context) error {
 // identity's current key.
 func (p *participant) trustParticipants(ctx context.Context) error {
 	parts := p.info.Participants
+	var listed map[string]chusme.ChainHead
+	if p.c.overRealtime() == nil && slices.ContainsFunc(parts, func(fp string) bool { return !p.c.fresh(fp) }) {
+		// One request for every head instead of a chain fetch for each
+		// peer whose verified chain is older than identityTTL; a server
+		// without it (or failing) leaves every fetch to be made. (Over
+		// HTTP only: the WebSocket's ceremony API has no such request.)
+		if hs, err := p.c.ceremonyHeads(ctx, p.info.ID); err == nil {
+			listed = hs
+			p.c.reuseAt(ctx, listed)
+		}
+	}
 	errs := make([]error, len(parts))
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, maxChainFetches)
 	for i, fp := range parts {
 		slots <- struct{}{}
-		wg.Go(func() { _, _, errs[i] = p.peer(ctx, fp); <-slots })
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if _, _, errs[i] = p.peer(ctx, fp); errs[i] != nil {
+				return
+			}
+			p.mu.Lock()
+			v := p.pubs[fp]
+			p.mu.Unlock()
+			if h, ok := listed[fp]; ok && !v.holds(h) {
+				errs[i] = &PeerKeyError{Fingerprint: fp, Reason: fmt.Sprintf("the server lists its chain head as %s, which its chain (head %s) does not hold", h, v.head())}
+			}
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {

@@ -3,6 +3,7 @@ package ceremony
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/frost"
@@ -54,6 +55,89 @@ type caches struct {
 	// open sign ceremony id → round 1's submissions, for those this node
 	// moved to round 2 (see Relayed); they never change once round 2 began
 	relayed map[string][]chusme.CeremonySubmission
+
+	inboxes    sharedInboxes
+	chainHeads recentHeads
+}
+
+// headsTTL is how long Heads answers the chain heads it read for a
+// ceremony: the n drivers of a ceremony ask as they start, within seconds
+// of each other. A rotation in that time shows late, as a stale head, which
+// a driver answers as it does a key that fails: it fetches the chain.
+const headsTTL = 5 * time.Second
+
+// recentHeads holds the participants' chain heads per ceremony, read at
+// most headsTTL ago.
+type recentHeads struct {
+	mu sync.Mutex
+	m  map[string]readHeads
+}
+
+// readHeads is a ceremony's participants' heads and when they were read.
+type readHeads struct {
+	heads []chusme.ParticipantHead
+	at    time.Time
+}
+
+func (rh *recentHeads) get(id string, now time.Time) ([]chusme.ParticipantHead, bool) {
+	rh.mu.Lock()
+	defer rh.mu.Unlock()
+	r, ok := rh.m[id]
+	if age := now.Sub(r.at); !ok || age < 0 || age >= headsTTL {
+		return nil, false
+	}
+	return r.heads, true
+}
+
+func (rh *recentHeads) put(id string, heads []chusme.ParticipantHead, now time.Time) {
+	rh.mu.Lock()
+	defer rh.mu.Unlock()
+	if rh.m == nil || len(rh.m) >= maxDecoded {
+		rh.m = map[string]readHeads{}
+	}
+	rh.m[id] = readHeads{heads, now}
+}
+
+// maxSharedInboxBytes bounds the payloads that sharedInboxes holds; when
+// full it starts over.
+const maxSharedInboxBytes = 32 << 20
+
+// inboxKey names one round of one ceremony.
+type inboxKey struct {
+	id    string
+	round int
+}
+
+// sharedInboxes holds the inboxes of complete broadcast rounds (DKG rounds
+// 1 and 3, every sign round). Such an inbox is the round's broadcasts, the
+// same for every participant, and never changes once the round is over: a
+// 67-of-100 DKG's round-1 inbox is 100 packages of 67 points, which every
+// participant reads.
+type sharedInboxes struct {
+	mu    sync.Mutex
+	m     map[inboxKey][]chusme.CeremonySubmission
+	bytes int
+}
+
+func (si *sharedInboxes) get(k inboxKey) ([]chusme.CeremonySubmission, bool) {
+	si.mu.Lock()
+	defer si.mu.Unlock()
+	subs, ok := si.m[k]
+	return subs, ok
+}
+
+func (si *sharedInboxes) put(k inboxKey, subs []chusme.CeremonySubmission) {
+	n := 0
+	for _, r := range subs {
+		n += len(r.Payload) + len(r.Signature)
+	}
+	si.mu.Lock()
+	defer si.mu.Unlock()
+	if si.m == nil || si.bytes+n > maxSharedInboxBytes {
+		si.m, si.bytes = map[inboxKey][]chusme.CeremonySubmission{}, 0
+	}
+	si.m[k] = subs
+	si.bytes += n
 }
 
 // head is the part of an open ceremony that Submit needs before its

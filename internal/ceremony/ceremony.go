@@ -432,7 +432,9 @@ func (s *Service) Key(ctx context.Context, keyID string) (chusme.GroupKey, error
 
 // Inbox returns the packages of a round that caller may read: the round's
 // broadcasts and what was sent to it. Participants only. complete reports
-// whether every participant has submitted in that round.
+// whether every participant has submitted in that round. The inbox of a
+// complete broadcast round is read once and then shared: the caller must
+// not modify it.
 func (s *Service) Inbox(ctx context.Context, caller, id string, round int) (subs []chusme.CeremonySubmission, complete bool, err error) {
 	c, err := s.Get(ctx, caller, id)
 	if err != nil {
@@ -444,11 +446,43 @@ func (s *Service) Inbox(ctx context.Context, caller, id string, round int) (subs
 	if round < 1 || round > c.Rounds() {
 		return nil, false, chusme.Errorf(chusme.CodeNotFound, "a %s ceremony has rounds 1 to %d", c.Kind, c.Rounds())
 	}
+	complete = round < c.Round || c.Status == chusme.CeremonyCompleted
+	shared := complete && !(c.Kind == chusme.KindDKG && round == 2)
+	k := inboxKey{id, round}
+	if subs, ok := s.cache.inboxes.get(k); ok && shared {
+		return subs, true, nil
+	}
 	if subs, err = s.store.ListInbox(ctx, id, round, caller); err != nil {
 		return nil, false, err
 	}
-	complete = round < c.Round || c.Status == chusme.CeremonyCompleted
+	if shared {
+		s.cache.inboxes.put(k, subs)
+	}
 	return subs, complete, nil
+}
+
+// Heads returns every participant's current identity chain head, in the
+// ceremony's order, as this node read them within headsTTL. Participants
+// only.
+func (s *Service) Heads(ctx context.Context, caller, id string) ([]chusme.ParticipantHead, error) {
+	c, err := s.Get(ctx, caller, id)
+	if err != nil {
+		return nil, err
+	}
+	if !c.IsParticipant(caller) {
+		return nil, errNotFound
+	}
+	if heads, ok := s.cache.chainHeads.get(id, s.now()); ok {
+		return heads, nil
+	}
+	heads := make([]chusme.ParticipantHead, len(c.Participants))
+	for i, fp := range c.Participants {
+		if heads[i], _, err = s.chainHead(ctx, fp); err != nil {
+			return nil, err
+		}
+	}
+	s.cache.chainHeads.put(id, heads, s.now())
+	return heads, nil
 }
 
 // Cancel cancels an open ceremony; its creator or an administrator only.

@@ -47,6 +47,7 @@ func (a *API) ceremonyRoutes() []route {
 		h("GET /v1/ceremonies/{id}", a.handleCeremony),
 		h("POST /v1/ceremonies/{id}/rounds/{n}", perToken(a.handleSubmit)),
 		h("GET /v1/ceremonies/{id}/rounds/{n}/inbox", a.handleInbox),
+		h("GET /v1/ceremonies/{id}/heads", a.handleHeads),
 		h("POST /v1/ceremonies/{id}/complaints", perToken(a.handleComplaint)),
 		h("POST /v1/ceremonies/{id}/cancel", a.handleCancel),
 		h("GET /v1/keys/{key_id}", a.handleKey),
@@ -213,6 +214,21 @@ func (a *API) handleInbox(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, chusme.InboxOf(round, complete, subs))
+}
+
+// handleHeads answers the participants' current identity chain heads.
+func (a *API) handleHeads(w http.ResponseWriter, r *http.Request) {
+	id, err := ceremonyID(r)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	heads, err := a.cfg.Ceremonies.Heads(r.Context(), principal(r.Context()).Fingerprint, id)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, chusme.CeremonyHeads{Heads: heads})
 }
 
 func (a *API) handleComplaint(w http.ResponseWriter, r *http.Request) {
