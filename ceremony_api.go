@@ -118,7 +118,8 @@ type SubmitRequest struct {
 
 // ComplaintRequest is a DKG participant's complaint (POST
 // /v1/ceremonies/{id}/complaints) that the package Accused sent it in Round
-// fails Accused's signature or does not open.
+// fails Accused's signature or does not open (round 2), or does not decode
+// (round 1).
 type ComplaintRequest struct {
 	Round     int    `json:"round"`
 	Accused   string `json:"accused"`

@@ -635,7 +635,10 @@ func (p *participant) runDKG(ctx context.Context, progress Progress) (*DKGResult
 		hk, fb, ok := chusme.SplitDKGRound1Payload(payload)
 		pk := new(frost.DKGRound1Package)
 		if !ok || pk.UnmarshalBinary(fb) != nil {
-			return nil, fmt.Errorf("%w: malformed round-1 package from %s", ErrInconsistent, fp)
+			// Signed by its sender (inbox checked it): the server decodes
+			// only its first point, so it is told, and fails the ceremony
+			// naming the sender.
+			return nil, p.complained(ctx, &malformedRound1{fp})
 		}
 		if peerKeys[fp], err = hpkeKEM.NewPublicKey(hk); err != nil {
 			return nil, fmt.Errorf("%w: bad HPKE key from %s", ErrInconsistent, fp)

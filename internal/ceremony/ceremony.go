@@ -976,17 +976,22 @@ func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, c
 	payload := rows[0].Payload
 	switch {
 	case c.Kind == chusme.KindDKG && round == 1:
+		// The proof needs the first commitment point only: the other t-1
+		// are left to the recipients, who decode them all and complain
+		// about a package that does not decode (complaint.go).
 		hpkeKey, pkgBytes, ok := chusme.SplitDKGRound1Payload(payload)
-		var pkg frost.DKGRound1Package
-		if !ok || bytes.Equal(hpkeKey, make([]byte, chusme.HPKEPublicKeySize)) || pkg.UnmarshalBinary(pkgBytes) != nil {
+		if !ok || bytes.Equal(hpkeKey, make([]byte, chusme.HPKEPublicKeySize)) {
 			return out, badPackage("malformed dkg round-1 payload")
 		}
 		ident, err := identifier(caller)
 		if err != nil {
 			return out, err
 		}
-		err = s.timed("verify_proof_of_knowledge", func() error { return frost.VerifyDKGRound1Package(ident, &pkg, c.Threshold) })
+		err = s.timed("verify_proof_of_knowledge", func() error { return frost.VerifyDKGRound1Proof(ident, pkgBytes, c.Threshold) })
 		var ce *frost.CheaterError
+		if err != nil && !errors.As(err, &ce) && !errors.Is(err, frost.ErrInvalidIdentifier) {
+			return out, badPackage("malformed dkg round-1 payload")
+		}
 		if errors.As(err, &ce) {
 			out.cheater = badPackage("the proof of knowledge does not verify (or the commitment has the wrong length); the ceremony failed")
 		} else if err != nil {
