@@ -56,8 +56,13 @@ type caches struct {
 	// moved to round 2 (see Relayed); they never change once round 2 began
 	relayed map[string][]chusme.CeremonySubmission
 
-	inboxes    sharedInboxes
-	chainHeads recentHeads
+	// the inboxes of complete broadcast rounds (DKG rounds 1 and 3,
+	// every sign round): the round's broadcasts, the same for every
+	// participant, which never change once the round is over (a 67-of-100
+	// DKG's round-1 inbox is 100 packages of 67 points, which all 100 read)
+	inboxes flight[inboxKey, []chusme.CeremonySubmission]
+	// open ceremony id → its participants' chain heads (see Heads)
+	chainHeads flight[string, []chusme.ParticipantHead]
 }
 
 // headsTTL is how long Heads answers the chain heads it read for a
@@ -66,40 +71,8 @@ type caches struct {
 // a driver answers as it does a key that fails: it fetches the chain.
 const headsTTL = 5 * time.Second
 
-// recentHeads holds the participants' chain heads per ceremony, read at
-// most headsTTL ago.
-type recentHeads struct {
-	mu sync.Mutex
-	m  map[string]readHeads
-}
-
-// readHeads is a ceremony's participants' heads and when they were read.
-type readHeads struct {
-	heads []chusme.ParticipantHead
-	at    time.Time
-}
-
-func (rh *recentHeads) get(id string, now time.Time) ([]chusme.ParticipantHead, bool) {
-	rh.mu.Lock()
-	defer rh.mu.Unlock()
-	r, ok := rh.m[id]
-	if age := now.Sub(r.at); !ok || age < 0 || age >= headsTTL {
-		return nil, false
-	}
-	return r.heads, true
-}
-
-func (rh *recentHeads) put(id string, heads []chusme.ParticipantHead, now time.Time) {
-	rh.mu.Lock()
-	defer rh.mu.Unlock()
-	if rh.m == nil || len(rh.m) >= maxDecoded {
-		rh.m = map[string]readHeads{}
-	}
-	rh.m[id] = readHeads{heads, now}
-}
-
-// maxSharedInboxBytes bounds the payloads that sharedInboxes holds; when
-// full it starts over.
+// maxSharedInboxBytes bounds the payloads that the shared inboxes hold;
+// past it the cache starts over.
 const maxSharedInboxBytes = 32 << 20
 
 // inboxKey names one round of one ceremony.
@@ -108,36 +81,68 @@ type inboxKey struct {
 	round int
 }
 
-// sharedInboxes holds the inboxes of complete broadcast rounds (DKG rounds
-// 1 and 3, every sign round). Such an inbox is the round's broadcasts, the
-// same for every participant, and never changes once the round is over: a
-// 67-of-100 DKG's round-1 inbox is 100 packages of 67 points, which every
-// participant reads.
-type sharedInboxes struct {
+// flight caches values by key, each loaded once: the callers that ask for
+// a key while it is being loaded wait for that load. (A round's n drivers
+// ask for the same inbox within milliseconds of the event that starts the
+// next round; a cache filled only after each read would read it n times.)
+type flight[K comparable, V any] struct {
 	mu    sync.Mutex
-	m     map[inboxKey][]chusme.CeremonySubmission
-	bytes int
+	m     map[K]*landing[V]
+	total int // the sizes of m's values
 }
 
-func (si *sharedInboxes) get(k inboxKey) ([]chusme.CeremonySubmission, bool) {
-	si.mu.Lock()
-	defer si.mu.Unlock()
-	subs, ok := si.m[k]
-	return subs, ok
+// landing is one load of a flight's value.
+type landing[V any] struct {
+	done chan struct{} // closed when v and err are set
+	v    V
+	err  error
+	at   time.Time
 }
 
-func (si *sharedInboxes) put(k inboxKey, subs []chusme.CeremonySubmission) {
-	n := 0
-	for _, r := range subs {
-		n += len(r.Payload) + len(r.Signature)
+// load returns k's value: the one loaded at most ttl before now (ttl 0:
+// whenever), else read's, which runs once however many callers ask
+// meanwhile. Each value counts size(v) against max; past max the cache
+// starts over. A failed read is not kept.
+func (f *flight[K, V]) load(ctx context.Context, k K, now time.Time, ttl time.Duration, max int, size func(V) int, read func() (V, error)) (V, error) {
+	f.mu.Lock()
+	l, ok := f.m[k]
+	if ok {
+		select {
+		case <-l.done:
+			if age := now.Sub(l.at); ttl > 0 && (age < 0 || age >= ttl) {
+				ok = false
+			}
+		default:
+		}
 	}
-	si.mu.Lock()
-	defer si.mu.Unlock()
-	if si.m == nil || si.bytes+n > maxSharedInboxBytes {
-		si.m, si.bytes = map[inboxKey][]chusme.CeremonySubmission{}, 0
+	if !ok {
+		if f.m == nil || f.total >= max {
+			f.m, f.total = map[K]*landing[V]{}, 0
+		}
+		l = &landing[V]{done: make(chan struct{}), at: now}
+		f.m[k] = l
+		f.mu.Unlock()
+		l.v, l.err = read()
+		f.mu.Lock()
+		if l.err != nil {
+			if f.m[k] == l {
+				delete(f.m, k)
+			}
+		} else {
+			f.total += size(l.v)
+		}
+		close(l.done)
+		f.mu.Unlock()
+		return l.v, l.err
 	}
-	si.m[k] = subs
-	si.bytes += n
+	f.mu.Unlock()
+	select {
+	case <-l.done:
+		return l.v, l.err
+	case <-ctx.Done():
+		var zero V
+		return zero, ctx.Err()
+	}
 }
 
 // head is the part of an open ceremony that Submit needs before its

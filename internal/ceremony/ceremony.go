@@ -447,16 +447,16 @@ func (s *Service) Inbox(ctx context.Context, caller, id string, round int) (subs
 		return nil, false, chusme.Errorf(chusme.CodeNotFound, "a %s ceremony has rounds 1 to %d", c.Kind, c.Rounds())
 	}
 	complete = round < c.Round || c.Status == chusme.CeremonyCompleted
-	shared := complete && !(c.Kind == chusme.KindDKG && round == 2)
-	k := inboxKey{id, round}
-	if subs, ok := s.cache.inboxes.get(k); ok && shared {
-		return subs, true, nil
+	if complete && !(c.Kind == chusme.KindDKG && round == 2) {
+		// Read for every caller waiting: not cut short by this one's end.
+		rctx := context.WithoutCancel(ctx)
+		subs, err = s.cache.inboxes.load(ctx, inboxKey{id, round}, s.now(), 0, maxSharedInboxBytes, payloadBytes,
+			func() ([]chusme.CeremonySubmission, error) { return s.store.ListInbox(rctx, id, round, caller) })
+	} else {
+		subs, err = s.store.ListInbox(ctx, id, round, caller)
 	}
-	if subs, err = s.store.ListInbox(ctx, id, round, caller); err != nil {
+	if err != nil {
 		return nil, false, err
-	}
-	if shared {
-		s.cache.inboxes.put(k, subs)
 	}
 	return subs, complete, nil
 }
@@ -472,17 +472,27 @@ func (s *Service) Heads(ctx context.Context, caller, id string) ([]chusme.Partic
 	if !c.IsParticipant(caller) {
 		return nil, errNotFound
 	}
-	if heads, ok := s.cache.chainHeads.get(id, s.now()); ok {
-		return heads, nil
+	rctx := context.WithoutCancel(ctx) // read for every caller waiting
+	return s.cache.chainHeads.load(ctx, id, s.now(), headsTTL, maxDecoded, func([]chusme.ParticipantHead) int { return 1 },
+		func() ([]chusme.ParticipantHead, error) {
+			heads := make([]chusme.ParticipantHead, len(c.Participants))
+			for i, fp := range c.Participants {
+				var err error
+				if heads[i], _, err = s.chainHead(rctx, fp); err != nil {
+					return nil, err
+				}
+			}
+			return heads, nil
+		})
+}
+
+// payloadBytes is the size of submissions' payloads and signatures.
+func payloadBytes(subs []chusme.CeremonySubmission) int {
+	n := 0
+	for _, r := range subs {
+		n += len(r.Payload) + len(r.Signature)
 	}
-	heads := make([]chusme.ParticipantHead, len(c.Participants))
-	for i, fp := range c.Participants {
-		if heads[i], _, err = s.chainHead(ctx, fp); err != nil {
-			return nil, err
-		}
-	}
-	s.cache.chainHeads.put(id, heads, s.now())
-	return heads, nil
+	return n
 }
 
 // Cancel cancels an open ceremony; its creator or an administrator only.
