@@ -61,6 +61,8 @@ type caches struct {
 	// participant, which never change once the round is over (a 67-of-100
 	// DKG's round-1 inbox is 100 packages of 67 points, which all 100 read)
 	inboxes flight[inboxKey, []chusme.CeremonySubmission]
+	// the same inboxes as the transports encode them (EncodedInbox)
+	encodedInboxes flight[encodedKey, []byte]
 	// open ceremony id → its participants' chain heads (see Heads)
 	chainHeads flight[string, []chusme.ParticipantHead]
 }
@@ -79,6 +81,12 @@ const maxSharedInboxBytes = 32 << 20
 type inboxKey struct {
 	id    string
 	round int
+}
+
+// encodedKey names a shared inbox in one encoding.
+type encodedKey struct {
+	inboxKey
+	format string
 }
 
 // flight caches values by key, each loaded once: the callers that ask for

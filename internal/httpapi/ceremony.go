@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -208,12 +209,17 @@ func (a *API) handleInbox(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	subs, complete, err := a.cfg.Ceremonies.Inbox(r.Context(), principal(r.Context()).Fingerprint, id, round)
+	body, err := a.cfg.Ceremonies.EncodedInbox(r.Context(), principal(r.Context()).Fingerprint, id, round, "json",
+		func(subs []chusme.CeremonySubmission, complete bool) ([]byte, error) {
+			b, err := json.Marshal(chusme.InboxOf(round, complete, subs))
+			return append(b, '\n'), err
+		})
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, chusme.InboxOf(round, complete, subs))
+	jsonHeader(w, http.StatusOK)
+	w.Write(body)
 }
 
 // handleHeads answers the participants' current identity chain heads.
