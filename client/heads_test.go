@@ -2,7 +2,6 @@ package client_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -57,14 +56,7 @@ func TestCeremonyHeadsSpareFetches(t *testing.T) {
 	}
 
 	// The peer rotates: its listed head is one the victim has not seen.
-	newKey := testkit.NewKey(t)
-	if _, err := peer.c.Rotate(ctx, peer.fp, peer.key, newKey); err != nil {
-		t.Fatal(err)
-	}
-	peer.key = newKey
-	if _, err := peer.c.Login(ctx, newKey, client.LoginFingerprint(peer.fp)); err != nil {
-		t.Fatal(err)
-	}
+	peer.rotate(t)
 	client.Later(v.c, 2*time.Minute)
 	dkg2(t, peer, v)
 	if chains, heads := fetched(); !slices.Equal(chains, []string{peer.fp}) || heads != 1 {
@@ -105,29 +97,11 @@ func TestCeremonyHeadsParticipantsOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	get := func(m *servertest.Member) (*http.Response, chusme.CeremonyHeads) {
-		t.Helper()
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL+"/v1/ceremonies/"+info.ID+"/heads", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+m.Access(t))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var hs chusme.CeremonyHeads
-		if resp.StatusCode == http.StatusOK {
-			if err := json.NewDecoder(resp.Body).Decode(&hs); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return resp, hs
-	}
-	resp, hs := get(ms[1])
-	if resp.StatusCode != http.StatusOK || len(hs.Heads) != 2 {
-		t.Fatalf("participant: %d with %d heads, want 200 with 2", resp.StatusCode, len(hs.Heads))
+	url := s.URL + "/v1/ceremonies/" + info.ID + "/heads"
+	var hs chusme.CeremonyHeads
+	testkit.Do(t, "GET", url, ms[1].Access(t), nil).Want(t, http.StatusOK, &hs)
+	if len(hs.Heads) != 2 {
+		t.Fatalf("a participant got %d heads, want 2", len(hs.Heads))
 	}
 	for i, h := range hs.Heads {
 		ch, err := ms[0].Client.Chain(t.Context(), info.Participants[i])
@@ -138,7 +112,5 @@ func TestCeremonyHeadsParticipantsOnly(t *testing.T) {
 			t.Fatalf("head %d = %+v, want %s at %v", i, h, info.Participants[i], want)
 		}
 	}
-	if resp, _ := get(ms[2]); resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("a non-participant: %d, want 404", resp.StatusCode)
-	}
+	testkit.Do(t, "GET", url, ms[2].Access(t), nil).Expect(t, http.StatusNotFound, chusme.CodeNotFound)
 }

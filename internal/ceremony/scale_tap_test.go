@@ -6,11 +6,12 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
-	"net/http"
 	"regexp"
 	"strconv"
 	"sync/atomic"
 	"testing"
+
+	"github.com/chusme/chusme/internal/testkit"
 )
 
 // tap is a loopback TCP proxy in front of chusmed that counts what the
@@ -124,17 +125,10 @@ func (tp *tap) serve(c net.Conn, addr string) {
 // /metrics, summed over method and status, by route pattern.
 func requestCounts(t *testing.T, url string) map[string]int64 {
 	t.Helper()
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := testkit.Do(t, "GET", url+"/metrics", "", nil)
+	r.Want(t, 200, nil)
 	out := map[string]int64{}
-	for _, m := range requestLine.FindAllSubmatch(b, -1) {
+	for _, m := range requestLine.FindAllSubmatch(r.Body, -1) {
 		v, err := strconv.ParseFloat(string(m[2]), 64)
 		if err != nil {
 			t.Fatalf("/metrics: %q", m[0])
