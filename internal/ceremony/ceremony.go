@@ -469,13 +469,20 @@ func (s *Service) inbox(ctx context.Context, caller, id string, round int) (subs
 		return nil, false, false, chusme.Errorf(chusme.CodeNotFound, "a %s ceremony has rounds 1 to %d", c.Kind, c.Rounds())
 	}
 	complete = round < c.Round || c.Status == chusme.CeremonyCompleted
-	shared = complete && !(c.Kind == chusme.KindDKG && round == 2)
-	if shared {
+	direct := c.Kind == chusme.KindDKG && round == 2
+	shared = complete && !direct
+	held := false
+	if complete && direct {
+		subs, held = s.directInbox(c, caller)
+	}
+	switch {
+	case shared:
 		// Read for every caller waiting: not cut short by this one's end.
 		rctx := context.WithoutCancel(ctx)
 		subs, err = s.cache.inboxes.load(ctx, inboxKey{id, round}, s.now(), 0, maxSharedInboxBytes, payloadBytes,
 			func() ([]chusme.CeremonySubmission, error) { return s.store.ListInbox(rctx, id, round, caller) })
-	} else {
+	case held: // this node stored every round-2 package
+	default:
 		subs, err = s.store.ListInbox(ctx, id, round, caller)
 	}
 	if err != nil {
@@ -867,8 +874,9 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 		return chusme.Ceremony{}, err
 	}
 	var refused error
+	added := false
 	out, err := s.update(ctx, id, func(st *chusme.CeremonyState) error {
-		refused = nil
+		refused, added = nil, false
 		cur := &st.Ceremony
 		if cur.Status != chusme.CeremonyOpen || cur.Round != round {
 			return errMoved
@@ -894,7 +902,7 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 			return s.finish(cur, chusme.CeremonyFailed, chusme.FailProofOfKnowledge,
 				"the DKG round-1 proof of knowledge of "+caller+" does not verify", []string{caller})
 		}
-		st.Add = rows
+		st.Add, added = rows, true
 		i, _ := slices.BinarySearch(cur.Submitted, caller)
 		cur.Submitted = slices.Insert(cur.Submitted, i, caller)
 		cur.UpdatedAt = s.now()
@@ -916,6 +924,9 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 	}
 	if err != nil {
 		return out, err
+	}
+	if added && c.Kind == chusme.KindDKG && round == 2 && out.Status == chusme.CeremonyOpen {
+		s.rememberDirect(id, caller, rows)
 	}
 	return out, refused
 }

@@ -1,9 +1,12 @@
 package ceremony_test
 
 import (
+	"errors"
 	"reflect"
+	"sync"
 	"testing"
 
+	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/servertest"
 )
 
@@ -46,6 +49,48 @@ func TestSharedInboxes(t *testing.T) {
 					t.Fatalf("round 2: %s was given a package to %s", m.Fingerprint, pkg.Recipient)
 				}
 			}
+		}
+	}
+}
+
+// TestDirectInboxMatchesStore: during round 3 of a DKG whose round-2
+// packages were all stored through this node, each recipient's round-2
+// inbox comes from the node's memory; it is the one the store answers once
+// the ceremony is over (and the memory dropped).
+func TestDirectInboxMatchesStore(t *testing.T) {
+	p := newParty(t, 4)
+	ms := p.members
+	release := make(chan struct{})
+	gated := p.srv.Gated(t, ms[3], 3, release)
+	info, err := ms[0].Client.StartDKG(t.Context(), ms[0].Key, 3, servertest.Fingerprints(ms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(ms))
+	for i, m := range append(ms[:3:3], gated) {
+		wg.Go(func() { _, errs[i] = m.Client.RunDKG(t.Context(), info.ID, m.Key, nil) })
+	}
+	servertest.WaitSubmitted(t.Context(), t, ms[0].Client, info.ID, ms[0].Fingerprint, 3)
+	during := make([]chusme.Inbox, len(ms))
+	for i, m := range ms {
+		if during[i], err = m.Client.Inbox(t.Context(), info.ID, 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(release)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range ms {
+		after, err := m.Client.Inbox(t.Context(), info.ID, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(after.Packages) != len(ms)-1 || !reflect.DeepEqual(during[i], after) {
+			t.Fatalf("%s's round-2 inbox in round 3 (%d packages) is not the store's after the DKG (%d)", m.Fingerprint,
+				len(during[i].Packages), len(after.Packages))
 		}
 	}
 }
