@@ -47,8 +47,7 @@ type caches struct {
 	signingPkgs   decoded[frost.SigningPackage]
 	confirmations decoded[checkedConfirmation] // by ceremony id ‖ DKGConfirmAgreed
 
-	mu   sync.Mutex
-	keys map[string]*cachedKey // group key id → key; group keys never change once stored
+	keys flight[string, *cachedKey] // group key id → key; group keys never change once stored
 
 	cmu   sync.Mutex
 	heads map[string]chusme.Ceremony // open ceremony id → its head (see head)
@@ -278,31 +277,23 @@ type cachedKey struct {
 	pub *frost.PublicKeyPackage
 }
 
-// groupKey returns group key id, from the cache or the store. The caller
-// must not modify it.
+// groupKey returns group key id, from the cache or the store, decoding its
+// public key package once however many ask at once (a DKG's n drivers
+// read the new key as it ends). The caller must not modify it.
 func (s *Service) groupKey(ctx context.Context, id string) (*cachedKey, error) {
-	s.cache.mu.Lock()
-	k, ok := s.cache.keys[id]
-	s.cache.mu.Unlock()
-	if ok {
+	rctx := context.WithoutCancel(ctx) // read for every caller waiting
+	return s.cache.keys.load(ctx, id, s.now(), 0, maxDecoded, func(*cachedKey) int { return 1 }, func() (*cachedKey, error) {
+		key, err := s.store.GetGroupKey(rctx, id)
+		if err != nil {
+			return nil, err
+		}
+		k := &cachedKey{key: key}
+		var pub frost.PublicKeyPackage
+		if pub.UnmarshalBinary(key.PublicKeyPackage) == nil {
+			k.pub = &pub
+		}
 		return k, nil
-	}
-	key, err := s.store.GetGroupKey(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	k = &cachedKey{key: key}
-	var pub frost.PublicKeyPackage
-	if pub.UnmarshalBinary(key.PublicKeyPackage) == nil {
-		k.pub = &pub
-	}
-	s.cache.mu.Lock()
-	if s.cache.keys == nil || len(s.cache.keys) >= maxDecoded {
-		s.cache.keys = map[string]*cachedKey{}
-	}
-	s.cache.keys[id] = k
-	s.cache.mu.Unlock()
-	return k, nil
+	})
 }
 
 // commitments decodes signing commitments, through the cache.

@@ -421,13 +421,19 @@ func parseCursor(s string) (chusme.CeremonyCursor, error) {
 	return chusme.CeremonyCursor{CreatedAt: time.Unix(0, at).UTC(), ID: hex.EncodeToString(b[8:])}, nil
 }
 
-// Key returns a group key. Group keys are public to every identity.
+// Key returns a group key. Group keys are public to every identity. It
+// comes through the cache of keys (they never change once stored): a DKG's
+// n participants each read the key, with its n shares and n
+// confirmations, as it ends. The caller must not modify it.
 func (s *Service) Key(ctx context.Context, keyID string) (chusme.GroupKey, error) {
-	k, err := s.store.GetGroupKey(ctx, keyID)
+	k, err := s.groupKey(ctx, keyID)
 	if chusme.ErrorCode(err) == chusme.CodeNotFound {
-		return k, chusme.Errorf(chusme.CodeNotFound, "no such key")
+		return chusme.GroupKey{}, chusme.Errorf(chusme.CodeNotFound, "no such key")
 	}
-	return k, err
+	if err != nil {
+		return chusme.GroupKey{}, err
+	}
+	return k.key, nil
 }
 
 // Inbox returns the packages of a round that caller may read: the round's
