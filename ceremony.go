@@ -18,8 +18,10 @@ import (
 //
 //	round 1  each participant broadcasts DKGRound1Payload: its ephemeral
 //	         HPKE public key and its frost DKG round-1 package. The server
-//	         verifies the proof of knowledge and fails the ceremony naming a
-//	         sender whose proof is bad.
+//	         verifies the proof of knowledge (on the first commitment point:
+//	         the recipients decode the others and complain about a package
+//	         that does not decode) and fails the ceremony naming a sender
+//	         whose proof is bad.
 //	round 2  each participant sends every other participant its frost DKG
 //	         round-2 package, HPKE-sealed to the recipient's ephemeral key
 //	         (info DKGShareInfo), so the server relays ciphertext only. The
@@ -145,8 +147,8 @@ const (
 	// longer submit to it.
 	CodeDeclined = "declined"
 	// CodePackageValid answers a complaint about a package that the server
-	// holds with a good signature: it was altered on its way to the
-	// complainer, and nothing changes.
+	// holds good (with a good signature; for round 1, one that decodes): it
+	// was altered on its way to the complainer, and nothing changes.
 	CodePackageValid = "package_valid"
 	// CodeTooManyOpenCeremonies: the creator has as many open ceremonies
 	// as the server allows; one must finish (or be cancelled) first.

@@ -130,7 +130,8 @@ type SubmitRequest struct {
 
 // ComplaintRequest is a DKG participant's complaint (POST
 // /v1/ceremonies/{id}/complaints) that the package Accused sent it in Round
-// fails Accused's signature or does not open.
+// fails Accused's signature or does not open (round 2), or does not decode
+// (round 1).
 type ComplaintRequest struct {
 	Round     int    `json:"round"`
 	Accused   string `json:"accused"`
@@ -153,6 +154,15 @@ type Inbox struct {
 	Round    int               `json:"round"`
 	Complete bool              `json:"complete"`
 	Packages []CeremonyPackage `json:"packages"`
+}
+
+// CeremonyHeads is every participant's identity chain head as the server
+// has it, in the ceremony's order (GET /v1/ceremonies/{id}/heads). A client
+// that verified and pinned a participant's chain at exactly that head need
+// not fetch the chain; for any other head it fetches the chain, which must
+// hold that head.
+type CeremonyHeads struct {
+	Heads []ParticipantHead `json:"heads"`
 }
 
 // GroupKeyInfo is a group key (GET /v1/keys/{key_id}).

@@ -18,10 +18,11 @@ import (
 // offline (VerifyGroupKeyCertificate) that these n identities, at these
 // chain heads, made it.
 
-// ParticipantHead is a DKG participant's identity chain head as another
-// participant verified it: the fingerprint and the head.
+// ParticipantHead is a ceremony participant's identity chain head: as
+// another participant verified it (in a DKG confirmation), or as the server
+// has it (CeremonyHeads).
 type ParticipantHead struct {
-	Fingerprint string
+	Fingerprint string `json:"fingerprint"`
 	ChainHead
 }
 

@@ -13,12 +13,12 @@ import (
 
 // Complain tells the server, signed with key (the caller's identity key),
 // that the package accused sent the caller in round of DKG ceremony id fails
-// accused's signature or does not open (POST
-// /v1/ceremonies/{id}/complaints, or its WebSocket request). If the package
-// the server holds fails the signature, the ceremony fails at once naming
-// accused, and Complain returns it; if it verifies, the error has code
-// chusme.CodePackageValid: the package was changed between the server and
-// the caller.
+// accused's signature or does not open (round 2), or does not decode
+// (round 1) (POST /v1/ceremonies/{id}/complaints, or its WebSocket
+// request). If the package the server holds fails that check, the ceremony
+// fails at once naming accused, and Complain returns it; if it passes, the
+// error has code chusme.CodePackageValid: the package was changed between
+// the server and the caller.
 func (c *Client) Complain(ctx context.Context, id string, key ed25519.PrivateKey, round int, accused string) (chusme.CeremonyInfo, error) {
 	var info chusme.CeremonyInfo
 	p, err := ceremonyPath(id)
@@ -57,15 +57,30 @@ func (e *forgedPackage) Error() string {
 
 func (e *forgedPackage) Unwrap() error { return ErrTampered }
 
+// malformedRound1 is ErrInconsistent about a sender's DKG round-1
+// package, signed by the sender, that does not decode.
+type malformedRound1 struct{ sender string }
+
+func (e *malformedRound1) Error() string {
+	return fmt.Sprintf("%v: malformed round-1 package from %s", ErrInconsistent, e.sender)
+}
+
+func (e *malformedRound1) Unwrap() error { return ErrInconsistent }
+
 // complained returns err, a driver's failure, after complaining about the
-// sender when err is a forged DKG round-2 package: the server then fails
-// the ceremony naming the sender if the package it holds is bad. The
-// complaint's own outcome changes nothing here (package_valid means the
-// package was changed on its way to this driver, which fails all the same).
+// sender when err is a forged DKG round-2 package or a malformed round-1
+// package: the server then fails the ceremony naming the sender if the
+// package it holds is bad. The complaint's own outcome changes nothing here
+// (package_valid means the package was changed on its way to this driver,
+// which fails all the same).
 func (p *participant) complained(ctx context.Context, err error) error {
 	var fp *forgedPackage
-	if errors.As(err, &fp) && fp.round == 2 && (p.info.Kind == chusme.KindDKG || p.info.Kind == chusme.KindRefresh) {
+	var mr *malformedRound1
+	switch {
+	case errors.As(err, &fp) && (p.info.Kind == chusme.KindDKG || p.info.Kind == chusme.KindRefresh || p.info.Kind == chusme.KindReshare) && fp.round == 2:
 		p.c.Complain(ctx, p.info.ID, p.key, fp.round, fp.sender)
+	case p.info.Kind == chusme.KindDKG && errors.As(err, &mr):
+		p.c.Complain(ctx, p.info.ID, p.key, 1, mr.sender)
 	}
 	return err
 }

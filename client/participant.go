@@ -231,12 +231,34 @@ func (p *participant) checkRequest(ctx context.Context) error {
 // identity's current key.
 func (p *participant) trustParticipants(ctx context.Context) error {
 	parts := p.info.Participants
+	var listed map[string]chusme.ChainHead
+	if p.c.overRealtime() == nil && slices.ContainsFunc(parts, func(fp string) bool { return !p.c.fresh(fp) }) {
+		// One request for every head instead of a chain fetch for each
+		// peer whose verified chain is older than identityTTL; a server
+		// without it (or failing) leaves every fetch to be made. (Over
+		// HTTP only: the WebSocket's ceremony API has no such request.)
+		if hs, err := p.c.ceremonyHeads(ctx, p.info.ID); err == nil {
+			listed = hs
+			p.c.reuseAt(ctx, listed)
+		}
+	}
 	errs := make([]error, len(parts))
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, maxChainFetches)
 	for i, fp := range parts {
 		slots <- struct{}{}
-		wg.Go(func() { _, _, errs[i] = p.peer(ctx, fp); <-slots })
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if _, _, errs[i] = p.peer(ctx, fp); errs[i] != nil {
+				return
+			}
+			p.mu.Lock()
+			v := p.pubs[fp]
+			p.mu.Unlock()
+			if h, ok := listed[fp]; ok && !v.holds(h) {
+				errs[i] = &PeerKeyError{Fingerprint: fp, Reason: fmt.Sprintf("the server lists its chain head as %s, which its chain (head %s) does not hold", h, v.head())}
+			}
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -583,9 +605,9 @@ type dealing interface {
 	check(info chusme.CeremonyInfo) error
 	// part1 starts the dealing: the round-1 secret and package.
 	part1(id frost.Identifier, n, t int) (*frost.DKGRound1Secret, []byte, error)
-	// others decodes the peers' round-1 packages (false if one is
-	// malformed).
-	others(raw map[frost.Identifier][]byte) bool
+	// others decodes the peers' round-1 packages, by sender (false, and
+	// the sender, if one is malformed).
+	others(raw map[string][]byte, ids map[string]frost.Identifier) (string, bool)
 	part2(secret *frost.DKGRound1Secret) (*frost.DKGRound2Secret, map[frost.Identifier]*frost.DKGRound2Package, error)
 	part3(secret *frost.DKGRound2Secret, received map[frost.Identifier]*frost.DKGRound2Package) (*frost.KeyPackage, *frost.PublicKeyPackage, error)
 	// generation is the generation the result must be stored as.
@@ -608,16 +630,23 @@ func (*freshDealing) part1(id frost.Identifier, n, t int) (*frost.DKGRound1Secre
 	return secret, b, err
 }
 
-func (d *freshDealing) others(raw map[frost.Identifier][]byte) bool {
+func (d *freshDealing) others(raw map[string][]byte, ids map[string]frost.Identifier) (string, bool) {
 	d.round1 = map[frost.Identifier]*frost.DKGRound1Package{}
-	for id, b := range raw {
-		pkg := new(frost.DKGRound1Package)
+	return decodeRound1(raw, ids, d.round1, func() *frost.DKGRound1Package { return new(frost.DKGRound1Package) })
+}
+
+// decodeRound1 decodes the round-1 packages raw, by sender, into out, by
+// identifier; it returns false and the sender of the first that does not
+// decode.
+func decodeRound1[T interface{ UnmarshalBinary([]byte) error }](raw map[string][]byte, ids map[string]frost.Identifier, out map[frost.Identifier]T, newPkg func() T) (string, bool) {
+	for fp, b := range raw {
+		pkg := newPkg()
 		if pkg.UnmarshalBinary(b) != nil {
-			return false
+			return fp, false
 		}
-		d.round1[id] = pkg
+		out[ids[fp]] = pkg
 	}
-	return true
+	return "", true
 }
 
 func (d *freshDealing) part2(secret *frost.DKGRound1Secret) (*frost.DKGRound2Secret, map[frost.Identifier]*frost.DKGRound2Package, error) {
@@ -674,16 +703,9 @@ func (*refreshDealing) part1(id frost.Identifier, n, t int) (*frost.DKGRound1Sec
 	return secret, b, err
 }
 
-func (d *refreshDealing) others(raw map[frost.Identifier][]byte) bool {
+func (d *refreshDealing) others(raw map[string][]byte, ids map[string]frost.Identifier) (string, bool) {
 	d.round1 = map[frost.Identifier]*frost.RefreshRound1Package{}
-	for id, b := range raw {
-		pkg := new(frost.RefreshRound1Package)
-		if pkg.UnmarshalBinary(b) != nil {
-			return false
-		}
-		d.round1[id] = pkg
-	}
-	return true
+	return decodeRound1(raw, ids, d.round1, func() *frost.RefreshRound1Package { return new(frost.RefreshRound1Package) })
 }
 
 func (d *refreshDealing) part2(secret *frost.DKGRound1Secret) (*frost.DKGRound2Secret, map[frost.Identifier]*frost.DKGRound2Package, error) {
@@ -748,7 +770,7 @@ func (p *participant) runDKG(ctx context.Context, d dealing, progress Progress) 
 
 	// Round 2: verify the round-1 packages, seal a share to each peer.
 	transcript := chusme.DKGTranscriptHash(id, parts, round1)
-	others := map[frost.Identifier][]byte{}
+	others := map[string][]byte{}
 	peerKeys := map[string]hpke.PublicKey{}
 	for fp, payload := range round1 {
 		if fp == p.me {
@@ -761,10 +783,13 @@ func (p *participant) runDKG(ctx context.Context, d dealing, progress Progress) 
 		if peerKeys[fp], err = hpkeKEM.NewPublicKey(hk); err != nil {
 			return nil, fmt.Errorf("%w: bad HPKE key from %s", ErrInconsistent, fp)
 		}
-		others[ids[fp]] = fb
+		others[fp] = fb
 	}
-	if !d.others(others) {
-		return nil, fmt.Errorf("%w: a malformed round-1 package", ErrInconsistent)
+	if bad, ok := d.others(others, ids); !ok {
+		// Signed by its sender (inbox checked it): the server decodes only
+		// a DKG package's first point, so it is told, and fails the
+		// ceremony naming the sender.
+		return nil, p.complained(ctx, &malformedRound1{bad})
 	}
 	secret2 := new(frost.DKGRound2Secret)
 	defer func() { secret2.Zero() }()

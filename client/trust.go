@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -164,15 +165,68 @@ func (c *Client) advancePin(ctx context.Context, fp string, v verifiedChain) err
 	return nil
 }
 
+// holds reports whether the verified chain holds head h: h is its head or
+// an earlier entry of it.
+func (v verifiedChain) holds(h chusme.ChainHead) bool {
+	return h.Seq < uint64(len(v.hashes)) && bytes.Equal(v.hashes[h.Seq], h.Hash)
+}
+
+// ceremonyHeads returns the participants' chain heads as the server lists
+// them for ceremony id (GET /v1/ceremonies/{id}/heads), by fingerprint.
+// They are the server's word only: see reuseAt.
+func (c *Client) ceremonyHeads(ctx context.Context, id string) (map[string]chusme.ChainHead, error) {
+	p, err := ceremonyPath(id)
+	if err != nil {
+		return nil, err
+	}
+	var hs chusme.CeremonyHeads
+	if err := c.do(ctx, http.MethodGet, p+"/heads", nil, &hs); err != nil {
+		return nil, err
+	}
+	out := make(map[string]chusme.ChainHead, len(hs.Heads))
+	for _, h := range hs.Heads {
+		out[h.Fingerprint] = h.ChainHead
+	}
+	return out, nil
+}
+
+// reuseAt trusts again, for identityTTL from now and without a fetch, the
+// verified chain of every identity whose head the server lists as exactly
+// the head the client verified and pinned for it. A lying server gains
+// nothing: the most it can list is a head older than the chain it holds,
+// as it can serve a shorter chain, and the pin is the newest head the
+// client has seen. Any other listed head is left to a fetch, whose chain
+// must hold it (holds).
+func (c *Client) reuseAt(ctx context.Context, listed map[string]chusme.ChainHead) {
+	for fp, h := range listed {
+		v, ok := c.trusted.get(fp)
+		if !ok || v.head().Seq != h.Seq || !bytes.Equal(v.head().Hash, h.Hash) {
+			continue
+		}
+		pin, ok, err := c.pins.Load(ctx, c.issuer, fp)
+		if err != nil || !ok || pin.Seq != h.Seq || !bytes.Equal(pin.Hash, h.Hash) {
+			continue
+		}
+		v.at = c.now()
+		c.trusted.put(fp, v)
+	}
+}
+
+// fresh reports whether the client verified identity fp's chain within
+// identityTTL.
+func (c *Client) fresh(fp string) bool {
+	v, ok := c.trusted.get(fp)
+	age := c.now().Sub(v.at)
+	return ok && age >= 0 && age < identityTTL
+}
+
 // peerKey returns identity fp's current key and chain head: the ones the
 // client verified within identityTTL unless fresh, else from the chain,
 // fetched (retried as retry does: transport failures, 429 and 503) and
 // trusted.
 func (c *Client) peerKey(ctx context.Context, fp string, fresh bool) (verifiedChain, error) {
-	if v, ok := c.trusted.get(fp); ok && !fresh {
-		if age := c.now().Sub(v.at); age >= 0 && age < identityTTL {
-			return v, nil
-		}
+	if v, ok := c.trusted.get(fp); ok && !fresh && c.fresh(fp) {
+		return v, nil
 	}
 	ch, err := retry(ctx, func() (chusme.ChainResponse, error) { return c.Chain(ctx, fp) })
 	if err != nil {

@@ -50,6 +50,19 @@ func register(t *testing.T, s *servertest.Server, setup bool) party {
 	return p
 }
 
+// rotate rotates p's identity to a new key and logs p in with it.
+func (p *party) rotate(t *testing.T) {
+	t.Helper()
+	newKey := testkit.NewKey(t)
+	if _, err := p.c.Rotate(t.Context(), p.fp, p.key, newKey); err != nil {
+		t.Fatal(err)
+	}
+	p.key = newKey
+	if _, err := p.c.Login(t.Context(), newKey, client.LoginFingerprint(p.fp)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // viaProxy returns identity p with a new client (its own caches, pinning
 // in pins) that reaches the server through the proxy, logged in.
 func viaProxy(t *testing.T, s *servertest.Server, proxy *lyingProxy, p party, pins client.PinStore) party {
@@ -454,7 +467,6 @@ func TestSignRefusesLyingServer(t *testing.T) {
 // key fails under the cached one, and the driver fetches that chain once
 // more and goes on.
 func TestPeerKeyCache(t *testing.T) {
-	ctx := t.Context()
 	s := servertest.Start(t, "--registration", "open")
 	victim, peer := register(t, s, true), register(t, s, false)
 	proxy := newLyingProxy(t, s.URL)
@@ -476,14 +488,7 @@ func TestPeerKeyCache(t *testing.T) {
 			t.Fatalf("DKG %d fetched the chains of %v, want %v", i, got, want)
 		}
 	}
-	newKey := testkit.NewKey(t)
-	if _, err := peer.c.Rotate(ctx, peer.fp, peer.key, newKey); err != nil {
-		t.Fatal(err)
-	}
-	peer.key = newKey
-	if _, err := peer.c.Login(ctx, newKey, client.LoginFingerprint(peer.fp)); err != nil {
-		t.Fatal(err)
-	}
+	peer.rotate(t)
 	dkg2(t, peer, v)
 	if got := chains(); !slices.Equal(got, []string{peer.fp}) {
 		t.Fatalf("after the peer's rotation, DKG fetched the chains of %v, want the peer's only", got)

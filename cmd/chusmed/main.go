@@ -18,10 +18,14 @@ import (
 	"github.com/chusme/chusme/internal/server"
 )
 
+// atExit runs when the server has stopped (see cpuprofile.go).
+var atExit = func() {}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := server.Run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
+	atExit()
 	if errors.Is(err, flag.ErrHelp) {
 		return
 	}

@@ -3,6 +3,7 @@ package ceremony
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/frost"
@@ -46,14 +47,166 @@ type caches struct {
 	signingPkgs   decoded[frost.SigningPackage]
 	confirmations decoded[checkedConfirmation] // by ceremony id ‖ DKGConfirmAgreed
 
-	mu   sync.Mutex
-	keys map[keyGeneration]*cachedKey // a generation of a group key never changes once stored
+	keys flight[keyGeneration, *cachedKey] // a generation of a group key never changes once stored
 
 	cmu   sync.Mutex
 	heads map[string]chusme.Ceremony // open ceremony id → its head (see head)
 	// open sign ceremony id → round 1's submissions, for those this node
 	// moved to round 2 (see Relayed); they never change once round 2 began
 	relayed map[string][]chusme.CeremonySubmission
+
+	// the inboxes of complete broadcast rounds (DKG rounds 1 and 3,
+	// every sign round): the round's broadcasts, the same for every
+	// participant, which never change once the round is over (a 67-of-100
+	// DKG's round-1 inbox is 100 packages of 67 points, which all 100 read)
+	inboxes flight[inboxKey, []chusme.CeremonySubmission]
+	// the same inboxes as the transports encode them (EncodedInbox)
+	encodedInboxes flight[encodedKey, []byte]
+	// open ceremony id → its participants' chain heads (see Heads)
+	chainHeads flight[string, []chusme.ParticipantHead]
+
+	dmu sync.Mutex
+	// open DKG id → sender → recipient → the round-2 package this node
+	// stored (see rememberDirect); they never change once stored
+	direct      map[string]map[string]map[string]chusme.CeremonySubmission
+	directBytes int
+}
+
+// maxDirectBytes bounds the DKG round-2 packages that the service keeps;
+// past it, it starts over.
+const maxDirectBytes = 64 << 20
+
+// rememberDirect keeps the DKG round-2 packages, rows, that sender's
+// submission to ceremony id has just stored through this node. A node that
+// stored every participant's answers each recipient's round-2 inbox from
+// them (directInbox): at 67-of-100 that is 99 rows read back per
+// recipient, 9,900 per DKG.
+func (s *Service) rememberDirect(id, sender string, rows []chusme.CeremonySubmission) {
+	byRecipient := make(map[string]chusme.CeremonySubmission, len(rows))
+	for _, r := range rows {
+		byRecipient[r.Recipient] = r
+	}
+	s.cache.dmu.Lock()
+	defer s.cache.dmu.Unlock()
+	if s.cache.direct == nil || s.cache.directBytes >= maxDirectBytes {
+		s.cache.direct, s.cache.directBytes = map[string]map[string]map[string]chusme.CeremonySubmission{}, 0
+	}
+	if s.cache.direct[id] == nil {
+		s.cache.direct[id] = map[string]map[string]chusme.CeremonySubmission{}
+	}
+	s.cache.direct[id][sender] = byRecipient
+	s.cache.directBytes += payloadBytes(rows)
+}
+
+// directInbox returns recipient's round-2 inbox of c (a DKG or a refresh:
+// a reshare's round 2, sent by its dealers only, is never all held), ordered by
+// sender as the store orders it, if this node stored every participant's
+// round-2 packages.
+func (s *Service) directInbox(c chusme.Ceremony, recipient string) ([]chusme.CeremonySubmission, bool) {
+	s.cache.dmu.Lock()
+	defer s.cache.dmu.Unlock()
+	bySender := s.cache.direct[c.ID]
+	if len(bySender) != len(c.Participants) {
+		return nil, false
+	}
+	out := make([]chusme.CeremonySubmission, 0, len(c.Participants)-1)
+	for _, sender := range c.Participants { // sorted, as the store's order by sender
+		if sender == recipient {
+			continue
+		}
+		r, ok := bySender[sender][recipient]
+		if !ok {
+			return nil, false
+		}
+		out = append(out, r)
+	}
+	return out, true
+}
+
+// headsTTL is how long Heads answers the chain heads it read for a
+// ceremony: the n drivers of a ceremony ask as they start, within seconds
+// of each other. A rotation in that time shows late, as a stale head, which
+// a driver answers as it does a key that fails: it fetches the chain.
+const headsTTL = 5 * time.Second
+
+// maxSharedInboxBytes bounds the payloads that the shared inboxes hold;
+// past it the cache starts over.
+const maxSharedInboxBytes = 32 << 20
+
+// inboxKey names one round of one ceremony.
+type inboxKey struct {
+	id    string
+	round int
+}
+
+// encodedKey names a shared inbox in one encoding.
+type encodedKey struct {
+	inboxKey
+	format string
+}
+
+// flight caches values by key, each loaded once: the callers that ask for
+// a key while it is being loaded wait for that load. (A round's n drivers
+// ask for the same inbox within milliseconds of the event that starts the
+// next round; a cache filled only after each read would read it n times.)
+type flight[K comparable, V any] struct {
+	mu    sync.Mutex
+	m     map[K]*landing[V]
+	total int // the sizes of m's values
+}
+
+// landing is one load of a flight's value.
+type landing[V any] struct {
+	done chan struct{} // closed when v and err are set
+	v    V
+	err  error
+	at   time.Time
+}
+
+// load returns k's value: the one loaded at most ttl before now (ttl 0:
+// whenever), else read's, which runs once however many callers ask
+// meanwhile. Each value counts size(v) against max; past max the cache
+// starts over. A failed read is not kept.
+func (f *flight[K, V]) load(ctx context.Context, k K, now time.Time, ttl time.Duration, max int, size func(V) int, read func() (V, error)) (V, error) {
+	f.mu.Lock()
+	l, ok := f.m[k]
+	if ok {
+		select {
+		case <-l.done:
+			if age := now.Sub(l.at); ttl > 0 && (age < 0 || age >= ttl) {
+				ok = false
+			}
+		default:
+		}
+	}
+	if !ok {
+		if f.m == nil || f.total >= max {
+			f.m, f.total = map[K]*landing[V]{}, 0
+		}
+		l = &landing[V]{done: make(chan struct{}), at: now}
+		f.m[k] = l
+		f.mu.Unlock()
+		l.v, l.err = read()
+		f.mu.Lock()
+		if l.err != nil {
+			if f.m[k] == l {
+				delete(f.m, k)
+			}
+		} else {
+			f.total += size(l.v)
+		}
+		close(l.done)
+		f.mu.Unlock()
+		return l.v, l.err
+	}
+	f.mu.Unlock()
+	select {
+	case <-l.done:
+		return l.v, l.err
+	case <-ctx.Done():
+		var zero V
+		return zero, ctx.Err()
+	}
 }
 
 // head is the part of an open ceremony that Submit needs before its
@@ -73,6 +226,9 @@ func (s *Service) rememberHead(c chusme.Ceremony) {
 	if c.Status != chusme.CeremonyOpen {
 		delete(s.cache.heads, c.ID)
 		delete(s.cache.relayed, c.ID)
+		s.cache.dmu.Lock()
+		delete(s.cache.direct, c.ID)
+		s.cache.dmu.Unlock()
 		return
 	}
 	if s.cache.heads == nil || len(s.cache.heads) >= maxDecoded {
@@ -129,38 +285,35 @@ type keyGeneration struct {
 	generation int
 }
 
-// groupKey returns a generation of group key id (0: the current one, read
-// from the store), from the cache or the store. The caller must not modify
-// it.
+// groupKey returns a generation of group key id (0: the current one, which
+// it reads from the store), from the cache or the store, decoding its
+// public key package once however many ask at once (a DKG's n drivers
+// read the new key as it ends). The caller must not modify it.
 func (s *Service) groupKey(ctx context.Context, id string, generation int) (*cachedKey, error) {
-	s.cache.mu.Lock()
-	k, ok := s.cache.keys[keyGeneration{id, generation}]
-	s.cache.mu.Unlock()
-	if ok && generation > 0 {
+	rctx := context.WithoutCancel(ctx) // read for every caller waiting
+	var current *chusme.GroupKey
+	if generation == 0 {
+		key, err := s.store.GetGroupKey(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		current, generation = &key, key.Generation
+	}
+	return s.cache.keys.load(ctx, keyGeneration{id, generation}, s.now(), 0, maxDecoded, func(*cachedKey) int { return 1 }, func() (*cachedKey, error) {
+		if current == nil {
+			key, err := s.store.GetGroupKeyGeneration(rctx, id, generation)
+			if err != nil {
+				return nil, err
+			}
+			current = &key
+		}
+		k := &cachedKey{key: *current}
+		var pub frost.PublicKeyPackage
+		if pub.UnmarshalBinary(current.PublicKeyPackage) == nil {
+			k.pub = &pub
+		}
 		return k, nil
-	}
-	var key chusme.GroupKey
-	var err error
-	if generation > 0 {
-		key, err = s.store.GetGroupKeyGeneration(ctx, id, generation)
-	} else {
-		key, err = s.store.GetGroupKey(ctx, id)
-	}
-	if err != nil {
-		return nil, err
-	}
-	k = &cachedKey{key: key}
-	var pub frost.PublicKeyPackage
-	if pub.UnmarshalBinary(key.PublicKeyPackage) == nil {
-		k.pub = &pub
-	}
-	s.cache.mu.Lock()
-	if s.cache.keys == nil || len(s.cache.keys) >= maxDecoded {
-		s.cache.keys = map[keyGeneration]*cachedKey{}
-	}
-	s.cache.keys[keyGeneration{id, key.Generation}] = k
-	s.cache.mu.Unlock()
-	return k, nil
+	})
 }
 
 // commitments decodes signing commitments, through the cache.

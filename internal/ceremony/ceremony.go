@@ -430,40 +430,114 @@ func parseCursor(s string) (chusme.CeremonyCursor, error) {
 }
 
 // Key returns a generation of a group key, 0 for the current one. Group
-// keys, and every generation of them, are public to every identity.
+// keys, and every generation of them, are public to every identity. A
+// generation named comes through the cache of keys (a generation never
+// changes once stored): a DKG's n participants each read the key, with its
+// n shares and n confirmations, as it ends. The caller must not modify it.
 func (s *Service) Key(ctx context.Context, keyID string, generation int) (chusme.GroupKey, error) {
-	var k chusme.GroupKey
-	var err error
-	if generation == 0 {
-		k, err = s.store.GetGroupKey(ctx, keyID)
-	} else {
-		k, err = s.store.GetGroupKeyGeneration(ctx, keyID, generation)
-	}
+	k, err := s.groupKey(ctx, keyID, generation)
 	if chusme.ErrorCode(err) == chusme.CodeNotFound {
-		return k, chusme.Errorf(chusme.CodeNotFound, "no such key or generation")
+		return chusme.GroupKey{}, chusme.Errorf(chusme.CodeNotFound, "no such key or generation")
 	}
-	return k, err
+	if err != nil {
+		return chusme.GroupKey{}, err
+	}
+	return k.key, nil
 }
 
 // Inbox returns the packages of a round that caller may read: the round's
 // broadcasts and what was sent to it. Participants only. complete reports
-// whether every participant has submitted in that round.
+// whether every participant has submitted in that round. The inbox of a
+// complete broadcast round is read once and then shared: the caller must
+// not modify it.
 func (s *Service) Inbox(ctx context.Context, caller, id string, round int) (subs []chusme.CeremonySubmission, complete bool, err error) {
+	subs, complete, _, err = s.inbox(ctx, caller, id, round)
+	return subs, complete, err
+}
+
+// EncodedInbox is Inbox's answer as encode writes it. A shared inbox (a
+// complete broadcast round's) is encoded once per format and the bytes
+// kept with it: a 67-of-100 DKG's round-1 inbox, 300 KB of JSON, goes to
+// all 100 participants. The caller must not modify the bytes.
+func (s *Service) EncodedInbox(ctx context.Context, caller, id string, round int, format string, encode func(subs []chusme.CeremonySubmission, complete bool) ([]byte, error)) ([]byte, error) {
+	subs, complete, shared, err := s.inbox(ctx, caller, id, round)
+	if err != nil {
+		return nil, err
+	}
+	if !shared {
+		return encode(subs, complete)
+	}
+	return s.cache.encodedInboxes.load(ctx, encodedKey{inboxKey{id, round}, format}, s.now(), 0, maxSharedInboxBytes,
+		func(b []byte) int { return len(b) }, func() ([]byte, error) { return encode(subs, complete) })
+}
+
+// inbox is Inbox, saying whether the inbox is shared.
+func (s *Service) inbox(ctx context.Context, caller, id string, round int) (subs []chusme.CeremonySubmission, complete, shared bool, err error) {
 	c, err := s.Get(ctx, caller, id)
 	if err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
 	if !c.IsParticipant(caller) {
-		return nil, false, errNotFound
+		return nil, false, false, errNotFound
 	}
 	if round < 1 || round > c.Rounds() {
-		return nil, false, chusme.Errorf(chusme.CodeNotFound, "a %s ceremony has rounds 1 to %d", c.Kind, c.Rounds())
-	}
-	if subs, err = s.store.ListInbox(ctx, id, round, caller); err != nil {
-		return nil, false, err
+		return nil, false, false, chusme.Errorf(chusme.CodeNotFound, "a %s ceremony has rounds 1 to %d", c.Kind, c.Rounds())
 	}
 	complete = round < c.Round || c.Status == chusme.CeremonyCompleted
-	return subs, complete, nil
+	direct := c.MakesShares() && round == 2
+	shared = complete && !direct
+	held := false
+	if complete && direct {
+		subs, held = s.directInbox(c, caller)
+	}
+	switch {
+	case shared:
+		// Read for every caller waiting: not cut short by this one's end.
+		rctx := context.WithoutCancel(ctx)
+		subs, err = s.cache.inboxes.load(ctx, inboxKey{id, round}, s.now(), 0, maxSharedInboxBytes, payloadBytes,
+			func() ([]chusme.CeremonySubmission, error) { return s.store.ListInbox(rctx, id, round, caller) })
+	case held: // this node stored every round-2 package
+	default:
+		subs, err = s.store.ListInbox(ctx, id, round, caller)
+	}
+	if err != nil {
+		return nil, false, false, err
+	}
+	return subs, complete, shared, nil
+}
+
+// Heads returns every participant's current identity chain head, in the
+// ceremony's order, as this node read them within headsTTL. Participants
+// only.
+func (s *Service) Heads(ctx context.Context, caller, id string) ([]chusme.ParticipantHead, error) {
+	c, err := s.Get(ctx, caller, id)
+	if err != nil {
+		return nil, err
+	}
+	if !c.IsParticipant(caller) {
+		return nil, errNotFound
+	}
+	rctx := context.WithoutCancel(ctx) // read for every caller waiting
+	return s.cache.chainHeads.load(ctx, id, s.now(), headsTTL, maxDecoded, func([]chusme.ParticipantHead) int { return 1 },
+		func() ([]chusme.ParticipantHead, error) {
+			heads := make([]chusme.ParticipantHead, len(c.Participants))
+			for i, fp := range c.Participants {
+				var err error
+				if heads[i], _, err = s.chainHead(rctx, fp); err != nil {
+					return nil, err
+				}
+			}
+			return heads, nil
+		})
+}
+
+// payloadBytes is the size of submissions' payloads and signatures.
+func payloadBytes(subs []chusme.CeremonySubmission) int {
+	n := 0
+	for _, r := range subs {
+		n += len(r.Payload) + len(r.Signature)
+	}
+	return n
 }
 
 // Cancel cancels an open ceremony; its creator or an administrator only.
@@ -813,8 +887,9 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 		return chusme.Ceremony{}, err
 	}
 	var refused error
+	added := false
 	out, err := s.update(ctx, id, func(st *chusme.CeremonyState) error {
-		refused = nil
+		refused, added = nil, false
 		cur := &st.Ceremony
 		if cur.Status != chusme.CeremonyOpen || cur.Round != round {
 			return errMoved
@@ -844,7 +919,7 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 			return s.finish(cur, chusme.CeremonyFailed, chusme.FailProofOfKnowledge,
 				"the DKG round-1 proof of knowledge of "+caller+" does not verify", []string{caller})
 		}
-		st.Add = rows
+		st.Add, added = rows, true
 		i, _ := slices.BinarySearch(cur.Submitted, caller)
 		cur.Submitted = slices.Insert(cur.Submitted, i, caller)
 		cur.UpdatedAt = s.now()
@@ -866,6 +941,9 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 	}
 	if err != nil {
 		return out, err
+	}
+	if added && c.MakesShares() && round == 2 && out.Status == chusme.CeremonyOpen {
+		s.rememberDirect(id, caller, rows)
 	}
 	return out, refused
 }
@@ -967,17 +1045,22 @@ func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, c
 	payload := rows[0].Payload
 	switch {
 	case c.Kind == chusme.KindDKG && round == 1:
+		// The proof needs the first commitment point only: the other t-1
+		// are left to the recipients, who decode them all and complain
+		// about a package that does not decode (complaint.go).
 		hpkeKey, pkgBytes, ok := chusme.SplitDKGRound1Payload(payload)
-		var pkg frost.DKGRound1Package
-		if !ok || bytes.Equal(hpkeKey, make([]byte, chusme.HPKEPublicKeySize)) || pkg.UnmarshalBinary(pkgBytes) != nil {
+		if !ok || bytes.Equal(hpkeKey, make([]byte, chusme.HPKEPublicKeySize)) {
 			return out, badPackage("malformed dkg round-1 payload")
 		}
 		ident, err := identifier(caller)
 		if err != nil {
 			return out, err
 		}
-		err = s.timed("verify_proof_of_knowledge", func() error { return frost.VerifyDKGRound1Package(ident, &pkg, c.Threshold) })
+		err = s.timed("verify_proof_of_knowledge", func() error { return frost.VerifyDKGRound1Proof(ident, pkgBytes, c.Threshold) })
 		var ce *frost.CheaterError
+		if err != nil && !errors.As(err, &ce) && !errors.Is(err, frost.ErrInvalidIdentifier) {
+			return out, badPackage("malformed dkg round-1 payload")
+		}
 		if errors.As(err, &ce) {
 			out.cheater = badPackage("the proof of knowledge does not verify (or the commitment has the wrong length); the ceremony failed")
 		} else if err != nil {

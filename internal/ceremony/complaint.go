@@ -5,18 +5,22 @@ import (
 	"crypto/ed25519"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/frost"
 )
 
 // Complain handles caller's complaint that the DKG round-2 package that
-// req.Accused sent it fails its sender's signature (or does not open). The
-// server does not verify those n·(n-1) signatures at submission; a
-// complaint makes it verify one: after the complaint's own signature
+// req.Accused sent it fails its sender's signature (or does not open), or
+// that req.Accused's round-1 package does not decode. The server does not
+// verify those n·(n-1) signatures at submission, nor decode more than the
+// first of a round-1 package's t commitment points; a complaint makes it
+// check one package: after the complaint's own signature
 // (CeremonyComplaintMessage under caller's current key, else
 // CodeInvalidSignature), the accused's stored package to caller, under the
-// accused's current key. If that fails, the ceremony fails at once with
-// FailInvalidPackage naming the accused; if it verifies, the server holds a
-// good package that was altered on its way to caller, and the answer is
-// CodePackageValid with nothing changed. Participants only.
+// accused's current key (round 2), or the accused's stored round-1 package,
+// every point decoded strictly (round 1). If that fails, the ceremony fails
+// at once with FailInvalidPackage naming the accused; if it passes, the
+// server holds a good package that was altered on its way to caller, and
+// the answer is CodePackageValid with nothing changed. Participants only.
 func (s *Service) Complain(ctx context.Context, caller, id string, req chusme.ComplaintRequest) (chusme.Ceremony, error) {
 	c, err := s.Get(ctx, caller, id)
 	if err != nil {
@@ -25,8 +29,9 @@ func (s *Service) Complain(ctx context.Context, caller, id string, req chusme.Co
 	if !c.IsParticipant(caller) {
 		return chusme.Ceremony{}, errNotFound
 	}
-	if !c.MakesShares() || req.Round != 2 {
-		return chusme.Ceremony{}, invalid("only a dkg's or a refresh's round-2 packages can be complained about, not a %s's round %d", c.Kind, req.Round)
+	if !(c.MakesShares() && req.Round == 2) && !(c.Kind == chusme.KindDKG && req.Round == 1) {
+		return chusme.Ceremony{}, invalid("only a dkg's round-1 packages and the round-2 packages of a dkg, refresh or reshare can be "+
+			"complained about, not a %s's round %d", c.Kind, req.Round)
 	}
 	if req.Accused == caller || !c.IsParticipant(req.Accused) {
 		return chusme.Ceremony{}, invalid("accused %q is not another participant", req.Accused)
@@ -62,21 +67,29 @@ func (s *Service) Complain(ctx context.Context, caller, id string, req chusme.Co
 	if err != nil {
 		return chusme.Ceremony{}, err
 	}
-	var valid bool
-	s.timed("package_signature", func() error {
-		valid = ed25519.Verify(accused.PublicKey, chusme.CeremonyPackageMessage(id, req.Round, req.Accused, caller, pkg.Payload), pkg.Signature)
-		return nil
-	})
+	valid, why := true, ""
+	if req.Round == 1 {
+		_, pkgBytes, _ := chusme.SplitDKGRound1Payload(pkg.Payload)
+		var full frost.DKGRound1Package
+		if full.UnmarshalBinary(pkgBytes) != nil {
+			valid, why = false, "the DKG round-1 package of "+req.Accused+" does not decode"
+		}
+	} else {
+		s.timed("package_signature", func() error {
+			valid = ed25519.Verify(accused.PublicKey, chusme.CeremonyPackageMessage(id, req.Round, req.Accused, caller, pkg.Payload), pkg.Signature)
+			return nil
+		})
+		why = "the DKG round-2 package of " + req.Accused + " to " + caller + " does not verify under its sender's key"
+	}
 	if valid {
 		return chusme.Ceremony{}, chusme.Errorf(chusme.CodePackageValid,
-			"the package %s sent you verifies as the server holds it: it was changed on its way to you", req.Accused)
+			"the round-%d package of %s is good as the server holds it: it was changed on its way to you", req.Round, req.Accused)
 	}
-	s.log.Warn("ceremony package complaint upheld", "ceremony", id, "complainer", caller, "accused", req.Accused)
+	s.log.Warn("ceremony package complaint upheld", "ceremony", id, "round", req.Round, "complainer", caller, "accused", req.Accused)
 	return s.update(ctx, id, func(st *chusme.CeremonyState) error {
 		if st.Ceremony.Status != chusme.CeremonyOpen {
 			return chusme.Errorf(chusme.CodeCeremonyClosed, "the ceremony is %s", st.Ceremony.Status)
 		}
-		return s.finish(&st.Ceremony, chusme.CeremonyFailed, chusme.FailInvalidPackage,
-			"the DKG round-2 package of "+req.Accused+" to "+caller+" does not verify under its sender's key", []string{req.Accused})
+		return s.finish(&st.Ceremony, chusme.CeremonyFailed, chusme.FailInvalidPackage, why, []string{req.Accused})
 	})
 }

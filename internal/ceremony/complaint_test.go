@@ -1,14 +1,17 @@
 package ceremony_test
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/frost"
 	"github.com/chusme/chusme/internal/servertest"
 	"github.com/chusme/chusme/internal/testkit"
 )
@@ -96,6 +99,42 @@ func TestComplaintAboutForgedPackageFailsNamingSender(t *testing.T) {
 	}
 }
 
+// A participant's round-1 package has a valid proof of knowledge over its
+// first commitment point but a small-order second one: the server, which
+// decodes the first point only, takes it; the drivers, which decode every
+// point, complain, and the first complaint fails the ceremony at once,
+// naming the sender.
+func TestComplaintAboutMalformedRound1FailsNamingSender(t *testing.T) {
+	p := newParty(t, 3)
+	ms, adv := p.members, p.members[2]
+	info, errs, wg := twoDrivers(t, p)
+	ident, err := frost.DeriveIdentifier([]byte(adv.Fingerprint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, pkg, err := frost.DKGPart1(nil, ident, 3, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret.Zero()
+	b, _ := pkg.MarshalBinary()
+	copy(b[4+32:], testkit.Unhex(t, testkit.SmallOrderPoints[1])) // φ_1
+	if _, err := adv.Client.Submit(t.Context(), info.ID, 1, signed(adv, info.ID, 1, chusme.DKGRound1Payload(bytes.Repeat([]byte{9}, 32), b))); err != nil {
+		t.Fatalf("a round-1 package whose proof verifies: %v", err)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if !errors.Is(err, client.ErrInconsistent) || !strings.Contains(err.Error(), adv.Fingerprint) {
+			t.Errorf("driver %d: %v, want ErrInconsistent naming %s", i, err, adv.Fingerprint)
+		}
+	}
+	got := waitStatus(t, ms[0], info.ID)
+	if got.Status != chusme.CeremonyFailed || got.Failure == nil || got.Failure.Reason != chusme.FailInvalidPackage ||
+		!slices.Equal(got.Failure.Culprits, []string{adv.Fingerprint}) {
+		t.Fatalf("ceremony %+v, failure %+v; want failed with %s naming %s", got, got.Failure, chusme.FailInvalidPackage, adv.Fingerprint)
+	}
+}
+
 // Packages that verify but don't open: the drivers complain, and the
 // server, which holds packages whose signatures verify, answers
 // package_valid and changes nothing. So do complaints about a good
@@ -134,6 +173,9 @@ func TestComplaintAboutGoodPackageChangesNothing(t *testing.T) {
 	testkit.Do(t, "POST", url, adv.Access(t), complaint(adv, adv.Fingerprint)).Expect(t, 400, chusme.CodeInvalidRequest)
 	testkit.Do(t, "POST", url, adv.Access(t), chusme.ComplaintRequest{Round: 1, Accused: ms[0].Fingerprint,
 		Signature: ed25519.Sign(adv.Key, chusme.CeremonyComplaintMessage(info.ID, 1, adv.Fingerprint, ms[0].Fingerprint))}).
+		Expect(t, 409, chusme.CodePackageValid)
+	testkit.Do(t, "POST", url, adv.Access(t), chusme.ComplaintRequest{Round: 3, Accused: ms[0].Fingerprint,
+		Signature: ed25519.Sign(adv.Key, chusme.CeremonyComplaintMessage(info.ID, 3, adv.Fingerprint, ms[0].Fingerprint))}).
 		Expect(t, 400, chusme.CodeInvalidRequest)
 
 	p.connectAPI([]*member{adv})

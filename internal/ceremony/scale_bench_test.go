@@ -2,16 +2,19 @@ package ceremony_test
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/internal/server"
 	"github.com/chusme/chusme/internal/servertest"
 )
@@ -31,7 +34,12 @@ import (
 //	CHUSME_CEREMONY_BENCH=1 go test ./internal/ceremony/ -run '^TestCeremonyScaleBench$' -v -count=1 -timeout 30m
 //
 // CHUSME_CEREMONY_BENCH_SIZES lists the sizes as t-of-n (default
-// "2-of-3,7-of-10,43-of-64,67-of-100").
+// "2-of-3,7-of-10,43-of-64,67-of-100"). CHUSME_CEREMONY_BENCH_CPUPROFILE
+// names a file for a CPU profile of chusmed over the whole run (chusmed is
+// then built with the tag chusmeprofile; see cmd/chusmed/cpuprofile.go).
+// The clients reach the server through a tap that counts what it sends, and
+// each DKG size also logs, per DKG, the WebSocket frames and bytes, the
+// HTTP response bytes and the HTTP requests of the busiest routes.
 
 // scaleSize is one size of the benchmark and how many ceremonies of each
 // kind it runs.
@@ -63,9 +71,10 @@ func scaleSizes(t *testing.T) []scaleSize {
 
 // child is a chusmed process.
 type child struct {
-	cmd *exec.Cmd
-	url string
-	dir string
+	cmd  *exec.Cmd
+	url  string
+	addr string // host:port
+	dir  string
 }
 
 // startChusmed builds cmd/chusmed and runs it on 127.0.0.1:0 with SQLite
@@ -74,13 +83,21 @@ func startChusmed(t *testing.T) *child {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "chusmed")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/chusme/chusme/cmd/chusmed").CombinedOutput(); err != nil {
+	profile := os.Getenv("CHUSME_CEREMONY_BENCH_CPUPROFILE")
+	build := []string{"build", "-o", bin}
+	if profile != "" {
+		build = append(build, "-tags", "chusmeprofile")
+	}
+	if out, err := exec.Command("go", append(build, "github.com/chusme/chusme/cmd/chusmed")...).CombinedOutput(); err != nil {
 		t.Fatalf("go build chusmed: %v\n%s", err, out)
 	}
 	data := filepath.Join(dir, "data")
 	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--data-dir", data, "--registration", "open",
 		"--rate-ip", "0", "--rate-auth", "0", "--rate-identity", "0",
 		"--rate-ceremony-create", "0", "--rate-ceremony-submit", "0", "--rate-blob", "0", "--rate-totp", "0")
+	if profile != "" {
+		cmd.Env = append(os.Environ(), "CHUSME_CPUPROFILE="+profile)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +123,7 @@ func startChusmed(t *testing.T) *child {
 	}()
 	select {
 	case a := <-addr:
-		return &child{cmd: cmd, url: "http://" + a, dir: data}
+		return &child{cmd: cmd, url: "http://" + a, addr: a, dir: data}
 	case <-time.After(30 * time.Second):
 		t.Fatal("chusmed did not start")
 		return nil
@@ -145,9 +162,10 @@ func TestCeremonyScaleBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tp := startTap(t, srv.addr)
 	ms := make([]*member, most)
 	for i := range ms {
-		ms[i] = servertest.NewMember(t, srv.url, nil)
+		ms[i] = servertest.NewMember(t, tp.url, nil, client.WithIssuer(srv.url))
 		if i == 0 {
 			ms[i].Setup(t, strings.TrimSpace(string(token)))
 		} else {
@@ -162,6 +180,7 @@ func TestCeremonyScaleBench(t *testing.T) {
 		group := ms[:sz.n]
 		var walls []time.Duration
 		res := servertest.DKG(t, group, sz.t) // the warm-up
+		sent, reqs := tp.counts(), requestCounts(t, srv.url)
 		before := srv.cpu(t)
 		for range sz.dkgs {
 			start := time.Now()
@@ -169,8 +188,12 @@ func TestCeremonyScaleBench(t *testing.T) {
 			walls = append(walls, time.Since(start))
 		}
 		cpu := (srv.cpu(t) - before) / time.Duration(sz.dkgs)
+		sent = tp.counts().minus(sent)
 		t.Logf("| %d-of-%d DKG | %d | %d | %.1f ms | %.1f ms | %.3f ms |", sz.t, sz.n, sz.n, sz.dkgs, p50(walls),
 			ms1(cpu), ms1(cpu)/float64(sz.n))
+		d := int64(sz.dkgs)
+		t.Logf("  per %d-of-%d DKG: %d WebSocket frames, %d KB; HTTP responses %d KB; requests %s", sz.t, sz.n,
+			sent.wsFrames/d, sent.wsBytes/d>>10, sent.apiBytes/d>>10, busiest(reqs, requestCounts(t, srv.url), d))
 		signers := make([]int, sz.t)
 		for i := range signers {
 			signers[i] = i
@@ -186,6 +209,27 @@ func TestCeremonyScaleBench(t *testing.T) {
 		t.Logf("| %d-of-%d signing | %d | %d | %.1f ms | %.1f ms | %.3f ms |", sz.t, sz.n, sz.t, sz.sigs, p50(walls),
 			ms1(cpu), ms1(cpu)/float64(sz.t))
 	}
+}
+
+// busiest formats the five routes with the most requests between two
+// readings of requestCounts, per ceremony of runs.
+func busiest(before, after map[string]int64, runs int64) string {
+	type route struct {
+		name string
+		n    int64
+	}
+	var rs []route
+	for k, v := range after {
+		if v-before[k] >= runs {
+			rs = append(rs, route{k, v - before[k]})
+		}
+	}
+	slices.SortFunc(rs, func(a, b route) int { return cmp.Compare(b.n, a.n) })
+	var parts []string
+	for _, r := range rs[:min(5, len(rs))] {
+		parts = append(parts, fmt.Sprintf("%s %d", r.name, r.n/runs))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // ms1 is d in milliseconds.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -47,6 +48,7 @@ func (a *API) ceremonyRoutes() []route {
 		h("GET /v1/ceremonies/{id}", a.handleCeremony),
 		h("POST /v1/ceremonies/{id}/rounds/{n}", perToken(a.handleSubmit)),
 		h("GET /v1/ceremonies/{id}/rounds/{n}/inbox", a.handleInbox),
+		h("GET /v1/ceremonies/{id}/heads", a.handleHeads),
 		h("POST /v1/ceremonies/{id}/complaints", perToken(a.handleComplaint)),
 		h("POST /v1/ceremonies/{id}/cancel", a.handleCancel),
 		h("GET /v1/keys/{key_id}", a.handleKey),
@@ -208,12 +210,32 @@ func (a *API) handleInbox(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	subs, complete, err := a.cfg.Ceremonies.Inbox(r.Context(), principal(r.Context()).Fingerprint, id, round)
+	body, err := a.cfg.Ceremonies.EncodedInbox(r.Context(), principal(r.Context()).Fingerprint, id, round, "json",
+		func(subs []chusme.CeremonySubmission, complete bool) ([]byte, error) {
+			b, err := json.Marshal(chusme.InboxOf(round, complete, subs))
+			return append(b, '\n'), err
+		})
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, chusme.InboxOf(round, complete, subs))
+	jsonHeader(w, http.StatusOK)
+	w.Write(body)
+}
+
+// handleHeads answers the participants' current identity chain heads.
+func (a *API) handleHeads(w http.ResponseWriter, r *http.Request) {
+	id, err := ceremonyID(r)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	heads, err := a.cfg.Ceremonies.Heads(r.Context(), principal(r.Context()).Fingerprint, id)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, chusme.CeremonyHeads{Heads: heads})
 }
 
 func (a *API) handleComplaint(w http.ResponseWriter, r *http.Request) {

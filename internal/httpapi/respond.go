@@ -102,10 +102,15 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 
 // writeJSON writes v as JSON with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	jsonHeader(w, status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// jsonHeader starts a JSON answer with status.
+func jsonHeader(w http.ResponseWriter, status int) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
 }
 
 // decode reads a JSON body into v strictly (strictjson.Decode): at most
