@@ -70,6 +70,10 @@ const (
 	// verifiable secret redistribution); the result is the key's next
 	// generation, under the same public key.
 	KindReshare = "reshare"
+	// KindRepair: a holder's lost share rebuilt by at least t other
+	// holders, none of whom learns it (frost-core's repairable threshold
+	// scheme); the key and its generation stay.
+	KindRepair = "repair"
 )
 
 // Ceremony statuses. Open is the only non-terminal one.
@@ -82,8 +86,11 @@ const (
 
 // Rounds of each kind.
 const (
-	DKGRounds  = 3 // broadcast, point-to-point, confirmation
-	SignRounds = 2 // per attempt: commitments, signature shares
+	DKGRounds = 3 // broadcast, point-to-point, confirmation
+	// RepairRounds: HPKE keys; deltas between helpers; sums to the
+	// holder being repaired; its check.
+	RepairRounds = 4
+	SignRounds   = 2 // per attempt: commitments, signature shares
 	// MaxSignAttempts bounds how often a signing ceremony starts over
 	// without a signer that went silent or declined after the signing
 	// package was made: attempt a has rounds 2a−1 (commitments) and 2a
@@ -111,6 +118,9 @@ const (
 	// commit to its share of the key (frost.VerifyReshareCommitment), or is
 	// malformed; Culprits sent it.
 	FailInvalidCommitment = "invalid_commitment"
+	// FailRepairMismatch: the share a repair rebuilt is not the repaired
+	// holder's share of the key (a helper sent a bad part).
+	FailRepairMismatch = "repair_mismatch"
 )
 
 // Limits of ceremonies.
@@ -175,6 +185,8 @@ type Ceremony struct {
 	KeyGeneration int
 	// NewParticipants (reshare) are the holders of the new shares, sorted;
 	// Dealers the old holders among Participants, who deal them, sorted.
+	// A repair's NewParticipants is the one holder it repairs, its Dealers
+	// the helpers.
 	NewParticipants []string
 	Dealers         []string
 	Message         []byte   // sign: the message
@@ -225,6 +237,27 @@ func (c *Ceremony) MakesShares() bool {
 	return c.Kind == KindDKG || c.Kind == KindRefresh || c.Kind == KindReshare
 }
 
+// Direct reports whether round r of c carries point-to-point packages
+// (each HPKE-sealed to its recipient) rather than broadcasts: round 2 of a
+// ceremony that makes shares, rounds 2 and 3 of a repair.
+func (c *Ceremony) Direct(r int) bool {
+	return (c.MakesShares() && r == 2) || (c.Kind == KindRepair && (r == 2 || r == 3))
+}
+
+// Recipients returns who sender's packages in direct round r of c go to:
+// every other holder of the key being made (a repair's round 2: every
+// other helper; its round 3: the holder being repaired).
+func (c *Ceremony) Recipients(r int, sender string) []string {
+	to := c.Holders()
+	switch {
+	case c.Kind == KindRepair && r == 2:
+		to = c.Dealers
+	case c.Kind == KindRepair:
+		to = c.NewParticipants
+	}
+	return slices.DeleteFunc(slices.Clone(to), func(fp string) bool { return fp == sender })
+}
+
 // Holders returns who holds a share of the key c makes: a reshare's new
 // participants, otherwise its participants.
 func (c *Ceremony) Holders() []string {
@@ -235,9 +268,10 @@ func (c *Ceremony) Holders() []string {
 }
 
 // RequestGeneration is the key generation c's request names: for a
-// refresh or a reshare, the one it replaces; 0 for other kinds.
+// refresh or a reshare, the one it replaces, for a repair the one whose
+// share it rebuilds; 0 for other kinds.
 func (c *Ceremony) RequestGeneration() int {
-	if c.Kind != KindRefresh && c.Kind != KindReshare {
+	if c.Kind != KindRefresh && c.Kind != KindReshare && c.Kind != KindRepair {
 		return 0
 	}
 	return c.KeyGeneration
@@ -249,6 +283,9 @@ func (c *Ceremony) RequestGeneration() int {
 func (c *Ceremony) Rounds() int {
 	if c.MakesShares() {
 		return DKGRounds
+	}
+	if c.Kind == KindRepair {
+		return RepairRounds
 	}
 	return max(c.Round+c.Round%2, SignRounds)
 }
@@ -276,9 +313,9 @@ func (c *Ceremony) Declined(fp string) bool {
 // Signers.
 func (c *Ceremony) Expected() []string {
 	switch {
-	case c.Kind == KindReshare && c.Round == 2:
+	case c.Kind == KindReshare && c.Round == 2, c.Kind == KindRepair && (c.Round == 2 || c.Round == 3):
 		return c.Dealers
-	case c.Kind == KindReshare && c.Round == 3:
+	case c.Kind == KindReshare && c.Round == 3, c.Kind == KindRepair && c.Round == 4:
 		return c.NewParticipants
 	case c.ShareRound(c.Round):
 		return c.Signers

@@ -38,9 +38,10 @@ const (
 // of the message (empty for a DKG), the round timeout in seconds (8 bytes;
 // 0 for the server's default), whether every signer must sign (one byte, 1
 // or 0; 0 for a DKG), the deadline in Unix seconds (8 bytes, signed) and
-// the nonce; for a refresh or a reshare, then the generation of the key's
-// shares it replaces (8 bytes); for a reshare, then the number of new
-// participants (8 bytes) and their fingerprints, sorted.
+// the nonce; for a refresh, a reshare or a repair, then the generation of
+// the key's shares it replaces or repairs (8 bytes); for a reshare, then
+// the number of new participants (8 bytes) and their fingerprints, sorted
+// (for a repair, the one holder it repairs).
 func CeremonyRequestMessage(issuer, kind string, threshold int, participants []string, keyID string, messageSHA256 []byte,
 	roundTimeout int64, allSigners bool, deadline int64, nonce []byte, generation int, newParticipants []string) []byte {
 	fields := [][]byte{[]byte(issuer), []byte(kind), u64(uint64(threshold)), u64(uint64(len(participants)))}
@@ -52,10 +53,10 @@ func CeremonyRequestMessage(issuer, kind string, threshold int, participants []s
 		all[0] = 1
 	}
 	fields = append(fields, []byte(keyID), messageSHA256, u64(uint64(roundTimeout)), all, u64(uint64(deadline)), nonce)
-	if kind == KindRefresh || kind == KindReshare {
+	if kind == KindRefresh || kind == KindReshare || kind == KindRepair {
 		fields = append(fields, u64(uint64(generation)))
 	}
-	if kind == KindReshare {
+	if kind == KindReshare || kind == KindRepair {
 		fields = append(fields, u64(uint64(len(newParticipants))))
 		for _, fp := range newParticipants {
 			fields = append(fields, []byte(fp))

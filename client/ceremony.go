@@ -93,15 +93,16 @@ func (c *Client) SignCeremonyRequest(ctx context.Context, key ed25519.PrivateKey
 		}
 		req.Participants = parts
 	}
-	if req.Kind == chusme.KindRefresh || req.Kind == chusme.KindReshare {
+	if req.Kind == chusme.KindRefresh || req.Kind == chusme.KindReshare || req.Kind == chusme.KindRepair {
 		// The key as it is now: a refresh or a reshare names the
-		// generation it replaces; a refresh keeps the key's threshold.
+		// generation it replaces, a repair the one it repairs; a refresh
+		// and a repair keep the key's threshold.
 		k, err := c.GroupKey(ctx, req.KeyID)
 		if err != nil {
 			return req, err
 		}
 		req.Generation = k.Generation
-		if req.Kind == chusme.KindRefresh {
+		if req.Kind != chusme.KindReshare {
 			threshold, req.Threshold = k.Threshold, k.Threshold
 		}
 		if len(parts) == 0 {

@@ -77,7 +77,7 @@ func (p *participant) complained(ctx context.Context, err error) error {
 	var fp *forgedPackage
 	var mr *malformedRound1
 	switch {
-	case errors.As(err, &fp) && (p.info.Kind == chusme.KindDKG || p.info.Kind == chusme.KindRefresh || p.info.Kind == chusme.KindReshare) && fp.round == 2:
+	case errors.As(err, &fp) && p.info.Kind != chusme.KindSign: // a point-to-point package
 		p.c.Complain(ctx, p.info.ID, p.key, fp.round, fp.sender)
 	case p.info.Kind == chusme.KindDKG && errors.As(err, &mr):
 		p.c.Complain(ctx, p.info.ID, p.key, 1, mr.sender)

@@ -215,7 +215,7 @@ func (p *participant) checkRequest(ctx context.Context) error {
 		return bad("the request's key id %q is not the ceremony's %q", r.KeyID, info.KeyID)
 	case !bytes.Equal(r.MessageSHA256, chusme.CeremonyMessageSHA256(info.Kind, info.Message)):
 		return bad("the request's message hash is not the SHA-256 of the ceremony's message")
-	case (info.Kind == chusme.KindRefresh || info.Kind == chusme.KindReshare) && r.Generation != info.KeyGeneration:
+	case (info.Kind == chusme.KindRefresh || info.Kind == chusme.KindReshare || info.Kind == chusme.KindRepair) && r.Generation != info.KeyGeneration:
 		return bad("the request replaces generation %d of the key, the ceremony %d", r.Generation, info.KeyGeneration)
 	case !slices.Equal(r.NewParticipants, info.NewParticipants):
 		return bad("the request's new participants %v are not the ceremony's %v", r.NewParticipants, info.NewParticipants)
@@ -830,7 +830,7 @@ func (p *participant) runDKG(ctx context.Context, d dealing, progress Progress) 
 			r.Zero()
 		}
 	}()
-	if err := openRound2(ctx, p, pkgs, hpkeKey, parts, ids, received, func() *frost.DKGRound2Package { return new(frost.DKGRound2Package) }); err != nil {
+	if err := openRound(ctx, p, 2, pkgs, hpkeKey, parts, ids, received, func() *frost.DKGRound2Package { return new(frost.DKGRound2Package) }); err != nil {
 		return nil, err
 	}
 	kp, pub, err := d.part3(secret2, received)
@@ -875,28 +875,28 @@ type secretPackage interface {
 	Zero()
 }
 
-// openRound2 opens the round-2 packages sent to p, each HPKE-sealed to
-// hpkeKey by one of senders, into received, keyed by the sender's
-// identifier and decoded into a fresh value of newPkg. It complains about a
-// package that does not open.
-func openRound2[T secretPackage](ctx context.Context, p *participant, pkgs []chusme.CeremonyPackage, hpkeKey hpke.PrivateKey, senders []string,
+// openRound opens the point-to-point packages of round sent to p, each
+// HPKE-sealed to hpkeKey by one of senders, into received, keyed by the
+// sender's identifier and decoded into a fresh value of newPkg. It
+// complains about a package that does not open.
+func openRound[T secretPackage](ctx context.Context, p *participant, round int, pkgs []chusme.CeremonyPackage, hpkeKey hpke.PrivateKey, senders []string,
 	ids map[string]frost.Identifier, received map[frost.Identifier]T, newPkg func() T) error {
 	for _, pkg := range pkgs {
 		if pkg.Recipient != p.me || pkg.Sender == p.me || !slices.Contains(senders, pkg.Sender) {
-			return fmt.Errorf("%w: a round-2 package from %s to %q", ErrTampered, pkg.Sender, pkg.Recipient)
+			return fmt.Errorf("%w: a round-%d package from %s to %q", ErrTampered, round, pkg.Sender, pkg.Recipient)
 		}
 		if _, dup := received[ids[pkg.Sender]]; dup {
-			return fmt.Errorf("%w: two round-2 packages from %s", ErrTampered, pkg.Sender)
+			return fmt.Errorf("%w: two round-%d packages from %s", ErrTampered, round, pkg.Sender)
 		}
 		pt, err := hpke.Open(hpkeKey, hpkeKDF, hpkeAEAD, chusme.DKGShareInfo(p.info.ID, pkg.Sender, p.me), pkg.Payload)
 		if err != nil {
-			return p.complained(ctx, &forgedPackage{2, pkg.Sender, "does not decrypt"})
+			return p.complained(ctx, &forgedPackage{round, pkg.Sender, "does not decrypt"})
 		}
 		r := newPkg()
 		err = r.UnmarshalBinary(pt)
 		clear(pt)
 		if err != nil {
-			return fmt.Errorf("%w: malformed round-2 package from %s", ErrInconsistent, pkg.Sender)
+			return fmt.Errorf("%w: malformed round-%d package from %s", ErrInconsistent, round, pkg.Sender)
 		}
 		received[ids[pkg.Sender]] = r
 	}

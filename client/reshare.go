@@ -44,10 +44,6 @@ func (c *Client) RunReshare(ctx context.Context, id string, key ed25519.PrivateK
 	return res, p.ended(err)
 }
 
-// reshareShareSize is the encoding of one dealt share in the round state:
-// the recipient's identifier, then the frost ReshareShare.
-const reshareShareSize = 32 + 34
-
 // runReshare is RunReshare's work, from the round its state is at.
 func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Progress) (*DKGResult, error) {
 	c, info, st := p.c, p.info, p.st
@@ -89,11 +85,7 @@ func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Pr
 	// Round 1: an HPKE key; a dealer's commitment, its shares kept.
 	var hpkeKey hpke.PrivateKey
 	dealt := map[frost.Identifier]*frost.ReshareShare{}
-	defer func() {
-		for _, s := range dealt {
-			s.Zero()
-		}
-	}()
+	defer func() { zeroAll(dealt) }()
 	if st.Round == 0 {
 		if hpkeKey, err = hpkeKEM.GenerateKey(); err != nil {
 			return nil, err
@@ -108,7 +100,7 @@ func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Pr
 			if com, err = commitment.MarshalBinary(); err != nil {
 				return nil, err
 			}
-			if st.Round1Secret, err = encodeDealt(dealt); err != nil {
+			if st.Round1Secret, err = encodeSecrets(dealt); err != nil {
 				return nil, err
 			}
 		}
@@ -125,7 +117,7 @@ func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Pr
 			return nil, fmt.Errorf("%w: the round state's HPKE key is not the one of its round-1 package", roundstate.ErrFormat)
 		}
 		if st.Round == 1 && dealer {
-			if dealt, err = decodeDealt(st.Round1Secret); err != nil {
+			if dealt, err = decodeSecrets(st.Round1Secret, func() *frost.ReshareShare { return new(frost.ReshareShare) }); err != nil {
 				return nil, err
 			}
 		}
@@ -158,7 +150,7 @@ func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Pr
 	if st.Round == 1 {
 		st.Transcript = transcript
 		if dealer {
-			if st.Round2, err = p.sealDealt(dealt, peerKeys, ids, holders); err != nil {
+			if st.Round2, err = sealEach(p, 2, dealt, peerKeys, ids, holders); err != nil {
 				return nil, err
 			}
 			if own := dealt[ids[p.me]]; own != nil {
@@ -218,7 +210,7 @@ func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Pr
 		}
 		received[ids[p.me]] = own
 	}
-	if err := openRound2(ctx, p, pkgs, hpkeKey, dealers, ids, received, func() *frost.ReshareShare { return new(frost.ReshareShare) }); err != nil {
+	if err := openRound(ctx, p, 2, pkgs, hpkeKey, dealers, ids, received, func() *frost.ReshareShare { return new(frost.ReshareShare) }); err != nil {
 		return nil, err
 	}
 	kp, pub, err := frost.ReshareReceive(ids[p.me], oldPub, params, commitments, received)
@@ -238,41 +230,19 @@ func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Pr
 	return &DKGResult{KeyID: keyID, KeyPackage: kp, PublicKeyPackage: pub, Ceremony: info}, nil
 }
 
-// sealDealt seals each dealt share to its new holder's HPKE key (every
-// holder but this dealer itself) and signs it.
-func (p *participant) sealDealt(dealt map[frost.Identifier]*frost.ReshareShare, peerKeys map[string]hpke.PublicKey, ids map[string]frost.Identifier, holders []string) ([]chusme.DirectPackage, error) {
-	var out []chusme.DirectPackage
-	for _, fp := range holders {
-		if fp == p.me {
-			continue
-		}
-		s := dealt[ids[fp]]
-		if s == nil {
-			return nil, fmt.Errorf("client: no reshare share dealt to %s", fp)
-		}
-		pt, err := s.MarshalBinary()
-		if err != nil {
-			return nil, err
-		}
-		ct, err := hpke.Seal(peerKeys[fp], hpkeKDF, hpkeAEAD, chusme.DKGShareInfo(p.info.ID, p.me, fp), pt)
-		clear(pt)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, chusme.DirectPackage{Recipient: fp, Payload: ct, Signature: p.sign(2, fp, ct)})
-	}
-	return out, nil
-}
+// secretSize is the encoding of one secret in a round state (encodeSecrets):
+// the recipient's identifier, then the frost secret (a scalar's 34 bytes).
+const secretSize = 32 + 34
 
-// encodeDealt encodes a dealer's shares for its round state: for each
-// recipient, its identifier and the share.
-func encodeDealt(dealt map[frost.Identifier]*frost.ReshareShare) ([]byte, error) {
+// encodeSecrets encodes the secrets a driver made for its peers for its
+// round state: for each recipient, its identifier and the secret.
+func encodeSecrets[T interface{ MarshalBinary() ([]byte, error) }](secrets map[frost.Identifier]T) ([]byte, error) {
 	var out []byte
-	for id, s := range dealt {
+	for id, s := range secrets {
 		b, err := s.MarshalBinary()
-		if err != nil || len(b) != reshareShareSize-32 {
+		if err != nil || len(b) != secretSize-32 {
 			clear(out)
-			return nil, errors.New("client: a reshare share does not encode")
+			return nil, errors.New("client: a round secret does not encode")
 		}
 		out = append(append(out, id.Bytes()...), b...)
 		clear(b)
@@ -280,17 +250,17 @@ func encodeDealt(dealt map[frost.Identifier]*frost.ReshareShare) ([]byte, error)
 	return out, nil
 }
 
-// decodeDealt reverses encodeDealt.
-func decodeDealt(b []byte) (map[frost.Identifier]*frost.ReshareShare, error) {
-	if len(b) == 0 || len(b)%reshareShareSize != 0 {
-		return nil, fmt.Errorf("%w: the dealt reshare shares", roundstate.ErrFormat)
+// decodeSecrets reverses encodeSecrets.
+func decodeSecrets[T secretPackage](b []byte, newSecret func() T) (map[frost.Identifier]T, error) {
+	if len(b) == 0 || len(b)%secretSize != 0 {
+		return nil, fmt.Errorf("%w: the round's secrets", roundstate.ErrFormat)
 	}
-	out := map[frost.Identifier]*frost.ReshareShare{}
-	for ; len(b) > 0; b = b[reshareShareSize:] {
+	out := map[frost.Identifier]T{}
+	for ; len(b) > 0; b = b[secretSize:] {
 		id, err := frost.IdentifierFromBytes(b[:32])
-		s := new(frost.ReshareShare)
-		if err != nil || s.UnmarshalBinary(b[32:reshareShareSize]) != nil {
-			return nil, fmt.Errorf("%w: the dealt reshare shares", roundstate.ErrFormat)
+		s := newSecret()
+		if err != nil || s.UnmarshalBinary(b[32:secretSize]) != nil {
+			return nil, fmt.Errorf("%w: the round's secrets", roundstate.ErrFormat)
 		}
 		out[id] = s
 	}

@@ -87,7 +87,7 @@ type file struct {
 // round whose own package the driver made (and sealed before sending it).
 // Secret fields are marked: Zero overwrites them.
 type State struct {
-	Kind  string `json:"kind"` // chusme.KindDKG, KindRefresh or KindSign
+	Kind  string `json:"kind"` // chusme.KindDKG, KindRefresh, KindReshare, KindRepair or KindSign
 	Round int    `json:"round"`
 
 	// DKG.
@@ -98,6 +98,7 @@ type State struct {
 	Transcript   chusme.Bytes           `json:"transcript,omitempty"`    // the DKGTranscriptHash computed from round 1
 	Round2       []chusme.DirectPackage `json:"round2,omitempty"`        // own sealed round-2 packages, as sent
 	Confirmation chusme.Bytes           `json:"confirmation,omitempty"`  // own round-3 payload
+	Round3       []chusme.DirectPackage `json:"round3,omitempty"`        // a repair helper's sealed sum, as sent
 
 	// Signing.
 	SigningNonces  chusme.Bytes `json:"nonces,omitempty"`          // secret: frost.SigningNonces, until the share is made

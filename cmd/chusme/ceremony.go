@@ -45,6 +45,10 @@ FROST ceremonies (key shares are kept in CONFIG/shares/KEY_ID.share, sealed with
                                      new threshold T, the same public key and key id); its holders
                                      deal, all of them or the --dealers (at least its threshold); a
                                      dealer that is no new holder has its share file wiped
+  ceremony repair KEY --for FP [--helpers FP,…] [--round-timeout D]
+                                     rebuild the lost share of KEY's holder FP with the help of other
+                                     holders (all of them, or the --helpers: at least the threshold),
+                                     none of whom learns it; FP runs chusme ceremony join to get it
   ceremony join [ID] [--wait D] [--yes --expect-sha256 HEX]
                                      take part in a ceremony you are invited to (no ID:
                                      the one waiting for you, or the first to come within D; IDs and
@@ -99,7 +103,7 @@ var ceremonyStatuses = []string{chusme.CeremonyOpen, chusme.CeremonyCompleted, c
 
 // ceremony runs the ceremony subcommands.
 func (e *env) ceremony(args []string) error {
-	return e.runSub("ceremony", args, sub{"dkg", e.ceremonyDKG}, sub{"refresh", e.ceremonyRefresh}, sub{"reshare", e.ceremonyReshare}, sub{"join", e.ceremonyJoin}, sub{"sign", e.ceremonySign},
+	return e.runSub("ceremony", args, sub{"dkg", e.ceremonyDKG}, sub{"refresh", e.ceremonyRefresh}, sub{"reshare", e.ceremonyReshare}, sub{"repair", e.ceremonyRepair}, sub{"join", e.ceremonyJoin}, sub{"sign", e.ceremonySign},
 		sub{"status", e.ceremonyStatus}, sub{"list", e.ceremonyList}, sub{"cancel", e.ceremonyCancel}, sub{"decline", e.ceremonyDecline})
 }
 
@@ -614,13 +618,126 @@ func (e *env) runReshare(c *client.Client, u *unlocked, info chusme.CeremonyInfo
 		defer res.KeyPackage.Zero()
 	}
 	e.backupAfterChange(c, u)
-	gk, err := c.GroupKey(e.ctx, info.KeyID)
+	return e.dealtKey(c, res.Ceremony, info.KeyGeneration+1, path)
+}
+
+// dealtKey prints what a reshare or a repair, info, left this participant,
+// with the key's holders and threshold as the key's generation now has
+// them.
+func (e *env) dealtKey(c *client.Client, info chusme.CeremonyInfo, generation int, path string) error {
+	gk, err := c.GroupKeyGeneration(e.ctx, info.KeyID, generation)
 	if err != nil {
 		return err
 	}
-	out := res.Ceremony
-	out.Participants, out.Threshold = gk.Participants, gk.Threshold
-	return e.dealt(out, res.KeyID, gk.PublicKey, info.KeyGeneration+1, path)
+	info.Participants, info.Threshold = gk.Participants, gk.Threshold
+	return e.dealt(info, gk.KeyID, gk.PublicKey, generation, path)
+}
+
+// ceremonyRepair starts a repair of a holder's lost share of a group key
+// and takes part in it as a helper.
+func (e *env) ceremonyRepair(args []string) error {
+	fs := e.flags("ceremony repair")
+	forFlag := fs.String("for", "", "")
+	helpersFlag := fs.String("helpers", "", "")
+	keyID, round, err := e.keyChangeArgs("ceremony repair", fs, args)
+	if err != nil {
+		return err
+	}
+	if *forFlag == "" {
+		return usagef("ceremony repair: --for FP, the holder whose share is lost, is required")
+	}
+	target, err := e.resolveFingerprint("ceremony repair: --for", *forFlag)
+	if err != nil {
+		return err
+	}
+	helpers, err := e.fingerprintList("ceremony repair", "--helpers", *helpersFlag)
+	if err != nil {
+		return err
+	}
+	if _, err := e.kdfParams(); err != nil {
+		return err
+	}
+	u, err := e.unlock()
+	if err != nil {
+		return err
+	}
+	defer u.wipe()
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	key, err := c.GroupKey(e.ctx, keyID)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(key.Participants, target) || target == u.fp {
+		return usagef("ceremony repair: --for %s is not another holder of key %s", target, keyID)
+	}
+	if len(helpers) == 0 {
+		helpers = slices.DeleteFunc(slices.Clone(key.Participants), func(fp string) bool { return fp == target })
+	}
+	if !slices.Contains(helpers, u.fp) {
+		helpers = append(helpers, u.fp)
+	}
+	if len(helpers) < key.Threshold {
+		return usagef("ceremony repair: %d helpers, fewer than the key's threshold of %d", len(helpers), key.Threshold)
+	}
+	return e.startAndRun(c, u, chusme.CreateCeremonyRequest{Kind: chusme.KindRepair, KeyID: keyID,
+		Participants: append(helpers, target), NewParticipants: []string{target}, RoundTimeout: round},
+		"for each other helper, and for "+target+" to get its share", e.runRepair)
+}
+
+// runRepair takes part in repair ceremony info: a helper with u's share of
+// its key; the holder being repaired saves the rebuilt share.
+func (e *env) runRepair(c *client.Client, u *unlocked, info chusme.CeremonyInfo) error {
+	params, err := e.kdfParams()
+	if err != nil {
+		return err
+	}
+	if err := e.prepareShareDir(); err != nil {
+		return err
+	}
+	path, err := e.sharePath(info.KeyID)
+	if err != nil {
+		return err
+	}
+	var share *client.OldShare
+	if slices.Contains(info.Dealers, u.fp) {
+		sh, err := e.loadShare(info.KeyID, u)
+		if err != nil {
+			return err
+		}
+		defer sh.Zero()
+		share = &client.OldShare{KeyPackage: sh.KeyPackage, PublicKeyPackage: sh.PublicKeyPackage, Generation: sh.Generation}
+	}
+	store, err := e.roundState(u)
+	if err != nil {
+		return err
+	}
+	defer store.Wipe()
+	e.resuming(store, info)
+	pv := e.newProgress(u.fp)
+	pv.update(info)
+	save := func(res *client.DKGResult) error {
+		err := sharefile.Save(path, &sharefile.Share{KeyID: res.KeyID, Generation: info.KeyGeneration, Identity: u.fp,
+			CeremonyID: info.ID, KeyPackage: res.KeyPackage, PublicKeyPackage: res.PublicKeyPackage}, u.pass, params, true)
+		if err != nil {
+			return fmt.Errorf("saving the repaired key share: %w", err)
+		}
+		return nil
+	}
+	res, err := c.RunRepair(e.ctx, info.ID, u.key, share, pv.update, client.WithRoundState(store), client.WithKeyPackageSaver(save))
+	pv.finish()
+	if err != nil {
+		return err
+	}
+	if res.KeyPackage == nil {
+		path = "" // a helper: its share is as it was
+	} else {
+		defer res.KeyPackage.Zero()
+		e.backupAfterChange(c, u)
+	}
+	return e.dealtKey(c, res.Ceremony, info.KeyGeneration, path)
 }
 
 // runRefresh takes part in refresh ceremony info with u's share of its key
@@ -916,6 +1033,8 @@ func (e *env) ceremonyJoin(args []string) error {
 		return e.runRefresh(c, u, info)
 	case chusme.KindReshare:
 		return e.runReshare(c, u, info)
+	case chusme.KindRepair:
+		return e.runRepair(c, u, info)
 	case chusme.KindSign:
 		sh, err := e.loadShare(info.KeyID, u)
 		if err != nil {

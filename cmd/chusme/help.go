@@ -88,6 +88,7 @@ var examples = []struct{ command, example string }{
 	{"ceremony dkg", "chusme ceremony dkg --threshold 2 --participants alice,bob --round-timeout 30m"},
 	{"ceremony refresh", "chusme ceremony refresh 2c1f73e3 --remove bob     # bob's share no longer signs with the new ones"},
 	{"ceremony reshare", "chusme ceremony reshare 2c1f73e3 --threshold 3 --participants alice,bob,carol,dave,erin"},
+	{"ceremony repair", "chusme ceremony repair 2c1f73e3 --for carol                # carol then runs chusme ceremony join"},
 	{"ceremony join", "chusme ceremony join --wait 1m; chusme ceremony join 1f2e3d4c --yes --expect-sha256 HEX"},
 	{"ceremony sign", "chusme ceremony sign --key 2c1f73e3 --message-file msg.txt --signature-out sig"},
 	{"ceremony status", "chusme ceremony status 1f2e3d4c"},

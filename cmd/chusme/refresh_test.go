@@ -154,3 +154,65 @@ func TestCeremonyReshareCLI(t *testing.T) {
 		t.Fatal("the reshared group's signature does not verify under the group key")
 	}
 }
+
+// Alice loses her share of a 2-of-3 key (a new laptop, her identity
+// restored): the admin and bob repair it, her chusme ceremony join saves
+// it, and she signs with it.
+func TestCeremonyRepairCLI(t *testing.T) {
+	s := servertest.Start(t)
+	admin := newCLI(t, s.URL, "admin pw")
+	admin.ok("keygen")
+	admin.ok("setup", "--token", s.SetupToken(t))
+	alice, aliceFP := newMember(t, s, admin, "alice pw")
+	bob, bobFP := newMember(t, s, admin, "bob pw")
+	dkg := admin.start("ceremony", "dkg", "--threshold", "2", "--participants", aliceFP+","+bobFP, "--json")
+	dkg.ceremonyID(t)
+	joinA0, joinB0 := alice.start("ceremony", "join", "--json"), bob.start("ceremony", "join", "--json")
+	var made dkgOutput
+	dkg.wait(t, &made)
+	joinA0.wait(t, &dkgOutput{})
+	joinB0.wait(t, &dkgOutput{})
+	alicePath := filepath.Join(alice.env["CHUSME_CONFIG_DIR"], "shares", made.KeyID+".share")
+	before := load(t, alice, alicePath)
+	if err := os.Remove(alicePath); err != nil {
+		t.Fatal(err)
+	}
+
+	repair := admin.start("ceremony", "repair", made.KeyID[:8], "--for", aliceFP, "--json")
+	repair.ceremonyID(t)
+	joinB, joinA := bob.start("ceremony", "join", "--json"), alice.start("ceremony", "join", "--json")
+	var helped, got dkgOutput
+	repair.wait(t, &helped)
+	joinB.wait(t, &dkgOutput{})
+	joinA.wait(t, &got)
+	if helped.Kind != chusme.KindRepair || helped.ShareFile != "" || got.ShareFile != alicePath || got.Generation != 1 || got.Threshold != 2 || len(got.Participants) != 3 {
+		t.Fatalf("the repair printed %+v (helper) and %+v (alice)", helped, got)
+	}
+	after := load(t, alice, alicePath)
+	if !bytes.Equal(after.KeyPackage.SigningShare().Bytes(), before.KeyPackage.SigningShare().Bytes()) {
+		t.Fatal("the repaired share is not the lost one")
+	}
+	msg := []byte("signed with a repaired share")
+	msgFile := filepath.Join(t.TempDir(), "msg")
+	os.WriteFile(msgFile, msg, 0o600)
+	sum := sha256.Sum256(msg)
+	sign := alice.start("ceremony", "sign", "--key", made.KeyID, "--message-file", msgFile, "--signers", aliceFP+","+bobFP, "--json")
+	sign.ceremonyID(t)
+	bob.ok("ceremony", "join", "--yes", "--expect-sha256", hex.EncodeToString(sum[:]))
+	var signed signOutput
+	sign.wait(t, &signed)
+	if !ed25519.Verify(ed25519.PublicKey(made.PublicKey), msg, signed.Signature) {
+		t.Fatal("the signature with the repaired share does not verify")
+	}
+}
+
+// load opens c's share file at path.
+func load(t *testing.T, c *cli, path string) *sharefile.Share {
+	t.Helper()
+	sh, err := sharefile.Load(path, []byte(c.env["CHUSME_PASSPHRASE"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sh.Zero)
+	return sh
+}

@@ -262,8 +262,12 @@ func (s *Service) Create(ctx context.Context, caller string, req chusme.CreateCe
 		if err := s.createReshare(ctx, &c, caller, admin, req); err != nil {
 			return c, err
 		}
+	case chusme.KindRepair:
+		if err := s.createRepair(ctx, &c, caller, admin, req); err != nil {
+			return c, err
+		}
 	default:
-		return c, invalid("kind must be dkg, sign, refresh or reshare, not %q", req.Kind)
+		return c, invalid("kind must be dkg, sign, refresh, reshare or repair, not %q", req.Kind)
 	}
 	if err := s.checkRequest(c, creator.PublicKey, req); err != nil {
 		return c, err
@@ -484,7 +488,7 @@ func (s *Service) inbox(ctx context.Context, caller, id string, round int) (subs
 		return nil, false, false, chusme.Errorf(chusme.CodeNotFound, "a %s ceremony has rounds 1 to %d", c.Kind, c.Rounds())
 	}
 	complete = round < c.Round || c.Status == chusme.CeremonyCompleted
-	direct := c.MakesShares() && round == 2
+	direct := c.Direct(round)
 	shared = complete && !direct
 	held := false
 	if complete && direct {
@@ -610,7 +614,7 @@ func (s *Service) Decline(ctx context.Context, caller, id string, sig []byte) (c
 		}
 		slices.Sort(decliners)
 		switch {
-		case cur.MakesShares():
+		case cur.MakesShares() || cur.Kind == chusme.KindRepair:
 			return s.finish(cur, chusme.CeremonyFailed, chusme.FailDeclined, caller+" declined the "+cur.Kind, []string{caller})
 		case cur.CommitRound(cur.Round) && len(cur.Expected()) < cur.Threshold:
 			return s.finish(cur, chusme.CeremonyFailed, chusme.FailDeclined, fmt.Sprintf(
@@ -760,7 +764,14 @@ var transitions = func() map[string]map[phase][]phase {
 		open(2): ends(2, open(3)),
 		open(3): ends(3, phase{chusme.CeremonyCompleted, 3}),
 	}
-	return map[string]map[phase][]phase{chusme.KindDKG: dkg, chusme.KindRefresh: dkg, chusme.KindReshare: dkg, chusme.KindSign: sign}
+	repair := map[phase][]phase{
+		open(1): ends(1, open(2)),
+		open(2): ends(2, open(3)),
+		open(3): ends(3, open(4)),
+		open(4): ends(4, phase{chusme.CeremonyCompleted, 4}),
+	}
+	return map[string]map[phase][]phase{chusme.KindDKG: dkg, chusme.KindRefresh: dkg, chusme.KindReshare: dkg, chusme.KindRepair: repair,
+		chusme.KindSign: sign}
 }()
 
 // move changes c's phase if the table allows it, resetting the round's
@@ -870,7 +881,7 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 	// recipients, which complain (Complain) about one that fails: checking
 	// the n-1 signatures of every sender here would make a DKG's cost grow
 	// with n² (their shape, and that the caller sent them, rows checked).
-	if direct := c.MakesShares() && round == 2; !direct {
+	if !c.Direct(round) {
 		if err := s.timed("package_signature", func() error {
 			for _, r := range rows {
 				if !ed25519.Verify(id0.PublicKey, chusme.CeremonyPackageMessage(c.ID, round, caller, r.Recipient, r.Payload), r.Signature) {
@@ -985,24 +996,19 @@ func (s *Service) rows(c chusme.Ceremony, caller string, round int, req chusme.S
 		}
 		return nil
 	}
-	if c.MakesShares() && round == 2 {
+	if c.Direct(round) {
 		if req.Payload != nil || req.Signature != nil {
-			return nil, invalid("%s round 2 takes packages, not a broadcast payload", c.Kind)
+			return nil, invalid("%s round %d takes packages, not a broadcast payload", c.Kind, round)
 		}
-		// To every other holder of the key being made.
-		holders := c.Holders()
-		want := len(holders)
-		if _, in := slices.BinarySearch(holders, caller); in {
-			want--
-		}
-		if len(req.Packages) != want {
-			return nil, invalid("%s round 2 needs one package for each of the %d other holders", c.Kind, want)
+		to := c.Recipients(round, caller)
+		if len(req.Packages) != len(to) {
+			return nil, invalid("%s round %d needs one package for each of its %d recipients", c.Kind, round, len(to))
 		}
 		rows := make([]chusme.CeremonySubmission, 0, len(req.Packages))
 		seen := make(map[string]bool, len(req.Packages))
 		for _, p := range req.Packages {
-			if _, ok := slices.BinarySearch(holders, p.Recipient); p.Recipient == caller || !ok {
-				return nil, invalid("recipient %q is not another holder", p.Recipient)
+			if _, ok := slices.BinarySearch(to, p.Recipient); !ok {
+				return nil, invalid("recipient %q is not one of this round's", p.Recipient)
 			}
 			if seen[p.Recipient] {
 				return nil, invalid("two packages for recipient %s", p.Recipient)
@@ -1069,6 +1075,16 @@ func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, c
 	case c.Kind == chusme.KindRefresh && round == 1:
 		if err := checkRefreshRound1(payload, c.Threshold); err != nil {
 			return out, err
+		}
+	case c.Kind == chusme.KindRepair:
+		if err := checkRepairPayload(round, payload); err != nil {
+			return out, err
+		}
+		if round == chusme.RepairRounds {
+			var err error
+			if out.key, err = s.groupKey(ctx, c.KeyID, c.KeyGeneration); err != nil {
+				return out, err
+			}
 		}
 	case c.Kind == chusme.KindReshare && round == 1:
 		var err error
@@ -1205,7 +1221,7 @@ func (s *Service) chainHead(ctx context.Context, fp string) (chusme.ParticipantH
 func (s *Service) completeRound(st *chusme.CeremonyState, chk checked) error {
 	c := &st.Ceremony
 	bySender := map[string][]byte{}
-	if !(c.MakesShares() && c.Round == 2) {
+	if !c.Direct(c.Round) {
 		stored, err := st.Broadcasts()
 		if err != nil {
 			return err
@@ -1224,6 +1240,13 @@ func (s *Service) completeRound(st *chusme.CeremonyState, chk checked) error {
 		return s.move(c, chusme.CeremonyOpen, 3)
 	case c.MakesShares() && c.Round == 3:
 		return s.completeDKG(st, bySender, chk.confirmed, chk.keyGeneration)
+	case c.Kind == chusme.KindRepair && c.Round == 1:
+		c.Transcript = chusme.DKGTranscriptHash(c.ID, c.Participants, bySender)
+		return s.move(c, chusme.CeremonyOpen, 2)
+	case c.Kind == chusme.KindRepair && c.Round < chusme.RepairRounds:
+		return s.move(c, chusme.CeremonyOpen, c.Round+1)
+	case c.Kind == chusme.KindRepair:
+		return s.completeRepair(c, bySender[c.NewParticipants[0]], chk.key)
 	case c.CommitRound(c.Round):
 		// The signers: those who committed and have not declined since.
 		expected := c.Expected()

@@ -29,9 +29,9 @@ func (s *Service) Complain(ctx context.Context, caller, id string, req chusme.Co
 	if !c.IsParticipant(caller) {
 		return chusme.Ceremony{}, errNotFound
 	}
-	if !(c.MakesShares() && req.Round == 2) && !(c.Kind == chusme.KindDKG && req.Round == 1) {
-		return chusme.Ceremony{}, invalid("only a dkg's round-1 packages and the round-2 packages of a dkg, refresh or reshare can be "+
-			"complained about, not a %s's round %d", c.Kind, req.Round)
+	if !c.Direct(req.Round) && !(c.Kind == chusme.KindDKG && req.Round == 1) {
+		return chusme.Ceremony{}, invalid("only a dkg's round-1 packages and point-to-point packages can be complained about, "+
+			"not a %s's round %d", c.Kind, req.Round)
 	}
 	if req.Accused == caller || !c.IsParticipant(req.Accused) {
 		return chusme.Ceremony{}, invalid("accused %q is not another participant", req.Accused)

@@ -148,6 +148,20 @@ func BenchmarkReshare3of5(b *testing.B) {
 	b.ReportMetric(p50(ds), "ms-p50")
 }
 
+// BenchmarkRepair3of5 measures whole repairs of one holder's share of a
+// 3-of-5 key by three helpers.
+func BenchmarkRepair3of5(b *testing.B) {
+	p := newParty(b, 5)
+	res := servertest.DKG(p.t, p.members, 3)
+	var ds []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		repair(p.t, p.members, res, 4, 0, 1, 2)
+		ds = append(ds, time.Since(start))
+	}
+	b.ReportMetric(p50(ds), "ms-p50")
+}
+
 // BenchmarkSign3of5 measures signing ceremonies of a 3-of-5 key by three
 // signers, one after the other (latency), and then with many at once
 // (throughput, ceremonies per second). Every member is connected over the

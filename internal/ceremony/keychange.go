@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/chusme/chusme"
@@ -12,8 +13,10 @@ import (
 
 // Ceremonies that change a group key's shares, not its public key: a
 // refresh (frost-core's refresh by DKG) and a reshare (frost's verifiable
-// secret redistribution). Both run on the DKG's three rounds and end with
-// the key's next generation (completeDKG).
+// secret redistribution), both on the DKG's three rounds and ending with
+// the key's next generation (completeDKG); and a repair of one holder's
+// lost share by t others (frost-core's repairable threshold scheme), which
+// leaves the key as it is.
 
 // createRefresh fills ceremony c from a refresh request: the key's holders
 // that keep a share (all of them when the request names none; at least
@@ -188,4 +191,74 @@ func reshareParams(c chusme.Ceremony) (frost.ReshareParams, error) {
 		}
 	}
 	return p, nil
+}
+
+// createRepair fills ceremony c from a repair request: its participants
+// (the helpers, at least the key's threshold of its holders, and the holder
+// being repaired, its one new participant), the key's threshold and the
+// generation whose share it rebuilds.
+func (s *Service) createRepair(ctx context.Context, c *chusme.Ceremony, caller string, admin bool, req chusme.CreateCeremonyRequest) error {
+	key, err := s.keyToChange(ctx, caller, admin, req)
+	if err != nil {
+		return err
+	}
+	if req.Threshold != 0 && req.Threshold != key.Threshold {
+		return invalid("a repair keeps the key's threshold of %d, not %d", key.Threshold, req.Threshold)
+	}
+	if len(req.NewParticipants) != 1 || !slices.Contains(key.Participants, req.NewParticipants[0]) {
+		return invalid("a repair rebuilds the share of one holder of the key: new_participants names it")
+	}
+	if c.Participants, err = s.checkFingerprints(ctx, req.Participants, "participants"); err != nil {
+		return err
+	}
+	target := req.NewParticipants[0]
+	if _, ok := slices.BinarySearch(c.Participants, target); !ok {
+		return invalid("participants: the holder being repaired, %s, is not one", target)
+	}
+	c.Dealers = slices.DeleteFunc(slices.Clone(c.Participants), func(fp string) bool { return fp == target })
+	for _, fp := range c.Dealers {
+		if !slices.Contains(key.Participants, fp) {
+			return invalid("participants: %s holds no share of the key to help with", fp)
+		}
+	}
+	if len(c.Dealers) < key.Threshold {
+		return invalid("a repair of a %d-of-%d key needs at least %d helpers, not %d", key.Threshold, len(key.Participants), key.Threshold, len(c.Dealers))
+	}
+	c.NewParticipants = []string{target}
+	c.KeyID, c.KeyGeneration, c.Threshold = key.ID, key.Generation, key.Threshold
+	return nil
+}
+
+// checkRepairPayload checks the layout of a repair's broadcasts: an HPKE
+// key in round 1, the verifying share the repaired holder derived in round
+// 4.
+func checkRepairPayload(round int, payload []byte) error {
+	switch round {
+	case 1:
+		if len(payload) != chusme.HPKEPublicKeySize || bytes.Equal(payload, make([]byte, chusme.HPKEPublicKeySize)) {
+			return badPackage("a repair's round-1 payload is its %d-byte HPKE key", chusme.HPKEPublicKeySize)
+		}
+	case chusme.RepairRounds:
+		if len(payload) != 32 {
+			return badPackage("a repair's round-%d payload is the repaired verifying share (32 bytes)", round)
+		}
+	}
+	return nil
+}
+
+// completeRepair completes repair c once the repaired holder reports the
+// verifying share of the share it rebuilt, share: the key's own for it, or
+// the repair fails (a helper sent a bad delta or sum; the server can't see
+// which).
+func (s *Service) completeRepair(c *chusme.Ceremony, share []byte, ck *cachedKey) error {
+	if ck == nil {
+		return fmt.Errorf("ceremony %s: no group key", c.ID)
+	}
+	target := c.NewParticipants[0]
+	if !bytes.Equal(ck.key.VerifyingShares[target], share) {
+		return s.finish(c, chusme.CeremonyFailed, chusme.FailRepairMismatch,
+			"the rebuilt share of "+target+" is not its share of the key: a helper sent a bad part", nil)
+	}
+	c.ResultKeyID, c.PublicKey = ck.key.ID, ck.key.PublicKey
+	return s.finish(c, chusme.CeremonyCompleted, "", "", nil)
 }

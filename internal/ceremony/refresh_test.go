@@ -306,3 +306,77 @@ func TestReshareBadCommitmentNamed(t *testing.T) {
 		}
 	}
 }
+
+// repair runs a repair of member lost's share of the key of res (a DKG
+// among ms) by the helpers (indexes into ms), and returns each
+// participant's result: the helpers' in their order, then lost's.
+func repair(t testing.TB, ms []*member, res []*client.DKGResult, lost int, helpers ...int) []*client.DKGResult {
+	t.Helper()
+	who := append(slices.Clone(helpers), lost)
+	var fps []string
+	for _, i := range who {
+		fps = append(fps, ms[i].Fingerprint)
+	}
+	creator := ms[helpers[0]]
+	info, err := creator.Client.CreateCeremony(t.Context(), creator.Key, chusme.CreateCeremonyRequest{Kind: chusme.KindRepair,
+		KeyID: res[0].KeyID, Participants: fps, NewParticipants: []string{ms[lost].Fingerprint}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Rounds != chusme.RepairRounds || info.Threshold != res[0].KeyPackage.MinSigners() || len(info.Dealers) != len(helpers) {
+		t.Fatalf("the repair: %+v", info)
+	}
+	out := make([]*client.DKGResult, len(who))
+	errs := make([]error, len(who))
+	var wg sync.WaitGroup
+	for j, i := range who {
+		var share *client.OldShare
+		if i != lost {
+			share = &client.OldShare{KeyPackage: res[i].KeyPackage, PublicKeyPackage: res[i].PublicKeyPackage, Generation: 1}
+		}
+		wg.Go(func() { out[j], errs[j] = ms[i].Client.RunRepair(t.Context(), info.ID, ms[i].Key, share, nil) })
+	}
+	wg.Wait()
+	for j, err := range errs {
+		if err != nil {
+			t.Fatalf("participant %d: RunRepair: %v", who[j], err)
+		}
+	}
+	t.Cleanup(func() {
+		if kp := out[len(out)-1].KeyPackage; kp != nil {
+			kp.Zero()
+		}
+	})
+	return out
+}
+
+// A holder of a 3-of-5 key loses its share; three others repair it, and
+// the rebuilt share is the lost one and signs with two others. The key
+// and its generation stay as they were.
+func TestRepairLostShare(t *testing.T) {
+	p := newParty(t, 5)
+	ms := p.members
+	res := servertest.DKG(t, ms, 3)
+	out := repair(t, ms, res, 4, 0, 1, 2)
+	for i, r := range out {
+		if holds := r.KeyPackage != nil; holds != (i == 3) {
+			t.Fatalf("participant %d holds a key package: %v", i, holds)
+		}
+	}
+	lost := ms[4]
+	repaired := out[3].KeyPackage
+	if !bytes.Equal(repaired.SigningShare().Bytes(), res[4].KeyPackage.SigningShare().Bytes()) {
+		t.Fatal("the repaired share is not the lost one")
+	}
+	gk, err := lost.Client.GroupKey(t.Context(), res[0].KeyID)
+	if err != nil || gk.Generation != 1 {
+		t.Fatalf("the key after a repair: generation %d, %v", gk.Generation, err)
+	}
+	after := slices.Clone(res)
+	after[4] = &client.DKGResult{KeyID: res[4].KeyID, KeyPackage: repaired, PublicKeyPackage: res[4].PublicKeyPackage}
+	msg := []byte("signed by a repaired share")
+	sig, _ := servertest.Sign(t, lost, ms, after, []int{4, 0, 3}, msg)
+	if !ed25519.Verify(res[0].PublicKeyPackage.VerifyingKey().Ed25519(), msg, sig) {
+		t.Fatal("the signature with the repaired share does not verify")
+	}
+}

@@ -247,8 +247,8 @@ const build = {
     const mh = i.kind === 'sign' ? sha256(hex(i.message)) : Buffer.alloc(0);
     const msg = frame(L.ceremonyRequest, utf8(i.issuer), utf8(i.kind), u64(i.threshold), u64(i.participants.length),
       ...i.participants.map(utf8), utf8(i.key_id), mh, u64(i.round_timeout), Buffer.from([i.all_signers ? 1 : 0]),
-      i64(i.deadline), hex(i.nonce), ...(['refresh', 'reshare'].includes(i.kind) ? [u64(i.generation)] : []),
-      ...(i.kind === 'reshare' ? [u64(i.new_participants.length), ...i.new_participants.map(utf8)] : []));
+      i64(i.deadline), hex(i.nonce), ...(['refresh', 'reshare', 'repair'].includes(i.kind) ? [u64(i.generation)] : []),
+      ...(['reshare', 'repair'].includes(i.kind) ? [u64(i.new_participants.length), ...i.new_participants.map(utf8)] : []));
     return { message_sha256: mh, ...signed(msg, hex(i.seed)) };
   },
   ceremony_decline_message: (i) =>
