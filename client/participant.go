@@ -581,16 +581,28 @@ func (c *Client) RunRefresh(ctx context.Context, id string, key ed25519.PrivateK
 
 // runDealing runs a ceremony that deals shares in a DKG's three rounds.
 func (c *Client) runDealing(ctx context.Context, id string, key ed25519.PrivateKey, kind string, d dealing, progress Progress, opts []RunOption) (*DKGResult, error) {
+	return c.runParticipant(ctx, id, key, kind, opts, func(p *participant) (*DKGResult, error) {
+		if err := d.check(p.info); err != nil {
+			return nil, err
+		}
+		return p.runDKG(ctx, d, progress)
+	})
+}
+
+// runParticipant takes part, as the identity of key, in ceremony id of a
+// kind that gives some participants a key package: run does the rounds,
+// the saver of WithKeyPackageSaver gets the result's key package if it has
+// one, and the round state goes once the ceremony has ended for this
+// driver.
+func (c *Client) runParticipant(ctx context.Context, id string, key ed25519.PrivateKey, kind string, opts []RunOption,
+	run func(p *participant) (*DKGResult, error)) (*DKGResult, error) {
 	p, err := c.participant(ctx, id, key, kind, opts)
 	if err != nil {
 		return nil, err
 	}
 	defer p.st.Zero()
-	if err := d.check(p.info); err != nil {
-		return nil, err
-	}
-	res, err := p.runDKG(ctx, d, progress)
-	if err == nil && p.keep != nil {
+	res, err := run(p)
+	if err == nil && p.keep != nil && res.KeyPackage != nil {
 		if err = p.keep(res); err != nil {
 			res.KeyPackage.Zero()
 			return nil, err

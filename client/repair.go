@@ -25,19 +25,9 @@ import (
 // key's) and gets the key package to save (generation unchanged); a helper
 // gets a result without one.
 func (c *Client) RunRepair(ctx context.Context, id string, key ed25519.PrivateKey, share *OldShare, progress Progress, opts ...RunOption) (*DKGResult, error) {
-	p, err := c.participant(ctx, id, key, chusme.KindRepair, opts)
-	if err != nil {
-		return nil, err
-	}
-	defer p.st.Zero()
-	res, err := p.runRepair(ctx, share, progress)
-	if err == nil && p.keep != nil && res.KeyPackage != nil {
-		if err = p.keep(res); err != nil {
-			res.KeyPackage.Zero()
-			return nil, err
-		}
-	}
-	return res, p.ended(err)
+	return c.runParticipant(ctx, id, key, chusme.KindRepair, opts, func(p *participant) (*DKGResult, error) {
+		return p.runRepair(ctx, share, progress)
+	})
 }
 
 // runRepair is RunRepair's work, from the round its state is at.

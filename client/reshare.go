@@ -29,19 +29,9 @@ import (
 // dealer that is no new holder, a result without one: its old share is then
 // useless, and the caller wipes it.
 func (c *Client) RunReshare(ctx context.Context, id string, key ed25519.PrivateKey, old *OldShare, progress Progress, opts ...RunOption) (*DKGResult, error) {
-	p, err := c.participant(ctx, id, key, chusme.KindReshare, opts)
-	if err != nil {
-		return nil, err
-	}
-	defer p.st.Zero()
-	res, err := p.runReshare(ctx, old, progress)
-	if err == nil && p.keep != nil && res.KeyPackage != nil {
-		if err = p.keep(res); err != nil {
-			res.KeyPackage.Zero()
-			return nil, err
-		}
-	}
-	return res, p.ended(err)
+	return c.runParticipant(ctx, id, key, chusme.KindReshare, opts, func(p *participant) (*DKGResult, error) {
+		return p.runReshare(ctx, old, progress)
+	})
 }
 
 // runReshare is RunReshare's work, from the round its state is at.

@@ -414,13 +414,13 @@ func (e *env) keyChangeArgs(name string, fs *flag.FlagSet, args []string) (keyID
 	return keyID, round, err
 }
 
-// newShareSaver saves the share a refresh or reshare, info, gave u, over
-// the file at path: the key's next generation.
-func (e *env) newShareSaver(path string, u *unlocked, info chusme.CeremonyInfo, params vault.Params) func(*client.DKGResult) error {
+// newShareSaver saves the share ceremony info gave u, of generation, over
+// the file at path.
+func (e *env) newShareSaver(path string, u *unlocked, info chusme.CeremonyInfo, generation int, params vault.Params) func(*client.DKGResult) error {
 	return func(res *client.DKGResult) error {
 		err := sharefile.Save(path, &sharefile.Share{
 			KeyID:            res.KeyID,
-			Generation:       info.KeyGeneration + 1,
+			Generation:       generation,
 			Identity:         u.fp,
 			CeremonyID:       info.ID,
 			KeyPackage:       res.KeyPackage,
@@ -567,28 +567,36 @@ func (e *env) ceremonyReshare(args []string) error {
 		Participants: members, NewParticipants: holders, RoundTimeout: round}, "for each dealer and new holder", run)
 }
 
+// dealerShare prepares u's part in reshare or repair info: the sealing
+// parameters, where its share of the key lives and, if u deals (or helps),
+// that share (the caller Zeroes it; nil otherwise).
+func (e *env) dealerShare(u *unlocked, info chusme.CeremonyInfo) (vault.Params, string, *sharefile.Share, error) {
+	params, err := e.kdfParams()
+	if err != nil {
+		return params, "", nil, err
+	}
+	if err := e.prepareShareDir(); err != nil {
+		return params, "", nil, err
+	}
+	path, err := e.sharePath(info.KeyID)
+	if err != nil || !slices.Contains(info.Dealers, u.fp) {
+		return params, path, nil, err
+	}
+	sh, err := e.loadShare(info.KeyID, u)
+	return params, path, sh, err
+}
+
 // runReshare takes part in reshare ceremony info: a dealer with u's share
 // of its key; a new holder saves its new share, replacing the old one if
 // it had one; a dealer that is no new holder has its share file removed.
 func (e *env) runReshare(c *client.Client, u *unlocked, info chusme.CeremonyInfo) error {
-	params, err := e.kdfParams()
+	params, path, sh, err := e.dealerShare(u, info)
 	if err != nil {
 		return err
 	}
-	if err := e.prepareShareDir(); err != nil {
-		return err
-	}
-	path, err := e.sharePath(info.KeyID)
-	if err != nil {
-		return err
-	}
+	defer sh.Zero()
 	var old *client.OldShare
-	if slices.Contains(info.Dealers, u.fp) {
-		sh, err := e.loadShare(info.KeyID, u)
-		if err != nil {
-			return err
-		}
-		defer sh.Zero()
+	if sh != nil {
 		if done, err := e.savedBefore(u, info, sh); done || err != nil {
 			return cmp.Or(err, e.dealt(info, info.KeyID, sh.PublicKeyPackage.VerifyingKey().Bytes(), sh.Generation, path))
 		}
@@ -603,7 +611,7 @@ func (e *env) runReshare(c *client.Client, u *unlocked, info chusme.CeremonyInfo
 	pv := e.newProgress(u.fp)
 	pv.update(info)
 	res, err := c.RunReshare(e.ctx, info.ID, u.key, old, pv.update, client.WithRoundState(store),
-		client.WithKeyPackageSaver(e.newShareSaver(path, u, info, params)))
+		client.WithKeyPackageSaver(e.newShareSaver(path, u, info, info.KeyGeneration+1, params)))
 	pv.finish()
 	if err != nil {
 		return err
@@ -690,24 +698,13 @@ func (e *env) ceremonyRepair(args []string) error {
 // runRepair takes part in repair ceremony info: a helper with u's share of
 // its key; the holder being repaired saves the rebuilt share.
 func (e *env) runRepair(c *client.Client, u *unlocked, info chusme.CeremonyInfo) error {
-	params, err := e.kdfParams()
+	params, path, sh, err := e.dealerShare(u, info)
 	if err != nil {
 		return err
 	}
-	if err := e.prepareShareDir(); err != nil {
-		return err
-	}
-	path, err := e.sharePath(info.KeyID)
-	if err != nil {
-		return err
-	}
+	defer sh.Zero()
 	var share *client.OldShare
-	if slices.Contains(info.Dealers, u.fp) {
-		sh, err := e.loadShare(info.KeyID, u)
-		if err != nil {
-			return err
-		}
-		defer sh.Zero()
+	if sh != nil {
 		share = &client.OldShare{KeyPackage: sh.KeyPackage, PublicKeyPackage: sh.PublicKeyPackage, Generation: sh.Generation}
 	}
 	store, err := e.roundState(u)
@@ -718,15 +715,8 @@ func (e *env) runRepair(c *client.Client, u *unlocked, info chusme.CeremonyInfo)
 	e.resuming(store, info)
 	pv := e.newProgress(u.fp)
 	pv.update(info)
-	save := func(res *client.DKGResult) error {
-		err := sharefile.Save(path, &sharefile.Share{KeyID: res.KeyID, Generation: info.KeyGeneration, Identity: u.fp,
-			CeremonyID: info.ID, KeyPackage: res.KeyPackage, PublicKeyPackage: res.PublicKeyPackage}, u.pass, params, true)
-		if err != nil {
-			return fmt.Errorf("saving the repaired key share: %w", err)
-		}
-		return nil
-	}
-	res, err := c.RunRepair(e.ctx, info.ID, u.key, share, pv.update, client.WithRoundState(store), client.WithKeyPackageSaver(save))
+	res, err := c.RunRepair(e.ctx, info.ID, u.key, share, pv.update, client.WithRoundState(store),
+		client.WithKeyPackageSaver(e.newShareSaver(path, u, info, info.KeyGeneration, params)))
 	pv.finish()
 	if err != nil {
 		return err
@@ -770,7 +760,7 @@ func (e *env) runRefresh(c *client.Client, u *unlocked, info chusme.CeremonyInfo
 	pv.update(info)
 	old := client.OldShare{KeyPackage: sh.KeyPackage, PublicKeyPackage: sh.PublicKeyPackage, Generation: sh.Generation}
 	res, err := c.RunRefresh(e.ctx, info.ID, u.key, old, pv.update, client.WithRoundState(store),
-		client.WithKeyPackageSaver(e.newShareSaver(path, u, info, params)))
+		client.WithKeyPackageSaver(e.newShareSaver(path, u, info, info.KeyGeneration+1, params)))
 	pv.finish()
 	if err != nil {
 		return err
