@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -296,4 +298,21 @@ COMP_WORDS=(chusme ceremony j); COMP_CWORD=2; _chusme; echo "${COMPREPLY[@]}"`).
 	c.fails("usage", "setup")
 	c.env["CHUSME_KDF_MEMORY_KIB"] = "lots"
 	c.fails("usage", "keygen")
+}
+
+// A signature in base64url may start with "-": keys verify takes it as
+// its argument, not as a flag, wherever it stands; a mistyped flag is
+// still refused.
+func TestValueStartingWithDash(t *testing.T) {
+	fs := flag.NewFlagSet("keys verify", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	json := fs.Bool("json", false, "")
+	sig := "-UZxz3n3omoYtX945rhQk-XOJQBDA26ucFJzAmltDZGlbwGM_92WtaF_b7yymLZgOA0EU38icU0atV_XVqPABg"
+	rest, err := parse(fs, []string{"KEY", sig, "--json", "msg"})
+	if err != nil || !*json || len(rest) != 3 || rest[1] != sig {
+		t.Fatalf("parse: %q, %v (json %v)", rest, err, *json)
+	}
+	if _, err := parse(fs, []string{"KEY", "--jsno"}); err == nil {
+		t.Fatal("a mistyped flag was taken")
+	}
 }

@@ -219,6 +219,12 @@ func (e *env) flags(name string) *flag.FlagSet {
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var rest []string
 	for {
+		// A base64url value (a signature, a key) may start with "-": a
+		// word that long names no flag, so it is an argument.
+		if len(args) > 0 && looksLikeValue(fs, args[0]) {
+			rest, args = append(rest, args[0]), args[1:]
+			continue
+		}
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, helpFor(fs.Name())
@@ -232,6 +238,14 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		rest = append(rest, args[0])
 		args = args[1:]
 	}
+}
+
+// looksLikeValue reports whether arg, which may start with "-", is a value
+// rather than a flag of fs: longer than any flag name, with no "=", and no
+// flag of that name.
+func looksLikeValue(fs *flag.FlagSet, arg string) bool {
+	name := strings.TrimLeft(arg, "-")
+	return strings.HasPrefix(arg, "-") && len(name) > 32 && !strings.Contains(name, "=") && fs.Lookup(name) == nil
 }
 
 // parseNoArgs parses a command that takes flags only.
