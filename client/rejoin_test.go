@@ -389,3 +389,87 @@ func TestRejoinKeepsStateUntilSaved(t *testing.T) {
 		t.Fatalf("state file after the saved result: %v", err)
 	}
 }
+
+// TestRejoinKeyChanges: as TestRejoinEveryRound, for every round a
+// participant sends in of a refresh, a reshare (2-of-3 to the same three)
+// and a repair (the creator's share rebuilt by the other two): interrupted
+// after its package, it resumes in a new driver and the ceremony
+// completes, with shares that sign (the repaired one the lost one).
+func TestRejoinKeyChanges(t *testing.T) {
+	s := servertest.Start(t, "--registration", "open")
+	ms := s.Members(t, 3)
+	creator, victim, slow := ms[0], ms[1], ms[2]
+	for _, tc := range []struct {
+		kind  string
+		round int
+	}{
+		{chusme.KindRefresh, 1}, {chusme.KindRefresh, 2}, {chusme.KindRefresh, 3},
+		{chusme.KindReshare, 1}, {chusme.KindReshare, 2}, {chusme.KindReshare, 3},
+		{chusme.KindRepair, 1}, {chusme.KindRepair, 2}, {chusme.KindRepair, 3},
+	} {
+		t.Run(fmt.Sprintf("%s_round_%d", tc.kind, tc.round), func(t *testing.T) {
+			ctx := t.Context()
+			keys := servertest.DKG(t, ms, 2)
+			req := chusme.CreateCeremonyRequest{Kind: tc.kind, KeyID: keys[0].KeyID}
+			switch tc.kind {
+			case chusme.KindReshare:
+				req.Threshold, req.NewParticipants = 2, servertest.Fingerprints(ms)
+			case chusme.KindRepair:
+				req.Participants, req.NewParticipants = servertest.Fingerprints(ms), []string{creator.Fingerprint}
+			}
+			info, err := creator.Client.CreateCeremony(ctx, creator.Key, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			store := newStateStore(t.TempDir())
+			release := make(chan struct{})
+			slowly := s.Gated(t, slow, tc.round, release)
+			var res [3]*client.DKGResult
+			var errs [3]error
+			drive := func(ctx context.Context, i int, m *servertest.Member, opts ...client.RunOption) (*client.DKGResult, error) {
+				old := &client.OldShare{KeyPackage: keys[i].KeyPackage, PublicKeyPackage: keys[i].PublicKeyPackage, Generation: 1}
+				switch tc.kind {
+				case chusme.KindRefresh:
+					return m.Client.RunRefresh(ctx, info.ID, m.Key, *old, nil, opts...)
+				case chusme.KindReshare:
+					return m.Client.RunReshare(ctx, info.ID, m.Key, old, nil, opts...)
+				}
+				if m.Fingerprint == creator.Fingerprint {
+					old = nil // the holder being repaired
+				}
+				return m.Client.RunRepair(ctx, info.ID, m.Key, old, nil, opts...)
+			}
+			var wg sync.WaitGroup
+			wg.Go(func() { res[0], errs[0] = drive(ctx, 0, creator) })
+			wg.Go(func() { res[2], errs[2] = drive(ctx, 2, slowly) })
+			interruptAfter(t, creator.Client, info.ID, victim.Fingerprint, tc.round, store, func(ctx context.Context) error {
+				_, err := drive(ctx, 1, victim, client.WithRoundState(store))
+				return err
+			})
+			close(release)
+			res[1], errs[1] = drive(ctx, 1, restarted(t, s, victim), client.WithRoundState(store))
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("participant %d: %v", i, err)
+				}
+			}
+			if _, err := os.Stat(store.Path(info.ID)); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("state file after completion: %v", err)
+			}
+			if tc.kind == chusme.KindRepair {
+				if !bytes.Equal(res[0].KeyPackage.SigningShare().Bytes(), keys[0].KeyPackage.SigningShare().Bytes()) {
+					t.Fatal("the repaired share is not the lost one")
+				}
+				res[0].KeyPackage.Zero()
+				return
+			}
+			t.Cleanup(func() {
+				for _, r := range res {
+					r.KeyPackage.Zero()
+				}
+			})
+			signLocally(t, res[2].PublicKeyPackage, res[1].KeyPackage, res[2].KeyPackage)
+		})
+	}
+}
