@@ -497,8 +497,18 @@ func (e *env) ceremonyRefresh(args []string) error {
 	if len(keep) < key.Threshold {
 		return usagef("ceremony refresh: %d holders would be left, fewer than the key's threshold of %d", len(keep), key.Threshold)
 	}
+	run := e.runRefresh
+	if !slices.Contains(keep, u.fp) {
+		run = e.showStarted
+	}
 	return e.startAndRun(c, u, chusme.CreateCeremonyRequest{Kind: chusme.KindRefresh, KeyID: keyID,
-		Participants: keep, RoundTimeout: round}, "for each other holder, or chusme ceremony join alone", e.runRefresh)
+		Participants: keep, RoundTimeout: round}, "for each holder", run)
+}
+
+// showStarted prints a ceremony its creator started without taking part
+// in it: an administrator that holds no share of the key.
+func (e *env) showStarted(_ *client.Client, _ *unlocked, info chusme.CeremonyInfo) error {
+	return e.output(info, func(w io.Writer) { ceremonyText(w, info, e.contactNames()) })
 }
 
 // ceremonyReshare starts a reshare of a group key to new holders and takes
@@ -558,10 +568,7 @@ func (e *env) ceremonyReshare(args []string) error {
 	}
 	run := e.runReshare
 	if !slices.Contains(members, u.fp) {
-		// Asked for by an administrator that neither deals nor holds.
-		run = func(_ *client.Client, _ *unlocked, info chusme.CeremonyInfo) error {
-			return e.output(info, func(w io.Writer) { ceremonyText(w, info, e.contactNames()) })
-		}
+		run = e.showStarted
 	}
 	return e.startAndRun(c, u, chusme.CreateCeremonyRequest{Kind: chusme.KindReshare, KeyID: keyID, Threshold: *threshold,
 		Participants: members, NewParticipants: holders, RoundTimeout: round}, "for each dealer and new holder", run)

@@ -216,3 +216,33 @@ func load(t *testing.T, c *cli, path string) *sharefile.Share {
 	t.Cleanup(sh.Zero)
 	return sh
 }
+
+// An administrator that holds no share of a key may start its refresh:
+// chusme ceremony refresh then prints the ceremony instead of taking
+// part, and the holders' joins complete it.
+func TestCeremonyRefreshByAdministrator(t *testing.T) {
+	s := servertest.Start(t)
+	admin := newCLI(t, s.URL, "admin pw")
+	admin.ok("keygen")
+	admin.ok("setup", "--token", s.SetupToken(t))
+	alice, _ := newMember(t, s, admin, "alice pw")
+	bob, bobFP := newMember(t, s, admin, "bob pw")
+	dkg := alice.start("ceremony", "dkg", "--threshold", "2", "--participants", bobFP, "--json")
+	dkg.ceremonyID(t)
+	bob.okJSON(&dkgOutput{}, "ceremony", "join", "--json")
+	var made dkgOutput
+	dkg.wait(t, &made)
+
+	var started chusme.CeremonyInfo
+	admin.okJSON(&started, "ceremony", "refresh", made.KeyID, "--json")
+	if started.Kind != chusme.KindRefresh || started.Status != chusme.CeremonyOpen || len(started.Participants) != 2 {
+		t.Fatalf("the administrator's refresh: %+v", started)
+	}
+	joinA, joinB := alice.start("ceremony", "join", started.ID, "--json"), bob.start("ceremony", "join", started.ID, "--json")
+	var outA, outB dkgOutput
+	joinA.wait(t, &outA)
+	joinB.wait(t, &outB)
+	if outA.Generation != 2 || outB.Generation != 2 || outA.KeyID != made.KeyID {
+		t.Fatalf("the holders' refresh: %+v, %+v", outA, outB)
+	}
+}
