@@ -75,12 +75,8 @@ func TestCeremonyRefreshCLI(t *testing.T) {
 		t.Fatalf("round state left behind: %v", entries)
 	}
 
-	msg := []byte("signed by the refreshed shares")
-	msgFile := filepath.Join(t.TempDir(), "msg")
-	os.WriteFile(msgFile, msg, 0o600)
-	sum := sha256.Sum256(msg)
-
 	// A share of the replaced generation is refused before anything is sent.
+	msgFile, sum := messageFile(t, []byte("signed by an old share"))
 	aliceNew, err := os.ReadFile(alicePath)
 	if err != nil {
 		t.Fatal(err)
@@ -95,13 +91,32 @@ func TestCeremonyRefreshCLI(t *testing.T) {
 	stale.wait(t, nil)
 	os.WriteFile(alicePath, aliceNew, 0o600)
 
-	sign := admin.start("ceremony", "sign", "--key", keyID, "--message-file", msgFile, "--json")
+	signedBy(t, admin, alice, keyID, made.PublicKey, []byte("signed by the refreshed shares"))
+}
+
+// messageFile writes msg to a file and returns its path and SHA-256.
+func messageFile(t *testing.T, msg []byte) (string, [sha256.Size]byte) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "msg")
+	if err := os.WriteFile(path, msg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, sha256.Sum256(msg)
+}
+
+// signedBy has starter sign msg with key keyID (its signing ceremony's
+// further flags extra) and joiner approve it, and checks the signature
+// under publicKey with crypto/ed25519.
+func signedBy(t *testing.T, starter, joiner *cli, keyID string, publicKey, msg []byte, extra ...string) {
+	t.Helper()
+	msgFile, sum := messageFile(t, msg)
+	sign := starter.start(append([]string{"ceremony", "sign", "--key", keyID, "--message-file", msgFile, "--json"}, extra...)...)
 	sign.ceremonyID(t)
-	alice.ok("ceremony", "join", "--yes", "--expect-sha256", hex.EncodeToString(sum[:]))
+	joiner.ok("ceremony", "join", "--yes", "--expect-sha256", hex.EncodeToString(sum[:]))
 	var signed signOutput
 	sign.wait(t, &signed)
-	if !ed25519.Verify(ed25519.PublicKey(made.PublicKey), msg, signed.Signature) {
-		t.Fatal("the refreshed shares' signature does not verify under the group key")
+	if !ed25519.Verify(ed25519.PublicKey(publicKey), msg, signed.Signature) {
+		t.Fatalf("the signature of %q does not verify under the group key", msg)
 	}
 }
 
@@ -141,18 +156,7 @@ func TestCeremonyReshareCLI(t *testing.T) {
 			t.Fatalf("a new holder printed %+v", o)
 		}
 	}
-	msg := []byte("signed by the reshared group")
-	msgFile := filepath.Join(t.TempDir(), "msg")
-	os.WriteFile(msgFile, msg, 0o600)
-	sum := sha256.Sum256(msg)
-	sign := bob.start("ceremony", "sign", "--key", keyID, "--message-file", msgFile, "--json")
-	sign.ceremonyID(t)
-	alice.ok("ceremony", "join", "--yes", "--expect-sha256", hex.EncodeToString(sum[:]))
-	var signed signOutput
-	sign.wait(t, &signed)
-	if !ed25519.Verify(ed25519.PublicKey(made.PublicKey), msg, signed.Signature) {
-		t.Fatal("the reshared group's signature does not verify under the group key")
-	}
+	signedBy(t, bob, alice, keyID, made.PublicKey, []byte("signed by the reshared group"))
 }
 
 // Alice loses her share of a 2-of-3 key (a new laptop, her identity
@@ -192,18 +196,7 @@ func TestCeremonyRepairCLI(t *testing.T) {
 	if !bytes.Equal(after.KeyPackage.SigningShare().Bytes(), before.KeyPackage.SigningShare().Bytes()) {
 		t.Fatal("the repaired share is not the lost one")
 	}
-	msg := []byte("signed with a repaired share")
-	msgFile := filepath.Join(t.TempDir(), "msg")
-	os.WriteFile(msgFile, msg, 0o600)
-	sum := sha256.Sum256(msg)
-	sign := alice.start("ceremony", "sign", "--key", made.KeyID, "--message-file", msgFile, "--signers", aliceFP+","+bobFP, "--json")
-	sign.ceremonyID(t)
-	bob.ok("ceremony", "join", "--yes", "--expect-sha256", hex.EncodeToString(sum[:]))
-	var signed signOutput
-	sign.wait(t, &signed)
-	if !ed25519.Verify(ed25519.PublicKey(made.PublicKey), msg, signed.Signature) {
-		t.Fatal("the signature with the repaired share does not verify")
-	}
+	signedBy(t, alice, bob, made.KeyID, made.PublicKey, []byte("signed with a repaired share"), "--signers", aliceFP+","+bobFP)
 }
 
 // load opens c's share file at path.
