@@ -32,13 +32,9 @@ func (c *Client) RunRepair(ctx context.Context, id string, key ed25519.PrivateKe
 
 // runRepair is RunRepair's work, from the round its state is at.
 func (p *participant) runRepair(ctx context.Context, share *OldShare, progress Progress) (*DKGResult, error) {
-	c, info, st := p.c, p.info, p.st
-	key, err := c.GroupKeyGeneration(ctx, info.KeyID, info.KeyGeneration)
+	info, st := p.info, p.st
+	key, pub, err := p.ceremonyKey(ctx)
 	if err != nil {
-		return nil, err
-	}
-	pub := new(frost.PublicKeyPackage)
-	if err := pub.UnmarshalBinary(key.PublicKeyPackage); err != nil {
 		return nil, err
 	}
 	if len(info.NewParticipants) != 1 {
@@ -52,7 +48,7 @@ func (p *participant) runRepair(ctx context.Context, share *OldShare, progress P
 			ErrInconsistent, info.ID, info.Dealers, target, info.KeyID, key.Threshold)
 	}
 	helper := p.me != target
-	if helper && (share == nil || share.Generation != info.KeyGeneration || !bytes.Equal(mustMarshal(share.PublicKeyPackage), key.PublicKeyPackage)) {
+	if helper && !share.of(info, key) {
 		return nil, fmt.Errorf("client: ceremony %s repairs a share of generation %d of key %s: this helper needs its share of that generation", info.ID, info.KeyGeneration, info.KeyID)
 	}
 	ids, err := identifiers(info.Participants)

@@ -38,12 +38,8 @@ func (c *Client) RunReshare(ctx context.Context, id string, key ed25519.PrivateK
 func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Progress) (*DKGResult, error) {
 	c, info, st := p.c, p.info, p.st
 	parts, holders := info.Participants, info.NewParticipants
-	oldKey, err := c.GroupKeyGeneration(ctx, info.KeyID, info.KeyGeneration)
+	oldKey, oldPub, err := p.ceremonyKey(ctx)
 	if err != nil {
-		return nil, err
-	}
-	oldPub := new(frost.PublicKeyPackage)
-	if err := oldPub.UnmarshalBinary(oldKey.PublicKeyPackage); err != nil {
 		return nil, err
 	}
 	var dealers []string
@@ -57,7 +53,7 @@ func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Pr
 			ErrInconsistent, info.ID, info.Dealers, info.KeyID, dealers, oldKey.Threshold)
 	}
 	dealer, holder := slices.Contains(dealers, p.me), slices.Contains(holders, p.me)
-	if dealer && (old == nil || old.Generation != info.KeyGeneration || !bytes.Equal(mustMarshal(old.PublicKeyPackage), oldKey.PublicKeyPackage)) {
+	if dealer && !old.of(info, oldKey) {
 		return nil, fmt.Errorf("client: ceremony %s reshares generation %d of key %s: this dealer needs its share of that generation", info.ID, info.KeyGeneration, info.KeyID)
 	}
 	ids, err := identifiers(parts)
@@ -255,6 +251,26 @@ func decodeSecrets[T secretPackage](b []byte, newSecret func() T) (map[frost.Ide
 		out[id] = s
 	}
 	return out, nil
+}
+
+// ceremonyKey is the generation of the key that the ceremony changes or
+// repairs, as GroupKeyGeneration verifies it, with its public key package.
+func (p *participant) ceremonyKey(ctx context.Context) (chusme.GroupKeyInfo, *frost.PublicKeyPackage, error) {
+	key, err := p.c.GroupKeyGeneration(ctx, p.info.KeyID, p.info.KeyGeneration)
+	if err != nil {
+		return key, nil, err
+	}
+	pub := new(frost.PublicKeyPackage)
+	if err := pub.UnmarshalBinary(key.PublicKeyPackage); err != nil {
+		return key, nil, err
+	}
+	return key, pub, nil
+}
+
+// of reports whether s is a share of key, the generation ceremony info
+// changes or repairs.
+func (s *OldShare) of(info chusme.CeremonyInfo, key chusme.GroupKeyInfo) bool {
+	return s != nil && s.Generation == info.KeyGeneration && bytes.Equal(mustMarshal(s.PublicKeyPackage), key.PublicKeyPackage)
 }
 
 // mustMarshal is the encoding of a public key package (nil if it has none).
