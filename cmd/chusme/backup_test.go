@@ -43,22 +43,26 @@ func newTrio(t *testing.T) trio {
 	return g
 }
 
-// dkgCLI runs a threshold-of-3 DKG started by a among a, b and c, each
-// taking part from its own config directory, and returns the key id.
-func dkgCLI(t *testing.T, threshold int, a, b, c *cli, bFP, cFP string) string {
+// dkgCLI runs a DKG of threshold started by starter among it and the
+// joiners (whose fingerprints are fps), each taking part from its own
+// config directory, and returns what the starter printed.
+func dkgCLI(t *testing.T, threshold int, starter *cli, joiners []*cli, fps ...string) dkgOutput {
 	t.Helper()
-	dkg := a.start("ceremony", "dkg", "--threshold", strconv.Itoa(threshold), "--participants", bFP+","+cFP, "--json")
+	dkg := starter.start("ceremony", "dkg", "--threshold", strconv.Itoa(threshold), "--participants", strings.Join(fps, ","), "--json")
 	id := dkg.ceremonyID(t)
-	joinB := b.start("ceremony", "join", id, "--json")
-	joinC := c.start("ceremony", "join", id, "--json")
-	var outs [3]dkgOutput
-	dkg.wait(t, &outs[0])
-	joinB.wait(t, &outs[1])
-	joinC.wait(t, &outs[2])
-	if outs[1].KeyID != outs[0].KeyID || outs[2].KeyID != outs[0].KeyID {
-		t.Fatal("the participants disagree on the key")
+	var joins []*background
+	for _, c := range joiners {
+		joins = append(joins, c.start("ceremony", "join", id, "--json"))
 	}
-	return outs[0].KeyID
+	var made dkgOutput
+	dkg.wait(t, &made)
+	for _, j := range joins {
+		var out dkgOutput
+		if j.wait(t, &out); out.KeyID != made.KeyID {
+			t.Fatal("the participants disagree on the key")
+		}
+	}
+	return made
 }
 
 // keysListJSON runs keys list --json.
@@ -101,7 +105,7 @@ func TestBackupCLI(t *testing.T) {
 	}
 
 	// The DKG saves alice's share and updates the backup.
-	keyID := dkgCLI(t, 2, admin, alice, bob, aliceFP, bobFP)
+	keyID := dkgCLI(t, 2, admin, []*cli{alice, bob}, aliceFP, bobFP).KeyID
 	st := statusJSON(t, alice)
 	if !st.OnServer || !st.ThisDevice || !st.Current || len(st.Shares) != 1 || st.Shares[0] != (client.BackedUpShare{KeyID: keyID, Generation: 1}) {
 		t.Fatalf("backup status after the DKG: %+v", st)
@@ -209,8 +213,8 @@ func TestBackupRestoreRefusesAlteredCertificate(t *testing.T) {
 	g := newTrio(t)
 	s, admin, alice, bob, aliceFP, bobFP := g.s, g.admin, g.alice, g.bob, g.aliceFP, g.bobFP
 	alice.ok("backup", "push")
-	good := dkgCLI(t, 2, admin, alice, bob, aliceFP, bobFP)
-	bad := dkgCLI(t, 3, admin, alice, bob, aliceFP, bobFP)
+	good := dkgCLI(t, 2, admin, []*cli{alice, bob}, aliceFP, bobFP).KeyID
+	bad := dkgCLI(t, 3, admin, []*cli{alice, bob}, aliceFP, bobFP).KeyID
 	if st := statusJSON(t, alice); len(st.Shares) != 2 {
 		t.Fatalf("backup status: %+v", st)
 	}

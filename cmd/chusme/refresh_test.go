@@ -12,37 +12,18 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client/sharefile"
-	"github.com/chusme/chusme/internal/servertest"
 )
 
 // A 2-of-3 key is refreshed without one holder: the other two end with a
 // new share, of generation 2, in the same share file, the old one gone; the
 // removed holder is no participant; the new shares sign under the same key.
 func TestCeremonyRefreshCLI(t *testing.T) {
-	s := servertest.Start(t)
-	admin := newCLI(t, s.URL, "admin pw")
-	admin.ok("keygen")
-	admin.ok("setup", "--token", s.SetupToken(t))
-	alice, aliceFP := newMember(t, s, admin, "alice pw")
-	bob, bobFP := newMember(t, s, admin, "bob pw")
-	dkg := admin.start("ceremony", "dkg", "--threshold", "2", "--participants", aliceFP+","+bobFP, "--json")
-	dkg.ceremonyID(t)
-	joinA, joinB := alice.start("ceremony", "join", "--json"), bob.start("ceremony", "join", "--json")
-	var made dkgOutput
-	dkg.wait(t, &made)
-	joinA.wait(t, &dkgOutput{})
-	joinB.wait(t, &dkgOutput{})
+	g := newTrio(t)
+	admin, alice, bob, aliceFP, bobFP := g.admin, g.alice, g.bob, g.aliceFP, g.bobFP
+	made := dkgCLI(t, 2, admin, []*cli{alice, bob}, aliceFP, bobFP)
 	keyID := made.KeyID
-	load := func(c *cli) *sharefile.Share {
-		sh, err := sharefile.Load(filepath.Join(c.env["CHUSME_CONFIG_DIR"], "shares", keyID+".share"), []byte(c.env["CHUSME_PASSPHRASE"]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(sh.Zero)
-		return sh
-	}
-	oldAdmin := load(admin)
-	alicePath := filepath.Join(alice.env["CHUSME_CONFIG_DIR"], "shares", keyID+".share")
+	oldAdmin := loadShareOf(t, admin, keyID)
+	alicePath := sharePathOf(alice, keyID)
 	aliceOld, err := os.ReadFile(alicePath)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +47,7 @@ func TestCeremonyRefreshCLI(t *testing.T) {
 			t.Fatalf("the refresh printed %+v", o)
 		}
 	}
-	newAdmin := load(admin)
+	newAdmin := loadShareOf(t, admin, keyID)
 	if newAdmin.Generation != 2 || newAdmin.CeremonyID != id || newAdmin.PublicKeyPackage.MaxSigners() != 2 ||
 		bytes.Equal(newAdmin.KeyPackage.SigningShare().Bytes(), oldAdmin.KeyPackage.SigningShare().Bytes()) {
 		t.Fatalf("the admin's share after the refresh: generation %d, ceremony %s", newAdmin.Generation, newAdmin.CeremonyID)
@@ -125,17 +106,9 @@ func signedBy(t *testing.T, starter, joiner *cli, keyID string, publicKey, msg [
 // holds a new share, bob joins with none; alice and bob then sign under the
 // same key.
 func TestCeremonyReshareCLI(t *testing.T) {
-	s := servertest.Start(t)
-	admin := newCLI(t, s.URL, "admin pw")
-	admin.ok("keygen")
-	admin.ok("setup", "--token", s.SetupToken(t))
-	alice, aliceFP := newMember(t, s, admin, "alice pw")
-	bob, bobFP := newMember(t, s, admin, "bob pw")
-	dkg := admin.start("ceremony", "dkg", "--threshold", "2", "--participants", aliceFP, "--json")
-	dkg.ceremonyID(t)
-	alice.okJSON(&dkgOutput{}, "ceremony", "join", "--json")
-	var made dkgOutput
-	dkg.wait(t, &made)
+	g := newTrio(t)
+	admin, alice, bob, aliceFP, bobFP := g.admin, g.alice, g.bob, g.aliceFP, g.bobFP
+	made := dkgCLI(t, 2, admin, []*cli{alice}, aliceFP)
 	keyID := made.KeyID
 
 	reshare := admin.start("ceremony", "reshare", keyID[:8], "--threshold", "2", "--participants", aliceFP+","+bobFP, "--json")
@@ -148,7 +121,7 @@ func TestCeremonyReshareCLI(t *testing.T) {
 	if left.Kind != chusme.KindReshare || left.ShareFile != "" || left.Generation != 2 {
 		t.Fatalf("the leaving dealer printed %+v", left)
 	}
-	if _, err := os.Stat(filepath.Join(admin.env["CHUSME_CONFIG_DIR"], "shares", keyID+".share")); !os.IsNotExist(err) {
+	if _, err := os.Stat(sharePathOf(admin, keyID)); !os.IsNotExist(err) {
 		t.Fatalf("the leaving dealer's share file: %v", err)
 	}
 	for _, o := range []dkgOutput{aliceOut, bobOut} {
@@ -163,21 +136,11 @@ func TestCeremonyReshareCLI(t *testing.T) {
 // restored): the admin and bob repair it, her chusme ceremony join saves
 // it, and she signs with it.
 func TestCeremonyRepairCLI(t *testing.T) {
-	s := servertest.Start(t)
-	admin := newCLI(t, s.URL, "admin pw")
-	admin.ok("keygen")
-	admin.ok("setup", "--token", s.SetupToken(t))
-	alice, aliceFP := newMember(t, s, admin, "alice pw")
-	bob, bobFP := newMember(t, s, admin, "bob pw")
-	dkg := admin.start("ceremony", "dkg", "--threshold", "2", "--participants", aliceFP+","+bobFP, "--json")
-	dkg.ceremonyID(t)
-	joinA0, joinB0 := alice.start("ceremony", "join", "--json"), bob.start("ceremony", "join", "--json")
-	var made dkgOutput
-	dkg.wait(t, &made)
-	joinA0.wait(t, &dkgOutput{})
-	joinB0.wait(t, &dkgOutput{})
-	alicePath := filepath.Join(alice.env["CHUSME_CONFIG_DIR"], "shares", made.KeyID+".share")
-	before := load(t, alice, alicePath)
+	g := newTrio(t)
+	admin, alice, bob, aliceFP, bobFP := g.admin, g.alice, g.bob, g.aliceFP, g.bobFP
+	made := dkgCLI(t, 2, admin, []*cli{alice, bob}, aliceFP, bobFP)
+	alicePath := sharePathOf(alice, made.KeyID)
+	before := loadShareOf(t, alice, made.KeyID)
 	if err := os.Remove(alicePath); err != nil {
 		t.Fatal(err)
 	}
@@ -192,17 +155,22 @@ func TestCeremonyRepairCLI(t *testing.T) {
 	if helped.Kind != chusme.KindRepair || helped.ShareFile != "" || got.ShareFile != alicePath || got.Generation != 1 || got.Threshold != 2 || len(got.Participants) != 3 {
 		t.Fatalf("the repair printed %+v (helper) and %+v (alice)", helped, got)
 	}
-	after := load(t, alice, alicePath)
+	after := loadShareOf(t, alice, made.KeyID)
 	if !bytes.Equal(after.KeyPackage.SigningShare().Bytes(), before.KeyPackage.SigningShare().Bytes()) {
 		t.Fatal("the repaired share is not the lost one")
 	}
 	signedBy(t, alice, bob, made.KeyID, made.PublicKey, []byte("signed with a repaired share"), "--signers", aliceFP+","+bobFP)
 }
 
-// load opens c's share file at path.
-func load(t *testing.T, c *cli, path string) *sharefile.Share {
+// sharePathOf is where c keeps its share of key keyID.
+func sharePathOf(c *cli, keyID string) string {
+	return sharefile.Path(c.env["CHUSME_CONFIG_DIR"], keyID)
+}
+
+// loadShareOf opens c's share of key keyID.
+func loadShareOf(t *testing.T, c *cli, keyID string) *sharefile.Share {
 	t.Helper()
-	sh, err := sharefile.Load(path, []byte(c.env["CHUSME_PASSPHRASE"]))
+	sh, err := sharefile.Load(sharePathOf(c, keyID), []byte(c.env["CHUSME_PASSPHRASE"]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,17 +182,9 @@ func load(t *testing.T, c *cli, path string) *sharefile.Share {
 // chusme ceremony refresh then prints the ceremony instead of taking
 // part, and the holders' joins complete it.
 func TestCeremonyRefreshByAdministrator(t *testing.T) {
-	s := servertest.Start(t)
-	admin := newCLI(t, s.URL, "admin pw")
-	admin.ok("keygen")
-	admin.ok("setup", "--token", s.SetupToken(t))
-	alice, _ := newMember(t, s, admin, "alice pw")
-	bob, bobFP := newMember(t, s, admin, "bob pw")
-	dkg := alice.start("ceremony", "dkg", "--threshold", "2", "--participants", bobFP, "--json")
-	dkg.ceremonyID(t)
-	bob.okJSON(&dkgOutput{}, "ceremony", "join", "--json")
-	var made dkgOutput
-	dkg.wait(t, &made)
+	g := newTrio(t)
+	admin, alice, bob := g.admin, g.alice, g.bob
+	made := dkgCLI(t, 2, alice, []*cli{bob}, g.bobFP)
 
 	var started chusme.CeremonyInfo
 	admin.okJSON(&started, "ceremony", "refresh", made.KeyID, "--json")
