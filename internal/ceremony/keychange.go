@@ -40,7 +40,7 @@ func (s *Service) createRefresh(ctx context.Context, c *chusme.Ceremony, caller 
 	}
 	for _, fp := range holders {
 		if !slices.Contains(key.Participants, fp) {
-			return invalid("participants: %s does not hold a share of the key", fp)
+			return invalid("participants: %s holds no share of the key", fp)
 		}
 	}
 	if len(holders) < key.Threshold {

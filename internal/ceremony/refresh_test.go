@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -378,5 +379,69 @@ func TestRepairLostShare(t *testing.T) {
 	sig, _ := servertest.Sign(t, lost, ms, after, []int{4, 0, 3}, msg)
 	if !ed25519.Verify(res[0].PublicKeyPackage.VerifyingKey().Ed25519(), msg, sig) {
 		t.Fatal("the signature with the repaired share does not verify")
+	}
+}
+
+// Refresh, reshare and repair requests that don't fit the key are refused
+// with a clear code and create nothing; a generation that is no number
+// from 1 is a bad request, one the key never had not found.
+func TestKeyChangeRequestsRefused(t *testing.T) {
+	p := newParty(t, 5)
+	ms := p.members
+	res := servertest.DKG(t, ms[:3], 2)
+	key := res[0].KeyID
+	fps := func(is ...int) []string {
+		var out []string
+		for _, i := range is {
+			out = append(out, ms[i].Fingerprint)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name    string
+		by      int
+		req     chusme.CreateCeremonyRequest
+		code    string
+		message string
+	}{
+		{"refresh by a non-holder", 3, chusme.CreateCeremonyRequest{Kind: chusme.KindRefresh, KeyID: key}, chusme.CodeNotFound, "no such key"},
+		{"refresh of an unknown key", 1, chusme.CreateCeremonyRequest{Kind: chusme.KindRefresh, KeyID: strings.Repeat("ab", 32)}, chusme.CodeNotFound, "no such key"},
+		{"refresh keeping a non-holder", 1, chusme.CreateCeremonyRequest{Kind: chusme.KindRefresh, KeyID: key, Participants: fps(1, 3)}, chusme.CodeInvalidRequest, "holds no share"},
+		{"refresh below the threshold", 1, chusme.CreateCeremonyRequest{Kind: chusme.KindRefresh, KeyID: key, Participants: fps(1)}, chusme.CodeInvalidRequest, "at least 2 holders"},
+		{"refresh with new participants", 1, chusme.CreateCeremonyRequest{Kind: chusme.KindRefresh, KeyID: key, NewParticipants: fps(3)}, chusme.CodeInvalidRequest, "no new_participants"},
+		{"reshare to one holder", 1, chusme.CreateCeremonyRequest{Kind: chusme.KindReshare, KeyID: key, Threshold: 2, NewParticipants: fps(3)}, chusme.CodeInvalidRequest, "2 to 255 new participants"},
+		{"reshare above its holders", 1, chusme.CreateCeremonyRequest{Kind: chusme.KindReshare, KeyID: key, Threshold: 3, NewParticipants: fps(3, 4)}, chusme.CodeInvalidRequest, "threshold from 2"},
+		{"reshare with one dealer", 1, chusme.CreateCeremonyRequest{Kind: chusme.KindReshare, KeyID: key, Threshold: 2, Participants: fps(1, 3, 4), NewParticipants: fps(3, 4)}, chusme.CodeInvalidRequest, "at least 2 of its holders to deal"},
+		{"reshare with a stranger", 1, chusme.CreateCeremonyRequest{Kind: chusme.KindReshare, KeyID: key, Threshold: 2, Participants: fps(0, 1, 2, 3, 4), NewParticipants: fps(3, 0)}, chusme.CodeInvalidRequest, "neither holds a share"},
+		{"reshare to a non-participant", 1, chusme.CreateCeremonyRequest{Kind: chusme.KindReshare, KeyID: key, Threshold: 2, Participants: fps(0, 1, 2), NewParticipants: fps(1, 4)}, chusme.CodeInvalidRequest, "is not a participant"},
+		{"repair of two holders", 1, chusme.CreateCeremonyRequest{Kind: chusme.KindRepair, KeyID: key, Participants: fps(0, 1, 2), NewParticipants: fps(0, 2)}, chusme.CodeInvalidRequest, "one holder"},
+		{"repair of a non-holder", 1, chusme.CreateCeremonyRequest{Kind: chusme.KindRepair, KeyID: key, Participants: fps(0, 1, 3), NewParticipants: fps(3)}, chusme.CodeInvalidRequest, "one holder"},
+		{"repair without its holder", 1, chusme.CreateCeremonyRequest{Kind: chusme.KindRepair, KeyID: key, Participants: fps(0, 1), NewParticipants: fps(2)}, chusme.CodeInvalidRequest, "is not one"},
+		{"repair with one helper", 1, chusme.CreateCeremonyRequest{Kind: chusme.KindRepair, KeyID: key, Participants: fps(1, 2), NewParticipants: fps(2)}, chusme.CodeInvalidRequest, "at least 2 helpers"},
+		{"repair helped by a non-holder", 1, chusme.CreateCeremonyRequest{Kind: chusme.KindRepair, KeyID: key, Participants: fps(0, 2, 3), NewParticipants: fps(2)}, chusme.CodeInvalidRequest, "holds no share"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := ms[tc.by]
+			_, err := m.Client.CreateCeremony(t.Context(), m.Key, tc.req)
+			if chusme.ErrorCode(err) != tc.code || !strings.Contains(err.Error(), tc.message) {
+				t.Fatalf("%v, want %s mentioning %q", err, tc.code, tc.message)
+			}
+		})
+	}
+	tokens, err := ms[1].Tokens.Load(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for g, want := range map[string]int{"0": http.StatusBadRequest, "01": http.StatusBadRequest, "x": http.StatusBadRequest,
+		"2": http.StatusNotFound, "1": http.StatusOK} {
+		if got := testkit.Do(t, http.MethodGet, p.srv.URL+"/v1/keys/"+key+"/generations/"+g, tokens.AccessToken, nil).Status; got != want {
+			t.Errorf("generation %q: status %d, want %d", g, got, want)
+		}
+	}
+	for _, m := range ms {
+		list, err := m.Client.Ceremonies(t.Context(), chusme.CeremonyOpen)
+		if err != nil || len(list) != 0 {
+			t.Fatalf("open ceremonies after the refusals: %d, %v", len(list), err)
+		}
 	}
 }
