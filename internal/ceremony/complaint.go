@@ -3,6 +3,7 @@ package ceremony
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/frost"
@@ -79,7 +80,7 @@ func (s *Service) Complain(ctx context.Context, caller, id string, req chusme.Co
 			valid = ed25519.Verify(accused.PublicKey, chusme.CeremonyPackageMessage(id, req.Round, req.Accused, caller, pkg.Payload), pkg.Signature)
 			return nil
 		})
-		why = "the DKG round-2 package of " + req.Accused + " to " + caller + " does not verify under its sender's key"
+		why = fmt.Sprintf("the %s round-%d package of %s to %s does not verify under its sender's key", c.Kind, req.Round, req.Accused, caller)
 	}
 	if valid {
 		return chusme.Ceremony{}, chusme.Errorf(chusme.CodePackageValid,
