@@ -23,15 +23,19 @@ import (
 //	         that does not decode) and fails the ceremony naming a sender
 //	         whose proof is bad.
 //	round 2  each participant sends every other participant its frost DKG
-//	         round-2 package, HPKE-sealed to the recipient's ephemeral key
-//	         (info DKGShareInfo), so the server relays ciphertext only. The
-//	         server checks their shape, not their n·(n-1) signatures: each
-//	         recipient verifies its packages and, if one fails (or does not
-//	         open), sends a signed complaint (CeremonyComplaintMessage). The
-//	         server then verifies that one package: if its signature fails,
-//	         the ceremony fails at once naming its sender (FailInvalidPackage);
-//	         if it verifies, the answer is CodePackageValid and nothing
-//	         changes.
+//	         round-2 package, signed inside (SealedSecret,
+//	         CeremonySecretMessage) and HPKE-sealed to the recipient's
+//	         ephemeral key (info DKGShareInfo), so the server relays
+//	         ciphertext only. The server checks their shape, not their
+//	         n·(n-1) signatures: each recipient verifies its packages and, if
+//	         one fails (or does not open), sends a signed complaint
+//	         (CeremonyComplaintMessage). The server then verifies that one
+//	         package: if its signature fails, the ceremony fails at once
+//	         naming its sender (FailInvalidPackage); if it verifies, the
+//	         answer is CodePackageValid and nothing changes. A share that
+//	         opens but is bad the recipient reveals with its sender's inner
+//	         signature; the server checks it against the sender's round-1
+//	         commitment and names the sender (FailInvalidShare).
 //	round 3  each participant reports DKGConfirmPayload: the hash of the n
 //	         round-1 payloads it saw (DKGTranscriptHash), every participant's
 //	         chain head, the public key package it computed, and its identity
@@ -114,13 +118,21 @@ const (
 	// FailKeyChanged: a refresh or reshare found its key at another generation than
 	// the one it was to replace (another refresh completed first).
 	FailKeyChanged = "key_changed"
-	// FailInvalidCommitment: a reshare dealer's round-1 commitment does not
-	// commit to its share of the key (frost.VerifyReshareCommitment), or is
-	// malformed; Culprits sent it.
+	// FailInvalidCommitment: a reshare dealer's or a repair helper's
+	// round-1 commitment does not commit to its share of the key
+	// (frost.VerifyReshareCommitment, frost.VerifyRepairCommitment);
+	// Culprits sent it.
 	FailInvalidCommitment = "invalid_commitment"
 	// FailRepairMismatch: the share a repair rebuilt is not the repaired
-	// holder's share of the key (a helper sent a bad part).
+	// holder's share of the key, though every part opened its commitment
+	// (only a holder whose key package disagrees with the key gets here).
 	FailRepairMismatch = "repair_mismatch"
+	// FailInvalidShare: a secret a participant sealed to another (a DKG,
+	// refresh or reshare share, a repair delta or sigma), revealed by its
+	// recipient in a complaint with the sender's signature over it
+	// (CeremonySecretMessage), does not open the sender's public
+	// commitment; Culprits sent it.
+	FailInvalidShare = "invalid_share"
 )
 
 // Limits of ceremonies.
@@ -518,6 +530,37 @@ func CeremonyComplaintMessage(ceremonyID string, round int, complainer, accused 
 		[]byte(complainer), []byte(accused))
 }
 
+// CeremonySecretMessage is what the sender of a sealed point-to-point
+// package signs with its identity key over the secret it seals (a share, a
+// repair delta or sigma): the label, the ceremony id, the round, the two
+// fingerprints and SHA-256 of the secret's encoding. The signature travels
+// inside the ciphertext (SealedSecret), so only the recipient sees it; with
+// it the recipient can show the server, in a complaint, that the sender
+// sent that secret, and the server checks it against the sender's public
+// commitment without trusting the recipient.
+func CeremonySecretMessage(ceremonyID string, round int, sender, recipient string, secret []byte) []byte {
+	h := sha256.Sum256(secret)
+	return signedMessage(LabelCeremonySecret, []byte(ceremonyID), []byte(strconv.Itoa(round)),
+		[]byte(sender), []byte(recipient), h[:])
+}
+
+// SealedSecret is the plaintext of a sealed point-to-point package: the
+// secret's encoding, then the sender's 64-byte signature over
+// CeremonySecretMessage.
+func SealedSecret(secret, signature []byte) []byte {
+	return append(append(make([]byte, 0, len(secret)+len(signature)), secret...), signature...)
+}
+
+// SplitSealedSecret splits SealedSecret's plaintext into the secret and the
+// signature (sub-slices of pt). ok is false if pt has no secret before the
+// signature.
+func SplitSealedSecret(pt []byte) (secret, signature []byte, ok bool) {
+	if len(pt) <= 64 {
+		return nil, nil, false
+	}
+	return pt[:len(pt)-64], pt[len(pt)-64:], true
+}
+
 // DKGShareInfo is the HPKE info string that binds a sealed DKG round-2
 // package to its ceremony, sender and recipient.
 func DKGShareInfo(ceremonyID, sender, recipient string) []byte {
@@ -546,11 +589,13 @@ func DKGRound1Payload(hpkeKey, frostPackage []byte) []byte {
 	return append(append(make([]byte, 0, len(hpkeKey)+len(frostPackage)), hpkeKey...), frostPackage...)
 }
 
-// SplitReshareRound1Payload splits a reshare's round-1 payload,
-// DKGRound1Payload(HPKE key, commitment), into the sender's HPKE key and,
-// from a dealer, its frost ReshareCommitment encoding (empty from a new
-// holder that does not deal). ok is false if it is shorter than the key.
-func SplitReshareRound1Payload(p []byte) (hpkeKey, commitment []byte, ok bool) {
+// SplitKeyChangeRound1Payload splits a reshare's or a repair's round-1
+// payload, DKGRound1Payload(HPKE key, commitment), into the sender's HPKE key
+// and its commitment: a reshare dealer's frost ReshareCommitment encoding, a
+// repair helper's frost RepairCommitment encoding, or empty (from a new
+// holder that does not deal, or the holder being repaired). ok is false if
+// it is shorter than the key.
+func SplitKeyChangeRound1Payload(p []byte) (hpkeKey, commitment []byte, ok bool) {
 	if len(p) < HPKEPublicKeySize {
 		return nil, nil, false
 	}

@@ -128,14 +128,21 @@ type SubmitRequest struct {
 	Packages  []DirectPackage `json:"packages,omitempty"`
 }
 
-// ComplaintRequest is a DKG participant's complaint (POST
-// /v1/ceremonies/{id}/complaints) that the package Accused sent it in Round
-// fails Accused's signature or does not open (round 2), or does not decode
-// (round 1).
+// ComplaintRequest is a participant's complaint (POST
+// /v1/ceremonies/{id}/complaints) that the point-to-point package Accused
+// sent it in Round fails Accused's signature or does not open, or that a
+// DKG's round-1 package of Accused does not decode; or, with Secret, that
+// the secret Accused sealed in that package does not open Accused's public
+// commitment.
 type ComplaintRequest struct {
 	Round     int    `json:"round"`
 	Accused   string `json:"accused"`
 	Signature Bytes  `json:"signature"` // the complainer's identity key over CeremonyComplaintMessage
+	// Secret is the secret's encoding as the complainer opened it from the
+	// package (SplitSealedSecret), and SecretSignature Accused's signature
+	// over it (CeremonySecretMessage); both empty for the other complaints.
+	Secret          Bytes `json:"secret,omitempty"`
+	SecretSignature Bytes `json:"secret_signature,omitempty"`
 }
 
 // CeremonyPackage is a relayed package, as the inbox returns it.

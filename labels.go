@@ -49,6 +49,9 @@ const (
 	// participant's complaint that a round-2 package it received fails
 	// its sender's signature, signed by the complainer.
 	LabelCeremonyComplaint = "chusme/v1/ceremony-complaint"
+	// LabelCeremonySecret heads CeremonySecretMessage: a sealed
+	// point-to-point secret, signed by its sender inside the ciphertext.
+	LabelCeremonySecret = "chusme/v1/ceremony-secret"
 	// LabelCeremonyRequest heads CeremonyRequestMessage: a ceremony's
 	// request, signed by its creator.
 	LabelCeremonyRequest = "chusme/v1/ceremony-request"
@@ -117,6 +120,7 @@ var domainSeparators = []string{
 	LabelSafetyNumber + "\x00",
 	LabelCeremonyPackage + "\x00",
 	LabelCeremonyComplaint + "\x00",
+	LabelCeremonySecret + "\x00",
 	LabelCeremonyRequest + "\x00",
 	LabelCeremonyDecline + "\x00",
 	LabelDKGShare + "\x00",

@@ -126,6 +126,9 @@ func TestGoldenMessages(t *testing.T) {
 		"ceremony_complaint_message": func(in message) []byte {
 			return chusme.CeremonyComplaintMessage(in.CeremonyID, in.Round, in.Complainer, in.Accused)
 		},
+		"ceremony_secret_message": func(in message) []byte {
+			return chusme.CeremonySecretMessage(in.CeremonyID, in.Round, in.Sender, in.Recipient, in.Payload)
+		},
 		"dkg_share_info": func(in message) []byte { return chusme.DKGShareInfo(in.CeremonyID, in.Sender, in.Recipient) },
 	} {
 		t.Run(typ, func(t *testing.T) {
@@ -388,7 +391,7 @@ func TestGoldenTypes(t *testing.T) {
 	owners := map[string]string{
 		"fingerprint": "chusme", "group_key_id": "chusme", "safety_number": "chusme", "register_message": "chusme",
 		"login_message": "chusme", "totp_confirm_message": "chusme", "rotation_message": "chusme",
-		"cancel_message": "chusme", "chain": "chusme", "ceremony_package_message": "chusme", "ceremony_complaint_message": "chusme",
+		"cancel_message": "chusme", "chain": "chusme", "ceremony_package_message": "chusme", "ceremony_complaint_message": "chusme", "ceremony_secret_message": "chusme",
 		"dkg_share_info": "chusme", "dkg_transcript_hash": "chusme", "dkg_round1_payload": "chusme",
 		"dkg_confirm_payload": "chusme", "dkg_round1_package": "chusme", "commitment_digest": "chusme",
 		"group_key_confirm_message": "chusme", "ceremony_request_message": "chusme", "ceremony_decline_message": "chusme",

@@ -12,14 +12,21 @@ import (
 )
 
 // Complain tells the server, signed with key (the caller's identity key),
-// that the package accused sent the caller in round of DKG ceremony id fails
-// accused's signature or does not open (round 2), or does not decode
-// (round 1) (POST /v1/ceremonies/{id}/complaints, or its WebSocket
-// request). If the package the server holds fails that check, the ceremony
-// fails at once naming accused, and Complain returns it; if it passes, the
-// error has code chusme.CodePackageValid: the package was changed between
-// the server and the caller.
+// that the package accused sent the caller in round of ceremony id fails
+// accused's signature or does not open (a round of point-to-point
+// packages), or does not decode (a DKG's round 1) (POST
+// /v1/ceremonies/{id}/complaints, or its WebSocket request). If the package
+// the server holds fails that check, the ceremony fails at once naming
+// accused, and Complain returns it; if it passes, the error has code
+// chusme.CodePackageValid: the package was changed between the server and
+// the caller. (A secret that opens but is bad the drivers reveal
+// themselves, with its sender's signature over it.)
 func (c *Client) Complain(ctx context.Context, id string, key ed25519.PrivateKey, round int, accused string) (chusme.CeremonyInfo, error) {
+	return c.complain(ctx, id, key, chusme.ComplaintRequest{Round: round, Accused: accused})
+}
+
+// complain sends req, signed with key, about ceremony id.
+func (c *Client) complain(ctx context.Context, id string, key ed25519.PrivateKey, req chusme.ComplaintRequest) (chusme.CeremonyInfo, error) {
 	var info chusme.CeremonyInfo
 	p, err := ceremonyPath(id)
 	if err != nil {
@@ -29,8 +36,7 @@ func (c *Client) Complain(ctx context.Context, id string, key ed25519.PrivateKey
 	if t, err := c.store.Load(ctx); err == nil && t.Fingerprint != "" {
 		me = t.Fingerprint
 	}
-	req := chusme.ComplaintRequest{Round: round, Accused: accused,
-		Signature: ed25519.Sign(key, chusme.CeremonyComplaintMessage(id, round, me, accused))}
+	req.Signature = ed25519.Sign(key, chusme.CeremonyComplaintMessage(id, req.Round, me, req.Accused))
 	if rt := c.overRealtime(); rt != nil {
 		return rt.ceremonyAnswer(ctx, &chusmev1.Envelope{Payload: &chusmev1.Envelope_ComplaintRequest{
 			ComplaintRequest: chusmev1.NewComplaintRequest(id, req)}})
@@ -68,8 +74,8 @@ func (e *malformedRound1) Error() string {
 func (e *malformedRound1) Unwrap() error { return ErrInconsistent }
 
 // complained returns err, a driver's failure, after complaining about the
-// sender when err is a forged DKG round-2 package or a malformed round-1
-// package: the server then fails the ceremony naming the sender if the
+// sender when err is a forged point-to-point package or a malformed DKG
+// round-1 package: the server then fails the ceremony naming the sender if the
 // package it holds is bad. The complaint's own outcome changes nothing here
 // (package_valid means the package was changed on its way to this driver,
 // which fails all the same).

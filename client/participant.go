@@ -50,6 +50,9 @@ type RunOption func(*runConfig)
 type runConfig struct {
 	state *roundstate.Store
 	keep  func(*DKGResult) error
+	// tamper, set by tests only (export_test.go), changes each secret
+	// before it is signed and sealed: a cheating participant.
+	tamper func(round int, recipient string, secret []byte)
 }
 
 // WithRoundState makes the driver seal its round state in store at every
@@ -104,11 +107,12 @@ type participant struct {
 	refetched map[string]bool              // the identities whose chain this driver fetched again
 	sent      map[int]chusme.SubmitRequest // round → the broadcast this driver sent
 
-	keep    func(*DKGResult) error // WithKeyPackageSaver's, or nil
-	store   *roundstate.Store      // where the round state is sealed, or nil
-	sealed  *roundstate.Ceremony   // the ceremony's state file, once opened or created
-	st      *roundstate.State      // the round state: resumed, or new (Round 0)
-	resumed bool                   // st came from a state file
+	keep    func(*DKGResult) error                           // WithKeyPackageSaver's, or nil
+	tamper  func(round int, recipient string, secret []byte) // runConfig's
+	store   *roundstate.Store                                // where the round state is sealed, or nil
+	sealed  *roundstate.Ceremony                             // the ceremony's state file, once opened or created
+	st      *roundstate.State                                // the round state: resumed, or new (Round 0)
+	resumed bool                                             // st came from a state file
 }
 
 // participant checks that this identity takes part in ceremony id of kind,
@@ -128,7 +132,7 @@ func (c *Client) participant(ctx context.Context, id string, key ed25519.Private
 		return nil, err
 	}
 	p := &participant{c: c, key: key, me: me, pubs: map[string]verifiedChain{}, refetched: map[string]bool{}, sent: map[int]chusme.SubmitRequest{},
-		keep: cfg.keep, store: cfg.state, st: &roundstate.State{Kind: kind}}
+		keep: cfg.keep, store: cfg.state, tamper: cfg.tamper, st: &roundstate.State{Kind: kind}}
 	info, err := c.ceremonyNow(ctx, id)
 	if err != nil {
 		return nil, err
@@ -842,12 +846,14 @@ func (p *participant) runDKG(ctx context.Context, d dealing, progress Progress) 
 			r.Zero()
 		}
 	}()
-	if err := openRound(ctx, p, 2, pkgs, hpkeKey, parts, ids, received, func() *frost.DKGRound2Package { return new(frost.DKGRound2Package) }); err != nil {
+	o, err := openRound(ctx, p, 2, pkgs, hpkeKey, parts, ids, received, func() *frost.DKGRound2Package { return new(frost.DKGRound2Package) })
+	if err != nil {
 		return nil, err
 	}
+	defer o.wipe()
 	kp, pub, err := d.part3(secret2, received)
 	if err != nil {
-		return nil, fmt.Errorf("client: %s round 3: %w", p.info.Kind, err)
+		return nil, fmt.Errorf("client: %s round 3: %w", p.info.Kind, p.cheated(ctx, o, err, ids))
 	}
 	ok := false
 	defer func() {
@@ -885,34 +891,6 @@ func (p *participant) exchangeRound1(ctx context.Context, mine []byte, progress 
 type secretPackage interface {
 	UnmarshalBinary([]byte) error
 	Zero()
-}
-
-// openRound opens the point-to-point packages of round sent to p, each
-// HPKE-sealed to hpkeKey by one of senders, into received, keyed by the
-// sender's identifier and decoded into a fresh value of newPkg. It
-// complains about a package that does not open.
-func openRound[T secretPackage](ctx context.Context, p *participant, round int, pkgs []chusme.CeremonyPackage, hpkeKey hpke.PrivateKey, senders []string,
-	ids map[string]frost.Identifier, received map[frost.Identifier]T, newPkg func() T) error {
-	for _, pkg := range pkgs {
-		if pkg.Recipient != p.me || pkg.Sender == p.me || !slices.Contains(senders, pkg.Sender) {
-			return fmt.Errorf("%w: a round-%d package from %s to %q", ErrTampered, round, pkg.Sender, pkg.Recipient)
-		}
-		if _, dup := received[ids[pkg.Sender]]; dup {
-			return fmt.Errorf("%w: two round-%d packages from %s", ErrTampered, round, pkg.Sender)
-		}
-		pt, err := hpke.Open(hpkeKey, hpkeKDF, hpkeAEAD, chusme.DKGShareInfo(p.info.ID, pkg.Sender, p.me), pkg.Payload)
-		if err != nil {
-			return p.complained(ctx, &forgedPackage{round, pkg.Sender, "does not decrypt"})
-		}
-		r := newPkg()
-		err = r.UnmarshalBinary(pt)
-		clear(pt)
-		if err != nil {
-			return fmt.Errorf("%w: malformed round-%d package from %s", ErrInconsistent, round, pkg.Sender)
-		}
-		received[ids[pkg.Sender]] = r
-	}
-	return nil
 }
 
 // confirmRound is round 3 of a ceremony that makes shares, for a holder of
@@ -1039,23 +1017,10 @@ func (p *participant) dkgRound2(d dealing, secret1 *frost.DKGRound1Secret, peerK
 			share.Zero()
 		}
 	}()
-	var out []chusme.DirectPackage
-	for _, fp := range p.info.Participants {
-		if fp == p.me {
-			continue
-		}
-		pt, err := shares[ids[fp]].MarshalBinary()
-		if err != nil {
-			secret2.Zero()
-			return nil, err
-		}
-		ct, err := hpke.Seal(peerKeys[fp], hpkeKDF, hpkeAEAD, chusme.DKGShareInfo(p.info.ID, p.me, fp), pt)
-		clear(pt)
-		if err != nil {
-			secret2.Zero()
-			return nil, err
-		}
-		out = append(out, chusme.DirectPackage{Recipient: fp, Payload: ct, Signature: p.sign(2, fp, ct)})
+	out, err := sealEach(p, 2, shares, peerKeys, ids, p.info.Participants)
+	if err != nil {
+		secret2.Zero()
+		return nil, err
 	}
 	if p.st.Round2Secret, err = secret2.MarshalBinary(); err != nil {
 		secret2.Zero()

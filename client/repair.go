@@ -60,7 +60,8 @@ func (p *participant) runRepair(ctx context.Context, share *OldShare, progress P
 		helperIDs[i] = ids[fp]
 	}
 
-	// Round 1: an HPKE key; a helper's deltas, kept.
+	// Round 1: an HPKE key; a helper's commitment to its deltas, the
+	// deltas kept.
 	var hpkeKey hpke.PrivateKey
 	deltas := map[frost.Identifier]*frost.RepairDelta{}
 	defer func() { zeroAll(deltas) }()
@@ -68,15 +69,23 @@ func (p *participant) runRepair(ctx context.Context, share *OldShare, progress P
 		if hpkeKey, err = hpkeKEM.GenerateKey(); err != nil {
 			return nil, err
 		}
+		var com []byte
 		if helper {
 			if deltas, err = frost.RepairSharePart1(nil, helperIDs, share.KeyPackage, ids[target]); err != nil {
 				return nil, fmt.Errorf("client: repair round 1: %w", err)
+			}
+			commitment, err := frost.CommitRepairDeltas(deltas)
+			if err != nil {
+				return nil, err
+			}
+			if com, err = commitment.MarshalBinary(); err != nil {
+				return nil, err
 			}
 			if st.Round1Secret, err = encodeSecrets(deltas); err != nil {
 				return nil, err
 			}
 		}
-		st.Round1 = hpkeKey.PublicKey().Bytes()
+		st.Round1 = chusme.DKGRound1Payload(hpkeKey.PublicKey().Bytes(), com)
 		if st.HPKEKey, err = hpkeKey.Bytes(); err != nil {
 			return nil, err
 		}
@@ -84,7 +93,8 @@ func (p *participant) runRepair(ctx context.Context, share *OldShare, progress P
 			return nil, err
 		}
 	} else {
-		if hpkeKey, err = hpkeKEM.NewPrivateKey(st.HPKEKey); err != nil || !bytes.Equal(hpkeKey.PublicKey().Bytes(), st.Round1) {
+		hk, _, ok := chusme.SplitKeyChangeRound1Payload(st.Round1)
+		if hpkeKey, err = hpkeKEM.NewPrivateKey(st.HPKEKey); err != nil || !ok || !bytes.Equal(hpkeKey.PublicKey().Bytes(), hk) {
 			return nil, fmt.Errorf("%w: the round state's HPKE key is not the one of its round-1 package", roundstate.ErrFormat)
 		}
 		if st.Round == 1 && helper {
@@ -98,9 +108,20 @@ func (p *participant) runRepair(ctx context.Context, share *OldShare, progress P
 		return nil, err
 	}
 	peerKeys := map[string]hpke.PublicKey{}
+	coms := map[frost.Identifier]*frost.RepairCommitment{}
 	for fp, payload := range round1 {
-		if peerKeys[fp], err = hpkeKEM.NewPublicKey(payload); err != nil {
+		hk, rest, ok := chusme.SplitKeyChangeRound1Payload(payload)
+		if !ok {
+			return nil, fmt.Errorf("%w: malformed round-1 package from %s", ErrInconsistent, fp)
+		}
+		if peerKeys[fp], err = hpkeKEM.NewPublicKey(hk); err != nil {
 			return nil, fmt.Errorf("%w: bad HPKE key from %s", ErrInconsistent, fp)
+		}
+		if fp != target {
+			coms[ids[fp]] = new(frost.RepairCommitment)
+			if coms[ids[fp]].UnmarshalBinary(rest) != nil {
+				return nil, fmt.Errorf("%w: malformed repair commitment from %s", ErrInconsistent, fp)
+			}
 		}
 	}
 	transcript := chusme.DKGTranscriptHash(info.ID, info.Participants, round1)
@@ -141,8 +162,15 @@ func (p *participant) runRepair(ctx context.Context, share *OldShare, progress P
 			}
 			received := map[frost.Identifier]*frost.RepairDelta{}
 			defer zeroAll(received)
-			if err := openRound(ctx, p, 2, pkgs, hpkeKey, helpers, ids, received, func() *frost.RepairDelta { return new(frost.RepairDelta) }); err != nil {
+			o, err := openRound(ctx, p, 2, pkgs, hpkeKey, helpers, ids, received, func() *frost.RepairDelta { return new(frost.RepairDelta) })
+			if err != nil {
 				return nil, err
+			}
+			defer o.wipe()
+			if bad := badParts(helpers, ids, received, func(fp string, d *frost.RepairDelta) error {
+				return frost.VerifyRepairDelta(coms[ids[fp]], helperIDs, ids[p.me], d)
+			}); len(bad) > 0 {
+				return nil, p.revealBad(ctx, o, bad)
 			}
 			own := new(frost.RepairDelta)
 			if err := own.UnmarshalBinary(st.Round2Secret); err != nil {
@@ -191,8 +219,15 @@ func (p *participant) runRepair(ctx context.Context, share *OldShare, progress P
 	}
 	sums := map[frost.Identifier]*frost.RepairSigma{}
 	defer zeroAll(sums)
-	if err := openRound(ctx, p, 3, pkgs, hpkeKey, helpers, ids, sums, func() *frost.RepairSigma { return new(frost.RepairSigma) }); err != nil {
+	o, err := openRound(ctx, p, 3, pkgs, hpkeKey, helpers, ids, sums, func() *frost.RepairSigma { return new(frost.RepairSigma) })
+	if err != nil {
 		return nil, err
+	}
+	defer o.wipe()
+	if bad := badParts(helpers, ids, sums, func(fp string, s *frost.RepairSigma) error {
+		return frost.VerifyRepairSigma(coms, helperIDs, ids[fp], s)
+	}); len(bad) > 0 {
+		return nil, p.revealBad(ctx, o, bad)
 	}
 	all := make([]*frost.RepairSigma, 0, len(sums))
 	for _, s := range sums {
@@ -221,29 +256,14 @@ func zeroAll[T interface{ Zero() }](m map[frost.Identifier]T) {
 	}
 }
 
-// sealEach seals, for round, each recipient's secret to its HPKE key and
-// signs it (every recipient but this participant itself).
-func sealEach[T interface{ MarshalBinary() ([]byte, error) }](p *participant, round int, secrets map[frost.Identifier]T,
-	peerKeys map[string]hpke.PublicKey, ids map[string]frost.Identifier, recipients []string) ([]chusme.DirectPackage, error) {
-	var out []chusme.DirectPackage
-	for _, fp := range recipients {
-		if fp == p.me {
-			continue
+// badParts returns, in the order of senders, those whose received part
+// fails check (against their commitments).
+func badParts[T any](senders []string, ids map[string]frost.Identifier, received map[frost.Identifier]T, check func(fp string, part T) error) []string {
+	var bad []string
+	for _, fp := range senders {
+		if part, ok := received[ids[fp]]; ok && check(fp, part) != nil {
+			bad = append(bad, fp)
 		}
-		s, ok := secrets[ids[fp]]
-		if !ok {
-			return nil, fmt.Errorf("client: no round-%d secret for %s", round, fp)
-		}
-		pt, err := s.MarshalBinary()
-		if err != nil {
-			return nil, err
-		}
-		ct, err := hpke.Seal(peerKeys[fp], hpkeKDF, hpkeAEAD, chusme.DKGShareInfo(p.info.ID, p.me, fp), pt)
-		clear(pt)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, chusme.DirectPackage{Recipient: fp, Payload: ct, Signature: p.sign(round, fp, ct)})
 	}
-	return out, nil
+	return bad
 }

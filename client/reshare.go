@@ -98,7 +98,7 @@ func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Pr
 			return nil, err
 		}
 	} else {
-		hk, _, ok := chusme.SplitReshareRound1Payload(st.Round1)
+		hk, _, ok := chusme.SplitKeyChangeRound1Payload(st.Round1)
 		if hpkeKey, err = hpkeKEM.NewPrivateKey(st.HPKEKey); err != nil || !ok || !bytes.Equal(hpkeKey.PublicKey().Bytes(), hk) {
 			return nil, fmt.Errorf("%w: the round state's HPKE key is not the one of its round-1 package", roundstate.ErrFormat)
 		}
@@ -118,7 +118,7 @@ func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Pr
 	commitments := map[frost.Identifier]*frost.ReshareCommitment{}
 	peerKeys := map[string]hpke.PublicKey{}
 	for fp, payload := range round1 {
-		hk, rest, ok := chusme.SplitReshareRound1Payload(payload)
+		hk, rest, ok := chusme.SplitKeyChangeRound1Payload(payload)
 		if !ok {
 			return nil, fmt.Errorf("%w: malformed round-1 package from %s", ErrInconsistent, fp)
 		}
@@ -196,12 +196,14 @@ func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Pr
 		}
 		received[ids[p.me]] = own
 	}
-	if err := openRound(ctx, p, 2, pkgs, hpkeKey, dealers, ids, received, func() *frost.ReshareShare { return new(frost.ReshareShare) }); err != nil {
+	o, err := openRound(ctx, p, 2, pkgs, hpkeKey, dealers, ids, received, func() *frost.ReshareShare { return new(frost.ReshareShare) })
+	if err != nil {
 		return nil, err
 	}
+	defer o.wipe()
 	kp, pub, err := frost.ReshareReceive(ids[p.me], oldPub, params, commitments, received)
 	if err != nil {
-		return nil, fmt.Errorf("client: reshare round 3: %w", err)
+		return nil, fmt.Errorf("client: reshare round 3: %w", p.cheated(ctx, o, err, ids))
 	}
 	ok := false
 	defer func() {

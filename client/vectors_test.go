@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/ed25519"
 	"crypto/hpke"
 	"encoding/json"
 	"os"
@@ -76,17 +77,22 @@ func TestGoldenBackup(t *testing.T) {
 
 // The sealed DKG round-2 package vector: the recipient's HPKE public key (as
 // its round-1 payload carries it) and the fixed ciphertext opening, under
-// DKGShareInfo, to a frost round-2 package.
+// DKGShareInfo, to a sealed secret: a frost round-2 package and its
+// sender's signature over it (CeremonySecretMessage).
 func TestGoldenDKGShareSeal(t *testing.T) {
 	vectortest.Each(t, "dkg_share_seal", func(t *testing.T, in struct {
 		RecipientPrivateKey vectortest.Hex `json:"recipient_private_key"`
 		CeremonyID          string         `json:"ceremony_id"`
 		Sender              string         `json:"sender"`
+		SenderSeed          vectortest.Hex `json:"sender_seed"`
 		Recipient           string         `json:"recipient"`
 		Sealed              vectortest.Hex `json:"sealed"`
 	}, want struct {
 		RecipientPublicKey vectortest.Hex `json:"recipient_public_key"`
 		Plaintext          vectortest.Hex `json:"plaintext"`
+		Secret             vectortest.Hex `json:"secret"`
+		SenderPublicKey    vectortest.Hex `json:"sender_public_key"`
+		SecretSignature    vectortest.Hex `json:"secret_signature"`
 	}) {
 		sk, err := hpkeKEM.NewPrivateKey(in.RecipientPrivateKey)
 		if err != nil {
@@ -98,8 +104,20 @@ func TestGoldenDKGShareSeal(t *testing.T) {
 			t.Fatalf("hpke.Open: %v", err)
 		}
 		vectortest.Equal(t, "plaintext", pt, want.Plaintext)
-		if err := new(frost.DKGRound2Package).UnmarshalBinary(pt); err != nil {
-			t.Errorf("the plaintext is not a frost round-2 package: %v", err)
+		secret, sig, ok := chusme.SplitSealedSecret(pt)
+		if !ok {
+			t.Fatal("the plaintext is not a sealed secret")
+		}
+		vectortest.Equal(t, "secret", secret, want.Secret)
+		vectortest.Equal(t, "secret_signature", sig, want.SecretSignature)
+		k := ed25519.NewKeyFromSeed(in.SenderSeed)
+		vectortest.Equal(t, "sender_public_key", k.Public().(ed25519.PublicKey), want.SenderPublicKey)
+		if chusme.Fingerprint(k.Public().(ed25519.PublicKey)) != in.Sender {
+			t.Error("the sender is not the seed's identity")
+		}
+		vectortest.Equal(t, "secret_signature", ed25519.Sign(k, chusme.CeremonySecretMessage(in.CeremonyID, 2, in.Sender, in.Recipient, secret)), want.SecretSignature)
+		if err := new(frost.DKGRound2Package).UnmarshalBinary(secret); err != nil {
+			t.Errorf("the secret is not a frost round-2 package: %v", err)
 		}
 	})
 }

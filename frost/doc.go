@@ -132,7 +132,20 @@
 // a RepairSigma for r, and r sums the sigmas with RepairSharePart3 into
 // s_r = Σ_i ζ_i·s_i, checked against r's verifying share in the
 // PublicKeyPackage (ErrRepairMismatch). Deltas and sigmas are secret and
-// travel sealed to their recipients.
+// travel sealed to their recipients. Beyond frost-core, each helper may
+// commit to its deltas (CommitRepairDeltas: D_{i,j} = δ_{i,j}·G, public),
+// which a coordinator checks against its verifying share
+// (VerifyRepairCommitment: Σ_j D_{i,j} = ζ_i·Y_i); then every delta
+// (VerifyRepairDelta) and sigma (VerifyRepairSigma) is checked on its own,
+// and a bad one names its sender instead of only failing the repair.
+//
+// # Accountable secrets
+//
+// VerifyDKGShare, VerifyRefreshShare, VerifyReshareShare, VerifyRepairDelta
+// and VerifyRepairSigma check one secret against public commitments, as its
+// recipient's step does: a coordinator shown a secret (with proof that its
+// sender sent it) names a sender whose secret is bad, without trusting the
+// recipient who shows it.
 //
 // # Resharing
 //

@@ -26,6 +26,7 @@ const (
 	typeRepairSigma          byte = 16
 	typeReshareCommitment    byte = 17
 	typeReshareShare         byte = 18
+	typeRepairCommitment     byte = 19
 )
 
 // maxMessageLen bounds the message in a signing package (16 MiB).

@@ -107,4 +107,5 @@ func FuzzRefreshRound2Secret(f *testing.F)  { fuzzCodec(f, "RefreshRound2Secret"
 func FuzzRepairDelta(f *testing.F)          { fuzzCodec(f, "RepairDelta") }
 func FuzzRepairSigma(f *testing.F)          { fuzzCodec(f, "RepairSigma") }
 func FuzzReshareCommitment(f *testing.F)    { fuzzCodec(f, "ReshareCommitment") }
+func FuzzRepairCommitment(f *testing.F)     { fuzzCodec(f, "RepairCommitment") }
 func FuzzReshareShare(f *testing.F)         { fuzzCodec(f, "ReshareShare") }

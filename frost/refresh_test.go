@@ -302,9 +302,13 @@ func keyChangeEncodings(t testing.TB) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rcom, err := CommitRepairDeltas(deltas)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, v := range map[string]encoding.BinaryMarshaler{
 		"RefreshingShare": shares[ids[0]], "RefreshRound1Package": r1, "RefreshRound2Secret": s2,
-		"RepairDelta": deltas[ids[1]], "RepairSigma": sigma,
+		"RepairDelta": deltas[ids[1]], "RepairSigma": sigma, "RepairCommitment": rcom,
 		"ReshareCommitment": com, "ReshareShare": dealt[ids[2]],
 	} {
 		m[name] = mustMarshal(t, v)

@@ -314,6 +314,8 @@ func newCodec(name string) codec {
 		return new(RepairSigma)
 	case "ReshareCommitment":
 		return new(ReshareCommitment)
+	case "RepairCommitment":
+		return new(RepairCommitment)
 	case "ReshareShare":
 		return new(ReshareShare)
 	}

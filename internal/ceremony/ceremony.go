@@ -923,9 +923,9 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 		}
 		if chk.cheater != nil {
 			refused = chk.cheater
-			if cur.Kind == chusme.KindReshare {
+			if cur.Kind == chusme.KindReshare || cur.Kind == chusme.KindRepair {
 				return s.finish(cur, chusme.CeremonyFailed, chusme.FailInvalidCommitment,
-					"the reshare commitment of "+caller+" does not verify against its share of the key", []string{caller})
+					"the "+cur.Kind+" commitment of "+caller+" does not verify against its share of the key", []string{caller})
 			}
 			return s.finish(cur, chusme.CeremonyFailed, chusme.FailProofOfKnowledge,
 				"the DKG round-1 proof of knowledge of "+caller+" does not verify", []string{caller})
@@ -1076,15 +1076,18 @@ func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, c
 		if err := checkRefreshRound1(payload, c.Threshold); err != nil {
 			return out, err
 		}
-	case c.Kind == chusme.KindRepair:
-		if err := checkRepairPayload(round, payload); err != nil {
+	case c.Kind == chusme.KindRepair && round == 1:
+		var err error
+		if out.cheater, err = s.checkRepairRound1(ctx, c, caller, payload); err != nil {
 			return out, err
 		}
-		if round == chusme.RepairRounds {
-			var err error
-			if out.key, err = s.groupKey(ctx, c.KeyID, c.KeyGeneration); err != nil {
-				return out, err
-			}
+	case c.Kind == chusme.KindRepair && round == chusme.RepairRounds:
+		if len(payload) != 32 {
+			return out, badPackage("a repair's round-%d payload is the repaired verifying share (32 bytes)", round)
+		}
+		var err error
+		if out.key, err = s.groupKey(ctx, c.KeyID, c.KeyGeneration); err != nil {
+			return out, err
 		}
 	case c.Kind == chusme.KindReshare && round == 1:
 		var err error

@@ -3,26 +3,34 @@ package ceremony
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/frost"
 )
 
-// Complain handles caller's complaint that the DKG round-2 package that
-// req.Accused sent it fails its sender's signature (or does not open), or
-// that req.Accused's round-1 package does not decode. The server does not
-// verify those n·(n-1) signatures at submission, nor decode more than the
-// first of a round-1 package's t commitment points; a complaint makes it
-// check one package: after the complaint's own signature
+// Complain handles caller's complaint about a package req.Accused sent it
+// (docs/protocol.md, "Complaints"). The server does not verify the
+// n·(n-1) point-to-point signatures at submission, nor decode more than the
+// first of a DKG round-1 package's t commitment points; a complaint makes it
+// check one package. After the complaint's own signature
 // (CeremonyComplaintMessage under caller's current key, else
-// CodeInvalidSignature), the accused's stored package to caller, under the
-// accused's current key (round 2), or the accused's stored round-1 package,
-// every point decoded strictly (round 1). If that fails, the ceremony fails
-// at once with FailInvalidPackage naming the accused; if it passes, the
-// server holds a good package that was altered on its way to caller, and
-// the answer is CodePackageValid with nothing changed. Participants only.
+// CodeInvalidSignature) it checks:
+//   - with req.Secret: the accused's signature over that secret
+//     (CeremonySecretMessage; else CodeInvalidSignature, nothing changed),
+//     then the secret against the accused's public commitment (checkSecret);
+//   - a point-to-point package: the accused's stored package to caller,
+//     under the accused's current key;
+//   - a DKG round-1 package: every point decoded strictly.
+//
+// If that fails, the ceremony fails at once naming the accused
+// (FailInvalidShare for a secret, FailInvalidPackage for the others); if it
+// passes, the answer is CodePackageValid with nothing changed: the package
+// was good as the server holds it (and was changed on its way to caller),
+// or the secret opens its commitment. Participants only.
 func (s *Service) Complain(ctx context.Context, caller, id string, req chusme.ComplaintRequest) (chusme.Ceremony, error) {
+	defer clear(req.Secret)
 	c, err := s.Get(ctx, caller, id)
 	if err != nil {
 		return c, err
@@ -30,7 +38,7 @@ func (s *Service) Complain(ctx context.Context, caller, id string, req chusme.Co
 	if !c.IsParticipant(caller) {
 		return chusme.Ceremony{}, errNotFound
 	}
-	if !c.Direct(req.Round) && !(c.Kind == chusme.KindDKG && req.Round == 1) {
+	if !c.Direct(req.Round) && (c.Kind != chusme.KindDKG || req.Round != 1 || len(req.Secret) > 0) {
 		return chusme.Ceremony{}, invalid("only a dkg's round-1 packages and point-to-point packages can be complained about, "+
 			"not a %s's round %d", c.Kind, req.Round)
 	}
@@ -68,14 +76,26 @@ func (s *Service) Complain(ctx context.Context, caller, id string, req chusme.Co
 	if err != nil {
 		return chusme.Ceremony{}, err
 	}
-	valid, why := true, ""
-	if req.Round == 1 {
+	valid, reason, why := true, chusme.FailInvalidPackage, ""
+	switch {
+	case len(req.Secret) > 0:
+		if len(req.SecretSignature) != ed25519.SignatureSize ||
+			!ed25519.Verify(accused.PublicKey, chusme.CeremonySecretMessage(id, req.Round, req.Accused, caller, req.Secret), req.SecretSignature) {
+			return chusme.Ceremony{}, chusme.Errorf(chusme.CodeInvalidSignature,
+				"the revealed secret is not signed by %s's current key for this ceremony, round and recipient", req.Accused)
+		}
+		if valid, err = s.checkSecret(ctx, c, req.Round, req.Accused, caller, req.Secret); err != nil {
+			return chusme.Ceremony{}, err
+		}
+		reason = chusme.FailInvalidShare
+		why = fmt.Sprintf("the secret %s sealed to %s in round %d of the %s does not open its commitment", req.Accused, caller, req.Round, c.Kind)
+	case req.Round == 1:
 		_, pkgBytes, _ := chusme.SplitDKGRound1Payload(pkg.Payload)
 		var full frost.DKGRound1Package
 		if full.UnmarshalBinary(pkgBytes) != nil {
 			valid, why = false, "the DKG round-1 package of "+req.Accused+" does not decode"
 		}
-	} else {
+	default:
 		s.timed("package_signature", func() error {
 			valid = ed25519.Verify(accused.PublicKey, chusme.CeremonyPackageMessage(id, req.Round, req.Accused, caller, pkg.Payload), pkg.Signature)
 			return nil
@@ -83,14 +103,89 @@ func (s *Service) Complain(ctx context.Context, caller, id string, req chusme.Co
 		why = fmt.Sprintf("the %s round-%d package of %s to %s does not verify under its sender's key", c.Kind, req.Round, req.Accused, caller)
 	}
 	if valid {
+		if len(req.Secret) > 0 {
+			return chusme.Ceremony{}, chusme.Errorf(chusme.CodePackageValid,
+				"the round-%d secret of %s opens its commitment: it is good", req.Round, req.Accused)
+		}
 		return chusme.Ceremony{}, chusme.Errorf(chusme.CodePackageValid,
 			"the round-%d package of %s is good as the server holds it: it was changed on its way to you", req.Round, req.Accused)
 	}
-	s.log.Warn("ceremony package complaint upheld", "ceremony", id, "round", req.Round, "complainer", caller, "accused", req.Accused)
+	s.log.Warn("ceremony complaint upheld", "ceremony", id, "round", req.Round, "complainer", caller, "accused", req.Accused, "reason", reason)
 	return s.update(ctx, id, func(st *chusme.CeremonyState) error {
 		if st.Ceremony.Status != chusme.CeremonyOpen {
 			return chusme.Errorf(chusme.CodeCeremonyClosed, "the ceremony is %s", st.Ceremony.Status)
 		}
-		return s.finish(&st.Ceremony, chusme.CeremonyFailed, chusme.FailInvalidPackage, why, []string{req.Accused})
+		return s.finish(&st.Ceremony, chusme.CeremonyFailed, reason, why, []string{req.Accused})
 	})
+}
+
+// checkSecret reports whether secret, which sender sealed to recipient in
+// round of ceremony c (its signature checked), opens sender's public
+// commitment: a DKG's or refresh's round-2 share against the sender's
+// round-1 package, a reshare's share against the dealer's commitment, a
+// repair's delta (round 2) against the sender's commitment and its sigma
+// (round 3) against every helper's. A secret that does not decode does
+// not open it.
+func (s *Service) checkSecret(ctx context.Context, c chusme.Ceremony, round int, sender, recipient string, secret []byte) (bool, error) {
+	round1, err := s.store.ListSubmissions(ctx, c.ID, 1)
+	if err != nil {
+		return false, err
+	}
+	commitments := make(map[string][]byte, len(round1))
+	for _, r := range round1 {
+		_, commitments[r.Sender], _ = chusme.SplitKeyChangeRound1Payload(r.Payload)
+	}
+	to, err := identifier(recipient)
+	if err != nil {
+		return false, err
+	}
+	from, err := identifier(sender)
+	if err != nil {
+		return false, err
+	}
+	decode := func(v interface{ UnmarshalBinary([]byte) error }, b []byte) bool { return v.UnmarshalBinary(b) == nil }
+	switch {
+	case c.Kind == chusme.KindDKG && round == 2:
+		var share frost.DKGRound2Package
+		defer share.Zero()
+		var pkg frost.DKGRound1Package // the server decoded its first point only: a bad one is the sender's fault too
+		return decode(&share, secret) && decode(&pkg, commitments[sender]) && frost.VerifyDKGShare(&pkg, to, &share) == nil, nil
+	case c.Kind == chusme.KindRefresh && round == 2:
+		var share frost.DKGRound2Package
+		defer share.Zero()
+		var pkg frost.RefreshRound1Package
+		if !decode(&pkg, commitments[sender]) {
+			return false, errors.New("ceremony: a stored refresh round-1 package does not decode")
+		}
+		return decode(&share, secret) && frost.VerifyRefreshShare(&pkg, to, &share) == nil, nil
+	case c.Kind == chusme.KindReshare && round == 2:
+		var share frost.ReshareShare
+		defer share.Zero()
+		var com frost.ReshareCommitment
+		if !decode(&com, commitments[sender]) {
+			return false, errors.New("ceremony: a stored reshare commitment does not decode")
+		}
+		return decode(&share, secret) && frost.VerifyReshareShare(&com, to, &share) == nil, nil
+	case c.Kind == chusme.KindRepair && (round == 2 || round == 3):
+		helpers, err := identifiers(c.Dealers)
+		if err != nil {
+			return false, err
+		}
+		coms := make(map[frost.Identifier]*frost.RepairCommitment, len(c.Dealers))
+		for i, fp := range c.Dealers {
+			coms[helpers[i]] = new(frost.RepairCommitment)
+			if !decode(coms[helpers[i]], commitments[fp]) {
+				return false, errors.New("ceremony: a stored repair commitment does not decode")
+			}
+		}
+		if round == 2 {
+			var delta frost.RepairDelta
+			defer delta.Zero()
+			return decode(&delta, secret) && frost.VerifyRepairDelta(coms[from], helpers, to, &delta) == nil, nil
+		}
+		var sigma frost.RepairSigma
+		defer sigma.Zero()
+		return decode(&sigma, secret) && frost.VerifyRepairSigma(coms, helpers, from, &sigma) == nil, nil
+	}
+	return false, invalid("a %s's round-%d packages hold no secret to reveal", c.Kind, round)
 }

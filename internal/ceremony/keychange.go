@@ -140,7 +140,7 @@ func (s *Service) createReshare(ctx context.Context, c *chusme.Ceremony, caller 
 // that fails the ceremony (the returned cheater); a malformed payload is
 // refused.
 func (s *Service) checkReshareRound1(ctx context.Context, c chusme.Ceremony, caller string, payload []byte) (error, error) {
-	hpkeKey, rest, ok := chusme.SplitReshareRound1Payload(payload)
+	hpkeKey, rest, ok := chusme.SplitKeyChangeRound1Payload(payload)
 	if !ok || bytes.Equal(hpkeKey, make([]byte, chusme.HPKEPublicKeySize)) {
 		return nil, badPackage("malformed reshare round-1 payload")
 	}
@@ -178,19 +178,12 @@ func (s *Service) checkReshareRound1(ctx context.Context, c chusme.Ceremony, cal
 // reshareParams are reshare c's frost parameters.
 func reshareParams(c chusme.Ceremony) (frost.ReshareParams, error) {
 	p := frost.ReshareParams{NewMinSigners: c.Threshold}
-	for _, l := range []struct {
-		fps []string
-		ids *[]frost.Identifier
-	}{{c.Dealers, &p.Dealers}, {c.NewParticipants, &p.NewIdentifiers}} {
-		for _, fp := range l.fps {
-			id, err := identifier(fp)
-			if err != nil {
-				return p, err
-			}
-			*l.ids = append(*l.ids, id)
-		}
+	var err error
+	if p.Dealers, err = identifiers(c.Dealers); err != nil {
+		return p, err
 	}
-	return p, nil
+	p.NewIdentifiers, err = identifiers(c.NewParticipants)
+	return p, err
 }
 
 // createRepair fills ceremony c from a repair request: its participants
@@ -229,21 +222,61 @@ func (s *Service) createRepair(ctx context.Context, c *chusme.Ceremony, caller s
 	return nil
 }
 
-// checkRepairPayload checks the layout of a repair's broadcasts: an HPKE
-// key in round 1, the verifying share the repaired holder derived in round
-// 4.
-func checkRepairPayload(round int, payload []byte) error {
-	switch round {
-	case 1:
-		if len(payload) != chusme.HPKEPublicKeySize || bytes.Equal(payload, make([]byte, chusme.HPKEPublicKeySize)) {
-			return badPackage("a repair's round-1 payload is its %d-byte HPKE key", chusme.HPKEPublicKeySize)
+// checkRepairRound1 checks a repair's round-1 payload from caller: an HPKE
+// key, then from a helper its commitment to its deltas, which must add up
+// to its part of the lost share (frost.VerifyRepairCommitment). A
+// commitment that does not is a cheat that fails the ceremony (the returned
+// cheater); a malformed payload is refused.
+func (s *Service) checkRepairRound1(ctx context.Context, c chusme.Ceremony, caller string, payload []byte) (error, error) {
+	hpkeKey, rest, ok := chusme.SplitKeyChangeRound1Payload(payload)
+	if !ok || bytes.Equal(hpkeKey, make([]byte, chusme.HPKEPublicKeySize)) {
+		return nil, badPackage("malformed repair round-1 payload")
+	}
+	if _, helper := slices.BinarySearch(c.Dealers, caller); !helper {
+		if len(rest) != 0 {
+			return nil, badPackage("the holder being repaired sends its HPKE key alone in round 1")
 		}
-	case chusme.RepairRounds:
-		if len(payload) != 32 {
-			return badPackage("a repair's round-%d payload is the repaired verifying share (32 bytes)", round)
+		return nil, nil
+	}
+	var com frost.RepairCommitment
+	if com.UnmarshalBinary(rest) != nil {
+		return nil, badPackage("malformed repair commitment")
+	}
+	ck, err := s.groupKey(ctx, c.KeyID, c.KeyGeneration)
+	if err != nil {
+		return nil, err
+	}
+	if ck.pub == nil {
+		return nil, errors.New("ceremony: the stored key's public key package does not decode")
+	}
+	helpers, err := identifiers(c.Dealers)
+	if err != nil {
+		return nil, err
+	}
+	lost, err := identifier(c.NewParticipants[0])
+	if err != nil {
+		return nil, err
+	}
+	id, err := identifier(caller)
+	if err != nil {
+		return nil, err
+	}
+	if err := frost.VerifyRepairCommitment(ck.pub, helpers, lost, id, &com); err != nil {
+		return badPackage("the repair commitment does not add up to the sender's part of the lost share; the ceremony failed"), nil
+	}
+	return nil, nil
+}
+
+// identifiers are the frost identifiers of fps, in their order.
+func identifiers(fps []string) ([]frost.Identifier, error) {
+	out := make([]frost.Identifier, len(fps))
+	for i, fp := range fps {
+		var err error
+		if out[i], err = identifier(fp); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // completeRepair completes repair c once the repaired holder reports the

@@ -445,3 +445,61 @@ func TestKeyChangeRequestsRefused(t *testing.T) {
 		}
 	}
 }
+
+// A repair helper whose round-1 commitment does not add up to its part of
+// the lost share (here: its deltas made from another helper's share) fails
+// the repair at once, invalid_commitment, naming it; the honest drivers
+// learn the failure.
+func TestRepairBadCommitmentNamed(t *testing.T) {
+	p := newParty(t, 4)
+	ms := p.members
+	res := servertest.DKG(t, ms, 2)
+	info, err := ms[1].Client.CreateCeremony(t.Context(), ms[1].Key, chusme.CreateCeremonyRequest{Kind: chusme.KindRepair,
+		KeyID: res[0].KeyID, Participants: servertest.Fingerprints(ms[:3]), NewParticipants: []string{ms[2].Fingerprint}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	helpers := make([]frost.Identifier, 0, len(info.Dealers))
+	for _, fp := range info.Dealers {
+		id, _ := frost.DeriveIdentifier([]byte(fp))
+		helpers = append(helpers, id)
+	}
+	lost, _ := frost.DeriveIdentifier([]byte(ms[2].Fingerprint))
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := 1; i < 3; i++ {
+		var old *client.OldShare
+		if i == 1 {
+			old = &client.OldShare{KeyPackage: res[i].KeyPackage, PublicKeyPackage: res[i].PublicKeyPackage, Generation: 1}
+		}
+		wg.Go(func() { _, errs[i-1] = ms[i].Client.RunRepair(t.Context(), info.ID, ms[i].Key, old, nil) })
+	}
+	// ms[0] commits to deltas of ms[1]'s share, as if it were its own.
+	deltas, err := frost.RepairSharePart1(nil, helpers, res[1].KeyPackage, lost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	com, err := frost.CommitRepairDeltas(deltas)
+	for _, d := range deltas {
+		d.Zero()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := com.MarshalBinary()
+	_, err = ms[0].Client.Submit(t.Context(), info.ID, 1, signed(ms[0], info.ID, 1, chusme.DKGRound1Payload(bytes.Repeat([]byte{9}, 32), b)))
+	if chusme.ErrorCode(err) != chusme.CodeInvalidPackage {
+		t.Fatalf("a commitment to another helper's deltas: %v", err)
+	}
+	wg.Wait()
+	got := waitStatus(t, ms[1], info.ID)
+	if got.Status != chusme.CeremonyFailed || got.Failure.Reason != chusme.FailInvalidCommitment || !slices.Equal(got.Failure.Culprits, []string{ms[0].Fingerprint}) {
+		t.Fatalf("the repair after a bad commitment: %s %+v", got.Status, got.Failure)
+	}
+	for i, err := range errs {
+		var ce *client.CeremonyError
+		if !errors.As(err, &ce) || ce.Info.Failure.Reason != chusme.FailInvalidCommitment {
+			t.Fatalf("participant %d: %v", i+1, err)
+		}
+	}
+}

@@ -31,7 +31,7 @@ const L = {
   register: 'chusme/v1/register', login: 'chusme/v1/login', totpConfirm: 'chusme/v1/totp-confirm',
   safetyNumber: 'chusme/v1/safety-number',
   rotate: 'chusme/v1/rotate', cancel: 'chusme/v1/rotate-cancel', genesis: 'chusme/v1/chain-genesis',
-  entry: 'chusme/v1/chain-entry', pkg: 'chusme/v1/ceremony-package', complaint: 'chusme/v1/ceremony-complaint', share: 'chusme/v1/dkg-share',
+  entry: 'chusme/v1/chain-entry', pkg: 'chusme/v1/ceremony-package', complaint: 'chusme/v1/ceremony-complaint', secret: 'chusme/v1/ceremony-secret', share: 'chusme/v1/dkg-share',
   transcript: 'chusme/v1/dkg-transcript', totpSecret: 'chusme/v1/data/totp-secret',
   challengeMAC: 'chusme/v1/kdf/login-challenge-mac', refreshMAC: 'chusme/v1/kdf/refresh-token-mac',
   vault: 'chusme/v1/vault/', ceremonyState: 'chusme/v1/data/ceremony-state',
@@ -50,6 +50,8 @@ const packageMessage = (cid, round, sender, recipient, payload) =>
   frame(L.pkg, utf8(cid), utf8(String(round)), utf8(sender), utf8(recipient), sha256(payload));
 const complaintMessage = (cid, round, complainer, accused) =>
   frame(L.complaint, utf8(cid), utf8(String(round)), utf8(complainer), utf8(accused));
+const secretMessage = (cid, round, sender, recipient, secret) =>
+  frame(L.secret, utf8(cid), utf8(String(round)), utf8(sender), utf8(recipient), sha256(secret));
 
 // §6 safety numbers: SHA-256 over the label and the two fingerprints in
 // ascending order, as a big-endian integer mod 10^60, in 12 groups of 5.
@@ -211,6 +213,7 @@ const build = {
   cancel_message: (i) => signed(cancelMessage(i.issuer, i.fingerprint, i.seq, i.cancels, hex(i.prev), hex(i.dropped), hex(i.restored), i.time)),
   ceremony_package_message: (i) => signed(packageMessage(i.ceremony_id, i.round, i.sender, i.recipient, hex(i.payload))),
   ceremony_complaint_message: (i) => signed(complaintMessage(i.ceremony_id, i.round, i.complainer, i.accused), hex(i.seed)),
+  ceremony_secret_message: (i) => signed(secretMessage(i.ceremony_id, i.round, i.sender, i.recipient, hex(i.payload)), hex(i.seed)),
   chain: (i) => {
     const s0 = hex(i.genesis_seed), s1 = hex(i.new_seed);
     const k0 = Buffer.from(ed25519.getPublicKey(s0)), k1 = Buffer.from(ed25519.getPublicKey(s1));
@@ -261,8 +264,13 @@ const build = {
   dkg_share_seal: (i) => {
     const sk = hex(i.recipient_private_key);
     const pt = hpkeOpen(sk, dkgShareInfo(i.ceremony_id, i.sender, i.recipient), hex(i.sealed));
-    if (pt[0] !== 1 || pt[1] !== 5 || pt.length !== 34) throw new Error('not a DKGRound2Package');
-    return { recipient_public_key: Buffer.from(x25519.getPublicKey(sk)), plaintext: pt };
+    // A sealed secret: the secret, then its sender's 64-byte signature.
+    const secret = pt.subarray(0, pt.length - 64), sig = pt.subarray(pt.length - 64);
+    if (secret[0] !== 1 || secret[1] !== 5 || secret.length !== 34) throw new Error('not a DKGRound2Package');
+    const pub = Buffer.from(ed25519.getPublicKey(hex(i.sender_seed)));
+    if (fingerprint(pub) !== i.sender) throw new Error('the sender is not the seed\'s identity');
+    if (!ed25519.verify(sig, secretMessage(i.ceremony_id, 2, i.sender, i.recipient, secret), pub)) throw new Error('the secret signature does not verify');
+    return { recipient_public_key: Buffer.from(x25519.getPublicKey(sk)), plaintext: pt, secret, sender_public_key: pub, secret_signature: sig };
   },
   commitment_digest: (i) => ({ digest: sha256(u32(hex(i.hiding).length), hex(i.hiding), hex(i.binding)) }),
   login_challenge: (i) => {

@@ -172,13 +172,15 @@ func NewSubmitRequest(id string, round int, v chusme.SubmitRequest) *SubmitReque
 // NewComplaintRequest is the protobuf form of a complaint about ceremony
 // id.
 func NewComplaintRequest(id string, v chusme.ComplaintRequest) *ComplaintRequest {
-	return &ComplaintRequest{CeremonyId: id, Round: int32(v.Round), Accused: v.Accused, Signature: v.Signature}
+	return &ComplaintRequest{CeremonyId: id, Round: int32(v.Round), Accused: v.Accused, Signature: v.Signature,
+		Secret: v.Secret, SecretSignature: v.SecretSignature}
 }
 
 // View is the complaint's view, as the ceremony service takes it (its
 // ceremony id is GetCeremonyId).
 func (r *ComplaintRequest) View() chusme.ComplaintRequest {
-	return chusme.ComplaintRequest{Round: int(r.GetRound()), Accused: r.GetAccused(), Signature: r.GetSignature()}
+	return chusme.ComplaintRequest{Round: int(r.GetRound()), Accused: r.GetAccused(), Signature: r.GetSignature(),
+		Secret: r.GetSecret(), SecretSignature: r.GetSecretSignature()}
 }
 
 // View is the submission's view, as the ceremony service takes it (its

@@ -135,3 +135,14 @@ func TestWireTime(t *testing.T) {
 		t.Errorf("through Unix milliseconds %v came back %v", got, back)
 	}
 }
+
+// A complaint reaches the ceremony service the same through protobuf and
+// through JSON, the revealed secret and its signature included.
+func TestComplaintRequestSameThroughProtobufAndJSON(t *testing.T) {
+	in := chusme.ComplaintRequest{Round: 3, Accused: "acc", Signature: chusme.Bytes("csig"),
+		Secret: chusme.Bytes("secret"), SecretSignature: chusme.Bytes("ssig")}
+	got := protoTrip(t, chusmev1.NewComplaintRequest("cid", in))
+	if got.GetCeremonyId() != "cid" || !reflect.DeepEqual(got.View(), jsonTrip(t, in)) || !reflect.DeepEqual(got.View(), in) {
+		t.Fatalf("through protobuf %+v, through JSON %+v, sent %+v", got.View(), jsonTrip(t, in), in)
+	}
+}

@@ -1962,13 +1962,19 @@ func (x *DeclineCeremonyRequest) GetSignature() []byte {
 // the caller fails the accused's signature (POST
 // /v1/ceremonies/{id}/complaints).
 type ComplaintRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CeremonyId    string                 `protobuf:"bytes,1,opt,name=ceremony_id,json=ceremonyId,proto3" json:"ceremony_id,omitempty"`
-	Round         int32                  `protobuf:"varint,2,opt,name=round,proto3" json:"round,omitempty"`
-	Accused       string                 `protobuf:"bytes,3,opt,name=accused,proto3" json:"accused,omitempty"`
-	Signature     []byte                 `protobuf:"bytes,4,opt,name=signature,proto3" json:"signature,omitempty"` // over CeremonyComplaintMessage
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	CeremonyId string                 `protobuf:"bytes,1,opt,name=ceremony_id,json=ceremonyId,proto3" json:"ceremony_id,omitempty"`
+	Round      int32                  `protobuf:"varint,2,opt,name=round,proto3" json:"round,omitempty"`
+	Accused    string                 `protobuf:"bytes,3,opt,name=accused,proto3" json:"accused,omitempty"`
+	Signature  []byte                 `protobuf:"bytes,4,opt,name=signature,proto3" json:"signature,omitempty"` // over CeremonyComplaintMessage
+	// The accused's sealed secret as the complainer opened it, and the
+	// accused's signature over it (CeremonySecretMessage): a share that does
+	// not open the accused's commitment. Empty for a package that fails its
+	// signature, does not open, or (round 1) does not decode.
+	Secret          []byte `protobuf:"bytes,5,opt,name=secret,proto3" json:"secret,omitempty"`
+	SecretSignature []byte `protobuf:"bytes,6,opt,name=secret_signature,json=secretSignature,proto3" json:"secret_signature,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ComplaintRequest) Reset() {
@@ -2025,6 +2031,20 @@ func (x *ComplaintRequest) GetAccused() string {
 func (x *ComplaintRequest) GetSignature() []byte {
 	if x != nil {
 		return x.Signature
+	}
+	return nil
+}
+
+func (x *ComplaintRequest) GetSecret() []byte {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
+}
+
+func (x *ComplaintRequest) GetSecretSignature() []byte {
+	if x != nil {
+		return x.SecretSignature
 	}
 	return nil
 }
@@ -2351,13 +2371,15 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x16DeclineCeremonyRequest\x12\x1f\n" +
 	"\vceremony_id\x18\x01 \x01(\tR\n" +
 	"ceremonyId\x12\x1c\n" +
-	"\tsignature\x18\x02 \x01(\fR\tsignature\"\x81\x01\n" +
+	"\tsignature\x18\x02 \x01(\fR\tsignature\"\xc4\x01\n" +
 	"\x10ComplaintRequest\x12\x1f\n" +
 	"\vceremony_id\x18\x01 \x01(\tR\n" +
 	"ceremonyId\x12\x14\n" +
 	"\x05round\x18\x02 \x01(\x05R\x05round\x12\x18\n" +
 	"\aaccused\x18\x03 \x01(\tR\aaccused\x12\x1c\n" +
-	"\tsignature\x18\x04 \x01(\fR\tsignature\"]\n" +
+	"\tsignature\x18\x04 \x01(\fR\tsignature\x12\x16\n" +
+	"\x06secret\x18\x05 \x01(\fR\x06secret\x12)\n" +
+	"\x10secret_signature\x18\x06 \x01(\fR\x0fsecretSignature\"]\n" +
 	"\x15ListCeremoniesRequest\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12\x14\n" +
