@@ -113,8 +113,11 @@ const (
 	// FailDeclined: a participant declined (CeremonyDeclineMessage); a DKG
 	// fails at once, a signing ceremony when fewer than t candidates are
 	// left to sign (or to start over with). Culprits are the decliners.
-	FailDeclined       = "declined"
-	FailInvalidPackage = "invalid_package" // a DKG round-2 package fails its sender's signature; Culprits sent it
+	FailDeclined = "declined"
+	// FailInvalidPackage: a point-to-point package fails its sender's
+	// signature, or a DKG round-1 package does not decode (found on a
+	// complaint); Culprits sent it.
+	FailInvalidPackage = "invalid_package"
 	// FailKeyChanged: a refresh or reshare found its key at another generation than
 	// the one it was to replace (another refresh completed first).
 	FailKeyChanged = "key_changed"

@@ -13,11 +13,12 @@ import (
 )
 
 // ErrCheater means another participant sent this one a secret (a share, a
-// repair delta or sigma) that does not open its public commitment. The
-// secret was signed by its sender inside the ciphertext, so the driver
-// reveals it to the server in a complaint, and the server fails the
-// ceremony naming the sender (reason chusme.FailInvalidShare). The driver
-// aborts without using it.
+// repair delta or sigma) that does not open its public commitment, or a
+// sealed package whose plaintext it did not sign. The driver aborts without
+// using it. A secret signed by its sender inside the ciphertext it reveals
+// to the server in a complaint, and the server fails the ceremony at once
+// naming the sender (reason chusme.FailInvalidShare); an unsigned one the
+// server can't judge, and the ceremony waits for its deadline.
 var ErrCheater = errors.New("client: a participant sent a secret that does not open its public commitment")
 
 // badSecret is ErrCheater about the senders of round's secrets.
