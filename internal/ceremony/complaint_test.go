@@ -139,8 +139,9 @@ func TestComplaintAboutMalformedRound1FailsNamingSender(t *testing.T) {
 // server, which holds packages whose signatures verify, answers
 // package_valid and changes nothing. So do complaints about a good
 // package, over HTTP and the WebSocket; a non-participant's complaint is
-// not found, a badly signed one invalid_signature, and neither changes
-// anything either.
+// not found, a badly signed one invalid_signature, a revealed secret its
+// accused did not sign invalid_signature, one revealed about a broadcast
+// round invalid_request, and none changes anything either.
 func TestComplaintAboutGoodPackageChangesNothing(t *testing.T) {
 	p := newParty(t, 4)
 	ms, outsider := p.members[:3], p.members[3]
@@ -174,6 +175,13 @@ func TestComplaintAboutGoodPackageChangesNothing(t *testing.T) {
 	testkit.Do(t, "POST", url, adv.Access(t), chusme.ComplaintRequest{Round: 1, Accused: ms[0].Fingerprint,
 		Signature: ed25519.Sign(adv.Key, chusme.CeremonyComplaintMessage(info.ID, 1, adv.Fingerprint, ms[0].Fingerprint))}).
 		Expect(t, 409, chusme.CodePackageValid)
+	revealed := complaint(adv, ms[0].Fingerprint)
+	revealed.Secret = []byte("a share ms[0] never signed")
+	revealed.SecretSignature = ed25519.Sign(adv.Key, chusme.CeremonySecretMessage(info.ID, 2, ms[0].Fingerprint, adv.Fingerprint, revealed.Secret))
+	testkit.Do(t, "POST", url, adv.Access(t), revealed).Expect(t, 401, chusme.CodeInvalidSignature)
+	revealed1 := chusme.ComplaintRequest{Round: 1, Accused: ms[0].Fingerprint, Secret: revealed.Secret, SecretSignature: revealed.SecretSignature,
+		Signature: ed25519.Sign(adv.Key, chusme.CeremonyComplaintMessage(info.ID, 1, adv.Fingerprint, ms[0].Fingerprint))}
+	testkit.Do(t, "POST", url, adv.Access(t), revealed1).Expect(t, 400, chusme.CodeInvalidRequest)
 	testkit.Do(t, "POST", url, adv.Access(t), chusme.ComplaintRequest{Round: 3, Accused: ms[0].Fingerprint,
 		Signature: ed25519.Sign(adv.Key, chusme.CeremonyComplaintMessage(info.ID, 3, adv.Fingerprint, ms[0].Fingerprint))}).
 		Expect(t, 400, chusme.CodeInvalidRequest)
