@@ -292,9 +292,10 @@ func holds(b *client.Backup, keyID string) bool {
 // backup drops the key from generation 2, a second device of hers that
 // still holds generation 1 pushes without bringing it back, and a restore
 // on a new config directory brings back neither it nor a word about it. A
-// refresh of another key removes her: keys list marks her share removed,
-// keys remove deletes it once confirmed (and refuses bob's, still a
-// holder), and the backup drops it.
+// refresh of another key removes her: keys list marks her share removed, a
+// restore refuses it from the backup (saying why) and drops it, keys
+// remove deletes it once confirmed (and refuses bob's, still a holder),
+// and the backup drops it.
 func TestBackupDropsLeftShares(t *testing.T) {
 	g := newTrio(t)
 	s, admin, alice, bob, adminFP, aliceFP, bobFP := g.s, g.admin, g.alice, g.bob, g.adminFP, g.aliceFP, g.bobFP
@@ -360,6 +361,16 @@ func TestBackupDropsLeftShares(t *testing.T) {
 	}
 	if rows := keysListJSON(t, bob); len(rows) != 2 || rows[0].State != keyCurrent || rows[1].State != keyCurrent {
 		t.Fatalf("bob's keys list: %+v", rows)
+	}
+	// Alice's backup still holds that share: a restore refuses it, saying
+	// why, and its device drops it from the backup.
+	other := newCLI(t, s.URL, "alice pw")
+	if msg := other.fails(codeSharesRefused, "backup", "restore", "--fingerprint", aliceFP, "--force"); !strings.Contains(msg, removed) ||
+		!strings.Contains(msg, "does not name "+aliceFP+" as a holder") || !strings.Contains(msg, "drops it from the backup") {
+		t.Fatalf("restoring a share of a key that no longer names alice: %s", msg)
+	}
+	if st := statusJSON(t, other); !slices.Contains(st.Dropped, client.DroppedShare{KeyID: removed, Generation: 2}) {
+		t.Fatalf("the restoring device's backup status: %+v", st)
 	}
 	bob.fails(codeStillHolder, "keys", "remove", removed[:8], "--yes")
 	alice.fails(codeNotApproved, "keys", "remove", removed[:8])
