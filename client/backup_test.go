@@ -45,6 +45,18 @@ func marshalKP(t *testing.T, kp *frost.KeyPackage) []byte {
 	return b
 }
 
+// twoShares starts a server with three members, makes two 2-of-3 keys of
+// theirs, and returns them with the first member's backup of its two
+// shares.
+func twoShares(t *testing.T) (*servertest.Server, []*servertest.Member, []*client.DKGResult, []*client.DKGResult, *client.Backup) {
+	t.Helper()
+	s := servertest.Start(t, "--registration", "open")
+	ms := s.Members(t, 3)
+	res1, res2 := servertest.DKG(t, ms, 2), servertest.DKG(t, ms, 2)
+	b := &client.Backup{Fingerprint: ms[0].Fingerprint, Key: ms[0].Key, Shares: []*sharefile.Share{shareOf(ms[0], res1[0]), shareOf(ms[0], res2[0])}}
+	return s, ms, res1, res2, b
+}
+
 // TestBackupShares: the identity key and two shares pushed; a new device
 // restores both, each checked against the group key the server certifies;
 // a wrong passphrase restores nothing; a server that alters one key's
@@ -52,12 +64,9 @@ func marshalKP(t *testing.T, kp *frost.KeyPackage) []byte {
 // alone) still restores.
 func TestBackupShares(t *testing.T) {
 	ctx := t.Context()
-	s := servertest.Start(t, "--registration", "open")
-	ms := s.Members(t, 3)
+	s, ms, res1, res2, b := twoShares(t)
 	me := ms[0]
-	res1, res2 := servertest.DKG(t, ms, 2), servertest.DKG(t, ms, 2)
 	pass := []byte("backup passphrase")
-	b := &client.Backup{Fingerprint: me.Fingerprint, Key: me.Key, Shares: []*sharefile.Share{shareOf(me, res1[0]), shareOf(me, res2[0])}}
 	etag, k, err := me.Client.PushBackup(ctx, b, pass, vault.LowCostParams, nil)
 	if err != nil || etag == "" {
 		t.Fatalf("PushBackup = %q, %v", etag, err)
@@ -333,17 +342,14 @@ func refreshWithout(t *testing.T, ms []*servertest.Member, res []*client.DKGResu
 // naming the generation) and drops it from the restored backup.
 func TestBackupDropped(t *testing.T) {
 	ctx := t.Context()
-	s := servertest.Start(t, "--registration", "open")
-	ms := s.Members(t, 3)
+	s, ms, res1, res2, a := twoShares(t)
 	me := ms[0]
-	res1, res2 := servertest.DKG(t, ms, 2), servertest.DKG(t, ms, 2)
 	gone := res1[0].KeyID
 	staleKP := new(frost.KeyPackage)
 	if err := staleKP.UnmarshalBinary(marshalKP(t, res1[0].KeyPackage)); err != nil {
 		t.Fatal(err)
 	}
 	pass := []byte("backup passphrase")
-	a := &client.Backup{Fingerprint: me.Fingerprint, Key: me.Key, Shares: []*sharefile.Share{shareOf(me, res1[0]), shareOf(me, res2[0])}}
 	etagA, kA, err := me.Client.PushBackup(ctx, a, pass, vault.LowCostParams, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -262,8 +262,9 @@ func TestBackupRestoreRefusesAlteredCertificate(t *testing.T) {
 	}
 }
 
-// blobOf opens fp's backup on the server with passphrase pass.
-func blobOf(t *testing.T, s *servertest.Server, fp, pass string) *client.Backup {
+// openBlob fetches fp's backup from the server and opens it with
+// passphrase pass: OpenBackup's error if it does not open.
+func openBlob(t *testing.T, s *servertest.Server, fp, pass string) (*client.Backup, error) {
 	t.Helper()
 	c, err := client.New(s.URL)
 	if err != nil {
@@ -275,10 +276,20 @@ func blobOf(t *testing.T, s *servertest.Server, fp, pass string) *client.Backup 
 	}
 	b, k, err := client.OpenBackup(fp, blob, []byte(pass))
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	k.Wipe()
 	t.Cleanup(b.Zero)
+	return b, nil
+}
+
+// blobOf opens fp's backup on the server with passphrase pass.
+func blobOf(t *testing.T, s *servertest.Server, fp, pass string) *client.Backup {
+	t.Helper()
+	b, err := openBlob(t, s, fp, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return b
 }
 
