@@ -22,9 +22,10 @@ import (
 const BackupPurpose = chusme.VaultPurposeBackup
 
 // BackupVersion is the version of the plaintext SealBackup seals: the
-// identity key and the FROST key shares. OpenBackup also reads version 1,
-// the identity key alone.
-const BackupVersion = 2
+// identity key, the FROST key shares and the keys the identity no longer
+// holds a share of. OpenBackup also reads version 1, the identity key
+// alone, and version 2, the key and the shares.
+const BackupVersion = 3
 
 // Errors of the backup calls.
 var (
@@ -33,6 +34,10 @@ var (
 	// ErrStaleBackup means the backup opened but holds a key that is no
 	// longer the identity's current key (it rotated since).
 	ErrStaleBackup = errors.New("client: the backup holds a key that is no longer the identity's current key")
+	// ErrNotHolder means the current generation of a group key, verified
+	// (GroupKey), does not name the identity as a holder: a refresh removed
+	// it, or a reshare left it out.
+	ErrNotHolder = errors.New("client: the identity no longer holds a share of the key")
 	// ErrBackupConflict means UpdateBackup found the blob changed since
 	// this device wrote it and could not merge it: it is sealed under
 	// another backup passphrase, it holds another key than this device's
@@ -40,15 +45,62 @@ var (
 	ErrBackupConflict = errors.New("client: the backup was changed by another device")
 )
 
-// Backup is what an identity backup holds: the identity's current key and
-// its FROST key shares, without their public key packages (public and
-// certified: RestoreBackup fetches them from the server). It is secret:
-// Zero it when done.
+// Backup is what an identity backup holds: the identity's current key, its
+// FROST key shares, without their public key packages (public and
+// certified: RestoreBackup fetches them from the server), and the keys it
+// no longer holds a share of. A key has a share or a DroppedShare, not
+// both. It is secret: Zero it when done.
 type Backup struct {
 	Fingerprint string             // the identity
 	Key         ed25519.PrivateKey // its current key
 	Shares      []*sharefile.Share // the identity's shares (PublicKeyPackage unused)
-	Version     int                // the plaintext version OpenBackup read (1: the key alone); SealBackup writes BackupVersion
+	Dropped     []DroppedShare     // the keys it no longer holds a share of (Drop)
+	Version     int                // the plaintext version OpenBackup read (1: the key alone, 2: no Dropped); SealBackup writes BackupVersion
+}
+
+// DroppedShare records that the identity holds no share of key KeyID from
+// its generation Generation on (at least 2: every DKG participant holds
+// generation 1): a reshare it dealt in left it out, or a refresh removed
+// it. It keeps an older share of that key out of the backup when another
+// device, which still has one, merges it back.
+type DroppedShare struct {
+	KeyID      string `json:"key_id"`
+	Generation int    `json:"generation"`
+}
+
+// Drop records in b that the identity no longer holds a share of key
+// d.KeyID from generation d.Generation on: b's share of an earlier
+// generation of that key is zeroed and leaves b; a share of that
+// generation or a later one (the identity was dealt one again) stays, and
+// d is not kept.
+func (b *Backup) Drop(d DroppedShare) {
+	if j := slices.IndexFunc(b.Shares, func(s *sharefile.Share) bool { return s.KeyID == d.KeyID }); j >= 0 {
+		if b.Shares[j].Generation >= d.Generation {
+			return
+		}
+		b.Shares[j].Zero()
+		b.Shares = slices.Delete(b.Shares, j, j+1)
+	}
+	b.Dropped = addDropped(b.Dropped, d)
+}
+
+// addDropped adds d to list, or raises the generation of list's entry of
+// the same key to d's if d's is later.
+func addDropped(list []DroppedShare, d DroppedShare) []DroppedShare {
+	if i := slices.IndexFunc(list, func(o DroppedShare) bool { return o.KeyID == d.KeyID }); i >= 0 {
+		list[i].Generation = max(list[i].Generation, d.Generation)
+		return list
+	}
+	return append(list, d)
+}
+
+// droppedFrom returns the generation from which b records that the
+// identity holds no share of key keyID, or 0.
+func (b *Backup) droppedFrom(keyID string) int {
+	if i := slices.IndexFunc(b.Dropped, func(d DroppedShare) bool { return d.KeyID == keyID }); i >= 0 {
+		return b.Dropped[i].Generation
+	}
+	return 0
 }
 
 // Zero wipes the key and the shares.
@@ -65,10 +117,11 @@ func (b *Backup) Zero() {
 // backupPlain is what a backup vault holds (docs/protocol.md, "Backup
 // blob").
 type backupPlain struct {
-	Version     int           `json:"version"`
-	Fingerprint string        `json:"fingerprint"` // the identity
-	Seed        chusme.Bytes  `json:"seed"`        // the current key's Ed25519 seed
-	Shares      []backupShare `json:"shares"`      // absent in version 1
+	Version     int            `json:"version"`
+	Fingerprint string         `json:"fingerprint"` // the identity
+	Seed        chusme.Bytes   `json:"seed"`        // the current key's Ed25519 seed
+	Shares      []backupShare  `json:"shares"`      // absent in version 1
+	Dropped     []DroppedShare `json:"dropped"`     // absent in versions 1 and 2
 }
 
 // backupShare is one share in a backup.
@@ -106,11 +159,23 @@ func checkBackupShare(fp string, s *sharefile.Share) error {
 	return nil
 }
 
+// checkDropped checks that d can be in a backup.
+func checkDropped(d DroppedShare) error {
+	switch {
+	case !chusme.ValidFingerprint(d.KeyID):
+		return fmt.Errorf("client: a dropped share names an invalid key id %q", d.KeyID)
+	case d.Generation < 2:
+		return fmt.Errorf("client: the dropped share of key %s has generation %d (a key's first generation holds every DKG participant)", d.KeyID, d.Generation)
+	}
+	return nil
+}
+
 // SealBackup seals b under k, a key of purpose BackupPurpose (from the
 // backup passphrase: vault.DeriveKey, or the key OpenBackup returned), as
-// plaintext version BackupVersion: the key's seed and, sorted by key id,
-// every share's key id, generation, identity, ceremony id and key package.
-// The server never sees the passphrase, the key or a share.
+// plaintext version BackupVersion: the key's seed, every share's key id,
+// generation, identity, ceremony id and key package, and every dropped
+// share's key id and generation, each list sorted by key id, one entry a
+// key. The server never sees the passphrase, the key or a share.
 func SealBackup(b *Backup, k *vault.Key) ([]byte, error) {
 	if k == nil || k.Purpose() != BackupPurpose {
 		return nil, fmt.Errorf("client: a backup is sealed under a key of purpose %s", BackupPurpose)
@@ -118,7 +183,7 @@ func SealBackup(b *Backup, k *vault.Key) ([]byte, error) {
 	if err := checkKey(b.Key); err != nil {
 		return nil, err
 	}
-	plain := backupPlain{Version: BackupVersion, Fingerprint: b.Fingerprint, Seed: b.Key.Seed(), Shares: []backupShare{}}
+	plain := backupPlain{Version: BackupVersion, Fingerprint: b.Fingerprint, Seed: b.Key.Seed(), Shares: []backupShare{}, Dropped: []DroppedShare{}}
 	defer func() {
 		for _, s := range plain.Shares {
 			clear(s.KeyPackage)
@@ -134,12 +199,25 @@ func SealBackup(b *Backup, k *vault.Key) ([]byte, error) {
 		}
 		plain.Shares = append(plain.Shares, backupShare{KeyID: s.KeyID, Generation: s.Generation, Identity: s.Identity, CeremonyID: s.CeremonyID, KeyPackage: kp})
 	}
-	slices.SortFunc(plain.Shares, func(a, b backupShare) int { return cmp.Compare(a.KeyID, b.KeyID) })
-	for i := 1; i < len(plain.Shares); i++ {
-		if plain.Shares[i].KeyID == plain.Shares[i-1].KeyID {
-			return nil, fmt.Errorf("client: two shares of key %s", plain.Shares[i].KeyID)
+	keys := map[string]bool{}
+	for _, s := range plain.Shares {
+		if keys[s.KeyID] {
+			return nil, fmt.Errorf("client: two shares of key %s", s.KeyID)
 		}
+		keys[s.KeyID] = true
 	}
+	for _, d := range b.Dropped {
+		if err := checkDropped(d); err != nil {
+			return nil, err
+		}
+		if keys[d.KeyID] {
+			return nil, fmt.Errorf("client: key %s is both held and dropped", d.KeyID)
+		}
+		keys[d.KeyID] = true
+		plain.Dropped = append(plain.Dropped, d)
+	}
+	slices.SortFunc(plain.Shares, func(a, b backupShare) int { return cmp.Compare(a.KeyID, b.KeyID) })
+	slices.SortFunc(plain.Dropped, func(a, b DroppedShare) int { return cmp.Compare(a.KeyID, b.KeyID) })
 	data, err := json.Marshal(plain)
 	if err != nil {
 		return nil, err
@@ -148,7 +226,7 @@ func SealBackup(b *Backup, k *vault.Key) ([]byte, error) {
 	return k.Seal(data), nil
 }
 
-// OpenBackup opens a backup of identity fp, of plaintext version 1 or 2,
+// OpenBackup opens a backup of identity fp, of plaintext version 1 to 3,
 // with the backup passphrase. It returns the backup and the key it is
 // sealed under, which seals the next version of the backup under the same
 // passphrase (UpdateBackup); the caller Zeroes the one and Wipes the other.
@@ -189,7 +267,8 @@ func parseBackup(fp string, plain []byte) (*Backup, error) {
 			clear(s.KeyPackage)
 		}
 	}()
-	if err != nil || len(p.Seed) != ed25519.SeedSize || (p.Version != 1 && p.Version != BackupVersion) || (p.Version == 1 && p.Shares != nil) {
+	if err != nil || len(p.Seed) != ed25519.SeedSize || p.Version < 1 || p.Version > BackupVersion ||
+		(p.Version == 1 && p.Shares != nil) || (p.Version < 3 && p.Dropped != nil) {
 		return nil, malformed
 	}
 	if p.Fingerprint != fp {
@@ -208,6 +287,14 @@ func parseBackup(fp string, plain []byte) (*Backup, error) {
 			b.Zero()
 			return nil, fmt.Errorf("%w: %v", malformed, err)
 		}
+	}
+	for _, d := range p.Dropped {
+		if err := checkDropped(d); err != nil || b.droppedFrom(d.KeyID) != 0 ||
+			slices.ContainsFunc(b.Shares, func(s *sharefile.Share) bool { return s.KeyID == d.KeyID }) {
+			b.Zero()
+			return nil, fmt.Errorf("%w: the dropped share of key %s", malformed, d.KeyID)
+		}
+		b.Dropped = append(b.Dropped, d)
 	}
 	return b, nil
 }
@@ -247,7 +334,7 @@ func (c *Client) PushBackup(ctx context.Context, b *Backup, passphrase []byte, p
 		err = c.mergeBackup(ctx, b, theirs)
 	}
 	if err == nil {
-		etag, err = c.UpdateBackup(ctx, b, k, etag, nil)
+		etag, err = c.UpdateBackup(ctx, b, k, &BackupState{ETag: etag})
 	}
 	if err != nil {
 		k.Wipe()
@@ -258,18 +345,24 @@ func (c *Client) PushBackup(ctx context.Context, b *Backup, passphrase []byte, p
 
 // UpdateBackup seals b under k (the key PushBackup or OpenBackup returned:
 // the same backup passphrase, which it does not need) and writes it over
-// the blob whose ETag is etag, the one this device last wrote ("" if it
-// wrote none), compare-and-swap. held is what that blob holds
-// (BackupState.Shares): if it holds a share b lacks, or a later generation
-// of one (another device's, merged in before), the blob is read and merged
-// into b first, so an update never drops a share from the backup. If
+// the blob this device last wrote, compare-and-swap. held is this device's
+// record of that blob (its BackupState; nil if it wrote none): its ETag,
+// and the shares and dropped shares the blob holds. If the blob holds a
+// share or a dropped share that b does not supersede (another device's,
+// merged in before), the blob is read and merged into b first, so an
+// update drops no share from the backup that the identity still holds. If
 // another device wrote the blob since, it is read and merged as well, and
-// written once more. Merging takes the shares b lacks, or holds in an
-// earlier generation; a different identity key is kept only if it is the
+// written once more. Merging (see Drop) keeps, for each key, the latest
+// generation of a share or a dropped share, a share when both are of the
+// same generation; a different identity key is kept only if it is the
 // identity's current key. It returns the new ETag, or ErrBackupConflict
 // (wrapped) if the blob is sealed under another key, holds b's key while
 // another is current, or changed again.
-func (c *Client) UpdateBackup(ctx context.Context, b *Backup, k *vault.Key, etag string, held []BackedUpShare) (string, error) {
+func (c *Client) UpdateBackup(ctx context.Context, b *Backup, k *vault.Key, held *BackupState) (string, error) {
+	var etag string
+	if held != nil {
+		etag = held.ETag
+	}
 	if lacks(b, held) {
 		var err error
 		if etag, err = c.mergeBlob(ctx, b, k); err != nil {
@@ -282,7 +375,8 @@ func (c *Client) UpdateBackup(ctx context.Context, b *Backup, k *vault.Key, etag
 			return "", err
 		}
 		if len(sealed) > chusme.MaxBlobSize {
-			return "", fmt.Errorf("client: the backup of %d shares takes %d bytes, more than the server's %d-byte limit", len(b.Shares), len(sealed), chusme.MaxBlobSize)
+			return "", fmt.Errorf("client: the backup of %d shares and %d dropped shares takes %d bytes, more than the server's %d-byte limit",
+				len(b.Shares), len(b.Dropped), len(sealed), chusme.MaxBlobSize)
 		}
 		tag, err := c.PutBlob(ctx, b.Fingerprint, sealed, etag)
 		if chusme.ErrorCode(err) != chusme.CodePreconditionFailed {
@@ -297,11 +391,24 @@ func (c *Client) UpdateBackup(ctx context.Context, b *Backup, k *vault.Key, etag
 	}
 }
 
-// lacks reports whether held names a share that b does not hold, in that
-// generation or a later one.
-func lacks(b *Backup, held []BackedUpShare) bool {
-	for _, h := range held {
-		if !slices.ContainsFunc(b.Shares, func(s *sharefile.Share) bool { return s.KeyID == h.KeyID && s.Generation >= h.Generation }) {
+// lacks reports whether held names a share that b neither holds, in that
+// generation or a later one, nor drops from a later generation, or a
+// dropped share that b neither drops, from that generation or a later
+// one, nor holds in that generation or a later one.
+func lacks(b *Backup, held *BackupState) bool {
+	if held == nil {
+		return false
+	}
+	atLeast := func(keyID string, g int) bool {
+		return slices.ContainsFunc(b.Shares, func(s *sharefile.Share) bool { return s.KeyID == keyID && s.Generation >= g })
+	}
+	for _, h := range held.Shares {
+		if !atLeast(h.KeyID, h.Generation) && b.droppedFrom(h.KeyID) <= h.Generation {
+			return true
+		}
+	}
+	for _, d := range held.Dropped {
+		if !atLeast(d.KeyID, d.Generation) && b.droppedFrom(d.KeyID) < d.Generation {
 			return true
 		}
 	}
@@ -330,8 +437,9 @@ func (c *Client) mergeBlob(ctx context.Context, b *Backup, k *vault.Key) (string
 
 // mergeBackup merges theirs, a backup of the same identity another device
 // wrote, into b and zeroes what it does not keep: the shares b lacks, or
-// holds in an earlier generation, are theirs. If the keys differ, b's must
-// be the identity's current key.
+// holds in an earlier generation, are theirs unless b drops them from a
+// later generation; then theirs dropped shares are dropped from b (Drop).
+// If the keys differ, b's must be the identity's current key.
 func (c *Client) mergeBackup(ctx context.Context, b, theirs *Backup) error {
 	defer theirs.Zero()
 	if !bytes.Equal(b.Key, theirs.Key) {
@@ -346,8 +454,11 @@ func (c *Client) mergeBackup(ctx context.Context, b, theirs *Backup) error {
 	for i, s := range theirs.Shares {
 		j := slices.IndexFunc(b.Shares, func(o *sharefile.Share) bool { return o.KeyID == s.KeyID })
 		switch {
+		case b.droppedFrom(s.KeyID) > s.Generation:
+			continue
 		case j < 0:
 			b.Shares = append(b.Shares, s)
+			b.Dropped = slices.DeleteFunc(b.Dropped, func(d DroppedShare) bool { return d.KeyID == s.KeyID })
 		case s.Generation > b.Shares[j].Generation:
 			b.Shares[j].Zero()
 			b.Shares[j] = s
@@ -355,6 +466,9 @@ func (c *Client) mergeBackup(ctx context.Context, b, theirs *Backup) error {
 			continue
 		}
 		theirs.Shares[i] = nil // b's now
+	}
+	for _, d := range theirs.Dropped {
+		b.Drop(d)
 	}
 	return nil
 }
@@ -376,8 +490,9 @@ type RestoredBackup struct {
 
 // RefusedShare is a share in a backup that RestoreBackup did not bring
 // back: the server no longer has its group key, or the group key or its
-// certificate does not verify, or the share is not the identity's share of
-// it.
+// certificate does not verify, or its current generation does not name the
+// identity (ErrNotHolder) or is not the share's, or the share is not the
+// identity's share of it.
 type RefusedShare struct {
 	KeyID      string
 	Generation int
@@ -398,7 +513,11 @@ func (r *RestoredBackup) Zero() {
 // the id names, its certificate signed by its participants at the heads of
 // their verified chains) and checks that the share is the identity's share
 // of it (as sharefile.Open does); a share that fails is not returned but
-// listed in Refused. ErrNoBackup if there is no blob, vault.ErrDecrypt
+// listed in Refused. A share the key's current generation does not name
+// the identity a holder of is refused with ErrNotHolder and dropped from
+// the result's backup (Drop) from that generation on, so that re-sealing
+// the result leaves it out; the backup's dropped shares are not restored
+// and not refused. ErrNoBackup if there is no blob, vault.ErrDecrypt
 // (wrapped) for a wrong passphrase, ErrStaleBackup for an outdated key, or
 // Login's error. The caller Zeroes the result.
 func (c *Client) RestoreBackup(ctx context.Context, fp string, passphrase []byte, opts ...LoginOption) (*RestoredBackup, error) {
@@ -424,30 +543,47 @@ func (c *Client) RestoreBackup(ctx context.Context, fp string, passphrase []byte
 		r.Zero()
 		return nil, err
 	}
-	kept := r.Shares[:0]
+	var kept []*sharefile.Share
+	var dropped []DroppedShare
 	for _, s := range r.Shares {
-		if err := c.restoreShare(ctx, s); err != nil {
+		generation, err := c.restoreShare(ctx, s)
+		if err != nil {
 			r.Refused = append(r.Refused, RefusedShare{KeyID: s.KeyID, Generation: s.Generation, Err: err})
 			s.Zero()
+			if errors.Is(err, ErrNotHolder) {
+				dropped = append(dropped, DroppedShare{KeyID: s.KeyID, Generation: generation})
+			}
 			continue
 		}
 		kept = append(kept, s)
 	}
 	r.Shares = kept
+	for _, d := range dropped {
+		r.Drop(d)
+	}
 	return r, nil
 }
 
 // restoreShare gives s the public key package of its group key as the
-// server has it, verified (GroupKey), and checks that s is a share of it.
-func (c *Client) restoreShare(ctx context.Context, s *sharefile.Share) error {
+// server has it, verified (GroupKey), and checks that the key's current
+// generation is s's and names s's identity, and that s is a share of it.
+// It returns the key's current generation.
+func (c *Client) restoreShare(ctx context.Context, s *sharefile.Share) (int, error) {
 	k, err := c.GroupKey(ctx, s.KeyID)
 	if err != nil {
-		return err
+		return 0, err
+	}
+	switch {
+	case !slices.Contains(k.Participants, s.Identity):
+		return k.Generation, fmt.Errorf("%w: key %s's generation %d, made by ceremony %s, does not name %s as a holder",
+			ErrNotHolder, s.KeyID, k.Generation, k.CeremonyID, s.Identity)
+	case k.Generation != s.Generation:
+		return k.Generation, fmt.Errorf("client: the share of key %s is of generation %d, the key is at generation %d", s.KeyID, s.Generation, k.Generation)
 	}
 	pkp := new(frost.PublicKeyPackage)
 	if err := pkp.UnmarshalBinary(k.PublicKeyPackage); err != nil {
-		return err
+		return 0, err
 	}
 	s.PublicKeyPackage = pkp
-	return s.Check()
+	return k.Generation, s.Check()
 }

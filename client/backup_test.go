@@ -9,6 +9,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/chusme/chusme"
@@ -44,6 +45,18 @@ func marshalKP(t *testing.T, kp *frost.KeyPackage) []byte {
 	return b
 }
 
+// twoShares starts a server with three members, makes two 2-of-3 keys of
+// theirs, and returns them with the first member's backup of its two
+// shares.
+func twoShares(t *testing.T) (*servertest.Server, []*servertest.Member, []*client.DKGResult, []*client.DKGResult, *client.Backup) {
+	t.Helper()
+	s := servertest.Start(t, "--registration", "open")
+	ms := s.Members(t, 3)
+	res1, res2 := servertest.DKG(t, ms, 2), servertest.DKG(t, ms, 2)
+	b := &client.Backup{Fingerprint: ms[0].Fingerprint, Key: ms[0].Key, Shares: []*sharefile.Share{shareOf(ms[0], res1[0]), shareOf(ms[0], res2[0])}}
+	return s, ms, res1, res2, b
+}
+
 // TestBackupShares: the identity key and two shares pushed; a new device
 // restores both, each checked against the group key the server certifies;
 // a wrong passphrase restores nothing; a server that alters one key's
@@ -51,12 +64,9 @@ func marshalKP(t *testing.T, kp *frost.KeyPackage) []byte {
 // alone) still restores.
 func TestBackupShares(t *testing.T) {
 	ctx := t.Context()
-	s := servertest.Start(t, "--registration", "open")
-	ms := s.Members(t, 3)
+	s, ms, res1, res2, b := twoShares(t)
 	me := ms[0]
-	res1, res2 := servertest.DKG(t, ms, 2), servertest.DKG(t, ms, 2)
 	pass := []byte("backup passphrase")
-	b := &client.Backup{Fingerprint: me.Fingerprint, Key: me.Key, Shares: []*sharefile.Share{shareOf(me, res1[0]), shareOf(me, res2[0])}}
 	etag, k, err := me.Client.PushBackup(ctx, b, pass, vault.LowCostParams, nil)
 	if err != nil || etag == "" {
 		t.Fatalf("PushBackup = %q, %v", etag, err)
@@ -154,13 +164,13 @@ func TestUpdateBackup(t *testing.T) {
 
 	// A adds share 2, re-sealed under the kept key.
 	a.Shares = append(a.Shares, shareOf(me, res2[0]))
-	if etagA, err = me.Client.UpdateBackup(ctx, a, kA, etagA, []client.BackedUpShare{{KeyID: res1[0].KeyID, Generation: 1}}); err != nil {
+	if etagA, err = me.Client.UpdateBackup(ctx, a, kA, &client.BackupState{ETag: etagA, Shares: []client.BackedUpShare{{KeyID: res1[0].KeyID, Generation: 1}}}); err != nil {
 		t.Fatal(err)
 	}
 	// B, still at the first version, bumps share 1's generation: its
 	// update meets A's, merges share 2 in, and keeps generation 2.
 	rB.Shares[0].Generation = 2
-	etagB, err = me.Client.UpdateBackup(ctx, &rB.Backup, rB.VaultKey, etagB, nil)
+	etagB, err = me.Client.UpdateBackup(ctx, &rB.Backup, rB.VaultKey, &client.BackupState{ETag: etagB})
 	if err != nil || etagB == etagA {
 		t.Fatalf("UpdateBackup over another device's push = %q, %v", etagB, err)
 	}
@@ -185,8 +195,8 @@ func TestUpdateBackup(t *testing.T) {
 	// B's next update, from its own share only, keeps A's share 2: held
 	// says the blob has it, so the blob is read and merged first.
 	bLocal := &client.Backup{Fingerprint: me.Fingerprint, Key: me.Key, Shares: []*sharefile.Share{rB.Shares[0]}}
-	held := []client.BackedUpShare{{KeyID: res1[0].KeyID, Generation: 2}, {KeyID: res2[0].KeyID, Generation: 1}}
-	if etagB, err = me.Client.UpdateBackup(ctx, bLocal, rB.VaultKey, etagB, held); err != nil {
+	held := &client.BackupState{ETag: etagB, Shares: []client.BackedUpShare{{KeyID: res1[0].KeyID, Generation: 2}, {KeyID: res2[0].KeyID, Generation: 1}}}
+	if etagB, err = me.Client.UpdateBackup(ctx, bLocal, rB.VaultKey, held); err != nil {
 		t.Fatal(err)
 	}
 	blob, _, _ = me.Client.Blob(ctx, me.Fingerprint)
@@ -205,7 +215,7 @@ func TestUpdateBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	kNew.Wipe()
-	if _, err := me.Client.UpdateBackup(ctx, &rB.Backup, rB.VaultKey, etagB, nil); !errors.Is(err, client.ErrBackupConflict) {
+	if _, err := me.Client.UpdateBackup(ctx, &rB.Backup, rB.VaultKey, &client.BackupState{ETag: etagB}); !errors.Is(err, client.ErrBackupConflict) {
 		t.Fatalf("UpdateBackup over another passphrase's backup = %v, want ErrBackupConflict", err)
 	}
 	if _, etag, _ := me.Client.Blob(ctx, me.Fingerprint); etag != newEtag {
@@ -224,9 +234,10 @@ func TestUpdateBackup(t *testing.T) {
 	}
 }
 
-// TestBackupSize: a backup of 50 shares of 67-of-100 groups fits in the
-// server's blob limit (chusme.MaxBlobSize); the sizes of 1, 50 and 255
-// shares are logged (docs/protocol.md quotes them). A key package's size
+// TestBackupSize: a backup of 50 shares of 67-of-100 groups, and of 400
+// dropped shares besides, fits in the server's blob limit
+// (chusme.MaxBlobSize); the sizes of 1, 50 and 255 shares, and of a
+// dropped share, are logged (docs/protocol.md quotes them). A key package's size
 // does not depend on the group's size, so the shares past the 50th are of
 // 2-of-3 groups, which are cheaper to deal.
 func TestBackupSize(t *testing.T) {
@@ -275,5 +286,190 @@ func TestBackupSize(t *testing.T) {
 		if n == 50 && len(sealed) > chusme.MaxBlobSize {
 			t.Fatalf("50 shares of 67-of-100 groups take %d bytes, above the %d-byte blob limit", len(sealed), chusme.MaxBlobSize)
 		}
+		if n == 50 {
+			// Dropped shares count toward the limit too: 400 of them
+			// (generation 1000) fit beside the 50 shares.
+			for range 400 {
+				id := make([]byte, 32)
+				rand.Read(id)
+				b.Dropped = append(b.Dropped, client.DroppedShare{KeyID: hex.EncodeToString(id), Generation: 1000})
+			}
+			withDropped, err := client.SealBackup(b, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("50 shares and 400 dropped shares: %d bytes, %d a dropped share", len(withDropped), (len(withDropped)-len(sealed))/400)
+			if len(withDropped) > chusme.MaxBlobSize {
+				t.Fatalf("50 shares and 400 dropped shares take %d bytes, above the %d-byte blob limit", len(withDropped), chusme.MaxBlobSize)
+			}
+			b.Dropped = nil
+		}
+	}
+}
+
+// refreshWithout refreshes key res (a DKG's, of ms) among every member but
+// ms[0] (its first result's member): its generation 2 leaves ms[0] out.
+func refreshWithout(t *testing.T, ms []*servertest.Member, res []*client.DKGResult) {
+	t.Helper()
+	ctx := t.Context()
+	info, err := ms[1].Client.CreateCeremony(ctx, ms[1].Key, chusme.CreateCeremonyRequest{Kind: chusme.KindRefresh, KeyID: res[0].KeyID,
+		Participants: servertest.Fingerprints(ms[1:])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i, m := range ms[1:] {
+		wg.Go(func() {
+			out, err := m.Client.RunRefresh(ctx, info.ID, m.Key, client.OldShare{KeyPackage: res[i+1].KeyPackage, PublicKeyPackage: res[i+1].PublicKeyPackage, Generation: 1}, nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			out.KeyPackage.Zero()
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+}
+
+// TestBackupDropped: a device drops the share of a key a refresh removed
+// the identity from (generation 2); another device's update, which still
+// holds the share of generation 1, merges the drop and loses that share,
+// and a restore brings back neither. A blob written by a device that never
+// learned of it holds the old share: a restore refuses it (ErrNotHolder,
+// naming the generation) and drops it from the restored backup.
+func TestBackupDropped(t *testing.T) {
+	ctx := t.Context()
+	s, ms, res1, res2, a := twoShares(t)
+	me := ms[0]
+	gone := res1[0].KeyID
+	staleKP := new(frost.KeyPackage)
+	if err := staleKP.UnmarshalBinary(marshalKP(t, res1[0].KeyPackage)); err != nil {
+		t.Fatal(err)
+	}
+	pass := []byte("backup passphrase")
+	etagA, kA, err := me.Client.PushBackup(ctx, a, pass, vault.LowCostParams, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kA.Wipe()
+	rB, err := newClient(t, s.URL).RestoreBackup(ctx, me.Fingerprint, pass)
+	if err != nil || len(rB.Shares) != 2 {
+		t.Fatalf("device B's restore: %v", err)
+	}
+	defer rB.Zero()
+	refreshWithout(t, ms, res1)
+
+	opened := func(t *testing.T, pass []byte) *client.Backup {
+		t.Helper()
+		blob, _, err := me.Client.Blob(ctx, me.Fingerprint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, k, err := client.OpenBackup(me.Fingerprint, blob, pass)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.Wipe()
+		t.Cleanup(b.Zero)
+		return b
+	}
+	wantDropped := []client.DroppedShare{{KeyID: gone, Generation: 2}}
+	a.Drop(wantDropped[0])
+	if _, err := me.Client.UpdateBackup(ctx, a, kA, &client.BackupState{ETag: etagA}); err != nil {
+		t.Fatal(err)
+	}
+	if b := opened(t, pass); !slices.Equal(keyIDs(b.Shares), []string{res2[0].KeyID}) || !slices.Equal(b.Dropped, wantDropped) || b.Version != 3 {
+		t.Fatalf("after the drop the backup holds %v, dropped %v", keyIDs(b.Shares), b.Dropped)
+	}
+
+	// Device B still holds generation 1: its update meets A's, and the
+	// drop, of a later generation, wins.
+	if _, err := me.Client.UpdateBackup(ctx, &rB.Backup, rB.VaultKey, &client.BackupState{ETag: rB.ETag}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(keyIDs(rB.Shares), []string{res2[0].KeyID}) || !slices.Equal(rB.Dropped, wantDropped) {
+		t.Fatalf("device B's merged backup holds %v, dropped %v", keyIDs(rB.Shares), rB.Dropped)
+	}
+	if b := opened(t, pass); !slices.Equal(keyIDs(b.Shares), []string{res2[0].KeyID}) || !slices.Equal(b.Dropped, wantDropped) {
+		t.Fatalf("after B's update the backup holds %v, dropped %v", keyIDs(b.Shares), b.Dropped)
+	}
+	r, err := newClient(t, s.URL).RestoreBackup(ctx, me.Fingerprint, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(keyIDs(r.Shares), []string{res2[0].KeyID}) || len(r.Refused) != 0 || !slices.Equal(r.Dropped, wantDropped) {
+		t.Fatalf("restored %v, refused %v, dropped %v", keyIDs(r.Shares), r.Refused, r.Dropped)
+	}
+	r.Zero()
+
+	// A backup that still holds generation 1 of the key.
+	stale := &client.Backup{Fingerprint: me.Fingerprint, Key: me.Key, Shares: []*sharefile.Share{{KeyID: gone, Generation: 1,
+		Identity: me.Fingerprint, CeremonyID: res1[0].Ceremony.ID, KeyPackage: staleKP}}}
+	other := []byte("another passphrase")
+	_, k, err := me.Client.PushBackup(ctx, stale, other, vault.LowCostParams, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Wipe()
+	if r, err = newClient(t, s.URL).RestoreBackup(ctx, me.Fingerprint, other); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Zero()
+	if len(r.Shares) != 0 || len(r.Refused) != 1 || !errors.Is(r.Refused[0].Err, client.ErrNotHolder) ||
+		!strings.Contains(r.Refused[0].Err.Error(), "generation 2") || !slices.Equal(r.Dropped, wantDropped) {
+		t.Fatalf("restoring the stale share: shares %v, refused %v, dropped %v", keyIDs(r.Shares), r.Refused, r.Dropped)
+	}
+}
+
+// TestBackupDrop: a dropped share beats a share of an earlier generation
+// of its key, and a share of its generation or a later one beats it; a
+// backup holding a key both ways, or a dropped share of generation 1, does
+// not seal.
+func TestBackupDrop(t *testing.T) {
+	key := testkit.NewKey(t)
+	fp := testkit.Fingerprint(key)
+	me, err := frost.DeriveIdentifier([]byte(fp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := frost.DeriveIdentifier([]byte(testkit.Fingerprint(testkit.NewKey(t))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kps, pub, err := frost.TrustedDealerKeygen(nil, nil, []frost.Identifier{me, peer}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyID := chusme.GroupKeyID(pub.VerifyingKey().Bytes())
+	b := &client.Backup{Fingerprint: fp, Key: key, Shares: []*sharefile.Share{{KeyID: keyID, Generation: 2, Identity: fp, KeyPackage: kps[me]}}}
+	k, err := vault.DeriveKey([]byte("pw"), client.BackupPurpose, vault.LowCostParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Wipe()
+	b.Drop(client.DroppedShare{KeyID: keyID, Generation: 2})
+	if len(b.Shares) != 1 || len(b.Dropped) != 0 {
+		t.Fatalf("a drop from generation 2 over a share of generation 2: shares %d, dropped %v", len(b.Shares), b.Dropped)
+	}
+	b.Dropped = []client.DroppedShare{{KeyID: keyID, Generation: 3}}
+	if _, err := client.SealBackup(b, k); err == nil || !strings.Contains(err.Error(), "both held and dropped") {
+		t.Fatalf("SealBackup of a key held and dropped = %v", err)
+	}
+	b.Dropped = nil
+	b.Drop(client.DroppedShare{KeyID: keyID, Generation: 3})
+	if len(b.Shares) != 0 || !slices.Equal(b.Dropped, []client.DroppedShare{{KeyID: keyID, Generation: 3}}) ||
+		!bytes.Equal(kps[me].SigningShare().Bytes(), make([]byte, 32)) {
+		t.Fatalf("a drop from generation 3 over a share of generation 2: shares %d, dropped %v", len(b.Shares), b.Dropped)
+	}
+	b.Drop(client.DroppedShare{KeyID: keyID, Generation: 2})
+	if b.Dropped[0].Generation != 3 {
+		t.Fatal("an earlier drop lowered the generation")
+	}
+	b.Dropped = []client.DroppedShare{{KeyID: keyID, Generation: 1}}
+	if _, err := client.SealBackup(b, k); err == nil {
+		t.Fatal("SealBackup sealed a dropped share of generation 1")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/chusme/chusme"
@@ -42,6 +43,10 @@ type BackupState struct {
 	ETag     string          `json:"etag"`      // the blob's ETag after the device's last push (or its restore)
 	PushedAt time.Time       `json:"pushed_at"` // when
 	Shares   []BackedUpShare `json:"shares"`    // the shares the blob held then, by key id
+	// Dropped holds the keys the identity no longer holds a share of: the
+	// blob's then, and those this device recorded since (Drop), which its
+	// next push carries.
+	Dropped []DroppedShare `json:"dropped,omitempty"`
 }
 
 // BackedUpShare is a share a backup holds: its key id and generation.
@@ -89,12 +94,21 @@ func (st *BackupState) OpenKey(passphrase []byte) (*vault.Key, error) {
 }
 
 // Record notes that the blob, with ETag etag since time at, holds b's
-// shares.
+// shares and dropped shares.
 func (st *BackupState) Record(etag string, at time.Time, b *Backup) {
 	st.ETag, st.PushedAt, st.Shares = etag, at.UTC().Truncate(time.Second), []BackedUpShare{}
 	for _, s := range b.Shares {
 		st.Shares = append(st.Shares, BackedUpShare{KeyID: s.KeyID, Generation: s.Generation})
 	}
+	st.Dropped = slices.Clone(b.Dropped)
+}
+
+// Drop records that the identity no longer holds a share of key d.KeyID
+// from generation d.Generation on, for the next push to carry (Backup.Drop
+// it into the backup pushed): until then the blob may still hold the
+// share.
+func (st *BackupState) Drop(d DroppedShare) {
+	st.Dropped = addDropped(st.Dropped, d)
 }
 
 // Holds reports whether the blob held the share of key keyID in generation

@@ -18,9 +18,10 @@ import (
 )
 
 // The backup vectors: the plaintext SealBackup seals (compact JSON:
-// version 2, fingerprint, seed, shares) under the key of the fixed sealed
-// backup, and OpenBackup opening that backup; a version 1 backup (no
-// shares), which OpenBackup still opens.
+// version 3, fingerprint, seed, shares, dropped) under the key of the
+// fixed sealed backup, and OpenBackup opening that backup; a version 1
+// backup (no shares) and a version 2 one (no dropped), which OpenBackup
+// still opens.
 func TestGoldenBackup(t *testing.T) {
 	type share struct {
 		KeyID      string         `json:"key_id"`
@@ -34,6 +35,7 @@ func TestGoldenBackup(t *testing.T) {
 		Fingerprint string         `json:"fingerprint"`
 		Seed        vectortest.Hex `json:"seed"`
 		Shares      []share        `json:"shares"`
+		Dropped     []DroppedShare `json:"dropped"`
 		Passphrase  string         `json:"passphrase"`
 		Sealed      vectortest.Hex `json:"sealed"`
 	}, want struct {
@@ -46,8 +48,9 @@ func TestGoldenBackup(t *testing.T) {
 		defer b.Zero()
 		defer k.Wipe()
 		vectortest.Equal(t, "opened seed", b.Key.Seed(), in.Seed)
-		if b.Version != in.Version || len(b.Shares) != len(in.Shares) {
-			t.Fatalf("opened version %d with %d shares, want %d with %d", b.Version, len(b.Shares), in.Version, len(in.Shares))
+		if b.Version != in.Version || len(b.Shares) != len(in.Shares) || !reflect.DeepEqual(b.Dropped, in.Dropped) {
+			t.Fatalf("opened version %d with %d shares and dropped %v, want %d with %d and %v", b.Version, len(b.Shares), b.Dropped,
+				in.Version, len(in.Shares), in.Dropped)
 		}
 		for i, s := range b.Shares {
 			kp, err := s.KeyPackage.MarshalBinary()
@@ -60,7 +63,7 @@ func TestGoldenBackup(t *testing.T) {
 			}
 		}
 		plain := []byte(nil)
-		if in.Version == 1 {
+		if in.Version != BackupVersion {
 			plain, err = vault.Open([]byte(in.Passphrase), BackupPurpose, in.Sealed)
 		} else {
 			var sealed []byte

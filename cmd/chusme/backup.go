@@ -61,9 +61,10 @@ func (e *env) backupState(fp string) (*client.BackupState, string, error) {
 }
 
 // localBackup is what u's identity's backup holds from this config
-// directory: the identity key and every share in CONFIG/shares. The caller
-// Zeroes it.
-func (e *env) localBackup(u *unlocked) (*client.Backup, error) {
+// directory: the identity key, every share in CONFIG/shares and the shares
+// the backup state st (nil if none) records as dropped, which keep an
+// older share of their key out. The caller Zeroes it.
+func (e *env) localBackup(u *unlocked, st *client.BackupState) (*client.Backup, error) {
 	ids, err := e.heldKeys()
 	if err != nil {
 		return nil, err
@@ -76,6 +77,11 @@ func (e *env) localBackup(u *unlocked) (*client.Backup, error) {
 			return nil, err
 		}
 		b.Shares = append(b.Shares, sh)
+	}
+	if st != nil {
+		for _, d := range st.Dropped {
+			b.Drop(d)
+		}
 	}
 	return b, nil
 }
@@ -140,7 +146,7 @@ func (e *env) pushBackup(c *client.Client, u *unlocked, prev *client.BackupState
 		return backupOutput{}, err
 	}
 	defer clear(pass)
-	b, err := e.localBackup(u)
+	b, err := e.localBackup(u, prev)
 	if err != nil {
 		return backupOutput{}, err
 	}
@@ -169,12 +175,12 @@ func (e *env) updateBackup(c *client.Client, u *unlocked, st *client.BackupState
 		return backupOutput{}, fmt.Errorf("%s: %w (chusme backup push --new-passphrase makes a new one)", path, err)
 	}
 	defer k.Wipe()
-	b, err := e.localBackup(u)
+	b, err := e.localBackup(u, st)
 	if err != nil {
 		return backupOutput{}, err
 	}
 	defer b.Zero()
-	etag, err := c.UpdateBackup(e.ctx, b, k, st.ETag, st.Shares)
+	etag, err := c.UpdateBackup(e.ctx, b, k, st)
 	if errors.Is(err, client.ErrBackupConflict) {
 		return backupOutput{}, fmt.Errorf("%w; chusme backup push --new-passphrase replaces it with this device's", err)
 	}
@@ -225,6 +231,30 @@ func (e *env) backupAfterChange(c *client.Client, u *unlocked) {
 		}
 	}
 	fmt.Fprintf(e.stderr, "Warning: the backup was not updated: %v. Run chusme backup push.\n", err)
+}
+
+// dropShare records, in u's identity's backup state, that the identity
+// holds no share of key keyID from generation on (a reshare left it out, a
+// refresh removed it: the caller has checked that), then removes the share
+// file at path, if any. In that order, a crash between the two leaves a
+// share the backup drops (localBackup), never a backup that brings back a
+// share this device removed. Without a backup state there is nothing to
+// record.
+func (e *env) dropShare(u *unlocked, keyID string, generation int, path string) error {
+	st, statePath, err := e.backupState(u.fp)
+	if err != nil {
+		return err
+	}
+	if st != nil {
+		st.Drop(client.DroppedShare{KeyID: keyID, Generation: generation})
+		if err := client.SaveBackupState(statePath, st); err != nil {
+			return err
+		}
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("removing the old key share: %w", err)
+	}
+	return nil
 }
 
 // restoreOutput is what backup restore prints.
@@ -306,12 +336,15 @@ func (e *env) backupRestore(args []string) error {
 		}
 		out.Shares = append(out.Shares, restoredShare{s.KeyID, s.Generation, sp})
 	}
-	// This device keeps the backup's key, to update it after changes.
+	// This device keeps the backup's key, to update it after changes. The
+	// shares refused for a reason that may pass stay in the backup; those
+	// of keys that no longer name this identity are dropped from it
+	// (r.Dropped) at the next push.
 	st, err := client.NewBackupState(*fp, r.VaultKey, pass, params)
 	if err == nil {
 		st.Record(r.ETag, time.Time{}, &r.Backup)
 		for _, rs := range r.Refused {
-			if !st.Holds(rs.KeyID, rs.Generation) {
+			if !errors.Is(rs.Err, client.ErrNotHolder) && !st.Holds(rs.KeyID, rs.Generation) {
 				st.Shares = append(st.Shares, client.BackedUpShare{KeyID: rs.KeyID, Generation: rs.Generation})
 			}
 		}
@@ -336,7 +369,11 @@ func (e *env) backupRestore(args []string) error {
 	if len(r.Refused) > 0 {
 		var why []string
 		for _, rs := range r.Refused {
-			why = append(why, fmt.Sprintf("%s (generation %d): %v", rs.KeyID, rs.Generation, rs.Err))
+			note := ""
+			if errors.Is(rs.Err, client.ErrNotHolder) {
+				note = " (the next backup update drops it from the backup)"
+			}
+			why = append(why, fmt.Sprintf("%s (generation %d): %v%s", rs.KeyID, rs.Generation, rs.Err, note))
 		}
 		return chusme.Errorf(codeSharesRefused, "the identity key and %d shares were restored into %s, but not %d shares: %s",
 			len(out.Shares), filepath.Dir(path), len(r.Refused), strings.Join(why, "; "))
@@ -354,6 +391,7 @@ type backupStatusOutput struct {
 	Current     bool                   `json:"current"`             // the blob is the one this device last pushed or restored
 	PushedAt    string                 `json:"pushed_at,omitempty"` // when this device last pushed it (RFC 3339)
 	Shares      []client.BackedUpShare `json:"shares"`              // the shares it held then
+	Dropped     []client.DroppedShare  `json:"dropped"`             // the keys it records this identity no longer holds a share of
 }
 
 // backupStatus says whether the identity has a backup, whether it is what
@@ -370,7 +408,7 @@ func (e *env) backupStatus(args []string) error {
 	if err != nil {
 		return err
 	}
-	out := backupStatusOutput{Fingerprint: fp, Shares: []client.BackedUpShare{}}
+	out := backupStatusOutput{Fingerprint: fp, Shares: []client.BackedUpShare{}, Dropped: []client.DroppedShare{}}
 	blob, etag, err := c.Blob(e.ctx, fp)
 	switch {
 	case err == nil:
@@ -384,6 +422,7 @@ func (e *env) backupStatus(args []string) error {
 	}
 	if st != nil {
 		out.ThisDevice, out.Current, out.Shares = true, out.OnServer && st.ETag == etag, st.Shares
+		out.Dropped = append(out.Dropped, st.Dropped...)
 		if !st.PushedAt.IsZero() {
 			out.PushedAt = st.PushedAt.Format(time.RFC3339)
 		}
@@ -409,6 +448,9 @@ func (e *env) backupStatus(args []string) error {
 		}
 		for _, s := range out.Shares {
 			fmt.Fprintf(w, "share\t%s\tgeneration %d\n", s.KeyID, s.Generation)
+		}
+		for _, d := range out.Dropped {
+			fmt.Fprintf(w, "dropped\t%s\tno longer held from generation %d\n", d.KeyID, d.Generation)
 		}
 	})
 }

@@ -23,19 +23,10 @@ func TestBackupPassphraseAskedOnce(t *testing.T) {
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TERM=dumb", "CHUSME_SERVER=" + s.URL,
 		"CHUSME_CONFIG_DIR=" + alice.env["CHUSME_CONFIG_DIR"], "CHUSME_KDF_MEMORY_KIB=64"}
 	opens := func(pass string) bool {
-		c, err := client.New(s.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		blob, _, err := c.Blob(t.Context(), aliceFP)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, k, err := client.OpenBackup(aliceFP, blob, []byte(pass))
+		_, err := openBlob(t, s, aliceFP, pass)
 		if err != nil && !errors.Is(err, vault.ErrDecrypt) {
 			t.Fatal(err)
 		}
-		k.Wipe()
 		return err == nil
 	}
 	answers := func(backup string) []answer {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/client/sharefile"
 	"github.com/chusme/chusme/internal/servertest"
 )
 
@@ -258,5 +259,143 @@ func TestBackupRestoreRefusesAlteredCertificate(t *testing.T) {
 	// The backup still holds both: keys list says the restored one is in it.
 	if rows := keysListJSON(t, fresh); len(rows) != 1 || rows[0].KeyID != good || !rows[0].InBackup {
 		t.Fatalf("keys list after a partial restore: %+v", rows)
+	}
+}
+
+// openBlob fetches fp's backup from the server and opens it with
+// passphrase pass: OpenBackup's error if it does not open.
+func openBlob(t *testing.T, s *servertest.Server, fp, pass string) (*client.Backup, error) {
+	t.Helper()
+	c, err := client.New(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, _, err := c.Blob(t.Context(), fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, k, err := client.OpenBackup(fp, blob, []byte(pass))
+	if err != nil {
+		return nil, err
+	}
+	k.Wipe()
+	t.Cleanup(b.Zero)
+	return b, nil
+}
+
+// blobOf opens fp's backup on the server with passphrase pass.
+func blobOf(t *testing.T, s *servertest.Server, fp, pass string) *client.Backup {
+	t.Helper()
+	b, err := openBlob(t, s, fp, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// holds reports whether backup b holds a share of key keyID.
+func holds(b *client.Backup, keyID string) bool {
+	return slices.ContainsFunc(b.Shares, func(s *sharefile.Share) bool { return s.KeyID == keyID })
+}
+
+// A share that goes away leaves the backup. Alice deals in a reshare of a
+// 2-of-3 key to the admin and bob and leaves: her share file goes, her
+// backup drops the key from generation 2, a second device of hers that
+// still holds generation 1 pushes without bringing it back, and a restore
+// on a new config directory brings back neither it nor a word about it. A
+// refresh of another key removes her: keys list marks her share removed, a
+// restore refuses it from the backup (saying why) and drops it, keys
+// remove deletes it once confirmed (and refuses bob's, still a holder),
+// and the backup drops it.
+func TestBackupDropsLeftShares(t *testing.T) {
+	g := newTrio(t)
+	s, admin, alice, bob, adminFP, aliceFP, bobFP := g.s, g.admin, g.alice, g.bob, g.adminFP, g.aliceFP, g.bobFP
+	alice.ok("backup", "push")
+	left := dkgCLI(t, 2, admin, []*cli{alice, bob}, aliceFP, bobFP).KeyID
+	removed := dkgCLI(t, 2, admin, []*cli{alice, bob}, aliceFP, bobFP).KeyID
+	laptop := newCLI(t, s.URL, "alice pw") // alice's second device, restored now
+	laptop.ok("backup", "restore", "--fingerprint", aliceFP)
+
+	reshare := admin.start("ceremony", "reshare", left, "--threshold", "2", "--participants", adminFP+","+bobFP, "--json")
+	id := reshare.ceremonyID(t)
+	joinA, joinB := alice.start("ceremony", "join", id, "--json"), bob.start("ceremony", "join", id, "--json")
+	var out dkgOutput
+	reshare.wait(t, &out)
+	joinB.wait(t, &out)
+	joinA.wait(t, &out)
+	if out.ShareFile != "" {
+		t.Fatalf("alice left with a share file: %+v", out)
+	}
+	dropped := []client.DroppedShare{{KeyID: left, Generation: 2}}
+	if b := blobOf(t, s, aliceFP, "alice pw"); holds(b, left) || !holds(b, removed) || !slices.Equal(b.Dropped, dropped) {
+		t.Fatalf("alice's backup after the reshare: shares %d, dropped %v", len(b.Shares), b.Dropped)
+	}
+	if st := statusJSON(t, alice); !slices.Equal(st.Dropped, dropped) || slices.ContainsFunc(st.Shares, func(s client.BackedUpShare) bool { return s.KeyID == left }) {
+		t.Fatalf("backup status after the reshare: %+v", st)
+	}
+	if text := alice.ok("backup", "status"); !slices.ContainsFunc(strings.Split(text, "\n"), func(l string) bool {
+		return strings.Join(strings.Fields(l), " ") == "dropped "+left+" no longer held from generation 2"
+	}) {
+		t.Fatalf("backup status:\n%s", text)
+	}
+	// The laptop still holds generation 1: keys list says it is no longer
+	// alice's, and its push merges the drop instead of bringing it back.
+	if rows := keysListJSON(t, laptop); len(rows) != 2 || rows[0].KeyID != min(left, removed) ||
+		rows[slices.IndexFunc(rows, func(r keyRow) bool { return r.KeyID == left })].State != keyRemoved {
+		t.Fatalf("the laptop's keys list: %+v", rows)
+	}
+	laptop.ok("backup", "push")
+	if b := blobOf(t, s, aliceFP, "alice pw"); holds(b, left) || !slices.Equal(b.Dropped, dropped) {
+		t.Fatalf("the laptop's push brought back the share: dropped %v", b.Dropped)
+	}
+	fresh := newCLI(t, s.URL, "alice pw")
+	var restored restoreOutput
+	_, errOut, err := fresh.run("backup", "restore", "--fingerprint", aliceFP, "--json")
+	if err != nil || errOut != "" {
+		t.Fatalf("restore after the reshare: %v\n%s", err, errOut)
+	}
+	fresh.okJSON(&restored, "backup", "restore", "--fingerprint", aliceFP, "--force")
+	if len(restored.Shares) != 1 || restored.Shares[0].KeyID != removed {
+		t.Fatalf("restore after the reshare: %+v", restored)
+	}
+
+	// A refresh removes alice from the other key.
+	refresh := admin.start("ceremony", "refresh", removed, "--remove", aliceFP, "--json")
+	bob.ok("ceremony", "join", refresh.ceremonyID(t), "--json")
+	refresh.wait(t, &out)
+	rows := keysListJSON(t, alice)
+	if len(rows) != 1 || rows[0].KeyID != removed || rows[0].State != keyRemoved || rows[0].KeyGeneration != 2 || rows[0].Generation != 1 {
+		t.Fatalf("alice's keys list after the refresh: %+v", rows)
+	}
+	if _, errOut, _ := alice.run("keys", "list"); !strings.Contains(errOut, "chusme keys remove "+removed[:12]) {
+		t.Fatalf("keys list says nothing of the removed share: %q", errOut)
+	}
+	if rows := keysListJSON(t, bob); len(rows) != 2 || rows[0].State != keyCurrent || rows[1].State != keyCurrent {
+		t.Fatalf("bob's keys list: %+v", rows)
+	}
+	// Alice's backup still holds that share: a restore refuses it, saying
+	// why, and its device drops it from the backup.
+	other := newCLI(t, s.URL, "alice pw")
+	if msg := other.fails(codeSharesRefused, "backup", "restore", "--fingerprint", aliceFP, "--force"); !strings.Contains(msg, removed) ||
+		!strings.Contains(msg, "does not name "+aliceFP+" as a holder") || !strings.Contains(msg, "drops it from the backup") {
+		t.Fatalf("restoring a share of a key that no longer names alice: %s", msg)
+	}
+	if st := statusJSON(t, other); !slices.Contains(st.Dropped, client.DroppedShare{KeyID: removed, Generation: 2}) {
+		t.Fatalf("the restoring device's backup status: %+v", st)
+	}
+	bob.fails(codeStillHolder, "keys", "remove", removed[:8], "--yes")
+	alice.fails(codeNotApproved, "keys", "remove", removed[:8])
+	if _, err := os.Stat(sharePathOf(alice, removed)); err != nil {
+		t.Fatalf("an unconfirmed keys remove removed the share: %v", err)
+	}
+	var rm removedKey
+	alice.okJSON(&rm, "keys", "remove", removed[:8], "--yes")
+	if _, err := os.Stat(sharePathOf(alice, removed)); !errors.Is(err, os.ErrNotExist) || rm.KeyID != removed || rm.Generation != 1 {
+		t.Fatalf("keys remove: %+v, the share file: %v", rm, err)
+	}
+	dropped = append(dropped, client.DroppedShare{KeyID: removed, Generation: 2})
+	slices.SortFunc(dropped, func(a, b client.DroppedShare) int { return strings.Compare(a.KeyID, b.KeyID) })
+	if b := blobOf(t, s, aliceFP, "alice pw"); len(b.Shares) != 0 || !slices.Equal(b.Dropped, dropped) {
+		t.Fatalf("alice's backup after keys remove: shares %d, dropped %v", len(b.Shares), b.Dropped)
 	}
 }

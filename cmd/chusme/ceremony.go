@@ -74,7 +74,13 @@ FROST ceremonies (key shares are kept in CONFIG/shares/KEY_ID.share, sealed with
                                      once, a signing ceremony goes on without you while T are left
   keys list [--ids]                  every key share you hold: key id, group key, T of N, participants
                                      (contact names, else fingerprints), generation, whether the backup
-                                     holds it; with --ids only the key ids, one a line
+                                     holds it, and its state against the key's current generation on
+                                     the server, verified: current, outdated, removed (a refresh or
+                                     reshare left you out) or unchecked; with --ids only the key ids,
+                                     one a line
+  keys remove KEY [--yes]            delete your share of KEY when the key's current generation,
+                                     verified, no longer names you (state removed), after asking or
+                                     with --yes; the backup drops it too
   keys show KEY                      show a group key: public key, threshold, participants
   keys verify KEY SIG MSGFILE        verify an Ed25519 signature (hex or base64) of MSGFILE under the
                                      group key KEY; exits with status 1 if it does not verify
@@ -109,7 +115,7 @@ func (e *env) ceremony(args []string) error {
 
 // keys runs the group key subcommands.
 func (e *env) keys(args []string) error {
-	return e.runSub("keys", args, sub{"list", e.keysList}, sub{"show", e.keysShow}, sub{"verify", e.keysVerify}, sub{"verify-cert", e.keysVerifyCert})
+	return e.runSub("keys", args, sub{"list", e.keysList}, sub{"remove", e.keysRemove}, sub{"show", e.keysShow}, sub{"verify", e.keysVerify}, sub{"verify-cert", e.keysVerifyCert})
 }
 
 // fingerprintList parses a comma-separated list of distinct fingerprints
@@ -624,9 +630,10 @@ func (e *env) runReshare(c *client.Client, u *unlocked, info chusme.CeremonyInfo
 		return err
 	}
 	if res.KeyPackage == nil {
-		// A dealer that leaves: its share is of no use any more.
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("removing the old key share: %w", err)
+		// A dealer that leaves: its share is of no use any more, and the
+		// backup drops it.
+		if err := e.dropShare(u, info.KeyID, info.KeyGeneration+1, path); err != nil {
+			return err
 		}
 		path = ""
 	} else {

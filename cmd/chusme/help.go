@@ -96,6 +96,7 @@ var examples = []struct{ command, example string }{
 	{"ceremony cancel", "chusme ceremony cancel 1f2e3d4c"},
 	{"ceremony decline", "chusme ceremony decline 1f2e3d4c"},
 	{"keys list", "KEY=$(chusme keys list --ids)"},
+	{"keys remove", "chusme keys remove 2c1f73e3                     # when keys list shows it removed"},
 	{"keys show", "chusme keys show 2c1f73e3"},
 	{"keys verify", "chusme keys verify 2c1f73e3 \"$(cat sig)\" msg.txt"},
 	{"keys verify-cert", "chusme keys verify-cert 2c1f73e3"},

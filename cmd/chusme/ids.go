@@ -171,6 +171,36 @@ type keyRow struct {
 	Generation   int              `json:"generation"`
 	InBackup     bool             `json:"in_backup"` // the backup this device last pushed (or restored) holds this generation
 	ShareFile    string           `json:"share_file"`
+	// State is how the share stands against the key's current generation
+	// on the server (keyCurrent, keyOutdated, keyRemoved, keyUnchecked).
+	State         string `json:"state"`
+	KeyGeneration int    `json:"key_generation,omitempty"` // the key's current generation, when checked
+}
+
+// The states of a share in keys list: how it stands against its key's
+// current generation as the server has it, verified (client.GroupKey: the
+// key, its certificate and its participants' chains).
+const (
+	keyCurrent   = "current"   // the share is of the key's current generation
+	keyOutdated  = "outdated"  // the current generation is another, which still names this identity
+	keyRemoved   = "removed"   // the current generation does not name this identity: keys remove deletes the share
+	keyUnchecked = "unchecked" // the server could not be asked, or its answer did not verify
+)
+
+// keyState returns how identity fp's share of key keyID, of generation,
+// stands (keyCurrent…) and the key's current generation, verified; on an
+// error, keyUnchecked.
+func (e *env) keyState(c *client.Client, fp, keyID string, generation int) (string, chusme.GroupKeyInfo, error) {
+	key, err := c.GroupKey(e.ctx, keyID)
+	switch {
+	case err != nil:
+		return keyUnchecked, key, err
+	case !slices.Contains(key.Participants, fp):
+		return keyRemoved, key, nil
+	case key.Generation != generation:
+		return keyOutdated, key, nil
+	}
+	return keyCurrent, key, nil
 }
 
 // keyParticipant is a participant of a group key, by the fingerprint whose
@@ -216,9 +246,12 @@ func (e *env) knownIdentities(me string) ([]string, contactNames) {
 }
 
 // keysList prints every share this config directory holds (CONFIG/shares):
-// key id, group key, threshold, participants, generation and whether the
-// backup holds it; with --ids only the key ids, one a line (so that
-// KEY=$(chusme keys list --ids) works with one key).
+// key id, group key, threshold, participants, generation, whether the
+// backup holds it and how it stands against the key's current generation
+// on the server (keyState; a share whose key no longer names this identity
+// is marked, not removed: keys remove does that); with --ids only the key
+// ids, one a line (so that KEY=$(chusme keys list --ids) works with one
+// key), without asking the server.
 func (e *env) keysList(args []string) error {
 	fs := e.flags("keys list")
 	idsOnly := fs.Bool("ids", false, "")
@@ -247,6 +280,7 @@ func (e *env) keysList(args []string) error {
 		return err
 	}
 	known, names := e.knownIdentities(me)
+	c, uncheckedBy := e.client()
 	rows := []keyRow{}
 	for _, id := range ids {
 		path, err := e.sharePath(id)
@@ -262,7 +296,12 @@ func (e *env) keysList(args []string) error {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		row := keyRow{KeyID: sf.KeyID, GroupKey: sum.PublicKey, Threshold: sum.Threshold, N: sum.N, Participants: []keyParticipant{},
-			Generation: sf.Generation, InBackup: st != nil && st.Holds(sf.KeyID, sf.Generation), ShareFile: path}
+			Generation: sf.Generation, InBackup: st != nil && st.Holds(sf.KeyID, sf.Generation), ShareFile: path, State: keyUnchecked}
+		if uncheckedBy == nil {
+			var key chusme.GroupKeyInfo
+			row.State, key, uncheckedBy = e.keyState(c, me, sf.KeyID, sf.Generation)
+			row.KeyGeneration = key.Generation
+		}
 		for _, p := range sum.Participants {
 			kp := keyParticipant{Fingerprint: p.Fingerprint, Name: names[p.Fingerprint]}
 			if p.Fingerprint == "" {
@@ -275,13 +314,16 @@ func (e *env) keysList(args []string) error {
 	if len(rows) == 0 && !e.json {
 		fmt.Fprintln(e.stderr, "No key shares in this config directory: chusme ceremony dkg makes one.")
 	}
+	if uncheckedBy != nil && len(rows) > 0 {
+		fmt.Fprintf(e.stderr, "chusme: the shares were not all checked with the server (%v): their state is %s.\n", uncheckedBy, keyUnchecked)
+	}
 	return e.output(struct {
 		Keys []keyRow `json:"keys"`
 	}{rows}, func(w io.Writer) {
 		if len(rows) == 0 {
 			return
 		}
-		fmt.Fprintln(w, "KEY\tGROUP KEY\tT OF N\tGENERATION\tBACKUP\tPARTICIPANTS")
+		fmt.Fprintln(w, "KEY\tGROUP KEY\tT OF N\tGENERATION\tBACKUP\tSTATE\tPARTICIPANTS")
 		for _, r := range rows {
 			labels := make([]string, len(r.Participants))
 			for i, p := range r.Participants {
@@ -291,7 +333,90 @@ func (e *env) keysList(args []string) error {
 			if r.InBackup {
 				backup = "yes"
 			}
-			fmt.Fprintf(w, "%s\t%x\t%d of %d\t%d\t%s\t%s\n", r.KeyID[:12], []byte(r.GroupKey), r.Threshold, r.N, r.Generation, backup, strings.Join(labels, ", "))
+			fmt.Fprintf(w, "%s\t%x\t%d of %d\t%d\t%s\t%s\t%s\n", r.KeyID[:12], []byte(r.GroupKey), r.Threshold, r.N, r.Generation, backup, r.State, strings.Join(labels, ", "))
 		}
+		for _, r := range rows {
+			if r.State == keyRemoved {
+				fmt.Fprintf(e.stderr, "Key %s: its generation %d no longer names you as a holder (verified); your share of generation %d does not sign with it. chusme keys remove %s deletes it.\n",
+					r.KeyID[:12], r.KeyGeneration, r.Generation, r.KeyID[:12])
+			}
+		}
+	})
+}
+
+// codeStillHolder is the code of keys remove refusing a share of a key
+// whose current generation still names this identity.
+const codeStillHolder = "still_holder"
+
+// removedKey is what keys remove prints.
+type removedKey struct {
+	KeyID      string `json:"key_id"`
+	Generation int    `json:"generation"` // the share's, removed
+	ShareFile  string `json:"share_file"` // removed
+}
+
+// keysRemove deletes this identity's share of a key whose current
+// generation, verified, no longer names it (keyRemoved): after asking,
+// unless --yes, it records the drop in the backup state, removes the share
+// file and brings the backup up to date (dropShare, backupAfterChange). A
+// share of a key that still names this identity, or one the server could
+// not confirm, is not removed.
+func (e *env) keysRemove(args []string) error {
+	fs := e.flags("keys remove")
+	yes := fs.Bool("yes", false, "")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("keys remove: give exactly one KEY id")
+	}
+	keyID, err := e.keyIDArg("keys remove", rest[0])
+	if err != nil {
+		return err
+	}
+	u, err := e.unlock()
+	if err != nil {
+		return err
+	}
+	defer u.wipe()
+	sh, err := e.loadShare(keyID, u)
+	if err != nil {
+		return err
+	}
+	generation := sh.Generation
+	sh.Zero()
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	state, key, err := e.keyState(c, u.fp, keyID, generation)
+	if err != nil {
+		return fmt.Errorf("keys remove: the key could not be checked, nothing was removed: %w", err)
+	}
+	if state != keyRemoved {
+		return chusme.Errorf(codeStillHolder, "keys remove: key %s's current generation %d names you as a holder: your share is not removed (a reshare without you ends your part)", keyID, key.Generation)
+	}
+	if !*yes {
+		line, err := e.askLine(fmt.Sprintf("Key %s: its generation %d, made by ceremony %s, no longer names you as a holder (verified).\nDelete your share of generation %d? [y/N] ",
+			keyID, key.Generation, key.CeremonyID, generation), "")
+		if err != nil {
+			return err
+		}
+		if line = strings.ToLower(line); line != "y" && line != "yes" {
+			return chusme.Errorf(codeNotApproved, "keys remove: not confirmed, nothing was removed")
+		}
+	}
+	path, err := e.sharePath(keyID)
+	if err != nil {
+		return err
+	}
+	if err := e.dropShare(u, keyID, key.Generation, path); err != nil {
+		return err
+	}
+	e.backupAfterChange(c, u)
+	out := removedKey{KeyID: keyID, Generation: generation, ShareFile: path}
+	return e.output(out, func(w io.Writer) {
+		fmt.Fprintf(w, "removed\t%s\tgeneration %d\t%s\n", out.KeyID, out.Generation, out.ShareFile)
 	})
 }

@@ -298,7 +298,7 @@ const build = {
   backup: (i) => {
     const seed = hex(i.seed);
     const p = { version: i.version, fingerprint: i.fingerprint, seed: b64url(seed) };
-    if (i.version === 2) {
+    if (i.version >= 2) {
       p.shares = i.shares.map((s) => {
         // Each share is the identity's share of the group key its key id names.
         const kp = parseKeyPackage(hex(s.key_package));
@@ -309,6 +309,15 @@ const build = {
         if (s.ceremony_id) o.ceremony_id = s.ceremony_id;
         o.key_package = b64url(hex(s.key_package));
         return o;
+      });
+    }
+    if (i.version >= 3) {
+      // Each key at most once, in shares or in dropped; a dropped share is of generation 2 or later.
+      const keys = new Set(i.shares.map((s) => s.key_id));
+      p.dropped = i.dropped.map((d) => {
+        if (keys.has(d.key_id) || d.generation < 2 || !/^[0-9a-f]{64}$/.test(d.key_id)) throw new Error(`a bad dropped share of key ${d.key_id}`);
+        keys.add(d.key_id);
+        return { key_id: d.key_id, generation: d.generation };
       });
     }
     const plaintext = utf8(JSON.stringify(p));
