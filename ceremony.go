@@ -306,6 +306,20 @@ func (c *Ceremony) Declined(fp string) bool {
 	return slices.ContainsFunc(c.Declines, func(d CeremonyDecline) bool { return d.Fingerprint == fp })
 }
 
+// Endorsers returns who endorses the generation a refresh or reshare c
+// makes (GroupKeyEndorseMessage, in round 3): the participants that hold
+// a share of the one it replaces (a refresh's participants, a reshare's
+// dealers); nil for other kinds.
+func (c *Ceremony) Endorsers() []string {
+	switch c.Kind {
+	case KindRefresh:
+		return c.Participants
+	case KindReshare:
+		return c.Dealers
+	}
+	return nil
+}
+
 // Expected returns who may submit in c's current round, sorted: a DKG's
 // participants (a reshare's: in round 2 its dealers, in round 3 its new
 // participants); in a signing ceremony's commitment round, the candidates
@@ -405,6 +419,12 @@ type GroupKey struct {
 	Issuer        string
 	Transcript    []byte
 	Confirmations []GroupKeyConfirmation
+	// Kind is the kind of the ceremony that made this generation: KindDKG,
+	// KindRefresh or KindReshare. Endorsements are, for a refresh or
+	// reshare, the signed endorsements (GroupKeyEndorseMessage) of the
+	// holders of the generation before, in the ceremony's Endorsers order.
+	Kind         string
+	Endorsements []GroupKeyConfirmation
 }
 
 // CeremonyState is what an UpdateCeremony callback reads and writes: the
