@@ -321,15 +321,15 @@ func (c *Ceremony) Endorsers() []string {
 }
 
 // Expected returns who may submit in c's current round, sorted: a DKG's
-// participants (a reshare's: in round 2 its dealers, in round 3 its new
-// participants); in a signing ceremony's commitment round, the candidates
+// participants (a reshare's: in round 2 its dealers; in round 3 all, the
+// new holders confirming and the dealers endorsing); in a signing ceremony's commitment round, the candidates
 // that have neither declined nor been excluded, and in its share round its
 // Signers.
 func (c *Ceremony) Expected() []string {
 	switch {
 	case c.Kind == KindReshare && c.Round == 2, c.Kind == KindRepair && (c.Round == 2 || c.Round == 3):
 		return c.Dealers
-	case c.Kind == KindReshare && c.Round == 3, c.Kind == KindRepair && c.Round == 4:
+	case c.Kind == KindRepair && c.Round == 4:
 		return c.NewParticipants
 	case c.ShareRound(c.Round):
 		return c.Signers
