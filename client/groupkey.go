@@ -24,8 +24,10 @@ var ErrWrongGroupKey = errors.New("client: the server answered another group key
 // ErrBadCertificate means a group key's certificate does not show that its
 // participants made it: it is missing, a confirmation's signature fails, it
 // is bound to another issuer, or a confirmation's key is not its identity's
-// key at the chain head it names. GroupKey returns it wrapped, naming the
-// key and, where one is to blame, the identity.
+// key at the chain head it names; or that the holders of the generation
+// before made it (chusme.VerifyGroupKeyLineage), or the generation is not
+// in one line with the one the client pinned. GroupKey returns it wrapped,
+// naming the key and, where one is to blame, the identity or generation.
 var ErrBadCertificate = errors.New("client: the group key's certificate does not verify")
 
 // checkGroupKey checks k, as the server sent it for keyID: the id is the
@@ -134,7 +136,7 @@ func (c *Client) checkLine(ctx context.Context, k chusme.GroupKeyInfo) error {
 	if pinned {
 		lo, hi = min(at, k.Generation), max(at, k.Generation)
 	}
-	gens := make([]chusme.GroupKeyInfo, 0, hi-lo+1)
+	gens := make([]chusme.GroupKeyInfo, 0, min(hi-lo+1, 16)) // hi is the server's word
 	for g := lo; g <= hi; g++ {
 		last, ok := tc.keys[k.KeyID]
 		switch {

@@ -17,12 +17,12 @@ import (
 )
 
 // forgeGeneration makes up, as a compromised server can without any
-// secret, a generation 2 of key k (generation 1) held 2-of-n by the
-// identities owned: verifying shares that interpolate to k's public key
+// secret, generation g of key k (generation 1), made by a ceremony of
+// kind, held 2-of-n by the identities owned: verifying shares that interpolate to k's public key
 // (Y_i = K + x_i·A for a random point A), a public key package of them, and
 // a certificate the owned identities all confirm at their current heads.
 // Each of endorsers (of owned) signs an endorsement too.
-func forgeGeneration(t *testing.T, admin *client.Client, k chusme.GroupKeyInfo, owned, endorsers []*servertest.Member) chusme.GroupKeyInfo {
+func forgeGeneration(t *testing.T, admin *client.Client, k chusme.GroupKeyInfo, g int, kind string, owned, endorsers []*servertest.Member) chusme.GroupKeyInfo {
 	t.Helper()
 	groupKey, err := new(edwards25519.Point).SetBytes(k.PublicKey)
 	if err != nil {
@@ -35,7 +35,7 @@ func forgeGeneration(t *testing.T, admin *client.Client, k chusme.GroupKeyInfo, 
 		t.Fatal(err)
 	}
 	slope := new(edwards25519.Point).ScalarBaseMult(a)
-	f := chusme.GroupKeyInfo{KeyID: k.KeyID, PublicKey: k.PublicKey, Generation: 2, Threshold: 2,
+	f := chusme.GroupKeyInfo{KeyID: k.KeyID, PublicKey: k.PublicKey, Generation: g, Threshold: 2,
 		Participants: servertest.Fingerprints(owned), VerifyingShares: map[string]chusme.Bytes{}, CeremonyID: rand.Text()[:16], CreatedAt: k.CreatedAt}
 	shares := map[frost.Identifier]frost.VerifyingShare{}
 	raw := map[string][]byte{}
@@ -72,7 +72,7 @@ func forgeGeneration(t *testing.T, admin *client.Client, k chusme.GroupKeyInfo, 
 		t.Fatal(err)
 	}
 	cert := &chusme.GroupKeyCertificate{Issuer: k.Certificate.Issuer, CeremonyID: f.CeremonyID, Transcript: []byte(rand.Text() + rand.Text())[:32],
-		Threshold: 2, VerifyingSharesHash: chusme.VerifyingSharesHash(f.Participants, raw), Kind: chusme.KindReshare}
+		Threshold: 2, VerifyingSharesHash: chusme.VerifyingSharesHash(f.Participants, raw), Kind: kind}
 	msg := chusme.GroupKeyConfirmMessage(cert.Issuer, f.CeremonyID, f.PublicKey, cert.VerifyingSharesHash, cert.Transcript, 2, heads)
 	for i, m := range owned {
 		pub := chusme.Bytes(m.Key.Public().(ed25519.PublicKey))
@@ -80,7 +80,7 @@ func forgeGeneration(t *testing.T, admin *client.Client, k chusme.GroupKeyInfo, 
 			HeadHash: heads[i].Hash, PublicKey: pub, Signature: ed25519.Sign(m.Key, msg)})
 		for _, e := range endorsers {
 			if e == m {
-				em := chusme.GroupKeyEndorseMessage(cert.Issuer, f.CeremonyID, cert.Kind, m.Fingerprint, f.PublicKey, 1,
+				em := chusme.GroupKeyEndorseMessage(cert.Issuer, f.CeremonyID, cert.Kind, m.Fingerprint, f.PublicKey, g-1,
 					k.Certificate.VerifyingSharesHash, cert.Transcript, 2, f.Participants)
 				cert.Endorsements = append(cert.Endorsements, chusme.GroupKeyConfirmation{Fingerprint: m.Fingerprint, HeadSeq: heads[i].Seq,
 					HeadHash: heads[i].Hash, PublicKey: pub, Signature: ed25519.Sign(m.Key, em)})
@@ -98,8 +98,9 @@ func forgeGeneration(t *testing.T, admin *client.Client, k chusme.GroupKeyInfo, 
 // three identities it owns (their own valid confirmations, verifying
 // shares that interpolate to the real key), is refused by a client that
 // knew generation 1 and by one that never saw the key, whether the forged
-// generation carries no endorsement or endorsements by its own holders;
-// the refusal moves no pin, and the honest answer passes again.
+// generation carries no endorsement or endorsements by its own holders; a
+// made-up generation 1 is refused by a client that pinned the real one;
+// no refusal moves the pin, and the honest answer passes again.
 func TestGroupKeyRefusesForgedGeneration(t *testing.T) {
 	ctx := t.Context()
 	s := servertest.Start(t, "--registration", "open")
@@ -127,7 +128,7 @@ func TestGroupKeyRefusesForgedGeneration(t *testing.T) {
 		"endorsed_by_its_own_holders": {owned[:2], "endorser " + owned[0].Fingerprint + " holds no share of generation 1"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			forged := forgeGeneration(t, ms[0].Client, first, owned, c.endorsers)
+			forged := forgeGeneration(t, ms[0].Client, first, 2, chusme.KindReshare, owned, c.endorsers)
 			proxy.setLie(rewriteJSON(t, func(p string) bool { return p == "/v1/keys/"+keyID || p == "/v1/keys/"+keyID+"/generations/2" },
 				func(_ string, k *chusme.GroupKeyInfo) { *k = forged }))
 			defer proxy.setLie(nil)
@@ -143,6 +144,16 @@ func TestGroupKeyRefusesForgedGeneration(t *testing.T) {
 			}
 		})
 	}
+	// Another "generation 1" (a DKG by the server's identities) is all a
+	// client that never saw the key has to go by; one that pinned the real
+	// generation 1 refuses it.
+	fork := forgeGeneration(t, ms[0].Client, first, 1, chusme.KindDKG, owned, nil)
+	proxy.setLie(rewriteJSON(t, func(p string) bool { return p == "/v1/keys/"+keyID }, func(_ string, k *chusme.GroupKeyInfo) { *k = fork }))
+	if _, err := knew.GroupKey(ctx, keyID); !errors.Is(err, client.ErrBadCertificate) ||
+		!strings.Contains(err.Error(), "the server's generation 1 is not the one this client verified and pinned") {
+		t.Fatalf("GroupKey of another generation 1 = %v, want ErrBadCertificate", err)
+	}
+	proxy.setLie(nil)
 	if k, err := knew.GroupKey(ctx, keyID); err != nil || k.Generation != 1 {
 		t.Fatalf("GroupKey once the server tells the truth again: generation %d, %v", k.Generation, err)
 	}
