@@ -321,16 +321,30 @@ func (c *Ceremony) Declined(fp string) bool {
 	return slices.ContainsFunc(c.Declines, func(d CeremonyDecline) bool { return d.Fingerprint == fp })
 }
 
+// Endorsers returns who endorses the generation a refresh or reshare c
+// makes (GroupKeyEndorseMessage, in round 3): the participants that hold
+// a share of the one it replaces (a refresh's participants, a reshare's
+// dealers); nil for other kinds.
+func (c *Ceremony) Endorsers() []string {
+	switch c.Kind {
+	case KindRefresh:
+		return c.Participants
+	case KindReshare:
+		return c.Dealers
+	}
+	return nil
+}
+
 // Expected returns who may submit in c's current round, sorted: a DKG's
-// participants (a reshare's: in round 2 its dealers, in round 3 its new
-// participants); in a signing ceremony's commitment round, the candidates
+// participants (a reshare's: in round 2 its dealers; in round 3 all, the
+// new holders confirming and the dealers endorsing); in a signing ceremony's commitment round, the candidates
 // that have neither declined nor been excluded, and in its share round its
 // Signers.
 func (c *Ceremony) Expected() []string {
 	switch {
 	case c.Kind == KindReshare && c.Round == 2, c.Kind == KindRepair && (c.Round == 2 || c.Round == 3):
 		return c.Dealers
-	case c.Kind == KindReshare && c.Round == 3, c.Kind == KindRepair && c.Round == 4:
+	case c.Kind == KindRepair && c.Round == 4:
 		return c.NewParticipants
 	case c.ShareRound(c.Round):
 		return c.Signers
@@ -420,6 +434,12 @@ type GroupKey struct {
 	Issuer        string
 	Transcript    []byte
 	Confirmations []GroupKeyConfirmation
+	// Kind is the kind of the ceremony that made this generation: KindDKG,
+	// KindRefresh or KindReshare. Endorsements are, for a refresh or
+	// reshare, the signed endorsements (GroupKeyEndorseMessage) of the
+	// holders of the generation before, in the ceremony's Endorsers order.
+	Kind         string
+	Endorsements []GroupKeyConfirmation
 }
 
 // CeremonyState is what an UpdateCeremony callback reads and writes: the

@@ -197,6 +197,12 @@ type GroupKeyCertificate struct {
 	Threshold           int                    `json:"threshold"`
 	VerifyingSharesHash Bytes                  `json:"verifying_shares_hash"`
 	Confirmations       []GroupKeyConfirmation `json:"confirmations"` // in the participants' order
+	// Kind is the kind of the ceremony that made this generation (dkg,
+	// refresh or reshare); Endorsements, for a refresh or reshare, the
+	// endorsements of the previous generation's holders that took part
+	// (GroupKeyEndorseMessage; VerifyGroupKeyLineage checks them).
+	Kind         string                 `json:"kind"`
+	Endorsements []GroupKeyConfirmation `json:"endorsements,omitempty"`
 }
 
 // GroupKeyConfirmation is one participant's signed confirmation: its chain

@@ -169,3 +169,161 @@ func VerifyGroupKeyCertificate(k GroupKeyInfo, verify ChainVerifier) error {
 	}
 	return nil
 }
+
+// Lineage (docs/protocol.md, "Group key certificates"): a refresh or reshare
+// makes a key's next generation, and the holders of the generation before
+// that take part (Ceremony.Endorsers) each sign, in round 3,
+// GroupKeyEndorseMessage: that this ceremony, from their share of that
+// generation, made the next one for these holders with this threshold and
+// round-1 transcript. The new generation's certificate carries those
+// endorsements; VerifyGroupKeyLineage checks, generation by generation,
+// that each was endorsed by at least the threshold of holders of the one
+// before, so a server can't give a key new holders of its own.
+
+// GroupKeyEndorseMessage is what a holder of generation g of a group key,
+// endorser, signs with its identity key in round 3 of refresh or reshare
+// ceremonyID (kind): the label, the issuer, the ceremony id, the kind, the
+// endorser's fingerprint, the 32-byte group public key, g (8 bytes), g's
+// VerifyingSharesHash, the ceremony's round-1 transcript hash, the new
+// generation's threshold (8 bytes), then the fingerprint of each of its
+// holders, in the ceremony's order.
+func GroupKeyEndorseMessage(issuer, ceremonyID, kind, endorser string, groupKey []byte, generation int, sharesHash, transcript []byte, threshold int, holders []string) []byte {
+	fields := [][]byte{[]byte(issuer), []byte(ceremonyID), []byte(kind), []byte(endorser), groupKey,
+		u64(uint64(generation)), sharesHash, transcript, u64(uint64(threshold))}
+	for _, fp := range holders {
+		fields = append(fields, []byte(fp))
+	}
+	return signedMessage(LabelGroupKeyEndorse, fields...)
+}
+
+// EndorsementSize is the size of an endorsement in a round-3 payload
+// (EndorsementPayload).
+const EndorsementSize = 8 + 32 + 32 + 64
+
+// EndorsementPayload encodes endorsement e as a refresh's or reshare's
+// round-3 payload starts with it: the endorser's chain head sequence number
+// (8 bytes) and hash (32), its identity key at that head (32) and its
+// signature over GroupKeyEndorseMessage (64). A participant that is also a
+// new holder follows it with its DKGConfirmPayload (SplitKeyChangeRound3).
+func EndorsementPayload(e GroupKeyConfirmation) []byte {
+	p := make([]byte, 0, EndorsementSize)
+	return append(append(append(append(p, u64(e.HeadSeq)...), e.HeadHash...), e.PublicKey...), e.Signature...)
+}
+
+// SplitKeyChangeRound3 splits the round-3 payload of a refresh or reshare
+// from sender: its endorsement if endorser (decoded, the parts aliasing p),
+// then its confirmation if holder (the rest, which must be empty
+// otherwise). ok is false if the layout is not that.
+func SplitKeyChangeRound3(p []byte, sender string, endorser, holder bool) (e GroupKeyConfirmation, confirmation []byte, ok bool) {
+	if endorser {
+		if len(p) < EndorsementSize {
+			return e, nil, false
+		}
+		e = GroupKeyConfirmation{Fingerprint: sender, HeadSeq: binary.BigEndian.Uint64(p[:8]), HeadHash: p[8:40], PublicKey: p[40:72], Signature: p[72:EndorsementSize]}
+		p = p[EndorsementSize:]
+	}
+	if holder != (len(p) > 0) {
+		return GroupKeyConfirmation{}, nil, false
+	}
+	return e, p, true
+}
+
+// VerifyGroupKeyLineage checks offline, as VerifyGroupKeyCertificate does
+// (pass keys.Verify), that gens, consecutive generations of one group key
+// in order, descend each from the one before: every certificate verifies;
+// the key id and public key stay, the generation numbers are consecutive,
+// every certificate names its ceremony's kind (a DKG's for generation 1,
+// which has no endorsements; a refresh's or a reshare's for each later
+// one) and every later generation carries, in its certificate, signed
+// endorsements (GroupKeyEndorseMessage over the generation before, the
+// certificate's ceremony, transcript, threshold and holders) from at least
+// the threshold of distinct holders of the generation before, none at a
+// chain head older than the one it confirmed that generation at. A refresh
+// must moreover keep the threshold, its holders must all hold the
+// generation before, and each must have endorsed. gens[0] is taken as
+// trusted if it is not generation 1: the caller verified it before (a
+// client's pin). As VerifyGroupKeyCertificate, it does not say that each
+// public key is its identity's at the head named.
+func VerifyGroupKeyLineage(gens []GroupKeyInfo, verify ChainVerifier) error {
+	if len(gens) == 0 {
+		return Errorf(CodeInvalidPackage, "group key lineage: no generation")
+	}
+	for i, k := range gens {
+		if err := VerifyGroupKeyCertificate(k, verify); err != nil {
+			return err
+		}
+		if i == 0 && k.Generation == 1 && (k.Certificate.Kind != KindDKG || len(k.Certificate.Endorsements) != 0) {
+			return Errorf(CodeInvalidPackage, "group key %s: generation 1: its certificate is of a %q with %d endorsements, not of a DKG",
+				k.KeyID, k.Certificate.Kind, len(k.Certificate.Endorsements))
+		}
+		if i > 0 {
+			if err := verifyEndorsed(gens[i-1], k, verify); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// verifyEndorsed checks that generation k of a group key was made from
+// prev, its certificate already verified, by prev's holders
+// (VerifyGroupKeyLineage).
+func verifyEndorsed(prev, k GroupKeyInfo, verify ChainVerifier) error {
+	bad := func(format string, args ...any) error {
+		return Errorf(CodeInvalidPackage, "group key %s: generation %d does not descend from generation %d: %s",
+			k.KeyID, k.Generation, prev.Generation, fmt.Sprintf(format, args...))
+	}
+	cert := k.Certificate
+	switch {
+	case k.KeyID != prev.KeyID || !bytes.Equal(k.PublicKey, prev.PublicKey):
+		return bad("it is of another key")
+	case cert.Issuer != prev.Certificate.Issuer:
+		return bad("its certificate is bound to issuer %q, not %q", cert.Issuer, prev.Certificate.Issuer)
+	case k.Generation != prev.Generation+1:
+		return bad("it is generation %d", k.Generation)
+	case cert.Kind != KindRefresh && cert.Kind != KindReshare:
+		return bad("its certificate is of a %q, not of a refresh or reshare", cert.Kind)
+	case cert.Kind == KindRefresh && k.Threshold != prev.Threshold:
+		return bad("a refresh changed the threshold from %d to %d", prev.Threshold, k.Threshold)
+	}
+	confirmedAt := make(map[string]uint64, len(prev.Participants))
+	for _, c := range prev.Certificate.Confirmations {
+		confirmedAt[c.Fingerprint] = c.HeadSeq
+	}
+	if cert.Kind == KindRefresh {
+		for _, fp := range k.Participants {
+			if _, ok := confirmedAt[fp]; !ok {
+				return bad("refresh participant %s holds no share of generation %d", fp, prev.Generation)
+			}
+		}
+		if len(cert.Endorsements) != len(k.Participants) {
+			return bad("%d endorsements for %d refresh participants", len(cert.Endorsements), len(k.Participants))
+		}
+	}
+	seen := make(map[string]bool, len(cert.Endorsements))
+	for i, e := range cert.Endorsements {
+		at, holder := confirmedAt[e.Fingerprint]
+		switch {
+		case !holder:
+			return bad("endorser %s holds no share of generation %d", e.Fingerprint, prev.Generation)
+		case seen[e.Fingerprint]:
+			return bad("%s endorsed twice", e.Fingerprint)
+		case cert.Kind == KindRefresh && e.Fingerprint != k.Participants[i]:
+			return bad("endorsement %d is not refresh participant %s's", i, k.Participants[i])
+		case len(e.HeadHash) != sha256.Size:
+			return bad("the endorsement of %s has a %d-byte head hash", e.Fingerprint, len(e.HeadHash))
+		case e.HeadSeq < at:
+			return bad("%s endorsed at head %d, before the head %d it confirmed generation %d at", e.Fingerprint, e.HeadSeq, at, prev.Generation)
+		}
+		seen[e.Fingerprint] = true
+		msg := GroupKeyEndorseMessage(cert.Issuer, cert.CeremonyID, cert.Kind, e.Fingerprint, k.PublicKey, prev.Generation,
+			prev.Certificate.VerifyingSharesHash, cert.Transcript, k.Threshold, k.Participants)
+		if verify(e.PublicKey, msg, e.Signature) != nil {
+			return bad("the endorsement of %s does not verify", e.Fingerprint)
+		}
+	}
+	if len(seen) < prev.Threshold {
+		return bad("%d holders of it endorsed it, fewer than its threshold of %d", len(seen), prev.Threshold)
+	}
+	return nil
+}

@@ -68,6 +68,11 @@ const (
 	// participant's round-3 confirmation, its part of the group key's
 	// certificate, signed by its identity key.
 	LabelGroupKeyConfirm = "chusme/v1/group-key-confirm"
+	// LabelGroupKeyEndorse heads GroupKeyEndorseMessage: a holder of a
+	// group key's generation endorsing, in a refresh's or reshare's round
+	// 3, the next generation made from its share, signed by its identity
+	// key.
+	LabelGroupKeyEndorse = "chusme/v1/group-key-endorse"
 	// LabelVerifyingShares heads what VerifyingSharesHash hashes: a group
 	// key's verifying shares.
 	LabelVerifyingShares = "chusme/v1/verifying-shares"
@@ -126,6 +131,7 @@ var domainSeparators = []string{
 	LabelDKGShare + "\x00",
 	LabelDKGTranscript + "\x00",
 	LabelGroupKeyConfirm + "\x00",
+	LabelGroupKeyEndorse + "\x00",
 	LabelVerifyingShares + "\x00",
 	LabelTOTPSecret + "\x00",
 	LabelCeremonyState + "\x00",

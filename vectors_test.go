@@ -3,6 +3,7 @@ package chusme_test
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
+	"reflect"
 	"testing"
 	"time"
 
@@ -307,6 +308,41 @@ func TestGoldenGroupKeyConfirmMessage(t *testing.T) {
 	})
 }
 
+// A group key endorsement: the statement, its signature by the vector's
+// key, and the endorsement as a round-3 payload carries it.
+func TestGoldenGroupKeyEndorseMessage(t *testing.T) {
+	vectortest.Each(t, "group_key_endorse_message", func(t *testing.T, in struct {
+		Issuer              string   `json:"issuer"`
+		Seed                hex      `json:"seed"`
+		CeremonyID          string   `json:"ceremony_id"`
+		Kind                string   `json:"kind"`
+		Endorser            string   `json:"endorser"`
+		GroupKey            hex      `json:"group_key"`
+		Generation          int      `json:"generation"`
+		VerifyingSharesHash hex      `json:"verifying_shares_hash"`
+		Transcript          hex      `json:"transcript"`
+		Threshold           int      `json:"threshold"`
+		Holders             []string `json:"holders"`
+		HeadSeq             uint64   `json:"head_seq"`
+		HeadHash            hex      `json:"head_hash"`
+	}, want struct {
+		Payload hex `json:"payload"`
+		signed
+	}) {
+		msg := chusme.GroupKeyEndorseMessage(in.Issuer, in.CeremonyID, in.Kind, in.Endorser, in.GroupKey, in.Generation,
+			in.VerifyingSharesHash, in.Transcript, in.Threshold, in.Holders)
+		want.check(t, in.Seed, msg)
+		e := chusme.GroupKeyConfirmation{Fingerprint: in.Endorser, HeadSeq: in.HeadSeq, HeadHash: chusme.Bytes(in.HeadHash),
+			PublicKey: chusme.Bytes(want.PublicKey), Signature: chusme.Bytes(want.Signature)}
+		p := chusme.EndorsementPayload(e)
+		vectortest.Equal(t, "payload", p, want.Payload)
+		got, rest, ok := chusme.SplitKeyChangeRound3(p, in.Endorser, true, false)
+		if !ok || len(rest) != 0 || !reflect.DeepEqual(got, e) {
+			t.Fatalf("SplitKeyChangeRound3 of the payload = %+v, %x, %v; want %+v", got, rest, ok, e)
+		}
+	})
+}
+
 // A ceremony request: the message hash, the statement and its signature by
 // the vector's key.
 func TestGoldenCeremonyRequestMessage(t *testing.T) {
@@ -394,7 +430,7 @@ func TestGoldenTypes(t *testing.T) {
 		"cancel_message": "chusme", "chain": "chusme", "ceremony_package_message": "chusme", "ceremony_complaint_message": "chusme", "ceremony_secret_message": "chusme",
 		"dkg_share_info": "chusme", "dkg_transcript_hash": "chusme", "dkg_round1_payload": "chusme",
 		"dkg_confirm_payload": "chusme", "dkg_round1_package": "chusme", "commitment_digest": "chusme",
-		"group_key_confirm_message": "chusme", "ceremony_request_message": "chusme", "ceremony_decline_message": "chusme",
+		"group_key_confirm_message": "chusme", "group_key_endorse_message": "chusme", "ceremony_request_message": "chusme", "ceremony_decline_message": "chusme",
 		"login_challenge": "internal/auth", "refresh_token": "internal/auth", "totp_secret_ad": "internal/auth",
 		"vault": "client/vault", "key_file": "client/keyfile", "share_file": "client/sharefile",
 		"backup": "client", "backup_state": "client", "dkg_share_seal": "client", "ceremony_state": "client/roundstate",

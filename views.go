@@ -104,6 +104,7 @@ func GroupKeyInfoOf(k GroupKey) GroupKeyInfo {
 		info.Certificate = &GroupKeyCertificate{
 			Issuer: k.Issuer, CeremonyID: k.CeremonyID, Transcript: k.Transcript, Threshold: k.Threshold,
 			VerifyingSharesHash: VerifyingSharesHash(k.Participants, k.VerifyingShares), Confirmations: k.Confirmations,
+			Kind: k.Kind, Endorsements: k.Endorsements,
 		}
 	}
 	return info

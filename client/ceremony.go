@@ -312,22 +312,31 @@ func (c *Client) CancelCeremony(ctx context.Context, id string) (chusme.Ceremony
 // GroupKey returns group key keyID (GET /v1/keys/{key_id}) once it has
 // checked that the answer is that key (ErrWrongGroupKey otherwise): the id
 // is the fingerprint of the public key, and the public key package agrees
-// with the public key, the threshold and every verifying share; and that
-// its participants made it (ErrBadCertificate otherwise): the certificate
-// is for this server's issuer, all n confirmations verify, and each
-// participant's key is its key at the chain head it confirmed, in its
-// verified chain.
+// with the public key, the threshold and every verifying share; that its
+// participants made it (ErrBadCertificate otherwise): the certificate is
+// for this server's issuer, all n confirmations (and endorsements) verify,
+// and each signer's key is its key at the chain head it names, in its
+// verified chain; and that the holders of each generation made the next,
+// from the one this client pinned (GroupKeyGeneration).
 func (c *Client) GroupKey(ctx context.Context, keyID string) (chusme.GroupKeyInfo, error) {
 	return c.GroupKeyGeneration(ctx, keyID, 0)
 }
 
 // GroupKeyGeneration is GroupKey for one generation of the key (0: the
-// current one): the shares of each refresh are the key's next generation,
-// and the server keeps every earlier one with its certificate.
+// current one): the shares of each refresh or reshare are the key's next
+// generation, and the server keeps every earlier one with its certificate.
+// Both also check that the generation is in the key's line
+// (chusme.VerifyGroupKeyLineage) with the one this client verified and
+// pinned for the key before (from generation 1 if none), fetching the
+// generations between, and pin the later of the two (ErrBadCertificate
+// otherwise, naming the generation and what is wrong).
 func (c *Client) GroupKeyGeneration(ctx context.Context, keyID string, generation int) (chusme.GroupKeyInfo, error) {
 	k, err := c.certifiedKey(ctx, keyID, generation)
 	if err == nil {
 		err = c.checkCertifiedHeads(ctx, k)
+	}
+	if err == nil {
+		err = c.checkLine(ctx, k)
 	}
 	if err != nil {
 		return chusme.GroupKeyInfo{}, err

@@ -6,6 +6,8 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/frost"
@@ -22,8 +24,10 @@ var ErrWrongGroupKey = errors.New("client: the server answered another group key
 // ErrBadCertificate means a group key's certificate does not show that its
 // participants made it: it is missing, a confirmation's signature fails, it
 // is bound to another issuer, or a confirmation's key is not its identity's
-// key at the chain head it names. GroupKey returns it wrapped, naming the
-// key and, where one is to blame, the identity.
+// key at the chain head it names; or that the holders of the generation
+// before made it (chusme.VerifyGroupKeyLineage), or the generation is not
+// in one line with the one the client pinned. GroupKey returns it wrapped,
+// naming the key and, where one is to blame, the identity or generation.
 var ErrBadCertificate = errors.New("client: the group key's certificate does not verify")
 
 // checkGroupKey checks k, as the server sent it for keyID: the id is the
@@ -75,12 +79,12 @@ func checkCertificate(issuer string, k chusme.GroupKeyInfo) error {
 	return nil
 }
 
-// checkCertifiedHeads checks that every confirmation of k's certificate
-// names an entry of its identity's verified and pinned chain (trust), and
-// that its key is that entry's key: the identity's key at the head it
-// confirmed.
+// checkCertifiedHeads checks that every confirmation and endorsement of
+// k's certificate names an entry of its identity's verified and pinned
+// chain (trust), and that its key is that entry's key: the identity's key
+// at the head it confirmed.
 func (c *Client) checkCertifiedHeads(ctx context.Context, k chusme.GroupKeyInfo) error {
-	for _, cf := range k.Certificate.Confirmations {
+	for _, cf := range slices.Concat(k.Certificate.Confirmations, k.Certificate.Endorsements) {
 		ch, err := retry(ctx, func() (chusme.ChainResponse, error) { return c.Chain(ctx, cf.Fingerprint) })
 		if err == nil {
 			_, err = c.trust(ctx, cf.Fingerprint, ch, false) // verified whole: entries below the head are read
@@ -97,5 +101,76 @@ func (c *Client) checkCertifiedHeads(ctx context.Context, k chusme.GroupKeyInfo)
 				ErrBadCertificate, k.KeyID, cf.Fingerprint, cf.HeadSeq, cf.HeadSeq)
 		}
 	}
+	return nil
+}
+
+// keyPinName is the name a group key's pin has in the pin store: never an
+// identity's fingerprint.
+func keyPinName(keyID string) string { return "group-key/" + keyID }
+
+// checkLine checks that generation k of a group key, certified
+// (certifiedKey, checkCertifiedHeads), is in one line with the generation
+// pinned for the key: the pin is its generation number and
+// VerifyingSharesHash. It fetches and certifies the generations between
+// the two (from generation 1 if there is no pin; the pinned one is taken
+// from memory or, fetched, must have the pinned hash), checks them with
+// chusme.VerifyGroupKeyLineage and pins the later generation.
+func (c *Client) checkLine(ctx context.Context, k chusme.GroupKeyInfo) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: key %s: %s", ErrBadCertificate, k.KeyID, fmt.Sprintf(format, args...))
+	}
+	if k.Generation < 1 {
+		return fmt.Errorf("%w: key %s: generation %d", ErrWrongGroupKey, k.KeyID, k.Generation)
+	}
+	tc := &c.trusted
+	tc.keyMu.Lock()
+	defer tc.keyMu.Unlock()
+	pin, pinned, err := c.pins.Load(ctx, c.issuer, keyPinName(k.KeyID))
+	if err != nil {
+		return fmt.Errorf("client: loading the pin of key %s: %w", k.KeyID, err)
+	}
+	if pinned && (pin.Seq < 1 || pin.Seq > math.MaxInt32) {
+		return fmt.Errorf("client: the pin of key %s names generation %d", k.KeyID, pin.Seq)
+	}
+	lo, hi, at := 1, k.Generation, int(pin.Seq)
+	if pinned {
+		lo, hi = min(at, k.Generation), max(at, k.Generation)
+	}
+	gens := make([]chusme.GroupKeyInfo, 0, min(hi-lo+1, 16)) // hi is the server's word
+	for g := lo; g <= hi; g++ {
+		last, ok := tc.keys[k.KeyID]
+		switch {
+		case g == k.Generation:
+			gens = append(gens, k)
+		case ok && g == at && last.Generation == at:
+			gens = append(gens, last)
+		default:
+			gk, err := c.certifiedKey(ctx, k.KeyID, g)
+			if err == nil && !(pinned && g == at) {
+				err = c.checkCertifiedHeads(ctx, gk)
+			}
+			if err != nil {
+				return err
+			}
+			gens = append(gens, gk)
+		}
+	}
+	if pinned && !bytes.Equal(gens[at-lo].Certificate.VerifyingSharesHash, pin.Hash) {
+		return bad("the server's generation %d is not the one this client verified and pinned", at)
+	}
+	if err := chusme.VerifyGroupKeyLineage(gens, keys.Verify); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadCertificate, err)
+	}
+	if pinned && hi == at {
+		return nil
+	}
+	top := gens[len(gens)-1]
+	if err := c.pins.Save(ctx, c.issuer, keyPinName(k.KeyID), chusme.ChainHead{Seq: uint64(hi), Hash: top.Certificate.VerifyingSharesHash}); err != nil {
+		return fmt.Errorf("client: pinning generation %d of key %s: %w", hi, k.KeyID, err)
+	}
+	if tc.keys == nil || len(tc.keys) >= maxTrusted {
+		tc.keys = map[string]chusme.GroupKeyInfo{}
+	}
+	tc.keys[k.KeyID] = top
 	return nil
 }

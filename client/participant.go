@@ -113,6 +113,7 @@ type participant struct {
 	sealed  *roundstate.Ceremony                             // the ceremony's state file, once opened or created
 	st      *roundstate.State                                // the round state: resumed, or new (Round 0)
 	resumed bool                                             // st came from a state file
+	oldKey  *chusme.GroupKeyInfo                             // the generation a key change replaces, once ceremonyKey verified it
 }
 
 // participant checks that this identity takes part in ceremony id of kind,
@@ -895,15 +896,32 @@ type secretPackage interface {
 
 // confirmRound is round 3 of a ceremony that makes shares, for a holder of
 // the public key package pub it computed: it confirms the key (confirm),
-// sealing the confirmation first, waits for the end and checks the stored
-// key, of generation, against what it computed (checkStoredKey).
+// after its endorsement if it endorses a key change (endorsement), sends
+// both (round3), and checks the stored key, of generation, against what it
+// computed (checkStoredKey).
 func (p *participant) confirmRound(ctx context.Context, holders []string, t int, transcript []byte, pub *frost.PublicKeyPackage,
 	generation int, progress Progress) (chusme.CeremonyInfo, error) {
-	st := p.st
-	want, mine3, err := p.confirm(ctx, p.info.ID, holders, t, transcript, pub)
+	endorse, err := p.endorsement(ctx, holders, t, transcript)
 	if err != nil {
 		return chusme.CeremonyInfo{}, err
 	}
+	want, confirmation, err := p.confirm(ctx, p.info.ID, holders, t, transcript, pub)
+	if err != nil {
+		return chusme.CeremonyInfo{}, err
+	}
+	info, err := p.round3(ctx, append(endorse, confirmation...), progress)
+	if err != nil {
+		return info, err
+	}
+	want.generation = generation
+	return info, p.checkStoredKey(ctx, info, want)
+}
+
+// round3 sends this participant's round-3 payload, mine3, sealing it in
+// the round state first (a resumed driver checks it makes the same), and
+// waits for the end.
+func (p *participant) round3(ctx context.Context, mine3 []byte, progress Progress) (chusme.CeremonyInfo, error) {
+	st := p.st
 	if st.Round == 2 {
 		st.Confirmation = mine3
 		if err := p.seal(3); err != nil {
@@ -916,11 +934,7 @@ func (p *participant) confirmRound(ctx context.Context, holders []string, t int,
 	if err != nil {
 		return info, err
 	}
-	if info, err = p.wait(ctx, info, 3, progress); err != nil {
-		return info, err
-	}
-	want.generation = generation
-	return info, p.checkStoredKey(ctx, info, want)
+	return p.wait(ctx, info, 3, progress)
 }
 
 // confirm makes this holder's round-3 confirmation of public key package

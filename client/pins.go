@@ -152,7 +152,8 @@ func (s *FilePinStore) Save(_ context.Context, issuer, fp string, head chusme.Ch
 }
 
 // Fingerprints returns every fingerprint pinned in the file, for any
-// issuer, sorted: the identities whose chains this client verified.
+// issuer, sorted: the identities whose chains this client verified (not
+// the group keys whose generations it pinned).
 func (s *FilePinStore) Fingerprints() ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -163,7 +164,9 @@ func (s *FilePinStore) Fingerprints() ([]string, error) {
 	var fps []string
 	for _, byFP := range p {
 		for fp := range byFP {
-			fps = append(fps, fp)
+			if chusme.ValidFingerprint(fp) {
+				fps = append(fps, fp)
+			}
 		}
 	}
 	slices.Sort(fps)

@@ -167,15 +167,22 @@ func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Pr
 	groupKey := oldPub.VerifyingKey().Bytes()
 	keyID := chusme.GroupKeyID(groupKey)
 	if !holder {
-		if info, err = p.wait(ctx, info, 3, progress); err != nil {
+		endorse, err := p.endorsement(ctx, holders, info.Threshold, transcript)
+		if err != nil {
+			return nil, err
+		}
+		if info, err = p.round3(ctx, endorse, progress); err != nil {
 			return nil, err
 		}
 		gk, err := c.GroupKeyGeneration(ctx, keyID, info.KeyGeneration+1)
 		if err != nil {
 			return nil, err
 		}
-		if gk.CeremonyID != info.ID || gk.Threshold != info.Threshold || !slices.Equal(gk.Participants, holders) {
-			return nil, fmt.Errorf("%w: the stored key is not the reshare's", ErrInconsistent)
+		if gk.CeremonyID != info.ID || gk.Threshold != info.Threshold || !slices.Equal(gk.Participants, holders) ||
+			!slices.ContainsFunc(gk.Certificate.Endorsements, func(e chusme.GroupKeyConfirmation) bool {
+				return e.Fingerprint == p.me && bytes.Equal(e.Signature, endorse[chusme.EndorsementSize-ed25519.SignatureSize:])
+			}) {
+			return nil, fmt.Errorf("%w: the stored key is not the reshare's, or not with this dealer's endorsement", ErrInconsistent)
 		}
 		return &DKGResult{KeyID: keyID, Ceremony: info}, nil
 	}
@@ -256,17 +263,46 @@ func decodeSecrets[T secretPackage](b []byte, newSecret func() T) (map[frost.Ide
 }
 
 // ceremonyKey is the generation of the key that the ceremony changes or
-// repairs, as GroupKeyGeneration verifies it, with its public key package.
+// repairs, as GroupKeyGeneration verifies it (once per driver), with its
+// public key package.
 func (p *participant) ceremonyKey(ctx context.Context) (chusme.GroupKeyInfo, *frost.PublicKeyPackage, error) {
-	key, err := p.c.GroupKeyGeneration(ctx, p.info.KeyID, p.info.KeyGeneration)
-	if err != nil {
-		return key, nil, err
+	if p.oldKey == nil {
+		key, err := p.c.GroupKeyGeneration(ctx, p.info.KeyID, p.info.KeyGeneration)
+		if err != nil {
+			return key, nil, err
+		}
+		p.oldKey = &key
 	}
 	pub := new(frost.PublicKeyPackage)
-	if err := pub.UnmarshalBinary(key.PublicKeyPackage); err != nil {
-		return key, nil, err
+	if err := pub.UnmarshalBinary(p.oldKey.PublicKeyPackage); err != nil {
+		return *p.oldKey, nil, err
 	}
-	return key, pub, nil
+	return *p.oldKey, pub, nil
+}
+
+// endorsement is this participant's round-3 endorsement of the generation
+// that refresh or reshare p.info makes for holders with threshold t after
+// round-1 transcript, if it holds a share of the one replaced (a refresh's
+// participant, a reshare's dealer): chusme.GroupKeyEndorseMessage over that
+// generation, as ceremonyKey verifies it, signed at this identity's chain
+// head as the driver verified it. It is nil for anyone else.
+func (p *participant) endorsement(ctx context.Context, holders []string, t int, transcript []byte) ([]byte, error) {
+	info := p.info
+	if info.Kind != chusme.KindRefresh && (info.Kind != chusme.KindReshare || !slices.Contains(info.Dealers, p.me)) {
+		return nil, nil
+	}
+	old, _, err := p.ceremonyKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	heads, keys, err := p.chainHeads(ctx, []string{p.me})
+	if err != nil {
+		return nil, err
+	}
+	msg := chusme.GroupKeyEndorseMessage(p.c.issuer, info.ID, info.Kind, p.me, old.PublicKey, old.Generation,
+		old.Certificate.VerifyingSharesHash, transcript, t, holders)
+	return chusme.EndorsementPayload(chusme.GroupKeyConfirmation{HeadSeq: heads[0].Seq, HeadHash: heads[0].Hash,
+		PublicKey: chusme.Bytes(keys[p.me]), Signature: ed25519.Sign(p.key, msg)}), nil
 }
 
 // of reports whether s is a share of key, the generation ceremony info

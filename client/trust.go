@@ -81,6 +81,12 @@ type trustCache struct {
 	// pinMu serializes the pin check and advance, so that two drivers
 	// can't move a pin backwards.
 	pinMu sync.Mutex
+
+	// keyMu serializes a group key's lineage check and pin advance
+	// (checkLine) and guards keys: by key id, the generation last
+	// verified and pinned.
+	keyMu sync.Mutex
+	keys  map[string]chusme.GroupKeyInfo
 }
 
 func (tc *trustCache) get(fp string) (verifiedChain, bool) {

@@ -210,13 +210,14 @@ func (f *flight[K, V]) load(ctx context.Context, k K, now time.Time, ttl time.Du
 }
 
 // head is the part of an open ceremony that Submit needs before its
-// transaction: identity, kind, members, threshold and key never change;
-// status and round are a hint that the transaction checks again (a stale
-// one makes it fail with errMoved, and Submit then reads the store).
+// transaction: identity, kind, members, threshold, key and (past round 1)
+// transcript never change; status and round are a hint that the
+// transaction checks again (a stale one makes it fail with errMoved, and
+// Submit then reads the store).
 func head(c chusme.Ceremony) chusme.Ceremony {
 	return chusme.Ceremony{ID: c.ID, Kind: c.Kind, Creator: c.Creator, Participants: c.Participants,
 		Threshold: c.Threshold, KeyID: c.KeyID, KeyGeneration: c.KeyGeneration, NewParticipants: c.NewParticipants,
-		Dealers: c.Dealers, Status: c.Status, Round: c.Round}
+		Dealers: c.Dealers, Status: c.Status, Round: c.Round, Transcript: c.Transcript}
 }
 
 // rememberHead keeps the head of c while it is open.

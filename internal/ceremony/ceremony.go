@@ -1037,8 +1037,9 @@ type checked struct {
 	cheater    error      // a protocol violation that fails the ceremony
 	commitment []byte     // sign round 1: the commitment digest
 	key        *cachedKey // sign: the group key (shared: read only)
-	// dkg round 3: every participant's current head and key, in the
-	// ceremony's order, as the sender's confirmation names them.
+	// dkg round 3: every holder's current head and key, in the
+	// ceremony's order, as the sender's confirmation names them (a
+	// reshare dealer's that holds none: as the server has them).
 	confirmed []chusme.GroupKeyConfirmation
 	// refresh and reshare round 3: the key's current generation.
 	keyGeneration int
@@ -1095,8 +1096,15 @@ func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, c
 			return out, err
 		}
 	case c.MakesShares() && round == 3:
-		var err error
-		out.confirmed, err = s.checkConfirmation(ctx, c, caller, callerKey, payload)
+		confirmation, err := s.checkEndorsement(ctx, c, caller, callerKey, payload)
+		if err != nil {
+			return out, err
+		}
+		if confirmation == nil {
+			out.confirmed, err = s.currentHeads(ctx, c.Holders())
+		} else {
+			out.confirmed, err = s.checkConfirmation(ctx, c, caller, callerKey, confirmation)
+		}
 		if err != nil {
 			return out, err
 		}
@@ -1294,8 +1302,9 @@ func (s *Service) completeRound(st *chusme.CeremonyState, chk checked) error {
 // naming those who disagree with the majority. A refresh stores the key's
 // next generation, if the key is still at the one it replaces (current,
 // read before the transaction; the store refuses a move that lost a race).
-func (s *Service) completeDKG(st *chusme.CeremonyState, confirms map[string][]byte, confirmed []chusme.GroupKeyConfirmation, current int) error {
+func (s *Service) completeDKG(st *chusme.CeremonyState, round3 map[string][]byte, confirmed []chusme.GroupKeyConfirmation, current int) error {
 	c := &st.Ceremony
+	confirms, endorsements := splitRound3(c, round3)
 	count := map[string]int{}
 	best := ""
 	for _, p := range confirms {
@@ -1307,13 +1316,14 @@ func (s *Service) completeDKG(st *chusme.CeremonyState, confirms map[string][]by
 	}
 	conf, _ := chusme.ParseDKGConfirmPayload(append(make([]byte, 64), best...))
 	holders := c.Holders()
-	agreed := len(count) == 1 && bytes.Equal(conf.Transcript, c.Transcript) && len(confirmed) == len(holders)
+	agreed := len(count) == 1 && bytes.Equal(conf.Transcript, c.Transcript) && len(confirmed) == len(holders) && sameHeads(conf.Heads, confirmed)
 	var pub frost.PublicKeyPackage
 	if agreed && pub.UnmarshalBinary(conf.PublicKeyPackage) == nil && pub.MinSigners() == c.Threshold && pub.MaxSigners() == len(holders) {
 		key := &chusme.GroupKey{
 			PublicKey: pub.VerifyingKey().Bytes(), Threshold: c.Threshold, Participants: slices.Clone(holders),
 			VerifyingShares: map[string][]byte{}, PublicKeyPackage: conf.PublicKeyPackage, CeremonyID: c.ID, CreatedAt: s.now(),
 			Issuer: s.cfg.Issuer, Transcript: c.Transcript, Confirmations: make([]chusme.GroupKeyConfirmation, len(confirmed)),
+			Kind: c.Kind, Endorsements: endorsements,
 		}
 		for i, k := range confirmed {
 			sender, _ := chusme.ParseDKGConfirmPayload(confirms[k.Fingerprint])

@@ -3,6 +3,7 @@ package ceremony
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"slices"
@@ -294,4 +295,98 @@ func (s *Service) completeRepair(c *chusme.Ceremony, share []byte, ck *cachedKey
 	}
 	c.ResultKeyID, c.PublicKey = ck.key.ID, ck.key.PublicKey
 	return s.finish(c, chusme.CeremonyCompleted, "", "", nil)
+}
+
+// checkEndorsement checks the endorsement that starts the round-3 payload
+// of a refresh or reshare from caller, if it is one of c's endorsers (its
+// current key callerKey): its head is caller's current one, its key
+// callerKey, and its signature over GroupKeyEndorseMessage, of the
+// generation c replaces, verifies. It returns the confirmation that
+// follows (nil if caller holds no share of the new generation); a DKG's
+// payload is all confirmation.
+func (s *Service) checkEndorsement(ctx context.Context, c chusme.Ceremony, caller string, callerKey, payload []byte) ([]byte, error) {
+	if c.KeyID == "" {
+		return payload, nil
+	}
+	endorser, holder := slices.Contains(c.Endorsers(), caller), slices.Contains(c.Holders(), caller)
+	e, confirmation, ok := chusme.SplitKeyChangeRound3(payload, caller, endorser, holder)
+	if !ok {
+		return nil, badPackage("malformed %s round-3 payload from %s: an endorsement (%d bytes) if it holds a share of generation %d, then a confirmation if it holds one of the next",
+			c.Kind, caller, chusme.EndorsementSize, c.KeyGeneration)
+	}
+	if !holder {
+		confirmation = nil
+	}
+	if !endorser {
+		return confirmation, nil
+	}
+	head, _, err := s.chainHead(ctx, caller)
+	if err != nil {
+		return nil, err
+	}
+	if head.Seq != e.HeadSeq || !bytes.Equal(head.Hash, e.HeadHash) || !bytes.Equal(e.PublicKey, callerKey) {
+		return nil, badPackage("the endorsement from %s names head %d and a key, not its current head %d and key", caller, e.HeadSeq, head.Seq)
+	}
+	ck, err := s.groupKey(ctx, c.KeyID, c.KeyGeneration)
+	if err != nil {
+		return nil, err
+	}
+	old := ck.key
+	msg := chusme.GroupKeyEndorseMessage(s.cfg.Issuer, c.ID, c.Kind, caller, old.PublicKey, old.Generation,
+		chusme.VerifyingSharesHash(old.Participants, old.VerifyingShares), c.Transcript, c.Threshold, c.Holders())
+	var valid bool
+	s.timed("endorsement_signature", func() error { valid = ed25519.Verify(callerKey, msg, e.Signature); return nil })
+	if !valid {
+		return nil, badPackage("the endorsement signature of %s does not verify under its current key", caller)
+	}
+	return confirmation, nil
+}
+
+// currentHeads returns the current chain head and key of each of fps, in
+// order.
+func (s *Service) currentHeads(ctx context.Context, fps []string) ([]chusme.GroupKeyConfirmation, error) {
+	out := make([]chusme.GroupKeyConfirmation, len(fps))
+	for i, fp := range fps {
+		h, key, err := s.chainHead(ctx, fp)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = chusme.GroupKeyConfirmation{Fingerprint: fp, HeadSeq: h.Seq, HeadHash: h.Hash, PublicKey: key}
+	}
+	return out, nil
+}
+
+// sameHeads reports whether the heads the holders confirmed are those
+// confirmed records, fingerprint, sequence number and hash.
+func sameHeads(heads []chusme.ParticipantHead, confirmed []chusme.GroupKeyConfirmation) bool {
+	return slices.EqualFunc(heads, confirmed, func(h chusme.ParticipantHead, c chusme.GroupKeyConfirmation) bool {
+		return h.Fingerprint == c.Fingerprint && h.Seq == c.HeadSeq && bytes.Equal(h.Hash, c.HeadHash)
+	})
+}
+
+// splitRound3 splits the round-3 payloads of ceremony c, by sender (their
+// layout checked at submission), into the holders' confirmations and, for
+// a refresh or reshare, the endorsements, in c's Endorsers order.
+func splitRound3(c *chusme.Ceremony, bySender map[string][]byte) (map[string][]byte, []chusme.GroupKeyConfirmation) {
+	if c.KeyID == "" {
+		return bySender, nil
+	}
+	confirms := map[string][]byte{}
+	var endorsements []chusme.GroupKeyConfirmation
+	endorsers, holders := c.Endorsers(), c.Holders()
+	for _, fp := range c.Participants {
+		p, ok := bySender[fp]
+		if !ok {
+			continue
+		}
+		endorser, holder := slices.Contains(endorsers, fp), slices.Contains(holders, fp)
+		e, confirmation, _ := chusme.SplitKeyChangeRound3(p, fp, endorser, holder)
+		if endorser {
+			endorsements = append(endorsements, e)
+		}
+		if holder {
+			confirms[fp] = confirmation
+		}
+	}
+	return confirms, endorsements
 }

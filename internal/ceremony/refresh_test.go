@@ -172,35 +172,7 @@ func reshare(t testing.TB, ms []*member, res []*client.DKGResult, generation, th
 	for _, i := range newHolders {
 		fps = append(fps, ms[i].Fingerprint)
 	}
-	info, err := ms[0].Client.CreateCeremony(t.Context(), ms[0].Key, chusme.CreateCeremonyRequest{Kind: chusme.KindReshare,
-		KeyID: res[0].KeyID, Threshold: threshold, Participants: servertest.Fingerprints(ms), NewParticipants: fps})
-	if err != nil {
-		t.Fatalf("creating the reshare: %v", err)
-	}
-	out := make([]*client.DKGResult, len(ms))
-	errs := make([]error, len(ms))
-	var wg sync.WaitGroup
-	for i, m := range ms {
-		var old *client.OldShare
-		if i < len(res) {
-			old = &client.OldShare{KeyPackage: res[i].KeyPackage, PublicKeyPackage: res[i].PublicKeyPackage, Generation: generation}
-		}
-		wg.Go(func() { out[i], errs[i] = m.Client.RunReshare(t.Context(), info.ID, m.Key, old, nil) })
-	}
-	wg.Wait()
-	t.Cleanup(func() {
-		for _, r := range out {
-			if r != nil && r.KeyPackage != nil {
-				r.KeyPackage.Zero()
-			}
-		}
-	})
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("member %d: RunReshare: %v", i, err)
-		}
-	}
-	return out
+	return servertest.KeyChange(t, ms, res, generation, chusme.CreateCeremonyRequest{Kind: chusme.KindReshare, Threshold: threshold, NewParticipants: fps})
 }
 
 // A 2-of-3 group reshared to 3-of-5 (its three holders deal, two new

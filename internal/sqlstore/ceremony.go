@@ -75,16 +75,16 @@ var (
 		(ceremony_id, round, sender, recipient, payload, signature, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	qUseCommitment  = newQuery(`INSERT INTO used_commitments (key_id, digest, ceremony_id, created_at) VALUES (?, ?, ?, ?)`)
 	qInsertGroupKey = newQuery(`INSERT INTO group_keys (id, public_key, threshold, participants,
-		verifying_shares, public_key_package, ceremony_id, created_at, issuer, transcript)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		verifying_shares, public_key_package, ceremony_id, created_at, issuer, transcript, kind, endorsements)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	// qNextGeneration moves a group key to its next generation, if it is
 	// still at the one before.
 	qNextGeneration = newQuery(`UPDATE group_keys SET generation = ?, threshold = ?, participants = ?,
-		verifying_shares = ?, public_key_package = ?, ceremony_id = ?, created_at = ?, issuer = ?, transcript = ?
-		WHERE id = ? AND generation = ? AND public_key = ?`)
+		verifying_shares = ?, public_key_package = ?, ceremony_id = ?, created_at = ?, issuer = ?, transcript = ?,
+		kind = ?, endorsements = ? WHERE id = ? AND generation = ? AND public_key = ?`)
 	qKeepGeneration = newQuery(`INSERT INTO group_key_history (key_id, generation, threshold, participants,
-		verifying_shares, public_key_package, ceremony_id, created_at, issuer, transcript, confirmations)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		verifying_shares, public_key_package, ceremony_id, created_at, issuer, transcript, confirmations, kind, endorsements)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	qDeleteConfirmations = newQuery(`DELETE FROM group_key_confirmations WHERE key_id = ?`)
 	qInsertConfirmation  = newQuery(`INSERT INTO group_key_confirmations (key_id, position, fingerprint,
 		head_seq, head_hash, public_key, signature) VALUES (?, ?, ?, ?, ?, ?, ?)`)
@@ -92,9 +92,9 @@ var (
 	qCountCeremonies = newQuery(`SELECT count(*) FROM ceremonies WHERE status = ?`)
 	qCountOpenBy     = newQuery(`SELECT count(*) FROM ceremonies WHERE creator = ? AND status = ?`)
 	qGetGroupKey     = newQuery(`SELECT id, public_key, generation, threshold, participants, verifying_shares,
-		public_key_package, ceremony_id, created_at, issuer, transcript FROM group_keys WHERE id = ?`)
+		public_key_package, ceremony_id, created_at, issuer, transcript, kind, endorsements FROM group_keys WHERE id = ?`)
 	qGetGroupKeyHistory = newQuery(`SELECT threshold, participants, verifying_shares,
-		public_key_package, ceremony_id, created_at, issuer, transcript, confirmations
+		public_key_package, ceremony_id, created_at, issuer, transcript, confirmations, kind, endorsements
 		FROM group_key_history WHERE key_id = ? AND generation = ?`)
 	qListConfirmations = newQuery(`SELECT fingerprint, head_seq, head_hash, public_key, signature
 		FROM group_key_confirmations WHERE key_id = ? ORDER BY position`)
@@ -337,10 +337,14 @@ func (s *Store) putGroupKey(ctx context.Context, c Conn, k *chusme.GroupKey) err
 	if err != nil {
 		return err
 	}
+	endorsements, err := json.Marshal(k.Endorsements)
+	if err != nil {
+		return err
+	}
 	if k.Generation <= 1 {
 		if _, err := c.Exec(ctx, s.sql[qInsertGroupKey],
 			k.ID, k.PublicKey, k.Threshold, jsonList(k.Participants), string(shares), k.PublicKeyPackage,
-			k.CeremonyID, unixNano(k.CreatedAt), k.Issuer, k.Transcript); err != nil {
+			k.CeremonyID, unixNano(k.CreatedAt), k.Issuer, k.Transcript, k.Kind, string(endorsements)); err != nil {
 			return err
 		}
 	} else {
@@ -356,16 +360,20 @@ func (s *Store) putGroupKey(ctx context.Context, c Conn, k *chusme.GroupKey) err
 		if err != nil {
 			return err
 		}
+		prevEndorsements, err := json.Marshal(prev.Endorsements)
+		if err != nil {
+			return err
+		}
 		if prev.Generation != k.Generation-1 || !bytes.Equal(prev.PublicKey, k.PublicKey) {
 			return chusme.Errorf(chusme.CodeConflict, "group key %s is at generation %d, not %d", k.ID, prev.Generation, k.Generation-1)
 		}
 		if _, err := c.Exec(ctx, s.sql[qKeepGeneration], prev.ID, prev.Generation, prev.Threshold, jsonList(prev.Participants),
 			string(prevShares), prev.PublicKeyPackage, prev.CeremonyID, unixNano(prev.CreatedAt), prev.Issuer, prev.Transcript,
-			string(confirmations)); err != nil {
+			string(confirmations), prev.Kind, string(prevEndorsements)); err != nil {
 			return err
 		}
 		moved, err := c.Exec(ctx, s.sql[qNextGeneration], k.Generation, k.Threshold, jsonList(k.Participants), string(shares),
-			k.PublicKeyPackage, k.CeremonyID, unixNano(k.CreatedAt), k.Issuer, k.Transcript,
+			k.PublicKeyPackage, k.CeremonyID, unixNano(k.CreatedAt), k.Issuer, k.Transcript, k.Kind, string(endorsements),
 			k.ID, prev.Generation, k.PublicKey)
 		if err != nil {
 			return err
@@ -418,10 +426,11 @@ func (s *Store) GetGroupKey(ctx context.Context, id string) (chusme.GroupKey, er
 // groupKey reads a group key's current generation through c.
 func (s *Store) groupKey(ctx context.Context, c Conn, id string) (chusme.GroupKey, error) {
 	var k chusme.GroupKey
-	var parts, shares string
+	var parts, shares, endorsements string
 	var created sql.NullInt64
 	err := c.QueryRow(ctx, s.sql[qGetGroupKey], id).
-		Scan(&k.ID, &k.PublicKey, &k.Generation, &k.Threshold, &parts, &shares, &k.PublicKeyPackage, &k.CeremonyID, &created, &k.Issuer, &k.Transcript)
+		Scan(&k.ID, &k.PublicKey, &k.Generation, &k.Threshold, &parts, &shares, &k.PublicKeyPackage, &k.CeremonyID, &created, &k.Issuer, &k.Transcript,
+			&k.Kind, &endorsements)
 	if noRows(err) {
 		return k, notFound("group key")
 	}
@@ -430,6 +439,9 @@ func (s *Store) groupKey(ctx context.Context, c Conn, id string) (chusme.GroupKe
 	}
 	if err == nil {
 		err = fromJSON(shares, &k.VerifyingShares)
+	}
+	if err == nil {
+		err = fromJSON(endorsements, &k.Endorsements)
 	}
 	if err == nil {
 		rows, qerr := c.Query(ctx, s.sql[qListConfirmations], id)
@@ -451,10 +463,10 @@ func (s *Store) GetGroupKeyGeneration(ctx context.Context, id string, generation
 		return chusme.GroupKey{}, notFound("group key generation")
 	}
 	old := chusme.GroupKey{ID: id, PublicKey: k.PublicKey, Generation: generation}
-	var parts, shares, confirmations string
+	var parts, shares, confirmations, endorsements string
 	var created sql.NullInt64
 	err = s.e.Read().QueryRow(ctx, s.sql[qGetGroupKeyHistory], id, generation).Scan(&old.Threshold, &parts, &shares,
-		&old.PublicKeyPackage, &old.CeremonyID, &created, &old.Issuer, &old.Transcript, &confirmations)
+		&old.PublicKeyPackage, &old.CeremonyID, &created, &old.Issuer, &old.Transcript, &confirmations, &old.Kind, &endorsements)
 	if noRows(err) {
 		return chusme.GroupKey{}, notFound("group key generation")
 	}
@@ -466,6 +478,9 @@ func (s *Store) GetGroupKeyGeneration(ctx context.Context, id string, generation
 	}
 	if err == nil {
 		err = fromJSON(confirmations, &old.Confirmations)
+	}
+	if err == nil {
+		err = fromJSON(endorsements, &old.Endorsements)
 	}
 	old.CreatedAt = fromNano(created)
 	return old, s.wrap("get group key generation", err)

@@ -410,19 +410,24 @@ func testGroupKey(t *testing.T, s chusme.Store) {
 // testGroupKeyGenerations moves a key through two more generations (a
 // refresh that drops a participant, then a reshare to another threshold):
 // the current one replaces the key's fields and certificate, each earlier
-// one is read back whole, and a generation that does not follow the stored
+// one is read back whole (its kind and endorsements too), and a generation that does not follow the stored
 // one, or another public key under the id, is a conflict that writes
 // nothing.
 func testGroupKeyGenerations(t *testing.T, s chusme.Store) {
-	gen := func(g, threshold int, ceremony string, parts ...string) chusme.GroupKey {
+	gen := func(g, threshold int, ceremony, kind string, parts ...string) chusme.GroupKey {
 		k := chusme.GroupKey{ID: "k1", PublicKey: bytes.Repeat([]byte{7}, 32), Generation: g, Threshold: threshold,
 			Participants: parts, VerifyingShares: map[string][]byte{}, PublicKeyPackage: []byte(fmt.Sprintf("pkp%d", g)),
 			CeremonyID: ceremony, CreatedAt: ceremonyT0.Add(time.Duration(g) * time.Hour), Issuer: "https://id.example",
-			Transcript: bytes.Repeat([]byte{byte(g)}, 32)}
+			Transcript: bytes.Repeat([]byte{byte(g)}, 32), Kind: kind}
 		for i, fp := range parts {
 			k.VerifyingShares[fp] = []byte{byte(10*g + i)}
-			k.Confirmations = append(k.Confirmations, chusme.GroupKeyConfirmation{Fingerprint: fp, HeadSeq: uint64(g),
-				HeadHash: bytes.Repeat([]byte{byte(g)}, 32), PublicKey: bytes.Repeat([]byte{byte(i)}, 32), Signature: bytes.Repeat([]byte{byte(g + i)}, 64)})
+			cf := chusme.GroupKeyConfirmation{Fingerprint: fp, HeadSeq: uint64(g),
+				HeadHash: bytes.Repeat([]byte{byte(g)}, 32), PublicKey: bytes.Repeat([]byte{byte(i)}, 32), Signature: bytes.Repeat([]byte{byte(g + i)}, 64)}
+			k.Confirmations = append(k.Confirmations, cf)
+			if g > 1 && i < 2 {
+				cf.Signature = bytes.Repeat([]byte{byte(100 + g + i)}, 64)
+				k.Endorsements = append(k.Endorsements, cf)
+			}
 		}
 		return k
 	}
@@ -434,9 +439,9 @@ func testGroupKeyGenerations(t *testing.T, s chusme.Store) {
 		return err
 	}
 	gens := []chusme.GroupKey{
-		gen(1, 2, "c1", "alice", "bob", "carol"),
-		gen(2, 2, "c2", "alice", "bob"),
-		gen(3, 3, "c3", "alice", "bob", "dave", "erin"),
+		gen(1, 2, "c1", chusme.KindDKG, "alice", "bob", "carol"),
+		gen(2, 2, "c2", chusme.KindRefresh, "alice", "bob"),
+		gen(3, 3, "c3", chusme.KindReshare, "alice", "bob", "dave", "erin"),
 	}
 	for i, k := range gens {
 		mustCreateCeremony(t, s, newCeremony(k.CeremonyID, ceremonyT0))

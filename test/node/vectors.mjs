@@ -75,6 +75,7 @@ const signed = (msg, seed) => {
 
 // §8 group key certificates.
 Object.assign(L, { groupKeyConfirm: 'chusme/v1/group-key-confirm', verifyingShares: 'chusme/v1/verifying-shares' });
+L.groupKeyEndorse = 'chusme/v1/group-key-endorse';
 // §8 signed ceremony requests.
 L.ceremonyRequest = 'chusme/v1/ceremony-request';
 L.ceremonyDecline = 'chusme/v1/ceremony-decline';
@@ -260,6 +261,12 @@ const build = {
     const sh = verifyingSharesHash(i.participants, i.verifying_shares);
     const msg = groupKeyConfirmMessage(i.issuer, i.ceremony_id, hex(i.group_key), sh, hex(i.transcript), i.threshold, i.heads);
     return { verifying_shares_hash: sh, ...signed(msg, hex(i.seed)) };
+  },
+  group_key_endorse_message: (i) => {
+    const msg = frame(L.groupKeyEndorse, utf8(i.issuer), utf8(i.ceremony_id), utf8(i.kind), utf8(i.endorser), hex(i.group_key),
+      u64(i.generation), hex(i.verifying_shares_hash), hex(i.transcript), u64(i.threshold), ...i.holders.map(utf8));
+    const s = signed(msg, hex(i.seed));
+    return { ...s, payload: Buffer.concat([u64(i.head_seq), hex(i.head_hash), s.public_key, s.signature]) };
   },
   dkg_share_seal: (i) => {
     const sk = hex(i.recipient_private_key);
