@@ -157,7 +157,7 @@ func scanCeremony(r Row) (chusme.Ceremony, error) {
 		src string
 	}{{&c.Participants, parts}, {&c.Submitted, submitted}, {&c.Culprits, culprits}, {&c.Signers, signers}, {&c.Excluded, excluded},
 		{&c.NewParticipants, newParts}, {&c.Dealers, dealers}} {
-		if err := fromJSON(l.src, l.dst); err != nil {
+		if err := fromJSONList(l.src, l.dst); err != nil {
 			return c, err
 		}
 	}
