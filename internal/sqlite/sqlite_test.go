@@ -214,17 +214,7 @@ func TestLegacyPackages(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	payloads := func(subs []chusme.CeremonySubmission, err error) string {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, s := range subs {
-			out = append(out, string(s.Payload))
-		}
-		return strings.Join(out, ",")
-	}
+	payloads := func(subs []chusme.CeremonySubmission, err error) string { return storetest.Payloads(t, subs, err) }
 	for _, tc := range []struct{ what, got, want string }{
 		{"ListSubmissions", payloads(db.ListSubmissions(ctx, "c1", 2)), "abob,acarol,calice,cbob"},
 		{"ListInbox(bob)", payloads(db.ListInbox(ctx, "c1", 2, "bob")), "abob,cbob"},

@@ -254,6 +254,20 @@ func testCeremonyStateSubmissions(t *testing.T, s chusme.Store) {
 	}
 }
 
+// Payloads joins the payloads of subs, a store read's answer, with commas,
+// failing t if the read returned err.
+func Payloads(t *testing.T, subs []chusme.CeremonySubmission, err error) string {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, s := range subs {
+		out = append(out, string(s.Payload))
+	}
+	return strings.Join(out, ",")
+}
+
 // ListInbox and ListSent read a round's packages by recipient and by sender.
 func testCeremonyInboxAndSent(t *testing.T, s chusme.Store) {
 	mustCreateCeremony(t, s, newCeremony("c1", ceremonyT0))
@@ -264,16 +278,7 @@ func testCeremonyInboxAndSent(t *testing.T, s chusme.Store) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	payloads := func(subs []chusme.CeremonySubmission, err error) string {
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, s := range subs {
-			out = append(out, string(s.Payload))
-		}
-		return strings.Join(out, ",")
-	}
+	payloads := func(subs []chusme.CeremonySubmission, err error) string { return Payloads(t, subs, err) }
 	for _, c := range []struct{ what, got, want string }{
 		{"ListInbox(alice)", payloads(s.ListInbox(ctx(t), "c1", 2, "alice")), "b,ca"},
 		{"ListInbox(bob)", payloads(s.ListInbox(ctx(t), "c1", 2, "bob")), "ab,b"},
