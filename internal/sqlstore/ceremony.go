@@ -239,12 +239,13 @@ func (s *Store) submissions(ctx context.Context, c Conn, q query, args ...any) (
 	return collect(rows, err, scanSubmission)
 }
 
-// round reads, on c, a round's rows of ceremony_submissions with q (its
+// roundRows reads, on c, a round's rows of ceremony_submissions with q (its
 // arguments args), then the packed packages of ceremony id's round with
 // packed (its arguments after the id and round: more) whose recipient keep
-// selects, and orders them all with order (stable: a sender's broadcast
-// stays before its packages).
-func (s *Store) round(ctx context.Context, c Conn, q query, args []any, packed query, id string, round int, more []any,
+// selects (copied: a kept package holds none of its row's others), and
+// orders them all with order (stable: a sender's broadcast stays before its
+// packages).
+func (s *Store) roundRows(ctx context.Context, c Conn, q query, args []any, packed query, id string, round int, more []any,
 	keep func(recipient string) bool, order func(a, b chusme.CeremonySubmission) int) ([]chusme.CeremonySubmission, error) {
 	subs, err := s.submissions(ctx, c, q, args...)
 	if err != nil {
@@ -263,6 +264,7 @@ func (s *Store) round(ctx context.Context, c Conn, q query, args []any, packed q
 		}
 		if err := unpackSubmissions(id, round, sender, b, func(r chusme.CeremonySubmission) {
 			if keep(r.Recipient) {
+				r.Payload, r.Signature = bytes.Clone(r.Payload), bytes.Clone(r.Signature)
 				subs = append(subs, r)
 			}
 		}); err != nil {
@@ -278,14 +280,14 @@ func (s *Store) round(ctx context.Context, c Conn, q query, args []any, packed q
 
 // sent is ListSent on c.
 func (s *Store) sent(ctx context.Context, c Conn, id string, round int, sender string) ([]chusme.CeremonySubmission, error) {
-	return s.round(ctx, c, qListSent, []any{id, round, sender}, qSentPackages, id, round, []any{sender},
+	return s.roundRows(ctx, c, qListSent, []any{id, round, sender}, qSentPackages, id, round, []any{sender},
 		func(string) bool { return true }, byRecipient)
 }
 
 // ListSubmissions returns the submissions of a ceremony's round, ordered by
 // sender then recipient.
 func (s *Store) ListSubmissions(ctx context.Context, id string, round int) ([]chusme.CeremonySubmission, error) {
-	subs, err := s.round(ctx, s.e.Read(), qListSubmissions, []any{id, round}, qListPackages, id, round, nil,
+	subs, err := s.roundRows(ctx, s.e.Read(), qListSubmissions, []any{id, round}, qListPackages, id, round, nil,
 		func(string) bool { return true }, func(a, b chusme.CeremonySubmission) int {
 			return cmp.Or(bySender(a, b), byRecipient(a, b))
 		})
@@ -297,7 +299,7 @@ func (s *Store) ListSubmissions(ctx context.Context, id string, round int) ([]ch
 // every sender's packed row (once per recipient: the ceremony service
 // reads a complete round once and answers every recipient from it).
 func (s *Store) ListInbox(ctx context.Context, id string, round int, recipient string) ([]chusme.CeremonySubmission, error) {
-	subs, err := s.round(ctx, s.e.Read(), qListInbox, []any{id, round, recipient}, qListPackages, id, round, nil,
+	subs, err := s.roundRows(ctx, s.e.Read(), qListInbox, []any{id, round, recipient}, qListPackages, id, round, nil,
 		func(r string) bool { return r == recipient }, bySender)
 	return subs, s.wrap("list inbox", err)
 }

@@ -49,14 +49,14 @@ func packSubmissions(subs []chusme.CeremonySubmission) []byte {
 
 // unpackSubmissions decodes the packages of sender in a round of ceremony
 // id, b, calling yield with each in recipient order. The packages' byte
-// slices are b's, capped so that an append copies.
+// slices are b's.
 func unpackSubmissions(id string, round int, sender string, b []byte, yield func(chusme.CeremonySubmission)) error {
 	field := func() ([]byte, bool) {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || n > uint64(len(b)-k) {
 			return nil, false
 		}
-		f := b[k : k+int(n) : k+int(n)]
+		f := b[k : k+int(n)]
 		b = b[k+int(n):]
 		return f, true
 	}
