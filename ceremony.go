@@ -453,8 +453,12 @@ type CeremonyState struct {
 	// Broadcasts returns Ceremony.Round's stored broadcasts, by sender.
 	Broadcasts func() ([]CeremonySubmission, error)
 
-	Add         []CeremonySubmission // new submissions to insert
-	Commitments [][]byte             // signing commitment digests to record for Ceremony.KeyID
+	// Add is the new submissions to insert. A sender's point-to-point
+	// packages of a round are stored together, as one slot: a round's
+	// packages from one sender come in one update, and a second update
+	// adding any is CodeConflict.
+	Add         []CeremonySubmission
+	Commitments [][]byte // signing commitment digests to record for Ceremony.KeyID
 	// Key is a group key to create (Generation 0 or 1) or, with a
 	// Generation above 1, the next generation of an existing key, which
 	// replaces the current one; the replaced generation is kept in the

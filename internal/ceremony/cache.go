@@ -60,6 +60,9 @@ type caches struct {
 	// participant, which never change once the round is over (a 67-of-100
 	// DKG's round-1 inbox is 100 packages of 67 points, which all 100 read)
 	inboxes flight[inboxKey, []chusme.CeremonySubmission]
+	// the submissions of complete point-to-point rounds that this node
+	// did not store all of (see inbox), which never change either
+	rounds flight[inboxKey, []chusme.CeremonySubmission]
 	// the same inboxes as the transports encode them (EncodedInbox)
 	encodedInboxes flight[encodedKey, []byte]
 	// open ceremony id → its participants' chain heads (see Heads)

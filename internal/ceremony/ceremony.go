@@ -501,6 +501,20 @@ func (s *Service) inbox(ctx context.Context, caller, id string, round int) (subs
 		subs, err = s.cache.inboxes.load(ctx, inboxKey{id, round}, s.now(), 0, maxSharedInboxBytes, payloadBytes,
 			func() ([]chusme.CeremonySubmission, error) { return s.store.ListInbox(rctx, id, round, caller) })
 	case held: // this node stored every round-2 package
+	case complete && direct:
+		// Stored through other nodes, or before a restart: the whole
+		// round, read once for all its recipients (the store keeps a
+		// sender's packages of a round together, so each recipient's
+		// read would read them all).
+		rctx := context.WithoutCancel(ctx)
+		var all []chusme.CeremonySubmission
+		all, err = s.cache.rounds.load(ctx, inboxKey{id, round}, s.now(), 0, maxSharedInboxBytes, payloadBytes,
+			func() ([]chusme.CeremonySubmission, error) { return s.store.ListSubmissions(rctx, id, round) })
+		for _, r := range all { // by sender, as ListInbox orders them
+			if r.Recipient == "" || r.Recipient == caller {
+				subs = append(subs, r)
+			}
+		}
 	default:
 		subs, err = s.store.ListInbox(ctx, id, round, caller)
 	}

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,7 +38,8 @@ import (
 // "2-of-3,7-of-10,43-of-64,67-of-100"). CHUSME_CEREMONY_BENCH_CPUPROFILE
 // names a file for a CPU profile of chusmed over the whole run (chusmed is
 // then built with the tag chusmeprofile; see cmd/chusmed/cpuprofile.go).
-// The clients reach the server through a tap that counts what it sends, and
+// Each client has its own HTTP connections, as separate devices have. The
+// clients reach the server through a tap that counts what it sends, and
 // each DKG size also logs, per DKG, the WebSocket frames and bytes, the
 // HTTP response bytes and the HTTP requests of the busiest routes.
 
@@ -165,7 +167,11 @@ func TestCeremonyScaleBench(t *testing.T) {
 	tp := startTap(t, srv.addr)
 	ms := make([]*member, most)
 	for i := range ms {
-		ms[i] = servertest.NewMember(t, tp.url, nil, client.WithIssuer(srv.url))
+		// Each client its own connections, as each device has: on one
+		// shared transport (2 idle connections kept per host), most of a
+		// round's n requests at once opened and closed a connection.
+		hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		ms[i] = servertest.NewMember(t, tp.url, nil, client.WithIssuer(srv.url), client.WithHTTPClient(hc))
 		if i == 0 {
 			ms[i].Setup(t, strings.TrimSpace(string(token)))
 		} else {

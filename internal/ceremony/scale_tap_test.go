@@ -74,8 +74,7 @@ func (tp *tap) serve(c net.Conn, addr string) {
 		s.Close()
 	}()
 	if !ws {
-		n, _ := io.Copy(c, s)
-		tp.apiByte.Add(n)
+		io.Copy(counting{c, &tp.apiByte}, s) // as it goes: a kept-alive connection lasts the run
 		return
 	}
 	out := bufio.NewReader(s)
@@ -119,6 +118,19 @@ func (tp *tap) serve(c net.Conn, addr string) {
 		tp.wsFrames.Add(1)
 		tp.wsBytes.Add(int64(len(hdr)) + int64(n))
 	}
+}
+
+// counting is a writer that counts what it writes.
+type counting struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+// Write writes p to the underlying writer and counts the bytes written.
+func (c counting) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // requestCounts reads chusme_http_requests_total from the server's

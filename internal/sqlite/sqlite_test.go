@@ -189,3 +189,39 @@ func TestPurgeTruncatesWAL(t *testing.T) {
 		t.Fatalf("WAL after a large purge: %v, %v; want empty", fi, err)
 	}
 }
+
+// TestLegacyPackages: point-to-point packages stored one row each, before
+// migration 0015, are read with the packed ones.
+func TestLegacyPackages(t *testing.T) {
+	db := mustOpen(t, filepath.Join(t.TempDir(), "chusme.db"))
+	ctx := t.Context()
+	c := chusme.Ceremony{ID: "c1", Kind: chusme.KindDKG, Creator: "alice", Status: chusme.CeremonyOpen, Round: 2,
+		Threshold: 2, Participants: []string{"alice", "bob", "carol"}, Version: 1}
+	c.CreatedAt, c.UpdatedAt, c.RoundStarted, c.Deadline = time.Now(), time.Now(), time.Now(), time.Now().Add(time.Minute)
+	if err := db.CreateCeremony(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{"bob", "carol"} {
+		if _, err := db.write.Exec(`INSERT INTO ceremony_submissions (ceremony_id, round, sender, recipient, payload, signature, created_at)
+			VALUES ('c1', 2, 'alice', ?, ?, x'00', 1)`, r, []byte("a"+r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.UpdateCeremony(ctx, "c1", func(st *chusme.CeremonyState) error {
+		st.Add = []chusme.CeremonySubmission{{CeremonyID: "c1", Round: 2, Sender: "carol", Recipient: "bob", Payload: []byte("cbob"), Signature: []byte("sig")},
+			{CeremonyID: "c1", Round: 2, Sender: "carol", Recipient: "alice", Payload: []byte("calice"), Signature: []byte("sig")}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	payloads := func(subs []chusme.CeremonySubmission, err error) string { return storetest.Payloads(t, subs, err) }
+	for _, tc := range []struct{ what, got, want string }{
+		{"ListSubmissions", payloads(db.ListSubmissions(ctx, "c1", 2)), "abob,acarol,calice,cbob"},
+		{"ListInbox(bob)", payloads(db.ListInbox(ctx, "c1", 2, "bob")), "abob,cbob"},
+		{"ListSent(alice)", payloads(db.ListSent(ctx, "c1", 2, "alice")), "abob,acarol"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.what, tc.got, tc.want)
+		}
+	}
+}

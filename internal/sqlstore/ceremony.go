@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -73,6 +74,12 @@ var (
 		signers = ?, excluded = ?, declines = ? WHERE id = ?`)
 	qInsertSubmission = newQuery(`INSERT INTO ceremony_submissions
 		(ceremony_id, round, sender, recipient, payload, signature, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	qInsertPackages = newQuery(`INSERT INTO ceremony_packages (ceremony_id, round, sender, packages) VALUES (?, ?, ?, ?)`)
+	// qListPackages and qSentPackages read a round's packed point-to-point
+	// packages (see packages.go), every sender's or one's, along the
+	// primary key.
+	qListPackages   = newQuery(`SELECT sender, packages FROM ceremony_packages WHERE ceremony_id = ? AND round = ?`)
+	qSentPackages   = newQuery(`SELECT sender, packages FROM ceremony_packages WHERE ceremony_id = ? AND round = ? AND sender = ?`)
 	qUseCommitment  = newQuery(`INSERT INTO used_commitments (key_id, digest, ceremony_id, created_at) VALUES (?, ?, ?, ?)`)
 	qInsertGroupKey = newQuery(`INSERT INTO group_keys (id, public_key, threshold, participants,
 		verifying_shares, public_key_package, ceremony_id, created_at, issuer, transcript, kind, endorsements)
@@ -150,7 +157,7 @@ func scanCeremony(r Row) (chusme.Ceremony, error) {
 		src string
 	}{{&c.Participants, parts}, {&c.Submitted, submitted}, {&c.Culprits, culprits}, {&c.Signers, signers}, {&c.Excluded, excluded},
 		{&c.NewParticipants, newParts}, {&c.Dealers, dealers}} {
-		if err := fromJSON(l.src, l.dst); err != nil {
+		if err := fromJSONList(l.src, l.dst); err != nil {
 			return c, err
 		}
 	}
@@ -232,23 +239,74 @@ func (s *Store) submissions(ctx context.Context, c Conn, q query, args ...any) (
 	return collect(rows, err, scanSubmission)
 }
 
+// roundRows reads, on c, a round's rows of ceremony_submissions with q (its
+// arguments args), then the packed packages of ceremony id's round with
+// packed (its arguments after the id and round: more) whose recipient keep
+// selects (copied: a kept package holds none of its row's others), and
+// orders them all with order (stable: a sender's broadcast stays before its
+// packages).
+func (s *Store) roundRows(ctx context.Context, c Conn, q query, args []any, packed query, id string, round int, more []any,
+	keep func(recipient string) bool, order func(a, b chusme.CeremonySubmission) int) ([]chusme.CeremonySubmission, error) {
+	subs, err := s.submissions(ctx, c, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := c.Query(ctx, s.sql[packed], append([]any{id, round}, more...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sender string
+		var b []byte
+		if err := rows.Scan(&sender, &b); err != nil {
+			return nil, err
+		}
+		if err := unpackSubmissions(id, round, sender, b, func(r chusme.CeremonySubmission) {
+			if keep(r.Recipient) {
+				r.Payload, r.Signature = bytes.Clone(r.Payload), bytes.Clone(r.Signature)
+				subs = append(subs, r)
+			}
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(subs, order)
+	return subs, nil
+}
+
+// sent is ListSent on c.
+func (s *Store) sent(ctx context.Context, c Conn, id string, round int, sender string) ([]chusme.CeremonySubmission, error) {
+	return s.roundRows(ctx, c, qListSent, []any{id, round, sender}, qSentPackages, id, round, []any{sender},
+		func(string) bool { return true }, byRecipient)
+}
+
 // ListSubmissions returns the submissions of a ceremony's round, ordered by
 // sender then recipient.
 func (s *Store) ListSubmissions(ctx context.Context, id string, round int) ([]chusme.CeremonySubmission, error) {
-	subs, err := s.submissions(ctx, s.e.Read(), qListSubmissions, id, round)
+	subs, err := s.roundRows(ctx, s.e.Read(), qListSubmissions, []any{id, round}, qListPackages, id, round, nil,
+		func(string) bool { return true }, func(a, b chusme.CeremonySubmission) int {
+			return cmp.Or(bySender(a, b), byRecipient(a, b))
+		})
 	return subs, s.wrap("list submissions", err)
 }
 
 // ListInbox returns a round's broadcasts and the packages addressed to
-// recipient, ordered by sender.
+// recipient, ordered by sender. A round of point-to-point packages reads
+// every sender's packed row (once per recipient: the ceremony service
+// reads a complete round once and answers every recipient from it).
 func (s *Store) ListInbox(ctx context.Context, id string, round int, recipient string) ([]chusme.CeremonySubmission, error) {
-	subs, err := s.submissions(ctx, s.e.Read(), qListInbox, id, round, recipient)
+	subs, err := s.roundRows(ctx, s.e.Read(), qListInbox, []any{id, round, recipient}, qListPackages, id, round, nil,
+		func(r string) bool { return r == recipient }, bySender)
 	return subs, s.wrap("list inbox", err)
 }
 
 // ListSent returns what sender submitted in a round, ordered by recipient.
 func (s *Store) ListSent(ctx context.Context, id string, round int, sender string) ([]chusme.CeremonySubmission, error) {
-	subs, err := s.submissions(ctx, s.e.Read(), qListSent, id, round, sender)
+	subs, err := s.sent(ctx, s.e.Read(), id, round, sender)
 	return subs, s.wrap("list sent", err)
 }
 
@@ -266,7 +324,7 @@ func (s *Store) UpdateCeremony(ctx context.Context, id string, fn func(st *chusm
 		}
 		st := &chusme.CeremonyState{Ceremony: cer,
 			Sent: func(sender string) ([]chusme.CeremonySubmission, error) {
-				return s.submissions(ctx, c, qListSent, id, cer.Round, sender)
+				return s.sent(ctx, c, id, cer.Round, sender)
 			},
 			Broadcasts: func() ([]chusme.CeremonySubmission, error) {
 				return s.submissions(ctx, c, qListInbox, id, cer.Round, "")
@@ -293,9 +351,18 @@ func (s *Store) UpdateCeremony(ctx context.Context, id string, fn func(st *chusm
 			jsonDeclines(n.Declines), cer.ID); err != nil {
 			return err
 		}
-		for _, sub := range st.Add {
+		broadcasts, packed, err := packedRows(st.Add)
+		if err != nil {
+			return err
+		}
+		for _, sub := range broadcasts {
 			if _, err := c.Exec(ctx, s.sql[qInsertSubmission],
 				cer.ID, sub.Round, sub.Sender, sub.Recipient, sub.Payload, sub.Signature, unixNano(sub.CreatedAt)); err != nil {
+				return err
+			}
+		}
+		for _, p := range packed {
+			if _, err := c.Exec(ctx, s.sql[qInsertPackages], cer.ID, p[0].Round, p[0].Sender, packSubmissions(p)); err != nil {
 				return err
 			}
 		}

@@ -47,3 +47,16 @@ func TestQueriesRender(t *testing.T) {
 		t.Fatalf("only %d queries registered", len(queries))
 	}
 }
+
+// TestFromJSONList: the split of a plain list and encoding/json agree on
+// every list jsonList writes and on lists it does not.
+func TestFromJSONList(t *testing.T) {
+	for _, src := range []string{`[]`, `[""]`, `["a"]`, `["a","b",""]`, jsonList([]string{"x<y", "q\"uote", "back\\slash", "\n", "é"}),
+		`[ "a", "b" ]`, `["a" ,"b"]`, `["a","b"`, `null`, `["a\",\"b"]`} {
+		var fast, slow []string
+		errFast, errSlow := fromJSONList(src, &fast), fromJSON(src, &slow)
+		if (errFast == nil) != (errSlow == nil) || strings.Join(fast, "|") != strings.Join(slow, "|") || len(fast) != len(slow) {
+			t.Errorf("%s: %q %v, encoding/json %q %v", src, fast, errFast, slow, errSlow)
+		}
+	}
+}

@@ -28,6 +28,8 @@ func init() {
 		{"UpdateCeremony/unknown_not_found", testCeremonyUpdateUnknown},
 		{"UpdateCeremony/sees_current_round_submissions", testCeremonyStateSubmissions},
 		{"ListInbox_and_ListSent", testCeremonyInboxAndSent},
+		{"UpdateCeremony/point_to_point_packages_round_trip", testCeremonyPackages},
+		{"UpdateCeremony/point_to_point_packages_one_slot", testCeremonyPackagesSlot},
 		{"UpdateCeremony/duplicate_slot_conflicts", testCeremonySlotConflict},
 		{"UpdateCeremony/reused_commitment_refused_and_rolled_back", testCeremonyCommitmentReused},
 		{"UpdateCeremony/concurrent_updates_serialized", testCeremonyConcurrent},
@@ -252,6 +254,20 @@ func testCeremonyStateSubmissions(t *testing.T, s chusme.Store) {
 	}
 }
 
+// Payloads joins the payloads of subs, a store read's answer, with commas,
+// failing t if the read returned err.
+func Payloads(t *testing.T, subs []chusme.CeremonySubmission, err error) string {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, s := range subs {
+		out = append(out, string(s.Payload))
+	}
+	return strings.Join(out, ",")
+}
+
 // ListInbox and ListSent read a round's packages by recipient and by sender.
 func testCeremonyInboxAndSent(t *testing.T, s chusme.Store) {
 	mustCreateCeremony(t, s, newCeremony("c1", ceremonyT0))
@@ -262,16 +278,7 @@ func testCeremonyInboxAndSent(t *testing.T, s chusme.Store) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	payloads := func(subs []chusme.CeremonySubmission, err error) string {
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, s := range subs {
-			out = append(out, string(s.Payload))
-		}
-		return strings.Join(out, ",")
-	}
+	payloads := func(subs []chusme.CeremonySubmission, err error) string { return Payloads(t, subs, err) }
 	for _, c := range []struct{ what, got, want string }{
 		{"ListInbox(alice)", payloads(s.ListInbox(ctx(t), "c1", 2, "alice")), "b,ca"},
 		{"ListInbox(bob)", payloads(s.ListInbox(ctx(t), "c1", 2, "bob")), "ab,b"},
@@ -283,6 +290,114 @@ func testCeremonyInboxAndSent(t *testing.T, s chusme.Store) {
 		if c.got != c.want {
 			t.Errorf("%s: payloads %q, want %q", c.what, c.got, c.want)
 		}
+	}
+}
+
+// A round's point-to-point packages come back as they went in, every
+// field, bytewise ordered, whatever their times; broadcasts of the same
+// round and sender with them.
+func testCeremonyPackages(t *testing.T, s chusme.Store) {
+	c := newCeremony("c1", ceremonyT0)
+	c.Round = 2
+	mustCreateCeremony(t, s, c)
+	at := func(i int) time.Time { return ceremonyT0.Add(time.Duration(i) * time.Nanosecond) }
+	p := func(sender, recipient string, i int) chusme.CeremonySubmission {
+		return chusme.CeremonySubmission{CeremonyID: "c1", Round: 2, Sender: sender, Recipient: recipient,
+			Payload: []byte{0, byte(i), 0xff}, Signature: bytes.Repeat([]byte{byte(i)}, i), CreatedAt: at(i)}
+	}
+	// "Bob" sorts before "alice" bytewise, not in a case-folding order.
+	alice := []chusme.CeremonySubmission{p("alice", "carol", 1), p("alice", "Bob", 2), p("alice", "bob", 3)}
+	carol := []chusme.CeremonySubmission{p("carol", "alice", 4), p("carol", "Bob", 5), p("carol", "bob", 6)}
+	cast := sub("c1", 2, "carol", "", "cast")
+	carol[2].CreatedAt = time.Time{}
+	for _, add := range [][]chusme.CeremonySubmission{alice, append([]chusme.CeremonySubmission{cast}, carol...)} {
+		if _, err := s.UpdateCeremony(ctx(t), "c1", func(st *chusme.CeremonyState) error {
+			st.Add = add
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	same := func(what string, got []chusme.CeremonySubmission, err error, want ...chusme.CeremonySubmission) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		ok := len(got) == len(want)
+		for i := 0; ok && i < len(got); i++ {
+			g, w := got[i], want[i]
+			ok = g.CeremonyID == w.CeremonyID && g.Round == w.Round && g.Sender == w.Sender && g.Recipient == w.Recipient &&
+				bytes.Equal(g.Payload, w.Payload) && bytes.Equal(g.Signature, w.Signature) && g.CreatedAt.Equal(w.CreatedAt)
+		}
+		if !ok {
+			t.Fatalf("%s:\n got %+v\nwant %+v", what, got, want)
+		}
+	}
+	subs, err := s.ListSubmissions(ctx(t), "c1", 2)
+	same("ListSubmissions", subs, err, alice[1], alice[2], alice[0], cast, carol[1], carol[0], carol[2])
+	subs, err = s.ListSent(ctx(t), "c1", 2, "carol")
+	same("ListSent(carol)", subs, err, cast, carol[1], carol[0], carol[2])
+	subs, err = s.ListInbox(ctx(t), "c1", 2, "bob")
+	same("ListInbox(bob)", subs, err, alice[2], cast, carol[2])
+	subs, err = s.ListInbox(ctx(t), "c1", 2, "alice")
+	same("ListInbox(alice)", subs, err, cast, carol[0])
+	subs, err = s.ListInbox(ctx(t), "c1", 3, "bob")
+	same("ListInbox of round 3", subs, err)
+	var sent []chusme.CeremonySubmission
+	if _, err := s.UpdateCeremony(ctx(t), "c1", func(st *chusme.CeremonyState) error {
+		if sent, err = st.Sent("alice"); err != nil {
+			return err
+		}
+		return chusme.ErrUnchanged
+	}); err != nil {
+		t.Fatal(err)
+	}
+	same("state Sent(alice)", sent, nil, alice[1], alice[2], alice[0])
+	if got := payloadsOf(t, s, "c1", 1); got != 0 {
+		t.Fatalf("round 1 holds %d submissions", got)
+	}
+}
+
+// payloadsOf counts a round's submissions.
+func payloadsOf(t *testing.T, s chusme.Store, id string, round int) int {
+	t.Helper()
+	subs, err := s.ListSubmissions(ctx(t), id, round)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(subs)
+}
+
+// A sender's point-to-point packages of a round are one slot: a second
+// update adding one, or two packages for one recipient, is CodeConflict
+// and writes nothing.
+func testCeremonyPackagesSlot(t *testing.T, s chusme.Store) {
+	mustCreateCeremony(t, s, newCeremony("c1", ceremonyT0))
+	add := func(subs ...chusme.CeremonySubmission) error {
+		_, err := s.UpdateCeremony(ctx(t), "c1", func(st *chusme.CeremonyState) error {
+			st.Ceremony.Submitted = append(st.Ceremony.Submitted, "alice")
+			st.Add = subs
+			return nil
+		})
+		return err
+	}
+	wantCode(t, "two packages for one recipient", add(sub("c1", 2, "alice", "bob", "x"), sub("c1", 2, "alice", "bob", "y")),
+		chusme.CodeConflict)
+	if got := payloadsOf(t, s, "c1", 2); got != 0 {
+		t.Fatalf("the refused update stored %d packages", got)
+	}
+	if err := add(sub("c1", 2, "alice", "bob", "ab")); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "a second update of the slot", add(sub("c1", 2, "alice", "carol", "ac")), chusme.CodeConflict)
+	if err := add(sub("c1", 3, "alice", "carol", "ac")); err != nil {
+		t.Fatalf("the next round's packages: %v", err)
+	}
+	if c := mustGetCeremony(t, s, "c1"); c.Version != 3 {
+		t.Fatalf("version %d after two updates, want 3", c.Version)
+	}
+	if got := payloadsOf(t, s, "c1", 2); got != 1 {
+		t.Fatalf("round 2 holds %d packages, want alice's first", got)
 	}
 }
 
