@@ -191,7 +191,7 @@ func TestPurgeTruncatesWAL(t *testing.T) {
 }
 
 // TestLegacyPackages: point-to-point packages stored one row each, before
-// migration 0015, are read with the packed ones.
+// migration 0016, are read with the packed ones.
 func TestLegacyPackages(t *testing.T) {
 	db := mustOpen(t, filepath.Join(t.TempDir(), "chusme.db"))
 	ctx := t.Context()

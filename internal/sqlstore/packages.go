@@ -11,7 +11,7 @@ import (
 )
 
 // A sender's point-to-point packages of one round are one row of
-// ceremony_packages (migration 0015): at 67-of-100 a DKG round-2
+// ceremony_packages (migration 0016): at 67-of-100 a DKG round-2
 // submission writes one row of 99 packages instead of 99 rows, which with
 // their recipient index entries, one on each of 99 index pages, were most
 // of the submission's transaction and its commit.
