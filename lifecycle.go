@@ -271,12 +271,23 @@ func (k ChainKeys) rank(key []byte) int {
 	return -1
 }
 
-// pendable reports whether an entry of this kind is pending for
-// RotationCancelWindow after it: every kind but the genesis and a
-// cancellation.
-func pendable(kind string) bool {
-	return kind == EntryRotate || kind == EntryRecover || kind == EntryRecoveryKeys
+// pendable reports whether entry i of the walk is pending for
+// RotationCancelWindow after it: a rotation, a recovery rotation, and a
+// change of recovery keys unless it only appends keys (which takes nothing
+// from the keys there: they keep their ranks). The genesis and a
+// cancellation never are.
+func (w *chainWalk) pendable(i int) bool {
+	switch e := w.entries[i]; e.Kind {
+	case EntryRotate, EntryRecover:
+		return true
+	case EntryRecoveryKeys:
+		before := w.keys[i-1].Recovery
+		return len(e.RecoveryKeys) <= len(before) || !slices.EqualFunc(before, e.RecoveryKeys[:len(before)], bytesEqual)
+	}
+	return false
 }
+
+func bytesEqual(a, b Bytes) bool { return bytes.Equal(a, b) }
 
 // chainWalk folds a chain entry by entry: the keys after each entry and the
 // rank of the key that signed it. It is the one home of the chain's rules,
@@ -347,8 +358,9 @@ func (w *chainWalk) next(e ChainEntry, timing chainTiming) error {
 	if !bytes.Equal(EntryHash(w.issuer, w.fp, e), e.Hash) {
 		return Errorf(CodeChainConflict, "the entry's hash does not match")
 	}
+	hPendable := w.pendable(n - 1)
 	mayPending, mayFinal := false, true
-	if pendable(h.Kind) {
+	if hPendable {
 		mayPending, mayFinal = timing(h, e)
 	}
 	var err error
@@ -365,7 +377,7 @@ func (w *chainWalk) next(e ChainEntry, timing chainTiming) error {
 		}
 		var keys ChainKeys
 		var rank int
-		if keys, rank, err = w.judge(e, h, cur, auth, pending); err == nil {
+		if keys, rank, err = w.judge(e, h, cur, auth, pending, hPendable); err == nil {
 			w.entries, w.keys, w.ranks = append(w.entries, e), append(w.keys, keys), append(w.ranks, rank)
 			return nil
 		}
@@ -376,7 +388,7 @@ func (w *chainWalk) next(e ChainEntry, timing chainTiming) error {
 // judge checks e against head h under one reading: cur are the keys after
 // h, auth the keys that judge e (those before h if h is pending). It returns
 // the keys after e and the rank of e's signer.
-func (w *chainWalk) judge(e, h ChainEntry, cur, auth ChainKeys, pending bool) (ChainKeys, int, error) {
+func (w *chainWalk) judge(e, h ChainEntry, cur, auth ChainKeys, pending, hPendable bool) (ChainKeys, int, error) {
 	hRank := w.ranks[len(w.ranks)-1]
 	until := func() string {
 		return h.AcceptedAt.Add(RotationCancelWindow).UTC().Format(time.RFC3339)
@@ -438,7 +450,7 @@ func (w *chainWalk) judge(e, h ChainEntry, cur, auth ChainKeys, pending bool) (C
 		}
 		return ChainKeys{Device: cur.Device, Recovery: e.RecoveryKeys}, rank, nil
 	case EntryCancel:
-		if !pendable(h.Kind) || e.Cancels != h.Seq {
+		if !hPendable || e.Cancels != h.Seq {
 			return ChainKeys{}, 0, Errorf(CodeChainConflict, "entry %d is not the chain's last entry or can't be cancelled: only the last rotation or recovery-keys change can", e.Cancels)
 		}
 		if !pending {
