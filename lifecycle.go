@@ -416,7 +416,7 @@ func (w *chainWalk) judge(e, h ChainEntry, cur, auth ChainKeys, pending, hPendab
 		if e.Kind == EntryRecover {
 			signer, rank = e.Signer, auth.rank(e.Signer)
 			if rank <= 0 {
-				return ChainKeys{}, 0, Errorf(CodeNotRecoveryKey, "the signer is not one of the identity's recovery keys")
+				return ChainKeys{}, 0, notRecoveryKey()
 			}
 		} else if len(e.Signer) != 0 {
 			return ChainKeys{}, 0, Errorf(CodeInvalidRequest, "a device rotation has no signer field: the old key signs")
@@ -466,6 +466,8 @@ func (w *chainWalk) judge(e, h ChainEntry, cur, auth ChainKeys, pending, hPendab
 			if h.Kind != EntryRotate {
 				return ChainKeys{}, 0, Errorf(CodeOutranked, "entry %d was signed by a recovery key or changes recovery keys: only a recovery key that outranks its signer can cancel it", h.Seq)
 			}
+		} else if rank <= 0 {
+			return ChainKeys{}, 0, notRecoveryKey()
 		} else if rank <= hRank {
 			return ChainKeys{}, 0, Errorf(CodeOutranked, "entry %d was signed by a key of equal or higher priority than the cancellation's signer", h.Seq)
 		}
@@ -476,6 +478,10 @@ func (w *chainWalk) judge(e, h ChainEntry, cur, auth ChainKeys, pending, hPendab
 	default:
 		return ChainKeys{}, 0, Errorf(CodeInvalidRequest, "unknown entry kind %q", e.Kind)
 	}
+}
+
+func notRecoveryKey() error {
+	return Errorf(CodeNotRecoveryKey, "the signer is not one of the identity's recovery keys")
 }
 
 // pendingError refuses an entry while h is pending and outranks it.
