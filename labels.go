@@ -43,6 +43,9 @@ const (
 	// LabelRecoveryCancel heads RecoveryCancelMessage: a cancellation
 	// signed by a recovery key.
 	LabelRecoveryCancel = "chusme/v1/recovery-cancel"
+	// LabelRecoveryKeyCheck heads what a recovery key's printed check is
+	// hashed over (RecoveryKeyText; never signed).
+	LabelRecoveryKeyCheck = "chusme/v1/recovery-key-check"
 	// LabelChainGenesis heads the genesis entry's content (never signed).
 	LabelChainGenesis = "chusme/v1/chain-genesis"
 	// LabelChainEntry heads what a chain entry's hash is taken over (never
@@ -127,6 +130,7 @@ var domainSeparators = []string{
 	LabelRecoveryKeys + "\x00",
 	LabelRecover + "\x00",
 	LabelRecoveryCancel + "\x00",
+	LabelRecoveryKeyCheck + "\x00",
 	LabelChainGenesis + "\x00",
 	LabelChainEntry + "\x00",
 	LabelSafetyNumber + "\x00",
