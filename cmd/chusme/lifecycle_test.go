@@ -141,7 +141,7 @@ func TestLifecycleCLI(t *testing.T) {
 	}
 	// The rotation ended every session: the restored (old) key can't log in.
 	fresh.fails(chusme.CodeSessionRevoked, "whoami")
-	fresh.fails(chusme.CodeInvalidSignature, "login", "--totp-code", codes[1])
+	fresh.fails(chusme.CodeKeyRotated, "login", "--totp-code", codes[1])
 	user.ok("login", "--totp-code", codes[2])
 	user.okJSON(&me, "whoami")
 	if me.Fingerprint != fp {
