@@ -96,3 +96,39 @@ func TestRecoveryKeyEndsTheStalemate(t *testing.T) {
 		t.Fatalf("VerifiedChain = %x, %v (%d entries)", cur, err, len(ch.Entries))
 	}
 }
+
+// A proxy that drops the recovery entries from a chain the client pinned
+// past them — serving instead a rotation by the stolen genesis key — is
+// refused; a client with no pin would take it (only the pin tells).
+func TestPinnedRecoveryEntryCantBeDropped(t *testing.T) {
+	ctx := t.Context()
+	s := servertest.Start(t, "--registration", "open")
+	victim, peer := register(t, s, true), register(t, s, false)
+	proxy := newLyingProxy(t, s.URL)
+	k0, k1, k2, rk := peer.key, testkit.NewKey(t), testkit.NewKey(t), testkit.NewKey(t)
+	if _, err := peer.c.AddRecoveryKey(ctx, peer.fp, k0, rk); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := peer.c.Recover(ctx, peer.fp, rk, k1); err != nil {
+		t.Fatal(err)
+	}
+	v := viaProxy(t, s, proxy, victim, &client.MemoryPinStore{})
+	ch, cur, err := v.c.VerifiedChain(ctx, peer.fp)
+	if err != nil || !cur.Equal(k1.Public()) || len(ch.Entries) != 3 {
+		t.Fatalf("VerifiedChain = %x, %v (%d entries)", cur, err, len(ch.Entries))
+	}
+	pinned := ch.Head()
+
+	g := ch.Entries[0]
+	fork := chusme.ChainEntry{Seq: 1, Kind: chusme.EntryRotate, Prev: g.Hash, OldKey: g.NewKey,
+		NewKey: chusme.Bytes(k2.Public().(ed25519.PublicKey)), Time: time.Now().Unix(), AcceptedAt: time.Now()}
+	msg := fork.Statement(s.URL, peer.fp)
+	fork.Signature, fork.NewKeySignature = ed25519.Sign(k0, msg), ed25519.Sign(k2, msg)
+	fork.Hash = chusme.EntryHash(s.URL, peer.fp, fork)
+	proxy.setLie(answerChain(t, peer.fp, func(ch *chusme.ChainResponse) { ch.Entries = []chusme.ChainEntry{g, fork} }))
+	_, _, err = v.c.VerifiedChain(ctx, peer.fp)
+	wantPeerKeyError(t, err, peer.fp, pinned.String())
+	if _, cur, err := viaProxy(t, s, proxy, victim, &client.MemoryPinStore{}).c.VerifiedChain(ctx, peer.fp); err != nil || !cur.Equal(k2.Public()) {
+		t.Fatalf("an unpinned client: VerifiedChain = %x, %v; want the forked key", cur, err)
+	}
+}

@@ -1,6 +1,7 @@
 // Package identity holds the rules of an identity's public life after
 // registration: its blob (the owner's encrypted key backup, written with
-// compare-and-swap) and its chain of key rotations and cancellations.
+// compare-and-swap) and its chain of key rotations, cancellations and
+// recovery keys.
 //
 // Rotation rules (DESIGN §3, docs/identity.md):
 //
@@ -23,6 +24,10 @@
 //     key does not match the chain's head is refused
 //     (chusme.CodeChainConflict), so a replayed or reordered statement
 //     never applies.
+//   - Recovery keys (SetRecoveryKeys, Recover, and Cancel with a signer)
+//     outrank the device key: the rules are docs/protocol.md §6 "Recovery
+//     keys", in one function that VerifyChain shares
+//     (chusme.CheckChainAppend); every append is judged by it.
 package identity
 
 import (
