@@ -120,15 +120,22 @@ func TestPinnedRecoveryEntryCantBeDropped(t *testing.T) {
 	pinned := ch.Head()
 
 	g := ch.Entries[0]
-	fork := chusme.ChainEntry{Seq: 1, Kind: chusme.EntryRotate, Prev: g.Hash, OldKey: g.NewKey,
-		NewKey: chusme.Bytes(k2.Public().(ed25519.PublicKey)), Time: time.Now().Unix(), AcceptedAt: time.Now()}
-	msg := fork.Statement(s.URL, peer.fp)
-	fork.Signature, fork.NewKeySignature = ed25519.Sign(k0, msg), ed25519.Sign(k2, msg)
-	fork.Hash = chusme.EntryHash(s.URL, peer.fp, fork)
+	fork := forkRotation(s.URL, peer.fp, g, k0, k2)
 	proxy.setLie(answerChain(t, peer.fp, func(ch *chusme.ChainResponse) { ch.Entries = []chusme.ChainEntry{g, fork} }))
 	_, _, err = v.c.VerifiedChain(ctx, peer.fp)
 	wantPeerKeyError(t, err, peer.fp, pinned.String())
 	if _, cur, err := viaProxy(t, s, proxy, victim, &client.MemoryPinStore{}).c.VerifiedChain(ctx, peer.fp); err != nil || !cur.Equal(k2.Public()) {
 		t.Fatalf("an unpinned client: VerifiedChain = %x, %v; want the forked key", cur, err)
 	}
+}
+
+// forkRotation returns a rotation of identity fp from the genesis g (whose
+// key old is, stolen) to next, as seq 1: a fork of any longer chain.
+func forkRotation(issuer, fp string, g chusme.ChainEntry, old, next ed25519.PrivateKey) chusme.ChainEntry {
+	fork := chusme.ChainEntry{Seq: 1, Kind: chusme.EntryRotate, Prev: g.Hash, OldKey: g.NewKey,
+		NewKey: chusme.Bytes(next.Public().(ed25519.PublicKey)), Time: time.Now().Unix(), AcceptedAt: time.Now()}
+	msg := fork.Statement(issuer, fp)
+	fork.Signature, fork.NewKeySignature = ed25519.Sign(old, msg), ed25519.Sign(next, msg)
+	fork.Hash = chusme.EntryHash(issuer, fp, fork)
+	return fork
 }

@@ -47,10 +47,11 @@ Identity lifecycle:
   identity verify FINGERPRINT        verify the identity's chain offline and print its current key
   recovery add                       make a recovery key (it outranks the identity key), register it signed by
                                      both keys and print it once, to write down and keep offline (up to 3)
-  recover --fingerprint FP [--recovery-key-file F] [--totp-code C]
+  recover --fingerprint FP [--recovery-key-file F] [--totp-code C] [--force]
                                      on a new machine: read the recovery key (typed or pasted, or from F), make
                                      a new identity key, rotate to it by the recovery key and log in; no device
-                                     key can cancel this (it also overrides a pending rotation)
+                                     key can cancel this (it also overrides a pending rotation); --force
+                                     replaces an identity key file already there
 `
 
 // loadIdentityKey reads the identity key file and opens it: the identity's

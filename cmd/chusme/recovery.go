@@ -14,6 +14,7 @@ import (
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/client/keyfile"
+	"github.com/chusme/chusme/client/vault"
 )
 
 // recovery runs recovery add.
@@ -73,22 +74,13 @@ func (e *env) recover(args []string) error {
 	fpFlag := fs.String("fingerprint", "", "")
 	keyFile := fs.String("recovery-key-file", "", "")
 	code := fs.String("totp-code", "", "")
+	force := fs.Bool("force", false, "")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if *fpFlag == "" {
-		return usagef("recover: --fingerprint FP is required")
-	}
-	fp, err := e.resolveFingerprint("recover: --fingerprint", *fpFlag)
+	fp, path, err := e.newKeyFileFor("recover", *fpFlag, *force)
 	if err != nil {
 		return err
-	}
-	path, err := e.keyPath()
-	if err != nil {
-		return err
-	}
-	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("%s exists: chusme recover makes a new identity key on a machine without one", path)
 	}
 	text, err := e.recoveryKeyText(*keyFile)
 	if err != nil {
@@ -101,28 +93,17 @@ func (e *env) recover(args []string) error {
 	rk := ed25519.NewKeyFromSeed(seed)
 	clear(seed)
 	defer clear(rk)
-	params, err := e.kdfParams()
-	if err != nil {
-		return err
-	}
 	c, err := e.client()
 	if err != nil {
 		return err
 	}
-	pass, err := e.passphrase("New passphrase for the identity key: ", true)
+	params, pass, key, err := e.newIdentityKey(path)
 	if err != nil {
 		return err
 	}
 	defer clear(pass)
-	_, key, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		return err
-	}
 	defer clear(key)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	if err := keyfile.SaveFor(path, fp, key, pass, params, false); err != nil {
+	if err := keyfile.SaveFor(path, fp, key, pass, params, *force); err != nil {
 		return err
 	}
 	entry, err := c.Recover(e.ctx, fp, rk, key)
@@ -145,6 +126,50 @@ func (e *env) recover(args []string) error {
 		fmt.Fprintf(w, "seq\t%d\n", entry.Seq)
 		fmt.Fprintf(w, "new key\t%s\n", base64.RawURLEncoding.EncodeToString(entry.NewKey))
 	})
+}
+
+// newKeyFileFor resolves the --fingerprint of cmd (a command that writes a
+// new identity key file for a known identity: backup restore, recover) and
+// returns it with the key file's path, which must not exist unless force.
+func (e *env) newKeyFileFor(cmd, fp string, force bool) (string, string, error) {
+	if fp == "" {
+		return "", "", usagef("%s: --fingerprint FP is required", cmd)
+	}
+	resolved, err := e.resolveFingerprint(cmd+": --fingerprint", fp)
+	if err != nil {
+		return "", "", err
+	}
+	path, err := e.keyPath()
+	if err != nil {
+		return "", "", err
+	}
+	if _, err := os.Lstat(path); err == nil && !force {
+		return "", "", fmt.Errorf("%s exists; use --force to replace it", path)
+	}
+	return resolved, path, nil
+}
+
+// newIdentityKey makes a new identity key to be sealed at path: the vault
+// parameters, a new passphrase (asked twice) and the key; it makes path's
+// directory. The caller wipes the passphrase and the key.
+func (e *env) newIdentityKey(path string) (vault.Params, []byte, ed25519.PrivateKey, error) {
+	params, err := e.kdfParams()
+	if err != nil {
+		return vault.Params{}, nil, nil, err
+	}
+	pass, err := e.passphrase("New passphrase for the identity key: ", true)
+	if err != nil {
+		return vault.Params{}, nil, nil, err
+	}
+	_, key, err := ed25519.GenerateKey(nil)
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(path), 0o700)
+	}
+	if err != nil {
+		clear(pass)
+		return vault.Params{}, nil, nil, err
+	}
+	return params, pass, key, nil
 }
 
 // recoveryKeyText reads a recovery key's text from file, or else a line

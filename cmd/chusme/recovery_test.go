@@ -14,15 +14,8 @@ import (
 // it (lowercase, spaces: as typed), makes a new key and logs in; the old
 // device's login then says its key was replaced and what to do.
 func TestRecoveryCLI(t *testing.T) {
-	s := servertest.Start(t)
-	admin := newCLI(t, s.URL, "admin passphrase")
-	admin.ok("keygen")
-	admin.ok("setup", "--token-file", filepath.Join(s.DataDir, "setup-token"))
-	var inv chusme.InviteResponse
-	admin.okJSON(&inv, "admin", "invite")
-	user := newCLI(t, s.URL, "user passphrase")
-	fp := strings.TrimSpace(user.ok("keygen"))
-	user.ok("register", "--invite", inv.Invite)
+	user, fp := registeredUser(t, servertest.Start(t))
+	s := user.env["CHUSME_SERVER"]
 
 	var added struct {
 		Fingerprint string `json:"fingerprint"`
@@ -35,7 +28,7 @@ func TestRecoveryCLI(t *testing.T) {
 	}
 	user.ok("whoami") // logged in again after the change
 
-	machine := newCLI(t, s.URL, "new passphrase")
+	machine := newCLI(t, s, "new passphrase")
 	dir := t.TempDir()
 	typed := strings.ToLower(strings.ReplaceAll(added.RecoveryKey, "-", " "))
 	mistyped := []byte(typed)
