@@ -27,6 +27,13 @@ func TestRecoveryCLI(t *testing.T) {
 		t.Fatalf("recovery add = %+v", added)
 	}
 	user.ok("whoami") // logged in again after the change
+	var verified struct {
+		RecoveryKeys int `json:"recovery_keys"`
+	}
+	user.okJSON(&verified, "identity", "verify", fp)
+	if verified.RecoveryKeys != 1 {
+		t.Fatalf("identity verify shows %d recovery keys, want 1", verified.RecoveryKeys)
+	}
 
 	machine := newCLI(t, s, "new passphrase")
 	dir := t.TempDir()
