@@ -97,7 +97,9 @@ func TestRecoveryOverHTTP(t *testing.T) {
 	refuse("/rotations/3/cancel", testkit.RecoveryCancel(srv.URL, fp, e3, r2, now), 409, chusme.CodeOutranked)
 	refuse("/rotations/3/cancel", testkit.RecoveryCancel(srv.URL, fp, e3, k2, now), 403, chusme.CodeNotRecoveryKey)
 	refuse("/rotations/2/cancel", testkit.RecoveryCancel(srv.URL, fp, e3, r1, now), 409, chusme.CodeChainConflict)
-	a.ok(201, "POST", base+"/rotations/3/cancel", "", testkit.RecoveryCancel(srv.URL, fp, e3, r1, now), nil)
+	good1 := testkit.RecoveryCancel(srv.URL, fp, e3, r1, now)
+	a.ok(201, "POST", base+"/rotations/3/cancel", "", good1, nil)
+	refuse("/rotations/3/cancel", good1, 409, chusme.CodeChainConflict)
 	if r := a.loginAs(fp, k1, "", ""); r.Status != 200 {
 		t.Fatalf("login with the restored key: %d %s", r.Status, r.Body)
 	}
