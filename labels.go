@@ -34,6 +34,18 @@ const (
 	// LabelRotateCancel heads CancelMessage: a cancellation, signed by the
 	// key the rotation replaced.
 	LabelRotateCancel = "chusme/v1/rotate-cancel"
+	// LabelRecoveryKeys heads RecoveryKeysMessage: setting an identity's
+	// recovery keys, signed by the signer and each key added.
+	LabelRecoveryKeys = "chusme/v1/recovery-keys"
+	// LabelRecover heads RecoverMessage: a recovery rotation, signed by a
+	// recovery key and the new device key.
+	LabelRecover = "chusme/v1/recover"
+	// LabelRecoveryCancel heads RecoveryCancelMessage: a cancellation
+	// signed by a recovery key.
+	LabelRecoveryCancel = "chusme/v1/recovery-cancel"
+	// LabelRecoveryKeyCheck heads what a recovery key's printed check is
+	// hashed over (RecoveryKeyText; never signed).
+	LabelRecoveryKeyCheck = "chusme/v1/recovery-key-check"
 	// LabelChainGenesis heads the genesis entry's content (never signed).
 	LabelChainGenesis = "chusme/v1/chain-genesis"
 	// LabelChainEntry heads what a chain entry's hash is taken over (never
@@ -120,6 +132,10 @@ var domainSeparators = []string{
 	LabelTOTPConfirm + "\x00",
 	LabelRotate + "\x00",
 	LabelRotateCancel + "\x00",
+	LabelRecoveryKeys + "\x00",
+	LabelRecover + "\x00",
+	LabelRecoveryCancel + "\x00",
+	LabelRecoveryKeyCheck + "\x00",
 	LabelChainGenesis + "\x00",
 	LabelChainEntry + "\x00",
 	LabelSafetyNumber + "\x00",

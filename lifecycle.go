@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -33,6 +34,9 @@ const (
 	CodeChainConflict        = "chain_conflict"        // a statement's seq, previous hash or keys don't match the chain head
 	CodeRotationPending      = "rotation_pending"      // the last rotation can still be cancelled: no new one until it is final
 	CodeRotationFinal        = "rotation_final"        // the rotation is past its cancel window (or was not the last entry)
+	CodeNotRecoveryKey       = "not_recovery_key"      // a recovery statement's signer is not one of the identity's recovery keys
+	CodeOutranked            = "outranked"             // the chain's pending last entry was signed by a key that outranks this statement's
+	CodeKeyRotated           = "key_rotated"           // a login with a key the identity's chain replaced
 )
 
 // Chain entry kinds.
@@ -40,7 +44,14 @@ const (
 	EntryGenesis = "genesis"
 	EntryRotate  = "rotate"
 	EntryCancel  = "cancel"
+	// EntryRecoveryKeys registers, replaces or removes the recovery keys.
+	EntryRecoveryKeys = "recovery_keys"
+	// EntryRecover rotates the device key by a recovery key's signature.
+	EntryRecover = "recover"
 )
+
+// MaxRecoveryKeys is how many recovery keys an identity may have.
+const MaxRecoveryKeys = 3
 
 // RotationCancelWindow is how long a rotation can be cancelled by the key it
 // replaced, counted from the moment the server accepted it: 72 hours.
@@ -59,7 +70,7 @@ const MaxBlobSize = 64 << 10
 // wire (GET /v1/identities/{fp}/chain).
 type ChainEntry struct {
 	Seq  uint64 `json:"seq"`  // 0 for the genesis, then 1, 2, …
-	Kind string `json:"kind"` // EntryGenesis, EntryRotate or EntryCancel
+	Kind string `json:"kind"` // EntryGenesis, EntryRotate, EntryCancel, EntryRecoveryKeys or EntryRecover
 	// Prev is the hash of entry Seq-1; empty for the genesis.
 	Prev Bytes `json:"prev,omitempty"`
 	// OldKey is the key the entry replaces: for a rotation the current key
@@ -77,8 +88,20 @@ type ChainEntry struct {
 	// Signature is by OldKey for a rotation and by NewKey (the restored
 	// key) for a cancellation; empty for the genesis.
 	Signature Bytes `json:"signature,omitempty"`
-	// NewKeySignature is a rotation's signature by NewKey.
+	// NewKeySignature is a rotation's (or recovery rotation's) signature
+	// by NewKey.
 	NewKeySignature Bytes `json:"new_key_signature,omitempty"`
+	// Signer is the key that made Signature when it is not implied: the
+	// recovery key of a recovery rotation or of a cancellation by a
+	// recovery key, the device or recovery key of a recovery-keys entry.
+	Signer Bytes `json:"signer,omitempty"`
+	// RecoveryKeys is a recovery-keys entry's new list of recovery keys,
+	// in priority order (the first outranks the others).
+	RecoveryKeys []Bytes `json:"recovery_keys,omitempty"`
+	// KeySignatures holds, for each of RecoveryKeys, its signature over
+	// the statement if the entry adds it (proof of possession), empty if
+	// the key was registered already.
+	KeySignatures []Bytes `json:"key_signatures,omitempty"`
 	// Hash is EntryHash of the entry.
 	Hash Bytes `json:"hash"`
 	// AcceptedAt is when the server accepted the entry (registration for
@@ -148,6 +171,36 @@ func CancelMessage(issuer, fp string, seq, cancels uint64, prev, dropped, restor
 	return signedMessage(LabelRotateCancel, []byte(issuer), []byte(fp), u64(seq), prev, u64(cancels), dropped, restored, i64(unixTime))
 }
 
+// RecoveryKeysMessage is what the signer (the current device key or a
+// recovery key) and every recovery key added sign to set an identity's
+// recovery keys: the label, the issuer, the fingerprint, the new entry's
+// sequence number, the previous entry's hash, the signer, the device key,
+// the number of recovery keys, each key in priority order, and the time in
+// Unix seconds.
+func RecoveryKeysMessage(issuer, fp string, seq uint64, prev, signer, deviceKey []byte, recoveryKeys []Bytes, unixTime int64) []byte {
+	fields := [][]byte{[]byte(issuer), []byte(fp), u64(seq), prev, signer, deviceKey, u64(uint64(len(recoveryKeys)))}
+	for _, k := range recoveryKeys {
+		fields = append(fields, k)
+	}
+	return signedMessage(LabelRecoveryKeys, append(fields, i64(unixTime))...)
+}
+
+// RecoverMessage is what a recovery key and the new device key sign to
+// rotate an identity's device key by recovery: the label, the issuer, the
+// fingerprint, the new entry's sequence number, the previous entry's hash,
+// the recovery key, the device key replaced, the new device key and the
+// time in Unix seconds.
+func RecoverMessage(issuer, fp string, seq uint64, prev, signer, oldKey, newKey []byte, unixTime int64) []byte {
+	return signedMessage(LabelRecover, []byte(issuer), []byte(fp), u64(seq), prev, signer, oldKey, newKey, i64(unixTime))
+}
+
+// RecoveryCancelMessage is what a recovery key signs to cancel the chain's
+// pending last entry: CancelMessage's fields with the signer after the
+// cancelled entry's sequence number, under its own label.
+func RecoveryCancelMessage(issuer, fp string, seq, cancels uint64, prev, signer, dropped, restored []byte, unixTime int64) []byte {
+	return signedMessage(LabelRecoveryCancel, []byte(issuer), []byte(fp), u64(seq), prev, u64(cancels), signer, dropped, restored, i64(unixTime))
+}
+
 // Statement returns the bytes the entry's signatures are over (for the
 // genesis, its content: the fingerprint and the genesis key).
 func (e ChainEntry) Statement(issuer, fp string) []byte {
@@ -155,16 +208,30 @@ func (e ChainEntry) Statement(issuer, fp string) []byte {
 	case EntryRotate:
 		return RotationMessage(issuer, fp, e.Seq, e.Prev, e.OldKey, e.NewKey, e.Time)
 	case EntryCancel:
+		if len(e.Signer) != 0 {
+			return RecoveryCancelMessage(issuer, fp, e.Seq, e.Cancels, e.Prev, e.Signer, e.OldKey, e.NewKey, e.Time)
+		}
 		return CancelMessage(issuer, fp, e.Seq, e.Cancels, e.Prev, e.OldKey, e.NewKey, e.Time)
+	case EntryRecover:
+		return RecoverMessage(issuer, fp, e.Seq, e.Prev, e.Signer, e.OldKey, e.NewKey, e.Time)
+	case EntryRecoveryKeys:
+		return RecoveryKeysMessage(issuer, fp, e.Seq, e.Prev, e.Signer, e.NewKey, e.RecoveryKeys, e.Time)
 	default:
 		return signedMessage(LabelChainGenesis, []byte(fp), e.NewKey)
 	}
 }
 
 // EntryHash returns the hash that links the next entry to e: SHA-256 over
-// the entry label, the kind, the statement and both signatures.
+// the entry label, the kind, the statement and both signatures, then (a
+// recovery-keys entry only) each of KeySignatures.
 func EntryHash(issuer, fp string, e ChainEntry) []byte {
-	h := sha256.Sum256(signedMessage(LabelChainEntry, []byte(e.Kind), e.Statement(issuer, fp), e.Signature, e.NewKeySignature))
+	fields := [][]byte{[]byte(e.Kind), e.Statement(issuer, fp), e.Signature, e.NewKeySignature}
+	if e.Kind == EntryRecoveryKeys {
+		for _, sig := range e.KeySignatures {
+			fields = append(fields, sig)
+		}
+	}
+	h := sha256.Sum256(signedMessage(LabelChainEntry, fields...))
 	return h[:]
 }
 
@@ -182,82 +249,320 @@ func GenesisEntry(id Identity) ChainEntry {
 // (the root package imports the standard library only).
 type ChainVerifier func(publicKey, message, signature []byte) error
 
+// ChainKeys are the keys of an identity after a chain entry: the device key
+// (the current key, that logs in) and the recovery keys in priority order.
+type ChainKeys struct {
+	Device   Bytes
+	Recovery []Bytes
+}
+
+// rank returns the priority of key among k's keys: 0 for the device key,
+// MaxRecoveryKeys for the first recovery key, one less for each later one,
+// and -1 for a key that is none of them.
+func (k ChainKeys) rank(key []byte) int {
+	for i, r := range k.Recovery {
+		if bytes.Equal(r, key) {
+			return MaxRecoveryKeys - i
+		}
+	}
+	if bytes.Equal(k.Device, key) {
+		return 0
+	}
+	return -1
+}
+
+// pendable reports whether entry i of the walk is pending for
+// RotationCancelWindow after it: a rotation, a recovery rotation, and a
+// change of recovery keys unless it only appends keys (which takes nothing
+// from the keys there: they keep their ranks). The genesis and a
+// cancellation never are.
+func (w *chainWalk) pendable(i int) bool {
+	switch e := w.entries[i]; e.Kind {
+	case EntryRotate, EntryRecover:
+		return true
+	case EntryRecoveryKeys:
+		before := w.keys[i-1].Recovery
+		return len(e.RecoveryKeys) <= len(before) || !slices.EqualFunc(before, e.RecoveryKeys[:len(before)], bytesEqual)
+	}
+	return false
+}
+
+func bytesEqual(a, b Bytes) bool { return bytes.Equal(a, b) }
+
+// chainWalk folds a chain entry by entry: the keys after each entry and the
+// rank of the key that signed it. It is the one home of the chain's rules,
+// used by VerifyChain (offline, judging time by the signed times) and by the
+// server (CheckChainAppend, judging it by the acceptance times).
+type chainWalk struct {
+	issuer, fp string
+	checkKey   func([]byte) error
+	verify     ChainVerifier
+	entries    []ChainEntry
+	keys       []ChainKeys // keys[i]: after entries[i]
+	ranks      []int       // ranks[i]: the rank of entries[i]'s signer
+}
+
+// chainTiming says whether entry h may still have been pending (within its
+// window) and whether it may have been past it when next was made.
+type chainTiming func(h, next ChainEntry) (mayPending, mayFinal bool)
+
+// signedTiming judges by the signed times, with twice MaxStatementSkew of
+// slack either side (VerifyChain).
+func signedTiming(h, next ChainEntry) (bool, bool) {
+	slack := int64(2 * MaxStatementSkew / time.Second)
+	end := h.Time + int64(RotationCancelWindow/time.Second)
+	return next.Time <= end+slack, next.Time >= end-slack
+}
+
+// acceptedTiming judges by the server's acceptance times, exactly.
+func acceptedTiming(h, next ChainEntry) (bool, bool) {
+	p := next.AcceptedAt.Before(h.AcceptedAt.Add(RotationCancelWindow))
+	return p, !p
+}
+
+// start begins a walk at the genesis entry g.
+func startWalk(issuer, fp string, g ChainEntry, checkKey func([]byte) error, verify ChainVerifier) (*chainWalk, error) {
+	bad := func(msg string) error { return Errorf(CodeChainConflict, "%s", msg) }
+	if g.Kind != EntryGenesis || g.Seq != 0 || len(g.Prev) != 0 || len(g.OldKey) != 0 || len(g.Signature) != 0 ||
+		len(g.NewKeySignature) != 0 || len(g.Signer) != 0 || len(g.RecoveryKeys) != 0 || len(g.KeySignatures) != 0 {
+		return nil, bad("entry 0 is not a genesis entry")
+	}
+	if Fingerprint(g.NewKey) != fp {
+		return nil, bad("the genesis key does not hash to the fingerprint")
+	}
+	if err := checkKey(g.NewKey); err != nil {
+		return nil, Errorf(CodeChainConflict, "genesis key: %v", err)
+	}
+	if !bytes.Equal(EntryHash("", fp, g), g.Hash) {
+		return nil, bad("entry 0: hash does not match")
+	}
+	return &chainWalk{issuer: issuer, fp: fp, checkKey: checkKey, verify: verify,
+		entries: []ChainEntry{g}, keys: []ChainKeys{{Device: g.NewKey}}, ranks: []int{0}}, nil
+}
+
+// next judges e as the entry after the walk's last one and, if it is
+// allowed, appends it. The error has the code an API answers with.
+//
+// The rules (docs/protocol.md §6, "Recovery keys"): while the last entry H
+// is pending, the keys that judge the next entry are those from before H,
+// and only a key that outranks H's signer may act — to cancel H, or (if H
+// changed no recovery key) to override it with a recovery rotation; the
+// one exception is the device key a device rotation replaced, which may
+// cancel it. Once H is final its keys judge, and any of them may act.
+func (w *chainWalk) next(e ChainEntry, timing chainTiming) error {
+	n := len(w.entries)
+	h, cur := w.entries[n-1], w.keys[n-1]
+	if e.Seq != uint64(n) || !bytes.Equal(e.Prev, h.Hash) {
+		return Errorf(CodeChainConflict, "the entry does not follow the chain's last entry (seq %d)", h.Seq)
+	}
+	if !bytes.Equal(EntryHash(w.issuer, w.fp, e), e.Hash) {
+		return Errorf(CodeChainConflict, "the entry's hash does not match")
+	}
+	hPendable := w.pendable(n - 1)
+	mayPending, mayFinal := false, true
+	if hPendable {
+		mayPending, mayFinal = timing(h, e)
+	}
+	var err error
+	// A walk tries each reading of H's state that the timing allows
+	// (offline, near the window's end, both): the entry stands if one
+	// admits it.
+	for _, pending := range []bool{true, false} {
+		if (pending && !mayPending) || (!pending && !mayFinal) {
+			continue
+		}
+		auth := cur
+		if pending {
+			auth = w.keys[n-2]
+		}
+		var keys ChainKeys
+		var rank int
+		if keys, rank, err = w.judge(e, h, cur, auth, pending, hPendable); err == nil {
+			w.entries, w.keys, w.ranks = append(w.entries, e), append(w.keys, keys), append(w.ranks, rank)
+			return nil
+		}
+	}
+	return err
+}
+
+// judge checks e against head h under one reading: cur are the keys after
+// h, auth the keys that judge e (those before h if h is pending). It returns
+// the keys after e and the rank of e's signer.
+func (w *chainWalk) judge(e, h ChainEntry, cur, auth ChainKeys, pending, hPendable bool) (ChainKeys, int, error) {
+	hRank := w.ranks[len(w.ranks)-1]
+	until := func() string {
+		return h.AcceptedAt.Add(RotationCancelWindow).UTC().Format(time.RFC3339)
+	}
+	msg := e.Statement(w.issuer, w.fp)
+	sigOK := func(key, sig []byte) bool { return w.verify(key, msg, sig) == nil }
+	if e.Kind != EntryRecoveryKeys && (len(e.RecoveryKeys) != 0 || len(e.KeySignatures) != 0) {
+		return ChainKeys{}, 0, Errorf(CodeInvalidRequest, "only a recovery-keys entry lists recovery keys")
+	}
+	if e.Kind != EntryCancel && e.Cancels != 0 {
+		return ChainKeys{}, 0, Errorf(CodeInvalidRequest, "only a cancellation names a rotation to cancel")
+	}
+	switch e.Kind {
+	case EntryRotate, EntryRecover:
+		if !bytes.Equal(e.OldKey, cur.Device) {
+			return ChainKeys{}, 0, Errorf(CodeChainConflict, "old_key is not the identity's current key")
+		}
+		if err := w.checkKey(e.NewKey); err != nil {
+			return ChainKeys{}, 0, Errorf(CodeInvalidPublicKey, "new key: %v", err)
+		}
+		if cur.rank(e.NewKey) >= 0 {
+			return ChainKeys{}, 0, Errorf(CodeInvalidRequest, "the new key is the current key or a recovery key")
+		}
+		signer, rank := e.OldKey, 0
+		if e.Kind == EntryRecover {
+			signer, rank = e.Signer, auth.rank(e.Signer)
+			if rank <= 0 {
+				return ChainKeys{}, 0, notRecoveryKey()
+			}
+		} else if len(e.Signer) != 0 {
+			return ChainKeys{}, 0, Errorf(CodeInvalidRequest, "a device rotation has no signer field: the old key signs")
+		}
+		if pending && (rank <= hRank || h.Kind == EntryRecoveryKeys) {
+			return ChainKeys{}, 0, pendingError(h, hRank, until())
+		}
+		if !sigOK(signer, e.Signature) || !sigOK(e.NewKey, e.NewKeySignature) {
+			return ChainKeys{}, 0, Errorf(CodeInvalidSignature, "the %s needs valid signatures of its signer and of the new key", e.Kind)
+		}
+		return ChainKeys{Device: e.NewKey, Recovery: cur.Recovery}, rank, nil
+	case EntryRecoveryKeys:
+		if !bytes.Equal(e.OldKey, cur.Device) || !bytes.Equal(e.NewKey, cur.Device) {
+			return ChainKeys{}, 0, Errorf(CodeChainConflict, "old_key and new_key must both be the identity's current key")
+		}
+		if len(e.NewKeySignature) != 0 {
+			return ChainKeys{}, 0, Errorf(CodeInvalidRequest, "a recovery-keys entry has no new_key_signature")
+		}
+		rank := auth.rank(e.Signer)
+		if rank < 0 {
+			return ChainKeys{}, 0, Errorf(CodeNotRecoveryKey, "the signer is neither the current key nor a recovery key")
+		}
+		if pending {
+			return ChainKeys{}, 0, pendingError(h, hRank, until())
+		}
+		if err := w.checkRecoveryKeys(e, cur, sigOK); err != nil {
+			return ChainKeys{}, 0, err
+		}
+		if !sigOK(e.Signer, e.Signature) {
+			return ChainKeys{}, 0, Errorf(CodeInvalidSignature, "the recovery-keys statement needs a valid signature of its signer")
+		}
+		return ChainKeys{Device: cur.Device, Recovery: e.RecoveryKeys}, rank, nil
+	case EntryCancel:
+		if !hPendable || e.Cancels != h.Seq {
+			return ChainKeys{}, 0, Errorf(CodeChainConflict, "entry %d is not the chain's last entry or can't be cancelled: only the last rotation or recovery-keys change can", e.Cancels)
+		}
+		if !pending {
+			return ChainKeys{}, 0, Errorf(CodeRotationFinal, "entry %d is final: its cancel window ended %s", h.Seq, until())
+		}
+		if !bytes.Equal(e.OldKey, h.NewKey) || !bytes.Equal(e.NewKey, h.OldKey) || len(e.NewKeySignature) != 0 {
+			return ChainKeys{}, 0, Errorf(CodeChainConflict, "the cancellation must drop entry %d's new key and restore its old key", h.Seq)
+		}
+		signer, rank := e.Signer, auth.rank(e.Signer)
+		if len(e.Signer) == 0 {
+			// The device key a device rotation replaced.
+			signer, rank = e.NewKey, hRank
+			if h.Kind != EntryRotate {
+				return ChainKeys{}, 0, Errorf(CodeOutranked, "entry %d was signed by a recovery key or changes recovery keys: only a recovery key that outranks its signer can cancel it", h.Seq)
+			}
+		} else if rank <= 0 {
+			return ChainKeys{}, 0, notRecoveryKey()
+		} else if rank <= hRank {
+			return ChainKeys{}, 0, Errorf(CodeOutranked, "entry %d was signed by a key of equal or higher priority than the cancellation's signer", h.Seq)
+		}
+		if !sigOK(signer, e.Signature) {
+			return ChainKeys{}, 0, Errorf(CodeInvalidSignature, "the cancellation needs a valid signature of its signer")
+		}
+		return auth, rank, nil
+	default:
+		return ChainKeys{}, 0, Errorf(CodeInvalidRequest, "unknown entry kind %q", e.Kind)
+	}
+}
+
+func notRecoveryKey() error {
+	return Errorf(CodeNotRecoveryKey, "the signer is not one of the identity's recovery keys")
+}
+
+// pendingError refuses an entry while h is pending and outranks it.
+func pendingError(h ChainEntry, hRank int, until string) error {
+	if hRank > 0 {
+		return Errorf(CodeOutranked, "entry %d was signed by a recovery key and can be cancelled by a higher one until %s: no other change until then", h.Seq, until)
+	}
+	return Errorf(CodeRotationPending, "entry %d can be cancelled until %s: cancel it, override it with a recovery key, or wait", h.Seq, until)
+}
+
+// checkRecoveryKeys checks a recovery-keys entry's list against the current
+// keys: at most MaxRecoveryKeys valid, distinct keys, none the device key,
+// each added one with its signature over the statement (proof of
+// possession), each kept one with none.
+func (w *chainWalk) checkRecoveryKeys(e ChainEntry, cur ChainKeys, sigOK func(key, sig []byte) bool) error {
+	if len(e.RecoveryKeys) > MaxRecoveryKeys || len(e.KeySignatures) != len(e.RecoveryKeys) {
+		return Errorf(CodeInvalidRequest, "at most %d recovery keys, each with a key_signatures entry", MaxRecoveryKeys)
+	}
+	for i, k := range e.RecoveryKeys {
+		if err := w.checkKey(k); err != nil {
+			return Errorf(CodeInvalidPublicKey, "recovery key %d: %v", i+1, err)
+		}
+		if bytes.Equal(k, cur.Device) || slices.ContainsFunc(e.RecoveryKeys[:i], func(o Bytes) bool { return bytes.Equal(o, k) }) {
+			return Errorf(CodeInvalidRequest, "recovery key %d is the device key or listed twice", i+1)
+		}
+		kept := cur.rank(k) > 0
+		if kept && len(e.KeySignatures[i]) != 0 {
+			return Errorf(CodeInvalidRequest, "recovery key %d is kept: its key_signatures entry must be empty", i+1)
+		}
+		if !kept && !sigOK(k, e.KeySignatures[i]) {
+			return Errorf(CodeInvalidSignature, "recovery key %d is added: it must sign the statement", i+1)
+		}
+	}
+	return nil
+}
+
 // VerifyChain checks a chain offline from the fingerprint alone and returns
 // the current key. checkKey checks a public key strictly, verify a
 // signature (keys.CheckPublicKey and keys.Verify). It refuses a chain whose
 // genesis key does not hash to fp, whose entries are out of order, missing,
-// altered or badly signed, a rotation made while the previous one could
-// still be cancelled, and a cancellation that does not follow its rotation
-// within the window (judged on the signed times, with MaxStatementSkew of
-// slack on either side).
+// altered or badly signed, or break a rule of docs/protocol.md §6 (the
+// server's rules, judged on the signed times with MaxStatementSkew of slack
+// on either side).
 func VerifyChain(issuer, fp string, entries []ChainEntry, checkKey func([]byte) error, verify ChainVerifier) ([]byte, error) {
-	bad := func(format string, args ...any) ([]byte, error) {
-		return nil, Errorf(CodeChainConflict, "chain: "+format, args...)
-	}
+	k, err := VerifyChainKeys(issuer, fp, entries, checkKey, verify)
+	return k.Device, err
+}
+
+// VerifyChainKeys is VerifyChain returning every current key: the device
+// key and the recovery keys.
+func VerifyChainKeys(issuer, fp string, entries []ChainEntry, checkKey func([]byte) error, verify ChainVerifier) (ChainKeys, error) {
 	if len(entries) == 0 {
-		return bad("no genesis entry")
+		return ChainKeys{}, Errorf(CodeChainConflict, "chain: no genesis entry")
 	}
-	g := entries[0]
-	if g.Kind != EntryGenesis || g.Seq != 0 || len(g.Prev) != 0 || len(g.OldKey) != 0 || len(g.Signature) != 0 || len(g.NewKeySignature) != 0 {
-		return bad("entry 0 is not a genesis entry")
+	w, err := startWalk(issuer, fp, entries[0], checkKey, verify)
+	if err != nil {
+		return ChainKeys{}, Errorf(CodeChainConflict, "chain: %s", ErrorMessage(err))
 	}
-	if Fingerprint(g.NewKey) != fp {
-		return bad("the genesis key does not hash to the fingerprint")
-	}
-	if err := checkKey(g.NewKey); err != nil {
-		return bad("genesis key: %v", err)
-	}
-	if !bytes.Equal(EntryHash("", fp, g), g.Hash) {
-		return bad("entry 0: hash does not match")
-	}
-	cur := g.NewKey
-	slack := int64(2 * MaxStatementSkew / time.Second)
-	window := int64(RotationCancelWindow / time.Second)
-	for i := 1; i < len(entries); i++ {
-		e, prev := entries[i], entries[i-1]
-		if e.Seq != uint64(i) {
-			return bad("entry %d has sequence number %d", i, e.Seq)
+	for i, e := range entries[1:] {
+		if err := w.next(e, signedTiming); err != nil {
+			return ChainKeys{}, Errorf(CodeChainConflict, "chain: entry %d: %s", i+1, ErrorMessage(err))
 		}
-		if !bytes.Equal(e.Prev, prev.Hash) {
-			return bad("entry %d does not link to entry %d", i, i-1)
-		}
-		if !bytes.Equal(EntryHash(issuer, fp, e), e.Hash) {
-			return bad("entry %d: hash does not match", i)
-		}
-		msg := e.Statement(issuer, fp)
-		switch e.Kind {
-		case EntryRotate:
-			if !bytes.Equal(e.OldKey, cur) {
-				return bad("entry %d rotates a key that is not the current one", i)
-			}
-			if err := checkKey(e.NewKey); err != nil {
-				return bad("entry %d: new key: %v", i, err)
-			}
-			if bytes.Equal(e.NewKey, e.OldKey) || e.Cancels != 0 {
-				return bad("entry %d is not a valid rotation", i)
-			}
-			if prev.Kind == EntryRotate && e.Time < prev.Time+window-slack {
-				return bad("entry %d rotates while rotation %d could still be cancelled", i, prev.Seq)
-			}
-			if verify(e.OldKey, msg, e.Signature) != nil || verify(e.NewKey, msg, e.NewKeySignature) != nil {
-				return bad("entry %d: rotation signatures do not verify", i)
-			}
-		case EntryCancel:
-			if prev.Kind != EntryRotate || e.Cancels != prev.Seq || !bytes.Equal(e.OldKey, prev.NewKey) || !bytes.Equal(e.NewKey, prev.OldKey) {
-				return bad("entry %d does not cancel the rotation before it", i)
-			}
-			if e.Time > prev.Time+window+slack {
-				return bad("entry %d cancels rotation %d after its window", i, prev.Seq)
-			}
-			if len(e.NewKeySignature) != 0 || verify(e.NewKey, msg, e.Signature) != nil {
-				return bad("entry %d: cancellation signature does not verify", i)
-			}
-		default:
-			return bad("entry %d has kind %q", i, e.Kind)
-		}
-		cur = e.NewKey
 	}
-	return cur, nil
+	return w.keys[len(w.keys)-1], nil
+}
+
+// CheckChainAppend is the server's rule for appending next to an identity's
+// chain (genesis first): the stored chain is walked again and next judged
+// with the rules VerifyChain applies, time judged by the acceptance times
+// (next.AcceptedAt is now). The error carries the code to answer with.
+func CheckChainAppend(issuer, fp string, chain []ChainEntry, next ChainEntry, checkKey func([]byte) error, verify ChainVerifier) error {
+	w, err := startWalk(issuer, fp, chain[0], checkKey, verify)
+	if err != nil {
+		return err
+	}
+	for _, e := range chain[1:] {
+		if err := w.next(e, acceptedTiming); err != nil {
+			return fmt.Errorf("stored chain entry %d: %w", e.Seq, err)
+		}
+	}
+	return w.next(next, acceptedTiming)
 }
 
 // TOTPCredential is an identity's TOTP second factor. The secret is stored
@@ -284,9 +589,11 @@ type Blob struct {
 }
 
 // ChainState is what an append to a chain decides on: the identity (with its
-// current key) and its last entry (nil when only the genesis exists).
+// current key), its entries after the genesis, in order, and the last of
+// them (nil when only the genesis exists).
 type ChainState struct {
 	Identity Identity
+	Chain    []ChainEntry
 	Last     *ChainEntry
 }
 
@@ -339,7 +646,7 @@ type LifecycleStore interface {
 	// identity is unknown.
 	ListChain(ctx context.Context, fingerprint string) ([]ChainEntry, error)
 	// AppendChainEntry runs decide in one transaction on the identity and
-	// its last entry, then appends the entry decide returned, makes its
+	// its chain, then appends the entry decide returned, makes its
 	// NewKey the identity's current key, revokes every live session of the
 	// identity at the entry's AcceptedAt with the reason decide returned
 	// (none if empty), and commits. It returns the ids of the sessions it
@@ -396,14 +703,46 @@ type RotationRequest struct {
 	NewSignature Bytes  `json:"new_signature"`
 }
 
-// CancelRequest cancels rotation {seq} (POST
+// CancelRequest cancels entry {seq} (POST
 // /v1/identities/{fp}/rotations/{seq}/cancel): the new entry's fields of
-// CancelMessage and the signature of the key the rotation replaced.
+// CancelMessage and the signature of the key the rotation replaced, or,
+// with Signer, RecoveryCancelMessage's and the signature of that recovery
+// key.
 type CancelRequest struct {
 	Seq       uint64 `json:"seq"` // the cancellation's own sequence number
 	Prev      Bytes  `json:"prev"`
 	Time      int64  `json:"time"` // Unix seconds
+	Signer    Bytes  `json:"signer,omitempty"`
 	Signature Bytes  `json:"signature"`
+}
+
+// RecoverRequest rotates an identity's device key by a recovery key (POST
+// /v1/identities/{fp}/recoveries): the fields of RecoverMessage and the
+// signatures of the recovery key (Signer) and the new key over it.
+type RecoverRequest struct {
+	Seq          uint64 `json:"seq"`
+	Prev         Bytes  `json:"prev"`
+	Signer       Bytes  `json:"signer"`
+	OldKey       Bytes  `json:"old_key"`
+	NewKey       Bytes  `json:"new_key"`
+	Time         int64  `json:"time"` // Unix seconds
+	Signature    Bytes  `json:"signature"`
+	NewSignature Bytes  `json:"new_signature"`
+}
+
+// RecoveryKeysRequest sets an identity's recovery keys (POST
+// /v1/identities/{fp}/recovery-keys): the fields of RecoveryKeysMessage,
+// the signer's signature over it and, for each recovery key, its own
+// signature if the request adds it (empty for a key kept).
+type RecoveryKeysRequest struct {
+	Seq           uint64  `json:"seq"`
+	Prev          Bytes   `json:"prev"`
+	Signer        Bytes   `json:"signer"`
+	DeviceKey     Bytes   `json:"device_key"`
+	RecoveryKeys  []Bytes `json:"recovery_keys"`
+	Time          int64   `json:"time"` // Unix seconds
+	Signature     Bytes   `json:"signature"`
+	KeySignatures []Bytes `json:"key_signatures"`
 }
 
 // BlobInfo is the answer of PUT /v1/identities/{fp}/blob.

@@ -32,6 +32,82 @@ func sampleChain(t testing.TB) (string, []chusme.ChainEntry) {
 	return fp, []chusme.ChainEntry{g, r, c}
 }
 
+// sampleRecoveryChain returns a valid chain of the same identity with the
+// recovery kinds: genesis, two recovery keys, a recovery rotation by the
+// second, and its cancellation by the first. It also returns the keys:
+// genesis, new, first and second recovery key.
+func sampleRecoveryChain(t testing.TB) (string, []chusme.ChainEntry, []ed25519.PrivateKey) {
+	seed := func(b byte) ed25519.PrivateKey { return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{b}, 32)) }
+	k0, k1, r1, r2 := seed(1), seed(2), seed(3), seed(4)
+	pub := func(k ed25519.PrivateKey) chusme.Bytes { return chusme.Bytes(k.Public().(ed25519.PublicKey)) }
+	fp := chusme.Fingerprint(pub(k0))
+	at := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	g := chusme.GenesisEntry(chusme.Identity{Fingerprint: fp, GenesisKey: pub(k0), CreatedAt: at})
+	seal := func(e *chusme.ChainEntry, signer, newKey ed25519.PrivateKey, added ...ed25519.PrivateKey) {
+		msg := e.Statement(testIssuer, fp)
+		e.Signature = ed25519.Sign(signer, msg)
+		if newKey != nil {
+			e.NewKeySignature = ed25519.Sign(newKey, msg)
+		}
+		for _, k := range added {
+			e.KeySignatures = append(e.KeySignatures, ed25519.Sign(k, msg))
+		}
+		e.Hash = chusme.EntryHash(testIssuer, fp, *e)
+	}
+	e1 := chusme.ChainEntry{Seq: 1, Kind: chusme.EntryRecoveryKeys, Prev: g.Hash, OldKey: pub(k0), NewKey: pub(k0), Signer: pub(k0),
+		RecoveryKeys: []chusme.Bytes{pub(r1), pub(r2)}, Time: at.Unix() + 60}
+	seal(&e1, k0, nil, r1, r2)
+	e2 := chusme.ChainEntry{Seq: 2, Kind: chusme.EntryRecover, Prev: e1.Hash, OldKey: pub(k0), NewKey: pub(k1), Signer: pub(r2), Time: at.Unix() + 120}
+	seal(&e2, r2, k1)
+	e3 := chusme.ChainEntry{Seq: 3, Kind: chusme.EntryCancel, Prev: e2.Hash, OldKey: pub(k1), NewKey: pub(k0), Cancels: 2, Signer: pub(r1), Time: at.Unix() + 180}
+	seal(&e3, r1, nil)
+	return fp, []chusme.ChainEntry{g, e1, e2, e3}, []ed25519.PrivateKey{k0, k1, r1, r2}
+}
+
+// VerifyChain applies the recovery rules offline: the sample verifies, and
+// the same entries signed by keys the rules don't allow are refused.
+func TestVerifyChainRecovery(t *testing.T) {
+	fp, es, ks := sampleRecoveryChain(t)
+	got, err := chusme.VerifyChainKeys(testIssuer, fp, es, keys.CheckPublicKey, keys.Verify)
+	if err != nil || !bytes.Equal(got.Device, es[0].NewKey) || len(got.Recovery) != 2 {
+		t.Fatalf("VerifyChainKeys = %+v, %v", got, err)
+	}
+	resign := func(e chusme.ChainEntry, signer ed25519.PrivateKey) chusme.ChainEntry {
+		e.Signature = ed25519.Sign(signer, e.Statement(testIssuer, fp))
+		e.Hash = chusme.EntryHash(testIssuer, fp, e)
+		return e
+	}
+	for name, chain := range map[string][]chusme.ChainEntry{
+		"a device key cancels the recovery": func() []chusme.ChainEntry {
+			c := es[3]
+			c.Signer = nil
+			return append(es[:3:3], resign(c, ks[0]))
+		}(),
+		"the second key cancels its own recovery": func() []chusme.ChainEntry {
+			c := es[3]
+			c.Signer = chusme.Bytes(ks[3].Public().(ed25519.PublicKey))
+			return append(es[:3:3], resign(c, ks[3]))
+		}(),
+		"a proof of possession is missing": func() []chusme.ChainEntry {
+			e := es[1]
+			e.KeySignatures = []chusme.Bytes{e.KeySignatures[0], nil}
+			e.Hash = chusme.EntryHash(testIssuer, fp, e)
+			return []chusme.ChainEntry{es[0], e}
+		}(),
+		"a recovery by a key not registered": func() []chusme.ChainEntry {
+			e := es[2]
+			e.Prev = es[0].Hash
+			e.Seq = 1
+			e.NewKeySignature = ed25519.Sign(ks[1], e.Statement(testIssuer, fp))
+			return []chusme.ChainEntry{es[0], resign(e, ks[3])}
+		}(),
+	} {
+		if _, err := chusme.VerifyChain(testIssuer, fp, chain, keys.CheckPublicKey, keys.Verify); chusme.ErrorCode(err) != chusme.CodeChainConflict {
+			t.Errorf("%s: VerifyChain = %v, want %s", name, err, chusme.CodeChainConflict)
+		}
+	}
+}
+
 func TestVerifyChainSample(t *testing.T) {
 	fp, es := sampleChain(t)
 	cur, err := chusme.VerifyChain(testIssuer, fp, es, keys.CheckPublicKey, keys.Verify)
@@ -79,6 +155,13 @@ func FuzzVerifyChain(f *testing.F) {
 	f.Add(good)
 	f.Add(bytes.Replace(good, []byte(`"seq":1`), []byte(`"seq":2`), 1))
 	f.Add([]byte(`[{"seq":0,"kind":"genesis","new_key":"","time":0,"hash":"","accepted_at":"2026-01-01T00:00:00Z"}]`))
+	rfp, res, _ := sampleRecoveryChain(f)
+	if rfp != fp {
+		f.Fatal("the sample chains are of different identities")
+	}
+	rec, _ := json.Marshal(res)
+	f.Add(rec)
+	f.Add(bytes.Replace(rec, []byte(`"kind":"recover"`), []byte(`"kind":"rotate"`), 1))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var in []chusme.ChainEntry
 		if json.Unmarshal(data, &in) != nil {

@@ -71,6 +71,10 @@ const (
 	RevokedBan    RevocationReason = "ban"    // the identity was banned
 	RevokedRotate RevocationReason = "rotate" // the identity's key was rotated (EntryRotate)
 	RevokedCancel RevocationReason = "cancel" // a rotation of the identity's key was cancelled (EntryCancel)
+	// RevokedRecover: the identity's key was rotated by a recovery key (EntryRecover).
+	RevokedRecover RevocationReason = "recover"
+	// RevokedRecoveryKeys: the identity's recovery keys changed (EntryRecoveryKeys).
+	RevokedRecoveryKeys RevocationReason = "recovery_keys"
 )
 
 // Session is a login session: one refresh-token family. Its access tokens

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -198,6 +199,105 @@ func TestGoldenChain(t *testing.T) {
 			t.Fatalf("VerifyChain: %v", err)
 		}
 		vectortest.Equal(t, "current key", cur, p0)
+	})
+}
+
+// The recovery_chain vector: a genesis, a recovery-keys entry (two keys,
+// signed by the genesis key and each recovery key), a recovery rotation by
+// the second recovery key, and its cancellation by the first; VerifyChain
+// accepts it and ends at the genesis key with both recovery keys.
+func TestGoldenRecoveryChain(t *testing.T) {
+	vectortest.Each(t, "recovery_chain", func(t *testing.T, in struct {
+		Issuer        string `json:"issuer"`
+		GenesisSeed   hex    `json:"genesis_seed"`
+		RecoverySeeds []hex  `json:"recovery_seeds"`
+		NewSeed       hex    `json:"new_seed"`
+		CreatedAt     int64  `json:"created_at"`
+		KeysTime      int64  `json:"keys_time"`
+		RecoverTime   int64  `json:"recover_time"`
+		CancelTime    int64  `json:"cancel_time"`
+	}, want struct {
+		Fingerprint            string `json:"fingerprint"`
+		RecoveryKey1           hex    `json:"recovery_key_1"`
+		RecoveryKey2           hex    `json:"recovery_key_2"`
+		NewKey                 hex    `json:"new_key"`
+		KeysStatement          hex    `json:"keys_statement"`
+		KeysSignature          hex    `json:"keys_signature"`
+		KeySignature1          hex    `json:"key_signature_1"`
+		KeySignature2          hex    `json:"key_signature_2"`
+		KeysHash               hex    `json:"keys_hash"`
+		RecoverStatement       hex    `json:"recover_statement"`
+		RecoverSignature       hex    `json:"recover_signature"`
+		RecoverNewKeySignature hex    `json:"recover_new_key_signature"`
+		RecoverHash            hex    `json:"recover_hash"`
+		CancelStatement        hex    `json:"cancel_statement"`
+		CancelSignature        hex    `json:"cancel_signature"`
+		CancelHash             hex    `json:"cancel_hash"`
+	}) {
+		k0, k1 := ed25519.NewKeyFromSeed(in.GenesisSeed), ed25519.NewKeyFromSeed(in.NewSeed)
+		r1, r2 := ed25519.NewKeyFromSeed(in.RecoverySeeds[0]), ed25519.NewKeyFromSeed(in.RecoverySeeds[1])
+		pub := func(k ed25519.PrivateKey) chusme.Bytes { return chusme.Bytes(k.Public().(ed25519.PublicKey)) }
+		fp := chusme.Fingerprint(pub(k0))
+		vectortest.EqualString(t, "fingerprint", fp, want.Fingerprint)
+		vectortest.Equal(t, "recovery_key_1", pub(r1), want.RecoveryKey1)
+		vectortest.Equal(t, "recovery_key_2", pub(r2), want.RecoveryKey2)
+		vectortest.Equal(t, "new_key", pub(k1), want.NewKey)
+		g := chusme.GenesisEntry(chusme.Identity{Fingerprint: fp, GenesisKey: pub(k0), CreatedAt: time.Unix(in.CreatedAt, 0)})
+
+		e1 := chusme.ChainEntry{Seq: 1, Kind: chusme.EntryRecoveryKeys, Prev: g.Hash, OldKey: pub(k0), NewKey: pub(k0), Signer: pub(k0),
+			RecoveryKeys: []chusme.Bytes{pub(r1), pub(r2)}, Time: in.KeysTime}
+		msg := e1.Statement(in.Issuer, fp)
+		e1.Signature, e1.KeySignatures = ed25519.Sign(k0, msg), []chusme.Bytes{ed25519.Sign(r1, msg), ed25519.Sign(r2, msg)}
+		e1.Hash = chusme.EntryHash(in.Issuer, fp, e1)
+		vectortest.Equal(t, "keys_statement", msg, want.KeysStatement)
+		vectortest.Equal(t, "keys_signature", e1.Signature, want.KeysSignature)
+		vectortest.Equal(t, "key_signature_1", e1.KeySignatures[0], want.KeySignature1)
+		vectortest.Equal(t, "key_signature_2", e1.KeySignatures[1], want.KeySignature2)
+		vectortest.Equal(t, "keys_hash", e1.Hash, want.KeysHash)
+
+		e2 := chusme.ChainEntry{Seq: 2, Kind: chusme.EntryRecover, Prev: e1.Hash, OldKey: pub(k0), NewKey: pub(k1), Signer: pub(r2), Time: in.RecoverTime}
+		msg = e2.Statement(in.Issuer, fp)
+		e2.Signature, e2.NewKeySignature = ed25519.Sign(r2, msg), ed25519.Sign(k1, msg)
+		e2.Hash = chusme.EntryHash(in.Issuer, fp, e2)
+		vectortest.Equal(t, "recover_statement", msg, want.RecoverStatement)
+		vectortest.Equal(t, "recover_signature", e2.Signature, want.RecoverSignature)
+		vectortest.Equal(t, "recover_new_key_signature", e2.NewKeySignature, want.RecoverNewKeySignature)
+		vectortest.Equal(t, "recover_hash", e2.Hash, want.RecoverHash)
+
+		e3 := chusme.ChainEntry{Seq: 3, Kind: chusme.EntryCancel, Prev: e2.Hash, OldKey: pub(k1), NewKey: pub(k0), Cancels: 2, Signer: pub(r1), Time: in.CancelTime}
+		msg = e3.Statement(in.Issuer, fp)
+		e3.Signature = ed25519.Sign(r1, msg)
+		e3.Hash = chusme.EntryHash(in.Issuer, fp, e3)
+		vectortest.Equal(t, "cancel_statement", msg, want.CancelStatement)
+		vectortest.Equal(t, "cancel_signature", e3.Signature, want.CancelSignature)
+		vectortest.Equal(t, "cancel_hash", e3.Hash, want.CancelHash)
+
+		got, err := chusme.VerifyChainKeys(in.Issuer, fp, []chusme.ChainEntry{g, e1, e2, e3}, keys.CheckPublicKey, keys.Verify)
+		if err != nil {
+			t.Fatalf("VerifyChainKeys: %v", err)
+		}
+		vectortest.Equal(t, "current key", got.Device, pub(k0))
+		if len(got.Recovery) != 2 {
+			t.Fatalf("%d recovery keys, want 2", len(got.Recovery))
+		}
+	})
+}
+
+// The recovery_key_text vector: a seed's printed text, read back.
+func TestGoldenRecoveryKeyText(t *testing.T) {
+	vectortest.Each(t, "recovery_key_text", func(t *testing.T, in struct {
+		Seed hex `json:"seed"`
+	}, want struct {
+		Text      string `json:"text"`
+		PublicKey hex    `json:"public_key"`
+	}) {
+		vectortest.EqualString(t, "text", chusme.RecoveryKeyText(in.Seed), want.Text)
+		vectortest.Equal(t, "public_key", ed25519.NewKeyFromSeed(in.Seed).Public().(ed25519.PublicKey), want.PublicKey)
+		seed, err := chusme.ParseRecoveryKey(strings.ToLower(strings.ReplaceAll(want.Text, "-", " ")))
+		if err != nil {
+			t.Fatalf("ParseRecoveryKey: %v", err)
+		}
+		vectortest.Equal(t, "parsed seed", seed, in.Seed)
 	})
 }
 
@@ -427,7 +527,7 @@ func TestGoldenTypes(t *testing.T) {
 	owners := map[string]string{
 		"fingerprint": "chusme", "group_key_id": "chusme", "safety_number": "chusme", "register_message": "chusme",
 		"login_message": "chusme", "totp_confirm_message": "chusme", "rotation_message": "chusme",
-		"cancel_message": "chusme", "chain": "chusme", "ceremony_package_message": "chusme", "ceremony_complaint_message": "chusme", "ceremony_secret_message": "chusme",
+		"cancel_message": "chusme", "chain": "chusme", "recovery_chain": "chusme", "recovery_key_text": "chusme", "ceremony_package_message": "chusme", "ceremony_complaint_message": "chusme", "ceremony_secret_message": "chusme",
 		"dkg_share_info": "chusme", "dkg_transcript_hash": "chusme", "dkg_round1_payload": "chusme",
 		"dkg_confirm_payload": "chusme", "dkg_round1_package": "chusme", "commitment_digest": "chusme",
 		"group_key_confirm_message": "chusme", "group_key_endorse_message": "chusme", "ceremony_request_message": "chusme", "ceremony_decline_message": "chusme",

@@ -95,7 +95,7 @@ func TestLifecycleAgainstServer(t *testing.T) {
 	_, err = user.Me(ctx)
 	wantCode(t, "Me after rotation", err, chusme.CodeSessionRevoked)
 	_, err = user.Login(ctx, k0)
-	wantCode(t, "Login with the old key", err, chusme.CodeInvalidSignature)
+	wantCode(t, "Login with the old key", err, chusme.CodeKeyRotated)
 	if _, err := user.Login(ctx, k1, client.LoginFingerprint(fp)); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestLifecycleAgainstServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = user.Login(ctx, k1, client.LoginFingerprint(fp))
-	wantCode(t, "Login with the cancelled key", err, chusme.CodeInvalidSignature)
+	wantCode(t, "Login with the cancelled key", err, chusme.CodeKeyRotated)
 	if _, err := user.Login(ctx, k0); err != nil {
 		t.Fatal(err)
 	}

@@ -2,14 +2,12 @@ package client_test
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
@@ -110,11 +108,7 @@ func TestPinnedChains(t *testing.T) {
 
 	// The attacker, holding k0, forks the chain at seq 1 to its own k2.
 	g := ch.Entries[0]
-	fork := chusme.ChainEntry{Seq: 1, Kind: chusme.EntryRotate, Prev: g.Hash, OldKey: g.NewKey,
-		NewKey: chusme.Bytes(k2.Public().(ed25519.PublicKey)), Time: time.Now().Unix(), AcceptedAt: time.Now()}
-	msg := fork.Statement(s.URL, peer.fp)
-	fork.Signature, fork.NewKeySignature = ed25519.Sign(k0, msg), ed25519.Sign(k2, msg)
-	fork.Hash = chusme.EntryHash(s.URL, peer.fp, fork)
+	fork := forkRotation(s.URL, peer.fp, g, k0, k2)
 	forked := chusme.ChainResponse{Entries: []chusme.ChainEntry{g, fork}}.Head()
 	proxy.setLie(answerChain(t, peer.fp, func(ch *chusme.ChainResponse) { ch.Entries = []chusme.ChainEntry{g, fork} }))
 	_, _, err = v.c.VerifiedChain(ctx, peer.fp)

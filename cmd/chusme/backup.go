@@ -279,21 +279,11 @@ func (e *env) backupRestore(args []string) error {
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if *fp == "" {
-		return usagef("backup restore: --fingerprint FP is required")
-	}
-	resolved, err := e.resolveFingerprint("backup restore: --fingerprint", *fp)
+	resolved, path, err := e.newKeyFileFor("backup restore", *fp, *force)
 	if err != nil {
 		return err
 	}
 	*fp = resolved
-	path, err := e.keyPath()
-	if err != nil {
-		return err
-	}
-	if _, err := os.Lstat(path); err == nil && !*force {
-		return fmt.Errorf("%s exists; use --force to replace it", path)
-	}
 	params, err := e.kdfParams()
 	if err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/chusme/chusme"
@@ -28,23 +27,13 @@ func (e *env) keygen(args []string) error {
 	if _, err := os.Lstat(path); err == nil && !*force {
 		return fmt.Errorf("%s exists; use --force to replace it (the identity it holds is lost unless backed up)", path)
 	}
-	params, err := e.kdfParams()
-	if err != nil {
-		return err
-	}
-	pass, err := e.passphrase("New passphrase for the identity key: ", true)
+	params, pass, key, err := e.newIdentityKey(path)
 	if err != nil {
 		return err
 	}
 	defer clear(pass)
-	pub, key, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		return err
-	}
 	defer clear(key)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
+	pub := key.Public().(ed25519.PublicKey)
 	save := keyfile.Save
 	if *force {
 		save = keyfile.Overwrite

@@ -19,6 +19,7 @@ import (
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/client/keyfile"
+	"github.com/chusme/chusme/keys"
 )
 
 const lifecycleUsage = `
@@ -45,6 +46,13 @@ Identity lifecycle:
   rotate                             replace the identity key by a new one, signed by both (ends all sessions)
   rotate cancel                      within 72 h: cancel the last rotation with the key it replaced
   identity verify FINGERPRINT        verify the identity's chain offline and print its current key
+  recovery add                       make a recovery key (it outranks the identity key), register it signed by
+                                     both keys and print it once, to write down and keep offline (up to 3)
+  recover --fingerprint FP [--recovery-key-file F] [--totp-code C] [--force]
+                                     on a new machine: read the recovery key (typed or pasted, or from F), make
+                                     a new identity key, rotate to it by the recovery key and log in; no device
+                                     key can cancel this (it also overrides a pending rotation); --force
+                                     replaces an identity key file already there
 `
 
 // loadIdentityKey reads the identity key file and opens it: the identity's
@@ -425,9 +433,13 @@ func (e *env) identity(args []string) error {
 	if err != nil {
 		return err
 	}
+	ks, err := chusme.VerifyChainKeys(ch.Issuer, rest[0], ch.Entries, keys.CheckPublicKey, keys.Verify)
+	if err != nil {
+		return err
+	}
 	head := ch.Entries[len(ch.Entries)-1]
 	var cancellable time.Time
-	if head.Kind == chusme.EntryRotate {
+	if head.Kind == chusme.EntryRotate || head.Kind == chusme.EntryRecover {
 		if end := head.AcceptedAt.Add(chusme.RotationCancelWindow); time.Now().Before(end) {
 			cancellable = end
 		}
@@ -437,10 +449,12 @@ func (e *env) identity(args []string) error {
 		CurrentKey       string    `json:"current_key"`
 		Entries          int       `json:"entries"`
 		CancellableUntil time.Time `json:"cancellable_until,omitzero"`
-	}{rest[0], base64.RawURLEncoding.EncodeToString(cur), len(ch.Entries), cancellable}, func(w io.Writer) {
+		RecoveryKeys     int       `json:"recovery_keys"`
+	}{rest[0], base64.RawURLEncoding.EncodeToString(cur), len(ch.Entries), cancellable, len(ks.Recovery)}, func(w io.Writer) {
 		fmt.Fprintf(w, "fingerprint\t%s\n", rest[0])
 		fmt.Fprintf(w, "chain\tverified, %d entries\n", len(ch.Entries))
 		fmt.Fprintf(w, "current key\t%x\n", cur)
+		fmt.Fprintf(w, "recovery keys\t%d\n", len(ks.Recovery))
 		if !cancellable.IsZero() {
 			fmt.Fprintf(w, "last rotation\tcancellable until %s\n", formatTime(cancellable))
 		}

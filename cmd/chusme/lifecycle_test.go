@@ -74,19 +74,25 @@ func currentKey(t *testing.T, c *cli, fp string) string {
 	return v.CurrentKey
 }
 
-// End to end through the CLI against the real server: TOTP on, login with a
-// code, backup, restore on a fresh config directory, rotate, cancel.
-func TestLifecycleCLI(t *testing.T) {
-	s := servertest.Start(t)
+// registeredUser sets up an administrator on s and returns a CLI user it
+// invited (passphrase "user passphrase"), registered, and its fingerprint.
+func registeredUser(t *testing.T, s *servertest.Server) (*cli, string) {
 	admin := newCLI(t, s.URL, "admin passphrase")
 	admin.ok("keygen")
 	admin.ok("setup", "--token-file", filepath.Join(s.DataDir, "setup-token"))
 	var inv chusme.InviteResponse
 	admin.okJSON(&inv, "admin", "invite")
-
 	user := newCLI(t, s.URL, "user passphrase")
 	fp := strings.TrimSpace(user.ok("keygen"))
 	user.ok("register", "--invite", inv.Invite)
+	return user, fp
+}
+
+// End to end through the CLI against the real server: TOTP on, login with a
+// code, backup, restore on a fresh config directory, rotate, cancel.
+func TestLifecycleCLI(t *testing.T) {
+	s := servertest.Start(t)
+	user, fp := registeredUser(t, s)
 	genesisKey := currentKey(t, user, fp)
 
 	// TOTP: the QR code and URI are shown, the first code confirms.
@@ -141,7 +147,7 @@ func TestLifecycleCLI(t *testing.T) {
 	}
 	// The rotation ended every session: the restored (old) key can't log in.
 	fresh.fails(chusme.CodeSessionRevoked, "whoami")
-	fresh.fails(chusme.CodeInvalidSignature, "login", "--totp-code", codes[1])
+	fresh.fails(chusme.CodeKeyRotated, "login", "--totp-code", codes[1])
 	user.ok("login", "--totp-code", codes[2])
 	user.okJSON(&me, "whoami")
 	if me.Fingerprint != fp {

@@ -178,6 +178,10 @@ func (e *env) dispatch(args []string) error {
 		return e.rotate(args)
 	case "identity":
 		return e.identity(args)
+	case "recovery":
+		return e.recovery(args)
+	case "recover":
+		return e.recover(args)
 	case "ceremony":
 		return e.ceremony(args)
 	case "keys":

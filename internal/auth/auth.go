@@ -5,11 +5,13 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/chusme/chusme"
@@ -231,6 +233,30 @@ func (s *Service) Challenge(ctx context.Context, fp string) (chusme.Challenge, e
 	return s.newChallenge(fp, s.now().UTC().Add(s.cfg.ChallengeTTL))
 }
 
+// replacedKey explains a login signature that the current key did not
+// make: CodeKeyRotated, naming the entry, its time and its cancel window,
+// if a key the chain replaced made it; CodeInvalidSignature otherwise.
+func (s *Service) replacedKey(ctx context.Context, fp string, msg, sig []byte) error {
+	invalid := chusme.Errorf(chusme.CodeInvalidSignature, "login signature does not verify")
+	entries, err := s.store.ListChain(ctx, fp)
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return invalid
+	}
+	for _, e := range slices.Backward(entries) {
+		if bytes.Equal(e.OldKey, e.NewKey) || len(e.OldKey) != ed25519.PublicKeySize || !ed25519.Verify(ed25519.PublicKey(e.OldKey), msg, sig) {
+			continue
+		}
+		end := e.AcceptedAt.Add(chusme.RotationCancelWindow)
+		next := "if that was not you, recover with a recovery key (chusme recover)"
+		if s.now().Before(end) {
+			next = "if that was not you, cancel it by " + end.UTC().Format(time.RFC3339) + " (chusme rotate cancel) or recover with a recovery key (chusme recover)"
+		}
+		return chusme.Errorf(chusme.CodeKeyRotated, "this key was replaced at %s (chain entry %d, %s); its cancel window ends %s: %s",
+			e.AcceptedAt.UTC().Format(time.RFC3339), e.Seq, e.Kind, end.UTC().Format(time.RFC3339), next)
+	}
+	return invalid
+}
+
 // Token answers a challenge: it checks the signature of the identity's
 // current key over the login message and opens a session. A genuine,
 // unexpired challenge is used up whatever the outcome.
@@ -274,9 +300,9 @@ func (s *Service) token(ctx context.Context, req chusme.TokenRequest) (chusme.To
 	if id.Status != chusme.StatusActive {
 		return fail(chusme.Errorf(chusme.CodeBanned, "identity is banned"))
 	}
-	if len(req.Signature) != ed25519.SignatureSize ||
-		!ed25519.Verify(id.PublicKey, chusme.LoginMessage(s.cfg.Issuer, c.ID, c.Nonce), req.Signature) {
-		return fail(chusme.Errorf(chusme.CodeInvalidSignature, "login signature does not verify"))
+	msg := chusme.LoginMessage(s.cfg.Issuer, c.ID, c.Nonce)
+	if len(req.Signature) != ed25519.SignatureSize || !ed25519.Verify(id.PublicKey, msg, req.Signature) {
+		return fail(s.replacedKey(ctx, id.Fingerprint, msg, req.Signature))
 	}
 	totp, err := loginTOTP(cred, req.TOTPCode, req.RecoveryCode)
 	if err != nil {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"io"
 	"mime"
@@ -21,8 +22,10 @@ func (a *API) lifecycleRoutes() []route {
 		h("GET /v1/identities/{fp}/chain", a.handleChain),
 		h("GET /v1/identities/{fp}/blob", a.perIP(blob, "blob", a.handleGetBlob)),
 		h("PUT /v1/identities/{fp}/blob", a.authed(a.handlePutBlob)),
-		h("POST /v1/identities/{fp}/rotations", a.perIP(a.authLimit, "auth", a.handleRotate)),
+		h("POST /v1/identities/{fp}/rotations", a.perIP(a.authLimit, "auth", chainHandler(a, a.cfg.Identity.Rotate))),
 		h("POST /v1/identities/{fp}/rotations/{seq}/cancel", a.perIP(a.authLimit, "auth", a.handleRotationCancel)),
+		h("POST /v1/identities/{fp}/recovery-keys", a.perIP(a.authLimit, "auth", chainHandler(a, a.cfg.Identity.SetRecoveryKeys))),
+		h("POST /v1/identities/{fp}/recoveries", a.perIP(a.authLimit, "auth", chainHandler(a, a.cfg.Identity.Recover))),
 
 		h("POST /v1/me/totp", a.authed(a.handleTOTPEnrol)),
 		h("POST /v1/me/totp/confirm", a.authed(a.handleTOTPConfirm)),
@@ -109,18 +112,22 @@ func (a *API) handlePutBlob(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, chusme.BlobInfo{ETag: quoteETag(b.ETag), Size: len(b.Content), UpdatedAt: b.UpdatedAt})
 }
 
-func (a *API) handleRotate(w http.ResponseWriter, r *http.Request) {
-	var req chusme.RotationRequest
-	if err := decode(w, r, DefaultBodyLimit, &req); err != nil {
-		writeError(w, r, a.log, err)
-		return
+// chainHandler answers a signed chain statement of type R: it decodes R and
+// appends the entry apply returns.
+func chainHandler[R any](a *API, apply func(ctx context.Context, fp string, req R) (chusme.ChainEntry, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req R
+		if err := decode(w, r, DefaultBodyLimit, &req); err != nil {
+			writeError(w, r, a.log, err)
+			return
+		}
+		e, err := apply(r.Context(), r.PathValue("fp"), req)
+		if err != nil {
+			writeError(w, r, a.log, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, e)
 	}
-	e, err := a.cfg.Identity.Rotate(r.Context(), r.PathValue("fp"), req)
-	if err != nil {
-		writeError(w, r, a.log, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, e)
 }
 
 func (a *API) handleRotationCancel(w http.ResponseWriter, r *http.Request) {

@@ -271,7 +271,14 @@ func TestRotationOverHTTP(t *testing.T) {
 	a.ok(201, "POST", base, "", rotation(srv.URL, fp, es[0], k0, k1), &e1)
 	a.do("GET", "/v1/me", s0.AccessToken, nil).Expect(t, 401, chusme.CodeSessionRevoked)
 	a.do("POST", "/v1/auth/refresh", "", chusme.RefreshRequest{RefreshToken: s0.RefreshToken}).Expect(t, 401, chusme.CodeSessionRevoked)
-	a.loginAs(fp, k0, "", "").Expect(t, 401, chusme.CodeInvalidSignature)
+	// The old key's login says it was replaced, when, and what to do.
+	old := a.loginAs(fp, k0, "", "")
+	old.Expect(t, 401, chusme.CodeKeyRotated)
+	if d := old.Problem(t).Detail; !strings.Contains(d, e1.AcceptedAt.Add(chusme.RotationCancelWindow).UTC().Format(time.RFC3339)) ||
+		!strings.Contains(d, "chusme rotate cancel") || !strings.Contains(d, "chusme recover") {
+		t.Fatalf("key_rotated detail %q: want the window's end and both ways out", d)
+	}
+	a.loginAs(fp, testkit.NewKey(t), "", "").Expect(t, 401, chusme.CodeInvalidSignature)
 	var s1 chusme.TokenResponse
 	if r := a.loginAs(fp, k1, "", ""); r.Status != 200 {
 		t.Fatalf("login with the new key: %d %s", r.Status, r.Body)
@@ -306,7 +313,7 @@ func TestRotationOverHTTP(t *testing.T) {
 		t.Fatalf("cancel entry %+v", e2)
 	}
 	a.do("GET", "/v1/me", s1.AccessToken, nil).Expect(t, 401, chusme.CodeSessionRevoked)
-	a.loginAs(fp, k1, "", "").Expect(t, 401, chusme.CodeInvalidSignature)
+	a.loginAs(fp, k1, "", "").Expect(t, 401, chusme.CodeKeyRotated)
 	if r := a.loginAs(fp, k0, "", ""); r.Status != 200 {
 		t.Fatalf("login with the restored key: %d %s", r.Status, r.Body)
 	}

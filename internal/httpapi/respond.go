@@ -65,6 +65,9 @@ var statusOf = map[string]int{
 	chusme.CodeChainConflict:        http.StatusConflict,
 	chusme.CodeRotationPending:      http.StatusConflict,
 	chusme.CodeRotationFinal:        http.StatusConflict,
+	chusme.CodeNotRecoveryKey:       http.StatusForbidden,
+	chusme.CodeOutranked:            http.StatusConflict,
+	chusme.CodeKeyRotated:           http.StatusUnauthorized,
 }
 
 // writeError writes err as problem+json. Errors that are not *chusme.Error

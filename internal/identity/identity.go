@@ -1,6 +1,7 @@
 // Package identity holds the rules of an identity's public life after
 // registration: its blob (the owner's encrypted key backup, written with
-// compare-and-swap) and its chain of key rotations and cancellations.
+// compare-and-swap) and its chain of key rotations, cancellations and
+// recovery keys.
 //
 // Rotation rules (DESIGN §3, docs/identity.md):
 //
@@ -23,13 +24,17 @@
 //     key does not match the chain's head is refused
 //     (chusme.CodeChainConflict), so a replayed or reordered statement
 //     never applies.
+//   - Recovery keys (SetRecoveryKeys, Recover, and Cancel with a signer)
+//     outrank the device key: the rules are docs/protocol.md §6 "Recovery
+//     keys", in one function that VerifyChain shares
+//     (chusme.CheckChainAppend); every append is judged by it.
 package identity
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -143,113 +148,148 @@ func (s *Service) checkTime(unix int64, now time.Time) error {
 	return nil
 }
 
-// head returns the chain's last entry.
-func head(st chusme.ChainState) chusme.ChainEntry {
-	if st.Last != nil {
-		return *st.Last
+// appendEntry appends the entry build returns to identity fp's chain if the
+// chain's rules (chusme.CheckChainAppend) admit it, revoking every session
+// with reason. build gets the chain (genesis first) and returns the entry
+// without its hash and acceptance time; it may refuse.
+func (s *Service) appendEntry(ctx context.Context, fp string, unixTime int64, reason chusme.RevocationReason,
+	build func(chain []chusme.ChainEntry) (chusme.ChainEntry, error)) (chusme.ChainEntry, []string, error) {
+	if !chusme.ValidFingerprint(fp) {
+		return chusme.ChainEntry{}, nil, noIdentity()
 	}
-	return chusme.GenesisEntry(st.Identity)
+	now := s.now().UTC()
+	if err := s.checkTime(unixTime, now); err != nil {
+		return chusme.ChainEntry{}, nil, err
+	}
+	var e chusme.ChainEntry
+	revoked, err := s.store.AppendChainEntry(ctx, fp, func(st chusme.ChainState) (chusme.ChainAppend, error) {
+		if st.Identity.Status != chusme.StatusActive {
+			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeBanned, "identity is banned")
+		}
+		chain := append([]chusme.ChainEntry{chusme.GenesisEntry(st.Identity)}, st.Chain...)
+		var err error
+		if e, err = build(chain); err != nil {
+			return chusme.ChainAppend{}, err
+		}
+		e.AcceptedAt = now
+		e.Hash = chusme.EntryHash(s.issuer, fp, e)
+		if err := chusme.CheckChainAppend(s.issuer, fp, chain, e, keys.CheckPublicKey, keys.Verify); err != nil {
+			return chusme.ChainAppend{}, err
+		}
+		return chusme.ChainAppend{Entry: e, Revoke: reason}, nil
+	})
+	if err := s.appendError(err); err != nil {
+		return chusme.ChainEntry{}, nil, err
+	}
+	return e, revoked, nil
 }
 
-// pending reports whether e is a rotation that can still be cancelled at now.
-func pending(e chusme.ChainEntry, now time.Time) bool {
-	return e.Kind == chusme.EntryRotate && now.Before(e.AcceptedAt.Add(chusme.RotationCancelWindow))
+// checkKeys refuses a statement whose keys are not canonical Ed25519 keys;
+// what names each key in the message.
+func checkKeys(named map[string][]byte) error {
+	for what, k := range named {
+		if err := keys.CheckPublicKey(k); err != nil {
+			return chusme.Errorf(chusme.CodeInvalidPublicKey, "%s: %v", what, err)
+		}
+	}
+	return nil
 }
 
 // Rotate applies a dual-signed rotation of identity fp's key and returns the
 // new chain entry. See the package documentation for the rules.
 func (s *Service) Rotate(ctx context.Context, fp string, req chusme.RotationRequest) (chusme.ChainEntry, error) {
-	if !chusme.ValidFingerprint(fp) {
-		return chusme.ChainEntry{}, noIdentity()
-	}
-	now := s.now().UTC()
-	if err := keys.CheckPublicKey(req.NewKey); err != nil {
-		return chusme.ChainEntry{}, chusme.Errorf(chusme.CodeInvalidPublicKey, "new key: %v", err)
-	}
-	if err := keys.CheckPublicKey(req.OldKey); err != nil {
-		return chusme.ChainEntry{}, chusme.Errorf(chusme.CodeInvalidPublicKey, "old key: %v", err)
-	}
-	if bytes.Equal(req.NewKey, req.OldKey) {
-		return chusme.ChainEntry{}, chusme.Errorf(chusme.CodeInvalidRequest, "the new key is the old key")
+	if err := checkKeys(map[string][]byte{"new key": req.NewKey, "old key": req.OldKey}); err != nil {
+		return chusme.ChainEntry{}, err
 	}
 	if req.Seq == 0 {
 		return chusme.ChainEntry{}, chusme.Errorf(chusme.CodeInvalidRequest, "seq must be at least 1")
 	}
-	if err := s.checkTime(req.Time, now); err != nil {
-		return chusme.ChainEntry{}, err
-	}
-	e := chusme.ChainEntry{
-		Seq: req.Seq, Kind: chusme.EntryRotate, Prev: req.Prev, OldKey: req.OldKey, NewKey: req.NewKey,
-		Time: req.Time, Signature: req.OldSignature, NewKeySignature: req.NewSignature, AcceptedAt: now,
-	}
-	msg := e.Statement(s.issuer, fp)
-	if keys.Verify(req.OldKey, msg, req.OldSignature) != nil || keys.Verify(req.NewKey, msg, req.NewSignature) != nil {
-		return chusme.ChainEntry{}, chusme.Errorf(chusme.CodeInvalidSignature, "the rotation needs valid signatures of both the old and the new key")
-	}
-	e.Hash = chusme.EntryHash(s.issuer, fp, e)
-	revoked, err := s.store.AppendChainEntry(ctx, fp, func(st chusme.ChainState) (chusme.ChainAppend, error) {
-		h := head(st)
-		switch {
-		case st.Identity.Status != chusme.StatusActive:
-			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeBanned, "identity is banned")
-		case e.Seq != h.Seq+1 || !bytes.Equal(e.Prev, h.Hash):
-			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeChainConflict, "the statement does not follow the chain's last entry (seq %d): fetch the chain and sign again", h.Seq)
-		case !bytes.Equal(e.OldKey, st.Identity.PublicKey):
-			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeChainConflict, "old_key is not the identity's current key")
-		case pending(h, now):
-			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeRotationPending, "rotation %d can be cancelled until %s; rotate again after that",
-				h.Seq, h.AcceptedAt.Add(chusme.RotationCancelWindow).Format(time.RFC3339))
-		}
-		return chusme.ChainAppend{Entry: e, Revoke: chusme.RevokedRotate}, nil
+	e, revoked, err := s.appendEntry(ctx, fp, req.Time, chusme.RevokedRotate, func([]chusme.ChainEntry) (chusme.ChainEntry, error) {
+		return chusme.ChainEntry{
+			Seq: req.Seq, Kind: chusme.EntryRotate, Prev: req.Prev, OldKey: req.OldKey, NewKey: req.NewKey,
+			Time: req.Time, Signature: req.OldSignature, NewKeySignature: req.NewSignature,
+		}, nil
 	})
-	if err := s.appendError(err); err != nil {
+	if err != nil {
 		return chusme.ChainEntry{}, err
 	}
 	s.log.Info("identity key rotated; sessions revoked", "fingerprint", fp, "seq", e.Seq, "sessions", len(revoked))
 	return e, nil
 }
 
-// Cancel applies the cancellation of rotation rotSeq of identity fp, signed
-// by the key that rotation replaced, and returns the new chain entry. Only
-// the chain's last entry can be cancelled, within the cancel window.
-func (s *Service) Cancel(ctx context.Context, fp string, rotSeq uint64, req chusme.CancelRequest) (chusme.ChainEntry, error) {
-	if !chusme.ValidFingerprint(fp) {
-		return chusme.ChainEntry{}, noIdentity()
-	}
-	now := s.now().UTC()
-	if err := s.checkTime(req.Time, now); err != nil {
+// Recover applies a recovery rotation of identity fp's device key, signed by
+// one of its recovery keys and the new key, and returns the new chain entry.
+func (s *Service) Recover(ctx context.Context, fp string, req chusme.RecoverRequest) (chusme.ChainEntry, error) {
+	if err := checkKeys(map[string][]byte{"new key": req.NewKey, "old key": req.OldKey, "signer": req.Signer}); err != nil {
 		return chusme.ChainEntry{}, err
 	}
-	var e chusme.ChainEntry
-	revoked, err := s.store.AppendChainEntry(ctx, fp, func(st chusme.ChainState) (chusme.ChainAppend, error) {
-		h := head(st)
-		switch {
-		case st.Identity.Status != chusme.StatusActive:
-			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeBanned, "identity is banned")
-		case rotSeq == 0 || rotSeq > h.Seq:
-			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeNotFound, "no rotation %d", rotSeq)
-		case rotSeq != h.Seq || h.Kind != chusme.EntryRotate:
-			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeChainConflict, "entry %d is not the chain's last entry or not a rotation: only the last rotation can be cancelled", rotSeq)
-		case !now.Before(h.AcceptedAt.Add(chusme.RotationCancelWindow)):
-			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeRotationFinal, "rotation %d is final: its cancel window ended %s",
-				rotSeq, h.AcceptedAt.Add(chusme.RotationCancelWindow).Format(time.RFC3339))
-		case req.Seq != h.Seq+1 || !bytes.Equal(req.Prev, h.Hash):
-			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeChainConflict, "the statement does not follow the chain's last entry (seq %d)", h.Seq)
-		}
-		e = chusme.ChainEntry{
-			Seq: req.Seq, Kind: chusme.EntryCancel, Prev: req.Prev, OldKey: h.NewKey, NewKey: h.OldKey, Cancels: rotSeq,
-			Time: req.Time, Signature: req.Signature, AcceptedAt: now,
-		}
-		if keys.Verify(e.NewKey, e.Statement(s.issuer, fp), e.Signature) != nil {
-			return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeInvalidSignature, "the cancellation needs a valid signature of the key the rotation replaced")
-		}
-		e.Hash = chusme.EntryHash(s.issuer, fp, e)
-		return chusme.ChainAppend{Entry: e, Revoke: chusme.RevokedCancel}, nil
+	if req.Seq == 0 {
+		return chusme.ChainEntry{}, chusme.Errorf(chusme.CodeInvalidRequest, "seq must be at least 1")
+	}
+	e, revoked, err := s.appendEntry(ctx, fp, req.Time, chusme.RevokedRecover, func([]chusme.ChainEntry) (chusme.ChainEntry, error) {
+		return chusme.ChainEntry{
+			Seq: req.Seq, Kind: chusme.EntryRecover, Prev: req.Prev, OldKey: req.OldKey, NewKey: req.NewKey, Signer: req.Signer,
+			Time: req.Time, Signature: req.Signature, NewKeySignature: req.NewSignature,
+		}, nil
 	})
-	if err := s.appendError(err); err != nil {
+	if err != nil {
 		return chusme.ChainEntry{}, err
 	}
-	s.log.Warn("key rotation cancelled; old key restored, sessions revoked", "fingerprint", fp, "rotation", rotSeq, "sessions", len(revoked))
+	s.log.Warn("identity key rotated by a recovery key; sessions revoked", "fingerprint", fp, "seq", e.Seq, "sessions", len(revoked))
+	return e, nil
+}
+
+// SetRecoveryKeys applies a recovery-keys statement of identity fp (its new
+// list of recovery keys, signed by the signer and every key it adds) and
+// returns the new chain entry.
+func (s *Service) SetRecoveryKeys(ctx context.Context, fp string, req chusme.RecoveryKeysRequest) (chusme.ChainEntry, error) {
+	named := map[string][]byte{"device key": req.DeviceKey, "signer": req.Signer}
+	for i, k := range req.RecoveryKeys {
+		named[fmt.Sprintf("recovery key %d", i+1)] = k
+	}
+	if err := checkKeys(named); err != nil {
+		return chusme.ChainEntry{}, err
+	}
+	if req.Seq == 0 {
+		return chusme.ChainEntry{}, chusme.Errorf(chusme.CodeInvalidRequest, "seq must be at least 1")
+	}
+	e, revoked, err := s.appendEntry(ctx, fp, req.Time, chusme.RevokedRecoveryKeys, func([]chusme.ChainEntry) (chusme.ChainEntry, error) {
+		return chusme.ChainEntry{
+			Seq: req.Seq, Kind: chusme.EntryRecoveryKeys, Prev: req.Prev, OldKey: req.DeviceKey, NewKey: req.DeviceKey, Signer: req.Signer,
+			RecoveryKeys: req.RecoveryKeys, KeySignatures: req.KeySignatures, Time: req.Time, Signature: req.Signature,
+		}, nil
+	})
+	if err != nil {
+		return chusme.ChainEntry{}, err
+	}
+	s.log.Warn("identity recovery keys changed; sessions revoked", "fingerprint", fp, "seq", e.Seq, "keys", len(e.RecoveryKeys), "sessions", len(revoked))
+	return e, nil
+}
+
+// Cancel applies the cancellation of entry rotSeq of identity fp, signed by
+// the key a device rotation replaced or (req.Signer) by a recovery key that
+// outranks the entry's signer, and returns the new chain entry. Only the
+// chain's last entry can be cancelled, within the cancel window.
+func (s *Service) Cancel(ctx context.Context, fp string, rotSeq uint64, req chusme.CancelRequest) (chusme.ChainEntry, error) {
+	if len(req.Signer) != 0 {
+		if err := checkKeys(map[string][]byte{"signer": req.Signer}); err != nil {
+			return chusme.ChainEntry{}, err
+		}
+	}
+	e, revoked, err := s.appendEntry(ctx, fp, req.Time, chusme.RevokedCancel, func(chain []chusme.ChainEntry) (chusme.ChainEntry, error) {
+		h := chain[len(chain)-1]
+		if rotSeq == 0 || rotSeq > h.Seq {
+			return chusme.ChainEntry{}, chusme.Errorf(chusme.CodeNotFound, "no rotation %d", rotSeq)
+		}
+		return chusme.ChainEntry{
+			Seq: req.Seq, Kind: chusme.EntryCancel, Prev: req.Prev, OldKey: h.NewKey, NewKey: h.OldKey, Cancels: rotSeq,
+			Signer: req.Signer, Time: req.Time, Signature: req.Signature,
+		}, nil
+	})
+	if err != nil {
+		return chusme.ChainEntry{}, err
+	}
+	s.log.Warn("key rotation cancelled; old keys restored, sessions revoked", "fingerprint", fp, "entry", rotSeq, "sessions", len(revoked))
 	return e, nil
 }
 

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -35,15 +36,15 @@ var (
 	qInsertBlob      = newQuery(`INSERT INTO identity_blobs (fingerprint, content, etag, updated_at) VALUES (?, ?, ?, ?)`)
 	qUpdateBlob      = newQuery(`UPDATE identity_blobs SET content = ?, etag = ?, updated_at = ? WHERE fingerprint = ?`)
 	qListChain       = newQuery(`SELECT ` + entryColumns + ` FROM chain_entries WHERE fingerprint = ? ORDER BY seq`)
-	qLastEntry       = newQuery(`SELECT ` + entryColumns + ` FROM chain_entries WHERE fingerprint = ? ORDER BY seq DESC LIMIT 1`)
 	qInsertEntry     = newQuery(`INSERT INTO chain_entries (` + entryColumns + `, fingerprint)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	qSetPublicKey = newQuery(`UPDATE identities SET public_key = ? WHERE fingerprint = ?`)
 )
 
 const (
 	totpColumns  = `fingerprint, secret_sealed, last_step, created_at, confirmed_at`
-	entryColumns = `seq, kind, prev, old_key, new_key, cancels, time, signature, new_key_signature, hash, accepted_at`
+	entryColumns = `seq, kind, prev, old_key, new_key, cancels, time, signature, new_key_signature, hash, accepted_at,
+		signer, recovery_keys, key_signatures`
 )
 
 // identityExists reports whether the identity is known.
@@ -244,11 +245,40 @@ func scanEntry(r Row) (chusme.ChainEntry, error) {
 	var seq, cancels int64
 	var prev, oldKey, newKey, sig, newSig, hash []byte
 	var accepted sql.NullInt64
-	err := r.Scan(&seq, &e.Kind, &prev, &oldKey, &newKey, &cancels, &e.Time, &sig, &newSig, &hash, &accepted)
+	var signer []byte
+	var recoveryKeys, keySigs string
+	err := r.Scan(&seq, &e.Kind, &prev, &oldKey, &newKey, &cancels, &e.Time, &sig, &newSig, &hash, &accepted,
+		&signer, &recoveryKeys, &keySigs)
+	if err != nil {
+		return e, err
+	}
 	e.Seq, e.Cancels = uint64(seq), uint64(cancels)
-	e.Prev, e.OldKey, e.NewKey, e.Signature, e.NewKeySignature, e.Hash = prev, oldKey, newKey, sig, newSig, hash
+	e.Prev, e.OldKey, e.NewKey, e.Signature, e.NewKeySignature, e.Hash, e.Signer = prev, oldKey, newKey, sig, newSig, hash, signer
 	e.AcceptedAt = fromNano(accepted)
+	if e.RecoveryKeys, err = keyList(recoveryKeys); err != nil {
+		return e, err
+	}
+	e.KeySignatures, err = keyList(keySigs)
 	return e, err
+}
+
+// keyList decodes a recovery_keys or key_signatures column: a JSON list of
+// base64 strings, nil if empty.
+func keyList(col string) ([]chusme.Bytes, error) {
+	var l []chusme.Bytes
+	if err := json.Unmarshal([]byte(col), &l); err != nil || len(l) == 0 {
+		return nil, err
+	}
+	return l, nil
+}
+
+// keyListColumn encodes a recovery_keys or key_signatures column.
+func keyListColumn(l []chusme.Bytes) (string, error) {
+	if len(l) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(l)
+	return string(b), err
 }
 
 // AppendChainEntry runs decide on the identity and its last entry, then
@@ -266,13 +296,12 @@ func (s *Store) AppendChainEntry(ctx context.Context, fingerprint string, decide
 		if st.Identity, err = one(c.QueryRow(ctx, s.sql[qLockIdentity], fingerprint), "identity", scanIdentity); err != nil {
 			return err
 		}
-		last, err := scanEntry(c.QueryRow(ctx, s.sql[qLastEntry], fingerprint))
-		switch {
-		case noRows(err):
-		case err != nil:
+		rows, err := c.Query(ctx, s.sql[qListChain], fingerprint)
+		if st.Chain, err = collect(rows, err, scanEntry); err != nil {
 			return err
-		default:
-			st.Last = &last
+		}
+		if len(st.Chain) > 0 {
+			st.Last = &st.Chain[len(st.Chain)-1]
 		}
 		a, err := decide(st)
 		if err != nil {
@@ -282,9 +311,18 @@ func (s *Store) AppendChainEntry(ctx context.Context, fingerprint string, decide
 		if e.Seq == 0 || e.AcceptedAt.IsZero() {
 			return errors.New("chain entry without a sequence number or an acceptance time")
 		}
+		recoveryKeys, err := keyListColumn(e.RecoveryKeys)
+		if err != nil {
+			return err
+		}
+		keySigs, err := keyListColumn(e.KeySignatures)
+		if err != nil {
+			return err
+		}
 		if _, err := c.Exec(ctx, s.sql[qInsertEntry],
 			int64(e.Seq), e.Kind, []byte(e.Prev), []byte(e.OldKey), []byte(e.NewKey), int64(e.Cancels), e.Time,
-			[]byte(e.Signature), []byte(e.NewKeySignature), []byte(e.Hash), unixNano(e.AcceptedAt), fingerprint); err != nil {
+			[]byte(e.Signature), []byte(e.NewKeySignature), []byte(e.Hash), unixNano(e.AcceptedAt),
+			[]byte(e.Signer), recoveryKeys, keySigs, fingerprint); err != nil {
 			return err
 		}
 		if _, err := c.Exec(ctx, s.sql[qSetPublicKey], []byte(e.NewKey), fingerprint); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -35,6 +36,7 @@ var lifecycleTests = []storeCase{
 	{"Chain/duplicate_seq_conflicts", testChainDuplicate},
 	{"Chain/concurrent_same_seq_one_wins", testChainConcurrent},
 	{"Chain/unknown_identity_not_found", testChainUnknown},
+	{"Chain/recovery_fields_round_trip", testChainRecoveryFields},
 }
 
 func newTOTP(fp string) chusme.TOTPCredential {
@@ -272,8 +274,51 @@ func wantEntry(t *testing.T, got, want chusme.ChainEntry) {
 	if got.Seq != want.Seq || got.Kind != want.Kind || !bytes.Equal(got.Prev, want.Prev) || !bytes.Equal(got.OldKey, want.OldKey) ||
 		!bytes.Equal(got.NewKey, want.NewKey) || got.Cancels != want.Cancels || got.Time != want.Time ||
 		!bytes.Equal(got.Signature, want.Signature) || !bytes.Equal(got.NewKeySignature, want.NewKeySignature) ||
-		!bytes.Equal(got.Hash, want.Hash) || !got.AcceptedAt.Equal(want.AcceptedAt) {
+		!bytes.Equal(got.Hash, want.Hash) || !got.AcceptedAt.Equal(want.AcceptedAt) || !bytes.Equal(got.Signer, want.Signer) ||
+		!slices.EqualFunc(got.RecoveryKeys, want.RecoveryKeys, bytesEqual) || !slices.EqualFunc(got.KeySignatures, want.KeySignatures, bytesEqual) {
 		t.Fatalf("entry:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func bytesEqual(a, b chusme.Bytes) bool { return bytes.Equal(a, b) }
+
+// testChainRecoveryFields: a recovery-keys entry's signer, keys and key
+// signatures (one empty: a kept key) and a recovery rotation's signer come
+// back as written, from ListChain and in decide's ChainState.Chain.
+func testChainRecoveryFields(t *testing.T, s chusme.Store) {
+	id := mustCreateIdentity(t, s, "alice")
+	mustLogin(t, s, "a1", id.Fingerprint)
+	keys := chusme.ChainEntry{
+		Seq: 1, Kind: chusme.EntryRecoveryKeys, Prev: hash("genesis"), OldKey: id.PublicKey, NewKey: id.PublicKey, Signer: id.PublicKey,
+		RecoveryKeys: []chusme.Bytes{hash("r1"), hash("r2")}, KeySignatures: []chusme.Bytes{hash("sig r1"), nil},
+		Time: base.Unix(), Signature: hash("sig keys"), Hash: hash("entry 1"), AcceptedAt: base,
+	}
+	rec := rotation(2, keys.Hash, id.PublicKey, "recovered", base.Add(time.Hour))
+	rec.Kind, rec.Signer = chusme.EntryRecover, hash("r2")
+	for _, e := range []chusme.ChainEntry{keys, rec} {
+		revoked, err := s.AppendChainEntry(ctx(t), id.Fingerprint, func(st chusme.ChainState) (chusme.ChainAppend, error) {
+			if len(st.Chain) != int(e.Seq-1) || (st.Last == nil) != (e.Seq == 1) {
+				t.Fatalf("decide of entry %d sees %d entries (last %v)", e.Seq, len(st.Chain), st.Last)
+			}
+			if e.Seq == 2 {
+				wantEntry(t, st.Chain[0], keys)
+				wantEntry(t, *st.Last, keys)
+			}
+			return chusme.ChainAppend{Entry: e, Revoke: chusme.RevokedRecoveryKeys}, nil
+		})
+		wantCode(t, "AppendChainEntry", err, "")
+		if e.Seq == 1 {
+			wantRevoked(t, "AppendChainEntry", revoked, "a1")
+		}
+	}
+	es, err := s.ListChain(ctx(t), id.Fingerprint)
+	if err != nil || len(es) != 2 {
+		t.Fatalf("ListChain = %d entries, %v; want 2", len(es), err)
+	}
+	wantEntry(t, es[0], keys)
+	wantEntry(t, es[1], rec)
+	if sess := mustGetSession(t, s, "a1"); sess.Reason != chusme.RevokedRecoveryKeys {
+		t.Fatalf("session after the recovery-keys entry: %+v", sess)
 	}
 }
 

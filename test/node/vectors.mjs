@@ -35,6 +35,8 @@ const L = {
   transcript: 'chusme/v1/dkg-transcript', totpSecret: 'chusme/v1/data/totp-secret',
   challengeMAC: 'chusme/v1/kdf/login-challenge-mac', refreshMAC: 'chusme/v1/kdf/refresh-token-mac',
   vault: 'chusme/v1/vault/', ceremonyState: 'chusme/v1/data/ceremony-state',
+  recoveryKeys: 'chusme/v1/recovery-keys', recover: 'chusme/v1/recover', recoveryCancel: 'chusme/v1/recovery-cancel',
+  recoveryCheck: 'chusme/v1/recovery-key-check',
 };
 const frame = (label, ...fields) => Buffer.concat([utf8(label), Buffer.from([0]), ...fields.flatMap((f) => [u32(f.length), f])]);
 
@@ -46,6 +48,12 @@ const rotationMessage = (issuer, fp, seq, prev, oldKey, newKey, time) =>
   frame(L.rotate, utf8(issuer), utf8(fp), u64(seq), prev, oldKey, newKey, i64(time));
 const cancelMessage = (issuer, fp, seq, cancels, prev, dropped, restored, time) =>
   frame(L.cancel, utf8(issuer), utf8(fp), u64(seq), prev, u64(cancels), dropped, restored, i64(time));
+const recoveryKeysMessage = (issuer, fp, seq, prev, signer, device, keys, time) =>
+  frame(L.recoveryKeys, utf8(issuer), utf8(fp), u64(seq), prev, signer, device, u64(keys.length), ...keys, i64(time));
+const recoverMessage = (issuer, fp, seq, prev, signer, oldKey, newKey, time) =>
+  frame(L.recover, utf8(issuer), utf8(fp), u64(seq), prev, signer, oldKey, newKey, i64(time));
+const recoveryCancelMessage = (issuer, fp, seq, cancels, prev, signer, dropped, restored, time) =>
+  frame(L.recoveryCancel, utf8(issuer), utf8(fp), u64(seq), prev, u64(cancels), signer, dropped, restored, i64(time));
 const packageMessage = (cid, round, sender, recipient, payload) =>
   frame(L.pkg, utf8(cid), utf8(String(round)), utf8(sender), utf8(recipient), sha256(payload));
 const complaintMessage = (cid, round, complainer, accused) =>
@@ -88,7 +96,22 @@ const confirmPayload = (sig, transcript, heads, pkp) =>
   Buffer.concat([sig, transcript, u32(heads.length), ...heads.flatMap((h) => [hex(h.fingerprint), u64(h.seq), hex(h.hash)]), pkp]);
 
 // §6 the chain.
-const entryHash = (kind, statement, sig, newSig) => sha256(frame(L.entry, utf8(kind), statement, sig, newSig));
+const entryHash = (kind, statement, sig, newSig, ...keySigs) => sha256(frame(L.entry, utf8(kind), statement, sig, newSig, ...keySigs));
+
+// §6 recovery key text: base32 (RFC 4648, no padding) of seed ‖ 3 check
+// bytes, in groups of 4 joined by dashes.
+const base32 = (b) => {
+  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0, acc = 0, out = '';
+  for (const x of b) {
+    acc = (acc << 8) | x; bits += 8;
+    while (bits >= 5) { bits -= 5; out += abc[(acc >> bits) & 31]; }
+  }
+  if (bits > 0) out += abc[(acc << (5 - bits)) & 31];
+  return out;
+};
+const recoveryKeyText = (seed) =>
+  base32(Buffer.concat([seed, sha256(frame(L.recoveryCheck, seed)).subarray(0, 3)])).match(/.{4}/g).join('-');
 
 // §7 the vault: header ‖ nonce ‖ AES-256-GCM(key, nonce, plaintext, AD = header).
 const vaultHeader = (purpose, t, m, p, salt) => {
@@ -233,6 +256,28 @@ const build = {
       cancel_statement: cs, cancel_signature: csig, cancel_hash: entryHash('cancel', cs, csig, none),
     };
   },
+  recovery_chain: (i) => {
+    const s0 = hex(i.genesis_seed), s1 = hex(i.new_seed), [sr1, sr2] = i.recovery_seeds.map(hex);
+    const pub = (s) => Buffer.from(ed25519.getPublicKey(s)), sign = (m, s) => Buffer.from(ed25519.sign(m, s));
+    const k0 = pub(s0), k1 = pub(s1), r1 = pub(sr1), r2 = pub(sr2);
+    const fp = fingerprint(k0), none = Buffer.alloc(0);
+    const gh = entryHash('genesis', frame(L.genesis, utf8(fp), k0), none, none);
+    const ks = recoveryKeysMessage(i.issuer, fp, 1, gh, k0, k0, [r1, r2], i.keys_time);
+    const ksig = sign(ks, s0), kk = [sign(ks, sr1), sign(ks, sr2)];
+    const kh = entryHash('recovery_keys', ks, ksig, none, ...kk);
+    const rs = recoverMessage(i.issuer, fp, 2, kh, r2, k0, k1, i.recover_time);
+    const rsig = sign(rs, sr2), rnew = sign(rs, s1);
+    const rh = entryHash('recover', rs, rsig, rnew);
+    const cs = recoveryCancelMessage(i.issuer, fp, 3, 2, rh, r1, k1, k0, i.cancel_time);
+    const csig = sign(cs, sr1);
+    return {
+      fingerprint: fp, recovery_key_1: r1, recovery_key_2: r2, new_key: k1,
+      keys_statement: ks, keys_signature: ksig, key_signature_1: kk[0], key_signature_2: kk[1], keys_hash: kh,
+      recover_statement: rs, recover_signature: rsig, recover_new_key_signature: rnew, recover_hash: rh,
+      cancel_statement: cs, cancel_signature: csig, cancel_hash: entryHash('cancel', cs, csig, none),
+    };
+  },
+  recovery_key_text: (i) => ({ text: recoveryKeyText(hex(i.seed)), public_key: Buffer.from(ed25519.getPublicKey(hex(i.seed))) }),
   dkg_share_info: (i) => ({ message: dkgShareInfo(i.ceremony_id, i.sender, i.recipient) }),
   dkg_transcript_hash: (i) => ({
     hash: sha256(frame(L.transcript, utf8(i.ceremony_id), ...i.participants.flatMap((fp) => [utf8(fp), hex(i.payloads[fp])]))),
