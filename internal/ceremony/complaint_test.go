@@ -66,6 +66,28 @@ func twoDrivers(t *testing.T, p *party) (info chusme.CeremonyInfo, errs []error,
 	return info, errs, wg
 }
 
+// foundOrLearned checks the drivers' errors after a participant's bad
+// package: each driver found it (found, naming culprit), unless the other's
+// complaint failed the ceremony before it looked, when it learned the
+// failure (invalid_package); at least one found it.
+func foundOrLearned(t *testing.T, errs []error, found error, culprit string) {
+	t.Helper()
+	n := 0
+	for i, err := range errs {
+		var ce *client.CeremonyError
+		switch {
+		case errors.Is(err, found) && strings.Contains(err.Error(), culprit):
+			n++
+		case errors.As(err, &ce) && ce.Info.Failure != nil && ce.Info.Failure.Reason == chusme.FailInvalidPackage:
+		default:
+			t.Errorf("driver %d: %v, want %v naming %s, or the failure it caused", i, err, found, culprit)
+		}
+	}
+	if n == 0 {
+		t.Errorf("no driver found the bad package: %v", errs)
+	}
+}
+
 // A participant sends round-2 packages signed over garbage: the server
 // takes them (it checks their shape, not their signatures), the recipients'
 // drivers catch them and complain, and the first complaint fails the
@@ -76,22 +98,7 @@ func TestComplaintAboutForgedPackageFailsNamingSender(t *testing.T) {
 	info, errs := dkgWithAdversary(t, p, func(id, recipient string) chusme.DirectPackage {
 		return chusme.DirectPackage{Recipient: recipient, Payload: []byte("sealed share"), Signature: ed25519.Sign(adv.Key, []byte("garbage"))}
 	})
-	// Each driver finds the forgery, unless the other's complaint failed
-	// the ceremony before it read its inbox: it then learns the failure.
-	tampered := 0
-	for i, err := range errs {
-		var ce *client.CeremonyError
-		switch {
-		case errors.Is(err, client.ErrTampered):
-			tampered++
-		case errors.As(err, &ce) && ce.Info.Failure != nil && ce.Info.Failure.Reason == chusme.FailInvalidPackage:
-		default:
-			t.Errorf("driver %d: %v, want ErrTampered or the failure it caused", i, err)
-		}
-	}
-	if tampered == 0 {
-		t.Errorf("no driver found the forged packages: %v", errs)
-	}
+	foundOrLearned(t, errs, client.ErrTampered, adv.Fingerprint)
 	got := waitStatus(t, p.members[0], info.ID)
 	if got.Status != chusme.CeremonyFailed || got.Failure == nil || got.Failure.Reason != chusme.FailInvalidPackage ||
 		!slices.Equal(got.Failure.Culprits, []string{adv.Fingerprint}) {
@@ -123,11 +130,7 @@ func TestComplaintAboutMalformedRound1FailsNamingSender(t *testing.T) {
 		t.Fatalf("a round-1 package whose proof verifies: %v", err)
 	}
 	wg.Wait()
-	for i, err := range errs {
-		if !errors.Is(err, client.ErrInconsistent) || !strings.Contains(err.Error(), adv.Fingerprint) {
-			t.Errorf("driver %d: %v, want ErrInconsistent naming %s", i, err, adv.Fingerprint)
-		}
-	}
+	foundOrLearned(t, errs, client.ErrInconsistent, adv.Fingerprint)
 	got := waitStatus(t, ms[0], info.ID)
 	if got.Status != chusme.CeremonyFailed || got.Failure == nil || got.Failure.Reason != chusme.FailInvalidPackage ||
 		!slices.Equal(got.Failure.Culprits, []string{adv.Fingerprint}) {
