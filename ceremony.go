@@ -38,9 +38,10 @@ import (
 //	         commitment and names the sender (FailInvalidShare).
 //	round 3  each participant reports DKGConfirmPayload: the hash of the n
 //	         round-1 payloads it saw (DKGTranscriptHash), every participant's
-//	         chain head, the public key package it computed, and its identity
-//	         key's signature over GroupKeyConfirmMessage. The server checks the
-//	         signature and that the heads are current. The ceremony completes
+//	         chain head, the public key package it computed, its identity
+//	         key's signature over GroupKeyConfirmMessage and its share's over
+//	         SharePossessionMessage. The server checks both signatures and
+//	         that the heads are current. The ceremony completes
 //	         only when all n agree with each other and with the server's
 //	         transcript; the group key is then stored under GroupKeyID with
 //	         the n signed confirmations, its certificate.

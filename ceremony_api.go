@@ -207,11 +207,14 @@ type GroupKeyCertificate struct {
 
 // GroupKeyConfirmation is one participant's signed confirmation: its chain
 // head when it confirmed, the identity key at that head, and that key's
-// signature over GroupKeyConfirmMessage.
+// signature over GroupKeyConfirmMessage; in a certificate's confirmations
+// also its share signature, made with its signing share over
+// SharePossessionMessage (none in an endorsement).
 type GroupKeyConfirmation struct {
-	Fingerprint string `json:"fingerprint"`
-	HeadSeq     uint64 `json:"head_seq"`
-	HeadHash    Bytes  `json:"head_hash"`
-	PublicKey   Bytes  `json:"public_key"`
-	Signature   Bytes  `json:"signature"`
+	Fingerprint    string `json:"fingerprint"`
+	HeadSeq        uint64 `json:"head_seq"`
+	HeadHash       Bytes  `json:"head_hash"`
+	PublicKey      Bytes  `json:"public_key"`
+	Signature      Bytes  `json:"signature"`
+	ShareSignature Bytes  `json:"share_signature,omitempty"`
 }

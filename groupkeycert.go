@@ -17,6 +17,14 @@ import (
 // signatures with the key; anyone holding the key's GroupKeyInfo can check
 // offline (VerifyGroupKeyCertificate) that these n identities, at these
 // chain heads, made it.
+//
+// Each holder also signs, with its signing share s_i as an Ed25519 key
+// whose public key is its verifying share Y_i = s_i·G,
+// SharePossessionMessage over that statement: a server that made up the
+// verifying shares of a key it does not hold (t−1 of them from scalars it
+// knows, the rest interpolated in the exponent from the group key) can't
+// make these signatures for the shares whose scalars it does not know, so
+// a certificate that needs all n can't be forged without the group secret.
 
 // ParticipantHead is a ceremony participant's identity chain head: as
 // another participant verified it (in a DKG confirmation), or as the server
@@ -55,9 +63,19 @@ func GroupKeyConfirmMessage(issuer, ceremonyID string, groupKey, sharesHash, tra
 	return signedMessage(LabelGroupKeyConfirm, fields...)
 }
 
+// SharePossessionMessage is what a holder signs with its signing share
+// (frost.KeyPackage.SignWithShare) in round 3: the label, SHA-256 of the
+// GroupKeyConfirmMessage it signs with its identity key, and its
+// fingerprint. The signature verifies as Ed25519 under its verifying share.
+func SharePossessionMessage(statement []byte, holder string) []byte {
+	h := sha256.Sum256(statement)
+	return signedMessage(LabelSharePossession, h[:], []byte(holder))
+}
+
 // DKGConfirmation is a DKG round-3 payload, decoded.
 type DKGConfirmation struct {
 	Signature        []byte            // 64 bytes: the sender's identity key over GroupKeyConfirmMessage
+	ShareSignature   []byte            // 64 bytes: the sender's signing share over SharePossessionMessage
 	Transcript       []byte            // 32 bytes: DKGTranscriptHash
 	Heads            []ParticipantHead // one per participant, in the DKG's order
 	PublicKeyPackage []byte            // the frost PublicKeyPackage encoding
@@ -67,16 +85,21 @@ type DKGConfirmation struct {
 // fingerprint's 32 bytes, the sequence number's 8, the hash's 32.
 const dkgHeadSize = 32 + 8 + 32
 
+// DKGConfirmSignaturesSize is the size of what opens a confirmation
+// payload and differs between participants: the two 64-byte signatures.
+const DKGConfirmSignaturesSize = 64 + 64
+
 // DKGConfirmPayload is the payload of a DKG confirmation: the 64-byte
-// certificate signature, the 32-byte transcript hash, the number of heads
-// (4 bytes, big-endian), each head as its fingerprint's 32 raw bytes, its
-// sequence number (8 bytes) and its 32-byte hash, then the frost
-// PublicKeyPackage encoding. Everything after the signature is what all n
-// participants must agree on (DKGConfirmAgreed). The heads' fingerprints
-// must be valid (ValidFingerprint) and their hashes 32 bytes.
+// certificate signature, the 64-byte share signature, the 32-byte
+// transcript hash, the number of heads (4 bytes, big-endian), each head as
+// its fingerprint's 32 raw bytes, its sequence number (8 bytes) and its
+// 32-byte hash, then the frost PublicKeyPackage encoding. Everything after
+// the signatures is what all n participants must agree on
+// (DKGConfirmAgreed). The heads' fingerprints must be valid
+// (ValidFingerprint) and their hashes 32 bytes.
 func DKGConfirmPayload(c DKGConfirmation) []byte {
-	p := make([]byte, 0, 64+32+4+len(c.Heads)*dkgHeadSize+len(c.PublicKeyPackage))
-	p = append(append(p, c.Signature...), c.Transcript...)
+	p := make([]byte, 0, DKGConfirmSignaturesSize+32+4+len(c.Heads)*dkgHeadSize+len(c.PublicKeyPackage))
+	p = append(append(append(p, c.Signature...), c.ShareSignature...), c.Transcript...)
 	p = binary.BigEndian.AppendUint32(p, uint32(len(c.Heads)))
 	for _, h := range c.Heads {
 		fp, _ := hex.DecodeString(h.Fingerprint)
@@ -86,24 +109,25 @@ func DKGConfirmPayload(c DKGConfirmation) []byte {
 }
 
 // DKGConfirmAgreed returns the part of a confirmation payload every
-// participant's must equal: all but the signature.
+// participant's must equal: all but the signatures.
 func DKGConfirmAgreed(p []byte) []byte {
-	if len(p) < 64 {
+	if len(p) < DKGConfirmSignaturesSize {
 		return nil
 	}
-	return p[64:]
+	return p[DKGConfirmSignaturesSize:]
 }
 
 // ParseDKGConfirmPayload decodes a confirmation payload; the parts alias p.
 // ok is false if it is malformed: too short, a head count of 0, over
 // MaxCeremonyParticipants or that does not fit, or no public key package.
 func ParseDKGConfirmPayload(p []byte) (c DKGConfirmation, ok bool) {
-	if len(p) < 64+32+4 {
+	const at = DKGConfirmSignaturesSize
+	if len(p) < at+32+4 {
 		return c, false
 	}
-	c.Signature, c.Transcript = p[:64], p[64:96]
-	n := binary.BigEndian.Uint32(p[96:100])
-	rest := p[100:]
+	c.Signature, c.ShareSignature, c.Transcript = p[:64], p[64:at], p[at:at+32]
+	n := binary.BigEndian.Uint32(p[at+32 : at+36])
+	rest := p[at+36:]
 	if n == 0 || n > MaxCeremonyParticipants || uint64(len(rest)) <= uint64(n)*dkgHeadSize {
 		return DKGConfirmation{}, false
 	}
@@ -121,8 +145,10 @@ func ParseDKGConfirmPayload(p []byte) (c DKGConfirmation, ok bool) {
 // GroupKeyID of the public key; the certificate is of k's ceremony and
 // threshold; its verifying-shares hash is VerifyingSharesHash of k's shares;
 // it has exactly one confirmation per participant, in the participants'
-// order; and every confirmation's signature verifies, under the public key
-// it names, over the one GroupKeyConfirmMessage they all make. It does not
+// order; every confirmation's signature verifies, under the public key it
+// names, over the one GroupKeyConfirmMessage they all make; and every
+// confirmation's share signature verifies, under its holder's verifying
+// share, over that holder's SharePossessionMessage of it. It does not
 // say that each public key is its identity's key at the head named: check
 // that against the identity's verified chain (client.GroupKey does).
 func VerifyGroupKeyCertificate(k GroupKeyInfo, verify ChainVerifier) error {
@@ -165,6 +191,9 @@ func VerifyGroupKeyCertificate(k GroupKeyInfo, verify ChainVerifier) error {
 	for _, c := range cert.Confirmations {
 		if verify(c.PublicKey, msg, c.Signature) != nil {
 			return bad("the signature of %s does not verify", c.Fingerprint)
+		}
+		if verify(shares[c.Fingerprint], SharePossessionMessage(msg, c.Fingerprint), c.ShareSignature) != nil {
+			return bad("the share signature of %s does not verify under its verifying share", c.Fingerprint)
 		}
 	}
 	return nil

@@ -10,8 +10,20 @@ import (
 	"github.com/chusme/chusme/keys"
 )
 
+// shareKey is a hand-built holder's signing share as the Ed25519 key of
+// seed: a share signature is an Ed25519 signature under the verifying share.
+func shareKey(seed []byte) ed25519.PrivateKey { return ed25519.NewKeyFromSeed(seed) }
+
+// shareSigned gives confirmation cf of statement its holder's share
+// signature with share key sk.
+func shareSigned(cf chusme.GroupKeyConfirmation, sk ed25519.PrivateKey, statement []byte) chusme.GroupKeyConfirmation {
+	cf.ShareSignature = ed25519.Sign(sk, chusme.SharePossessionMessage(statement, cf.Fingerprint))
+	return cf
+}
+
 // certified builds a group key of two identities with a certificate both
-// signed, as VerifyGroupKeyCertificate expects it.
+// signed, with their identity keys and their shares, as
+// VerifyGroupKeyCertificate expects it.
 func certified(t *testing.T) chusme.GroupKeyInfo {
 	t.Helper()
 	ks := []ed25519.PrivateKey{ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32)), ed25519.NewKeyFromSeed(bytes.Repeat([]byte{2}, 32))}
@@ -25,7 +37,7 @@ func certified(t *testing.T) chusme.GroupKeyInfo {
 	for i, sk := range ks {
 		fp := chusme.Fingerprint(sk.Public().(ed25519.PublicKey))
 		k.Participants = append(k.Participants, fp)
-		k.VerifyingShares[fp] = bytes.Repeat([]byte{byte(10 + i)}, 32)
+		k.VerifyingShares[fp] = chusme.Bytes(shareKey(bytes.Repeat([]byte{byte(10 + i)}, 32)).Public().(ed25519.PublicKey))
 		shares[fp] = k.VerifyingShares[fp]
 		heads = append(heads, chusme.ParticipantHead{Fingerprint: fp, ChainHead: chusme.ChainHead{Seq: uint64(i), Hash: bytes.Repeat([]byte{byte(20 + i)}, 32)}})
 	}
@@ -35,10 +47,10 @@ func certified(t *testing.T) chusme.GroupKeyInfo {
 	}
 	msg := chusme.GroupKeyConfirmMessage(cert.Issuer, "c1", pub, cert.VerifyingSharesHash, cert.Transcript, 2, heads)
 	for i, sk := range ks {
-		cert.Confirmations = append(cert.Confirmations, chusme.GroupKeyConfirmation{
+		cert.Confirmations = append(cert.Confirmations, shareSigned(chusme.GroupKeyConfirmation{
 			Fingerprint: heads[i].Fingerprint, HeadSeq: heads[i].Seq, HeadHash: heads[i].Hash,
 			PublicKey: chusme.Bytes(sk.Public().(ed25519.PublicKey)), Signature: ed25519.Sign(sk, msg),
-		})
+		}, shareKey(bytes.Repeat([]byte{byte(10 + i)}, 32)), msg))
 	}
 	k.Certificate = cert
 	return k
@@ -79,6 +91,15 @@ func TestVerifyGroupKeyCertificate(t *testing.T) {
 		"another key signed": {func(k *chusme.GroupKeyInfo) {
 			k.Certificate.Confirmations[0].PublicKey = k.Certificate.Confirmations[1].PublicKey
 		}, "signature of " + certified(t).Participants[0]},
+		"a share signature changed": {func(k *chusme.GroupKeyInfo) {
+			k.Certificate.Confirmations[1].ShareSignature[63] ^= 1
+		}, "share signature of " + certified(t).Participants[1]},
+		"no share signature": {func(k *chusme.GroupKeyInfo) {
+			k.Certificate.Confirmations[0].ShareSignature = nil
+		}, "share signature of " + certified(t).Participants[0]},
+		"another share signed": {func(k *chusme.GroupKeyInfo) {
+			k.Certificate.Confirmations[0].ShareSignature = k.Certificate.Confirmations[1].ShareSignature
+		}, "share signature of " + certified(t).Participants[0]},
 	} {
 		t.Run(name, func(t *testing.T) {
 			k := certified(t)
@@ -94,7 +115,7 @@ func TestVerifyGroupKeyCertificate(t *testing.T) {
 // The largest confirmation, of a 64-participant DKG, fits in a payload.
 func TestLargestConfirmationFits(t *testing.T) {
 	n := chusme.MaxCeremonyParticipants
-	c := chusme.DKGConfirmation{Signature: make([]byte, 64), Transcript: make([]byte, 32),
+	c := chusme.DKGConfirmation{Signature: make([]byte, 64), ShareSignature: make([]byte, 64), Transcript: make([]byte, 32),
 		PublicKeyPackage: make([]byte, 2+2+32+2+n*64)} // version, t, group key, n, n × (identifier, share)
 	for i := range n {
 		fp := chusme.Fingerprint([]byte{byte(i)})
@@ -141,7 +162,7 @@ func generation(t *testing.T, prev *chusme.GroupKeyInfo, g, threshold int, kind 
 	var heads []chusme.ParticipantHead
 	for i, h := range holders {
 		k.Participants = append(k.Participants, h.fp)
-		k.VerifyingShares[h.fp] = bytes.Repeat([]byte{byte(g), byte(i)}, 16)
+		k.VerifyingShares[h.fp] = chusme.Bytes(shareKey(bytes.Repeat([]byte{byte(g), byte(i)}, 16)).Public().(ed25519.PublicKey))
 		shares[h.fp] = k.VerifyingShares[h.fp]
 		heads = append(heads, chusme.ParticipantHead{Fingerprint: h.fp, ChainHead: chusme.ChainHead{Seq: uint64(g), Hash: bytes.Repeat([]byte{byte(g)}, 32)}})
 	}
@@ -149,8 +170,9 @@ func generation(t *testing.T, prev *chusme.GroupKeyInfo, g, threshold int, kind 
 		Threshold: threshold, VerifyingSharesHash: chusme.VerifyingSharesHash(k.Participants, shares), Kind: kind}
 	msg := chusme.GroupKeyConfirmMessage(cert.Issuer, cid, lineGroupKey, cert.VerifyingSharesHash, cert.Transcript, threshold, heads)
 	for i, h := range holders {
-		cert.Confirmations = append(cert.Confirmations, chusme.GroupKeyConfirmation{Fingerprint: h.fp, HeadSeq: heads[i].Seq, HeadHash: heads[i].Hash,
-			PublicKey: chusme.Bytes(h.sk.Public().(ed25519.PublicKey)), Signature: ed25519.Sign(h.sk, msg)})
+		cert.Confirmations = append(cert.Confirmations, shareSigned(chusme.GroupKeyConfirmation{Fingerprint: h.fp, HeadSeq: heads[i].Seq,
+			HeadHash: heads[i].Hash, PublicKey: chusme.Bytes(h.sk.Public().(ed25519.PublicKey)), Signature: ed25519.Sign(h.sk, msg)},
+			shareKey(bytes.Repeat([]byte{byte(g), byte(i)}, 16)), msg))
 	}
 	for _, e := range endorsers {
 		m := chusme.GroupKeyEndorseMessage(cert.Issuer, cid, kind, e.fp, lineGroupKey, prev.Generation, prev.Certificate.VerifyingSharesHash,

@@ -88,6 +88,9 @@ const (
 	// LabelVerifyingShares heads what VerifyingSharesHash hashes: a group
 	// key's verifying shares.
 	LabelVerifyingShares = "chusme/v1/verifying-shares"
+	// LabelSharePossession heads SharePossessionMessage: a holder's
+	// round-3 proof that it holds its share, signed with the share.
+	LabelSharePossession = "chusme/v1/share-possession"
 
 	// LabelTOTPSecret is the server's associated data for a TOTP secret
 	// sealed under its data key (AES-256-GCM): the label, a NUL byte, then
@@ -149,6 +152,7 @@ var domainSeparators = []string{
 	LabelGroupKeyConfirm + "\x00",
 	LabelGroupKeyEndorse + "\x00",
 	LabelVerifyingShares + "\x00",
+	LabelSharePossession + "\x00",
 	LabelTOTPSecret + "\x00",
 	LabelCeremonyState + "\x00",
 	LabelLoginChallengeMAC,

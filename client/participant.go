@@ -862,7 +862,7 @@ func (p *participant) runDKG(ctx context.Context, d dealing, progress Progress) 
 			kp.Zero()
 		}
 	}()
-	if info, err = p.confirmRound(ctx, parts, t, transcript, pub, d.generation(p.info), progress); err != nil {
+	if info, err = p.confirmRound(ctx, parts, t, transcript, kp, pub, d.generation(p.info), progress); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -895,17 +895,21 @@ type secretPackage interface {
 }
 
 // confirmRound is round 3 of a ceremony that makes shares, for a holder of
-// the public key package pub it computed: it confirms the key (confirm),
-// after its endorsement if it endorses a key change (endorsement), sends
-// both (round3), and checks the stored key, of generation, against what it
-// computed (checkStoredKey).
-func (p *participant) confirmRound(ctx context.Context, holders []string, t int, transcript []byte, pub *frost.PublicKeyPackage,
+// key package kp and the public key package pub it computed: it confirms
+// the key (confirm), after its endorsement if it endorses a key change
+// (endorsement), sends both (round3), and checks the stored key, of
+// generation, against what it computed (checkStoredKey).
+func (p *participant) confirmRound(ctx context.Context, holders []string, t int, transcript []byte, kp *frost.KeyPackage, pub *frost.PublicKeyPackage,
 	generation int, progress Progress) (chusme.CeremonyInfo, error) {
 	endorse, err := p.endorsement(ctx, holders, t, transcript)
 	if err != nil {
 		return chusme.CeremonyInfo{}, err
 	}
-	want, confirmation, err := p.confirm(ctx, p.info.ID, holders, t, transcript, pub)
+	var sealed []byte // the confirmation sealed before an interruption, if any
+	if p.st.Round > 2 && len(p.st.Confirmation) > len(endorse) {
+		sealed = p.st.Confirmation[len(endorse):]
+	}
+	want, confirmation, err := p.confirm(ctx, p.info.ID, holders, t, transcript, kp, pub, sealed)
 	if err != nil {
 		return chusme.CeremonyInfo{}, err
 	}
@@ -941,9 +945,14 @@ func (p *participant) round3(ctx context.Context, mine3 []byte, progress Progres
 // pub, made by ceremony id for holders with threshold t after round-1
 // transcript: the certificate statement over every holder's chain head, as
 // this driver verified it before round 1, the group key, its verifying
-// shares and the transcript, signed. It returns what to compare the stored
-// key with (its generation left to the caller) and the payload.
-func (p *participant) confirm(ctx context.Context, id string, holders []string, t int, transcript []byte, pub *frost.PublicKeyPackage) (storedKey, []byte, error) {
+// shares and the transcript, signed with its identity key and, over
+// SharePossessionMessage, with its share of key package kp. The share
+// signature's nonce is random, so a driver resumed after sealing its
+// confirmation (sealed) sends the share signature sealed if it verifies.
+// It returns what to compare the stored key with (its generation left to
+// the caller) and the payload.
+func (p *participant) confirm(ctx context.Context, id string, holders []string, t int, transcript []byte, kp *frost.KeyPackage, pub *frost.PublicKeyPackage,
+	sealed []byte) (storedKey, []byte, error) {
 	pubBytes, err := pub.MarshalBinary()
 	if err != nil {
 		return storedKey{}, nil, err
@@ -968,8 +977,16 @@ func (p *participant) confirm(ctx context.Context, id string, holders []string, 
 	sharesHash := chusme.VerifyingSharesHash(holders, vshares)
 	statement := chusme.GroupKeyConfirmMessage(p.c.issuer, id, groupKey, sharesHash, transcript, t, heads)
 	mySig := ed25519.Sign(p.key, statement)
-	payload := chusme.DKGConfirmPayload(chusme.DKGConfirmation{Signature: mySig, Transcript: transcript, Heads: heads, PublicKeyPackage: pubBytes})
-	return storedKey{chusme.GroupKeyID(groupKey), 0, pubBytes, groupKey, t, transcript, sharesHash, heads, headKeys, mySig, statement}, payload, nil
+	possession := chusme.SharePossessionMessage(statement, p.me)
+	var shareSig []byte
+	if before, ok := chusme.ParseDKGConfirmPayload(sealed); ok && ed25519.Verify(kp.VerifyingShare().Bytes(), possession, before.ShareSignature) {
+		shareSig = slices.Clone(before.ShareSignature)
+	} else if shareSig, err = kp.SignWithShare(nil, possession); err != nil {
+		return storedKey{}, nil, err
+	}
+	payload := chusme.DKGConfirmPayload(chusme.DKGConfirmation{Signature: mySig, ShareSignature: shareSig, Transcript: transcript, Heads: heads, PublicKeyPackage: pubBytes})
+	return storedKey{chusme.GroupKeyID(groupKey), 0, pubBytes, groupKey, t, transcript, sharesHash, heads, headKeys, mySig, statement,
+		vshares, shareSig}, payload, nil
 }
 
 // storedKey is what a driver that made (or changed) a group key computed,
@@ -982,14 +999,17 @@ type storedKey struct {
 	transcript, sharesHash []byte
 	heads                  []chusme.ParticipantHead
 	headKeys               map[string]ed25519.PublicKey
-	mySig, statement       []byte // this holder's confirmation and what it signed (nil for a dealer that holds none)
+	mySig, statement       []byte            // this holder's confirmation and what it signed (nil for a dealer that holds none)
+	shares                 map[string][]byte // every holder's verifying share
+	myShareSig             []byte            // this holder's share signature
 }
 
 // checkStoredKey checks that the completed ceremony info made key want:
 // the stored key and certificate must be the ones computed, field by
 // field, and every other holder's confirmation signature must verify,
 // under the key of its verified chain, over the statement this driver
-// signed, so all confirmed the same key, transcript and heads. (The
+// signed, so all confirmed the same key, transcript and heads, and its
+// share signature under its verifying share. (The
 // certificate has n entries; round 3's inbox n confirmations of n heads
 // each, which the driver need not read.)
 func (p *participant) checkStoredKey(ctx context.Context, info chusme.CeremonyInfo, want storedKey) error {
@@ -1010,7 +1030,9 @@ func (p *participant) checkStoredKey(ctx context.Context, info chusme.CeremonyIn
 	for i, cf := range cert.Confirmations {
 		h := want.heads[i]
 		if cf.Fingerprint != h.Fingerprint || cf.HeadSeq != h.Seq || !bytes.Equal(cf.HeadHash, h.Hash) || !bytes.Equal(cf.PublicKey, want.headKeys[cf.Fingerprint]) ||
-			cf.Fingerprint == p.me && !bytes.Equal(cf.Signature, want.mySig) || cf.Fingerprint != p.me && !ed25519.Verify(want.headKeys[cf.Fingerprint], want.statement, cf.Signature) {
+			cf.Fingerprint == p.me && (!bytes.Equal(cf.Signature, want.mySig) || !bytes.Equal(cf.ShareSignature, want.myShareSig)) ||
+			cf.Fingerprint != p.me && (!ed25519.Verify(want.headKeys[cf.Fingerprint], want.statement, cf.Signature) ||
+				!ed25519.Verify(want.shares[cf.Fingerprint], chusme.SharePossessionMessage(want.statement, cf.Fingerprint), cf.ShareSignature)) {
 			return fmt.Errorf("%w: the stored certificate's confirmation of %s is not the one it signed", ErrInconsistent, cf.Fingerprint)
 		}
 	}

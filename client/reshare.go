@@ -218,7 +218,7 @@ func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Pr
 			kp.Zero()
 		}
 	}()
-	if info, err = p.confirmRound(ctx, holders, info.Threshold, transcript, pub, info.KeyGeneration+1, progress); err != nil {
+	if info, err = p.confirmRound(ctx, holders, info.Threshold, transcript, kp, pub, info.KeyGeneration+1, progress); err != nil {
 		return nil, err
 	}
 	ok = true

@@ -348,11 +348,12 @@ func (s *Service) signingPackage(b []byte) (*frost.SigningPackage, error) {
 
 // checkedConfirmation is what the check of a DKG confirmation found that
 // holds for every confirmation of its ceremony with the same agreed part
-// (chusme.DKGConfirmAgreed: all but the signature, and all n must agree):
-// the statement each participant signs, and the certificate's entries (the
-// heads, current when the first of them was checked, and their keys). The
-// caller must not modify it.
+// (chusme.DKGConfirmAgreed: all but the signatures, and all n must agree):
+// the statement each participant signs, the certificate's entries (the
+// heads, current when the first of them was checked, and their keys) and
+// the verifying shares, by holder. The caller must not modify it.
 type checkedConfirmation struct {
 	statement []byte
 	confirmed []chusme.GroupKeyConfirmation
+	shares    map[string][]byte
 }

@@ -1153,23 +1153,24 @@ func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, c
 
 // checkConfirmation checks a DKG confirmation from caller (whose current
 // key is callerKey): its layout, one head per participant in the
-// ceremony's order, each the identity's current chain head, and the
-// certificate signature over what it confirms. It returns the heads with
-// each identity's current key. A confirmation whose agreed part this node
+// ceremony's order, each the identity's current chain head, the
+// certificate signature over what it confirms and the share signature
+// under the caller's verifying share. It returns the heads with each
+// identity's current key. A confirmation whose agreed part this node
 // checked before for the ceremony (they must all be equal) is checked for
-// its signature only: its heads are then those current at that first check.
+// its signatures only: its heads are then those current at that first check.
 func (s *Service) checkConfirmation(ctx context.Context, c chusme.Ceremony, caller string, callerKey, payload []byte) ([]chusme.GroupKeyConfirmation, error) {
 	conf, ok := chusme.ParseDKGConfirmPayload(payload)
 	if !ok {
 		return nil, badPackage("malformed dkg confirmation from %s", caller)
 	}
 	// The other n-1 confirmations repeat the first one's agreed part: for
-	// them only the signature is new (unless the caller's key changed since,
+	// them only the signatures are new (unless the caller's key changed since,
 	// when the whole check runs again and refuses a head no longer current).
 	agreed := append([]byte(c.ID), chusme.DKGConfirmAgreed(payload)...)
 	if cc := s.cache.confirmations.get(agreed); cc != nil {
 		if i := slices.Index(c.Holders(), caller); i >= 0 && bytes.Equal(cc.confirmed[i].PublicKey, callerKey) {
-			return cc.confirmed, s.checkConfirmSignature(caller, callerKey, cc.statement, conf.Signature)
+			return cc.confirmed, s.checkConfirmSignatures(caller, callerKey, cc.shares[caller], cc.statement, conf)
 		}
 	}
 	var pub frost.PublicKeyPackage
@@ -1204,20 +1205,29 @@ func (s *Service) checkConfirmation(ctx context.Context, c chusme.Ceremony, call
 	}
 	msg := chusme.GroupKeyConfirmMessage(s.cfg.Issuer, c.ID, pub.VerifyingKey().Bytes(),
 		chusme.VerifyingSharesHash(holders, shares), conf.Transcript, c.Threshold, conf.Heads)
-	if err := s.checkConfirmSignature(caller, callerKey, msg, conf.Signature); err != nil {
+	if err := s.checkConfirmSignatures(caller, callerKey, shares[caller], msg, conf); err != nil {
 		return nil, err
 	}
-	s.cache.confirmations.put(agreed, &checkedConfirmation{statement: msg, confirmed: out})
+	s.cache.confirmations.put(agreed, &checkedConfirmation{statement: msg, confirmed: out, shares: shares})
 	return out, nil
 }
 
-// checkConfirmSignature checks caller's group key confirmation signature
-// over statement under its current key.
-func (s *Service) checkConfirmSignature(caller string, callerKey, statement, sig []byte) error {
+// checkConfirmSignatures checks caller's group key confirmation conf: its
+// signature over statement under the caller's current key, and its share
+// signature over the caller's SharePossessionMessage of it under its
+// verifying share, share.
+func (s *Service) checkConfirmSignatures(caller string, callerKey, share, statement []byte, conf chusme.DKGConfirmation) error {
 	var valid bool
-	s.timed("confirmation_signature", func() error { valid = ed25519.Verify(callerKey, statement, sig); return nil })
+	s.timed("confirmation_signature", func() error { valid = ed25519.Verify(callerKey, statement, conf.Signature); return nil })
 	if !valid {
 		return badPackage("the group key confirmation signature of %s does not verify under its current key", caller)
+	}
+	s.timed("share_signature", func() error {
+		valid = len(share) == ed25519.PublicKeySize && ed25519.Verify(share, chusme.SharePossessionMessage(statement, caller), conf.ShareSignature)
+		return nil
+	})
+	if !valid {
+		return badPackage("the share signature of %s does not verify under its verifying share", caller)
 	}
 	return nil
 }
@@ -1312,7 +1322,7 @@ func (s *Service) completeRound(st *chusme.CeremonyState, chk checked) error {
 // completeDKG completes a DKG whose confirmations all agree with each other
 // and with the server's transcript, storing the group key with its
 // certificate (the heads and keys of the last confirmation's check,
-// confirmed, and every confirmation's signature); otherwise it fails it
+// confirmed, and every confirmation's signatures); otherwise it fails it
 // naming those who disagree with the majority. A refresh stores the key's
 // next generation, if the key is still at the one it replaces (current,
 // read before the transaction; the store refuses a move that lost a race).
@@ -1328,7 +1338,7 @@ func (s *Service) completeDKG(st *chusme.CeremonyState, round3 map[string][]byte
 			best = agreed
 		}
 	}
-	conf, _ := chusme.ParseDKGConfirmPayload(append(make([]byte, 64), best...))
+	conf, _ := chusme.ParseDKGConfirmPayload(append(make([]byte, chusme.DKGConfirmSignaturesSize), best...))
 	holders := c.Holders()
 	agreed := len(count) == 1 && bytes.Equal(conf.Transcript, c.Transcript) && len(confirmed) == len(holders) && sameHeads(conf.Heads, confirmed)
 	var pub frost.PublicKeyPackage
@@ -1341,7 +1351,7 @@ func (s *Service) completeDKG(st *chusme.CeremonyState, round3 map[string][]byte
 		}
 		for i, k := range confirmed {
 			sender, _ := chusme.ParseDKGConfirmPayload(confirms[k.Fingerprint])
-			k.Signature = sender.Signature
+			k.Signature, k.ShareSignature = sender.Signature, sender.ShareSignature
 			key.Confirmations[i] = k
 		}
 		key.ID = chusme.GroupKeyID(key.PublicKey)

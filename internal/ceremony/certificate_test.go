@@ -70,8 +70,9 @@ func verifyEd25519(pub, msg, sig []byte) error {
 	return nil
 }
 
-// A confirmation that is malformed, badly signed, signed by another key, or
-// names a head that is not its identity's current one is refused, over
+// A confirmation that is malformed, badly signed, signed by another key,
+// without a share signature that verifies under the sender's verifying
+// share, or names a head that is not its identity's current one is refused, over
 // HTTP (problem+json invalid_package naming the sender) and over the
 // WebSocket (Error invalid_package), and changes nothing: the ceremony stays
 // in round 3 and completes when the sender then sends its honest one. A
@@ -100,6 +101,18 @@ func TestBadConfirmationRefusedNamingSender(t *testing.T) {
 			return chusme.DKGConfirmPayload(*c)
 		},
 		"other_transcript": func(c *chusme.DKGConfirmation) []byte { c.Transcript[0] ^= 1; return chusme.DKGConfirmPayload(*c) },
+		"bad_share_signature": func(c *chusme.DKGConfirmation) []byte {
+			c.ShareSignature[40] ^= 1
+			return chusme.DKGConfirmPayload(*c)
+		},
+		"no_share_signature": func(c *chusme.DKGConfirmation) []byte {
+			c.ShareSignature = make([]byte, 64)
+			return chusme.DKGConfirmPayload(*c)
+		},
+		"share_signed_by_identity": func(c *chusme.DKGConfirmation) []byte { // a valid signature, by the wrong key
+			c.ShareSignature = c.Signature
+			return chusme.DKGConfirmPayload(*c)
+		},
 	}
 	wsURL := "ws" + strings.TrimPrefix(p.srv.URL, "http") + "/v1/ws?token="
 	var mu sync.Mutex

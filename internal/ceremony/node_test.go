@@ -360,8 +360,8 @@ func TestNodeChecksGroupKeyCertificate(t *testing.T) {
 	if err != nil || json.Unmarshal(out, &got) != nil || !got.OK {
 		t.Fatalf("node cert.mjs: %v\n%s%s", err, out, stderr)
 	}
-	// 2 certificate members + the public key + 3 shares + 3 × 3 in the confirmations.
-	if got.KeyID != res[0].KeyID || len(got.MadeBy) != 3 || got.Refused != 15 {
+	// 2 certificate members + the public key + 3 shares + 3 × 4 in the confirmations.
+	if got.KeyID != res[0].KeyID || len(got.MadeBy) != 3 || got.Refused != 18 {
 		t.Fatalf("node cert.mjs: %s", out)
 	}
 	for i, m := range got.MadeBy {

@@ -94,7 +94,7 @@ var (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	qDeleteConfirmations = newQuery(`DELETE FROM group_key_confirmations WHERE key_id = ?`)
 	qInsertConfirmation  = newQuery(`INSERT INTO group_key_confirmations (key_id, position, fingerprint,
-		head_seq, head_hash, public_key, signature) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+		head_seq, head_hash, public_key, signature, share_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 	qDueCeremonies   = newQuery(`SELECT id FROM ceremonies WHERE status = ? AND deadline <= ? ORDER BY deadline`)
 	qCountCeremonies = newQuery(`SELECT count(*) FROM ceremonies WHERE status = ?`)
 	qCountOpenBy     = newQuery(`SELECT count(*) FROM ceremonies WHERE creator = ? AND status = ?`)
@@ -103,7 +103,7 @@ var (
 	qGetGroupKeyHistory = newQuery(`SELECT threshold, participants, verifying_shares,
 		public_key_package, ceremony_id, created_at, issuer, transcript, confirmations, kind, endorsements
 		FROM group_key_history WHERE key_id = ? AND generation = ?`)
-	qListConfirmations = newQuery(`SELECT fingerprint, head_seq, head_hash, public_key, signature
+	qListConfirmations = newQuery(`SELECT fingerprint, head_seq, head_hash, public_key, signature, share_signature
 		FROM group_key_confirmations WHERE key_id = ? ORDER BY position`)
 )
 
@@ -454,7 +454,7 @@ func (s *Store) putGroupKey(ctx context.Context, c Conn, k *chusme.GroupKey) err
 	}
 	for i, cf := range k.Confirmations {
 		if _, err := c.Exec(ctx, s.sql[qInsertConfirmation], k.ID, i, cf.Fingerprint, int64(cf.HeadSeq),
-			[]byte(cf.HeadHash), []byte(cf.PublicKey), []byte(cf.Signature)); err != nil {
+			[]byte(cf.HeadHash), []byte(cf.PublicKey), []byte(cf.Signature), []byte(cf.ShareSignature)); err != nil {
 			return err
 		}
 	}
@@ -557,8 +557,8 @@ func (s *Store) GetGroupKeyGeneration(ctx context.Context, id string, generation
 func scanConfirmation(r Row) (chusme.GroupKeyConfirmation, error) {
 	var c chusme.GroupKeyConfirmation
 	var seq int64
-	var hash, key, sig []byte
-	err := r.Scan(&c.Fingerprint, &seq, &hash, &key, &sig)
-	c.HeadSeq, c.HeadHash, c.PublicKey, c.Signature = uint64(seq), hash, key, sig
+	var hash, key, sig, shareSig []byte
+	err := r.Scan(&c.Fingerprint, &seq, &hash, &key, &sig, &shareSig)
+	c.HeadSeq, c.HeadHash, c.PublicKey, c.Signature, c.ShareSignature = uint64(seq), hash, key, sig, shareSig
 	return c, err
 }

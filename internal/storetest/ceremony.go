@@ -492,7 +492,8 @@ func testGroupKey(t *testing.T, s chusme.Store) {
 	}
 	for i, fp := range k.Participants {
 		k.Confirmations = append(k.Confirmations, chusme.GroupKeyConfirmation{Fingerprint: fp, HeadSeq: uint64(3 - i),
-			HeadHash: bytes.Repeat([]byte{byte(i)}, 32), PublicKey: bytes.Repeat([]byte{byte(10 + i)}, 32), Signature: bytes.Repeat([]byte{byte(20 + i)}, 64)})
+			HeadHash: bytes.Repeat([]byte{byte(i)}, 32), PublicKey: bytes.Repeat([]byte{byte(10 + i)}, 32), Signature: bytes.Repeat([]byte{byte(20 + i)}, 64),
+			ShareSignature: bytes.Repeat([]byte{byte(30 + i)}, 64)})
 	}
 	put := func() error {
 		_, err := s.UpdateCeremony(ctx(t), "c1", func(st *chusme.CeremonyState) error {

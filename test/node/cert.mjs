@@ -4,7 +4,7 @@
 // stdin, checks that the key's participants made it — the key id, the
 // certificate's ceremony, threshold, issuer and verifying-shares hash,
 // one confirmation per participant, every signature over the one
-// statement, and for a participant confirmed at its genesis head (seq 0)
+// statement, every share signature under its holder's verifying share, and for a participant confirmed at its genesis head (seq 0)
 // that its key hashes to its fingerprint and the head hash is its genesis
 // entry's — and then that changing any one byte of the certificate or of
 // what it certifies is refused. It prints {"ok": true, "made_by": […],
@@ -50,6 +50,10 @@ function check(issuer, k) {
   for (const cf of c.confirmations) {
     const key = b64(cf.public_key);
     if (key.length !== 32 || !crypto.verify(null, msg, ed25519Key(key), b64(cf.signature))) refuse(`the signature of ${cf.fingerprint} does not verify`);
+    const possession = frame('chusme/v1/share-possession', sha256(msg), utf8(cf.fingerprint));
+    if (!crypto.verify(null, possession, ed25519Key(b64(k.verifying_shares[cf.fingerprint])), b64(cf.share_signature))) {
+      refuse(`the share signature of ${cf.fingerprint} does not verify`);
+    }
     if (cf.head_seq === 0 && (fingerprint(key) !== cf.fingerprint || !genesisHash(cf.fingerprint, key).equals(b64(cf.head_hash)))) {
       refuse(`${cf.fingerprint}'s genesis head is not its key's`);
     }
@@ -66,7 +70,7 @@ function* spoilt(k) {
   { const x = copy(); x.public_key = flip(x.public_key); yield ['public_key', x]; }
   for (const fp of k.participants) { const x = copy(); x.verifying_shares[fp] = flip(x.verifying_shares[fp]); yield [`verifying share of ${fp}`, x]; }
   for (let i = 0; i < k.certificate.confirmations.length; i++) {
-    for (const f of ['head_hash', 'public_key', 'signature']) { const x = copy(); x.certificate.confirmations[i][f] = flip(x.certificate.confirmations[i][f]); yield [`${f} ${i}`, x]; }
+    for (const f of ['head_hash', 'public_key', 'signature', 'share_signature']) { const x = copy(); x.certificate.confirmations[i][f] = flip(x.certificate.confirmations[i][f]); yield [`${f} ${i}`, x]; }
   }
 }
 

@@ -3,7 +3,7 @@
 // the version-1 encodings of the FROST(Ed25519, SHA-512) values (RFC 9591)
 // that ceremony payloads carry. Pure functions over Buffers.
 import crypto from 'node:crypto';
-import { ed25519_FROST } from '@noble/curves/ed25519.js';
+import { ed25519, ed25519_FROST } from '@noble/curves/ed25519.js';
 
 /** Labels of the ceremony messages. */
 export const LABEL_CEREMONY_PACKAGE = 'chusme/v1/ceremony-package';
@@ -12,6 +12,7 @@ export const LABEL_DKG_SHARE = 'chusme/v1/dkg-share';
 export const LABEL_DKG_TRANSCRIPT = 'chusme/v1/dkg-transcript';
 export const LABEL_GROUP_KEY_CONFIRM = 'chusme/v1/group-key-confirm';
 export const LABEL_VERIFYING_SHARES = 'chusme/v1/verifying-shares';
+export const LABEL_SHARE_POSSESSION = 'chusme/v1/share-possession';
 export const LABEL_CHAIN_GENESIS = 'chusme/v1/chain-genesis';
 export const LABEL_CHAIN_ENTRY = 'chusme/v1/chain-entry';
 
@@ -110,19 +111,40 @@ export function groupKeyConfirmMessage(issuer, ceremonyId, groupKey, sharesHash,
 }
 
 /**
- * encodeDKGConfirm encodes a round-3 payload: signature (64), transcript
- * (32), u32 head count, each head as fingerprint (32 raw bytes), u64
- * sequence and hash (32), then the public key package.
+ * sharePossessionMessage is what a holder signs with its signing share in
+ * round 3: SHA-256 of its groupKeyConfirmMessage, then its fingerprint.
  */
-export function encodeDKGConfirm({ signature, transcript, heads, publicKeyPackage }) {
-  const hs = heads.flatMap((h) => [Buffer.from(h.fingerprint, 'hex'), be(64, h.seq), Buffer.from(h.hash)]);
-  return Buffer.concat([Buffer.from(signature), Buffer.from(transcript), be(32, heads.length), ...hs, Buffer.from(publicKeyPackage)]);
+export const sharePossessionMessage = (statement, fp) => signedMessage(LABEL_SHARE_POSSESSION, sha256(statement), fp);
+
+/**
+ * signWithShare signs msg with signing share s (32 bytes, little-endian) as
+ * an Ed25519 key whose public key is the verifying share Y = s·G (RFC 8032
+ * §5.1.7 verifies it): R = k·G for a uniform random k, S = k + H(R ‖ Y ‖ msg)·s.
+ */
+export function signWithShare(share, verifyingShare, msg) {
+  let k = 0n;
+  while (k === 0n) k = scalarOf(crypto.randomBytes(64)) % GROUP_ORDER;
+  const R = Buffer.from(ed25519.Point.BASE.multiply(k).toBytes());
+  const c = scalarOf(crypto.createHash('sha512').update(R).update(verifyingShare).update(msg).digest()) % GROUP_ORDER;
+  const S = (k + c * scalarOf(share)) % GROUP_ORDER;
+  return Buffer.concat([R, Buffer.from(S.toString(16).padStart(64, '0'), 'hex').reverse()]);
 }
 
-/** decodeDKGConfirm splits a round-3 payload into its signature and the rest (what all must agree on). */
+/**
+ * encodeDKGConfirm encodes a round-3 payload: signature (64), share
+ * signature (64), transcript (32), u32 head count, each head as fingerprint
+ * (32 raw bytes), u64 sequence and hash (32), then the public key package.
+ */
+export function encodeDKGConfirm({ signature, shareSignature, transcript, heads, publicKeyPackage }) {
+  const hs = heads.flatMap((h) => [Buffer.from(h.fingerprint, 'hex'), be(64, h.seq), Buffer.from(h.hash)]);
+  return Buffer.concat([Buffer.from(signature), Buffer.from(shareSignature), Buffer.from(transcript), be(32, heads.length), ...hs,
+    Buffer.from(publicKeyPackage)]);
+}
+
+/** decodeDKGConfirm splits a round-3 payload into its two signatures and the rest (what all must agree on). */
 export function decodeDKGConfirm(b) {
-  if (b.length < 100) throw new Error('a dkg confirmation shorter than 100 bytes');
-  return { signature: b.subarray(0, 64), agreed: b.subarray(64) };
+  if (b.length < 164) throw new Error('a dkg confirmation shorter than 164 bytes');
+  return { signature: b.subarray(0, 64), shareSignature: b.subarray(64, 128), agreed: b.subarray(128) };
 }
 
 /** fingerprint is the lowercase hex SHA-256 of a 32-byte public key (also a group key's id). */

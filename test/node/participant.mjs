@@ -16,7 +16,7 @@
 //   session.current(id)          the ceremony's state, asked of the server
 //   session.waitFor(id, pred)    the first known state for which pred holds
 import crypto from 'node:crypto';
-import { ed25519_FROST as frost } from '@noble/curves/ed25519.js';
+import { ed25519, ed25519_FROST as frost } from '@noble/curves/ed25519.js';
 import * as hpke from './hpke.mjs';
 import * as wire from './chusme_wire.mjs';
 
@@ -226,7 +226,9 @@ export async function runDKG(session, peerKeys, id) {
   const heads = parts.map((fp) => wire.genesisHead(fp, rawKey(peerKeys.get(fp))));
   const vshares = new Map(parts.map((fp) => [fp, Buffer.from(key.public.verifyingShares[ids.get(fp)])]));
   const statement = wire.groupKeyConfirmMessage(session.issuer, id, groupKey, wire.verifyingSharesHash(parts, vshares), transcript, t, heads);
-  const confirm = wire.encodeDKGConfirm({ signature: crypto.sign(null, statement, session.identity), transcript, heads, publicKeyPackage });
+  // And, to show it holds its share, signed with the share.
+  const shareSignature = wire.signWithShare(key.secret.signingShare, vshares.get(p.me), wire.sharePossessionMessage(statement, p.me));
+  const confirm = wire.encodeDKGConfirm({ signature: crypto.sign(null, statement, session.identity), shareSignature, transcript, heads, publicKeyPackage });
   await p.broadcast(3, confirm);
   const done = await p.wait(3);
 
@@ -238,6 +240,9 @@ export async function runDKG(session, peerKeys, id) {
     const theirs = wire.decodeDKGConfirm(c);
     if (!same(theirs.agreed, mine.agreed)) throw new CeremonyError(`${fp} confirmed another group key, transcript or chain heads`);
     if (!crypto.verify(null, statement, peerKeys.get(fp), theirs.signature)) throw new CeremonyError(`tampered: the group key confirmation of ${fp} fails its signature`);
+    if (!ed25519.verify(theirs.shareSignature, wire.sharePossessionMessage(statement, fp), vshares.get(fp))) {
+      throw new CeremonyError(`tampered: the share signature of ${fp} does not verify under its verifying share`);
+    }
   }
   const keyId = wire.fingerprint(groupKey);
   const r = done.result;

@@ -82,7 +82,8 @@ const signed = (msg, seed) => {
 };
 
 // §8 group key certificates.
-Object.assign(L, { groupKeyConfirm: 'chusme/v1/group-key-confirm', verifyingShares: 'chusme/v1/verifying-shares' });
+Object.assign(L, { groupKeyConfirm: 'chusme/v1/group-key-confirm', verifyingShares: 'chusme/v1/verifying-shares',
+  sharePossession: 'chusme/v1/share-possession' });
 L.groupKeyEndorse = 'chusme/v1/group-key-endorse';
 // §8 signed ceremony requests.
 L.ceremonyRequest = 'chusme/v1/ceremony-request';
@@ -92,8 +93,11 @@ const verifyingSharesHash = (participants, shares) =>
 const groupKeyConfirmMessage = (issuer, cid, groupKey, sharesHash, transcript, t, heads) =>
   frame(L.groupKeyConfirm, utf8(issuer), utf8(cid), groupKey, sharesHash, transcript, u64(t),
     ...heads.flatMap((h) => [utf8(h.fingerprint), u64(h.seq), hex(h.hash)]));
-const confirmPayload = (sig, transcript, heads, pkp) =>
-  Buffer.concat([sig, transcript, u32(heads.length), ...heads.flatMap((h) => [hex(h.fingerprint), u64(h.seq), hex(h.hash)]), pkp]);
+const confirmPayload = (sig, shareSig, transcript, heads, pkp) =>
+  Buffer.concat([sig, shareSig, transcript, u32(heads.length), ...heads.flatMap((h) => [hex(h.fingerprint), u64(h.seq), hex(h.hash)]), pkp]);
+// A share signature is an Ed25519 signature (RFC 8032) under the verifying
+// share s·G, over SHA-256 of the confirmation statement and the holder.
+const sharePossessionMessage = (statement, holder) => frame(L.sharePossession, sha256(statement), utf8(holder));
 
 // §6 the chain.
 const entryHash = (kind, statement, sig, newSig, ...keySigs) => sha256(frame(L.entry, utf8(kind), statement, sig, newSig, ...keySigs));
@@ -291,7 +295,17 @@ const build = {
     if (verifyProofOfKnowledge(id, parseDKGRound1Package(bad))) throw new Error('a tampered proof verifies');
     return { identifier: id, commitment_0: pkg.commitment[0] };
   },
-  dkg_confirm_payload: (i) => ({ payload: confirmPayload(hex(i.signature), hex(i.transcript), i.heads, hex(i.public_key_package)) }),
+  dkg_confirm_payload: (i) => ({
+    payload: confirmPayload(hex(i.signature), hex(i.share_signature), hex(i.transcript), i.heads, hex(i.public_key_package)),
+  }),
+  share_possession_message: (i) => {
+    const msg = sharePossessionMessage(hex(i.statement), i.holder);
+    const share = ed25519.Point.BASE.multiply(leToBig(hex(i.signing_share))).toBytes();
+    if (!ed25519.verify(hex(i.share_signature), msg, share)) throw new Error('the share signature does not verify under the verifying share');
+    const bad = Buffer.from(hex(i.share_signature)); bad[40] ^= 1;
+    if (ed25519.verify(bad, msg, share)) throw new Error('a changed share signature verifies');
+    return { message: msg, verifying_share: share };
+  },
   ceremony_request_message: (i) => {
     const mh = i.kind === 'sign' ? sha256(hex(i.message)) : Buffer.alloc(0);
     const msg = frame(L.ceremonyRequest, utf8(i.issuer), utf8(i.kind), u64(i.threshold), u64(i.participants.length),
