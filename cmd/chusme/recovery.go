@@ -40,7 +40,7 @@ func (e *env) recoveryAdd(args []string) error {
 		defer clear(seed)
 		rk := ed25519.NewKeyFromSeed(seed)
 		defer clear(rk)
-		entry, err := c.AddRecoveryKey(e.ctx, fp, key, rk)
+		entry, err := c.AddRecoveryKey(e.ctx, fp, client.LocalKey(key), client.LocalKey(rk))
 		if err != nil {
 			return err
 		}
@@ -106,7 +106,7 @@ func (e *env) recover(args []string) error {
 	if err := keyfile.SaveFor(path, fp, key, pass, params, *force); err != nil {
 		return err
 	}
-	entry, err := c.Recover(e.ctx, fp, rk, key)
+	entry, err := c.Recover(e.ctx, fp, client.LocalKey(rk), key)
 	var refused *chusme.Error
 	if errors.As(err, &refused) && refused.Code != chusme.CodeInternal {
 		os.Remove(path)
