@@ -46,7 +46,7 @@ func guardians(t *testing.T, gs []*servertest.Member, res []*client.DKGResult, s
 
 // Guardian recovery (issue 17 item 3): three guardians make a 2-of-3 key;
 // the owner registers it as its recovery key through a signing ceremony;
-// the owner loses its only device; a guardian who declines, the third
+// the guardians cancel a device rotation; the owner loses its only device; a guardian who declines, the third
 // absent, leaves no signature and no recovery; two guardians who approve
 // the exact statement ("rotate FP to device key K") recover the identity:
 // the new device logs in and the chain verifies offline.
@@ -77,6 +77,20 @@ func TestGuardianRecovery(t *testing.T) {
 		t.Fatalf("RecoveryKeys = %x, %v; want the group key %x", rks, err, g.Key)
 	}
 	if len(seen) != 2 || !bytes.Equal(seen[0].RecoveryKeys[0], g.Key) {
+		t.Fatalf("the guardians approved %+v", seen)
+	}
+
+	// A device rotation (by a thief of the device key, say) is pending:
+	// the guardians cancel it, restoring the owner's key.
+	if _, err := owner.Client.Rotate(ctx, owner.Fingerprint, owner.Key, testkit.NewKey(t)); err != nil {
+		t.Fatal(err)
+	}
+	seen = nil
+	g = guardians(t, gs, res, []int{0, 2}, approve(chusme.EntryCancel, owner.Fingerprint))
+	if _, err := owner.Client.CancelWithRecoveryKey(ctx, owner.Fingerprint, g); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 || !bytes.Equal(seen[0].NewKey, testkit.Public(owner.Key)) || !bytes.Equal(seen[0].Signer, g.Key) {
 		t.Fatalf("the guardians approved %+v", seen)
 	}
 

@@ -62,11 +62,12 @@ func TestGuardianRecoveryCLI(t *testing.T) {
 		return hex.EncodeToString(o.Signature), join.stderr.String()
 	}
 
+	alice.ok("contacts", "add", "carol", ownerFP) // the prompt names her
 	// The owner registers the guardians' key.
 	pr, pw := io.Pipe()
 	add := owner.startWith(pr, requestText, "recovery", "add", "--guardians", keyID, "--json")
 	sig, prompt := guardiansSign(admin, adminFP, alice, aliceFP, add.ceremonyID(t), true)
-	if !strings.Contains(prompt, "register recovery keys") || !strings.Contains(prompt, ownerFP) {
+	if !strings.Contains(prompt, "register recovery keys") || !strings.Contains(prompt, ownerFP+" (carol)") {
 		t.Fatalf("the guardian's prompt does not say what it signs:\n%s", prompt)
 	}
 	fmt.Fprintln(pw, sig)
@@ -94,7 +95,7 @@ func TestGuardianRecoveryCLI(t *testing.T) {
 	text := rec.ceremonyID(t)
 	statement, _ := base64.RawURLEncoding.DecodeString(text)
 	_, prompt = guardiansSign(admin, adminFP, alice, aliceFP, text, false)
-	if !strings.Contains(prompt, "rotate identity "+ownerFP+" to device key") || !strings.Contains(prompt, fmt.Sprintf("%x", sha256.Sum256(statement))) {
+	if !strings.Contains(prompt, "rotate identity "+ownerFP+" (carol) to device key") || !strings.Contains(prompt, fmt.Sprintf("%x", sha256.Sum256(statement))) {
 		t.Fatalf("the guardian's prompt does not say what it signs:\n%s", prompt)
 	}
 	var verified struct {

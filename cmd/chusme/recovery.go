@@ -258,7 +258,10 @@ func (e *env) recover(args []string) error {
 	if *guardians != "" {
 		rk, err = e.guardiansOf(c, fp, *guardians)
 	} else {
-		rk, err = e.recoveryKey(*keyFile)
+		var priv ed25519.PrivateKey
+		priv, err = e.recoveryKey(*keyFile)
+		defer clear(priv)
+		rk = client.LocalKey(priv)
 	}
 	if err != nil {
 		return err
@@ -339,8 +342,8 @@ func (e *env) newIdentityKey(path string) (vault.Params, []byte, ed25519.Private
 }
 
 // recoveryKey reads a recovery key's text (recoveryKeyText) and returns
-// its signer.
-func (e *env) recoveryKey(file string) (client.KeySigner, error) {
+// its private key; the caller wipes it.
+func (e *env) recoveryKey(file string) (ed25519.PrivateKey, error) {
 	text, err := e.recoveryKeyText(file)
 	if err != nil {
 		return nil, err
@@ -350,7 +353,7 @@ func (e *env) recoveryKey(file string) (client.KeySigner, error) {
 		return nil, err
 	}
 	defer clear(seed)
-	return client.LocalKey(ed25519.NewKeyFromSeed(seed)), nil
+	return ed25519.NewKeyFromSeed(seed), nil
 }
 
 // guardiansOf returns the signer of identity fp's recovery key whose group
