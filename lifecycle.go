@@ -201,6 +201,56 @@ func RecoveryCancelMessage(issuer, fp string, seq, cancels uint64, prev, signer,
 	return signedMessage(LabelRecoveryCancel, []byte(issuer), []byte(fp), u64(seq), prev, u64(cancels), signer, dropped, restored, i64(unixTime))
 }
 
+// ParseRecoveryStatement reads back a statement a recovery key signs (a
+// RecoverMessage, RecoveryKeysMessage or RecoveryCancelMessage), so that
+// whoever approves one can see what it does: the issuer, the fingerprint
+// and the entry it makes (Kind EntryRecover, EntryRecoveryKeys or
+// EntryCancel, without signatures; a recovery-keys entry's device key is
+// NewKey). Anything else is refused, as is a text that the statement's
+// builder would not produce byte for byte.
+func ParseRecoveryStatement(msg []byte) (issuer, fp string, e ChainEntry, err error) {
+	label, rest, ok := bytes.Cut(bytes.Clone(msg), []byte{0})
+	var f [][]byte
+	for ok && len(rest) > 0 {
+		if len(rest) < 4 || uint64(len(rest)-4) < uint64(binary.BigEndian.Uint32(rest)) {
+			ok = false
+			break
+		}
+		n := 4 + int(binary.BigEndian.Uint32(rest))
+		f, rest = append(f, rest[4:n]), rest[n:]
+	}
+	num := func(b []byte) uint64 {
+		if len(b) != 8 {
+			ok = false
+			return 0
+		}
+		return binary.BigEndian.Uint64(b)
+	}
+	switch string(label) {
+	case LabelRecover:
+		if ok = ok && len(f) == 8; ok {
+			e = ChainEntry{Kind: EntryRecover, Seq: num(f[2]), Prev: f[3], Signer: f[4], OldKey: f[5], NewKey: f[6], Time: int64(num(f[7]))}
+		}
+	case LabelRecoveryCancel:
+		if ok = ok && len(f) == 9; ok {
+			e = ChainEntry{Kind: EntryCancel, Seq: num(f[2]), Prev: f[3], Cancels: num(f[4]), Signer: f[5], OldKey: f[6], NewKey: f[7], Time: int64(num(f[8]))}
+		}
+	case LabelRecoveryKeys:
+		if ok = ok && len(f) >= 8 && num(f[6]) == uint64(len(f)-8); ok {
+			e = ChainEntry{Kind: EntryRecoveryKeys, Seq: num(f[2]), Prev: f[3], Signer: f[4], NewKey: f[5], Time: int64(num(f[len(f)-1]))}
+			for _, k := range f[7 : len(f)-1] {
+				e.RecoveryKeys = append(e.RecoveryKeys, k)
+			}
+		}
+	default:
+		ok = false
+	}
+	if !ok || !bytes.Equal(e.Statement(string(f[0]), string(f[1])), msg) { // f has 8 or more fields when ok
+		return "", "", ChainEntry{}, Errorf(CodeInvalidRequest, "not a recovery statement (%s, %s or %s)", LabelRecover, LabelRecoveryKeys, LabelRecoveryCancel)
+	}
+	return string(f[0]), string(f[1]), e, nil
+}
+
 // Statement returns the bytes the entry's signatures are over (for the
 // genesis, its content: the fingerprint and the genesis key).
 func (e ChainEntry) Statement(issuer, fp string) []byte {

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -184,4 +185,44 @@ func FuzzVerifyChain(f *testing.F) {
 			t.Fatalf("round trip changed the verdict: %v", err)
 		}
 	})
+}
+
+// ParseRecoveryStatement reads back what each builder wrote, and refuses
+// every other text: a rotation, a cut or lengthened statement, a wrong
+// count of recovery keys.
+func TestParseRecoveryStatement(t *testing.T) {
+	b := func(c byte, n int) []byte { return bytes.Repeat([]byte{c}, n) }
+	keys := []chusme.Bytes{b(1, 32), b(2, 32)}
+	cases := []struct {
+		msg  []byte
+		want chusme.ChainEntry
+	}{
+		{chusme.RecoverMessage("iss", "fp", 7, b(3, 32), b(4, 32), b(5, 32), b(6, 32), 1700000000),
+			chusme.ChainEntry{Kind: chusme.EntryRecover, Seq: 7, Prev: b(3, 32), Signer: b(4, 32), OldKey: b(5, 32), NewKey: b(6, 32), Time: 1700000000}},
+		{chusme.RecoveryKeysMessage("iss", "fp", 2, b(3, 32), b(4, 32), b(5, 32), keys, -5),
+			chusme.ChainEntry{Kind: chusme.EntryRecoveryKeys, Seq: 2, Prev: b(3, 32), Signer: b(4, 32), NewKey: b(5, 32), RecoveryKeys: keys, Time: -5}},
+		{chusme.RecoveryKeysMessage("iss", "fp", 2, b(3, 32), b(4, 32), b(5, 32), nil, 9),
+			chusme.ChainEntry{Kind: chusme.EntryRecoveryKeys, Seq: 2, Prev: b(3, 32), Signer: b(4, 32), NewKey: b(5, 32), Time: 9}},
+		{chusme.RecoveryCancelMessage("iss", "fp", 4, 3, b(3, 32), b(4, 32), b(5, 32), b(6, 32), 11),
+			chusme.ChainEntry{Kind: chusme.EntryCancel, Seq: 4, Cancels: 3, Prev: b(3, 32), Signer: b(4, 32), OldKey: b(5, 32), NewKey: b(6, 32), Time: 11}},
+	}
+	for _, c := range cases {
+		iss, fp, e, err := chusme.ParseRecoveryStatement(c.msg)
+		if err != nil || iss != "iss" || fp != "fp" || !reflect.DeepEqual(e, c.want) {
+			t.Errorf("ParseRecoveryStatement(%s) = %q %q %+v, %v; want %+v", c.want.Kind, iss, fp, e, err, c.want)
+		}
+		for _, bad := range [][]byte{c.msg[:len(c.msg)-1], append(bytes.Clone(c.msg), 0), c.msg[:len(c.msg)-12]} {
+			if _, _, _, err := chusme.ParseRecoveryStatement(bad); chusme.ErrorCode(err) != chusme.CodeInvalidRequest {
+				t.Errorf("%s changed: err = %v", c.want.Kind, err)
+			}
+		}
+	}
+	miscounted := chusme.RecoveryKeysMessage("iss", "fp", 3, b(3, 32), b(4, 32), b(5, 32), keys, 9)
+	miscounted[bytes.Index(miscounted, []byte{0, 0, 0, 0, 0, 0, 0, 2})+7] = 1
+	for _, bad := range [][]byte{nil, []byte("chusme"), miscounted,
+		chusme.RotationMessage("iss", "fp", 1, b(3, 32), b(5, 32), b(6, 32), 1)} {
+		if _, _, _, err := chusme.ParseRecoveryStatement(bad); chusme.ErrorCode(err) != chusme.CodeInvalidRequest {
+			t.Errorf("ParseRecoveryStatement(%q) err = %v", bad, err)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 
@@ -37,14 +38,86 @@ func (c *Client) RecoveryKeys(ctx context.Context, fp string) ([]ed25519.PublicK
 	return out, err
 }
 
+// A KeySigner signs chain statements as one Ed25519 key: a private key
+// held here (LocalKey) or a key whose signature is made elsewhere
+// (RemoteKey), such as a FROST group key of guardians, whose signing
+// ceremony signs the exact statement (docs/protocol.md §6, "Guardian
+// recovery keys").
+type KeySigner interface {
+	// PublicKey returns the key that signs, nil if there is none.
+	PublicKey() ed25519.PublicKey
+	// SignStatement returns the key's signature over statement.
+	SignStatement(ctx context.Context, statement []byte) ([]byte, error)
+}
+
+// localKey is LocalKey's KeySigner.
+type localKey ed25519.PrivateKey
+
+// LocalKey returns the KeySigner of private key k, held here.
+func LocalKey(k ed25519.PrivateKey) KeySigner { return localKey(k) }
+
+// PublicKey returns k's public key, nil if k is not an Ed25519 private key.
+func (k localKey) PublicKey() ed25519.PublicKey {
+	if checkKey(ed25519.PrivateKey(k)) != nil {
+		return nil
+	}
+	return ed25519.PrivateKey(k).Public().(ed25519.PublicKey)
+}
+
+// SignStatement signs statement with k.
+func (k localKey) SignStatement(_ context.Context, statement []byte) ([]byte, error) {
+	if err := checkKey(ed25519.PrivateKey(k)); err != nil {
+		return nil, err
+	}
+	return ed25519.Sign(ed25519.PrivateKey(k), statement), nil
+}
+
+// RemoteKey is a KeySigner whose signature is made elsewhere: Sign gets
+// the exact statement and returns Key's signature over it (say, after a
+// signing ceremony of the guardians holding Key). The client checks the
+// signature before it sends it.
+type RemoteKey struct {
+	Key  ed25519.PublicKey
+	Sign func(ctx context.Context, statement []byte) ([]byte, error)
+}
+
+// PublicKey returns r.Key.
+func (r RemoteKey) PublicKey() ed25519.PublicKey { return r.Key }
+
+// SignStatement returns r.Sign's signature over statement.
+func (r RemoteKey) SignStatement(ctx context.Context, statement []byte) ([]byte, error) {
+	return r.Sign(ctx, statement)
+}
+
+// publicKey returns s's key, or an error if it has none.
+func publicKey(s KeySigner) (ed25519.PublicKey, error) {
+	if s == nil || len(s.PublicKey()) != ed25519.PublicKeySize {
+		return nil, errors.New("client: a signer without an Ed25519 key")
+	}
+	return s.PublicKey(), nil
+}
+
+// signStatement has s sign statement and checks the signature.
+func signStatement(ctx context.Context, s KeySigner, statement []byte) ([]byte, error) {
+	sig, err := s.SignStatement(ctx, statement)
+	if err != nil {
+		return nil, err
+	}
+	if !ed25519.Verify(s.PublicKey(), statement, sig) {
+		return nil, fmt.Errorf("client: the signature of key %x does not verify over the statement", []byte(s.PublicKey()))
+	}
+	return sig, nil
+}
+
 // SetRecoveryKeys replaces identity fp's recovery keys by list, in priority
 // order (POST /v1/identities/{fp}/recovery-keys). signer is the current
-// device key or a recovery key; added holds the private key of every key of
-// list that is not a recovery key yet (each signs: proof of possession).
-// Every session of the identity ends. A change signed by the device key is
+// device key or a recovery key; added holds the signer of every key of list
+// that is not a recovery key yet (each signs: proof of possession). Every
+// session of the identity ends. A change signed by the device key is
 // pending for chusme.RotationCancelWindow: a recovery key can cancel it.
-func (c *Client) SetRecoveryKeys(ctx context.Context, fp string, signer ed25519.PrivateKey, list []ed25519.PublicKey, added ...ed25519.PrivateKey) (chusme.ChainEntry, error) {
-	if err := checkKey(signer); err != nil {
+func (c *Client) SetRecoveryKeys(ctx context.Context, fp string, signer KeySigner, list []ed25519.PublicKey, added ...KeySigner) (chusme.ChainEntry, error) {
+	signerKey, err := publicKey(signer)
+	if err != nil {
 		return chusme.ChainEntry{}, err
 	}
 	head, cur, err := c.chainKeys(ctx, fp)
@@ -52,7 +125,7 @@ func (c *Client) SetRecoveryKeys(ctx context.Context, fp string, signer ed25519.
 		return chusme.ChainEntry{}, err
 	}
 	req := chusme.RecoveryKeysRequest{
-		Seq: head.Seq + 1, Prev: head.Hash, Signer: chusme.Bytes(signer.Public().(ed25519.PublicKey)),
+		Seq: head.Seq + 1, Prev: head.Hash, Signer: chusme.Bytes(signerKey),
 		DeviceKey: cur.Device, Time: c.now().Unix(),
 		RecoveryKeys: make([]chusme.Bytes, len(list)), KeySignatures: make([]chusme.Bytes, len(list)),
 	}
@@ -60,39 +133,45 @@ func (c *Client) SetRecoveryKeys(ctx context.Context, fp string, signer ed25519.
 		req.RecoveryKeys[i] = chusme.Bytes(k)
 	}
 	msg := chusme.RecoveryKeysMessage(c.issuer, fp, req.Seq, req.Prev, req.Signer, req.DeviceKey, req.RecoveryKeys, req.Time)
+	if req.Signature, err = signStatement(ctx, signer, msg); err != nil {
+		return chusme.ChainEntry{}, err
+	}
 	for i, k := range list {
 		if slices.ContainsFunc(cur.Recovery, func(r chusme.Bytes) bool { return bytes.Equal(r, k) }) {
 			continue
 		}
-		j := slices.IndexFunc(added, func(a ed25519.PrivateKey) bool { return checkKey(a) == nil && k.Equal(a.Public()) })
+		j := slices.IndexFunc(added, func(a KeySigner) bool { pub, err := publicKey(a); return err == nil && k.Equal(pub) })
 		if j < 0 {
-			return chusme.ChainEntry{}, errors.New("client: a new recovery key needs its private key to sign")
+			return chusme.ChainEntry{}, errors.New("client: a new recovery key needs its signer to sign")
 		}
-		req.KeySignatures[i] = ed25519.Sign(added[j], msg)
+		if req.KeySignatures[i], err = signStatement(ctx, added[j], msg); err != nil {
+			return chusme.ChainEntry{}, err
+		}
 	}
-	req.Signature = ed25519.Sign(signer, msg)
 	return c.appendChain(ctx, fp, "/v1/identities/"+fp+"/recovery-keys", req)
 }
 
 // AddRecoveryKey adds recoveryKey as identity fp's lowest-priority recovery
 // key, signed by signer (the device key or a recovery key) and recoveryKey.
-func (c *Client) AddRecoveryKey(ctx context.Context, fp string, signer, recoveryKey ed25519.PrivateKey) (chusme.ChainEntry, error) {
-	if err := checkKey(recoveryKey); err != nil {
+func (c *Client) AddRecoveryKey(ctx context.Context, fp string, signer, recoveryKey KeySigner) (chusme.ChainEntry, error) {
+	pub, err := publicKey(recoveryKey)
+	if err != nil {
 		return chusme.ChainEntry{}, err
 	}
 	list, err := c.RecoveryKeys(ctx, fp)
 	if err != nil {
 		return chusme.ChainEntry{}, err
 	}
-	return c.SetRecoveryKeys(ctx, fp, signer, append(list, recoveryKey.Public().(ed25519.PublicKey)), recoveryKey)
+	return c.SetRecoveryKeys(ctx, fp, signer, append(list, pub), recoveryKey)
 }
 
 // Recover rotates identity fp's device key to newKey by one of its recovery
 // keys (POST /v1/identities/{fp}/recoveries): both sign. It overrides a
 // pending device rotation, and no device key can cancel it. Every session
 // of the identity ends; log in with newKey.
-func (c *Client) Recover(ctx context.Context, fp string, recoveryKey, newKey ed25519.PrivateKey) (chusme.ChainEntry, error) {
-	if err := checkKey(recoveryKey); err != nil {
+func (c *Client) Recover(ctx context.Context, fp string, recoveryKey KeySigner, newKey ed25519.PrivateKey) (chusme.ChainEntry, error) {
+	rk, err := publicKey(recoveryKey)
+	if err != nil {
 		return chusme.ChainEntry{}, err
 	}
 	if err := checkKey(newKey); err != nil {
@@ -103,11 +182,14 @@ func (c *Client) Recover(ctx context.Context, fp string, recoveryKey, newKey ed2
 		return chusme.ChainEntry{}, err
 	}
 	req := chusme.RecoverRequest{
-		Seq: head.Seq + 1, Prev: head.Hash, Signer: chusme.Bytes(recoveryKey.Public().(ed25519.PublicKey)),
+		Seq: head.Seq + 1, Prev: head.Hash, Signer: chusme.Bytes(rk),
 		OldKey: cur.Device, NewKey: chusme.Bytes(newKey.Public().(ed25519.PublicKey)), Time: c.now().Unix(),
 	}
 	msg := chusme.RecoverMessage(c.issuer, fp, req.Seq, req.Prev, req.Signer, req.OldKey, req.NewKey, req.Time)
-	req.Signature, req.NewSignature = ed25519.Sign(recoveryKey, msg), ed25519.Sign(newKey, msg)
+	if req.Signature, err = signStatement(ctx, recoveryKey, msg); err != nil {
+		return chusme.ChainEntry{}, err
+	}
+	req.NewSignature = ed25519.Sign(newKey, msg)
 	return c.appendChain(ctx, fp, "/v1/identities/"+fp+"/recoveries", req)
 }
 
@@ -115,15 +197,19 @@ func (c *Client) Recover(ctx context.Context, fp string, recoveryKey, newKey ed2
 // rotation, a recovery rotation by a lower recovery key, or a change of
 // recovery keys) with recoveryKey, restoring the keys from before it. Every
 // session of the identity ends.
-func (c *Client) CancelWithRecoveryKey(ctx context.Context, fp string, recoveryKey ed25519.PrivateKey) (chusme.ChainEntry, error) {
-	if err := checkKey(recoveryKey); err != nil {
+func (c *Client) CancelWithRecoveryKey(ctx context.Context, fp string, recoveryKey KeySigner) (chusme.ChainEntry, error) {
+	rk, err := publicKey(recoveryKey)
+	if err != nil {
 		return chusme.ChainEntry{}, err
 	}
 	head, _, err := c.chainKeys(ctx, fp)
 	if err != nil {
 		return chusme.ChainEntry{}, err
 	}
-	req := chusme.CancelRequest{Seq: head.Seq + 1, Prev: head.Hash, Signer: chusme.Bytes(recoveryKey.Public().(ed25519.PublicKey)), Time: c.now().Unix()}
-	req.Signature = ed25519.Sign(recoveryKey, chusme.RecoveryCancelMessage(c.issuer, fp, req.Seq, head.Seq, req.Prev, req.Signer, head.NewKey, head.OldKey, req.Time))
+	req := chusme.CancelRequest{Seq: head.Seq + 1, Prev: head.Hash, Signer: chusme.Bytes(rk), Time: c.now().Unix()}
+	msg := chusme.RecoveryCancelMessage(c.issuer, fp, req.Seq, head.Seq, req.Prev, req.Signer, head.NewKey, head.OldKey, req.Time)
+	if req.Signature, err = signStatement(ctx, recoveryKey, msg); err != nil {
+		return chusme.ChainEntry{}, err
+	}
 	return c.appendChain(ctx, fp, "/v1/identities/"+fp+"/rotations/"+strconv.FormatUint(head.Seq, 10)+"/cancel", req)
 }

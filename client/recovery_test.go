@@ -30,7 +30,7 @@ func TestRecoveryKeyEndsTheStalemate(t *testing.T) {
 
 	// The owner registers a recovery key (an addition: final at once).
 	rk := testkit.NewKey(t)
-	if _, err := owner.AddRecoveryKey(ctx, fp, k1, rk); err != nil {
+	if _, err := owner.AddRecoveryKey(ctx, fp, client.LocalKey(k1), client.LocalKey(rk)); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := owner.RecoveryKeys(ctx, fp); err != nil || len(got) != 1 || !got[0].Equal(rk.Public()) {
@@ -65,10 +65,10 @@ func TestRecoveryKeyEndsTheStalemate(t *testing.T) {
 	// rotation.
 	device := newClient(t, s.URL)
 	k5 := testkit.NewKey(t)
-	if _, err := device.Recover(ctx, fp, k5, k5); chusme.ErrorCode(err) != chusme.CodeNotRecoveryKey {
+	if _, err := device.Recover(ctx, fp, client.LocalKey(k5), k5); chusme.ErrorCode(err) != chusme.CodeNotRecoveryKey {
 		t.Fatalf("Recover signed by a stranger = %v, want %s", err, chusme.CodeNotRecoveryKey)
 	}
-	e, err := device.Recover(ctx, fp, rk, k5)
+	e, err := device.Recover(ctx, fp, client.LocalKey(rk), k5)
 	if err != nil || e.Kind != chusme.EntryRecover {
 		t.Fatalf("Recover = %+v, %v", e, err)
 	}
@@ -106,10 +106,10 @@ func TestPinnedRecoveryEntryCantBeDropped(t *testing.T) {
 	victim, peer := register(t, s, true), register(t, s, false)
 	proxy := newLyingProxy(t, s.URL)
 	k0, k1, k2, rk := peer.key, testkit.NewKey(t), testkit.NewKey(t), testkit.NewKey(t)
-	if _, err := peer.c.AddRecoveryKey(ctx, peer.fp, k0, rk); err != nil {
+	if _, err := peer.c.AddRecoveryKey(ctx, peer.fp, client.LocalKey(k0), client.LocalKey(rk)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := peer.c.Recover(ctx, peer.fp, rk, k1); err != nil {
+	if _, err := peer.c.Recover(ctx, peer.fp, client.LocalKey(rk), k1); err != nil {
 		t.Fatal(err)
 	}
 	v := viaProxy(t, s, proxy, victim, &client.MemoryPinStore{})

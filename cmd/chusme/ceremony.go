@@ -830,7 +830,6 @@ func (e *env) ceremonySign(args []string) error {
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256(msg)
 	u, err := e.unlock()
 	if err != nil {
 		return err
@@ -841,22 +840,29 @@ func (e *env) ceremonySign(args []string) error {
 		return err
 	}
 	defer sh.Zero()
-	if len(signers) > 0 && !slices.Contains(signers, u.fp) {
-		signers = append(signers, u.fp)
-	}
 	c, err := e.client()
 	if err != nil {
 		return err
 	}
-	info, err := c.CreateCeremony(e.ctx, u.key, chusme.CreateCeremonyRequest{Kind: chusme.KindSign, KeyID: *keyID, Message: msg,
-		Participants: signers, RoundTimeout: round, AllSigners: *all})
+	return e.signMessage(c, u, sh, msg, signers, round, *all, *sigOut)
+}
+
+// signMessage starts a signing ceremony of msg with share sh among signers
+// (nil: every holder; u joins them) and takes part (runSign).
+func (e *env) signMessage(c *client.Client, u *unlocked, sh *sharefile.Share, msg []byte, signers []string, round int64, all bool, sigOut string) error {
+	sum := sha256.Sum256(msg)
+	if len(signers) > 0 && !slices.Contains(signers, u.fp) {
+		signers = append(signers, u.fp)
+	}
+	info, err := c.CreateCeremony(e.ctx, u.key, chusme.CreateCeremonyRequest{Kind: chusme.KindSign, KeyID: sh.KeyID, Message: msg,
+		Participants: signers, RoundTimeout: round, AllSigners: all})
 	if err != nil {
 		return err
 	}
 	e.next(fmt.Sprintf("chusme ceremony join %s --yes --expect-sha256 %x", info.ID, sum), "for each other signer who approves this message; or without --yes, to be asked")
 	// The creator approves the message it chose, provided the server
 	// relays that one.
-	err = e.runSign(c, u, sh, info, e.approver(true, sum[:]), *sigOut)
+	err = e.runSign(c, u, sh, info, e.approver(true, sum[:]), sigOut)
 	if err != nil {
 		e.hintOnInterrupt(info.ID)
 	}
@@ -963,7 +969,9 @@ func (e *env) approver(yes bool, expect []byte) client.Approver {
 		fmt.Fprintf(w, "  signers         %s\n", names.labels(req.Signers))
 		fmt.Fprintf(w, "  message         %d bytes\n", len(req.Message))
 		fmt.Fprintf(w, "  message sha256  %x\n", req.MessageSHA256)
-		if len(req.Message) <= 256 && utf8.Valid(req.Message) {
+		if st := describeStatement(names, req.Message); st != "" {
+			fmt.Fprintf(w, "  statement       %s\n", st)
+		} else if len(req.Message) <= 256 && utf8.Valid(req.Message) {
 			fmt.Fprintf(w, "  message text    %q\n", req.Message)
 		}
 		fmt.Fprintf(w, "  request valid   until %s\n", formatTime(req.Deadline))

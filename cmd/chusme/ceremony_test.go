@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -29,6 +31,7 @@ type idWatcher struct {
 	buf  bytes.Buffer
 	id   chan string
 	sent bool
+	re   *regexp.Regexp // what to hand over (group 1); nil: progressID
 }
 
 var progressID = regexp.MustCompile(`ceremony ([0-9a-f]{32}) \(`)
@@ -38,7 +41,7 @@ func (w *idWatcher) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	w.buf.Write(p)
 	if !w.sent {
-		if m := progressID.FindSubmatch(w.buf.Bytes()); m != nil {
+		if m := cmp.Or(w.re, progressID).FindSubmatch(w.buf.Bytes()); m != nil {
 			w.id <- string(m[1])
 			w.sent = true
 		}
@@ -63,10 +66,16 @@ type background struct {
 
 // start runs the CLI in the background.
 func (c *cli) start(args ...string) *background {
-	b := &background{args: args, stderr: &idWatcher{id: make(chan string, 1)}, done: make(chan struct{})}
+	return c.startWith(strings.NewReader(""), nil, args...)
+}
+
+// startWith runs the CLI in the background reading stdin; ceremonyID hands
+// over group 1 of re's first match on stderr (nil: the ceremony id).
+func (c *cli) startWith(stdin io.Reader, re *regexp.Regexp, args ...string) *background {
+	b := &background{args: args, stderr: &idWatcher{id: make(chan string, 1), re: re}, done: make(chan struct{})}
 	go func() {
 		defer close(b.done)
-		b.err = run(context.Background(), args, c.getenv, strings.NewReader(""), &b.stdout, b.stderr)
+		b.err = run(context.Background(), args, c.getenv, stdin, &b.stdout, b.stderr)
 	}()
 	return b
 }

@@ -86,6 +86,7 @@ var examples = []struct{ command, example string }{
 	{"rotate cancel", "chusme rotate cancel                           # within 72 hours of the rotation"},
 	{"identity verify", "chusme identity verify alice"},
 	{"recovery add", "chusme recovery add                            # write the printed key down"},
+	{"recovery sign-for", "chusme recovery sign-for Y2h1c21l… --key 2c1f73e3      # a guardian, for the request text"},
 	{"recover", "chusme recover --fingerprint 1f2e3d4c5b6a7980     # on a new machine"},
 	{"ceremony dkg", "chusme ceremony dkg --threshold 2 --participants alice,bob --round-timeout 30m"},
 	{"ceremony refresh", "chusme ceremony refresh 2c1f73e3 --remove bob     # bob's share no longer signs with the new ones"},

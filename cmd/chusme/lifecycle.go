@@ -46,12 +46,20 @@ Identity lifecycle:
   rotate                             replace the identity key by a new one, signed by both (ends all sessions)
   rotate cancel                      within 72 h: cancel the last rotation with the key it replaced
   identity verify FINGERPRINT        verify the identity's chain offline and print its current key
-  recovery add                       make a recovery key (it outranks the identity key), register it signed by
-                                     both keys and print it once, to write down and keep offline (up to 3)
-  recover --fingerprint FP [--recovery-key-file F] [--totp-code C] [--force]
+  recovery add [--guardians KEY]     make a recovery key (it outranks the identity key), register it signed by
+                                     both keys and print it once, to write down and keep offline (up to 3);
+                                     --guardians: register group key KEY of guardians instead, signed by their
+                                     signing ceremony (print the request for recovery sign-for, read the
+                                     signature it prints)
+  recovery sign-for REQUEST --key KEY [--signers FP,…]
+                                     a guardian: check the request of recovery add or recover --guardians
+                                     against the identity's chain, show it, start the signing ceremony of it
+                                     with your share of KEY and print the signature for the requester
+  recover --fingerprint FP [--recovery-key-file F | --guardians KEY] [--totp-code C] [--force]
                                      on a new machine: read the recovery key (typed or pasted, or from F), make
                                      a new identity key, rotate to it by the recovery key and log in; no device
-                                     key can cancel this (it also overrides a pending rotation); --force
+                                     key can cancel this (it also overrides a pending rotation); --guardians:
+                                     the recovery key is group key KEY, its guardians sign (as above); --force
                                      replaces an identity key file already there
 `
 
