@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base32"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -109,6 +110,16 @@ func TestLifecycleAgainstServer(t *testing.T) {
 		t.Fatalf("RestoreBackup after rotation: pending %+v, want rotation %d and the old key", r.Pending, rot.Seq)
 	}
 	r.Zero()
+	// Past the window the old key can cancel nothing: the restore is
+	// refused, naming the rotation, its time and the window's end.
+	late := newClient(t, s.URL)
+	client.Later(late, chusme.RotationCancelWindow+time.Minute)
+	_, err = late.RestoreBackup(ctx, fp, pass)
+	end := rot.AcceptedAt.Add(chusme.RotationCancelWindow).UTC().Format(time.RFC3339)
+	if !errors.Is(err, client.ErrStaleBackup) || !strings.Contains(err.Error(), fmt.Sprintf("chain entry %d (rotate, accepted %s, cancel window until %s)", rot.Seq, rot.AcceptedAt.UTC().Format(time.RFC3339), end)) ||
+		!strings.Contains(err.Error(), "is final") {
+		t.Fatalf("RestoreBackup past the window = %v", err)
+	}
 	_, cur, err := fresh.VerifiedChain(ctx, fp)
 	if err != nil || !cur.Equal(k1.Public()) {
 		t.Fatalf("VerifiedChain = %x, %v", cur, err)
