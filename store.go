@@ -176,6 +176,16 @@ type Store interface {
 	// transaction. It returns the ids of the sessions it revoked.
 	// CodeNotFound if unknown.
 	BanIdentity(ctx context.Context, fingerprint string, at time.Time, revoke RevocationReason) (revoked []string, err error)
+	// UnbanIdentity marks the identity active again (an active one stays
+	// as it was). CodeNotFound if unknown.
+	UnbanIdentity(ctx context.Context, fingerprint string) error
+	// ListIdentities returns at most limit identities by fingerprint,
+	// ascending, each after the fingerprint after ("" starts at the
+	// first), of status status ("" for any).
+	ListIdentities(ctx context.Context, status, after string, limit int) ([]Identity, error)
+	// LiveSessions returns the identity's sessions neither revoked nor
+	// expired at now, newest first.
+	LiveSessions(ctx context.Context, fingerprint string, now time.Time) ([]Session, error)
 
 	// CreateInvite stores an invite. CodeConflict if the hash exists.
 	CreateInvite(ctx context.Context, inv Invite) error

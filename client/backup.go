@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client/sharefile"
 	"github.com/chusme/chusme/client/vault"
 	"github.com/chusme/chusme/frost"
+	"github.com/chusme/chusme/keys"
 	"github.com/chusme/chusme/strictjson"
 )
 
@@ -34,6 +36,10 @@ var (
 	// ErrStaleBackup means the backup opened but holds a key that is no
 	// longer the identity's current key (it rotated since).
 	ErrStaleBackup = errors.New("client: the backup holds a key that is no longer the identity's current key")
+	// ErrKeyReplaced refuses, unchecked, the shares of a backup whose key
+	// a pending rotation replaced (RestoredBackup.Pending): the backup's
+	// key logs in, and its shares can be checked, once it cancels it.
+	ErrKeyReplaced = errors.New("client: not checked: the backup's key was replaced by a rotation it can still cancel")
 	// ErrNotHolder means the current generation of a group key, verified
 	// (GroupKey), does not name the identity as a holder: a refresh removed
 	// it, or a reshare left it out.
@@ -486,6 +492,11 @@ type RestoredBackup struct {
 	VaultKey *vault.Key
 	// ETag is the blob's.
 	ETag string
+	// Pending is, if the backup's key is not the identity's current key
+	// but can still cancel the rotation that replaced it (the chain's last
+	// entry, within its window), that rotation; then every share is
+	// refused with ErrKeyReplaced. Nil otherwise.
+	Pending *chusme.ChainEntry
 }
 
 // RefusedShare is a share in a backup that RestoreBackup did not bring
@@ -507,7 +518,8 @@ func (r *RestoredBackup) Zero() {
 
 // RestoreBackup fetches identity fp's blob, opens it with the backup
 // passphrase and checks, against the verified chain, that its key is the
-// identity's current key. If the backup holds shares, it logs in with that
+// identity's current key, or a key that can still cancel the rotation
+// that replaced it (Pending). If the backup holds shares, it logs in with that
 // key (Login with LoginFingerprint(fp) and opts, which may answer a TOTP
 // request), and for each share fetches the group key (GroupKey: the key
 // the id names, its certificate signed by its participants at the heads of
@@ -518,8 +530,9 @@ func (r *RestoredBackup) Zero() {
 // the result's backup (Drop) from that generation on, so that re-sealing
 // the result leaves it out; the backup's dropped shares are not restored
 // and not refused. ErrNoBackup if there is no blob, vault.ErrDecrypt
-// (wrapped) for a wrong passphrase, ErrStaleBackup for an outdated key, or
-// Login's error. The caller Zeroes the result.
+// (wrapped) for a wrong passphrase, ErrStaleBackup (wrapped, naming the
+// entry that replaced the key, its time and its window's end) for a key
+// that can cancel nothing, or Login's error. The caller Zeroes the result.
 func (c *Client) RestoreBackup(ctx context.Context, fp string, passphrase []byte, opts ...LoginOption) (*RestoredBackup, error) {
 	sealed, etag, err := c.Blob(ctx, fp)
 	if chusme.ErrorCode(err) == chusme.CodeNotFound {
@@ -532,11 +545,11 @@ func (c *Client) RestoreBackup(ctx context.Context, fp string, passphrase []byte
 		return nil, err
 	}
 	r := &RestoredBackup{Backup: *b, VaultKey: k, ETag: etag}
-	_, cur, err := c.VerifiedChain(ctx, fp)
+	ch, cur, err := c.VerifiedChain(ctx, fp)
 	if err == nil && !cur.Equal(b.Key.Public()) {
-		err = ErrStaleBackup
+		r.Pending, err = c.cancellable(fp, ch.Entries, b.Key)
 	}
-	if err == nil && len(r.Shares) > 0 {
+	if err == nil && len(r.Shares) > 0 && r.Pending == nil {
 		_, err = c.Login(ctx, r.Key, append([]LoginOption{LoginFingerprint(fp)}, opts...)...)
 	}
 	if err != nil {
@@ -546,7 +559,10 @@ func (c *Client) RestoreBackup(ctx context.Context, fp string, passphrase []byte
 	var kept []*sharefile.Share
 	var dropped []DroppedShare
 	for _, s := range r.Shares {
-		generation, err := c.restoreShare(ctx, s)
+		generation, err := 0, ErrKeyReplaced
+		if r.Pending == nil {
+			generation, err = c.restoreShare(ctx, s)
+		}
 		if err != nil {
 			r.Refused = append(r.Refused, RefusedShare{KeyID: s.KeyID, Generation: s.Generation, Err: err})
 			s.Zero()
@@ -562,6 +578,41 @@ func (c *Client) RestoreBackup(ctx context.Context, fp string, passphrase []byte
 		r.Drop(d)
 	}
 	return r, nil
+}
+
+// cancellable returns the chain's last entry if key, which is not identity
+// fp's current key, can cancel it now by the chain's rules: a cancellation
+// it signs passes chusme.CheckChainAppend, as the server would judge it (a
+// device rotation that replaced key, within its cancel window). Otherwise
+// it returns ErrStaleBackup, wrapped with the entry that replaced key, its
+// time, its window's end and why key can't cancel it.
+func (c *Client) cancellable(fp string, chain []chusme.ChainEntry, key ed25519.PrivateKey) (*chusme.ChainEntry, error) {
+	pub := key.Public().(ed25519.PublicKey)
+	i := len(chain) - 1
+	for ; i > 0; i-- {
+		if e := chain[i]; (e.Kind == chusme.EntryRotate || e.Kind == chusme.EntryRecover) && pub.Equal(ed25519.PublicKey(e.OldKey)) {
+			break
+		}
+	}
+	if i == 0 {
+		return nil, fmt.Errorf("%w: it was never replaced by a rotation of the identity's chain", ErrStaleBackup)
+	}
+	h, last := chain[i], chain[len(chain)-1]
+	why := fmt.Sprintf("entry %d came after it", last.Seq)
+	if i == len(chain)-1 {
+		req := c.cancelRequest(fp, h, key)
+		trial := chusme.ChainEntry{Seq: req.Seq, Kind: chusme.EntryCancel, Prev: req.Prev, OldKey: h.NewKey, NewKey: h.OldKey,
+			Cancels: h.Seq, Time: req.Time, Signature: req.Signature, AcceptedAt: c.now()}
+		trial.Hash = chusme.EntryHash(c.issuer, fp, trial)
+		err := chusme.CheckChainAppend(c.issuer, fp, chain, trial, keys.CheckPublicKey, keys.Verify)
+		if err == nil {
+			return &h, nil
+		}
+		why = chusme.ErrorMessage(err)
+	}
+	return nil, fmt.Errorf("%w: chain entry %d (%s, accepted %s, cancel window until %s) replaced it, and it can't cancel that: %s",
+		ErrStaleBackup, h.Seq, h.Kind, h.AcceptedAt.UTC().Format(time.RFC3339),
+		h.AcceptedAt.Add(chusme.RotationCancelWindow).UTC().Format(time.RFC3339), why)
 }
 
 // restoreShare gives s the public key package of its group key as the

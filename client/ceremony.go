@@ -8,7 +8,6 @@ import (
 	"fmt"
 	mathrand "math/rand/v2"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -216,21 +215,8 @@ func (c *Client) CeremonyPage(ctx context.Context, q chusme.CeremonyListQuery) (
 	if rt := c.overRealtime(); rt != nil {
 		return rt.CeremonyPage(ctx, q)
 	}
-	v := url.Values{}
-	for k, s := range map[string]string{"status": q.Status, "cursor": q.Cursor} {
-		if s != "" {
-			v.Set(k, s)
-		}
-	}
-	if q.Limit != 0 {
-		v.Set("limit", strconv.Itoa(q.Limit))
-	}
-	p := "/v1/ceremonies"
-	if len(v) > 0 {
-		p += "?" + v.Encode()
-	}
 	var list chusme.CeremonyList
-	err := c.do(ctx, http.MethodGet, p, nil, &list)
+	err := c.do(ctx, http.MethodGet, pagePath("/v1/ceremonies", q.Status, q.Cursor, q.Limit), nil, &list)
 	return list, err
 }
 

@@ -354,12 +354,7 @@ func (c *Client) CreateInvite(ctx context.Context, ttl time.Duration) (chusme.In
 // Ban bans the identity with fingerprint fp, revoking all its sessions;
 // administrators only (POST /v1/admin/identities/{fp}/ban).
 func (c *Client) Ban(ctx context.Context, fp string) (chusme.IdentityInfo, error) {
-	var info chusme.IdentityInfo
-	if !chusme.ValidFingerprint(fp) {
-		return info, fmt.Errorf("client: %q is not a fingerprint (64 lowercase hex digits)", fp)
-	}
-	err := c.do(ctx, http.MethodPost, "/v1/admin/identities/"+fp+"/ban", nil, &info)
-	return info, err
+	return c.setStatus(ctx, fp, "ban")
 }
 
 func checkKey(key ed25519.PrivateKey) error {

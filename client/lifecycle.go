@@ -263,7 +263,14 @@ func (c *Client) CancelRotation(ctx context.Context, fp string, oldKey ed25519.P
 	if !bytes.Equal(head.OldKey, oldKey.Public().(ed25519.PublicKey)) {
 		return chusme.ChainEntry{}, errors.New("client: this key is not the one the last rotation replaced")
 	}
+	req := c.cancelRequest(fp, head, oldKey)
+	return c.appendChain(ctx, fp, "/v1/identities/"+fp+"/rotations/"+strconv.FormatUint(head.Seq, 10)+"/cancel", req)
+}
+
+// cancelRequest signs, with oldKey, the cancellation of head, a rotation of
+// identity fp's key that oldKey replaced, dated now.
+func (c *Client) cancelRequest(fp string, head chusme.ChainEntry, oldKey ed25519.PrivateKey) chusme.CancelRequest {
 	req := chusme.CancelRequest{Seq: head.Seq + 1, Prev: head.Hash, Time: c.now().Unix()}
 	req.Signature = ed25519.Sign(oldKey, chusme.CancelMessage(c.issuer, fp, req.Seq, head.Seq, req.Prev, head.NewKey, head.OldKey, req.Time))
-	return c.appendChain(ctx, fp, "/v1/identities/"+fp+"/rotations/"+strconv.FormatUint(head.Seq, 10)+"/cancel", req)
+	return req
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base32"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -87,9 +88,11 @@ func TestLifecycleAgainstServer(t *testing.T) {
 	}
 
 	// Rotation: the old key stops working, LoginFingerprint logs in with
-	// the new one; the backup of the old key is stale.
+	// the new one; the backup of the old key restores, as the key that
+	// can cancel the rotation.
 	k1 := testkit.NewKey(t)
-	if _, err := user.Rotate(ctx, fp, k0, k1); err != nil {
+	rot, err := user.Rotate(ctx, fp, k0, k1)
+	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = user.Me(ctx)
@@ -99,8 +102,23 @@ func TestLifecycleAgainstServer(t *testing.T) {
 	if _, err := user.Login(ctx, k1, client.LoginFingerprint(fp)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fresh.RestoreBackup(ctx, fp, pass); !errors.Is(err, client.ErrStaleBackup) {
-		t.Fatalf("RestoreBackup after rotation = %v, want ErrStaleBackup", err)
+	r, err := fresh.RestoreBackup(ctx, fp, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Pending == nil || r.Pending.Seq != rot.Seq || !r.Key.Equal(k0) {
+		t.Fatalf("RestoreBackup after rotation: pending %+v, want rotation %d and the old key", r.Pending, rot.Seq)
+	}
+	r.Zero()
+	// Past the window the old key can cancel nothing: the restore is
+	// refused, naming the rotation, its time and the window's end.
+	late := newClient(t, s.URL)
+	client.Later(late, chusme.RotationCancelWindow+time.Minute)
+	_, err = late.RestoreBackup(ctx, fp, pass)
+	end := rot.AcceptedAt.Add(chusme.RotationCancelWindow).UTC().Format(time.RFC3339)
+	if !errors.Is(err, client.ErrStaleBackup) || !strings.Contains(err.Error(), fmt.Sprintf("chain entry %d (rotate, accepted %s, cancel window until %s)", rot.Seq, rot.AcceptedAt.UTC().Format(time.RFC3339), end)) ||
+		!strings.Contains(err.Error(), "is final") {
+		t.Fatalf("RestoreBackup past the window = %v", err)
 	}
 	_, cur, err := fresh.VerifiedChain(ctx, fp)
 	if err != nil || !cur.Equal(k1.Public()) {

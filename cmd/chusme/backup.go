@@ -27,6 +27,10 @@ const backupStateName = "backup.key"
 // key but not every share.
 const codeSharesRefused = "shares_refused"
 
+// codeStaleBackup is the code of a restore refused because the backup's key
+// was replaced and can't cancel the replacement.
+const codeStaleBackup = "stale_backup"
+
 // backup runs the backup subcommands.
 func (e *env) backup(args []string) error {
 	return e.runSub("backup", args, sub{"push", e.backupPush}, sub{"restore", e.backupRestore}, sub{"status", e.backupStatus})
@@ -262,6 +266,10 @@ type restoreOutput struct {
 	Fingerprint string          `json:"fingerprint"`
 	KeyFile     string          `json:"key_file"`
 	Shares      []restoredShare `json:"shares"`
+	// PendingRotation is the rotation that replaced the restored key,
+	// which it can still cancel (chusme rotate cancel) until CancelUntil.
+	PendingRotation uint64 `json:"pending_rotation,omitempty"`
+	CancelUntil     string `json:"cancel_until,omitempty"` // RFC 3339
 }
 
 // restoredShare is a share backup restore wrote.
@@ -301,8 +309,10 @@ func (e *env) backupRestore(args []string) error {
 	switch {
 	case errors.Is(err, vault.ErrDecrypt):
 		return errors.New("wrong backup passphrase (or a corrupted backup); nothing was written")
-	case errors.Is(err, client.ErrNoBackup), errors.Is(err, client.ErrStaleBackup):
+	case errors.Is(err, client.ErrNoBackup):
 		return fmt.Errorf("%w; nothing was written: run chusme backup push on a device that holds the identity's current key", err)
+	case errors.Is(err, client.ErrStaleBackup):
+		return chusme.Errorf(codeStaleBackup, "%v; nothing was written: run chusme backup push on a device that holds the identity's current key, or chusme recover with a recovery key", err)
 	case err != nil:
 		return err
 	}
@@ -315,6 +325,13 @@ func (e *env) backupRestore(args []string) error {
 		return err
 	}
 	out := restoreOutput{Fingerprint: *fp, KeyFile: path, Shares: []restoredShare{}}
+	if p := r.Pending; p != nil {
+		out.PendingRotation, out.CancelUntil = p.Seq, p.AcceptedAt.Add(chusme.RotationCancelWindow).UTC().Format(time.RFC3339)
+		if !e.json {
+			fmt.Fprintf(e.stderr, "The restored key was replaced by rotation %d, accepted %s: it can cancel it until %s. Run chusme rotate cancel.\n",
+				p.Seq, formatTime(p.AcceptedAt), formatTime(p.AcceptedAt.Add(chusme.RotationCancelWindow)))
+		}
+	}
 	for _, s := range r.Shares {
 		sp, err := e.sharePath(s.KeyID)
 		if err == nil {
@@ -349,6 +366,9 @@ func (e *env) backupRestore(args []string) error {
 	if len(r.Refused) == 0 || !e.json {
 		if err := e.output(out, func(w io.Writer) {
 			fmt.Fprintf(w, "restored\t%s\nkey file\t%s\n", out.Fingerprint, out.KeyFile)
+			if out.PendingRotation != 0 {
+				fmt.Fprintf(w, "can cancel\trotation %d until %s\n", out.PendingRotation, out.CancelUntil)
+			}
 			for _, s := range out.Shares {
 				fmt.Fprintf(w, "share\t%s\tgeneration %d\t%s\n", s.KeyID, s.Generation, s.ShareFile)
 			}
@@ -360,8 +380,11 @@ func (e *env) backupRestore(args []string) error {
 		var why []string
 		for _, rs := range r.Refused {
 			note := ""
-			if errors.Is(rs.Err, client.ErrNotHolder) {
+			switch {
+			case errors.Is(rs.Err, client.ErrNotHolder):
 				note = " (the next backup update drops it from the backup)"
+			case errors.Is(rs.Err, client.ErrKeyReplaced):
+				note = " (it stays in the backup: after chusme rotate cancel, chusme backup restore --force brings it back)"
 			}
 			why = append(why, fmt.Sprintf("%s (generation %d): %v%s", rs.KeyID, rs.Generation, rs.Err, note))
 		}

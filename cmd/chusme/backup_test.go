@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
@@ -397,5 +399,86 @@ func TestBackupDropsLeftShares(t *testing.T) {
 	slices.SortFunc(dropped, func(a, b client.DroppedShare) int { return strings.Compare(a.KeyID, b.KeyID) })
 	if b := blobOf(t, s, aliceFP, "alice pw"); len(b.Shares) != 0 || !slices.Equal(b.Dropped, dropped) {
 		t.Fatalf("alice's backup after keys remove: shares %d, dropped %v", len(b.Shares), b.Dropped)
+	}
+}
+
+// copyKeyFile gives to a copy of from's identity key file, and nothing
+// else of from's config directory (not its backup's key).
+func copyKeyFile(t *testing.T, from, to *cli) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(from.env["CHUSME_CONFIG_DIR"], keyFileName))
+	if err == nil {
+		err = os.WriteFile(filepath.Join(to.env["CHUSME_CONFIG_DIR"], keyFileName), data, 0o600)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A thief who copied alice's key file rotates it; alice, on a new config
+// directory, restores the backup, which holds the replaced key: the restore
+// names the rotation it can cancel, rotate cancel works from there and
+// brings the backup up to date, and the thief's session is gone. Once a
+// recovery key has replaced the key, a restore of it is refused, naming the
+// recovery, its time and its window's end, and pointing at recover.
+func TestBackupRestoreCancelsThiefRotation(t *testing.T) {
+	g := newTrio(t)
+	alice, aliceFP := g.alice, g.aliceFP
+	var added struct {
+		RecoveryKey string `json:"recovery_key"`
+	}
+	alice.okJSON(&added, "recovery", "add")
+	alice.ok("backup", "push")
+	stolen := currentKeyOf(t, alice)
+
+	thief := newCLI(t, g.s.URL, "alice pw")
+	copyKeyFile(t, alice, thief)
+	var rotation chusme.ChainEntry
+	thief.okJSON(&rotation, "rotate")
+	thief.ok("whoami")
+	if currentKey(t, thief, aliceFP) == stolen {
+		t.Fatal("the thief's rotation did not change the key")
+	}
+
+	owner := newCLI(t, g.s.URL, "alice pw")
+	var restored restoreOutput
+	owner.okJSON(&restored, "backup", "restore", "--fingerprint", aliceFP)
+	until, err := time.Parse(time.RFC3339, restored.CancelUntil)
+	if err != nil || restored.PendingRotation != rotation.Seq || !until.Equal(rotation.AcceptedAt.Add(chusme.RotationCancelWindow).Truncate(time.Second)) ||
+		currentKeyOf(t, owner) != stolen {
+		t.Fatalf("restore during the thief's rotation = %+v (%v), rotation %d accepted %s", restored, err, rotation.Seq, rotation.AcceptedAt)
+	}
+	_, errOut, err := owner.run("rotate", "cancel")
+	if err != nil || !strings.Contains(errOut, "The backup is up to date") {
+		t.Fatalf("rotate cancel from the restored key: %v\n%s", err, errOut)
+	}
+	if currentKey(t, owner, aliceFP) != stolen {
+		t.Fatal("the cancellation did not restore the owner's key")
+	}
+	owner.ok("whoami")
+	thief.fails(chusme.CodeSessionRevoked, "whoami") // the thief's session is gone
+	thief.fails(chusme.CodeKeyRotated, "login")      // and its key can't log in
+
+	// A recovery replaces the key for good: its backup is refused.
+	dir := t.TempDir()
+	keyText := filepath.Join(dir, "recovery.txt")
+	if err := os.WriteFile(keyText, []byte(added.RecoveryKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var recovered chusme.ChainEntry
+	newCLI(t, g.s.URL, "new pw").okJSON(&recovered, "recover", "--fingerprint", aliceFP, "--recovery-key-file", keyText)
+	late := newCLI(t, g.s.URL, "alice pw")
+	msg := late.fails(codeStaleBackup, "backup", "restore", "--fingerprint", aliceFP)
+	for _, want := range []string{
+		fmt.Sprintf("chain entry %d (recover, accepted %s", recovered.Seq, recovered.AcceptedAt.UTC().Format(time.RFC3339)),
+		"cancel window until " + recovered.AcceptedAt.Add(chusme.RotationCancelWindow).UTC().Format(time.RFC3339),
+		"chusme recover",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Fatalf("restore of a key a recovery replaced: %q lacks %q", msg, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(late.env["CHUSME_CONFIG_DIR"], keyFileName)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused restore wrote the key file: %v", err)
 	}
 }

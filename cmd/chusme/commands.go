@@ -195,9 +195,10 @@ func (e *env) logout(args []string) error {
 	}{true}, func(w io.Writer) { fmt.Fprintln(w, "logged out") })
 }
 
-// admin runs admin invite and admin ban.
+// admin runs the admin subcommands.
 func (e *env) admin(args []string) error {
-	return e.runSub("admin", args, sub{"invite", e.adminInvite}, sub{"ban", e.adminBan})
+	return e.runSub("admin", args, sub{"invite", e.adminInvite}, sub{"ban", e.adminBan}, sub{"unban", e.adminUnban},
+		sub{"identities", e.adminIdentities}, sub{"identity", e.adminIdentity})
 }
 
 // adminInvite issues an invite and prints its token.
@@ -227,25 +228,5 @@ func (e *env) adminInvite(args []string) error {
 
 // adminBan bans an identity.
 func (e *env) adminBan(args []string) error {
-	fs := e.flags("admin ban")
-	rest, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(rest) != 1 {
-		return usagef("admin ban: give exactly one FINGERPRINT")
-	}
-	fp, err := e.resolveFingerprint("admin ban", rest[0])
-	if err != nil {
-		return err
-	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	info, err := c.Ban(e.ctx, fp)
-	if err != nil {
-		return err
-	}
-	return e.output(info, identityText(info))
+	return e.adminSetStatus("admin ban", args, (*client.Client).Ban)
 }

@@ -283,12 +283,17 @@ func (e *env) recover(args []string) error {
 	} else if err != nil {
 		return fmt.Errorf("%w (the new key is kept in %s: if the recovery reached the server, chusme login works with it)", err, path)
 	}
-	if _, err := c.Login(e.ctx, key, e.loginOptions(*code)...); err != nil && !e.json {
+	_, err = c.Login(e.ctx, key, e.loginOptions(*code)...)
+	if err != nil && !e.json {
 		fmt.Fprintf(e.stderr, "Logging in failed (%v); run chusme login.\n", err)
 	}
 	if !e.json {
-		fmt.Fprintln(e.stderr, "Recovered: the new key in "+path+" is the identity key, every other session has ended, and no device key can cancel this.\n"+
-			"Run chusme backup push to back the new key up.")
+		fmt.Fprintln(e.stderr, "Recovered: the new key in "+path+" is the identity key, every other session has ended, and no device key can cancel this.")
+	}
+	if st, _, serr := e.backupState(fp); err == nil && serr == nil && st != nil {
+		e.backupAfterChange(c, &unlocked{fp: fp, key: key, pass: pass})
+	} else if !e.json {
+		fmt.Fprintln(e.stderr, "Run chusme backup push to back the new key up.")
 	}
 	return e.output(entry, func(w io.Writer) {
 		fmt.Fprintf(w, "fingerprint\t%s\n", fp)

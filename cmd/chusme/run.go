@@ -48,6 +48,11 @@ Commands:
   logout                             end the session
   admin invite [--ttl 24h]           issue a single-use registration invite (administrators)
   admin ban FINGERPRINT              ban an identity and revoke its sessions (administrators)
+  admin unban FINGERPRINT            let a banned identity log in again (administrators)
+  admin identities [--status S]      list every identity: status, role, chain length, recovery
+                                     keys (administrators; S is active or banned)
+  admin identity FINGERPRINT         show an identity, its chain and its live sessions
+                                     (administrators)
   load login|refresh [--n 2000] [--concurrency 8] [--duration 1m] [--max-error-rate 0.01]
                                      bounded load test with the identity key: logins (challenge
                                      + token) or refreshes per second, latency percentiles, 429s

@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -24,9 +25,10 @@ type route struct {
 	byIdentity bool
 }
 
-// routeTable lists every route: these, then ceremonyRoutes, lifecycleRoutes
-// and wsRoutes beside their handlers. TestOpenAPIMatchesRoutes keeps the
-// OpenAPI document and this table in step.
+// routeTable lists every route: these, then adminRoutes, ceremonyRoutes,
+// lifecycleRoutes and wsRoutes beside their handlers.
+// TestOpenAPIMatchesRoutes keeps the OpenAPI document and this table in
+// step.
 func (a *API) routeTable() []route {
 	h := func(pattern string, f http.HandlerFunc) route { return route{pattern: pattern, handler: f} }
 	return append([]route{
@@ -49,7 +51,7 @@ func (a *API) routeTable() []route {
 
 		h("POST /v1/admin/invites", a.authed(a.handleInvite)),
 		h("POST /v1/admin/identities/{fp}/ban", a.authed(a.handleBan)),
-	}, append(append(a.ceremonyRoutes(), a.lifecycleRoutes()...), a.wsRoutes()...)...)
+	}, slices.Concat(a.adminRoutes(), a.ceremonyRoutes(), a.lifecycleRoutes(), a.wsRoutes())...)
 }
 
 func (a *API) handleHealth(w http.ResponseWriter, r *http.Request) {

@@ -30,6 +30,12 @@ var (
 	qCountIdentities = newQuery(`SELECT count(*) FROM identities`)
 	qBanIdentity     = newQuery(`UPDATE identities SET status = ?, banned_at = coalesce(banned_at, ?)
 		WHERE fingerprint = ?`)
+	qUnbanIdentity  = newQuery(`UPDATE identities SET status = ?, banned_at = NULL WHERE fingerprint = ?`)
+	qListIdentities = newQuery(`SELECT ` + identityColumns + ` FROM identities WHERE fingerprint > ? ORDER BY fingerprint LIMIT ?`)
+	qListByStatus   = newQuery(`SELECT ` + identityColumns + ` FROM identities WHERE status = ? AND fingerprint > ?
+		ORDER BY fingerprint LIMIT ?`)
+	qLiveSessions = newQuery(`SELECT ` + sessionColumns + ` FROM sessions
+		WHERE fingerprint = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC, id`)
 	qRevokeIdentitySessions = newQuery(`UPDATE sessions SET revoked_at = ?, reason = ?
 		WHERE fingerprint = ? AND revoked_at IS NULL RETURNING id`)
 	qInsertInvite  = newQuery(`INSERT INTO invites (hash, created_by, created_at, expires_at) VALUES (?, ?, ?, ?)`)
@@ -204,6 +210,36 @@ func (s *Store) revokeIdentitySessions(ctx context.Context, c Conn, fingerprint 
 	}
 	rows, err := c.Query(ctx, s.sql[qRevokeIdentitySessions], unixNano(at), string(reason), fingerprint)
 	return collect(rows, err, scanID)
+}
+
+// UnbanIdentity marks the identity active again. CodeNotFound if unknown.
+func (s *Store) UnbanIdentity(ctx context.Context, fingerprint string) error {
+	return s.wrap("unban identity", s.e.WriteOne(ctx, func(c Conn) error {
+		n, err := c.Exec(ctx, s.sql[qUnbanIdentity], chusme.StatusActive, fingerprint)
+		return oneRow(n, err, "identity")
+	}))
+}
+
+// ListIdentities returns at most limit identities by fingerprint after
+// after, of status status ("" for any).
+func (s *Store) ListIdentities(ctx context.Context, status, after string, limit int) ([]chusme.Identity, error) {
+	var rows Rows
+	var err error
+	if status == "" {
+		rows, err = s.e.Read().Query(ctx, s.sql[qListIdentities], after, limit)
+	} else {
+		rows, err = s.e.Read().Query(ctx, s.sql[qListByStatus], status, after, limit)
+	}
+	ids, err := collect(rows, err, scanIdentity)
+	return ids, s.wrap("list identities", err)
+}
+
+// LiveSessions returns the identity's sessions neither revoked nor expired
+// at now, newest first.
+func (s *Store) LiveSessions(ctx context.Context, fingerprint string, now time.Time) ([]chusme.Session, error) {
+	rows, err := s.e.Read().Query(ctx, s.sql[qLiveSessions], fingerprint, unixNano(now))
+	ss, err := collect(rows, err, scanSession)
+	return ss, s.wrap("live sessions", err)
 }
 
 // scanID scans a row of one id.

@@ -22,7 +22,7 @@ import (
 // closed when the subtest ends (see Open). Times in the suite have
 // microsecond precision, the finest that every engine keeps.
 func Run(t *testing.T, open func(t *testing.T) chusme.Store) {
-	for _, tc := range append(tests[:len(tests):len(tests)], lifecycleTests...) {
+	for _, tc := range slices.Concat(tests, lifecycleTests, adminTests) {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
 }
