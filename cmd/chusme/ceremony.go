@@ -190,6 +190,22 @@ func (e *env) loadShare(keyID string, u *unlocked) (*sharefile.Share, error) {
 	return sh, nil
 }
 
+// unlockShare unlocks the identity key (unlock) and opens its share of
+// group key keyID (loadShare). The caller wipes the one and Zeroes the
+// other.
+func (e *env) unlockShare(keyID string) (*unlocked, *sharefile.Share, error) {
+	u, err := e.unlock()
+	if err != nil {
+		return nil, nil, err
+	}
+	sh, err := e.loadShare(keyID, u)
+	if err != nil {
+		u.wipe()
+		return nil, nil, err
+	}
+	return u, sh, nil
+}
+
 // stateDir is where the round state of the ceremonies this identity takes
 // part in is sealed: CONFIG/ceremonies.
 const stateDir = "ceremonies"
@@ -830,15 +846,11 @@ func (e *env) ceremonySign(args []string) error {
 	if err != nil {
 		return err
 	}
-	u, err := e.unlock()
+	u, sh, err := e.unlockShare(*keyID)
 	if err != nil {
 		return err
 	}
 	defer u.wipe()
-	sh, err := e.loadShare(*keyID, u)
-	if err != nil {
-		return err
-	}
 	defer sh.Zero()
 	c, err := e.client()
 	if err != nil {

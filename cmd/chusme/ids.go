@@ -375,15 +375,11 @@ func (e *env) keysRemove(args []string) error {
 	if err != nil {
 		return err
 	}
-	u, err := e.unlock()
+	u, sh, err := e.unlockShare(keyID)
 	if err != nil {
 		return err
 	}
 	defer u.wipe()
-	sh, err := e.loadShare(keyID, u)
-	if err != nil {
-		return err
-	}
 	generation := sh.Generation
 	sh.Zero()
 	c, err := e.client()

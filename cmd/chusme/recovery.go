@@ -187,15 +187,11 @@ func (e *env) recoverySignFor(args []string) error {
 	if head := ch.Head(); st.Seq != head.Seq+1 || !bytes.Equal(st.Prev, head.Hash) {
 		return chusme.Errorf(chusme.CodeConflict, "the statement does not follow identity %s's chain head (%s): ask for a new request", fp, head)
 	}
-	u, err := e.unlock()
+	u, sh, err := e.unlockShare(keyID)
 	if err != nil {
 		return err
 	}
 	defer u.wipe()
-	sh, err := e.loadShare(keyID, u)
-	if err != nil {
-		return err
-	}
 	defer sh.Zero()
 	pub := sh.PublicKeyPackage.VerifyingKey().Bytes()
 	if !bytes.Equal(st.Signer, pub) && (st.Kind != chusme.EntryRecoveryKeys || !slices.ContainsFunc(st.RecoveryKeys, func(k chusme.Bytes) bool { return bytes.Equal(k, pub) })) {
