@@ -1,10 +1,8 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/hpke"
 	"fmt"
 	"slices"
 
@@ -62,69 +60,36 @@ func (p *participant) runRepair(ctx context.Context, share *OldShare, progress P
 
 	// Round 1: an HPKE key; a helper's commitment to its deltas, the
 	// deltas kept.
-	var hpkeKey hpke.PrivateKey
-	deltas := map[frost.Identifier]*frost.RepairDelta{}
-	defer func() { zeroAll(deltas) }()
-	if st.Round == 0 {
-		if hpkeKey, err = hpkeKEM.GenerateKey(); err != nil {
-			return nil, err
-		}
-		var com []byte
-		if helper {
-			if deltas, err = frost.RepairSharePart1(nil, helperIDs, share.KeyPackage, ids[target]); err != nil {
-				return nil, fmt.Errorf("client: repair round 1: %w", err)
+	var deal func() ([]byte, map[frost.Identifier]*frost.RepairDelta, error)
+	if helper {
+		deal = func() ([]byte, map[frost.Identifier]*frost.RepairDelta, error) {
+			deltas, err := frost.RepairSharePart1(nil, helperIDs, share.KeyPackage, ids[target])
+			if err != nil {
+				return nil, nil, fmt.Errorf("client: repair round 1: %w", err)
 			}
 			commitment, err := frost.CommitRepairDeltas(deltas)
 			if err != nil {
-				return nil, err
+				zeroAll(deltas)
+				return nil, nil, err
 			}
-			if com, err = commitment.MarshalBinary(); err != nil {
-				return nil, err
-			}
-			if st.Round1Secret, err = encodeSecrets(deltas); err != nil {
-				return nil, err
-			}
-		}
-		st.Round1 = chusme.DKGRound1Payload(hpkeKey.PublicKey().Bytes(), com)
-		if st.HPKEKey, err = hpkeKey.Bytes(); err != nil {
-			return nil, err
-		}
-		if err := p.seal(1); err != nil {
-			return nil, err
-		}
-	} else {
-		hk, _, ok := chusme.SplitKeyChangeRound1Payload(st.Round1)
-		if hpkeKey, err = hpkeKEM.NewPrivateKey(st.HPKEKey); err != nil || !ok || !bytes.Equal(hpkeKey.PublicKey().Bytes(), hk) {
-			return nil, fmt.Errorf("%w: the round state's HPKE key is not the one of its round-1 package", roundstate.ErrFormat)
-		}
-		if st.Round == 1 && helper {
-			if deltas, err = decodeSecrets(st.Round1Secret, func() *frost.RepairDelta { return new(frost.RepairDelta) }); err != nil {
-				return nil, err
-			}
+			com, err := commitment.MarshalBinary()
+			return com, deltas, err
 		}
 	}
-	info, round1, err := p.exchangeRound1(ctx, st.Round1, progress)
+	r1, err := keyChangeRound1(ctx, p, deal, func() *frost.RepairDelta { return new(frost.RepairDelta) }, progress)
 	if err != nil {
 		return nil, err
 	}
-	peerKeys := map[string]hpke.PublicKey{}
+	defer r1.wipe()
+	info, hpkeKey, peerKeys, deltas := r1.info, r1.hpkeKey, r1.peerKeys, r1.kept
 	coms := map[frost.Identifier]*frost.RepairCommitment{}
-	for fp, payload := range round1 {
-		hk, rest, ok := chusme.SplitKeyChangeRound1Payload(payload)
-		if !ok {
-			return nil, fmt.Errorf("%w: malformed round-1 package from %s", ErrInconsistent, fp)
-		}
-		if peerKeys[fp], err = hpkeKEM.NewPublicKey(hk); err != nil {
-			return nil, fmt.Errorf("%w: bad HPKE key from %s", ErrInconsistent, fp)
-		}
-		if fp != target {
-			coms[ids[fp]] = new(frost.RepairCommitment)
-			if coms[ids[fp]].UnmarshalBinary(rest) != nil {
-				return nil, fmt.Errorf("%w: malformed repair commitment from %s", ErrInconsistent, fp)
-			}
+	for _, fp := range helpers {
+		coms[ids[fp]] = new(frost.RepairCommitment)
+		if coms[ids[fp]].UnmarshalBinary(r1.commitments[fp]) != nil {
+			return nil, fmt.Errorf("%w: malformed repair commitment from %s", ErrInconsistent, fp)
 		}
 	}
-	transcript := chusme.DKGTranscriptHash(info.ID, info.Participants, round1)
+	transcript := chusme.DKGTranscriptHash(info.ID, info.Participants, r1.payloads)
 
 	// Round 2: each helper seals a delta to every other helper.
 	if helper {

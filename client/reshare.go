@@ -69,69 +69,33 @@ func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Pr
 	}
 
 	// Round 1: an HPKE key; a dealer's commitment, its shares kept.
-	var hpkeKey hpke.PrivateKey
-	dealt := map[frost.Identifier]*frost.ReshareShare{}
-	defer func() { zeroAll(dealt) }()
-	if st.Round == 0 {
-		if hpkeKey, err = hpkeKEM.GenerateKey(); err != nil {
-			return nil, err
-		}
-		var com []byte
-		if dealer {
+	var deal func() ([]byte, map[frost.Identifier]*frost.ReshareShare, error)
+	if dealer {
+		deal = func() ([]byte, map[frost.Identifier]*frost.ReshareShare, error) {
 			commitment, shares, err := frost.ReshareDeal(nil, old.KeyPackage, params)
 			if err != nil {
-				return nil, fmt.Errorf("client: reshare round 1: %w", err)
+				return nil, nil, fmt.Errorf("client: reshare round 1: %w", err)
 			}
-			dealt = shares
-			if com, err = commitment.MarshalBinary(); err != nil {
-				return nil, err
-			}
-			if st.Round1Secret, err = encodeSecrets(dealt); err != nil {
-				return nil, err
-			}
-		}
-		st.Round1 = chusme.DKGRound1Payload(hpkeKey.PublicKey().Bytes(), com)
-		if st.HPKEKey, err = hpkeKey.Bytes(); err != nil {
-			return nil, err
-		}
-		if err := p.seal(1); err != nil {
-			return nil, err
-		}
-	} else {
-		hk, _, ok := chusme.SplitKeyChangeRound1Payload(st.Round1)
-		if hpkeKey, err = hpkeKEM.NewPrivateKey(st.HPKEKey); err != nil || !ok || !bytes.Equal(hpkeKey.PublicKey().Bytes(), hk) {
-			return nil, fmt.Errorf("%w: the round state's HPKE key is not the one of its round-1 package", roundstate.ErrFormat)
-		}
-		if st.Round == 1 && dealer {
-			if dealt, err = decodeSecrets(st.Round1Secret, func() *frost.ReshareShare { return new(frost.ReshareShare) }); err != nil {
-				return nil, err
-			}
+			com, err := commitment.MarshalBinary()
+			return com, shares, err
 		}
 	}
-	info, round1, err := p.exchangeRound1(ctx, st.Round1, progress)
+	r1, err := keyChangeRound1(ctx, p, deal, func() *frost.ReshareShare { return new(frost.ReshareShare) }, progress)
 	if err != nil {
 		return nil, err
 	}
+	defer r1.wipe()
+	info, hpkeKey, peerKeys, dealt := r1.info, r1.hpkeKey, r1.peerKeys, r1.kept
 
 	// Round 2: the dealers seal a share to each other new holder.
-	transcript := chusme.DKGTranscriptHash(info.ID, parts, round1)
+	transcript := chusme.DKGTranscriptHash(info.ID, parts, r1.payloads)
 	commitments := map[frost.Identifier]*frost.ReshareCommitment{}
-	peerKeys := map[string]hpke.PublicKey{}
-	for fp, payload := range round1 {
-		hk, rest, ok := chusme.SplitKeyChangeRound1Payload(payload)
-		if !ok {
-			return nil, fmt.Errorf("%w: malformed round-1 package from %s", ErrInconsistent, fp)
+	for _, fp := range dealers {
+		com := new(frost.ReshareCommitment)
+		if com.UnmarshalBinary(r1.commitments[fp]) != nil {
+			return nil, fmt.Errorf("%w: malformed reshare commitment from %s", ErrInconsistent, fp)
 		}
-		if peerKeys[fp], err = hpkeKEM.NewPublicKey(hk); err != nil {
-			return nil, fmt.Errorf("%w: bad HPKE key from %s", ErrInconsistent, fp)
-		}
-		if slices.Contains(dealers, fp) {
-			com := new(frost.ReshareCommitment)
-			if com.UnmarshalBinary(rest) != nil {
-				return nil, fmt.Errorf("%w: malformed reshare commitment from %s", ErrInconsistent, fp)
-			}
-			commitments[ids[fp]] = com
-		}
+		commitments[ids[fp]] = com
 	}
 	if st.Round == 1 {
 		st.Transcript = transcript
@@ -223,6 +187,90 @@ func (p *participant) runReshare(ctx context.Context, old *OldShare, progress Pr
 	}
 	ok = true
 	return &DKGResult{KeyID: keyID, KeyPackage: kp, PublicKeyPackage: pub, Ceremony: info}, nil
+}
+
+// dealtSecret is a secret a dealer keeps in its round state from round 1
+// to round 2.
+type dealtSecret interface {
+	secretPackage
+	MarshalBinary() ([]byte, error)
+}
+
+// keyChange1 is what round 1 of a reshare or a repair left a driver with.
+type keyChange1[T interface{ Zero() }] struct {
+	info        chusme.CeremonyInfo
+	hpkeKey     hpke.PrivateKey
+	kept        map[frost.Identifier]T    // a dealer's or helper's secrets for round 2, until it sent them
+	payloads    map[string][]byte         // every participant's round-1 payload, for the transcript
+	peerKeys    map[string]hpke.PublicKey // every participant's HPKE key
+	commitments map[string][]byte         // every participant's commitment encoding (empty for one that deals none)
+}
+
+// wipe zeroes the kept secrets.
+func (r *keyChange1[T]) wipe() { zeroAll(r.kept) }
+
+// keyChangeRound1 is round 1 of a reshare or a repair, from the round p's
+// state is at: an HPKE key and, from a participant that deals (deal not
+// nil), the commitment deal makes, its secrets kept (sealed in the round
+// state) for round 2. It broadcasts the payload and splits every
+// participant's.
+func keyChangeRound1[T dealtSecret](ctx context.Context, p *participant, deal func() ([]byte, map[frost.Identifier]T, error),
+	newSecret func() T, progress Progress) (*keyChange1[T], error) {
+	st := p.st
+	r := &keyChange1[T]{kept: map[frost.Identifier]T{}}
+	var err error
+	if st.Round == 0 {
+		if r.hpkeKey, err = hpkeKEM.GenerateKey(); err != nil {
+			return nil, err
+		}
+		var com []byte
+		if deal != nil {
+			if com, r.kept, err = deal(); err != nil {
+				r.wipe()
+				return nil, err
+			}
+			if st.Round1Secret, err = encodeSecrets(r.kept); err != nil {
+				r.wipe()
+				return nil, err
+			}
+		}
+		st.Round1 = chusme.DKGRound1Payload(r.hpkeKey.PublicKey().Bytes(), com)
+		if st.HPKEKey, err = r.hpkeKey.Bytes(); err == nil {
+			err = p.seal(1)
+		}
+		if err != nil {
+			r.wipe()
+			return nil, err
+		}
+	} else {
+		hk, _, ok := chusme.SplitKeyChangeRound1Payload(st.Round1)
+		if r.hpkeKey, err = hpkeKEM.NewPrivateKey(st.HPKEKey); err != nil || !ok || !bytes.Equal(r.hpkeKey.PublicKey().Bytes(), hk) {
+			return nil, fmt.Errorf("%w: the round state's HPKE key is not the one of its round-1 package", roundstate.ErrFormat)
+		}
+		if st.Round == 1 && deal != nil {
+			if r.kept, err = decodeSecrets(st.Round1Secret, newSecret); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if r.info, r.payloads, err = p.exchangeRound1(ctx, st.Round1, progress); err != nil {
+		r.wipe()
+		return nil, err
+	}
+	r.peerKeys, r.commitments = map[string]hpke.PublicKey{}, map[string][]byte{}
+	for fp, payload := range r.payloads {
+		hk, rest, ok := chusme.SplitKeyChangeRound1Payload(payload)
+		if !ok {
+			r.wipe()
+			return nil, fmt.Errorf("%w: malformed round-1 package from %s", ErrInconsistent, fp)
+		}
+		if r.peerKeys[fp], err = hpkeKEM.NewPublicKey(hk); err != nil {
+			r.wipe()
+			return nil, fmt.Errorf("%w: bad HPKE key from %s", ErrInconsistent, fp)
+		}
+		r.commitments[fp] = rest
+	}
+	return r, nil
 }
 
 // secretSize is the encoding of one secret in a round state (encodeSecrets):
