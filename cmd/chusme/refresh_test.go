@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,6 +55,19 @@ func TestCeremonyRefreshCLI(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(admin.env["CHUSME_CONFIG_DIR"], "ceremonies")); len(entries) != 0 {
 		t.Fatalf("round state left behind: %v", entries)
+	}
+	// The certificate of generation 2 names its holders and the holders
+	// of generation 1 that endorsed it.
+	out := bob.ok("keys", "verify-cert", keyID)
+	rows := map[string][]string{}
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 1 && (f[0] == "participant" || f[0] == "endorser") {
+			rows[f[0]] = append(rows[f[0]], f[1])
+		}
+	}
+	if !strings.Contains(out, "generation 2, made by a refresh") || len(rows["endorser"]) != 2 || !slices.Contains(rows["endorser"], aliceFP) ||
+		slices.Contains(rows["participant"], bobFP) || len(rows["participant"]) != 2 {
+		t.Fatalf("keys verify-cert after the refresh:\n%s", out)
 	}
 
 	// A share of the replaced generation is refused before anything is sent.

@@ -15,8 +15,9 @@ const codeInvalidCertificate = "invalid_certificate"
 
 // keysVerifyCert checks group key KEY's certificate: offline
 // (chusme.VerifyGroupKeyCertificate) and against every participant's
-// verified, pinned chain (client.GroupKey does both), and prints who made
-// the key at which chain heads.
+// verified, pinned chain, and its line from generation 1 (client.GroupKey
+// does all three), and prints who holds the key at which chain heads and,
+// for a later generation, who of the holders before endorsed it.
 func (e *env) keysVerifyCert(args []string) error {
 	gk, err := e.groupKeyArg("keys verify-cert", args)
 	if errors.Is(err, client.ErrBadCertificate) || errors.Is(err, client.ErrWrongGroupKey) || errors.Is(err, client.ErrPeerKey) {
@@ -27,17 +28,24 @@ func (e *env) keysVerifyCert(args []string) error {
 	}
 	cert := gk.Certificate
 	out := struct {
-		Valid     bool         `json:"valid"`
-		KeyID     string       `json:"key_id"`
-		PublicKey chusme.Bytes `json:"public_key"`
+		Valid      bool         `json:"valid"`
+		KeyID      string       `json:"key_id"`
+		PublicKey  chusme.Bytes `json:"public_key"`
+		Generation int          `json:"generation"`
 		*chusme.GroupKeyCertificate
-	}{true, gk.KeyID, gk.PublicKey, cert}
+	}{true, gk.KeyID, gk.PublicKey, gk.Generation, cert}
 	return e.output(out, func(w io.Writer) {
-		fmt.Fprintf(w, "group key %s is certified: made by these %d identities, %d of them needed to sign,\n",
-			gk.KeyID, len(cert.Confirmations), cert.Threshold)
-		fmt.Fprintf(w, "in ceremony %s at %s; each signed it with its key at the chain head shown\n", cert.CeremonyID, cert.Issuer)
+		fmt.Fprintf(w, "group key %s (generation %d, made by a %s) is certified: held by these %d identities, %d of them needed to sign,\n",
+			gk.KeyID, gk.Generation, cert.Kind, len(cert.Confirmations), cert.Threshold)
+		fmt.Fprintf(w, "in ceremony %s at %s; each signed it with its key at the chain head shown, and with its share\n", cert.CeremonyID, cert.Issuer)
 		for _, m := range cert.Confirmations {
 			fmt.Fprintf(w, "participant\t%s\thead %d %x\tkey %x\n", m.Fingerprint, m.HeadSeq, []byte(m.HeadHash), []byte(m.PublicKey))
+		}
+		if len(cert.Endorsements) > 0 {
+			fmt.Fprintf(w, "endorsed by these holders of generation %d, in a line checked from generation 1:\n", gk.Generation-1)
+		}
+		for _, m := range cert.Endorsements {
+			fmt.Fprintf(w, "endorser\t%s\thead %d %x\tkey %x\n", m.Fingerprint, m.HeadSeq, []byte(m.HeadHash), []byte(m.PublicKey))
 		}
 	})
 }
