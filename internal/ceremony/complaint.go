@@ -59,14 +59,16 @@ func (s *Service) Complain(ctx context.Context, caller, id string, req chusme.Co
 		!ed25519.Verify(complainer.PublicKey, chusme.CeremonyComplaintMessage(id, req.Round, caller, req.Accused), req.Signature) {
 		return chusme.Ceremony{}, chusme.Errorf(chusme.CodeInvalidSignature, "the complaint's signature does not verify under %s's current key", caller)
 	}
-	inbox, err := s.store.ListInbox(ctx, id, req.Round, caller)
+	// The accused's own packages of the round: one stored row, where the
+	// complainer's inbox would read every sender's.
+	sent, err := s.store.ListSent(ctx, id, req.Round, req.Accused)
 	if err != nil {
 		return chusme.Ceremony{}, err
 	}
 	var pkg *chusme.CeremonySubmission
-	for i := range inbox {
-		if inbox[i].Sender == req.Accused {
-			pkg = &inbox[i]
+	for i := range sent {
+		if sent[i].Recipient == caller || sent[i].Recipient == "" {
+			pkg = &sent[i]
 		}
 	}
 	if pkg == nil {
