@@ -244,12 +244,12 @@ func (a *API) handleInvite(w http.ResponseWriter, r *http.Request) {
 	// Clamped before the multiplication, which could wrap a huge value
 	// into the valid range: out of range stays out of range.
 	secs := min(max(req.TTLSeconds, -1), int(auth.MaxInviteTTL/time.Second)+1)
-	token, exp, err := a.auth.CreateInvite(r.Context(), principal(r.Context()), time.Duration(secs)*time.Second)
+	inv, err := a.auth.CreateInvite(r.Context(), principal(r.Context()), time.Duration(secs)*time.Second)
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, chusme.InviteResponse{Invite: token, ExpiresAt: exp})
+	writeJSON(w, http.StatusCreated, inv)
 }
 
 func (a *API) handleBan(w http.ResponseWriter, r *http.Request) {
