@@ -2,6 +2,7 @@ package chusme
 
 import (
 	"context"
+	"encoding/hex"
 	"time"
 )
 
@@ -62,6 +63,13 @@ const (
 	// CodeInviteUsed: a used invite can't be revoked.
 	CodeInviteUsed = "invite_used"
 )
+
+// ValidInviteID reports whether id is an invite id: InviteIDSize bytes in
+// lowercase hex.
+func ValidInviteID(id string) bool {
+	b, err := hex.DecodeString(id)
+	return err == nil && len(b) == InviteIDSize && hex.EncodeToString(b) == id
+}
 
 // AdminInvite is a stored invite without its token or the token's hash.
 // An invite is stored until it expires, used or not.

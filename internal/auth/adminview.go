@@ -113,7 +113,7 @@ func (s *Service) RevokeInvite(ctx context.Context, p Principal, id string) erro
 	if err := s.requireAdmin(ctx, p); err != nil {
 		return err
 	}
-	if !validInviteID(id) {
+	if !chusme.ValidInviteID(id) {
 		return chusme.Errorf(chusme.CodeNotFound, "invite not found")
 	}
 	if err := s.store.RevokeInvite(ctx, id); err != nil {
@@ -131,13 +131,6 @@ func newInviteID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// validInviteID reports whether id is an invite id: 2·chusme.InviteIDSize
-// lowercase hex digits.
-func validInviteID(id string) bool {
-	b, err := hex.DecodeString(id)
-	return err == nil && len(b) == chusme.InviteIDSize && hex.EncodeToString(b) == id
-}
-
 // An invite cursor is the creation time (Unix nanoseconds, decimal) and
 // the id of a page's last invite, joined by a dot.
 func formatInviteCursor(inv chusme.Invite) string {
@@ -152,7 +145,7 @@ func parseInviteCursor(s string) (chusme.InviteCursor, bool) {
 	}
 	at, id, ok := strings.Cut(s, ".")
 	ns, err := strconv.ParseInt(at, 10, 64)
-	if !ok || err != nil || ns <= 0 || strconv.FormatInt(ns, 10) != at || !validInviteID(id) {
+	if !ok || err != nil || ns <= 0 || strconv.FormatInt(ns, 10) != at || !chusme.ValidInviteID(id) {
 		return chusme.InviteCursor{}, false
 	}
 	return chusme.InviteCursor{CreatedAt: time.Unix(0, ns).UTC(), ID: id}, true
