@@ -91,7 +91,7 @@ type AdminInvitePage struct {
 }
 
 // InviteCursor is a position in the list of invites, newest first and,
-// for one creation time, by id: the last invite of a page.
+// for one creation time, by id descending: the last invite of a page.
 type InviteCursor struct {
 	CreatedAt time.Time
 	ID        string
@@ -105,7 +105,8 @@ type AdminStore interface {
 	// zero count.
 	CeremonyCounts(ctx context.Context, since time.Time, bucket time.Duration, n int) ([]BucketCount, error)
 	// ListInvites returns at most limit invites after the cursor (zero
-	// from the first), newest first and by id.
+	// from the first), newest first and, within one time, by id
+	// descending.
 	ListInvites(ctx context.Context, after InviteCursor, limit int) ([]Invite, error)
 	// RevokeInvite deletes the unused invite id. CodeNotFound if unknown;
 	// CodeInviteUsed if used (it stays).

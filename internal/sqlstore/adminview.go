@@ -23,9 +23,11 @@ var (
 		SELECT (created_at - ?) / ? AS b, kind, status, failure_reason FROM ceremonies
 			WHERE status = 'open' AND created_at >= ? AND created_at < ?
 	) t GROUP BY b, kind, status, failure_reason`)
-	qListInvites      = newQuery(`SELECT ` + inviteColumns + ` FROM invites ORDER BY created_at DESC, id{bytewise} LIMIT ?`)
+	// Newest first, by id descending within one time: invites_created_at
+	// (0021) read backwards.
+	qListInvites      = newQuery(`SELECT ` + inviteColumns + ` FROM invites ORDER BY created_at DESC, id DESC LIMIT ?`)
 	qListInvitesAfter = newQuery(`SELECT ` + inviteColumns + ` FROM invites
-		WHERE created_at < ? OR (created_at = ? AND id{bytewise} > ?) ORDER BY created_at DESC, id{bytewise} LIMIT ?`)
+		WHERE (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?`)
 	qRevokeInvite = newQuery(`DELETE FROM invites WHERE id = ? AND used_at IS NULL`)
 	qInviteExists = newQuery(`SELECT EXISTS (SELECT 1 FROM invites WHERE id = ?)`)
 )
@@ -45,12 +47,11 @@ func (s *Store) CeremonyCounts(ctx context.Context, since time.Time, bucket time
 }
 
 // ListInvites returns at most limit invites after the cursor (zero from
-// the first), newest first and by id.
+// the first), newest first and, within one time, by id descending.
 func (s *Store) ListInvites(ctx context.Context, after chusme.InviteCursor, limit int) ([]chusme.Invite, error) {
 	q, args := qListInvites, []any{limit}
 	if after != (chusme.InviteCursor{}) {
-		at := unixNano(after.CreatedAt)
-		q, args = qListInvitesAfter, []any{at, at, after.ID, limit}
+		q, args = qListInvitesAfter, []any{unixNano(after.CreatedAt), after.ID, limit}
 	}
 	rows, err := s.e.Read().Query(ctx, s.sql[q], args...)
 	out, err := collect(rows, err, scanInvite)

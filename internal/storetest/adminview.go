@@ -65,7 +65,7 @@ func testCeremonyCounts(t *testing.T, s chusme.Store) {
 }
 
 // testListInvites: five invites, two created at the same time, come back
-// newest first (by id within a time) in pages of two, with who used one
+// newest first (by id descending within a time) in pages of two, with who used one
 // and when, and the token's hash as stored.
 func testListInvites(t *testing.T, s chusme.Store) {
 	var want []chusme.Invite
@@ -79,7 +79,7 @@ func testListInvites(t *testing.T, s chusme.Store) {
 	wantCode(t, "CreateIdentity", s.CreateIdentity(ctx(t), alice, inviteAdm("i1")), "")
 	want[1].UsedBy, want[1].UsedAt = alice.Fingerprint, base
 	slices.SortFunc(want, func(a, b chusme.Invite) int {
-		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(a.ID, b.ID))
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(b.ID, a.ID))
 	})
 	var got []chusme.Invite
 	var after chusme.InviteCursor

@@ -2,8 +2,9 @@
 --
 -- The ceremony stats count ended ceremonies by their last change (the
 -- closed_updated_at index of 0008) and open ones by their creation: this
--- index.
-CREATE INDEX ceremonies_open_created_at ON ceremonies (created_at) WHERE status = 'open';
+-- index (with status first, so that SQLite's planner prefers it to
+-- status_deadline's scan of every open ceremony).
+CREATE INDEX ceremonies_open_created_at ON ceremonies (status, created_at) WHERE status = 'open';
 
 -- An invite gets an id to be listed and revoked by (never its hash), and
 -- records who used it. Invites made before 0021 get a random id.
