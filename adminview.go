@@ -52,9 +52,9 @@ type BucketCount struct {
 
 // Invites as an administrator sees them (GET /v1/admin/invites).
 const (
-	DefaultInvitePage = 50 // a page without ?limit=
-	MaxInvitePage     = 100
-	InviteIDSize      = 16 // random bytes of an invite's id, written in hex
+	DefaultInvitePage = 50  // a page without ?limit=
+	MaxInvitePage     = 100 // the largest page
+	InviteIDSize      = 16  // random bytes of an invite's id, written in hex
 
 	InviteOutstanding = "outstanding" // AdminInvite.Status: unused and unexpired
 	InviteUsed        = "used"        // it registered an identity
