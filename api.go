@@ -129,8 +129,10 @@ type InviteRequest struct {
 	TTLSeconds int `json:"ttl_seconds,omitempty"` // 0 = the server's default
 }
 
-// InviteResponse carries a single-use invite token.
+// InviteResponse carries a single-use invite token and the id that lists
+// and revokes it (GET and DELETE /v1/admin/invites).
 type InviteResponse struct {
 	Invite    string    `json:"invite"`
+	ID        string    `json:"id"`
 	ExpiresAt time.Time `json:"expires_at"`
 }

@@ -44,10 +44,13 @@ type Admission struct {
 // Invite is a single-use registration token issued by an administrator. Only
 // its hash is stored.
 type Invite struct {
+	ID        string // InviteIDSize random bytes in hex: names it to administrators
 	Hash      []byte // SHA-256 of the token
 	CreatedBy string // fingerprint of the issuing administrator
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	UsedBy    string    // fingerprint of the identity it registered; "" while unused
+	UsedAt    time.Time // zero while unused
 }
 
 // Challenge is a login challenge: a random nonce that the identity signs once.
@@ -145,6 +148,7 @@ type Store interface {
 	LifecycleStore // TOTP, identity blobs and chains (lifecycle.go)
 	WSTicketStore  // single-use WebSocket tickets (ws.go)
 	BlockStore     // who blocks whom from inviting them (blocks.go)
+	AdminStore     // ceremony stats and invites for administrators (adminview.go)
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error

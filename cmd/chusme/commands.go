@@ -198,11 +198,16 @@ func (e *env) logout(args []string) error {
 // admin runs the admin subcommands.
 func (e *env) admin(args []string) error {
 	return e.runSub("admin", args, sub{"invite", e.adminInvite}, sub{"ban", e.adminBan}, sub{"unban", e.adminUnban},
-		sub{"identities", e.adminIdentities}, sub{"identity", e.adminIdentity})
+		sub{"identities", e.adminIdentities}, sub{"identity", e.adminIdentity},
+		sub{"invites", e.adminInvites}, sub{"stats", e.adminStats})
 }
 
-// adminInvite issues an invite and prints its token.
+// adminInvite issues an invite and prints its token; admin invite revoke
+// revokes one.
 func (e *env) adminInvite(args []string) error {
+	if len(args) > 0 && args[0] == "revoke" {
+		return e.adminInviteRevoke(args[1:])
+	}
 	fs := e.flags("admin invite")
 	ttl := fs.Duration("ttl", 24*time.Hour, "")
 	if err := parseNoArgs(fs, args); err != nil {
@@ -220,7 +225,7 @@ func (e *env) adminInvite(args []string) error {
 		return err
 	}
 	if !e.json {
-		fmt.Fprintf(e.stderr, "The invite expires %s; it registers one identity.\n", formatTime(inv.ExpiresAt))
+		fmt.Fprintf(e.stderr, "The invite %s expires %s; it registers one identity.\n", inv.ID, formatTime(inv.ExpiresAt))
 		e.next("chusme register --invite "+inv.Invite, "for the person it is for, with their own key")
 	}
 	return e.output(inv, func(w io.Writer) { fmt.Fprintln(w, inv.Invite) })

@@ -53,6 +53,11 @@ Commands:
                                      keys (administrators; S is active or banned)
   admin identity FINGERPRINT         show an identity, its chain and its live sessions
                                      (administrators)
+  admin invites                      list the stored invites, newest first: id, status, who
+                                     issued and who used each; never a token (administrators)
+  admin invite revoke ID             revoke an unused invite: it registers no one (administrators)
+  admin stats [--hours 24]           ceremonies of the last hours (1 to 168) by kind, status and
+                                     reason, and each status hour by hour (administrators)
   load login|refresh [--n 2000] [--concurrency 8] [--duration 1m] [--max-error-rate 0.01]
                                      bounded load test with the identity key: logins (challenge
                                      + token) or refreshes per second, latency percentiles, 429s

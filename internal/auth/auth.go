@@ -496,24 +496,24 @@ func (s *Service) requireAdmin(ctx context.Context, p Principal) error {
 }
 
 // CreateInvite issues a single-use registration invite valid for ttl (0
-// takes the default).
-func (s *Service) CreateInvite(ctx context.Context, p Principal, ttl time.Duration) (string, time.Time, error) {
+// takes the default): its token, once, and the id it is listed by.
+func (s *Service) CreateInvite(ctx context.Context, p Principal, ttl time.Duration) (chusme.InviteResponse, error) {
 	if err := s.requireAdmin(ctx, p); err != nil {
-		return "", time.Time{}, err
+		return chusme.InviteResponse{}, err
 	}
 	switch {
 	case ttl == 0:
 		ttl = DefaultInviteTTL
 	case ttl < time.Minute || ttl > MaxInviteTTL:
-		return "", time.Time{}, chusme.Errorf(chusme.CodeInvalidRequest, "ttl must be between 60 s and %d s", int(MaxInviteTTL/time.Second))
+		return chusme.InviteResponse{}, chusme.Errorf(chusme.CodeInvalidRequest, "ttl must be between 60 s and %d s", int(MaxInviteTTL/time.Second))
 	}
 	token := rand.Text()
 	now := s.now().UTC()
-	inv := chusme.Invite{Hash: hashSecret(token), CreatedBy: p.Fingerprint, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	inv := chusme.Invite{ID: newInviteID(), Hash: hashSecret(token), CreatedBy: p.Fingerprint, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	if err := s.store.CreateInvite(ctx, inv); err != nil {
-		return "", time.Time{}, err
+		return chusme.InviteResponse{}, err
 	}
-	return token, inv.ExpiresAt, nil
+	return chusme.InviteResponse{Invite: token, ID: inv.ID, ExpiresAt: inv.ExpiresAt}, nil
 }
 
 // Ban bans an identity and revokes all its sessions. An administrator can't

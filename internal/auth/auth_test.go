@@ -399,12 +399,12 @@ func TestInviteExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv, _, err := f.svc.CreateInvite(ctx, p, time.Hour)
+	inv, err := f.svc.CreateInvite(ctx, p, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Add(time.Hour)
-	_, err = f.svc.Register(ctx, testkit.RegisterRequest(issuer, testkit.NewKey(t), inv))
+	_, err = f.svc.Register(ctx, testkit.RegisterRequest(issuer, testkit.NewKey(t), inv.Invite))
 	testkit.WantCode(t, err, chusme.CodeInviteInvalid)
 }
 

@@ -42,6 +42,7 @@ var statusOf = map[string]int{
 	chusme.CodeBanned:             http.StatusForbidden,
 	chusme.CodeRegistrationClosed: http.StatusForbidden,
 	chusme.CodeInviteInvalid:      http.StatusForbidden,
+	chusme.CodeInviteUsed:         http.StatusConflict,
 	chusme.CodeSetupInvalid:       http.StatusForbidden,
 	chusme.CodeInternal:           http.StatusInternalServerError,
 	chusme.CodeUnavailable:        http.StatusServiceUnavailable,

@@ -25,8 +25,8 @@ type route struct {
 	byIdentity bool
 }
 
-// routeTable lists every route: these, then adminRoutes, ceremonyRoutes,
-// lifecycleRoutes and wsRoutes beside their handlers.
+// routeTable lists every route: these, then adminRoutes, adminViewRoutes,
+// ceremonyRoutes, lifecycleRoutes and wsRoutes beside their handlers.
 // TestOpenAPIMatchesRoutes keeps the OpenAPI document and this table in
 // step.
 func (a *API) routeTable() []route {
@@ -51,7 +51,7 @@ func (a *API) routeTable() []route {
 
 		h("POST /v1/admin/invites", a.authed(a.handleInvite)),
 		h("POST /v1/admin/identities/{fp}/ban", a.authed(a.handleBan)),
-	}, slices.Concat(a.adminRoutes(), a.ceremonyRoutes(), a.lifecycleRoutes(), a.wsRoutes())...)
+	}, slices.Concat(a.adminRoutes(), a.adminViewRoutes(), a.ceremonyRoutes(), a.lifecycleRoutes(), a.wsRoutes())...)
 }
 
 func (a *API) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -244,12 +244,12 @@ func (a *API) handleInvite(w http.ResponseWriter, r *http.Request) {
 	// Clamped before the multiplication, which could wrap a huge value
 	// into the valid range: out of range stays out of range.
 	secs := min(max(req.TTLSeconds, -1), int(auth.MaxInviteTTL/time.Second)+1)
-	token, exp, err := a.auth.CreateInvite(r.Context(), principal(r.Context()), time.Duration(secs)*time.Second)
+	inv, err := a.auth.CreateInvite(r.Context(), principal(r.Context()), time.Duration(secs)*time.Second)
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, chusme.InviteResponse{Invite: token, ExpiresAt: exp})
+	writeJSON(w, http.StatusCreated, inv)
 }
 
 func (a *API) handleBan(w http.ResponseWriter, r *http.Request) {

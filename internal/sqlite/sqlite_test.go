@@ -137,7 +137,7 @@ func TestWriterStatementsPrepared(t *testing.T) {
 	db := mustOpen(t, filepath.Join(t.TempDir(), "chusme.db"))
 	invite := func(token string) {
 		t.Helper()
-		if err := db.CreateInvite(t.Context(), chusme.Invite{Hash: []byte(token), CreatedBy: "admin", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		if err := db.CreateInvite(t.Context(), chusme.Invite{ID: token, Hash: []byte(token), CreatedBy: "admin", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -17,7 +17,7 @@ var (
 	qSetupPending = newQuery(`SELECT EXISTS (SELECT 1 FROM setup_tokens)`)
 	// A conditional UPDATE: a concurrent redeemer waits for the row lock,
 	// then sees used_at set and matches nothing.
-	qRedeemInvite = newQuery(`UPDATE invites SET used_at = ?
+	qRedeemInvite = newQuery(`UPDATE invites SET used_at = ?, used_by = ?
 		WHERE hash = ? AND used_at IS NULL AND expires_at > ?`)
 	qRedeemSetup = newQuery(`DELETE FROM setup_tokens
 		WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM identities)`)
@@ -38,7 +38,7 @@ var (
 		WHERE fingerprint = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC, id`)
 	qRevokeIdentitySessions = newQuery(`UPDATE sessions SET revoked_at = ?, reason = ?
 		WHERE fingerprint = ? AND revoked_at IS NULL RETURNING id`)
-	qInsertInvite  = newQuery(`INSERT INTO invites (hash, created_by, created_at, expires_at) VALUES (?, ?, ?, ?)`)
+	qInsertInvite  = newQuery(`INSERT INTO invites (id, hash, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`)
 	qUseChallenge  = newQuery(`INSERT INTO used_challenges (expires_at, nonce) VALUES (?, ?)`)
 	qInsertSession = newQuery(`INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	qGetSession    = newQuery(`SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?`)
@@ -115,7 +115,7 @@ func (s *Store) CreateIdentity(ctx context.Context, id chusme.Identity, adm chus
 			if adm.Now.IsZero() {
 				return errors.New("invite admission without a time")
 			}
-			n, err = c.Exec(ctx, s.sql[qRedeemInvite], adm.Now.UnixNano(), adm.TokenHash, adm.Now.UnixNano())
+			n, err = c.Exec(ctx, s.sql[qRedeemInvite], adm.Now.UnixNano(), id.Fingerprint, adm.TokenHash, adm.Now.UnixNano())
 		case chusme.AdmitSetup:
 			if err := s.lockIdentities(ctx, c); err != nil {
 				return err
@@ -248,7 +248,7 @@ func scanID(r Row) (id string, err error) { return id, r.Scan(&id) }
 // CreateInvite stores an invite. CodeConflict if the hash exists.
 func (s *Store) CreateInvite(ctx context.Context, inv chusme.Invite) error {
 	return s.wrap("create invite", s.e.WriteOne(ctx, func(c Conn) error {
-		_, err := c.Exec(ctx, s.sql[qInsertInvite], inv.Hash, inv.CreatedBy, unixNano(inv.CreatedAt), unixNano(inv.ExpiresAt))
+		_, err := c.Exec(ctx, s.sql[qInsertInvite], inv.ID, inv.Hash, inv.CreatedBy, unixNano(inv.CreatedAt), unixNano(inv.ExpiresAt))
 		return err
 	}))
 }

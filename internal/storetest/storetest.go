@@ -120,9 +120,10 @@ func mustCreateIdentity(t *testing.T, s chusme.Store, name string) chusme.Identi
 	return id
 }
 
-// newInvite returns an invite for token expiring one hour after base.
+// newInvite returns an invite for token, with an id of its hash, expiring
+// one hour after base.
 func newInvite(token string) chusme.Invite {
-	return chusme.Invite{Hash: hash(token), CreatedBy: "admin", CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+	return chusme.Invite{ID: hex.EncodeToString(hash(token)[:chusme.InviteIDSize]), Hash: hash(token), CreatedBy: "admin", CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
 }
 
 // inviteAdm redeems invite token at base.
