@@ -20,6 +20,7 @@ type AdminIdentity struct {
 	PublicKey    Bytes      `json:"public_key"`    // the current (device) key
 	ChainLength  int        `json:"chain_length"`  // entries, the genesis included
 	RecoveryKeys int        `json:"recovery_keys"` // the recovery keys the chain leaves
+	Devices      int        `json:"devices"`       // the device keys the chain leaves
 }
 
 // AdminIdentityPage is the answer of GET /v1/admin/identities: identities

@@ -18,11 +18,23 @@ const (
 type Identity struct {
 	Fingerprint string    // hex SHA-256 of GenesisKey; the identity's permanent id
 	GenesisKey  []byte    // the 32-byte public key the identity was born with
-	PublicKey   []byte    // the current 32-byte public key
+	PublicKey   []byte    // the current 32-byte public key (the first device key)
 	Role        string    // RoleAdmin or RoleUser
 	Status      string    // StatusActive or StatusBanned
 	CreatedAt   time.Time // registration time
 	BannedAt    time.Time // zero unless banned
+
+	// DeviceKeys are the current device keys, PublicKey first, once a
+	// chain entry set them; nil before (PublicKey alone). See Devices.
+	DeviceKeys []Bytes
+}
+
+// Devices returns the identity's current device keys, PublicKey first.
+func (id Identity) Devices() []Bytes {
+	if len(id.DeviceKeys) == 0 {
+		return []Bytes{id.PublicKey}
+	}
+	return id.DeviceKeys
 }
 
 // Admission kinds: which single-use credential, if any, a registration
@@ -75,6 +87,8 @@ const (
 	RevokedRecover RevocationReason = "recover"
 	// RevokedRecoveryKeys: the identity's recovery keys changed (EntryRecoveryKeys).
 	RevokedRecoveryKeys RevocationReason = "recovery_keys"
+	// RevokedDeviceRemove: the session's device key was removed (EntryDeviceRemove).
+	RevokedDeviceRemove RevocationReason = "device_remove"
 )
 
 // Session is a login session: one refresh-token family. Its access tokens
@@ -88,6 +102,7 @@ type Session struct {
 	RevokedAt   time.Time        // zero while live
 	Reason      RevocationReason // why it was revoked; empty while live
 	Refresh     RefreshState     // its refresh-token state
+	DeviceKey   []byte           // the device key that logged in; nil for a session made before 0020
 }
 
 // Revoked reports whether the session has been revoked.

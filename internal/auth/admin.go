@@ -97,7 +97,7 @@ func (s *Service) adminIdentity(ctx context.Context, id chusme.Identity) (chusme
 	}
 	a := chusme.AdminIdentity{
 		Fingerprint: id.Fingerprint, Role: id.Role, Status: id.Status, CreatedAt: id.CreatedAt,
-		PublicKey: k.Device, ChainLength: len(ch.Entries), RecoveryKeys: len(k.Recovery),
+		PublicKey: k.Devices[0], ChainLength: len(ch.Entries), RecoveryKeys: len(k.Recovery), Devices: len(k.Devices),
 	}
 	if !id.BannedAt.IsZero() {
 		a.BannedAt = &id.BannedAt

@@ -257,8 +257,23 @@ func (s *Service) replacedKey(ctx context.Context, fp string, msg, sig []byte) e
 	return invalid
 }
 
-// Token answers a challenge: it checks the signature of the identity's
-// current key over the login message and opens a session. A genuine,
+// signingDevice returns the current device key of id whose signature over
+// msg sig is, nil if none.
+func signingDevice(id chusme.Identity, msg, sig []byte) []byte {
+	if len(sig) != ed25519.SignatureSize {
+		return nil
+	}
+	for _, k := range id.Devices() {
+		if ed25519.Verify(ed25519.PublicKey(k), msg, sig) {
+			return k
+		}
+	}
+	return nil
+}
+
+// Token answers a challenge: it checks the signature of one of the
+// identity's current device keys over the login message and opens a
+// session, which records that key. A genuine,
 // unexpired challenge is used up whatever the outcome.
 func (s *Service) Token(ctx context.Context, req chusme.TokenRequest) (chusme.TokenResponse, error) {
 	resp, err := s.token(ctx, req)
@@ -301,7 +316,8 @@ func (s *Service) token(ctx context.Context, req chusme.TokenRequest) (chusme.To
 		return fail(chusme.Errorf(chusme.CodeBanned, "identity is banned"))
 	}
 	msg := chusme.LoginMessage(s.cfg.Issuer, c.ID, c.Nonce)
-	if len(req.Signature) != ed25519.SignatureSize || !ed25519.Verify(id.PublicKey, msg, req.Signature) {
+	device := signingDevice(id, msg, req.Signature)
+	if device == nil {
 		return fail(s.replacedKey(ctx, id.Fingerprint, msg, req.Signature))
 	}
 	totp, err := loginTOTP(cred, req.TOTPCode, req.RecoveryCode)
@@ -326,6 +342,7 @@ func (s *Service) token(ctx context.Context, req chusme.TokenRequest) (chusme.To
 		LastUsedAt:  now,
 		ExpiresAt:   now.Add(s.cfg.SessionLifetime),
 		Refresh:     chusme.RefreshState{IssuedAt: now},
+		DeviceKey:   device,
 	}
 	err = s.store.CreateSession(ctx, chusme.NewSession{Session: sess, Challenge: used})
 	if chusme.ErrorCode(err) == chusme.CodeConflict {
