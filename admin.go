@@ -38,6 +38,7 @@ type AdminSession struct {
 	CreatedAt  time.Time `json:"created_at"`
 	LastUsedAt time.Time `json:"last_used_at"`
 	ExpiresAt  time.Time `json:"expires_at"`
+	DeviceKey  Bytes     `json:"device_key,omitempty"` // the device key that logged in; absent for sessions made before devices
 }
 
 // AdminIdentityDetail is the answer of GET /v1/admin/identities/{fp}: the

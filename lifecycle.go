@@ -12,16 +12,17 @@ import (
 
 // Identity lifecycle: TOTP second factor, the identity blob (the client's
 // encrypted key backup) and the identity chain (genesis, key rotations and
-// their cancellations, hash-linked).
+// their cancellations, recovery keys, device additions and removals,
+// hash-linked).
 //
 // The chain of an identity is a list of entries numbered from 0. Entry 0,
 // the genesis, holds the genesis key (its SHA-256 is the fingerprint). Every
-// later entry is either a rotation, signed by both the key it replaces and
-// the new key, or the cancellation of the rotation right before it, signed
-// by the key that rotation replaced and restoring it. Each entry names the
-// hash of the one before, and the key after an entry is its NewKey, so the
-// current key follows from the fingerprint and the chain alone (see
-// VerifyChain).
+// later entry is a rotation, signed by both the key it replaces and the new
+// key, the cancellation of a pending entry right before it, a change of
+// recovery keys, a recovery rotation, or a device addition or removal
+// (docs/protocol.md §6). Each entry names the hash of the one before, so
+// the current keys follow from the fingerprint and the chain alone (see
+// VerifyChain and VerifyChainKeys).
 
 // Error codes of the identity lifecycle (see the Code constants in chusme.go).
 const (
@@ -712,7 +713,7 @@ func (w *chainWalk) checkRecoveryKeys(e ChainEntry, cur ChainKeys, sigOK func(ke
 }
 
 // VerifyChain checks a chain offline from the fingerprint alone and returns
-// the current key. checkKey checks a public key strictly, verify a
+// the current key (the first device key; VerifyChainKeys returns them all). checkKey checks a public key strictly, verify a
 // signature (keys.CheckPublicKey and keys.Verify). It refuses a chain whose
 // genesis key does not hash to fp, whose entries are out of order, missing,
 // altered or badly signed, or break a rule of docs/protocol.md §6 (the

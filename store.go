@@ -2,6 +2,7 @@ package chusme
 
 import (
 	"context"
+	"crypto/ed25519"
 	"time"
 )
 
@@ -35,6 +36,20 @@ func (id Identity) Devices() []Bytes {
 		return []Bytes{id.PublicKey}
 	}
 	return id.DeviceKeys
+}
+
+// DeviceSigner returns the current device key of id whose Ed25519
+// signature over msg sig is, trying them in order, nil if none.
+func (id Identity) DeviceSigner(msg, sig []byte) Bytes {
+	if len(sig) != ed25519.SignatureSize {
+		return nil
+	}
+	for _, k := range id.Devices() {
+		if len(k) == ed25519.PublicKeySize && ed25519.Verify(ed25519.PublicKey(k), msg, sig) {
+			return k
+		}
+	}
+	return nil
 }
 
 // Admission kinds: which single-use credential, if any, a registration

@@ -62,7 +62,7 @@ func (s *Service) AdminIdentity(ctx context.Context, p Principal, fp string) (ch
 	}
 	d.Sessions = []chusme.AdminSession{}
 	for _, ss := range sessions {
-		d.Sessions = append(d.Sessions, chusme.AdminSession{ID: ss.ID, CreatedAt: ss.CreatedAt, LastUsedAt: ss.LastUsedAt, ExpiresAt: ss.ExpiresAt})
+		d.Sessions = append(d.Sessions, chusme.AdminSession{ID: ss.ID, CreatedAt: ss.CreatedAt, LastUsedAt: ss.LastUsedAt, ExpiresAt: ss.ExpiresAt, DeviceKey: ss.DeviceKey})
 	}
 	return d, nil
 }

@@ -246,6 +246,10 @@ func (s *Service) replacedKey(ctx context.Context, fp string, msg, sig []byte) e
 		if bytes.Equal(e.OldKey, e.NewKey) || len(e.OldKey) != ed25519.PublicKeySize || !ed25519.Verify(ed25519.PublicKey(e.OldKey), msg, sig) {
 			continue
 		}
+		if e.Kind == chusme.EntryDeviceRemove {
+			return chusme.Errorf(chusme.CodeKeyRotated, "this device key was removed at %s (chain entry %d): add this machine again with a new key "+
+				"(chusme devices join), or, if that was not you, recover with a recovery key (chusme recover)", e.AcceptedAt.UTC().Format(time.RFC3339), e.Seq)
+		}
 		end := e.AcceptedAt.Add(chusme.RotationCancelWindow)
 		next := "if that was not you, recover with a recovery key (chusme recover)"
 		if s.now().Before(end) {
@@ -255,20 +259,6 @@ func (s *Service) replacedKey(ctx context.Context, fp string, msg, sig []byte) e
 			e.AcceptedAt.UTC().Format(time.RFC3339), e.Seq, e.Kind, end.UTC().Format(time.RFC3339), next)
 	}
 	return invalid
-}
-
-// signingDevice returns the current device key of id whose signature over
-// msg sig is, nil if none.
-func signingDevice(id chusme.Identity, msg, sig []byte) []byte {
-	if len(sig) != ed25519.SignatureSize {
-		return nil
-	}
-	for _, k := range id.Devices() {
-		if ed25519.Verify(ed25519.PublicKey(k), msg, sig) {
-			return k
-		}
-	}
-	return nil
 }
 
 // Token answers a challenge: it checks the signature of one of the
@@ -316,7 +306,7 @@ func (s *Service) token(ctx context.Context, req chusme.TokenRequest) (chusme.To
 		return fail(chusme.Errorf(chusme.CodeBanned, "identity is banned"))
 	}
 	msg := chusme.LoginMessage(s.cfg.Issuer, c.ID, c.Nonce)
-	device := signingDevice(id, msg, req.Signature)
+	device := id.DeviceSigner(msg, req.Signature)
 	if device == nil {
 		return fail(s.replacedKey(ctx, id.Fingerprint, msg, req.Signature))
 	}
