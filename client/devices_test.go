@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -290,5 +291,53 @@ func TestPinnedDeviceRemovalCantBeDropped(t *testing.T) {
 	devices, err := viaProxy(t, s, proxy, victim, &client.MemoryPinStore{}).c.Devices(ctx, peer.fp)
 	if err != nil || len(devices) != 2 {
 		t.Fatalf("an unpinned client: Devices = %x, %v; want the removed device back", devices, err)
+	}
+}
+
+// A device rotates its own key: only its sessions end, the other device's
+// stay, and the new key logs in in its place.
+func TestDeviceRotationRevokesItsSessionsOnly(t *testing.T) {
+	ctx := t.Context()
+	s := servertest.Start(t, "--registration", "open")
+	alice := register(t, s, true)
+	laptop := joinDevice(t, s, alice)
+	next := testkit.NewKey(t)
+	if _, err := laptop.c.Rotate(ctx, alice.fp, laptop.key, next); err != nil {
+		t.Fatal(err)
+	}
+	_, err := laptop.c.Me(ctx)
+	wantCode(t, "the rotated device's session", err, chusme.CodeSessionRevoked)
+	if _, err := alice.c.Me(ctx); err != nil {
+		t.Fatalf("the other device's session after the rotation: %v", err)
+	}
+	if _, err := laptop.c.Login(ctx, next, client.LoginFingerprint(alice.fp)); err != nil {
+		t.Fatal(err)
+	}
+	devices, err := alice.c.Devices(ctx, alice.fp)
+	if err != nil || len(devices) != 2 || !devices[0].Equal(alice.key.Public()) || !devices[1].Equal(next.Public()) {
+		t.Fatalf("Devices after the rotation = %x, %v", devices, err)
+	}
+}
+
+// A group key's confirmations are made by the identity's first device key:
+// a DKG driver on another device refuses to start, saying so, and sends
+// nothing.
+func TestDKGNeedsFirstDevice(t *testing.T) {
+	ctx := t.Context()
+	s := servertest.Start(t, "--registration", "open")
+	alice, bob := register(t, s, true), register(t, s, false)
+	laptop := joinDevice(t, s, alice)
+	info, err := bob.c.StartDKG(ctx, bob.key, 2, []string{alice.fp, bob.fp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = laptop.c.RunDKG(ctx, info.ID, laptop.key, nil)
+	wantPeerKeyError(t, err, alice.fp, "first device key")
+	now, err := bob.c.Ceremony(ctx, info.ID)
+	if err != nil || slices.Contains(now.Submitted, alice.fp) {
+		t.Fatalf("Ceremony = %+v, %v; want nothing of alice's", now, err)
+	}
+	if _, err := bob.c.CancelCeremony(ctx, info.ID); err != nil {
+		t.Fatal(err)
 	}
 }
