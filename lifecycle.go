@@ -254,11 +254,11 @@ func DeviceRemoveMessage(issuer, fp string, seq uint64, prev, signer, removed []
 }
 
 // ParseRecoveryStatement reads back a statement a recovery key signs (a
-// RecoverMessage, RecoveryKeysMessage or RecoveryCancelMessage), so that
-// whoever approves one can see what it does: the issuer, the fingerprint
-// and the entry it makes (Kind EntryRecover, EntryRecoveryKeys or
-// EntryCancel, without signatures; a recovery-keys entry's device key is
-// NewKey). Anything else is refused, as is a text that the statement's
+// RecoverMessage, RecoveryKeysMessage, RecoveryCancelMessage or
+// DeviceRemoveMessage), so that whoever approves one can see what it does:
+// the issuer, the fingerprint and the entry it makes (Kind EntryRecover,
+// EntryRecoveryKeys, EntryCancel or EntryDeviceRemove, without signatures;
+// a recovery-keys entry's device key is NewKey). Anything else is refused, as is a text that the statement's
 // builder would not produce byte for byte.
 func ParseRecoveryStatement(msg []byte) (issuer, fp string, e ChainEntry, err error) {
 	label, rest, ok := bytes.Cut(bytes.Clone(msg), []byte{0})
@@ -287,6 +287,10 @@ func ParseRecoveryStatement(msg []byte) (issuer, fp string, e ChainEntry, err er
 		if ok = ok && len(f) == 9; ok {
 			e = ChainEntry{Kind: EntryCancel, Seq: num(f[2]), Prev: f[3], Cancels: num(f[4]), Signer: f[5], OldKey: f[6], NewKey: f[7], Time: int64(num(f[8]))}
 		}
+	case LabelDeviceRemove:
+		if ok = ok && len(f) == 7; ok {
+			e = ChainEntry{Kind: EntryDeviceRemove, Seq: num(f[2]), Prev: f[3], Signer: f[4], OldKey: f[5], Time: int64(num(f[6]))}
+		}
 	case LabelRecoveryKeys:
 		if ok = ok && len(f) >= 8 && num(f[6]) == uint64(len(f)-8); ok {
 			e = ChainEntry{Kind: EntryRecoveryKeys, Seq: num(f[2]), Prev: f[3], Signer: f[4], NewKey: f[5], Time: int64(num(f[len(f)-1]))}
@@ -297,8 +301,8 @@ func ParseRecoveryStatement(msg []byte) (issuer, fp string, e ChainEntry, err er
 	default:
 		ok = false
 	}
-	if !ok || !bytes.Equal(e.Statement(string(f[0]), string(f[1])), msg) { // f has 8 or more fields when ok
-		return "", "", ChainEntry{}, Errorf(CodeInvalidRequest, "not a recovery statement (%s, %s or %s)", LabelRecover, LabelRecoveryKeys, LabelRecoveryCancel)
+	if !ok || !bytes.Equal(e.Statement(string(f[0]), string(f[1])), msg) { // f has 7 or more fields when ok
+		return "", "", ChainEntry{}, Errorf(CodeInvalidRequest, "not a recovery statement (%s, %s, %s or %s)", LabelRecover, LabelRecoveryKeys, LabelRecoveryCancel, LabelDeviceRemove)
 	}
 	return string(f[0]), string(f[1]), e, nil
 }

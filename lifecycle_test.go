@@ -213,6 +213,8 @@ func TestParseRecoveryStatement(t *testing.T) {
 			chusme.ChainEntry{Kind: chusme.EntryRecoveryKeys, Seq: 2, Prev: b(3, 32), Signer: b(4, 32), NewKey: b(5, 32), RecoveryKeys: keys, Time: -5}},
 		{chusme.RecoveryKeysMessage("iss", "fp", 2, b(3, 32), b(4, 32), b(5, 32), nil, 9),
 			chusme.ChainEntry{Kind: chusme.EntryRecoveryKeys, Seq: 2, Prev: b(3, 32), Signer: b(4, 32), NewKey: b(5, 32), Time: 9}},
+		{chusme.DeviceRemoveMessage("iss", "fp", 5, b(3, 32), b(4, 32), b(5, 32), 12),
+			chusme.ChainEntry{Kind: chusme.EntryDeviceRemove, Seq: 5, Prev: b(3, 32), Signer: b(4, 32), OldKey: b(5, 32), Time: 12}},
 		{chusme.RecoveryCancelMessage("iss", "fp", 4, 3, b(3, 32), b(4, 32), b(5, 32), b(6, 32), 11),
 			chusme.ChainEntry{Kind: chusme.EntryCancel, Seq: 4, Cancels: 3, Prev: b(3, 32), Signer: b(4, 32), OldKey: b(5, 32), NewKey: b(6, 32), Time: 11}},
 	}

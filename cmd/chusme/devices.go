@@ -21,10 +21,11 @@ Devices (several device keys per identity):
                                      file) and print its join request, valid 24 h, for devices add
   devices add REQUEST                on a device of the identity: add the new machine's key (the join request
                                      devices join printed); then chusme login works there
-  devices remove KEY [--recovery | --recovery-key-file F]
+  devices remove KEY [--recovery | --recovery-key-file F | --guardians GKEY]
                                      remove device key KEY (as devices list prints it, or a unique prefix),
                                      signed by this device's key (this device too: retire it) or, with
-                                     --recovery, by a recovery key (typed or pasted, or from F); its sessions
+                                     --recovery, by a recovery key (typed or pasted, or from F), or by the
+                                     guardians of recovery key GKEY (as recover --guardians); its sessions
                                      end at once
 `
 
@@ -168,6 +169,7 @@ func (e *env) devicesRemove(args []string) error {
 	fs := e.flags("devices remove")
 	byRecovery := fs.Bool("recovery", false, "")
 	keyFile := fs.String("recovery-key-file", "", "")
+	guardians := fs.String("guardians", "", "")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -187,21 +189,27 @@ func (e *env) devicesRemove(args []string) error {
 	if err != nil {
 		return err
 	}
-	var signer ed25519.PrivateKey
-	if *byRecovery || *keyFile != "" {
-		signer, err = e.recoveryKey(*keyFile)
+	var signer client.KeySigner
+	if *guardians != "" {
+		signer, err = e.guardiansOf(c, fp, *guardians)
 	} else {
-		signer, err = e.loadKey()
+		var priv ed25519.PrivateKey
+		if *byRecovery || *keyFile != "" {
+			priv, err = e.recoveryKey(*keyFile)
+		} else {
+			priv, err = e.loadKey()
+		}
+		defer clear(priv)
+		signer = client.LocalKey(priv)
 	}
 	if err != nil {
 		return err
 	}
-	defer clear(signer)
-	entry, err := c.RemoveDevice(e.ctx, fp, client.LocalKey(signer), target)
+	entry, err := c.RemoveDevice(e.ctx, fp, signer, target)
 	if err != nil {
 		return err
 	}
-	if self := signer.Public().(ed25519.PublicKey); self.Equal(target) && !e.json {
+	if signer.PublicKey().Equal(target) && !e.json {
 		fmt.Fprintln(e.stderr, "This device is removed: its sessions have ended and its key no longer logs in.")
 	}
 	return e.output(entry, func(w io.Writer) {
