@@ -20,6 +20,7 @@ type AdminIdentity struct {
 	PublicKey    Bytes      `json:"public_key"`    // the current (device) key
 	ChainLength  int        `json:"chain_length"`  // entries, the genesis included
 	RecoveryKeys int        `json:"recovery_keys"` // the recovery keys the chain leaves
+	Devices      int        `json:"devices"`       // the device keys the chain leaves
 }
 
 // AdminIdentityPage is the answer of GET /v1/admin/identities: identities
@@ -37,6 +38,7 @@ type AdminSession struct {
 	CreatedAt  time.Time `json:"created_at"`
 	LastUsedAt time.Time `json:"last_used_at"`
 	ExpiresAt  time.Time `json:"expires_at"`
+	DeviceKey  Bytes     `json:"device_key,omitempty"` // the device key that logged in; absent for sessions made before devices
 }
 
 // AdminIdentityDetail is the answer of GET /v1/admin/identities/{fp}: the

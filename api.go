@@ -74,7 +74,8 @@ type RegisterRequest struct {
 // IdentityInfo is the public view of an identity.
 type IdentityInfo struct {
 	Fingerprint string    `json:"fingerprint"`
-	PublicKey   Bytes     `json:"public_key"`
+	PublicKey   Bytes     `json:"public_key"`  // the first device key
+	DeviceKeys  []Bytes   `json:"device_keys"` // every current device key, PublicKey first
 	Role        string    `json:"role"`
 	Status      string    `json:"status"`
 	CreatedAt   time.Time `json:"created_at"`

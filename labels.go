@@ -43,6 +43,15 @@ const (
 	// LabelRecoveryCancel heads RecoveryCancelMessage: a cancellation
 	// signed by a recovery key.
 	LabelRecoveryCancel = "chusme/v1/recovery-cancel"
+	// LabelDeviceJoin heads DeviceJoinMessage: a new device key's join
+	// request (proof of possession).
+	LabelDeviceJoin = "chusme/v1/device-join"
+	// LabelDeviceAdd heads DeviceAddMessage: adding a device key, signed
+	// by a current device key.
+	LabelDeviceAdd = "chusme/v1/device-add"
+	// LabelDeviceRemove heads DeviceRemoveMessage: removing a device key,
+	// signed by a current device key or a recovery key.
+	LabelDeviceRemove = "chusme/v1/device-remove"
 	// LabelRecoveryKeyCheck heads what a recovery key's printed check is
 	// hashed over (RecoveryKeyText; never signed).
 	LabelRecoveryKeyCheck = "chusme/v1/recovery-key-check"
@@ -138,6 +147,9 @@ var domainSeparators = []string{
 	LabelRecoveryKeys + "\x00",
 	LabelRecover + "\x00",
 	LabelRecoveryCancel + "\x00",
+	LabelDeviceJoin + "\x00",
+	LabelDeviceAdd + "\x00",
+	LabelDeviceRemove + "\x00",
 	LabelRecoveryKeyCheck + "\x00",
 	LabelChainGenesis + "\x00",
 	LabelChainEntry + "\x00",

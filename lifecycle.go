@@ -12,16 +12,17 @@ import (
 
 // Identity lifecycle: TOTP second factor, the identity blob (the client's
 // encrypted key backup) and the identity chain (genesis, key rotations and
-// their cancellations, hash-linked).
+// their cancellations, recovery keys, device additions and removals,
+// hash-linked).
 //
 // The chain of an identity is a list of entries numbered from 0. Entry 0,
 // the genesis, holds the genesis key (its SHA-256 is the fingerprint). Every
-// later entry is either a rotation, signed by both the key it replaces and
-// the new key, or the cancellation of the rotation right before it, signed
-// by the key that rotation replaced and restoring it. Each entry names the
-// hash of the one before, and the key after an entry is its NewKey, so the
-// current key follows from the fingerprint and the chain alone (see
-// VerifyChain).
+// later entry is a rotation, signed by both the key it replaces and the new
+// key, the cancellation of a pending entry right before it, a change of
+// recovery keys, a recovery rotation, or a device addition or removal
+// (docs/protocol.md §6). Each entry names the hash of the one before, so
+// the current keys follow from the fingerprint and the chain alone (see
+// VerifyChain and VerifyChainKeys).
 
 // Error codes of the identity lifecycle (see the Code constants in chusme.go).
 const (
@@ -37,6 +38,10 @@ const (
 	CodeNotRecoveryKey       = "not_recovery_key"      // a recovery statement's signer is not one of the identity's recovery keys
 	CodeOutranked            = "outranked"             // the chain's pending last entry was signed by a key that outranks this statement's
 	CodeKeyRotated           = "key_rotated"           // a login with a key the identity's chain replaced
+	CodeNotDeviceKey         = "not_device_key"        // a device statement's signer or key is not one of the identity's current device keys
+	CodeTooManyDevices       = "too_many_devices"      // an identity has MaxDevices device keys already
+	CodeLastDevice           = "last_device"           // the identity's only device key can't be removed
+	CodeJoinExpired          = "join_expired"          // a device join request is older than DeviceJoinValidity (or from the future)
 )
 
 // Chain entry kinds.
@@ -48,7 +53,22 @@ const (
 	EntryRecoveryKeys = "recovery_keys"
 	// EntryRecover rotates the device key by a recovery key's signature.
 	EntryRecover = "recover"
+	// EntryDeviceAdd adds a device key, signed by a current device key
+	// and (over its join request) by the new key.
+	EntryDeviceAdd = "device_add"
+	// EntryDeviceRemove removes a device key, signed by a current device
+	// key (the removed one too) or a recovery key.
+	EntryDeviceRemove = "device_remove"
 )
+
+// MaxDevices is how many device keys an identity may have at once.
+const MaxDevices = 8
+
+// DeviceJoinValidity is how long a device's join request (its signature
+// over DeviceJoinMessage) may be used after its time: 24 hours. The request
+// is carried by hand from the new machine to an existing device, which
+// takes longer than MaxStatementSkew; the add entry itself is fresh.
+const DeviceJoinValidity = 24 * time.Hour
 
 // MaxRecoveryKeys is how many recovery keys an identity may have.
 const MaxRecoveryKeys = 3
@@ -70,15 +90,17 @@ const MaxBlobSize = 64 << 10
 // wire (GET /v1/identities/{fp}/chain).
 type ChainEntry struct {
 	Seq  uint64 `json:"seq"`  // 0 for the genesis, then 1, 2, …
-	Kind string `json:"kind"` // EntryGenesis, EntryRotate, EntryCancel, EntryRecoveryKeys or EntryRecover
+	Kind string `json:"kind"` // EntryGenesis, EntryRotate, EntryCancel, EntryRecoveryKeys, EntryRecover, EntryDeviceAdd or EntryDeviceRemove
 	// Prev is the hash of entry Seq-1; empty for the genesis.
 	Prev Bytes `json:"prev,omitempty"`
-	// OldKey is the key the entry replaces: for a rotation the current key
-	// before it, for a cancellation the rotation's new key. Empty for the
-	// genesis.
+	// OldKey is the key the entry replaces: for a rotation the device key
+	// it replaces, for a device removal the removed key, for a
+	// cancellation the cancelled entry's NewKey. Empty for the genesis and
+	// a device addition.
 	OldKey Bytes `json:"old_key,omitempty"`
-	// NewKey is the current key after the entry: the genesis key, the
-	// rotation's new key, or the key a cancellation restores.
+	// NewKey is the key the entry brings: the genesis key, the rotation's
+	// new key, the added device key, or the key a cancellation restores
+	// (the cancelled entry's OldKey). Empty for a device removal.
 	NewKey Bytes `json:"new_key"`
 	// Cancels is, for a cancellation, the Seq of the rotation it cancels.
 	Cancels uint64 `json:"cancels,omitempty"`
@@ -86,14 +108,20 @@ type ChainEntry struct {
 	// genesis the registration time (not covered by the hash).
 	Time int64 `json:"time"`
 	// Signature is by OldKey for a rotation and by NewKey (the restored
-	// key) for a cancellation; empty for the genesis.
+	// key) for a cancellation, by Signer where it is set; empty for the
+	// genesis.
 	Signature Bytes `json:"signature,omitempty"`
 	// NewKeySignature is a rotation's (or recovery rotation's) signature
-	// by NewKey.
+	// by NewKey; for a device addition the new key's signature over its
+	// join request (DeviceJoinMessage).
 	NewKeySignature Bytes `json:"new_key_signature,omitempty"`
+	// JoinTime is a device addition's join request time in Unix seconds,
+	// as the new key signed it.
+	JoinTime int64 `json:"join_time,omitempty"`
 	// Signer is the key that made Signature when it is not implied: the
 	// recovery key of a recovery rotation or of a cancellation by a
-	// recovery key, the device or recovery key of a recovery-keys entry.
+	// recovery key, the device or recovery key of a recovery-keys entry,
+	// the device (or recovery) key of a device addition or removal.
 	Signer Bytes `json:"signer,omitempty"`
 	// RecoveryKeys is a recovery-keys entry's new list of recovery keys,
 	// in priority order (the first outranks the others).
@@ -201,12 +229,36 @@ func RecoveryCancelMessage(issuer, fp string, seq, cancels uint64, prev, signer,
 	return signedMessage(LabelRecoveryCancel, []byte(issuer), []byte(fp), u64(seq), prev, u64(cancels), signer, dropped, restored, i64(unixTime))
 }
 
+// DeviceJoinMessage is what a new device key signs to ask to join an
+// identity (proof of possession, carried to an existing device): the
+// label, the issuer, the fingerprint, the new key and the request's time
+// in Unix seconds.
+func DeviceJoinMessage(issuer, fp string, newKey []byte, joinTime int64) []byte {
+	return signedMessage(LabelDeviceJoin, []byte(issuer), []byte(fp), newKey, i64(joinTime))
+}
+
+// DeviceAddMessage is what a current device key signs to add a device: the
+// label, the issuer, the fingerprint, the new entry's sequence number, the
+// previous entry's hash, the signer, the new device key, the join
+// request's time and the time in Unix seconds.
+func DeviceAddMessage(issuer, fp string, seq uint64, prev, signer, newKey []byte, joinTime, unixTime int64) []byte {
+	return signedMessage(LabelDeviceAdd, []byte(issuer), []byte(fp), u64(seq), prev, signer, newKey, i64(joinTime), i64(unixTime))
+}
+
+// DeviceRemoveMessage is what a current device key or a recovery key signs
+// to remove a device key: the label, the issuer, the fingerprint, the new
+// entry's sequence number, the previous entry's hash, the signer, the key
+// removed and the time in Unix seconds.
+func DeviceRemoveMessage(issuer, fp string, seq uint64, prev, signer, removed []byte, unixTime int64) []byte {
+	return signedMessage(LabelDeviceRemove, []byte(issuer), []byte(fp), u64(seq), prev, signer, removed, i64(unixTime))
+}
+
 // ParseRecoveryStatement reads back a statement a recovery key signs (a
-// RecoverMessage, RecoveryKeysMessage or RecoveryCancelMessage), so that
-// whoever approves one can see what it does: the issuer, the fingerprint
-// and the entry it makes (Kind EntryRecover, EntryRecoveryKeys or
-// EntryCancel, without signatures; a recovery-keys entry's device key is
-// NewKey). Anything else is refused, as is a text that the statement's
+// RecoverMessage, RecoveryKeysMessage, RecoveryCancelMessage or
+// DeviceRemoveMessage), so that whoever approves one can see what it does:
+// the issuer, the fingerprint and the entry it makes (Kind EntryRecover,
+// EntryRecoveryKeys, EntryCancel or EntryDeviceRemove, without signatures;
+// a recovery-keys entry's device key is NewKey). Anything else is refused, as is a text that the statement's
 // builder would not produce byte for byte.
 func ParseRecoveryStatement(msg []byte) (issuer, fp string, e ChainEntry, err error) {
 	label, rest, ok := bytes.Cut(bytes.Clone(msg), []byte{0})
@@ -235,6 +287,10 @@ func ParseRecoveryStatement(msg []byte) (issuer, fp string, e ChainEntry, err er
 		if ok = ok && len(f) == 9; ok {
 			e = ChainEntry{Kind: EntryCancel, Seq: num(f[2]), Prev: f[3], Cancels: num(f[4]), Signer: f[5], OldKey: f[6], NewKey: f[7], Time: int64(num(f[8]))}
 		}
+	case LabelDeviceRemove:
+		if ok = ok && len(f) == 7; ok {
+			e = ChainEntry{Kind: EntryDeviceRemove, Seq: num(f[2]), Prev: f[3], Signer: f[4], OldKey: f[5], Time: int64(num(f[6]))}
+		}
 	case LabelRecoveryKeys:
 		if ok = ok && len(f) >= 8 && num(f[6]) == uint64(len(f)-8); ok {
 			e = ChainEntry{Kind: EntryRecoveryKeys, Seq: num(f[2]), Prev: f[3], Signer: f[4], NewKey: f[5], Time: int64(num(f[len(f)-1]))}
@@ -245,8 +301,8 @@ func ParseRecoveryStatement(msg []byte) (issuer, fp string, e ChainEntry, err er
 	default:
 		ok = false
 	}
-	if !ok || !bytes.Equal(e.Statement(string(f[0]), string(f[1])), msg) { // f has 8 or more fields when ok
-		return "", "", ChainEntry{}, Errorf(CodeInvalidRequest, "not a recovery statement (%s, %s or %s)", LabelRecover, LabelRecoveryKeys, LabelRecoveryCancel)
+	if !ok || !bytes.Equal(e.Statement(string(f[0]), string(f[1])), msg) { // f has 7 or more fields when ok
+		return "", "", ChainEntry{}, Errorf(CodeInvalidRequest, "not a recovery statement (%s, %s, %s or %s)", LabelRecover, LabelRecoveryKeys, LabelRecoveryCancel, LabelDeviceRemove)
 	}
 	return string(f[0]), string(f[1]), e, nil
 }
@@ -266,6 +322,10 @@ func (e ChainEntry) Statement(issuer, fp string) []byte {
 		return RecoverMessage(issuer, fp, e.Seq, e.Prev, e.Signer, e.OldKey, e.NewKey, e.Time)
 	case EntryRecoveryKeys:
 		return RecoveryKeysMessage(issuer, fp, e.Seq, e.Prev, e.Signer, e.NewKey, e.RecoveryKeys, e.Time)
+	case EntryDeviceAdd:
+		return DeviceAddMessage(issuer, fp, e.Seq, e.Prev, e.Signer, e.NewKey, e.JoinTime, e.Time)
+	case EntryDeviceRemove:
+		return DeviceRemoveMessage(issuer, fp, e.Seq, e.Prev, e.Signer, e.OldKey, e.Time)
 	default:
 		return signedMessage(LabelChainGenesis, []byte(fp), e.NewKey)
 	}
@@ -299,14 +359,15 @@ func GenesisEntry(id Identity) ChainEntry {
 // (the root package imports the standard library only).
 type ChainVerifier func(publicKey, message, signature []byte) error
 
-// ChainKeys are the keys of an identity after a chain entry: the device key
-// (the current key, that logs in) and the recovery keys in priority order.
+// ChainKeys are the keys of an identity after a chain entry: the device
+// keys (1..MaxDevices, each logs in; the first is the identity's primary
+// key, Identity.PublicKey) and the recovery keys in priority order.
 type ChainKeys struct {
-	Device   Bytes
+	Devices  []Bytes
 	Recovery []Bytes
 }
 
-// rank returns the priority of key among k's keys: 0 for the device key,
+// rank returns the priority of key among k's keys: 0 for a device key,
 // MaxRecoveryKeys for the first recovery key, one less for each later one,
 // and -1 for a key that is none of them.
 func (k ChainKeys) rank(key []byte) int {
@@ -315,21 +376,46 @@ func (k ChainKeys) rank(key []byte) int {
 			return MaxRecoveryKeys - i
 		}
 	}
-	if bytes.Equal(k.Device, key) {
+	if k.IsDevice(key) {
 		return 0
 	}
 	return -1
 }
 
+// IsDevice reports whether key is one of k's device keys.
+func (k ChainKeys) IsDevice(key []byte) bool {
+	return slices.ContainsFunc(k.Devices, func(d Bytes) bool { return bytes.Equal(d, key) })
+}
+
+// replaceDevice returns k's device keys with old replaced by repl (dropped
+// if repl is nil), in place of old.
+func (k ChainKeys) replaceDevice(old, repl []byte) []Bytes {
+	out := make([]Bytes, 0, len(k.Devices))
+	for _, d := range k.Devices {
+		switch {
+		case !bytes.Equal(d, old):
+			out = append(out, d)
+		case repl != nil:
+			out = append(out, repl)
+		}
+	}
+	return out
+}
+
 // pendable reports whether entry i of the walk is pending for
 // RotationCancelWindow after it: a rotation, a recovery rotation, and a
 // change of recovery keys unless it only appends keys (which takes nothing
-// from the keys there: they keep their ranks). The genesis and a
-// cancellation never are.
+// from the keys there: they keep their ranks), and a device removal by a
+// recovery key. The genesis, a cancellation, and a device addition or
+// removal by a device key never are: a device key can't take anything a
+// recovery key can't take back at any time (it removes a device, or
+// recovers to one new device).
 func (w *chainWalk) pendable(i int) bool {
 	switch e := w.entries[i]; e.Kind {
 	case EntryRotate, EntryRecover:
 		return true
+	case EntryDeviceRemove:
+		return w.ranks[i] > 0
 	case EntryRecoveryKeys:
 		before := w.keys[i-1].Recovery
 		return len(e.RecoveryKeys) <= len(before) || !slices.EqualFunc(before, e.RecoveryKeys[:len(before)], bytesEqual)
@@ -387,7 +473,7 @@ func startWalk(issuer, fp string, g ChainEntry, checkKey func([]byte) error, ver
 		return nil, bad("entry 0: hash does not match")
 	}
 	return &chainWalk{issuer: issuer, fp: fp, checkKey: checkKey, verify: verify,
-		entries: []ChainEntry{g}, keys: []ChainKeys{{Device: g.NewKey}}, ranks: []int{0}}, nil
+		entries: []ChainEntry{g}, keys: []ChainKeys{{Devices: []Bytes{g.NewKey}}}, ranks: []int{0}}, nil
 }
 
 // next judges e as the entry after the walk's last one and, if it is
@@ -451,10 +537,15 @@ func (w *chainWalk) judge(e, h ChainEntry, cur, auth ChainKeys, pending, hPendab
 	if e.Kind != EntryCancel && e.Cancels != 0 {
 		return ChainKeys{}, 0, Errorf(CodeInvalidRequest, "only a cancellation names a rotation to cancel")
 	}
+	if e.Kind != EntryDeviceAdd && e.JoinTime != 0 {
+		return ChainKeys{}, 0, Errorf(CodeInvalidRequest, "only a device addition has a join time")
+	}
 	switch e.Kind {
+	case EntryDeviceAdd, EntryDeviceRemove:
+		return w.judgeDevice(e, h, cur, auth, pending, sigOK, until)
 	case EntryRotate, EntryRecover:
-		if !bytes.Equal(e.OldKey, cur.Device) {
-			return ChainKeys{}, 0, Errorf(CodeChainConflict, "old_key is not the identity's current key")
+		if !cur.IsDevice(e.OldKey) {
+			return ChainKeys{}, 0, Errorf(CodeChainConflict, "old_key is not one of the identity's current device keys")
 		}
 		if err := w.checkKey(e.NewKey); err != nil {
 			return ChainKeys{}, 0, Errorf(CodeInvalidPublicKey, "new key: %v", err)
@@ -477,10 +568,14 @@ func (w *chainWalk) judge(e, h ChainEntry, cur, auth ChainKeys, pending, hPendab
 		if !sigOK(signer, e.Signature) || !sigOK(e.NewKey, e.NewKeySignature) {
 			return ChainKeys{}, 0, Errorf(CodeInvalidSignature, "the %s needs valid signatures of its signer and of the new key", e.Kind)
 		}
-		return ChainKeys{Device: e.NewKey, Recovery: cur.Recovery}, rank, nil
+		if e.Kind == EntryRecover {
+			// A recovery leaves the owner with the new device only.
+			return ChainKeys{Devices: []Bytes{e.NewKey}, Recovery: cur.Recovery}, rank, nil
+		}
+		return ChainKeys{Devices: cur.replaceDevice(e.OldKey, e.NewKey), Recovery: cur.Recovery}, rank, nil
 	case EntryRecoveryKeys:
-		if !bytes.Equal(e.OldKey, cur.Device) || !bytes.Equal(e.NewKey, cur.Device) {
-			return ChainKeys{}, 0, Errorf(CodeChainConflict, "old_key and new_key must both be the identity's current key")
+		if !bytes.Equal(e.OldKey, e.NewKey) || !cur.IsDevice(e.NewKey) {
+			return ChainKeys{}, 0, Errorf(CodeChainConflict, "old_key and new_key must both be one of the identity's current device keys")
 		}
 		if len(e.NewKeySignature) != 0 {
 			return ChainKeys{}, 0, Errorf(CodeInvalidRequest, "a recovery-keys entry has no new_key_signature")
@@ -498,7 +593,7 @@ func (w *chainWalk) judge(e, h ChainEntry, cur, auth ChainKeys, pending, hPendab
 		if !sigOK(e.Signer, e.Signature) {
 			return ChainKeys{}, 0, Errorf(CodeInvalidSignature, "the recovery-keys statement needs a valid signature of its signer")
 		}
-		return ChainKeys{Device: cur.Device, Recovery: e.RecoveryKeys}, rank, nil
+		return ChainKeys{Devices: cur.Devices, Recovery: e.RecoveryKeys}, rank, nil
 	case EntryCancel:
 		if !hPendable || e.Cancels != h.Seq {
 			return ChainKeys{}, 0, Errorf(CodeChainConflict, "entry %d is not the chain's last entry or can't be cancelled: only the last rotation or recovery-keys change can", e.Cancels)
@@ -530,6 +625,59 @@ func (w *chainWalk) judge(e, h ChainEntry, cur, auth ChainKeys, pending, hPendab
 	}
 }
 
+// judgeDevice checks a device addition or removal (judge's arguments): an
+// addition is signed by a current device key and, over its join request
+// (within DeviceJoinValidity before the entry's time), by a key the
+// identity never had; a removal of one of several device keys by any
+// current device key (the removed one too: a device may retire itself) or
+// by a recovery key. A device key acts only once the last entry is final.
+func (w *chainWalk) judgeDevice(e, h ChainEntry, cur, auth ChainKeys, pending bool, sigOK func(key, sig []byte) bool, until func() string) (ChainKeys, int, error) {
+	hRank := w.ranks[len(w.ranks)-1]
+	rank := auth.rank(e.Signer)
+	if rank < 0 || (e.Kind == EntryDeviceAdd && rank != 0) {
+		return ChainKeys{}, 0, Errorf(CodeNotDeviceKey, "the signer is not a current device key (nor, for a removal, a recovery key)")
+	}
+	if pending && (rank <= hRank || h.Kind == EntryRecoveryKeys) {
+		return ChainKeys{}, 0, pendingError(h, hRank, until())
+	}
+	if e.Kind == EntryDeviceAdd {
+		if len(e.OldKey) != 0 {
+			return ChainKeys{}, 0, Errorf(CodeInvalidRequest, "a device addition has no old_key")
+		}
+		if err := w.checkKey(e.NewKey); err != nil {
+			return ChainKeys{}, 0, Errorf(CodeInvalidPublicKey, "new key: %v", err)
+		}
+		for _, k := range w.keys {
+			if k.rank(e.NewKey) >= 0 {
+				return ChainKeys{}, 0, Errorf(CodeInvalidRequest, "the new device key is, or was, a key of this identity")
+			}
+		}
+		if len(cur.Devices) >= MaxDevices {
+			return ChainKeys{}, 0, Errorf(CodeTooManyDevices, "the identity has %d device keys already: remove one first", MaxDevices)
+		}
+		if d := e.Time - e.JoinTime; d < -int64(MaxStatementSkew/time.Second) || d > int64(DeviceJoinValidity/time.Second) {
+			return ChainKeys{}, 0, Errorf(CodeJoinExpired, "the join request's time is not within %s before the entry's", DeviceJoinValidity)
+		}
+		if !sigOK(e.Signer, e.Signature) || w.verify(e.NewKey, DeviceJoinMessage(w.issuer, w.fp, e.NewKey, e.JoinTime), e.NewKeySignature) != nil {
+			return ChainKeys{}, 0, Errorf(CodeInvalidSignature, "the device addition needs valid signatures of its signer and (over the join request) of the new key")
+		}
+		return ChainKeys{Devices: append(slices.Clone(cur.Devices), e.NewKey), Recovery: cur.Recovery}, rank, nil
+	}
+	if len(e.NewKey) != 0 || len(e.NewKeySignature) != 0 {
+		return ChainKeys{}, 0, Errorf(CodeInvalidRequest, "a device removal has no new_key or new_key_signature")
+	}
+	if !cur.IsDevice(e.OldKey) {
+		return ChainKeys{}, 0, Errorf(CodeNotDeviceKey, "old_key is not one of the identity's current device keys")
+	}
+	if len(cur.Devices) == 1 {
+		return ChainKeys{}, 0, Errorf(CodeLastDevice, "the identity's only device key can't be removed: rotate it, or recover")
+	}
+	if !sigOK(e.Signer, e.Signature) {
+		return ChainKeys{}, 0, Errorf(CodeInvalidSignature, "the device removal needs a valid signature of its signer")
+	}
+	return ChainKeys{Devices: cur.replaceDevice(e.OldKey, nil), Recovery: cur.Recovery}, rank, nil
+}
+
 func notRecoveryKey() error {
 	return Errorf(CodeNotRecoveryKey, "the signer is not one of the identity's recovery keys")
 }
@@ -554,7 +702,7 @@ func (w *chainWalk) checkRecoveryKeys(e ChainEntry, cur ChainKeys, sigOK func(ke
 		if err := w.checkKey(k); err != nil {
 			return Errorf(CodeInvalidPublicKey, "recovery key %d: %v", i+1, err)
 		}
-		if bytes.Equal(k, cur.Device) || slices.ContainsFunc(e.RecoveryKeys[:i], func(o Bytes) bool { return bytes.Equal(o, k) }) {
+		if cur.IsDevice(k) || slices.ContainsFunc(e.RecoveryKeys[:i], func(o Bytes) bool { return bytes.Equal(o, k) }) {
 			return Errorf(CodeInvalidRequest, "recovery key %d is the device key or listed twice", i+1)
 		}
 		kept := cur.rank(k) > 0
@@ -569,7 +717,7 @@ func (w *chainWalk) checkRecoveryKeys(e ChainEntry, cur ChainKeys, sigOK func(ke
 }
 
 // VerifyChain checks a chain offline from the fingerprint alone and returns
-// the current key. checkKey checks a public key strictly, verify a
+// the current key (the first device key; VerifyChainKeys returns them all). checkKey checks a public key strictly, verify a
 // signature (keys.CheckPublicKey and keys.Verify). It refuses a chain whose
 // genesis key does not hash to fp, whose entries are out of order, missing,
 // altered or badly signed, or break a rule of docs/protocol.md §6 (the
@@ -577,11 +725,14 @@ func (w *chainWalk) checkRecoveryKeys(e ChainEntry, cur ChainKeys, sigOK func(ke
 // on either side).
 func VerifyChain(issuer, fp string, entries []ChainEntry, checkKey func([]byte) error, verify ChainVerifier) ([]byte, error) {
 	k, err := VerifyChainKeys(issuer, fp, entries, checkKey, verify)
-	return k.Device, err
+	if err != nil {
+		return nil, err
+	}
+	return k.Devices[0], nil
 }
 
 // VerifyChainKeys is VerifyChain returning every current key: the device
-// key and the recovery keys.
+// keys and the recovery keys.
 func VerifyChainKeys(issuer, fp string, entries []ChainEntry, checkKey func([]byte) error, verify ChainVerifier) (ChainKeys, error) {
 	if len(entries) == 0 {
 		return ChainKeys{}, Errorf(CodeChainConflict, "chain: no genesis entry")
@@ -601,18 +752,22 @@ func VerifyChainKeys(issuer, fp string, entries []ChainEntry, checkKey func([]by
 // CheckChainAppend is the server's rule for appending next to an identity's
 // chain (genesis first): the stored chain is walked again and next judged
 // with the rules VerifyChain applies, time judged by the acceptance times
-// (next.AcceptedAt is now). The error carries the code to answer with.
-func CheckChainAppend(issuer, fp string, chain []ChainEntry, next ChainEntry, checkKey func([]byte) error, verify ChainVerifier) error {
+// (next.AcceptedAt is now). It returns the keys after next; the error
+// carries the code to answer with.
+func CheckChainAppend(issuer, fp string, chain []ChainEntry, next ChainEntry, checkKey func([]byte) error, verify ChainVerifier) (ChainKeys, error) {
 	w, err := startWalk(issuer, fp, chain[0], checkKey, verify)
 	if err != nil {
-		return err
+		return ChainKeys{}, err
 	}
 	for _, e := range chain[1:] {
 		if err := w.next(e, acceptedTiming); err != nil {
-			return fmt.Errorf("stored chain entry %d: %w", e.Seq, err)
+			return ChainKeys{}, fmt.Errorf("stored chain entry %d: %w", e.Seq, err)
 		}
 	}
-	return w.next(next, acceptedTiming)
+	if err := w.next(next, acceptedTiming); err != nil {
+		return ChainKeys{}, err
+	}
+	return w.keys[len(w.keys)-1], nil
 }
 
 // TOTPCredential is an identity's TOTP second factor. The secret is stored
@@ -647,11 +802,16 @@ type ChainState struct {
 	Last     *ChainEntry
 }
 
-// ChainAppend is what an append to a chain writes: the entry, and the reason
-// with which every live session of the identity is revoked (none if empty).
+// ChainAppend is what an append to a chain writes: the entry, the device
+// keys after it (the first becomes the identity's PublicKey), and the
+// reason with which the identity's live sessions are revoked (none if
+// empty): every one, or with RevokeDevice only those that device key made
+// (and those that recorded no device key).
 type ChainAppend struct {
-	Entry  ChainEntry
-	Revoke RevocationReason
+	Entry        ChainEntry
+	Devices      []Bytes
+	Revoke       RevocationReason
+	RevokeDevice Bytes
 }
 
 // LifecycleStore persists the identity lifecycle. It is embedded in Store;
@@ -800,4 +960,41 @@ type BlobInfo struct {
 	ETag      string    `json:"etag"` // quoted, as in the ETag header
 	Size      int       `json:"size"` // bytes
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// DeviceJoinRequest is a new machine's request to join identity
+// Fingerprint as a device (chusme devices join): its key, the time and the
+// key's signature over DeviceJoinMessage. It travels by hand to an existing
+// device, which sends it in a DeviceAddRequest.
+type DeviceJoinRequest struct {
+	Fingerprint string `json:"fingerprint"`
+	Key         Bytes  `json:"key"`
+	Time        int64  `json:"time"` // Unix seconds
+	Signature   Bytes  `json:"signature"`
+}
+
+// DeviceAddRequest adds a device key (POST /v1/identities/{fp}/devices):
+// the fields of DeviceAddMessage, the signer's signature over it and the
+// new key's join request signature (DeviceJoinMessage at JoinTime).
+type DeviceAddRequest struct {
+	Seq           uint64 `json:"seq"`
+	Prev          Bytes  `json:"prev"`
+	Signer        Bytes  `json:"signer"`
+	NewKey        Bytes  `json:"new_key"`
+	JoinTime      int64  `json:"join_time"` // Unix seconds
+	Time          int64  `json:"time"`      // Unix seconds
+	Signature     Bytes  `json:"signature"`
+	JoinSignature Bytes  `json:"join_signature"`
+}
+
+// DeviceRemoveRequest removes a device key (POST
+// /v1/identities/{fp}/devices/remove): the fields of DeviceRemoveMessage and
+// the signer's signature over it.
+type DeviceRemoveRequest struct {
+	Seq       uint64 `json:"seq"`
+	Prev      Bytes  `json:"prev"`
+	Signer    Bytes  `json:"signer"`
+	Key       Bytes  `json:"key"`  // the device key removed
+	Time      int64  `json:"time"` // Unix seconds
+	Signature Bytes  `json:"signature"`
 }

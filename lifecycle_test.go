@@ -70,7 +70,7 @@ func sampleRecoveryChain(t testing.TB) (string, []chusme.ChainEntry, []ed25519.P
 func TestVerifyChainRecovery(t *testing.T) {
 	fp, es, ks := sampleRecoveryChain(t)
 	got, err := chusme.VerifyChainKeys(testIssuer, fp, es, keys.CheckPublicKey, keys.Verify)
-	if err != nil || !bytes.Equal(got.Device, es[0].NewKey) || len(got.Recovery) != 2 {
+	if err != nil || !bytes.Equal(got.Devices[0], es[0].NewKey) || len(got.Recovery) != 2 {
 		t.Fatalf("VerifyChainKeys = %+v, %v", got, err)
 	}
 	resign := func(e chusme.ChainEntry, signer ed25519.PrivateKey) chusme.ChainEntry {
@@ -163,6 +163,16 @@ func FuzzVerifyChain(f *testing.F) {
 	rec, _ := json.Marshal(res)
 	f.Add(rec)
 	f.Add(bytes.Replace(rec, []byte(`"kind":"recover"`), []byte(`"kind":"rotate"`), 1))
+	dc := newDeviceChain(f)
+	if dc.fp != fp {
+		f.Fatal("the device chain is of another identity")
+	}
+	dc.must(dc.add(seedKey(1), seedKey(2)))
+	dc.must(dc.remove(seedKey(2), pubOf(seedKey(1))))
+	dev, _ := json.Marshal(dc.entries)
+	f.Add(dev)
+	f.Add(bytes.Replace(dev, []byte(`"kind":"device_remove"`), []byte(`"kind":"device_add"`), 1))
+	f.Add(bytes.Replace(dev, []byte(`"join_time":`), []byte(`"join_time":1`), 1))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var in []chusme.ChainEntry
 		if json.Unmarshal(data, &in) != nil {
@@ -203,6 +213,8 @@ func TestParseRecoveryStatement(t *testing.T) {
 			chusme.ChainEntry{Kind: chusme.EntryRecoveryKeys, Seq: 2, Prev: b(3, 32), Signer: b(4, 32), NewKey: b(5, 32), RecoveryKeys: keys, Time: -5}},
 		{chusme.RecoveryKeysMessage("iss", "fp", 2, b(3, 32), b(4, 32), b(5, 32), nil, 9),
 			chusme.ChainEntry{Kind: chusme.EntryRecoveryKeys, Seq: 2, Prev: b(3, 32), Signer: b(4, 32), NewKey: b(5, 32), Time: 9}},
+		{chusme.DeviceRemoveMessage("iss", "fp", 5, b(3, 32), b(4, 32), b(5, 32), 12),
+			chusme.ChainEntry{Kind: chusme.EntryDeviceRemove, Seq: 5, Prev: b(3, 32), Signer: b(4, 32), OldKey: b(5, 32), Time: 12}},
 		{chusme.RecoveryCancelMessage("iss", "fp", 4, 3, b(3, 32), b(4, 32), b(5, 32), b(6, 32), 11),
 			chusme.ChainEntry{Kind: chusme.EntryCancel, Seq: 4, Cancels: 3, Prev: b(3, 32), Signer: b(4, 32), OldKey: b(5, 32), NewKey: b(6, 32), Time: 11}},
 	}

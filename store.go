@@ -2,6 +2,7 @@ package chusme
 
 import (
 	"context"
+	"crypto/ed25519"
 	"time"
 )
 
@@ -18,11 +19,37 @@ const (
 type Identity struct {
 	Fingerprint string    // hex SHA-256 of GenesisKey; the identity's permanent id
 	GenesisKey  []byte    // the 32-byte public key the identity was born with
-	PublicKey   []byte    // the current 32-byte public key
+	PublicKey   []byte    // the current 32-byte public key (the first device key)
 	Role        string    // RoleAdmin or RoleUser
 	Status      string    // StatusActive or StatusBanned
 	CreatedAt   time.Time // registration time
 	BannedAt    time.Time // zero unless banned
+
+	// DeviceKeys are the current device keys, PublicKey first, once a
+	// chain entry set them; nil before (PublicKey alone). See Devices.
+	DeviceKeys []Bytes
+}
+
+// Devices returns the identity's current device keys, PublicKey first.
+func (id Identity) Devices() []Bytes {
+	if len(id.DeviceKeys) == 0 {
+		return []Bytes{id.PublicKey}
+	}
+	return id.DeviceKeys
+}
+
+// DeviceSigner returns the current device key of id whose Ed25519
+// signature over msg sig is, trying them in order, nil if none.
+func (id Identity) DeviceSigner(msg, sig []byte) Bytes {
+	if len(sig) != ed25519.SignatureSize {
+		return nil
+	}
+	for _, k := range id.Devices() {
+		if len(k) == ed25519.PublicKeySize && ed25519.Verify(ed25519.PublicKey(k), msg, sig) {
+			return k
+		}
+	}
+	return nil
 }
 
 // Admission kinds: which single-use credential, if any, a registration
@@ -78,6 +105,8 @@ const (
 	RevokedRecover RevocationReason = "recover"
 	// RevokedRecoveryKeys: the identity's recovery keys changed (EntryRecoveryKeys).
 	RevokedRecoveryKeys RevocationReason = "recovery_keys"
+	// RevokedDeviceRemove: the session's device key was removed (EntryDeviceRemove).
+	RevokedDeviceRemove RevocationReason = "device_remove"
 )
 
 // Session is a login session: one refresh-token family. Its access tokens
@@ -91,6 +120,7 @@ type Session struct {
 	RevokedAt   time.Time        // zero while live
 	Reason      RevocationReason // why it was revoked; empty while live
 	Refresh     RefreshState     // its refresh-token state
+	DeviceKey   []byte           // the device key that logged in; nil for a session made before 0020
 }
 
 // Revoked reports whether the session has been revoked.

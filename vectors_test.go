@@ -276,10 +276,71 @@ func TestGoldenRecoveryChain(t *testing.T) {
 		if err != nil {
 			t.Fatalf("VerifyChainKeys: %v", err)
 		}
-		vectortest.Equal(t, "current key", got.Device, pub(k0))
+		vectortest.Equal(t, "current key", got.Devices[0], pub(k0))
 		if len(got.Recovery) != 2 {
 			t.Fatalf("%d recovery keys, want 2", len(got.Recovery))
 		}
+	})
+}
+
+// The device_chain vector: a genesis, the addition of a second device
+// (its join request signed by the new key, the entry by the genesis key),
+// and the removal of the genesis key signed by the new device; VerifyChain
+// accepts it and ends with the new device alone.
+func TestGoldenDeviceChain(t *testing.T) {
+	vectortest.Each(t, "device_chain", func(t *testing.T, in struct {
+		Issuer      string `json:"issuer"`
+		GenesisSeed hex    `json:"genesis_seed"`
+		DeviceSeed  hex    `json:"device_seed"`
+		JoinTime    int64  `json:"join_time"`
+		AddTime     int64  `json:"add_time"`
+		RemoveTime  int64  `json:"remove_time"`
+	}, want struct {
+		Fingerprint     string `json:"fingerprint"`
+		DeviceKey       hex    `json:"device_key"`
+		JoinStatement   hex    `json:"join_statement"`
+		JoinSignature   hex    `json:"join_signature"`
+		AddStatement    hex    `json:"add_statement"`
+		AddSignature    hex    `json:"add_signature"`
+		AddHash         hex    `json:"add_hash"`
+		RemoveStatement hex    `json:"remove_statement"`
+		RemoveSignature hex    `json:"remove_signature"`
+		RemoveHash      hex    `json:"remove_hash"`
+	}) {
+		k0, k1 := ed25519.NewKeyFromSeed(in.GenesisSeed), ed25519.NewKeyFromSeed(in.DeviceSeed)
+		pub := func(k ed25519.PrivateKey) chusme.Bytes { return chusme.Bytes(k.Public().(ed25519.PublicKey)) }
+		fp := chusme.Fingerprint(pub(k0))
+		vectortest.EqualString(t, "fingerprint", fp, want.Fingerprint)
+		vectortest.Equal(t, "device_key", pub(k1), want.DeviceKey)
+		g := chusme.GenesisEntry(chusme.Identity{Fingerprint: fp, GenesisKey: pub(k0), CreatedAt: time.Unix(in.JoinTime, 0)})
+
+		join := chusme.DeviceJoinMessage(in.Issuer, fp, pub(k1), in.JoinTime)
+		vectortest.Equal(t, "join_statement", join, want.JoinStatement)
+		e1 := chusme.ChainEntry{Seq: 1, Kind: chusme.EntryDeviceAdd, Prev: g.Hash, NewKey: pub(k1), Signer: pub(k0), JoinTime: in.JoinTime, Time: in.AddTime}
+		msg := e1.Statement(in.Issuer, fp)
+		e1.Signature, e1.NewKeySignature = ed25519.Sign(k0, msg), ed25519.Sign(k1, join)
+		e1.Hash = chusme.EntryHash(in.Issuer, fp, e1)
+		vectortest.Equal(t, "join_signature", e1.NewKeySignature, want.JoinSignature)
+		vectortest.Equal(t, "add_statement", msg, want.AddStatement)
+		vectortest.Equal(t, "add_signature", e1.Signature, want.AddSignature)
+		vectortest.Equal(t, "add_hash", e1.Hash, want.AddHash)
+
+		e2 := chusme.ChainEntry{Seq: 2, Kind: chusme.EntryDeviceRemove, Prev: e1.Hash, OldKey: pub(k0), Signer: pub(k1), Time: in.RemoveTime}
+		msg = e2.Statement(in.Issuer, fp)
+		e2.Signature = ed25519.Sign(k1, msg)
+		e2.Hash = chusme.EntryHash(in.Issuer, fp, e2)
+		vectortest.Equal(t, "remove_statement", msg, want.RemoveStatement)
+		vectortest.Equal(t, "remove_signature", e2.Signature, want.RemoveSignature)
+		vectortest.Equal(t, "remove_hash", e2.Hash, want.RemoveHash)
+
+		got, err := chusme.VerifyChainKeys(in.Issuer, fp, []chusme.ChainEntry{g, e1, e2}, keys.CheckPublicKey, keys.Verify)
+		if err != nil {
+			t.Fatalf("VerifyChainKeys: %v", err)
+		}
+		if len(got.Devices) != 1 {
+			t.Fatalf("%d device keys, want 1", len(got.Devices))
+		}
+		vectortest.Equal(t, "device key after the removal", got.Devices[0], pub(k1))
 	})
 }
 
@@ -580,7 +641,7 @@ func TestGoldenTypes(t *testing.T) {
 	owners := map[string]string{
 		"fingerprint": "chusme", "group_key_id": "chusme", "safety_number": "chusme", "register_message": "chusme",
 		"login_message": "chusme", "totp_confirm_message": "chusme", "rotation_message": "chusme",
-		"cancel_message": "chusme", "chain": "chusme", "recovery_chain": "chusme", "recovery_key_text": "chusme", "ceremony_package_message": "chusme", "ceremony_complaint_message": "chusme", "ceremony_secret_message": "chusme",
+		"cancel_message": "chusme", "chain": "chusme", "recovery_chain": "chusme", "device_chain": "chusme", "recovery_key_text": "chusme", "ceremony_package_message": "chusme", "ceremony_complaint_message": "chusme", "ceremony_secret_message": "chusme",
 		"dkg_share_info": "chusme", "dkg_transcript_hash": "chusme", "dkg_round1_payload": "chusme",
 		"dkg_confirm_payload": "chusme", "dkg_round1_package": "chusme", "commitment_digest": "chusme",
 		"group_key_confirm_message": "chusme", "share_possession_message": "chusme", "group_key_endorse_message": "chusme", "ceremony_request_message": "chusme", "ceremony_decline_message": "chusme",

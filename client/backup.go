@@ -604,7 +604,7 @@ func (c *Client) cancellable(fp string, chain []chusme.ChainEntry, key ed25519.P
 		trial := chusme.ChainEntry{Seq: req.Seq, Kind: chusme.EntryCancel, Prev: req.Prev, OldKey: h.NewKey, NewKey: h.OldKey,
 			Cancels: h.Seq, Time: req.Time, Signature: req.Signature, AcceptedAt: c.now()}
 		trial.Hash = chusme.EntryHash(c.issuer, fp, trial)
-		err := chusme.CheckChainAppend(c.issuer, fp, chain, trial, keys.CheckPublicKey, keys.Verify)
+		_, err := chusme.CheckChainAppend(c.issuer, fp, chain, trial, keys.CheckPublicKey, keys.Verify)
 		if err == nil {
 			return &h, nil
 		}

@@ -96,7 +96,10 @@ func (c *Client) checkCertifiedHeads(ctx context.Context, k chusme.GroupKeyInfo)
 			return fmt.Errorf("%w: key %s: %s confirmed at head %d, beyond its chain's %d entries", ErrBadCertificate, k.KeyID, cf.Fingerprint, cf.HeadSeq, len(ch.Entries))
 		}
 		e := ch.Entries[cf.HeadSeq]
-		if !bytes.Equal(e.Hash, cf.HeadHash) || !bytes.Equal(e.NewKey, cf.PublicKey) {
+		// The key at a head is the first device key after it (a device
+		// change's new_key need not be).
+		at, err := chusme.VerifyChainKeys(ch.Issuer, cf.Fingerprint, ch.Entries[:cf.HeadSeq+1], keys.CheckPublicKey, keys.Verify)
+		if err != nil || !bytes.Equal(e.Hash, cf.HeadHash) || !bytes.Equal(at.Devices[0], cf.PublicKey) {
 			return fmt.Errorf("%w: key %s: %s's confirmation names head %d, which is not entry %d of its verified chain or not that entry's key",
 				ErrBadCertificate, k.KeyID, cf.Fingerprint, cf.HeadSeq, cf.HeadSeq)
 		}

@@ -194,11 +194,12 @@ func (c *Client) VerifiedChain(ctx context.Context, fp string) (chusme.ChainResp
 	return ch, v.key, err
 }
 
-// Rotate replaces identity fp's key oldKey (the current one) by newKey: it
-// fetches and verifies the chain, signs a rotation statement on its head
-// with both keys and submits it (POST /v1/identities/{fp}/rotations). Every
-// session of the identity ends, including the client's; log in again with
-// newKey. For 72 hours oldKey can cancel it (CancelRotation).
+// Rotate replaces identity fp's device key oldKey (one of the current
+// ones) by newKey: it fetches and verifies the chain, signs a rotation
+// statement on its head with both keys and submits it (POST
+// /v1/identities/{fp}/rotations). Every session of oldKey ends, including
+// the client's (the other devices' stay); log in again with newKey. For 72
+// hours oldKey can cancel it (CancelRotation).
 func (c *Client) Rotate(ctx context.Context, fp string, oldKey, newKey ed25519.PrivateKey) (chusme.ChainEntry, error) {
 	if err := checkKey(oldKey); err != nil {
 		return chusme.ChainEntry{}, err
@@ -206,15 +207,14 @@ func (c *Client) Rotate(ctx context.Context, fp string, oldKey, newKey ed25519.P
 	if err := checkKey(newKey); err != nil {
 		return chusme.ChainEntry{}, err
 	}
-	ch, cur, err := c.VerifiedChain(ctx, fp)
+	head, cur, err := c.chainKeys(ctx, fp)
 	if err != nil {
 		return chusme.ChainEntry{}, err
 	}
 	oldPub := oldKey.Public().(ed25519.PublicKey)
-	if !cur.Equal(oldPub) {
-		return chusme.ChainEntry{}, errors.New("client: the old key is not the identity's current key")
+	if !cur.IsDevice(oldPub) {
+		return chusme.ChainEntry{}, errors.New("client: the old key is not a current device key of the identity")
 	}
-	head := ch.Entries[len(ch.Entries)-1]
 	req := chusme.RotationRequest{
 		Seq: head.Seq + 1, Prev: head.Hash, OldKey: chusme.Bytes(oldPub),
 		NewKey: chusme.Bytes(newKey.Public().(ed25519.PublicKey)), Time: c.now().Unix(),

@@ -105,6 +105,7 @@ type participant struct {
 	mu        sync.Mutex
 	pubs      map[string]verifiedChain     // fingerprint → the verified chain this driver uses
 	refetched map[string]bool              // the identities whose chain this driver fetched again
+	signers   map[string]ed25519.PublicKey // fingerprint → the device key that signed its last statement
 	sent      map[int]chusme.SubmitRequest // round → the broadcast this driver sent
 
 	keep    func(*DKGResult) error                           // WithKeyPackageSaver's, or nil
@@ -132,7 +133,7 @@ func (c *Client) participant(ctx context.Context, id string, key ed25519.Private
 	if err != nil {
 		return nil, err
 	}
-	p := &participant{c: c, key: key, me: me, pubs: map[string]verifiedChain{}, refetched: map[string]bool{}, sent: map[int]chusme.SubmitRequest{},
+	p := &participant{c: c, key: key, me: me, pubs: map[string]verifiedChain{}, refetched: map[string]bool{}, signers: map[string]ed25519.PublicKey{}, sent: map[int]chusme.SubmitRequest{},
 		keep: cfg.keep, store: cfg.state, tamper: cfg.tamper, st: &roundstate.State{Kind: kind}}
 	info, err := c.ceremonyNow(ctx, id)
 	if err != nil {
@@ -269,38 +270,63 @@ func (p *participant) trustParticipants(ctx context.Context) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	own, head, _ := p.peer(ctx, p.me)
-	if !own.Equal(p.key.Public()) {
+	own, _ := p.chain(ctx, p.me)
+	if !p.ownKey(own) {
 		// The client may have verified the chain before this identity
-		// rotated to the key the driver has.
+		// rotated to (or added) the key the driver has.
 		if _, err := p.refetch(ctx, p.me); err != nil {
 			return err
 		}
-		own, head, _ = p.peer(ctx, p.me)
+		own, _ = p.chain(ctx, p.me)
 	}
-	if !own.Equal(p.key.Public()) {
-		return &PeerKeyError{Fingerprint: p.me, Reason: fmt.Sprintf("the key this driver signs with is not the identity's current key (its chain's head, %s)", head)}
+	if !p.ownKey(own) {
+		if own.hasDevice(p.key.Public().(ed25519.PublicKey)) {
+			return &PeerKeyError{Fingerprint: p.me, Reason: fmt.Sprintf("a %s ceremony's group key confirmations are made by the identity's first device key: run it on that device (chain head %s)", p.info.Kind, own.head())}
+		}
+		return &PeerKeyError{Fingerprint: p.me, Reason: fmt.Sprintf("the key this driver signs with is not the identity's current key, nor another of its device keys (its chain's head, %s)", own.head())}
 	}
 	return nil
+}
+
+// ownKey reports whether the driver's key may take part as its identity
+// in the ceremony, by v, its verified chain: any current device key signs
+// a signing ceremony's statements; the identity's first device key alone
+// confirms (and endorses) a group key, as certificates name one key per
+// head (docs/protocol.md §6 "Devices").
+func (p *participant) ownKey(v verifiedChain) bool {
+	pub := p.key.Public().(ed25519.PublicKey)
+	if p.info.Kind == chusme.KindSign {
+		return v.hasDevice(pub)
+	}
+	return v.key.Equal(pub)
 }
 
 // peer returns identity fp's key and chain head as this driver verified
 // them: fetched once per driver, or verified by the client within
 // identityTTL.
 func (p *participant) peer(ctx context.Context, fp string) (ed25519.PublicKey, chusme.ChainHead, error) {
+	v, err := p.chain(ctx, fp)
+	if err != nil {
+		return nil, chusme.ChainHead{}, err
+	}
+	return v.key, v.head(), nil
+}
+
+// chain returns identity fp's chain as this driver verified it (peer).
+func (p *participant) chain(ctx context.Context, fp string) (verifiedChain, error) {
 	p.mu.Lock()
 	v, ok := p.pubs[fp]
 	p.mu.Unlock()
 	if !ok {
 		var err error
 		if v, err = p.c.peerKey(ctx, fp, false); err != nil {
-			return nil, chusme.ChainHead{}, err
+			return verifiedChain{}, err
 		}
 		p.mu.Lock()
 		p.pubs[fp] = v
 		p.mu.Unlock()
 	}
-	return v.key, v.head(), nil
+	return v, nil
 }
 
 // refetch fetches identity fp's chain again, once per driver (the identity
@@ -350,16 +376,23 @@ func (p *participant) verify(ctx context.Context, pkg chusme.CeremonyPackage, ro
 	return err
 }
 
-// signedBy reports whether sig verifies over msg under identity fp's key
-// from its verified chain, fetching the chain again once if it does not
-// (fp may have rotated since it was verified).
+// signedBy reports whether sig verifies over msg under one of identity
+// fp's current device keys from its verified chain (the one that signed
+// fp's last statement first), fetching the chain again once if it does not
+// (fp may have rotated or added a device since it was verified).
 func (p *participant) signedBy(ctx context.Context, fp string, msg, sig []byte) (bool, error) {
 	for {
-		pub, _, err := p.peer(ctx, fp)
+		v, err := p.chain(ctx, fp)
 		if err != nil {
 			return false, err
 		}
-		if ed25519.Verify(pub, msg, sig) {
+		p.mu.Lock()
+		hint := p.signers[fp]
+		p.mu.Unlock()
+		if k := v.signer(msg, sig, hint); k != nil {
+			p.mu.Lock()
+			p.signers[fp] = k
+			p.mu.Unlock()
 			return true, nil
 		}
 		again, err := p.refetch(ctx, fp)
@@ -1087,7 +1120,8 @@ type SignRequest struct {
 	KeyID      string
 	// Requester is the fingerprint of the identity that started the
 	// ceremony: verified, its signature over the request checked under
-	// RequesterKey, the key of its verified, pinned chain at RequesterHead.
+	// one of its device keys; RequesterKey is its first device key, of its
+	// verified, pinned chain at RequesterHead.
 	Requester     string
 	RequesterKey  ed25519.PublicKey
 	RequesterHead chusme.ChainHead

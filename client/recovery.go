@@ -126,7 +126,7 @@ func (c *Client) SetRecoveryKeys(ctx context.Context, fp string, signer KeySigne
 	}
 	req := chusme.RecoveryKeysRequest{
 		Seq: head.Seq + 1, Prev: head.Hash, Signer: chusme.Bytes(signerKey),
-		DeviceKey: cur.Device, Time: c.now().Unix(),
+		DeviceKey: deviceKeyOf(cur, signerKey), Time: c.now().Unix(),
 		RecoveryKeys: make([]chusme.Bytes, len(list)), KeySignatures: make([]chusme.Bytes, len(list)),
 	}
 	for i, k := range list {
@@ -183,7 +183,7 @@ func (c *Client) Recover(ctx context.Context, fp string, recoveryKey KeySigner, 
 	}
 	req := chusme.RecoverRequest{
 		Seq: head.Seq + 1, Prev: head.Hash, Signer: chusme.Bytes(rk),
-		OldKey: cur.Device, NewKey: chusme.Bytes(newKey.Public().(ed25519.PublicKey)), Time: c.now().Unix(),
+		OldKey: cur.Devices[0], NewKey: chusme.Bytes(newKey.Public().(ed25519.PublicKey)), Time: c.now().Unix(),
 	}
 	msg := chusme.RecoverMessage(c.issuer, fp, req.Seq, req.Prev, req.Signer, req.OldKey, req.NewKey, req.Time)
 	if req.Signature, err = signStatement(ctx, recoveryKey, msg); err != nil {
@@ -212,4 +212,13 @@ func (c *Client) CancelWithRecoveryKey(ctx context.Context, fp string, recoveryK
 		return chusme.ChainEntry{}, err
 	}
 	return c.appendChain(ctx, fp, "/v1/identities/"+fp+"/rotations/"+strconv.FormatUint(head.Seq, 10)+"/cancel", req)
+}
+
+// deviceKeyOf returns the device key a recovery-keys statement by signer
+// names: the signer if it is one of cur's device keys, else the first.
+func deviceKeyOf(cur chusme.ChainKeys, signer ed25519.PublicKey) chusme.Bytes {
+	if cur.IsDevice(signer) {
+		return chusme.Bytes(signer)
+	}
+	return cur.Devices[0]
 }

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/keys"
 )
 
 // Every identity key the client uses for another identity (to check a
@@ -60,9 +62,34 @@ const maxTrusted = 4096
 // verifiedChain is what the client keeps of an identity chain it verified
 // and pinned.
 type verifiedChain struct {
-	key    ed25519.PublicKey // the current key: the head's
-	hashes [][]byte          // every entry's hash, by sequence number
-	at     time.Time         // when the chain was fetched
+	key     ed25519.PublicKey   // the current key: the head's first device key
+	devices []ed25519.PublicKey // every current device key, key first
+	hashes  [][]byte            // every entry's hash, by sequence number
+	at      time.Time           // when the chain was fetched
+}
+
+// hasDevice reports whether pub is one of v's current device keys.
+func (v verifiedChain) hasDevice(pub ed25519.PublicKey) bool {
+	return slices.ContainsFunc(v.devices, func(d ed25519.PublicKey) bool { return d.Equal(pub) })
+}
+
+// signer returns the current device key of v whose signature over msg sig
+// is, nil if none. It tries hint first (the key that signed last), so that
+// a ceremony's checks cost one verification per statement however many
+// devices the identity has.
+func (v verifiedChain) signer(msg, sig []byte, hint ed25519.PublicKey) ed25519.PublicKey {
+	if len(sig) != ed25519.SignatureSize {
+		return nil
+	}
+	if hint != nil && v.hasDevice(hint) && ed25519.Verify(hint, msg, sig) {
+		return hint
+	}
+	for _, d := range v.devices {
+		if !d.Equal(hint) && ed25519.Verify(d, msg, sig) {
+			return d
+		}
+	}
+	return nil
 }
 
 // head returns the chain's head.
@@ -126,11 +153,14 @@ func (c *Client) trust(ctx context.Context, fp string, ch chusme.ChainResponse, 
 	}
 	v, ok := c.trusted.get(fp)
 	if h := ch.Head(); !reuse || !ok || h.Seq != v.head().Seq || !bytes.Equal(h.Hash, v.head().Hash) || len(ch.Entries) != len(v.hashes) {
-		key, err := VerifyChain(c.issuer, fp, ch.Entries)
+		k, err := chusme.VerifyChainKeys(c.issuer, fp, ch.Entries, keys.CheckPublicKey, keys.Verify)
 		if err != nil {
 			return refuse(err, "its chain does not verify: %s", chusme.ErrorMessage(err))
 		}
-		v = verifiedChain{key: key, hashes: make([][]byte, len(ch.Entries))}
+		v = verifiedChain{key: ed25519.PublicKey(k.Devices[0]), devices: make([]ed25519.PublicKey, len(k.Devices)), hashes: make([][]byte, len(ch.Entries))}
+		for i, d := range k.Devices {
+			v.devices[i] = ed25519.PublicKey(d)
+		}
 		for i, e := range ch.Entries {
 			v.hashes[i] = e.Hash
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -49,8 +50,8 @@ func (e *env) adminIdentities(args []string) error {
 	}
 	return e.output(out, func(w io.Writer) {
 		for _, id := range out.Identities {
-			fmt.Fprintf(w, "%s\t%s\t%s\tcreated %s\t%d chain entries\t%d recovery keys\n",
-				id.Fingerprint, id.Status, id.Role, formatTime(id.CreatedAt), id.ChainLength, id.RecoveryKeys)
+			fmt.Fprintf(w, "%s\t%s\t%s\tcreated %s\t%d chain entries\t%d devices\t%d recovery keys\n",
+				id.Fingerprint, id.Status, id.Role, formatTime(id.CreatedAt), id.ChainLength, id.Devices, id.RecoveryKeys)
 		}
 	})
 }
@@ -70,12 +71,13 @@ func (e *env) adminIdentity(args []string) error {
 		if d.BannedAt != nil {
 			fmt.Fprintf(w, "banned\t%s\n", formatTime(*d.BannedAt))
 		}
-		fmt.Fprintf(w, "recovery keys\t%d\n", d.RecoveryKeys)
+		fmt.Fprintf(w, "devices\t%d\nrecovery keys\t%d\n", d.Devices, d.RecoveryKeys)
 		for _, en := range d.Chain.Entries {
 			fmt.Fprintf(w, "entry\t%d\t%s\taccepted %s\n", en.Seq, en.Kind, formatTime(en.AcceptedAt))
 		}
 		for _, s := range d.Sessions {
-			fmt.Fprintf(w, "session\t%s\tcreated %s\tlast used %s\texpires %s\n", s.ID, formatTime(s.CreatedAt), formatTime(s.LastUsedAt), formatTime(s.ExpiresAt))
+			fmt.Fprintf(w, "session\t%s\tcreated %s\tlast used %s\texpires %s\tdevice %s\n", s.ID, formatTime(s.CreatedAt), formatTime(s.LastUsedAt), formatTime(s.ExpiresAt),
+				base64.RawURLEncoding.EncodeToString(s.DeviceKey))
 		}
 	})
 }

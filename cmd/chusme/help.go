@@ -19,7 +19,9 @@ func (h *helpError) Error() string { return "help requested" }
 func helpFor(command string) error { return &helpError{command: strings.TrimSpace(command)} }
 
 // fullUsage is the usage of every command.
-func fullUsage() string { return usage + lifecycleUsage + ceremonyUsage + contactsUsage + watchUsage }
+func fullUsage() string {
+	return usage + lifecycleUsage + devicesUsage + ceremonyUsage + contactsUsage + watchUsage
+}
 
 // usageEntries returns every command entry of the usage, in order: its
 // first line (two spaces, the command and its arguments, its summary) and
@@ -94,6 +96,10 @@ var examples = []struct{ command, example string }{
 	{"recovery add", "chusme recovery add                            # write the printed key down"},
 	{"recovery sign-for", "chusme recovery sign-for Y2h1c21l… --key 2c1f73e3      # a guardian, for the request text"},
 	{"recover", "chusme recover --fingerprint 1f2e3d4c5b6a7980     # on a new machine"},
+	{"devices list", "chusme devices list"},
+	{"devices join", "chusme devices join --fingerprint 1f2e3d4c5b6a7980  # on the new machine"},
+	{"devices add", "chusme devices add eyJmaW5nZXJwcmludCI6…       # on a device you have"},
+	{"devices remove", "chusme devices remove Mq2x                     # as devices list prints it"},
 	{"ceremony dkg", "chusme ceremony dkg --threshold 2 --participants alice,bob --round-timeout 30m"},
 	{"ceremony refresh", "chusme ceremony refresh 2c1f73e3 --remove bob     # bob's share no longer signs with the new ones"},
 	{"ceremony reshare", "chusme ceremony reshare 2c1f73e3 --threshold 3 --participants alice,bob,carol,dave,erin"},

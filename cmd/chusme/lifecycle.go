@@ -43,7 +43,8 @@ Identity lifecycle:
                                      each share it did not restore
   backup status                      whether the identity has a backup, whether it is the one this device last
                                      pushed, and the shares it holds
-  rotate                             replace the identity key by a new one, signed by both (ends all sessions)
+  rotate                             replace this device's identity key by a new one, signed by both (ends its
+                                     sessions; other devices keep theirs)
   rotate cancel                      within 72 h: cancel the last rotation with the key it replaced
   identity verify FINGERPRINT        verify the identity's chain offline and print its current key
   recovery add [--guardians KEY]     make a recovery key (it outranks the identity key), register it signed by

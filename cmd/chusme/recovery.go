@@ -218,6 +218,8 @@ func describeStatement(names contactNames, msg []byte) string {
 			ks[i] = b64(k)
 		}
 		return fmt.Sprintf("register recovery keys [%s] for identity %s, device key %s (entry %d)", strings.Join(ks, ", "), names.label(fp), b64(st.NewKey), st.Seq)
+	case chusme.EntryDeviceRemove:
+		return fmt.Sprintf("remove device key %s of identity %s, by recovery key %s (entry %d)", b64(st.OldKey), names.label(fp), b64(st.Signer), st.Seq)
 	default:
 		return fmt.Sprintf("cancel entry %d of identity %s, restoring device key %s, by recovery key %s", st.Cancels, names.label(fp), b64(st.NewKey), b64(st.Signer))
 	}

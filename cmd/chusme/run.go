@@ -192,6 +192,8 @@ func (e *env) dispatch(args []string) error {
 		return e.recovery(args)
 	case "recover":
 		return e.recover(args)
+	case "devices":
+		return e.devices(args)
 	case "ceremony":
 		return e.ceremony(args)
 	case "keys":

@@ -62,7 +62,7 @@ func (s *Service) AdminIdentity(ctx context.Context, p Principal, fp string) (ch
 	}
 	d.Sessions = []chusme.AdminSession{}
 	for _, ss := range sessions {
-		d.Sessions = append(d.Sessions, chusme.AdminSession{ID: ss.ID, CreatedAt: ss.CreatedAt, LastUsedAt: ss.LastUsedAt, ExpiresAt: ss.ExpiresAt})
+		d.Sessions = append(d.Sessions, chusme.AdminSession{ID: ss.ID, CreatedAt: ss.CreatedAt, LastUsedAt: ss.LastUsedAt, ExpiresAt: ss.ExpiresAt, DeviceKey: ss.DeviceKey})
 	}
 	return d, nil
 }
@@ -97,7 +97,7 @@ func (s *Service) adminIdentity(ctx context.Context, id chusme.Identity) (chusme
 	}
 	a := chusme.AdminIdentity{
 		Fingerprint: id.Fingerprint, Role: id.Role, Status: id.Status, CreatedAt: id.CreatedAt,
-		PublicKey: k.Device, ChainLength: len(ch.Entries), RecoveryKeys: len(k.Recovery),
+		PublicKey: k.Devices[0], ChainLength: len(ch.Entries), RecoveryKeys: len(k.Recovery), Devices: len(k.Devices),
 	}
 	if !id.BannedAt.IsZero() {
 		a.BannedAt = &id.BannedAt

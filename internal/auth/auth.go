@@ -246,6 +246,10 @@ func (s *Service) replacedKey(ctx context.Context, fp string, msg, sig []byte) e
 		if bytes.Equal(e.OldKey, e.NewKey) || len(e.OldKey) != ed25519.PublicKeySize || !ed25519.Verify(ed25519.PublicKey(e.OldKey), msg, sig) {
 			continue
 		}
+		if e.Kind == chusme.EntryDeviceRemove {
+			return chusme.Errorf(chusme.CodeKeyRotated, "this device key was removed at %s (chain entry %d): add this machine again with a new key "+
+				"(chusme devices join), or, if that was not you, recover with a recovery key (chusme recover)", e.AcceptedAt.UTC().Format(time.RFC3339), e.Seq)
+		}
 		end := e.AcceptedAt.Add(chusme.RotationCancelWindow)
 		next := "if that was not you, recover with a recovery key (chusme recover)"
 		if s.now().Before(end) {
@@ -257,8 +261,9 @@ func (s *Service) replacedKey(ctx context.Context, fp string, msg, sig []byte) e
 	return invalid
 }
 
-// Token answers a challenge: it checks the signature of the identity's
-// current key over the login message and opens a session. A genuine,
+// Token answers a challenge: it checks the signature of one of the
+// identity's current device keys over the login message and opens a
+// session, which records that key. A genuine,
 // unexpired challenge is used up whatever the outcome.
 func (s *Service) Token(ctx context.Context, req chusme.TokenRequest) (chusme.TokenResponse, error) {
 	resp, err := s.token(ctx, req)
@@ -301,7 +306,8 @@ func (s *Service) token(ctx context.Context, req chusme.TokenRequest) (chusme.To
 		return fail(chusme.Errorf(chusme.CodeBanned, "identity is banned"))
 	}
 	msg := chusme.LoginMessage(s.cfg.Issuer, c.ID, c.Nonce)
-	if len(req.Signature) != ed25519.SignatureSize || !ed25519.Verify(id.PublicKey, msg, req.Signature) {
+	device := id.DeviceSigner(msg, req.Signature)
+	if device == nil {
 		return fail(s.replacedKey(ctx, id.Fingerprint, msg, req.Signature))
 	}
 	totp, err := loginTOTP(cred, req.TOTPCode, req.RecoveryCode)
@@ -326,6 +332,7 @@ func (s *Service) token(ctx context.Context, req chusme.TokenRequest) (chusme.To
 		LastUsedAt:  now,
 		ExpiresAt:   now.Add(s.cfg.SessionLifetime),
 		Refresh:     chusme.RefreshState{IssuedAt: now},
+		DeviceKey:   device,
 	}
 	err = s.store.CreateSession(ctx, chusme.NewSession{Session: sess, Challenge: used})
 	if chusme.ErrorCode(err) == chusme.CodeConflict {

@@ -269,7 +269,7 @@ func (s *Service) Create(ctx context.Context, caller string, req chusme.CreateCe
 	default:
 		return c, invalid("kind must be dkg, sign, refresh, reshare or repair, not %q", req.Kind)
 	}
-	if err := s.checkRequest(c, creator.PublicKey, req); err != nil {
+	if err := s.checkRequest(c, creator, req); err != nil {
 		return c, err
 	}
 	blocking, err := s.store.Blocking(ctx, caller, c.Participants)
@@ -319,7 +319,7 @@ func (s *Service) roundTimeout(secs int64) (time.Duration, error) {
 // (CeremonyRequestMessage over ceremony c's fields, as the server stores
 // them), that its nonce is 16 to 32 bytes and that its deadline is after
 // now but at most MaxCeremonyRequestAhead later.
-func (s *Service) checkRequest(c chusme.Ceremony, key ed25519.PublicKey, req chusme.CreateCeremonyRequest) error {
+func (s *Service) checkRequest(c chusme.Ceremony, creator chusme.Identity, req chusme.CreateCeremonyRequest) error {
 	if len(req.Signature) == 0 || len(req.Nonce) == 0 || req.Deadline == 0 {
 		return invalid("the request is not signed: it needs a deadline, a nonce and the creator's signature")
 	}
@@ -335,8 +335,8 @@ func (s *Service) checkRequest(c chusme.Ceremony, key ed25519.PublicKey, req chu
 	}
 	msg := chusme.CeremonyRequestMessage(s.cfg.Issuer, c.Kind, c.Threshold, c.Participants, c.KeyID,
 		chusme.CeremonyMessageSHA256(c.Kind, c.Message), c.RequestRoundTimeout, c.AllSigners, req.Deadline, req.Nonce, c.RequestGeneration(), c.NewParticipants)
-	if len(req.Signature) != ed25519.SignatureSize || !ed25519.Verify(key, msg, req.Signature) {
-		return chusme.Errorf(chusme.CodeInvalidSignature, "the request's signature does not verify under %s's current key over the ceremony "+
+	if creator.DeviceSigner(msg, req.Signature) == nil {
+		return chusme.Errorf(chusme.CodeInvalidSignature, "the request's signature does not verify under a current device key of %s over the ceremony "+
 			"it asks for (kind, threshold, sorted participants, key id, message SHA-256, round timeout, all signers, deadline, nonce)", c.Creator)
 	}
 	return nil
@@ -605,7 +605,7 @@ func (s *Service) Decline(ctx context.Context, caller, id string, sig []byte) (c
 	}
 	var valid bool
 	s.timed("decline_signature", func() error {
-		valid = len(sig) == ed25519.SignatureSize && ed25519.Verify(ident.PublicKey, chusme.CeremonyDeclineMessage(s.cfg.Issuer, id, caller), sig)
+		valid = ident.DeviceSigner(chusme.CeremonyDeclineMessage(s.cfg.Issuer, id, caller), sig) != nil
 		return nil
 	})
 	if !valid {
@@ -898,8 +898,8 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 	if !c.Direct(round) {
 		if err := s.timed("package_signature", func() error {
 			for _, r := range rows {
-				if !ed25519.Verify(id0.PublicKey, chusme.CeremonyPackageMessage(c.ID, round, caller, r.Recipient, r.Payload), r.Signature) {
-					return badPackage("the package signature for recipient %q does not verify under the sender's current key", r.Recipient)
+				if id0.DeviceSigner(chusme.CeremonyPackageMessage(c.ID, round, caller, r.Recipient, r.Payload), r.Signature) == nil {
+					return badPackage("the package signature for recipient %q does not verify under a current device key of the sender", r.Recipient)
 				}
 			}
 			return nil
@@ -1220,7 +1220,7 @@ func (s *Service) checkConfirmSignatures(caller string, callerKey, share, statem
 	var valid bool
 	s.timed("confirmation_signature", func() error { valid = ed25519.Verify(callerKey, statement, conf.Signature); return nil })
 	if !valid {
-		return badPackage("the group key confirmation signature of %s does not verify under its current key", caller)
+		return badPackage("the group key confirmation signature of %s does not verify under its current key (its first device key: a group key is confirmed on that device)", caller)
 	}
 	s.timed("share_signature", func() error {
 		valid = len(share) == ed25519.PublicKeySize && ed25519.Verify(share, chusme.SharePossessionMessage(statement, caller), conf.ShareSignature)

@@ -2,7 +2,6 @@ package ceremony
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 
@@ -55,9 +54,8 @@ func (s *Service) Complain(ctx context.Context, caller, id string, req chusme.Co
 	if complainer.Status != chusme.StatusActive {
 		return chusme.Ceremony{}, chusme.Errorf(chusme.CodeBanned, "the identity is banned")
 	}
-	if len(req.Signature) != ed25519.SignatureSize ||
-		!ed25519.Verify(complainer.PublicKey, chusme.CeremonyComplaintMessage(id, req.Round, caller, req.Accused), req.Signature) {
-		return chusme.Ceremony{}, chusme.Errorf(chusme.CodeInvalidSignature, "the complaint's signature does not verify under %s's current key", caller)
+	if complainer.DeviceSigner(chusme.CeremonyComplaintMessage(id, req.Round, caller, req.Accused), req.Signature) == nil {
+		return chusme.Ceremony{}, chusme.Errorf(chusme.CodeInvalidSignature, "the complaint's signature does not verify under a current device key of %s", caller)
 	}
 	// The accused's own packages of the round: one stored row, where the
 	// complainer's inbox would read every sender's.
@@ -81,8 +79,7 @@ func (s *Service) Complain(ctx context.Context, caller, id string, req chusme.Co
 	valid, reason, why := true, chusme.FailInvalidPackage, ""
 	switch {
 	case len(req.Secret) > 0:
-		if len(req.SecretSignature) != ed25519.SignatureSize ||
-			!ed25519.Verify(accused.PublicKey, chusme.CeremonySecretMessage(id, req.Round, req.Accused, caller, req.Secret), req.SecretSignature) {
+		if accused.DeviceSigner(chusme.CeremonySecretMessage(id, req.Round, req.Accused, caller, req.Secret), req.SecretSignature) == nil {
 			return chusme.Ceremony{}, chusme.Errorf(chusme.CodeInvalidSignature,
 				"the revealed secret is not signed by %s's current key for this ceremony, round and recipient", req.Accused)
 		}
@@ -99,7 +96,7 @@ func (s *Service) Complain(ctx context.Context, caller, id string, req chusme.Co
 		}
 	default:
 		s.timed("package_signature", func() error {
-			valid = ed25519.Verify(accused.PublicKey, chusme.CeremonyPackageMessage(id, req.Round, req.Accused, caller, pkg.Payload), pkg.Signature)
+			valid = accused.DeviceSigner(chusme.CeremonyPackageMessage(id, req.Round, req.Accused, caller, pkg.Payload), pkg.Signature) != nil
 			return nil
 		})
 		why = fmt.Sprintf("the %s round-%d package of %s to %s does not verify under its sender's key", c.Kind, req.Round, req.Accused, caller)

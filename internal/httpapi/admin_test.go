@@ -36,7 +36,7 @@ func TestAdminIdentitiesPages(t *testing.T) {
 		a.ok(200, "GET", "/v1/admin/identities?limit=2&cursor="+cursor, adminTok, nil, &page)
 		pages++
 		for _, id := range page.Identities {
-			if id.ChainLength != 1 || id.RecoveryKeys != 0 || id.Status != chusme.StatusActive || id.CreatedAt.IsZero() ||
+			if id.ChainLength != 1 || id.RecoveryKeys != 0 || id.Devices != 1 || id.Status != chusme.StatusActive || id.CreatedAt.IsZero() ||
 				chusme.Fingerprint(id.PublicKey) != id.Fingerprint {
 				t.Fatalf("listed identity %+v", id)
 			}

@@ -26,6 +26,8 @@ func (a *API) lifecycleRoutes() []route {
 		h("POST /v1/identities/{fp}/rotations/{seq}/cancel", a.perIP(a.authLimit, "auth", a.handleRotationCancel)),
 		h("POST /v1/identities/{fp}/recovery-keys", a.perIP(a.authLimit, "auth", chainHandler(a, a.cfg.Identity.SetRecoveryKeys))),
 		h("POST /v1/identities/{fp}/recoveries", a.perIP(a.authLimit, "auth", chainHandler(a, a.cfg.Identity.Recover))),
+		h("POST /v1/identities/{fp}/devices", a.perIP(a.authLimit, "auth", chainHandler(a, a.cfg.Identity.AddDevice))),
+		h("POST /v1/identities/{fp}/devices/remove", a.perIP(a.authLimit, "auth", chainHandler(a, a.cfg.Identity.RemoveDevice))),
 
 		h("POST /v1/me/totp", a.authed(a.handleTOTPEnrol)),
 		h("POST /v1/me/totp/confirm", a.authed(a.handleTOTPConfirm)),

@@ -72,7 +72,7 @@ func TestEvery429HasRetryAfter(t *testing.T) {
 			"GET /v1/identities/x/blob",
 			"POST /v1/auth/challenge", "POST /v1/auth/refresh", "POST /v1/auth/token",
 			"POST /v1/ceremonies",
-			"POST /v1/identities", "POST /v1/identities/x/recoveries", "POST /v1/identities/x/recovery-keys",
+			"POST /v1/identities", "POST /v1/identities/x/devices", "POST /v1/identities/x/devices/remove", "POST /v1/identities/x/recoveries", "POST /v1/identities/x/recovery-keys",
 			"POST /v1/identities/x/rotations", "POST /v1/identities/x/rotations/x/cancel",
 			"POST /v1/setup",
 		}

@@ -69,6 +69,10 @@ var statusOf = map[string]int{
 	chusme.CodeNotRecoveryKey:       http.StatusForbidden,
 	chusme.CodeOutranked:            http.StatusConflict,
 	chusme.CodeKeyRotated:           http.StatusUnauthorized,
+	chusme.CodeNotDeviceKey:         http.StatusForbidden,
+	chusme.CodeTooManyDevices:       http.StatusConflict,
+	chusme.CodeLastDevice:           http.StatusConflict,
+	chusme.CodeJoinExpired:          http.StatusBadRequest,
 }
 
 // writeError writes err as problem+json. Errors that are not *chusme.Error

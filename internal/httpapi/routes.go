@@ -125,7 +125,7 @@ func (a *API) handleServer(w http.ResponseWriter, r *http.Request) {
 
 func identityInfo(id chusme.Identity) chusme.IdentityInfo {
 	return chusme.IdentityInfo{
-		Fingerprint: id.Fingerprint, PublicKey: id.PublicKey,
+		Fingerprint: id.Fingerprint, PublicKey: id.PublicKey, DeviceKeys: id.Devices(),
 		Role: id.Role, Status: id.Status, CreatedAt: id.CreatedAt,
 	}
 }

@@ -8,8 +8,9 @@
 //   - A rotation statement (chusme.RotationMessage) names the next sequence
 //     number, the hash of the chain's last entry, the current key and the
 //     new key, and is signed by both keys. It takes effect at once: the new
-//     key becomes current and every session of the identity is revoked, in
-//     the transaction that appends the entry.
+//     key replaces the old one among the device keys and the old key's
+//     sessions are revoked (the other devices' stay), in the transaction
+//     that appends the entry.
 //   - For chusme.RotationCancelWindow (72 h) after the server accepted it,
 //     the key the rotation replaced can cancel it (chusme.CancelMessage):
 //     the old key is current again and every session is revoked again.
@@ -28,6 +29,9 @@
 //     outrank the device key: the rules are docs/protocol.md §6 "Recovery
 //     keys", in one function that VerifyChain shares
 //     (chusme.CheckChainAppend); every append is judged by it.
+//   - An identity has 1..chusme.MaxDevices device keys (AddDevice,
+//     RemoveDevice; docs/protocol.md §6 "Devices"): removing one revokes
+//     its sessions at once.
 package identity
 
 import (
@@ -149,10 +153,11 @@ func (s *Service) checkTime(unix int64, now time.Time) error {
 }
 
 // appendEntry appends the entry build returns to identity fp's chain if the
-// chain's rules (chusme.CheckChainAppend) admit it, revoking every session
-// with reason. build gets the chain (genesis first) and returns the entry
+// chain's rules (chusme.CheckChainAppend) admit it, revoking with reason
+// every session, or (oldKeyOnly) the sessions of the device key the entry's
+// OldKey names. build gets the chain (genesis first) and returns the entry
 // without its hash and acceptance time; it may refuse.
-func (s *Service) appendEntry(ctx context.Context, fp string, unixTime int64, reason chusme.RevocationReason,
+func (s *Service) appendEntry(ctx context.Context, fp string, unixTime int64, reason chusme.RevocationReason, oldKeyOnly bool,
 	build func(chain []chusme.ChainEntry) (chusme.ChainEntry, error)) (chusme.ChainEntry, []string, error) {
 	if !chusme.ValidFingerprint(fp) {
 		return chusme.ChainEntry{}, nil, noIdentity()
@@ -173,10 +178,15 @@ func (s *Service) appendEntry(ctx context.Context, fp string, unixTime int64, re
 		}
 		e.AcceptedAt = now
 		e.Hash = chusme.EntryHash(s.issuer, fp, e)
-		if err := chusme.CheckChainAppend(s.issuer, fp, chain, e, keys.CheckPublicKey, keys.Verify); err != nil {
+		k, err := chusme.CheckChainAppend(s.issuer, fp, chain, e, keys.CheckPublicKey, keys.Verify)
+		if err != nil {
 			return chusme.ChainAppend{}, err
 		}
-		return chusme.ChainAppend{Entry: e, Revoke: reason}, nil
+		a := chusme.ChainAppend{Entry: e, Devices: k.Devices, Revoke: reason}
+		if oldKeyOnly {
+			a.RevokeDevice = e.OldKey
+		}
+		return a, nil
 	})
 	if err := s.appendError(err); err != nil {
 		return chusme.ChainEntry{}, nil, err
@@ -204,7 +214,7 @@ func (s *Service) Rotate(ctx context.Context, fp string, req chusme.RotationRequ
 	if req.Seq == 0 {
 		return chusme.ChainEntry{}, chusme.Errorf(chusme.CodeInvalidRequest, "seq must be at least 1")
 	}
-	e, revoked, err := s.appendEntry(ctx, fp, req.Time, chusme.RevokedRotate, func([]chusme.ChainEntry) (chusme.ChainEntry, error) {
+	e, revoked, err := s.appendEntry(ctx, fp, req.Time, chusme.RevokedRotate, true, func([]chusme.ChainEntry) (chusme.ChainEntry, error) {
 		return chusme.ChainEntry{
 			Seq: req.Seq, Kind: chusme.EntryRotate, Prev: req.Prev, OldKey: req.OldKey, NewKey: req.NewKey,
 			Time: req.Time, Signature: req.OldSignature, NewKeySignature: req.NewSignature,
@@ -213,7 +223,7 @@ func (s *Service) Rotate(ctx context.Context, fp string, req chusme.RotationRequ
 	if err != nil {
 		return chusme.ChainEntry{}, err
 	}
-	s.log.Info("identity key rotated; sessions revoked", "fingerprint", fp, "seq", e.Seq, "sessions", len(revoked))
+	s.log.Info("device key rotated; its sessions revoked", "fingerprint", fp, "seq", e.Seq, "sessions", len(revoked))
 	return e, nil
 }
 
@@ -226,7 +236,7 @@ func (s *Service) Recover(ctx context.Context, fp string, req chusme.RecoverRequ
 	if req.Seq == 0 {
 		return chusme.ChainEntry{}, chusme.Errorf(chusme.CodeInvalidRequest, "seq must be at least 1")
 	}
-	e, revoked, err := s.appendEntry(ctx, fp, req.Time, chusme.RevokedRecover, func([]chusme.ChainEntry) (chusme.ChainEntry, error) {
+	e, revoked, err := s.appendEntry(ctx, fp, req.Time, chusme.RevokedRecover, false, func([]chusme.ChainEntry) (chusme.ChainEntry, error) {
 		return chusme.ChainEntry{
 			Seq: req.Seq, Kind: chusme.EntryRecover, Prev: req.Prev, OldKey: req.OldKey, NewKey: req.NewKey, Signer: req.Signer,
 			Time: req.Time, Signature: req.Signature, NewKeySignature: req.NewSignature,
@@ -253,7 +263,7 @@ func (s *Service) SetRecoveryKeys(ctx context.Context, fp string, req chusme.Rec
 	if req.Seq == 0 {
 		return chusme.ChainEntry{}, chusme.Errorf(chusme.CodeInvalidRequest, "seq must be at least 1")
 	}
-	e, revoked, err := s.appendEntry(ctx, fp, req.Time, chusme.RevokedRecoveryKeys, func([]chusme.ChainEntry) (chusme.ChainEntry, error) {
+	e, revoked, err := s.appendEntry(ctx, fp, req.Time, chusme.RevokedRecoveryKeys, false, func([]chusme.ChainEntry) (chusme.ChainEntry, error) {
 		return chusme.ChainEntry{
 			Seq: req.Seq, Kind: chusme.EntryRecoveryKeys, Prev: req.Prev, OldKey: req.DeviceKey, NewKey: req.DeviceKey, Signer: req.Signer,
 			RecoveryKeys: req.RecoveryKeys, KeySignatures: req.KeySignatures, Time: req.Time, Signature: req.Signature,
@@ -276,7 +286,7 @@ func (s *Service) Cancel(ctx context.Context, fp string, rotSeq uint64, req chus
 			return chusme.ChainEntry{}, err
 		}
 	}
-	e, revoked, err := s.appendEntry(ctx, fp, req.Time, chusme.RevokedCancel, func(chain []chusme.ChainEntry) (chusme.ChainEntry, error) {
+	e, revoked, err := s.appendEntry(ctx, fp, req.Time, chusme.RevokedCancel, false, func(chain []chusme.ChainEntry) (chusme.ChainEntry, error) {
 		h := chain[len(chain)-1]
 		if rotSeq == 0 || rotSeq > h.Seq {
 			return chusme.ChainEntry{}, chusme.Errorf(chusme.CodeNotFound, "no rotation %d", rotSeq)
@@ -301,4 +311,50 @@ func (s *Service) appendError(err error) error {
 		return chusme.Errorf(chusme.CodeChainConflict, "another entry took this sequence number: fetch the chain and sign again")
 	}
 	return err
+}
+
+// AddDevice adds a device key to identity fp: the statement is signed by a
+// current device key (req.Signer) and the new key's join request signature
+// comes with it. No session is revoked.
+func (s *Service) AddDevice(ctx context.Context, fp string, req chusme.DeviceAddRequest) (chusme.ChainEntry, error) {
+	if err := checkKeys(map[string][]byte{"new key": req.NewKey, "signer": req.Signer}); err != nil {
+		return chusme.ChainEntry{}, err
+	}
+	if req.Seq == 0 {
+		return chusme.ChainEntry{}, chusme.Errorf(chusme.CodeInvalidRequest, "seq must be at least 1")
+	}
+	e, _, err := s.appendEntry(ctx, fp, req.Time, "", false, func([]chusme.ChainEntry) (chusme.ChainEntry, error) {
+		return chusme.ChainEntry{
+			Seq: req.Seq, Kind: chusme.EntryDeviceAdd, Prev: req.Prev, NewKey: req.NewKey, Signer: req.Signer,
+			JoinTime: req.JoinTime, Time: req.Time, Signature: req.Signature, NewKeySignature: req.JoinSignature,
+		}, nil
+	})
+	if err != nil {
+		return chusme.ChainEntry{}, err
+	}
+	s.log.Warn("device key added", "fingerprint", fp, "seq", e.Seq)
+	return e, nil
+}
+
+// RemoveDevice removes a device key of identity fp, signed by a current
+// device key (the removed one too) or a recovery key; the removed key's
+// sessions are revoked in the same transaction.
+func (s *Service) RemoveDevice(ctx context.Context, fp string, req chusme.DeviceRemoveRequest) (chusme.ChainEntry, error) {
+	if err := checkKeys(map[string][]byte{"key": req.Key, "signer": req.Signer}); err != nil {
+		return chusme.ChainEntry{}, err
+	}
+	if req.Seq == 0 {
+		return chusme.ChainEntry{}, chusme.Errorf(chusme.CodeInvalidRequest, "seq must be at least 1")
+	}
+	e, revoked, err := s.appendEntry(ctx, fp, req.Time, chusme.RevokedDeviceRemove, true, func([]chusme.ChainEntry) (chusme.ChainEntry, error) {
+		return chusme.ChainEntry{
+			Seq: req.Seq, Kind: chusme.EntryDeviceRemove, Prev: req.Prev, OldKey: req.Key, Signer: req.Signer,
+			Time: req.Time, Signature: req.Signature,
+		}, nil
+	})
+	if err != nil {
+		return chusme.ChainEntry{}, err
+	}
+	s.log.Warn("device key removed; its sessions revoked", "fingerprint", fp, "seq", e.Seq, "sessions", len(revoked))
+	return e, nil
 }

@@ -37,14 +37,18 @@ var (
 	qUpdateBlob      = newQuery(`UPDATE identity_blobs SET content = ?, etag = ?, updated_at = ? WHERE fingerprint = ?`)
 	qListChain       = newQuery(`SELECT ` + entryColumns + ` FROM chain_entries WHERE fingerprint = ? ORDER BY seq`)
 	qInsertEntry     = newQuery(`INSERT INTO chain_entries (` + entryColumns + `, fingerprint)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	qSetPublicKey = newQuery(`UPDATE identities SET public_key = ? WHERE fingerprint = ?`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	// qRevokeDeviceSessions revokes the sessions one device key made, and
+	// those made before sessions recorded their device key.
+	qRevokeDeviceSessions = newQuery(`UPDATE sessions SET revoked_at = ?, reason = ?
+		WHERE fingerprint = ? AND revoked_at IS NULL AND (device_key = ? OR device_key IS NULL) RETURNING id`)
+	qSetPublicKey = newQuery(`UPDATE identities SET public_key = ?, device_keys = ? WHERE fingerprint = ?`)
 )
 
 const (
 	totpColumns  = `fingerprint, secret_sealed, last_step, created_at, confirmed_at`
 	entryColumns = `seq, kind, prev, old_key, new_key, cancels, time, signature, new_key_signature, hash, accepted_at,
-		signer, recovery_keys, key_signatures`
+		signer, recovery_keys, key_signatures, join_time`
 )
 
 // identityExists reports whether the identity is known.
@@ -248,7 +252,7 @@ func scanEntry(r Row) (chusme.ChainEntry, error) {
 	var signer []byte
 	var recoveryKeys, keySigs string
 	err := r.Scan(&seq, &e.Kind, &prev, &oldKey, &newKey, &cancels, &e.Time, &sig, &newSig, &hash, &accepted,
-		&signer, &recoveryKeys, &keySigs)
+		&signer, &recoveryKeys, &keySigs, &e.JoinTime)
 	if err != nil {
 		return e, err
 	}
@@ -260,6 +264,15 @@ func scanEntry(r Row) (chusme.ChainEntry, error) {
 	}
 	e.KeySignatures, err = keyList(keySigs)
 	return e, err
+}
+
+// notNull returns k, empty but not nil: old_key and new_key are NOT NULL,
+// and a device addition has no old key, a removal no new key.
+func notNull(k chusme.Bytes) []byte {
+	if k == nil {
+		return []byte{}
+	}
+	return k
 }
 
 // keyList decodes a recovery_keys or key_signatures column: a JSON list of
@@ -282,8 +295,10 @@ func keyListColumn(l []chusme.Bytes) (string, error) {
 }
 
 // AppendChainEntry runs decide on the identity and its last entry, then
-// appends the entry, makes its NewKey the current key and revokes every live
-// session of the identity with the reason decide returned (none if empty),
+// appends the entry, makes decide's device keys the current ones (the first
+// the identity's public key) and revokes the live sessions of the identity
+// (all, or those of decide's RevokeDevice) with the reason decide returned
+// (none if empty),
 // all in one transaction (that holds the identity's row from before it reads
 // the chain, where the dialect locks rows); it returns the ids of the
 // sessions it revoked. CodeNotFound if the identity is unknown; CodeConflict
@@ -320,12 +335,24 @@ func (s *Store) AppendChainEntry(ctx context.Context, fingerprint string, decide
 			return err
 		}
 		if _, err := c.Exec(ctx, s.sql[qInsertEntry],
-			int64(e.Seq), e.Kind, []byte(e.Prev), []byte(e.OldKey), []byte(e.NewKey), int64(e.Cancels), e.Time,
+			int64(e.Seq), e.Kind, []byte(e.Prev), notNull(e.OldKey), notNull(e.NewKey), int64(e.Cancels), e.Time,
 			[]byte(e.Signature), []byte(e.NewKeySignature), []byte(e.Hash), unixNano(e.AcceptedAt),
-			[]byte(e.Signer), recoveryKeys, keySigs, fingerprint); err != nil {
+			[]byte(e.Signer), recoveryKeys, keySigs, e.JoinTime, fingerprint); err != nil {
 			return err
 		}
-		if _, err := c.Exec(ctx, s.sql[qSetPublicKey], []byte(e.NewKey), fingerprint); err != nil {
+		if len(a.Devices) == 0 {
+			return errors.New("chain entry without the device keys after it")
+		}
+		devices, err := keyListColumn(a.Devices)
+		if err != nil {
+			return err
+		}
+		if _, err := c.Exec(ctx, s.sql[qSetPublicKey], []byte(a.Devices[0]), devices, fingerprint); err != nil {
+			return err
+		}
+		if len(a.RevokeDevice) != 0 && a.Revoke != "" {
+			rows, err := c.Query(ctx, s.sql[qRevokeDeviceSessions], unixNano(e.AcceptedAt), string(a.Revoke), fingerprint, []byte(a.RevokeDevice))
+			revoked, err = collect(rows, err, scanID)
 			return err
 		}
 		revoked, err = s.revokeIdentitySessions(ctx, c, fingerprint, e.AcceptedAt, a.Revoke)

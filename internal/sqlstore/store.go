@@ -21,10 +21,10 @@ var (
 		WHERE hash = ? AND used_at IS NULL AND expires_at > ?`)
 	qRedeemSetup = newQuery(`DELETE FROM setup_tokens
 		WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM identities)`)
-	qInsertIdentity = newQuery(`INSERT INTO identities (` + identityColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	qInsertIdentity = newQuery(`INSERT INTO identities (` + identityColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 	qGetIdentity    = newQuery(`SELECT ` + identityColumns + ` FROM identities WHERE fingerprint = ?`)
 	qLockIdentity   = newQuery(`SELECT ` + identityColumns + ` FROM identities WHERE fingerprint = ?{lock}`)
-	qLoginIdentity  = newQuery(`SELECT i.fingerprint, i.genesis_key, i.public_key, i.role, i.status, i.created_at, i.banned_at,
+	qLoginIdentity  = newQuery(`SELECT i.fingerprint, i.genesis_key, i.public_key, i.role, i.status, i.created_at, i.banned_at, i.device_keys,
 			t.secret_sealed, t.last_step, t.created_at, t.confirmed_at
 		FROM identities i LEFT JOIN totp_credentials t ON t.fingerprint = i.fingerprint WHERE i.fingerprint = ?`)
 	qCountIdentities = newQuery(`SELECT count(*) FROM identities`)
@@ -40,7 +40,7 @@ var (
 		WHERE fingerprint = ? AND revoked_at IS NULL RETURNING id`)
 	qInsertInvite  = newQuery(`INSERT INTO invites (id, hash, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`)
 	qUseChallenge  = newQuery(`INSERT INTO used_challenges (expires_at, nonce) VALUES (?, ?)`)
-	qInsertSession = newQuery(`INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	qInsertSession = newQuery(`INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	qGetSession    = newQuery(`SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?`)
 	qLockSession   = newQuery(`SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?{lock}`)
 	qRevokeSession = newQuery(`UPDATE sessions SET revoked_at = ?, reason = ? WHERE id = ? AND revoked_at IS NULL`)
@@ -61,9 +61,9 @@ var (
 )
 
 const (
-	identityColumns = `fingerprint, genesis_key, public_key, role, status, created_at, banned_at`
+	identityColumns = `fingerprint, genesis_key, public_key, role, status, created_at, banned_at, device_keys`
 	sessionColumns  = `id, fingerprint, created_at, last_used_at, expires_at, revoked_at, reason,
-		refresh_seq, refresh_issued_at, grace_used`
+		refresh_seq, refresh_issued_at, grace_used, device_key`
 )
 
 // lockIdentities runs the dialect's LockIdentities, if any, in c.
@@ -131,7 +131,7 @@ func (s *Store) CreateIdentity(ctx context.Context, id chusme.Identity, adm chus
 		}
 		_, err = c.Exec(ctx, s.sql[qInsertIdentity],
 			id.Fingerprint, id.GenesisKey, id.PublicKey, id.Role, id.Status,
-			unixNano(id.CreatedAt), unixNano(id.BannedAt))
+			unixNano(id.CreatedAt), unixNano(id.BannedAt), "[]")
 		return err
 	}))
 }
@@ -140,8 +140,13 @@ func (s *Store) CreateIdentity(ctx context.Context, id chusme.Identity, adm chus
 func scanIdentity(r Row) (chusme.Identity, error) {
 	var id chusme.Identity
 	var created, banned sql.NullInt64
-	err := r.Scan(&id.Fingerprint, &id.GenesisKey, &id.PublicKey, &id.Role, &id.Status, &created, &banned)
+	var devices string
+	if err := r.Scan(&id.Fingerprint, &id.GenesisKey, &id.PublicKey, &id.Role, &id.Status, &created, &banned, &devices); err != nil {
+		return id, err
+	}
 	id.CreatedAt, id.BannedAt = fromNano(created), fromNano(banned)
+	var err error
+	id.DeviceKeys, err = keyList(devices)
 	return id, err
 }
 
@@ -156,8 +161,9 @@ func (s *Store) GetLoginIdentity(ctx context.Context, fingerprint string) (chusm
 	var id chusme.Identity
 	var c chusme.TOTPCredential
 	var created, banned, last, totpCreated, confirmed sql.NullInt64
+	var devices string
 	err := s.e.Read().QueryRow(ctx, s.sql[qLoginIdentity], fingerprint).
-		Scan(&id.Fingerprint, &id.GenesisKey, &id.PublicKey, &id.Role, &id.Status, &created, &banned,
+		Scan(&id.Fingerprint, &id.GenesisKey, &id.PublicKey, &id.Role, &id.Status, &created, &banned, &devices,
 			&c.SecretSealed, &last, &totpCreated, &confirmed)
 	if noRows(err) {
 		return chusme.Identity{}, chusme.TOTPCredential{}, notFound("identity")
@@ -166,6 +172,9 @@ func (s *Store) GetLoginIdentity(ctx context.Context, fingerprint string) (chusm
 		return chusme.Identity{}, chusme.TOTPCredential{}, s.wrap("get login identity", err)
 	}
 	id.CreatedAt, id.BannedAt = fromNano(created), fromNano(banned)
+	if id.DeviceKeys, err = keyList(devices); err != nil {
+		return chusme.Identity{}, chusme.TOTPCredential{}, s.wrap("get login identity", err)
+	}
 	if totpCreated.Valid {
 		c.Fingerprint, c.LastStep = id.Fingerprint, last.Int64
 		c.CreatedAt, c.ConfirmedAt = fromNano(totpCreated), fromNano(confirmed)
@@ -282,7 +291,7 @@ func (s *Store) CreateSession(ctx context.Context, ns chusme.NewSession) error {
 		ss := ns.Session
 		_, err := c.Exec(ctx, s.sql[qInsertSession],
 			ss.ID, ss.Fingerprint, unixNano(ss.CreatedAt), unixNano(ss.LastUsedAt), unixNano(ss.ExpiresAt),
-			unixNano(ss.RevokedAt), string(ss.Reason), ss.Refresh.Seq, unixNano(ss.Refresh.IssuedAt), ss.Refresh.GraceUsed)
+			unixNano(ss.RevokedAt), string(ss.Reason), ss.Refresh.Seq, unixNano(ss.Refresh.IssuedAt), ss.Refresh.GraceUsed, ss.DeviceKey)
 		return err
 	}))
 }
@@ -419,7 +428,7 @@ func scanSession(r Row) (chusme.Session, error) {
 	var created, lastUsed, expires, revoked, issued sql.NullInt64
 	var reason string // scanned as a string: a named string type would take the drivers' reflection
 	err := r.Scan(&ss.ID, &ss.Fingerprint, &created, &lastUsed, &expires, &revoked, &reason,
-		&ss.Refresh.Seq, &issued, &ss.Refresh.GraceUsed)
+		&ss.Refresh.Seq, &issued, &ss.Refresh.GraceUsed, &ss.DeviceKey)
 	ss.CreatedAt, ss.LastUsedAt, ss.ExpiresAt, ss.RevokedAt = fromNano(created), fromNano(lastUsed), fromNano(expires), fromNano(revoked)
 	ss.Refresh.IssuedAt = fromNano(issued)
 	ss.Reason = chusme.RevocationReason(reason)

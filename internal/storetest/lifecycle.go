@@ -37,6 +37,7 @@ var lifecycleTests = []storeCase{
 	{"Chain/concurrent_same_seq_one_wins", testChainConcurrent},
 	{"Chain/unknown_identity_not_found", testChainUnknown},
 	{"Chain/recovery_fields_round_trip", testChainRecoveryFields},
+	{"Chain/devices_and_device_sessions", testChainDevices},
 }
 
 func newTOTP(fp string) chusme.TOTPCredential {
@@ -275,7 +276,8 @@ func wantEntry(t *testing.T, got, want chusme.ChainEntry) {
 		!bytes.Equal(got.NewKey, want.NewKey) || got.Cancels != want.Cancels || got.Time != want.Time ||
 		!bytes.Equal(got.Signature, want.Signature) || !bytes.Equal(got.NewKeySignature, want.NewKeySignature) ||
 		!bytes.Equal(got.Hash, want.Hash) || !got.AcceptedAt.Equal(want.AcceptedAt) || !bytes.Equal(got.Signer, want.Signer) ||
-		!slices.EqualFunc(got.RecoveryKeys, want.RecoveryKeys, bytesEqual) || !slices.EqualFunc(got.KeySignatures, want.KeySignatures, bytesEqual) {
+		!slices.EqualFunc(got.RecoveryKeys, want.RecoveryKeys, bytesEqual) || !slices.EqualFunc(got.KeySignatures, want.KeySignatures, bytesEqual) ||
+		got.JoinTime != want.JoinTime {
 		t.Fatalf("entry:\n got %+v\nwant %+v", got, want)
 	}
 }
@@ -304,7 +306,7 @@ func testChainRecoveryFields(t *testing.T, s chusme.Store) {
 				wantEntry(t, st.Chain[0], keys)
 				wantEntry(t, *st.Last, keys)
 			}
-			return chusme.ChainAppend{Entry: e, Revoke: chusme.RevokedRecoveryKeys}, nil
+			return chusme.ChainAppend{Entry: e, Devices: devicesOf(e), Revoke: chusme.RevokedRecoveryKeys}, nil
 		})
 		wantCode(t, "AppendChainEntry", err, "")
 		if e.Seq == 1 {
@@ -336,7 +338,7 @@ func testChainAppend(t *testing.T, s chusme.Store) {
 	var seen chusme.ChainState
 	revoked, err := s.AppendChainEntry(ctx(t), alice.Fingerprint, func(st chusme.ChainState) (chusme.ChainAppend, error) {
 		seen = st
-		return chusme.ChainAppend{Entry: r1, Revoke: chusme.RevokedRotate}, nil
+		return chusme.ChainAppend{Entry: r1, Devices: devicesOf(r1), Revoke: chusme.RevokedRotate}, nil
 	})
 	wantCode(t, "AppendChainEntry", err, "")
 	wantRevoked(t, "AppendChainEntry", revoked, "a1")
@@ -372,7 +374,7 @@ func testChainAppend(t *testing.T, s chusme.Store) {
 		if !bytes.Equal(st.Identity.PublicKey, r1.NewKey) {
 			t.Fatal("decide sees a stale current key")
 		}
-		return chusme.ChainAppend{Entry: c2, Revoke: chusme.RevokedCancel}, nil
+		return chusme.ChainAppend{Entry: c2, Devices: devicesOf(c2), Revoke: chusme.RevokedCancel}, nil
 	})
 	wantCode(t, "AppendChainEntry cancel", err, "")
 	wantRevoked(t, "AppendChainEntry cancel", revoked, "a2")
@@ -397,7 +399,7 @@ func testChainAppendNoRevoke(t *testing.T, s chusme.Store) {
 	id := mustCreateIdentity(t, s, "alice")
 	a1 := mustLogin(t, s, "a1", id.Fingerprint).Session
 	revoked, err := s.AppendChainEntry(ctx(t), id.Fingerprint, func(chusme.ChainState) (chusme.ChainAppend, error) {
-		return chusme.ChainAppend{Entry: rotation(1, hash("g"), id.PublicKey, "two", base)}, nil
+		return withDevice(rotation(1, hash("g"), id.PublicKey, "two", base)), nil
 	})
 	wantCode(t, "AppendChainEntry", err, "")
 	wantRevoked(t, "AppendChainEntry", revoked)
@@ -428,12 +430,12 @@ func testChainDuplicate(t *testing.T, s chusme.Store) {
 	id := mustCreateIdentity(t, s, "alice")
 	r1 := rotation(1, hash("g"), id.PublicKey, "two", base)
 	_, err := s.AppendChainEntry(ctx(t), id.Fingerprint, func(chusme.ChainState) (chusme.ChainAppend, error) {
-		return chusme.ChainAppend{Entry: r1}, nil
+		return withDevice(r1), nil
 	})
 	wantCode(t, "AppendChainEntry", err, "")
 	other := rotation(1, hash("g"), id.PublicKey, "three", base)
 	_, err = s.AppendChainEntry(ctx(t), id.Fingerprint, func(chusme.ChainState) (chusme.ChainAppend, error) {
-		return chusme.ChainAppend{Entry: other}, nil
+		return withDevice(other), nil
 	})
 	wantCode(t, "AppendChainEntry same seq", err, chusme.CodeConflict)
 	got, _ := s.GetIdentity(ctx(t), id.Fingerprint)
@@ -449,7 +451,7 @@ func testChainConcurrent(t *testing.T, s chusme.Store) {
 			if st.Last != nil {
 				return chusme.ChainAppend{}, chusme.Errorf(chusme.CodeChainConflict, "stale")
 			}
-			return chusme.ChainAppend{Entry: rotation(1, hash("g"), id.PublicKey, fmt.Sprint("k", i), base)}, nil
+			return withDevice(rotation(1, hash("g"), id.PublicKey, fmt.Sprint("k", i), base)), nil
 		})
 		return err
 	})
@@ -468,5 +470,72 @@ func testChainUnknown(t *testing.T, s chusme.Store) {
 	wantCode(t, "AppendChainEntry", err, chusme.CodeNotFound)
 	if called {
 		t.Fatal("decide was called for an unknown identity")
+	}
+}
+
+// devicesOf returns the device keys after a test entry: its new key alone.
+func devicesOf(e chusme.ChainEntry) []chusme.Bytes { return []chusme.Bytes{e.NewKey} }
+
+// withDevice is the append of a test entry that revokes nothing.
+func withDevice(e chusme.ChainEntry) chusme.ChainAppend {
+	return chusme.ChainAppend{Entry: e, Devices: devicesOf(e)}
+}
+
+// A device addition keeps its join time and sets the device keys (the
+// first the identity's public key); a device removal with RevokeDevice
+// revokes the sessions that key made and those without a device key, and
+// no other.
+func testChainDevices(t *testing.T, s chusme.Store) {
+	id := mustCreateIdentity(t, s, "alice")
+	if got, _ := s.GetIdentity(ctx(t), id.Fingerprint); len(got.DeviceKeys) != 0 || !bytes.Equal(got.Devices()[0], id.PublicKey) {
+		t.Fatalf("a new identity's devices = %x", got.Devices())
+	}
+	second := hash("key second")
+	login := func(name string, device []byte) {
+		ns := newSession(name, id.Fingerprint)
+		ns.Session.DeviceKey = device
+		wantCode(t, "CreateSession", s.CreateSession(ctx(t), ns), "")
+		if got := mustGetSession(t, s, name); !bytes.Equal(got.DeviceKey, device) {
+			t.Fatalf("session %s device key = %x, want %x", name, got.DeviceKey, device)
+		}
+	}
+	login("legacy", nil)
+	login("first", id.PublicKey)
+	login("second", second)
+	add := chusme.ChainEntry{Seq: 1, Kind: chusme.EntryDeviceAdd, Prev: hash("genesis"), NewKey: second, Signer: id.PublicKey,
+		JoinTime: base.Unix() - 30, Time: base.Unix(), Signature: hash("sig add"), NewKeySignature: hash("sig join"), Hash: hash("entry 1"), AcceptedAt: base}
+	both := []chusme.Bytes{second, id.PublicKey}
+	revoked, err := s.AppendChainEntry(ctx(t), id.Fingerprint, func(chusme.ChainState) (chusme.ChainAppend, error) {
+		return chusme.ChainAppend{Entry: add, Devices: both}, nil
+	})
+	wantCode(t, "AppendChainEntry", err, "")
+	wantRevoked(t, "AppendChainEntry (add)", revoked)
+	got, _ := s.GetIdentity(ctx(t), id.Fingerprint)
+	if !slices.EqualFunc(got.Devices(), both, bytesEqual) || !bytes.Equal(got.PublicKey, second) {
+		t.Fatalf("devices after the addition = %x, public key %x", got.Devices(), got.PublicKey)
+	}
+	if li, _, err := s.GetLoginIdentity(ctx(t), id.Fingerprint); err != nil || !slices.EqualFunc(li.Devices(), both, bytesEqual) {
+		t.Fatalf("GetLoginIdentity devices = %x, %v", li.Devices(), err)
+	}
+	es, err := s.ListChain(ctx(t), id.Fingerprint)
+	if err != nil || len(es) != 1 {
+		t.Fatalf("ListChain = %d entries, %v", len(es), err)
+	}
+	wantEntry(t, es[0], add)
+	rm := chusme.ChainEntry{Seq: 2, Kind: chusme.EntryDeviceRemove, Prev: add.Hash, OldKey: id.PublicKey, Signer: second,
+		Time: base.Unix(), Signature: hash("sig remove"), Hash: hash("entry 2"), AcceptedAt: base.Add(time.Minute)}
+	revoked, err = s.AppendChainEntry(ctx(t), id.Fingerprint, func(chusme.ChainState) (chusme.ChainAppend, error) {
+		return chusme.ChainAppend{Entry: rm, Devices: []chusme.Bytes{second}, Revoke: chusme.RevokedDeviceRemove, RevokeDevice: id.PublicKey}, nil
+	})
+	wantCode(t, "AppendChainEntry", err, "")
+	wantRevoked(t, "AppendChainEntry (remove)", revoked, "first", "legacy")
+	if sess := mustGetSession(t, s, "second"); sess.Revoked() {
+		t.Fatal("the removal revoked another device's session")
+	}
+	if sess := mustGetSession(t, s, "first"); sess.Reason != chusme.RevokedDeviceRemove {
+		t.Fatalf("the removed device's session: %+v", sess)
+	}
+	if got, _ := s.GetIdentity(ctx(t), id.Fingerprint); len(got.Devices()) != 1 || !bytes.Equal(got.PublicKey, second) {
+		t.Fatalf("devices after the removal = %x", got.Devices())
 	}
 }

@@ -37,6 +37,7 @@ const L = {
   vault: 'chusme/v1/vault/', ceremonyState: 'chusme/v1/data/ceremony-state',
   recoveryKeys: 'chusme/v1/recovery-keys', recover: 'chusme/v1/recover', recoveryCancel: 'chusme/v1/recovery-cancel',
   recoveryCheck: 'chusme/v1/recovery-key-check',
+  deviceJoin: 'chusme/v1/device-join', deviceAdd: 'chusme/v1/device-add', deviceRemove: 'chusme/v1/device-remove',
 };
 const frame = (label, ...fields) => Buffer.concat([utf8(label), Buffer.from([0]), ...fields.flatMap((f) => [u32(f.length), f])]);
 
@@ -54,6 +55,11 @@ const recoverMessage = (issuer, fp, seq, prev, signer, oldKey, newKey, time) =>
   frame(L.recover, utf8(issuer), utf8(fp), u64(seq), prev, signer, oldKey, newKey, i64(time));
 const recoveryCancelMessage = (issuer, fp, seq, cancels, prev, signer, dropped, restored, time) =>
   frame(L.recoveryCancel, utf8(issuer), utf8(fp), u64(seq), prev, u64(cancels), signer, dropped, restored, i64(time));
+const deviceJoinMessage = (issuer, fp, key, time) => frame(L.deviceJoin, utf8(issuer), utf8(fp), key, i64(time));
+const deviceAddMessage = (issuer, fp, seq, prev, signer, key, joinTime, time) =>
+  frame(L.deviceAdd, utf8(issuer), utf8(fp), u64(seq), prev, signer, key, i64(joinTime), i64(time));
+const deviceRemoveMessage = (issuer, fp, seq, prev, signer, key, time) =>
+  frame(L.deviceRemove, utf8(issuer), utf8(fp), u64(seq), prev, signer, key, i64(time));
 const packageMessage = (cid, round, sender, recipient, payload) =>
   frame(L.pkg, utf8(cid), utf8(String(round)), utf8(sender), utf8(recipient), sha256(payload));
 const complaintMessage = (cid, round, complainer, accused) =>
@@ -279,6 +285,21 @@ const build = {
       keys_statement: ks, keys_signature: ksig, key_signature_1: kk[0], key_signature_2: kk[1], keys_hash: kh,
       recover_statement: rs, recover_signature: rsig, recover_new_key_signature: rnew, recover_hash: rh,
       cancel_statement: cs, cancel_signature: csig, cancel_hash: entryHash('cancel', cs, csig, none),
+    };
+  },
+  device_chain: (i) => {
+    const s0 = hex(i.genesis_seed), s1 = hex(i.device_seed);
+    const pub = (s) => Buffer.from(ed25519.getPublicKey(s)), sign = (m, s) => Buffer.from(ed25519.sign(m, s));
+    const k0 = pub(s0), k1 = pub(s1), fp = fingerprint(k0), none = Buffer.alloc(0);
+    const gh = entryHash('genesis', frame(L.genesis, utf8(fp), k0), none, none);
+    const js = deviceJoinMessage(i.issuer, fp, k1, i.join_time), jsig = sign(js, s1);
+    const as = deviceAddMessage(i.issuer, fp, 1, gh, k0, k1, i.join_time, i.add_time), asig = sign(as, s0);
+    const ah = entryHash('device_add', as, asig, jsig);
+    const rs = deviceRemoveMessage(i.issuer, fp, 2, ah, k1, k0, i.remove_time), rsig = sign(rs, s1);
+    return {
+      fingerprint: fp, device_key: k1, join_statement: js, join_signature: jsig,
+      add_statement: as, add_signature: asig, add_hash: ah,
+      remove_statement: rs, remove_signature: rsig, remove_hash: entryHash('device_remove', rs, rsig, none),
     };
   },
   recovery_key_text: (i) => ({ text: recoveryKeyText(hex(i.seed)), public_key: Buffer.from(ed25519.getPublicKey(hex(i.seed))) }),
