@@ -1,0 +1,188 @@
+package browsertest
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/client/sharefile"
+	"github.com/chusme/chusme/internal/servertest"
+)
+
+// sharePass is the passphrase the browser seals its share under.
+const sharePass = "browser share passphrase"
+
+// group is a 2-of-3 group key of the browser and two library members.
+type group struct {
+	p       *page
+	fp      string // the browser identity
+	ms      []*servertest.Member
+	res     []*client.DKGResult // the library members'
+	keyID   string
+	groupPK ed25519.PublicKey
+}
+
+// newGroup registers the browser with an invite of ms[0] (the
+// administrator) and runs a 2-of-3 DKG of the browser and ms[1], ms[2],
+// started by ms[1]: the library drivers here, the browser's in its page.
+func newGroup(t *testing.T) *group {
+	srv := servertest.Start(t, "--registration", "open") // for Members; the browser uses an invite all the same
+	ms := srv.Members(t, 3)
+	g := &group{p: newPage(t, srv.URL), ms: ms[1:]}
+	inv, err := ms[0].Client.CreateInvite(t.Context(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.fp = g.p.enrol(inv.Invite)
+
+	info, err := g.ms[0].Client.StartDKG(t.Context(), g.ms[0].Key, 2, []string{g.fp, g.ms[0].Fingerprint, g.ms[1].Fingerprint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.res = make([]*client.DKGResult, 2)
+	errs := make(chan error, 2)
+	for i, m := range g.ms {
+		go func() {
+			var err error
+			g.res[i], err = m.Client.RunDKG(t.Context(), info.ID, m.Key, nil)
+			errs <- err
+		}()
+	}
+	g.p.goTo("#/ceremony/" + info.ID)
+	g.p.waitText(`#ceremony-details`, g.fp)
+	g.p.fill(`#share-pass`, sharePass)
+	g.p.click(`#take-part`)
+	g.keyID = g.p.waitText(`#result-key`, "")
+	for range g.ms {
+		if err := <-errs; err != nil {
+			t.Fatalf("library RunDKG: %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, r := range g.res {
+			r.KeyPackage.Zero()
+		}
+	})
+	if g.keyID != g.res[0].KeyID || g.keyID != g.res[1].KeyID {
+		t.Fatalf("the browser made key %s, the library members %s and %s", g.keyID, g.res[0].KeyID, g.res[1].KeyID)
+	}
+	g.groupPK = ed25519.PublicKey(g.res[0].PublicKeyPackage.VerifyingKey().Bytes())
+	return g
+}
+
+// TestDKGInBrowser runs a 2-of-3 DKG with one browser participant and two
+// library participants; the browser's share, kept in IndexedDB, is the
+// CLI's share file and opens with its passphrase to the browser's share of
+// the same key.
+func TestDKGInBrowser(t *testing.T) {
+	g := newGroup(t)
+	file := eval[string](g.p, fmt.Sprintf(`import('./js/api.js').then(m => m.shareFile(%q))`, g.keyID))
+	sf, err := sharefile.Parse([]byte(file))
+	if err != nil {
+		t.Fatalf("the browser's share file: %v", err)
+	}
+	if _, err := sf.Open([]byte("wrong")); err == nil {
+		t.Error("the share file opens with a wrong passphrase")
+	}
+	s, err := sf.Open([]byte(sharePass))
+	if err != nil {
+		t.Fatalf("opening the browser's share file: %v", err)
+	}
+	defer s.Zero()
+	if s.KeyID != g.keyID || s.Identity != g.fp || s.Generation != 1 {
+		t.Errorf("share file of key %s, identity %s, generation %d; want %s, %s, 1", s.KeyID, s.Identity, s.Generation, g.keyID, g.fp)
+	}
+}
+
+// sign starts, as library member ms[0], a signing of msg by the browser and
+// ms[0], and has the browser open it and unlock its share, up to the
+// approval screen. It returns the channel of ms[0]'s RunSign result.
+func (g *group) sign(t *testing.T, msg []byte) (chusme.CeremonyInfo, chan signResult) {
+	m := g.ms[0]
+	info, err := m.Client.StartSign(t.Context(), m.Key, g.keyID, msg, []string{g.fp, m.Fingerprint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan signResult, 1)
+	go func() {
+		sig, err := m.Client.RunSign(t.Context(), info.ID, m.Key, g.keyID, g.res[0].KeyPackage, servertest.ApproveAll, nil)
+		done <- signResult{sig, err}
+	}()
+	g.p.goTo("#/ceremony/" + info.ID)
+	g.p.waitText(`#ceremony-details`, "sign")
+	g.p.fill(`#share-pass`, sharePass)
+	g.p.click(`#take-part`)
+	g.p.waitFor(`!document.getElementById('approval').hidden`)
+	if got := g.p.text(`#requester`); got != m.Fingerprint {
+		t.Errorf("the approval screen shows requester %s, want %s", got, m.Fingerprint)
+	}
+	sum := sha256.Sum256(msg)
+	if got := g.p.text(`#message-sha256`); got != hex.EncodeToString(sum[:]) {
+		t.Errorf("the approval screen shows SHA-256 %s, want %x", got, sum)
+	}
+	if got, want := g.p.text(`#signers`), strings.Join(slices.Sorted(slices.Values([]string{g.fp, m.Fingerprint})), " "); got != want {
+		t.Errorf("the approval screen shows signers %q, want %q", got, want)
+	}
+	return info, done
+}
+
+type signResult struct {
+	sig []byte
+	err error
+}
+
+// TestSigningInBrowser has the browser approve one signing request, whose
+// signature verifies under the group key, and decline another, which ends
+// at once as declined. CHUSME_WEB_SCREENSHOTS=DIR saves the approval screen
+// to DIR/web-approval.png (docs/ has the committed one).
+func TestSigningInBrowser(t *testing.T) {
+	g := newGroup(t)
+
+	msg := []byte("pay 5 EUR to Bob")
+	_, done := g.sign(t, msg)
+	if got := g.p.text(`#message-text`); got != string(msg) {
+		t.Errorf("the approval screen shows message %q, want %q", got, msg)
+	}
+	if dir := os.Getenv("CHUSME_WEB_SCREENSHOTS"); dir != "" {
+		g.p.screenshot(filepath.Join(dir, "web-approval.png"))
+	}
+	g.p.click(`#approve`)
+	browserSig := g.p.waitText(`#result-signature`, "")
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("library RunSign: %v", r.err)
+	}
+	if !ed25519.Verify(g.groupPK, msg, r.sig) {
+		t.Fatal("the signature does not verify under the group key")
+	}
+	if browserSig != hex.EncodeToString(r.sig) {
+		t.Errorf("the browser shows signature %s, the library got %x", browserSig, r.sig)
+	}
+
+	bin := []byte{0, 1, 2, 0xff, 'x'}
+	info, done := g.sign(t, bin)
+	if got := g.p.text(`#message-hex`); got != hex.EncodeToString(bin) {
+		t.Errorf("the approval screen shows binary message %q, want hex %x", got, bin)
+	}
+	g.p.click(`#decline`)
+	g.p.waitText(`#ceremony-details [data-field="Failure"]`, chusme.FailDeclined)
+	r = <-done
+	var ce *client.CeremonyError
+	if !errors.As(r.err, &ce) || ce.Info.Failure == nil || ce.Info.Failure.Reason != chusme.FailDeclined {
+		t.Fatalf("library RunSign after the browser declined: %v, want the ceremony failed as declined", r.err)
+	}
+	now, err := g.ms[0].Client.Ceremony(t.Context(), info.ID)
+	if err != nil || now.Status != chusme.CeremonyFailed || len(now.Declines) != 1 || now.Declines[0].Fingerprint != g.fp {
+		t.Fatalf("the declined ceremony: %+v, %v", now, err)
+	}
+}

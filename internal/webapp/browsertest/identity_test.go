@@ -1,0 +1,52 @@
+package browsertest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/internal/servertest"
+)
+
+// TestRegisterAndLogin registers a WebCrypto key in the browser with an
+// invite, logs in by challenge-response, refreshes and logs out; the key is
+// not extractable, and no token reaches Web Storage. It logs the time from
+// navigation to a usable page and to a loaded engine.
+func TestRegisterAndLogin(t *testing.T) {
+	srv := servertest.Start(t)
+	ids := srv.SetUp(t)
+	p := newPage(t, srv.URL)
+
+	usable := eval[float64](p, `performance.getEntriesByName('chusme-usable')[0].startTime`)
+	ready := eval[float64](p, `performance.getEntriesByName('chusme-engine-ready')[0].startTime`)
+	t.Logf("loopback: the page is usable %.0f ms after navigation starts, the WebAssembly engine ready after %.0f ms", usable, ready)
+
+	inv, err := ids.Admin.CreateInvite(t.Context(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := p.enrol(inv.Invite)
+	info, err := ids.Admin.Identity(t.Context(), fp)
+	if err != nil || info.Fingerprint != fp || info.Status != chusme.StatusActive {
+		t.Fatalf("the server's view of the browser identity: %+v, %v", info, err)
+	}
+
+	extractable := eval[bool](p, `import('./js/idb.js').then(m => m.get('identity')).then(k => k.privateKey.extractable || k.privateKey.type !== 'private')`)
+	if extractable {
+		t.Error("the identity key in IndexedDB is extractable")
+	}
+	stored := eval[int](p, `localStorage.length + sessionStorage.length`)
+	if stored != 0 {
+		t.Errorf("Web Storage holds %d items, want none (tokens stay in memory)", stored)
+	}
+
+	p.click(`#refresh`)
+	p.waitText(`#identity-status`, "Session refreshed")
+	p.click(`#logout`)
+	p.waitText(`#who`, "Not logged in")
+	// The engine's session is gone: refreshing now fails.
+	p.click(`#refresh`)
+	if got := p.waitText(`#identity-status.error`, ""); got == "" {
+		t.Error("refresh after logout gave no error")
+	}
+}

@@ -1,0 +1,72 @@
+// The shared API module: every page talks to the server through the Go
+// client in the WebAssembly engine (cmd/chusme-wasm), never with fetch of
+// its own. Tokens live in the engine's memory only.
+import * as idb from './idb.js';
+
+let markReady;
+const ready = new Promise(resolve => { markReady = resolve; });
+export const session = { fingerprint: '', loggedIn: false, server: null };
+
+// load starts the engine in the background; the page works meanwhile.
+export async function load() {
+  const go = new Go();
+  globalThis.chusmeReady = () => markReady(globalThis.chusme);
+  const { instance } = await WebAssembly.instantiateStreaming(fetch('chusme.wasm'), go.importObject);
+  go.run(instance);
+  const eng = await ready;
+  session.server = JSON.parse(await eng.connect(location.origin));
+  const key = await idb.get('identity');
+  if (key) await useKey(key);
+  return eng;
+}
+
+// engine waits for the engine and returns it.
+export const engine = () => ready;
+export const isReady = () => globalThis.chusme !== undefined;
+
+// call runs engine function name and parses its JSON answer.
+export async function call(name, ...args) {
+  const eng = await ready;
+  return JSON.parse(await eng[name](...args));
+}
+
+async function useKey(pair) {
+  const pub = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
+  const sign = msg => crypto.subtle.sign({ name: 'Ed25519' }, pair.privateKey, msg);
+  session.fingerprint = JSON.parse(await (await ready).setKey(pub, sign));
+}
+
+// hasKey reports whether this browser holds an identity key.
+export const hasKey = async () => Boolean(await idb.get('identity'));
+
+// createKey makes a new Ed25519 identity key in WebCrypto, its private
+// half non-extractable, and keeps it in IndexedDB.
+export async function createKey() {
+  const pair = await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
+  await idb.put('identity', pair);
+  await useKey(pair);
+  return session.fingerprint;
+}
+
+export async function register(invite) { return call('register', invite); }
+
+export async function login(totp) {
+  const t = await call('login', totp || '');
+  session.loggedIn = true;
+  session.fingerprint = t.fingerprint;
+  return t;
+}
+
+export async function refresh() { return call('refresh'); }
+
+export async function logout() {
+  await call('logout');
+  session.loggedIn = false;
+}
+
+// Share files (the CLI's format, sealed under a passphrase) by group key id.
+export const saveShare = (keyID, file) => idb.put('share:' + keyID, file);
+export const shareFile = keyID => idb.get('share:' + keyID);
+export async function shareIDs() {
+  return (await idb.keys()).filter(k => String(k).startsWith('share:')).map(k => k.slice(6));
+}

@@ -1,0 +1,61 @@
+// The ceremony list (paged) and the forms that start a DKG or a signing.
+import * as api from '../api.js';
+import { h, field, status, say, busy } from '../ui.js';
+
+export const title = 'Ceremonies';
+
+export function render(view) {
+  const out = status('ceremonies-status');
+  const body = h('tbody', { id: 'ceremony-rows' });
+  const more = h('button', { id: 'more', type: 'button', class: 'secondary', hidden: true }, 'More');
+  let cursor = '';
+  const page = async () => {
+    const list = await api.call('ceremonies', cursor, '');
+    for (const c of list.ceremonies) {
+      body.append(h('tr', {},
+        h('td', {}, h('a', { href: '#/ceremony/' + c.id }, c.kind + ' ' + c.id.slice(0, 8))),
+        h('td', {}, c.status), h('td', {}, `${c.round}/${c.rounds}`)));
+    }
+    cursor = list.next_cursor || '';
+    more.hidden = !cursor;
+  };
+  more.addEventListener('click', () => busy(more, out, page, api.isReady));
+
+  const dkg = h('form', { id: 'dkg-form', 'aria-labelledby': 'dkg-h' },
+    h('h2', { id: 'dkg-h' }, 'New group key (DKG)'),
+    field('dkg-threshold', 'Threshold', { type: 'number', min: 1, value: 2, required: true }),
+    h('label', { for: 'dkg-participants' }, 'Participants (fingerprints, one a line; you are added)'),
+    h('textarea', { id: 'dkg-participants', rows: 3, required: true }),
+    h('button', { type: 'submit' }, 'Start DKG'));
+  dkg.addEventListener('submit', e => {
+    e.preventDefault();
+    busy(dkg.querySelector('button'), out, async () => {
+      const parts = [...new Set([api.session.fingerprint, ...dkg['dkg-participants'].value.split(/\s+/).filter(Boolean)])];
+      const c = await api.call('startDKG', Number(dkg['dkg-threshold'].value), parts);
+      location.hash = '#/ceremony/' + c.id;
+    }, api.isReady);
+  });
+
+  const sign = h('form', { id: 'sign-form', 'aria-labelledby': 'sign-h' },
+    h('h2', { id: 'sign-h' }, 'New signature'),
+    field('sign-key', 'Group key id', { required: true }),
+    h('label', { for: 'sign-message' }, 'Message'),
+    h('textarea', { id: 'sign-message', rows: 3 }),
+    h('label', { for: 'sign-signers' }, 'Signers (fingerprints, one a line; empty: every holder)'),
+    h('textarea', { id: 'sign-signers', rows: 3 }),
+    h('button', { type: 'submit' }, 'Start signing'));
+  sign.addEventListener('submit', e => {
+    e.preventDefault();
+    busy(sign.querySelector('button'), out, async () => {
+      const signers = sign['sign-signers'].value.split(/\s+/).filter(Boolean);
+      const c = await api.call('startSign', sign['sign-key'].value.trim(), new TextEncoder().encode(sign['sign-message'].value), signers);
+      location.hash = '#/ceremony/' + c.id;
+    }, api.isReady);
+  });
+
+  view.append(h('h2', {}, 'Your ceremonies'),
+    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Ceremony'), h('th', {}, 'Status'), h('th', {}, 'Round'))), body),
+    more, out, dkg, sign);
+  if (api.session.loggedIn) busy(more, out, page, api.isReady);
+  else say(out, 'Log in to see your ceremonies.');
+}

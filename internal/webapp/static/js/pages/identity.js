@@ -1,0 +1,64 @@
+// The identity page: create a key, register with an invite, log in (with
+// TOTP when the identity has it on), refresh, log out.
+import * as api from '../api.js';
+import { h, field, status, say, busy } from '../ui.js';
+
+export const title = 'Identity';
+
+export function render(view) {
+  const out = status('identity-status');
+  const fp = h('p', {}, 'Identity key: ', h('span', { id: 'fingerprint', class: 'fp' }, api.session.fingerprint || 'none yet'));
+  const run = (button, f) => busy(button, out, f, api.isReady);
+
+  const create = h('button', { id: 'create-key', type: 'button' }, 'Create an identity key');
+  create.addEventListener('click', () => run(create, async () => {
+    if (await api.hasKey() && !confirm('Replace the identity key this browser holds?')) return;
+    document.getElementById('fingerprint').textContent = await api.createKey();
+    say(out, 'Key created in this browser (WebCrypto, not extractable).', 'ok');
+  }));
+
+  const regForm = h('form', { id: 'register-form', 'aria-labelledby': 'register-h' },
+    h('h2', { id: 'register-h' }, 'Register'),
+    field('invite', 'Invite', { autocomplete: 'off', required: true }),
+    h('button', { id: 'register', type: 'submit' }, 'Register'));
+  regForm.addEventListener('submit', e => {
+    e.preventDefault();
+    run(regForm.querySelector('button'), async () => {
+      const info = await api.register(regForm.invite.value.trim());
+      say(out, `Registered ${info.fingerprint}.`, 'ok');
+    });
+  });
+
+  const loginForm = h('form', { id: 'login-form', 'aria-labelledby': 'login-h' },
+    h('h2', { id: 'login-h' }, 'Log in'),
+    field('totp', 'TOTP or recovery code (if your identity has TOTP on)', { autocomplete: 'one-time-code', inputmode: 'numeric' }),
+    h('button', { id: 'login', type: 'submit' }, 'Log in'));
+  loginForm.addEventListener('submit', e => {
+    e.preventDefault();
+    run(loginForm.querySelector('button'), async () => {
+      try {
+        await api.login(loginForm.totp.value.trim());
+      } catch (err) {
+        if (err.code === 'totp_required') { loginForm.totp.focus(); throw new Error('Enter your TOTP code, then log in again.'); }
+        throw err;
+      }
+      say(out, 'Logged in.', 'ok');
+      document.dispatchEvent(new Event('session'));
+    });
+  });
+
+  const refresh = h('button', { id: 'refresh', type: 'button', class: 'secondary' }, 'Refresh session');
+  refresh.addEventListener('click', () => run(refresh, async () => {
+    const t = await api.refresh();
+    say(out, `Session refreshed until ${new Date(t.expires_at).toLocaleTimeString()}.`, 'ok');
+  }));
+  const logout = h('button', { id: 'logout', type: 'button', class: 'secondary' }, 'Log out');
+  logout.addEventListener('click', () => run(logout, async () => {
+    await api.logout();
+    say(out, 'Logged out.', 'ok');
+    document.dispatchEvent(new Event('session'));
+  }));
+
+  view.append(h('h2', {}, 'Your identity'), fp, create, regForm, loginForm,
+    h('section', { 'aria-label': 'Session' }, refresh, ' ', logout), out);
+}
