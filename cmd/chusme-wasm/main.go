@@ -15,41 +15,45 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"syscall/js"
 	"time"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/client/roundstate"
 	"github.com/chusme/chusme/client/sharefile"
 	"github.com/chusme/chusme/client/vault"
 )
 
-// app is the page's one client and identity key.
+// app is the page's one client, identity key and round-state files.
 type app struct {
-	c   *client.Client
-	key crypto.Signer
+	c     *client.Client
+	key   crypto.Signer
+	files roundstate.Files
 }
 
 func main() {
 	a := &app{}
 	api := js.Global().Get("Object").New()
 	for name, f := range map[string]func(args []js.Value) (any, error){
-		"connect":      a.connect,
-		"setKey":       a.setKey,
-		"register":     a.register,
-		"login":        a.login,
-		"refresh":      a.refresh,
-		"logout":       a.logout,
-		"me":           a.me,
-		"ceremonies":   a.ceremonies,
-		"ceremony":     a.ceremony,
-		"wait":         a.wait,
-		"startDKG":     a.startDKG,
-		"startSign":    a.startSign,
-		"runDKG":       a.runDKG,
-		"runSign":      a.runSign,
-		"shareInfo":    a.shareInfo,
-		"createInvite": a.createInvite,
+		"connect":       a.connect,
+		"setKey":        a.setKey,
+		"setStateFiles": a.setStateFiles,
+		"register":      a.register,
+		"login":         a.login,
+		"refresh":       a.refresh,
+		"logout":        a.logout,
+		"me":            a.me,
+		"ceremonies":    a.ceremonies,
+		"ceremony":      a.ceremony,
+		"wait":          a.wait,
+		"startDKG":      a.startDKG,
+		"startSign":     a.startSign,
+		"runDKG":        a.runDKG,
+		"runSign":       a.runSign,
+		"shareInfo":     a.shareInfo,
+		"createInvite":  a.createInvite,
 	} {
 		api.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) any { return promise(func() (any, error) { return f(args) }) }))
 	}
@@ -196,6 +200,57 @@ func (a *app) setKey(args []js.Value) (any, error) {
 	return chusme.Fingerprint(pub), nil
 }
 
+// setStateFiles(files) sets where the drivers seal their round state
+// (roundstate.NewIn): files has get(name), put(name, text) and del(name),
+// each returning a Promise (get's of the text, or undefined).
+func (a *app) setStateFiles(args []js.Value) (any, error) {
+	f := arg(args, 0)
+	for _, m := range []string{"get", "put", "del"} {
+		if f.Get(m).Type() != js.TypeFunction {
+			return nil, fmt.Errorf("setStateFiles needs an object with %s", m)
+		}
+	}
+	a.files = jsFiles{f}
+	return true, nil
+}
+
+// jsFiles is a roundstate.Files of the page's (IndexedDB).
+type jsFiles struct{ f js.Value }
+
+// ReadFile returns file name's text, fs.ErrNotExist if there is none.
+func (j jsFiles) ReadFile(name string) ([]byte, error) {
+	v, err := await(j.f.Call("get", name))
+	if err != nil {
+		return nil, err
+	}
+	if v.Type() != js.TypeString {
+		return nil, fs.ErrNotExist
+	}
+	return []byte(v.String()), nil
+}
+
+// WriteFile replaces file name with data.
+func (j jsFiles) WriteFile(name string, data []byte) error {
+	_, err := await(j.f.Call("put", name, string(data)))
+	return err
+}
+
+// Remove deletes file name.
+func (j jsFiles) Remove(name string) error {
+	_, err := await(j.f.Call("del", name))
+	return err
+}
+
+// roundState returns the round-state store of passphrase pass: the
+// drivers seal each round's state there before sending its package, so a
+// reloaded page rejoins the ceremony.
+func (a *app) roundState(pass []byte) (*roundstate.Store, error) {
+	if a.files == nil {
+		return nil, errors.New("no round-state store (setStateFiles)")
+	}
+	return roundstate.NewIn(a.files, pass, vault.Params{}), nil
+}
+
 // register(invite) registers the key as a new identity.
 func (a *app) register(args []js.Value) (any, error) {
 	if err := a.ready(); err != nil {
@@ -324,6 +379,11 @@ func (a *app) runDKG(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	store, err := a.roundState(pass)
+	if err != nil {
+		return nil, err
+	}
+	defer store.Wipe()
 	var file []byte
 	save := client.WithKeyPackageSaver(func(res *client.DKGResult) error {
 		var err error
@@ -331,7 +391,7 @@ func (a *app) runDKG(args []js.Value) (any, error) {
 			CeremonyID: res.Ceremony.ID, KeyPackage: res.KeyPackage, PublicKeyPackage: res.PublicKeyPackage}, pass, vault.Params{})
 		return err
 	})
-	res, err := a.c.RunDKG(context.Background(), str(args, 0), a.key, progress(arg(args, 2)), save)
+	res, err := a.c.RunDKG(context.Background(), str(args, 0), a.key, progress(arg(args, 2)), save, client.WithRoundState(store))
 	if err != nil {
 		return nil, err
 	}
@@ -357,12 +417,17 @@ func (a *app) runSign(args []js.Value) (any, error) {
 		return nil, err
 	}
 	pass := []byte(str(args, 2))
+	defer clear(pass)
 	s, err := f.Open(pass)
-	clear(pass)
 	if err != nil {
 		return nil, err
 	}
 	defer s.Zero()
+	store, err := a.roundState(pass)
+	if err != nil {
+		return nil, err
+	}
+	defer store.Wipe()
 	approveFn := arg(args, 3)
 	approve := func(_ context.Context, req client.SignRequest) (bool, error) {
 		data, err := json.Marshal(signRequestView(req))
@@ -375,7 +440,7 @@ func (a *app) runSign(args []js.Value) (any, error) {
 		}
 		return v.Truthy(), nil
 	}
-	sig, err := a.c.RunSign(context.Background(), str(args, 0), a.key, s.KeyID, s.KeyPackage, approve, progress(arg(args, 4)))
+	sig, err := a.c.RunSign(context.Background(), str(args, 0), a.key, s.KeyID, s.KeyPackage, approve, progress(arg(args, 4)), client.WithRoundState(store))
 	if err != nil {
 		return nil, err
 	}

@@ -145,23 +145,23 @@ func (p *page) waitFor(expr string) {
 	}
 }
 
-// waitText waits until the element of selector sel has text containing
-// want, and returns its text.
+// waitText waits until the element of selector sel has a text that
+// contains want and is not empty, and returns it (trimmed). It reads the
+// text in the page: the ceremony page re-renders its details as they change.
 func (p *page) waitText(sel, want string) string {
 	p.t.Helper()
-	p.waitFor(fmt.Sprintf(`(document.querySelector(%q)?.textContent || '').includes(%q)`, sel, want))
-	return p.text(sel)
+	expr := fmt.Sprintf(`(() => { const t = (document.querySelector(%q)?.textContent || '').trim(); return t.includes(%q) ? t : ''; })()`, sel, want)
+	text, err := chromedp.Run(p.ctx, chromedp.Poll[string](expr))
+	if err != nil {
+		p.t.Fatalf("browser: waiting for %s to show %q: %v", sel, want, err)
+	}
+	return text
 }
 
-// text returns the text of the visible element of selector sel.
+// text returns the text of the element of selector sel, once it has one.
 func (p *page) text(sel string) string {
 	p.t.Helper()
-	p.do(chromedp.WaitVisible(chromedp.CSS(sel)))
-	text, err := chromedp.Run(p.ctx, chromedp.TextContent(chromedp.CSS(sel)))
-	if err != nil {
-		p.t.Fatalf("browser: text of %s: %v", sel, err)
-	}
-	return strings.TrimSpace(text)
+	return p.waitText(sel, "")
 }
 
 // click clicks the element of selector sel once it is visible.

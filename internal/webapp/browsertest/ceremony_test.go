@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/client/sharefile"
@@ -35,7 +37,9 @@ type group struct {
 // newGroup registers the browser with an invite of ms[0] (the
 // administrator) and runs a 2-of-3 DKG of the browser and ms[1], ms[2],
 // started by ms[1]: the library drivers here, the browser's in its page.
-func newGroup(t *testing.T) *group {
+// With midRound, ms[2] starts only once the browser has sent its round 1
+// and midRound has returned.
+func newGroup(t *testing.T, midRound func(g *group, id string)) *group {
 	srv := servertest.Start(t, "--registration", "open") // for Members; the browser uses an invite all the same
 	ms := srv.Members(t, 3)
 	g := &group{p: newPage(t, srv.URL), ms: ms[1:]}
@@ -51,17 +55,23 @@ func newGroup(t *testing.T) *group {
 	}
 	g.res = make([]*client.DKGResult, 2)
 	errs := make(chan error, 2)
-	for i, m := range g.ms {
+	run := func(i int) {
 		go func() {
 			var err error
-			g.res[i], err = m.Client.RunDKG(t.Context(), info.ID, m.Key, nil)
+			g.res[i], err = g.ms[i].Client.RunDKG(t.Context(), info.ID, g.ms[i].Key, nil)
 			errs <- err
 		}()
 	}
-	g.p.goTo("#/ceremony/" + info.ID)
-	g.p.waitText(`#ceremony-details`, g.fp)
-	g.p.fill(`#share-pass`, sharePass)
-	g.p.click(`#take-part`)
+	run(0)
+	if midRound == nil {
+		run(1)
+	}
+	g.takePart(info.ID)
+	if midRound != nil {
+		servertest.WaitSubmitted(t.Context(), t, g.ms[0].Client, info.ID, g.fp, 1)
+		midRound(g, info.ID)
+		run(1)
+	}
 	g.keyID = g.p.waitText(`#result-key`, "")
 	for range g.ms {
 		if err := <-errs; err != nil {
@@ -80,12 +90,20 @@ func newGroup(t *testing.T) *group {
 	return g
 }
 
+// takePart opens ceremony id in the browser and takes part in it.
+func (g *group) takePart(id string) {
+	g.p.goTo("#/ceremony/" + id)
+	g.p.waitText(`#ceremony-details`, g.fp)
+	g.p.fill(`#share-pass`, sharePass)
+	g.p.click(`#take-part`)
+}
+
 // TestDKGInBrowser runs a 2-of-3 DKG with one browser participant and two
 // library participants; the browser's share, kept in IndexedDB, is the
 // CLI's share file and opens with its passphrase to the browser's share of
 // the same key.
 func TestDKGInBrowser(t *testing.T) {
-	g := newGroup(t)
+	g := newGroup(t, nil)
 	file := eval[string](g.p, fmt.Sprintf(`import('./js/api.js').then(m => m.shareFile(%q))`, g.keyID))
 	sf, err := sharefile.Parse([]byte(file))
 	if err != nil {
@@ -146,7 +164,7 @@ type signResult struct {
 // at once as declined. CHUSME_WEB_SCREENSHOTS=DIR saves the approval screen
 // to DIR/web-approval.png (docs/ has the committed one).
 func TestSigningInBrowser(t *testing.T) {
-	g := newGroup(t)
+	g := newGroup(t, nil)
 
 	msg := []byte("pay 5 EUR to Bob")
 	_, done := g.sign(t, msg)
@@ -184,5 +202,33 @@ func TestSigningInBrowser(t *testing.T) {
 	now, err := g.ms[0].Client.Ceremony(t.Context(), info.ID)
 	if err != nil || now.Status != chusme.CeremonyFailed || len(now.Declines) != 1 || now.Declines[0].Fingerprint != g.fp {
 		t.Fatalf("the declined ceremony: %+v, %v", now, err)
+	}
+}
+
+// TestRejoinAfterReload reloads the page in the middle of a DKG, after the
+// browser sent its round 1 and before the round completes: the page logs
+// in again and rejoins from the round state sealed in IndexedDB (without
+// it the driver cannot rejoin past round 1), the DKG completes with the
+// same key for all, and the round state is gone after it.
+func TestRejoinAfterReload(t *testing.T) {
+	hasState := func(g *group, id string) bool {
+		return eval[bool](g.p, fmt.Sprintf(`import('./js/api.js').then(m => m.hasRoundState(%q))`, id))
+	}
+	var id string
+	g := newGroup(t, func(g *group, cid string) {
+		id = cid
+		if !hasState(g, id) {
+			t.Fatal("no round state in IndexedDB after round 1")
+		}
+		g.p.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#engine.ready`)))
+		g.p.goTo("#/")
+		g.p.click(`#login`)
+		g.p.waitText(`#who`, "Logged in as "+g.fp)
+		g.p.goTo("#/ceremony/" + id)
+		g.p.waitText(`#rejoin-hint`, "rejoin")
+		g.takePart(id)
+	})
+	if hasState(g, id) {
+		t.Error("the round state is still in IndexedDB after the DKG")
 	}
 }

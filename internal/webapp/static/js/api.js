@@ -15,6 +15,9 @@ export async function load() {
   go.run(instance);
   const eng = await ready;
   session.server = JSON.parse(await eng.connect(location.origin));
+  await eng.setStateFiles({ // the drivers' sealed round state, for a rejoin after a reload
+    get: name => idb.get('state:' + name), put: (name, text) => idb.put('state:' + name, text), del: name => idb.del('state:' + name),
+  });
   const key = await idb.get('identity');
   if (key) await useKey(key);
   return eng;
@@ -63,6 +66,10 @@ export async function logout() {
   await call('logout');
   session.loggedIn = false;
 }
+
+// hasRoundState reports whether this browser holds sealed round state of
+// ceremony id (it took part, and the page was reloaded before the end).
+export const hasRoundState = async id => typeof await idb.get('state:' + id + '.state') === 'string';
 
 // Share files (the CLI's format, sealed under a passphrase) by group key id.
 export const saveShare = (keyID, file) => idb.put('share:' + keyID, file);

@@ -20,12 +20,16 @@ function messageView(bytes) {
   return text !== null ? h('pre', { id: 'message-text' }, text) : h('pre', { id: 'message-hex', class: 'hex' }, hex(bytes));
 }
 
+// timeLeft is what is left of the ceremony's round.
+function timeLeft(c) {
+  return c.status === 'open' ? `${Math.max(0, Math.round((new Date(c.deadline) - Date.now()) / 1000))} s` : '—';
+}
+
 function details(c) {
-  const left = Math.max(0, Math.round((new Date(c.deadline) - Date.now()) / 1000));
   const rows = [['Kind', c.kind], ['Status', c.status], ['Round', `${c.round} of ${c.rounds}`],
     ['Threshold', c.threshold], ['Creator', c.creator], ['Participants', c.participants.join(' ')],
     ['Submitted', (c.submitted || []).join(' ') || 'nobody yet'], ['Missing', (c.missing || []).join(' ') || 'nobody'],
-    ['Time left in the round', c.status === 'open' ? `${left} s` : '—']];
+    ['Time left in the round', timeLeft(c)]];
   if (c.key_id) rows.push(['Group key', c.key_id]);
   if (c.failure) rows.push(['Failure', `${c.failure.reason}${c.failure.message ? ': ' + c.failure.message : ''}`]);
   if (c.result) rows.push(['Result', JSON.stringify(c.result)]);
@@ -34,7 +38,7 @@ function details(c) {
 
 export function render(view, id) {
   const out = status('ceremony-status');
-  const box = h('section', { 'aria-label': 'Details', 'aria-live': 'polite' }, 'Loading the ceremony…');
+  const box = h('section', { 'aria-label': 'Details' }, 'Loading the ceremony…');
   const approval = h('section', { id: 'approval', 'aria-labelledby': 'approval-h', hidden: true });
   const result = h('section', { id: 'result', 'aria-live': 'polite', hidden: true });
   let current = null, alive = true;
@@ -94,11 +98,18 @@ export function render(view, id) {
   }
 
   view.append(h('h2', {}, 'Ceremony ', h('code', {}, id)), box, part, approval, result, out);
+  api.hasRoundState(id).then(has => {
+    if (has) part.prepend(h('p', { id: 'rejoin-hint' }, 'This browser took part in this ceremony before: take part again, with the same passphrase, to rejoin where it stopped.'));
+  });
   (async () => {
     try {
       show(await api.call('ceremony', id));
       while (alive && current.status === 'open') show(await api.call('wait', id, current.version));
     } catch (e) { if (alive) say(out, e.message, 'error'); }
   })();
-  const tick = setInterval(() => { if (!alive) clearInterval(tick); else if (current) show(current); }, 1000);
+  const tick = setInterval(() => {
+    const dd = box.querySelector('[data-field="Time left in the round"]');
+    if (!alive) clearInterval(tick);
+    else if (current && dd) dd.textContent = timeLeft(current);
+  }, 1000);
 }
