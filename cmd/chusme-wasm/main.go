@@ -31,6 +31,7 @@ type app struct {
 	c     *client.Client
 	key   crypto.Signer
 	files roundstate.Files
+	rt    *client.Realtime // the WebSocket of watch, or nil
 }
 
 func main() {
@@ -47,6 +48,7 @@ func main() {
 		"me":            a.me,
 		"ceremonies":    a.ceremonies,
 		"ceremony":      a.ceremony,
+		"watch":         a.watch,
 		"wait":          a.wait,
 		"startDKG":      a.startDKG,
 		"startSign":     a.startSign,
@@ -285,6 +287,10 @@ func (a *app) logout([]js.Value) (any, error) {
 	if a.c == nil {
 		return true, nil
 	}
+	if a.rt != nil {
+		a.rt.Close()
+		a.rt = nil
+	}
 	return true, a.c.Logout(context.Background())
 }
 
@@ -300,6 +306,39 @@ func (a *app) createInvite([]js.Value) (any, error) {
 		return nil, client.ErrNotLoggedIn
 	}
 	return a.c.CreateInvite(context.Background(), 24*time.Hour)
+}
+
+// watch(onEvent, onState) opens the WebSocket (the ticket flow, client's
+// Realtime, which reconnects and catches up by itself) and calls
+// onEvent(ceremony JSON) with every new state of the caller's ceremonies
+// and onState(connected, reason) when the connection goes up or down.
+// The drivers wait on its events too.
+func (a *app) watch(args []js.Value) (any, error) {
+	if a.c == nil {
+		return nil, client.ErrNotLoggedIn
+	}
+	onEvent, onState := arg(args, 0), arg(args, 1)
+	if onEvent.Type() != js.TypeFunction || onState.Type() != js.TypeFunction {
+		return nil, errors.New("watch needs onEvent and onState functions")
+	}
+	if a.rt != nil {
+		a.rt.Close()
+	}
+	a.rt = a.c.Realtime(context.Background(), client.RealtimeOptions{
+		OnEvent: func(info chusme.CeremonyInfo) {
+			if data, err := json.Marshal(info); err == nil {
+				onEvent.Invoke(string(data))
+			}
+		},
+		OnState: func(up bool, err error) {
+			reason := ""
+			if err != nil {
+				reason = err.Error()
+			}
+			onState.Invoke(up, reason)
+		},
+	})
+	return true, nil
 }
 
 // ceremonies(cursor, status) returns a page of the caller's ceremonies.

@@ -172,7 +172,7 @@ func TestSigningInBrowser(t *testing.T) {
 		t.Errorf("the approval screen shows message %q, want %q", got, msg)
 	}
 	if dir := os.Getenv("CHUSME_WEB_SCREENSHOTS"); dir != "" {
-		g.p.screenshot(filepath.Join(dir, "web-approval.png"))
+		g.p.screenshot(filepath.Join(dir, "web-approval.png"), `#approval`)
 	}
 	g.p.click(`#approve`)
 	browserSig := g.p.waitText(`#result-signature`, "")
@@ -231,4 +231,31 @@ func TestRejoinAfterReload(t *testing.T) {
 	if hasState(g, id) {
 		t.Error("the round state is still in IndexedDB after the DKG")
 	}
+}
+
+// TestLiveList shows, on the ceremony list the browser has open, a
+// ceremony started elsewhere and its progress, pushed over the WebSocket
+// (the ticket flow): the list itself never asks the server again.
+func TestLiveList(t *testing.T) {
+	srv := servertest.Start(t, "--registration", "open")
+	ms := srv.Members(t, 2)
+	p := newPage(t, srv.URL)
+	inv, err := ms[0].Client.CreateInvite(t.Context(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := p.enrol(inv.Invite)
+	p.waitText(`#live`, "Live updates on")
+	p.goTo("#/ceremonies")
+	p.waitText(`#ceremonies-status`, "No ceremonies yet")
+	info, err := ms[1].Client.StartDKG(t.Context(), ms[1].Key, 2, []string{fp, ms[1].Fingerprint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := fmt.Sprintf(`#ceremony-rows tr[data-id=%q]`, info.ID)
+	p.waitText(row, "open")
+	if _, err := ms[1].Client.CancelCeremony(t.Context(), info.ID); err != nil {
+		t.Fatal(err)
+	}
+	p.waitText(row, chusme.CeremonyCancelled)
 }

@@ -5,7 +5,7 @@ import * as idb from './idb.js';
 
 let markReady;
 const ready = new Promise(resolve => { markReady = resolve; });
-export const session = { fingerprint: '', loggedIn: false, server: null };
+export const session = { fingerprint: '', loggedIn: false, server: null, live: false };
 
 // load starts the engine in the background; the page works meanwhile.
 export async function load() {
@@ -57,8 +57,19 @@ export async function login(totp) {
   const t = await call('login', totp || '');
   session.loggedIn = true;
   session.fingerprint = t.fingerprint;
+  await call('watch', json => { const c = JSON.parse(json); for (const f of listeners) f(c); },
+    (up, reason) => { session.live = up; for (const f of liveListeners) f(up, reason); });
   return t;
 }
+
+// Live updates: the engine's WebSocket (client.Realtime) pushes every new
+// state of the caller's ceremonies.
+const listeners = new Set(), liveListeners = new Set();
+// onCeremony calls f with each ceremony state pushed; it returns the
+// function that stops it.
+export function onCeremony(f) { listeners.add(f); return () => listeners.delete(f); }
+// onLive calls f(connected, reason) when the WebSocket goes up or down.
+export function onLive(f) { liveListeners.add(f); return () => liveListeners.delete(f); }
 
 export async function refresh() { return call('refresh'); }
 

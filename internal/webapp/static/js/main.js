@@ -35,6 +35,9 @@ function who() {
   document.getElementById('who').textContent = api.session.loggedIn ? `Logged in as ${api.session.fingerprint}` : 'Not logged in.';
 }
 
+api.onLive((up, reason) => {
+  document.getElementById('live').textContent = up ? 'Live updates on.' : `Live updates off${reason ? ': ' + reason : ''}.`;
+});
 window.addEventListener('hashchange', route);
 document.addEventListener('session', who);
 route();

@@ -9,15 +9,15 @@ export function render(view) {
   const body = h('tbody', { id: 'ceremony-rows' });
   const more = h('button', { id: 'more', type: 'button', class: 'secondary', hidden: true }, 'More');
   let cursor = '';
+  const row = c => h('tr', { 'data-id': c.id, 'data-version': c.version },
+    h('td', {}, h('a', { href: '#/ceremony/' + c.id }, c.kind + ' ' + c.id.slice(0, 8))),
+    h('td', {}, c.status), h('td', {}, `${c.round}/${c.rounds}`));
   const page = async () => {
     const list = await api.call('ceremonies', cursor, '');
-    for (const c of list.ceremonies) {
-      body.append(h('tr', {},
-        h('td', {}, h('a', { href: '#/ceremony/' + c.id }, c.kind + ' ' + c.id.slice(0, 8))),
-        h('td', {}, c.status), h('td', {}, `${c.round}/${c.rounds}`)));
-    }
+    for (const c of list.ceremonies) if (!body.querySelector(`tr[data-id="${c.id}"]`)) body.append(row(c));
     cursor = list.next_cursor || '';
     more.hidden = !cursor;
+    say(out, body.children.length ? `${body.children.length} ceremonies shown.` : 'No ceremonies yet.');
   };
   more.addEventListener('click', () => busy(more, out, page, api.isReady));
 
@@ -52,6 +52,14 @@ export function render(view) {
       location.hash = '#/ceremony/' + c.id;
     }, api.isReady);
   });
+
+  // Live: a pushed state replaces its row, or heads the list.
+  const stop = api.onCeremony(c => {
+    const old = body.querySelector(`tr[data-id="${c.id}"]`);
+    if (!old) body.prepend(row(c));
+    else if (Number(old.dataset.version) < c.version) old.replaceWith(row(c));
+  });
+  view.addEventListener('leave', stop);
 
   view.append(h('h2', {}, 'Your ceremonies'),
     h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Ceremony'), h('th', {}, 'Status'), h('th', {}, 'Round'))), body),

@@ -43,7 +43,8 @@ export function render(view, id) {
   const result = h('section', { id: 'result', 'aria-live': 'polite', hidden: true });
   let current = null, alive = true;
   const show = c => { current = c; box.replaceChildren(details(c)); };
-  view.addEventListener('leave', () => { alive = false; });
+  const stop = api.onCeremony(c => { if (c.id === id && (!current || c.version > current.version)) show(c); });
+  view.addEventListener('leave', () => { alive = false; stop(); });
 
   const part = h('form', { id: 'take-part-form', 'aria-labelledby': 'part-h' },
     h('h2', { id: 'part-h' }, 'Take part'),
@@ -104,7 +105,10 @@ export function render(view, id) {
   (async () => {
     try {
       show(await api.call('ceremony', id));
-      while (alive && current.status === 'open') show(await api.call('wait', id, current.version));
+      while (alive && current.status === 'open') {
+        const c = await api.call('wait', id, current.version);
+        if (c.version > current.version) show(c);
+      }
     } catch (e) { if (alive) say(out, e.message, 'error'); }
   })();
   const tick = setInterval(() => {
