@@ -21,6 +21,7 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/client/keyfile"
 	"github.com/chusme/chusme/client/roundstate"
 	"github.com/chusme/chusme/client/sharefile"
 	"github.com/chusme/chusme/client/vault"
@@ -32,6 +33,9 @@ type app struct {
 	key   crypto.Signer
 	files roundstate.Files
 	rt    *client.Realtime // the WebSocket of watch, or nil
+	// identity is the key's identity when the key is not its genesis key
+	// (a rotated key imported from a key file), else "".
+	identity string
 }
 
 func main() {
@@ -40,6 +44,7 @@ func main() {
 	for name, f := range map[string]func(args []js.Value) (any, error){
 		"connect":       a.connect,
 		"setKey":        a.setKey,
+		"openKeyFile":   a.openKeyFile,
 		"setStateFiles": a.setStateFiles,
 		"register":      a.register,
 		"login":         a.login,
@@ -191,15 +196,52 @@ func (a *app) connect(args []js.Value) (any, error) {
 	return info, err
 }
 
-// setKey(publicKey Uint8Array, sign function) sets the identity key and
-// returns its fingerprint.
+// setKey(publicKey Uint8Array, sign function, identity) sets the identity
+// key, of identity (a fingerprint, "" for the key's own), and returns the
+// identity's fingerprint.
 func (a *app) setKey(args []js.Value) (any, error) {
 	pub := bytesOf(arg(args, 0))
 	if len(pub) != ed25519.PublicKeySize || arg(args, 1).Type() != js.TypeFunction {
 		return nil, errors.New("setKey needs a 32-byte public key and a sign function")
 	}
-	a.key = webCryptoKey{pub: pub, sign: arg(args, 1)}
-	return chusme.Fingerprint(pub), nil
+	id := str(args, 2)
+	if id != "" && !chusme.ValidFingerprint(id) {
+		return nil, errors.New("setKey: the identity is not a fingerprint")
+	}
+	a.key, a.identity = webCryptoKey{pub: pub, sign: arg(args, 1)}, id
+	if id == "" {
+		id = chusme.Fingerprint(pub)
+	}
+	return id, nil
+}
+
+// pkcs8Ed25519 is the DER of a PKCS #8 PrivateKeyInfo of an Ed25519 key
+// (RFC 8410) up to its 32-byte seed: what WebCrypto's importKey reads.
+const pkcs8Ed25519 = "\x30\x2e\x02\x01\x00\x30\x05\x06\x03\x2b\x65\x70\x04\x22\x04\x20"
+
+// openKeyFile(text, passphrase) opens the CLI's sealed key file (package
+// keyfile) and returns {pkcs8, publicKey, identity} (Uint8Arrays and a
+// fingerprint) for the page to import the key into WebCrypto,
+// non-extractable, and wipe pkcs8.
+func (a *app) openKeyFile(args []js.Value) (any, error) {
+	kf, err := keyfile.Parse([]byte(str(args, 0)))
+	if err != nil {
+		return nil, err
+	}
+	pass := []byte(str(args, 1))
+	defer clear(pass)
+	key, err := kf.Open(pass)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(key)
+	der := append([]byte(pkcs8Ed25519), key.Seed()...)
+	defer clear(der)
+	out := js.Global().Get("Object").New()
+	out.Set("pkcs8", uint8Array(der))
+	out.Set("publicKey", uint8Array(key.Public().(ed25519.PublicKey)))
+	out.Set("identity", kf.IdentityFingerprint())
+	return out, nil
 }
 
 // setStateFiles(files) sets where the drivers seal their round state
@@ -268,6 +310,9 @@ func (a *app) login(args []js.Value) (any, error) {
 		return nil, err
 	}
 	var opts []client.LoginOption
+	if a.identity != "" {
+		opts = append(opts, client.LoginFingerprint(a.identity))
+	}
 	if code := str(args, 0); code != "" {
 		opts = append(opts, client.LoginTOTP(func(context.Context) (string, error) { return code, nil }))
 	}

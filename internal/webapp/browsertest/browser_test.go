@@ -180,7 +180,9 @@ func (p *page) click(sel string) {
 // fill types text into the (emptied) input of selector sel.
 func (p *page) fill(sel, text string) {
 	p.t.Helper()
-	p.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Clear(chromedp.CSS(sel)), chromedp.SendKeys(chromedp.CSS(sel), text))
+	p.do(chromedp.WaitVisible(chromedp.CSS(sel)))
+	eval[any](p, fmt.Sprintf(`document.querySelector(%q).value = ''`, sel))
+	p.do(chromedp.SendKeys(chromedp.CSS(sel), text))
 }
 
 // goTo navigates to the app's route hash (#/…).

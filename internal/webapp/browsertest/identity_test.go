@@ -1,11 +1,17 @@
 package browsertest
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/chusme/chusme"
+	"github.com/chusme/chusme/client/keyfile"
+	"github.com/chusme/chusme/client/vault"
 	"github.com/chusme/chusme/internal/servertest"
+	"github.com/chusme/chusme/internal/testkit"
 )
 
 // TestRegisterAndLogin registers a WebCrypto key in the browser with an
@@ -49,4 +55,44 @@ func TestRegisterAndLogin(t *testing.T) {
 	if got := p.waitText(`#identity-status.error`, ""); got == "" {
 		t.Error("refresh after logout gave no error")
 	}
+}
+
+// TestImportKeyFile imports the CLI's sealed key file into the browser: a
+// wrong passphrase is refused and stores nothing; the right one opens it
+// in the wasm (the vault), the key goes into WebCrypto, non-extractable,
+// and logs in as the identity the CLI registered.
+func TestImportKeyFile(t *testing.T) {
+	srv := servertest.Start(t)
+	ids := srv.SetUp(t)
+	key := testkit.NewKey(t)
+	path := filepath.Join(t.TempDir(), "identity.key")
+	if err := keyfile.Save(path, key, []byte("cli passphrase"), vault.LowCostParams); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := ids.Admin.CreateInvite(t.Context(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	servertest.NewMember(t, srv.URL, key).Register(t, inv.Invite)
+	fp := testkit.Fingerprint(key)
+
+	p := newPage(t, srv.URL)
+	p.do(chromedp.SetUploadFiles(chromedp.CSS(`#keyfile`), []string{path}))
+	p.fill(`#keyfile-pass`, "wrong")
+	p.click(`#import`)
+	p.waitText(`#identity-status.error`, "passphrase")
+	if eval[bool](p, `import('./js/api.js').then(m => m.hasKey())`) {
+		t.Fatal("a key is stored after a wrong passphrase")
+	}
+	p.fill(`#keyfile-pass`, "cli passphrase")
+	p.click(`#import`)
+	p.waitText(`#identity-status`, "Key imported")
+	if got := p.text(`#fingerprint`); got != fp {
+		t.Fatalf("the imported key's fingerprint %s, want %s", got, fp)
+	}
+	if eval[bool](p, `import('./js/idb.js').then(m => m.get('identity')).then(k => k.privateKey.extractable)`) {
+		t.Error("the imported key is extractable")
+	}
+	p.click(`#login`)
+	p.waitText(`#who`, "Logged in as "+fp)
 }

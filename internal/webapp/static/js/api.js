@@ -36,7 +36,7 @@ export async function call(name, ...args) {
 async function useKey(pair) {
   const pub = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
   const sign = msg => crypto.subtle.sign({ name: 'Ed25519' }, pair.privateKey, msg);
-  session.fingerprint = JSON.parse(await (await ready).setKey(pub, sign));
+  session.fingerprint = JSON.parse(await (await ready).setKey(pub, sign, pair.identity || ''));
 }
 
 // hasKey reports whether this browser holds an identity key.
@@ -48,6 +48,21 @@ export async function createKey() {
   const pair = await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
   await idb.put('identity', pair);
   await useKey(pair);
+  return session.fingerprint;
+}
+
+// importKeyFile opens the CLI's sealed key file (text) with its
+// passphrase in the engine, imports the key into WebCrypto,
+// non-extractable, and keeps it in IndexedDB in place of any other.
+export async function importKeyFile(text, passphrase) {
+  const r = await (await ready).openKeyFile(text, passphrase);
+  try {
+    const privateKey = await crypto.subtle.importKey('pkcs8', r.pkcs8, { name: 'Ed25519' }, false, ['sign']);
+    const publicKey = await crypto.subtle.importKey('raw', r.publicKey, { name: 'Ed25519' }, true, ['verify']);
+    const pair = { privateKey, publicKey, identity: r.identity };
+    await idb.put('identity', pair);
+    await useKey(pair);
+  } finally { r.pkcs8.fill(0); }
   return session.fingerprint;
 }
 

@@ -17,6 +17,23 @@ export function render(view) {
     say(out, 'Key created in this browser (WebCrypto, not extractable).', 'ok');
   }));
 
+  const importForm = h('form', { id: 'import-form', 'aria-labelledby': 'import-h' },
+    h('h2', { id: 'import-h' }, 'Or import the CLI\'s key file'),
+    field('keyfile', 'Key file (CONFIG/identity.key)', { type: 'file', required: true }),
+    field('keyfile-pass', 'Its passphrase', { type: 'password', autocomplete: 'current-password', required: true }),
+    h('button', { id: 'import', type: 'submit' }, 'Import the key'));
+  importForm.addEventListener('submit', e => {
+    e.preventDefault();
+    run(importForm.querySelector('button'), async () => {
+      const file = importForm.keyfile.files[0];
+      if (!file) throw new Error('Choose the key file first.');
+      if (await api.hasKey() && !confirm('Replace the identity key this browser holds?')) return;
+      document.getElementById('fingerprint').textContent = await api.importKeyFile(await file.text(), importForm['keyfile-pass'].value);
+      importForm['keyfile-pass'].value = '';
+      say(out, 'Key imported into this browser (WebCrypto, not extractable).', 'ok');
+    });
+  });
+
   const regForm = h('form', { id: 'register-form', 'aria-labelledby': 'register-h' },
     h('h2', { id: 'register-h' }, 'Register'),
     field('invite', 'Invite', { autocomplete: 'off', required: true }),
@@ -59,6 +76,6 @@ export function render(view) {
     document.dispatchEvent(new Event('session'));
   }));
 
-  view.append(h('h2', {}, 'Your identity'), fp, create, regForm, loginForm,
+  view.append(h('h2', {}, 'Your identity'), fp, create, importForm, regForm, loginForm,
     h('section', { 'aria-label': 'Session' }, refresh, ' ', logout), out);
 }
