@@ -85,7 +85,7 @@ func (c *Client) EnrolTOTP(ctx context.Context) (chusme.TOTPEnrolment, error) {
 // with the authenticator's current code and a signature by key, the
 // logged-in identity's current key, over chusme.TOTPConfirmMessage. It
 // returns the 10 single-use recovery codes.
-func (c *Client) ConfirmTOTP(ctx context.Context, key ed25519.PrivateKey, en chusme.TOTPEnrolment, code string) ([]string, error) {
+func (c *Client) ConfirmTOTP(ctx context.Context, key crypto.Signer, en chusme.TOTPEnrolment, code string) ([]string, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
@@ -101,10 +101,11 @@ func (c *Client) ConfirmTOTP(ctx context.Context, key ed25519.PrivateKey, en chu
 	if err != nil {
 		return nil, err
 	}
-	req := chusme.TOTPConfirmRequest{
-		Code:      strings.TrimSpace(code),
-		Signature: ed25519.Sign(key, chusme.TOTPConfirmMessage(c.issuer, t.Fingerprint, secret)),
+	sig, err := signWith(key, chusme.TOTPConfirmMessage(c.issuer, t.Fingerprint, secret))
+	if err != nil {
+		return nil, err
 	}
+	req := chusme.TOTPConfirmRequest{Code: strings.TrimSpace(code), Signature: sig}
 	var conf chusme.TOTPConfirmation
 	err = c.do(ctx, http.MethodPost, "/v1/me/totp/confirm", req, &conf)
 	return conf.RecoveryCodes, err

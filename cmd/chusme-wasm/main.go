@@ -36,6 +36,7 @@ type app struct {
 	// identity is the key's identity when the key is not its genesis key
 	// (a rotated key imported from a key file), else "".
 	identity string
+	totp     *chusme.TOTPEnrolment // an enrolment enrolTOTP started, until confirmTOTP
 }
 
 func main() {
@@ -61,6 +62,8 @@ func main() {
 		"runSign":       a.runSign,
 		"shareInfo":     a.shareInfo,
 		"createInvite":  a.createInvite,
+		"enrolTOTP":     a.enrolTOTP,
+		"confirmTOTP":   a.confirmTOTP,
 	} {
 		api.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) any { return promise(func() (any, error) { return f(args) }) }))
 	}
@@ -384,6 +387,36 @@ func (a *app) watch(args []js.Value) (any, error) {
 		},
 	})
 	return true, nil
+}
+
+// enrolTOTP() starts turning TOTP on and returns the secret and its
+// otpauth:// URI for the person's authenticator.
+func (a *app) enrolTOTP([]js.Value) (any, error) {
+	if err := a.ready(); err != nil {
+		return nil, err
+	}
+	en, err := a.c.EnrolTOTP(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	a.totp = &en
+	return en, nil
+}
+
+// confirmTOTP(code) turns TOTP on with the authenticator's code, the
+// enrolment signed by the identity key, and returns the recovery codes.
+func (a *app) confirmTOTP(args []js.Value) (any, error) {
+	if err := a.ready(); err != nil {
+		return nil, err
+	}
+	if a.totp == nil {
+		return nil, errors.New("no TOTP enrolment started")
+	}
+	codes, err := a.c.ConfirmTOTP(context.Background(), a.key, *a.totp, str(args, 0))
+	if err == nil {
+		a.totp = nil
+	}
+	return codes, err
 }
 
 // ceremonies(cursor, status) returns a page of the caller's ceremonies.

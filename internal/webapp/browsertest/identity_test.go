@@ -1,6 +1,7 @@
 package browsertest
 
 import (
+	"encoding/base32"
 	"path/filepath"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client/keyfile"
 	"github.com/chusme/chusme/client/vault"
+	"github.com/chusme/chusme/internal/auth"
 	"github.com/chusme/chusme/internal/servertest"
 	"github.com/chusme/chusme/internal/testkit"
 )
@@ -93,6 +95,40 @@ func TestImportKeyFile(t *testing.T) {
 	if eval[bool](p, `import('./js/idb.js').then(m => m.get('identity')).then(k => k.privateKey.extractable)`) {
 		t.Error("the imported key is extractable")
 	}
+	p.click(`#login`)
+	p.waitText(`#who`, "Logged in as "+fp)
+}
+
+// TestTOTPLogin turns TOTP on in the browser (the enrolment signed by the
+// WebCrypto key), then logs in again: without a code the page asks for
+// one, with a recovery code it logs in.
+func TestTOTPLogin(t *testing.T) {
+	srv := servertest.Start(t)
+	ids := srv.SetUp(t)
+	inv, err := ids.Admin.CreateInvite(t.Context(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPage(t, srv.URL)
+	fp := p.enrol(inv.Invite)
+	p.click(`#totp-start`)
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(p.text(`#totp-secret`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.fill(`#totp-code`, auth.TOTPCode(secret, time.Now()))
+	p.click(`#totp-confirm`)
+	p.waitText(`#identity-status`, "TOTP is on")
+	if n := eval[int](p, `document.querySelectorAll('#recovery-codes li').length`); n != 10 {
+		t.Fatalf("%d recovery codes shown, want 10", n)
+	}
+	recovery := p.text(`#recovery-codes li`)
+
+	p.click(`#logout`)
+	p.waitText(`#who`, "Not logged in")
+	p.click(`#login`)
+	p.waitText(`#identity-status.error`, "TOTP code")
+	p.fill(`#totp`, recovery)
 	p.click(`#login`)
 	p.waitText(`#who`, "Logged in as "+fp)
 }

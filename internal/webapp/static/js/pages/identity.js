@@ -76,6 +76,32 @@ export function render(view) {
     document.dispatchEvent(new Event('session'));
   }));
 
+  const totpStart = h('button', { id: 'totp-start', type: 'button', class: 'secondary' }, 'Turn on TOTP');
+  const totpForm = h('form', { id: 'totp-form', hidden: true, 'aria-labelledby': 'totp-h' },
+    h('h3', { id: 'totp-h' }, 'Add this secret to your authenticator'),
+    h('p', {}, 'Secret: ', h('code', { id: 'totp-secret' })),
+    h('p', {}, h('code', { id: 'totp-uri', class: 'hex' })),
+    field('totp-code', 'The code it shows', { autocomplete: 'one-time-code', inputmode: 'numeric', required: true }),
+    h('button', { id: 'totp-confirm', type: 'submit' }, 'Turn TOTP on'));
+  const codes = h('ol', { id: 'recovery-codes', class: 'fp', 'aria-label': 'Recovery codes' });
+  totpStart.addEventListener('click', () => run(totpStart, async () => {
+    const en = await api.call('enrolTOTP');
+    totpForm.querySelector('#totp-secret').textContent = en.secret;
+    totpForm.querySelector('#totp-uri').textContent = en.uri;
+    totpForm.hidden = false;
+    totpForm['totp-code'].focus();
+  }));
+  totpForm.addEventListener('submit', e => {
+    e.preventDefault();
+    run(totpForm.querySelector('button'), async () => {
+      const list = await api.call('confirmTOTP', totpForm['totp-code'].value.trim());
+      totpForm.hidden = true;
+      codes.replaceChildren(...list.map(c => h('li', {}, c)));
+      say(out, 'TOTP is on. Keep these recovery codes somewhere safe: each logs in once without the authenticator.', 'ok');
+    });
+  });
+
   view.append(h('h2', {}, 'Your identity'), fp, create, importForm, regForm, loginForm,
-    h('section', { 'aria-label': 'Session' }, refresh, ' ', logout), out);
+    h('section', { 'aria-label': 'Session' }, refresh, ' ', logout),
+    h('section', { 'aria-labelledby': 'totp-section-h' }, h('h2', { id: 'totp-section-h' }, 'Two-step login'), totpStart, totpForm, codes), out);
 }
