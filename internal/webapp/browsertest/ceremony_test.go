@@ -36,7 +36,8 @@ type group struct {
 
 // newGroup registers the browser with an invite of ms[0] (the
 // administrator) and runs a 2-of-3 DKG of the browser and ms[1], ms[2],
-// started by ms[1]: the library drivers here, the browser's in its page.
+// which the browser starts with its form (the request signed by its
+// WebCrypto key, checked by the library drivers here).
 // With midRound, ms[2] starts only once the browser has sent its round 1
 // and midRound has returned.
 func newGroup(t *testing.T, midRound func(g *group, id string)) *group {
@@ -49,9 +50,14 @@ func newGroup(t *testing.T, midRound func(g *group, id string)) *group {
 	}
 	g.fp = g.p.enrol(inv.Invite)
 
-	info, err := g.ms[0].Client.StartDKG(t.Context(), g.ms[0].Key, 2, []string{g.fp, g.ms[0].Fingerprint, g.ms[1].Fingerprint})
-	if err != nil {
-		t.Fatal(err)
+	g.p.goTo("#/ceremonies")
+	g.p.fill(`#dkg-threshold`, "2")
+	g.p.fill(`#dkg-participants`, g.ms[0].Fingerprint+"\n"+g.ms[1].Fingerprint)
+	g.p.click(`#dkg-form button`)
+	g.p.waitFor(`/^#\/ceremony\/[0-9a-f]{32}$/.test(location.hash)`)
+	info, err := g.ms[0].Client.Ceremony(t.Context(), strings.TrimPrefix(eval[string](g.p, `location.hash`), "#/ceremony/"))
+	if err != nil || info.Creator != g.fp || info.Threshold != 2 || len(info.Participants) != 3 {
+		t.Fatalf("the DKG the browser started: %+v, %v", info, err)
 	}
 	g.res = make([]*client.DKGResult, 2)
 	errs := make(chan error, 2)
@@ -119,6 +125,10 @@ func TestDKGInBrowser(t *testing.T) {
 	defer s.Zero()
 	if s.KeyID != g.keyID || s.Identity != g.fp || s.Generation != 1 {
 		t.Errorf("share file of key %s, identity %s, generation %d; want %s, %s, 1", s.KeyID, s.Identity, s.Generation, g.keyID, g.fp)
+	}
+	g.p.goTo("#/ceremonies")
+	if got := g.p.waitText(fmt.Sprintf(`#shares a[download=%q]`, g.keyID+".share"), "Export"); !strings.Contains(got, g.keyID[:16]) {
+		t.Errorf("the share's export link says %q", got)
 	}
 }
 

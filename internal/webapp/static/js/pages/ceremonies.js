@@ -61,9 +61,18 @@ export function render(view) {
   });
   view.addEventListener('leave', stop);
 
+  // The shares this browser holds, each exportable as the CLI's share file
+  // (put it in CONFIG/shares/ to use it with the chusme command).
+  const shares = h('ul', { id: 'shares' });
+  api.shareIDs().then(ids => Promise.all(ids.map(async id => {
+    const url = URL.createObjectURL(new Blob([await api.shareFile(id)], { type: 'application/json' }));
+    view.addEventListener('leave', () => URL.revokeObjectURL(url));
+    shares.append(h('li', {}, h('a', { href: url, download: id + '.share', 'data-key': id }, `Export the share of key ${id.slice(0, 16)}…`)));
+  })));
+
   view.append(h('h2', {}, 'Your ceremonies'),
     h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Ceremony'), h('th', {}, 'Status'), h('th', {}, 'Round'))), body),
-    more, out, dkg, sign);
+    more, out, h('section', { 'aria-labelledby': 'shares-h' }, h('h2', { id: 'shares-h' }, 'Your shares'), shares), dkg, sign);
   if (api.session.loggedIn) busy(more, out, page, api.isReady);
   else say(out, 'Log in to see your ceremonies.');
 }
