@@ -10,12 +10,15 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"io/fs"
 	"net/http"
 	"path"
 	"strings"
 	"time"
+
+	"github.com/chusme/chusme"
 )
 
 //go:generate go run ./gen -out static
@@ -95,7 +98,7 @@ func Handler() http.Handler {
 		}
 		a, ok := assets[name]
 		if !ok {
-			http.Error(w, "not found", http.StatusNotFound)
+			problem(w, http.StatusNotFound, chusme.CodeNotFound, "no such file in the web app")
 			return
 		}
 		h.Set("Content-Type", a.ct)
@@ -114,6 +117,13 @@ func Handler() http.Handler {
 	})
 }
 
+// problem answers in problem+json, as the API does.
+func problem(w http.ResponseWriter, status int, code, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(chusme.Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Code: code})
+}
+
 // acceptsGzip reports whether r's Accept-Encoding names gzip.
 func acceptsGzip(r *http.Request) bool {
 	for _, e := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
@@ -128,7 +138,7 @@ func acceptsGzip(r *http.Request) bool {
 func serveGunzipped(w http.ResponseWriter, r *http.Request, a asset) {
 	zr, err := gzip.NewReader(bytes.NewReader(a.data))
 	if err != nil {
-		http.Error(w, "corrupt asset", http.StatusInternalServerError)
+		problem(w, http.StatusInternalServerError, chusme.CodeInternal, "")
 		return
 	}
 	w.Header().Set("ETag", strings.TrimSuffix(a.etag, `"`)+`-identity"`)

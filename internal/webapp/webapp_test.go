@@ -8,13 +8,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/servertest"
+	"github.com/chusme/chusme/internal/testkit"
 	"github.com/chusme/chusme/internal/webapp"
 )
 
-// get fetches path from the server with the Accept-Encoding given ("" for
-// none: Go's transport then neither asks for nor decodes gzip).
-func get(t *testing.T, url, encoding string, hdr ...string) (*http.Response, []byte) {
+// get fetches url with the Accept-Encoding given (explicit, so that Go's
+// transport decodes nothing) and the header pairs hdr.
+func get(t *testing.T, url, encoding string, hdr ...string) testkit.Reply {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
@@ -24,16 +26,7 @@ func get(t *testing.T, url, encoding string, hdr ...string) (*http.Response, []b
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
+	return testkit.Send(t, req)
 }
 
 // TestServed checks that chusmed serves the app under /app/ with its CSP,
@@ -41,9 +34,10 @@ func get(t *testing.T, url, encoding string, hdr ...string) (*http.Response, []b
 // a client without gzip), and nothing else.
 func TestServed(t *testing.T) {
 	srv := servertest.Start(t)
-	resp, body := get(t, srv.URL+webapp.Prefix, "")
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `<script type="module" src="js/main.js">`) {
-		t.Fatalf("GET /app/: %d %.200s", resp.StatusCode, body)
+	resp := get(t, srv.URL+webapp.Prefix, "identity")
+	body := resp.Body
+	if resp.Status != http.StatusOK || !strings.Contains(string(body), `<script type="module" src="js/main.js">`) {
+		t.Fatalf("GET /app/: %d %.200s", resp.Status, body)
 	}
 	for h, want := range map[string]string{
 		"Content-Security-Policy": webapp.CSP, "X-Content-Type-Options": "nosniff",
@@ -56,12 +50,12 @@ func TestServed(t *testing.T) {
 	if strings.Contains(string(body), "<script>") || strings.Contains(string(body), "style=") {
 		t.Error("index.html has an inline script or style, which the CSP refuses")
 	}
-	again, _ := get(t, srv.URL+webapp.Prefix, "", "If-None-Match", resp.Header.Get("ETag"))
-	if again.StatusCode != http.StatusNotModified {
-		t.Errorf("GET /app/ with its ETag: %d, want 304", again.StatusCode)
+	if again := get(t, srv.URL+webapp.Prefix, "identity", "If-None-Match", resp.Header.Get("ETag")); again.Status != http.StatusNotModified {
+		t.Errorf("GET /app/ with its ETag: %d, want 304", again.Status)
 	}
 
-	gz, zbody := get(t, srv.URL+webapp.Prefix+webapp.WASMPath, "gzip, br")
+	gz := get(t, srv.URL+webapp.Prefix+webapp.WASMPath, "gzip, br")
+	zbody := gz.Body
 	if gz.Header.Get("Content-Encoding") != "gzip" || gz.Header.Get("Content-Type") != "application/wasm" {
 		t.Fatalf("GET the wasm: Content-Encoding %q, Content-Type %q", gz.Header.Get("Content-Encoding"), gz.Header.Get("Content-Type"))
 	}
@@ -77,17 +71,19 @@ func TestServed(t *testing.T) {
 		t.Fatalf("the gzipped wasm does not open to a WebAssembly module")
 	}
 	t.Logf("chusme.wasm: %d bytes, %d gzipped", len(wasm), len(zbody))
-	plain, pbody := get(t, srv.URL+webapp.Prefix+webapp.WASMPath, "identity")
-	if plain.Header.Get("Content-Encoding") != "" || !bytes.Equal(pbody, wasm) {
-		t.Errorf("GET the wasm without gzip: Content-Encoding %q, %d bytes, want the %d plain ones", plain.Header.Get("Content-Encoding"), len(pbody), len(wasm))
+	plain := get(t, srv.URL+webapp.Prefix+webapp.WASMPath, "identity")
+	if plain.Header.Get("Content-Encoding") != "" || !bytes.Equal(plain.Body, wasm) {
+		t.Errorf("GET the wasm without gzip: Content-Encoding %q, %d bytes, want the %d plain ones", plain.Header.Get("Content-Encoding"), len(plain.Body), len(wasm))
 	}
 
 	for _, p := range []string{"chusme.wasm.gz", "nope.js", "../go.mod", "js/"} {
-		if resp, _ := get(t, srv.URL+webapp.Prefix+p, ""); resp.StatusCode != http.StatusNotFound {
-			t.Errorf("GET /app/%s: %d, want 404", p, resp.StatusCode)
+		resp := get(t, srv.URL+webapp.Prefix+p, "identity")
+		var prob chusme.Problem
+		if resp.Want(t, http.StatusNotFound, &prob); prob.Code != chusme.CodeNotFound {
+			t.Errorf("GET /app/%s: problem %+v, want code %s", p, prob, chusme.CodeNotFound)
 		}
 	}
-	if resp, _ := get(t, srv.URL+"/app", ""); resp.StatusCode/100 != 3 {
-		t.Errorf("GET /app: %d, want a redirect to /app/", resp.StatusCode)
+	if resp := get(t, srv.URL+"/app", "identity"); resp.Status != http.StatusOK || !bytes.Equal(resp.Body, body) {
+		t.Errorf("GET /app: %d, want the app (redirected to /app/)", resp.Status)
 	}
 }
