@@ -77,8 +77,7 @@ func main() {
 // promise runs f on a goroutine (never on the JS callback's, which must not
 // block) and returns a Promise of its result: a string of JSON, or an Error.
 func promise(f func() (any, error)) js.Value {
-	var exec js.Func
-	exec = js.FuncOf(func(_ js.Value, args []js.Value) any {
+	exec := js.FuncOf(func(_ js.Value, args []js.Value) any {
 		resolve, reject := args[0], args[1]
 		go func() {
 			v, err := f()

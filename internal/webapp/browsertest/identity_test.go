@@ -132,3 +132,32 @@ func TestTOTPLogin(t *testing.T) {
 	p.click(`#login`)
 	p.waitText(`#who`, "Logged in as "+fp)
 }
+
+// TestKeyboardOnly enrols and logs in with the keyboard alone (Enter on a
+// focused button, Enter in a field submits its form), and checks that
+// every control of the identity and ceremony pages has a label.
+func TestKeyboardOnly(t *testing.T) {
+	srv := servertest.Start(t)
+	ids := srv.SetUp(t)
+	inv, err := ids.Admin.CreateInvite(t.Context(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPage(t, srv.URL)
+	unlabelled := `[...document.querySelectorAll('input, textarea, select')].filter(e => e.labels.length === 0).map(e => e.id).join(' ')`
+	if got := eval[string](p, unlabelled); got != "" {
+		t.Errorf("identity page: controls without a label: %s", got)
+	}
+	p.do(chromedp.Focus(chromedp.CSS(`#create-key`)), chromedp.KeyEvent("\r"))
+	p.waitFor(`/^[0-9a-f]{64}$/.test(document.getElementById('fingerprint').textContent)`)
+	fp := p.text(`#fingerprint`)
+	p.do(chromedp.Focus(chromedp.CSS(`#invite`)), chromedp.KeyEvent(inv.Invite+"\r"))
+	p.waitText(`#identity-status`, "Registered "+fp)
+	p.do(chromedp.Focus(chromedp.CSS(`#login`)), chromedp.KeyEvent("\r"))
+	p.waitText(`#who`, "Logged in as "+fp)
+	p.goTo("#/ceremonies")
+	p.waitText(`#ceremonies-status`, "No ceremonies yet")
+	if got := eval[string](p, unlabelled); got != "" {
+		t.Errorf("ceremonies page: controls without a label: %s", got)
+	}
+}
