@@ -72,6 +72,13 @@ func newGroup(t *testing.T, midRound func(g *group, id string)) *group {
 	if midRound == nil {
 		run(1)
 	}
+	// Before the browser sends anything, its page says it is missing and
+	// how long the round has left.
+	g.p.goTo("#/ceremony/" + info.ID)
+	g.p.waitText(`#ceremony-details [data-field="Missing"]`, g.fp)
+	if left := g.p.text(`#ceremony-details [data-field="Time left in the round"]`); !strings.HasSuffix(left, " s") {
+		t.Errorf("time left in the round: %q", left)
+	}
 	g.takePart(info.ID)
 	if midRound != nil {
 		servertest.WaitSubmitted(t.Context(), t, g.ms[0].Client, info.ID, g.fp, 1)
@@ -195,6 +202,29 @@ func TestSigningInBrowser(t *testing.T) {
 	}
 	if browserSig != hex.EncodeToString(r.sig) {
 		t.Errorf("the browser shows signature %s, the library got %x", browserSig, r.sig)
+	}
+
+	// A signing the browser starts (its request signed by its WebCrypto
+	// key): the library signer checks it, the browser approves its own.
+	g.p.goTo("#/ceremonies")
+	g.p.fill(`#sign-key`, g.keyID)
+	g.p.fill(`#sign-message`, "browser's own")
+	g.p.fill(`#sign-signers`, g.fp+"\n"+g.ms[1].Fingerprint)
+	g.p.click(`#sign-form button`)
+	g.p.waitFor(`/^#\/ceremony\/[0-9a-f]{32}$/.test(location.hash)`)
+	own := strings.TrimPrefix(eval[string](g.p, `location.hash`), "#/ceremony/")
+	go func() {
+		sig, err := g.ms[1].Client.RunSign(t.Context(), own, g.ms[1].Key, g.keyID, g.res[1].KeyPackage, servertest.ApproveAll, nil)
+		done <- signResult{sig, err}
+	}()
+	g.p.fill(`#share-pass`, sharePass)
+	g.p.click(`#take-part`)
+	if got := g.p.text(`#requester`); got != g.fp {
+		t.Errorf("the approval screen of the browser's own request shows requester %s, want %s", got, g.fp)
+	}
+	g.p.click(`#approve`)
+	if r := <-done; r.err != nil || !ed25519.Verify(g.groupPK, []byte("browser's own"), r.sig) {
+		t.Fatalf("the signing the browser started: %v", r.err)
 	}
 
 	bin := []byte{0, 1, 2, 0xff, 'x'}
