@@ -2,7 +2,7 @@ package client
 
 import (
 	"context"
-	"crypto/ed25519"
+	"crypto"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -54,7 +54,7 @@ const RequestLifetime = time.Hour
 // request: see RealtimeOptions.CeremonyAPI, as for every ceremony request
 // below), signing the request with key, the caller's identity key
 // (SignCeremonyRequest).
-func (c *Client) CreateCeremony(ctx context.Context, key ed25519.PrivateKey, req chusme.CreateCeremonyRequest) (chusme.CeremonyInfo, error) {
+func (c *Client) CreateCeremony(ctx context.Context, key crypto.Signer, req chusme.CreateCeremonyRequest) (chusme.CeremonyInfo, error) {
 	req, err := c.SignCeremonyRequest(ctx, key, req)
 	if err != nil {
 		return chusme.CeremonyInfo{}, err
@@ -73,7 +73,7 @@ func (c *Client) CreateCeremony(ctx context.Context, key ed25519.PrivateKey, req
 // make of req: the participants sorted and, for a signing ceremony, the
 // threshold of the group key and its participants when req names no
 // signers, both from the key as GroupKey verified it (once per client).
-func (c *Client) SignCeremonyRequest(ctx context.Context, key ed25519.PrivateKey, req chusme.CreateCeremonyRequest) (chusme.CreateCeremonyRequest, error) {
+func (c *Client) SignCeremonyRequest(ctx context.Context, key crypto.Signer, req chusme.CreateCeremonyRequest) (chusme.CreateCeremonyRequest, error) {
 	if err := checkKey(key); err != nil {
 		return req, err
 	}
@@ -117,8 +117,9 @@ func (c *Client) SignCeremonyRequest(ctx context.Context, key ed25519.PrivateKey
 	rand.Read(req.Nonce)
 	msg := chusme.CeremonyRequestMessage(c.issuer, req.Kind, threshold, parts, req.KeyID,
 		chusme.CeremonyMessageSHA256(req.Kind, req.Message), req.RoundTimeout, req.AllSigners, req.Deadline, req.Nonce, req.Generation, req.NewParticipants)
-	req.Signature = ed25519.Sign(key, msg)
-	return req, nil
+	sig, err := signWith(key, msg)
+	req.Signature = sig
+	return req, err
 }
 
 // requestLifetime is how long a request asking for rounds of roundTimeout
@@ -145,14 +146,14 @@ func (c *Client) signingKey(ctx context.Context, keyID string) (chusme.GroupKeyI
 // StartDKG starts a t-of-n distributed key generation among participants
 // (fingerprints, the caller usually among them), its request signed with
 // key, the caller's identity key.
-func (c *Client) StartDKG(ctx context.Context, key ed25519.PrivateKey, threshold int, participants []string) (chusme.CeremonyInfo, error) {
+func (c *Client) StartDKG(ctx context.Context, key crypto.Signer, threshold int, participants []string) (chusme.CeremonyInfo, error) {
 	return c.CreateCeremony(ctx, key, chusme.CreateCeremonyRequest{Kind: chusme.KindDKG, Threshold: threshold, Participants: participants})
 }
 
 // StartSign starts a signing ceremony of message with group key keyID by
 // signers (nil: every participant of the key), its request signed with
 // key, the caller's identity key.
-func (c *Client) StartSign(ctx context.Context, key ed25519.PrivateKey, keyID string, message []byte, signers []string) (chusme.CeremonyInfo, error) {
+func (c *Client) StartSign(ctx context.Context, key crypto.Signer, keyID string, message []byte, signers []string) (chusme.CeremonyInfo, error) {
 	if message == nil {
 		message = []byte{}
 	}

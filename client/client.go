@@ -17,6 +17,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
@@ -216,7 +217,7 @@ func (c *Client) checkIssuer(ctx context.Context) error {
 // Setup redeems the server's one-time setup token, registering key's public
 // key as the first administrator (POST /v1/setup). The operator finds the
 // token in the file setup-token of the server's data directory.
-func (c *Client) Setup(ctx context.Context, setupToken string, key ed25519.PrivateKey) (chusme.IdentityInfo, error) {
+func (c *Client) Setup(ctx context.Context, setupToken string, key crypto.Signer) (chusme.IdentityInfo, error) {
 	return c.enrol(ctx, key, "/v1/setup", func(pub, sig chusme.Bytes) any {
 		return chusme.SetupRequest{SetupToken: setupToken, PublicKey: pub, Signature: sig}
 	})
@@ -225,7 +226,7 @@ func (c *Client) Setup(ctx context.Context, setupToken string, key ed25519.Priva
 // Register registers key's public key as a new identity (POST
 // /v1/identities). invite is an administrator's invite token, or "" when the
 // server's registration is open.
-func (c *Client) Register(ctx context.Context, key ed25519.PrivateKey, invite string) (chusme.IdentityInfo, error) {
+func (c *Client) Register(ctx context.Context, key crypto.Signer, invite string) (chusme.IdentityInfo, error) {
 	return c.enrol(ctx, key, "/v1/identities", func(pub, sig chusme.Bytes) any {
 		return chusme.RegisterRequest{PublicKey: pub, Signature: sig, Invite: invite}
 	})
@@ -234,7 +235,7 @@ func (c *Client) Register(ctx context.Context, key ed25519.PrivateKey, invite st
 // enrol registers key's public key (Setup, Register): it signs
 // chusme.RegisterMessage for the expected issuer and posts to path the
 // request that req builds from the public key and the signature.
-func (c *Client) enrol(ctx context.Context, key ed25519.PrivateKey, path string, req func(pub, sig chusme.Bytes) any) (chusme.IdentityInfo, error) {
+func (c *Client) enrol(ctx context.Context, key crypto.Signer, path string, req func(pub, sig chusme.Bytes) any) (chusme.IdentityInfo, error) {
 	var info chusme.IdentityInfo
 	if err := checkKey(key); err != nil {
 		return info, err
@@ -243,8 +244,11 @@ func (c *Client) enrol(ctx context.Context, key ed25519.PrivateKey, path string,
 		return info, err
 	}
 	pub := key.Public().(ed25519.PublicKey)
-	sig := ed25519.Sign(key, chusme.RegisterMessage(c.issuer, pub))
-	err := c.call(ctx, http.MethodPost, path, "", req(chusme.Bytes(pub), sig), &info)
+	sig, err := signWith(key, chusme.RegisterMessage(c.issuer, pub))
+	if err != nil {
+		return info, err
+	}
+	err = c.call(ctx, http.MethodPost, path, "", req(chusme.Bytes(pub), sig), &info)
 	return info, err
 }
 
@@ -265,7 +269,7 @@ func (c *Client) Identity(ctx context.Context, fp string) (chusme.IdentityInfo, 
 // for tokens, which it saves to the token store and returns. When the
 // identity has TOTP on and LoginTOTP gave a callback, it asks the callback
 // for a code and answers a fresh challenge with it.
-func (c *Client) Login(ctx context.Context, key ed25519.PrivateKey, opts ...LoginOption) (Tokens, error) {
+func (c *Client) Login(ctx context.Context, key crypto.Signer, opts ...LoginOption) (Tokens, error) {
 	if err := checkKey(key); err != nil {
 		return Tokens{}, err
 	}
@@ -357,11 +361,27 @@ func (c *Client) Ban(ctx context.Context, fp string) (chusme.IdentityInfo, error
 	return c.setStatus(ctx, fp, "ban")
 }
 
-func checkKey(key ed25519.PrivateKey) error {
-	if len(key) != ed25519.PrivateKeySize {
+// checkKey checks that key is an Ed25519 private key, or a signer of one
+// held elsewhere (a browser's non-extractable WebCrypto key, say).
+func checkKey(key crypto.Signer) error {
+	var ok bool
+	switch k := key.(type) {
+	case nil:
+	case ed25519.PrivateKey:
+		ok = len(k) == ed25519.PrivateKeySize
+	default:
+		pub, isEd := k.Public().(ed25519.PublicKey)
+		ok = isEd && len(pub) == ed25519.PublicKeySize
+	}
+	if !ok {
 		return errors.New("client: invalid Ed25519 private key")
 	}
 	return nil
+}
+
+// signWith signs msg with key, an Ed25519 signer (checkKey).
+func signWith(key crypto.Signer, msg []byte) ([]byte, error) {
+	return key.Sign(nil, msg, crypto.Hash(0))
 }
 
 // tokensFrom turns a token response into Tokens; issued is a time no later

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -21,22 +22,27 @@ import (
 // chusme.CodePackageValid: the package was changed between the server and
 // the caller. (A secret that opens but is bad the drivers reveal
 // themselves, with its sender's signature over it.)
-func (c *Client) Complain(ctx context.Context, id string, key ed25519.PrivateKey, round int, accused string) (chusme.CeremonyInfo, error) {
+func (c *Client) Complain(ctx context.Context, id string, key crypto.Signer, round int, accused string) (chusme.CeremonyInfo, error) {
 	return c.complain(ctx, id, key, chusme.ComplaintRequest{Round: round, Accused: accused})
 }
 
 // complain sends req, signed with key, about ceremony id.
-func (c *Client) complain(ctx context.Context, id string, key ed25519.PrivateKey, req chusme.ComplaintRequest) (chusme.CeremonyInfo, error) {
+func (c *Client) complain(ctx context.Context, id string, key crypto.Signer, req chusme.ComplaintRequest) (chusme.CeremonyInfo, error) {
 	var info chusme.CeremonyInfo
 	p, err := ceremonyPath(id)
 	if err != nil {
+		return info, err
+	}
+	if err := checkKey(key); err != nil {
 		return info, err
 	}
 	me := chusme.Fingerprint(key.Public().(ed25519.PublicKey)) // the genesis key's, unless the session names it
 	if t, err := c.store.Load(ctx); err == nil && t.Fingerprint != "" {
 		me = t.Fingerprint
 	}
-	req.Signature = ed25519.Sign(key, chusme.CeremonyComplaintMessage(id, req.Round, me, req.Accused))
+	if req.Signature, err = signWith(key, chusme.CeremonyComplaintMessage(id, req.Round, me, req.Accused)); err != nil {
+		return info, err
+	}
 	if rt := c.overRealtime(); rt != nil {
 		return rt.ceremonyAnswer(ctx, &chusmev1.Envelope{Payload: &chusmev1.Envelope_ComplaintRequest{
 			ComplaintRequest: chusmev1.NewComplaintRequest(id, req)}})

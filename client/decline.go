@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -21,7 +22,7 @@ var ErrNotNeeded = errors.New("client: not needed: the signing package was made 
 // it signs chusme.CeremonyDeclineMessage and returns the ceremony as the
 // server answered. A DKG then fails at once; a signing ceremony goes on
 // without this participant while t candidates are left.
-func (c *Client) DeclineCeremony(ctx context.Context, id string, key ed25519.PrivateKey) (chusme.CeremonyInfo, error) {
+func (c *Client) DeclineCeremony(ctx context.Context, id string, key crypto.Signer) (chusme.CeremonyInfo, error) {
 	p, err := ceremonyPath(id)
 	if err != nil {
 		return chusme.CeremonyInfo{}, err
@@ -36,7 +37,10 @@ func (c *Client) DeclineCeremony(ctx context.Context, id string, key ed25519.Pri
 	if err != nil {
 		return chusme.CeremonyInfo{}, err
 	}
-	sig := ed25519.Sign(key, chusme.CeremonyDeclineMessage(c.issuer, id, me))
+	sig, err := signWith(key, chusme.CeremonyDeclineMessage(c.issuer, id, me))
+	if err != nil {
+		return chusme.CeremonyInfo{}, err
+	}
 	if rt := c.overRealtime(); rt != nil {
 		return retry(ctx, func() (chusme.CeremonyInfo, error) { return rt.DeclineCeremony(ctx, id, sig) })
 	}
@@ -50,7 +54,7 @@ func (c *Client) DeclineCeremony(ctx context.Context, id string, key ed25519.Pri
 // identityOf is the fingerprint of the identity whose current key is key:
 // the session's identity when there is one (after a rotation the genesis
 // key's fingerprint is not the current key's), else key's own.
-func (c *Client) identityOf(ctx context.Context, key ed25519.PrivateKey) (string, error) {
+func (c *Client) identityOf(ctx context.Context, key crypto.Signer) (string, error) {
 	if t, err := c.store.Load(ctx); err == nil && t.Fingerprint != "" {
 		return t.Fingerprint, nil
 	}

@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ed25519"
 	"encoding/base32"
 	"errors"
@@ -51,15 +52,16 @@ func isTOTPCode(s string) bool {
 
 // answerChallenge asks for a challenge for fp and answers it with key and
 // code (a TOTP or recovery code, or "").
-func (c *Client) answerChallenge(ctx context.Context, fp string, key ed25519.PrivateKey, code string) (chusme.TokenResponse, error) {
+func (c *Client) answerChallenge(ctx context.Context, fp string, key crypto.Signer, code string) (chusme.TokenResponse, error) {
 	var ch chusme.ChallengeResponse
 	if err := c.call(ctx, http.MethodPost, "/v1/auth/challenge", "", chusme.ChallengeRequest{Fingerprint: fp}, &ch); err != nil {
 		return chusme.TokenResponse{}, err
 	}
-	req := chusme.TokenRequest{
-		ChallengeID: ch.ChallengeID,
-		Signature:   ed25519.Sign(key, chusme.LoginMessage(c.issuer, ch.ChallengeID, ch.Nonce)),
+	sig, err := signWith(key, chusme.LoginMessage(c.issuer, ch.ChallengeID, ch.Nonce))
+	if err != nil {
+		return chusme.TokenResponse{}, err
 	}
+	req := chusme.TokenRequest{ChallengeID: ch.ChallengeID, Signature: sig}
 	code = strings.TrimSpace(code)
 	if isTOTPCode(code) {
 		req.TOTPCode = code
@@ -67,7 +69,7 @@ func (c *Client) answerChallenge(ctx context.Context, fp string, key ed25519.Pri
 		req.RecoveryCode = code
 	}
 	var tr chusme.TokenResponse
-	err := c.call(ctx, http.MethodPost, "/v1/auth/token", "", req, &tr)
+	err = c.call(ctx, http.MethodPost, "/v1/auth/token", "", req, &tr)
 	return tr, err
 }
 
@@ -83,7 +85,7 @@ func (c *Client) EnrolTOTP(ctx context.Context) (chusme.TOTPEnrolment, error) {
 // with the authenticator's current code and a signature by key, the
 // logged-in identity's current key, over chusme.TOTPConfirmMessage. It
 // returns the 10 single-use recovery codes.
-func (c *Client) ConfirmTOTP(ctx context.Context, key ed25519.PrivateKey, en chusme.TOTPEnrolment, code string) ([]string, error) {
+func (c *Client) ConfirmTOTP(ctx context.Context, key crypto.Signer, en chusme.TOTPEnrolment, code string) ([]string, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
@@ -99,10 +101,11 @@ func (c *Client) ConfirmTOTP(ctx context.Context, key ed25519.PrivateKey, en chu
 	if err != nil {
 		return nil, err
 	}
-	req := chusme.TOTPConfirmRequest{
-		Code:      strings.TrimSpace(code),
-		Signature: ed25519.Sign(key, chusme.TOTPConfirmMessage(c.issuer, t.Fingerprint, secret)),
+	sig, err := signWith(key, chusme.TOTPConfirmMessage(c.issuer, t.Fingerprint, secret))
+	if err != nil {
+		return nil, err
 	}
+	req := chusme.TOTPConfirmRequest{Code: strings.TrimSpace(code), Signature: sig}
 	var conf chusme.TOTPConfirmation
 	err = c.do(ctx, http.MethodPost, "/v1/me/totp/confirm", req, &conf)
 	return conf.RecoveryCodes, err

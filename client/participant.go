@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/hpke"
@@ -98,7 +99,7 @@ type DKGResult struct {
 // participant holds what a driver needs about itself and its peers.
 type participant struct {
 	c    *Client
-	key  ed25519.PrivateKey
+	key  crypto.Signer
 	me   string
 	info chusme.CeremonyInfo
 
@@ -121,7 +122,7 @@ type participant struct {
 // opens its round state if it has some, and checks the ceremony's request.
 // Past round 1 it needs round state; with round state it accepts a
 // completed ceremony too (the driver still has to get its result).
-func (c *Client) participant(ctx context.Context, id string, key ed25519.PrivateKey, kind string, opts []RunOption) (*participant, error) {
+func (c *Client) participant(ctx context.Context, id string, key crypto.Signer, kind string, opts []RunOption) (*participant, error) {
 	var cfg runConfig
 	for _, o := range opts {
 		o(&cfg)
@@ -402,8 +403,8 @@ func (p *participant) signedBy(ctx context.Context, fp string, msg, sig []byte) 
 	}
 }
 
-func (p *participant) sign(round int, recipient string, payload []byte) []byte {
-	return ed25519.Sign(p.key, chusme.CeremonyPackageMessage(p.info.ID, round, p.me, recipient, payload))
+func (p *participant) sign(round int, recipient string, payload []byte) ([]byte, error) {
+	return signWith(p.key, chusme.CeremonyPackageMessage(p.info.ID, round, p.me, recipient, payload))
 }
 
 // submit sends a package, retrying what may succeed later until the
@@ -430,7 +431,11 @@ func (p *participant) submit(ctx context.Context, round int, req chusme.SubmitRe
 // it already (a resumed driver), and returns the state the server answered
 // (or the driver's current one).
 func (p *participant) broadcast(ctx context.Context, round int, payload []byte) (chusme.CeremonyInfo, error) {
-	req := chusme.SubmitRequest{Payload: payload, Signature: p.sign(round, "", payload)}
+	sig, err := p.sign(round, "", payload)
+	if err != nil {
+		return p.info, err
+	}
+	req := chusme.SubmitRequest{Payload: payload, Signature: sig}
 	p.mu.Lock()
 	p.sent[round] = req
 	p.mu.Unlock()
@@ -587,7 +592,7 @@ func identifiers(fps []string) (map[string]frost.Identifier, error) {
 // WithKeyPackageSaver) and Zero it. With WithRoundState it seals each
 // round's state before sending its package and resumes an interrupted run
 // from it.
-func (c *Client) RunDKG(ctx context.Context, id string, key ed25519.PrivateKey, progress Progress, opts ...RunOption) (*DKGResult, error) {
+func (c *Client) RunDKG(ctx context.Context, id string, key crypto.Signer, progress Progress, opts ...RunOption) (*DKGResult, error) {
 	return c.runDealing(ctx, id, key, chusme.KindDKG, &freshDealing{}, progress, opts)
 }
 
@@ -618,7 +623,7 @@ func (c *Client) RunRefresh(ctx context.Context, id string, key ed25519.PrivateK
 }
 
 // runDealing runs a ceremony that deals shares in a DKG's three rounds.
-func (c *Client) runDealing(ctx context.Context, id string, key ed25519.PrivateKey, kind string, d dealing, progress Progress, opts []RunOption) (*DKGResult, error) {
+func (c *Client) runDealing(ctx context.Context, id string, key crypto.Signer, kind string, d dealing, progress Progress, opts []RunOption) (*DKGResult, error) {
 	return c.runParticipant(ctx, id, key, kind, opts, func(p *participant) (*DKGResult, error) {
 		if err := d.check(p.info); err != nil {
 			return nil, err
@@ -632,7 +637,7 @@ func (c *Client) runDealing(ctx context.Context, id string, key ed25519.PrivateK
 // the saver of WithKeyPackageSaver gets the result's key package if it has
 // one, and the round state goes once the ceremony has ended for this
 // driver.
-func (c *Client) runParticipant(ctx context.Context, id string, key ed25519.PrivateKey, kind string, opts []RunOption,
+func (c *Client) runParticipant(ctx context.Context, id string, key crypto.Signer, kind string, opts []RunOption,
 	run func(p *participant) (*DKGResult, error)) (*DKGResult, error) {
 	p, err := c.participant(ctx, id, key, kind, opts)
 	if err != nil {
@@ -1009,7 +1014,10 @@ func (p *participant) confirm(ctx context.Context, id string, holders []string, 
 	groupKey := pub.VerifyingKey().Bytes()
 	sharesHash := chusme.VerifyingSharesHash(holders, vshares)
 	statement := chusme.GroupKeyConfirmMessage(p.c.issuer, id, groupKey, sharesHash, transcript, t, heads)
-	mySig := ed25519.Sign(p.key, statement)
+	mySig, err := signWith(p.key, statement)
+	if err != nil {
+		return storedKey{}, nil, err
+	}
 	possession := chusme.SharePossessionMessage(statement, p.me)
 	var shareSig []byte
 	if before, ok := chusme.ParseDKGConfirmPayload(sealed); ok && ed25519.Verify(kp.VerifyingShare().Bytes(), possession, before.ShareSignature) {
@@ -1150,7 +1158,7 @@ type Approver func(ctx context.Context, req SignRequest) (bool, error)
 // run from them without asking approve again (it approved before
 // committing); sealed nonces sign no other signing package
 // (ErrInconsistent, nothing sent). Nonces are never used twice.
-func (c *Client) RunSign(ctx context.Context, id string, key ed25519.PrivateKey, keyID string, kp *frost.KeyPackage, approve Approver, progress Progress, opts ...RunOption) ([]byte, error) {
+func (c *Client) RunSign(ctx context.Context, id string, key crypto.Signer, keyID string, kp *frost.KeyPackage, approve Approver, progress Progress, opts ...RunOption) ([]byte, error) {
 	if kp == nil || approve == nil {
 		return nil, errors.New("client: RunSign needs a key package and an approver")
 	}
@@ -1164,7 +1172,7 @@ func (c *Client) RunSign(ctx context.Context, id string, key ed25519.PrivateKey,
 }
 
 // runSign is RunSign's work, from the round its state is at.
-func (p *participant) runSign(ctx context.Context, key ed25519.PrivateKey, keyID string, kp *frost.KeyPackage, approve Approver, progress Progress) ([]byte, error) {
+func (p *participant) runSign(ctx context.Context, key crypto.Signer, keyID string, kp *frost.KeyPackage, approve Approver, progress Progress) ([]byte, error) {
 	id, info := p.info.ID, p.info
 	if info.KeyID != keyID {
 		return nil, fmt.Errorf("client: ceremony %s signs with key %s, not %s", id, info.KeyID, keyID)

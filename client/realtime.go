@@ -80,11 +80,11 @@ type Realtime struct {
 	nextID atomic.Uint64
 
 	mu      sync.Mutex
-	ws      *websocket.Conn
+	ws      wsConn
 	wmu     sync.Mutex                         // serializes writes
 	pending map[uint64]chan *chusmev1.Envelope // requests awaiting their answer
 	latest  map[string]chusme.CeremonyInfo     // newest known state per ceremony
-	liveOn  map[string]*websocket.Conn         // the connection that is known to carry a ceremony's every later event
+	liveOn  map[string]wsConn                  // the connection that is known to carry a ceremony's every later event
 	inboxes map[string]chusme.Inbox            // a round's packages pushed with an event, per open ceremony
 	changed chan struct{}                      // closed and replaced on every event and state change
 }
@@ -98,7 +98,7 @@ func (c *Client) Realtime(ctx context.Context, opts RealtimeOptions) *Realtime {
 	r := &Realtime{
 		c: c, opts: opts, stop: stop, done: make(chan struct{}),
 		pending: map[uint64]chan *chusmev1.Envelope{}, latest: map[string]chusme.CeremonyInfo{},
-		liveOn:  map[string]*websocket.Conn{},
+		liveOn:  map[string]wsConn{},
 		inboxes: map[string]chusme.Inbox{},
 		changed: make(chan struct{}),
 	}
@@ -210,7 +210,7 @@ func (r *Realtime) run(ctx context.Context) {
 
 // dial fetches a ticket (or the access token) and opens the WebSocket. stale
 // is the access token used, for a refresh after 4001.
-func (r *Realtime) dial(ctx context.Context) (*websocket.Conn, string, error) {
+func (r *Realtime) dial(ctx context.Context) (wsConn, string, error) {
 	u, err := url.Parse(r.c.baseURL)
 	if err != nil {
 		return nil, "", err
@@ -236,8 +236,7 @@ func (r *Realtime) dial(ctx context.Context) (*websocket.Conn, string, error) {
 	if r.c.userAgent != "" {
 		h.Set("User-Agent", r.c.userAgent)
 	}
-	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 4 << 10, WriteBufferSize: 4 << 10, Proxy: http.ProxyFromEnvironment}
-	ws, resp, err := d.DialContext(ctx, u.String(), h)
+	ws, resp, err := dialWS(ctx, u.String(), h)
 	if err != nil {
 		if resp != nil && resp.StatusCode == http.StatusForbidden {
 			return nil, "", &chusme.Error{Code: chusme.CodeForbidden, Message: "the server refused the WebSocket (Origin)"}
@@ -249,7 +248,7 @@ func (r *Realtime) dial(ctx context.Context) (*websocket.Conn, string, error) {
 
 // serve runs one connection until it ends and returns its close code (0 if
 // none) and the error that ended it.
-func (r *Realtime) serve(ctx context.Context, ws *websocket.Conn) (int, string, error) {
+func (r *Realtime) serve(ctx context.Context, ws wsConn) (int, string, error) {
 	ws.SetReadLimit(maxResponseSize)
 	ws.SetReadDeadline(time.Now().Add(realtimeReadTimeout))
 	ws.SetPingHandler(func(data string) error {
@@ -330,7 +329,7 @@ func (r *Realtime) serve(ctx context.Context, ws *websocket.Conn) (int, string, 
 // every change of a ceremony to its participants' open connections, so once
 // ws has delivered one (or answered a sync), every later change reaches ws
 // while it stays up, and waiting needs no further sync.
-func (r *Realtime) markLive(id string, ws *websocket.Conn) {
+func (r *Realtime) markLive(id string, ws wsConn) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ws != ws {
@@ -586,7 +585,7 @@ func (r *Realtime) Ceremony(ctx context.Context, id string) (chusme.CeremonyInfo
 // waits for pushed events. ErrDisconnected if the connection is down or
 // drops meanwhile.
 func (r *Realtime) WaitCeremony(ctx context.Context, id string, after int64) (chusme.CeremonyInfo, error) {
-	var asked *websocket.Conn
+	var asked wsConn
 	for {
 		r.mu.Lock()
 		info, ok := r.latest[id]

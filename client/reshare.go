@@ -349,8 +349,12 @@ func (p *participant) endorsement(ctx context.Context, holders []string, t int, 
 	}
 	msg := chusme.GroupKeyEndorseMessage(p.c.issuer, info.ID, info.Kind, p.me, old.PublicKey, old.Generation,
 		old.Certificate.VerifyingSharesHash, transcript, t, holders)
+	sig, err := signWith(p.key, msg)
+	if err != nil {
+		return nil, err
+	}
 	return chusme.EndorsementPayload(chusme.GroupKeyConfirmation{HeadSeq: heads[0].Seq, HeadHash: heads[0].Hash,
-		PublicKey: chusme.Bytes(keys[p.me]), Signature: ed25519.Sign(p.key, msg)}), nil
+		PublicKey: chusme.Bytes(keys[p.me]), Signature: sig}), nil
 }
 
 // of reports whether s is a share of key, the generation ceremony info

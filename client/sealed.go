@@ -55,14 +55,23 @@ func sealEach[T interface{ MarshalBinary() ([]byte, error) }](p *participant, ro
 		if p.tamper != nil {
 			p.tamper(round, fp, secret)
 		}
-		pt := chusme.SealedSecret(secret, ed25519.Sign(p.key, chusme.CeremonySecretMessage(p.info.ID, round, p.me, fp, secret)))
+		inner, err := signWith(p.key, chusme.CeremonySecretMessage(p.info.ID, round, p.me, fp, secret))
+		if err != nil {
+			clear(secret)
+			return nil, err
+		}
+		pt := chusme.SealedSecret(secret, inner)
 		clear(secret)
 		ct, err := hpke.Seal(peerKeys[fp], hpkeKDF, hpkeAEAD, chusme.DKGShareInfo(p.info.ID, p.me, fp), pt)
 		clear(pt)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, chusme.DirectPackage{Recipient: fp, Payload: ct, Signature: p.sign(round, fp, ct)})
+		sig, err := p.sign(round, fp, ct)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, chusme.DirectPackage{Recipient: fp, Payload: ct, Signature: sig})
 	}
 	return out, nil
 }

@@ -118,8 +118,21 @@ func (s *State) Zero() {
 // Store is a directory of state files, sealed under one passphrase.
 type Store struct {
 	dir        string
+	files      Files // instead of dir (NewIn), or nil
 	passphrase []byte
 	params     vault.Params
+}
+
+// Files keeps a store's state files by name (<ceremony id>.state) for a
+// program without a file system, such as the web app in a browser.
+type Files interface {
+	// ReadFile returns the file's content, or an error satisfying
+	// errors.Is(err, fs.ErrNotExist) if there is none.
+	ReadFile(name string) ([]byte, error)
+	// WriteFile replaces the file with data, atomically.
+	WriteFile(name string, data []byte) error
+	// Remove deletes the file; a missing file is no error.
+	Remove(name string) error
 }
 
 // New returns the store of directory dir (created, mode 0700, at the first
@@ -130,14 +143,22 @@ func New(dir string, passphrase []byte, params vault.Params) *Store {
 	return &Store{dir: dir, passphrase: append([]byte(nil), passphrase...), params: params}
 }
 
+// NewIn returns a store that keeps its state files, the same bytes New
+// writes, in files instead of a directory.
+func NewIn(files Files, passphrase []byte, params vault.Params) *Store {
+	return &Store{files: files, passphrase: append([]byte(nil), passphrase...), params: params}
+}
+
 // Wipe overwrites the store's copy of the passphrase.
 func (s *Store) Wipe() { clear(s.passphrase) }
 
-// Path returns the state file of ceremony id: DIR/<id>.state.
+// Path returns the state file of ceremony id: DIR/<id>.state (<id>.state
+// in a store of NewIn).
 func (s *Store) Path(id string) string { return filepath.Join(s.dir, id+Suffix) }
 
 // Ceremony is one ceremony's state file, open with its state key.
 type Ceremony struct {
+	files  Files // the store's, or nil for a file on disk
 	path   string
 	id     string
 	sealed []byte // the vault holding the state key
@@ -150,8 +171,10 @@ func (s *Store) Create(id string) (*Ceremony, error) {
 	if !chusme.ValidCeremonyID(id) {
 		return nil, errors.New("roundstate: invalid ceremony id")
 	}
-	if err := os.MkdirAll(s.dir, 0o700); err != nil {
-		return nil, err
+	if s.files == nil {
+		if err := os.MkdirAll(s.dir, 0o700); err != nil {
+			return nil, err
+		}
 	}
 	key := make([]byte, keySize)
 	rand.Read(key)
@@ -160,10 +183,10 @@ func (s *Store) Create(id string) (*Ceremony, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newCeremony(s.Path(id), id, sealed, key)
+	return s.newCeremony(id, sealed, key)
 }
 
-func newCeremony(path, id string, sealed, key []byte) (*Ceremony, error) {
+func (s *Store) newCeremony(id string, sealed, key []byte) (*Ceremony, error) {
 	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
@@ -172,7 +195,7 @@ func newCeremony(path, id string, sealed, key []byte) (*Ceremony, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Ceremony{path: path, id: id, sealed: sealed, aead: aead}, nil
+	return &Ceremony{files: s.files, path: s.Path(id), id: id, sealed: sealed, aead: aead}, nil
 }
 
 // Open opens ceremony id's state file and decrypts its state: ErrNotFound
@@ -193,7 +216,7 @@ func (s *Store) Open(id string) (*Ceremony, *State, error) {
 	if len(key) != keySize {
 		return nil, nil, fmt.Errorf("%s: %w: a %d-byte state key", path, ErrFormat, len(key))
 	}
-	c, err := newCeremony(path, id, f.Key, key)
+	c, err := s.newCeremony(id, f.Key, key)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -225,7 +248,16 @@ func (s *Store) Round(id string) (int, error) {
 // read reads and decodes ceremony id's state file.
 func (s *Store) read(id string) (file, error) {
 	path := s.Path(id)
-	data, err := jsonfile.ReadLimited(path, maxFileSize)
+	var data []byte
+	var err error
+	if s.files != nil {
+		data, err = s.files.ReadFile(path)
+		if err == nil && len(data) > maxFileSize {
+			err = jsonfile.ErrTooLarge
+		}
+	} else {
+		data, err = jsonfile.ReadLimited(path, maxFileSize)
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return file{}, ErrNotFound
@@ -253,11 +285,22 @@ func (c *Ceremony) Save(st *State) error {
 	}
 	ct := c.aead.Seal(nil, nil, pt, chusme.CeremonyStateAD(c.id))
 	clear(pt)
-	return kind.Write(c.path, file{Version: Version, CeremonyID: c.id, Round: st.Round, Key: c.sealed, State: ct}, true)
+	f := file{Version: Version, CeremonyID: c.id, Round: st.Round, Key: c.sealed, State: ct}
+	if c.files != nil {
+		data, err := jsonfile.Encode(f)
+		if err != nil {
+			return err
+		}
+		return c.files.WriteFile(c.path, data)
+	}
+	return kind.Write(c.path, f, true)
 }
 
 // Remove deletes the ceremony's state file; a missing file is no error.
 func (c *Ceremony) Remove() error {
+	if c.files != nil {
+		return c.files.Remove(c.path)
+	}
 	if err := os.Remove(c.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}

@@ -99,3 +99,59 @@ func TestSaveOpen(t *testing.T) {
 		t.Fatalf("Open after Remove = %v", err)
 	}
 }
+
+// memFiles is a Files in memory.
+type memFiles map[string][]byte
+
+func (m memFiles) ReadFile(name string) ([]byte, error) {
+	data, ok := m[name]
+	if !ok {
+		return nil, os.ErrNotExist
+	}
+	return data, nil
+}
+
+func (m memFiles) WriteFile(name string, data []byte) error { m[name] = bytes.Clone(data); return nil }
+
+func (m memFiles) Remove(name string) error { delete(m, name); return nil }
+
+// TestNewIn keeps a state in a Files: the same file as on disk, opened
+// from there by a store of the same Files, refused under another
+// passphrase, and gone after Remove.
+func TestNewIn(t *testing.T) {
+	files := memFiles{}
+	s := roundstate.NewIn(files, []byte("pass"), vault.LowCostParams)
+	if _, _, err := s.Open(id); !errors.Is(err, roundstate.ErrNotFound) {
+		t.Fatalf("Open of no state = %v, want ErrNotFound", err)
+	}
+	c, err := s.Create(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := bytes.Repeat([]byte{0x5a}, 32)
+	if err := c.Save(&roundstate.State{Kind: chusme.KindDKG, Round: 1, Round1Secret: secret}); err != nil {
+		t.Fatal(err)
+	}
+	raw, ok := files[id+roundstate.Suffix]
+	if !ok || len(files) != 1 || bytes.Contains(raw, secret) || !bytes.Contains(raw, []byte(`"ceremony_id": "`+id+`"`)) {
+		t.Fatalf("the files after Save: %q", files)
+	}
+	// The bytes are a state file: a directory store opens them.
+	dir := t.TempDir()
+	if err := os.WriteFile(roundstate.New(dir, nil, vault.Params{}).Path(id), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, st, err := roundstate.New(dir, []byte("pass"), vault.LowCostParams).Open(id); err != nil || !bytes.Equal(st.Round1Secret, secret) {
+		t.Fatalf("the Files' state opened from a directory: %v", err)
+	}
+	_, st, err := roundstate.NewIn(files, []byte("pass"), vault.LowCostParams).Open(id)
+	if err != nil || st.Round != 1 || !bytes.Equal(st.Round1Secret, secret) {
+		t.Fatalf("Open = %+v, %v", st, err)
+	}
+	if _, _, err := roundstate.NewIn(files, []byte("wrong"), vault.LowCostParams).Open(id); !errors.Is(err, vault.ErrDecrypt) {
+		t.Fatalf("Open with a wrong passphrase = %v", err)
+	}
+	if err := c.Remove(); err != nil || len(files) != 0 {
+		t.Fatalf("Remove: %v, files %q", err, files)
+	}
+}

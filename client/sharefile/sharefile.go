@@ -115,6 +115,35 @@ type File struct {
 // It refuses to replace an existing file (ErrExists) unless overwrite is set.
 // The directory must exist. A Generation of 0 is written as 1.
 func Save(path string, s *Share, passphrase []byte, p vault.Params, overwrite bool) error {
+	if err := s.sealable(); err != nil {
+		return err
+	}
+	if err := kind.Absent(path, overwrite); err != nil {
+		return err
+	}
+	f, err := seal(s, passphrase, p)
+	if err != nil {
+		return err
+	}
+	return kind.Write(path, f, overwrite)
+}
+
+// Seal returns the share file of s, sealed as Save seals it, as Save
+// writes it: for a program without a file system (the browser's), which
+// keeps or exports the bytes itself.
+func Seal(s *Share, passphrase []byte, p vault.Params) ([]byte, error) {
+	if err := s.sealable(); err != nil {
+		return nil, err
+	}
+	f, err := seal(s, passphrase, p)
+	if err != nil {
+		return nil, err
+	}
+	return jsonfile.Encode(f)
+}
+
+// sealable checks s before Save and Seal seal it.
+func (s *Share) sealable() error {
 	if err := s.Check(); err != nil {
 		return err
 	}
@@ -124,23 +153,25 @@ func Save(path string, s *Share, passphrase []byte, p vault.Params, overwrite bo
 	if s.Generation < 0 {
 		return errors.New("sharefile: negative generation")
 	}
-	if err := kind.Absent(path, overwrite); err != nil {
-		return err
-	}
+	return nil
+}
+
+// seal seals the key package of s, which sealable checked, under passphrase.
+func seal(s *Share, passphrase []byte, p vault.Params) (File, error) {
 	pub, err := s.PublicKeyPackage.MarshalBinary()
 	if err != nil {
-		return err
+		return File{}, err
 	}
 	kp, err := s.KeyPackage.MarshalBinary()
 	if err != nil {
-		return err
+		return File{}, err
 	}
 	sealed, err := vault.Seal(passphrase, Purpose, kp, p)
 	clear(kp)
 	if err != nil {
-		return err
+		return File{}, err
 	}
-	return kind.Write(path, File{
+	return File{
 		Version:          Version,
 		KeyID:            s.KeyID,
 		Generation:       max(s.Generation, 1),
@@ -148,7 +179,7 @@ func Save(path string, s *Share, passphrase []byte, p vault.Params, overwrite bo
 		CeremonyID:       s.CeremonyID,
 		PublicKeyPackage: pub,
 		Sealed:           sealed,
-	}, overwrite)
+	}, nil
 }
 
 // Read reads and checks the public part of the share file at path: version,

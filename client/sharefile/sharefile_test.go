@@ -306,3 +306,47 @@ func TestVersion1(t *testing.T) {
 		t.Fatal("Save of a negative generation succeeded")
 	}
 }
+
+// TestSeal checks that Seal's bytes are a share file as Save writes it:
+// they parse, open with the passphrase only, to the same share, and have
+// the layout of Save's file; a share that fails its checks is refused.
+func TestSeal(t *testing.T) {
+	shares := group(t)
+	s := shares[0]
+	pass := []byte("seal passphrase")
+	data, err := Seal(s, pass, vault.LowCostParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Parse(data)
+	if err != nil {
+		t.Fatalf("Parse(Seal): %v", err)
+	}
+	if _, err := f.Open([]byte("wrong")); !errors.Is(err, vault.ErrDecrypt) {
+		t.Errorf("Open with a wrong passphrase: %v, want vault.ErrDecrypt", err)
+	}
+	got, err := f.Open(pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Zero()
+	if !bytes.Equal(marshal(t, got.KeyPackage), marshal(t, s.KeyPackage)) || got.Generation != 1 || got.Identity != s.Identity {
+		t.Errorf("Seal's share opens to %+v, want %+v", got, s)
+	}
+	path := filepath.Join(t.TempDir(), "saved.share")
+	if err := Save(path, s, pass, vault.LowCostParams, false); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Count(saved, []byte("\n")) != bytes.Count(data, []byte("\n")) || len(saved) != len(data) {
+		t.Errorf("Seal's file:\n%s\nSave's:\n%s", data, saved)
+	}
+	bad := *s
+	bad.KeyPackage = shares[1].KeyPackage
+	if _, err := Seal(&bad, pass, vault.LowCostParams); err == nil {
+		t.Error("Seal of a share of another identity succeeded")
+	}
+}

@@ -49,6 +49,8 @@ type Config struct {
 	OnBan    func(fp string) // called after an identity is banned (closes its WebSockets)
 
 	Disk func() (DiskSpace, error) // the free space where the store writes, for /readyz; nil: not checked
+
+	App http.Handler // the web app (internal/webapp), served under GET /app/; nil: 404
 }
 
 // DiskSpace is the free space of the file system that holds the store: below
@@ -96,6 +98,9 @@ func New(cfg Config, svc *auth.Service, keys *tokens.Keyring, store chusme.Store
 		if rt.byIdentity {
 			a.identityRoutes[rt.pattern] = true
 		}
+	}
+	if cfg.App != nil {
+		a.mux.Handle("GET /app/", cfg.App)
 	}
 	return a
 }

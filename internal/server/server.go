@@ -32,6 +32,7 @@ import (
 	"github.com/chusme/chusme/internal/sqlite"
 	"github.com/chusme/chusme/internal/storecopy"
 	"github.com/chusme/chusme/internal/tokens"
+	"github.com/chusme/chusme/internal/webapp"
 	"github.com/chusme/chusme/internal/wsapi"
 )
 
@@ -178,6 +179,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stderr io.Writer) 
 		IdentityLimit:  limits.Identity,
 		Now:            time.Now,
 		OnSetup:        func() { os.Remove(setupPath) },
+		App:            webapp.Handler(),
 
 		Ceremonies:          ceremonies,
 		CeremonyCreateLimit: limits.Create,

@@ -118,15 +118,21 @@ func (k Kind) Save(path string, v any) error {
 	return k.Write(path, v, true)
 }
 
+// Encode returns v as Write writes it: indented JSON and a newline.
+func Encode(v any) ([]byte, error) {
+	data, err := json.MarshalIndent(v, "", "  ")
+	return append(data, '\n'), err
+}
+
 // Write writes v as indented JSON and a newline to path with mode k.Mode,
 // atomically. It refuses to replace a file (k.ErrExists) unless overwrite
 // is set.
 func (k Kind) Write(path string, v any, overwrite bool) error {
-	data, err := json.MarshalIndent(v, "", "  ")
+	data, err := Encode(v)
 	if err != nil {
 		return err
 	}
-	err = atomicfile.Write(path, append(data, '\n'), k.Mode, overwrite)
+	err = atomicfile.Write(path, data, k.Mode, overwrite)
 	if errors.Is(err, fs.ErrExist) {
 		return k.ErrExists
 	}
