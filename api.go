@@ -1,6 +1,7 @@
 package chusme
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -21,17 +22,28 @@ func (b Bytes) MarshalText() ([]byte, error) {
 }
 
 // UnmarshalJSON decodes an unpadded base64url string, refusing any other
-// alphabet or padding.
+// alphabet or padding. A string without escapes or line breaks (base64url
+// needs none) is decoded where it stands; only another goes through
+// encoding/json first, which scans and copies it twice more.
 func (b *Bytes) UnmarshalJSON(data []byte) error {
+	if n := len(data); n >= 2 && data[0] == '"' && data[n-1] == '"' && !bytes.ContainsAny(data[1:n-1], "\\\r\n") {
+		return b.decode(data[1 : n-1])
+	}
 	var s string
 	if err := json.Unmarshal(data, &s); err != nil {
 		return err
 	}
-	v, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	return b.decode([]byte(s))
+}
+
+// decode sets b to the unpadded base64url s.
+func (b *Bytes) decode(s []byte) error {
+	v := make([]byte, base64.RawURLEncoding.DecodedLen(len(s)))
+	n, err := base64.RawURLEncoding.Strict().Decode(v, s)
 	if err != nil {
 		return errors.New("not unpadded base64url")
 	}
-	*b = v
+	*b = v[:n]
 	return nil
 }
 

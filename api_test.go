@@ -36,3 +36,28 @@ func TestBytesJSON(t *testing.T) {
 		t.Fatalf("nil and map values: %s (%v)", got, err)
 	}
 }
+
+// A Bytes string decodes the same with and without escapes (where it is
+// decoded in place and where encoding/json unquotes it first); another
+// alphabet, padding, and a raw line break are refused.
+func TestBytesUnmarshalPaths(t *testing.T) {
+	for in, want := range map[string][]byte{`"_w"`: {0xff}, `"\u005fw"`: {0xff}, `""`: {}, `"AAEC"`: {0, 1, 2}, `"AA\/C"`: nil} {
+		var b chusme.Bytes
+		err := b.UnmarshalJSON([]byte(in))
+		if want == nil {
+			if err == nil {
+				t.Errorf("%s decoded to %x, want an error", in, b)
+			}
+			continue
+		}
+		if err != nil || !bytes.Equal(b, want) {
+			t.Errorf("%s decoded to %x (%v), want %x", in, b, err, want)
+		}
+	}
+	for _, in := range []string{`"_w=="`, `"+w"`, `"_` + "\n" + `w"`, `"_w`, `"`, `_w`} {
+		var b chusme.Bytes
+		if err := b.UnmarshalJSON([]byte(in)); err == nil {
+			t.Errorf("%q decoded to %x, want an error", in, b)
+		}
+	}
+}

@@ -218,3 +218,26 @@ type GroupKeyConfirmation struct {
 	Signature      Bytes  `json:"signature"`
 	ShareSignature Bytes  `json:"share_signature,omitempty"`
 }
+
+// CeremonyChange is what one or more submissions changed in a ceremony that
+// stayed open in the same round: pushed over the WebSocket in place of the
+// whole CeremonyInfo (docs/protocol.md, "Ceremony events"), and the answer
+// of a submission (POST /v1/ceremonies/{id}/rounds/{n}), which carries the
+// whole state in Ceremony when it moved the round or the status.
+type CeremonyChange struct {
+	ID string `json:"id"`
+	// BaseVersion is the version the change applies to: the state the same
+	// connection was pushed before it (0 in a submission's answer, which
+	// names only the caller's own submission).
+	BaseVersion int64     `json:"base_version,omitempty"`
+	Version     int64     `json:"version"`
+	Round       int       `json:"round"`
+	Status      string    `json:"status"`
+	Submitted   []string  `json:"submitted"` // who submitted after BaseVersion, sorted
+	Needed      int       `json:"needed"`    // how many more submissions the round needs
+	UpdatedAt   time.Time `json:"updated_at"`
+	// Ceremony is the whole state after a submission that moved the round
+	// or the status, or answered a replay of an earlier round; nil
+	// otherwise, and in pushed changes.
+	Ceremony *CeremonyInfo `json:"ceremony,omitempty"`
+}

@@ -109,3 +109,19 @@ func GroupKeyInfoOf(k GroupKey) GroupKeyInfo {
 	}
 	return info
 }
+
+// SubmitAnswerOf is the answer to caller's accepted submission for round
+// of c, as c stands after it: the whole state when c has left that round
+// or is no longer open, else only the version, round, status and what the
+// round still needs.
+func SubmitAnswerOf(c Ceremony, caller string, round int) CeremonyChange {
+	ch := CeremonyChange{ID: c.ID, Version: c.Version, Round: c.Round, Status: c.Status, Submitted: []string{caller},
+		UpdatedAt: WireTime(c.UpdatedAt)}
+	if c.Status != CeremonyOpen || c.Round != round {
+		info := CeremonyInfoOf(c)
+		ch.Ceremony = &info
+	} else {
+		ch.Needed = c.Needed()
+	}
+	return ch
+}

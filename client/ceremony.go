@@ -248,18 +248,21 @@ func allPages(page func(cursor string) (chusme.CeremonyList, error)) ([]chusme.C
 	}
 }
 
-// Submit sends the caller's package for a round.
-func (c *Client) Submit(ctx context.Context, id string, round int, req chusme.SubmitRequest) (chusme.CeremonyInfo, error) {
-	var info chusme.CeremonyInfo
+// Submit sends the caller's package for a round. The answer is the
+// ceremony's version, round, status and what the round still needs, and the
+// whole state (in its Ceremony) when the submission moved the round or the
+// status.
+func (c *Client) Submit(ctx context.Context, id string, round int, req chusme.SubmitRequest) (chusme.CeremonyChange, error) {
+	var ch chusme.CeremonyChange
 	p, err := ceremonyPath(id)
 	if err != nil {
-		return info, err
+		return ch, err
 	}
 	if rt := c.overRealtime(); rt != nil {
 		return rt.Submit(ctx, id, round, req)
 	}
-	err = c.do(ctx, http.MethodPost, p+"/rounds/"+strconv.Itoa(round), req, &info)
-	return info, err
+	err = c.do(ctx, http.MethodPost, p+"/rounds/"+strconv.Itoa(round), req, &ch)
+	return ch, err
 }
 
 // Inbox returns a round's broadcasts and the packages addressed to the

@@ -26,3 +26,13 @@ func WithSecretTamper(tamper func(round int, recipient string, secret []byte)) R
 func ComplainSecret(ctx context.Context, c *Client, id string, key ed25519.PrivateKey, round int, accused string, secret, sig []byte) (chusme.CeremonyInfo, error) {
 	return c.complain(ctx, id, key, chusme.ComplaintRequest{Round: round, Accused: accused, Secret: secret, SecretSignature: sig})
 }
+
+// MissChange makes r's newest known state of ceremony id one version
+// older, as if it had missed the last change pushed.
+func MissChange(r *Realtime, id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	info := r.latest[id]
+	info.Version--
+	r.latest[id] = info
+}

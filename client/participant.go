@@ -411,7 +411,7 @@ func (p *participant) sign(round int, recipient string, payload []byte) ([]byte,
 // round's deadline (retryUntil; submissions are idempotent), and returns
 // the state the server answered.
 func (p *participant) submit(ctx context.Context, round int, req chusme.SubmitRequest) (chusme.CeremonyInfo, error) {
-	info, err := retryUntil(ctx, p.info.Deadline, func() (chusme.CeremonyInfo, error) { return p.c.Submit(ctx, p.info.ID, round, req) })
+	ans, err := retryUntil(ctx, p.info.Deadline, func() (chusme.CeremonyChange, error) { return p.c.Submit(ctx, p.info.ID, round, req) })
 	if chusme.ErrorCode(err) == chusme.CodeCeremonyClosed {
 		// Ended meanwhile (declined, cancelled, failed): say how.
 		if now, gerr := p.c.ceremonyNow(ctx, p.info.ID); gerr == nil && now.Status != chusme.CeremonyOpen {
@@ -424,7 +424,21 @@ func (p *participant) submit(ctx context.Context, round int, req chusme.SubmitRe
 	if err != nil {
 		return p.info, err
 	}
-	return info, nil
+	return answered(p.info, ans), nil
+}
+
+// answered is the state a submission's answer leaves the driver with: the
+// whole state when it carries one, else the driver's state with the
+// answer's version, needed and this submission (the others' submissions
+// since reach it with the events it waits for).
+func answered(info chusme.CeremonyInfo, ans chusme.CeremonyChange) chusme.CeremonyInfo {
+	switch {
+	case ans.Ceremony != nil:
+		return *ans.Ceremony
+	case ans.Version <= info.Version || ans.Round != info.Round || ans.Status != info.Status:
+		return info
+	}
+	return withChange(info, ans)
 }
 
 // broadcast sends this driver's broadcast for round, unless the server has

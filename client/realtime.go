@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -79,14 +80,15 @@ type Realtime struct {
 
 	nextID atomic.Uint64
 
-	mu      sync.Mutex
-	ws      wsConn
-	wmu     sync.Mutex                         // serializes writes
-	pending map[uint64]chan *chusmev1.Envelope // requests awaiting their answer
-	latest  map[string]chusme.CeremonyInfo     // newest known state per ceremony
-	liveOn  map[string]wsConn                  // the connection that is known to carry a ceremony's every later event
-	inboxes map[string]chusme.Inbox            // a round's packages pushed with an event, per open ceremony
-	changed chan struct{}                      // closed and replaced on every event and state change
+	mu        sync.Mutex
+	ws        wsConn
+	wmu       sync.Mutex                         // serializes writes
+	pending   map[uint64]chan *chusmev1.Envelope // requests awaiting their answer
+	latest    map[string]chusme.CeremonyInfo     // newest known state per ceremony
+	liveOn    map[string]wsConn                  // the connection that is known to carry a ceremony's every later event
+	inboxes   map[string]chusme.Inbox            // a round's packages pushed with an event, per open ceremony
+	resyncing map[string]bool                    // ceremonies asked for after a change that did not follow
+	changed   chan struct{}                      // closed and replaced on every event and state change
 }
 
 // Realtime connects to the server's WebSocket in the background and keeps
@@ -99,7 +101,7 @@ func (c *Client) Realtime(ctx context.Context, opts RealtimeOptions) *Realtime {
 		c: c, opts: opts, stop: stop, done: make(chan struct{}),
 		pending: map[uint64]chan *chusmev1.Envelope{}, latest: map[string]chusme.CeremonyInfo{},
 		liveOn:  map[string]wsConn{},
-		inboxes: map[string]chusme.Inbox{},
+		inboxes: map[string]chusme.Inbox{}, resyncing: map[string]bool{},
 		changed: make(chan struct{}),
 	}
 	c.rt.Store(r)
@@ -305,6 +307,11 @@ func (r *Realtime) serve(ctx context.Context, ws wsConn) (int, string, error) {
 			r.deliver(ev.View())
 			continue
 		}
+		if ch := env.GetCeremonyChange(); ch != nil && env.GetRequestId() == 0 {
+			r.markLive(ch.GetCeremonyId(), ws)
+			r.deliverChange(ctx, ch.View())
+			continue
+		}
 		r.mu.Lock()
 		ch := r.pending[env.GetRequestId()]
 		delete(r.pending, env.GetRequestId())
@@ -344,17 +351,80 @@ func (r *Realtime) markLive(id string, ws wsConn) {
 // deliver records a ceremony state if it is newer than the known one, and
 // tells OnEvent and the waiters.
 func (r *Realtime) deliver(info chusme.CeremonyInfo) {
+	r.deliverNext(info.ID, info.Version, func(chusme.CeremonyInfo) (chusme.CeremonyInfo, bool) { return info, true })
+}
+
+// deliverNext records next(known state) as ceremony id's state, and tells
+// OnEvent and the waiters, unless the known state is at version or newer,
+// or next reports false. next runs under mu.
+func (r *Realtime) deliverNext(id string, version int64, next func(chusme.CeremonyInfo) (chusme.CeremonyInfo, bool)) {
 	r.mu.Lock()
-	if old, ok := r.latest[info.ID]; ok && old.Version >= info.Version {
+	old, known := r.latest[id]
+	if known && old.Version >= version {
 		r.mu.Unlock()
 		return
 	}
-	r.latest[info.ID] = info
+	info, ok := next(old)
+	if !ok {
+		r.mu.Unlock()
+		return
+	}
+	r.latest[id] = info
 	r.wake()
 	r.mu.Unlock()
 	if r.opts.OnEvent != nil {
 		r.opts.OnEvent(info)
 	}
+}
+
+// deliverChange applies a pushed change to the ceremony's newest known
+// state and delivers the result. A change that does not follow that state
+// (an event was missed, or the state is not known yet) asks the server for
+// the ceremony instead, in the background (the answer comes through the
+// reading goroutine), once at a time per ceremony.
+func (r *Realtime) deliverChange(ctx context.Context, ch chusme.CeremonyChange) {
+	r.deliverNext(ch.ID, ch.Version, func(old chusme.CeremonyInfo) (chusme.CeremonyInfo, bool) {
+		info, ok := applyChange(old, ch)
+		if !ok && !r.resyncing[ch.ID] {
+			r.resyncing[ch.ID] = true
+			go r.resync(ctx, ch.ID, old.Version)
+		}
+		return info, ok
+	})
+}
+
+// resync asks for ceremony id after version after a change that did not
+// follow it; Sync delivers the answer. On failure the next change, or a
+// driver's wait, asks again.
+func (r *Realtime) resync(ctx context.Context, id string, after int64) {
+	r.Sync(ctx, id, after)
+	r.mu.Lock()
+	delete(r.resyncing, id)
+	r.mu.Unlock()
+}
+
+// applyChange returns info with the pushed change ch applied, and true, if
+// ch follows info: the same ceremony, at ch's base version, open in ch's
+// round.
+func applyChange(info chusme.CeremonyInfo, ch chusme.CeremonyChange) (chusme.CeremonyInfo, bool) {
+	if info.ID != ch.ID || info.Version != ch.BaseVersion || info.Round != ch.Round || info.Status != ch.Status || ch.Ceremony != nil {
+		return info, false
+	}
+	return withChange(info, ch), true
+}
+
+// withChange is info with ch's submitters added to Submitted and removed
+// from Missing, and ch's Needed, Version and UpdatedAt.
+func withChange(info chusme.CeremonyInfo, ch chusme.CeremonyChange) chusme.CeremonyInfo {
+	info.Submitted = slices.Clone(info.Submitted)
+	for _, fp := range ch.Submitted {
+		if i, found := slices.BinarySearch(info.Submitted, fp); !found {
+			info.Submitted = slices.Insert(info.Submitted, i, fp)
+		}
+	}
+	info.Missing = slices.DeleteFunc(slices.Clone(info.Missing), func(fp string) bool { return slices.Contains(ch.Submitted, fp) })
+	info.Needed, info.Version, info.UpdatedAt = ch.Needed, ch.Version, ch.UpdatedAt
+	return info
 }
 
 // deliverInbox keeps the round's packages a pushed event carries (a sign
@@ -515,10 +585,18 @@ func (r *Realtime) CreateCeremony(ctx context.Context, req chusme.CreateCeremony
 }
 
 // Submit sends the caller's package for a round of ceremony id over the
-// WebSocket.
-func (r *Realtime) Submit(ctx context.Context, id string, round int, req chusme.SubmitRequest) (chusme.CeremonyInfo, error) {
-	return r.ceremonyAnswer(ctx, &chusmev1.Envelope{Payload: &chusmev1.Envelope_SubmitRequest{
+// WebSocket (see Client.Submit).
+func (r *Realtime) Submit(ctx context.Context, id string, round int, req chusme.SubmitRequest) (chusme.CeremonyChange, error) {
+	ans, err := r.request(ctx, &chusmev1.Envelope{Payload: &chusmev1.Envelope_SubmitRequest{
 		SubmitRequest: chusmev1.NewSubmitRequest(id, round, req)}})
+	if err != nil {
+		return chusme.CeremonyChange{}, err
+	}
+	ch := ans.GetCeremonyChange()
+	if ch == nil {
+		return chusme.CeremonyChange{}, errUnexpected
+	}
+	return ch.View(), nil
 }
 
 // DeclineCeremony sends a signed decline over the WebSocket (see

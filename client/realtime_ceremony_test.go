@@ -1,12 +1,19 @@
 package client_test
 
 import (
+	"bytes"
+	"context"
 	"crypto/ed25519"
+	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client"
+	"github.com/chusme/chusme/frost"
 	"github.com/chusme/chusme/internal/servertest"
 )
 
@@ -77,5 +84,104 @@ func TestCeremoniesOverWebSocketOnly(t *testing.T) {
 	// 2 participants × (3 DKG rounds + 2 signing rounds)
 	if n := serverCount(t, s, "chusme_ws_messages_total", "kind", "ceremony_submit") - wsBefore; n != 10 {
 		t.Errorf("the server served %d submissions over the WebSocket, want 10", n)
+	}
+}
+
+// Every state a realtime connection delivers over a DKG, most of them
+// built from pushed changes, is exact: versions increase, and while open
+// who is missing is the participants that have not submitted, as many as
+// still needed.
+func TestPushedChangesGiveExactStates(t *testing.T) {
+	s := servertest.Start(t, "--registration", "open")
+	ms := s.Members(t, 4)
+	var mu sync.Mutex
+	var seen []chusme.CeremonyInfo
+	for i, m := range ms {
+		opts := client.RealtimeOptions{}
+		if i == 0 {
+			opts.OnEvent = func(info chusme.CeremonyInfo) {
+				mu.Lock()
+				seen = append(seen, info)
+				mu.Unlock()
+			}
+		}
+		ch, onState := states()
+		opts.OnState = onState
+		rt := m.Client.Realtime(t.Context(), opts)
+		t.Cleanup(rt.Close)
+		want(t, ch, true)
+	}
+	res := servertest.DKG(t, ms, 3)
+	final, err := ms[0].Client.Ceremony(t.Context(), res[0].Ceremony.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var last int64
+	for _, info := range seen {
+		if info.ID != final.ID {
+			continue
+		}
+		if info.Version <= last {
+			t.Errorf("version %d after %d", info.Version, last)
+		}
+		last = info.Version
+		if info.Status != chusme.CeremonyOpen {
+			continue
+		}
+		missing := slices.DeleteFunc(slices.Clone(info.Participants), func(fp string) bool { return slices.Contains(info.Submitted, fp) })
+		if !slices.IsSorted(info.Submitted) || !reflect.DeepEqual(info.Missing, missing) || info.Needed != len(missing) {
+			t.Errorf("version %d: submitted %v, missing %v, needed %d; want missing %v", info.Version, info.Submitted, info.Missing, info.Needed, missing)
+		}
+	}
+	if last != final.Version {
+		t.Errorf("the last state delivered is version %d, the ceremony's %d", last, final.Version)
+	}
+}
+
+// A pushed change that does not follow the newest state the client knows
+// (it missed one) makes it ask for the ceremony: it then has the server's
+// state.
+func TestMissedChangeResyncs(t *testing.T) {
+	ctx := t.Context()
+	s := servertest.Start(t, "--registration", "open")
+	ms := s.Members(t, 3)
+	ch, onState := states()
+	rt := ms[0].Client.Realtime(ctx, client.RealtimeOptions{OnState: onState})
+	t.Cleanup(rt.Close)
+	want(t, ch, true)
+	info, err := ms[0].Client.StartDKG(ctx, ms[0].Key, 2, servertest.Fingerprints(ms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err = rt.WaitCeremony(ctx, info.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	client.MissChange(rt, info.ID)
+	fid, err := frost.DeriveIdentifier([]byte(ms[1].Fingerprint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, pkg, err := frost.DKGPart1(nil, fid, 3, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret.Zero()
+	b, _ := pkg.MarshalBinary()
+	payload := chusme.DKGRound1Payload(bytes.Repeat([]byte{7}, chusme.HPKEPublicKeySize), b)
+	if _, err := ms[1].Client.Submit(ctx, info.ID, 1, chusme.SubmitRequest{Payload: payload,
+		Signature: ed25519.Sign(ms[1].Key, chusme.CeremonyPackageMessage(info.ID, 1, ms[1].Fingerprint, "", payload))}); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	got, err := rt.WaitCeremony(wctx, info.ID, info.Version)
+	if err != nil {
+		t.Fatalf("no state after the missed change: %v", err)
+	}
+	stored, err := ms[0].Client.Ceremony(ctx, info.ID)
+	if err != nil || !reflect.DeepEqual(got, stored) {
+		t.Fatalf("after the missed change the client has\n%+v\nthe server\n%+v (%v)", got, stored, err)
 	}
 }

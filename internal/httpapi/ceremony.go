@@ -196,12 +196,13 @@ func (a *API) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	c, err := a.cfg.Ceremonies.Submit(r.Context(), principal(r.Context()).Fingerprint, id, round, req)
+	caller := principal(r.Context()).Fingerprint
+	c, err := a.cfg.Ceremonies.Submit(r.Context(), caller, id, round, req)
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, chusme.CeremonyInfoOf(c))
+	writeJSON(w, http.StatusOK, chusme.SubmitAnswerOf(c, caller, round))
 }
 
 func (a *API) handleInbox(w http.ResponseWriter, r *http.Request) {

@@ -72,7 +72,12 @@ func (c *conn) ceremonyCall(env *chusmev1.Envelope) (string, func(context.Contex
 	case env.GetSubmitRequest() != nil:
 		req := env.GetSubmitRequest()
 		return "ceremony_submit", func(ctx context.Context) *chusmev1.Envelope {
-			return s.ceremonyAnswer(s.cers.Submit(ctx, caller, req.GetCeremonyId(), int(req.GetRound()), req.View()))
+			c, err := s.cers.Submit(ctx, caller, req.GetCeremonyId(), int(req.GetRound()), req.View())
+			if err != nil {
+				return s.errorOf(err)
+			}
+			ch := chusmev1.NewCeremonyChange(chusme.SubmitAnswerOf(c, caller, int(req.GetRound())))
+			return &chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonyChange{CeremonyChange: ch}}
 		}
 	case env.GetInboxRequest() != nil:
 		req := env.GetInboxRequest()

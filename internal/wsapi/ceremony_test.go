@@ -161,18 +161,22 @@ func TestCeremonyRequests(t *testing.T) {
 	unchanged(t, "the refused submissions", alice, info)
 
 	ans = ask(t, wsA, submitReq(info.ID, 1, r1))
-	submitted := ans.GetCeremonyResponse().GetCeremony().View()
-	if submitted.Version != info.Version+1 || !reflect.DeepEqual(submitted.Submitted, []string{alice.Fingerprint}) {
-		t.Fatalf("submit answered %v", ans)
+	change := ans.GetCeremonyChange().View()
+	if change.Version != info.Version+1 || change.Round != 1 || change.Status != chusme.CeremonyOpen || change.Needed != 1 ||
+		!reflect.DeepEqual(change.Submitted, []string{alice.Fingerprint}) || change.Ceremony != nil {
+		t.Fatalf("submit answered %v; want the change only: version %d, 1 more needed", ans, info.Version+1)
 	}
-	if again := ask(t, wsA, submitReq(info.ID, 1, r1)).GetCeremonyResponse().GetCeremony().View(); !reflect.DeepEqual(again, submitted) {
-		t.Errorf("the same submission again answered version %d, want %d", again.Version, submitted.Version)
+	if again := ask(t, wsA, submitReq(info.ID, 1, r1)).GetCeremonyChange().View(); !reflect.DeepEqual(again, change) {
+		t.Errorf("the same submission again answered %+v, want %+v", again, change)
 	}
 	other := dkgRound1(t, alice, info.ID, alice.Fingerprint)
 	wantError(t, "another submission for the same slot", ask(t, wsA, submitReq(info.ID, 1, other)), chusme.CodeConflict)
+	submitted := info
 	info, err = alice.Client.Ceremony(ctx, info.ID)
+	submitted.Submitted, submitted.Missing, submitted.Needed = []string{alice.Fingerprint}, []string{bob.Fingerprint}, 1
+	submitted.Version, submitted.UpdatedAt = change.Version, change.UpdatedAt
 	if err != nil || !reflect.DeepEqual(info, submitted) {
-		t.Fatalf("after the submission HTTP reads %+v (%v), the answer was %+v", info, err, submitted)
+		t.Fatalf("after the submission HTTP reads %+v (%v), the answer makes %+v", info, err, submitted)
 	}
 
 	// Inbox.
@@ -255,7 +259,7 @@ func TestCeremonyLimitsSharedWithHTTP(t *testing.T) {
 	unchanged(t, "the refused submission", alice, info)
 	// Another session (bob's) has its own bucket.
 	wsB := connect(t, srv, bob)
-	if v := ask(t, wsB, submitReq(info.ID, 1, dkgRound1(t, bob, info.ID, bob.Fingerprint))).GetCeremonyResponse().GetCeremony().View(); v.Version != info.Version+1 {
+	if v := ask(t, wsB, submitReq(info.ID, 1, dkgRound1(t, bob, info.ID, bob.Fingerprint))).GetCeremonyChange(); v.GetVersion() != info.Version+1 {
 		t.Errorf("bob's submission answered version %d, want %d", v.Version, info.Version+1)
 	}
 }

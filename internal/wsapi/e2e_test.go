@@ -7,6 +7,8 @@ import (
 	"errors"
 	"net/http"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -86,7 +88,7 @@ func next(t *testing.T, ws *websocket.Conn) *chusmev1.Envelope {
 func recv(t *testing.T, ws *websocket.Conn) *chusmev1.Envelope {
 	t.Helper()
 	for {
-		if env := next(t, ws); env.GetCeremonyEvent() == nil {
+		if env := next(t, ws); env.GetRequestId() != 0 || (env.GetCeremonyEvent() == nil && env.GetCeremonyChange() == nil) {
 			return env
 		}
 	}
@@ -334,5 +336,53 @@ func TestTokenConnectionClosed4001AtExpiry(t *testing.T) {
 	serverInfo(t, ws, 1)
 	if code := closeCode(t, ws); code != chusmev1.CloseTokenExpired {
 		t.Errorf("close %d at token expiry, want %d", code, chusmev1.CloseTokenExpired)
+	}
+}
+
+// Submissions that leave a ceremony in its round are pushed as
+// CeremonyChanges, each on the version pushed before it (the creation's
+// whole state first), naming the new submitters; applied in turn they give
+// the state the server stores. The round's last submission is pushed whole.
+func TestSubmissionsPushedAsChanges(t *testing.T) {
+	srv, us := world(t, 3)
+	ws := connect(t, srv, us[1])
+	parts := []string{us[1].Fingerprint, us[2].Fingerprint, us[3].Fingerprint}
+	info, err := us[0].Client.StartDKG(t.Context(), us[0].Key, 2, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, ws).GetCeremonyEvent(); ev.GetVersion() != info.Version || len(ev.GetMissing()) != 3 {
+		t.Fatalf("the creation pushed %v, want the whole state at version %d", ev, info.Version)
+	}
+	for _, u := range us[2:] {
+		if ans, err := u.Client.Submit(t.Context(), info.ID, 1, dkgRound1(t, u, info.ID, u.Fingerprint)); err != nil || ans.Ceremony != nil {
+			t.Fatalf("submission answered %+v, %v; want the change only", ans, err)
+		}
+	}
+	stored, err := us[1].Client.Ceremony(t.Context(), info.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	version, added := info.Version, []string{}
+	for version < stored.Version {
+		ch := next(t, ws).GetCeremonyChange()
+		if ch == nil || ch.GetBaseVersion() != version || ch.GetRound() != 1 || ch.GetStatus() != chusme.CeremonyOpen {
+			t.Fatalf("pushed %v, want a change on version %d", ch, version)
+		}
+		version, added = ch.GetVersion(), append(added, ch.GetSubmitted()...)
+		if ch.GetNeeded() != int32(3-len(added)) {
+			t.Errorf("change %v needs %d, want %d", ch, ch.GetNeeded(), 3-len(added))
+		}
+	}
+	slices.Sort(added)
+	if version != stored.Version || !reflect.DeepEqual(added, stored.Submitted) {
+		t.Fatalf("changes to version %d adding %v; stored: version %d, submitted %v", version, added, stored.Version, stored.Submitted)
+	}
+	if ans, err := us[1].Client.Submit(t.Context(), info.ID, 1, dkgRound1(t, us[1], info.ID, us[1].Fingerprint)); err != nil ||
+		ans.Ceremony == nil || ans.Ceremony.Round != 2 || ans.Round != 2 || ans.Version != version+1 {
+		t.Fatalf("the round's last submission answered %+v, %v; want round 2's whole state", ans, err)
+	}
+	if ev := next(t, ws).GetCeremonyEvent(); ev.GetRound() != 2 || ev.GetVersion() != version+1 || len(ev.GetParticipants()) != 3 {
+		t.Fatalf("the round's last submission pushed %v, want round 2's whole state", ev)
 	}
 }

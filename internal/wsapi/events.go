@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,9 +26,9 @@ func ceremonyEvent(c chusme.Ceremony) *chusmev1.CeremonyEvent {
 	return chusmev1.NewCeremonyEvent(chusme.CeremonyInfoOf(c))
 }
 
-// eventFrame encodes and frames a ceremony event once for all its receivers.
-func (s *Server) eventFrame(ev *chusmev1.CeremonyEvent) *frame {
-	b, err := proto.Marshal(&chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonyEvent{CeremonyEvent: ev}})
+// eventFrame encodes and frames a pushed message once for all its receivers.
+func (s *Server) eventFrame(env *chusmev1.Envelope) *frame {
+	b, err := proto.Marshal(env)
 	if err != nil {
 		s.log.Error("websocket: encoding a ceremony event failed", "err", err)
 		return nil
@@ -42,39 +43,66 @@ func (s *Server) eventFrame(ev *chusmev1.CeremonyEvent) *frame {
 
 // EventCoalesce is how long the push of a change that leaves a ceremony
 // open in the same round (one more submission) may wait for the next one:
-// 100 ms. A round of n submissions then pushes its n members a few states
-// instead of n each, O(n²) bytes of events per round instead of O(n³); a
-// change of round or status is pushed at once, and with it the newest
-// state, so the drivers, which wait for those, wait no longer.
+// 100 ms. A round of n submissions then pushes its n members a few changes
+// instead of n each; a change of round or status is pushed at once, and
+// with it the newest state, so the drivers, which wait for those, wait no
+// longer.
 const EventCoalesce = 100 * time.Millisecond
 
 // coalescer holds back the intermediate changes of each ceremony.
 type coalescer struct {
 	mu      sync.Mutex
 	held    map[string]chusme.Ceremony // id → the newest change not pushed yet
-	settled map[string]phase           // id → round and status of the last state pushed
+	settled map[string]pushed          // id → the last state pushed of each open ceremony
 }
 
-// phase is a ceremony's round and status.
-type phase struct {
-	round  int
-	status string
+// pushed is what a change pushed as a CeremonyChange is measured against:
+// the last state pushed of a ceremony.
+type pushed struct {
+	round, declines, excluded int
+	version                   int64
+	submitted                 []string // sorted, as the ceremony keeps it
 }
 
-// CeremonyChanged pushes the ceremony's new state to every live connection
-// of its members (participants and creator), at once when its round or
-// status changed, and otherwise within EventCoalesce, with the newest state
-// then (clients keep the highest version they have seen). Call it after
-// every committed change.
+// pushedOf is c as pushed.
+func pushedOf(c chusme.Ceremony) pushed {
+	return pushed{round: c.Round, declines: len(c.Declines), excluded: len(c.Excluded), version: c.Version,
+		submitted: slices.Clone(c.Submitted)}
+}
+
+// changeOf is c as a CeremonyChange of the state last pushed, if all that
+// changed since are submissions in the same round (of an open ceremony).
+func (last pushed) changeOf(c chusme.Ceremony) (chusme.CeremonyChange, bool) {
+	if c.Status != chusme.CeremonyOpen || c.Round != last.round || c.Version <= last.version ||
+		len(c.Declines) != last.declines || len(c.Excluded) != last.excluded || len(c.Submitted) < len(last.submitted) {
+		return chusme.CeremonyChange{}, false
+	}
+	added := make([]string, 0, len(c.Submitted)-len(last.submitted))
+	for _, fp := range c.Submitted {
+		if _, found := slices.BinarySearch(last.submitted, fp); !found {
+			added = append(added, fp)
+		}
+	}
+	if len(last.submitted)+len(added) != len(c.Submitted) {
+		return chusme.CeremonyChange{}, false // someone's submission is gone: not a change of submissions only
+	}
+	return chusme.CeremonyChange{ID: c.ID, BaseVersion: last.version, Version: c.Version, Round: c.Round, Status: c.Status,
+		Submitted: added, Needed: c.Needed(), UpdatedAt: chusme.WireTime(c.UpdatedAt)}, true
+}
+
+// CeremonyChanged pushes the ceremony's change to every live connection of
+// its members (participants and creator): a change of round or status at
+// once, as the whole state; otherwise within EventCoalesce, as a
+// CeremonyChange of the state pushed before (the whole state when more than
+// submissions changed). Call it after every committed change.
 func (s *Server) CeremonyChanged(c chusme.Ceremony) {
 	e := &s.events
 	e.mu.Lock()
 	if e.held == nil {
-		e.held, e.settled = map[string]chusme.Ceremony{}, map[string]phase{}
+		e.held, e.settled = map[string]chusme.Ceremony{}, map[string]pushed{}
 	}
-	now := phase{c.Round, c.Status}
 	last, known := e.settled[c.ID]
-	if known && last == now && c.Status == chusme.CeremonyOpen {
+	if known && last.round == c.Round && c.Status == chusme.CeremonyOpen {
 		held, waiting := e.held[c.ID]
 		if !waiting || held.Version < c.Version {
 			e.held[c.ID] = c
@@ -85,25 +113,68 @@ func (s *Server) CeremonyChanged(c chusme.Ceremony) {
 		}
 		return
 	}
-	delete(e.held, c.ID)
-	if c.Status == chusme.CeremonyOpen {
-		e.settled[c.ID] = now
-	} else {
-		delete(e.settled, c.ID)
+	if known && c.Version <= last.version {
+		e.mu.Unlock()
+		return // an older state, read back after a newer one was pushed
 	}
+	delete(e.held, c.ID)
+	e.settle(c)
 	e.mu.Unlock()
 	s.push(c)
 }
 
-// flush pushes the change of ceremony id held back, if it still is.
+// settle records c as the last state pushed of its ceremony. The caller
+// holds mu.
+func (e *coalescer) settle(c chusme.Ceremony) {
+	if c.Status == chusme.CeremonyOpen {
+		e.settled[c.ID] = pushedOf(c)
+	} else {
+		delete(e.settled, c.ID)
+	}
+}
+
+// flush pushes the change of ceremony id held back, if it still is: as a
+// CeremonyChange when only submissions changed since the state pushed
+// before, else whole.
 func (s *Server) flush(id string) {
 	e := &s.events
 	e.mu.Lock()
 	c, ok := e.held[id]
 	delete(e.held, id)
-	e.mu.Unlock()
+	var change chusme.CeremonyChange
+	delta := false
+	if last, known := e.settled[id]; ok && known {
+		if c.Version <= last.version {
+			ok = false // a newer state went out meanwhile
+		} else {
+			change, delta = last.changeOf(c)
+		}
+	}
 	if ok {
+		e.settle(c)
+	}
+	e.mu.Unlock()
+	switch {
+	case !ok:
+	case delta:
+		s.pushChange(c, change)
+	default:
 		s.push(c)
+	}
+}
+
+// pushChange sends a ceremony's change to every live connection of its
+// members, encoded and framed once for all of them.
+func (s *Server) pushChange(c chusme.Ceremony, change chusme.CeremonyChange) {
+	f := s.eventFrame(&chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonyChange{CeremonyChange: chusmev1.NewCeremonyChange(change)}})
+	if f == nil {
+		return
+	}
+	s.each(c.Creator, func(cn *conn) { cn.enqueue(f) })
+	for _, fp := range c.Participants {
+		if fp != c.Creator {
+			s.each(fp, func(cn *conn) { cn.enqueue(f) })
+		}
 	}
 }
 
@@ -114,7 +185,7 @@ func (s *Server) flush(id string) {
 // creator who is not a participant gets the event without).
 func (s *Server) push(c chusme.Ceremony) {
 	ev := ceremonyEvent(c)
-	plain := s.eventFrame(ev)
+	plain := s.eventFrame(eventEnvelope(ev))
 	if plain == nil {
 		return
 	}
@@ -122,7 +193,7 @@ func (s *Server) push(c chusme.Ceremony) {
 	if s.cers != nil && c.ShareRound(c.Round) && c.Status == chusme.CeremonyOpen {
 		if subs, ok := s.cers.Relayed(c.ID); ok && len(subs) > 0 && subs[0].Round == c.Round-1 {
 			ev.Inbox = chusmev1.NewCeremonyInbox(chusme.InboxOf(c.Round-1, true, subs))
-			if withInbox = s.eventFrame(ev); withInbox == nil {
+			if withInbox = s.eventFrame(eventEnvelope(ev)); withInbox == nil {
 				withInbox = plain
 			}
 		}
@@ -135,6 +206,11 @@ func (s *Server) push(c chusme.Ceremony) {
 	if !seen[c.Creator] {
 		s.each(c.Creator, func(cn *conn) { cn.enqueue(plain) })
 	}
+}
+
+// eventEnvelope is the Envelope of a pushed ceremony event.
+func eventEnvelope(ev *chusmev1.CeremonyEvent) *chusmev1.Envelope {
+	return &chusmev1.Envelope{Payload: &chusmev1.Envelope_CeremonyEvent{CeremonyEvent: ev}}
 }
 
 // Broadcast sends one message to every live connection of the identities:

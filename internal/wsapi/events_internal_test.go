@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -62,5 +63,37 @@ func TestRequestOutOfTimeIsRetryable(t *testing.T) {
 	env := s.errorOf(fmt.Errorf("get ceremony: %w", ctx.Err()))
 	if e := env.GetError(); e.GetCode() != chusme.CodeUnavailable || e.GetRetryAfterSeconds() == 0 || strings.Contains(e.GetMessage(), "deadline") {
 		t.Fatalf("out of time: %+v", e)
+	}
+}
+
+// A held change is pushed as a CeremonyChange of the state pushed before
+// when only submissions were added in the same round: the new submitters,
+// sorted, on the old version; anything else (a decline, an exclusion, a
+// submission gone, an older state) is not a change and goes out whole.
+func TestChangeOfSubmissionsOnly(t *testing.T) {
+	base := chusme.Ceremony{ID: "c", Kind: chusme.KindDKG, Status: chusme.CeremonyOpen, Round: 1, Version: 3,
+		Participants: []string{"a", "b", "c", "d"}, Submitted: []string{"b"}}
+	last := pushedOf(base)
+	base.Submitted[0] = "x" // pushedOf keeps its own copy
+	now := base
+	now.Version, now.Submitted = 5, []string{"a", "b", "d"}
+	ch, ok := last.changeOf(now)
+	want := chusme.CeremonyChange{ID: "c", BaseVersion: 3, Version: 5, Round: 1, Status: chusme.CeremonyOpen,
+		Submitted: []string{"a", "d"}, Needed: 1}
+	if !ok || !reflect.DeepEqual(ch, want) {
+		t.Fatalf("change %+v %v, want %+v", ch, ok, want)
+	}
+	for what, c := range map[string]chusme.Ceremony{
+		"a decline":        func() chusme.Ceremony { c := now; c.Declines = []chusme.CeremonyDecline{{Fingerprint: "c"}}; return c }(),
+		"an exclusion":     func() chusme.Ceremony { c := now; c.Excluded = []string{"c"}; return c }(),
+		"a lost submitter": func() chusme.Ceremony { c := now; c.Submitted = []string{"a", "d"}; return c }(),
+		"a swapped one":    func() chusme.Ceremony { c := now; c.Submitted = []string{"a", "c"}; return c }(),
+		"the next round":   func() chusme.Ceremony { c := now; c.Round = 2; return c }(),
+		"the end":          func() chusme.Ceremony { c := now; c.Status = chusme.CeremonyCompleted; return c }(),
+		"no newer":         func() chusme.Ceremony { c := now; c.Version = 3; return c }(),
+	} {
+		if ch, ok := last.changeOf(c); ok {
+			t.Errorf("%s made the change %+v", what, ch)
+		}
 	}
 }

@@ -105,10 +105,12 @@ func TestCeremonyViewsSameOverHTTPAndWebSocket(t *testing.T) {
 		}
 		nonces.Zero()
 		b, _ := com.MarshalBinary()
-		if silent, err = u.Client.Submit(ctx, silent.ID, 1, chusme.SubmitRequest{Payload: b,
-			Signature: ed25519.Sign(u.Key, chusme.CeremonyPackageMessage(silent.ID, 1, u.Fingerprint, "", b))}); err != nil {
+		ans, err := u.Client.Submit(ctx, silent.ID, 1, chusme.SubmitRequest{Payload: b,
+			Signature: ed25519.Sign(u.Key, chusme.CeremonyPackageMessage(silent.ID, 1, u.Fingerprint, "", b))})
+		if err != nil {
 			t.Fatal(err)
 		}
+		silent.Version = ans.Version
 	}
 	for silent.Status == chusme.CeremonyOpen {
 		if silent, err = alice.Client.WaitCeremony(ctx, silent.ID, silent.Version); err != nil {

@@ -71,6 +71,8 @@ class Session {
     const body = env[env.payload];
     if (env.payload === 'ceremonyEvent') this.learn(body);
     if (env.payload === 'ceremonyResponse') this.learn(body.ceremony);
+    if (env.payload === 'ceremonyChange' && env.requestId === 0) this.change(body);
+    if (env.payload === 'ceremonyChange' && body.ceremony) this.learn(body.ceremony);
     if (env.payload === 'ceremonySyncResponse' || env.payload === 'ceremonyList') body.ceremonies.forEach((c) => this.learn(c));
     const p = this.pending.get(env.requestId);
     if (env.requestId === 0 || !p) return;
@@ -84,6 +86,20 @@ class Session {
     if (cur && cur.version >= ev.version) return;
     this.states.set(ev.ceremonyId, ev);
     for (const w of this.waiters) w.check();
+  }
+
+  // change applies a pushed CeremonyChange to the state it follows
+  // (docs/protocol.md, "Ceremony events"), or asks for the whole state.
+  change(ch) {
+    const cur = this.states.get(ch.ceremonyId);
+    if (cur && cur.version >= ch.version) return;
+    if (!cur || cur.version !== ch.baseVersion || cur.round !== ch.round || cur.status !== ch.status) {
+      this.request('ceremonySyncRequest', { ceremonyId: ch.ceremonyId, afterVersion: cur ? cur.version : 0 }).catch(() => {});
+      return;
+    }
+    const submitted = [...new Set([...cur.submitted, ...ch.submitted])].sort();
+    const missing = cur.missing.filter((fp) => !ch.submitted.includes(fp));
+    this.learn({ ...cur, submitted, missing, needed: ch.needed, version: ch.version, updatedUnixMs: ch.updatedUnixMs });
   }
 
   close(why) {

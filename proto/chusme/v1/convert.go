@@ -99,6 +99,32 @@ func (ev *CeremonyEvent) View() chusme.CeremonyInfo {
 	return v
 }
 
+// NewCeremonyChange is the protobuf form of a ceremony's change.
+func NewCeremonyChange(v chusme.CeremonyChange) *CeremonyChange {
+	ch := &CeremonyChange{
+		CeremonyId: v.ID, BaseVersion: v.BaseVersion, Version: v.Version, Round: int32(v.Round), Status: v.Status,
+		Submitted: v.Submitted, Needed: int32(v.Needed), UpdatedUnixMs: unixMs(v.UpdatedAt),
+	}
+	if v.Ceremony != nil {
+		ch.Ceremony = NewCeremonyEvent(*v.Ceremony)
+	}
+	return ch
+}
+
+// View is the change's view.
+func (ch *CeremonyChange) View() chusme.CeremonyChange {
+	v := chusme.CeremonyChange{
+		ID: ch.GetCeremonyId(), BaseVersion: ch.GetBaseVersion(), Version: ch.GetVersion(), Round: int(ch.GetRound()),
+		Status: ch.GetStatus(), Submitted: orEmpty(ch.GetSubmitted()), Needed: int(ch.GetNeeded()),
+		UpdatedAt: fromUnixMs(ch.GetUpdatedUnixMs()),
+	}
+	if ev := ch.GetCeremony(); ev != nil {
+		info := ev.View()
+		v.Ceremony = &info
+	}
+	return v
+}
+
 // NewCeremonyList is the protobuf form of a list of ceremonies.
 func NewCeremonyList(v chusme.CeremonyList) *CeremonyList {
 	out := &CeremonyList{Ceremonies: make([]*CeremonyEvent, 0, len(v.Ceremonies)), NextCursor: v.NextCursor}

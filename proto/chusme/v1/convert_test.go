@@ -94,6 +94,15 @@ func TestViewsSameThroughProtobufAndJSON(t *testing.T) {
 		t.Errorf("empty list through protobuf %+v, through JSON %+v", got, want)
 	}
 
+	change := chusme.CeremonyChange{ID: "c", BaseVersion: 4, Version: 6, Round: 2, Status: chusme.CeremonyOpen,
+		Submitted: []string{"a", "b"}, Needed: 3, UpdatedAt: full.UpdatedAt, Ceremony: &full}
+	noZeroField(t, reflect.ValueOf(change), "")
+	for _, ch := range []chusme.CeremonyChange{change, {ID: "c", Version: 1, Submitted: []string{}}} {
+		if got, want := protoTrip(t, chusmev1.NewCeremonyChange(ch)).View(), jsonTrip(t, ch); !reflect.DeepEqual(got, want) {
+			t.Errorf("change through protobuf\n%+v\nthrough JSON\n%+v", got, want)
+		}
+	}
+
 	pkg := chusme.CeremonyPackage{Round: 2, Sender: "a", Recipient: "b", Payload: chusme.Bytes("p"), Signature: chusme.Bytes("s")}
 	noZeroField(t, reflect.ValueOf(pkg), "Packages[0].")
 	for _, in := range []chusme.Inbox{{Round: 2, Complete: true, Packages: []chusme.CeremonyPackage{pkg}}, {Round: 1, Packages: []chusme.CeremonyPackage{}}} {

@@ -11,7 +11,11 @@
 //     (a response or an Error) echoes it.
 //   - The server pushes a CeremonyEvent (request_id 0) to every connection of
 //     every member (participants and creator) of a ceremony at each change:
-//     creation, each submission, each new round, and the end.
+//     creation, each submission, each new round, and the end. Submissions
+//     that leave the ceremony open in the same round are pushed as a
+//     CeremonyChange (what changed since the state pushed before it) within
+//     100 ms, several at once; a new round, the end, and anything else that
+//     changed (a decline) as the whole CeremonyEvent, at once.
 //   - Events are a notification of state the server stores: a client that
 //     reconnects sends a CeremonySyncRequest (all open ceremonies, or one
 //     ceremony after the version it knows) and misses nothing.
@@ -174,6 +178,7 @@ type Envelope struct {
 	//	*Envelope_CeremonyList
 	//	*Envelope_DeclineCeremonyRequest
 	//	*Envelope_ComplaintRequest
+	//	*Envelope_CeremonyChange
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -367,6 +372,15 @@ func (x *Envelope) GetComplaintRequest() *ComplaintRequest {
 	return nil
 }
 
+func (x *Envelope) GetCeremonyChange() *CeremonyChange {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CeremonyChange); ok {
+			return x.CeremonyChange
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -403,7 +417,7 @@ type Envelope_CreateCeremonyRequest struct {
 }
 
 type Envelope_SubmitRequest struct {
-	SubmitRequest *SubmitRequest `protobuf:"bytes,17,opt,name=submit_request,json=submitRequest,proto3,oneof"` // -> CeremonyResponse
+	SubmitRequest *SubmitRequest `protobuf:"bytes,17,opt,name=submit_request,json=submitRequest,proto3,oneof"` // -> CeremonyChange
 }
 
 type Envelope_InboxRequest struct {
@@ -438,6 +452,12 @@ type Envelope_ComplaintRequest struct {
 	ComplaintRequest *ComplaintRequest `protobuf:"bytes,25,opt,name=complaint_request,json=complaintRequest,proto3,oneof"` // -> CeremonyResponse
 }
 
+type Envelope_CeremonyChange struct {
+	// Pushed (request_id 0): submissions since the state pushed before;
+	// and the answer of a SubmitRequest.
+	CeremonyChange *CeremonyChange `protobuf:"bytes,26,opt,name=ceremony_change,json=ceremonyChange,proto3,oneof"`
+}
+
 func (*Envelope_ServerInfoRequest) isEnvelope_Payload() {}
 
 func (*Envelope_ServerInfoResponse) isEnvelope_Payload() {}
@@ -469,6 +489,8 @@ func (*Envelope_CeremonyList) isEnvelope_Payload() {}
 func (*Envelope_DeclineCeremonyRequest) isEnvelope_Payload() {}
 
 func (*Envelope_ComplaintRequest) isEnvelope_Payload() {}
+
+func (*Envelope_CeremonyChange) isEnvelope_Payload() {}
 
 // ServerInfoRequest asks for ServerInfoResponse.
 type ServerInfoRequest struct {
@@ -939,6 +961,125 @@ func (x *CeremonyEvent) GetDealers() []string {
 	return nil
 }
 
+// CeremonyChange is what submissions changed in a ceremony that stayed open
+// in the same round (the JSON CeremonyChange). Pushed (request_id 0), it
+// follows the state this connection was pushed before, at base_version:
+// a client whose newest state of the ceremony is at base_version applies
+// it (adds submitted to its submitted list and removes them from missing,
+// takes needed, version and updated); one at version or above ignores it;
+// any other has missed a state and asks for the ceremony
+// (CeremonySyncRequest after the version it has). As the answer of a
+// SubmitRequest it names the caller's submission only (base_version 0),
+// and carries the whole state in ceremony when the submission moved the
+// round or the status (or replayed an earlier round).
+type CeremonyChange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CeremonyId    string                 `protobuf:"bytes,1,opt,name=ceremony_id,json=ceremonyId,proto3" json:"ceremony_id,omitempty"`
+	BaseVersion   int64                  `protobuf:"varint,2,opt,name=base_version,json=baseVersion,proto3" json:"base_version,omitempty"`
+	Version       int64                  `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	Round         int32                  `protobuf:"varint,4,opt,name=round,proto3" json:"round,omitempty"`
+	Status        string                 `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
+	Submitted     []string               `protobuf:"bytes,6,rep,name=submitted,proto3" json:"submitted,omitempty"` // who submitted after base_version, sorted
+	Needed        int32                  `protobuf:"varint,7,opt,name=needed,proto3" json:"needed,omitempty"`      // how many more submissions the round needs
+	UpdatedUnixMs int64                  `protobuf:"varint,8,opt,name=updated_unix_ms,json=updatedUnixMs,proto3" json:"updated_unix_ms,omitempty"`
+	Ceremony      *CeremonyEvent         `protobuf:"bytes,9,opt,name=ceremony,proto3" json:"ceremony,omitempty"` // answers only: the whole state, as above
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CeremonyChange) Reset() {
+	*x = CeremonyChange{}
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CeremonyChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CeremonyChange) ProtoMessage() {}
+
+func (x *CeremonyChange) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CeremonyChange.ProtoReflect.Descriptor instead.
+func (*CeremonyChange) Descriptor() ([]byte, []int) {
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CeremonyChange) GetCeremonyId() string {
+	if x != nil {
+		return x.CeremonyId
+	}
+	return ""
+}
+
+func (x *CeremonyChange) GetBaseVersion() int64 {
+	if x != nil {
+		return x.BaseVersion
+	}
+	return 0
+}
+
+func (x *CeremonyChange) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *CeremonyChange) GetRound() int32 {
+	if x != nil {
+		return x.Round
+	}
+	return 0
+}
+
+func (x *CeremonyChange) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *CeremonyChange) GetSubmitted() []string {
+	if x != nil {
+		return x.Submitted
+	}
+	return nil
+}
+
+func (x *CeremonyChange) GetNeeded() int32 {
+	if x != nil {
+		return x.Needed
+	}
+	return 0
+}
+
+func (x *CeremonyChange) GetUpdatedUnixMs() int64 {
+	if x != nil {
+		return x.UpdatedUnixMs
+	}
+	return 0
+}
+
+func (x *CeremonyChange) GetCeremony() *CeremonyEvent {
+	if x != nil {
+		return x.Ceremony
+	}
+	return nil
+}
+
 // CeremonyDecline is a participant's signed decline (the JSON
 // CeremonyDecline): its identity key over CeremonyDeclineMessage.
 type CeremonyDecline struct {
@@ -952,7 +1093,7 @@ type CeremonyDecline struct {
 
 func (x *CeremonyDecline) Reset() {
 	*x = CeremonyDecline{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[5]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -964,7 +1105,7 @@ func (x *CeremonyDecline) String() string {
 func (*CeremonyDecline) ProtoMessage() {}
 
 func (x *CeremonyDecline) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[5]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -977,7 +1118,7 @@ func (x *CeremonyDecline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyDecline.ProtoReflect.Descriptor instead.
 func (*CeremonyDecline) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{5}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CeremonyDecline) GetFingerprint() string {
@@ -1023,7 +1164,7 @@ type CeremonyRequest struct {
 
 func (x *CeremonyRequest) Reset() {
 	*x = CeremonyRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[6]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1035,7 +1176,7 @@ func (x *CeremonyRequest) String() string {
 func (*CeremonyRequest) ProtoMessage() {}
 
 func (x *CeremonyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[6]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1048,7 +1189,7 @@ func (x *CeremonyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyRequest.ProtoReflect.Descriptor instead.
 func (*CeremonyRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{6}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CeremonyRequest) GetKind() string {
@@ -1149,7 +1290,7 @@ type CeremonyInbox struct {
 
 func (x *CeremonyInbox) Reset() {
 	*x = CeremonyInbox{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[7]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1161,7 +1302,7 @@ func (x *CeremonyInbox) String() string {
 func (*CeremonyInbox) ProtoMessage() {}
 
 func (x *CeremonyInbox) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[7]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1174,7 +1315,7 @@ func (x *CeremonyInbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyInbox.ProtoReflect.Descriptor instead.
 func (*CeremonyInbox) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{7}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CeremonyInbox) GetRound() int32 {
@@ -1213,7 +1354,7 @@ type CeremonyPackage struct {
 
 func (x *CeremonyPackage) Reset() {
 	*x = CeremonyPackage{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[8]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1225,7 +1366,7 @@ func (x *CeremonyPackage) String() string {
 func (*CeremonyPackage) ProtoMessage() {}
 
 func (x *CeremonyPackage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[8]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1238,7 +1379,7 @@ func (x *CeremonyPackage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyPackage.ProtoReflect.Descriptor instead.
 func (*CeremonyPackage) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{8}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CeremonyPackage) GetRound() int32 {
@@ -1288,7 +1429,7 @@ type CeremonyFailure struct {
 
 func (x *CeremonyFailure) Reset() {
 	*x = CeremonyFailure{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[9]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1300,7 +1441,7 @@ func (x *CeremonyFailure) String() string {
 func (*CeremonyFailure) ProtoMessage() {}
 
 func (x *CeremonyFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[9]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1313,7 +1454,7 @@ func (x *CeremonyFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyFailure.ProtoReflect.Descriptor instead.
 func (*CeremonyFailure) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{9}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CeremonyFailure) GetReason() string {
@@ -1349,7 +1490,7 @@ type CeremonyResult struct {
 
 func (x *CeremonyResult) Reset() {
 	*x = CeremonyResult{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[10]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1361,7 +1502,7 @@ func (x *CeremonyResult) String() string {
 func (*CeremonyResult) ProtoMessage() {}
 
 func (x *CeremonyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[10]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1374,7 +1515,7 @@ func (x *CeremonyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyResult.ProtoReflect.Descriptor instead.
 func (*CeremonyResult) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{10}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CeremonyResult) GetKeyId() string {
@@ -1415,7 +1556,7 @@ type CeremonySyncRequest struct {
 
 func (x *CeremonySyncRequest) Reset() {
 	*x = CeremonySyncRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[11]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1427,7 +1568,7 @@ func (x *CeremonySyncRequest) String() string {
 func (*CeremonySyncRequest) ProtoMessage() {}
 
 func (x *CeremonySyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[11]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1440,7 +1581,7 @@ func (x *CeremonySyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonySyncRequest.ProtoReflect.Descriptor instead.
 func (*CeremonySyncRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{11}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CeremonySyncRequest) GetCeremonyId() string {
@@ -1484,7 +1625,7 @@ type CeremonySyncResponse struct {
 
 func (x *CeremonySyncResponse) Reset() {
 	*x = CeremonySyncResponse{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[12]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1496,7 +1637,7 @@ func (x *CeremonySyncResponse) String() string {
 func (*CeremonySyncResponse) ProtoMessage() {}
 
 func (x *CeremonySyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[12]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1509,7 +1650,7 @@ func (x *CeremonySyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonySyncResponse.ProtoReflect.Descriptor instead.
 func (*CeremonySyncResponse) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{12}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CeremonySyncResponse) GetCeremonies() []*CeremonyEvent {
@@ -1550,7 +1691,7 @@ type CreateCeremonyRequest struct {
 
 func (x *CreateCeremonyRequest) Reset() {
 	*x = CreateCeremonyRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[13]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1562,7 +1703,7 @@ func (x *CreateCeremonyRequest) String() string {
 func (*CreateCeremonyRequest) ProtoMessage() {}
 
 func (x *CreateCeremonyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[13]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1575,7 +1716,7 @@ func (x *CreateCeremonyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCeremonyRequest.ProtoReflect.Descriptor instead.
 func (*CreateCeremonyRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{13}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateCeremonyRequest) GetKind() string {
@@ -1679,7 +1820,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[14]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1691,7 +1832,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[14]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1704,7 +1845,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{14}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SubmitRequest) GetCeremonyId() string {
@@ -1754,7 +1895,7 @@ type DirectPackage struct {
 
 func (x *DirectPackage) Reset() {
 	*x = DirectPackage{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[15]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1766,7 +1907,7 @@ func (x *DirectPackage) String() string {
 func (*DirectPackage) ProtoMessage() {}
 
 func (x *DirectPackage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[15]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1779,7 +1920,7 @@ func (x *DirectPackage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectPackage.ProtoReflect.Descriptor instead.
 func (*DirectPackage) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{15}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DirectPackage) GetRecipient() string {
@@ -1815,7 +1956,7 @@ type InboxRequest struct {
 
 func (x *InboxRequest) Reset() {
 	*x = InboxRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[16]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1827,7 +1968,7 @@ func (x *InboxRequest) String() string {
 func (*InboxRequest) ProtoMessage() {}
 
 func (x *InboxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[16]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1840,7 +1981,7 @@ func (x *InboxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InboxRequest.ProtoReflect.Descriptor instead.
 func (*InboxRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{16}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *InboxRequest) GetCeremonyId() string {
@@ -1868,7 +2009,7 @@ type CancelCeremonyRequest struct {
 
 func (x *CancelCeremonyRequest) Reset() {
 	*x = CancelCeremonyRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[17]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1880,7 +2021,7 @@ func (x *CancelCeremonyRequest) String() string {
 func (*CancelCeremonyRequest) ProtoMessage() {}
 
 func (x *CancelCeremonyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[17]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1893,7 +2034,7 @@ func (x *CancelCeremonyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelCeremonyRequest.ProtoReflect.Descriptor instead.
 func (*CancelCeremonyRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{17}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CancelCeremonyRequest) GetCeremonyId() string {
@@ -1916,7 +2057,7 @@ type DeclineCeremonyRequest struct {
 
 func (x *DeclineCeremonyRequest) Reset() {
 	*x = DeclineCeremonyRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[18]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1928,7 +2069,7 @@ func (x *DeclineCeremonyRequest) String() string {
 func (*DeclineCeremonyRequest) ProtoMessage() {}
 
 func (x *DeclineCeremonyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[18]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1941,7 +2082,7 @@ func (x *DeclineCeremonyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclineCeremonyRequest.ProtoReflect.Descriptor instead.
 func (*DeclineCeremonyRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{18}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DeclineCeremonyRequest) GetCeremonyId() string {
@@ -1979,7 +2120,7 @@ type ComplaintRequest struct {
 
 func (x *ComplaintRequest) Reset() {
 	*x = ComplaintRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[19]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1991,7 +2132,7 @@ func (x *ComplaintRequest) String() string {
 func (*ComplaintRequest) ProtoMessage() {}
 
 func (x *ComplaintRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[19]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2004,7 +2145,7 @@ func (x *ComplaintRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComplaintRequest.ProtoReflect.Descriptor instead.
 func (*ComplaintRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{19}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ComplaintRequest) GetCeremonyId() string {
@@ -2062,7 +2203,7 @@ type ListCeremoniesRequest struct {
 
 func (x *ListCeremoniesRequest) Reset() {
 	*x = ListCeremoniesRequest{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[20]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2074,7 +2215,7 @@ func (x *ListCeremoniesRequest) String() string {
 func (*ListCeremoniesRequest) ProtoMessage() {}
 
 func (x *ListCeremoniesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[20]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2087,7 +2228,7 @@ func (x *ListCeremoniesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCeremoniesRequest.ProtoReflect.Descriptor instead.
 func (*ListCeremoniesRequest) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{20}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListCeremoniesRequest) GetStatus() string {
@@ -2121,7 +2262,7 @@ type CeremonyResponse struct {
 
 func (x *CeremonyResponse) Reset() {
 	*x = CeremonyResponse{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[21]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2133,7 +2274,7 @@ func (x *CeremonyResponse) String() string {
 func (*CeremonyResponse) ProtoMessage() {}
 
 func (x *CeremonyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[21]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2146,7 +2287,7 @@ func (x *CeremonyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyResponse.ProtoReflect.Descriptor instead.
 func (*CeremonyResponse) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{21}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CeremonyResponse) GetCeremony() *CeremonyEvent {
@@ -2167,7 +2308,7 @@ type CeremonyList struct {
 
 func (x *CeremonyList) Reset() {
 	*x = CeremonyList{}
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[22]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2179,7 +2320,7 @@ func (x *CeremonyList) String() string {
 func (*CeremonyList) ProtoMessage() {}
 
 func (x *CeremonyList) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[22]
+	mi := &file_proto_chusme_v1_realtime_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2192,7 +2333,7 @@ func (x *CeremonyList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CeremonyList.ProtoReflect.Descriptor instead.
 func (*CeremonyList) Descriptor() ([]byte, []int) {
-	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{22}
+	return file_proto_chusme_v1_realtime_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CeremonyList) GetCeremonies() []*CeremonyEvent {
@@ -2213,7 +2354,7 @@ var File_proto_chusme_v1_realtime_proto protoreflect.FileDescriptor
 
 const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\n" +
-	"\x1eproto/chusme/v1/realtime.proto\x12\tchusme.v1\"\x84\n" +
+	"\x1eproto/chusme/v1/realtime.proto\x12\tchusme.v1\"\xca\n" +
 	"\n" +
 	"\bEnvelope\x12\x1d\n" +
 	"\n" +
@@ -2234,7 +2375,8 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\x0eceremony_inbox\x18\x16 \x01(\v2\x18.chusme.v1.CeremonyInboxH\x00R\rceremonyInbox\x12>\n" +
 	"\rceremony_list\x18\x17 \x01(\v2\x17.chusme.v1.CeremonyListH\x00R\fceremonyList\x12]\n" +
 	"\x18decline_ceremony_request\x18\x18 \x01(\v2!.chusme.v1.DeclineCeremonyRequestH\x00R\x16declineCeremonyRequest\x12J\n" +
-	"\x11complaint_request\x18\x19 \x01(\v2\x1b.chusme.v1.ComplaintRequestH\x00R\x10complaintRequestB\t\n" +
+	"\x11complaint_request\x18\x19 \x01(\v2\x1b.chusme.v1.ComplaintRequestH\x00R\x10complaintRequest\x12D\n" +
+	"\x0fceremony_change\x18\x1a \x01(\v2\x19.chusme.v1.CeremonyChangeH\x00R\x0eceremonyChangeB\t\n" +
 	"\apayload\"\x13\n" +
 	"\x11ServerInfoRequest\"\xab\x01\n" +
 	"\x12ServerInfoResponse\x12\x12\n" +
@@ -2280,7 +2422,18 @@ const file_proto_chusme_v1_realtime_proto_rawDesc = "" +
 	"\bexcluded\x18\x1b \x03(\tR\bexcluded\x12%\n" +
 	"\x0ekey_generation\x18\x1c \x01(\x05R\rkeyGeneration\x12)\n" +
 	"\x10new_participants\x18\x1d \x03(\tR\x0fnewParticipants\x12\x18\n" +
-	"\adealers\x18\x1e \x03(\tR\adealers\"g\n" +
+	"\adealers\x18\x1e \x03(\tR\adealers\"\xb0\x02\n" +
+	"\x0eCeremonyChange\x12\x1f\n" +
+	"\vceremony_id\x18\x01 \x01(\tR\n" +
+	"ceremonyId\x12!\n" +
+	"\fbase_version\x18\x02 \x01(\x03R\vbaseVersion\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x03R\aversion\x12\x14\n" +
+	"\x05round\x18\x04 \x01(\x05R\x05round\x12\x16\n" +
+	"\x06status\x18\x05 \x01(\tR\x06status\x12\x1c\n" +
+	"\tsubmitted\x18\x06 \x03(\tR\tsubmitted\x12\x16\n" +
+	"\x06needed\x18\a \x01(\x05R\x06needed\x12&\n" +
+	"\x0fupdated_unix_ms\x18\b \x01(\x03R\rupdatedUnixMs\x124\n" +
+	"\bceremony\x18\t \x01(\v2\x18.chusme.v1.CeremonyEventR\bceremony\"g\n" +
 	"\x0fCeremonyDecline\x12 \n" +
 	"\vfingerprint\x18\x01 \x01(\tR\vfingerprint\x12\x14\n" +
 	"\x05round\x18\x02 \x01(\x05R\x05round\x12\x1c\n" +
@@ -2418,7 +2571,7 @@ func file_proto_chusme_v1_realtime_proto_rawDescGZIP() []byte {
 }
 
 var file_proto_chusme_v1_realtime_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_proto_chusme_v1_realtime_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_proto_chusme_v1_realtime_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_proto_chusme_v1_realtime_proto_goTypes = []any{
 	(CloseCode)(0),                 // 0: chusme.v1.CloseCode
 	(*Envelope)(nil),               // 1: chusme.v1.Envelope
@@ -2426,57 +2579,60 @@ var file_proto_chusme_v1_realtime_proto_goTypes = []any{
 	(*ServerInfoResponse)(nil),     // 3: chusme.v1.ServerInfoResponse
 	(*Error)(nil),                  // 4: chusme.v1.Error
 	(*CeremonyEvent)(nil),          // 5: chusme.v1.CeremonyEvent
-	(*CeremonyDecline)(nil),        // 6: chusme.v1.CeremonyDecline
-	(*CeremonyRequest)(nil),        // 7: chusme.v1.CeremonyRequest
-	(*CeremonyInbox)(nil),          // 8: chusme.v1.CeremonyInbox
-	(*CeremonyPackage)(nil),        // 9: chusme.v1.CeremonyPackage
-	(*CeremonyFailure)(nil),        // 10: chusme.v1.CeremonyFailure
-	(*CeremonyResult)(nil),         // 11: chusme.v1.CeremonyResult
-	(*CeremonySyncRequest)(nil),    // 12: chusme.v1.CeremonySyncRequest
-	(*CeremonySyncResponse)(nil),   // 13: chusme.v1.CeremonySyncResponse
-	(*CreateCeremonyRequest)(nil),  // 14: chusme.v1.CreateCeremonyRequest
-	(*SubmitRequest)(nil),          // 15: chusme.v1.SubmitRequest
-	(*DirectPackage)(nil),          // 16: chusme.v1.DirectPackage
-	(*InboxRequest)(nil),           // 17: chusme.v1.InboxRequest
-	(*CancelCeremonyRequest)(nil),  // 18: chusme.v1.CancelCeremonyRequest
-	(*DeclineCeremonyRequest)(nil), // 19: chusme.v1.DeclineCeremonyRequest
-	(*ComplaintRequest)(nil),       // 20: chusme.v1.ComplaintRequest
-	(*ListCeremoniesRequest)(nil),  // 21: chusme.v1.ListCeremoniesRequest
-	(*CeremonyResponse)(nil),       // 22: chusme.v1.CeremonyResponse
-	(*CeremonyList)(nil),           // 23: chusme.v1.CeremonyList
+	(*CeremonyChange)(nil),         // 6: chusme.v1.CeremonyChange
+	(*CeremonyDecline)(nil),        // 7: chusme.v1.CeremonyDecline
+	(*CeremonyRequest)(nil),        // 8: chusme.v1.CeremonyRequest
+	(*CeremonyInbox)(nil),          // 9: chusme.v1.CeremonyInbox
+	(*CeremonyPackage)(nil),        // 10: chusme.v1.CeremonyPackage
+	(*CeremonyFailure)(nil),        // 11: chusme.v1.CeremonyFailure
+	(*CeremonyResult)(nil),         // 12: chusme.v1.CeremonyResult
+	(*CeremonySyncRequest)(nil),    // 13: chusme.v1.CeremonySyncRequest
+	(*CeremonySyncResponse)(nil),   // 14: chusme.v1.CeremonySyncResponse
+	(*CreateCeremonyRequest)(nil),  // 15: chusme.v1.CreateCeremonyRequest
+	(*SubmitRequest)(nil),          // 16: chusme.v1.SubmitRequest
+	(*DirectPackage)(nil),          // 17: chusme.v1.DirectPackage
+	(*InboxRequest)(nil),           // 18: chusme.v1.InboxRequest
+	(*CancelCeremonyRequest)(nil),  // 19: chusme.v1.CancelCeremonyRequest
+	(*DeclineCeremonyRequest)(nil), // 20: chusme.v1.DeclineCeremonyRequest
+	(*ComplaintRequest)(nil),       // 21: chusme.v1.ComplaintRequest
+	(*ListCeremoniesRequest)(nil),  // 22: chusme.v1.ListCeremoniesRequest
+	(*CeremonyResponse)(nil),       // 23: chusme.v1.CeremonyResponse
+	(*CeremonyList)(nil),           // 24: chusme.v1.CeremonyList
 }
 var file_proto_chusme_v1_realtime_proto_depIdxs = []int32{
 	2,  // 0: chusme.v1.Envelope.server_info_request:type_name -> chusme.v1.ServerInfoRequest
 	3,  // 1: chusme.v1.Envelope.server_info_response:type_name -> chusme.v1.ServerInfoResponse
 	4,  // 2: chusme.v1.Envelope.error:type_name -> chusme.v1.Error
 	5,  // 3: chusme.v1.Envelope.ceremony_event:type_name -> chusme.v1.CeremonyEvent
-	12, // 4: chusme.v1.Envelope.ceremony_sync_request:type_name -> chusme.v1.CeremonySyncRequest
-	13, // 5: chusme.v1.Envelope.ceremony_sync_response:type_name -> chusme.v1.CeremonySyncResponse
-	14, // 6: chusme.v1.Envelope.create_ceremony_request:type_name -> chusme.v1.CreateCeremonyRequest
-	15, // 7: chusme.v1.Envelope.submit_request:type_name -> chusme.v1.SubmitRequest
-	17, // 8: chusme.v1.Envelope.inbox_request:type_name -> chusme.v1.InboxRequest
-	18, // 9: chusme.v1.Envelope.cancel_ceremony_request:type_name -> chusme.v1.CancelCeremonyRequest
-	21, // 10: chusme.v1.Envelope.list_ceremonies_request:type_name -> chusme.v1.ListCeremoniesRequest
-	22, // 11: chusme.v1.Envelope.ceremony_response:type_name -> chusme.v1.CeremonyResponse
-	8,  // 12: chusme.v1.Envelope.ceremony_inbox:type_name -> chusme.v1.CeremonyInbox
-	23, // 13: chusme.v1.Envelope.ceremony_list:type_name -> chusme.v1.CeremonyList
-	19, // 14: chusme.v1.Envelope.decline_ceremony_request:type_name -> chusme.v1.DeclineCeremonyRequest
-	20, // 15: chusme.v1.Envelope.complaint_request:type_name -> chusme.v1.ComplaintRequest
-	10, // 16: chusme.v1.CeremonyEvent.failure:type_name -> chusme.v1.CeremonyFailure
-	11, // 17: chusme.v1.CeremonyEvent.result:type_name -> chusme.v1.CeremonyResult
-	8,  // 18: chusme.v1.CeremonyEvent.inbox:type_name -> chusme.v1.CeremonyInbox
-	7,  // 19: chusme.v1.CeremonyEvent.request:type_name -> chusme.v1.CeremonyRequest
-	6,  // 20: chusme.v1.CeremonyEvent.declines:type_name -> chusme.v1.CeremonyDecline
-	9,  // 21: chusme.v1.CeremonyInbox.packages:type_name -> chusme.v1.CeremonyPackage
-	5,  // 22: chusme.v1.CeremonySyncResponse.ceremonies:type_name -> chusme.v1.CeremonyEvent
-	16, // 23: chusme.v1.SubmitRequest.packages:type_name -> chusme.v1.DirectPackage
-	5,  // 24: chusme.v1.CeremonyResponse.ceremony:type_name -> chusme.v1.CeremonyEvent
-	5,  // 25: chusme.v1.CeremonyList.ceremonies:type_name -> chusme.v1.CeremonyEvent
-	26, // [26:26] is the sub-list for method output_type
-	26, // [26:26] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	13, // 4: chusme.v1.Envelope.ceremony_sync_request:type_name -> chusme.v1.CeremonySyncRequest
+	14, // 5: chusme.v1.Envelope.ceremony_sync_response:type_name -> chusme.v1.CeremonySyncResponse
+	15, // 6: chusme.v1.Envelope.create_ceremony_request:type_name -> chusme.v1.CreateCeremonyRequest
+	16, // 7: chusme.v1.Envelope.submit_request:type_name -> chusme.v1.SubmitRequest
+	18, // 8: chusme.v1.Envelope.inbox_request:type_name -> chusme.v1.InboxRequest
+	19, // 9: chusme.v1.Envelope.cancel_ceremony_request:type_name -> chusme.v1.CancelCeremonyRequest
+	22, // 10: chusme.v1.Envelope.list_ceremonies_request:type_name -> chusme.v1.ListCeremoniesRequest
+	23, // 11: chusme.v1.Envelope.ceremony_response:type_name -> chusme.v1.CeremonyResponse
+	9,  // 12: chusme.v1.Envelope.ceremony_inbox:type_name -> chusme.v1.CeremonyInbox
+	24, // 13: chusme.v1.Envelope.ceremony_list:type_name -> chusme.v1.CeremonyList
+	20, // 14: chusme.v1.Envelope.decline_ceremony_request:type_name -> chusme.v1.DeclineCeremonyRequest
+	21, // 15: chusme.v1.Envelope.complaint_request:type_name -> chusme.v1.ComplaintRequest
+	6,  // 16: chusme.v1.Envelope.ceremony_change:type_name -> chusme.v1.CeremonyChange
+	11, // 17: chusme.v1.CeremonyEvent.failure:type_name -> chusme.v1.CeremonyFailure
+	12, // 18: chusme.v1.CeremonyEvent.result:type_name -> chusme.v1.CeremonyResult
+	9,  // 19: chusme.v1.CeremonyEvent.inbox:type_name -> chusme.v1.CeremonyInbox
+	8,  // 20: chusme.v1.CeremonyEvent.request:type_name -> chusme.v1.CeremonyRequest
+	7,  // 21: chusme.v1.CeremonyEvent.declines:type_name -> chusme.v1.CeremonyDecline
+	5,  // 22: chusme.v1.CeremonyChange.ceremony:type_name -> chusme.v1.CeremonyEvent
+	10, // 23: chusme.v1.CeremonyInbox.packages:type_name -> chusme.v1.CeremonyPackage
+	5,  // 24: chusme.v1.CeremonySyncResponse.ceremonies:type_name -> chusme.v1.CeremonyEvent
+	17, // 25: chusme.v1.SubmitRequest.packages:type_name -> chusme.v1.DirectPackage
+	5,  // 26: chusme.v1.CeremonyResponse.ceremony:type_name -> chusme.v1.CeremonyEvent
+	5,  // 27: chusme.v1.CeremonyList.ceremonies:type_name -> chusme.v1.CeremonyEvent
+	28, // [28:28] is the sub-list for method output_type
+	28, // [28:28] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_proto_chusme_v1_realtime_proto_init() }
@@ -2501,6 +2657,7 @@ func file_proto_chusme_v1_realtime_proto_init() {
 		(*Envelope_CeremonyList)(nil),
 		(*Envelope_DeclineCeremonyRequest)(nil),
 		(*Envelope_ComplaintRequest)(nil),
+		(*Envelope_CeremonyChange)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2508,7 +2665,7 @@ func file_proto_chusme_v1_realtime_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_chusme_v1_realtime_proto_rawDesc), len(file_proto_chusme_v1_realtime_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
