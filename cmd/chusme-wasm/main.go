@@ -64,6 +64,13 @@ func main() {
 		"createInvite":  a.createInvite,
 		"enrolTOTP":     a.enrolTOTP,
 		"confirmTOTP":   a.confirmTOTP,
+		// The admin view (administrators only: the server refuses others).
+		"adminStats":      a.adminStats,
+		"adminInvites":    a.adminInvites,
+		"revokeInvite":    a.revokeInvite,
+		"adminIdentities": a.adminIdentities,
+		"ban":             a.ban,
+		"unban":           a.unban,
 	} {
 		api.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) any { return promise(func() (any, error) { return f(args) }) }))
 	}
@@ -137,6 +144,14 @@ func str(args []js.Value, i int) string {
 		return v.String()
 	}
 	return ""
+}
+
+// integer returns argument i as an int, 0 when it is not a number.
+func integer(args []js.Value, i int) int {
+	if v := arg(args, i); v.Type() == js.TypeNumber {
+		return v.Int()
+	}
+	return 0
 }
 
 func bytesOf(v js.Value) []byte {
@@ -353,6 +368,54 @@ func (a *app) createInvite([]js.Value) (any, error) {
 		return nil, client.ErrNotLoggedIn
 	}
 	return a.c.CreateInvite(context.Background(), 24*time.Hour)
+}
+
+// adminStats(hours) returns the ceremonies of the last hours by the hour.
+func (a *app) adminStats(args []js.Value) (any, error) {
+	if a.c == nil {
+		return nil, client.ErrNotLoggedIn
+	}
+	return a.c.AdminCeremonyStats(context.Background(), integer(args, 0))
+}
+
+// adminInvites(cursor) returns a page of invites, newest first.
+func (a *app) adminInvites(args []js.Value) (any, error) {
+	if a.c == nil {
+		return nil, client.ErrNotLoggedIn
+	}
+	return a.c.AdminInvites(context.Background(), client.InviteQuery{Cursor: str(args, 0)})
+}
+
+// revokeInvite(id) revokes an unused invite.
+func (a *app) revokeInvite(args []js.Value) (any, error) {
+	if a.c == nil {
+		return nil, client.ErrNotLoggedIn
+	}
+	return struct{}{}, a.c.AdminRevokeInvite(context.Background(), str(args, 0))
+}
+
+// adminIdentities(cursor) returns a page of the server's identities.
+func (a *app) adminIdentities(args []js.Value) (any, error) {
+	if a.c == nil {
+		return nil, client.ErrNotLoggedIn
+	}
+	return a.c.AdminIdentities(context.Background(), client.IdentityQuery{Cursor: str(args, 0)})
+}
+
+// ban(fp) bans identity fp.
+func (a *app) ban(args []js.Value) (any, error) {
+	if a.c == nil {
+		return nil, client.ErrNotLoggedIn
+	}
+	return a.c.Ban(context.Background(), str(args, 0))
+}
+
+// unban(fp) lifts the ban of identity fp.
+func (a *app) unban(args []js.Value) (any, error) {
+	if a.c == nil {
+		return nil, client.ErrNotLoggedIn
+	}
+	return a.c.Unban(context.Background(), str(args, 0))
 }
 
 // watch(onEvent, onState) opens the WebSocket (the ticket flow, client's

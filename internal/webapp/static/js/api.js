@@ -5,7 +5,7 @@ import * as idb from './idb.js';
 
 let markReady;
 const ready = new Promise(resolve => { markReady = resolve; });
-export const session = { fingerprint: '', loggedIn: false, server: null, live: false };
+export const session = { fingerprint: '', role: '', loggedIn: false, server: null, live: false };
 
 // load starts the engine in the background; the page works meanwhile.
 export async function load() {
@@ -72,6 +72,7 @@ export async function login(totp) {
   const t = await call('login', totp || '');
   session.loggedIn = true;
   session.fingerprint = t.fingerprint;
+  session.role = (await call('me')).role;
   await call('watch', json => { const c = JSON.parse(json); for (const f of listeners) f(c); },
     (up, reason) => { session.live = up; for (const f of liveListeners) f(up, reason); });
   return t;
@@ -91,6 +92,7 @@ export async function refresh() { return call('refresh'); }
 export async function logout() {
   await call('logout');
   session.loggedIn = false;
+  session.role = '';
 }
 
 // hasRoundState reports whether this browser holds sealed round state of

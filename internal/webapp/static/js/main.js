@@ -6,14 +6,18 @@ import * as api from './api.js';
 import * as identity from './pages/identity.js';
 import * as ceremonies from './pages/ceremonies.js';
 import * as ceremony from './pages/ceremony.js';
+import * as admin from './pages/admin.js';
 import { h } from './ui.js';
 
 const routes = [
   { path: /^#?\/?$/, page: identity },
   { path: /^#\/ceremonies$/, page: ceremonies },
   { path: /^#\/ceremony\/([0-9a-f-]+)$/, page: ceremony },
+  { path: /^#\/admin$/, page: admin },
 ];
-const nav = [['#/', 'Identity'], ['#/ceremonies', 'Ceremonies']];
+// nav lists the pages; Admin for administrators only.
+const nav = () => [['#/', 'Identity'], ['#/ceremonies', 'Ceremonies'],
+  ...(api.session.role === 'admin' ? [['#/admin', 'Admin']] : [])];
 
 function route() {
   const view = document.getElementById('view');
@@ -22,8 +26,7 @@ function route() {
   view.replaceWith(fresh);
   const hash = location.hash || '#/';
   const match = routes.map(r => [r, hash.match(r.path)]).find(([, m]) => m);
-  document.getElementById('nav').replaceChildren(...nav.map(([href, label]) =>
-    h('li', {}, h('a', { href, 'aria-current': hash === href ? 'page' : false }, label))));
+  showNav(hash);
   if (!match) { fresh.append(h('p', {}, 'No such page.')); return; }
   const [r, m] = match;
   document.title = `${r.page.title} · ChusMe`;
@@ -31,7 +34,13 @@ function route() {
   fresh.focus();
 }
 
+function showNav(hash) {
+  document.getElementById('nav').replaceChildren(...nav().map(([href, label]) =>
+    h('li', {}, h('a', { href, 'aria-current': hash === href ? 'page' : false }, label))));
+}
+
 function who() {
+  showNav(location.hash || '#/');
   document.getElementById('who').textContent = api.session.loggedIn ? `Logged in as ${api.session.fingerprint}` : 'Not logged in.';
 }
 
