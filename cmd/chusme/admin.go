@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 
@@ -32,28 +31,43 @@ func (e *env) adminIdentities(args []string) error {
 	if err != nil {
 		return err
 	}
-	out := adminIdentitiesOutput{Identities: []chusme.AdminIdentity{}}
-	q := client.IdentityQuery{Status: *status, Limit: chusme.MaxAdminPage}
-	for {
-		page, err := c.AdminIdentities(e.ctx, q)
-		if err != nil {
-			return err
-		}
-		out.Identities = append(out.Identities, page.Identities...)
-		if page.NextCursor == "" {
-			break
-		}
-		if page.NextCursor <= q.Cursor || len(page.Identities) == 0 {
-			return errors.New("the server's identity list does not end (an empty page, or a cursor that does not advance)")
-		}
-		q.Cursor = page.NextCursor
+	list, err := allPages("identity", func(cursor string) ([]chusme.AdminIdentity, string, error) {
+		page, err := c.AdminIdentities(e.ctx, client.IdentityQuery{Status: *status, Cursor: cursor, Limit: chusme.MaxAdminPage})
+		return page.Identities, page.NextCursor, err
+	})
+	if err != nil {
+		return err
 	}
+	out := adminIdentitiesOutput{Identities: list}
 	return e.output(out, func(w io.Writer) {
 		for _, id := range out.Identities {
 			fmt.Fprintf(w, "%s\t%s\t%s\tcreated %s\t%d chain entries\t%d devices\t%d recovery keys\n",
 				id.Fingerprint, id.Status, id.Role, formatTime(id.CreatedAt), id.ChainLength, id.Devices, id.RecoveryKeys)
 		}
 	})
+}
+
+// allPages walks a paged admin list from the first page: fetch returns a
+// page's items and the next cursor ("" after the last). A list that does
+// not end (an empty page, or a cursor seen before) is an error, not a loop.
+func allPages[T any](what string, fetch func(cursor string) ([]T, string, error)) ([]T, error) {
+	all := []T{}
+	seen := map[string]bool{"": true}
+	for cursor := ""; ; {
+		items, next, err := fetch(cursor)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if next == "" {
+			return all, nil
+		}
+		if seen[next] || len(items) == 0 {
+			return nil, fmt.Errorf("the server's %s list does not end (an empty page, or a cursor that does not advance)", what)
+		}
+		seen[next] = true
+		cursor = next
+	}
 }
 
 // adminIdentity shows an identity, its chain and its live sessions.

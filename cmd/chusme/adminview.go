@@ -96,22 +96,14 @@ func (e *env) adminInvites(args []string) error {
 	if err != nil {
 		return err
 	}
-	out := adminInvitesOutput{Invites: []chusme.AdminInvite{}}
-	q := client.InviteQuery{Limit: chusme.MaxInvitePage}
-	for {
-		page, err := c.AdminInvites(e.ctx, q)
-		if err != nil {
-			return err
-		}
-		out.Invites = append(out.Invites, page.Invites...)
-		if page.NextCursor == "" {
-			break
-		}
-		if page.NextCursor == q.Cursor || len(page.Invites) == 0 {
-			return fmt.Errorf("the server's invite list does not end (an empty page, or a cursor that does not advance)")
-		}
-		q.Cursor = page.NextCursor
+	list, err := allPages("invite", func(cursor string) ([]chusme.AdminInvite, string, error) {
+		page, err := c.AdminInvites(e.ctx, client.InviteQuery{Cursor: cursor, Limit: chusme.MaxInvitePage})
+		return page.Invites, page.NextCursor, err
+	})
+	if err != nil {
+		return err
 	}
+	out := adminInvitesOutput{Invites: list}
 	return e.output(out, func(w io.Writer) {
 		for _, inv := range out.Invites {
 			used := ""
