@@ -3,12 +3,13 @@
 package client
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"syscall/js"
 )
 
@@ -18,11 +19,12 @@ import (
 func defaultHTTP() httpDoer { return fetchDoer{} }
 
 // fetchDoer sends requests with the page's fetch, same-origin credentials
-// and redirects as the browser does them. The request's context aborts it.
+// and redirects as the browser does them. The request's context aborts it,
+// until the answer's body is closed.
 type fetchDoer struct{}
 
-// Do sends req and reads the whole answer (the client reads every body
-// whole, at most maxResponseSize bytes).
+// Do sends req. The answer's body is read as the caller reads it, so that
+// the client's limit on an answer's size holds.
 func (fetchDoer) Do(req *http.Request) (*http.Response, error) {
 	opts := js.Global().Get("Object").New()
 	opts.Set("method", req.Method)
@@ -39,49 +41,35 @@ func (fetchDoer) Do(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		u := js.Global().Get("Uint8Array").New(len(body))
-		js.CopyBytesToJS(u, body)
-		opts.Set("body", u)
+		opts.Set("body", uint8Array(body))
 	}
 	abort := js.Global().Get("AbortController").New()
 	opts.Set("signal", abort.Get("signal"))
-	stop := make(chan struct{})
-	defer close(stop)
+	closed := make(chan struct{})
 	go func() {
 		select {
 		case <-req.Context().Done():
 			abort.Call("abort")
-		case <-stop:
+		case <-closed:
 		}
 	}()
 	ans, err := Await(js.Global().Call("fetch", req.URL.String(), opts))
-	if err == nil {
-		var buf js.Value
-		if buf, err = Await(ans.Call("arrayBuffer")); err == nil {
-			return fetchResponse(req, ans, buf), nil
+	if err != nil {
+		close(closed)
+		if cerr := req.Context().Err(); cerr != nil {
+			return nil, cerr
 		}
+		return nil, fmt.Errorf("fetch: %w", err)
 	}
-	if cerr := req.Context().Err(); cerr != nil {
-		return nil, cerr
-	}
-	return nil, fmt.Errorf("fetch: %w", err)
-}
-
-// fetchResponse is fetch's answer ans, with its body buf, as an
-// *http.Response.
-func fetchResponse(req *http.Request, ans, buf js.Value) *http.Response {
 	h := http.Header{}
 	it := ans.Get("headers").Call("entries")
-	for {
-		n := it.Call("next")
-		if n.Get("done").Bool() {
-			break
-		}
-		kv := n.Get("value")
-		h.Add(kv.Index(0).String(), kv.Index(1).String())
+	for n := it.Call("next"); !n.Get("done").Bool(); n = it.Call("next") {
+		h.Add(n.Get("value").Index(0).String(), n.Get("value").Index(1).String())
 	}
-	b := make([]byte, buf.Get("byteLength").Int())
-	js.CopyBytesToGo(b, js.Global().Get("Uint8Array").New(buf))
+	body := &fetchBody{ctx: req.Context(), closed: closed}
+	if b := ans.Get("body"); b.Truthy() {
+		body.rd = b.Call("getReader")
+	}
 	code := ans.Get("status").Int()
 	return &http.Response{
 		Status:        strconv.Itoa(code) + " " + ans.Get("statusText").String(),
@@ -90,10 +78,64 @@ func fetchResponse(req *http.Request, ans, buf js.Value) *http.Response {
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        h,
-		Body:          io.NopCloser(bytes.NewReader(b)),
-		ContentLength: int64(len(b)),
+		Body:          body,
+		ContentLength: -1,
 		Request:       req,
+	}, nil
+}
+
+// fetchBody reads a fetch answer's body stream, chunk by chunk.
+type fetchBody struct {
+	ctx    context.Context
+	rd     js.Value // the stream's reader, or undefined for no body
+	chunk  []byte   // read from the stream, not yet from fetchBody
+	closed chan struct{}
+	once   sync.Once
+}
+
+// Read reads from the current chunk, or waits for the next.
+func (b *fetchBody) Read(p []byte) (int, error) {
+	for len(b.chunk) == 0 {
+		if !b.rd.Truthy() {
+			return 0, io.EOF
+		}
+		r, err := Await(b.rd.Call("read"))
+		if err != nil {
+			if cerr := b.ctx.Err(); cerr != nil {
+				return 0, cerr
+			}
+			return 0, fmt.Errorf("fetch: %w", err)
+		}
+		if r.Get("done").Bool() {
+			b.rd = js.Undefined()
+			return 0, io.EOF
+		}
+		v := r.Get("value")
+		b.chunk = make([]byte, v.Get("byteLength").Int())
+		js.CopyBytesToGo(b.chunk, v)
 	}
+	n := copy(p, b.chunk)
+	b.chunk = b.chunk[n:]
+	return n, nil
+}
+
+// Close cancels what is left of the stream.
+func (b *fetchBody) Close() error {
+	b.once.Do(func() {
+		if b.rd.Truthy() {
+			b.rd.Call("cancel")
+			b.rd = js.Undefined()
+		}
+		close(b.closed)
+	})
+	return nil
+}
+
+// uint8Array is a copy of b in a new Uint8Array.
+func uint8Array(b []byte) js.Value {
+	u := js.Global().Get("Uint8Array").New(len(b))
+	js.CopyBytesToJS(u, b)
+	return u
 }
 
 // Await waits for the JavaScript promise p, from a goroutine (never from a
