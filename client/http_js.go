@@ -26,6 +26,9 @@ type fetchDoer struct{}
 // Do sends req. The answer's body is read as the caller reads it, so that
 // the client's limit on an answer's size holds.
 func (fetchDoer) Do(req *http.Request) (*http.Response, error) {
+	if err := req.Context().Err(); err != nil {
+		return nil, err
+	}
 	opts := js.Global().Get("Object").New()
 	opts.Set("method", req.Method)
 	hdr := js.Global().Get("Headers").New()
