@@ -14,7 +14,7 @@ import (
 )
 
 // defaultHTTP is the browser's fetch: an *http.Client would link net/http's
-// Transport, its HTTP/2 and crypto/tls, a third of the WebAssembly build
+// Transport, its HTTP/2 and crypto/tls, a fifth of the WebAssembly build
 // (docs/web.md), for requests that net/http sends through fetch anyway.
 func defaultHTTP() httpDoer { return fetchDoer{} }
 
