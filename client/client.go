@@ -57,7 +57,7 @@ var ErrNotLoggedIn = &chusme.Error{Code: chusme.CodeUnauthorized, Message: "not 
 type Client struct {
 	baseURL   string // normalized: scheme://host[:port]
 	issuer    string // what the client signs for and expects the server to advertise
-	hc        *http.Client
+	hc        httpDoer
 	store     TokenStore
 	userAgent string
 	now       func() time.Time
@@ -82,7 +82,7 @@ type Client struct {
 type Option func(*Client) error
 
 // WithHTTPClient makes the client send its requests through hc instead of
-// http.DefaultClient.
+// http.DefaultClient (in a browser, instead of the page's fetch).
 func WithHTTPClient(hc *http.Client) Option {
 	return setNonNil(hc, "HTTP client", func(c *Client, hc *http.Client) { c.hc = hc })
 }
@@ -129,6 +129,13 @@ func WithUserAgent(ua string) Option {
 	}
 }
 
+// httpDoer sends one request: an *http.Client, or in a browser the page's
+// fetch (http_js.go), which keeps net/http's Transport and crypto/tls out
+// of the WebAssembly build.
+type httpDoer interface {
+	Do(req *http.Request) (*http.Response, error)
+}
+
 // New returns a client of the server at baseURL, an http or https URL with
 // no path, query or credentials (a trailing slash is fine).
 func New(baseURL string, opts ...Option) (*Client, error) {
@@ -139,7 +146,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	c := &Client{
 		baseURL:   base,
 		issuer:    base,
-		hc:        http.DefaultClient,
+		hc:        defaultHTTP(),
 		store:     &MemoryTokenStore{},
 		pins:      &MemoryPinStore{},
 		userAgent: DefaultUserAgent,

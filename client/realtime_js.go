@@ -142,9 +142,7 @@ func (c *jsConn) WriteMessage(mt int, data []byte) error {
 	if closed != nil {
 		return closed
 	}
-	u := js.Global().Get("Uint8Array").New(len(data))
-	js.CopyBytesToJS(u, data)
-	c.ws.Call("send", u)
+	c.ws.Call("send", uint8Array(data))
 	return nil
 }
 

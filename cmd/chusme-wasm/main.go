@@ -113,25 +113,6 @@ func promise(f func() (any, error)) js.Value {
 	return p
 }
 
-// await waits for JS promise p, from a goroutine.
-func await(p js.Value) (js.Value, error) {
-	type result struct {
-		v   js.Value
-		err error
-	}
-	ch := make(chan result, 1)
-	ok := js.FuncOf(func(_ js.Value, args []js.Value) any { ch <- result{v: arg(args, 0)}; return nil })
-	fail := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		ch <- result{err: fmt.Errorf("%s", js.Global().Get("String").Invoke(arg(args, 0)).String())}
-		return nil
-	})
-	defer ok.Release()
-	defer fail.Release()
-	p.Call("then", ok, fail)
-	r := <-ch
-	return r.v, r.err
-}
-
 func arg(args []js.Value, i int) js.Value {
 	if i < len(args) {
 		return args[i]
@@ -183,7 +164,7 @@ func (k webCryptoKey) Sign(_ io.Reader, msg []byte, opts crypto.SignerOpts) ([]b
 	if opts.HashFunc() != 0 {
 		return nil, errors.New("webcrypto: Ed25519 signs the message, not a digest")
 	}
-	v, err := await(k.sign.Invoke(uint8Array(msg)))
+	v, err := client.Await(k.sign.Invoke(uint8Array(msg)))
 	if err != nil {
 		return nil, fmt.Errorf("webcrypto: %w", err)
 	}
@@ -280,7 +261,7 @@ type jsFiles struct{ f js.Value }
 
 // ReadFile returns file name's text, fs.ErrNotExist if there is none.
 func (j jsFiles) ReadFile(name string) ([]byte, error) {
-	v, err := await(j.f.Call("get", name))
+	v, err := client.Await(j.f.Call("get", name))
 	if err != nil {
 		return nil, err
 	}
@@ -292,13 +273,13 @@ func (j jsFiles) ReadFile(name string) ([]byte, error) {
 
 // WriteFile replaces file name with data.
 func (j jsFiles) WriteFile(name string, data []byte) error {
-	_, err := await(j.f.Call("put", name, string(data)))
+	_, err := client.Await(j.f.Call("put", name, string(data)))
 	return err
 }
 
 // Remove deletes file name.
 func (j jsFiles) Remove(name string) error {
-	_, err := await(j.f.Call("del", name))
+	_, err := client.Await(j.f.Call("del", name))
 	return err
 }
 
@@ -613,7 +594,7 @@ func (a *app) runSign(args []js.Value) (any, error) {
 		if err != nil {
 			return false, err
 		}
-		v, err := await(approveFn.Invoke(string(data)))
+		v, err := client.Await(approveFn.Invoke(string(data)))
 		if err != nil {
 			return false, err
 		}

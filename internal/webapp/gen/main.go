@@ -32,10 +32,11 @@ func run(out string) error {
 	defer os.RemoveAll(tmp)
 	wasm := filepath.Join(tmp, "chusme.wasm")
 	// Fixed flags, no VCS stamp, no paths: the same Go and sources give the
-	// same bytes. For size: nethttpomithttp2 leaves out net/http's HTTP/2
-	// (the browser's fetch speaks it), 150 KB of the gzipped build; no
-	// inlining (-l) but in the curve arithmetic and FROST, which stay as
-	// fast, 500 KB.
+	// same bytes. For size (docs/web.md): nethttpomithttp2 leaves out what
+	// remains of net/http's HTTP/2 (the browser's fetch speaks it, and the
+	// client sends through fetch, not net/http's Transport: client/http_js.go),
+	// 7 KB of the gzipped build; no inlining (-l) but in the curve arithmetic
+	// and FROST, which stay as fast, 350 KB.
 	build := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-tags=nethttpomithttp2",
 		"-gcflags=all=-l", "-gcflags=filippo.io/edwards25519/...=", "-gcflags=github.com/chusme/chusme/frost=",
 		"-ldflags=-s -w -buildid=", "-o", wasm, "github.com/chusme/chusme/cmd/chusme-wasm")
