@@ -12,6 +12,7 @@ import (
 	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/internal/servertest"
 	"github.com/chusme/chusme/internal/testkit"
+	"github.com/chusme/chusme/keys"
 )
 
 // TestGroupKeyRefusesLyingServer: a proxy in front of the real server
@@ -137,5 +138,67 @@ func TestCertificateAtRotatedHead(t *testing.T) {
 	cf := k.Certificate.Confirmations[i]
 	if cf.HeadSeq != 1 || !bytes.Equal(cf.PublicKey, newKey.Public().(ed25519.PublicKey)) {
 		t.Fatalf("the rotated participant's confirmation %+v, want head 1 and the new key", cf)
+	}
+}
+
+// A certificate's confirmation may name any device key current at its
+// head, and no other: a lying server that rewrites a confirmation to name
+// (and be signed by) a device key its identity added after that head, or
+// one it removed before it, is refused with ErrBadCertificate naming the
+// identity, though the rewritten certificate verifies offline.
+func TestCertificateRefusesDeviceNotAtHead(t *testing.T) {
+	ctx := t.Context()
+	s := servertest.Start(t, "--registration", "open")
+	ms := s.Members(t, 3) // an administrator, then the key's two participants
+	removed := onDevice(t, s, ms[2])
+	if _, err := ms[2].Client.RemoveDevice(ctx, ms[2].Fingerprint, client.LocalKey(ms[2].Key), removed.Key.Public().(ed25519.PublicKey)); err != nil {
+		t.Fatal(err)
+	}
+	res := servertest.DKG(t, ms[1:], 2)
+	added := onDevice(t, s, ms[1])
+	keyID := res[0].KeyID
+	proxy := newLyingProxy(t, s.URL)
+	for name, c := range map[string]struct {
+		fp  string
+		key ed25519.PrivateKey
+	}{
+		"a_device_added_after_the_head":    {ms[1].Fingerprint, added.Key},
+		"a_device_removed_before_the_head": {ms[2].Fingerprint, removed.Key},
+		"the_honest_answer":                {"", nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var lied chusme.GroupKeyInfo
+			proxy.setLie(rewriteJSON(t, func(p string) bool { return strings.HasPrefix(p, "/v1/keys/") }, func(_ string, k *chusme.GroupKeyInfo) {
+				if c.key != nil {
+					cert := k.Certificate
+					heads := make([]chusme.ParticipantHead, len(cert.Confirmations))
+					for i, cf := range cert.Confirmations {
+						heads[i] = chusme.ParticipantHead{Fingerprint: cf.Fingerprint, ChainHead: chusme.ChainHead{Seq: cf.HeadSeq, Hash: cf.HeadHash}}
+					}
+					cf := &cert.Confirmations[slices.Index(k.Participants, c.fp)]
+					cf.PublicKey = chusme.Bytes(c.key.Public().(ed25519.PublicKey))
+					cf.Signature = ed25519.Sign(c.key, chusme.GroupKeyConfirmMessage(cert.Issuer, k.CeremonyID, k.PublicKey, cert.VerifyingSharesHash, cert.Transcript, k.Threshold, heads))
+				}
+				lied = *k
+			}))
+			defer proxy.setLie(nil)
+			viaProxy := newClient(t, proxy.URL, client.WithIssuer(s.URL))
+			if _, err := viaProxy.Login(ctx, ms[0].Key); err != nil {
+				t.Fatal(err)
+			}
+			_, err := viaProxy.GroupKey(ctx, keyID)
+			if c.key == nil {
+				if err != nil {
+					t.Fatalf("GroupKey of the honest answer: %v", err)
+				}
+				return
+			}
+			if err := chusme.VerifyGroupKeyCertificate(lied, keys.Verify); err != nil {
+				t.Fatalf("the rewritten certificate does not verify offline: %v", err)
+			}
+			if !errors.Is(err, client.ErrBadCertificate) || !strings.Contains(err.Error(), keyID) || !strings.Contains(err.Error(), c.fp) {
+				t.Fatalf("GroupKey = %v, want ErrBadCertificate naming %s and %s", err, keyID, c.fp)
+			}
+		})
 	}
 }
