@@ -341,7 +341,8 @@ func certifiedBy(t *testing.T, what string, cfs []chusme.GroupKeyConfirmation, f
 // client verifies the certificate against the chain) and signs with the
 // share on the identity's first device; a refresh where an endorsing
 // holder runs on its second device certifies its endorsement and
-// confirmation with that key, and the line verifies from generation 1.
+// confirmation with that key, and the line verifies from generation 1;
+// two helpers on their second devices repair a third holder's share.
 func TestKeyCeremoniesOnAnyDevice(t *testing.T) {
 	ctx := t.Context()
 	s := servertest.Start(t, "--registration", "open")
@@ -368,4 +369,31 @@ func TestKeyCeremoniesOnAnyDevice(t *testing.T) {
 	certifiedBy(t, "the refresh's endorsement", g2.Certificate.Endorsements, ms[2].Fingerprint, 1, phone.Key)
 	certifiedBy(t, "the refresh's confirmation", g2.Certificate.Confirmations, ms[2].Fingerprint, 1, phone.Key)
 	certifiedBy(t, "the refresh's endorsement", g2.Certificate.Endorsements, ms[1].Fingerprint, 1, ms[1].Key)
+
+	// Two helpers on their second devices repair ms[3]'s share.
+	info, err := laptop.Client.CreateCeremony(ctx, laptop.Key, chusme.CreateCeremonyRequest{Kind: chusme.KindRepair, KeyID: k.KeyID,
+		Participants: servertest.Fingerprints(ms[1:]), NewParticipants: []string{ms[3].Fingerprint}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var repaired *client.DKGResult
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i, m := range []*servertest.Member{laptop, phone, ms[3]} {
+		wg.Go(func() {
+			if i == 2 {
+				repaired, errs[i] = m.Client.RunRepair(ctx, info.ID, m.Key, nil, nil)
+				return
+			}
+			_, errs[i] = m.Client.RunRepair(ctx, info.ID, m.Key, &client.OldShare{KeyPackage: next[i].KeyPackage, PublicKeyPackage: next[i].PublicKeyPackage, Generation: 2}, nil)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("a repair by helpers on their second devices: %v", err)
+	}
+	defer repaired.KeyPackage.Zero()
+	if !bytes.Equal(repaired.KeyPackage.VerifyingShare().Bytes(), g2.VerifyingShares[ms[3].Fingerprint]) {
+		t.Fatal("the repaired share is not the holder's")
+	}
 }
