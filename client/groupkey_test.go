@@ -141,11 +141,11 @@ func TestCertificateAtRotatedHead(t *testing.T) {
 	}
 }
 
-// A certificate's confirmation may name any device key current at its
-// head, and no other: a lying server that rewrites a confirmation to name
-// (and be signed by) a device key its identity added after that head, or
-// one it removed before it, is refused with ErrBadCertificate naming the
-// identity, though the rewritten certificate verifies offline.
+// A certificate's confirmation or endorsement may name any device key
+// current at its head, and no other: a lying server that rewrites one to
+// name (and be signed by) a device key its identity added after that head,
+// or one it removed before it, is refused with ErrBadCertificate naming
+// the identity, though the rewritten generations verify offline.
 func TestCertificateRefusesDeviceNotAtHead(t *testing.T) {
 	ctx := t.Context()
 	s := servertest.Start(t, "--registration", "open")
@@ -155,29 +155,44 @@ func TestCertificateRefusesDeviceNotAtHead(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := servertest.DKG(t, ms[1:], 2)
+	servertest.KeyChange(t, ms[1:], res, 1, chusme.CreateCeremonyRequest{Kind: chusme.KindRefresh})
 	added := onDevice(t, s, ms[1])
 	keyID := res[0].KeyID
+	gen1, err := ms[0].Client.GroupKeyGeneration(ctx, keyID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	proxy := newLyingProxy(t, s.URL)
 	for name, c := range map[string]struct {
-		fp  string
-		key ed25519.PrivateKey
+		fp       string
+		key      ed25519.PrivateKey
+		endorser bool // the lie is in generation 2's endorsement, not its confirmation
 	}{
-		"a_device_added_after_the_head":    {ms[1].Fingerprint, added.Key},
-		"a_device_removed_before_the_head": {ms[2].Fingerprint, removed.Key},
-		"the_honest_answer":                {"", nil},
+		"a_confirmation_by_a_device_added_after_the_head":    {ms[1].Fingerprint, added.Key, false},
+		"a_confirmation_by_a_device_removed_before_the_head": {ms[2].Fingerprint, removed.Key, false},
+		"an_endorsement_by_a_device_added_after_the_head":    {ms[1].Fingerprint, added.Key, true},
+		"an_endorsement_by_a_device_removed_before_the_head": {ms[2].Fingerprint, removed.Key, true},
+		"the_honest_answer": {},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var lied chusme.GroupKeyInfo
 			proxy.setLie(rewriteJSON(t, func(p string) bool { return strings.HasPrefix(p, "/v1/keys/") }, func(_ string, k *chusme.GroupKeyInfo) {
-				if c.key != nil {
-					cert := k.Certificate
+				if k.Generation != 2 || c.key == nil {
+					return
+				}
+				cert, pub := k.Certificate, chusme.Bytes(c.key.Public().(ed25519.PublicKey))
+				if c.endorser {
+					e := &cert.Endorsements[slices.IndexFunc(cert.Endorsements, func(e chusme.GroupKeyConfirmation) bool { return e.Fingerprint == c.fp })]
+					e.PublicKey, e.Signature = pub, ed25519.Sign(c.key, chusme.GroupKeyEndorseMessage(cert.Issuer, cert.CeremonyID, cert.Kind, c.fp, k.PublicKey, 1,
+						gen1.Certificate.VerifyingSharesHash, cert.Transcript, cert.Threshold, k.Participants))
+				} else {
 					heads := make([]chusme.ParticipantHead, len(cert.Confirmations))
 					for i, cf := range cert.Confirmations {
 						heads[i] = chusme.ParticipantHead{Fingerprint: cf.Fingerprint, ChainHead: chusme.ChainHead{Seq: cf.HeadSeq, Hash: cf.HeadHash}}
 					}
 					cf := &cert.Confirmations[slices.Index(k.Participants, c.fp)]
-					cf.PublicKey = chusme.Bytes(c.key.Public().(ed25519.PublicKey))
-					cf.Signature = ed25519.Sign(c.key, chusme.GroupKeyConfirmMessage(cert.Issuer, k.CeremonyID, k.PublicKey, cert.VerifyingSharesHash, cert.Transcript, k.Threshold, heads))
+					cf.PublicKey, cf.Signature = pub, ed25519.Sign(c.key, chusme.GroupKeyConfirmMessage(cert.Issuer, k.CeremonyID, k.PublicKey,
+						cert.VerifyingSharesHash, cert.Transcript, k.Threshold, heads))
 				}
 				lied = *k
 			}))
@@ -193,8 +208,8 @@ func TestCertificateRefusesDeviceNotAtHead(t *testing.T) {
 				}
 				return
 			}
-			if err := chusme.VerifyGroupKeyCertificate(lied, keys.Verify); err != nil {
-				t.Fatalf("the rewritten certificate does not verify offline: %v", err)
+			if err := chusme.VerifyGroupKeyLineage([]chusme.GroupKeyInfo{gen1, lied}, keys.Verify); err != nil {
+				t.Fatalf("the rewritten generation does not verify offline: %v", err)
 			}
 			if !errors.Is(err, client.ErrBadCertificate) || !strings.Contains(err.Error(), keyID) || !strings.Contains(err.Error(), c.fp) {
 				t.Fatalf("GroupKey = %v, want ErrBadCertificate naming %s and %s", err, keyID, c.fp)
