@@ -206,8 +206,9 @@ type GroupKeyCertificate struct {
 }
 
 // GroupKeyConfirmation is one participant's signed confirmation: its chain
-// head when it confirmed, the identity key at that head, and that key's
-// signature over GroupKeyConfirmMessage; in a certificate's confirmations
+// head when it confirmed, the device key (one of the identity's at that
+// head) that signed it, and that key's signature over
+// GroupKeyConfirmMessage; in a certificate's confirmations
 // also its share signature, made with its signing share over
 // SharePossessionMessage (none in an endorsement).
 type GroupKeyConfirmation struct {

@@ -10,7 +10,8 @@ import (
 )
 
 // Group key certificates (docs/protocol.md, "Group key certificates"): in
-// DKG round 3 every participant signs, with its identity key,
+// DKG round 3 every participant signs, with one of its device keys current
+// at its chain head,
 // GroupKeyConfirmMessage over the group key it computed, the hash of every
 // verifying share, the round-1 transcript, the threshold and the chain head
 // of every participant as it verified them. The server stores the n
@@ -149,8 +150,9 @@ func ParseDKGConfirmPayload(p []byte) (c DKGConfirmation, ok bool) {
 // names, over the one GroupKeyConfirmMessage they all make; and every
 // confirmation's share signature verifies, under its holder's verifying
 // share, over that holder's SharePossessionMessage of it. It does not
-// say that each public key is its identity's key at the head named: check
-// that against the identity's verified chain (client.GroupKey does).
+// say that each public key is one of its identity's device keys at the
+// head named: check that against the identity's verified chain
+// (client.GroupKey does).
 func VerifyGroupKeyCertificate(k GroupKeyInfo, verify ChainVerifier) error {
 	bad := func(format string, args ...any) error {
 		return Errorf(CodeInvalidPackage, "group key %s: certificate: %s", k.KeyID, fmt.Sprintf(format, args...))
@@ -210,7 +212,7 @@ func VerifyGroupKeyCertificate(k GroupKeyInfo, verify ChainVerifier) error {
 // before, so a server can't give a key new holders of its own.
 
 // GroupKeyEndorseMessage is what a holder of generation g of a group key,
-// endorser, signs with its identity key in round 3 of refresh or reshare
+// endorser, signs with a device key in round 3 of refresh or reshare
 // ceremonyID (kind): the label, the issuer, the ceremony id, the kind, the
 // endorser's fingerprint, the 32-byte group public key, g (8 bytes), g's
 // VerifyingSharesHash, the ceremony's round-1 transcript hash, the new
@@ -272,7 +274,7 @@ func SplitKeyChangeRound3(p []byte, sender string, endorser, holder bool) (e Gro
 // generation before, and each must have endorsed. gens[0] is taken as
 // trusted if it is not generation 1: the caller verified it before (a
 // client's pin). As VerifyGroupKeyCertificate, it does not say that each
-// public key is its identity's at the head named.
+// public key is one of its identity's device keys at the head named.
 func VerifyGroupKeyLineage(gens []GroupKeyInfo, verify ChainVerifier) error {
 	if len(gens) == 0 {
 		return Errorf(CodeInvalidPackage, "group key lineage: no generation")

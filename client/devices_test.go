@@ -319,25 +319,81 @@ func TestDeviceRotationRevokesItsSessionsOnly(t *testing.T) {
 	}
 }
 
-// A group key's confirmations are made by the identity's first device key:
-// a DKG driver on another device refuses to start, saying so, and sends
-// nothing.
-func TestDKGNeedsFirstDevice(t *testing.T) {
+// onDevice is member m's identity on a new device of it (joinDevice).
+func onDevice(t *testing.T, s *servertest.Server, m *servertest.Member) *servertest.Member {
+	t.Helper()
+	d := joinDevice(t, s, party{fp: m.Fingerprint, key: m.Key, c: m.Client})
+	return &servertest.Member{Key: d.key, Fingerprint: d.fp, Client: d.c}
+}
+
+// certifiedBy checks that the certificate entry of fp in cfs names device
+// key want at chain head seq.
+func certifiedBy(t *testing.T, what string, cfs []chusme.GroupKeyConfirmation, fp string, seq uint64, want ed25519.PrivateKey) {
+	t.Helper()
+	i := slices.IndexFunc(cfs, func(cf chusme.GroupKeyConfirmation) bool { return cf.Fingerprint == fp })
+	if i < 0 || cfs[i].HeadSeq != seq || !bytes.Equal(cfs[i].PublicKey, want.Public().(ed25519.PublicKey)) {
+		t.Fatalf("%s of %s: %+v, want head %d and the device key %x", what, fp, cfs, seq, want.Public())
+	}
+}
+
+// Key ceremonies run on any device: a 2-of-3 DKG where one participant
+// runs on its second device certifies with that device's key (another
+// client verifies the certificate against the chain) and signs with the
+// share on the identity's first device; a refresh where an endorsing
+// holder runs on its second device certifies its endorsement and
+// confirmation with that key, and the line verifies from generation 1;
+// two helpers on their second devices repair a third holder's share.
+func TestKeyCeremoniesOnAnyDevice(t *testing.T) {
 	ctx := t.Context()
 	s := servertest.Start(t, "--registration", "open")
-	alice, bob := register(t, s, true), register(t, s, false)
-	laptop := joinDevice(t, s, alice)
-	info, err := bob.c.StartDKG(ctx, bob.key, 2, []string{alice.fp, bob.fp})
+	ms := s.Members(t, 4) // an administrator, then the key's three participants
+	laptop, phone := onDevice(t, s, ms[1]), onDevice(t, s, ms[2])
+	res := servertest.DKG(t, []*servertest.Member{laptop, ms[2], ms[3]}, 2)
+	k, err := ms[0].Client.GroupKey(ctx, res[0].KeyID)
+	if err != nil {
+		t.Fatalf("GroupKey of the DKG made on a second device: %v", err)
+	}
+	certifiedBy(t, "the DKG's confirmation", k.Certificate.Confirmations, ms[1].Fingerprint, 1, laptop.Key)
+	certifiedBy(t, "the DKG's confirmation", k.Certificate.Confirmations, ms[2].Fingerprint, 1, ms[2].Key)
+	msg := []byte("signed on the first device with the share made on the second")
+	sig, _ := servertest.Sign(t, ms[3], ms[1:], res, []int{0, 2}, msg)
+	if !ed25519.Verify(ed25519.PublicKey(k.PublicKey), msg, sig) {
+		t.Fatal("the signature does not verify under the group key")
+	}
+
+	next := servertest.KeyChange(t, []*servertest.Member{ms[1], phone, ms[3]}, res, 1, chusme.CreateCeremonyRequest{Kind: chusme.KindRefresh})
+	g2, err := ms[0].Client.GroupKeyGeneration(ctx, next[0].KeyID, 2)
+	if err != nil {
+		t.Fatalf("GroupKeyGeneration 2 of the refresh endorsed on a second device: %v", err)
+	}
+	certifiedBy(t, "the refresh's endorsement", g2.Certificate.Endorsements, ms[2].Fingerprint, 1, phone.Key)
+	certifiedBy(t, "the refresh's confirmation", g2.Certificate.Confirmations, ms[2].Fingerprint, 1, phone.Key)
+	certifiedBy(t, "the refresh's endorsement", g2.Certificate.Endorsements, ms[1].Fingerprint, 1, ms[1].Key)
+
+	// Two helpers on their second devices repair ms[3]'s share.
+	info, err := laptop.Client.CreateCeremony(ctx, laptop.Key, chusme.CreateCeremonyRequest{Kind: chusme.KindRepair, KeyID: k.KeyID,
+		Participants: servertest.Fingerprints(ms[1:]), NewParticipants: []string{ms[3].Fingerprint}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = laptop.c.RunDKG(ctx, info.ID, laptop.key, nil)
-	wantPeerKeyError(t, err, alice.fp, "first device key")
-	now, err := bob.c.Ceremony(ctx, info.ID)
-	if err != nil || slices.Contains(now.Submitted, alice.fp) {
-		t.Fatalf("Ceremony = %+v, %v; want nothing of alice's", now, err)
+	var repaired *client.DKGResult
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i, m := range []*servertest.Member{laptop, phone, ms[3]} {
+		wg.Go(func() {
+			if i == 2 {
+				repaired, errs[i] = m.Client.RunRepair(ctx, info.ID, m.Key, nil, nil)
+				return
+			}
+			_, errs[i] = m.Client.RunRepair(ctx, info.ID, m.Key, &client.OldShare{KeyPackage: next[i].KeyPackage, PublicKeyPackage: next[i].PublicKeyPackage, Generation: 2}, nil)
+		})
 	}
-	if _, err := bob.c.CancelCeremony(ctx, info.ID); err != nil {
-		t.Fatal(err)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("a repair by helpers on their second devices: %v", err)
+	}
+	defer repaired.KeyPackage.Zero()
+	if !bytes.Equal(repaired.KeyPackage.VerifyingShare().Bytes(), g2.VerifyingShares[ms[3].Fingerprint]) {
+		t.Fatal("the repaired share is not the holder's")
 	}
 }

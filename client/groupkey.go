@@ -81,8 +81,8 @@ func checkCertificate(issuer string, k chusme.GroupKeyInfo) error {
 
 // checkCertifiedHeads checks that every confirmation and endorsement of
 // k's certificate names an entry of its identity's verified and pinned
-// chain (trust), and that its key is that entry's key: the identity's key
-// at the head it confirmed.
+// chain (trust), and that its key is one of the identity's device keys
+// current at that head: not one removed before it, nor added after.
 func (c *Client) checkCertifiedHeads(ctx context.Context, k chusme.GroupKeyInfo) error {
 	for _, cf := range slices.Concat(k.Certificate.Confirmations, k.Certificate.Endorsements) {
 		ch, err := retry(ctx, func() (chusme.ChainResponse, error) { return c.Chain(ctx, cf.Fingerprint) })
@@ -96,11 +96,9 @@ func (c *Client) checkCertifiedHeads(ctx context.Context, k chusme.GroupKeyInfo)
 			return fmt.Errorf("%w: key %s: %s confirmed at head %d, beyond its chain's %d entries", ErrBadCertificate, k.KeyID, cf.Fingerprint, cf.HeadSeq, len(ch.Entries))
 		}
 		e := ch.Entries[cf.HeadSeq]
-		// The key at a head is the first device key after it (a device
-		// change's new_key need not be).
 		at, err := chusme.VerifyChainKeys(ch.Issuer, cf.Fingerprint, ch.Entries[:cf.HeadSeq+1], keys.CheckPublicKey, keys.Verify)
-		if err != nil || !bytes.Equal(e.Hash, cf.HeadHash) || !bytes.Equal(at.Devices[0], cf.PublicKey) {
-			return fmt.Errorf("%w: key %s: %s's confirmation names head %d, which is not entry %d of its verified chain or not that entry's key",
+		if err != nil || !bytes.Equal(e.Hash, cf.HeadHash) || !slices.ContainsFunc(at.Devices, func(d chusme.Bytes) bool { return bytes.Equal(d, cf.PublicKey) }) {
+			return fmt.Errorf("%w: key %s: %s's confirmation names head %d, which is not entry %d of its verified chain, or a key not one of its device keys at that entry",
 				ErrBadCertificate, k.KeyID, cf.Fingerprint, cf.HeadSeq, cf.HeadSeq)
 		}
 	}

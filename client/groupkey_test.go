@@ -12,6 +12,7 @@ import (
 	"github.com/chusme/chusme/client"
 	"github.com/chusme/chusme/internal/servertest"
 	"github.com/chusme/chusme/internal/testkit"
+	"github.com/chusme/chusme/keys"
 )
 
 // TestGroupKeyRefusesLyingServer: a proxy in front of the real server
@@ -137,5 +138,82 @@ func TestCertificateAtRotatedHead(t *testing.T) {
 	cf := k.Certificate.Confirmations[i]
 	if cf.HeadSeq != 1 || !bytes.Equal(cf.PublicKey, newKey.Public().(ed25519.PublicKey)) {
 		t.Fatalf("the rotated participant's confirmation %+v, want head 1 and the new key", cf)
+	}
+}
+
+// A certificate's confirmation or endorsement may name any device key
+// current at its head, and no other: a lying server that rewrites one to
+// name (and be signed by) a device key its identity added after that head,
+// or one it removed before it, is refused with ErrBadCertificate naming
+// the identity, though the rewritten generations verify offline.
+func TestCertificateRefusesDeviceNotAtHead(t *testing.T) {
+	ctx := t.Context()
+	s := servertest.Start(t, "--registration", "open")
+	ms := s.Members(t, 3) // an administrator, then the key's two participants
+	removed := onDevice(t, s, ms[2])
+	if _, err := ms[2].Client.RemoveDevice(ctx, ms[2].Fingerprint, client.LocalKey(ms[2].Key), removed.Key.Public().(ed25519.PublicKey)); err != nil {
+		t.Fatal(err)
+	}
+	res := servertest.DKG(t, ms[1:], 2)
+	servertest.KeyChange(t, ms[1:], res, 1, chusme.CreateCeremonyRequest{Kind: chusme.KindRefresh})
+	added := onDevice(t, s, ms[1])
+	keyID := res[0].KeyID
+	gen1, err := ms[0].Client.GroupKeyGeneration(ctx, keyID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newLyingProxy(t, s.URL)
+	for name, c := range map[string]struct {
+		fp       string
+		key      ed25519.PrivateKey
+		endorser bool // the lie is in generation 2's endorsement, not its confirmation
+	}{
+		"a_confirmation_by_a_device_added_after_the_head":    {ms[1].Fingerprint, added.Key, false},
+		"a_confirmation_by_a_device_removed_before_the_head": {ms[2].Fingerprint, removed.Key, false},
+		"an_endorsement_by_a_device_added_after_the_head":    {ms[1].Fingerprint, added.Key, true},
+		"an_endorsement_by_a_device_removed_before_the_head": {ms[2].Fingerprint, removed.Key, true},
+		"the_honest_answer": {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var lied chusme.GroupKeyInfo
+			proxy.setLie(rewriteJSON(t, func(p string) bool { return strings.HasPrefix(p, "/v1/keys/") }, func(_ string, k *chusme.GroupKeyInfo) {
+				if k.Generation != 2 || c.key == nil {
+					return
+				}
+				cert, pub := k.Certificate, chusme.Bytes(c.key.Public().(ed25519.PublicKey))
+				if c.endorser {
+					e := &cert.Endorsements[slices.IndexFunc(cert.Endorsements, func(e chusme.GroupKeyConfirmation) bool { return e.Fingerprint == c.fp })]
+					e.PublicKey, e.Signature = pub, ed25519.Sign(c.key, chusme.GroupKeyEndorseMessage(cert.Issuer, cert.CeremonyID, cert.Kind, c.fp, k.PublicKey, 1,
+						gen1.Certificate.VerifyingSharesHash, cert.Transcript, cert.Threshold, k.Participants))
+				} else {
+					heads := make([]chusme.ParticipantHead, len(cert.Confirmations))
+					for i, cf := range cert.Confirmations {
+						heads[i] = chusme.ParticipantHead{Fingerprint: cf.Fingerprint, ChainHead: chusme.ChainHead{Seq: cf.HeadSeq, Hash: cf.HeadHash}}
+					}
+					cf := &cert.Confirmations[slices.Index(k.Participants, c.fp)]
+					cf.PublicKey, cf.Signature = pub, ed25519.Sign(c.key, chusme.GroupKeyConfirmMessage(cert.Issuer, k.CeremonyID, k.PublicKey,
+						cert.VerifyingSharesHash, cert.Transcript, k.Threshold, heads))
+				}
+				lied = *k
+			}))
+			defer proxy.setLie(nil)
+			viaProxy := newClient(t, proxy.URL, client.WithIssuer(s.URL))
+			if _, err := viaProxy.Login(ctx, ms[0].Key); err != nil {
+				t.Fatal(err)
+			}
+			_, err := viaProxy.GroupKey(ctx, keyID)
+			if c.key == nil {
+				if err != nil {
+					t.Fatalf("GroupKey of the honest answer: %v", err)
+				}
+				return
+			}
+			if err := chusme.VerifyGroupKeyLineage([]chusme.GroupKeyInfo{gen1, lied}, keys.Verify); err != nil {
+				t.Fatalf("the rewritten generation does not verify offline: %v", err)
+			}
+			if !errors.Is(err, client.ErrBadCertificate) || !strings.Contains(err.Error(), keyID) || !strings.Contains(err.Error(), c.fp) {
+				t.Fatalf("GroupKey = %v, want ErrBadCertificate naming %s and %s", err, keyID, c.fp)
+			}
+		})
 	}
 }

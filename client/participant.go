@@ -281,9 +281,6 @@ func (p *participant) trustParticipants(ctx context.Context) error {
 		own, _ = p.chain(ctx, p.me)
 	}
 	if !p.ownKey(own) {
-		if own.hasDevice(p.key.Public().(ed25519.PublicKey)) {
-			return &PeerKeyError{Fingerprint: p.me, Reason: fmt.Sprintf("a %s ceremony's group key confirmations are made by the identity's first device key: run it on that device (chain head %s)", p.info.Kind, own.head())}
-		}
 		return &PeerKeyError{Fingerprint: p.me, Reason: fmt.Sprintf("the key this driver signs with is not the identity's current key, nor another of its device keys (its chain's head, %s)", own.head())}
 	}
 	return nil
@@ -291,15 +288,11 @@ func (p *participant) trustParticipants(ctx context.Context) error {
 
 // ownKey reports whether the driver's key may take part as its identity
 // in the ceremony, by v, its verified chain: any current device key signs
-// a signing ceremony's statements; the identity's first device key alone
-// confirms (and endorses) a group key, as certificates name one key per
-// head (docs/protocol.md §6 "Devices").
+// its statements, a group key's confirmations and endorsements too (a
+// certificate names the device key that made each: docs/protocol.md §6
+// "Devices").
 func (p *participant) ownKey(v verifiedChain) bool {
-	pub := p.key.Public().(ed25519.PublicKey)
-	if p.info.Kind == chusme.KindSign {
-		return v.hasDevice(pub)
-	}
-	return v.key.Equal(pub)
+	return v.hasDevice(p.key.Public().(ed25519.PublicKey))
 }
 
 // peer returns identity fp's key and chain head as this driver verified
@@ -1009,7 +1002,7 @@ func (p *participant) confirm(ctx context.Context, id string, holders []string, 
 	if err != nil {
 		return storedKey{}, nil, err
 	}
-	heads, headKeys, err := p.chainHeads(ctx, holders)
+	heads, chains, err := p.chainHeads(ctx, holders)
 	if err != nil {
 		return storedKey{}, nil, err
 	}
@@ -1040,7 +1033,7 @@ func (p *participant) confirm(ctx context.Context, id string, holders []string, 
 		return storedKey{}, nil, err
 	}
 	payload := chusme.DKGConfirmPayload(chusme.DKGConfirmation{Signature: mySig, ShareSignature: shareSig, Transcript: transcript, Heads: heads, PublicKeyPackage: pubBytes})
-	return storedKey{chusme.GroupKeyID(groupKey), 0, pubBytes, groupKey, t, transcript, sharesHash, heads, headKeys, mySig, statement,
+	return storedKey{chusme.GroupKeyID(groupKey), 0, pubBytes, groupKey, t, transcript, sharesHash, heads, chains, mySig, statement,
 		vshares, shareSig}, payload, nil
 }
 
@@ -1053,17 +1046,17 @@ type storedKey struct {
 	threshold              int
 	transcript, sharesHash []byte
 	heads                  []chusme.ParticipantHead
-	headKeys               map[string]ed25519.PublicKey
-	mySig, statement       []byte            // this holder's confirmation and what it signed (nil for a dealer that holds none)
-	shares                 map[string][]byte // every holder's verifying share
-	myShareSig             []byte            // this holder's share signature
+	chains                 map[string]verifiedChain // every holder's, at its head in heads
+	mySig, statement       []byte                   // this holder's confirmation and what it signed (nil for a dealer that holds none)
+	shares                 map[string][]byte        // every holder's verifying share
+	myShareSig             []byte                   // this holder's share signature
 }
 
 // checkStoredKey checks that the completed ceremony info made key want:
 // the stored key and certificate must be the ones computed, field by
 // field, and every other holder's confirmation signature must verify,
-// under the key of its verified chain, over the statement this driver
-// signed, so all confirmed the same key, transcript and heads, and its
+// under the key it names, one of the device keys of its verified chain at
+// the head in heads, over the statement this driver signed, so all confirmed the same key, transcript and heads, and its
 // share signature under its verifying share. (The
 // certificate has n entries; round 3's inbox n confirmations of n heads
 // each, which the driver need not read.)
@@ -1084,9 +1077,9 @@ func (p *participant) checkStoredKey(ctx context.Context, info chusme.CeremonyIn
 	}
 	for i, cf := range cert.Confirmations {
 		h := want.heads[i]
-		if cf.Fingerprint != h.Fingerprint || cf.HeadSeq != h.Seq || !bytes.Equal(cf.HeadHash, h.Hash) || !bytes.Equal(cf.PublicKey, want.headKeys[cf.Fingerprint]) ||
-			cf.Fingerprint == p.me && (!bytes.Equal(cf.Signature, want.mySig) || !bytes.Equal(cf.ShareSignature, want.myShareSig)) ||
-			cf.Fingerprint != p.me && (!ed25519.Verify(want.headKeys[cf.Fingerprint], want.statement, cf.Signature) ||
+		if cf.Fingerprint != h.Fingerprint || cf.HeadSeq != h.Seq || !bytes.Equal(cf.HeadHash, h.Hash) || !want.chains[cf.Fingerprint].hasDevice(ed25519.PublicKey(cf.PublicKey)) ||
+			cf.Fingerprint == p.me && (!bytes.Equal(cf.PublicKey, p.key.Public().(ed25519.PublicKey)) || !bytes.Equal(cf.Signature, want.mySig) || !bytes.Equal(cf.ShareSignature, want.myShareSig)) ||
+			cf.Fingerprint != p.me && (!ed25519.Verify(ed25519.PublicKey(cf.PublicKey), want.statement, cf.Signature) ||
 				!ed25519.Verify(want.shares[cf.Fingerprint], chusme.SharePossessionMessage(want.statement, cf.Fingerprint), cf.ShareSignature)) {
 			return fmt.Errorf("%w: the stored certificate's confirmation of %s is not the one it signed", ErrInconsistent, cf.Fingerprint)
 		}
@@ -1122,18 +1115,18 @@ func (p *participant) dkgRound2(d dealing, secret1 *frost.DKGRound1Secret, peerK
 }
 
 // chainHeads returns every participant's head, in the order of fps, and
-// key, as this driver verified them (peer).
-func (p *participant) chainHeads(ctx context.Context, fps []string) ([]chusme.ParticipantHead, map[string]ed25519.PublicKey, error) {
+// chain, as this driver verified them (chain).
+func (p *participant) chainHeads(ctx context.Context, fps []string) ([]chusme.ParticipantHead, map[string]verifiedChain, error) {
 	heads := make([]chusme.ParticipantHead, len(fps))
-	keys := make(map[string]ed25519.PublicKey, len(fps))
+	chains := make(map[string]verifiedChain, len(fps))
 	for i, fp := range fps {
-		key, head, err := p.peer(ctx, fp)
+		v, err := p.chain(ctx, fp)
 		if err != nil {
 			return nil, nil, err
 		}
-		heads[i], keys[fp] = chusme.ParticipantHead{Fingerprint: fp, ChainHead: head}, key
+		heads[i], chains[fp] = chusme.ParticipantHead{Fingerprint: fp, ChainHead: v.head()}, v
 	}
-	return heads, keys, nil
+	return heads, chains, nil
 }
 
 // SignRequest is what a signer is asked to approve before it commits.

@@ -343,7 +343,7 @@ func (p *participant) endorsement(ctx context.Context, holders []string, t int, 
 	if err != nil {
 		return nil, err
 	}
-	heads, keys, err := p.chainHeads(ctx, []string{p.me})
+	own, err := p.chain(ctx, p.me)
 	if err != nil {
 		return nil, err
 	}
@@ -353,8 +353,9 @@ func (p *participant) endorsement(ctx context.Context, holders []string, t int, 
 	if err != nil {
 		return nil, err
 	}
-	return chusme.EndorsementPayload(chusme.GroupKeyConfirmation{HeadSeq: heads[0].Seq, HeadHash: heads[0].Hash,
-		PublicKey: chusme.Bytes(keys[p.me]), Signature: sig}), nil
+	head := own.head()
+	return chusme.EndorsementPayload(chusme.GroupKeyConfirmation{HeadSeq: head.Seq, HeadHash: head.Hash,
+		PublicKey: chusme.Bytes(p.key.Public().(ed25519.PublicKey)), Signature: sig}), nil
 }
 
 // of reports whether s is a share of key, the generation ceremony info

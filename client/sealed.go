@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/hpke"
 	"errors"
 	"fmt"
@@ -116,12 +115,13 @@ func openRound[T secretPackage](ctx context.Context, p *participant, round int, 
 			return fail(p.complained(ctx, &forgedPackage{round, pkg.Sender, "does not decrypt"}))
 		}
 		o.pt[pkg.Sender] = pt
-		senderKey, _, err := p.peer(ctx, pkg.Sender)
-		if err != nil {
-			return fail(err)
-		}
 		secret, sig, ok := chusme.SplitSealedSecret(pt)
-		if !ok || !ed25519.Verify(senderKey, chusme.CeremonySecretMessage(p.info.ID, round, pkg.Sender, p.me, secret), sig) {
+		if ok {
+			if ok, err = p.signedBy(ctx, pkg.Sender, chusme.CeremonySecretMessage(p.info.ID, round, pkg.Sender, p.me, secret), sig); err != nil {
+				return fail(err)
+			}
+		}
+		if !ok {
 			// Its sender signed the ciphertext, not what it holds: nothing
 			// the server could check.
 			return fail(fmt.Errorf("%w: the round-%d package from %s holds no secret it signed", ErrCheater, round, pkg.Sender))

@@ -350,10 +350,12 @@ func (s *Service) signingPackage(b []byte) (*frost.SigningPackage, error) {
 // holds for every confirmation of its ceremony with the same agreed part
 // (chusme.DKGConfirmAgreed: all but the signatures, and all n must agree):
 // the statement each participant signs, the certificate's entries (the
-// heads, current when the first of them was checked, and their keys) and
-// the verifying shares, by holder. The caller must not modify it.
+// heads, current when the first of them was checked, and their first
+// device keys), the device keys current at those heads and the verifying
+// shares, by holder. The caller must not modify it.
 type checkedConfirmation struct {
 	statement []byte
 	confirmed []chusme.GroupKeyConfirmation
+	devices   map[string][]chusme.Bytes
 	shares    map[string][]byte
 }

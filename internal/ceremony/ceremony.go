@@ -895,10 +895,13 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 	// recipients, which complain (Complain) about one that fails: checking
 	// the n-1 signatures of every sender here would make a DKG's cost grow
 	// with n² (their shape, and that the caller sent them, rows checked).
+	// The device key that signed a broadcast is the one tried first for
+	// the statements in it (a group key's confirmation and endorsement).
+	signer := chusme.Bytes(id0.PublicKey)
 	if !c.Direct(round) {
 		if err := s.timed("package_signature", func() error {
 			for _, r := range rows {
-				if id0.DeviceSigner(chusme.CeremonyPackageMessage(c.ID, round, caller, r.Recipient, r.Payload), r.Signature) == nil {
+				if signer = id0.DeviceSigner(chusme.CeremonyPackageMessage(c.ID, round, caller, r.Recipient, r.Payload), r.Signature); signer == nil {
 					return badPackage("the package signature for recipient %q does not verify under a current device key of the sender", r.Recipient)
 				}
 			}
@@ -907,7 +910,7 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 			return chusme.Ceremony{}, err
 		}
 	}
-	chk, err := s.check(ctx, c, caller, id0.PublicKey, round, rows)
+	chk, err := s.check(ctx, c, caller, signer, round, rows)
 	if err != nil {
 		return chusme.Ceremony{}, err
 	}
@@ -1051,16 +1054,20 @@ type checked struct {
 	cheater    error      // a protocol violation that fails the ceremony
 	commitment []byte     // sign round 1: the commitment digest
 	key        *cachedKey // sign: the group key (shared: read only)
-	// dkg round 3: every holder's current head and key, in the
-	// ceremony's order, as the sender's confirmation names them (a
-	// reshare dealer's that holds none: as the server has them).
+	// dkg round 3: every holder's current head, in the ceremony's order,
+	// as the sender's confirmation names them (a reshare dealer's that
+	// holds none: as the server has them), with its first device key, and
+	// every holder's device keys current at that head, by fingerprint.
 	confirmed []chusme.GroupKeyConfirmation
+	devices   map[string][]chusme.Bytes
 	// refresh and reshare round 3: the key's current generation.
 	keyGeneration int
 }
 
 // check decodes and verifies a submission's content: malformed packages are
 // refused; a bad proof of knowledge is reported to fail the ceremony.
+// callerKey is the device key of the caller tried first for the statements
+// its submission signs (the one that signed its broadcast).
 func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, callerKey []byte, round int, rows []chusme.CeremonySubmission) (checked, error) {
 	var out checked
 	payload := rows[0].Payload
@@ -1110,14 +1117,14 @@ func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, c
 			return out, err
 		}
 	case c.MakesShares() && round == 3:
-		confirmation, err := s.checkEndorsement(ctx, c, caller, callerKey, payload)
+		confirmation, err := s.checkEndorsement(ctx, c, caller, payload)
 		if err != nil {
 			return out, err
 		}
 		if confirmation == nil {
-			out.confirmed, err = s.currentHeads(ctx, c.Holders())
+			out.confirmed, out.devices, err = s.currentHeads(ctx, c.Holders())
 		} else {
-			out.confirmed, err = s.checkConfirmation(ctx, c, caller, callerKey, confirmation)
+			out.confirmed, out.devices, err = s.checkConfirmation(ctx, c, caller, callerKey, confirmation)
 		}
 		if err != nil {
 			return out, err
@@ -1151,76 +1158,98 @@ func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, c
 	return out, nil
 }
 
-// checkConfirmation checks a DKG confirmation from caller (whose current
-// key is callerKey): its layout, one head per participant in the
+// checkConfirmation checks a DKG confirmation from caller (callerKey: its
+// device key tried first): its layout, one head per participant in the
 // ceremony's order, each the identity's current chain head, the
-// certificate signature over what it confirms and the share signature
-// under the caller's verifying share. It returns the heads with each
-// identity's current key. A confirmation whose agreed part this node
-// checked before for the ceremony (they must all be equal) is checked for
-// its signatures only: its heads are then those current at that first check.
-func (s *Service) checkConfirmation(ctx context.Context, c chusme.Ceremony, caller string, callerKey, payload []byte) ([]chusme.GroupKeyConfirmation, error) {
+// certificate signature over what it confirms under one of the caller's
+// device keys current at its head and the share signature under the
+// caller's verifying share. It returns the heads with each identity's
+// first device key, and every holder's device keys current at its head. A
+// confirmation whose agreed part this node checked before for the
+// ceremony (they must all be equal) is checked for its signatures only:
+// its heads are then those current at that first check.
+func (s *Service) checkConfirmation(ctx context.Context, c chusme.Ceremony, caller string, callerKey, payload []byte) ([]chusme.GroupKeyConfirmation, map[string][]chusme.Bytes, error) {
 	conf, ok := chusme.ParseDKGConfirmPayload(payload)
 	if !ok {
-		return nil, badPackage("malformed dkg confirmation from %s", caller)
+		return nil, nil, badPackage("malformed dkg confirmation from %s", caller)
 	}
 	// The other n-1 confirmations repeat the first one's agreed part: for
-	// them only the signatures are new (unless the caller's key changed since,
-	// when the whole check runs again and refuses a head no longer current).
+	// them only the signatures are new (unless the caller's keys changed
+	// since, when the whole check runs again and refuses a head no longer
+	// current).
 	agreed := append([]byte(c.ID), chusme.DKGConfirmAgreed(payload)...)
-	if cc := s.cache.confirmations.get(agreed); cc != nil {
-		if i := slices.Index(c.Holders(), caller); i >= 0 && bytes.Equal(cc.confirmed[i].PublicKey, callerKey) {
-			return cc.confirmed, s.checkConfirmSignatures(caller, callerKey, cc.shares[caller], cc.statement, conf)
-		}
+	if cc := s.cache.confirmations.get(agreed); cc != nil && slices.ContainsFunc(cc.devices[caller], func(k chusme.Bytes) bool { return bytes.Equal(k, callerKey) }) {
+		return cc.confirmed, cc.devices, s.checkConfirmSignatures(caller, callerKey, cc.devices[caller], cc.shares[caller], cc.statement, conf)
 	}
 	var pub frost.PublicKeyPackage
 	holders := c.Holders()
 	if pub.UnmarshalBinary(conf.PublicKeyPackage) != nil || len(conf.Heads) != len(holders) {
-		return nil, badPackage("malformed dkg confirmation from %s", caller)
+		return nil, nil, badPackage("malformed dkg confirmation from %s", caller)
 	}
 	shares := make(map[string][]byte, len(holders))
 	out := make([]chusme.GroupKeyConfirmation, len(holders))
+	devices := make(map[string][]chusme.Bytes, len(holders))
 	for i, fp := range holders {
 		h := conf.Heads[i]
 		if h.Fingerprint != fp {
-			return nil, badPackage("the dkg confirmation from %s names head %d for %s, not for participant %s", caller, i, h.Fingerprint, fp)
+			return nil, nil, badPackage("the dkg confirmation from %s names head %d for %s, not for participant %s", caller, i, h.Fingerprint, fp)
 		}
-		cur, key, err := s.chainHead(ctx, fp)
+		cur, keys, err := s.chainHead(ctx, fp)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if cur.Seq != h.Seq || !bytes.Equal(cur.Hash, h.Hash) {
-			return nil, badPackage("the dkg confirmation from %s names head %d of %s, whose current head is %d", caller, h.Seq, fp, cur.Seq)
+			return nil, nil, badPackage("the dkg confirmation from %s names head %d of %s, whose current head is %d", caller, h.Seq, fp, cur.Seq)
 		}
 		id, err := identifier(fp)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		vs, ok := pub.VerifyingShare(id)
 		if !ok {
-			return nil, badPackage("the dkg confirmation from %s has no verifying share for %s", caller, fp)
+			return nil, nil, badPackage("the dkg confirmation from %s has no verifying share for %s", caller, fp)
 		}
 		shares[fp] = vs.Bytes()
-		out[i] = chusme.GroupKeyConfirmation{Fingerprint: fp, HeadSeq: h.Seq, HeadHash: h.Hash, PublicKey: key}
+		out[i] = chusme.GroupKeyConfirmation{Fingerprint: fp, HeadSeq: h.Seq, HeadHash: h.Hash, PublicKey: keys[0]}
+		devices[fp] = keys
 	}
 	msg := chusme.GroupKeyConfirmMessage(s.cfg.Issuer, c.ID, pub.VerifyingKey().Bytes(),
 		chusme.VerifyingSharesHash(holders, shares), conf.Transcript, c.Threshold, conf.Heads)
-	if err := s.checkConfirmSignatures(caller, callerKey, shares[caller], msg, conf); err != nil {
-		return nil, err
+	if err := s.checkConfirmSignatures(caller, callerKey, devices[caller], shares[caller], msg, conf); err != nil {
+		return nil, nil, err
 	}
-	s.cache.confirmations.put(agreed, &checkedConfirmation{statement: msg, confirmed: out, shares: shares})
-	return out, nil
+	s.cache.confirmations.put(agreed, &checkedConfirmation{statement: msg, confirmed: out, devices: devices, shares: shares})
+	return out, devices, nil
+}
+
+// signedBy returns the key of keys whose Ed25519 signature over msg sig
+// is, trying hint first (one verification when it signed), nil if none.
+func signedBy(keys []chusme.Bytes, hint, msg, sig []byte) chusme.Bytes {
+	if len(sig) != ed25519.SignatureSize {
+		return nil
+	}
+	i := slices.IndexFunc(keys, func(k chusme.Bytes) bool { return bytes.Equal(k, hint) })
+	if i >= 0 && ed25519.Verify(ed25519.PublicKey(hint), msg, sig) {
+		return keys[i]
+	}
+	for j, k := range keys {
+		if j != i && len(k) == ed25519.PublicKeySize && ed25519.Verify(ed25519.PublicKey(k), msg, sig) {
+			return k
+		}
+	}
+	return nil
 }
 
 // checkConfirmSignatures checks caller's group key confirmation conf: its
-// signature over statement under the caller's current key, and its share
+// signature over statement under one of devices, the caller's device keys
+// current at the head it confirms (callerKey tried first), and its share
 // signature over the caller's SharePossessionMessage of it under its
 // verifying share, share.
-func (s *Service) checkConfirmSignatures(caller string, callerKey, share, statement []byte, conf chusme.DKGConfirmation) error {
+func (s *Service) checkConfirmSignatures(caller string, callerKey []byte, devices []chusme.Bytes, share, statement []byte, conf chusme.DKGConfirmation) error {
 	var valid bool
-	s.timed("confirmation_signature", func() error { valid = ed25519.Verify(callerKey, statement, conf.Signature); return nil })
+	s.timed("confirmation_signature", func() error { valid = signedBy(devices, callerKey, statement, conf.Signature) != nil; return nil })
 	if !valid {
-		return badPackage("the group key confirmation signature of %s does not verify under its current key (its first device key: a group key is confirmed on that device)", caller)
+		return badPackage("the group key confirmation signature of %s does not verify under a device key current at the head it confirms", caller)
 	}
 	s.timed("share_signature", func() error {
 		valid = len(share) == ed25519.PublicKeySize && ed25519.Verify(share, chusme.SharePossessionMessage(statement, caller), conf.ShareSignature)
@@ -1232,8 +1261,9 @@ func (s *Service) checkConfirmSignatures(caller string, callerKey, share, statem
 	return nil
 }
 
-// chainHead returns identity fp's current chain head and key.
-func (s *Service) chainHead(ctx context.Context, fp string) (chusme.ParticipantHead, []byte, error) {
+// chainHead returns identity fp's current chain head and device keys, the
+// first device key first.
+func (s *Service) chainHead(ctx context.Context, fp string) (chusme.ParticipantHead, []chusme.Bytes, error) {
 	id, err := s.store.GetIdentity(ctx, fp)
 	if err != nil {
 		return chusme.ParticipantHead{}, nil, err
@@ -1246,7 +1276,7 @@ func (s *Service) chainHead(ctx context.Context, fp string) (chusme.ParticipantH
 	if len(entries) > 0 {
 		last = entries[len(entries)-1]
 	}
-	return chusme.ParticipantHead{Fingerprint: fp, ChainHead: chusme.ChainHead{Seq: last.Seq, Hash: last.Hash}}, id.PublicKey, nil
+	return chusme.ParticipantHead{Fingerprint: fp, ChainHead: chusme.ChainHead{Seq: last.Seq, Hash: last.Hash}}, id.Devices(), nil
 }
 
 // completeRound moves the ceremony on once every participant has submitted
@@ -1274,7 +1304,7 @@ func (s *Service) completeRound(st *chusme.CeremonyState, chk checked) error {
 	case c.MakesShares() && c.Round == 2:
 		return s.move(c, chusme.CeremonyOpen, 3)
 	case c.MakesShares() && c.Round == 3:
-		return s.completeDKG(st, bySender, chk.confirmed, chk.keyGeneration)
+		return s.completeDKG(st, bySender, chk)
 	case c.Kind == chusme.KindRepair && c.Round == 1:
 		c.Transcript = chusme.DKGTranscriptHash(c.ID, c.Participants, bySender)
 		return s.move(c, chusme.CeremonyOpen, 2)
@@ -1321,13 +1351,15 @@ func (s *Service) completeRound(st *chusme.CeremonyState, chk checked) error {
 
 // completeDKG completes a DKG whose confirmations all agree with each other
 // and with the server's transcript, storing the group key with its
-// certificate (the heads and keys of the last confirmation's check,
-// confirmed, and every confirmation's signatures); otherwise it fails it
-// naming those who disagree with the majority. A refresh stores the key's
-// next generation, if the key is still at the one it replaces (current,
-// read before the transaction; the store refuses a move that lost a race).
-func (s *Service) completeDKG(st *chusme.CeremonyState, round3 map[string][]byte, confirmed []chusme.GroupKeyConfirmation, current int) error {
+// certificate (the heads of the last confirmation's check, chk, every
+// confirmation's signatures and the device key that made each);
+// otherwise it fails it naming those who disagree with the majority. A
+// refresh stores the key's next generation, if the key is still at the one
+// it replaces (chk's, read before the transaction; the store refuses a
+// move that lost a race).
+func (s *Service) completeDKG(st *chusme.CeremonyState, round3 map[string][]byte, chk checked) error {
 	c := &st.Ceremony
+	confirmed, current := chk.confirmed, chk.keyGeneration
 	confirms, endorsements := splitRound3(c, round3)
 	count := map[string]int{}
 	best := ""
@@ -1379,6 +1411,9 @@ func (s *Service) completeDKG(st *chusme.CeremonyState, round3 map[string][]byte
 			key.VerifyingShares[fp] = vs.Bytes()
 		}
 		if agreed {
+			if err := s.confirmers(key, conf.Heads, chk.devices); err != nil {
+				return err
+			}
 			st.Key = key
 			c.ResultKeyID, c.PublicKey = key.ID, key.PublicKey
 			return s.finish(c, chusme.CeremonyCompleted, "", "", nil)
@@ -1393,6 +1428,30 @@ func (s *Service) completeDKG(st *chusme.CeremonyState, round3 map[string][]byte
 	}
 	return s.finish(c, chusme.CeremonyFailed, chusme.FailDisagreement,
 		"the participants' confirmations (group key and round-1 transcript) do not all agree", culprits)
+}
+
+// confirmers sets the PublicKey of each of key's confirmations to the
+// device key of its identity that made it, of devices, those current at
+// the heads confirmed (each confirmation was checked under one of them):
+// the first device key, unless the identity has several.
+func (s *Service) confirmers(key *chusme.GroupKey, heads []chusme.ParticipantHead, devices map[string][]chusme.Bytes) error {
+	var statement []byte
+	for i := range key.Confirmations {
+		cf := &key.Confirmations[i]
+		keys := devices[cf.Fingerprint]
+		if len(keys) == 1 {
+			cf.PublicKey = keys[0]
+			continue
+		}
+		if statement == nil {
+			statement = chusme.GroupKeyConfirmMessage(s.cfg.Issuer, key.CeremonyID, key.PublicKey,
+				chusme.VerifyingSharesHash(key.Participants, key.VerifyingShares), key.Transcript, key.Threshold, heads)
+		}
+		if cf.PublicKey = signedBy(keys, cf.PublicKey, statement, cf.Signature); cf.PublicKey == nil {
+			return fmt.Errorf("ceremony %s: the confirmation of %s verifies under none of its device keys", key.CeremonyID, cf.Fingerprint)
+		}
+	}
+	return nil
 }
 
 // completeSign verifies every share, aggregates, verifies the signature with

@@ -17,7 +17,8 @@ import (
 // A reshare dealer that holds no new share must endorse the new generation
 // in round 3: the server refuses, with invalid_package and nothing
 // changed, an endorsement signed by another key or over another
-// generation, one at a head that is not the dealer's current one, and a
+// generation, one at a head that is not the dealer's current one, one
+// naming (and signed by) a key that is none of its device keys, and a
 // payload of another layout; the dealer's real endorsement then completes
 // the reshare, whose generation carries every dealer's endorsement and
 // passes a fresh client's lineage check.
@@ -81,6 +82,10 @@ func TestReshareEndorsementChecked(t *testing.T) {
 		return chusme.EndorsementPayload(chusme.GroupKeyConfirmation{HeadSeq: seq, HeadHash: ch.Head().Hash,
 			PublicKey: chusme.Bytes(dealer.Key.Public().(ed25519.PublicKey)), Signature: ed25519.Sign(signer, msg)})
 	}
+	// Signed by the key it names, which is no device key of the dealer's.
+	other := testkit.NewKey(t)
+	otherKey := endorsement(other, 1, 0)
+	copy(otherKey[8+32:8+32+ed25519.PublicKeySize], other.Public().(ed25519.PublicKey))
 	for name, c := range map[string]struct {
 		payload []byte
 		want    string
@@ -88,6 +93,7 @@ func TestReshareEndorsementChecked(t *testing.T) {
 		"signed_by_another_key":    {endorsement(testkit.NewKey(t), 1, 0), "endorsement signature of " + dealer.Fingerprint + " does not verify"},
 		"over_another_generation":  {endorsement(dealer.Key, 2, 0), "endorsement signature of " + dealer.Fingerprint + " does not verify"},
 		"not_at_its_current_head":  {endorsement(dealer.Key, 1, 1), "names head 1"},
+		"naming_another_key":       {otherKey, "one of its current device keys"},
 		"with_a_confirmation_too":  {append(endorsement(dealer.Key, 1, 0), 1, 2, 3), "malformed reshare round-3 payload"},
 		"shorter_than_endorsement": {endorsement(dealer.Key, 1, 0)[:chusme.EndorsementSize-1], "malformed reshare round-3 payload"},
 	} {

@@ -298,13 +298,13 @@ func (s *Service) completeRepair(c *chusme.Ceremony, share []byte, ck *cachedKey
 }
 
 // checkEndorsement checks the endorsement that starts the round-3 payload
-// of a refresh or reshare from caller, if it is one of c's endorsers (its
-// current key callerKey): its head is caller's current one, its key
-// callerKey, and its signature over GroupKeyEndorseMessage, of the
-// generation c replaces, verifies. It returns the confirmation that
+// of a refresh or reshare from caller, if it is one of c's endorsers: its
+// head is caller's current one, its key one of caller's current device
+// keys, and its signature over GroupKeyEndorseMessage, of the generation c
+// replaces, verifies under that key. It returns the confirmation that
 // follows (nil if caller holds no share of the new generation); a DKG's
 // payload is all confirmation.
-func (s *Service) checkEndorsement(ctx context.Context, c chusme.Ceremony, caller string, callerKey, payload []byte) ([]byte, error) {
+func (s *Service) checkEndorsement(ctx context.Context, c chusme.Ceremony, caller string, payload []byte) ([]byte, error) {
 	if c.KeyID == "" {
 		return payload, nil
 	}
@@ -320,12 +320,12 @@ func (s *Service) checkEndorsement(ctx context.Context, c chusme.Ceremony, calle
 	if !endorser {
 		return confirmation, nil
 	}
-	head, _, err := s.chainHead(ctx, caller)
+	head, devices, err := s.chainHead(ctx, caller)
 	if err != nil {
 		return nil, err
 	}
-	if head.Seq != e.HeadSeq || !bytes.Equal(head.Hash, e.HeadHash) || !bytes.Equal(e.PublicKey, callerKey) {
-		return nil, badPackage("the endorsement from %s names head %d and a key, not its current head %d and key", caller, e.HeadSeq, head.Seq)
+	if head.Seq != e.HeadSeq || !bytes.Equal(head.Hash, e.HeadHash) || !slices.ContainsFunc(devices, func(k chusme.Bytes) bool { return bytes.Equal(k, e.PublicKey) }) {
+		return nil, badPackage("the endorsement from %s names head %d and a key, not its current head %d and one of its current device keys", caller, e.HeadSeq, head.Seq)
 	}
 	ck, err := s.groupKey(ctx, c.KeyID, c.KeyGeneration)
 	if err != nil {
@@ -335,25 +335,28 @@ func (s *Service) checkEndorsement(ctx context.Context, c chusme.Ceremony, calle
 	msg := chusme.GroupKeyEndorseMessage(s.cfg.Issuer, c.ID, c.Kind, caller, old.PublicKey, old.Generation,
 		chusme.VerifyingSharesHash(old.Participants, old.VerifyingShares), c.Transcript, c.Threshold, c.Holders())
 	var valid bool
-	s.timed("endorsement_signature", func() error { valid = ed25519.Verify(callerKey, msg, e.Signature); return nil })
+	s.timed("endorsement_signature", func() error { valid = ed25519.Verify(ed25519.PublicKey(e.PublicKey), msg, e.Signature); return nil })
 	if !valid {
-		return nil, badPackage("the endorsement signature of %s does not verify under its current key", caller)
+		return nil, badPackage("the endorsement signature of %s does not verify under the device key it names", caller)
 	}
 	return confirmation, nil
 }
 
-// currentHeads returns the current chain head and key of each of fps, in
-// order.
-func (s *Service) currentHeads(ctx context.Context, fps []string) ([]chusme.GroupKeyConfirmation, error) {
+// currentHeads returns the current chain head and first device key of
+// each of fps, in order, and the current device keys of each, by
+// fingerprint.
+func (s *Service) currentHeads(ctx context.Context, fps []string) ([]chusme.GroupKeyConfirmation, map[string][]chusme.Bytes, error) {
 	out := make([]chusme.GroupKeyConfirmation, len(fps))
+	devices := make(map[string][]chusme.Bytes, len(fps))
 	for i, fp := range fps {
-		h, key, err := s.chainHead(ctx, fp)
+		h, keys, err := s.chainHead(ctx, fp)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		out[i] = chusme.GroupKeyConfirmation{Fingerprint: fp, HeadSeq: h.Seq, HeadHash: h.Hash, PublicKey: key}
+		out[i] = chusme.GroupKeyConfirmation{Fingerprint: fp, HeadSeq: h.Seq, HeadHash: h.Hash, PublicKey: keys[0]}
+		devices[fp] = keys
 	}
-	return out, nil
+	return out, devices, nil
 }
 
 // sameHeads reports whether the heads the holders confirmed are those
