@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/client/internal/jsonfile"
+	"github.com/chusme/chusme/client/roundstate"
 )
 
 // ContactsFileName is the contact book's file in a config directory.
@@ -109,8 +111,9 @@ func (e *ContactError) Unwrap() error { return e.Err }
 // only is refused, since it could be read as a fingerprint prefix. Each
 // fingerprint has at most one name.
 type ContactBook struct {
-	path string
-	mu   sync.Mutex
+	path  string
+	files roundstate.Files // where the file is kept, or nil: the file system
+	mu    sync.Mutex
 }
 
 // NewContactBook returns the book kept in the file at path. A missing file
@@ -118,6 +121,12 @@ type ContactBook struct {
 // the first Add.
 func NewContactBook(path string) *ContactBook {
 	return &ContactBook{path: path}
+}
+
+// NewContactBookIn returns the book kept as the file name in files, not on
+// a file system: the web app's IndexedDB.
+func NewContactBookIn(files roundstate.Files, name string) *ContactBook {
+	return &ContactBook{path: name, files: files}
 }
 
 // Path returns the book's file.
@@ -158,7 +167,7 @@ func isHex(s string) bool {
 // load reads the book; the caller holds b.mu.
 func (b *ContactBook) load() ([]Contact, error) {
 	var f contactsFile
-	ok, err := contactsKind.Load(b.path, &f, &f.Version)
+	ok, err := b.read(&f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.path, err)
 	}
@@ -180,13 +189,38 @@ func (b *ContactBook) load() ([]Contact, error) {
 	return f.Contacts, nil
 }
 
+// read decodes the book's file into f; false if there is none.
+func (b *ContactBook) read(f *contactsFile) (bool, error) {
+	if b.files == nil {
+		return contactsKind.Load(b.path, f, &f.Version)
+	}
+	data, err := b.files.ReadFile(b.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, err
+	case int64(len(data)) > contactsKind.MaxSize:
+		return false, fmt.Errorf("%w: larger than %d bytes", ErrContactsFile, contactsKind.MaxSize)
+	}
+	return true, contactsKind.Decode(data, f, &f.Version)
+}
+
 // save writes the book, sorted by name; the caller holds b.mu.
 func (b *ContactBook) save(contacts []Contact) error {
 	slices.SortFunc(contacts, func(x, y Contact) int { return strings.Compare(x.Name, y.Name) })
 	if contacts == nil {
 		contacts = []Contact{}
 	}
-	return contactsKind.Save(b.path, contactsFile{Version: contactsVersion, Contacts: contacts})
+	f := contactsFile{Version: contactsVersion, Contacts: contacts}
+	if b.files == nil {
+		return contactsKind.Save(b.path, f)
+	}
+	data, err := jsonfile.Encode(f)
+	if err != nil {
+		return err
+	}
+	return b.files.WriteFile(b.path, data)
 }
 
 // Add adds a contact: name (case-folded, see ContactBook) for the identity

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,6 +149,63 @@ func TestContactBookResolve(t *testing.T) {
 
 // A contacts file that is not one the book wrote is refused, naming the
 // file, and never written over.
+// memFiles is a roundstate.Files in memory, as the web app's IndexedDB.
+type memFiles map[string][]byte
+
+func (m memFiles) ReadFile(name string) ([]byte, error) {
+	if d, ok := m[name]; ok {
+		return d, nil
+	}
+	return nil, fs.ErrNotExist
+}
+func (m memFiles) WriteFile(name string, data []byte) error { m[name] = data; return nil }
+func (m memFiles) Remove(name string) error                 { delete(m, name); return nil }
+
+// backings are the two places a book is kept: a file, and files of the
+// web app's (NewContactBookIn). Each gives the book, and functions that
+// write and read its file's content.
+var backings = map[string]func(t *testing.T) (*client.ContactBook, func(string), func() string){
+	"file": func(t *testing.T) (*client.ContactBook, func(string), func() string) {
+		b := newBook(t)
+		os.MkdirAll(filepath.Dir(b.Path()), 0o700)
+		put := func(c string) {
+			if err := os.WriteFile(b.Path(), []byte(c), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return b, put, func() string { got, _ := os.ReadFile(b.Path()); return string(got) }
+	},
+	"files": func(t *testing.T) (*client.ContactBook, func(string), func() string) {
+		m := memFiles{}
+		return client.NewContactBookIn(m, client.ContactsFileName),
+			func(c string) { m[client.ContactsFileName] = []byte(c) },
+			func() string { return string(m[client.ContactsFileName]) }
+	},
+}
+
+// TestContactBookIn keeps a book in files, not a file system: what it
+// adds is read back through the files, by a second book too, and removed.
+func TestContactBookIn(t *testing.T) {
+	m := memFiles{}
+	b := client.NewContactBookIn(m, client.ContactsFileName)
+	fp := fpWith("ab", '1')
+	if _, err := b.Add("Alice", fp); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := client.NewContactBookIn(m, client.ContactsFileName).Resolve("alice"); err != nil || got != fp {
+		t.Fatalf("a second book over the same files resolves alice to %q, %v", got, err)
+	}
+	if !bytes.Contains(m[client.ContactsFileName], []byte(`"alice"`)) {
+		t.Fatalf("the files hold %q", m[client.ContactsFileName])
+	}
+	if _, err := b.Remove("alice"); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := b.List(); err != nil || len(list) != 0 {
+		t.Fatalf("after Remove: %v, %v", list, err)
+	}
+}
+
 func TestContactBookBadFile(t *testing.T) {
 	fp := fpWith("ab", '1')
 	for name, content := range map[string]string{
@@ -161,25 +219,24 @@ func TestContactBookBadFile(t *testing.T) {
 		"trailing":  `{"version":1,"contacts":[]} {}`,
 		"too large": `{"version":1,"contacts":[]}` + strings.Repeat(" ", 1<<20),
 	} {
-		t.Run(name, func(t *testing.T) {
-			b := newBook(t)
-			os.MkdirAll(filepath.Dir(b.Path()), 0o700)
-			if err := os.WriteFile(b.Path(), []byte(content), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			for _, err := range []error{
-				func() error { _, err := b.List(); return err }(),
-				func() error { _, err := b.Add("carol", fpWith("cd", '2')); return err }(),
-				func() error { _, err := b.Resolve("alice"); return err }(),
-			} {
-				if !errors.Is(err, client.ErrContactsFile) || !strings.Contains(err.Error(), b.Path()) {
-					t.Fatalf("error %v, want ErrContactsFile naming the file", err)
+		for kind, backing := range backings {
+			t.Run(name+"/"+kind, func(t *testing.T) {
+				b, put, get := backing(t)
+				put(content)
+				for _, err := range []error{
+					func() error { _, err := b.List(); return err }(),
+					func() error { _, err := b.Add("carol", fpWith("cd", '2')); return err }(),
+					func() error { _, err := b.Resolve("alice"); return err }(),
+				} {
+					if !errors.Is(err, client.ErrContactsFile) || !strings.Contains(err.Error(), b.Path()) {
+						t.Fatalf("error %v, want ErrContactsFile naming the file", err)
+					}
 				}
-			}
-			if got, _ := os.ReadFile(b.Path()); string(got) != content {
-				t.Fatal("the file was written over")
-			}
-		})
+				if get() != content {
+					t.Fatal("the file was written over")
+				}
+			})
+		}
 	}
 }
 

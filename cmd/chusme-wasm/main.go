@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"syscall/js"
 	"time"
 
@@ -32,7 +33,8 @@ type app struct {
 	c     *client.Client
 	key   crypto.Signer
 	files roundstate.Files
-	rt    *client.Realtime // the WebSocket of watch, or nil
+	book  *client.ContactBook // the contact book, in files
+	rt    *client.Realtime    // the WebSocket of watch, or nil
 	// identity is the key's identity when the key is not its genesis key
 	// (a rotated key imported from a key file), else "".
 	identity string
@@ -61,6 +63,9 @@ func main() {
 		"runDKG":        a.runDKG,
 		"runSign":       a.runSign,
 		"shareInfo":     a.shareInfo,
+		"contacts":      a.contacts,
+		"addContact":    a.addContact,
+		"removeContact": a.removeContact,
 		"createInvite":  a.createInvite,
 		"enrolTOTP":     a.enrolTOTP,
 		"confirmTOTP":   a.confirmTOTP,
@@ -253,6 +258,7 @@ func (a *app) setStateFiles(args []js.Value) (any, error) {
 		}
 	}
 	a.files = jsFiles{f}
+	a.book = client.NewContactBookIn(a.files, client.ContactsFileName)
 	return true, nil
 }
 
@@ -492,7 +498,11 @@ func (a *app) startDKG(args []js.Value) (any, error) {
 	if err := a.ready(); err != nil {
 		return nil, err
 	}
-	return a.c.StartDKG(context.Background(), a.key, arg(args, 0).Int(), stringsOf(arg(args, 1)))
+	parts, err := a.resolve(stringsOf(arg(args, 1)))
+	if err != nil {
+		return nil, err
+	}
+	return a.c.StartDKG(context.Background(), a.key, arg(args, 0).Int(), parts)
 }
 
 // startSign(keyID, message Uint8Array, signers []string) starts a signing
@@ -501,7 +511,66 @@ func (a *app) startSign(args []js.Value) (any, error) {
 	if err := a.ready(); err != nil {
 		return nil, err
 	}
-	return a.c.StartSign(context.Background(), a.key, str(args, 0), bytesOf(arg(args, 1)), stringsOf(arg(args, 2)))
+	signers, err := a.resolve(stringsOf(arg(args, 2)))
+	if err != nil {
+		return nil, err
+	}
+	return a.c.StartSign(context.Background(), a.key, str(args, 0), bytesOf(arg(args, 1)), signers)
+}
+
+// resolve turns names, contacts' names or fingerprints (or prefixes of
+// them), into fingerprints, each once, in order (client.ContactBook.Resolve).
+func (a *app) resolve(names []string) ([]string, error) {
+	book, err := a.contactBook()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range names {
+		fp, err := book.Resolve(n)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, fp) {
+			out = append(out, fp)
+		}
+	}
+	return out, nil
+}
+
+// contacts() lists the contact book, by name.
+func (a *app) contacts([]js.Value) (any, error) {
+	book, err := a.contactBook()
+	if err != nil {
+		return nil, err
+	}
+	return book.List()
+}
+
+// addContact(name, fingerprint) adds a contact.
+func (a *app) addContact(args []js.Value) (any, error) {
+	book, err := a.contactBook()
+	if err != nil {
+		return nil, err
+	}
+	return book.Add(str(args, 0), str(args, 1))
+}
+
+// removeContact(name) removes a contact.
+func (a *app) removeContact(args []js.Value) (any, error) {
+	book, err := a.contactBook()
+	if err != nil {
+		return nil, err
+	}
+	return book.Remove(str(args, 0))
+}
+
+// contactBook returns the contact book, once setStateFiles has set it.
+func (a *app) contactBook() (*client.ContactBook, error) {
+	if a.book == nil {
+		return nil, errors.New("the contact book is not set up yet")
+	}
+	return a.book, nil
 }
 
 // stringsOf returns JS array v of strings.

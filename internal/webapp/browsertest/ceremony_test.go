@@ -36,8 +36,9 @@ type group struct {
 
 // newGroup registers the browser with an invite of ms[0] (the
 // administrator) and runs a 2-of-3 DKG of the browser and ms[1], ms[2],
-// which the browser starts with its form (the request signed by its
-// WebCrypto key, checked by the library drivers here).
+// which the browser starts with its form, naming ms[1] by a contact it
+// adds (the request signed by its WebCrypto key, checked by the library
+// drivers here).
 // With midRound, ms[2] starts only once the browser has sent its round 1
 // and midRound has returned.
 func newGroup(t *testing.T, midRound func(g *group, id string)) *group {
@@ -50,13 +51,21 @@ func newGroup(t *testing.T, midRound func(g *group, id string)) *group {
 	}
 	g.fp = g.p.enrol(inv.Invite)
 
+	// The first member by a contact's name (the book in IndexedDB), the
+	// second by fingerprint.
 	g.p.goTo("#/ceremonies")
+	g.p.fill(`#contact-name`, "Bob")
+	g.p.fill(`#contact-fp`, g.ms[0].Fingerprint)
+	g.p.click(`#contact-form button`)
+	if got := g.p.text(`#contact-rows tr[data-name="bob"] code`); got != g.ms[0].Fingerprint {
+		t.Fatalf("the contact bob is shown with fingerprint %q, want %s", got, g.ms[0].Fingerprint)
+	}
 	g.p.fill(`#dkg-threshold`, "2")
-	g.p.fill(`#dkg-participants`, g.ms[0].Fingerprint+"\n"+g.ms[1].Fingerprint)
+	g.p.fill(`#dkg-participants`, "bob\n"+g.ms[1].Fingerprint)
 	g.p.click(`#dkg-form button`)
 	g.p.waitFor(`/^#\/ceremony\/[0-9a-f]{32}$/.test(location.hash)`)
 	info, err := g.ms[0].Client.Ceremony(t.Context(), strings.TrimPrefix(eval[string](g.p, `location.hash`), "#/ceremony/"))
-	if err != nil || info.Creator != g.fp || info.Threshold != 2 || len(info.Participants) != 3 {
+	if err != nil || info.Creator != g.fp || info.Threshold != 2 || len(info.Participants) != 3 || !slices.Contains(info.Participants, g.ms[0].Fingerprint) {
 		t.Fatalf("the DKG the browser started: %+v, %v", info, err)
 	}
 	g.res = make([]*client.DKGResult, 2)

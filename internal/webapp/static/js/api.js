@@ -3,8 +3,10 @@
 // its own. Tokens live in the engine's memory only.
 import * as idb from './idb.js';
 
-let markReady;
+let markReady, markLoaded;
 const ready = new Promise(resolve => { markReady = resolve; });
+// loaded resolves once load has set the engine up (its files, the key).
+export const loaded = new Promise(resolve => { markLoaded = resolve; });
 export const session = { fingerprint: '', role: '', loggedIn: false, server: null, live: false };
 
 // load starts the engine in the background; the page works meanwhile.
@@ -20,6 +22,7 @@ export async function load() {
   });
   const key = await idb.get('identity');
   if (key) await useKey(key);
+  markLoaded(eng);
   return eng;
 }
 

@@ -1,4 +1,5 @@
-// The ceremony list (paged) and the forms that start a DKG or a signing.
+// The ceremony list (paged), the contact book, and the forms that start a
+// DKG or a signing (with contact names or fingerprints).
 import * as api from '../api.js';
 import { h, field, status, say, busy } from '../ui.js';
 
@@ -24,7 +25,7 @@ export function render(view) {
   const dkg = h('form', { id: 'dkg-form', 'aria-labelledby': 'dkg-h' },
     h('h2', { id: 'dkg-h' }, 'New group key (DKG)'),
     field('dkg-threshold', 'Threshold', { type: 'number', min: 1, value: 2, required: true }),
-    h('label', { for: 'dkg-participants' }, 'Participants (fingerprints, one a line; you are added)'),
+    h('label', { for: 'dkg-participants' }, 'Participants (contact names or fingerprints, one a line; you are added)'),
     h('textarea', { id: 'dkg-participants', rows: 3, required: true }),
     h('button', { type: 'submit' }, 'Start DKG'));
   dkg.addEventListener('submit', e => {
@@ -41,7 +42,7 @@ export function render(view) {
     field('sign-key', 'Group key id', { required: true }),
     h('label', { for: 'sign-message' }, 'Message'),
     h('textarea', { id: 'sign-message', rows: 3 }),
-    h('label', { for: 'sign-signers' }, 'Signers (fingerprints, one a line; empty: every holder)'),
+    h('label', { for: 'sign-signers' }, 'Signers (contact names or fingerprints, one a line; empty: every holder)'),
     h('textarea', { id: 'sign-signers', rows: 3 }),
     h('button', { type: 'submit' }, 'Start signing'));
   sign.addEventListener('submit', e => {
@@ -70,9 +71,38 @@ export function render(view) {
     shares.append(h('li', {}, h('a', { href: url, download: id + '.share', 'data-key': id }, `Export the share of key ${id.slice(0, 16)}…`)));
   })));
 
+  // The contact book (names for fingerprints, kept in IndexedDB through the
+  // engine's client.ContactBook): the forms below take the names.
+  const book = h('tbody', { id: 'contact-rows' });
+  const showContacts = async () => {
+    const list = await api.call('contacts');
+    book.replaceChildren(...list.map(c => {
+      const rm = h('button', { type: 'button', class: 'secondary', 'aria-label': `Remove contact ${c.name}` }, 'Remove');
+      rm.addEventListener('click', () => busy(rm, out, async () => { await api.call('removeContact', c.name); await showContacts(); }, api.isReady));
+      return h('tr', { 'data-name': c.name }, h('td', {}, c.name), h('td', {}, h('code', { class: 'fp' }, c.fingerprint)), h('td', {}, rm));
+    }));
+  };
+  const addContact = h('form', { id: 'contact-form', 'aria-labelledby': 'contacts-h' },
+    field('contact-name', 'Name', { required: true, autocomplete: 'off' }),
+    field('contact-fp', 'Fingerprint (64 hex digits)', { required: true, autocomplete: 'off' }),
+    h('button', { type: 'submit' }, 'Add the contact'));
+  addContact.addEventListener('submit', e => {
+    e.preventDefault();
+    busy(addContact.querySelector('button'), out, async () => {
+      const c = await api.call('addContact', addContact['contact-name'].value.trim(), addContact['contact-fp'].value.trim());
+      addContact.reset();
+      await showContacts();
+      say(out, `Contact ${c.name} added.`, 'ok');
+    }, api.isReady);
+  });
+  api.loaded.then(() => busy(addContact.querySelector('button'), out, showContacts, api.isReady));
+
   view.append(h('h2', {}, 'Your ceremonies'),
     h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Ceremony'), h('th', {}, 'Status'), h('th', {}, 'Round'))), body),
-    more, out, h('section', { 'aria-labelledby': 'shares-h' }, h('h2', { id: 'shares-h' }, 'Your shares'), shares), dkg, sign);
+    more, out, h('section', { 'aria-labelledby': 'shares-h' }, h('h2', { id: 'shares-h' }, 'Your shares'), shares),
+    h('section', { 'aria-labelledby': 'contacts-h' }, h('h2', { id: 'contacts-h' }, 'Contacts'),
+      h('div', { class: 'scroll' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Fingerprint'), h('th', {}, ''))), book)),
+      addContact), dkg, sign);
   if (api.session.loggedIn) busy(more, out, page, api.isReady);
   else say(out, 'Log in to see your ceremonies.');
 }
