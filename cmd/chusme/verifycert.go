@@ -37,7 +37,7 @@ func (e *env) keysVerifyCert(args []string) error {
 	return e.output(out, func(w io.Writer) {
 		fmt.Fprintf(w, "group key %s (generation %d, made by a %s) is certified: held by these %d identities, %d of them needed to sign,\n",
 			gk.KeyID, gk.Generation, cert.Kind, len(cert.Confirmations), cert.Threshold)
-		fmt.Fprintf(w, "in ceremony %s at %s; each signed it with its key at the chain head shown, and with its share\n", cert.CeremonyID, cert.Issuer)
+		fmt.Fprintf(w, "in ceremony %s at %s; each signed it with one of its device keys at the chain head shown (the key below), and with its share\n", cert.CeremonyID, cert.Issuer)
 		for _, m := range cert.Confirmations {
 			fmt.Fprintf(w, "participant\t%s\thead %d %x\tkey %x\n", m.Fingerprint, m.HeadSeq, []byte(m.HeadHash), []byte(m.PublicKey))
 		}
