@@ -538,13 +538,18 @@ func (a *app) resolve(names []string) ([]string, error) {
 	return out, nil
 }
 
-// contacts() lists the contact book, by name.
+// contacts() lists the contact book, by name: an array, empty for an
+// empty book (never null).
 func (a *app) contacts([]js.Value) (any, error) {
 	book, err := a.contactBook()
 	if err != nil {
 		return nil, err
 	}
-	return book.List()
+	list, err := book.List()
+	if list == nil {
+		list = []client.Contact{}
+	}
+	return list, err
 }
 
 // addContact(name, fingerprint) adds a contact.

@@ -54,6 +54,9 @@ func newGroup(t *testing.T, midRound func(g *group, id string)) *group {
 	// The first member by a contact's name (the book in IndexedDB), the
 	// second by fingerprint.
 	g.p.goTo("#/ceremonies")
+	if !eval[bool](g.p, `import('./js/api.js').then(m => m.call('contacts')).then(l => Array.isArray(l) && l.length === 0)`) {
+		t.Fatal("an empty contact book is not an empty list")
+	}
 	g.p.fill(`#contact-name`, "Bob")
 	g.p.fill(`#contact-fp`, g.ms[0].Fingerprint)
 	g.p.click(`#contact-form button`)
