@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,13 +38,17 @@ import (
 //
 // CHUSME_CEREMONY_BENCH_SIZES lists the sizes as t-of-n (default
 // "2-of-3,7-of-10,43-of-64,67-of-100"; up to 255 participants, e.g.
-// "170-of-255"). CHUSME_CEREMONY_BENCH_CPUPROFILE
-// names a file for a CPU profile of chusmed over the whole run (chusmed is
-// then built with the tag chusmeprofile; see cmd/chusmed/cpuprofile.go).
+// "170-of-255"). CHUSME_CEREMONY_BENCH_CPUPROFILE=PREFIX writes CPU
+// profiles of chusmed over the measured ceremonies of each size,
+// PREFIX.T-of-N.dkg and PREFIX.T-of-N.sign (chusmed is then built with the
+// tag chusmeprofile; see cmd/chusmed/cpuprofile.go).
 // Each client has its own HTTP connections, as separate devices have. The
 // clients reach the server through a tap that counts what it sends, and
 // each DKG size also logs, per DKG, the WebSocket frames and bytes, the
 // HTTP response bytes and the HTTP requests of the busiest routes.
+
+// scaleIdle is how long the benchmark measures the server idle.
+const scaleIdle = 20 * time.Second
 
 // scaleSize is one size of the benchmark and how many ceremonies of each
 // kind it runs.
@@ -74,7 +79,7 @@ func scaleSizes(t *testing.T) []scaleSize {
 		// to 170-of-255) one DKG after the warm-up and two signings,
 		// whose seconds of server CPU are measured well enough, since a
 		// DKG of 255 takes minutes on a shared machine.
-		sz := scaleSize{t: th, n: n, dkgs: max(3, 60/n), sigs: max(5, 300/n)}
+		sz := scaleSize{t: th, n: n, dkgs: max(3, 300/n), sigs: max(5, 300/n)}
 		if n > 100 {
 			sz.dkgs, sz.sigs = 1, 2
 		}
@@ -85,10 +90,12 @@ func scaleSizes(t *testing.T) []scaleSize {
 
 // child is a chusmed process.
 type child struct {
-	cmd  *exec.Cmd
-	url  string
-	addr string // host:port
-	dir  string
+	cmd      *exec.Cmd
+	url      string
+	addr     string // host:port
+	dir      string
+	profile  string      // the profile prefix, or ""
+	profiles chan string // the profiles chusmed has written
 }
 
 // startChusmed builds cmd/chusmed and runs it on 127.0.0.1:0 with SQLite
@@ -126,23 +133,60 @@ func startChusmed(t *testing.T) *child {
 		cmd.Wait()
 	})
 	addr := make(chan string, 1)
+	profiles := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sent := false
 		for sc.Scan() {
-			var rec struct{ Msg, Addr string }
-			if !sent && json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "listening" {
+			var rec struct{ Msg, Addr, Path string }
+			if json.Unmarshal(sc.Bytes(), &rec) != nil {
+				continue
+			}
+			switch {
+			case !sent && rec.Msg == "listening":
 				addr <- rec.Addr
 				sent = true
+			case rec.Msg == "cpu profile":
+				profiles <- rec.Path
 			}
 		}
 	}()
 	select {
 	case a := <-addr:
-		return &child{cmd: cmd, url: "http://" + a, addr: a, dir: data}
+		return &child{cmd: cmd, url: "http://" + a, addr: a, dir: data, profile: profile, profiles: profiles}
 	case <-time.After(30 * time.Second):
 		t.Fatal("chusmed did not start")
 		return nil
+	}
+}
+
+// startProfile starts a CPU profile of chusmed, if the benchmark asked for
+// them.
+func (c *child) startProfile(t *testing.T) {
+	if c.profile != "" {
+		if err := c.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// stopProfile stops the profile startProfile started and names it
+// PREFIX.name.
+func (c *child) stopProfile(t *testing.T, name string) {
+	if c.profile == "" {
+		return
+	}
+	if err := c.cmd.Process.Signal(syscall.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case path := <-c.profiles:
+		if err := os.Rename(path, c.profile+"."+name); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("  CPU profile %s.%s", c.profile, name)
+	case <-time.After(time.Minute):
+		t.Fatal("chusmed wrote no CPU profile")
 	}
 }
 
@@ -194,6 +238,14 @@ func TestCeremonyScaleBench(t *testing.T) {
 	}
 	p := &party{t: t, members: ms}
 	p.connect(ms)
+	// What the open connections cost the server with no ceremony running
+	// (pings, each with its session check, timers, the scheduler's scans):
+	// a cost per second of wall time, which the ceremonies below carry
+	// too, the more the longer they take.
+	before, idle := srv.cpu(t), time.Now()
+	time.Sleep(scaleIdle)
+	t.Logf("idle with %d WebSockets open: %.2f ms of server CPU per second", len(ms),
+		ms1(srv.cpu(t)-before)/time.Since(idle).Seconds())
 	t.Logf("| ceremony | n | runs | p50 wall | server CPU per ceremony | per participant |")
 	t.Logf("|---|---:|---:|---:|---:|---:|")
 	for _, sz := range sizes {
@@ -201,6 +253,8 @@ func TestCeremonyScaleBench(t *testing.T) {
 		var walls []time.Duration
 		res := servertest.DKG(t, group, sz.t) // the warm-up
 		sent, reqs := tp.counts(), requestCounts(t, srv.url)
+		name := fmt.Sprintf("%d-of-%d", sz.t, sz.n)
+		srv.startProfile(t)
 		before := srv.cpu(t)
 		for range sz.dkgs {
 			start := time.Now()
@@ -208,6 +262,7 @@ func TestCeremonyScaleBench(t *testing.T) {
 			walls = append(walls, time.Since(start))
 		}
 		cpu := (srv.cpu(t) - before) / time.Duration(sz.dkgs)
+		srv.stopProfile(t, name+".dkg")
 		sent = tp.counts().minus(sent)
 		t.Logf("| %d-of-%d DKG | %d | %d | %.1f ms | %.1f ms | %.3f ms |", sz.t, sz.n, sz.n, sz.dkgs, p50(walls),
 			ms1(cpu), ms1(cpu)/float64(sz.n))
@@ -219,6 +274,7 @@ func TestCeremonyScaleBench(t *testing.T) {
 			signers[i] = i
 		}
 		walls = walls[:0]
+		srv.startProfile(t)
 		before = srv.cpu(t)
 		for k := range sz.sigs {
 			start := time.Now()
@@ -226,6 +282,7 @@ func TestCeremonyScaleBench(t *testing.T) {
 			walls = append(walls, time.Since(start))
 		}
 		cpu = (srv.cpu(t) - before) / time.Duration(sz.sigs)
+		srv.stopProfile(t, name+".sign")
 		t.Logf("| %d-of-%d signing | %d | %d | %.1f ms | %.1f ms | %.3f ms |", sz.t, sz.n, sz.t, sz.sigs, p50(walls),
 			ms1(cpu), ms1(cpu)/float64(sz.t))
 	}
