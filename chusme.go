@@ -27,6 +27,7 @@ var Version = "dev"
 const (
 	CodeInternal           = "internal"            // anything unexpected; details only in the server log
 	CodeInvalidJSON        = "invalid_json"        // malformed JSON, unknown field, wrong type, trailing data
+	CodeInvalidProtobuf    = "invalid_protobuf"    // an application/protobuf body that is not the route's message, or has unknown fields
 	CodeInvalidRequest     = "invalid_request"     // well-formed but invalid value
 	CodeBodyTooLarge       = "body_too_large"      // request body over the route's limit
 	CodeNotFound           = "not_found"           // no such resource (or not visible to the caller)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chusme/chusme"
+	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
 )
 
 // CeremonyError reports a ceremony that failed or was cancelled: Info holds
@@ -261,7 +262,15 @@ func (c *Client) Submit(ctx context.Context, id string, round int, req chusme.Su
 	if rt := c.overRealtime(); rt != nil {
 		return rt.Submit(ctx, id, round, req)
 	}
-	err = c.do(ctx, http.MethodPost, p+"/rounds/"+strconv.Itoa(round), req, &ch)
+	p += "/rounds/" + strconv.Itoa(round)
+	if !c.jsonOnly.Load() {
+		ch, err = callProtobuf(ctx, c, http.MethodPost, p, chusmev1.NewSubmitRequest(id, round, req), &chusmev1.CeremonyChange{})
+		if chusme.ErrorCode(err) != chusme.CodeInvalidJSON {
+			return ch, err
+		}
+		c.jsonOnly.Store(true) // a server that reads every body as JSON: ask it in JSON
+	}
+	err = c.do(ctx, http.MethodPost, p, req, &ch)
 	return ch, err
 }
 
@@ -281,8 +290,12 @@ func (c *Client) Inbox(ctx context.Context, id string, round int) (chusme.Inbox,
 			return in, err
 		}
 	}
-	err = c.do(ctx, http.MethodGet, p+"/rounds/"+strconv.Itoa(round)+"/inbox", nil, &in)
-	return in, err
+	p += "/rounds/" + strconv.Itoa(round) + "/inbox"
+	if c.jsonOnly.Load() {
+		err = c.do(ctx, http.MethodGet, p, nil, &in)
+		return in, err
+	}
+	return callProtobuf(ctx, c, http.MethodGet, p, nil, &chusmev1.CeremonyInbox{})
 }
 
 // CancelCeremony cancels an open ceremony (its creator or an administrator).

@@ -32,6 +32,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/chusme/chusme"
 )
 
@@ -76,6 +78,9 @@ type Client struct {
 
 	// issuerOK is set once the server has advertised the expected issuer.
 	issuerOK atomic.Bool
+	// jsonOnly is set once the server refused a protobuf body as JSON it
+	// could not parse: a server older than the protobuf ceremony routes.
+	jsonOnly atomic.Bool
 }
 
 // Option configures a Client.
@@ -514,6 +519,47 @@ func (c *Client) call(ctx context.Context, method, path, bearer string, in, out 
 		return fmt.Errorf("client: %s %s: decoding response: %w", method, path, err)
 	}
 	return nil
+}
+
+// protobufType is the media type of the protobuf bodies and answers of the
+// ceremony routes that take them (see internal/httpapi.ProtobufType).
+const protobufType = "application/protobuf"
+
+// callProtobuf sends one authenticated request with in (if not nil) as a
+// protobuf body, asking for a protobuf answer, which it decodes into out
+// and returns as out's view. A server that answers JSON instead (one older
+// than these routes' protobuf) gets its answer decoded as the view.
+func callProtobuf[V any, M interface {
+	proto.Message
+	View() V
+}](ctx context.Context, c *Client, method, path string, in proto.Message, out M) (V, error) {
+	var v V
+	var body []byte
+	hdr := map[string]string{"Accept": protobufType + ", application/json;q=0.5, application/problem+json"}
+	if in != nil {
+		b, err := proto.Marshal(in)
+		if err != nil {
+			return v, fmt.Errorf("client: encoding request: %w", err)
+		}
+		body, hdr["Content-Type"] = b, protobufType
+	}
+	err := c.authed(ctx, func(bearer string) error {
+		data, h, _, err := c.rawCall(ctx, method, path, bearer, body, hdr)
+		if err != nil {
+			return err
+		}
+		if t, _, _ := mime.ParseMediaType(h.Get("Content-Type")); t == protobufType {
+			err = proto.Unmarshal(data, out)
+			v = out.View()
+		} else {
+			err = json.Unmarshal(data, &v)
+		}
+		if err != nil {
+			return fmt.Errorf("client: %s %s: decoding response: %w", method, path, err)
+		}
+		return nil
+	})
+	return v, err
 }
 
 // rawCall sends one request with a raw body (if not nil), the headers hdr

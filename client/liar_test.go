@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/chusme/chusme/internal/servertest"
 )
 
 // lyingProxy stands in front of the real server as a compromised server
@@ -26,7 +28,8 @@ type lyingProxy struct {
 	sent []sentRequest
 }
 
-// sentRequest is a request that went through the proxy.
+// sentRequest is a request that went through the proxy, a protobuf body
+// (a submission) as its JSON.
 type sentRequest struct {
 	method, path string
 	body         []byte
@@ -52,7 +55,21 @@ func newLyingProxy(t *testing.T, target string) *lyingProxy {
 		if err != nil {
 			return err
 		}
-		if b := lie(r.Request.URL.Path, body); b != nil {
+		// A protobuf answer is lied about as its JSON, and sent back as
+		// protobuf: what the client reads is the lie in either form.
+		path, pb := r.Request.URL.Path, servertest.IsProtobuf(r.Header)
+		js := body
+		if pb {
+			if js, err = servertest.AnswerToJSON(path, body); err != nil {
+				return err
+			}
+		}
+		if b := lie(path, js); b != nil {
+			if pb {
+				if b, err = servertest.AnswerFromJSON(path, b); err != nil {
+					return err
+				}
+			}
 			body = b
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -66,8 +83,15 @@ func newLyingProxy(t *testing.T, target string) *lyingProxy {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
+		sent := body
+		if servertest.IsProtobuf(r.Header) { // recorded as its JSON
+			if sent, err = servertest.SubmissionToJSON(body); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+		}
 		p.mu.Lock()
-		p.sent = append(p.sent, sentRequest{r.Method, r.URL.Path, body})
+		p.sent = append(p.sent, sentRequest{r.Method, r.URL.Path, sent})
 		p.mu.Unlock()
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		rp.ServeHTTP(w, r)

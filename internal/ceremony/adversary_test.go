@@ -236,6 +236,12 @@ func TestTamperingProxyCaught(t *testing.T) {
 		if err != nil {
 			return err
 		}
+		pb := servertest.IsProtobuf(r.Header)
+		if pb {
+			if b, err = servertest.AnswerToJSON(r.Request.URL.Path, b); err != nil {
+				return err
+			}
+		}
 		var in chusme.Inbox
 		if err := json.Unmarshal(b, &in); err != nil {
 			return err
@@ -246,6 +252,11 @@ func TestTamperingProxyCaught(t *testing.T) {
 			}
 		}
 		b, _ = json.Marshal(in)
+		if pb {
+			if b, err = servertest.AnswerFromJSON(r.Request.URL.Path, b); err != nil {
+				return err
+			}
+		}
 		r.Body = io.NopCloser(bytes.NewReader(b))
 		r.ContentLength = int64(len(b))
 		r.Header.Set("Content-Length", strconv.Itoa(len(b)))

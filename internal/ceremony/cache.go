@@ -281,6 +281,27 @@ func (s *Service) openHead(id, caller string, round int) (chusme.Ceremony, bool)
 type cachedKey struct {
 	key chusme.GroupKey
 	pub *frost.PublicKeyPackage
+
+	emu     sync.Mutex
+	encoded map[string][]byte // format → the key's answer (see EncodedKey)
+}
+
+// encode returns the key's answer in format, encoding it the first time.
+func (k *cachedKey) encode(format string, encode func(chusme.GroupKey) ([]byte, error)) ([]byte, error) {
+	k.emu.Lock()
+	defer k.emu.Unlock()
+	if b, ok := k.encoded[format]; ok {
+		return b, nil
+	}
+	b, err := encode(k.key)
+	if err != nil {
+		return nil, err
+	}
+	if k.encoded == nil {
+		k.encoded = map[string][]byte{}
+	}
+	k.encoded[format] = b
+	return b, nil
 }
 
 // keyGeneration names one generation of a group key.

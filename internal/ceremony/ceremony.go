@@ -433,20 +433,21 @@ func parseCursor(s string) (chusme.CeremonyCursor, error) {
 	return chusme.CeremonyCursor{CreatedAt: time.Unix(0, at).UTC(), ID: hex.EncodeToString(b[8:])}, nil
 }
 
-// Key returns a generation of a group key, 0 for the current one. Group
-// keys, and every generation of them, are public to every identity. A
-// generation named comes through the cache of keys (a generation never
-// changes once stored): a DKG's n participants each read the key, with its
-// n shares and n confirmations, as it ends. The caller must not modify it.
-func (s *Service) Key(ctx context.Context, keyID string, generation int) (chusme.GroupKey, error) {
+// EncodedKey returns a generation of a group key, 0 for the current one, as
+// encode writes it. Group keys, and every generation of them, are public to
+// every identity. A generation comes through the cache of keys (it never
+// changes once stored) and is encoded once per format, kept with it: a
+// DKG's n participants each read the key, with its n shares and n
+// confirmations, as it ends. The caller must not modify the bytes.
+func (s *Service) EncodedKey(ctx context.Context, keyID string, generation int, format string, encode func(chusme.GroupKey) ([]byte, error)) ([]byte, error) {
 	k, err := s.groupKey(ctx, keyID, generation)
 	if chusme.ErrorCode(err) == chusme.CodeNotFound {
-		return chusme.GroupKey{}, chusme.Errorf(chusme.CodeNotFound, "no such key or generation")
+		return nil, chusme.Errorf(chusme.CodeNotFound, "no such key or generation")
 	}
 	if err != nil {
-		return chusme.GroupKey{}, err
+		return nil, err
 	}
-	return k.key, nil
+	return k.encode(format, encode)
 }
 
 // Inbox returns the packages of a round that caller may read: the round's

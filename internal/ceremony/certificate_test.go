@@ -125,8 +125,12 @@ func TestBadConfirmationRefusedNamingSender(t *testing.T) {
 			return
 		}
 		body, _ := io.ReadAll(r.Body)
+		js := body
+		if servertest.IsProtobuf(r.Header) {
+			js, _ = servertest.SubmissionToJSON(body)
+		}
 		var req chusme.SubmitRequest
-		if err := json.Unmarshal(body, &req); err != nil {
+		if err := json.Unmarshal(js, &req); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}

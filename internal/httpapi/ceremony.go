@@ -6,7 +6,10 @@ import (
 	"strconv"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/chusme/chusme"
+	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
 )
 
 // SubmitBodyLimit is the largest body of a round submission: 512 KiB, enough
@@ -191,8 +194,8 @@ func (a *API) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	var req chusme.SubmitRequest
-	if err := decode(w, r, SubmitBodyLimit, &req); err != nil {
+	req, err := submitRequest(w, r, id, round)
+	if err != nil {
 		writeError(w, r, a.log, err)
 		return
 	}
@@ -202,7 +205,32 @@ func (a *API) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, chusme.SubmitAnswerOf(c, caller, round))
+	ans := chusme.SubmitAnswerOf(c, caller, round)
+	if acceptsProtobuf(r) {
+		writeProtobuf(w, http.StatusOK, chusmev1.NewCeremonyChange(ans))
+		return
+	}
+	w.Header().Add("Vary", "Accept")
+	writeJSON(w, http.StatusOK, ans)
+}
+
+// submitRequest reads a submission to round of ceremony id, as JSON or as
+// a protobuf SubmitRequest, whose ceremony_id and round, if set, must be
+// the path's.
+func submitRequest(w http.ResponseWriter, r *http.Request, id string, round int) (chusme.SubmitRequest, error) {
+	if !isProtobuf(r) {
+		var req chusme.SubmitRequest
+		err := decode(w, r, SubmitBodyLimit, &req)
+		return req, err
+	}
+	var m chusmev1.SubmitRequest
+	if err := decodeProtobuf(w, r, SubmitBodyLimit, &m); err != nil {
+		return chusme.SubmitRequest{}, err
+	}
+	if (m.GetCeremonyId() != "" && m.GetCeremonyId() != id) || (m.GetRound() != 0 && int(m.GetRound()) != round) {
+		return chusme.SubmitRequest{}, chusme.Errorf(chusme.CodeInvalidRequest, "the body's ceremony_id and round, when set, must be the path's")
+	}
+	return m.View(), nil
 }
 
 func (a *API) handleInbox(w http.ResponseWriter, r *http.Request) {
@@ -211,15 +239,25 @@ func (a *API) handleInbox(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	body, err := a.cfg.Ceremonies.EncodedInbox(r.Context(), principal(r.Context()).Fingerprint, id, round, "json",
-		func(subs []chusme.CeremonySubmission, complete bool) ([]byte, error) {
-			b, err := json.Marshal(chusme.InboxOf(round, complete, subs))
-			return append(b, '\n'), err
-		})
+	format, encode := "json", func(subs []chusme.CeremonySubmission, complete bool) ([]byte, error) {
+		b, err := json.Marshal(chusme.InboxOf(round, complete, subs))
+		return append(b, '\n'), err
+	}
+	if acceptsProtobuf(r) {
+		format, encode = ProtobufType, func(subs []chusme.CeremonySubmission, complete bool) ([]byte, error) {
+			return proto.Marshal(chusmev1.NewCeremonyInbox(chusme.InboxOf(round, complete, subs)))
+		}
+	}
+	body, err := a.cfg.Ceremonies.EncodedInbox(r.Context(), principal(r.Context()).Fingerprint, id, round, format, encode)
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return
 	}
+	if format == ProtobufType {
+		writeBytes(w, http.StatusOK, ProtobufType, body)
+		return
+	}
+	w.Header().Add("Vary", "Accept")
 	jsonHeader(w, http.StatusOK)
 	w.Write(body)
 }
@@ -301,10 +339,14 @@ func (a *API) handleKey(w http.ResponseWriter, r *http.Request) {
 		}
 		generation = n
 	}
-	k, err := a.cfg.Ceremonies.Key(r.Context(), r.PathValue("key_id"), generation)
+	body, err := a.cfg.Ceremonies.EncodedKey(r.Context(), r.PathValue("key_id"), generation, "json", func(k chusme.GroupKey) ([]byte, error) {
+		b, err := json.Marshal(chusme.GroupKeyInfoOf(k))
+		return append(b, '\n'), err
+	})
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, chusme.GroupKeyInfoOf(k))
+	jsonHeader(w, http.StatusOK)
+	w.Write(body)
 }

@@ -22,6 +22,7 @@ const DefaultBodyLimit = 64 << 10
 // statusOf maps every problem code to its HTTP status: the one table.
 var statusOf = map[string]int{
 	chusme.CodeInvalidJSON:        http.StatusBadRequest,
+	chusme.CodeInvalidProtobuf:    http.StatusBadRequest,
 	chusme.CodeInvalidRequest:     http.StatusBadRequest,
 	chusme.CodeInvalidPublicKey:   http.StatusBadRequest,
 	chusme.CodeBodyTooLarge:       http.StatusRequestEntityTooLarge,
