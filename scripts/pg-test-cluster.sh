@@ -64,7 +64,7 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 start() {
   if [ -f "$state" ]; then
     read -r dir port <"$state" || true
-    if [ -n "${dir:-}" ] && [ -f "$dir/data/postmaster.pid" ]; then
+    if [ -n "${dir:-}" ] && [ -d "$dir/data" ] && as "$(bindir)/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
       log "already running in $dir"
       echo "export CHUSME_TEST_POSTGRES='$(url "$port")'"
       return
