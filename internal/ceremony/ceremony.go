@@ -693,12 +693,15 @@ func (s *Service) startOver(c *chusme.Ceremony, silent []string, reason, message
 // waiters and records metrics of the transition.
 func (s *Service) update(ctx context.Context, id string, fn func(st *chusme.CeremonyState) error) (chusme.Ceremony, error) {
 	var before chusme.Ceremony
-	var round1 []chusme.CeremonySubmission
+	var round1, direct []chusme.CeremonySubmission
 	c, err := s.store.UpdateCeremony(ctx, id, func(st *chusme.CeremonyState) error {
-		before, round1 = st.Ceremony, nil
+		before, round1, direct = st.Ceremony, nil, nil
 		st.Broadcasts = once(st.Broadcasts)
 		if err := fn(st); err != nil {
 			return err
+		}
+		if before.MakesShares() && before.Round == 2 && len(st.Add) > 0 {
+			direct = st.Add
 		}
 		if before.CommitRound(before.Round) && st.Ceremony.Round == before.Round+1 {
 			stored, err := st.Broadcasts()
@@ -719,6 +722,11 @@ func (s *Service) update(ctx context.Context, id string, fn func(st *chusme.Cere
 	if round1 != nil && c.Status == chusme.CeremonyOpen {
 		slices.SortFunc(round1, func(a, b chusme.CeremonySubmission) int { return strings.Compare(a.Sender, b.Sender) })
 		s.rememberRelayed(c.ID, round1)
+	}
+	// Before anyone is told: the round's last submission moves the
+	// ceremony on, and the recipients then read their inboxes at once.
+	if direct != nil && c.Status == chusme.CeremonyOpen {
+		s.rememberDirect(c.ID, direct[0].Sender, direct)
 	}
 	s.rememberHead(c)
 	s.notify.notify(id)
@@ -916,9 +924,8 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 		return chusme.Ceremony{}, err
 	}
 	var refused error
-	added := false
 	out, err := s.update(ctx, id, func(st *chusme.CeremonyState) error {
-		refused, added = nil, false
+		refused = nil
 		cur := &st.Ceremony
 		if cur.Status != chusme.CeremonyOpen || cur.Round != round {
 			return errMoved
@@ -948,7 +955,7 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 			return s.finish(cur, chusme.CeremonyFailed, chusme.FailProofOfKnowledge,
 				"the DKG round-1 proof of knowledge of "+caller+" does not verify", []string{caller})
 		}
-		st.Add, added = rows, true
+		st.Add = rows
 		i, _ := slices.BinarySearch(cur.Submitted, caller)
 		cur.Submitted = slices.Insert(cur.Submitted, i, caller)
 		cur.UpdatedAt = s.now()
@@ -970,9 +977,6 @@ func (s *Service) Submit(ctx context.Context, caller, id string, round int, req 
 	}
 	if err != nil {
 		return out, err
-	}
-	if added && c.MakesShares() && round == 2 && out.Status == chusme.CeremonyOpen {
-		s.rememberDirect(id, caller, rows)
 	}
 	return out, refused
 }
