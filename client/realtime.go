@@ -404,10 +404,14 @@ func (r *Realtime) resync(ctx context.Context, id string, after int64) {
 }
 
 // applyChange returns info with the pushed change ch applied, and true, if
-// ch follows info: the same ceremony, at ch's base version, open in ch's
-// round.
+// ch covers info: the same ceremony, open in ch's round, at ch's base
+// version or a later one (ch's version is newer: deliverNext checks). A
+// change lists who submitted between its base and its version, and within
+// a round submissions are only added, so a state between the two (one a
+// catch-up answered) plus the change's submitters is the state at its
+// version. A state older than the base missed a change.
 func applyChange(info chusme.CeremonyInfo, ch chusme.CeremonyChange) (chusme.CeremonyInfo, bool) {
-	if info.ID != ch.ID || info.Version != ch.BaseVersion || info.Round != ch.Round || info.Status != ch.Status || ch.Ceremony != nil {
+	if info.ID != ch.ID || info.Version < ch.BaseVersion || info.Round != ch.Round || info.Status != ch.Status || ch.Ceremony != nil {
 		return info, false
 	}
 	return withChange(info, ch), true
