@@ -95,9 +95,14 @@ var (
 	qDeleteConfirmations = newQuery(`DELETE FROM group_key_confirmations WHERE key_id = ?`)
 	qInsertConfirmation  = newQuery(`INSERT INTO group_key_confirmations (key_id, position, fingerprint,
 		head_seq, head_hash, public_key, signature, share_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-	qDueCeremonies   = newQuery(`SELECT id FROM ceremonies WHERE status = ? AND deadline <= ? ORDER BY deadline`)
+	// The open status is written into the queries that always ask for it,
+	// not bound: SQLite plans a statement whose parameter a partial index's
+	// WHERE compares (status = 'open', status <> 'open') again at every new
+	// binding, which made the scheduler's scan, once a second on an idle
+	// server, 4.5 times as costly (40 against 9 µs on an empty database).
+	qDueCeremonies   = newQuery(`SELECT id FROM ceremonies WHERE status = ` + openStatus + ` AND deadline <= ? ORDER BY deadline`)
 	qCountCeremonies = newQuery(`SELECT count(*) FROM ceremonies WHERE status = ?`)
-	qCountOpenBy     = newQuery(`SELECT count(*) FROM ceremonies WHERE creator = ? AND status = ?`)
+	qCountOpenBy     = newQuery(`SELECT count(*) FROM ceremonies WHERE creator = ? AND status = ` + openStatus)
 	qGetGroupKey     = newQuery(`SELECT id, public_key, generation, threshold, participants, verifying_shares,
 		public_key_package, ceremony_id, created_at, issuer, transcript, kind, endorsements FROM group_keys WHERE id = ?`)
 	qGetGroupKeyHistory = newQuery(`SELECT threshold, participants, verifying_shares,
@@ -106,6 +111,9 @@ var (
 	qListConfirmations = newQuery(`SELECT fingerprint, head_seq, head_hash, public_key, signature, share_signature
 		FROM group_key_confirmations WHERE key_id = ? ORDER BY position`)
 )
+
+// openStatus is chusme.CeremonyOpen as an SQL string literal.
+const openStatus = `'` + chusme.CeremonyOpen + `'`
 
 // boolInt stores a flag as 1 or 0, in an INTEGER column of either engine.
 func boolInt(b bool) int {
@@ -468,7 +476,7 @@ var errUnchanged = errors.New("unchanged")
 // DueCeremonies returns the ids of open ceremonies whose deadline is at or
 // before now.
 func (s *Store) DueCeremonies(ctx context.Context, now time.Time) ([]string, error) {
-	rows, err := s.e.Read().Query(ctx, s.sql[qDueCeremonies], chusme.CeremonyOpen, now.UnixNano())
+	rows, err := s.e.Read().Query(ctx, s.sql[qDueCeremonies], now.UnixNano())
 	ids, err := collect(rows, err, scanID)
 	return ids, s.wrap("due ceremonies", err)
 }
@@ -480,7 +488,7 @@ func (s *Store) CountCeremonies(ctx context.Context, status string) (int, error)
 
 // CountOpenCeremonies returns how many open ceremonies the creator started.
 func (s *Store) CountOpenCeremonies(ctx context.Context, creator string) (int, error) {
-	return s.count(ctx, "count open ceremonies", qCountOpenBy, creator, chusme.CeremonyOpen)
+	return s.count(ctx, "count open ceremonies", qCountOpenBy, creator)
 }
 
 // GetGroupKey returns a group key's current generation. CodeNotFound if
