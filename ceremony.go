@@ -359,10 +359,10 @@ func (c *Ceremony) Expected() []string {
 // complete: every expected one, except in a signing ceremony's round 1
 // without AllSigners, where Threshold commitments are enough.
 func (c *Ceremony) Needed() int {
-	expected := c.Expected()
+	expected, done := c.Expected(), c.submittedSet()
 	in := 0
-	for _, fp := range c.Submitted {
-		if slices.Contains(expected, fp) {
+	for _, fp := range expected {
+		if _, ok := done[fp]; ok {
 			in++
 		}
 	}
@@ -377,12 +377,23 @@ func (c *Ceremony) Needed() int {
 // not submitted yet, sorted.
 func (c *Ceremony) Missing() []string {
 	out := []string{}
+	done := c.submittedSet()
 	for _, fp := range c.Expected() {
-		if !slices.Contains(c.Submitted, fp) {
+		if _, ok := done[fp]; !ok {
 			out = append(out, fp)
 		}
 	}
 	return out
+}
+
+// submittedSet returns c.Submitted as a set, so that a round of n is
+// compared with its expected submitters in O(n), not O(n²).
+func (c *Ceremony) submittedSet() map[string]struct{} {
+	set := make(map[string]struct{}, len(c.Submitted))
+	for _, fp := range c.Submitted {
+		set[fp] = struct{}{}
+	}
+	return set
 }
 
 // CeremonyDecline is a participant's signed refusal of a ceremony: its
