@@ -14,19 +14,34 @@ import (
 	"github.com/chusme/chusme"
 )
 
-const ceremonyColumns = `id, kind, creator, status, round, threshold, participants, key_id, message,
+// A ceremony is two rows: its state in ceremonies, rewritten at every
+// submission, and its terms in ceremony_terms (migration 0022), written once
+// at its creation: the participants, the message, a reshare's new
+// participants and dealers. So a submission to a ceremony of 100 rewrites
+// a row without its 100 participants.
+const (
+	// ceremonyColumns are what scanCeremony scans, from ceremonyFrom.
+	ceremonyColumns = `c.id, c.kind, c.creator, c.status, c.round, c.threshold, t.participants, c.key_id, t.message,
+	c.submitted, c.deadline, c.version, c.created_at, c.updated_at, c.round_started_at, c.transcript, c.signing_package,
+	c.failure_reason, c.failure_message, c.culprits, c.result_key_id, c.signature, c.public_key,
+	c.request_deadline, c.request_nonce, c.request_signature, c.round_timeout, c.request_round_timeout, c.all_signers,
+	c.signers, c.excluded, c.declines, c.key_generation, t.new_participants, t.dealers`
+	ceremonyFrom = ` FROM ceremonies c JOIN ceremony_terms t ON t.ceremony_id = c.id`
+)
+
+var (
+	qInsertCeremony = newQuery(`INSERT INTO ceremonies (id, kind, creator, status, round, threshold, key_id,
 	submitted, deadline, version, created_at, updated_at, round_started_at, transcript, signing_package,
 	failure_reason, failure_message, culprits, result_key_id, signature, public_key,
 	request_deadline, request_nonce, request_signature, round_timeout, request_round_timeout, all_signers,
-	signers, excluded, declines, key_generation, new_participants, dealers`
-
-var (
-	qInsertCeremony = newQuery(`INSERT INTO ceremonies (` + ceremonyColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	signers, excluded, declines, key_generation)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	qInsertTerms = newQuery(`INSERT INTO ceremony_terms (ceremony_id, participants, message, new_participants, dealers)
+		VALUES (?, ?, ?, ?, ?)`)
 	qInsertMember = newQuery(`INSERT INTO ceremony_members (fingerprint, ceremony_id, created_at) VALUES (?, ?, ?)
 		ON CONFLICT DO NOTHING`)
-	qGetCeremony  = newQuery(`SELECT ` + ceremonyColumns + ` FROM ceremonies WHERE id = ?`)
-	qLockCeremony = newQuery(`SELECT ` + ceremonyColumns + ` FROM ceremonies WHERE id = ?{lock}`)
+	qGetCeremony  = newQuery(`SELECT ` + ceremonyColumns + ceremonyFrom + ` WHERE c.id = ?`)
+	qLockCeremony = newQuery(`SELECT ` + ceremonyColumns + ceremonyFrom + ` WHERE c.id = ?{lock}`)
 	// qListCeremonies[member][status][after] lists the ceremonies of a
 	// member (if member), with a status (if status), after a cursor (if
 	// after), newest first; ids compare bytewise in every dialect.
@@ -37,10 +52,10 @@ var (
 					// A member's list walks the ceremony_members_by_time
 					// index (0012) in order: the member's rows carry the
 					// ceremony's creation time and id.
-					from, at, id := ` FROM ceremonies c`, "c.created_at", "c.id"
+					from, at, id := ceremonyFrom, "c.created_at", "c.id"
 					var where []string
 					if member == 1 {
-						from, at, id = ` FROM ceremony_members m JOIN ceremonies c ON c.id = m.ceremony_id`, "m.created_at", "m.ceremony_id"
+						from, at, id = ` FROM ceremony_members m JOIN ceremonies c ON c.id = m.ceremony_id JOIN ceremony_terms t ON t.ceremony_id = c.id`, "m.created_at", "m.ceremony_id"
 						where = append(where, `m.fingerprint = ?`)
 					}
 					if status == 1 {
@@ -49,7 +64,7 @@ var (
 					if after == 1 {
 						where = append(where, `(`+at+` < ? OR (`+at+` = ? AND `+id+`{bytewise} > ?))`)
 					}
-					text := `SELECT ` + prefixed("c.", ceremonyColumns) + from
+					text := `SELECT ` + ceremonyColumns + from
 					if len(where) > 0 {
 						text += ` WHERE ` + strings.Join(where, ` AND `)
 					}
@@ -132,15 +147,6 @@ func jsonDeclines(ds []chusme.CeremonyDecline) string {
 	return string(b)
 }
 
-// prefixed qualifies every column of a column list with p.
-func prefixed(p, cols string) string {
-	parts := strings.Split(cols, ",")
-	for i, c := range parts {
-		parts[i] = p + strings.TrimSpace(c)
-	}
-	return strings.Join(parts, ", ")
-}
-
 // scanCeremony scans ceremonyColumns.
 func scanCeremony(r Row) (chusme.Ceremony, error) {
 	var c chusme.Ceremony
@@ -179,13 +185,16 @@ func scanCeremony(r Row) (chusme.Ceremony, error) {
 func (s *Store) CreateCeremony(ctx context.Context, cer chusme.Ceremony) error {
 	return s.wrap("create ceremony", s.e.Write(ctx, func(c Conn) error {
 		if _, err := c.Exec(ctx, s.sql[qInsertCeremony],
-			cer.ID, cer.Kind, cer.Creator, cer.Status, cer.Round, cer.Threshold, jsonList(cer.Participants), cer.KeyID, cer.Message,
+			cer.ID, cer.Kind, cer.Creator, cer.Status, cer.Round, cer.Threshold, cer.KeyID,
 			jsonList(cer.Submitted), unixNano(cer.Deadline), cer.Version, unixNano(cer.CreatedAt), unixNano(cer.UpdatedAt),
 			unixNano(cer.RoundStarted), cer.Transcript, cer.SigningPackage, cer.FailureReason, cer.FailureMessage,
 			jsonList(cer.Culprits), cer.ResultKeyID, cer.Signature, cer.PublicKey,
 			cer.RequestDeadline, cer.RequestNonce, cer.RequestSignature, int64(cer.RoundTimeout), cer.RequestRoundTimeout,
-			boolInt(cer.AllSigners), jsonList(cer.Signers), jsonList(cer.Excluded), jsonDeclines(cer.Declines), cer.KeyGeneration,
-			jsonList(cer.NewParticipants), jsonList(cer.Dealers)); err != nil {
+			boolInt(cer.AllSigners), jsonList(cer.Signers), jsonList(cer.Excluded), jsonDeclines(cer.Declines), cer.KeyGeneration); err != nil {
+			return err
+		}
+		if _, err := c.Exec(ctx, s.sql[qInsertTerms],
+			cer.ID, jsonList(cer.Participants), cer.Message, jsonList(cer.NewParticipants), jsonList(cer.Dealers)); err != nil {
 			return err
 		}
 		members := append([]string{cer.Creator}, cer.Participants...)

@@ -10,10 +10,12 @@ import (
 	_ "modernc.org/sqlite"
 )
 
-// TestAdminViewPlans: on SQLite's schema, the ceremony counts read the
-// ceremonies of the window through two indexes and the invite list
-// through its index in order, never a scan of the table or a sort.
-func TestAdminViewPlans(t *testing.T) {
+// TestQueryPlans: on SQLite's schema, the admin view's ceremony counts read
+// the ceremonies of the window through two indexes and the invite list
+// through its index in order; a ceremony is read with its terms by their
+// primary keys, and a member's list walks its index in order, joining each
+// ceremony and its terms by key. Never a scan of a table or a sort.
+func TestQueryPlans(t *testing.T) {
 	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "plan.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -43,6 +45,9 @@ func TestAdminViewPlans(t *testing.T) {
 		// next ones start where the cursor is.
 		{qListInvites, []any{10}, []string{"invites_created_at"}, []string{"SCAN invites\n", "TEMP B-TREE"}},
 		{qListInvitesAfter, []any{1, "a", 10}, []string{"invites_created_at"}, []string{"SCAN invites", "TEMP B-TREE"}},
+		{qLockCeremony, []any{"id"}, []string{"sqlite_autoindex_ceremonies_1", "sqlite_autoindex_ceremony_terms_1"}, []string{"SCAN"}},
+		{qListCeremonies[1][0][1], []any{"fp", 1, 1, "id", 10}, []string{"ceremony_members_by_time", "sqlite_autoindex_ceremonies_1",
+			"sqlite_autoindex_ceremony_terms_1"}, []string{"SCAN", "TEMP B-TREE"}},
 	} {
 		rows, err := db.Query("EXPLAIN QUERY PLAN "+Dialect{}.render(queries[c.q]), c.args...)
 		if err != nil {

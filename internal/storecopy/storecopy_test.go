@@ -46,7 +46,7 @@ func TestCopy(t *testing.T) {
 		t.Fatalf("Copy: %v\n%s", err, out.String())
 	}
 	t.Logf("store copy:\n%s", out.String())
-	for _, want := range []string{"verified", "identities  ", "sessions  ", "ceremony_submissions  ", "ceremony_packages  ", "group_keys  ", "group_key_confirmations  "} {
+	for _, want := range []string{"verified", "identities  ", "sessions  ", "ceremony_submissions  ", "ceremony_packages  ", "ceremony_terms  ", "group_keys  ", "group_key_confirmations  "} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("Copy's output lacks %q:\n%s", want, out.String())
 		}
@@ -54,7 +54,8 @@ func TestCopy(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 4 && f[0] != "table" && (f[3] != "ok" || (f[0] == "identities" && f[1] != "2") || (f[0] == "group_keys" && f[1] != "1") ||
-			(f[0] == "group_key_confirmations" && f[1] != "2") || (f[0] == "ceremony_packages" && f[1] != "2")) {
+			(f[0] == "group_key_confirmations" && f[1] != "2") || (f[0] == "ceremony_packages" && f[1] != "2") ||
+			(f[0] == "ceremony_terms" && f[1] != "1")) {
 			t.Fatalf("Copy's line %q", line)
 		}
 	}
