@@ -1174,17 +1174,19 @@ func (s *Service) check(ctx context.Context, c chusme.Ceremony, caller string, c
 // ceremony (they must all be equal) is checked for its signatures only:
 // its heads are then those current at that first check.
 func (s *Service) checkConfirmation(ctx context.Context, c chusme.Ceremony, caller string, callerKey, payload []byte) ([]chusme.GroupKeyConfirmation, map[string][]chusme.Bytes, error) {
-	conf, ok := chusme.ParseDKGConfirmPayload(payload)
-	if !ok {
-		return nil, nil, badPackage("malformed dkg confirmation from %s", caller)
-	}
 	// The other n-1 confirmations repeat the first one's agreed part: for
 	// them only the signatures are new (unless the caller's keys changed
 	// since, when the whole check runs again and refuses a head no longer
-	// current).
+	// current), and the payload, the signatures and an agreed part parsed
+	// before, is not parsed again (its n heads).
 	agreed := append([]byte(c.ID), chusme.DKGConfirmAgreed(payload)...)
 	if cc := s.cache.confirmations.get(agreed); cc != nil && slices.ContainsFunc(cc.devices[caller], func(k chusme.Bytes) bool { return bytes.Equal(k, callerKey) }) {
-		return cc.confirmed, cc.devices, s.checkConfirmSignatures(caller, callerKey, cc.devices[caller], cc.shares[caller], cc.statement, conf)
+		return cc.confirmed, cc.devices, s.checkConfirmSignatures(caller, callerKey, cc.devices[caller], cc.shares[caller], cc.statement,
+			payload[:64], payload[64:chusme.DKGConfirmSignaturesSize])
+	}
+	conf, ok := chusme.ParseDKGConfirmPayload(payload)
+	if !ok {
+		return nil, nil, badPackage("malformed dkg confirmation from %s", caller)
 	}
 	var pub frost.PublicKeyPackage
 	holders := c.Holders()
@@ -1220,7 +1222,7 @@ func (s *Service) checkConfirmation(ctx context.Context, c chusme.Ceremony, call
 	}
 	msg := chusme.GroupKeyConfirmMessage(s.cfg.Issuer, c.ID, pub.VerifyingKey().Bytes(),
 		chusme.VerifyingSharesHash(holders, shares), conf.Transcript, c.Threshold, conf.Heads)
-	if err := s.checkConfirmSignatures(caller, callerKey, devices[caller], shares[caller], msg, conf); err != nil {
+	if err := s.checkConfirmSignatures(caller, callerKey, devices[caller], shares[caller], msg, conf.Signature, conf.ShareSignature); err != nil {
 		return nil, nil, err
 	}
 	s.cache.confirmations.put(agreed, &checkedConfirmation{statement: msg, confirmed: out, devices: devices, shares: shares})
@@ -1245,19 +1247,19 @@ func signedBy(keys []chusme.Bytes, hint, msg, sig []byte) chusme.Bytes {
 	return nil
 }
 
-// checkConfirmSignatures checks caller's group key confirmation conf: its
-// signature over statement under one of devices, the caller's device keys
-// current at the head it confirms (callerKey tried first), and its share
-// signature over the caller's SharePossessionMessage of it under its
+// checkConfirmSignatures checks the two signatures of caller's group key
+// confirmation: sig over statement under one of devices, the caller's
+// device keys current at the head it confirms (callerKey tried first), and
+// shareSig over the caller's SharePossessionMessage of it under its
 // verifying share, share.
-func (s *Service) checkConfirmSignatures(caller string, callerKey []byte, devices []chusme.Bytes, share, statement []byte, conf chusme.DKGConfirmation) error {
+func (s *Service) checkConfirmSignatures(caller string, callerKey []byte, devices []chusme.Bytes, share, statement, sig, shareSig []byte) error {
 	var valid bool
-	s.timed("confirmation_signature", func() error { valid = signedBy(devices, callerKey, statement, conf.Signature) != nil; return nil })
+	s.timed("confirmation_signature", func() error { valid = signedBy(devices, callerKey, statement, sig) != nil; return nil })
 	if !valid {
 		return badPackage("the group key confirmation signature of %s does not verify under a device key current at the head it confirms", caller)
 	}
 	s.timed("share_signature", func() error {
-		valid = len(share) == ed25519.PublicKeySize && ed25519.Verify(share, chusme.SharePossessionMessage(statement, caller), conf.ShareSignature)
+		valid = len(share) == ed25519.PublicKeySize && ed25519.Verify(share, chusme.SharePossessionMessage(statement, caller), shareSig)
 		return nil
 	})
 	if !valid {

@@ -88,18 +88,31 @@ func packedRows(subs []chusme.CeremonySubmission) (broadcasts []chusme.CeremonyS
 		round  int
 		sender string
 	}
-	at := map[slot]int{}
+	// Counted first, so that each group is allocated once at its size (a
+	// DKG round 2's n - 1 packages of one sender).
+	at, sizes := map[slot]int{}, []int{}
 	for _, r := range subs {
 		if r.Recipient == "" {
-			broadcasts = append(broadcasts, r)
 			continue
 		}
 		k := slot{r.Round, r.Sender}
 		i, ok := at[k]
 		if !ok {
-			i, at[k] = len(packed), len(packed)
-			packed = append(packed, nil)
+			i, at[k] = len(sizes), len(sizes)
+			sizes = append(sizes, 0)
 		}
+		sizes[i]++
+	}
+	packed = make([][]chusme.CeremonySubmission, len(sizes))
+	for i, n := range sizes {
+		packed[i] = make([]chusme.CeremonySubmission, 0, n)
+	}
+	for _, r := range subs {
+		if r.Recipient == "" {
+			broadcasts = append(broadcasts, r)
+			continue
+		}
+		i := at[slot{r.Round, r.Sender}]
 		packed[i] = append(packed[i], r)
 	}
 	for _, p := range packed {
