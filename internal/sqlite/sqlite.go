@@ -253,8 +253,9 @@ func (e *engine) Snapshot(ctx context.Context, fn func(sqlstore.Conn) error) err
 	if err != nil {
 		return err
 	}
+	defer e.read.prepareNoted(ctx) // after the rollback below gives the connection back
 	defer tx.Rollback()
-	return fn(txConn{tx})
+	return fn(txConn{tx, e.read})
 }
 
 // Read returns the read pool.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -161,6 +162,57 @@ func TestWriterStatementsPrepared(t *testing.T) {
 	invite("c")
 	if again, _ := cached(); again != n {
 		t.Errorf("repeating a write grew the statement cache from %d to %d", n, again)
+	}
+}
+
+// TestSnapshotStatementsPrepared checks the read transactions' use of the
+// read pool's statements: with every read connection held by a transaction
+// that runs a query for the first time, all of them finish (none waits for a
+// connection to prepare it on), and the query is prepared afterwards, so a
+// later transaction runs it through the cached statement.
+func TestSnapshotStatementsPrepared(t *testing.T) {
+	db := mustOpen(t, filepath.Join(t.TempDir(), "chusme.db"))
+	e := (*engine)(db)
+	const query = `SELECT 1 + ?`
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	n := db.read.Stats().MaxOpenConnections
+	var entered sync.WaitGroup
+	entered.Add(n)
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- e.Snapshot(ctx, func(c sqlstore.Conn) error {
+				entered.Done()
+				entered.Wait() // every read connection is now in a transaction
+				var got int
+				if err := c.QueryRow(ctx, query, i).Scan(&got); err != nil {
+					return err
+				}
+				if got != i+1 {
+					return fmt.Errorf("%s with %d = %d", query, i, got)
+				}
+				return nil
+			})
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := db.read.stmts.Load(query); !ok {
+		t.Fatal("the query of the read transactions is not prepared after them")
+	}
+	err := e.Snapshot(ctx, func(c sqlstore.Conn) error {
+		if db.read.inTx(ctx, c.(txConn).tx, query) == nil {
+			return errors.New("a read transaction does not get the prepared statement")
+		}
+		var got int
+		return c.QueryRow(ctx, query, 41).Scan(&got)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

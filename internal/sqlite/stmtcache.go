@@ -15,6 +15,7 @@ import (
 type readPool struct {
 	*sql.DB
 	stmts sync.Map // query string → *sql.Stmt
+	noted sync.Map // query string → struct{}: first seen in a read transaction, not prepared yet
 }
 
 func (p *readPool) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -30,6 +31,31 @@ func (p *readPool) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 		return prev.(*sql.Stmt), nil
 	}
 	return s, nil
+}
+
+// inTx returns query's cached statement for use in tx, or nil after noting
+// the query. A statement is not prepared on the pool from inside a
+// transaction: that takes a second connection, and every connection may be
+// held by a transaction waiting for one. So a query first seen in a read
+// transaction runs unprepared and is prepared after the transaction ends
+// (prepareNoted); from then on Tx.StmtContext reuses the statement already
+// prepared on the transaction's connection, or prepares it there once.
+func (p *readPool) inTx(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
+	if s, ok := p.stmts.Load(query); ok {
+		return tx.StmtContext(ctx, s.(*sql.Stmt))
+	}
+	p.noted.Store(query, struct{}{})
+	return nil
+}
+
+// prepareNoted prepares the queries noted by inTx. It must not be called
+// while the caller holds a read transaction.
+func (p *readPool) prepareNoted(ctx context.Context) {
+	p.noted.Range(func(q, _ any) bool {
+		p.noted.Delete(q)
+		p.stmt(statementContext(ctx), q.(string)) // on failure it runs unprepared and is noted again
+		return true
+	})
 }
 
 // statementContext is the context a single statement runs under: ctx
@@ -190,8 +216,12 @@ func (c readConn) QueryRow(ctx context.Context, query string, args ...any) sqlst
 	return c.p.QueryRowContext(ctx, query, args...)
 }
 
-// txConn is a read transaction as a sqlstore.Conn.
-type txConn struct{ tx *sql.Tx }
+// txConn is a read transaction as a sqlstore.Conn; its queries go through
+// the pool's prepared statements once they are cached.
+type txConn struct {
+	tx *sql.Tx
+	p  *readPool
+}
 
 // Exec runs query in the transaction.
 func (c txConn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
@@ -200,12 +230,20 @@ func (c txConn) Exec(ctx context.Context, query string, args ...any) (int64, err
 
 // Query runs query in the transaction.
 func (c txConn) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	return rows(c.tx.QueryContext(statementContext(ctx), query, args...))
+	ctx = statementContext(ctx)
+	if s := c.p.inTx(ctx, c.tx, query); s != nil {
+		return rows(s.QueryContext(ctx, args...))
+	}
+	return rows(c.tx.QueryContext(ctx, query, args...))
 }
 
 // QueryRow runs query in the transaction.
 func (c txConn) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
-	return c.tx.QueryRowContext(statementContext(ctx), query, args...)
+	ctx = statementContext(ctx)
+	if s := c.p.inTx(ctx, c.tx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return c.tx.QueryRowContext(ctx, query, args...)
 }
 
 // affected returns how many rows the statement of res affected.

@@ -77,3 +77,28 @@ func BenchmarkDueCeremonies(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkListChain is a read transaction of two queries (the identity's
+// existence, then its chain), as a login and every ceremony participant's
+// chain check make it.
+func BenchmarkListChain(b *testing.B) {
+	ctx := b.Context()
+	db, err := Open(ctx, filepath.Join(b.TempDir(), "chusme.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	key := make([]byte, 32)
+	key[0] = 1
+	id := chusme.Identity{Fingerprint: fmt.Sprintf("%064x", 1), GenesisKey: key, PublicKey: key,
+		Role: chusme.RoleUser, Status: chusme.StatusActive, CreatedAt: time.Now().UTC()}
+	if err := db.CreateIdentity(ctx, id, chusme.Admission{Kind: chusme.AdmitOpen}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if _, err := db.ListChain(ctx, id.Fingerprint); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
