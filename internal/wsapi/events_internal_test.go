@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chusme/chusme"
 )
@@ -94,6 +95,22 @@ func TestChangeOfSubmissionsOnly(t *testing.T) {
 	} {
 		if ch, ok := last.changeOf(c); ok {
 			t.Errorf("%s made the change %+v", what, ch)
+		}
+	}
+}
+
+// A ceremony's changes are held 100 ms up to ten participants and 10 ms
+// per participant beyond, so that a push to every member costs about as
+// many frames a second whatever the ceremony's size.
+func TestCoalesceWindowGrowsWithParticipants(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want time.Duration
+	}{{2, 100 * time.Millisecond}, {10, 100 * time.Millisecond}, {11, 110 * time.Millisecond},
+		{100, time.Second}, {chusme.MaxCeremonyParticipants, 2550 * time.Millisecond}} {
+		c := chusme.Ceremony{Participants: make([]string, tc.n)}
+		if got := coalesceWindow(c); got != tc.want {
+			t.Errorf("coalesceWindow(%d participants) = %v, want %v", tc.n, got, tc.want)
 		}
 	}
 }

@@ -14,7 +14,7 @@
 //     creation, each submission, each new round, and the end. Submissions
 //     that leave the ceremony open in the same round are pushed as a
 //     CeremonyChange (what changed since the state pushed before it) within
-//     100 ms, several at once; a new round, the end, and anything else that
+//     100 ms (10 ms per participant beyond ten), several at once; a new round, the end, and anything else that
 //     changed (a decline) as the whole CeremonyEvent, at once.
 //   - Events are a notification of state the server stores: a client that
 //     reconnects sends a CeremonySyncRequest (all open ceremonies, or one
