@@ -20,11 +20,7 @@ func BenchmarkSubmission(b *testing.B) {
 	for _, n := range []int{3, 100} {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 			ctx := b.Context()
-			db, err := Open(ctx, filepath.Join(b.TempDir(), "chusme.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
+			db := benchDB(b)
 			fps := make([]string, n)
 			for i := range fps {
 				fps[i] = fmt.Sprintf("%064x", i+1)
@@ -64,11 +60,7 @@ func BenchmarkSubmission(b *testing.B) {
 // a second (a tenth of the round timeout) however idle the server is.
 func BenchmarkDueCeremonies(b *testing.B) {
 	ctx := b.Context()
-	db, err := Open(ctx, filepath.Join(b.TempDir(), "chusme.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db := benchDB(b)
 	now := time.Now()
 	b.ResetTimer()
 	for range b.N {
@@ -83,11 +75,7 @@ func BenchmarkDueCeremonies(b *testing.B) {
 // chain check make it.
 func BenchmarkListChain(b *testing.B) {
 	ctx := b.Context()
-	db, err := Open(ctx, filepath.Join(b.TempDir(), "chusme.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db := benchDB(b)
 	key := make([]byte, 32)
 	key[0] = 1
 	id := chusme.Identity{Fingerprint: fmt.Sprintf("%064x", 1), GenesisKey: key, PublicKey: key,
@@ -101,4 +89,15 @@ func BenchmarkListChain(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchDB opens a new database for a benchmark and closes it when it ends.
+func benchDB(b *testing.B) *DB {
+	b.Helper()
+	db, err := Open(b.Context(), filepath.Join(b.TempDir(), "chusme.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	return db
 }
