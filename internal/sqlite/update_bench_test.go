@@ -71,8 +71,8 @@ func BenchmarkDueCeremonies(b *testing.B) {
 }
 
 // BenchmarkListChain is a read transaction of two queries (the identity's
-// existence, then its chain), as a login and every ceremony participant's
-// chain check make it.
+// existence, then its chain), as every fetch of an identity's chain and each
+// read of a DKG participant's chain head make it.
 func BenchmarkListChain(b *testing.B) {
 	ctx := b.Context()
 	db := benchDB(b)

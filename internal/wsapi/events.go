@@ -41,21 +41,21 @@ func (s *Server) eventFrame(env *chusmev1.Envelope) *frame {
 	return &frame{pm: pm, size: len(b)}
 }
 
-// EventCoalesce is how long the push of a change that leaves a ceremony
-// open in the same round (one more submission) may wait for the next one,
-// at least: 100 ms, or 10 ms per participant in a ceremony of more than ten
-// (coalesceWindow). A round of n submissions then pushes its n members a
-// few changes instead of n each; a change of round or status is pushed at
-// once, and with it the newest state, so the drivers, which wait for those,
-// wait no longer.
+// EventCoalesce is the shortest time the push of a change that leaves a
+// ceremony open in the same round (one more submission) waits for the next
+// one: 100 ms; a ceremony of more than ten participants waits 10 ms per
+// participant (coalesceWindow). A round of n submissions then pushes its n
+// members a few changes instead of n each; a change of round or status is
+// pushed at once, and with it the newest state, so the drivers, which wait
+// for those, wait no longer.
 const EventCoalesce = 100 * time.Millisecond
 
-// coalescePerParticipant is how much longer a ceremony's changes are held
-// for each participant: a push costs a frame per member, so 10 ms each keeps
-// a ceremony's changes to about 100 frames a second whatever its size. At a
-// fixed 100 ms a 67-of-100 DKG whose submissions come over 30 s (shared
-// cores, or people answering at their own pace) pushed 3,600 frames; at 1 s,
-// 930 (docs/performance-ceremonies.md).
+// coalescePerParticipant is how long a ceremony's changes are held per
+// participant beyond ten: a push costs a frame per member, so 10 ms each
+// keeps a ceremony's changes to about 100 frames a second whatever its size.
+// At a fixed 100 ms a 67-of-100 DKG whose submissions came over 30 s (shared
+// cores, or people answering at their own pace) pushed 3,900-4,100 frames;
+// at 1 s, 966-1,000 (docs/performance-ceremonies.md).
 const coalescePerParticipant = 10 * time.Millisecond
 
 // coalesceWindow is how long a change of c is held: EventCoalesce, or 10 ms
