@@ -211,13 +211,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stderr io.Writer) 
 	}
 	var conns connStates
 	srv.ConnState = conns.track
+	// The background work ends before the store closes (deferred earlier,
+	// so it runs later).
+	var bgWork sync.WaitGroup
 	bg, stopBG := context.WithCancel(ctx)
+	defer bgWork.Wait()
 	defer stopBG()
 	if cfg.JWTKey == "" {
-		go reloadKeys(bg, keyring, cfg.JWTKeysFile, log)
+		bgWork.Go(func() { reloadKeys(bg, keyring, cfg.JWTKeysFile, log) })
 	}
-	go purge(bg, store, svc, cfg.Storage.CeremonyRetention, log)
-	go ceremonies.RunScheduler(bg)
+	bgWork.Go(func() { purge(bg, store, svc, cfg.Storage.CeremonyRetention, log) })
+	bgWork.Go(func() { ceremonies.RunScheduler(bg) })
 	srv.RegisterOnShutdown(ceremonies.Shutdown) // end long-polls so that shutdown doesn't wait for them
 
 	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "version", chusme.Version, "registration", cfg.Registration)

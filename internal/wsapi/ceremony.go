@@ -50,7 +50,9 @@ func (c *conn) ceremonyRequest(id uint64, kind string, serve func(context.Contex
 		c.running.Add(-1)
 		return
 	}
+	c.s.work.Add(1) // the reader is one, so Shutdown's Wait has not returned
 	go func() {
+		defer c.s.work.Done()
 		defer c.running.Add(-1)
 		run()
 	}()

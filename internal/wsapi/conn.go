@@ -163,6 +163,7 @@ func (c *conn) paid() {
 // writeLoop sends queued frames and pings until the connection fails, then
 // closes it and unregisters it.
 func (c *conn) writeLoop() {
+	defer c.s.work.Done()
 	cfg := &c.s.cfg
 	ping := time.NewTicker(cfg.PingInterval)
 	defer func() {
@@ -247,6 +248,7 @@ func (c *conn) drain() {
 // readLoop reads and handles requests until the peer goes away, a pong is
 // late, or the connection fails.
 func (c *conn) readLoop() {
+	defer c.s.work.Done()
 	c.ws.SetReadLimit(MaxMessage)
 	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Time{}) })
 	for {

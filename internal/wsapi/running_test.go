@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/chusme/chusme"
@@ -13,11 +14,13 @@ import (
 )
 
 // slowCeremonies answers a creation once release is closed, telling
-// started when it begins; a creation of kind "panic" panics.
+// started when it begins and setting returned (if not nil) as it ends; a
+// creation of kind "panic" panics.
 type slowCeremonies struct {
 	wsapi.Ceremonies
-	started chan struct{}
-	release chan struct{}
+	started  chan struct{}
+	release  chan struct{}
+	returned *atomic.Bool
 }
 
 func (s slowCeremonies) Create(_ context.Context, caller string, req chusme.CreateCeremonyRequest) (chusme.Ceremony, error) {
@@ -26,7 +29,15 @@ func (s slowCeremonies) Create(_ context.Context, caller string, req chusme.Crea
 	}
 	s.started <- struct{}{}
 	<-s.release
+	if s.returned != nil {
+		s.returned.Store(true)
+	}
 	return chusme.Ceremony{ID: "c1", Kind: req.Kind, Creator: caller, Status: chusme.CeremonyOpen, Round: 1, Version: 1}, nil
+}
+
+func create(id uint64, kind string) *chusmev1.Envelope {
+	return &chusmev1.Envelope{RequestId: id, Payload: &chusmev1.Envelope_CreateCeremonyRequest{
+		CreateCeremonyRequest: &chusmev1.CreateCeremonyRequest{Kind: kind}}}
 }
 
 // A ceremony request runs beside the reader: while the service works on
@@ -39,11 +50,6 @@ func TestCeremonyRequestDoesNotBlockReader(t *testing.T) {
 	t.Cleanup(hs.Close)
 	t.Cleanup(func() { s.Shutdown(context.Background()) })
 	ws := dial(t, "ws"+strings.TrimPrefix(hs.URL, "http")+"/?token=alice")
-
-	create := func(id uint64, kind string) *chusmev1.Envelope {
-		return &chusmev1.Envelope{RequestId: id, Payload: &chusmev1.Envelope_CreateCeremonyRequest{
-			CreateCeremonyRequest: &chusmev1.CreateCeremonyRequest{Kind: kind}}}
-	}
 	send(t, ws, create(7, chusme.KindDKG))
 	<-cers.started
 	serverInfo(t, ws, 1) // answered while the creation runs
@@ -56,4 +62,32 @@ func TestCeremonyRequestDoesNotBlockReader(t *testing.T) {
 		t.Fatalf("a panicking request got %v", env)
 	}
 	serverInfo(t, ws, 9) // still open
+}
+
+// Shutdown returns only once the requests of the connections it closed
+// have ended, not when their writers have: chusmed closes the store after
+// it, under a request still reading it otherwise.
+func TestShutdownWaitsForRunningRequests(t *testing.T) {
+	cers := slowCeremonies{started: make(chan struct{}, 1), release: make(chan struct{}), returned: new(atomic.Bool)}
+	s := wsapi.New(wsapi.Config{}, wsapi.TokenAuth{}, cers, nil, slog.New(slog.DiscardHandler))
+	hs := httptest.NewServer(s)
+	t.Cleanup(hs.Close)
+	ws := dial(t, "ws"+strings.TrimPrefix(hs.URL, "http")+"/?token=alice")
+	send(t, ws, create(7, chusme.KindDKG))
+	<-cers.started
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(context.Background()) }()
+	if code := closeCode(t, ws); code != chusmev1.CloseGoingAway {
+		t.Fatalf("close code %d, want %d", code, chusmev1.CloseGoingAway)
+	}
+	if err := s.WaitIdle(t.Context()); err != nil { // the writer has ended; the creation runs on
+		t.Fatal(err)
+	}
+	close(cers.release)
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if !cers.returned.Load() {
+		t.Fatal("Shutdown returned while a request was still being served")
+	}
 }

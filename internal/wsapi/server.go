@@ -82,13 +82,15 @@ type Server struct {
 	upg   websocket.Upgrader
 	queue atomic.Int64 // bytes waiting in every send queue
 
-	mu       sync.Mutex
-	byFP     map[string]map[*conn]struct{} // the registry: identity → live connections
-	n        int                           // live connections
-	closing  bool                          // Shutdown began
-	drained  chan struct{}                 // closed when closing and n reaches 0
-	changed  chan struct{}                 // closed and replaced whenever a connection goes
-	sessions sync.WaitGroup                // one per live connection's writer
+	mu      sync.Mutex
+	byFP    map[string]map[*conn]struct{} // the registry: identity → live connections
+	n       int                           // live connections
+	closing bool                          // Shutdown began
+	changed chan struct{}                 // closed and replaced whenever a connection goes
+	// work counts the goroutines of every connection (reader, writer, the
+	// setup's session check, ceremony requests): Shutdown waits for them,
+	// as each may still be using the store that closes after it.
+	work sync.WaitGroup
 
 	events coalescer // ceremony events held back briefly (events.go)
 }
@@ -149,8 +151,9 @@ func (s *Server) Accept(ws *websocket.Conn, p auth.Principal, ip string) {
 	}
 	set[c] = struct{}{}
 	s.n++
-	s.sessions.Add(1)
+	s.work.Add(3) // the reader, the writer and the check below
 	s.mu.Unlock()
+	defer s.work.Done()
 	s.ev.WSConnected()
 	go c.readLoop()
 	go c.writeLoop()
@@ -178,12 +181,7 @@ func (s *Server) remove(c *conn) {
 		close(s.changed)
 		s.changed = nil
 	}
-	if s.closing && s.n == 0 && s.drained != nil {
-		close(s.drained)
-		s.drained = nil
-	}
 	s.mu.Unlock()
-	s.sessions.Done()
 }
 
 // WaitIdle waits until no connection is live, or ctx is done.
@@ -244,10 +242,10 @@ func (s *Server) CloseIdentity(fp string, code int, reason string) {
 // Banned closes every connection of a banned identity with 4003 at once.
 func (s *Server) Banned(fp string) { s.CloseIdentity(fp, chusmev1.CloseBanned, "identity banned") }
 
-// Shutdown closes every connection with 1001 and waits until their writers
-// have ended or ctx is done; connections accepted afterwards are closed at
-// once. http.Server.Shutdown does not close hijacked connections: call this
-// after it.
+// Shutdown closes every connection with 1001 and waits until their
+// goroutines, the requests they serve included, have ended or ctx is done;
+// connections accepted afterwards are closed at once. http.Server.Shutdown
+// does not close hijacked connections: call this after it.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
@@ -257,16 +255,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			all = append(all, c)
 		}
 	}
-	done := make(chan struct{})
-	if s.n == 0 {
-		close(done)
-	} else {
-		s.drained = done
-	}
 	s.mu.Unlock()
 	for _, c := range all {
 		c.fail(chusmev1.CloseGoingAway, "server shutting down")
 	}
+	done := make(chan struct{})
+	go func() {
+		s.work.Wait()
+		close(done)
+	}()
 	select {
 	case <-done:
 		return nil
