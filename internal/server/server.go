@@ -211,8 +211,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stderr io.Writer) 
 	}
 	var conns connStates
 	srv.ConnState = conns.track
-	// The background work ends before the store closes (deferred earlier,
-	// so it runs later).
+	// The background jobs use the store: they end before it closes (its
+	// Close was deferred first, so it runs last).
 	var bgWork sync.WaitGroup
 	bg, stopBG := context.WithCancel(ctx)
 	defer bgWork.Wait()

@@ -11,6 +11,7 @@ import (
 	"github.com/chusme/chusme"
 	"github.com/chusme/chusme/internal/wsapi"
 	chusmev1 "github.com/chusme/chusme/proto/chusme/v1"
+	"github.com/gorilla/websocket"
 )
 
 // slowCeremonies answers a creation once release is closed, telling
@@ -35,6 +36,16 @@ func (s slowCeremonies) Create(_ context.Context, caller string, req chusme.Crea
 	return chusme.Ceremony{ID: "c1", Kind: req.Kind, Creator: caller, Status: chusme.CeremonyOpen, Round: 1, Version: 1}, nil
 }
 
+// serveSlow serves cers over WebSocket and connects alice to it.
+func serveSlow(t *testing.T, cers slowCeremonies) (*wsapi.Server, *websocket.Conn) {
+	t.Helper()
+	s := wsapi.New(wsapi.Config{}, wsapi.TokenAuth{}, cers, nil, slog.New(slog.DiscardHandler))
+	hs := httptest.NewServer(s)
+	t.Cleanup(hs.Close)
+	return s, dial(t, "ws"+strings.TrimPrefix(hs.URL, "http")+"/?token=alice")
+}
+
+// create is a request to create a ceremony of kind.
 func create(id uint64, kind string) *chusmev1.Envelope {
 	return &chusmev1.Envelope{RequestId: id, Payload: &chusmev1.Envelope_CreateCeremonyRequest{
 		CreateCeremonyRequest: &chusmev1.CreateCeremonyRequest{Kind: kind}}}
@@ -45,11 +56,8 @@ func create(id uint64, kind string) *chusmev1.Envelope {
 // internal error, not a crash.
 func TestCeremonyRequestDoesNotBlockReader(t *testing.T) {
 	cers := slowCeremonies{started: make(chan struct{}, 1), release: make(chan struct{})}
-	s := wsapi.New(wsapi.Config{}, wsapi.TokenAuth{}, cers, nil, slog.New(slog.DiscardHandler))
-	hs := httptest.NewServer(s)
-	t.Cleanup(hs.Close)
+	s, ws := serveSlow(t, cers)
 	t.Cleanup(func() { s.Shutdown(context.Background()) })
-	ws := dial(t, "ws"+strings.TrimPrefix(hs.URL, "http")+"/?token=alice")
 	send(t, ws, create(7, chusme.KindDKG))
 	<-cers.started
 	serverInfo(t, ws, 1) // answered while the creation runs
@@ -69,10 +77,7 @@ func TestCeremonyRequestDoesNotBlockReader(t *testing.T) {
 // it, under a request still reading it otherwise.
 func TestShutdownWaitsForRunningRequests(t *testing.T) {
 	cers := slowCeremonies{started: make(chan struct{}, 1), release: make(chan struct{}), returned: new(atomic.Bool)}
-	s := wsapi.New(wsapi.Config{}, wsapi.TokenAuth{}, cers, nil, slog.New(slog.DiscardHandler))
-	hs := httptest.NewServer(s)
-	t.Cleanup(hs.Close)
-	ws := dial(t, "ws"+strings.TrimPrefix(hs.URL, "http")+"/?token=alice")
+	s, ws := serveSlow(t, cers)
 	send(t, ws, create(7, chusme.KindDKG))
 	<-cers.started
 	shut := make(chan error, 1)
